@@ -1,0 +1,280 @@
+/* mod_terrapod: the module record, its directives and the server-level
+ * hooks (schema migration at start-up, the background child, routing). */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_request.h>
+#include <ap_mpm.h>
+#include <apr_strings.h>
+#include <apr_file_io.h>
+
+#include "mod_terrapod.h"
+#include "tp_migrate.h"
+
+static void *create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    tp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    (void)s;
+    c->enabled = -1;
+    c->max_body = -1;
+    c->max_upload = -1;
+    return c;
+}
+
+#define MERGE(f) (add->f ? add->f : base->f)
+static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    tp_srv_conf_t *base = basev, *add = addv;
+    tp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->enabled = add->enabled != -1 ? add->enabled : base->enabled;
+    c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
+    c->max_upload = add->max_upload != -1 ? add->max_upload
+                                          : base->max_upload;
+    c->public_url = MERGE(public_url);
+    c->storage.root = MERGE(storage.root);
+    c->hmac_key_file = MERGE(hmac_key_file);
+    c->listener_ca_cert = MERGE(listener_ca_cert);
+    c->listener_ca_key = MERGE(listener_ca_key);
+    c->schema_dir = MERGE(schema_dir);
+    c->dbd_driver = MERGE(dbd_driver);
+    c->dbd_params = MERGE(dbd_params);
+    return c;
+}
+
+static tp_srv_conf_t *srv_conf(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &terrapod_module);
+}
+
+static const char *set_enabled(cmd_parms *cmd, void *dc, int on)
+{
+    (void)dc;
+    srv_conf(cmd->server)->enabled = on;
+    return NULL;
+}
+
+/* Stores a string directive at the offset given in cmd->info. */
+static const char *set_string(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    *(const char **)((char *)srv_conf(cmd->server)
+                     + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+static const char *set_path(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *abs = ap_server_root_relative(cmd->pool, arg);
+
+    if (!abs) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": bad path ", arg,
+                           NULL);
+    }
+    return set_string(cmd, dc, abs);
+}
+
+static const char *set_public_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_size_t len = strlen(arg);
+
+    if (strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0) {
+        return "TerrapodPublicURL must be an absolute http(s) URL";
+    }
+    while (len > 0 && arg[len - 1] == '/') {
+        len--;
+    }
+    return set_string(cmd, dc, apr_pstrmemdup(cmd->pool, arg, len));
+}
+
+static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_off_t v;
+    char *end;
+
+    (void)dc;
+    if (apr_strtoff(&v, arg, &end, 10) != APR_SUCCESS || *end || v < 1) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " takes a positive number of bytes", NULL);
+    }
+    *(apr_off_t *)((char *)srv_conf(cmd->server)
+                   + (apr_size_t)cmd->info) = v;
+    return NULL;
+}
+
+/* mod_dbd keeps its settings private; seeing its directives first (this
+ * module is loaded after mod_dbd, so httpd asks it first) lets the
+ * background child and the migrator open connections of their own. */
+static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
+{
+    set_string(cmd, dc, arg);
+    return DECLINE_CMD;
+}
+
+#define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
+static const command_rec tp_cmds[] = {
+    AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
+                 "Serve the mod_terrapod API in this server (On|Off)"),
+    AP_INIT_TAKE1("TerrapodPublicURL", set_public_url, OFF(public_url), RSRC_CONF,
+                  "External base URL for capability URLs"),
+    AP_INIT_TAKE1("TerrapodStorageDir", set_path, OFF(storage.root),
+                  RSRC_CONF, "Directory for state, configuration and logs"),
+    AP_INIT_TAKE1("TerrapodHMACKeyFile", set_path, OFF(hmac_key_file),
+                  RSRC_CONF, "File holding the HMAC signing key"),
+    AP_INIT_TAKE1("TerrapodMaxBodySize", set_size, OFF(max_body), RSRC_CONF,
+                  "Largest JSON request body in bytes"),
+    AP_INIT_TAKE1("TerrapodMaxUploadSize", set_size, OFF(max_upload),
+                  RSRC_CONF, "Largest state or configuration upload"),
+    AP_INIT_TAKE1("TerrapodListenerCACert", set_path, OFF(listener_ca_cert),
+                  RSRC_CONF, "CA certificate that signs listener certs"),
+    AP_INIT_TAKE1("TerrapodListenerCAKey", set_path, OFF(listener_ca_key),
+                  RSRC_CONF, "Private key of the listener CA"),
+    AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
+                  "Directory of the NNNN_name.sql schema files"),
+    AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
+                  "(seen for mod_dbd)"),
+    AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
+                  "(seen for mod_dbd)"),
+    {NULL}
+};
+
+/* Reads the signing key; a missing or short key stops start-up, since
+ * every capability URL depends on it. */
+static apr_status_t load_hmac_key(apr_pool_t *p, server_rec *s,
+                                  tp_srv_conf_t *c)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    char *buf = NULL;
+    apr_size_t len = 0;
+    apr_status_t rv;
+
+    if (!c->hmac_key_file) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00001: "
+                     "TerrapodHMACKeyFile is required with Terrapod On");
+        return APR_EINVAL;
+    }
+    rv = apr_file_open(&f, c->hmac_key_file, APR_FOPEN_READ, 0, p);
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+        if (rv == APR_SUCCESS && fi.size <= 4096) {
+            len = (apr_size_t)fi.size;
+            buf = apr_palloc(p, len + 1);
+            rv = apr_file_read_full(f, buf, len, &len);
+        }
+        apr_file_close(f);
+    }
+    if (rv != APR_SUCCESS || len < 32) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00002: cannot use "
+                     "HMAC key file %s (need at least 32 bytes)",
+                     c->hmac_key_file);
+        return rv ? rv : APR_EINVAL;
+    }
+    c->hmac_key = (const unsigned char *)buf;
+    c->hmac_key_len = len;
+    return APR_SUCCESS;
+}
+
+/* Fills in defaults so request code never meets an unset value. */
+static void finish_conf(tp_srv_conf_t *c)
+{
+    if (c->max_body == -1) c->max_body = TP_DEFAULT_MAX_BODY;
+    if (c->max_upload == -1) c->max_upload = TP_DEFAULT_MAX_UPLOAD;
+    if (!c->schema_dir) c->schema_dir = TP_DEFAULT_SCHEMA_DIR;
+}
+
+static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
+{
+    tp_db_t *db;
+    tp_err_t *err;
+    int applied = 0;
+
+    err = tp_db_open(ptemp, c->dbd_driver, c->dbd_params, &db);
+    if (!err) {
+        err = tp_migrate(db, ptemp, c->schema_dir, &applied);
+    }
+    if (err) {
+        /* not fatal: the background child retries once the database is
+         * reachable, and /ready reports the database until then */
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "TP00003: schema "
+                     "migration from %s failed: %s: %s", c->schema_dir,
+                     err->detail, err->log ? err->log : "");
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "TP00004: schema up to "
+                 "date (%d file(s) applied from %s)", applied, c->schema_dir);
+}
+
+static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                       server_rec *s)
+{
+    server_rec *vs;
+    tp_srv_conf_t *first = NULL;
+
+    (void)plog;
+    if (tp_db_init(pconf) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (vs = s; vs; vs = vs->next) {
+        tp_srv_conf_t *c = srv_conf(vs);
+
+        if (c->enabled != 1) {
+            continue;
+        }
+        finish_conf(c);
+        if (load_hmac_key(pconf, vs, c) != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!c->dbd_driver || !c->dbd_params) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, "TP00005: Terrapod "
+                         "needs DBDriver and DBDParams (and LoadModule "
+                         "terrapod_module after dbd_module)");
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        if (!first) {
+            first = c;
+        }
+    }
+    /* httpd reads its configuration twice at start; act on the real one */
+    if (!first || ap_state_query(AP_SQ_MAIN_STATE)
+                  == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    migrate(ptemp, s, first);
+    return tp_child_start(pconf, s, first) == APR_SUCCESS
+           ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
+/* API paths never map to files, so httpd need not walk the filesystem. */
+static int map_to_storage(request_rec *r)
+{
+    tp_srv_conf_t *c = srv_conf(r->server);
+
+    if (c->enabled == 1 && tp_is_api_path(r->parsed_uri.path)) {
+        return OK;
+    }
+    return DECLINED;
+}
+
+static void register_hooks(apr_pool_t *p)
+{
+    static const char *const after_dbd[] = {"mod_dbd.c", NULL};
+
+    (void)p;
+    ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_handler(tp_handle, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+module AP_MODULE_DECLARE_DATA terrapod_module = {
+    STANDARD20_MODULE_STUFF,
+    NULL,
+    NULL,
+    create_srv_conf,
+    merge_srv_conf,
+    tp_cmds,
+    register_hooks,
+    0
+};

@@ -1,0 +1,237 @@
+/* The background child: one process forked by Apache's parent at start-up
+ * that runs the periodic tasks with its own database connection. The
+ * parent restarts it when it dies and stops it with the server; the child
+ * also exits on its own if the parent disappears. */
+#include <signal.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+#include <ap_mpm.h>
+#include <mpm_common.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_signal.h>
+
+#include "mod_terrapod.h"
+#include "tp_migrate.h"
+#include "tp_tasks.h"
+
+#define TICK apr_time_from_sec(1)
+#define STOP_GRACE apr_time_from_sec(5)
+
+static struct {
+    apr_pool_t *pconf;
+    server_rec *s;
+    tp_srv_conf_t *conf;
+    apr_proc_t proc;         /* pid 0 while no child runs */
+} bg;
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* The connection state machine of the child: connect, bring the schema up
+ * to date, and drop the connection when the database goes away. */
+typedef struct {
+    apr_pool_t *pool;    /* owns the connection; cleared to close it */
+    tp_db_t *db;
+    int schema_ok;
+    int down_logged;
+} conn_t;
+
+static int ensure_connected(conn_t *cn)
+{
+    tp_err_t *err;
+    int applied;
+
+    if (!cn->db) {
+        err = tp_db_open(cn->pool, bg.conf->dbd_driver, bg.conf->dbd_params,
+                         &cn->db);
+        if (err) {
+            if (!cn->down_logged) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, 0, bg.s, "TP00202: "
+                             "background child cannot reach the database "
+                             "(%s); retrying", err->log ? err->log : "");
+                cn->down_logged = 1;
+            }
+            apr_pool_clear(cn->pool);
+            cn->db = NULL;
+            return 0;
+        }
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00203: background "
+                     "child connected to the database");
+        cn->down_logged = 0;
+        cn->schema_ok = 0;
+    }
+    if (!cn->schema_ok) {
+        err = tp_migrate(cn->db, cn->pool, bg.conf->schema_dir, &applied);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, bg.s, "TP00204: schema "
+                         "migration failed: %s", err->log ? err->log : "");
+            return 0;
+        }
+        cn->schema_ok = 1;
+    }
+    return 1;
+}
+
+static void drop_connection(conn_t *cn)
+{
+    apr_pool_clear(cn->pool);
+    cn->db = NULL;
+}
+
+static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
+{
+    apr_time_t now = apr_time_now();
+    int i;
+
+    for (i = 0; tp_tasks[i].name && cn->db; i++) {
+        const tp_task_t *t = &tp_tasks[i];
+        const char *summary = "";
+        tp_err_t *err;
+        int ran;
+
+        if (now < next[i]) {
+            continue;
+        }
+        err = tp_task_run(cn->db, iter, t, &ran, &summary);
+        if (err) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, bg.s, "TP00211: task %s "
+                         "failed: %s", t->name, err->log ? err->log
+                                                          : err->detail);
+            if (err->status == 503) {
+                drop_connection(cn);
+            }
+            continue;
+        }
+        next[i] = now + apr_time_from_sec(t->interval);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00210: task %s %s",
+                     t->name, ran ? summary : "skipped: another node runs it");
+    }
+}
+
+static void child_main(apr_pool_t *p, pid_t parent)
+{
+    apr_time_t next[64] = {0};
+    apr_pool_t *iter;
+    conn_t cn = {0};
+
+    apr_signal(SIGTERM, on_stop);
+    apr_signal(SIGINT, on_stop);
+    /* httpd signals its whole process group on restarts; the parent stops
+     * this child itself when it needs to */
+    apr_signal(SIGHUP, SIG_IGN);
+    apr_signal(SIGUSR1, SIG_IGN);
+    apr_signal(SIGWINCH, SIG_IGN);
+    apr_signal(SIGPIPE, SIG_IGN);
+    if (ap_run_drop_privileges(p, bg.s) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, bg.s, "TP00205: background "
+                     "child could not drop privileges");
+        _exit(1);
+    }
+    apr_pool_create(&cn.pool, p);
+    apr_pool_create(&iter, p);
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "
+                 "child started (pid %" APR_PID_T_FMT ")", getpid());
+    while (!stop_requested && getppid() == parent) {
+        if (ensure_connected(&cn)) {
+            run_due_tasks(&cn, iter, next);
+        }
+        apr_pool_clear(iter);
+        apr_sleep(TICK);
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00206: background "
+                 "child (pid %" APR_PID_T_FMT ") exiting", getpid());
+    /* _exit: the parent's pool cleanups and atexit handlers are not ours */
+    _exit(0);
+}
+
+static void maintain(int reason, void *data, apr_wait_t status);
+
+static apr_status_t spawn(void)
+{
+    pid_t parent = getpid();
+    apr_status_t rv = apr_proc_fork(&bg.proc, bg.pconf);
+
+    if (rv == APR_INCHILD) {
+        child_main(bg.pconf, parent);
+    }
+    if (rv != APR_INPARENT) {
+        bg.proc.pid = 0;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, bg.s, "TP00207: cannot "
+                     "fork the background child");
+        return rv;
+    }
+    apr_proc_other_child_register(&bg.proc, maintain, &bg.proc, NULL,
+                                  bg.pconf);
+    return APR_SUCCESS;
+}
+
+/* Called by the MPM when the child dies, and on restart/unregister. */
+static void maintain(int reason, void *data, apr_wait_t status)
+{
+    int mpm_state = AP_MPMQ_STOPPING;
+
+    (void)status;
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        apr_proc_other_child_unregister(data);
+        bg.proc.pid = 0;
+        if (ap_mpm_query(AP_MPMQ_MPM_STATE, &mpm_state) == APR_SUCCESS
+            && mpm_state != AP_MPMQ_STOPPING) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, bg.s, "TP00208: "
+                         "background child died; restarting it");
+            spawn();
+        }
+        break;
+    case APR_OC_REASON_RESTART:
+        apr_proc_other_child_unregister(data);
+        break;
+    default:
+        break;
+    }
+}
+
+/* On restart and stop (pconf cleanup): SIGTERM, a grace period, SIGKILL. */
+static apr_status_t stop_child(void *data)
+{
+    apr_time_t deadline = apr_time_now() + STOP_GRACE;
+    int status;
+
+    (void)data;
+    if (bg.proc.pid <= 0) {
+        return APR_SUCCESS;
+    }
+    kill(bg.proc.pid, SIGTERM);
+    while (waitpid(bg.proc.pid, &status, WNOHANG) == 0) {
+        if (apr_time_now() > deadline) {
+            kill(bg.proc.pid, SIGKILL);
+            waitpid(bg.proc.pid, &status, 0);
+            break;
+        }
+        apr_sleep(apr_time_from_msec(50));
+    }
+    bg.proc.pid = 0;
+    return APR_SUCCESS;
+}
+
+apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
+                            tp_srv_conf_t *conf)
+{
+    bg.pconf = pconf;
+    bg.s = s;
+    bg.conf = conf;
+    stop_requested = 0;
+    /* registered before the fork so it runs after other_child's own
+     * cleanup (cleanups run in reverse order) */
+    apr_pool_cleanup_register(pconf, NULL, stop_child, apr_pool_cleanup_null);
+    return spawn();
+}

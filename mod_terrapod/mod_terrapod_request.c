@@ -1,0 +1,303 @@
+/* Request glue: route lookup, authentication, bounded body reading and the
+ * single place where JSON documents and JSON:API errors are written. */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <util_script.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
+#include <apr_strings.h>
+
+#include "mod_terrapod.h"
+#include "tp_token.h"
+
+/* Prefixes this module answers for; everything else stays with httpd. */
+static const char *const api_prefixes[] = {
+    "/api/", "/oauth/", "/health", "/ready", "/.well-known/terraform.json",
+    NULL
+};
+
+int tp_is_api_path(const char *path)
+{
+    int i;
+
+    if (!path) {
+        return 0;
+    }
+    for (i = 0; api_prefixes[i]; i++) {
+        apr_size_t n = strlen(api_prefixes[i]);
+
+        if (strncmp(path, api_prefixes[i], n) == 0
+            && (api_prefixes[i][n - 1] == '/' || path[n] == '\0'
+                || path[n] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void tp_log_err(request_rec *r, const tp_err_t *e)
+{
+    if (e->status >= 500) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TP00100: %d %s: %s",
+                      e->status, e->detail, e->log ? e->log : "");
+    }
+    else if (e->log) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "TP00101: %d %s: %s",
+                      e->status, e->detail, e->log);
+    }
+}
+
+static void write_json(request_rec *r, int status, const tp_json_t *doc)
+{
+    char *body = tp_json_dump(doc, r->pool);
+    apr_size_t len = strlen(body);
+
+    r->status = status;
+    ap_set_content_type(r, "application/json");
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only) {
+        ap_rwrite(body, (int)len, r);
+    }
+}
+
+tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc)
+{
+    write_json(req->r, status, doc);
+    return NULL;
+}
+
+static int send_error(request_rec *r, const tp_err_t *e)
+{
+    tp_log_err(r, e);
+    if (e->status == 401) {
+        apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                       "Bearer realm=\"terrapod\"");
+    }
+    write_json(r, e->status, tp_jsonapi_errors(r->pool, e));
+    return OK;
+}
+
+tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db)
+{
+    static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire;
+    ap_dbd_t *dbd;
+
+    if (!req->db) {
+        if (!acquire) {
+            acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+        }
+        dbd = acquire ? acquire(req->r) : NULL;
+        if (!dbd) {
+            return tp_err_internal(req->r->pool, 503, "database unavailable",
+                                   "mod_dbd gave no connection");
+        }
+        req->db = tp_db_wrap(req->r->pool, dbd->driver, dbd->handle);
+    }
+    *db = req->db;
+    return NULL;
+}
+
+static tp_err_t *too_large(request_rec *r, apr_off_t max)
+{
+    /* the rest of the body is not read, so the connection cannot be reused */
+    r->connection->keepalive = AP_CONN_CLOSE;
+    return tp_err(r->pool, 413, "request body exceeds %" APR_OFF_T_FMT
+                  " bytes", max);
+}
+
+/* Reads the whole body into memory, refusing more than max bytes. The
+ * Content-Length is checked first so an oversized body is refused before
+ * it is read; chunked bodies are counted as they arrive. */
+static tp_err_t *read_body(request_rec *r, apr_off_t max, char **buf,
+                           apr_size_t *len)
+{
+    const char *cl = apr_table_get(r->headers_in, "Content-Length");
+    apr_bucket_brigade *bb, *acc;
+    apr_off_t total = 0;
+    int seen_eos = 0;
+
+    if (cl) {
+        apr_off_t n;
+        char *end;
+
+        if (apr_strtoff(&n, cl, &end, 10) != APR_SUCCESS || *end || n < 0) {
+            return tp_err(r->pool, 400, "invalid Content-Length");
+        }
+        if (n > max) {
+            return too_large(r, max);
+        }
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    acc = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    while (!seen_eos) {
+        apr_status_t rv = ap_get_brigade(r->input_filters, bb,
+                                         AP_MODE_READBYTES, APR_BLOCK_READ,
+                                         HUGE_STRING_LEN);
+
+        if (rv != APR_SUCCESS) {
+            return tp_err(r->pool,
+                          ap_map_http_request_error(rv, HTTP_BAD_REQUEST),
+                          "could not read the request body");
+        }
+        seen_eos = !APR_BRIGADE_EMPTY(bb)
+                   && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+        APR_BRIGADE_CONCAT(acc, bb);
+        apr_brigade_length(acc, 1, &total);
+        if (total > max) {
+            return too_large(r, max);
+        }
+    }
+    *len = (apr_size_t)total;
+    *buf = apr_palloc(r->pool, *len + 1);
+    apr_brigade_flatten(acc, *buf, len);
+    (*buf)[*len] = '\0';
+    apr_brigade_destroy(acc);
+    return NULL;
+}
+
+tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body)
+{
+    char *buf = NULL;
+    apr_size_t len = 0;
+    const char *why = NULL;
+    tp_err_t *err = read_body(req->r, req->conf->max_body, &buf, &len);
+
+    if (err) {
+        return err;
+    }
+    if (len == 0) {
+        return tp_err(req->r->pool, 400, "request body is empty");
+    }
+    *body = tp_json_parse(req->r->pool, buf, len, &why);
+    if (!*body) {
+        return tp_err(req->r->pool, 400, "malformed JSON: %s", why);
+    }
+    return NULL;
+}
+
+const char *tp_query_arg(tp_req_t *req, const char *name)
+{
+    apr_table_t *args;
+
+    ap_args_to_table(req->r, &args);
+    return apr_table_get(args, name);
+}
+
+const char *tp_base_url(tp_req_t *req)
+{
+    if (req->conf->public_url) {
+        return req->conf->public_url;
+    }
+    return ap_construct_url(req->r->pool, "", req->r);
+}
+
+/* terraform and go-tfe read these on every /api/v2 answer. No
+ * X-TFE-Version: the CLI parses it as vYYYYMM-N and would switch to
+ * features this server does not have. */
+static void tfe_headers(request_rec *r)
+{
+    apr_table_setn(r->err_headers_out, "TFP-API-Version", "2.6");
+    apr_table_setn(r->err_headers_out, "TFP-AppName", "Terrapod");
+}
+
+/* Finds the route for path and method; on a miss says 404 or 405. */
+static tp_err_t *find_route(tp_req_t *req, const char *method,
+                            const char *path)
+{
+    request_rec *r = req->r;
+    const char *allow = NULL;
+    const tp_route_t *rt;
+
+    for (rt = tp_routes; rt->method; rt++) {
+        tp_params_t params;
+
+        if (!tp_route_match(r->pool, rt->pattern, path, &params)) {
+            continue;
+        }
+        if (strcmp(rt->method, method) == 0) {
+            req->route = rt;
+            req->params = params;
+            return NULL;
+        }
+        if (!allow || !ap_strstr_c(allow, rt->method)) {
+            allow = allow ? apr_pstrcat(r->pool, allow, ", ", rt->method, NULL)
+                          : rt->method;
+        }
+    }
+    if (allow) {
+        if (ap_strstr_c(allow, "GET") && !ap_strstr_c(allow, "HEAD")) {
+            allow = apr_pstrcat(r->pool, allow, ", HEAD", NULL);
+        }
+        apr_table_setn(r->err_headers_out, "Allow", allow);
+        return tp_err(r->pool, 405, "%s is not allowed on %s", method, path);
+    }
+    return tp_err(r->pool, 404, "no API endpoint at %s", path);
+}
+
+static tp_err_t *authenticate(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *raw;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if (req->route->auth == TP_AUTH_NONE) {
+        return NULL;
+    }
+    raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
+    if (!raw) {
+        return tp_err(p, 401, "an API token is required "
+                      "(Authorization: Bearer <token>)");
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_auth_token(db, p, raw, &req->who)) != NULL) {
+        return err;
+    }
+    req->r->user = apr_pstrdup(p, req->who->email);
+    if (req->route->perm == TP_PERM_ADMIN && !req->who->is_admin) {
+        return tp_err(p, 403, "this action needs the platform admin role");
+    }
+    return NULL;
+}
+
+/* Every route with an {org} segment serves only the single organization. */
+static tp_err_t *check_org(tp_req_t *req)
+{
+    const char *org = tp_param(&req->params, "org");
+
+    if (org && strcmp(org, TP_ORGANIZATION) != 0) {
+        return tp_err(req->r->pool, 404, "organization \"%s\" not found", org);
+    }
+    return NULL;
+}
+
+int tp_handle(request_rec *r)
+{
+    tp_srv_conf_t *conf = ap_get_module_config(r->server->module_config,
+                                               &terrapod_module);
+    const char *path = r->parsed_uri.path;
+    const char *method = r->header_only ? "GET" : r->method;
+    tp_req_t *req;
+    tp_err_t *err;
+
+    if (conf->enabled != 1 || !tp_is_api_path(path)) {
+        return DECLINED;
+    }
+    req = apr_pcalloc(r->pool, sizeof(*req));
+    req->r = r;
+    req->conf = conf;
+    if (strncmp(path, "/api/v2/", 8) == 0) {
+        tfe_headers(r);
+    }
+    if ((err = find_route(req, method, path)) != NULL
+        || (err = authenticate(req)) != NULL
+        || (err = check_org(req)) != NULL
+        || (err = req->route->handler(req)) != NULL) {
+        return send_error(r, err);
+    }
+    return OK;
+}

@@ -1,0 +1,158 @@
+/* Token authentication and the user records it needs. Raw tokens only pass
+ * through here on their way to being hashed. */
+#include <string.h>
+#include <apr_strings.h>
+#include "tp_auth.h"
+#include "tp_crypto.h"
+#include "tp_token.h"
+
+static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
+    "SELECT t.id AS token_id, u.email, u.id AS user_id, u.display_name,"
+    "       u.is_active, u.is_service_account,"
+    "       (t.expires_at IS NOT NULL AND t.expires_at <= now()) AS expired,"
+    "       (t.last_used_at IS NULL"
+    "        OR t.last_used_at < now() - interval '1 minute') AS stale,"
+    "       EXISTS (SELECT 1 FROM role_assignments ra"
+    "               WHERE ra.email = u.email AND ra.role_name = 'admin')"
+    "         AS is_admin,"
+    "       EXISTS (SELECT 1 FROM role_assignments ra"
+    "               WHERE ra.email = u.email AND ra.role_name = 'audit')"
+    "         AS is_audit"
+    "  FROM api_tokens t JOIN users u ON u.email = t.user_email"
+    " WHERE t.token_hash = %s"};
+
+/* The condition is repeated so concurrent requests write at most once. */
+static const tp_stmt_t SQL_TOKEN_TOUCH = {"token_touch",
+    "UPDATE api_tokens SET last_used_at = now()"
+    " WHERE id = %s AND (last_used_at IS NULL"
+    "                    OR last_used_at < now() - interval '1 minute')"};
+
+static const tp_stmt_t SQL_USER_UPSERT = {"user_upsert",
+    "INSERT INTO users (email, id, password_hash) VALUES (%s, %s, %s)"
+    " ON CONFLICT (email) DO UPDATE"
+    "   SET password_hash = COALESCE(EXCLUDED.password_hash,"
+    "                                users.password_hash),"
+    "       updated_at = now()"};
+
+static const tp_stmt_t SQL_ROLE_GRANT = {"role_grant",
+    "INSERT INTO role_assignments (provider_name, email, role_name)"
+    " VALUES ('local', %s, %s) ON CONFLICT DO NOTHING"};
+
+static const tp_stmt_t SQL_TOKEN_INSERT = {"token_insert",
+    "INSERT INTO api_tokens (id, token_hash, user_email, description,"
+    "                        created_by, expires_at)"
+    " SELECT %s, %s, email, %s, email,"
+    "        CASE WHEN %s::bigint = 0 THEN NULL"
+    "             ELSE now() + make_interval(secs => %s::bigint) END"
+    "   FROM users WHERE email = %s RETURNING id"};
+
+static const tp_stmt_t SQL_TOKEN_PURGE = {"token_purge",
+    "DELETE FROM api_tokens WHERE expires_at <= now() RETURNING id"};
+
+static int truthy(const char *v)
+{
+    return v && strcmp(v, "t") == 0;
+}
+
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
+                        tp_principal_t **out)
+{
+    tp_rows_t *rows;
+    tp_principal_t *who;
+    tp_err_t *err;
+
+    if (!tp_token_wellformed(raw)) {
+        return tp_err(p, 401, "invalid API token");
+    }
+    err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, &rows,
+                     TP_DB_ARGS(tp_token_hash(p, raw)));
+    if (err) {
+        return err;
+    }
+    if (rows->nrows != 1) {
+        return tp_err(p, 401, "invalid API token");
+    }
+    if (truthy(tp_row(rows, 0, "expired"))) {
+        return tp_err(p, 401, "API token has expired");
+    }
+    if (!truthy(tp_row(rows, 0, "is_active"))) {
+        return tp_err(p, 401, "user account is deactivated");
+    }
+    who = apr_pcalloc(p, sizeof(*who));
+    who->token_id = tp_row(rows, 0, "token_id");
+    who->email = tp_row(rows, 0, "email");
+    who->user_id = tp_row(rows, 0, "user_id");
+    who->display_name = tp_row(rows, 0, "display_name");
+    who->is_service_account = truthy(tp_row(rows, 0, "is_service_account"));
+    who->is_admin = truthy(tp_row(rows, 0, "is_admin"));
+    who->is_audit = truthy(tp_row(rows, 0, "is_audit"));
+    if (truthy(tp_row(rows, 0, "stale"))) {
+        err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
+                         TP_DB_ARGS(who->token_id));
+        if (err) {
+            return err;
+        }
+    }
+    *out = who;
+    return NULL;
+}
+
+tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
+                         const char *password, int admin)
+{
+    const char *hash = NULL;
+    tp_err_t *err;
+
+    if (password) {
+        hash = tp_password_hash(p, password);
+        if (!hash) {
+            return tp_err(p, 500, "password hashing failed");
+        }
+    }
+    err = tp_db_exec(db, p, &SQL_USER_UPSERT, NULL,
+                     TP_DB_ARGS(email, tp_id_generate(p, "user"), hash));
+    if (!err && admin) {
+        err = tp_db_exec(db, p, &SQL_ROLE_GRANT, NULL,
+                         TP_DB_ARGS(email, "admin"));
+    }
+    return err;
+}
+
+tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
+                          const char *description, long long lifespan_seconds,
+                          const char **raw, const char **id)
+{
+    const char *secret = tp_token_generate(p);
+    const char *tid = tp_id_generate(p, "at");
+    const char *life = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                    (apr_int64_t)lifespan_seconds);
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    err = tp_db_exec(db, p, &SQL_TOKEN_INSERT, &rows,
+                     TP_DB_ARGS(tid, tp_token_hash(p, secret),
+                                description ? description : "",
+                                life, life, email));
+    if (err) {
+        return err;
+    }
+    if (rows->nrows != 1) {
+        return tp_err(p, 404, "no user %s", email);
+    }
+    *raw = secret;
+    *id = tid;
+    return NULL;
+}
+
+tp_err_t *tp_auth_purge_expired(tp_db_t *db, apr_pool_t *p,
+                                const char **summary)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_TOKEN_PURGE, &rows, 0, NULL);
+
+    if (!err) {
+        *summary = apr_psprintf(p, "removed %d expired token(s)",
+                                rows->nrows);
+    }
+    return err;
+}

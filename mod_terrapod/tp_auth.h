@@ -1,0 +1,38 @@
+/* Who is calling: users, their API tokens and platform roles. */
+#ifndef TP_AUTH_H
+#define TP_AUTH_H
+
+#include "tp_db.h"
+
+typedef struct tp_principal {
+    const char *email;
+    const char *user_id;
+    const char *display_name;
+    const char *token_id;
+    int is_service_account;
+    int is_admin;   /* platform role admin */
+    int is_audit;   /* platform role audit */
+} tp_principal_t;
+
+/* Resolves a raw API token: 401 when malformed, unknown, expired, or its
+ * user is deactivated. Marks the token used at most once a minute. */
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
+                        tp_principal_t **out);
+
+/* Creates a local user, or updates the password of an existing one when
+ * password is not NULL; grants the admin role when admin is set. */
+tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
+                         const char *password, int admin);
+
+/* Mints an interactive API token for email, valid lifespan_seconds (0:
+ * no expiry; negative values make an already expired token, for tests of
+ * expiry). Returns the raw secret once; only its hash is stored. */
+tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
+                          const char *description, long long lifespan_seconds,
+                          const char **raw, const char **id);
+
+/* Background task: deletes tokens past their expiry. */
+tp_err_t *tp_auth_purge_expired(tp_db_t *db, apr_pool_t *p,
+                                const char **summary);
+
+#endif

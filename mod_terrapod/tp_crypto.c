@@ -1,0 +1,150 @@
+/* The OpenSSL adapter. Secrets handled here are never logged. */
+#include <string.h>
+#include <stdlib.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <apr_strings.h>
+#include "tp_crypto.h"
+
+apr_status_t tp_random(unsigned char *buf, apr_size_t n)
+{
+    return RAND_bytes(buf, (int)n) == 1 ? APR_SUCCESS : APR_EGENERAL;
+}
+
+char *tp_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    static const char abc[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1);
+    apr_size_t i, o = 0;
+
+    for (i = 0; i < len; i += 3) {
+        unsigned v = (unsigned)data[i] << 16;
+
+        if (i + 1 < len) v |= (unsigned)data[i + 1] << 8;
+        if (i + 2 < len) v |= data[i + 2];
+        out[o++] = abc[(v >> 18) & 63];
+        out[o++] = abc[(v >> 12) & 63];
+        if (i + 1 < len) out[o++] = abc[(v >> 6) & 63];
+        if (i + 2 < len) out[o++] = abc[v & 63];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+{
+    static const char digits[] = "0123456789abcdef";
+    char *out = apr_palloc(p, len * 2 + 1);
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[len * 2] = '\0';
+    return out;
+}
+
+char *tp_random_b64url(apr_pool_t *p, apr_size_t nbytes)
+{
+    unsigned char *buf = apr_palloc(p, nbytes);
+
+    if (tp_random(buf, nbytes) != APR_SUCCESS) {
+        /* without entropy no secret may be minted; callers cannot recover */
+        abort();
+    }
+    return tp_b64url(p, buf, nbytes);
+}
+
+static char *digest_hex(apr_pool_t *p, const EVP_MD *md, const void *data,
+                        apr_size_t len)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int outlen = 0;
+
+    EVP_Digest(data, len, out, &outlen, md, NULL);
+    return tp_hex(p, out, outlen);
+}
+
+char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
+{
+    return digest_hex(p, EVP_sha256(), data, len);
+}
+
+char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len)
+{
+    return digest_hex(p, EVP_md5(), data, len);
+}
+
+char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
+                     apr_size_t keylen, const char *data, apr_size_t len)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int outlen = 0;
+
+    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, len,
+         out, &outlen);
+    return tp_b64url(p, out, outlen);
+}
+
+int tp_secure_equals(const char *a, const char *b)
+{
+    apr_size_t la = strlen(a), lb = strlen(b);
+
+    if (la != lb) {
+        return 0;
+    }
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+static char *pbkdf2(apr_pool_t *p, const char *password, const char *salt,
+                    int iterations)
+{
+    unsigned char out[32];
+
+    if (PKCS5_PBKDF2_HMAC(password, (int)strlen(password),
+                          (const unsigned char *)salt, (int)strlen(salt),
+                          iterations, EVP_sha256(), sizeof(out), out) != 1) {
+        return NULL;
+    }
+    return tp_b64url(p, out, sizeof(out));
+}
+
+char *tp_password_hash(apr_pool_t *p, const char *password)
+{
+    char *salt = tp_random_b64url(p, 16);
+    char *hash = pbkdf2(p, password, salt, TP_PBKDF2_ITERATIONS);
+
+    return hash ? apr_psprintf(p, "pbkdf2-sha256$%d$%s$%s",
+                               TP_PBKDF2_ITERATIONS, salt, hash)
+                : NULL;
+}
+
+int tp_password_verify(apr_pool_t *p, const char *password,
+                       const char *encoded)
+{
+    char *copy, *last, *scheme, *iter, *salt, *want, *got;
+    long iterations;
+
+    if (!encoded || !password) {
+        return 0;
+    }
+    copy = apr_pstrdup(p, encoded);
+    scheme = apr_strtok(copy, "$", &last);
+    iter = apr_strtok(NULL, "$", &last);
+    salt = apr_strtok(NULL, "$", &last);
+    want = apr_strtok(NULL, "$", &last);
+    if (!scheme || strcmp(scheme, "pbkdf2-sha256") != 0 || !iter || !salt
+        || !want) {
+        return 0;
+    }
+    iterations = strtol(iter, NULL, 10);
+    if (iterations < 1 || iterations > 10000000) {
+        return 0;
+    }
+    got = pbkdf2(p, password, salt, (int)iterations);
+    return got && tp_secure_equals(got, want);
+}

@@ -1,0 +1,47 @@
+/* JSON:API documents: resources, errors and pagination, shaped the way
+ * terraform and go-tfe read them. */
+#ifndef TP_JSONAPI_H
+#define TP_JSONAPI_H
+
+#include "tp_json.h"
+#include "tp_error.h"
+
+#define TP_PAGE_SIZE_DEFAULT 20
+#define TP_PAGE_SIZE_MAX 100
+
+typedef struct tp_page {
+    long long number;   /* 1-based */
+    long long size;
+} tp_page_t;
+
+/* {"id": id, "type": type, "attributes": {}} */
+tp_json_t *tp_jsonapi_resource(apr_pool_t *p, const char *type,
+                               const char *id);
+
+/* {"data": data}; data may be a resource, an array or NULL (JSON null). */
+tp_json_t *tp_jsonapi_doc(apr_pool_t *p, const tp_json_t *data);
+
+/* {"errors": [{"status", "title", "detail"}]} */
+tp_json_t *tp_jsonapi_errors(apr_pool_t *p, const tp_err_t *e);
+
+/* Sets relationships.<name>.data to {id, type}, or null when id is NULL. */
+void tp_jsonapi_relate(tp_json_t *resource, const char *name,
+                       const char *type, const char *id);
+
+/* Reads page[number] and page[size] (either may be NULL); the size is
+ * clamped to TP_PAGE_SIZE_MAX, anything non-numeric or < 1 is a 400. */
+tp_err_t *tp_page_parse(apr_pool_t *p, const char *number, const char *size,
+                        tp_page_t *out);
+
+long long tp_page_offset(const tp_page_t *pg);
+
+/* meta.pagination for a list of total items. */
+void tp_jsonapi_paginate(tp_json_t *doc, const tp_page_t *pg,
+                         long long total);
+
+/* Extracts data.attributes from a request body, checking data.type when
+ * type is not NULL. */
+tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
+                                const char *type, tp_json_t **attrs);
+
+#endif

@@ -1,0 +1,36 @@
+/* The task registry and the lock discipline around each run. */
+#include <string.h>
+#include "tp_tasks.h"
+#include "tp_auth.h"
+
+const tp_task_t tp_tasks[] = {
+    {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
+    {NULL, 0, NULL, NULL}
+};
+
+static const tp_stmt_t SQL_TRY_LOCK = {"task_try_lock",
+    "SELECT pg_try_advisory_lock(%s::bigint) AS got"};
+static const tp_stmt_t SQL_UNLOCK = {"task_unlock",
+    "SELECT pg_advisory_unlock(%s::bigint)"};
+
+tp_err_t *tp_task_run(tp_db_t *db, apr_pool_t *p, const tp_task_t *task,
+                      int *ran, const char **summary)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+    const char *got;
+
+    *ran = 0;
+    err = tp_db_exec(db, p, &SQL_TRY_LOCK, &rows, TP_DB_ARGS(task->lock_key));
+    if (err) {
+        return err;
+    }
+    got = tp_row(rows, 0, "got");
+    if (!got || strcmp(got, "t") != 0) {
+        return NULL;
+    }
+    *ran = 1;
+    err = task->fn(db, p, summary);
+    tp_db_exec(db, p, &SQL_UNLOCK, NULL, TP_DB_ARGS(task->lock_key));
+    return err;
+}
