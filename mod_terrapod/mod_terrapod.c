@@ -8,9 +8,11 @@
 #include <ap_mpm.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <stdlib.h>
 
 #include "mod_terrapod.h"
 #include "tp_migrate.h"
+#include "tp_tasks.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -20,6 +22,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->enabled = -1;
     c->max_body = -1;
     c->max_upload = -1;
+    c->task_intervals = apr_table_make(p, 4);
     return c;
 }
 
@@ -41,6 +44,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
     c->dbd_params = MERGE(dbd_params);
+    c->task_intervals = apr_table_overlay(p, base->task_intervals,
+                                          add->task_intervals);
     return c;
 }
 
@@ -104,6 +109,27 @@ static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const char *set_task_interval(cmd_parms *cmd, void *dc,
+                                     const char *name, const char *secs)
+{
+    const tp_task_t *t;
+    char *end;
+    long v = strtol(secs, &end, 10);
+
+    (void)dc;
+    for (t = tp_tasks; t->name && strcmp(t->name, name) != 0; t++) {
+    }
+    if (!t->name) {
+        return apr_pstrcat(cmd->pool, "TerrapodTaskInterval: no task named ",
+                           name, NULL);
+    }
+    if (*end || v < 1 || v > 86400 * 7) {
+        return "TerrapodTaskInterval takes 1 to 604800 seconds";
+    }
+    apr_table_set(srv_conf(cmd->server)->task_intervals, name, secs);
+    return NULL;
+}
+
 /* mod_dbd keeps its settings private; seeing its directives first (this
  * module is loaded after mod_dbd, so httpd asks it first) lets the
  * background child and the migrator open connections of their own. */
@@ -133,6 +159,8 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "Private key of the listener CA"),
     AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
                   "Directory of the NNNN_name.sql schema files"),
+    AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
+                  "Seconds between runs of a background task"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,

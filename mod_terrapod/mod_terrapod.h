@@ -37,6 +37,7 @@ typedef struct tp_srv_conf {
     /* seen in mod_dbd's own directives, for connections outside requests */
     const char *dbd_driver;
     const char *dbd_params;
+    apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     /* loaded at post_config */
     const unsigned char *hmac_key;
     apr_size_t hmac_key_len;
@@ -98,5 +99,7 @@ tp_err_t *tp_api_ping(tp_req_t *req);
 tp_err_t *tp_api_account_details(tp_req_t *req);
 tp_err_t *tp_api_organization_show(tp_req_t *req);
 tp_err_t *tp_api_entitlement_set(tp_req_t *req);
+tp_err_t *tp_api_user_create(tp_req_t *req);
+tp_err_t *tp_api_user_show(tp_req_t *req);
 
 #endif

@@ -3,6 +3,7 @@
  * parent restarts it when it dies and stops it with the server; the child
  * also exits on its own if the parent disappears. */
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include <httpd.h>
@@ -87,6 +88,13 @@ static void drop_connection(conn_t *cn)
     cn->db = NULL;
 }
 
+static int interval_of(const tp_task_t *t)
+{
+    const char *v = apr_table_get(bg.conf->task_intervals, t->name);
+
+    return v ? atoi(v) : t->interval;
+}
+
 static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
 {
     apr_time_t now = apr_time_now();
@@ -111,7 +119,7 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
             }
             continue;
         }
-        next[i] = now + apr_time_from_sec(t->interval);
+        next[i] = now + apr_time_from_sec(interval_of(t));
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00210: task %s %s",
                      t->name, ran ? summary : "skipped: another node runs it");
     }
@@ -119,9 +127,10 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
 
 static void child_main(apr_pool_t *p, pid_t parent)
 {
-    apr_time_t next[64] = {0};
+    apr_time_t *next;
     apr_pool_t *iter;
     conn_t cn = {0};
+    int ntasks = 0;
 
     apr_signal(SIGTERM, on_stop);
     apr_signal(SIGINT, on_stop);
@@ -136,6 +145,10 @@ static void child_main(apr_pool_t *p, pid_t parent)
                      "child could not drop privileges");
         _exit(1);
     }
+    while (tp_tasks[ntasks].name) {
+        ntasks++;
+    }
+    next = apr_pcalloc(p, sizeof(*next) * (apr_size_t)ntasks);
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "

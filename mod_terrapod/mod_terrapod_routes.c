@@ -5,6 +5,7 @@
 
 #define OPEN TP_AUTH_NONE, TP_PERM_NONE
 #define USER TP_AUTH_USER, TP_PERM_AUTHENTICATED
+#define ADMIN TP_AUTH_USER, TP_PERM_ADMIN
 
 const tp_route_t tp_routes[] = {
     /* probes and protocol discovery */
@@ -20,6 +21,10 @@ const tp_route_t tp_routes[] = {
      tp_api_organization_show},
     {"GET", "/api/v2/organizations/{org}/entitlement-set", USER,
      tp_api_entitlement_set},
+
+    /* users */
+    {"POST", "/api/terrapod/v1/users", ADMIN, tp_api_user_create},
+    {"GET", "/api/terrapod/v1/users/{email}", USER, tp_api_user_show},
 
     {NULL, NULL, OPEN, NULL}
 };

@@ -34,6 +34,18 @@ static const tp_stmt_t SQL_USER_UPSERT = {"user_upsert",
     "                                users.password_hash),"
     "       updated_at = now()"};
 
+#define USER_COLUMNS "email, id, display_name, is_active, is_service_account," \
+    " to_char(created_at AT TIME ZONE 'UTC'," \
+    "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
+
+static const tp_stmt_t SQL_USER_INSERT = {"user_insert",
+    "INSERT INTO users (email, id, display_name, password_hash)"
+    " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO NOTHING"
+    " RETURNING " USER_COLUMNS};
+
+static const tp_stmt_t SQL_USER_GET = {"user_get",
+    "SELECT " USER_COLUMNS " FROM users WHERE email = %s"};
+
 static const tp_stmt_t SQL_ROLE_GRANT = {"role_grant",
     "INSERT INTO role_assignments (provider_name, email, role_name)"
     " VALUES ('local', %s, %s) ON CONFLICT DO NOTHING"};
@@ -114,6 +126,48 @@ tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
     if (!err && admin) {
         err = tp_db_exec(db, p, &SQL_ROLE_GRANT, NULL,
                          TP_DB_ARGS(email, "admin"));
+    }
+    return err;
+}
+
+int tp_email_valid(const char *email)
+{
+    const char *at = email ? strchr(email, '@') : NULL;
+    apr_size_t len = email ? strlen(email) : 0;
+
+    return at && at != email && at[1] && !strchr(at + 1, '@') && len >= 3
+           && len <= 254 && !strpbrk(email, " \t\r\n/");
+}
+
+tp_err_t *tp_user_create(tp_db_t *db, apr_pool_t *p, const char *email,
+                         const char *display_name, const char *password,
+                         tp_rows_t **row)
+{
+    const char *hash = NULL;
+    tp_err_t *err;
+
+    if (password) {
+        hash = tp_password_hash(p, password);
+        if (!hash) {
+            return tp_err(p, 500, "password hashing failed");
+        }
+    }
+    err = tp_db_exec(db, p, &SQL_USER_INSERT, row,
+                     TP_DB_ARGS(email, tp_id_generate(p, "user"),
+                                display_name ? display_name : "", hash));
+    if (!err && (*row)->nrows == 0) {
+        return tp_err(p, 409, "a user with email %s already exists", email);
+    }
+    return err;
+}
+
+tp_err_t *tp_user_get(tp_db_t *db, apr_pool_t *p, const char *email,
+                      tp_rows_t **row)
+{
+    tp_err_t *err = tp_db_exec(db, p, &SQL_USER_GET, row, TP_DB_ARGS(email));
+
+    if (!err && (*row)->nrows == 0) {
+        return tp_err(p, 404, "user %s not found", email);
     }
     return err;
 }

@@ -24,6 +24,22 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
 tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
                          const char *password, int admin);
 
+/* Minimum length of a local password. */
+#define TP_PASSWORD_MIN_LEN 12
+
+/* 1 when email looks like an address (one @, no spaces, 3..254 chars). */
+int tp_email_valid(const char *email);
+
+/* Creates a local user; 409 when the email is taken. Returns the new row
+ * (email, id, display_name, is_active, created_at). */
+tp_err_t *tp_user_create(tp_db_t *db, apr_pool_t *p, const char *email,
+                         const char *display_name, const char *password,
+                         tp_rows_t **row);
+
+/* The user row by email; 404 when there is none. */
+tp_err_t *tp_user_get(tp_db_t *db, apr_pool_t *p, const char *email,
+                      tp_rows_t **row);
+
 /* Mints an interactive API token for email, valid lifespan_seconds (0:
  * no expiry; negative values make an already expired token, for tests of
  * expiry). Returns the raw secret once; only its hash is stored. */

@@ -1,0 +1,383 @@
+/* Unit tests of the httpd-free core: JSON and JSON:API documents, error
+ * values, path matching, tokens and crypto. No server, no database. */
+#include <check.h>
+#include <string.h>
+#include <stdlib.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "tp_crypto.h"
+#include "tp_error.h"
+#include "tp_json.h"
+#include "tp_jsonapi.h"
+#include "tp_route.h"
+#include "tp_token.h"
+
+static apr_pool_t *pool;
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+static tp_json_t *parse(const char *s, const char **why)
+{
+    return tp_json_parse(pool, s, strlen(s), why);
+}
+
+/* ---- tp_json ---- */
+
+START_TEST(json_roundtrip_and_paths)
+{
+    const char *why = NULL;
+    tp_json_t *j = parse("{\"data\":{\"type\":\"workspaces\","
+                         "\"attributes\":{\"name\":\"x\",\"n\":7,"
+                         "\"b\":true}}}", &why);
+
+    ck_assert_ptr_nonnull(j);
+    ck_assert_str_eq(tp_json_gets(j, "data", "type", NULL), "workspaces");
+    ck_assert_str_eq(tp_json_gets(j, "data", "attributes", "name", NULL), "x");
+    ck_assert_int_eq(tp_json_geti(j, "data", "attributes", "n", NULL), 7);
+    ck_assert_int_eq(tp_json_getb(j, "data", "attributes", "b", NULL), 1);
+    ck_assert_int_eq(tp_json_type(j, "data", "nope", NULL), TP_JSON_ABSENT);
+    ck_assert_int_eq(tp_json_type(j, "data", "attributes", "n", NULL),
+                     TP_JSON_INTEGER);
+    ck_assert_ptr_null(tp_json_gets(j, "data", "attributes", "n", NULL));
+}
+END_TEST
+
+START_TEST(json_setters_build_nested_objects)
+{
+    tp_json_t *j = tp_json_object(pool);
+    tp_json_t *arr = tp_json_array(pool);
+
+    tp_json_sets(j, "v", "a", "b", "c", NULL);
+    tp_json_seti(j, 42, "a", "n", NULL);
+    tp_json_setb(j, 0, "f", NULL);
+    tp_json_setnull(j, "z", NULL);
+    tp_json_pushs(arr, "x");
+    tp_json_pushi(arr, 3);
+    tp_json_setj(j, arr, "list", NULL);
+    ck_assert_str_eq(tp_json_dump(j, pool),
+                     "{\"a\":{\"b\":{\"c\":\"v\"},\"n\":42},\"f\":false,"
+                     "\"z\":null,\"list\":[\"x\",3]}");
+    ck_assert_uint_eq(tp_json_len(arr), 2);
+    ck_assert_str_eq(tp_json_dump(tp_json_at(arr, 0), pool), "\"x\"");
+}
+END_TEST
+
+START_TEST(json_rejects_malformed_and_duplicates)
+{
+    const char *why = NULL;
+
+    ck_assert_ptr_null(parse("{\"a\":", &why));
+    ck_assert_ptr_nonnull(why);
+    why = NULL;
+    ck_assert_ptr_null(parse("{\"a\":1,\"a\":2}", &why));
+    ck_assert_ptr_nonnull(why);
+    ck_assert_ptr_null(parse("", &why));
+}
+END_TEST
+
+/* ---- tp_error and tp_jsonapi ---- */
+
+START_TEST(error_document_shape)
+{
+    tp_err_t *e = tp_err(pool, 409, "workspace %s is locked", "w1");
+    tp_json_t *doc = tp_jsonapi_errors(pool, e);
+
+    ck_assert_str_eq(tp_json_dump(doc, pool),
+                     "{\"errors\":[{\"status\":\"409\",\"title\":\"Conflict\","
+                     "\"detail\":\"workspace w1 is locked\"}]}");
+}
+END_TEST
+
+START_TEST(error_internal_cause_is_not_in_document)
+{
+    tp_err_t *e = tp_err_internal(pool, 503, "database unavailable",
+                                  "connection refused on /secret/path");
+    char *body = tp_json_dump(tp_jsonapi_errors(pool, e), pool);
+
+    ck_assert_ptr_null(strstr(body, "/secret/path"));
+    ck_assert_str_eq(e->title, "Service Unavailable");
+}
+END_TEST
+
+START_TEST(status_titles)
+{
+    ck_assert_str_eq(tp_status_title(401), "Unauthorized");
+    ck_assert_str_eq(tp_status_title(405), "Method Not Allowed");
+    ck_assert_str_eq(tp_status_title(413), "Payload Too Large");
+    ck_assert_str_eq(tp_status_title(422), "Unprocessable Entity");
+}
+END_TEST
+
+START_TEST(resource_and_relationships)
+{
+    tp_json_t *r = tp_jsonapi_resource(pool, "runs", "run-1");
+
+    tp_jsonapi_relate(r, "workspace", "workspaces", "ws-1");
+    tp_jsonapi_relate(r, "plan", "plans", NULL);
+    ck_assert_str_eq(tp_json_dump(tp_jsonapi_doc(pool, r), pool),
+                     "{\"data\":{\"id\":\"run-1\",\"type\":\"runs\","
+                     "\"attributes\":{},\"relationships\":{\"workspace\":"
+                     "{\"data\":{\"id\":\"ws-1\",\"type\":\"workspaces\"}},"
+                     "\"plan\":{\"data\":null}}}}");
+}
+END_TEST
+
+START_TEST(page_parse_defaults_clamp_and_errors)
+{
+    tp_page_t pg;
+
+    ck_assert_ptr_null(tp_page_parse(pool, NULL, NULL, &pg));
+    ck_assert_int_eq(pg.number, 1);
+    ck_assert_int_eq(pg.size, 20);
+    ck_assert_ptr_null(tp_page_parse(pool, "3", "500", &pg));
+    ck_assert_int_eq(pg.number, 3);
+    ck_assert_int_eq(pg.size, 100);
+    ck_assert_int_eq(tp_page_offset(&pg), 200);
+    ck_assert_int_eq(tp_page_parse(pool, "0", NULL, &pg)->status, 400);
+    ck_assert_int_eq(tp_page_parse(pool, "x", NULL, &pg)->status, 400);
+    ck_assert_int_eq(tp_page_parse(pool, "1", "-5", &pg)->status, 400);
+    ck_assert_int_eq(tp_page_parse(pool, "2abc", NULL, &pg)->status, 400);
+}
+END_TEST
+
+static const char *paginate(long long number, long long size, long long total)
+{
+    tp_page_t pg = {number, size};
+    tp_json_t *doc = tp_json_object(pool);
+
+    tp_jsonapi_paginate(doc, &pg, total);
+    return tp_json_dump(tp_json_get(doc, "meta", "pagination", NULL), pool);
+}
+
+START_TEST(pagination_meta)
+{
+    ck_assert_str_eq(paginate(1, 20, 0),
+                     "{\"current-page\":1,\"prev-page\":null,\"next-page\":null,"
+                     "\"total-pages\":1,\"total-count\":0}");
+    ck_assert_str_eq(paginate(1, 20, 41),
+                     "{\"current-page\":1,\"prev-page\":null,\"next-page\":2,"
+                     "\"total-pages\":3,\"total-count\":41}");
+    ck_assert_str_eq(paginate(3, 20, 41),
+                     "{\"current-page\":3,\"prev-page\":2,\"next-page\":null,"
+                     "\"total-pages\":3,\"total-count\":41}");
+    ck_assert_str_eq(paginate(2, 20, 40),
+                     "{\"current-page\":2,\"prev-page\":1,\"next-page\":null,"
+                     "\"total-pages\":2,\"total-count\":40}");
+}
+END_TEST
+
+START_TEST(attributes_extraction)
+{
+    tp_json_t *attrs = NULL;
+    tp_json_t *ok = parse("{\"data\":{\"type\":\"users\","
+                          "\"attributes\":{\"email\":\"a@b\"}}}", NULL);
+    tp_json_t *wrong = parse("{\"data\":{\"type\":\"runs\"}}", NULL);
+    tp_json_t *nodata = parse("{\"x\":1}", NULL);
+
+    ck_assert_ptr_null(tp_jsonapi_attributes(pool, ok, "users", &attrs));
+    ck_assert_str_eq(tp_json_gets(attrs, "email", NULL), "a@b");
+    ck_assert_int_eq(tp_jsonapi_attributes(pool, wrong, "users",
+                                           &attrs)->status, 409);
+    ck_assert_int_eq(tp_jsonapi_attributes(pool, nodata, "users",
+                                           &attrs)->status, 400);
+}
+END_TEST
+
+/* ---- tp_route ---- */
+
+START_TEST(route_literal_and_params)
+{
+    tp_params_t ps;
+
+    ck_assert(tp_route_match(pool, "/api/v2/ping", "/api/v2/ping", &ps));
+    ck_assert_int_eq(ps.n, 0);
+    ck_assert(tp_route_match(pool, "/api/v2/organizations/{org}/workspaces/{name}",
+                             "/api/v2/organizations/default/workspaces/my-ws",
+                             &ps));
+    ck_assert_int_eq(ps.n, 2);
+    ck_assert_str_eq(tp_param(&ps, "org"), "default");
+    ck_assert_str_eq(tp_param(&ps, "name"), "my-ws");
+    ck_assert_ptr_null(tp_param(&ps, "id"));
+}
+END_TEST
+
+START_TEST(route_mismatches)
+{
+    tp_params_t ps;
+
+    ck_assert(!tp_route_match(pool, "/api/v2/ping", "/api/v2/pin", &ps));
+    ck_assert(!tp_route_match(pool, "/api/v2/ping", "/api/v2/ping/x", &ps));
+    ck_assert(!tp_route_match(pool, "/api/v2/ping/x", "/api/v2/ping", &ps));
+    ck_assert(!tp_route_match(pool, "/w/{id}", "/w/", &ps));
+    ck_assert(!tp_route_match(pool, "/w/{id}", "/w//", &ps));
+    ck_assert(!tp_route_match(pool, "/w/{id}/x", "/w/a/b/x", &ps));
+    ck_assert(!tp_route_match(pool, "/health", "/healthz", &ps));
+}
+END_TEST
+
+START_TEST(route_trailing_slash_and_decoding)
+{
+    tp_params_t ps;
+
+    ck_assert(tp_route_match(pool, "/api/v2/ping", "/api/v2/ping/", &ps));
+    ck_assert(tp_route_match(pool, "/u/{email}", "/u/a%40b.c", &ps));
+    ck_assert_str_eq(tp_param(&ps, "email"), "a@b.c");
+    /* an encoded slash or NUL never reaches a handler */
+    ck_assert(!tp_route_match(pool, "/u/{email}", "/u/a%2Fb", &ps));
+    ck_assert(!tp_route_match(pool, "/u/{email}", "/u/a%00b", &ps));
+    ck_assert(!tp_route_match(pool, "/u/{email}", "/u/a%4", &ps));
+    ck_assert(!tp_route_match(pool, "/u/{email}", "/u/a%zz", &ps));
+}
+END_TEST
+
+/* ---- tp_token ---- */
+
+START_TEST(token_shape_and_hash)
+{
+    char *t1 = tp_token_generate(pool), *t2 = tp_token_generate(pool);
+
+    ck_assert(tp_token_wellformed(t1));
+    ck_assert_str_ne(t1, t2);
+    ck_assert_uint_eq(strlen(tp_token_hash(pool, t1)), 64);
+    ck_assert_str_eq(tp_token_hash(pool, t1), tp_token_hash(pool, t1));
+    ck_assert_str_ne(tp_token_hash(pool, t1), tp_token_hash(pool, t2));
+    ck_assert(!tp_token_wellformed("tpv1.short"));
+    ck_assert(!tp_token_wellformed(NULL));
+    ck_assert(!tp_token_wellformed(
+        "xxxx.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+    ck_assert(!tp_token_wellformed(
+        "tpv1.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!"));
+}
+END_TEST
+
+START_TEST(bearer_header_parsing)
+{
+    ck_assert_str_eq(tp_bearer("Bearer abc"), "abc");
+    ck_assert_str_eq(tp_bearer("bearer   abc"), "abc");
+    ck_assert_ptr_null(tp_bearer("Basic abc"));
+    ck_assert_ptr_null(tp_bearer("Bearer"));
+    ck_assert_ptr_null(tp_bearer("Bearer "));
+    ck_assert_ptr_null(tp_bearer("Bearerabc"));
+    ck_assert_ptr_null(tp_bearer(NULL));
+}
+END_TEST
+
+START_TEST(ids_have_prefix_and_alphabet)
+{
+    char *id = tp_id_generate(pool, "ws");
+    int i;
+
+    ck_assert_uint_eq(strlen(id), 19);
+    ck_assert_int_eq(strncmp(id, "ws-", 3), 0);
+    for (i = 3; id[i]; i++) {
+        ck_assert(strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                         "0123456789", id[i]) != NULL);
+    }
+}
+END_TEST
+
+/* ---- tp_crypto ---- */
+
+START_TEST(digests_known_vectors)
+{
+    ck_assert_str_eq(tp_sha256_hex(pool, "abc", 3),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ck_assert_str_eq(tp_md5_hex(pool, "", 0),
+                     "d41d8cd98f00b204e9800998ecf8427e");
+}
+END_TEST
+
+START_TEST(hmac_rfc4231_case2)
+{
+    /* RFC 4231 test case 2, base64url of the hex result */
+    ck_assert_str_eq(tp_hmac_b64url(pool, (const unsigned char *)"Jefe", 4,
+                                    "what do ya want for nothing?", 28),
+                     "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM");
+}
+END_TEST
+
+START_TEST(b64url_padding_free)
+{
+    ck_assert_str_eq(tp_b64url(pool, (const unsigned char *)"f", 1), "Zg");
+    ck_assert_str_eq(tp_b64url(pool, (const unsigned char *)"fo", 2), "Zm8");
+    ck_assert_str_eq(tp_b64url(pool, (const unsigned char *)"foo", 3), "Zm9v");
+    ck_assert_str_eq(tp_b64url(pool, (const unsigned char *)"\xfb\xff", 2),
+                     "-_8");
+}
+END_TEST
+
+START_TEST(secure_equals)
+{
+    ck_assert(tp_secure_equals("abc", "abc"));
+    ck_assert(!tp_secure_equals("abc", "abd"));
+    ck_assert(!tp_secure_equals("abc", "abcd"));
+}
+END_TEST
+
+START_TEST(password_hash_verify)
+{
+    char *h = tp_password_hash(pool, "correct horse");
+
+    ck_assert_int_eq(strncmp(h, "pbkdf2-sha256$600000$", 21), 0);
+    ck_assert(tp_password_verify(pool, "correct horse", h));
+    ck_assert(!tp_password_verify(pool, "correct horsE", h));
+    ck_assert(!tp_password_verify(pool, "x", "md5$1$a$b"));
+    ck_assert(!tp_password_verify(pool, "x", "pbkdf2-sha256$0$a$b"));
+    ck_assert(!tp_password_verify(pool, "x", NULL));
+}
+END_TEST
+
+static Suite *core_suite(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, json_roundtrip_and_paths);
+    tcase_add_test(tc, json_setters_build_nested_objects);
+    tcase_add_test(tc, json_rejects_malformed_and_duplicates);
+    tcase_add_test(tc, error_document_shape);
+    tcase_add_test(tc, error_internal_cause_is_not_in_document);
+    tcase_add_test(tc, status_titles);
+    tcase_add_test(tc, resource_and_relationships);
+    tcase_add_test(tc, page_parse_defaults_clamp_and_errors);
+    tcase_add_test(tc, pagination_meta);
+    tcase_add_test(tc, attributes_extraction);
+    tcase_add_test(tc, route_literal_and_params);
+    tcase_add_test(tc, route_mismatches);
+    tcase_add_test(tc, route_trailing_slash_and_decoding);
+    tcase_add_test(tc, token_shape_and_hash);
+    tcase_add_test(tc, bearer_header_parsing);
+    tcase_add_test(tc, ids_have_prefix_and_alphabet);
+    tcase_add_test(tc, digests_known_vectors);
+    tcase_add_test(tc, hmac_rfc4231_case2);
+    tcase_add_test(tc, b64url_padding_free);
+    tcase_add_test(tc, secure_equals);
+    tcase_add_test(tc, password_hash_verify);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr;
+    int failed;
+
+    apr_initialize();
+    sr = srunner_create(core_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    apr_terminate();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
