@@ -1,0 +1,34 @@
+# Readiness follows the database and the storage directory without an
+# Apache restart: 503 naming the failing check, 200 once it is back.
+use strict;
+use warnings FATAL => 'all';
+use Apache::Test qw(-withtestmore);
+use TP::Test;
+
+plan tests => 10;
+
+my $token = user_token('ready@test.local');
+is api(GET => '/ready')->code, 200, 'ready before';
+
+pg_stop();
+my $r = api(GET => '/ready');
+is $r->code, 503, 'PostgreSQL stopped: /ready 503';
+is json_of($r)->{checks}{database}, 'unhealthy', 'names the database';
+is json_of($r)->{checks}{storage}, 'healthy', 'storage still healthy';
+$r = api(GET => '/api/v2/account/details', token => $token);
+is $r->code, 503, 'an API call gets a JSON:API 503';
+is json_of($r)->{errors}[0]{status}, '503', '503 body';
+
+pg_start();
+ok wait_until(15, sub { api(GET => '/ready')->code == 200 }),
+   'PostgreSQL back: /ready 200 again, Apache not restarted';
+is api(GET => '/api/v2/account/details', token => $token)->code, 200,
+   'API calls work again';
+
+my $storage = "$ENV{TP_INSTANCE}/storage";
+chmod 0500, $storage;
+$r = api(GET => '/ready');
+chmod 0755, $storage;
+is_deeply [$r->code, json_of($r)->{checks}{storage}], [503, 'unhealthy'],
+   'unwritable storage: 503 naming storage';
+is api(GET => '/ready')->code, 200, 'storage back: 200';

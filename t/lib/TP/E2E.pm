@@ -1,0 +1,101 @@
+package TP::E2E;
+# Helpers for the end-to-end suite: the instance made by tools/tp-instance,
+# the real terraform binary pointed at it, and its logs and processes.
+use strict;
+use warnings FATAL => 'all';
+use Exporter 'import';
+use File::Temp ();
+use LWP::UserAgent ();
+use JSON::PP ();
+
+our @EXPORT = qw(instance terraform workdir cloud_config api error_log
+                 wait_until tp_instance);
+
+my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
+
+# The settings make run writes: TERRAPOD_URL, TERRAPOD_HOST, TERRAPOD_TOKEN...
+sub instance {
+    my %env = (DIR => $inst);
+    open my $fh, '<', "$inst/run/terrapod.env" or die "terrapod.env: $!";
+    while (<$fh>) { $env{$1} = $2 if /^(\w+)='(.*)'$/ }
+    return \%env;
+}
+
+sub workdir { File::Temp::tempdir("$inst/work-XXXXXX", CLEANUP => 1) }
+
+sub cloud_config {
+    my (%o) = @_;
+    my $e = instance();
+    my $host = $o{hostname} // $e->{TERRAPOD_HOST};
+    my $org = $o{organization} // 'default';
+    my $ws = $o{workspace} // 'e2e';
+    my $body = $o{body} // qq{resource "terraform_data" "x" {\n  input = "hello"\n}\n};
+    return <<"HCL";
+terraform {
+  cloud {
+    hostname     = "$host"
+    organization = "$org"
+    workspaces {
+      name = "$ws"
+    }
+  }
+}
+$body
+HCL
+}
+
+# The CLI configuration terraform() uses; tests may point it elsewhere.
+our $cli_config = "$inst/run/terraformrc";
+
+# Runs terraform in dir; returns (exit code, combined output).
+sub terraform {
+    my ($dir, @args) = @_;
+    my $e = instance();
+    local $ENV{SSL_CERT_FILE} = $e->{TERRAPOD_CA_FILE};
+    local $ENV{TF_CLI_CONFIG_FILE} = $cli_config;
+    local $ENV{CHECKPOINT_DISABLE} = 1;
+    local $ENV{TF_IN_AUTOMATION} = 1;
+    local $ENV{TF_INPUT} = 0;
+    local $ENV{NO_COLOR} = 1;
+    my $cmd = join ' ', map { quotemeta } 'terraform', "-chdir=$dir", @args;
+    my $out = qx{$cmd 2>&1};
+    return ($? >> 8, $out);
+}
+
+my $json = JSON::PP->new;
+
+sub api {
+    my ($method, $path, %opt) = @_;
+    my $e = instance();
+    my $ua = LWP::UserAgent->new(ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}},
+                                 timeout => 30);
+    my @h = (Authorization => "Bearer " . ($opt{token} // $e->{TERRAPOD_TOKEN}));
+    my $req = HTTP::Request->new($method, "$e->{TERRAPOD_URL}$path", \@h);
+    my $res = $ua->request($req);
+    return ($res, eval { $json->decode($res->content) });
+}
+
+sub error_log {
+    open my $fh, '<', "$inst/log/error_log" or return '';
+    local $/;
+    return <$fh>;
+}
+
+sub tp_instance {
+    my @args = @_;
+    my $out = qx{$ENV{TP_SRC}/tools/tp-instance @args 2>&1};
+    die "tp-instance @args: $out" if $?;
+    return $out;
+}
+
+sub wait_until {
+    my ($timeout, $fn) = @_;
+    my $deadline = time + $timeout;
+    while (time < $deadline) {
+        return 1 if $fn->();
+        select undef, undef, undef, 0.2;
+    }
+    return $fn->();
+}
+
+1;
