@@ -92,6 +92,15 @@ static tp_err_t *db_error(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
     return tp_err_internal(p, 500, "database error", log);
 }
 
+/* 1 when the connection had dropped and is usable again after a reset. */
+static int reconnected(tp_db_t *db, apr_pool_t *p)
+{
+    PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
+
+    return conn && PQstatus(conn) != CONNECTION_OK
+           && apr_dbd_check_conn(db->driver, p, db->handle) == APR_SUCCESS;
+}
+
 static tp_err_t *prepared(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
                           apr_dbd_prepared_t **out)
 {
@@ -157,6 +166,12 @@ tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
     }
     rv = apr_dbd_pselect(db->driver, p, db->handle, &res, ps, 1, nargs,
                          args);
+    if (rv != 0 && !db->trans && reconnected(db, p)) {
+        /* a pooled connection outlived a database restart: the statement
+         * failed on the dead session, so it is sent once more on the new */
+        rv = apr_dbd_pselect(db->driver, p, db->handle, &res, ps, 1, nargs,
+                             args);
+    }
     if (rv != 0) {
         db->trans_failed = db->trans != NULL;
         return db_error(db, p, stmt, rv);
