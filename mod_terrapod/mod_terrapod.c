@@ -200,8 +200,8 @@ static apr_status_t load_hmac_key(apr_pool_t *p, server_rec *s,
                      c->hmac_key_file);
         return rv ? rv : APR_EINVAL;
     }
-    c->hmac_key = (const unsigned char *)buf;
-    c->hmac_key_len = len;
+    c->hmac.bytes = (const unsigned char *)buf;
+    c->hmac.len = len;
     return APR_SUCCESS;
 }
 

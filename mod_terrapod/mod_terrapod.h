@@ -15,6 +15,9 @@
 #include "tp_db.h"
 #include "tp_auth.h"
 #include "tp_storage.h"
+#include "tp_rbac.h"
+#include "tp_capability.h"
+#include "tp_token.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -39,19 +42,20 @@ typedef struct tp_srv_conf {
     const char *dbd_params;
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     /* loaded at post_config */
-    const unsigned char *hmac_key;
-    apr_size_t hmac_key_len;
+    tp_key_t hmac;
 } tp_srv_conf_t;
 
 typedef enum {
-    TP_AUTH_NONE,     /* open: probes, discovery */
-    TP_AUTH_USER      /* Authorization: Bearer <API token> */
+    TP_AUTH_NONE,       /* open: probes, discovery */
+    TP_AUTH_USER,       /* Authorization: Bearer <API token> */
+    TP_AUTH_CAPABILITY  /* a signed URL bound to the {id} of the path */
 } tp_auth_e;
 
 typedef enum {
     TP_PERM_NONE,           /* no principal needed */
     TP_PERM_AUTHENTICATED,  /* any active user */
-    TP_PERM_ADMIN           /* platform role admin */
+    TP_PERM_ADMIN,          /* platform role admin */
+    TP_PERM_AUDIT           /* platform role admin or audit */
 } tp_perm_e;
 
 typedef struct tp_req tp_req_t;
@@ -63,6 +67,8 @@ typedef struct tp_route {
     tp_auth_e auth;
     tp_perm_e perm;
     tp_handler_fn *handler;
+    const char *capability;   /* kind of signed URL, for TP_AUTH_CAPABILITY */
+    tp_level_e level;         /* level the handler demands on its resource */
 } tp_route_t;
 
 struct tp_req {
@@ -82,14 +88,45 @@ int tp_handle(request_rec *r);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
 tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body);
+/* Reads the raw body (at most max bytes) into memory. */
+tp_err_t *tp_read_raw(tp_req_t *req, apr_off_t max, char **buf,
+                      apr_size_t *len);
+/* 1 when the request announces a body. */
+int tp_has_body(tp_req_t *req);
 const char *tp_query_arg(tp_req_t *req, const char *name);
 const char *tp_base_url(tp_req_t *req);
 tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc);
+tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
+                       const char *content_type);
+tp_err_t *tp_send_empty(tp_req_t *req, int status);
+/* Streams the request body into an upload (size cap enforced by it). */
+tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up);
+/* An absolute capability URL for path, signed for kind and id. */
+const char *tp_capability_url(tp_req_t *req, const char *path,
+                              const char *kind, const char *id,
+                              apr_interval_time_t ttl);
 void tp_log_err(request_rec *r, const tp_err_t *e);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
                             tp_srv_conf_t *conf);
+
+/* A workspace as the caller may see it (api/workspaces.c). */
+typedef struct tp_ws {
+    const char *id;
+    const char *name;
+    tp_level_e level;        /* the caller's level on it */
+    tp_rows_t *row;          /* every column, for rendering */
+} tp_ws_t;
+
+/* Loads a workspace by id (by_name: by name) for the caller: 404 when it
+ * does not exist or the caller cannot read it, 403 below the route's
+ * level. */
+tp_err_t *tp_ws_load(tp_req_t *req, const char *key, int by_name,
+                     tp_ws_t **out);
+/* The same check for a workspace id reached through another resource. */
+tp_err_t *tp_ws_require(tp_req_t *req, const char *ws_id, tp_level_e need,
+                        tp_ws_t **out);
 
 /* API handlers, one file per resource under api/. */
 tp_err_t *tp_api_health(tp_req_t *req);
@@ -101,5 +138,47 @@ tp_err_t *tp_api_organization_show(tp_req_t *req);
 tp_err_t *tp_api_entitlement_set(tp_req_t *req);
 tp_err_t *tp_api_user_create(tp_req_t *req);
 tp_err_t *tp_api_user_show(tp_req_t *req);
+tp_err_t *tp_api_workspace_list(tp_req_t *req);
+tp_err_t *tp_api_workspace_create(tp_req_t *req);
+tp_err_t *tp_api_workspace_show(tp_req_t *req);
+tp_err_t *tp_api_workspace_update(tp_req_t *req);
+tp_err_t *tp_api_workspace_delete(tp_req_t *req);
+tp_err_t *tp_api_workspace_safe_delete(tp_req_t *req);
+tp_err_t *tp_api_workspace_lock(tp_req_t *req);
+tp_err_t *tp_api_workspace_unlock(tp_req_t *req);
+tp_err_t *tp_api_workspace_force_unlock(tp_req_t *req);
+tp_err_t *tp_api_tag_bindings_list(tp_req_t *req);
+tp_err_t *tp_api_tag_bindings_update(tp_req_t *req);
+tp_err_t *tp_api_effective_tag_bindings_list(tp_req_t *req);
+tp_err_t *tp_api_tags_list(tp_req_t *req);
+tp_err_t *tp_api_tags_add(tp_req_t *req);
+tp_err_t *tp_api_tags_remove(tp_req_t *req);
+tp_err_t *tp_api_state_version_list(tp_req_t *req);
+tp_err_t *tp_api_state_version_list_filtered(tp_req_t *req);
+tp_err_t *tp_api_state_version_create(tp_req_t *req);
+tp_err_t *tp_api_state_version_current(tp_req_t *req);
+tp_err_t *tp_api_current_state_version_outputs(tp_req_t *req);
+tp_err_t *tp_api_state_version_show(tp_req_t *req);
+tp_err_t *tp_api_state_version_download(tp_req_t *req);
+tp_err_t *tp_api_state_version_json_download(tp_req_t *req);
+tp_err_t *tp_api_state_version_upload(tp_req_t *req);
+tp_err_t *tp_api_state_version_json_upload(tp_req_t *req);
+tp_err_t *tp_api_state_version_outputs(tp_req_t *req);
+tp_err_t *tp_api_state_version_output_show(tp_req_t *req);
+tp_err_t *tp_api_state_version_delete(tp_req_t *req);
+tp_err_t *tp_api_state_version_rollback(tp_req_t *req);
+tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req);
+tp_err_t *tp_api_role_list(tp_req_t *req);
+tp_err_t *tp_api_role_create(tp_req_t *req);
+tp_err_t *tp_api_role_show(tp_req_t *req);
+tp_err_t *tp_api_role_update(tp_req_t *req);
+tp_err_t *tp_api_role_delete(tp_req_t *req);
+tp_err_t *tp_api_role_assignment_list(tp_req_t *req);
+tp_err_t *tp_api_role_assignment_put(tp_req_t *req);
+tp_err_t *tp_api_role_assignment_delete(tp_req_t *req);
+tp_err_t *tp_api_user_tokens_create(tp_req_t *req);
+tp_err_t *tp_api_user_tokens_list(tp_req_t *req);
+tp_err_t *tp_api_token_show(tp_req_t *req);
+tp_err_t *tp_api_token_delete(tp_req_t *req);
 
 #endif

@@ -109,14 +109,17 @@ static tp_err_t *too_large(request_rec *r, apr_off_t max)
                   " bytes", max);
 }
 
-/* Reads the whole body into memory, refusing more than max bytes. The
- * Content-Length is checked first so an oversized body is refused before
- * it is read; chunked bodies are counted as they arrive. */
-static tp_err_t *read_body(request_rec *r, apr_off_t max, char **buf,
-                           apr_size_t *len)
+typedef tp_err_t *chunk_fn(void *baton, const char *buf, apr_size_t len);
+
+/* The one body-reading loop: hands each chunk to fn, refusing more than
+ * max bytes. The Content-Length is checked first, so an oversized body is
+ * refused before it is read; chunked bodies are counted as they arrive.
+ * A client that goes away mid-body surfaces as a read error. */
+static tp_err_t *read_chunks(request_rec *r, apr_off_t max, chunk_fn *fn,
+                             void *baton)
 {
     const char *cl = apr_table_get(r->headers_in, "Content-Length");
-    apr_bucket_brigade *bb, *acc;
+    apr_bucket_brigade *bb;
     apr_off_t total = 0;
     int seen_eos = 0;
 
@@ -132,8 +135,8 @@ static tp_err_t *read_body(request_rec *r, apr_off_t max, char **buf,
         }
     }
     bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    acc = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     while (!seen_eos) {
+        apr_bucket *b;
         apr_status_t rv = ap_get_brigade(r->input_filters, bb,
                                          AP_MODE_READBYTES, APR_BLOCK_READ,
                                          HUGE_STRING_LEN);
@@ -143,20 +146,127 @@ static tp_err_t *read_body(request_rec *r, apr_off_t max, char **buf,
                           ap_map_http_request_error(rv, HTTP_BAD_REQUEST),
                           "could not read the request body");
         }
-        seen_eos = !APR_BRIGADE_EMPTY(bb)
-                   && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
-        APR_BRIGADE_CONCAT(acc, bb);
-        apr_brigade_length(acc, 1, &total);
-        if (total > max) {
-            return too_large(r, max);
+        for (b = APR_BRIGADE_FIRST(bb); b != APR_BRIGADE_SENTINEL(bb);
+             b = APR_BUCKET_NEXT(b)) {
+            const char *data;
+            apr_size_t len;
+            tp_err_t *err;
+
+            if (APR_BUCKET_IS_EOS(b)) {
+                seen_eos = 1;
+                break;
+            }
+            if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ)
+                != APR_SUCCESS) {
+                return tp_err(r->pool, 400, "could not read the request body");
+            }
+            total += (apr_off_t)len;
+            if (total > max) {
+                return too_large(r, max);
+            }
+            if (len && (err = fn(baton, data, len)) != NULL) {
+                return err;
+            }
         }
+        apr_brigade_cleanup(bb);
     }
-    *len = (apr_size_t)total;
-    *buf = apr_palloc(r->pool, *len + 1);
-    apr_brigade_flatten(acc, *buf, len);
-    (*buf)[*len] = '\0';
-    apr_brigade_destroy(acc);
     return NULL;
+}
+
+static tp_err_t *to_brigade(void *baton, const char *buf, apr_size_t len)
+{
+    apr_brigade_write(baton, NULL, NULL, buf, len);
+    return NULL;
+}
+
+/* Reads the whole (capped) body into memory. */
+static tp_err_t *read_body(request_rec *r, apr_off_t max, char **buf,
+                           apr_size_t *len)
+{
+    apr_bucket_brigade *acc = apr_brigade_create(r->pool,
+                                                 r->connection->bucket_alloc);
+    tp_err_t *err = read_chunks(r, max, to_brigade, acc);
+
+    if (err) {
+        return err;
+    }
+    return apr_brigade_pflatten(acc, buf, len, r->pool) == APR_SUCCESS
+           ? NULL : tp_err(r->pool, 500, "could not buffer the body");
+}
+
+static tp_err_t *to_upload(void *baton, const char *buf, apr_size_t len)
+{
+    return tp_upload_write(baton, buf, len);
+}
+
+tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up)
+{
+    tp_err_t *err = read_chunks(req->r, req->conf->max_upload, to_upload, up);
+
+    if (err) {
+        tp_upload_abort(up);
+    }
+    return err;
+}
+
+tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
+                       const char *content_type)
+{
+    request_rec *r = req->r;
+    apr_file_t *f;
+    apr_bucket_brigade *bb;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED,
+                       0, r->pool);
+    if (rv != APR_SUCCESS) {
+        return tp_err_internal(r->pool, 503, "storage is unavailable",
+                               apr_psprintf(r->pool, "open %s", path));
+    }
+    ap_set_content_type(r, content_type);
+    ap_set_content_length(r, size);
+    if (r->header_only) {
+        return NULL;
+    }
+    bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    apr_brigade_insert_file(bb, f, 0, size, r->pool);
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
+    rv = ap_pass_brigade(r->output_filters, bb);
+    if (rv != APR_SUCCESS) {
+        /* the client went away; nothing more can be said to it */
+        r->connection->keepalive = AP_CONN_CLOSE;
+    }
+    return NULL;
+}
+
+tp_err_t *tp_send_empty(tp_req_t *req, int status)
+{
+    req->r->status = status;
+    ap_set_content_length(req->r, 0);
+    return NULL;
+}
+
+const char *tp_capability_url(tp_req_t *req, const char *path,
+                              const char *kind, const char *id,
+                              apr_interval_time_t ttl)
+{
+    return apr_pstrcat(req->r->pool, tp_base_url(req), path, "?",
+                       tp_cap_query(req->r->pool, &req->conf->hmac, kind, id,
+                                    apr_time_now() + ttl), NULL);
+}
+
+tp_err_t *tp_read_raw(tp_req_t *req, apr_off_t max, char **buf,
+                      apr_size_t *len)
+{
+    return read_body(req->r, max, buf, len);
+}
+
+int tp_has_body(tp_req_t *req)
+{
+    const char *cl = apr_table_get(req->r->headers_in, "Content-Length");
+
+    return (cl && strcmp(cl, "0") != 0)
+           || apr_table_get(req->r->headers_in, "Transfer-Encoding");
 }
 
 tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body)
@@ -248,6 +358,12 @@ static tp_err_t *authenticate(tp_req_t *req)
     if (req->route->auth == TP_AUTH_NONE) {
         return NULL;
     }
+    if (req->route->auth == TP_AUTH_CAPABILITY) {
+        return tp_cap_verify(p, &req->conf->hmac, req->route->capability,
+                             tp_param(&req->params, "id"),
+                             tp_query_arg(req, "expires"),
+                             tp_query_arg(req, "signature"), apr_time_now());
+    }
     raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
     if (!raw) {
         return tp_err(p, 401, "an API token is required "
@@ -257,9 +373,13 @@ static tp_err_t *authenticate(tp_req_t *req)
         || (err = tp_auth_token(db, p, raw, &req->who)) != NULL) {
         return err;
     }
-    req->r->user = apr_pstrdup(p, req->who->email);
-    if (req->route->perm == TP_PERM_ADMIN && !req->who->is_admin) {
+    req->r->user = apr_pstrdup(p, req->who->grants.email);
+    if (req->route->perm == TP_PERM_ADMIN && !req->who->grants.is_admin) {
         return tp_err(p, 403, "this action needs the platform admin role");
+    }
+    if (req->route->perm == TP_PERM_AUDIT && !req->who->grants.is_admin
+        && !req->who->grants.is_audit) {
+        return tp_err(p, 403, "this needs the platform admin or audit role");
     }
     return NULL;
 }

@@ -1,30 +1,133 @@
 /* The route table: every API path this module serves, with how a caller
- * authenticates and what it must be allowed. It is the API index; the
- * first matching row wins. */
+ * authenticates, what platform role it needs, and the level a resource
+ * handler demands on the workspace it touches. It is the API index
+ * (docs/api.md is checked against it); the first matching row wins. */
 #include "mod_terrapod.h"
 
-#define OPEN TP_AUTH_NONE, TP_PERM_NONE
-#define USER TP_AUTH_USER, TP_PERM_AUTHENTICATED
+#define OPEN  TP_AUTH_NONE, TP_PERM_NONE
+#define USER  TP_AUTH_USER, TP_PERM_AUTHENTICATED
 #define ADMIN TP_AUTH_USER, TP_PERM_ADMIN
+#define AUDIT TP_AUTH_USER, TP_PERM_AUDIT
+#define CAP   TP_AUTH_CAPABILITY, TP_PERM_NONE
+
+/* level a handler demands on its workspace */
+#define READ  NULL, TP_LEVEL_READ
+#define PLAN  NULL, TP_LEVEL_PLAN
+#define WRITE NULL, TP_LEVEL_WRITE
+#define WSADM NULL, TP_LEVEL_ADMIN
+
+#define V2 "/api/v2"
+#define NATIVE "/api/terrapod/v1"
+#define ORG_WS V2 "/organizations/{org}/workspaces"
 
 const tp_route_t tp_routes[] = {
     /* probes and protocol discovery */
     {"GET", "/health", OPEN, tp_api_health},
     {"GET", "/ready", OPEN, tp_api_ready},
     {"GET", "/.well-known/terraform.json", OPEN, tp_api_discovery},
-    {"GET", "/api/v2/ping", OPEN, tp_api_ping},
+    {"GET", V2 "/ping", OPEN, tp_api_ping},
 
     /* account and the single organization */
-    {"GET", "/api/v2/account/details", USER, tp_api_account_details},
-    {"GET", "/api/v2/organizations/{org}", USER, tp_api_organization_show},
-    {"GET", "/api/terrapod/v1/organizations/{org}", USER,
-     tp_api_organization_show},
-    {"GET", "/api/v2/organizations/{org}/entitlement-set", USER,
+    {"GET", V2 "/account/details", USER, tp_api_account_details},
+    {"GET", V2 "/organizations/{org}", USER, tp_api_organization_show},
+    {"GET", NATIVE "/organizations/{org}", USER, tp_api_organization_show},
+    {"GET", V2 "/organizations/{org}/entitlement-set", USER,
      tp_api_entitlement_set},
 
-    /* users */
-    {"POST", "/api/terrapod/v1/users", ADMIN, tp_api_user_create},
-    {"GET", "/api/terrapod/v1/users/{email}", USER, tp_api_user_show},
+    /* workspaces (any user may create one and owns it) */
+    {"GET", ORG_WS, USER, tp_api_workspace_list},
+    {"POST", ORG_WS, USER, tp_api_workspace_create},
+    {"GET", ORG_WS "/{name}", USER, tp_api_workspace_show, READ},
+    {"PATCH", ORG_WS "/{name}", USER, tp_api_workspace_update, WSADM},
+    {"DELETE", ORG_WS "/{name}", USER, tp_api_workspace_delete, WSADM},
+    {"POST", ORG_WS "/{name}/actions/safe-delete", USER,
+     tp_api_workspace_safe_delete, WSADM},
+    {"GET", V2 "/workspaces/{id}", USER, tp_api_workspace_show, READ},
+    {"PATCH", V2 "/workspaces/{id}", USER, tp_api_workspace_update, WSADM},
+    {"DELETE", V2 "/workspaces/{id}", USER, tp_api_workspace_delete, WSADM},
+    {"POST", V2 "/workspaces/{id}/actions/safe-delete", USER,
+     tp_api_workspace_safe_delete, WSADM},
+    {"POST", V2 "/workspaces/{id}/actions/lock", USER,
+     tp_api_workspace_lock, PLAN},
+    {"POST", V2 "/workspaces/{id}/actions/unlock", USER,
+     tp_api_workspace_unlock, PLAN},
+    {"POST", V2 "/workspaces/{id}/actions/force-unlock", USER,
+     tp_api_workspace_force_unlock, WSADM},
+    {"GET", NATIVE "/workspaces", USER, tp_api_workspace_list},
+    {"POST", NATIVE "/workspaces", USER, tp_api_workspace_create},
+    {"GET", NATIVE "/workspaces/{id}", USER, tp_api_workspace_show, READ},
+    {"PATCH", NATIVE "/workspaces/{id}", USER, tp_api_workspace_update,
+     WSADM},
+    {"DELETE", NATIVE "/workspaces/{id}", USER, tp_api_workspace_delete,
+     WSADM},
+
+    /* tags: views of the workspace's labels */
+    {"GET", V2 "/workspaces/{id}/tag-bindings", USER,
+     tp_api_tag_bindings_list, READ},
+    {"PATCH", V2 "/workspaces/{id}/tag-bindings", USER,
+     tp_api_tag_bindings_update, WSADM},
+    {"GET", V2 "/workspaces/{id}/effective-tag-bindings", USER,
+     tp_api_effective_tag_bindings_list, READ},
+    {"GET", V2 "/workspaces/{id}/relationships/tags", USER,
+     tp_api_tags_list, READ},
+    {"POST", V2 "/workspaces/{id}/relationships/tags", USER,
+     tp_api_tags_add, WSADM},
+    {"DELETE", V2 "/workspaces/{id}/relationships/tags", USER,
+     tp_api_tags_remove, WSADM},
+
+    /* state versions */
+    {"GET", V2 "/workspaces/{id}/state-versions", USER,
+     tp_api_state_version_list, READ},
+    {"POST", V2 "/workspaces/{id}/state-versions", USER,
+     tp_api_state_version_create, WRITE},
+    {"GET", V2 "/workspaces/{id}/current-state-version", USER,
+     tp_api_state_version_current, READ},
+    {"GET", V2 "/workspaces/{id}/current-state-version-outputs", USER,
+     tp_api_current_state_version_outputs, READ},
+    {"GET", V2 "/state-versions", USER, tp_api_state_version_list_filtered,
+     READ},
+    {"GET", V2 "/state-versions/{id}", USER, tp_api_state_version_show,
+     READ},
+    {"GET", V2 "/state-versions/{id}/download", USER,
+     tp_api_state_version_download, PLAN},
+    {"GET", V2 "/state-versions/{id}/json-download", USER,
+     tp_api_state_version_json_download, PLAN},
+    {"PUT", V2 "/state-versions/{id}/content", CAP,
+     tp_api_state_version_upload, "state-content"},
+    {"PUT", V2 "/state-versions/{id}/json-content", CAP,
+     tp_api_state_version_json_upload, "state-json"},
+    {"GET", V2 "/state-versions/{id}/outputs", USER,
+     tp_api_state_version_outputs, READ},
+    {"GET", V2 "/state-version-outputs/{id}", USER,
+     tp_api_state_version_output_show, READ},
+    {"DELETE", NATIVE "/state-versions/{id}/manage", USER,
+     tp_api_state_version_delete, WSADM},
+    {"POST", NATIVE "/state-versions/{id}/actions/rollback", USER,
+     tp_api_state_version_rollback, WRITE},
+    {"POST", NATIVE "/workspaces/{id}/state-versions/actions/upload", USER,
+     tp_api_state_version_raw_upload, WRITE},
+
+    /* roles and who holds them */
+    {"GET", NATIVE "/roles", AUDIT, tp_api_role_list},
+    {"POST", NATIVE "/roles", ADMIN, tp_api_role_create},
+    {"GET", NATIVE "/roles/{name}", AUDIT, tp_api_role_show},
+    {"PATCH", NATIVE "/roles/{name}", ADMIN, tp_api_role_update},
+    {"DELETE", NATIVE "/roles/{name}", ADMIN, tp_api_role_delete},
+    {"GET", NATIVE "/role-assignments", AUDIT, tp_api_role_assignment_list},
+    {"PUT", NATIVE "/role-assignments", ADMIN, tp_api_role_assignment_put},
+    {"DELETE", NATIVE "/role-assignments/{provider}/{email}/{role}", ADMIN,
+     tp_api_role_assignment_delete},
+
+    /* users and their API tokens */
+    {"POST", NATIVE "/users", ADMIN, tp_api_user_create},
+    {"GET", NATIVE "/users/{email}", USER, tp_api_user_show},
+    {"POST", NATIVE "/users/{user_id}/authentication-tokens", USER,
+     tp_api_user_tokens_create},
+    {"GET", NATIVE "/users/{user_id}/authentication-tokens", USER,
+     tp_api_user_tokens_list},
+    {"GET", NATIVE "/authentication-tokens/{id}", USER, tp_api_token_show},
+    {"DELETE", NATIVE "/authentication-tokens/{id}", USER,
+     tp_api_token_delete},
 
     {NULL, NULL, OPEN, NULL}
 };

@@ -2,7 +2,9 @@
  * through here on their way to being hashed. */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include "tp_auth.h"
+#include "tp_json.h"
 #include "tp_crypto.h"
 #include "tp_token.h"
 
@@ -17,7 +19,18 @@ static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
     "         AS is_admin,"
     "       EXISTS (SELECT 1 FROM role_assignments ra"
     "               WHERE ra.email = u.email AND ra.role_name = 'audit')"
-    "         AS is_audit"
+    "         AS is_audit,"
+    "       (SELECT json_agg(json_build_object("
+    "                 'name', r.name,"
+    "                 'workspace_permission', r.workspace_permission,"
+    "                 'pool_permission', r.pool_permission,"
+    "                 'registry_permission', r.registry_permission,"
+    "                 'allow_labels', r.allow_labels,"
+    "                 'allow_names', r.allow_names,"
+    "                 'deny_labels', r.deny_labels,"
+    "                 'deny_names', r.deny_names))"
+    "          FROM role_assignments ra JOIN roles r ON r.name = ra.role_name"
+    "         WHERE ra.email = u.email AND NOT r.built_in) AS roles"
     "  FROM api_tokens t JOIN users u ON u.email = t.user_email"
     " WHERE t.token_hash = %s"};
 
@@ -61,9 +74,21 @@ static const tp_stmt_t SQL_TOKEN_INSERT = {"token_insert",
 static const tp_stmt_t SQL_TOKEN_PURGE = {"token_purge",
     "DELETE FROM api_tokens WHERE expires_at <= now() RETURNING id"};
 
-static int truthy(const char *v)
+/* Custom roles arrive as one JSON array built by the lookup statement. */
+static apr_array_header_t *parse_roles(apr_pool_t *p, const char *json)
 {
-    return v && strcmp(v, "t") == 0;
+    apr_array_header_t *roles = apr_array_make(p, 4, sizeof(tp_role_t));
+    tp_json_t *list = json ? tp_json_parse(p, json, strlen(json), NULL) : NULL;
+    apr_size_t i, n = tp_json_len(list);
+
+    for (i = 0; i < n; i++) {
+        tp_role_t *r = tp_role_from_json(p, tp_json_at(list, i));
+
+        if (r) {
+            *(tp_role_t *)apr_array_push(roles) = *r;
+        }
+    }
+    return roles;
 }
 
 tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
@@ -84,21 +109,22 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
     if (rows->nrows != 1) {
         return tp_err(p, 401, "invalid API token");
     }
-    if (truthy(tp_row(rows, 0, "expired"))) {
+    if (tp_row_bool(rows, 0, "expired")) {
         return tp_err(p, 401, "API token has expired");
     }
-    if (!truthy(tp_row(rows, 0, "is_active"))) {
+    if (!tp_row_bool(rows, 0, "is_active")) {
         return tp_err(p, 401, "user account is deactivated");
     }
     who = apr_pcalloc(p, sizeof(*who));
     who->token_id = tp_row(rows, 0, "token_id");
-    who->email = tp_row(rows, 0, "email");
+    who->grants.email = tp_row(rows, 0, "email");
     who->user_id = tp_row(rows, 0, "user_id");
     who->display_name = tp_row(rows, 0, "display_name");
-    who->is_service_account = truthy(tp_row(rows, 0, "is_service_account"));
-    who->is_admin = truthy(tp_row(rows, 0, "is_admin"));
-    who->is_audit = truthy(tp_row(rows, 0, "is_audit"));
-    if (truthy(tp_row(rows, 0, "stale"))) {
+    who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
+    who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
+    who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
+    who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
+    if (tp_row_bool(rows, 0, "stale")) {
         err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
                          TP_DB_ARGS(who->token_id));
         if (err) {
@@ -128,6 +154,16 @@ tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
                          TP_DB_ARGS(email, "admin"));
     }
     return err;
+}
+
+char *tp_str_lower(apr_pool_t *p, const char *s)
+{
+    char *out = apr_pstrdup(p, s), *c;
+
+    for (c = out; *c; c++) {
+        *c = (char)apr_tolower(*c);
+    }
+    return out;
 }
 
 int tp_email_valid(const char *email)

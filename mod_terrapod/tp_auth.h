@@ -3,15 +3,14 @@
 #define TP_AUTH_H
 
 #include "tp_db.h"
+#include "tp_rbac.h"
 
 typedef struct tp_principal {
-    const char *email;
+    tp_grants_t grants;   /* email, platform roles, custom roles */
     const char *user_id;
     const char *display_name;
     const char *token_id;
     int is_service_account;
-    int is_admin;   /* platform role admin */
-    int is_audit;   /* platform role audit */
 } tp_principal_t;
 
 /* Resolves a raw API token: 401 when malformed, unknown, expired, or its
@@ -26,6 +25,9 @@ tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
 
 /* Minimum length of a local password. */
 #define TP_PASSWORD_MIN_LEN 12
+
+/* A lower-cased copy (emails are stored lower-case). */
+char *tp_str_lower(apr_pool_t *p, const char *s);
 
 /* 1 when email looks like an address (one @, no spaces, 3..254 chars). */
 int tp_email_valid(const char *email);

@@ -7,23 +7,11 @@
 #include <apr_general.h>
 #include <apr_getopt.h>
 #include <apr_strings.h>
-#include <apr_lib.h>
 
 #include "tp_db.h"
 #include "tp_auth.h"
 #include "tp_crypto.h"
 #include "tp_migrate.h"
-
-/* emails are stored lower-case */
-static char *lower(char *s)
-{
-    char *c;
-
-    for (c = s; *c; c++) {
-        *c = (char)apr_tolower(*c);
-    }
-    return s;
-}
 
 static int usage(void)
 {
@@ -80,7 +68,7 @@ int main(int argc, const char *const *argv)
         switch (opt) {
         case 'd': db_params = arg; break;
         case 's': schema = arg; break;
-        case 'e': email = lower(apr_pstrdup(p, arg)); break;
+        case 'e': email = tp_str_lower(p, arg); break;
         case 'p': password = arg; break;
         case 'a': admin = 1; break;
         case 'l': lifespan = strtoll(arg, NULL, 10); break;

@@ -48,6 +48,19 @@ char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
     return out;
 }
 
+int tp_is_hex(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 char *tp_random_b64url(apr_pool_t *p, apr_size_t nbytes)
 {
     unsigned char *buf = apr_palloc(p, nbytes);
@@ -77,6 +90,62 @@ char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len)
 {
     return digest_hex(p, EVP_md5(), data, len);
+}
+
+struct tp_digest {
+    EVP_MD_CTX *ctx;
+};
+
+static apr_status_t digest_free(void *data)
+{
+    EVP_MD_CTX_free(((tp_digest_t *)data)->ctx);
+    return APR_SUCCESS;
+}
+
+tp_digest_t *tp_md5_begin(apr_pool_t *p)
+{
+    tp_digest_t *d = apr_palloc(p, sizeof(*d));
+
+    d->ctx = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(d->ctx, EVP_md5(), NULL);
+    apr_pool_cleanup_register(p, d, digest_free, apr_pool_cleanup_null);
+    return d;
+}
+
+void tp_digest_update(tp_digest_t *d, const void *data, apr_size_t len)
+{
+    EVP_DigestUpdate(d->ctx, data, len);
+}
+
+char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int outlen = 0;
+
+    EVP_DigestFinal_ex(d->ctx, out, &outlen);
+    return tp_hex(p, out, outlen);
+}
+
+unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
+                                apr_size_t *len)
+{
+    apr_size_t n = strlen(s);
+    unsigned char *out = apr_palloc(p, n / 4 * 3 + 3);
+    int got;
+
+    if (n % 4 != 0) {
+        return NULL;
+    }
+    got = EVP_DecodeBlock(out, (const unsigned char *)s, (int)n);
+    if (got < 0) {
+        return NULL;
+    }
+    /* EVP_DecodeBlock counts padding as zero bytes */
+    if (n >= 1 && s[n - 1] == '=') got--;
+    if (n >= 2 && s[n - 2] == '=') got--;
+    *len = (apr_size_t)got;
+    out[got] = '\0';
+    return out;
 }
 
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,

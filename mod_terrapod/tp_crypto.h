@@ -14,10 +14,22 @@ apr_status_t tp_random(unsigned char *buf, apr_size_t n);
 char *tp_random_b64url(apr_pool_t *p, apr_size_t nbytes);
 
 char *tp_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+
+/* Standard base64 decoding; NULL when s is not valid base64. */
+unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
+                                apr_size_t *len);
 char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len);
+/* 1 when s is non-empty lower-case hex. */
+int tp_is_hex(const char *s);
 
 char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len);
+
+/* Incremental MD5, for verifying uploads while they stream to disk. */
+typedef struct tp_digest tp_digest_t;
+tp_digest_t *tp_md5_begin(apr_pool_t *p);
+void tp_digest_update(tp_digest_t *d, const void *data, apr_size_t len);
+char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p);
 
 /* base64url(HMAC-SHA256(key, data)) */
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,

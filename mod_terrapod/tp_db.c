@@ -266,6 +266,13 @@ const char *tp_row(const tp_rows_t *rows, int row, const char *column)
     return NULL;
 }
 
+int tp_row_bool(const tp_rows_t *rows, int row, const char *column)
+{
+    const char *v = tp_row(rows, row, column);
+
+    return v && v[0] == 't';
+}
+
 int tp_db_alive(tp_db_t *db, apr_pool_t *p)
 {
     return apr_dbd_check_conn(db->driver, p, db->handle) == APR_SUCCESS;

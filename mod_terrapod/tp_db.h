@@ -58,6 +58,9 @@ void tp_db_rollback(tp_db_t *db);
 /* A cell by row and column name; NULL for SQL NULL or an unknown column. */
 const char *tp_row(const tp_rows_t *rows, int row, const char *column);
 
+/* A boolean cell: 1 for SQL true, 0 for false or NULL. */
+int tp_row_bool(const tp_rows_t *rows, int row, const char *column);
+
 /* 1 when the connection is usable (reconnecting it if it dropped). */
 int tp_db_alive(tp_db_t *db, apr_pool_t *p);
 

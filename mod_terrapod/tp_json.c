@@ -228,6 +228,11 @@ void tp_json_setj(tp_json_t *j, const tp_json_t *value, ...)
     va_end(ap);
 }
 
+void tp_json_del(tp_json_t *obj, const char *key)
+{
+    json_object_del(obj->j, key);
+}
+
 apr_size_t tp_json_len(const tp_json_t *arr)
 {
     return arr && json_is_array(arr->j) ? json_array_size(arr->j) : 0;

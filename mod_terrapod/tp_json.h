@@ -42,6 +42,9 @@ void tp_json_setb(tp_json_t *j, int value, ...);
 void tp_json_setnull(tp_json_t *j, ...);
 void tp_json_setj(tp_json_t *j, const tp_json_t *value, ...);
 
+/* Removes a member of an object (no-op when absent). */
+void tp_json_del(tp_json_t *obj, const char *key);
+
 /* Arrays. */
 apr_size_t tp_json_len(const tp_json_t *arr);
 tp_json_t *tp_json_at(const tp_json_t *arr, apr_size_t i);

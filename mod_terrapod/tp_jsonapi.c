@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include "tp_jsonapi.h"
 
 tp_json_t *tp_jsonapi_resource(apr_pool_t *p, const char *type,
@@ -148,4 +149,121 @@ tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
     default:
         return tp_err(p, 400, "data.attributes must be an object");
     }
+}
+
+tp_err_t *tp_attr_string(apr_pool_t *p, const tp_json_t *attrs,
+                         const char *name, apr_size_t maxlen,
+                         const char **out, int *present)
+{
+    *present = 0;
+    switch (tp_json_type(attrs, name, NULL)) {
+    case TP_JSON_ABSENT:
+        return NULL;
+    case TP_JSON_STRING:
+        *out = tp_json_gets(attrs, name, NULL);
+        if (strlen(*out) > maxlen) {
+            return tp_err(p, 422, "%s is longer than %" APR_SIZE_T_FMT
+                          " characters", name, maxlen);
+        }
+        *present = 1;
+        return NULL;
+    default:
+        return tp_err(p, 422, "%s must be a string", name);
+    }
+}
+
+tp_err_t *tp_attr_bool(apr_pool_t *p, const tp_json_t *attrs,
+                       const char *name, int *out, int *present)
+{
+    *present = 0;
+    switch (tp_json_type(attrs, name, NULL)) {
+    case TP_JSON_ABSENT:
+        return NULL;
+    case TP_JSON_BOOL:
+        *out = tp_json_getb(attrs, name, NULL);
+        *present = 1;
+        return NULL;
+    default:
+        return tp_err(p, 422, "%s must be true or false", name);
+    }
+}
+
+tp_err_t *tp_attr_int(apr_pool_t *p, const tp_json_t *attrs,
+                      const char *name, long long min, long long max,
+                      long long *out, int *present)
+{
+    *present = 0;
+    switch (tp_json_type(attrs, name, NULL)) {
+    case TP_JSON_ABSENT:
+        return NULL;
+    case TP_JSON_INTEGER:
+        *out = tp_json_geti(attrs, name, NULL);
+        if (*out < min || *out > max) {
+            return tp_err(p, 422, "%s must be between %" APR_INT64_T_FMT
+                          " and %" APR_INT64_T_FMT, name, (apr_int64_t)min,
+                          (apr_int64_t)max);
+        }
+        *present = 1;
+        return NULL;
+    default:
+        return tp_err(p, 422, "%s must be an integer", name);
+    }
+}
+
+tp_err_t *tp_attr_enum(apr_pool_t *p, const tp_json_t *attrs,
+                       const char *name, const char *const *values,
+                       const char **out, int *present)
+{
+    tp_err_t *err = tp_attr_string(p, attrs, name, 64, out, present);
+    const char *const *v;
+    const char *list = "";
+
+    if (err || !*present) {
+        return err;
+    }
+    for (v = values; *v; v++) {
+        if (strcmp(*v, *out) == 0) {
+            return NULL;
+        }
+        list = apr_pstrcat(p, list, *list ? ", " : "", *v, NULL);
+    }
+    return tp_err(p, 422, "%s must be one of: %s", name, list);
+}
+
+tp_err_t *tp_attr_strings(apr_pool_t *p, const tp_json_t *attrs,
+                          const char *name, apr_size_t maxn,
+                          apr_size_t maxlen, tp_json_t **out, int *present)
+{
+    tp_json_t *arr;
+    apr_size_t i, n;
+
+    *present = 0;
+    switch (tp_json_type(attrs, name, NULL)) {
+    case TP_JSON_ABSENT:
+        return NULL;
+    case TP_JSON_ARRAY:
+        break;
+    default:
+        return tp_err(p, 422, "%s must be a list of strings", name);
+    }
+    arr = tp_json_get(attrs, name, NULL);
+    n = tp_json_len(arr);
+    if (n > maxn) {
+        return tp_err(p, 422, "%s has more than %" APR_SIZE_T_FMT " entries",
+                      name, maxn);
+    }
+    for (i = 0; i < n; i++) {
+        const char *v = tp_json_gets(tp_json_at(arr, i), NULL);
+
+        if (!v) {
+            return tp_err(p, 422, "%s must be a list of strings", name);
+        }
+        if (strlen(v) > maxlen) {
+            return tp_err(p, 422, "an entry of %s is longer than %"
+                          APR_SIZE_T_FMT " characters", name, maxlen);
+        }
+    }
+    *out = arr;
+    *present = 1;
+    return NULL;
 }

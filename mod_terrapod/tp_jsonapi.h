@@ -44,4 +44,25 @@ void tp_jsonapi_paginate(tp_json_t *doc, const tp_page_t *pg,
 tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
                                 const char *type, tp_json_t **attrs);
 
+/* Typed reads of optional request attributes. Each returns NULL and sets
+ * *present to 0 when the attribute is absent (or null, where null is not
+ * meaningful), and answers 422 naming the attribute when it has the wrong
+ * type or breaks the bound given. */
+tp_err_t *tp_attr_string(apr_pool_t *p, const tp_json_t *attrs,
+                         const char *name, apr_size_t maxlen,
+                         const char **out, int *present);
+tp_err_t *tp_attr_bool(apr_pool_t *p, const tp_json_t *attrs,
+                       const char *name, int *out, int *present);
+tp_err_t *tp_attr_int(apr_pool_t *p, const tp_json_t *attrs,
+                      const char *name, long long min, long long max,
+                      long long *out, int *present);
+/* A string that must be one of a NULL-terminated list of values. */
+tp_err_t *tp_attr_enum(apr_pool_t *p, const tp_json_t *attrs,
+                       const char *name, const char *const *values,
+                       const char **out, int *present);
+/* An array of at most maxn strings of at most maxlen each. */
+tp_err_t *tp_attr_strings(apr_pool_t *p, const tp_json_t *attrs,
+                          const char *name, apr_size_t maxn,
+                          apr_size_t maxlen, tp_json_t **out, int *present);
+
 #endif

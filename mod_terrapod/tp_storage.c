@@ -1,7 +1,38 @@
 /* The filesystem storage backend. */
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <string.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <apr_file_info.h>
 #include "tp_storage.h"
+#include "tp_crypto.h"
+
+struct tp_upload {
+    apr_pool_t *p;
+    apr_file_t *f;
+    const char *tmp;
+    const char *final;
+    apr_off_t size;
+    apr_off_t max;
+    tp_digest_t *md5;
+    const char *md5_hex;
+    int done;   /* committed or aborted */
+};
+
+static tp_err_t *io_error(apr_pool_t *p, apr_status_t rv, const char *what,
+                          const char *path)
+{
+    char buf[120];
+    const char *log = apr_psprintf(p, "%s %s: %s", what, path,
+                                   apr_strerror(rv, buf, sizeof(buf)));
+
+    if (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT) {
+        return tp_err_internal(p, 507, "storage is full", log);
+    }
+    return tp_err_internal(p, 503, "storage is unavailable", log);
+}
 
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
 {
@@ -23,12 +54,216 @@ tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
         apr_file_close(f);
     }
     if (rv != APR_SUCCESS) {
-        char buf[120];
+        tp_err_t *e = io_error(p, rv, "probe in", st->root);
 
-        return tp_err_internal(p, 503, "storage is not writable",
-                               apr_psprintf(p, "%s: %s", st->root,
-                                            apr_strerror(rv, buf,
-                                                         sizeof(buf))));
+        e->detail = "storage is not writable";
+        e->status = 503;
+        e->title = tp_status_title(503);
+        return e;
     }
     return NULL;
+}
+
+static apr_status_t upload_cleanup(void *data)
+{
+    tp_upload_abort(data);
+    return APR_SUCCESS;
+}
+
+tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, apr_off_t max, tp_upload_t **out)
+{
+    tp_upload_t *up = apr_pcalloc(p, sizeof(*up));
+    char *dir, *tmpl;
+    apr_status_t rv;
+
+    up->p = p;
+    up->max = max;
+    up->final = apr_pstrcat(p, st->root, "/", key, NULL);
+    dir = apr_pstrdup(p, up->final);
+    *strrchr(dir, '/') = '\0';
+    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        return io_error(p, rv, "mkdir", dir);
+    }
+    tmpl = apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL);
+    rv = apr_file_mktemp(&up->f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                                       | APR_FOPEN_EXCL | APR_FOPEN_BUFFERED,
+                         p);
+    if (rv != APR_SUCCESS) {
+        return io_error(p, rv, "create", tmpl);
+    }
+    up->tmp = tmpl;
+    up->md5 = tp_md5_begin(p);
+    apr_pool_cleanup_register(p, up, upload_cleanup, apr_pool_cleanup_null);
+    *out = up;
+    return NULL;
+}
+
+tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len)
+{
+    apr_status_t rv;
+
+    up->size += (apr_off_t)len;
+    if (up->size > up->max) {
+        return tp_err(up->p, 413, "upload exceeds %" APR_OFF_T_FMT " bytes",
+                      up->max);
+    }
+    tp_digest_update(up->md5, buf, len);
+    rv = apr_file_write_full(up->f, buf, len, NULL);
+    return rv == APR_SUCCESS ? NULL : io_error(up->p, rv, "write", up->tmp);
+}
+
+apr_off_t tp_upload_size(const tp_upload_t *up)
+{
+    return up->size;
+}
+
+const char *tp_upload_md5(tp_upload_t *up)
+{
+    if (!up->md5_hex) {
+        up->md5_hex = tp_digest_hex(up->md5, up->p);
+    }
+    return up->md5_hex;
+}
+
+/* Makes a rename durable: the directory entry is synced too. */
+static void sync_dir(const char *path, apr_pool_t *p)
+{
+    char *dir = apr_pstrdup(p, path);
+    int fd;
+
+    *strrchr(dir, '/') = '\0';
+    fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+tp_err_t *tp_upload_commit(tp_upload_t *up)
+{
+    apr_status_t rv = apr_file_flush(up->f);
+
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_sync(up->f);
+    }
+    if (rv != APR_SUCCESS) {
+        return io_error(up->p, rv, "sync", up->tmp);
+    }
+    apr_file_close(up->f);
+    rv = apr_file_rename(up->tmp, up->final, up->p);
+    if (rv != APR_SUCCESS) {
+        return io_error(up->p, rv, "rename", up->tmp);
+    }
+    up->done = 1;
+    apr_pool_cleanup_kill(up->p, up, upload_cleanup);
+    sync_dir(up->final, up->p);
+    return NULL;
+}
+
+void tp_upload_abort(tp_upload_t *up)
+{
+    if (!up->done) {
+        up->done = 1;
+        apr_file_close(up->f);
+        apr_file_remove(up->tmp, up->p);
+        apr_pool_cleanup_kill(up->p, up, upload_cleanup);
+    }
+}
+
+const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, apr_off_t *size)
+{
+    const char *path = apr_pstrcat(p, st->root, "/", key, NULL);
+    apr_finfo_t fi;
+
+    if (apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p) != APR_SUCCESS
+        || fi.filetype != APR_REG) {
+        return NULL;
+    }
+    *size = fi.size;
+    return path;
+}
+
+tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, apr_off_t max, char **buf,
+                          apr_size_t *len)
+{
+    apr_off_t size;
+    const char *path = tp_storage_file(st, p, key, &size);
+    apr_file_t *f;
+    apr_status_t rv;
+
+    if (!path) {
+        return tp_err(p, 404, "stored object %s not found", key);
+    }
+    if (size > max) {
+        return tp_err(p, 413, "stored object is larger than %" APR_OFF_T_FMT
+                      " bytes", max);
+    }
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+    if (rv != APR_SUCCESS) {
+        return io_error(p, rv, "open", path);
+    }
+    *buf = apr_palloc(p, (apr_size_t)size + 1);
+    rv = apr_file_read_full(f, *buf, (apr_size_t)size, len);
+    apr_file_close(f);
+    if (rv != APR_SUCCESS && !(rv == APR_EOF && size == 0)) {
+        return io_error(p, rv, "read", path);
+    }
+    (*buf)[*len] = '\0';
+    return NULL;
+}
+
+tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
+                         const char *key, const char *buf, apr_size_t len)
+{
+    tp_upload_t *up;
+    tp_err_t *err;
+
+    if ((err = tp_storage_begin(st, p, key, (apr_off_t)len, &up)) != NULL
+        || (err = tp_upload_write(up, buf, len)) != NULL
+        || (err = tp_upload_commit(up)) != NULL) {
+        return err;
+    }
+    return NULL;
+}
+
+void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p, const char *key)
+{
+    apr_file_remove(apr_pstrcat(p, st->root, "/", key, NULL), p);
+}
+
+static void remove_dir(const char *dir, apr_pool_t *p)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+
+    if (apr_dir_open(&d, dir, p) != APR_SUCCESS) {
+        return;
+    }
+    while (apr_dir_read(&fi, APR_FINFO_NAME | APR_FINFO_TYPE, d)
+           == APR_SUCCESS) {
+        const char *path;
+
+        if (strcmp(fi.name, ".") == 0 || strcmp(fi.name, "..") == 0) {
+            continue;
+        }
+        path = apr_pstrcat(p, dir, "/", fi.name, NULL);
+        if (fi.filetype == APR_DIR) {
+            remove_dir(path, p);
+        }
+        else {
+            apr_file_remove(path, p);
+        }
+    }
+    apr_dir_close(d);
+    apr_dir_remove(dir, p);
+}
+
+void tp_storage_remove_tree(const tp_storage_t *st, apr_pool_t *p,
+                            const char *prefix)
+{
+    remove_dir(apr_pstrcat(p, st->root, "/", prefix, NULL), p);
 }

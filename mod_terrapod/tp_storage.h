@@ -1,5 +1,7 @@
-/* Object storage for state files, configuration tarballs and logs. The
- * filesystem backend writes beside the target and renames into place. */
+/* Object storage for state files, configuration tarballs and logs, by
+ * key ("state/ws-.../sv-....tfstate"). The filesystem backend streams an
+ * upload into a temp file beside its target, fsyncs it and renames it into
+ * place only on commit; an upload that is not committed leaves nothing. */
 #ifndef TP_STORAGE_H
 #define TP_STORAGE_H
 
@@ -10,8 +12,41 @@ typedef struct tp_storage {
     const char *root;
 } tp_storage_t;
 
-/* Readiness: the root exists and a file can be created, synced and removed
- * in it. */
+typedef struct tp_upload tp_upload_t;
+
+/* Readiness: a file can be created, synced and removed under the root. */
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p);
+
+/* Starts an upload to key, refusing more than max bytes (413). The temp
+ * file is removed when p is cleaned up unless the upload was committed. */
+tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, apr_off_t max, tp_upload_t **up);
+tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len);
+apr_off_t tp_upload_size(const tp_upload_t *up);
+/* Hex MD5 of everything written; call once, after the last write. */
+const char *tp_upload_md5(tp_upload_t *up);
+/* fsync, rename into place, fsync the directory. */
+tp_err_t *tp_upload_commit(tp_upload_t *up);
+void tp_upload_abort(tp_upload_t *up);
+
+/* The file behind key, for sending (NULL if absent), and its size. */
+const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, apr_off_t *size);
+
+/* Reads a whole object of at most max bytes (413 when larger, 404 when
+ * absent). */
+tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, apr_off_t max, char **buf,
+                          apr_size_t *len);
+
+/* Stores buf under key in one go (same atomic commit as uploads). */
+tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
+                         const char *key, const char *buf, apr_size_t len);
+
+void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p,
+                       const char *key);
+/* Removes every object whose key starts with prefix/ . */
+void tp_storage_remove_tree(const tp_storage_t *st, apr_pool_t *p,
+                            const char *prefix);
 
 #endif

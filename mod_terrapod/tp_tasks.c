@@ -18,15 +18,13 @@ tp_err_t *tp_task_run(tp_db_t *db, apr_pool_t *p, const tp_task_t *task,
 {
     tp_rows_t *rows;
     tp_err_t *err;
-    const char *got;
 
     *ran = 0;
     err = tp_db_exec(db, p, &SQL_TRY_LOCK, &rows, TP_DB_ARGS(task->lock_key));
     if (err) {
         return err;
     }
-    got = tp_row(rows, 0, "got");
-    if (!got || strcmp(got, "t") != 0) {
+    if (!tp_row_bool(rows, 0, "got")) {
         return NULL;
     }
     *ran = 1;

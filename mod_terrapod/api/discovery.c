@@ -33,6 +33,5 @@ tp_err_t *tp_api_discovery(tp_req_t *req)
  * response carries are what they read. */
 tp_err_t *tp_api_ping(tp_req_t *req)
 {
-    req->r->status = HTTP_NO_CONTENT;
-    return NULL;
+    return tp_send_empty(req, HTTP_NO_CONTENT);
 }

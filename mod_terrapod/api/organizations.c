@@ -6,7 +6,7 @@ tp_err_t *tp_api_organization_show(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     tp_json_t *o = tp_jsonapi_resource(p, "organizations", TP_ORGANIZATION);
-    int admin = req->who->is_admin;
+    int admin = req->who->grants.is_admin;
 
     tp_json_sets(o, TP_ORGANIZATION, "attributes", "name", NULL);
     tp_json_sets(o, "org-" TP_ORGANIZATION, "attributes", "external-id", NULL);

@@ -1,7 +1,6 @@
 /* Users administration (native API). Creating users is for platform
  * admins; reading them for admins and auditors. */
 #include <apr_strings.h>
-#include <apr_lib.h>
 #include "../mod_terrapod.h"
 
 static tp_json_t *user_resource(apr_pool_t *p, const tp_rows_t *row)
@@ -13,9 +12,9 @@ static tp_json_t *user_resource(apr_pool_t *p, const tp_rows_t *row)
     tp_json_sets(u, email, "attributes", "username", NULL);
     tp_json_sets(u, tp_row(row, 0, "display_name"), "attributes",
                  "display-name", NULL);
-    tp_json_setb(u, strcmp(tp_row(row, 0, "is_active"), "t") == 0,
+    tp_json_setb(u, tp_row_bool(row, 0, "is_active"),
                  "attributes", "is-active", NULL);
-    tp_json_setb(u, strcmp(tp_row(row, 0, "is_service_account"), "t") == 0,
+    tp_json_setb(u, tp_row_bool(row, 0, "is_service_account"),
                  "attributes", "is-service-account", NULL);
     tp_json_sets(u, tp_row(row, 0, "created_at"), "attributes", "created-at",
                  NULL);
@@ -44,7 +43,6 @@ tp_err_t *tp_api_user_create(tp_req_t *req)
     apr_pool_t *p = req->r->pool;
     tp_json_t *body, *attrs;
     const char *email, *display, *password;
-    char *c;
     tp_rows_t *row;
     tp_db_t *db;
     tp_err_t *err;
@@ -66,10 +64,7 @@ tp_err_t *tp_api_user_create(tp_req_t *req)
         return tp_err(p, 422, "password must have at least %d characters",
                       TP_PASSWORD_MIN_LEN);
     }
-    email = c = apr_pstrdup(p, email);
-    for (; *c; c++) {
-        *c = (char)apr_tolower(*c);
-    }
+    email = tp_str_lower(p, email);
     if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_user_create(db, p, email, display, password, &row))
            != NULL) {
@@ -86,8 +81,8 @@ tp_err_t *tp_api_user_show(tp_req_t *req)
     tp_db_t *db;
     tp_err_t *err;
 
-    if (!req->who->is_admin && !req->who->is_audit
-        && strcasecmp(email, req->who->email) != 0) {
+    if (!req->who->grants.is_admin && !req->who->grants.is_audit
+        && strcasecmp(email, req->who->grants.email) != 0) {
         return tp_err(p, 404, "user %s not found", email);
     }
     if ((err = tp_req_db(req, &db)) != NULL

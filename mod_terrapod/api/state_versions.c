@@ -1,0 +1,905 @@
+/* State versions: the TFE V2 create/upload/download flow the CLI uses,
+ * outputs, and the native management actions. A version is pending until
+ * its bytes are stored and their MD5 verified; only then can it become
+ * current (the newest finalized version of its workspace). */
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include "../mod_terrapod.h"
+#include "../tp_crypto.h"
+#include "../tp_state.h"
+
+#define UPLOAD_TTL apr_time_from_sec(3600)
+
+#define SV_COLUMNS \
+    "sv.id, sv.workspace_id, sv.serial, sv.lineage, sv.md5, sv.size," \
+    " sv.status, sv.resource_count, sv.terraform_version," \
+    " sv.has_json_state, sv.created_by, sv.run_id," \
+    " tp_ts(sv.created_at) AS created_at," \
+    " (sv.id = (SELECT c.id FROM state_versions c" \
+    "            WHERE c.workspace_id = sv.workspace_id" \
+    "              AND c.status = 'finalized'" \
+    "            ORDER BY c.seq DESC LIMIT 1)) AS is_current"
+
+static const tp_stmt_t SQL_SV_GET = {"sv_get",
+    "SELECT " SV_COLUMNS " FROM state_versions sv"
+    " WHERE sv.id = %s AND sv.status <> 'discarded'"};
+static const tp_stmt_t SQL_SV_CURRENT = {"sv_current",
+    "SELECT " SV_COLUMNS " FROM state_versions sv"
+    " WHERE sv.workspace_id = %s AND sv.status = 'finalized'"
+    " ORDER BY sv.seq DESC LIMIT 1"};
+static const tp_stmt_t SQL_SV_LIST = {"sv_list",
+    "SELECT " SV_COLUMNS ", count(*) OVER () AS total"
+    " FROM state_versions sv"
+    " WHERE sv.workspace_id = %s AND sv.status = 'finalized'"
+    " ORDER BY sv.seq DESC LIMIT %s::bigint OFFSET %s::bigint"};
+
+/* Serialises state writes to one workspace for the checks below. */
+static const tp_stmt_t SQL_WS_FOR_UPDATE = {"sv_ws_for_update",
+    "SELECT lock_holder FROM workspaces WHERE id = %s FOR UPDATE"};
+static const tp_stmt_t SQL_SV_PENDING_SAME = {"sv_pending_same",
+    "SELECT id, md5, created_by FROM state_versions"
+    " WHERE workspace_id = %s AND serial = %s::bigint AND status = 'pending'"};
+static const tp_stmt_t SQL_SV_INSERT = {"sv_insert",
+    "INSERT INTO state_versions (id, workspace_id, serial, lineage, md5,"
+    "                            forced, created_by)"
+    " VALUES (%s, %s, %s::bigint, %s, %s, %s::boolean, %s)"
+    " ON CONFLICT (workspace_id, serial) WHERE status = 'pending'"
+    " DO NOTHING RETURNING id"};
+static const tp_stmt_t SQL_SV_FINALIZE = {"sv_finalize",
+    "UPDATE state_versions SET status = 'finalized', size = %s::bigint,"
+    " resource_count = %s::integer,"
+    " terraform_version = COALESCE(%s, terraform_version),"
+    " lineage = CASE WHEN lineage = '' THEN COALESCE(%s, '') ELSE lineage END,"
+    " finalized_at = now()"
+    " WHERE id = %s AND status = 'pending' RETURNING id"};
+static const tp_stmt_t SQL_SV_JSON_STORED = {"sv_json_stored",
+    "UPDATE state_versions SET has_json_state = true WHERE id = %s"};
+static const tp_stmt_t SQL_SV_DELETE = {"sv_delete",
+    "DELETE FROM state_versions WHERE id = %s RETURNING id"};
+static const tp_stmt_t SQL_SV_NEXT_SERIAL = {"sv_next_serial",
+    "SELECT COALESCE(max(serial), -1) + 1 AS serial,"
+    "       (SELECT lineage FROM state_versions"
+    "         WHERE workspace_id = %s AND status = 'finalized'"
+    "         ORDER BY seq DESC LIMIT 1) AS lineage"
+    "  FROM state_versions WHERE workspace_id = %s AND status <> 'discarded'"};
+
+#define OUT_COLUMNS \
+    "o.id, o.name, o.sensitive, o.value::text AS value," \
+    " o.detailed_type::text AS detailed_type"
+static const tp_stmt_t SQL_OUT_INSERT = {"sv_output_insert",
+    "INSERT INTO state_version_outputs (id, state_version_id, name,"
+    "                                   sensitive, value, detailed_type)"
+    " VALUES (%s, %s, %s, %s::boolean, %s::jsonb, %s::jsonb)"
+    " ON CONFLICT (state_version_id, name) DO NOTHING"};
+static const tp_stmt_t SQL_OUT_COUNT = {"sv_output_count",
+    "SELECT count(*) AS n FROM state_version_outputs"
+    " WHERE state_version_id = %s"};
+static const tp_stmt_t SQL_OUT_LIST = {"sv_output_list",
+    "SELECT " OUT_COLUMNS " FROM state_version_outputs o"
+    " WHERE o.state_version_id = %s ORDER BY o.name"};
+static const tp_stmt_t SQL_OUT_GET = {"sv_output_get",
+    "SELECT " OUT_COLUMNS ", sv.workspace_id"
+    " FROM state_version_outputs o"
+    " JOIN state_versions sv ON sv.id = o.state_version_id"
+    " WHERE o.id = %s AND sv.status = 'finalized'"};
+
+static const char *state_key(apr_pool_t *p, const char *ws, const char *sv,
+                             int json)
+{
+    return apr_pstrcat(p, "state/", ws, "/", sv, json ? ".json" : ".tfstate",
+                       NULL);
+}
+
+static const char *ll(apr_pool_t *p, long long v)
+{
+    return apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+}
+
+/* ---- rendering ---- */
+
+static tp_json_t *output_resource(apr_pool_t *p, const tp_rows_t *rows,
+                                  int i)
+{
+    tp_json_t *o = tp_jsonapi_resource(p, "state-version-outputs",
+                                       tp_row(rows, i, "id"));
+    const char *v = tp_row(rows, i, "value");
+    const char *t = tp_row(rows, i, "detailed_type");
+    tp_json_t *value = v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
+    tp_json_t *type = t ? tp_json_parse(p, t, strlen(t), NULL) : NULL;
+    int sensitive = tp_row_bool(rows, i, "sensitive");
+
+    tp_json_sets(o, tp_row(rows, i, "name"), "attributes", "name", NULL);
+    tp_json_setb(o, sensitive, "attributes", "sensitive", NULL);
+    tp_json_sets(o, tp_output_type(type, value), "attributes", "type", NULL);
+    /* sensitive values never leave the server through the API */
+    tp_json_setj(o, sensitive ? NULL : value, "attributes", "value", NULL);
+    tp_json_setj(o, type, "attributes", "detailed-type", NULL);
+    return o;
+}
+
+static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i,
+                              const tp_rows_t *outputs)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_row(rows, i, "id");
+    const char *status = tp_row(rows, i, "status");
+    const char *base = apr_pstrcat(p, "/api/v2/state-versions/", id, NULL);
+    tp_json_t *s = tp_jsonapi_resource(p, "state-versions", id);
+    tp_json_t *outs = tp_json_array(p);
+    int finalized = strcmp(status, "finalized") == 0;
+    int r;
+
+    tp_json_seti(s, apr_atoi64(tp_row(rows, i, "serial")), "attributes",
+                 "serial", NULL);
+    tp_json_sets(s, tp_row(rows, i, "lineage"), "attributes", "lineage", NULL);
+    tp_json_sets(s, tp_row(rows, i, "md5"), "attributes", "md5", NULL);
+    if (tp_row(rows, i, "size")) {
+        tp_json_seti(s, apr_atoi64(tp_row(rows, i, "size")), "attributes",
+                     "size", NULL);
+    }
+    else {
+        tp_json_setnull(s, "attributes", "size", NULL);
+    }
+    tp_json_sets(s, status, "attributes", "status", NULL);
+    tp_json_sets(s, tp_row(rows, i, "created_at"), "attributes", "created-at",
+                 NULL);
+    tp_json_sets(s, tp_row(rows, i, "created_by"), "attributes", "created-by",
+                 NULL);
+    tp_json_sets(s, tp_row(rows, i, "terraform_version"), "attributes",
+                 "terraform-version", NULL);
+    tp_json_seti(s, 4, "attributes", "state-version", NULL);
+    tp_json_setb(s, finalized, "attributes", "resources-processed", NULL);
+    tp_json_setb(s, tp_row_bool(rows, i, "is_current"), "attributes",
+                 "is-current", NULL);
+    tp_json_setnull(s, "attributes", "vcs-commit-url", NULL);
+    if (finalized) {
+        tp_json_sets(s, apr_pstrcat(p, tp_base_url(req), base, "/download",
+                                    NULL),
+                     "attributes", "hosted-state-download-url", NULL);
+        tp_json_sets(s, tp_row_bool(rows, i, "has_json_state")
+                        ? apr_pstrcat(p, tp_base_url(req), base,
+                                      "/json-download", NULL) : NULL,
+                     "attributes", "hosted-json-state-download-url", NULL);
+    }
+    else {
+        tp_json_sets(s, tp_capability_url(req, apr_pstrcat(p, base,
+                                          "/content", NULL),
+                                          "state-content", id, UPLOAD_TTL),
+                     "attributes", "hosted-state-upload-url", NULL);
+        tp_json_sets(s, tp_capability_url(req, apr_pstrcat(p, base,
+                                          "/json-content", NULL),
+                                          "state-json", id, UPLOAD_TTL),
+                     "attributes", "hosted-json-state-upload-url", NULL);
+    }
+    for (r = 0; outputs && r < outputs->nrows; r++) {
+        tp_json_t *ref = tp_json_object(p);
+
+        tp_json_sets(ref, tp_row(outputs, r, "id"), "id", NULL);
+        tp_json_sets(ref, "state-version-outputs", "type", NULL);
+        tp_json_push(outs, ref);
+    }
+    tp_json_setj(s, outs, "relationships", "outputs", "data", NULL);
+    tp_jsonapi_relate(s, "workspace", "workspaces",
+                      tp_row(rows, i, "workspace_id"));
+    tp_jsonapi_relate(s, "run", "runs", tp_row(rows, i, "run_id"));
+    tp_json_sets(s, base, "links", "self", NULL);
+    return s;
+}
+
+static tp_err_t *send_sv(tp_req_t *req, int status, tp_rows_t *rows)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *outs;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_OUT_LIST, &outs,
+                             TP_DB_ARGS(tp_row(rows, 0, "id")))) != NULL) {
+        return err;
+    }
+    return tp_send_json(req, status,
+                        tp_jsonapi_doc(p, sv_resource(req, rows, 0, outs)));
+}
+
+/* A state version and the caller's access to its workspace. */
+static tp_err_t *load_sv(tp_req_t *req, const char *id, tp_level_e need,
+                         tp_rows_t **rows, tp_ws_t **ws)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_GET, rows, TP_DB_ARGS(id)))
+           != NULL) {
+        return err;
+    }
+    if ((*rows)->nrows == 0) {
+        return tp_err(p, 404, "state version %s not found", id);
+    }
+    err = tp_ws_require(req, tp_row(*rows, 0, "workspace_id"), need, ws);
+    if (err && err->status == 404) {
+        return tp_err(p, 404, "state version %s not found", id);
+    }
+    return err;
+}
+
+/* ---- reads ---- */
+
+tp_err_t *tp_api_state_version_show(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_sv(req, tp_param(&req->params, "id"),
+                            req->route->level, &rows, &ws);
+
+    return err ? err : send_sv(req, 200, rows);
+}
+
+tp_err_t *tp_api_state_version_current(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows,
+                             TP_DB_ARGS(ws->id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "workspace %s has no state yet", ws->name);
+    }
+    return send_sv(req, 200, rows);
+}
+
+static tp_err_t *list_for(tp_req_t *req, tp_ws_t *ws)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *doc, *list = tp_json_array(p);
+    tp_rows_t *rows;
+    tp_page_t pg;
+    tp_db_t *db;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                             tp_query_arg(req, "page[size]"), &pg)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_LIST, &rows,
+                             TP_DB_ARGS(ws->id, ll(p, pg.size),
+                                        ll(p, tp_page_offset(&pg))))) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        tp_json_push(list, sv_resource(req, rows, i, NULL));
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_jsonapi_paginate(doc, &pg, rows->nrows
+                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
+    return tp_send_json(req, 200, doc);
+}
+
+tp_err_t *tp_api_state_version_list(tp_req_t *req)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws);
+
+    return err ? err : list_for(req, ws);
+}
+
+/* GET /api/v2/state-versions?filter[workspace][name]=..&filter[organization][name]=default */
+tp_err_t *tp_api_state_version_list_filtered(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *name = tp_query_arg(req, "filter[workspace][name]");
+    const char *org = tp_query_arg(req, "filter[organization][name]");
+    tp_ws_t *ws;
+    tp_err_t *err;
+
+    if (!name || !org) {
+        return tp_err(p, 400, "filter[workspace][name] and "
+                      "filter[organization][name] are required");
+    }
+    if (strcmp(org, TP_ORGANIZATION) != 0) {
+        return tp_err(p, 404, "organization \"%s\" not found", org);
+    }
+    err = tp_ws_load(req, name, 1, &ws);
+    return err ? err : list_for(req, ws);
+}
+
+static tp_err_t *download(tp_req_t *req, int json)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    const char *path;
+    apr_off_t size;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_sv(req, id, req->route->level, &rows, &ws);
+
+    if (err) {
+        return err;
+    }
+    if (strcmp(tp_row(rows, 0, "status"), "finalized") != 0) {
+        return tp_err(p, 409, "state version %s has no content yet", id);
+    }
+    path = tp_storage_file(&req->conf->storage, p,
+                           state_key(p, ws->id, id, json), &size);
+    if (!path) {
+        return tp_err(p, 404, "state version %s has no %s content", id,
+                      json ? "JSON" : "raw");
+    }
+    return tp_send_file(req, path, size, "application/json");
+}
+
+tp_err_t *tp_api_state_version_download(tp_req_t *req)
+{
+    return download(req, 0);
+}
+
+tp_err_t *tp_api_state_version_json_download(tp_req_t *req)
+{
+    return download(req, 1);
+}
+
+/* ---- outputs ---- */
+
+static tp_err_t *send_outputs(tp_req_t *req, const char *sv_id)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *list = tp_json_array(p);
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_OUT_LIST, &rows, TP_DB_ARGS(sv_id)))
+           != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        tp_json_push(list, output_resource(p, rows, i));
+    }
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, list));
+}
+
+tp_err_t *tp_api_state_version_outputs(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_sv(req, tp_param(&req->params, "id"),
+                            req->route->level, &rows, &ws);
+
+    return err ? err : send_outputs(req, tp_row(rows, 0, "id"));
+}
+
+tp_err_t *tp_api_current_state_version_outputs(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows,
+                             TP_DB_ARGS(ws->id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "workspace %s has no state yet", ws->name);
+    }
+    return send_outputs(req, tp_row(rows, 0, "id"));
+}
+
+tp_err_t *tp_api_state_version_output_show(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_OUT_GET, &rows, TP_DB_ARGS(id)))
+           != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0
+        || tp_ws_require(req, tp_row(rows, 0, "workspace_id"),
+                         req->route->level, &ws) != NULL) {
+        return tp_err(p, 404, "state version output %s not found", id);
+    }
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, output_resource(p, rows,
+                                                                    0)));
+}
+
+/* Stores outputs given as {"name": {"value", "type", "sensitive"}}. */
+typedef struct {
+    tp_db_t *db;
+    apr_pool_t *p;
+    const char *sv;
+    tp_err_t *err;
+} store_out_t;
+
+static int store_output(void *baton, const char *name, tp_json_t *o)
+{
+    store_out_t *s = baton;
+    tp_json_t *value = tp_json_get(o, "value", NULL);
+    tp_json_t *type = tp_json_get(o, "type", NULL);
+
+    s->err = tp_db_exec(s->db, s->p, &SQL_OUT_INSERT, NULL,
+        TP_DB_ARGS(tp_id_generate(s->p, "wsout"), s->sv, name,
+                   tp_json_getb(o, "sensitive", NULL) ? "true" : "false",
+                   value ? tp_json_dump(value, s->p) : "null",
+                   type ? tp_json_dump(type, s->p) : NULL));
+    return s->err != NULL;
+}
+
+static tp_err_t *store_outputs(tp_db_t *db, apr_pool_t *p, const char *sv,
+                               const tp_json_t *outputs)
+{
+    store_out_t s = {db, p, sv, NULL};
+
+    if (tp_json_type(outputs, NULL) != TP_JSON_OBJECT) {
+        return tp_err(p, 422, "state outputs must be a JSON object");
+    }
+    tp_json_each(outputs, store_output, &s);
+    return s.err;
+}
+
+/* ---- writes ---- */
+
+/* Marks a pending version finalized once its bytes are stored, reading
+ * what it can out of the state (small ones; large ones are kept as is). */
+static tp_err_t *finalize(tp_req_t *req, tp_db_t *db, const char *ws_id,
+                          const char *sv_id, apr_off_t size)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_state_info_t info = {0};
+    const char *resources = NULL;
+    tp_rows_t *rows;
+    tp_err_t *err;
+    char *buf;
+    apr_size_t len;
+
+    if (size <= TP_STATE_INSPECT_MAX
+        && !tp_storage_read(&req->conf->storage, p,
+                            state_key(p, ws_id, sv_id, 0), size, &buf, &len)
+        && !tp_state_inspect(p, buf, len, &info)) {
+        resources = apr_itoa(p, info.resources);
+    }
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_FINALIZE, &rows,
+                             TP_DB_ARGS(ll(p, size), resources,
+                                        info.terraform_version, info.lineage,
+                                        sv_id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        tp_db_rollback(db);
+        return tp_err(p, 409, "state version %s is not pending", sv_id);
+    }
+    /* outputs the client did not send are taken from the state itself */
+    if (info.outputs) {
+        if ((err = tp_db_exec(db, p, &SQL_OUT_COUNT, &rows,
+                              TP_DB_ARGS(sv_id))) != NULL
+            || (strcmp(tp_row(rows, 0, "n"), "0") == 0
+                && (err = store_outputs(db, p, sv_id, info.outputs))
+                   != NULL)) {
+            return err;
+        }
+    }
+    return tp_db_commit(db);
+}
+
+typedef struct {
+    long long serial;
+    const char *md5;
+    const char *lineage;
+    int force;
+    const unsigned char *state;      /* inline, legacy clients */
+    apr_size_t state_len;
+    tp_json_t *outputs;              /* from json-state-outputs */
+} sv_input_t;
+
+static tp_err_t *decode_b64_json(apr_pool_t *p, const tp_json_t *a,
+                                 const char *name, tp_json_t **out)
+{
+    const char *s;
+    unsigned char *raw;
+    apr_size_t len;
+    tp_err_t *err;
+    int has;
+
+    *out = NULL;
+    if ((err = tp_attr_string(p, a, name, 64 * 1024 * 1024, &s, &has))
+        != NULL || !has) {
+        return err;
+    }
+    raw = tp_base64_decode(p, s, &len);
+    if (!raw || !(*out = tp_json_parse(p, (const char *)raw, len, NULL))) {
+        return tp_err(p, 422, "%s must be base64-encoded JSON", name);
+    }
+    return NULL;
+}
+
+static tp_err_t *parse_create(apr_pool_t *p, const tp_json_t *body,
+                              sv_input_t *in)
+{
+    tp_json_t *a;
+    const char *state;
+    tp_err_t *err;
+    int has;
+
+    memset(in, 0, sizeof(*in));
+    if ((err = tp_jsonapi_attributes(p, body, "state-versions", &a)) != NULL
+        || (err = tp_attr_int(p, a, "serial", 0, APR_INT64_MAX, &in->serial,
+                              &has)) != NULL) {
+        return err;
+    }
+    if (!has) {
+        return tp_err(p, 422, "serial is required");
+    }
+    if ((err = tp_attr_string(p, a, "md5", 32, &in->md5, &has)) != NULL
+        || (err = tp_attr_string(p, a, "lineage", 200, &in->lineage, &has))
+           != NULL
+        || (err = tp_attr_bool(p, a, "force", &in->force, &has)) != NULL
+        || (err = decode_b64_json(p, a, "json-state-outputs", &in->outputs))
+           != NULL
+        || (err = tp_attr_string(p, a, "state", 512 * 1024 * 1024, &state,
+                                 &has)) != NULL) {
+        return err;
+    }
+    if (has) {
+        in->state = tp_base64_decode(p, state, &in->state_len);
+        if (!in->state) {
+            return tp_err(p, 422, "state must be base64");
+        }
+        if (!in->md5) {
+            in->md5 = tp_md5_hex(p, in->state, in->state_len);
+        }
+    }
+    if (!in->md5 || strlen(in->md5) != 32 || !tp_is_hex(in->md5)) {
+        return tp_err(p, 422, "md5 must be the 32 hex digits of the state's "
+                      "MD5");
+    }
+    if (!in->lineage) {
+        in->lineage = "";
+    }
+    return NULL;
+}
+
+/* The serial and lineage rules, checked with the workspace row locked. */
+static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
+                                const sv_input_t *in, const char **existing)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *holder;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    *existing = NULL;
+    if ((err = tp_db_exec(db, p, &SQL_WS_FOR_UPDATE, &rows,
+                          TP_DB_ARGS(ws_id))) != NULL) {
+        return err;
+    }
+    holder = tp_row(rows, 0, "lock_holder");
+    if (holder && strcmp(holder, req->who->grants.email) != 0) {
+        return tp_err(p, 409, "the workspace is locked by %s", holder);
+    }
+    if ((err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows, TP_DB_ARGS(ws_id)))
+        != NULL) {
+        return err;
+    }
+    if (rows->nrows && !in->force) {
+        long long cur = apr_atoi64(tp_row(rows, 0, "serial"));
+        const char *lineage = tp_row(rows, 0, "lineage");
+
+        if (in->serial <= cur) {
+            return tp_err(p, 409, "serial %" APR_INT64_T_FMT " is not greater "
+                          "than the current serial %" APR_INT64_T_FMT
+                          " (use force to overwrite)",
+                          (apr_int64_t)in->serial, (apr_int64_t)cur);
+        }
+        if (*lineage && *in->lineage && strcmp(lineage, in->lineage) != 0) {
+            return tp_err(p, 409, "lineage %s does not match the current "
+                          "lineage %s (use force to replace)", in->lineage,
+                          lineage);
+        }
+    }
+    if ((err = tp_db_exec(db, p, &SQL_SV_PENDING_SAME, &rows,
+                          TP_DB_ARGS(ws_id, ll(p, in->serial)))) != NULL) {
+        return err;
+    }
+    if (rows->nrows) {
+        /* the same client retrying the same create gets the same version */
+        const char *by = tp_row(rows, 0, "created_by");
+
+        if (strcmp(tp_row(rows, 0, "md5"), in->md5) == 0 && by
+            && strcmp(by, req->who->grants.email) == 0) {
+            *existing = tp_row(rows, 0, "id");
+            return NULL;
+        }
+        return tp_err(p, 409, "a state version with serial %" APR_INT64_T_FMT
+                      " is already being uploaded", (apr_int64_t)in->serial);
+    }
+    return NULL;
+}
+
+/* Inserts the pending version (and its outputs) inside the caller's
+ * transaction; 409 when a parallel create won the serial. */
+static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
+                                const char *id, const sv_input_t *in)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    err = tp_db_exec(db, p, &SQL_SV_INSERT, &rows,
+                     TP_DB_ARGS(id, ws_id, ll(p, in->serial), in->lineage,
+                                in->md5, in->force ? "true" : "false",
+                                req->who->grants.email));
+    if (err) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 409, "a state version with serial %" APR_INT64_T_FMT
+                      " is already being uploaded", (apr_int64_t)in->serial);
+    }
+    return in->outputs ? store_outputs(db, p, id, in->outputs) : NULL;
+}
+
+static tp_err_t *respond_with(tp_req_t *req, int status, const char *id)
+{
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, req->r->pool, &SQL_SV_GET, &rows,
+                             TP_DB_ARGS(id))) != NULL) {
+        return err;
+    }
+    return send_sv(req, status, rows);
+}
+
+tp_err_t *tp_api_state_version_create(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_id_generate(p, "sv"), *existing;
+    tp_json_t *body;
+    sv_input_t in;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
+        || (err = tp_read_json(req, &body)) != NULL
+        || (err = parse_create(p, body, &in)) != NULL) {
+        return err;
+    }
+    if (in.state && strcmp(tp_md5_hex(p, in.state, in.state_len), in.md5)) {
+        return tp_err(p, 422, "md5 does not match the state sent");
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_begin(db, p)) != NULL
+        || (err = check_sequence(req, db, ws->id, &in, &existing)) != NULL) {
+        return err;
+    }
+    if (existing) {
+        tp_db_rollback(db);
+        return respond_with(req, 201, existing);
+    }
+    if ((err = insert_pending(req, db, ws->id, id, &in)) != NULL
+        || (err = tp_db_commit(db)) != NULL) {
+        return err;
+    }
+    if (in.state) {
+        /* legacy clients send the bytes inline: store and finalize now */
+        if ((err = tp_storage_put(&req->conf->storage, p,
+                                  state_key(p, ws->id, id, 0),
+                                  (const char *)in.state, in.state_len))
+               != NULL
+            || (err = finalize(req, db, ws->id, id, (apr_off_t)in.state_len))
+               != NULL) {
+            return err;
+        }
+    }
+    return respond_with(req, 201, id);
+}
+
+/* PUT <hosted-state-upload-url>: the signed URL is the authority. */
+tp_err_t *tp_api_state_version_upload(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    const char *ws_id;
+    tp_upload_t *up;
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_GET, &rows, TP_DB_ARGS(id)))
+           != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "state version %s not found", id);
+    }
+    if (strcmp(tp_row(rows, 0, "status"), "pending") != 0) {
+        return tp_err(p, 409, "state version %s has already been uploaded",
+                      id);
+    }
+    ws_id = tp_row(rows, 0, "workspace_id");
+    if ((err = tp_storage_begin(&req->conf->storage, p,
+                                state_key(p, ws_id, id, 0),
+                                req->conf->max_upload, &up)) != NULL
+        || (err = tp_receive_upload(req, up)) != NULL) {
+        return err;
+    }
+    if (strcmp(tp_upload_md5(up), tp_row(rows, 0, "md5")) != 0) {
+        tp_upload_abort(up);
+        return tp_err(p, 422, "the uploaded state's MD5 %s does not match "
+                      "the declared %s", tp_upload_md5(up),
+                      tp_row(rows, 0, "md5"));
+    }
+    if ((err = tp_upload_commit(up)) != NULL
+        || (err = finalize(req, db, ws_id, id, tp_upload_size(up))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_OK);
+}
+
+/* PUT <hosted-json-state-upload-url>: the JSON rendering, kept to serve. */
+tp_err_t *tp_api_state_version_json_upload(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    tp_upload_t *up;
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_GET, &rows, TP_DB_ARGS(id)))
+           != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "state version %s not found", id);
+    }
+    if ((err = tp_storage_begin(&req->conf->storage, p,
+                                state_key(p, tp_row(rows, 0, "workspace_id"),
+                                          id, 1),
+                                req->conf->max_upload, &up)) != NULL
+        || (err = tp_receive_upload(req, up)) != NULL
+        || (err = tp_upload_commit(up)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_JSON_STORED, NULL,
+                             TP_DB_ARGS(id))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_OK);
+}
+
+/* ---- native management ---- */
+
+tp_err_t *tp_api_state_version_delete(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = load_sv(req, id, req->route->level, &rows, &ws)) != NULL) {
+        return err;
+    }
+    if (tp_row_bool(rows, 0, "is_current")) {
+        return tp_err(p, 409, "state version %s is the current one and "
+                      "cannot be deleted", id);
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_DELETE, NULL, TP_DB_ARGS(id)))
+           != NULL) {
+        return err;
+    }
+    tp_storage_remove(&req->conf->storage, p, state_key(p, ws->id, id, 0));
+    tp_storage_remove(&req->conf->storage, p, state_key(p, ws->id, id, 1));
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* Stores buf as a new finalized version with the next serial. */
+static tp_err_t *store_as_next(tp_req_t *req, tp_ws_t *ws, const char *buf,
+                               apr_size_t len)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_id_generate(p, "sv");
+    tp_state_info_t info;
+    sv_input_t in = {0};
+    char *restated;
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_state_inspect(p, buf, len, &info)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_FOR_UPDATE, NULL,
+                             TP_DB_ARGS(ws->id))) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_NEXT_SERIAL, &rows,
+                             TP_DB_ARGS(ws->id, ws->id))) != NULL) {
+        return err;
+    }
+    in.serial = apr_atoi64(tp_row(rows, 0, "serial"));
+    in.lineage = info.lineage ? info.lineage : "";
+    /* the content carries the serial it is stored under */
+    if ((err = tp_state_reserial(p, buf, len, in.serial,
+                                 tp_row(rows, 0, "lineage"), &restated))
+        != NULL) {
+        return err;
+    }
+    in.md5 = tp_md5_hex(p, restated, strlen(restated));
+    in.force = 1;
+    in.outputs = info.outputs;
+    if ((err = insert_pending(req, db, ws->id, id, &in)) != NULL
+        || (err = tp_db_commit(db)) != NULL
+        || (err = tp_storage_put(&req->conf->storage, p,
+                                 state_key(p, ws->id, id, 0), restated,
+                                 strlen(restated))) != NULL
+        || (err = finalize(req, db, ws->id, id, (apr_off_t)strlen(restated)))
+           != NULL) {
+        return err;
+    }
+    return respond_with(req, 201, id);
+}
+
+tp_err_t *tp_api_state_version_rollback(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err;
+    char *buf;
+    apr_size_t len;
+
+    if ((err = load_sv(req, id, req->route->level, &rows, &ws)) != NULL) {
+        return err;
+    }
+    if (strcmp(tp_row(rows, 0, "status"), "finalized") != 0) {
+        return tp_err(p, 409, "state version %s has no content to roll back "
+                      "to", id);
+    }
+    if ((err = tp_storage_read(&req->conf->storage, p,
+                               state_key(p, ws->id, id, 0),
+                               req->conf->max_upload, &buf, &len)) != NULL) {
+        return err;
+    }
+    return store_as_next(req, ws, buf, len);
+}
+
+/* POST .../state-versions/actions/upload: a raw state, serial assigned. */
+tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req)
+{
+    tp_ws_t *ws;
+    tp_err_t *err;
+    char *buf;
+    apr_size_t len;
+
+    if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
+        || (err = tp_read_raw(req, req->conf->max_body, &buf, &len)) != NULL) {
+        return err;
+    }
+    return store_as_next(req, ws, buf, len);
+}

@@ -1,0 +1,957 @@
+/* Workspaces: the TFE V2 and native paths for listing, showing, creating,
+ * updating and deleting them, and their lock. Every read is filtered by
+ * the caller's level; writes need the level the route names. */
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include "../mod_terrapod.h"
+
+#define WS_COLUMNS \
+    "w.id, w.name, w.description, w.owner_email, w.execution_mode," \
+    " w.auto_apply, w.terraform_version, w.execution_backend," \
+    " w.working_directory, w.resource_cpu, w.resource_memory," \
+    " w.labels::text AS labels, w.vcs_connection_id, w.vcs_repo_url," \
+    " w.vcs_branch, w.drift_detection_enabled," \
+    " w.drift_detection_interval_seconds," \
+    " w.drift_ignore_rules::text AS drift_ignore_rules," \
+    " tp_ts(w.drift_last_checked_at) AS drift_last_checked_at," \
+    " w.drift_status, w.drift_latest_run_id, w.ai_summary_mode," \
+    " w.ai_summary_context, w.lifecycle_state, w.lifecycle_reason," \
+    " w.autodiscovery_pr_number, w.state_diverged, w.lock_holder," \
+    " w.lock_reason, tp_ts(w.locked_at) AS locked_at," \
+    " tp_ts(w.created_at) AS created_at, tp_ts(w.updated_at) AS updated_at," \
+    " cur.id AS current_state_version_id," \
+    " cur.resource_count AS resource_count"
+
+#define WS_FROM \
+    " FROM workspaces w LEFT JOIN LATERAL (" \
+    "   SELECT sv.id, sv.resource_count FROM state_versions sv" \
+    "    WHERE sv.workspace_id = w.id AND sv.status = 'finalized'" \
+    "    ORDER BY sv.seq DESC LIMIT 1) cur ON true"
+
+static const tp_stmt_t SQL_WS_BY_ID = {"ws_by_id",
+    "SELECT " WS_COLUMNS WS_FROM " WHERE w.id = %s"};
+static const tp_stmt_t SQL_WS_BY_NAME = {"ws_by_name",
+    "SELECT " WS_COLUMNS WS_FROM " WHERE w.name = %s"};
+
+/* Filters of the list: name substring, tags (all present), tag bindings
+ * (key and, when given, value) as a JSON object for @> / ?& tests. */
+#define WS_FILTER \
+    " WHERE (%s::text IS NULL OR strpos(lower(w.name), lower(%s)) > 0)" \
+    "   AND (%s::text[] IS NULL OR w.labels ?& %s::text[])" \
+    "   AND (%s::jsonb IS NULL OR w.labels @> %s::jsonb)"
+
+static const tp_stmt_t SQL_WS_PAGE = {"ws_page",
+    "SELECT " WS_COLUMNS ", count(*) OVER () AS total" WS_FROM WS_FILTER
+    " ORDER BY w.name LIMIT %s::bigint OFFSET %s::bigint"};
+/* what a non-admin's visibility is decided on, for every candidate */
+static const tp_stmt_t SQL_WS_CANDIDATES = {"ws_candidates",
+    "SELECT w.id, w.name, w.owner_email, w.labels::text AS labels"
+    " FROM workspaces w" WS_FILTER " ORDER BY w.name"};
+static const tp_stmt_t SQL_WS_BY_IDS = {"ws_by_ids",
+    "SELECT " WS_COLUMNS WS_FROM " WHERE w.id = ANY(%s::text[])"
+    " ORDER BY w.name"};
+
+static const tp_stmt_t SQL_WS_INSERT = {"ws_insert",
+    "INSERT INTO workspaces (id, name, owner_email) VALUES (%s, %s, %s)"
+    " ON CONFLICT (name) DO NOTHING RETURNING id"};
+
+/* NULL for an attribute leaves its column as it is. */
+static const tp_stmt_t SQL_WS_UPDATE = {"ws_update",
+    "UPDATE workspaces SET"
+    " name = COALESCE(%s, name),"
+    " description = COALESCE(%s, description),"
+    " execution_mode = COALESCE(%s, execution_mode),"
+    " auto_apply = COALESCE(%s::boolean, auto_apply),"
+    " terraform_version = COALESCE(%s, terraform_version),"
+    " execution_backend = COALESCE(%s, execution_backend),"
+    " working_directory = COALESCE(%s, working_directory),"
+    " resource_cpu = COALESCE(%s, resource_cpu),"
+    " resource_memory = COALESCE(%s, resource_memory),"
+    " labels = COALESCE(%s::jsonb, labels),"
+    " vcs_repo_url = COALESCE(%s, vcs_repo_url),"
+    " vcs_branch = COALESCE(%s, vcs_branch),"
+    " vcs_connection_id = CASE WHEN %s::boolean THEN %s"
+    "                          ELSE vcs_connection_id END,"
+    " drift_detection_enabled = COALESCE(%s::boolean,"
+    "                                    drift_detection_enabled),"
+    " drift_detection_interval_seconds = COALESCE(%s::integer,"
+    "                                    drift_detection_interval_seconds),"
+    " drift_ignore_rules = COALESCE(%s::jsonb, drift_ignore_rules),"
+    " ai_summary_mode = COALESCE(%s, ai_summary_mode),"
+    " ai_summary_context = COALESCE(%s, ai_summary_context),"
+    " updated_at = now()"
+    " WHERE id = %s RETURNING id"};
+
+static const tp_stmt_t SQL_WS_NAME_TAKEN = {"ws_name_taken",
+    "SELECT 1 FROM workspaces WHERE name = %s AND id <> %s"};
+
+static const tp_stmt_t SQL_WS_DELETE = {"ws_delete",
+    "DELETE FROM workspaces WHERE id = %s RETURNING id"};
+
+static const tp_stmt_t SQL_WS_LOCK = {"ws_lock",
+    "UPDATE workspaces SET lock_holder = %s, lock_reason = %s,"
+    " locked_at = now() WHERE id = %s AND lock_holder IS NULL RETURNING id"};
+static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
+    "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
+    " locked_at = NULL"
+    " WHERE id = %s AND lock_holder IS NOT NULL"
+    "   AND (%s::text IS NULL OR lock_holder = %s) RETURNING id"};
+
+
+static tp_json_t *json_column(apr_pool_t *p, const char *text)
+{
+    return text ? tp_json_parse(p, text, strlen(text), NULL) : NULL;
+}
+
+static tp_level_e level_of(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    tp_resource_t res;
+
+    res.name = tp_row(rows, i, "name");
+    res.owner_email = tp_row(rows, i, "owner_email");
+    res.labels = json_column(req->r->pool, tp_row(rows, i, "labels"));
+    return tp_rbac_level(&req->who->grants, TP_AXIS_WORKSPACE, &res);
+}
+
+/* ---- rendering ---- */
+
+static void set_permissions(tp_json_t *w, tp_level_e lvl)
+{
+    static const struct { const char *name; tp_level_e need; } perms[] = {
+        {"can-read-settings", TP_LEVEL_READ},
+        {"can-read-state-versions", TP_LEVEL_READ},
+        {"can-read-variable", TP_LEVEL_READ},
+        {"can-queue-run", TP_LEVEL_PLAN},
+        {"can-lock", TP_LEVEL_PLAN},
+        {"can-unlock", TP_LEVEL_PLAN},
+        {"can-create-state-versions", TP_LEVEL_WRITE},
+        {"can-update-variable", TP_LEVEL_WRITE},
+        {"can-queue-apply", TP_LEVEL_WRITE},
+        {"can-update", TP_LEVEL_ADMIN},
+        {"can-destroy", TP_LEVEL_ADMIN},
+        {"can-force-unlock", TP_LEVEL_ADMIN},
+        {"can-force-delete", TP_LEVEL_ADMIN},
+        {NULL, TP_LEVEL_NONE}
+    };
+    int i;
+
+    for (i = 0; perms[i].name; i++) {
+        tp_json_setb(w, lvl >= perms[i].need, "attributes", "permissions",
+                     perms[i].name, NULL);
+    }
+}
+
+/* Tags without a value are TFE's plain tags; all labels are tag bindings. */
+static int collect_tag_name(void *baton, const char *key, tp_json_t *val)
+{
+    const char *v = tp_json_gets(val, NULL);
+
+    if (v && !*v) {
+        tp_json_pushs(baton, key);
+    }
+    return 0;
+}
+
+static void set_str(tp_json_t *w, const tp_rows_t *rows, int i,
+                    const char *col, const char *attr)
+{
+    tp_json_sets(w, tp_row(rows, i, col), "attributes", attr, NULL);
+}
+
+static void set_bool(tp_json_t *w, const tp_rows_t *rows, int i,
+                     const char *col, const char *attr)
+{
+    tp_json_setb(w, tp_row_bool(rows, i, col), "attributes", attr, NULL);
+}
+
+static void set_int(tp_json_t *w, const tp_rows_t *rows, int i,
+                    const char *col, const char *attr)
+{
+    const char *v = tp_row(rows, i, col);
+
+    if (v) {
+        tp_json_seti(w, apr_atoi64(v), "attributes", attr, NULL);
+    }
+    else {
+        tp_json_setnull(w, "attributes", attr, NULL);
+    }
+}
+
+static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
+                              tp_level_e lvl)
+{
+    static const char *const strs[][2] = {
+        {"name", "name"}, {"description", "description"},
+        {"execution_mode", "execution-mode"},
+        {"terraform_version", "terraform-version"},
+        {"execution_backend", "execution-backend"},
+        {"working_directory", "working-directory"},
+        {"resource_cpu", "resource-cpu"}, {"resource_memory", "resource-memory"},
+        {"vcs_repo_url", "vcs-repo-url"}, {"vcs_branch", "vcs-branch"},
+        {"drift_last_checked_at", "drift-last-checked-at"},
+        {"drift_status", "drift-status"},
+        {"drift_latest_run_id", "drift-latest-run-id"},
+        {"ai_summary_mode", "ai-summary-mode"},
+        {"ai_summary_context", "ai-summary-context"},
+        {"lifecycle_state", "lifecycle-state"},
+        {"lifecycle_reason", "lifecycle-reason"},
+        {"owner_email", "owner-email"}, {"lock_holder", "locked-by"},
+        {"lock_reason", "lock-reason"}, {"locked_at", "locked-at"},
+        {"created_at", "created-at"}, {"updated_at", "updated-at"},
+        {NULL, NULL}
+    };
+    static const char *const bools[][2] = {
+        {"auto_apply", "auto-apply"},
+        {"drift_detection_enabled", "drift-detection-enabled"},
+        {"state_diverged", "state-diverged"},
+        {NULL, NULL}
+    };
+    const char *id = tp_row(rows, i, "id");
+    tp_json_t *w = tp_jsonapi_resource(p, "workspaces", id);
+    tp_json_t *labels = json_column(p, tp_row(rows, i, "labels"));
+    tp_json_t *tags = tp_json_array(p);
+    const char *resources = tp_row(rows, i, "resource_count");
+    const char *sv = tp_row(rows, i, "current_state_version_id");
+    int k;
+
+    for (k = 0; strs[k][0]; k++) {
+        set_str(w, rows, i, strs[k][0], strs[k][1]);
+    }
+    for (k = 0; bools[k][0]; k++) {
+        set_bool(w, rows, i, bools[k][0], bools[k][1]);
+    }
+    set_int(w, rows, i, "drift_detection_interval_seconds",
+            "drift-detection-interval-seconds");
+    set_int(w, rows, i, "autodiscovery_pr_number", "autodiscovery-pr-number");
+    set_int(w, rows, i, "resource_count", "resource-count");
+    tp_json_setb(w, tp_row(rows, i, "lock_holder") != NULL, "attributes",
+                 "locked", NULL);
+    /* remote operations happen for every mode but local (older clients
+     * read this instead of execution-mode) */
+    tp_json_setb(w, strcmp(tp_row(rows, i, "execution_mode"), "local") != 0,
+                 "attributes", "operations", NULL);
+    tp_json_setj(w, labels, "attributes", "labels", NULL);
+    tp_json_each(labels, collect_tag_name, tags);
+    tp_json_setj(w, tags, "attributes", "tag-names", NULL);
+    tp_json_setj(w, json_column(p, tp_row(rows, i, "drift_ignore_rules")),
+                 "attributes", "drift-ignore-rules", NULL);
+    tp_json_setnull(w, "attributes", "vcs-repo", NULL);
+    tp_json_setb(w, 0, "attributes", "structured-run-output-enabled", NULL);
+    tp_json_sets(w, "default", "attributes", "source", NULL);
+    /* destroyable when no state version holds managed resources */
+    tp_json_setb(w, !sv || (resources && apr_atoi64(resources) == 0),
+                 "attributes", "actions", "is-destroyable", NULL);
+    set_permissions(w, lvl);
+    tp_jsonapi_relate(w, "organization", "organizations", TP_ORGANIZATION);
+    tp_jsonapi_relate(w, "current-run", "runs", NULL);
+    tp_jsonapi_relate(w, "latest-run", "runs", NULL);
+    tp_jsonapi_relate(w, "current-state-version", "state-versions", sv);
+    tp_jsonapi_relate(w, "vcs-connection", "vcs-connections",
+                      tp_row(rows, i, "vcs_connection_id"));
+    tp_json_sets(w, apr_pstrcat(p, "/api/v2/workspaces/", id, NULL), "links",
+                 "self", NULL);
+    return w;
+}
+
+/* ---- loading with access checks ---- */
+
+static tp_err_t *load(tp_req_t *req, const char *key, int by_name,
+                      tp_level_e need, tp_ws_t **out)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_ws_t *ws;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, by_name ? &SQL_WS_BY_NAME : &SQL_WS_BY_ID,
+                             &rows, TP_DB_ARGS(key))) != NULL) {
+        return err;
+    }
+    ws = apr_pcalloc(p, sizeof(*ws));
+    ws->level = rows->nrows == 1 ? level_of(req, rows, 0) : TP_LEVEL_NONE;
+    /* what the caller cannot read does not exist for it */
+    if (ws->level < TP_LEVEL_READ) {
+        return tp_err(p, 404, "workspace %s not found", key);
+    }
+    if (ws->level < need) {
+        return tp_err(p, 403, "this needs %s on workspace %s; you have %s",
+                      tp_level_name(need), tp_row(rows, 0, "name"),
+                      tp_level_name(ws->level));
+    }
+    ws->row = rows;
+    ws->id = tp_row(rows, 0, "id");
+    ws->name = tp_row(rows, 0, "name");
+    *out = ws;
+    return NULL;
+}
+
+tp_err_t *tp_ws_load(tp_req_t *req, const char *key, int by_name,
+                     tp_ws_t **out)
+{
+    return load(req, key, by_name, req->route->level, out);
+}
+
+tp_err_t *tp_ws_require(tp_req_t *req, const char *ws_id, tp_level_e need,
+                        tp_ws_t **out)
+{
+    return load(req, ws_id, 0, need, out);
+}
+
+/* The workspace a route names: {id}, or {name} under organizations. */
+static tp_err_t *route_ws(tp_req_t *req, tp_ws_t **out)
+{
+    const char *name = tp_param(&req->params, "name");
+
+    return name ? tp_ws_load(req, name, 1, out)
+                : tp_ws_load(req, tp_param(&req->params, "id"), 0, out);
+}
+
+static tp_err_t *send_ws(tp_req_t *req, int status, tp_ws_t *ws)
+{
+    apr_pool_t *p = req->r->pool;
+
+    return tp_send_json(req, status,
+                        tp_jsonapi_doc(p, ws_resource(p, ws->row, 0,
+                                                      ws->level)));
+}
+
+/* Reloads after a change, so the answer shows what is stored. */
+static tp_err_t *send_fresh(tp_req_t *req, int status, const char *id)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = load(req, id, 0, TP_LEVEL_READ, &ws);
+
+    return err ? err : send_ws(req, status, ws);
+}
+
+tp_err_t *tp_api_workspace_show(tp_req_t *req)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = route_ws(req, &ws);
+
+    return err ? err : send_ws(req, 200, ws);
+}
+
+/* ---- list ---- */
+
+/* search[tags]=a,b as a text[] literal of the tag names. */
+static const char *tags_array(apr_pool_t *p, const char *csv)
+{
+    char *copy, *tok, *last;
+    const char *out = NULL;
+
+    if (!csv || !*csv) {
+        return NULL;
+    }
+    copy = apr_pstrdup(p, csv);
+    for (tok = apr_strtok(copy, ",", &last); tok;
+         tok = apr_strtok(NULL, ",", &last)) {
+        tp_json_t *s = tp_json_array(p);
+
+        while (apr_isspace(*tok)) tok++;
+        tp_json_pushs(s, tok);
+        /* a JSON string is also a valid quoted array element */
+        tok = tp_json_dump(tp_json_at(s, 0), p);
+        out = out ? apr_pstrcat(p, out, ",", tok, NULL) : tok;
+    }
+    return out ? apr_pstrcat(p, "{", out, "}", NULL) : NULL;
+}
+
+/* filter[tagged][i][key] / [value] pairs as one JSON object. */
+static const char *tagged_object(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *obj = tp_json_object(p);
+    int i, any = 0;
+
+    for (i = 0; i < 64; i++) {
+        const char *k = tp_query_arg(req, apr_psprintf(p,
+                                     "filter[tagged][%d][key]", i));
+        const char *v = tp_query_arg(req, apr_psprintf(p,
+                                     "filter[tagged][%d][value]", i));
+
+        if (!k) {
+            break;
+        }
+        tp_json_sets(obj, v ? v : "", k, NULL);
+        any = 1;
+    }
+    return any ? tp_json_dump(obj, p) : NULL;
+}
+
+static const char *ids_array(apr_pool_t *p, const apr_array_header_t *ids)
+{
+    tp_json_t *arr = tp_json_array(p);
+    char *s;
+    int i;
+
+    for (i = 0; i < ids->nelts; i++) {
+        tp_json_pushs(arr, APR_ARRAY_IDX(ids, i, const char *));
+    }
+    s = tp_json_dump(arr, p);
+    /* ["a","b"] -> {"a","b"}: ids are [A-Za-z0-9-], no escaping needed */
+    s[0] = '{';
+    s[strlen(s) - 1] = '}';
+    return s;
+}
+
+tp_err_t *tp_api_workspace_list(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *name = tp_query_arg(req, "search[name]");
+    const char *tags = tags_array(p, tp_query_arg(req, "search[tags]"));
+    const char *tagged = tagged_object(req);
+    tp_json_t *doc, *list = tp_json_array(p);
+    tp_rows_t *rows, *cand;
+    long long total = 0;
+    tp_page_t pg;
+    tp_db_t *db;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                             tp_query_arg(req, "page[size]"), &pg)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    if (req->who->grants.is_admin || req->who->grants.is_audit) {
+        err = tp_db_exec(db, p, &SQL_WS_PAGE, &rows,
+                         TP_DB_ARGS(name, name, tags, tags, tagged, tagged,
+                                    apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                                 (apr_int64_t)pg.size),
+                                    apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                        (apr_int64_t)tp_page_offset(&pg))));
+        if (err) {
+            return err;
+        }
+        total = rows->nrows ? apr_atoi64(tp_row(rows, 0, "total")) : 0;
+    }
+    else {
+        /* visibility depends on each workspace's labels: decide it for
+         * every candidate, then fetch only the page */
+        apr_array_header_t *ids = apr_array_make(p, 32, sizeof(char *));
+        long long first = tp_page_offset(&pg);
+
+        err = tp_db_exec(db, p, &SQL_WS_CANDIDATES, &cand,
+                         TP_DB_ARGS(name, name, tags, tags, tagged, tagged));
+        if (err) {
+            return err;
+        }
+        for (i = 0; i < cand->nrows; i++) {
+            if (level_of(req, cand, i) < TP_LEVEL_READ) {
+                continue;
+            }
+            if (total >= first && total < first + pg.size) {
+                *(const char **)apr_array_push(ids) = tp_row(cand, i, "id");
+            }
+            total++;
+        }
+        err = tp_db_exec(db, p, &SQL_WS_BY_IDS, &rows,
+                         TP_DB_ARGS(ids_array(p, ids)));
+        if (err) {
+            return err;
+        }
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        tp_json_push(list, ws_resource(p, rows, i, level_of(req, rows, i)));
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_jsonapi_paginate(doc, &pg, total);
+    return tp_send_json(req, 200, doc);
+}
+
+/* ---- create and update ---- */
+
+/* Column values parsed from a request: NULL leaves a column unchanged. */
+typedef struct {
+    const char *name, *description, *execution_mode, *auto_apply;
+    const char *terraform_version, *execution_backend, *working_directory;
+    const char *resource_cpu, *resource_memory, *labels, *vcs_repo_url;
+    const char *vcs_branch, *vcs_set, *vcs_connection_id;
+    const char *drift_enabled, *drift_interval, *drift_ignore_rules;
+    const char *ai_mode, *ai_context;
+    int force;
+    tp_json_t *labels_json;
+} ws_input_t;
+
+static int matches_charset(const char *s, const char *extra)
+{
+    for (; *s; s++) {
+        if (!apr_isalnum(*s) && !strchr(extra, *s)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static tp_err_t *check_name(apr_pool_t *p, const char *name)
+{
+    if (!*name || strlen(name) > 90 || !matches_charset(name, "-_")) {
+        return tp_err(p, 422, "name must be 1 to 90 letters, digits, '-' or "
+                      "'_'");
+    }
+    return NULL;
+}
+
+/* Kubernetes-style quantities: "1", "500m", "2Gi", "1.5". */
+static int quantity(const char *s, const char *const *units)
+{
+    char *end;
+    int i;
+
+    if (!apr_isdigit(*s)) {
+        return 0;
+    }
+    strtod(s, &end);
+    if (!*end) {
+        return 1;
+    }
+    for (i = 0; units[i]; i++) {
+        if (strcmp(end, units[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static tp_err_t *check_strings(apr_pool_t *p, ws_input_t *in,
+                               const tp_json_t *a)
+{
+    static const char *const modes[] = {"local", "agent", "remote", NULL};
+    static const char *const backends[] = {"terraform", "tofu", NULL};
+    static const char *const ai_modes[] = {"default", "enabled", "disabled",
+                                           NULL};
+    static const char *const cpu_units[] = {"m", NULL};
+    static const char *const mem_units[] = {"Ki", "Mi", "Gi", "Ti", "K", "M",
+                                            "G", "T", NULL};
+    tp_err_t *err;
+    int has;
+
+    if ((err = tp_attr_string(p, a, "name", 1000, &in->name, &has)) != NULL
+        || (has && (err = check_name(p, in->name)) != NULL)
+        || (err = tp_attr_string(p, a, "description", 2000, &in->description,
+                                 &has)) != NULL
+        || (err = tp_attr_enum(p, a, "execution-mode", modes,
+                               &in->execution_mode, &has)) != NULL
+        || (err = tp_attr_enum(p, a, "execution-backend", backends,
+                               &in->execution_backend, &has)) != NULL
+        || (err = tp_attr_enum(p, a, "ai-summary-mode", ai_modes,
+                               &in->ai_mode, &has)) != NULL
+        || (err = tp_attr_string(p, a, "ai-summary-context", 4000,
+                                 &in->ai_context, &has)) != NULL
+        || (err = tp_attr_string(p, a, "vcs-repo-url", 2048,
+                                 &in->vcs_repo_url, &has)) != NULL
+        || (err = tp_attr_string(p, a, "vcs-branch", 255, &in->vcs_branch,
+                                 &has)) != NULL) {
+        return err;
+    }
+    /* TFE's "remote" runs on agents here */
+    if (in->execution_mode && strcmp(in->execution_mode, "remote") == 0) {
+        in->execution_mode = "agent";
+    }
+    if ((err = tp_attr_string(p, a, "terraform-version", 32,
+                              &in->terraform_version, &has)) != NULL) {
+        return err;
+    }
+    if (has && (!*in->terraform_version
+                || !matches_charset(in->terraform_version, ".-~>=< +"))) {
+        return tp_err(p, 422, "terraform-version must be a version, a "
+                      "constraint such as ~> 1.9, or latest");
+    }
+    if ((err = tp_attr_string(p, a, "working-directory", 500,
+                              &in->working_directory, &has)) != NULL) {
+        return err;
+    }
+    if (has && (in->working_directory[0] == '/'
+                || ap_strstr_c(in->working_directory, ".."))) {
+        return tp_err(p, 422, "working-directory must be a relative path "
+                      "inside the configuration");
+    }
+    if ((err = tp_attr_string(p, a, "resource-cpu", 16, &in->resource_cpu,
+                              &has)) != NULL) {
+        return err;
+    }
+    if (has && !quantity(in->resource_cpu, cpu_units)) {
+        return tp_err(p, 422, "resource-cpu must be a CPU quantity such as "
+                      "1 or 500m");
+    }
+    if ((err = tp_attr_string(p, a, "resource-memory", 16,
+                              &in->resource_memory, &has)) != NULL) {
+        return err;
+    }
+    if (has && !quantity(in->resource_memory, mem_units)) {
+        return tp_err(p, 422, "resource-memory must be a memory quantity "
+                      "such as 2Gi or 512Mi");
+    }
+    return NULL;
+}
+
+static const char *bool_text(int v)
+{
+    return v ? "true" : "false";
+}
+
+static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
+                             ws_input_t *in)
+{
+    tp_json_t *a, *rules;
+    tp_err_t *err;
+    long long interval;
+    int has, b;
+
+    memset(in, 0, sizeof(*in));
+    if ((err = tp_jsonapi_attributes(p, body, "workspaces", &a)) != NULL
+        || (err = check_strings(p, in, a)) != NULL) {
+        return err;
+    }
+    if ((err = tp_attr_bool(p, a, "auto-apply", &b, &has)) != NULL) {
+        return err;
+    }
+    in->auto_apply = has ? bool_text(b) : NULL;
+    if ((err = tp_attr_bool(p, a, "drift-detection-enabled", &b, &has))
+        != NULL) {
+        return err;
+    }
+    in->drift_enabled = has ? bool_text(b) : NULL;
+    if (tp_json_type(a, "drift-detection-interval-seconds", NULL)
+        == TP_JSON_INTEGER
+        && tp_json_geti(a, "drift-detection-interval-seconds", NULL) < 3600) {
+        return tp_err(p, 422, "drift-detection-interval-seconds must be at "
+                      "least 3600");
+    }
+    if ((err = tp_attr_int(p, a, "drift-detection-interval-seconds", 3600,
+                           31536000, &interval, &has)) != NULL) {
+        return err;
+    }
+    in->drift_interval = has ? apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                            (apr_int64_t)interval) : NULL;
+    if ((err = tp_attr_strings(p, a, "drift-ignore-rules", 50, 500, &rules,
+                               &has)) != NULL) {
+        return err;
+    }
+    in->drift_ignore_rules = has ? tp_json_dump(rules, p) : NULL;
+    if (tp_json_type(a, "labels", NULL) != TP_JSON_ABSENT) {
+        in->labels_json = tp_json_get(a, "labels", NULL);
+        if ((err = tp_labels_check(p, in->labels_json, "labels", 1)) != NULL) {
+            return err;
+        }
+        in->labels = tp_json_dump(in->labels_json, p);
+    }
+    if ((err = tp_attr_bool(p, a, "force", &in->force, &has)) != NULL) {
+        return err;
+    }
+    switch (tp_json_type(body, "data", "relationships", "vcs-connection",
+                         "data", NULL)) {
+    case TP_JSON_NULL:
+        in->vcs_set = "true";
+        break;
+    case TP_JSON_OBJECT:
+        in->vcs_set = "true";
+        in->vcs_connection_id = tp_json_gets(body, "data", "relationships",
+                                             "vcs-connection", "data", "id",
+                                             NULL);
+        if (!in->vcs_connection_id) {
+            return tp_err(p, 422, "vcs-connection needs an id");
+        }
+        /* drift detection follows a VCS connection unless said otherwise */
+        if (!in->drift_enabled) {
+            in->drift_enabled = "true";
+        }
+        break;
+    default:
+        in->vcs_set = "false";
+    }
+    return NULL;
+}
+
+static tp_err_t *apply_input(tp_db_t *db, apr_pool_t *p, const char *id,
+                             const ws_input_t *in)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if (in->name) {
+        err = tp_db_exec(db, p, &SQL_WS_NAME_TAKEN, &rows,
+                         TP_DB_ARGS(in->name, id));
+        if (err) {
+            return err;
+        }
+        if (rows->nrows) {
+            return tp_err(p, 422, "name \"%s\" has already been taken",
+                          in->name);
+        }
+    }
+    return tp_db_exec(db, p, &SQL_WS_UPDATE, NULL,
+        TP_DB_ARGS(in->name, in->description, in->execution_mode,
+                   in->auto_apply, in->terraform_version,
+                   in->execution_backend, in->working_directory,
+                   in->resource_cpu, in->resource_memory, in->labels,
+                   in->vcs_repo_url, in->vcs_branch, in->vcs_set,
+                   in->vcs_connection_id, in->drift_enabled,
+                   in->drift_interval, in->drift_ignore_rules, in->ai_mode,
+                   in->ai_context, id));
+}
+
+/* Tags sent the TFE way: relationships.tags (names) and
+ * relationships.tag-bindings (key/value), merged into the labels. */
+static tp_err_t *merge_tags(apr_pool_t *p, const tp_json_t *body,
+                            ws_input_t *in)
+{
+    tp_json_t *tags = tp_json_get(body, "data", "relationships", "tags",
+                                  "data", NULL);
+    tp_json_t *bindings = tp_json_get(body, "data", "relationships",
+                                      "tag-bindings", "data", NULL);
+    tp_json_t *labels = in->labels_json ? in->labels_json : tp_json_object(p);
+    apr_size_t i;
+    int any = 0;
+
+    for (i = 0; i < tp_json_len(tags); i++) {
+        tp_json_t *t = tp_json_at(tags, i);
+        const char *n = tp_json_gets(t, "attributes", "name", NULL);
+
+        if (!n) {
+            n = tp_json_gets(t, "id", NULL);
+        }
+        if (n) {
+            tp_json_sets(labels, "", n, NULL);
+            any = 1;
+        }
+    }
+    for (i = 0; i < tp_json_len(bindings); i++) {
+        tp_json_t *t = tp_json_at(bindings, i);
+        const char *k = tp_json_gets(t, "attributes", "key", NULL);
+        const char *v = tp_json_gets(t, "attributes", "value", NULL);
+
+        if (k) {
+            tp_json_sets(labels, v ? v : "", k, NULL);
+            any = 1;
+        }
+    }
+    if (any) {
+        tp_err_t *err = tp_labels_check(p, labels, "labels", 1);
+
+        if (err) {
+            return err;
+        }
+        in->labels_json = labels;
+        in->labels = tp_json_dump(labels, p);
+    }
+    return NULL;
+}
+
+tp_err_t *tp_api_workspace_create(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_id_generate(p, "ws");
+    tp_json_t *body;
+    ws_input_t in;
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_read_json(req, &body)) != NULL
+        || (err = parse_input(p, body, &in)) != NULL
+        || (err = merge_tags(p, body, &in)) != NULL) {
+        return err;
+    }
+    if (!in.name) {
+        return tp_err(p, 422, "name is required");
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_INSERT, &rows,
+                             TP_DB_ARGS(id, in.name,
+                                        req->who->grants.email))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        tp_db_rollback(db);
+        return tp_err(p, 422, "name \"%s\" has already been taken", in.name);
+    }
+    in.name = NULL;   /* just inserted */
+    if ((err = apply_input(db, p, id, &in)) != NULL
+        || (err = tp_db_commit(db)) != NULL) {
+        return err;
+    }
+    return send_fresh(req, 201, id);
+}
+
+/* Self-lockout protection: a label change that would lower the caller's
+ * own level needs "force". Owners and admins keep admin whatever the
+ * labels say, so they never trip it. */
+static tp_err_t *check_lockout(tp_req_t *req, const tp_ws_t *ws,
+                               const ws_input_t *in)
+{
+    tp_resource_t res;
+    tp_level_e after;
+
+    if (!in->labels_json || in->force) {
+        return NULL;
+    }
+    res.name = in->name ? in->name : ws->name;
+    res.owner_email = tp_row(ws->row, 0, "owner_email");
+    res.labels = in->labels_json;
+    after = tp_rbac_level(&req->who->grants, TP_AXIS_WORKSPACE, &res);
+    if (after < ws->level) {
+        return tp_err(req->r->pool, 409, "this label change would lower your "
+                      "access to workspace %s from %s to %s; send it again "
+                      "with \"force\": true to confirm", ws->name,
+                      tp_level_name(ws->level), tp_level_name(after));
+    }
+    return NULL;
+}
+
+tp_err_t *tp_api_workspace_update(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *body;
+    ws_input_t in;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = route_ws(req, &ws)) != NULL
+        || (err = tp_read_json(req, &body)) != NULL
+        || (err = parse_input(p, body, &in)) != NULL
+        || (err = check_lockout(req, ws, &in)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = apply_input(db, p, ws->id, &in)) != NULL) {
+        return err;
+    }
+    return send_fresh(req, 200, ws->id);
+}
+
+static tp_err_t *delete_ws(tp_req_t *req, tp_ws_t *ws)
+{
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, req->r->pool, &SQL_WS_DELETE, NULL,
+                             TP_DB_ARGS(ws->id))) != NULL) {
+        return err;
+    }
+    /* stored objects go with it; the rows are already gone */
+    tp_storage_remove_tree(&req->conf->storage, req->r->pool,
+                           apr_pstrcat(req->r->pool, "state/", ws->id, NULL));
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+tp_err_t *tp_api_workspace_delete(tp_req_t *req)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = route_ws(req, &ws);
+
+    return err ? err : delete_ws(req, ws);
+}
+
+/* Refuses a workspace whose current state manages resources; a state too
+ * large to have been counted counts as managing some. */
+tp_err_t *tp_api_workspace_safe_delete(tp_req_t *req)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = route_ws(req, &ws);
+    const char *sv, *count;
+
+    if (err) {
+        return err;
+    }
+    sv = tp_row(ws->row, 0, "current_state_version_id");
+    count = tp_row(ws->row, 0, "resource_count");
+    if (sv && (!count || apr_atoi64(count) > 0)) {
+        return tp_err(req->r->pool, 409, "workspace %s has state with "
+                      "resources; destroy them first, or delete without "
+                      "safe-delete", ws->name);
+    }
+    return delete_ws(req, ws);
+}
+
+/* ---- locks ---- */
+
+tp_err_t *tp_api_workspace_lock(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *reason = "";
+    tp_json_t *body = NULL;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+    int has;
+
+    if ((err = route_ws(req, &ws)) != NULL) {
+        return err;
+    }
+    /* the body is optional: {"reason": "..."}, plain or as attributes */
+    if (tp_has_body(req)) {
+        tp_json_t *a;
+
+        if ((err = tp_read_json(req, &body)) != NULL) {
+            return err;
+        }
+        a = tp_json_type(body, "data", NULL) == TP_JSON_OBJECT
+            ? tp_json_get(body, "data", "attributes", NULL) : body;
+        if ((err = tp_attr_string(p, a, "reason", 1000, &reason, &has))
+            != NULL) {
+            return err;
+        }
+        if (!has) {
+            reason = "";
+        }
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_LOCK, &rows,
+                             TP_DB_ARGS(req->who->grants.email, reason,
+                                        ws->id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 409, "workspace %s is already locked by %s",
+                      ws->name, tp_row(ws->row, 0, "lock_holder")
+                                ? tp_row(ws->row, 0, "lock_holder")
+                                : "another holder");
+    }
+    return send_fresh(req, 200, ws->id);
+}
+
+/* Unlock by the holder (holder != NULL) or by force (holder NULL). */
+static tp_err_t *unlock(tp_req_t *req, int force)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *me = req->who->grants.email;
+    const char *held_by;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = route_ws(req, &ws)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_UNLOCK, &rows,
+                             TP_DB_ARGS(ws->id, force ? NULL : me,
+                                        force ? NULL : me))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        held_by = tp_row(ws->row, 0, "lock_holder");
+        if (!held_by) {
+            return tp_err(p, 409, "workspace %s is not locked", ws->name);
+        }
+        return tp_err(p, 409, "workspace %s is locked by %s; only the holder "
+                      "can unlock it (or force-unlock it as an admin)",
+                      ws->name, held_by);
+    }
+    return send_fresh(req, 200, ws->id);
+}
+
+tp_err_t *tp_api_workspace_unlock(tp_req_t *req)
+{
+    return unlock(req, 0);
+}
+
+tp_err_t *tp_api_workspace_force_unlock(tp_req_t *req)
+{
+    return unlock(req, 1);
+}

@@ -1,0 +1,26 @@
+/* Capability URLs: URLs that carry their own authority (uploads, log
+ * streams, download tickets). Each is bound to one kind of object and one
+ * id, expires, and is signed with the deployment's HMAC key. */
+#ifndef TP_CAPABILITY_H
+#define TP_CAPABILITY_H
+
+#include <apr_pools.h>
+#include <apr_time.h>
+#include "tp_error.h"
+
+typedef struct tp_key {
+    const unsigned char *bytes;
+    apr_size_t len;
+} tp_key_t;
+
+/* "expires=<unix seconds>&signature=<base64url HMAC>" for kind and id. */
+char *tp_cap_query(apr_pool_t *p, const tp_key_t *key, const char *kind,
+                   const char *id, apr_time_t expires);
+
+/* Checks a presented expiry and signature; 401 when missing, malformed,
+ * expired, or signed for another kind or id. */
+tp_err_t *tp_cap_verify(apr_pool_t *p, const tp_key_t *key, const char *kind,
+                        const char *id, const char *expires,
+                        const char *signature, apr_time_t now);
+
+#endif

@@ -1,0 +1,107 @@
+/* Reading and re-serialling terraform state files (format version 4). */
+#include <string.h>
+#include <apr_strings.h>
+#include "tp_state.h"
+
+static tp_json_t *parse_state(apr_pool_t *p, const char *buf, apr_size_t len,
+                              tp_err_t **err)
+{
+    const char *why = NULL;
+    tp_json_t *j = tp_json_parse(p, buf, len, &why);
+
+    *err = NULL;
+    if (!j || tp_json_type(j, NULL) != TP_JSON_OBJECT) {
+        *err = tp_err(p, 422, "not a terraform state: %s",
+                      why ? why : "not a JSON object");
+        return NULL;
+    }
+    if (tp_json_type(j, "version", NULL) != TP_JSON_INTEGER
+        || tp_json_geti(j, "version", NULL) != 4
+        || tp_json_type(j, "serial", NULL) != TP_JSON_INTEGER
+        || tp_json_geti(j, "serial", NULL) < 0) {
+        *err = tp_err(p, 422, "not a terraform state: needs \"version\": 4 "
+                      "and a non-negative integer \"serial\"");
+        return NULL;
+    }
+    return j;
+}
+
+tp_err_t *tp_state_inspect(apr_pool_t *p, const char *buf, apr_size_t len,
+                           tp_state_info_t *info)
+{
+    tp_err_t *err;
+    tp_json_t *j = parse_state(p, buf, len, &err);
+    tp_json_t *resources;
+    apr_size_t i;
+
+    if (!j) {
+        return err;
+    }
+    info->serial = tp_json_geti(j, "serial", NULL);
+    info->lineage = tp_json_gets(j, "lineage", NULL);
+    info->terraform_version = tp_json_gets(j, "terraform_version", NULL);
+    info->outputs = tp_json_get(j, "outputs", NULL);
+    if (tp_json_type(info->outputs, NULL) != TP_JSON_OBJECT) {
+        info->outputs = tp_json_object(p);
+    }
+    info->resources = 0;
+    resources = tp_json_get(j, "resources", NULL);
+    for (i = 0; i < tp_json_len(resources); i++) {
+        const char *mode = tp_json_gets(tp_json_at(resources, i), "mode",
+                                        NULL);
+
+        if (mode && strcmp(mode, "managed") == 0) {
+            info->resources++;
+        }
+    }
+    return NULL;
+}
+
+tp_err_t *tp_state_reserial(apr_pool_t *p, const char *buf, apr_size_t len,
+                            long long serial, const char *lineage,
+                            char **out)
+{
+    tp_err_t *err;
+    tp_json_t *j = parse_state(p, buf, len, &err);
+
+    if (!j) {
+        return err;
+    }
+    tp_json_seti(j, serial, "serial", NULL);
+    if (lineage && !tp_json_gets(j, "lineage", NULL)) {
+        tp_json_sets(j, lineage, "lineage", NULL);
+    }
+    *out = tp_json_dump(j, p);
+    return NULL;
+}
+
+static const char *from_value(const tp_json_t *value)
+{
+    switch (tp_json_type(value, NULL)) {
+    case TP_JSON_STRING:  return "string";
+    case TP_JSON_INTEGER:
+    case TP_JSON_REAL:    return "number";
+    case TP_JSON_BOOL:    return "boolean";
+    case TP_JSON_ARRAY:   return "array";
+    case TP_JSON_OBJECT:  return "object";
+    default:              return "string";
+    }
+}
+
+const char *tp_output_type(const tp_json_t *detailed_type,
+                           const tp_json_t *value)
+{
+    const char *t = tp_json_gets(detailed_type, NULL);
+
+    if (!t && tp_json_len(detailed_type) > 0) {
+        t = tp_json_gets(tp_json_at(detailed_type, 0), NULL);
+    }
+    if (!t || strcmp(t, "dynamic") == 0) {
+        return from_value(value);
+    }
+    if (strcmp(t, "bool") == 0) return "boolean";
+    if (strcmp(t, "list") == 0 || strcmp(t, "set") == 0
+        || strcmp(t, "tuple") == 0) return "array";
+    if (strcmp(t, "map") == 0 || strcmp(t, "object") == 0) return "object";
+    return t;   /* string, number */
+}
