@@ -45,7 +45,8 @@ tp_json_t *tp_json_parse(apr_pool_t *p, const char *buf, apr_size_t len,
                          const char **errmsg)
 {
     json_error_t err;
-    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
+    json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                          &err);
 
     if (!j) {
         if (errmsg) {

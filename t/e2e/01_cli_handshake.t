@@ -1,6 +1,6 @@
 # The real terraform CLI against a TLS instance: `terraform init` with a
-# cloud block gets past service discovery, the ping handshake and the
-# organization check, and stops only where the workspace API begins.
+# cloud block completes service discovery, the ping handshake and the
+# organization check; a wrong organization or token is refused.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -12,6 +12,7 @@ print $fh cloud_config(workspace => 'handshake');
 close $fh;
 
 my ($rc, $out) = terraform($dir, 'init', '-input=false');
+is $rc, 0, 'init succeeds' or diag $out;
 unlike $out, qr/Failed to request discovery document|service discovery/i,
     'discovery succeeded';
 unlike $out, qr/unsupported|API version/i, 'ping handshake accepted';

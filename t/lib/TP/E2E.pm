@@ -9,7 +9,7 @@ use LWP::UserAgent ();
 use JSON::PP ();
 
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
-                 wait_until tp_instance);
+                 wait_until tp_instance write_file admin_cmd);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -70,9 +70,30 @@ sub api {
     my $ua = LWP::UserAgent->new(ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}},
                                  timeout => 30);
     my @h = (Authorization => "Bearer " . ($opt{token} // $e->{TERRAPOD_TOKEN}));
-    my $req = HTTP::Request->new($method, "$e->{TERRAPOD_URL}$path", \@h);
+    my $body;
+    if (exists $opt{body}) {
+        $body = ref $opt{body} ? $json->encode($opt{body}) : $opt{body};
+        push @h, 'Content-Type' => 'application/vnd.api+json';
+    }
+    my $req = HTTP::Request->new($method, "$e->{TERRAPOD_URL}$path", \@h, $body);
     my $res = $ua->request($req);
     return ($res, eval { $json->decode($res->content) });
+}
+
+sub write_file {
+    my ($path, $content) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $content;
+    close $fh;
+}
+
+# terrapod-admin against the instance's database; returns its output.
+sub admin_cmd {
+    my @args = @_;
+    my $db = "host=$inst/run dbname=terrapod user=terrapod";
+    my $out = qx{$ENV{TP_SRC}/mod_terrapod/terrapod-admin @args --db '$db' 2>&1};
+    die "terrapod-admin @args: $out" if $?;
+    return $out;
 }
 
 sub error_log {
