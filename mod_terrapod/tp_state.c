@@ -105,3 +105,21 @@ const char *tp_output_type(const tp_json_t *detailed_type,
     if (strcmp(t, "map") == 0 || strcmp(t, "object") == 0) return "object";
     return t;   /* string, number */
 }
+
+static const tp_stmt_t SQL_DISCARD_STALE = {"sv_discard_stale",
+    "UPDATE state_versions SET status = 'discarded'"
+    " WHERE status = 'pending' AND created_at < now() - interval '1 hour'"
+    " RETURNING id"};
+
+tp_err_t *tp_state_discard_stale(tp_db_t *db, apr_pool_t *p,
+                                 const char **summary)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_DISCARD_STALE, &rows, 0, NULL);
+
+    if (!err) {
+        *summary = apr_psprintf(p, "discarded %d stale pending state "
+                                "version(s)", rows->nrows);
+    }
+    return err;
+}

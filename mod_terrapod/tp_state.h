@@ -6,6 +6,7 @@
 
 #include "tp_json.h"
 #include "tp_error.h"
+#include "tp_db.h"
 
 /* States larger than this are stored and served but not inspected. */
 #define TP_STATE_INSPECT_MAX (8 * 1024 * 1024)
@@ -31,5 +32,10 @@ tp_err_t *tp_state_reserial(apr_pool_t *p, const char *buf, apr_size_t len,
  * "number", "boolean", "array" or "object". */
 const char *tp_output_type(const tp_json_t *detailed_type,
                            const tp_json_t *value);
+
+/* Background task: pending versions whose bytes never arrived within an
+ * hour are discarded, freeing their serial for a new attempt. */
+tp_err_t *tp_state_discard_stale(tp_db_t *db, apr_pool_t *p,
+                                 const char **summary);
 
 #endif

@@ -2,9 +2,11 @@
 #include <string.h>
 #include "tp_tasks.h"
 #include "tp_auth.h"
+#include "tp_state.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
+    {"discard-stale-state-uploads", 600, "7310002", tp_state_discard_stale},
     {NULL, 0, NULL, NULL}
 };
 

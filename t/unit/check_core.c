@@ -12,6 +12,9 @@
 #include "tp_jsonapi.h"
 #include "tp_route.h"
 #include "tp_token.h"
+#include "tp_rbac.h"
+#include "tp_capability.h"
+#include "tp_state.h"
 
 static apr_pool_t *pool;
 
@@ -336,6 +339,251 @@ START_TEST(password_hash_verify)
 }
 END_TEST
 
+
+/* ---- tp_rbac ---- */
+
+static tp_role_t role(const char *name, tp_level_e ws, const char *allow_l,
+                      const char *allow_n, const char *deny_l,
+                      const char *deny_n)
+{
+    tp_role_t r = {0};
+
+    r.name = name;
+    r.level[TP_AXIS_WORKSPACE] = ws;
+    r.allow_labels = parse(allow_l, NULL);
+    r.allow_names = parse(allow_n, NULL);
+    r.deny_labels = parse(deny_l, NULL);
+    r.deny_names = parse(deny_n, NULL);
+    return r;
+}
+
+static tp_level_e level_for(const tp_grants_t *g, const char *name,
+                            const char *owner, const char *labels)
+{
+    tp_resource_t res = {name, owner, parse(labels, NULL)};
+
+    return tp_rbac_level(g, TP_AXIS_WORKSPACE, &res);
+}
+
+START_TEST(rbac_allow_deny_and_max)
+{
+    apr_array_header_t *roles = apr_array_make(pool, 4, sizeof(tp_role_t));
+    tp_grants_t g = {"dev@x", 0, 0, roles};
+
+    *(tp_role_t *)apr_array_push(roles) =
+        role("dev", TP_LEVEL_WRITE, "{\"env\":\"dev\"}", "[]", "{}",
+             "[\"secret\"]");
+    *(tp_role_t *)apr_array_push(roles) =
+        role("reader", TP_LEVEL_READ, "{\"team\":\"a\"}", "[\"named\"]",
+             "{\"frozen\":\"yes\"}", "[]");
+
+    ck_assert_int_eq(level_for(&g, "w", NULL, "{\"env\":\"dev\"}"),
+                     TP_LEVEL_WRITE);
+    /* deny by name wins within the role */
+    ck_assert_int_eq(level_for(&g, "secret", NULL, "{\"env\":\"dev\"}"),
+                     TP_LEVEL_NONE);
+    /* but another role still applies */
+    ck_assert_int_eq(level_for(&g, "secret", NULL,
+                               "{\"env\":\"dev\",\"team\":\"a\"}"),
+                     TP_LEVEL_READ);
+    /* highest matching level wins */
+    ck_assert_int_eq(level_for(&g, "w", NULL,
+                               "{\"env\":\"dev\",\"team\":\"a\"}"),
+                     TP_LEVEL_WRITE);
+    /* allow by name; deny by label */
+    ck_assert_int_eq(level_for(&g, "named", NULL, "{}"), TP_LEVEL_READ);
+    ck_assert_int_eq(level_for(&g, "named", NULL, "{\"frozen\":\"yes\"}"),
+                     TP_LEVEL_NONE);
+    /* values must match exactly */
+    ck_assert_int_eq(level_for(&g, "w", NULL, "{\"env\":\"dev2\"}"),
+                     TP_LEVEL_NONE);
+}
+END_TEST
+
+START_TEST(rbac_builtins_and_owner)
+{
+    tp_grants_t admin = {"a@x", 1, 0, NULL};
+    tp_grants_t audit = {"b@x", 0, 1, NULL};
+    tp_grants_t plain = {"c@x", 0, 0, NULL};
+
+    ck_assert_int_eq(level_for(&admin, "w", NULL, "{}"), TP_LEVEL_ADMIN);
+    ck_assert_int_eq(level_for(&audit, "w", NULL, "{}"), TP_LEVEL_READ);
+    ck_assert_int_eq(level_for(&plain, "w", NULL, "{}"), TP_LEVEL_NONE);
+    ck_assert_int_eq(level_for(&plain, "w", "c@x", "{}"), TP_LEVEL_ADMIN);
+    ck_assert_int_eq(level_for(&plain, "w", NULL,
+                               "{\"access\":\"everyone\"}"), TP_LEVEL_READ);
+    ck_assert_int_eq(tp_rbac_level(NULL, TP_AXIS_WORKSPACE, NULL),
+                     TP_LEVEL_NONE);
+}
+END_TEST
+
+START_TEST(rbac_level_names)
+{
+    ck_assert_int_eq(tp_level_parse("plan", TP_AXIS_WORKSPACE), TP_LEVEL_PLAN);
+    ck_assert_int_eq(tp_level_parse("plan", TP_AXIS_POOL), TP_LEVEL_NONE);
+    ck_assert_int_eq(tp_level_parse("admin", TP_AXIS_REGISTRY),
+                     TP_LEVEL_ADMIN);
+    ck_assert_int_eq(tp_level_parse("root", TP_AXIS_WORKSPACE), TP_LEVEL_NONE);
+    ck_assert_str_eq(tp_level_name(TP_LEVEL_WRITE), "write");
+}
+END_TEST
+
+START_TEST(labels_rules)
+{
+    ck_assert_ptr_null(tp_labels_check(pool, parse("{\"env\":\"dev\","
+                       "\"team/x\":\"\"}", NULL), "labels", 1));
+    ck_assert_int_eq(tp_labels_check(pool, parse("{\"owner\":\"me\"}", NULL),
+                                     "labels", 1)->status, 422);
+    ck_assert_ptr_null(tp_labels_check(pool, parse("{\"owner\":\"me\"}",
+                                                   NULL), "rule", 0));
+    ck_assert_int_eq(tp_labels_check(pool, parse("{\"env\":1}", NULL),
+                                     "labels", 1)->status, 422);
+    ck_assert_int_eq(tp_labels_check(pool, parse("{\"-x\":\"a\"}", NULL),
+                                     "labels", 1)->status, 422);
+    ck_assert_int_eq(tp_labels_check(pool, parse("[]", NULL), "labels",
+                                     1)->status, 422);
+    ck_assert(tp_role_name_valid("dev-team_1"));
+    ck_assert(!tp_role_name_valid("Dev"));
+    ck_assert(!tp_role_name_valid("-x"));
+    ck_assert(!tp_role_name_valid(""));
+}
+END_TEST
+
+/* ---- tp_capability ---- */
+
+START_TEST(capability_sign_and_verify)
+{
+    tp_key_t key = {(const unsigned char *)"0123456789abcdef0123456789abcdef",
+                    32};
+    apr_time_t now = apr_time_from_sec(1700000000);
+    char *q = tp_cap_query(pool, &key, "state-content", "sv-1",
+                           now + apr_time_from_sec(60));
+    char *exp = apr_pstrdup(pool, strstr(q, "expires=") + 8);
+    char *sig = strstr(exp, "&signature=");
+
+    *sig = '\0';
+    sig += 11;
+    ck_assert_ptr_null(tp_cap_verify(pool, &key, "state-content", "sv-1",
+                                     exp, sig, now));
+    /* bound to kind and id */
+    ck_assert_int_eq(tp_cap_verify(pool, &key, "state-json", "sv-1", exp,
+                                   sig, now)->status, 401);
+    ck_assert_int_eq(tp_cap_verify(pool, &key, "state-content", "sv-2", exp,
+                                   sig, now)->status, 401);
+    /* expires */
+    ck_assert_int_eq(tp_cap_verify(pool, &key, "state-content", "sv-1", exp,
+                                   sig, now + apr_time_from_sec(61))->status,
+                     401);
+    /* the expiry is signed */
+    ck_assert_int_eq(tp_cap_verify(pool, &key, "state-content", "sv-1",
+                                   "1900000000", sig, now)->status, 401);
+    ck_assert_int_eq(tp_cap_verify(pool, &key, "state-content", "sv-1", exp,
+                                   NULL, now)->status, 401);
+    ck_assert_int_eq(tp_cap_verify(pool, &key, "state-content", "sv-1", "x",
+                                   sig, now)->status, 401);
+}
+END_TEST
+
+/* ---- tp_state ---- */
+
+static const char *STATE =
+    "{\"version\":4,\"terraform_version\":\"1.11.4\",\"serial\":3,"
+    "\"lineage\":\"l-1\",\"outputs\":{\"o\":{\"value\":\"v\","
+    "\"type\":\"string\"}},\"resources\":[{\"mode\":\"managed\"},"
+    "{\"mode\":\"data\"},{\"mode\":\"managed\"}]}";
+
+START_TEST(state_inspect_and_reserial)
+{
+    tp_state_info_t info;
+    char *out;
+
+    ck_assert_ptr_null(tp_state_inspect(pool, STATE, strlen(STATE), &info));
+    ck_assert_int_eq(info.serial, 3);
+    ck_assert_str_eq(info.lineage, "l-1");
+    ck_assert_str_eq(info.terraform_version, "1.11.4");
+    ck_assert_int_eq(info.resources, 2);
+    ck_assert_str_eq(tp_json_gets(info.outputs, "o", "value", NULL), "v");
+    ck_assert_ptr_null(tp_state_reserial(pool, STATE, strlen(STATE), 9, "x",
+                                         &out));
+    ck_assert_ptr_null(tp_state_inspect(pool, out, strlen(out), &info));
+    ck_assert_int_eq(info.serial, 9);
+    ck_assert_str_eq(info.lineage, "l-1");
+    ck_assert_int_eq(tp_state_inspect(pool, "{\"version\":3,\"serial\":1}",
+                                      26, &info)->status, 422);
+    ck_assert_int_eq(tp_state_inspect(pool, "[1]", 3, &info)->status, 422);
+    ck_assert_int_eq(tp_state_inspect(pool, "nope", 4, &info)->status, 422);
+}
+END_TEST
+
+START_TEST(output_types)
+{
+    ck_assert_str_eq(tp_output_type(parse("\"string\"", NULL), NULL),
+                     "string");
+    ck_assert_str_eq(tp_output_type(parse("\"bool\"", NULL), NULL),
+                     "boolean");
+    ck_assert_str_eq(tp_output_type(parse("[\"list\",\"string\"]", NULL),
+                                    NULL), "array");
+    ck_assert_str_eq(tp_output_type(parse("[\"object\",{}]", NULL), NULL),
+                     "object");
+    ck_assert_str_eq(tp_output_type(parse("\"dynamic\"", NULL),
+                                    parse("12", NULL)), "number");
+    ck_assert_str_eq(tp_output_type(NULL, parse("{}", NULL)), "object");
+}
+END_TEST
+
+/* ---- request attribute helpers ---- */
+
+START_TEST(attribute_readers)
+{
+    tp_json_t *a = parse("{\"s\":\"abc\",\"b\":true,\"i\":5,\"n\":null,"
+                         "\"l\":[\"x\",\"y\"],\"bad\":[1]}", NULL);
+    const char *s;
+    int b, has;
+    long long i;
+    tp_json_t *l;
+    static const char *const modes[] = {"abc", "def", NULL};
+
+    ck_assert_ptr_null(tp_attr_string(pool, a, "s", 3, &s, &has));
+    ck_assert(has);
+    ck_assert_str_eq(s, "abc");
+    ck_assert_int_eq(tp_attr_string(pool, a, "s", 2, &s, &has)->status, 422);
+    ck_assert_int_eq(tp_attr_string(pool, a, "b", 9, &s, &has)->status, 422);
+    ck_assert_ptr_null(tp_attr_string(pool, a, "zz", 9, &s, &has));
+    ck_assert(!has);
+    ck_assert_ptr_null(tp_attr_bool(pool, a, "b", &b, &has));
+    ck_assert(b && has);
+    ck_assert_int_eq(tp_attr_bool(pool, a, "i", &b, &has)->status, 422);
+    ck_assert_ptr_null(tp_attr_int(pool, a, "i", 1, 9, &i, &has));
+    ck_assert_int_eq(i, 5);
+    ck_assert_int_eq(tp_attr_int(pool, a, "i", 6, 9, &i, &has)->status, 422);
+    ck_assert_ptr_null(tp_attr_enum(pool, a, "s", modes, &s, &has));
+    ck_assert_ptr_null(tp_attr_strings(pool, a, "l", 2, 1, &l, &has));
+    ck_assert_uint_eq(tp_json_len(l), 2);
+    ck_assert_int_eq(tp_attr_strings(pool, a, "l", 1, 1, &l, &has)->status,
+                     422);
+    ck_assert_int_eq(tp_attr_strings(pool, a, "bad", 9, 9, &l, &has)->status,
+                     422);
+}
+END_TEST
+
+START_TEST(base64_and_md5_stream)
+{
+    apr_size_t len;
+    unsigned char *d = tp_base64_decode(pool, "aGVsbG8=", &len);
+    tp_digest_t *md5 = tp_md5_begin(pool);
+
+    ck_assert_uint_eq(len, 5);
+    ck_assert_int_eq(memcmp(d, "hello", 5), 0);
+    ck_assert_ptr_null(tp_base64_decode(pool, "abc", &len));
+    tp_digest_update(md5, "hel", 3);
+    tp_digest_update(md5, "lo", 2);
+    ck_assert_str_eq(tp_digest_hex(md5, pool), tp_md5_hex(pool, "hello", 5));
+    ck_assert(tp_is_hex("0a9f"));
+    ck_assert(!tp_is_hex("0A9F"));
+    ck_assert(!tp_is_hex(""));
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -364,6 +612,15 @@ static Suite *core_suite(void)
     tcase_add_test(tc, b64url_padding_free);
     tcase_add_test(tc, secure_equals);
     tcase_add_test(tc, password_hash_verify);
+    tcase_add_test(tc, rbac_allow_deny_and_max);
+    tcase_add_test(tc, rbac_builtins_and_owner);
+    tcase_add_test(tc, rbac_level_names);
+    tcase_add_test(tc, labels_rules);
+    tcase_add_test(tc, capability_sign_and_verify);
+    tcase_add_test(tc, state_inspect_and_reserial);
+    tcase_add_test(tc, output_types);
+    tcase_add_test(tc, attribute_readers);
+    tcase_add_test(tc, base64_and_md5_stream);
     suite_add_tcase(s, tc);
     return s;
 }
