@@ -21,12 +21,20 @@ struct tp_upload {
     int done;   /* committed or aborted */
 };
 
+static const char *io_cause(apr_pool_t *p, apr_status_t rv, const char *what,
+                            const char *path)
+{
+    char buf[120];
+
+    return apr_psprintf(p, "%s %s: %s", what, path,
+                        apr_strerror(rv, buf, sizeof(buf)));
+}
+
+/* A full disk is the client's 507; anything else makes storage 503. */
 static tp_err_t *io_error(apr_pool_t *p, apr_status_t rv, const char *what,
                           const char *path)
 {
-    char buf[120];
-    const char *log = apr_psprintf(p, "%s %s: %s", what, path,
-                                   apr_strerror(rv, buf, sizeof(buf)));
+    const char *log = io_cause(p, rv, what, path);
 
     if (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT) {
         return tp_err_internal(p, 507, "storage is full", log);
@@ -54,12 +62,8 @@ tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
         apr_file_close(f);
     }
     if (rv != APR_SUCCESS) {
-        tp_err_t *e = io_error(p, rv, "probe in", st->root);
-
-        e->detail = "storage is not writable";
-        e->status = 503;
-        e->title = tp_status_title(503);
-        return e;
+        return tp_err_internal(p, 503, "storage is not writable",
+                               io_cause(p, rv, "probe in", st->root));
     }
     return NULL;
 }
