@@ -66,7 +66,7 @@ static const tp_stmt_t SQL_ROLE_GRANT = {"role_grant",
 static const tp_stmt_t SQL_TOKEN_INSERT = {"token_insert",
     "INSERT INTO api_tokens (id, token_hash, user_email, description,"
     "                        created_by, expires_at)"
-    " SELECT %s, %s, email, %s, email,"
+    " SELECT %s, %s, email, %s, %s,"
     "        CASE WHEN %s::bigint = 0 THEN NULL"
     "             ELSE now() + make_interval(secs => %s::bigint) END"
     "   FROM users WHERE email = %s RETURNING id"};
@@ -209,8 +209,9 @@ tp_err_t *tp_user_get(tp_db_t *db, apr_pool_t *p, const char *email,
 }
 
 tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
-                          const char *description, long long lifespan_seconds,
-                          const char **raw, const char **id)
+                          const char *created_by, const char *description,
+                          long long lifespan_seconds, const char **raw,
+                          const char **id)
 {
     const char *secret = tp_token_generate(p);
     const char *tid = tp_id_generate(p, "at");
@@ -221,7 +222,7 @@ tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
 
     err = tp_db_exec(db, p, &SQL_TOKEN_INSERT, &rows,
                      TP_DB_ARGS(tid, tp_token_hash(p, secret),
-                                description ? description : "",
+                                description ? description : "", created_by,
                                 life, life, email));
     if (err) {
         return err;

@@ -42,12 +42,14 @@ tp_err_t *tp_user_create(tp_db_t *db, apr_pool_t *p, const char *email,
 tp_err_t *tp_user_get(tp_db_t *db, apr_pool_t *p, const char *email,
                       tp_rows_t **row);
 
-/* Mints an interactive API token for email, valid lifespan_seconds (0:
- * no expiry; negative values make an already expired token, for tests of
- * expiry). Returns the raw secret once; only its hash is stored. */
+/* Mints an interactive API token for email, issued by created_by, valid
+ * lifespan_seconds (0: no expiry; negative values make an already expired
+ * token, for tests of expiry). Returns the raw secret once; only its hash
+ * is stored. */
 tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
-                          const char *description, long long lifespan_seconds,
-                          const char **raw, const char **id);
+                          const char *created_by, const char *description,
+                          long long lifespan_seconds, const char **raw,
+                          const char **id);
 
 /* Background task: deletes tokens past their expiry. */
 tp_err_t *tp_auth_purge_expired(tp_db_t *db, apr_pool_t *p,

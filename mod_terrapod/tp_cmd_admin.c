@@ -108,8 +108,8 @@ int main(int argc, const char *const *argv)
     else if (strcmp(cmd, "token") != 0) {
         return usage();
     }
-    err = tp_token_create(db, p, email, "created by terrapod-admin",
-                          lifespan, &raw, &id);
+    err = tp_token_create(db, p, email, "terrapod-admin",
+                          "created by terrapod-admin", lifespan, &raw, &id);
     if (err) {
         return fail(err);
     }

@@ -113,8 +113,9 @@ tp_err_t *tp_api_user_tokens_create(tp_req_t *req)
         return err;
     }
     if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_token_create(db, p, email, description, hours * 3600,
-                                  &raw, &id)) != NULL
+        || (err = tp_token_create(db, p, email, req->who->grants.email,
+                                  description, hours * 3600, &raw, &id))
+           != NULL
         || (err = tp_db_exec(db, p, &SQL_TOKEN_GET, &rows, TP_DB_ARGS(id)))
            != NULL) {
         return err;

@@ -578,23 +578,38 @@ static tp_err_t *parse_create(apr_pool_t *p, const tp_json_t *body,
     return NULL;
 }
 
-/* The serial and lineage rules, checked with the workspace row locked. */
-static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
-                                const sv_input_t *in, const char **existing)
+/* Takes the workspace row for the rest of the transaction, so state
+ * writes to one workspace happen one at a time; 409 when someone else
+ * holds its lock. */
+static tp_err_t *claim_workspace(tp_req_t *req, tp_db_t *db, const char *ws_id)
 {
     apr_pool_t *p = req->r->pool;
     const char *holder;
     tp_rows_t *rows;
-    tp_err_t *err;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_WS_FOR_UPDATE, &rows,
+                               TP_DB_ARGS(ws_id));
 
-    *existing = NULL;
-    if ((err = tp_db_exec(db, p, &SQL_WS_FOR_UPDATE, &rows,
-                          TP_DB_ARGS(ws_id))) != NULL) {
+    if (err) {
         return err;
     }
     holder = tp_row(rows, 0, "lock_holder");
     if (holder && strcmp(holder, req->who->grants.email) != 0) {
         return tp_err(p, 409, "the workspace is locked by %s", holder);
+    }
+    return NULL;
+}
+
+/* The serial and lineage rules, checked with the workspace row claimed. */
+static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
+                                const sv_input_t *in, const char **existing)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    *existing = NULL;
+    if ((err = claim_workspace(req, db, ws_id)) != NULL) {
+        return err;
     }
     if ((err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows, TP_DB_ARGS(ws_id)))
         != NULL) {
@@ -835,8 +850,7 @@ static tp_err_t *store_as_next(tp_req_t *req, tp_ws_t *ws, const char *buf,
     if ((err = tp_state_inspect(p, buf, len, &info)) != NULL
         || (err = tp_req_db(req, &db)) != NULL
         || (err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_WS_FOR_UPDATE, NULL,
-                             TP_DB_ARGS(ws->id))) != NULL
+        || (err = claim_workspace(req, db, ws->id)) != NULL
         || (err = tp_db_exec(db, p, &SQL_SV_NEXT_SERIAL, &rows,
                              TP_DB_ARGS(ws->id, ws->id))) != NULL) {
         return err;
