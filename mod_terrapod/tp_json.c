@@ -229,6 +229,17 @@ void tp_json_setj(tp_json_t *j, const tp_json_t *value, ...)
     va_end(ap);
 }
 
+apr_size_t tp_utf8_len(const char *s)
+{
+    apr_size_t n = 0;
+
+    for (; *s; s++) {
+        /* continuation bytes are 10xxxxxx */
+        n += ((unsigned char)*s & 0xC0) != 0x80;
+    }
+    return n;
+}
+
 void tp_json_del(tp_json_t *obj, const char *key)
 {
     json_object_del(obj->j, key);

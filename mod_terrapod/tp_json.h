@@ -42,6 +42,9 @@ void tp_json_setb(tp_json_t *j, int value, ...);
 void tp_json_setnull(tp_json_t *j, ...);
 void tp_json_setj(tp_json_t *j, const tp_json_t *value, ...);
 
+/* Characters (not bytes) in a UTF-8 string, as limits are stated. */
+apr_size_t tp_utf8_len(const char *s);
+
 /* Removes a member of an object (no-op when absent). */
 void tp_json_del(tp_json_t *obj, const char *key);
 

@@ -161,7 +161,7 @@ tp_err_t *tp_attr_string(apr_pool_t *p, const tp_json_t *attrs,
         return NULL;
     case TP_JSON_STRING:
         *out = tp_json_gets(attrs, name, NULL);
-        if (strlen(*out) > maxlen) {
+        if (tp_utf8_len(*out) > maxlen) {
             return tp_err(p, 422, "%s is longer than %" APR_SIZE_T_FMT
                           " characters", name, maxlen);
         }
@@ -258,7 +258,7 @@ tp_err_t *tp_attr_strings(apr_pool_t *p, const tp_json_t *attrs,
         if (!v) {
             return tp_err(p, 422, "%s must be a list of strings", name);
         }
-        if (strlen(v) > maxlen) {
+        if (tp_utf8_len(v) > maxlen) {
             return tp_err(p, 422, "an entry of %s is longer than %"
                           APR_SIZE_T_FMT " characters", name, maxlen);
         }

@@ -186,7 +186,7 @@ static int check_label(void *baton, const char *key, tp_json_t *val)
             return 1;
         }
     }
-    if (!v || strlen(v) > 255) {
+    if (!v || tp_utf8_len(v) > 255) {
         c->err = tp_err(c->p, 422, "%s \"%s\" must have a string value of at "
                         "most 255 characters", c->what, key);
         return 1;

@@ -33,8 +33,8 @@ static const tp_stmt_t SQL_WS_BY_ID = {"ws_by_id",
 static const tp_stmt_t SQL_WS_BY_NAME = {"ws_by_name",
     "SELECT " WS_COLUMNS WS_FROM " WHERE w.name = %s"};
 
-/* Filters of the list: name substring, tags (all present), tag bindings
- * (key and, when given, value) as a JSON object for @> / ?& tests. */
+/* Filters of the list: name substring, keys that must all be present
+ * (?&), and key/value pairs that must all match (@>). */
 #define WS_FILTER \
     " WHERE (%s::text IS NULL OR strpos(lower(w.name), lower(%s)) > 0)" \
     "   AND (%s::text[] IS NULL OR w.labels ?& %s::text[])" \
@@ -255,8 +255,9 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
 
 /* ---- loading with access checks ---- */
 
-static tp_err_t *load(tp_req_t *req, const char *key, int by_name,
-                      tp_level_e need, tp_ws_t **out)
+/* The workspace row and the caller's level on it, without a verdict. */
+static tp_err_t *load_row(tp_req_t *req, const char *key, int by_name,
+                          tp_ws_t **out)
 {
     apr_pool_t *p = req->r->pool;
     tp_rows_t *rows;
@@ -269,21 +270,36 @@ static tp_err_t *load(tp_req_t *req, const char *key, int by_name,
                              &rows, TP_DB_ARGS(key))) != NULL) {
         return err;
     }
-    ws = apr_pcalloc(p, sizeof(*ws));
-    ws->level = rows->nrows == 1 ? level_of(req, rows, 0) : TP_LEVEL_NONE;
-    /* what the caller cannot read does not exist for it */
-    if (ws->level < TP_LEVEL_READ) {
+    if (rows->nrows == 0) {
         return tp_err(p, 404, "workspace %s not found", key);
     }
-    if (ws->level < need) {
-        return tp_err(p, 403, "this needs %s on workspace %s; you have %s",
-                      tp_level_name(need), tp_row(rows, 0, "name"),
-                      tp_level_name(ws->level));
-    }
+    ws = apr_pcalloc(p, sizeof(*ws));
+    ws->level = level_of(req, rows, 0);
     ws->row = rows;
     ws->id = tp_row(rows, 0, "id");
     ws->name = tp_row(rows, 0, "name");
     *out = ws;
+    return NULL;
+}
+
+static tp_err_t *load(tp_req_t *req, const char *key, int by_name,
+                      tp_level_e need, tp_ws_t **out)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_err_t *err = load_row(req, key, by_name, out);
+
+    if (err) {
+        return err;
+    }
+    /* what the caller cannot read does not exist for it */
+    if ((*out)->level < TP_LEVEL_READ) {
+        return tp_err(p, 404, "workspace %s not found", key);
+    }
+    if ((*out)->level < need) {
+        return tp_err(p, 403, "this needs %s on workspace %s; you have %s",
+                      tp_level_name(need), (*out)->name,
+                      tp_level_name((*out)->level));
+    }
     return NULL;
 }
 
@@ -317,11 +333,13 @@ static tp_err_t *send_ws(tp_req_t *req, int status, tp_ws_t *ws)
                                                       ws->level)));
 }
 
-/* Reloads after a change, so the answer shows what is stored. */
+/* Reloads after a change, so the answer shows what is stored; the caller
+ * sees the result of its own change even when (forced) it lowered its
+ * access below read. */
 static tp_err_t *send_fresh(tp_req_t *req, int status, const char *id)
 {
     tp_ws_t *ws;
-    tp_err_t *err = load(req, id, 0, TP_LEVEL_READ, &ws);
+    tp_err_t *err = load_row(req, id, 0, &ws);
 
     return err ? err : send_ws(req, status, ws);
 }
@@ -336,36 +354,52 @@ tp_err_t *tp_api_workspace_show(tp_req_t *req)
 
 /* ---- list ---- */
 
-/* search[tags]=a,b as a text[] literal of the tag names. */
-static const char *tags_array(apr_pool_t *p, const char *csv)
+/* The tag filters of a list: keys that must be present (search[tags]=a,b
+ * and filter[tagged][i][key] without a value) and key/value pairs that
+ * must match (filter[tagged][i][key] with [value]). */
+typedef struct {
+    const char *keys;    /* text[] literal, or NULL */
+    const char *pairs;   /* JSON object, or NULL */
+} tag_filter_t;
+
+static void add_key(tp_json_t *keys, const char *key)
 {
-    char *copy, *tok, *last;
-    const char *out = NULL;
-
-    if (!csv || !*csv) {
-        return NULL;
+    while (apr_isspace(*key)) key++;
+    if (*key) {
+        tp_json_pushs(keys, key);
     }
-    copy = apr_pstrdup(p, csv);
-    for (tok = apr_strtok(copy, ",", &last); tok;
-         tok = apr_strtok(NULL, ",", &last)) {
-        tp_json_t *s = tp_json_array(p);
-
-        while (apr_isspace(*tok)) tok++;
-        tp_json_pushs(s, tok);
-        /* a JSON string is also a valid quoted array element */
-        tok = tp_json_dump(tp_json_at(s, 0), p);
-        out = out ? apr_pstrcat(p, out, ",", tok, NULL) : tok;
-    }
-    return out ? apr_pstrcat(p, "{", out, "}", NULL) : NULL;
 }
 
-/* filter[tagged][i][key] / [value] pairs as one JSON object. */
-static const char *tagged_object(tp_req_t *req)
+/* ["a","b"] -> {"a","b"}: a JSON string is a valid quoted array element */
+static const char *pg_array(apr_pool_t *p, const tp_json_t *list)
+{
+    char *s;
+
+    if (tp_json_len(list) == 0) {
+        return NULL;
+    }
+    s = tp_json_dump(list, p);
+    s[0] = '{';
+    s[strlen(s) - 1] = '}';
+    return s;
+}
+
+static tag_filter_t tag_filters(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *obj = tp_json_object(p);
-    int i, any = 0;
+    const char *csv = tp_query_arg(req, "search[tags]");
+    tp_json_t *keys = tp_json_array(p), *pairs = tp_json_object(p);
+    tag_filter_t f = {NULL, NULL};
+    int i, npairs = 0;
 
+    if (csv) {
+        char *copy = apr_pstrdup(p, csv), *tok, *last;
+
+        for (tok = apr_strtok(copy, ",", &last); tok;
+             tok = apr_strtok(NULL, ",", &last)) {
+            add_key(keys, tok);
+        }
+    }
     for (i = 0; i < 64; i++) {
         const char *k = tp_query_arg(req, apr_psprintf(p,
                                      "filter[tagged][%d][key]", i));
@@ -375,34 +409,35 @@ static const char *tagged_object(tp_req_t *req)
         if (!k) {
             break;
         }
-        tp_json_sets(obj, v ? v : "", k, NULL);
-        any = 1;
+        if (v) {
+            tp_json_sets(pairs, v, k, NULL);
+            npairs++;
+        }
+        else {
+            add_key(keys, k);
+        }
     }
-    return any ? tp_json_dump(obj, p) : NULL;
+    f.keys = pg_array(p, keys);
+    f.pairs = npairs ? tp_json_dump(pairs, p) : NULL;
+    return f;
 }
 
 static const char *ids_array(apr_pool_t *p, const apr_array_header_t *ids)
 {
     tp_json_t *arr = tp_json_array(p);
-    char *s;
     int i;
 
     for (i = 0; i < ids->nelts; i++) {
         tp_json_pushs(arr, APR_ARRAY_IDX(ids, i, const char *));
     }
-    s = tp_json_dump(arr, p);
-    /* ["a","b"] -> {"a","b"}: ids are [A-Za-z0-9-], no escaping needed */
-    s[0] = '{';
-    s[strlen(s) - 1] = '}';
-    return s;
+    return ids->nelts ? pg_array(p, arr) : "{}";
 }
 
 tp_err_t *tp_api_workspace_list(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *name = tp_query_arg(req, "search[name]");
-    const char *tags = tags_array(p, tp_query_arg(req, "search[tags]"));
-    const char *tagged = tagged_object(req);
+    tag_filter_t tf = tag_filters(req);
     tp_json_t *doc, *list = tp_json_array(p);
     tp_rows_t *rows, *cand;
     long long total = 0;
@@ -418,7 +453,7 @@ tp_err_t *tp_api_workspace_list(tp_req_t *req)
     }
     if (req->who->grants.is_admin || req->who->grants.is_audit) {
         err = tp_db_exec(db, p, &SQL_WS_PAGE, &rows,
-                         TP_DB_ARGS(name, name, tags, tags, tagged, tagged,
+                         TP_DB_ARGS(name, name, tf.keys, tf.keys, tf.pairs, tf.pairs,
                                     apr_psprintf(p, "%" APR_INT64_T_FMT,
                                                  (apr_int64_t)pg.size),
                                     apr_psprintf(p, "%" APR_INT64_T_FMT,
@@ -435,7 +470,8 @@ tp_err_t *tp_api_workspace_list(tp_req_t *req)
         long long first = tp_page_offset(&pg);
 
         err = tp_db_exec(db, p, &SQL_WS_CANDIDATES, &cand,
-                         TP_DB_ARGS(name, name, tags, tags, tagged, tagged));
+                         TP_DB_ARGS(name, name, tf.keys, tf.keys, tf.pairs,
+                                    tf.pairs));
         if (err) {
             return err;
         }

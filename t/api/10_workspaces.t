@@ -7,7 +7,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 
-plan tests => 214;
+plan tests => 217;
 
 my $admin = admin_token();
 my $owner_email = 'ws10-owner@test.local';
@@ -167,6 +167,12 @@ $r = create_ws($owner, name => 'ws10-ai', 'ai-summary-mode' => 'disabled',
 is $r->code, 201, 'ai-summary-mode disabled with 4000 characters of context: 201';
 is length(json_of($r)->{data}{attributes}{'ai-summary-context'} // ''), 4000,
    'ai-summary-context kept whole';
+# the limit is in characters: 4000 two-byte characters fit
+$r = api(POST => $ORG_WS, token => $owner,
+         body => '{"data":{"type":"workspaces","attributes":{"name":"ws10-ai-utf8",'
+                 . '"ai-summary-context":"' . ('\\u00e9' x 4000) . '"}}}');
+is $r->code, 201, 'ai-summary-context of 4000 non-ASCII characters: 201'
+    or diag error_detail($r);
 
 is_error(create_ws($owner, name => 'ws10-lbl', labels => {owner => 'me'}),
          422, 'reserved label key owner');
@@ -183,6 +189,9 @@ is_error(create_ws($owner, name => 'ws10-lbl', labels => {'-env' => 'x'}),
          422, 'label key not starting with a letter or digit');
 is_error(create_ws($owner, name => 'ws10-lbl', labels => {env => 'v' x 256}),
          422, 'label value of 256 characters');
+is_error(create_ws($owner, name => 'ws10-lbl',
+                   labels => {map { ("k$_" => 'v') } 1 .. 65}),
+         422, '65 labels');
 is count_named('ws10-lbl'), '0', 'invalid labels: nothing stored';
 
 for my $case (['resource-cpu', 'lots'], ['resource-cpu', '500x'],

@@ -253,7 +253,8 @@ is sql("SELECT labels->>'team' FROM workspaces WHERE id = '$tid'"), 'platform',
    'removing a tag kept the bindings';
 
 # tags are searchable
-$r = api(GET => "$ORG_WS?search[tags]=green,red", token => $tok{owner});
+$r = api(GET => "$ORG_WS?search[tags]=green,red&search[name]=tags11-",
+         token => $tok{owner});
 is_deeply [map { $_->{attributes}{name} } @{ json_of($r)->{data} }], ['tags11-ws'],
     'search[tags] finds the tagged workspace';
 

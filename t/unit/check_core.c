@@ -74,6 +74,15 @@ START_TEST(json_setters_build_nested_objects)
 }
 END_TEST
 
+START_TEST(utf8_lengths_count_characters)
+{
+    ck_assert_uint_eq(tp_utf8_len(""), 0);
+    ck_assert_uint_eq(tp_utf8_len("abc"), 3);
+    ck_assert_uint_eq(tp_utf8_len("\xc3\xa9t\xc3\xa9"), 3);       /* été */
+    ck_assert_uint_eq(tp_utf8_len("\xf0\x9f\x98\x80"), 1);        /* emoji */
+}
+END_TEST
+
 START_TEST(json_rejects_malformed_and_duplicates)
 {
     const char *why = NULL;
@@ -594,6 +603,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, json_roundtrip_and_paths);
     tcase_add_test(tc, json_setters_build_nested_objects);
     tcase_add_test(tc, json_rejects_malformed_and_duplicates);
+    tcase_add_test(tc, utf8_lengths_count_characters);
     tcase_add_test(tc, error_document_shape);
     tcase_add_test(tc, error_internal_cause_is_not_in_document);
     tcase_add_test(tc, status_titles);
