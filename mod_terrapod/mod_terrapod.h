@@ -87,6 +87,18 @@ extern const tp_route_t tp_routes[];
 int tp_handle(request_rec *r);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
+/* Runs a statement on the request's connection. */
+tp_err_t *tp_req_exec(tp_req_t *req, const tp_stmt_t *stmt, tp_rows_t **rows,
+                      int nargs, const char **args);
+
+/* Renders row i of a result as a JSON:API resource. */
+typedef tp_json_t *tp_render_fn(tp_req_t *req, const tp_rows_t *rows, int i);
+
+/* Sends one page of a list: stmt takes args followed by LIMIT and OFFSET
+ * (from page[size] and page[number]) and returns a "total" column with
+ * the count of all matching rows. */
+tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
+                       const char **args, tp_render_fn *render);
 tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body);
 /* Reads the raw body (at most max bytes) into memory. */
 tp_err_t *tp_read_raw(tp_req_t *req, apr_off_t max, char **buf,

@@ -101,6 +101,48 @@ tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db)
     return NULL;
 }
 
+tp_err_t *tp_req_exec(tp_req_t *req, const tp_stmt_t *stmt, tp_rows_t **rows,
+                      int nargs, const char **args)
+{
+    tp_db_t *db;
+    tp_err_t *err = tp_req_db(req, &db);
+
+    return err ? err : tp_db_exec(db, req->r->pool, stmt, rows, nargs, args);
+}
+
+tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
+                       const char **args, tp_render_fn *render)
+{
+    apr_pool_t *p = req->r->pool;
+    const char **all = apr_pcalloc(p, sizeof(char *) * (apr_size_t)(nargs + 2));
+    tp_json_t *doc, *list = tp_json_array(p);
+    tp_rows_t *rows;
+    tp_page_t pg;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                             tp_query_arg(req, "page[size]"), &pg)) != NULL) {
+        return err;
+    }
+    for (i = 0; i < nargs; i++) {
+        all[i] = args[i];
+    }
+    all[nargs] = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)pg.size);
+    all[nargs + 1] = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                  (apr_int64_t)tp_page_offset(&pg));
+    if ((err = tp_req_exec(req, stmt, &rows, nargs + 2, all)) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        tp_json_push(list, render(req, rows, i));
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_jsonapi_paginate(doc, &pg, rows->nrows
+                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
+    return tp_send_json(req, 200, doc);
+}
+
 static tp_err_t *too_large(request_rec *r, apr_off_t max)
 {
     /* the rest of the body is not read, so the connection cannot be reused */

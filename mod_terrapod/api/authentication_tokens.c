@@ -25,8 +25,10 @@ static const tp_stmt_t SQL_TOKEN_DELETE = {"token_delete",
 
 #define MAX_LIFESPAN_HOURS 8760
 
-static tp_json_t *token_resource(apr_pool_t *p, const tp_rows_t *rows, int i)
+static tp_json_t *token_resource(tp_req_t *req, const tp_rows_t *rows,
+                                 int i)
 {
+    apr_pool_t *p = req->r->pool;
     static const char *const strs[][2] = {
         {"kind", "kind"}, {"description", "description"},
         {"user_email", "bound-to"}, {"created_by", "created-by"},
@@ -61,12 +63,9 @@ static tp_err_t *target_user(tp_req_t *req, int write, const char **email)
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "user_id");
     tp_rows_t *rows;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_USER_EMAIL, &rows, TP_DB_ARGS(id));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_USER_EMAIL, &rows, TP_DB_ARGS(id)))
-           != NULL) {
+    if (err) {
         return err;
     }
     *email = rows->nrows ? tp_row(rows, 0, "email") : NULL;
@@ -120,7 +119,7 @@ tp_err_t *tp_api_user_tokens_create(tp_req_t *req)
            != NULL) {
         return err;
     }
-    doc = tp_jsonapi_doc(p, token_resource(p, rows, 0));
+    doc = tp_jsonapi_doc(p, token_resource(req, rows, 0));
     /* the only time the secret is ever shown */
     tp_json_sets(doc, raw, "data", "attributes", "token", NULL);
     return tp_send_json(req, 201, doc);
@@ -128,34 +127,13 @@ tp_err_t *tp_api_user_tokens_create(tp_req_t *req)
 
 tp_err_t *tp_api_user_tokens_list(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
     const char *email;
-    tp_json_t *doc, *list = tp_json_array(p);
-    tp_rows_t *rows;
-    tp_page_t pg;
-    tp_db_t *db;
-    tp_err_t *err;
-    int i;
+    tp_err_t *err = target_user(req, 0, &email);
 
-    if ((err = target_user(req, 0, &email)) != NULL
-        || (err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
-                                tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_TOKENS_OF, &rows,
-                             TP_DB_ARGS(tp_param(&req->params, "user_id"),
-                                        apr_ltoa(p, (long)pg.size),
-                                        apr_ltoa(p,
-                                            (long)tp_page_offset(&pg)))))
-           != NULL) {
-        return err;
-    }
-    for (i = 0; i < rows->nrows; i++) {
-        tp_json_push(list, token_resource(p, rows, i));
-    }
-    doc = tp_jsonapi_doc(p, list);
-    tp_jsonapi_paginate(doc, &pg, rows->nrows
-                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
-    return tp_send_json(req, 200, doc);
+    return err ? err : tp_send_page(req, &SQL_TOKENS_OF,
+                                    TP_DB_ARGS(tp_param(&req->params,
+                                                        "user_id")),
+                                    token_resource);
 }
 
 /* A token by id, when the caller owns it or may administer (write) or
@@ -165,12 +143,9 @@ static tp_err_t *load_token(tp_req_t *req, int write, tp_rows_t **rows)
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id");
     const char *owner;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_TOKEN_GET, rows, TP_DB_ARGS(id));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_TOKEN_GET, rows, TP_DB_ARGS(id)))
-           != NULL) {
+    if (err) {
         return err;
     }
     owner = (*rows)->nrows ? tp_row(*rows, 0, "user_email") : NULL;
@@ -190,20 +165,18 @@ tp_err_t *tp_api_token_show(tp_req_t *req)
 
     return err ? err : tp_send_json(req, 200,
                                     tp_jsonapi_doc(req->r->pool,
-                                                   token_resource(req->r->pool,
-                                                                  rows, 0)));
+                                                   token_resource(req, rows,
+                                                                  0)));
 }
 
 tp_err_t *tp_api_token_delete(tp_req_t *req)
 {
     tp_rows_t *rows;
-    tp_db_t *db;
     tp_err_t *err;
 
     if ((err = load_token(req, 1, &rows)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, req->r->pool, &SQL_TOKEN_DELETE, NULL,
-                             TP_DB_ARGS(tp_row(rows, 0, "id")))) != NULL) {
+        || (err = tp_req_exec(req, &SQL_TOKEN_DELETE, NULL,
+                              TP_DB_ARGS(tp_row(rows, 0, "id")))) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);

@@ -23,8 +23,9 @@ static const tp_stmt_t SQL_RA_DELETE = {"ra_delete",
     " WHERE provider_name = %s AND email = %s AND role_name = %s"
     " RETURNING role_name"};
 
-static tp_json_t *ra_resource(apr_pool_t *p, const tp_rows_t *rows, int i)
+static tp_json_t *ra_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
+    apr_pool_t *p = req->r->pool;
     const char *provider = tp_row(rows, i, "provider_name");
     const char *email = tp_row(rows, i, "email");
     const char *roles = tp_row(rows, i, "roles");
@@ -41,31 +42,7 @@ static tp_json_t *ra_resource(apr_pool_t *p, const tp_rows_t *rows, int i)
 
 tp_err_t *tp_api_role_assignment_list(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_json_t *doc, *list = tp_json_array(p);
-    tp_rows_t *rows;
-    tp_page_t pg;
-    tp_db_t *db;
-    tp_err_t *err;
-    int i;
-
-    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
-                             tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_RA_LIST, &rows,
-                             TP_DB_ARGS(apr_ltoa(p, (long)pg.size),
-                                        apr_ltoa(p,
-                                            (long)tp_page_offset(&pg)))))
-           != NULL) {
-        return err;
-    }
-    for (i = 0; i < rows->nrows; i++) {
-        tp_json_push(list, ra_resource(p, rows, i));
-    }
-    doc = tp_jsonapi_doc(p, list);
-    tp_jsonapi_paginate(doc, &pg, rows->nrows
-                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
-    return tp_send_json(req, 200, doc);
+    return tp_send_page(req, &SQL_RA_LIST, 0, NULL, ra_resource);
 }
 
 tp_err_t *tp_api_role_assignment_put(tp_req_t *req)
@@ -125,7 +102,7 @@ tp_err_t *tp_api_role_assignment_put(tp_req_t *req)
            != NULL) {
         return err;
     }
-    return tp_send_json(req, 200, tp_jsonapi_doc(p, ra_resource(p, rows, 0)));
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, ra_resource(req, rows, 0)));
 }
 
 tp_err_t *tp_api_role_assignment_delete(tp_req_t *req)
@@ -135,12 +112,10 @@ tp_err_t *tp_api_role_assignment_delete(tp_req_t *req)
     const char *email = tp_str_lower(p, tp_param(&req->params, "email"));
     const char *role = tp_param(&req->params, "role");
     tp_rows_t *rows;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_RA_DELETE, &rows,
+                                TP_DB_ARGS(provider, email, role));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_RA_DELETE, &rows,
-                             TP_DB_ARGS(provider, email, role))) != NULL) {
+    if (err) {
         return err;
     }
     if (rows->nrows == 0) {

@@ -40,8 +40,9 @@ static tp_json_t *json_col(apr_pool_t *p, const tp_rows_t *rows, int i,
     return tp_json_parse(p, v, strlen(v), NULL);
 }
 
-static tp_json_t *role_resource(apr_pool_t *p, const tp_rows_t *rows, int i)
+static tp_json_t *role_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
+    apr_pool_t *p = req->r->pool;
     static const char *const strs[][2] = {
         {"name", "name"}, {"description", "description"},
         {"workspace_permission", "workspace-permission"},
@@ -73,50 +74,23 @@ static tp_json_t *role_resource(apr_pool_t *p, const tp_rows_t *rows, int i)
 
 static tp_err_t *send_role(tp_req_t *req, int status, const char *name)
 {
-    apr_pool_t *p = req->r->pool;
     tp_rows_t *rows;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_ROLE_GET, &rows, TP_DB_ARGS(name));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_ROLE_GET, &rows, TP_DB_ARGS(name)))
-           != NULL) {
+    if (err) {
         return err;
     }
     if (rows->nrows == 0) {
-        return tp_err(p, 404, "role %s not found", name);
+        return tp_err(req->r->pool, 404, "role %s not found", name);
     }
-    return tp_send_json(req, status, tp_jsonapi_doc(p, role_resource(p, rows,
-                                                                     0)));
+    return tp_send_json(req, status,
+                        tp_jsonapi_doc(req->r->pool,
+                                       role_resource(req, rows, 0)));
 }
 
 tp_err_t *tp_api_role_list(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_json_t *doc, *list = tp_json_array(p);
-    tp_rows_t *rows;
-    tp_page_t pg;
-    tp_db_t *db;
-    tp_err_t *err;
-    int i;
-
-    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
-                             tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_ROLE_LIST, &rows,
-                             TP_DB_ARGS(apr_ltoa(p, (long)pg.size),
-                                        apr_ltoa(p,
-                                            (long)tp_page_offset(&pg)))))
-           != NULL) {
-        return err;
-    }
-    for (i = 0; i < rows->nrows; i++) {
-        tp_json_push(list, role_resource(p, rows, i));
-    }
-    doc = tp_jsonapi_doc(p, list);
-    tp_jsonapi_paginate(doc, &pg, rows->nrows
-                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
-    return tp_send_json(req, 200, doc);
+    return tp_send_page(req, &SQL_ROLE_LIST, 0, NULL, role_resource);
 }
 
 tp_err_t *tp_api_role_show(tp_req_t *req)
@@ -263,12 +237,9 @@ tp_err_t *tp_api_role_create(tp_req_t *req)
 static tp_err_t *builtin_or_missing(tp_req_t *req, const char *name)
 {
     tp_rows_t *rows;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_ROLE_GET, &rows, TP_DB_ARGS(name));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, req->r->pool, &SQL_ROLE_GET, &rows,
-                             TP_DB_ARGS(name))) != NULL) {
+    if (err) {
         return err;
     }
     if (rows->nrows == 0) {
@@ -302,12 +273,10 @@ tp_err_t *tp_api_role_delete(tp_req_t *req)
 {
     const char *name = tp_param(&req->params, "name");
     tp_rows_t *rows;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_ROLE_DELETE, &rows,
+                                TP_DB_ARGS(name));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, req->r->pool, &SQL_ROLE_DELETE, &rows,
-                             TP_DB_ARGS(name))) != NULL) {
+    if (err) {
         return err;
     }
     return rows->nrows ? tp_send_empty(req, HTTP_NO_CONTENT)

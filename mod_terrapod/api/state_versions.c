@@ -237,51 +237,40 @@ tp_err_t *tp_api_state_version_show(tp_req_t *req)
     return err ? err : send_sv(req, 200, rows);
 }
 
-tp_err_t *tp_api_state_version_current(tp_req_t *req)
+/* The workspace of the route and its current version; 404 without one. */
+static tp_err_t *load_current(tp_req_t *req, tp_rows_t **rows)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_rows_t *rows;
     tp_ws_t *ws;
-    tp_db_t *db;
     tp_err_t *err;
 
     if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows,
-                             TP_DB_ARGS(ws->id))) != NULL) {
+        || (err = tp_req_exec(req, &SQL_SV_CURRENT, rows,
+                              TP_DB_ARGS(ws->id))) != NULL) {
         return err;
     }
-    if (rows->nrows == 0) {
-        return tp_err(p, 404, "workspace %s has no state yet", ws->name);
+    if ((*rows)->nrows == 0) {
+        return tp_err(req->r->pool, 404, "workspace %s has no state yet",
+                      ws->name);
     }
-    return send_sv(req, 200, rows);
+    return NULL;
+}
+
+tp_err_t *tp_api_state_version_current(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = load_current(req, &rows);
+
+    return err ? err : send_sv(req, 200, rows);
+}
+
+static tp_json_t *sv_render(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return sv_resource(req, rows, i, NULL);
 }
 
 static tp_err_t *list_for(tp_req_t *req, tp_ws_t *ws)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_json_t *doc, *list = tp_json_array(p);
-    tp_rows_t *rows;
-    tp_page_t pg;
-    tp_db_t *db;
-    tp_err_t *err;
-    int i;
-
-    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
-                             tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_LIST, &rows,
-                             TP_DB_ARGS(ws->id, ll(p, pg.size),
-                                        ll(p, tp_page_offset(&pg))))) != NULL) {
-        return err;
-    }
-    for (i = 0; i < rows->nrows; i++) {
-        tp_json_push(list, sv_resource(req, rows, i, NULL));
-    }
-    doc = tp_jsonapi_doc(p, list);
-    tp_jsonapi_paginate(doc, &pg, rows->nrows
-                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
-    return tp_send_json(req, 200, doc);
+    return tp_send_page(req, &SQL_SV_LIST, TP_DB_ARGS(ws->id), sv_render);
 }
 
 tp_err_t *tp_api_state_version_list(tp_req_t *req)
@@ -381,22 +370,10 @@ tp_err_t *tp_api_state_version_outputs(tp_req_t *req)
 
 tp_err_t *tp_api_current_state_version_outputs(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
     tp_rows_t *rows;
-    tp_ws_t *ws;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = load_current(req, &rows);
 
-    if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows,
-                             TP_DB_ARGS(ws->id))) != NULL) {
-        return err;
-    }
-    if (rows->nrows == 0) {
-        return tp_err(p, 404, "workspace %s has no state yet", ws->name);
-    }
-    return send_outputs(req, tp_row(rows, 0, "id"));
+    return err ? err : send_outputs(req, tp_row(rows, 0, "id"));
 }
 
 tp_err_t *tp_api_state_version_output_show(tp_req_t *req)

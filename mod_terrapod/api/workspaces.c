@@ -433,69 +433,65 @@ static const char *ids_array(apr_pool_t *p, const apr_array_header_t *ids)
     return ids->nelts ? pg_array(p, arr) : "{}";
 }
 
-tp_err_t *tp_api_workspace_list(tp_req_t *req)
+static tp_json_t *ws_render(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return ws_resource(req->r->pool, rows, i, level_of(req, rows, i));
+}
+
+/* Non-admins see what their labels and roles allow: visibility is decided
+ * for every candidate, then only the page is fetched. */
+static tp_err_t *list_visible(tp_req_t *req, const char *name,
+                              const tag_filter_t *tf)
 {
     apr_pool_t *p = req->r->pool;
-    const char *name = tp_query_arg(req, "search[name]");
-    tag_filter_t tf = tag_filters(req);
+    apr_array_header_t *ids = apr_array_make(p, 32, sizeof(char *));
     tp_json_t *doc, *list = tp_json_array(p);
     tp_rows_t *rows, *cand;
-    long long total = 0;
+    long long total = 0, first;
     tp_page_t pg;
-    tp_db_t *db;
     tp_err_t *err;
     int i;
 
     if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
                              tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL) {
+        || (err = tp_req_exec(req, &SQL_WS_CANDIDATES, &cand,
+                              TP_DB_ARGS(name, name, tf->keys, tf->keys,
+                                         tf->pairs, tf->pairs))) != NULL) {
         return err;
     }
-    if (req->who->grants.is_admin || req->who->grants.is_audit) {
-        err = tp_db_exec(db, p, &SQL_WS_PAGE, &rows,
-                         TP_DB_ARGS(name, name, tf.keys, tf.keys, tf.pairs, tf.pairs,
-                                    apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                                 (apr_int64_t)pg.size),
-                                    apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                        (apr_int64_t)tp_page_offset(&pg))));
-        if (err) {
-            return err;
+    first = tp_page_offset(&pg);
+    for (i = 0; i < cand->nrows; i++) {
+        if (level_of(req, cand, i) < TP_LEVEL_READ) {
+            continue;
         }
-        total = rows->nrows ? apr_atoi64(tp_row(rows, 0, "total")) : 0;
+        if (total >= first && total < first + pg.size) {
+            *(const char **)apr_array_push(ids) = tp_row(cand, i, "id");
+        }
+        total++;
     }
-    else {
-        /* visibility depends on each workspace's labels: decide it for
-         * every candidate, then fetch only the page */
-        apr_array_header_t *ids = apr_array_make(p, 32, sizeof(char *));
-        long long first = tp_page_offset(&pg);
-
-        err = tp_db_exec(db, p, &SQL_WS_CANDIDATES, &cand,
-                         TP_DB_ARGS(name, name, tf.keys, tf.keys, tf.pairs,
-                                    tf.pairs));
-        if (err) {
-            return err;
-        }
-        for (i = 0; i < cand->nrows; i++) {
-            if (level_of(req, cand, i) < TP_LEVEL_READ) {
-                continue;
-            }
-            if (total >= first && total < first + pg.size) {
-                *(const char **)apr_array_push(ids) = tp_row(cand, i, "id");
-            }
-            total++;
-        }
-        err = tp_db_exec(db, p, &SQL_WS_BY_IDS, &rows,
-                         TP_DB_ARGS(ids_array(p, ids)));
-        if (err) {
-            return err;
-        }
+    if ((err = tp_req_exec(req, &SQL_WS_BY_IDS, &rows,
+                           TP_DB_ARGS(ids_array(p, ids)))) != NULL) {
+        return err;
     }
     for (i = 0; i < rows->nrows; i++) {
-        tp_json_push(list, ws_resource(p, rows, i, level_of(req, rows, i)));
+        tp_json_push(list, ws_render(req, rows, i));
     }
     doc = tp_jsonapi_doc(p, list);
     tp_jsonapi_paginate(doc, &pg, total);
     return tp_send_json(req, 200, doc);
+}
+
+tp_err_t *tp_api_workspace_list(tp_req_t *req)
+{
+    const char *name = tp_query_arg(req, "search[name]");
+    tag_filter_t tf = tag_filters(req);
+
+    if (req->who->grants.is_admin || req->who->grants.is_audit) {
+        return tp_send_page(req, &SQL_WS_PAGE,
+                            TP_DB_ARGS(name, name, tf.keys, tf.keys, tf.pairs,
+                                       tf.pairs), ws_render);
+    }
+    return list_visible(req, name, &tf);
 }
 
 /* ---- create and update ---- */
