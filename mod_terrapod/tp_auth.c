@@ -135,17 +135,25 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
     return NULL;
 }
 
+/* The stored form of an optional password (NULL stays NULL). */
+static tp_err_t *hash_if_given(apr_pool_t *p, const char *password,
+                               const char **hash)
+{
+    *hash = NULL;
+    if (password && !(*hash = tp_password_hash(p, password))) {
+        return tp_err(p, 500, "password hashing failed");
+    }
+    return NULL;
+}
+
 tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
                          const char *password, int admin)
 {
-    const char *hash = NULL;
-    tp_err_t *err;
+    const char *hash;
+    tp_err_t *err = hash_if_given(p, password, &hash);
 
-    if (password) {
-        hash = tp_password_hash(p, password);
-        if (!hash) {
-            return tp_err(p, 500, "password hashing failed");
-        }
+    if (err) {
+        return err;
     }
     err = tp_db_exec(db, p, &SQL_USER_UPSERT, NULL,
                      TP_DB_ARGS(email, tp_id_generate(p, "user"), hash));
@@ -179,14 +187,11 @@ tp_err_t *tp_user_create(tp_db_t *db, apr_pool_t *p, const char *email,
                          const char *display_name, const char *password,
                          tp_rows_t **row)
 {
-    const char *hash = NULL;
-    tp_err_t *err;
+    const char *hash;
+    tp_err_t *err = hash_if_given(p, password, &hash);
 
-    if (password) {
-        hash = tp_password_hash(p, password);
-        if (!hash) {
-            return tp_err(p, 500, "password hashing failed");
-        }
+    if (err) {
+        return err;
     }
     err = tp_db_exec(db, p, &SQL_USER_INSERT, row,
                      TP_DB_ARGS(email, tp_id_generate(p, "user"),

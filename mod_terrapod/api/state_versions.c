@@ -709,34 +709,45 @@ tp_err_t *tp_api_state_version_create(tp_req_t *req)
     return respond_with(req, 201, id);
 }
 
-/* PUT <hosted-state-upload-url>: the signed URL is the authority. */
-tp_err_t *tp_api_state_version_upload(tp_req_t *req)
+/* Streams a signed-URL upload for the version {id} into storage (raw
+ * state, or its JSON rendering); the signed URL is the authority. */
+static tp_err_t *receive(tp_req_t *req, int json, tp_rows_t **rows,
+                         tp_upload_t **up)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id");
-    const char *ws_id;
+    tp_err_t *err = tp_req_exec(req, &SQL_SV_GET, rows, TP_DB_ARGS(id));
+
+    if (err) {
+        return err;
+    }
+    if ((*rows)->nrows == 0) {
+        return tp_err(p, 404, "state version %s not found", id);
+    }
+    if (!json && strcmp(tp_row(*rows, 0, "status"), "pending") != 0) {
+        return tp_err(p, 409, "state version %s has already been uploaded",
+                      id);
+    }
+    if ((err = tp_storage_begin(&req->conf->storage, p,
+                                state_key(p, tp_row(*rows, 0, "workspace_id"),
+                                          id, json),
+                                req->conf->max_upload, up)) != NULL) {
+        return err;
+    }
+    return tp_receive_upload(req, *up);
+}
+
+/* PUT <hosted-state-upload-url>: verified against the declared MD5, then
+ * finalized. */
+tp_err_t *tp_api_state_version_upload(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
     tp_upload_t *up;
     tp_rows_t *rows;
     tp_db_t *db;
     tp_err_t *err;
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_GET, &rows, TP_DB_ARGS(id)))
-           != NULL) {
-        return err;
-    }
-    if (rows->nrows == 0) {
-        return tp_err(p, 404, "state version %s not found", id);
-    }
-    if (strcmp(tp_row(rows, 0, "status"), "pending") != 0) {
-        return tp_err(p, 409, "state version %s has already been uploaded",
-                      id);
-    }
-    ws_id = tp_row(rows, 0, "workspace_id");
-    if ((err = tp_storage_begin(&req->conf->storage, p,
-                                state_key(p, ws_id, id, 0),
-                                req->conf->max_upload, &up)) != NULL
-        || (err = tp_receive_upload(req, up)) != NULL) {
+    if ((err = receive(req, 0, &rows, &up)) != NULL) {
         return err;
     }
     if (strcmp(tp_upload_md5(up), tp_row(rows, 0, "md5")) != 0) {
@@ -746,7 +757,10 @@ tp_err_t *tp_api_state_version_upload(tp_req_t *req)
                       tp_row(rows, 0, "md5"));
     }
     if ((err = tp_upload_commit(up)) != NULL
-        || (err = finalize(req, db, ws_id, id, tp_upload_size(up))) != NULL) {
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = finalize(req, db, tp_row(rows, 0, "workspace_id"),
+                           tp_row(rows, 0, "id"), tp_upload_size(up)))
+           != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_OK);
@@ -755,29 +769,14 @@ tp_err_t *tp_api_state_version_upload(tp_req_t *req)
 /* PUT <hosted-json-state-upload-url>: the JSON rendering, kept to serve. */
 tp_err_t *tp_api_state_version_json_upload(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
-    const char *id = tp_param(&req->params, "id");
     tp_upload_t *up;
     tp_rows_t *rows;
-    tp_db_t *db;
     tp_err_t *err;
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_GET, &rows, TP_DB_ARGS(id)))
-           != NULL) {
-        return err;
-    }
-    if (rows->nrows == 0) {
-        return tp_err(p, 404, "state version %s not found", id);
-    }
-    if ((err = tp_storage_begin(&req->conf->storage, p,
-                                state_key(p, tp_row(rows, 0, "workspace_id"),
-                                          id, 1),
-                                req->conf->max_upload, &up)) != NULL
-        || (err = tp_receive_upload(req, up)) != NULL
+    if ((err = receive(req, 1, &rows, &up)) != NULL
         || (err = tp_upload_commit(up)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_JSON_STORED, NULL,
-                             TP_DB_ARGS(id))) != NULL) {
+        || (err = tp_req_exec(req, &SQL_SV_JSON_STORED, NULL,
+                              TP_DB_ARGS(tp_row(rows, 0, "id")))) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_OK);

@@ -10,13 +10,6 @@ plan tests => 31;
 my $admin = admin_token();
 my $user = user_token('plain@test.local');
 
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    is $doc && $doc->{errors}[0]{status}, "$status", "$name: JSON:API body";
-}
-
 is_error(api(GET => '/api/v2/nope', token => $admin), 404, 'unknown /api/v2 path');
 is_error(api(GET => '/api/terrapod/v1/nope'), 404, 'unknown native path');
 

@@ -17,16 +17,6 @@ my $other = user_token('ws10-other@test.local');
 my $ORG_WS = '/api/v2/organizations/default/workspaces';
 my $NATIVE = '/api/terrapod/v1/workspaces';
 
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    ok $doc && ref $doc->{errors} eq 'ARRAY'
-       && ($doc->{errors}[0]{status} // '') eq "$status"
-       && length($doc->{errors}[0]{detail} // ''),
-       "$name: JSON:API errors document";
-}
-
 sub ws_body {
     my (%attrs) = @_;
     my $rel = delete $attrs{_relationships};

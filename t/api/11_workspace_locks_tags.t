@@ -11,16 +11,6 @@ plan tests => 124;
 
 my $ORG_WS = '/api/v2/organizations/default/workspaces';
 
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    ok $doc && ref $doc->{errors} eq 'ARRAY'
-       && ($doc->{errors}[0]{status} // '') eq "$status"
-       && length($doc->{errors}[0]{detail} // ''),
-       "$name: JSON:API errors document";
-}
-
 sub grant {
     my ($token, $email, @roles) = @_;
     my $r = api(PUT => '/api/terrapod/v1/role-assignments', token => $token,

@@ -18,16 +18,6 @@ my $MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 my $STATE = '{"version":4,"serial":1,"lineage":"l12","terraform_version":"1.11.4",'
           . '"outputs":{},"resources":[]}';
 
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    ok $doc && ref $doc->{errors} eq 'ARRAY'
-       && ($doc->{errors}[0]{status} // '') eq "$status"
-       && length($doc->{errors}[0]{detail} // ''),
-       "$name: JSON:API errors document";
-}
-
 sub role_body {
     my (%attrs) = @_;
     return {data => {type => 'roles', attributes => \%attrs}};

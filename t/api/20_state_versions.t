@@ -22,16 +22,6 @@ my $owner_email = 'sv-owner@test.local';
 my $owner = user_token($owner_email);
 my $admin = admin_token();
 
-sub make_ws {
-    my ($name) = @_;
-    my $r = api(POST => '/api/v2/organizations/default/workspaces',
-                token => $owner,
-                body => {data => {type => 'workspaces',
-                                  attributes => {name => $name}}});
-    die "creating workspace $name: " . $r->as_string unless $r->code == 201;
-    return json_of($r)->{data}{id};
-}
-
 # A terraform state (format 4) as the CLI writes it.
 sub state_doc {
     my (%o) = @_;
@@ -67,17 +57,10 @@ sub create_sv {
 }
 
 # Requests an absolute URL the server handed out, as is.
-sub request_url {
-    my ($method, $url, %opt) = @_;
-    my @h = %{ $opt{headers} || {} };
-    push @h, Authorization => "Bearer $opt{token}" if $opt{token};
-    my $req = HTTP::Request->new($method, $url, \@h, $opt{body});
-    return Apache::TestRequest::user_agent(keep_alive => 0)->request($req);
-}
 
 sub put_state {
     my ($url, $bytes) = @_;
-    return request_url(PUT => $url, body => $bytes,
+    return api(PUT => $url, body => $bytes,
                        headers => {'Content-Type' => 'application/octet-stream'});
 }
 
@@ -94,21 +77,6 @@ sub push_state {
     return $sv->{id};
 }
 
-sub current_id {
-    my ($ws) = @_;
-    my $r = api(GET => "/api/v2/workspaces/$ws/current-state-version",
-                token => $owner);
-    return $r->code == 200 ? json_of($r)->{data}{id} : 'none:' . $r->code;
-}
-
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    is $doc && ref $doc->{errors} eq 'ARRAY' && $doc->{errors}[0]{status},
-       "$status", "$name: JSON:API error body";
-}
-
 sub rows_of {
     my ($ws, $where) = @_;
     $where = $where ? " AND $where" : '';
@@ -123,7 +91,7 @@ sub outputs_by_name {
 
 # ---- the TFE flow ----
 
-my $ws = make_ws('sv-flow');
+my $ws = make_ws($owner, 'sv-flow');
 my $lineage = 'a1b2c3d4-0000-4000-8000-000000000001';
 my $outputs = {
     greeting => {value => 'hello', type => 'string', sensitive => $false},
@@ -176,11 +144,11 @@ is $r->code, 200, 'current-state-version: 200';
 is json_of($r)->{data}{id}, $v1, 'current is the uploaded version';
 
 my $dl = $shown->{attributes}{'hosted-state-download-url'};
-$r = request_url(GET => $dl, token => $owner,
+$r = api(GET => $dl, token => $owner,
                  headers => {Accept => 'application/json'});
 is $r->code, 200, 'download with the token: 200';
 ok $r->content eq $bytes1, 'download returns exactly the uploaded bytes';
-is_error(request_url(GET => $dl), 401, 'download without a token');
+is_error(api(GET => $dl), 401, 'download without a token');
 
 # outputs
 $r = api(GET => "/api/v2/state-versions/$v1/outputs", token => $owner);
@@ -231,7 +199,7 @@ ok !defined json_of($r)->{data}{attributes}{value},
 
 # ---- serial and lineage rules; legacy inline state ----
 
-my $ws2 = make_ws('sv-rules');
+my $ws2 = make_ws($owner, 'sv-rules');
 my $lin2 = 'a1b2c3d4-0000-4000-8000-000000000002';
 my $doc5 = state_doc(serial => 5, lineage => $lin2,
                      resources => [resource('five', '555')]);
@@ -249,7 +217,7 @@ is $r->code, 201, 'legacy inline state: 201';
 my $v5 = json_of($r)->{data}{id};
 is json_of($r)->{data}{attributes}{status}, 'finalized',
    'inline state is finalized at once';
-is current_id($ws2), $v5, 'and is current';
+is current_sv_id($ws2, $owner), $v5, 'and is current';
 $r = api(GET => "/api/v2/state-versions/$v5/download", token => $owner);
 ok $r->code == 200 && $r->content eq $bytes5, 'inline state downloads as sent';
 
@@ -261,7 +229,7 @@ is_error(create_sv($ws2, serial => 6, md5 => md5_hex($other),
                    lineage => 'ffffffff-0000-4000-8000-00000000ffff'),
          409, 'another lineage');
 is rows_of($ws2), '1', 'the refused creates wrote nothing';
-is current_id($ws2), $v5, 'current unchanged after the refusals';
+is current_sv_id($ws2, $owner), $v5, 'current unchanged after the refusals';
 
 $r = create_sv($ws2, serial => 5, md5 => md5_hex($other), lineage => $lin2,
                force => $true);
@@ -270,7 +238,7 @@ is json_of($r)->{data}{attributes}{status}, 'pending', 'forced version is pendin
 $r = create_sv($ws2, serial => 7, md5 => md5_hex($other),
                lineage => 'ffffffff-0000-4000-8000-00000000ffff', force => $true);
 is $r->code, 201, 'another lineage with force: 201';
-is current_id($ws2), $v5, 'pending forced versions are not current';
+is current_sv_id($ws2, $owner), $v5, 'pending forced versions are not current';
 
 # ---- listing, newest first, paginated ----
 
@@ -319,7 +287,7 @@ is_deeply [map { $_->{id} } @{ json_of($r)->{data} }], [$v3, $v2, $v1],
 
 is_error(api(DELETE => "/api/terrapod/v1/state-versions/$v3/manage", token => $owner),
          409, 'deleting the current version');
-is current_id($ws), $v3, 'current version kept';
+is current_sv_id($ws, $owner), $v3, 'current version kept';
 ok -f "$storage/state/$ws/$v1.tfstate", 'the old version\'s file is stored';
 $r = api(DELETE => "/api/terrapod/v1/state-versions/$v1/manage", token => $owner);
 is $r->code, 204, 'deleting an older version: 204';
@@ -340,7 +308,7 @@ is $rb->{type}, 'state-versions', 'rollback answers a state version';
 isnt $rb->{id}, $v2, 'a new version';
 is $rb->{attributes}{serial}, 4, 'serial is max + 1';
 is $rb->{attributes}{status}, 'finalized', 'finalized';
-is current_id($ws), $rb->{id}, 'the rolled-back version is current';
+is current_sv_id($ws, $owner), $rb->{id}, 'the rolled-back version is current';
 $r = api(GET => "/api/v2/state-versions/$rb->{id}/download", token => $owner);
 is $r->code, 200, 'rolled-back content downloads';
 my $content = eval { $json->decode($r->content) } || {};
@@ -370,7 +338,7 @@ is $r->code, 201, 'raw state upload: 201';
 my $up = json_of($r)->{data};
 is $up->{attributes}{serial}, 5, 'serial assigned as max + 1';
 is $up->{attributes}{status}, 'finalized', 'finalized';
-is current_id($ws), $up->{id}, 'and current';
+is current_sv_id($ws, $owner), $up->{id}, 'and current';
 $r = api(GET => "/api/v2/state-versions/$up->{id}/download", token => $owner);
 $content = eval { $json->decode($r->content) } || {};
 is $content->{serial}, 5, 'stored content carries the assigned serial';
@@ -384,7 +352,7 @@ is_error(api(POST => "/api/terrapod/v1/workspaces/$ws/state-versions/actions/upl
              token => $owner, body => 'this is not json'),
          422, 'raw upload of non-JSON');
 is rows_of($ws), $before, 'the refused uploads wrote nothing';
-is current_id($ws), $up->{id}, 'current unchanged';
+is current_sv_id($ws, $owner), $up->{id}, 'current unchanged';
 
 # ---- a workspace locked by someone else ----
 
@@ -406,7 +374,7 @@ is_error(api(POST => "/api/terrapod/v1/state-versions/$v2/actions/rollback",
              token => $owner),
          409, 'rollback on a workspace locked by another');
 is rows_of($ws), $before, 'nothing written while locked by another';
-is current_id($ws), $up->{id}, 'current unchanged while locked';
+is current_sv_id($ws, $owner), $up->{id}, 'current unchanged while locked';
 
 $r = api(POST => "/api/v2/workspaces/$ws/actions/unlock", token => $admin);
 is $r->code, 200, 'the holder unlocks';

@@ -28,16 +28,6 @@ my $owner_email = 'up-owner@test.local';
 my $owner = user_token($owner_email);
 my $other = user_token('up-other@test.local', admin => 1);
 
-sub make_ws {
-    my ($name) = @_;
-    my $r = api(POST => '/api/v2/organizations/default/workspaces',
-                token => $owner,
-                body => {data => {type => 'workspaces',
-                                  attributes => {name => $name}}});
-    die "creating workspace $name: " . $r->as_string unless $r->code == 201;
-    return json_of($r)->{data}{id};
-}
-
 # A terraform state of about $pad extra bytes.
 sub state_bytes {
     my ($serial, $lineage, $pad) = @_;
@@ -61,17 +51,9 @@ sub create_sv {
                                  attributes => \%attrs}});
 }
 
-sub request_url {
-    my ($method, $url, %opt) = @_;
-    my @h = %{ $opt{headers} || {} };
-    push @h, Authorization => "Bearer $opt{token}" if $opt{token};
-    my $req = HTTP::Request->new($method, $url, \@h, $opt{body});
-    return Apache::TestRequest::user_agent(keep_alive => 0)->request($req);
-}
-
 sub put_state {
     my ($url, $bytes) = @_;
-    return request_url(PUT => $url, body => $bytes,
+    return api(PUT => $url, body => $bytes,
                        headers => {'Content-Type' => 'application/octet-stream'});
 }
 
@@ -80,21 +62,6 @@ sub sv_status {
     my $r = api(GET => "/api/v2/state-versions/$id", token => $owner);
     return $r->code == 200 ? json_of($r)->{data}{attributes}{status}
                            : 'http ' . $r->code;
-}
-
-sub current_id {
-    my ($ws) = @_;
-    my $r = api(GET => "/api/v2/workspaces/$ws/current-state-version",
-                token => $owner);
-    return $r->code == 200 ? json_of($r)->{data}{id} : 'none:' . $r->code;
-}
-
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    is $doc && ref $doc->{errors} eq 'ARRAY' && $doc->{errors}[0]{status},
-       "$status", "$name: JSON:API error body";
 }
 
 sub temp_files {
@@ -125,7 +92,7 @@ sub path_to {
 
 # ---- MD5 verification ----
 
-my $ws = make_ws('up-flow');
+my $ws = make_ws($owner, 'up-flow');
 my $lin = 'b1b2c3d4-0000-4000-8000-000000000001';
 my $bytes_a = state_bytes(1, $lin, 100);
 my $r = create_sv($ws, $owner, serial => 1, md5 => md5_hex($bytes_a), lineage => $lin);
@@ -139,7 +106,7 @@ $r = put_state($a_url, $wrong);
 is_error($r, 422, 'upload whose MD5 does not match');
 like error_detail($r), qr/MD5/i, 'the 422 says the MD5 differs';
 is sv_status($a->{id}), 'pending', 'version stays pending';
-is current_id($ws), 'none:404', 'nothing became current';
+is current_sv_id($ws, $owner), 'none:404', 'nothing became current';
 ok !stored($ws, $a->{id}), 'no state file was kept';
 is_deeply [temp_files()], [], 'no temp file left in storage';
 
@@ -194,14 +161,14 @@ is_error(put_state(path_to($a_url, "/api/v2/state-versions/$a->{id}/json-content
 is sv_status($b->{id}), 'pending', 'B still pending';
 ok !stored($ws, $b->{id}), 'nothing stored for B';
 is sv_status($a->{id}), 'pending', 'A still pending after the refusals';
-is current_id($ws), 'none:404', 'still nothing current';
+is current_sv_id($ws, $owner), 'none:404', 'still nothing current';
 
 # ---- the right bytes; only once ----
 
 $r = put_state($a_url, $bytes_a);
 is $r->code, 200, 'the right bytes to A: 200';
 is sv_status($a->{id}), 'finalized', 'A finalized';
-is current_id($ws), $a->{id}, 'A current';
+is current_sv_id($ws, $owner), $a->{id}, 'A current';
 $r = put_state($a_url, state_bytes(1, $lin, 5));
 is_error($r, 409, 'a second upload to A');
 $r = api(GET => "/api/v2/state-versions/$a->{id}/download", token => $owner);
@@ -226,13 +193,13 @@ is_deeply [temp_files()], [], 'no temp file after the refused second upload';
 }
 ok wait_until(5, sub { !temp_files() }), 'no temp file remains after the disconnect';
 is sv_status($b->{id}), 'pending', 'B still pending after the disconnect';
-is current_id($ws), $a->{id}, 'no new current state';
+is current_sv_id($ws, $owner), $a->{id}, 'no new current state';
 ok !stored($ws, $b->{id}), 'no partial state file';
 
 $r = put_state($b_url, $bytes_b);
 is $r->code, 200, 'the next correct upload to the same URL: 200';
 is sv_status($b->{id}), 'finalized', 'B finalized';
-is current_id($ws), $b->{id}, 'B current';
+is current_sv_id($ws, $owner), $b->{id}, 'B current';
 $r = api(GET => "/api/v2/state-versions/$b->{id}/download", token => $owner);
 ok $r->content eq $bytes_b, 'B downloads exactly';
 
@@ -248,7 +215,7 @@ my $c = json_of($r)->{data};
 $r = put_state($c->{attributes}{'hosted-json-state-upload-url'}, $json_c);
 is $r->code, 200, 'JSON state upload: 200';
 is sv_status($c->{id}), 'pending', 'the JSON upload alone does not finalize';
-is current_id($ws), $b->{id}, 'nor make it current';
+is current_sv_id($ws, $owner), $b->{id}, 'nor make it current';
 $r = put_state($c->{attributes}{'hosted-state-upload-url'}, $bytes_c);
 is $r->code, 200, 'then the state: 200';
 $r = api(GET => "/api/v2/state-versions/$c->{id}", token => $owner);
@@ -259,7 +226,7 @@ ok json_of($r)->{data}{attributes}{md5} eq md5_hex($bytes_c),
 my $jdl = json_of($r)->{data}{attributes}{'hosted-json-state-download-url'};
 SKIP: {
     skip 'the JSON rendering is not served', 1 unless $jdl;
-    $r = request_url(GET => $jdl, token => $owner);
+    $r = api(GET => $jdl, token => $owner);
     ok $r->code == 200 && $r->content eq $json_c,
        'the served JSON rendering is the uploaded one';
 }
@@ -317,7 +284,7 @@ sub in_parallel {
     return @out;
 }
 
-my $race = make_ws('up-race');
+my $race = make_ws($owner, 'up-race');
 my @res = in_parallel(10, sub {
     my ($i) = @_;
     my $bytes = state_bytes(1, $lin, $i);

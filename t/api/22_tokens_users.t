@@ -34,14 +34,6 @@ sub create_token {
                                  attributes => \%attrs}});
 }
 
-sub is_error {
-    my ($r, $status, $name) = @_;
-    is $r->code, $status, "$name: $status";
-    my $doc = json_of($r);
-    is $doc && ref $doc->{errors} eq 'ARRAY' && $doc->{errors}[0]{status},
-       "$status", "$name: JSON:API error body";
-}
-
 sub tokens_of {
     my ($email) = @_;
     return sql("SELECT count(*) FROM api_tokens WHERE user_email = '$email'");

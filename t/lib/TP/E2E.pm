@@ -4,6 +4,7 @@ package TP::E2E;
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
+use TP::Util;
 use File::Temp ();
 use LWP::UserAgent ();
 use JSON::PP ();
@@ -109,14 +110,5 @@ sub tp_instance {
     return $out;
 }
 
-sub wait_until {
-    my ($timeout, $fn) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $fn->();
-        select undef, undef, undef, 0.2;
-    }
-    return $fn->();
-}
 
 1;

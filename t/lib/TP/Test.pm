@@ -5,12 +5,13 @@ package TP::Test;
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
+use TP::Util;
 use JSON::PP ();
 use Apache::TestRequest ();
 use HTTP::Request ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
-                 wait_until error_detail);
+                 wait_until error_detail is_error make_ws current_sv_id);
 
 my $json = JSON::PP->new->canonical;
 
@@ -34,20 +35,52 @@ sub user_token {
 
 sub admin_token { user_token('admin@test.local', admin => 1) }
 
-# api(METHOD, PATH, token => T, body => STRING|REF, headers => {...})
+# api(METHOD, PATH|URL, token => T, body => STRING|REF, headers => {...});
+# absolute URLs (the signed ones the server hands out) are used as given
 sub api {
     my ($method, $path, %opt) = @_;
-    my @headers = %{ $opt{headers} || {} };
+    my %headers = %{ $opt{headers} || {} };
     my $body;
-    push @headers, Authorization => "Bearer $opt{token}" if $opt{token};
+    $headers{Authorization} = "Bearer $opt{token}" if $opt{token};
     if (exists $opt{body}) {
         $body = ref $opt{body} ? $json->encode($opt{body}) : $opt{body};
-        push @headers, 'Content-Type' => 'application/vnd.api+json';
+        $headers{'Content-Type'} //= 'application/vnd.api+json';
     }
-    my $req = HTTP::Request->new($method,
-                                 Apache::TestRequest::resolve_url($path),
-                                 \@headers, $body);
+    my $url = $path =~ m{^https?://} ? $path
+                                     : Apache::TestRequest::resolve_url($path);
+    my $req = HTTP::Request->new($method, $url, [%headers], $body);
     return Apache::TestRequest::user_agent(keep_alive => 0)->request($req);
+}
+
+# Two tests: the status, and a JSON:API errors document saying the same
+# status with a detail.
+sub is_error {
+    my ($r, $status, $name) = @_;
+    Test::More::is($r->code, $status, "$name: $status");
+    my $doc = json_of($r);
+    Test::More::ok($doc && ref $doc->{errors} eq 'ARRAY'
+                   && ($doc->{errors}[0]{status} // '') eq "$status"
+                   && length($doc->{errors}[0]{detail} // ''),
+                   "$name: JSON:API errors document");
+}
+
+# Creates a workspace as token's user (its owner); returns its id.
+sub make_ws {
+    my ($token, $name, %attrs) = @_;
+    my $r = api(POST => '/api/v2/organizations/default/workspaces',
+                token => $token,
+                body => {data => {type => 'workspaces',
+                                  attributes => {name => $name, %attrs}}});
+    die "creating workspace $name: " . $r->as_string unless $r->code == 201;
+    return json_of($r)->{data}{id};
+}
+
+# The id of a workspace's current state version, or "none:<status>".
+sub current_sv_id {
+    my ($ws, $token) = @_;
+    my $r = api(GET => "/api/v2/workspaces/$ws/current-state-version",
+                token => $token);
+    return $r->code == 200 ? json_of($r)->{data}{id} : 'none:' . $r->code;
 }
 
 sub json_of {
@@ -85,15 +118,5 @@ sub pg_start {
            '-o', qq{"-k $inst/run -c listen_addresses="}, 'start');
 }
 
-# Polls fn every 0.2 s until it returns true or timeout seconds pass.
-sub wait_until {
-    my ($timeout, $fn) = @_;
-    my $deadline = time + $timeout;
-    while (time < $deadline) {
-        return 1 if $fn->();
-        select undef, undef, undef, 0.2;
-    }
-    return $fn->();
-}
 
 1;
