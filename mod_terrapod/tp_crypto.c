@@ -159,6 +159,89 @@ char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
     return tp_b64url(p, out, outlen);
 }
 
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+
+static void seal_key(const unsigned char *key, apr_size_t keylen,
+                     const char *purpose, unsigned char out[32])
+{
+    unsigned int len = 32;
+
+    HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)purpose,
+         strlen(purpose), out, &len);
+}
+
+/* base64url decoding for our own (unpadded) encodings */
+static unsigned char *b64url_decode(apr_pool_t *p, const char *s,
+                                    apr_size_t *len)
+{
+    apr_size_t n = strlen(s), i;
+    char *std = apr_palloc(p, n + 4);
+
+    for (i = 0; i < n; i++) {
+        std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+    }
+    while (i % 4) {
+        std[i++] = '=';
+    }
+    std[i] = '\0';
+    return tp_base64_decode(p, std, len);
+}
+
+char *tp_seal(apr_pool_t *p, const unsigned char *key, apr_size_t keylen,
+              const char *purpose, const char *plain)
+{
+    apr_size_t n = strlen(plain);
+    unsigned char k[32];
+    unsigned char *buf = apr_palloc(p, SEAL_NONCE + n + SEAL_TAG);
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, ok;
+
+    seal_key(key, keylen, purpose, k);
+    ok = ctx && tp_random(buf, SEAL_NONCE) == APR_SUCCESS
+         && EVP_EncryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k, buf) == 1
+         && EVP_EncryptUpdate(ctx, buf + SEAL_NONCE, &len,
+                              (const unsigned char *)plain, (int)n) == 1
+         && EVP_EncryptFinal_ex(ctx, buf + SEAL_NONCE + len, &len) == 1
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG,
+                                buf + SEAL_NONCE + n) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(k, sizeof(k));
+    return ok ? tp_b64url(p, buf, SEAL_NONCE + n + SEAL_TAG) : NULL;
+}
+
+char *tp_unseal(apr_pool_t *p, const unsigned char *key, apr_size_t keylen,
+                const char *purpose, const char *sealed)
+{
+    apr_size_t n = 0;
+    unsigned char *buf = sealed ? b64url_decode(p, sealed, &n) : NULL;
+    unsigned char k[32];
+    EVP_CIPHER_CTX *ctx;
+    char *out;
+    int len = 0, ok;
+
+    if (!buf || n < SEAL_NONCE + SEAL_TAG) {
+        return NULL;
+    }
+    n -= SEAL_NONCE + SEAL_TAG;
+    out = apr_palloc(p, n + 1);
+    ctx = EVP_CIPHER_CTX_new();
+    seal_key(key, keylen, purpose, k);
+    ok = ctx && EVP_DecryptInit_ex(ctx, EVP_aes_256_gcm(), NULL, k, buf) == 1
+         && EVP_DecryptUpdate(ctx, (unsigned char *)out, &len,
+                              buf + SEAL_NONCE, (int)n) == 1
+         && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG,
+                                buf + SEAL_NONCE + n) == 1
+         && EVP_DecryptFinal_ex(ctx, (unsigned char *)out + len, &len) == 1;
+    EVP_CIPHER_CTX_free(ctx);
+    OPENSSL_cleanse(k, sizeof(k));
+    if (!ok) {
+        return NULL;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 int tp_secure_equals(const char *a, const char *b)
 {
     apr_size_t la = strlen(a), lb = strlen(b);

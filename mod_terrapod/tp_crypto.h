@@ -35,6 +35,15 @@ char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p);
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
                      apr_size_t keylen, const char *data, apr_size_t len);
 
+/* Sealing secrets at rest (sensitive variables): AES-256-GCM under a key
+ * derived from the deployment key for one purpose. The sealed form is
+ * base64url(nonce | ciphertext | tag). tp_unseal returns NULL when the
+ * text was not sealed with that key and purpose (or was altered). */
+char *tp_seal(apr_pool_t *p, const unsigned char *key, apr_size_t keylen,
+              const char *purpose, const char *plain);
+char *tp_unseal(apr_pool_t *p, const unsigned char *key, apr_size_t keylen,
+                const char *purpose, const char *sealed);
+
 /* Compares two strings in time independent of where they differ. */
 int tp_secure_equals(const char *a, const char *b);
 

@@ -593,6 +593,29 @@ START_TEST(base64_and_md5_stream)
 }
 END_TEST
 
+START_TEST(seal_roundtrip_and_tamper)
+{
+    const unsigned char *key = (const unsigned char *)"k3y-k3y-k3y-k3y-k3y-k3y-k3y-k3y!";
+    char *sealed = tp_seal(pool, key, 32, "vars", "hunter2");
+    char *again = tp_seal(pool, key, 32, "vars", "hunter2");
+    char *bad;
+
+    ck_assert_ptr_nonnull(sealed);
+    ck_assert_ptr_null(strstr(sealed, "hunter2"));
+    ck_assert_str_ne(sealed, again);      /* fresh nonce each time */
+    ck_assert_str_eq(tp_unseal(pool, key, 32, "vars", sealed), "hunter2");
+    ck_assert_ptr_null(tp_unseal(pool, key, 32, "other", sealed));
+    ck_assert_ptr_null(tp_unseal(pool, (const unsigned char *)"x", 1, "vars",
+                                 sealed));
+    bad = apr_pstrdup(pool, sealed);
+    bad[20] = bad[20] == 'A' ? 'B' : 'A';
+    ck_assert_ptr_null(tp_unseal(pool, key, 32, "vars", bad));
+    ck_assert_ptr_null(tp_unseal(pool, key, 32, "vars", "short"));
+    ck_assert_str_eq(tp_unseal(pool, key, 32, "vars",
+                               tp_seal(pool, key, 32, "vars", "")), "");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -631,6 +654,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, output_types);
     tcase_add_test(tc, attribute_readers);
     tcase_add_test(tc, base64_and_md5_stream);
+    tcase_add_test(tc, seal_roundtrip_and_tamper);
     suite_add_tcase(s, tc);
     return s;
 }
