@@ -78,6 +78,7 @@ struct tp_req {
     tp_params_t params;
     tp_principal_t *who;   /* NULL for open routes */
     tp_db_t *db;           /* acquired on first use */
+    apr_table_t *args;     /* the query string, parsed on first use */
 };
 
 /* The route table (mod_terrapod_routes.c). */
@@ -180,6 +181,13 @@ tp_err_t *tp_api_state_version_output_show(tp_req_t *req);
 tp_err_t *tp_api_state_version_delete(tp_req_t *req);
 tp_err_t *tp_api_state_version_rollback(tp_req_t *req);
 tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req);
+tp_err_t *tp_api_cv_list(tp_req_t *req);
+tp_err_t *tp_api_cv_create(tp_req_t *req);
+tp_err_t *tp_api_cv_show(tp_req_t *req);
+tp_err_t *tp_api_cv_upload(tp_req_t *req);
+tp_err_t *tp_api_cv_download(tp_req_t *req);
+tp_err_t *tp_api_cv_download_ticket(tp_req_t *req);
+tp_err_t *tp_api_cv_download_by_ticket(tp_req_t *req);
 tp_err_t *tp_api_role_list(tp_req_t *req);
 tp_err_t *tp_api_role_create(tp_req_t *req);
 tp_err_t *tp_api_role_show(tp_req_t *req);
@@ -192,5 +200,39 @@ tp_err_t *tp_api_user_tokens_create(tp_req_t *req);
 tp_err_t *tp_api_user_tokens_list(tp_req_t *req);
 tp_err_t *tp_api_token_show(tp_req_t *req);
 tp_err_t *tp_api_token_delete(tp_req_t *req);
+
+/* Variables of a workspace or of a variable set (api/vars.c), shared by
+ * both kinds of owner: exactly one of the ids is set. */
+typedef struct tp_var_owner {
+    const char *ws_id;
+    const char *varset_id;
+} tp_var_owner_t;
+
+tp_err_t *tp_vars_api_list(tp_req_t *req, const tp_var_owner_t *owner);
+tp_err_t *tp_vars_api_show(tp_req_t *req, const tp_var_owner_t *owner,
+                           const char *var_id);
+tp_err_t *tp_vars_api_create(tp_req_t *req, const tp_var_owner_t *owner);
+tp_err_t *tp_vars_api_update(tp_req_t *req, const tp_var_owner_t *owner,
+                             const char *var_id);
+tp_err_t *tp_vars_api_delete(tp_req_t *req, const tp_var_owner_t *owner,
+                             const char *var_id);
+tp_err_t *tp_api_var_list(tp_req_t *req);
+tp_err_t *tp_api_var_show(tp_req_t *req);
+tp_err_t *tp_api_var_create(tp_req_t *req);
+tp_err_t *tp_api_var_update(tp_req_t *req);
+tp_err_t *tp_api_var_delete(tp_req_t *req);
+tp_err_t *tp_api_var_effective_list(tp_req_t *req);
+tp_err_t *tp_api_varset_list(tp_req_t *req);
+tp_err_t *tp_api_varset_create(tp_req_t *req);
+tp_err_t *tp_api_varset_show(tp_req_t *req);
+tp_err_t *tp_api_varset_update(tp_req_t *req);
+tp_err_t *tp_api_varset_delete(tp_req_t *req);
+tp_err_t *tp_api_varset_var_list(tp_req_t *req);
+tp_err_t *tp_api_varset_var_show(tp_req_t *req);
+tp_err_t *tp_api_varset_var_create(tp_req_t *req);
+tp_err_t *tp_api_varset_var_update(tp_req_t *req);
+tp_err_t *tp_api_varset_var_delete(tp_req_t *req);
+tp_err_t *tp_api_varset_workspaces_add(tp_req_t *req);
+tp_err_t *tp_api_varset_workspaces_remove(tp_req_t *req);
 
 #endif

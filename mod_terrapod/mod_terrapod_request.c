@@ -333,10 +333,10 @@ tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body)
 
 const char *tp_query_arg(tp_req_t *req, const char *name)
 {
-    apr_table_t *args;
-
-    ap_args_to_table(req->r, &args);
-    return apr_table_get(args, name);
+    if (!req->args) {
+        ap_args_to_table(req->r, &req->args);
+    }
+    return apr_table_get(req->args, name);
 }
 
 const char *tp_base_url(tp_req_t *req)

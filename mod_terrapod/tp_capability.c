@@ -49,3 +49,65 @@ tp_err_t *tp_cap_verify(apr_pool_t *p, const tp_key_t *key, const char *kind,
     }
     return NULL;
 }
+
+static char *ticket_body(apr_pool_t *p, const char *kind, const char *id,
+                         const char *expires, const char *minter64)
+{
+    return apr_pstrcat(p, "dlticket:", kind, ":", id, ":", expires, ":",
+                       minter64, NULL);
+}
+
+char *tp_ticket_mint(apr_pool_t *p, const tp_key_t *key, const char *kind,
+                     const char *id, const char *minter, apr_time_t expires)
+{
+    const char *exp = apr_psprintf(p, "%" APR_TIME_T_FMT,
+                                   apr_time_sec(expires));
+    char *body = ticket_body(p, kind, id, exp,
+                             tp_b64url(p, (const unsigned char *)minter,
+                                       strlen(minter)));
+
+    return apr_pstrcat(p, body, ":",
+                       tp_hmac_b64url(p, key->bytes, key->len, body,
+                                      strlen(body)), NULL);
+}
+
+tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
+                           const char *kind, const char *ticket,
+                           apr_time_t now, const char **id,
+                           const char **minter)
+{
+    char *copy = apr_pstrdup(p, ticket ? ticket : "");
+    char *parts[6], *last = NULL;
+    char *sig, *body, *end;
+    long long exp;
+    int n = 0;
+
+    for (parts[n] = apr_strtok(copy, ":", &last); parts[n] && n < 5;
+         parts[++n] = apr_strtok(NULL, ":", &last)) {
+    }
+    if (n != 5 || !parts[5] || apr_strtok(NULL, ":", &last)
+        || strcmp(parts[0], "dlticket") != 0) {
+        return tp_err(p, 401, "malformed download ticket");
+    }
+    if (strcmp(parts[1], kind) != 0) {
+        return tp_err(p, 401, "this ticket is not for this kind of download");
+    }
+    body = ticket_body(p, parts[1], parts[2], parts[3], parts[4]);
+    sig = tp_hmac_b64url(p, key->bytes, key->len, body, strlen(body));
+    if (!tp_secure_equals(sig, parts[5])) {
+        return tp_err(p, 401, "invalid download ticket signature");
+    }
+    errno = 0;
+    exp = strtoll(parts[3], &end, 10);
+    if (errno || *end || apr_time_from_sec(exp) < now) {
+        return tp_err(p, 401, "this download ticket has expired");
+    }
+    *id = parts[2];
+    if (minter) {
+        apr_size_t len;
+        unsigned char *m = tp_b64url_decode(p, parts[4], &len);
+
+        *minter = m ? (const char *)m : "";
+    }
+    return NULL;
+}

@@ -23,4 +23,17 @@ tp_err_t *tp_cap_verify(apr_pool_t *p, const tp_key_t *key, const char *kind,
                         const char *id, const char *expires,
                         const char *signature, apr_time_t now);
 
+/* Download tickets: "dlticket:<kind>:<id>:<expires>:<minter>:<signature>",
+ * pasteable into a plain link. The minter (an email) is carried
+ * base64url-encoded and signed with the rest. */
+char *tp_ticket_mint(apr_pool_t *p, const tp_key_t *key, const char *kind,
+                     const char *id, const char *minter, apr_time_t expires);
+
+/* Checks a ticket for kind; on success sets *id (and *minter). 401 when
+ * malformed, of another kind, badly signed or expired. */
+tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
+                           const char *kind, const char *ticket,
+                           apr_time_t now, const char **id,
+                           const char **minter);
+
 #endif

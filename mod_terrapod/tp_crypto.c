@@ -171,9 +171,8 @@ static void seal_key(const unsigned char *key, apr_size_t keylen,
          strlen(purpose), out, &len);
 }
 
-/* base64url decoding for our own (unpadded) encodings */
-static unsigned char *b64url_decode(apr_pool_t *p, const char *s,
-                                    apr_size_t *len)
+unsigned char *tp_b64url_decode(apr_pool_t *p, const char *s,
+                                apr_size_t *len)
 {
     apr_size_t n = strlen(s), i;
     char *std = apr_palloc(p, n + 4);
@@ -214,7 +213,7 @@ char *tp_unseal(apr_pool_t *p, const unsigned char *key, apr_size_t keylen,
                 const char *purpose, const char *sealed)
 {
     apr_size_t n = 0;
-    unsigned char *buf = sealed ? b64url_decode(p, sealed, &n) : NULL;
+    unsigned char *buf = sealed ? tp_b64url_decode(p, sealed, &n) : NULL;
     unsigned char k[32];
     EVP_CIPHER_CTX *ctx;
     char *out;

@@ -15,6 +15,10 @@ char *tp_random_b64url(apr_pool_t *p, apr_size_t nbytes);
 
 char *tp_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 
+/* Unpadded base64url decoding (our own encodings); NULL when invalid. */
+unsigned char *tp_b64url_decode(apr_pool_t *p, const char *s,
+                                apr_size_t *len);
+
 /* Standard base64 decoding; NULL when s is not valid base64. */
 unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
                                 apr_size_t *len);

@@ -267,3 +267,13 @@ tp_err_t *tp_attr_strings(apr_pool_t *p, const tp_json_t *attrs,
     *present = 1;
     return NULL;
 }
+
+char *tp_rfc3339(apr_pool_t *p, apr_time_t t)
+{
+    apr_time_exp_t x;
+
+    apr_time_exp_gmt(&x, t);
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", x.tm_year + 1900,
+                        x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min,
+                        x.tm_sec);
+}

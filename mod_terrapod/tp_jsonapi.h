@@ -3,6 +3,7 @@
 #ifndef TP_JSONAPI_H
 #define TP_JSONAPI_H
 
+#include <apr_time.h>
 #include "tp_json.h"
 #include "tp_error.h"
 
@@ -43,6 +44,9 @@ void tp_jsonapi_paginate(tp_json_t *doc, const tp_page_t *pg,
  * type is not NULL. */
 tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
                                 const char *type, tp_json_t **attrs);
+
+/* RFC 3339 in UTC ("2026-01-01T00:00:00Z"), the API's timestamp form. */
+char *tp_rfc3339(apr_pool_t *p, apr_time_t t);
 
 /* Typed reads of optional request attributes. Each returns NULL and sets
  * *present to 0 when the attribute is absent (or null, where null is not

@@ -131,6 +131,14 @@ const char *tp_upload_md5(tp_upload_t *up)
     return up->md5_hex;
 }
 
+tp_err_t *tp_upload_path(tp_upload_t *up, const char **path)
+{
+    apr_status_t rv = apr_file_flush(up->f);
+
+    *path = up->tmp;
+    return rv == APR_SUCCESS ? NULL : io_error(up->p, rv, "flush", up->tmp);
+}
+
 /* Makes a rename durable: the directory entry is synced too. */
 static void sync_dir(const char *path, apr_pool_t *p)
 {

@@ -25,6 +25,9 @@ tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len);
 apr_off_t tp_upload_size(const tp_upload_t *up);
 /* Hex MD5 of everything written; call once, after the last write. */
 const char *tp_upload_md5(tp_upload_t *up);
+/* The temp file holding what was written so far (flushed), for checks
+ * that must pass before the upload becomes visible. */
+tp_err_t *tp_upload_path(tp_upload_t *up, const char **path);
 /* fsync, rename into place, fsync the directory. */
 tp_err_t *tp_upload_commit(tp_upload_t *up);
 void tp_upload_abort(tp_upload_t *up);

@@ -16,6 +16,9 @@
 #include "tp_capability.h"
 #include "tp_state.h"
 
+Suite *archive_suite(void);
+Suite *vars_suite(void);
+
 static apr_pool_t *pool;
 
 static void setup(void)
@@ -666,6 +669,8 @@ int main(void)
 
     apr_initialize();
     sr = srunner_create(core_suite());
+    srunner_add_suite(sr, archive_suite());
+    srunner_add_suite(sr, vars_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

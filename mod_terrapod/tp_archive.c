@@ -1,0 +1,457 @@
+/* Validation of uploaded configuration tarballs, the only code that talks
+ * to libarchive. Nothing is extracted: every entry is checked by name and
+ * type, and its data is read so that the sizes counted are the real ones. */
+#include <string.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_file_io.h>
+#include <apr_portable.h>
+#include "tp_archive.h"
+
+#define READ_BLOCK 65536
+#define NAME_SHOWN 200      /* bytes of an entry name quoted in an error */
+
+typedef struct scan {
+    apr_pool_t *p;          /* the caller's: errors are made here */
+    apr_pool_t *scratch;    /* cleared for every entry */
+    struct archive *a;
+    const tp_archive_limits_t *limits;
+    apr_hash_t *symlinks;   /* normalised paths of the symlinks seen */
+    char *buf;
+    int entries;
+    int files;
+    apr_off_t total;
+} scan_t;
+
+static apr_status_t free_archive(void *data)
+{
+    archive_read_free(data);
+    return APR_SUCCESS;
+}
+
+/* Length of the valid UTF-8 sequence at s, or 0: no overlong forms, no
+ * surrogates, nothing past U+10FFFF, as jansson and Postgres insist. */
+static apr_size_t utf8_seq(const unsigned char *s)
+{
+    apr_size_t n, i;
+    unsigned int cp;
+
+    if (s[0] < 0x80) {
+        return 1;
+    }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+        n = 2;
+        cp = s[0] & 0x1F;
+    } else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+        n = 3;
+        cp = s[0] & 0x0F;
+    } else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+        n = 4;
+        cp = s[0] & 0x07;
+    } else {
+        return 0;
+    }
+    for (i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80) {    /* also stops at the NUL */
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF)))
+        || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        return 0;
+    }
+    return n;
+}
+
+/* Names come from the client and go back to it in a JSON error and into
+ * the database, both of which refuse invalid UTF-8 outright: anything
+ * that is not printable UTF-8 becomes '?', and long names are cut. */
+static const char *shown(apr_pool_t *p, const char *s)
+{
+    char *out = apr_palloc(p, NAME_SHOWN + 4);
+    apr_size_t i = 0, o = 0, n;
+
+    while (s[i]) {
+        n = utf8_seq((const unsigned char *)s + i);
+        if (i + (n ? n : 1) > NAME_SHOWN) {
+            break;
+        }
+        if (n == 0 || (n == 1 && ((unsigned char)s[i] < 0x20
+                                  || s[i] == 0x7F))) {
+            out[o++] = '?';
+            i++;
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    if (s[i]) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+static tp_err_t *reject(scan_t *s, const char *name, const char *why)
+{
+    return tp_err(s->p, 422, "entry \"%s\": %s", shown(s->p, name), why);
+}
+
+static tp_err_t *not_targz(scan_t *s)
+{
+    return tp_err(s->p, 422, "not a gzip-compressed tar archive");
+}
+
+static tp_err_t *corrupt(scan_t *s, const char *name)
+{
+    const char *why = archive_error_string(s->a);
+
+    why = why ? shown(s->p, why) : "unreadable data";
+    if (name) {
+        return tp_err(s->p, 422, "corrupt or truncated archive at entry "
+                      "\"%s\": %s", shown(s->p, name), why);
+    }
+    if (s->entries > 0) {
+        return tp_err(s->p, 422, "corrupt or truncated archive after %d "
+                      "entries: %s", s->entries, why);
+    }
+    return tp_err(s->p, 422, "corrupt or truncated archive: %s", why);
+}
+
+/* Decided here rather than by libarchive, which answers an empty file and
+ * a damaged gzip stream alike by failing to open. */
+static int has_gzip_magic(apr_file_t *f)
+{
+    unsigned char magic[2];
+    apr_size_t n = sizeof(magic);
+    apr_off_t start = 0;
+
+    return apr_file_read_full(f, magic, n, &n) == APR_SUCCESS
+           && magic[0] == 0x1F && magic[1] == 0x8B
+           && apr_file_seek(f, APR_SET, &start) == APR_SUCCESS;
+}
+
+/* The magic is no proof: a plain tar whose first name starts with those
+ * bytes has it, and libarchive reads input that no enabled filter claims
+ * as it is, "none" filter or not. Only the chain shows gzip was used:
+ * exactly one gzip layer over the raw file. */
+static int is_gzip(struct archive *a)
+{
+    return archive_filter_count(a) == 2
+           && archive_filter_code(a, 0) == ARCHIVE_FILTER_GZIP;
+}
+
+static tp_err_t *cannot_read(scan_t *s, const char *path, apr_status_t rv)
+{
+    char msg[120];
+
+    return tp_err_internal(s->p, 500, "the upload could not be read",
+                           apr_psprintf(s->p, "open %s: %s", path,
+                                        apr_strerror(rv, msg, sizeof(msg))));
+}
+
+/* The file is opened here rather than by libarchive so that a server-side
+ * read failure is told apart from a bad archive. Both live in sp, the
+ * archive's cleanup registered last so it runs before the file closes.
+ * The raw format claims whatever the tar reader does not, so that gzip
+ * around something other than tar opens and is refused by its format,
+ * leaving a failure to open to mean damaged gzip data. */
+static tp_err_t *open_archive(scan_t *s, apr_pool_t *sp, const char *path)
+{
+    apr_file_t *f;
+    apr_os_file_t fd;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT,
+                                    sp);
+
+    if (rv != APR_SUCCESS) {
+        return cannot_read(s, path, rv);
+    }
+    if (!has_gzip_magic(f)) {
+        return not_targz(s);
+    }
+    apr_os_file_get(&fd, f);
+    s->a = archive_read_new();
+    if (!s->a) {
+        return tp_err_internal(s->p, 500, "the upload could not be read",
+                               "archive_read_new failed");
+    }
+    apr_pool_cleanup_register(sp, s->a, free_archive, apr_pool_cleanup_null);
+    /* ARCHIVE_WARN only means an external gzip program will be used */
+    if (archive_read_support_filter_gzip(s->a) < ARCHIVE_WARN
+        || archive_read_support_format_tar(s->a) != ARCHIVE_OK
+        || archive_read_support_format_raw(s->a) != ARCHIVE_OK) {
+        return tp_err_internal(s->p, 500, "the upload could not be read",
+                               archive_error_string(s->a));
+    }
+    if (archive_read_open_fd(s->a, fd, READ_BLOCK) != ARCHIVE_OK) {
+        return corrupt(s, NULL);
+    }
+    return is_gzip(s->a) ? NULL : not_targz(s);
+}
+
+/* Under httpd's C locale a non-ASCII name has no locale form, and a NULL
+ * would hide the entry from every check: fall back to the raw bytes. */
+static const char *entry_path(struct archive_entry *e)
+{
+    const char *s = archive_entry_pathname_utf8(e);
+
+    return s ? s : archive_entry_pathname(e);
+}
+
+static const char *entry_symlink(struct archive_entry *e)
+{
+    const char *s = archive_entry_symlink_utf8(e);
+
+    return s ? s : archive_entry_symlink(e);
+}
+
+/* Any form will do: one that fails to convert must not hide the link. */
+static int is_hardlink(struct archive_entry *e)
+{
+    return archive_entry_hardlink(e) || archive_entry_hardlink_utf8(e)
+           || archive_entry_hardlink_w(e);
+}
+
+/* Length of the component at c, and whether it is "." or "..". */
+static apr_size_t component(const char *c, int *dot, int *dotdot)
+{
+    apr_size_t n = strcspn(c, "/");
+
+    *dot = n == 1 && c[0] == '.';
+    *dotdot = n == 2 && c[0] == '.' && c[1] == '.';
+    return n;
+}
+
+/* Refuses what an extractor would place outside its directory, and drops
+ * "." and empty components so "./a//b" and "a/b" are one path when symlinks
+ * are looked up. */
+static const char *normalise(apr_pool_t *p, const char *name,
+                             const char **norm)
+{
+    char *out = apr_palloc(p, strlen(name) + 1);
+    apr_size_t n, o = 0;
+    int dot, dotdot;
+
+    if (*name == '/') {
+        return "absolute path";
+    }
+    while (*name) {
+        n = component(name, &dot, &dotdot);
+        if (dotdot) {
+            return "\"..\" path component";
+        }
+        if (n > 0 && !dot) {
+            if (o > 0) {
+                out[o++] = '/';
+            }
+            memcpy(out + o, name, n);
+            o += n;
+        }
+        name += n + (name[n] == '/');
+    }
+    out[o] = '\0';
+    *norm = out;
+    return NULL;
+}
+
+/* An entry below a symlink would be written wherever the link points,
+ * and a symlink below one would be resolved from there. */
+static const char *through_symlink(scan_t *s, const char *norm)
+{
+    const char *c, *link;
+
+    if (apr_hash_count(s->symlinks) == 0) {
+        return NULL;
+    }
+    for (c = strchr(norm, '/'); c; c = strchr(c + 1, '/')) {
+        if (apr_hash_get(s->symlinks, norm, c - norm)) {
+            link = apr_pstrmemdup(s->scratch, norm, c - norm);
+            return apr_psprintf(s->scratch, "path goes through symlink "
+                                "\"%s\"", shown(s->scratch, link));
+        }
+    }
+    return NULL;
+}
+
+/* The target is resolved from the link's own directory, which is a real
+ * one (through_symlink). Leading ".." may climb no higher than the root;
+ * after a name no ".." may follow, since that name may be another symlink
+ * and ".." would then be taken from wherever it points, which no lexical
+ * check can follow. Descending alone stays inside: every symlink passed
+ * on the way is itself checked to stay inside. */
+static const char *target_problem(const char *norm, const char *target)
+{
+    int depth = 0, named = 0, dot, dotdot;
+    const char *c;
+    apr_size_t n;
+
+    if (!target || !*target) {
+        return "symlink has no target";
+    }
+    if (*target == '/') {
+        return "symlink target is absolute";
+    }
+    for (c = norm; *c; c++) {
+        depth += *c == '/';
+    }
+    for (c = target; *c; c += n + (c[n] == '/')) {
+        n = component(c, &dot, &dotdot);
+        if (dotdot && named) {
+            return "symlink target has \"..\" after a name";
+        }
+        if (dotdot && --depth < 0) {
+            return "symlink target escapes the archive root";
+        }
+        named |= n > 0 && !dot && !dotdot;
+    }
+    return NULL;
+}
+
+static const char *type_problem(unsigned int type)
+{
+    switch (type) {
+    case AE_IFCHR:  return "character devices are not allowed";
+    case AE_IFBLK:  return "block devices are not allowed";
+    case AE_IFIFO:  return "fifos are not allowed";
+    case AE_IFSOCK: return "sockets are not allowed";
+    default:        return "entries of unknown type are not allowed";
+    }
+}
+
+/* Why an entry's type or link is not allowed, or NULL. */
+static const char *kind_problem(scan_t *s, struct archive_entry *e,
+                                const char *norm)
+{
+    unsigned int type = archive_entry_filetype(e);
+    apr_pool_t *keep = apr_hash_pool_get(s->symlinks);
+    const char *why;
+
+    /* checked first: a tar hard link also reports itself a regular file */
+    if (is_hardlink(e)) {
+        return "hard links are not allowed";
+    }
+    if (!*norm && type != AE_IFDIR) {
+        return "names the archive root";
+    }
+    switch (type) {
+    case AE_IFREG:
+        s->files++;
+        return NULL;
+    case AE_IFDIR:
+        return NULL;
+    case AE_IFLNK:
+        why = target_problem(norm, entry_symlink(e));
+        if (!why) {
+            apr_hash_set(s->symlinks, apr_pstrdup(keep, norm),
+                         APR_HASH_KEY_STRING, "");
+        }
+        return why;
+    default:
+        return type_problem(type);
+    }
+}
+
+/* Reads the data rather than trusting the header, whatever the entry's
+ * type (a directory may carry a body too), and stops as soon as a limit
+ * is passed, so a compression bomb costs no more than the limits. */
+static tp_err_t *read_data(scan_t *s, const char *name)
+{
+    const tp_archive_limits_t *l = s->limits;
+    apr_off_t size = 0;
+    la_ssize_t n;
+
+    while ((n = archive_read_data(s->a, s->buf, READ_BLOCK)) > 0) {
+        size += n;
+        s->total += n;
+        if (size > l->max_entry_size) {
+            return reject(s, name, apr_psprintf(s->scratch, "larger than %"
+                          APR_OFF_T_FMT " bytes", l->max_entry_size));
+        }
+        if (s->total > l->max_total_size) {
+            return reject(s, name, apr_psprintf(s->scratch, "archive "
+                          "exceeds %" APR_OFF_T_FMT " bytes uncompressed",
+                          l->max_total_size));
+        }
+    }
+    return n < 0 ? corrupt(s, name) : NULL;
+}
+
+static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
+{
+    const char *name = entry_path(e);
+    const char *norm, *why;
+
+    if (!name) {
+        return tp_err(s->p, 422, "entry %d has no readable name",
+                      s->entries + 1);
+    }
+    if (++s->entries > s->limits->max_entries) {
+        return reject(s, name, apr_psprintf(s->scratch, "archive has more "
+                      "than %d entries", s->limits->max_entries));
+    }
+    if ((why = normalise(s->scratch, name, &norm)) != NULL
+        || (why = through_symlink(s, norm)) != NULL
+        || (why = kind_problem(s, e, norm)) != NULL) {
+        return reject(s, name, why);
+    }
+    return read_data(s, name);
+}
+
+static tp_err_t *check_entries(scan_t *s)
+{
+    struct archive_entry *e;
+    tp_err_t *err;
+    int rv;
+
+    for (;;) {
+        apr_pool_clear(s->scratch);
+        rv = archive_read_next_header(s->a, &e);
+        if (rv == ARCHIVE_EOF) {
+            return NULL;
+        }
+        if (rv != ARCHIVE_OK && rv != ARCHIVE_WARN) {
+            return corrupt(s, NULL);
+        }
+        /* the format is chosen on the first header; see open_archive */
+        if ((archive_format(s->a) & ARCHIVE_FORMAT_BASE_MASK)
+            != ARCHIVE_FORMAT_TAR) {
+            return not_targz(s);
+        }
+        if ((err = check_entry(s, e)) != NULL) {
+            return err;
+        }
+    }
+}
+
+tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
+                              const tp_archive_limits_t *limits,
+                              tp_archive_info_t *info)
+{
+    scan_t s;
+    apr_pool_t *sp;
+    tp_err_t *err;
+
+    memset(&s, 0, sizeof(s));
+    /* everything libarchive holds goes with sp, on every path out */
+    apr_pool_create(&sp, p);
+    apr_pool_create(&s.scratch, sp);
+    s.p = p;
+    s.limits = limits;
+    s.symlinks = apr_hash_make(sp);
+    s.buf = apr_palloc(sp, READ_BLOCK);
+    err = open_archive(&s, sp, path);
+    if (!err) {
+        err = check_entries(&s);
+    }
+    apr_pool_destroy(sp);
+    if (!err) {
+        info->files = s.files;
+        info->total_size = s.total;
+    }
+    return err;
+}
