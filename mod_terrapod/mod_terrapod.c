@@ -12,6 +12,7 @@
 
 #include "mod_terrapod.h"
 #include "tp_migrate.h"
+#include "tp_crypto.h"
 #include "tp_tasks.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -41,6 +42,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->hmac_key_file = MERGE(hmac_key_file);
     c->listener_ca_cert = MERGE(listener_ca_cert);
     c->listener_ca_key = MERGE(listener_ca_key);
+    c->trusted_proxies = MERGE(trusted_proxies);
+    c->client_cert_header = MERGE(client_cert_header);
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
     c->dbd_params = MERGE(dbd_params);
@@ -130,6 +133,30 @@ static const char *set_task_interval(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
+/* Each address or CIDR block of a reverse proxy whose forwarded client
+ * certificate is believed. */
+static const char *add_trusted_proxy(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    char *ip = apr_pstrdup(cmd->pool, arg), *mask = strchr(ip, '/');
+    apr_ipsubnet_t *net;
+
+    (void)dc;
+    if (mask) {
+        *mask++ = '\0';
+    }
+    if (apr_ipsubnet_create(&net, ip, mask, cmd->pool) != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "TerrapodTrustedProxy: not an IP "
+                           "address or CIDR block: ", arg, NULL);
+    }
+    if (!c->trusted_proxies) {
+        c->trusted_proxies = apr_array_make(cmd->pool, 2, sizeof(net));
+    }
+    APR_ARRAY_PUSH(c->trusted_proxies, apr_ipsubnet_t *) = net;
+    return NULL;
+}
+
 /* mod_dbd keeps its settings private; seeing its directives first (this
  * module is loaded after mod_dbd, so httpd asks it first) lets the
  * background child and the migrator open connections of their own. */
@@ -157,6 +184,14 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "CA certificate that signs listener certs"),
     AP_INIT_TAKE1("TerrapodListenerCAKey", set_path, OFF(listener_ca_key),
                   RSRC_CONF, "Private key of the listener CA"),
+    AP_INIT_ITERATE("TerrapodTrustedProxy", add_trusted_proxy, NULL,
+                    RSRC_CONF, "Reverse proxies (IP addresses or CIDR "
+                    "blocks) trusted to forward a verified client "
+                    "certificate"),
+    AP_INIT_TAKE1("TerrapodClientCertHeader", set_string,
+                  OFF(client_cert_header), RSRC_CONF,
+                  "Request header carrying a trusted proxy's URL-encoded "
+                  "PEM client certificate"),
     AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
                   "Directory of the NNNN_name.sql schema files"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
@@ -202,6 +237,73 @@ static apr_status_t load_hmac_key(apr_pool_t *p, server_rec *s,
     }
     c->hmac.bytes = (const unsigned char *)buf;
     c->hmac.len = len;
+    return APR_SUCCESS;
+}
+
+static apr_status_t read_pem(apr_pool_t *p, const char *path, char **out)
+{
+    apr_file_t *f;
+    apr_finfo_t fi;
+    apr_size_t len = 0;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
+    if (rv == APR_SUCCESS && (fi.size < 1 || fi.size > 65536)) {
+        rv = APR_EINVAL;
+    }
+    if (rv == APR_SUCCESS) {
+        len = (apr_size_t)fi.size;
+        *out = apr_palloc(p, len + 1);
+        rv = apr_file_read_full(f, *out, len, &len);
+        (*out)[len] = '\0';
+    }
+    apr_file_close(f);
+    return rv;
+}
+
+/* The listener CA is read here, while httpd still runs as root: its key
+ * is usually readable by root alone. Without one, listeners cannot join;
+ * a broken one stops start-up. */
+static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
+                                     tp_srv_conf_t *c)
+{
+    char *cert = NULL, *key = NULL;
+    const char *why = NULL, *path;
+    apr_status_t rv;
+
+    if (!c->listener_ca_cert && !c->listener_ca_key) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "TP00700: no "
+                     "TerrapodListenerCACert: listeners cannot join");
+        return APR_SUCCESS;
+    }
+    if (!c->listener_ca_cert || !c->listener_ca_key) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00701: "
+                     "TerrapodListenerCACert and TerrapodListenerCAKey go "
+                     "together");
+        return APR_EINVAL;
+    }
+    path = c->listener_ca_cert;
+    rv = read_pem(p, path, &cert);
+    if (rv == APR_SUCCESS) {
+        path = c->listener_ca_key;
+        rv = read_pem(p, path, &key);
+    }
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00702: cannot read "
+                     "%s", path);
+        return rv;
+    }
+    if (tp_x509_ca_check(p, cert, key, &why) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00703: listener CA "
+                     "%s / %s: %s", c->listener_ca_cert, c->listener_ca_key,
+                     why);
+        return APR_EINVAL;
+    }
+    c->listener_ca_pem = cert;
+    c->listener_ca_key_pem = key;
     return APR_SUCCESS;
 }
 
@@ -252,7 +354,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
             continue;
         }
         finish_conf(c);
-        if (load_hmac_key(pconf, vs, c) != APR_SUCCESS) {
+        if (load_hmac_key(pconf, vs, c) != APR_SUCCESS
+            || load_listener_ca(pconf, vs, c) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!c->dbd_driver || !c->dbd_params) {

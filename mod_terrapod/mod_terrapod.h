@@ -36,6 +36,10 @@ typedef struct tp_srv_conf {
     apr_off_t max_upload;         /* state and configuration uploads */
     const char *listener_ca_cert;
     const char *listener_ca_key;
+    /* reverse proxies whose forwarded client certificate header is
+     * believed (apr_ipsubnet_t *); the header's name */
+    apr_array_header_t *trusted_proxies;
+    const char *client_cert_header;
     const char *schema_dir;
     /* seen in mod_dbd's own directives, for connections outside requests */
     const char *dbd_driver;
@@ -43,12 +47,15 @@ typedef struct tp_srv_conf {
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     /* loaded at post_config */
     tp_key_t hmac;
+    const char *listener_ca_pem;       /* NULL: listeners cannot join */
+    const char *listener_ca_key_pem;
 } tp_srv_conf_t;
 
 typedef enum {
     TP_AUTH_NONE,       /* open: probes, discovery */
     TP_AUTH_USER,       /* Authorization: Bearer <API token> */
-    TP_AUTH_CAPABILITY  /* a signed URL bound to the {id} of the path */
+    TP_AUTH_CAPABILITY, /* a signed URL bound to the {id} of the path */
+    TP_AUTH_LISTENER    /* the client certificate of listener {id} */
 } tp_auth_e;
 
 typedef enum {
@@ -79,6 +86,7 @@ struct tp_req {
     tp_principal_t *who;   /* NULL for open routes */
     tp_db_t *db;           /* acquired on first use */
     apr_table_t *args;     /* the query string, parsed on first use */
+    void *ctx;             /* the handler's own, e.g. for list renderers */
 };
 
 /* The route table (mod_terrapod_routes.c). */
@@ -112,6 +120,8 @@ tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc);
 tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
                        const char *content_type);
 tp_err_t *tp_send_empty(tp_req_t *req, int status);
+tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
+                        const char *buf, apr_size_t len);
 /* Streams the request body into an upload (size cap enforced by it). */
 tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up);
 /* An absolute capability URL for path, signed for kind and id. */
@@ -119,6 +129,12 @@ const char *tp_capability_url(tp_req_t *req, const char *path,
                               const char *kind, const char *id,
                               apr_interval_time_t ttl);
 void tp_log_err(request_rec *r, const tp_err_t *e);
+
+/* Admits the holder of pem (a client certificate already verified against
+ * the listener CA) as the listener {id} of the path: 401 unless it is that
+ * listener's current certificate, unexpired and not revoked
+ * (api/listeners.c). */
+tp_err_t *tp_listener_admit(tp_req_t *req, const char *pem);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
@@ -140,6 +156,12 @@ tp_err_t *tp_ws_load(tp_req_t *req, const char *key, int by_name,
 /* The same check for a workspace id reached through another resource. */
 tp_err_t *tp_ws_require(tp_req_t *req, const char *ws_id, tp_level_e need,
                         tp_ws_t **out);
+
+/* Loads agent pool id as rows (every column) when the caller holds need
+ * on it: 404 when it does not exist or the caller cannot read it, 403
+ * below need (api/agent_pools.c). */
+tp_err_t *tp_pool_require(tp_req_t *req, const char *id, tp_level_e need,
+                          tp_rows_t **rows);
 
 /* API handlers, one file per resource under api/. */
 tp_err_t *tp_api_health(tp_req_t *req);
@@ -188,6 +210,40 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req);
 tp_err_t *tp_api_cv_download(tp_req_t *req);
 tp_err_t *tp_api_cv_download_ticket(tp_req_t *req);
 tp_err_t *tp_api_cv_download_by_ticket(tp_req_t *req);
+tp_err_t *tp_api_run_create(tp_req_t *req);
+tp_err_t *tp_api_run_show(tp_req_t *req);
+tp_err_t *tp_api_run_list(tp_req_t *req);
+tp_err_t *tp_api_run_apply(tp_req_t *req);
+tp_err_t *tp_api_run_discard(tp_req_t *req);
+tp_err_t *tp_api_run_cancel(tp_req_t *req);
+tp_err_t *tp_api_run_force_cancel(tp_req_t *req);
+tp_err_t *tp_api_run_retry(tp_req_t *req);
+tp_err_t *tp_api_run_events(tp_req_t *req);
+tp_err_t *tp_api_run_queue(tp_req_t *req);
+tp_err_t *tp_api_organization_capacity(tp_req_t *req);
+tp_err_t *tp_api_plan_show(tp_req_t *req);
+tp_err_t *tp_api_plan_json_output(tp_req_t *req);
+tp_err_t *tp_api_plan_logs(tp_req_t *req);
+tp_err_t *tp_api_apply_show(tp_req_t *req);
+tp_err_t *tp_api_apply_logs(tp_req_t *req);
+tp_err_t *tp_api_run_plan(tp_req_t *req);
+tp_err_t *tp_api_run_apply_phase(tp_req_t *req);
+/* Ends a run (final status, workspace lock released, next pending run
+ * queued) in one transaction; 409 when it is no longer in status from. */
+tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
+                        const char *ws_id, const char *from, const char *to);
+tp_err_t *tp_api_agent_pool_list(tp_req_t *req);
+tp_err_t *tp_api_agent_pool_create(tp_req_t *req);
+tp_err_t *tp_api_agent_pool_show(tp_req_t *req);
+tp_err_t *tp_api_agent_pool_update(tp_req_t *req);
+tp_err_t *tp_api_agent_pool_delete(tp_req_t *req);
+tp_err_t *tp_api_pool_tokens_create(tp_req_t *req);
+tp_err_t *tp_api_pool_tokens_list(tp_req_t *req);
+tp_err_t *tp_api_pool_token_revoke(tp_req_t *req);
+tp_err_t *tp_api_pool_listeners_list(tp_req_t *req);
+tp_err_t *tp_api_listener_join(tp_req_t *req);
+tp_err_t *tp_api_listener_heartbeat(tp_req_t *req);
+tp_err_t *tp_api_listener_renew(tp_req_t *req);
 tp_err_t *tp_api_role_list(tp_req_t *req);
 tp_err_t *tp_api_role_create(tp_req_t *req);
 tp_err_t *tp_api_role_show(tp_req_t *req);

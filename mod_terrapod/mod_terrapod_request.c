@@ -9,6 +9,7 @@
 #include <util_script.h>
 #include <apr_dbd.h>
 #include <mod_dbd.h>
+#include <mod_ssl.h>
 #include <apr_strings.h>
 
 #include "mod_terrapod.h"
@@ -281,6 +282,18 @@ tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
     return NULL;
 }
 
+tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
+                        const char *buf, apr_size_t len)
+{
+    req->r->status = status;
+    ap_set_content_type(req->r, content_type);
+    ap_set_content_length(req->r, (apr_off_t)len);
+    if (!req->r->header_only && len) {
+        ap_rwrite(buf, (int)len, req->r);
+    }
+    return NULL;
+}
+
 tp_err_t *tp_send_empty(tp_req_t *req, int status)
 {
     req->r->status = status;
@@ -390,6 +403,57 @@ static tp_err_t *find_route(tp_req_t *req, const char *method,
     return tp_err(r->pool, 404, "no API endpoint at %s", path);
 }
 
+/* 1 when the direct peer (never a forwarded address) is a reverse proxy
+ * trusted to forward verified client certificates. */
+static int from_trusted_proxy(tp_req_t *req)
+{
+    const apr_array_header_t *nets = req->conf->trusted_proxies;
+    int i;
+
+    if (!nets || !req->conf->client_cert_header) {
+        return 0;
+    }
+    for (i = 0; i < nets->nelts; i++) {
+        if (apr_ipsubnet_test(APR_ARRAY_IDX(nets, i, apr_ipsubnet_t *),
+                              req->r->connection->client_addr)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The caller's client certificate as PEM: one a trusted proxy forwards
+ * (URL-encoded, as nginx's $ssl_client_escaped_cert), else the one mod_ssl
+ * verified against the listener CA; NULL when there is none. */
+static const char *client_cert(tp_req_t *req)
+{
+    static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *lookup;
+    request_rec *r = req->r;
+    const char *verify;
+
+    if (from_trusted_proxy(req)) {
+        const char *h = apr_table_get(r->headers_in,
+                                      req->conf->client_cert_header);
+        char *pem = h && *h ? apr_pstrdup(r->pool, h) : NULL;
+
+        if (pem) {
+            return ap_unescape_url_keep2f(pem, 1) == OK ? pem : NULL;
+        }
+    }
+    if (!lookup) {
+        lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    }
+    if (!lookup) {
+        return NULL;
+    }
+    verify = lookup(r->pool, r->server, r->connection, r,
+                    "SSL_CLIENT_VERIFY");
+    if (!verify || strcmp(verify, "SUCCESS") != 0) {
+        return NULL;
+    }
+    return lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -405,6 +469,15 @@ static tp_err_t *authenticate(tp_req_t *req)
                              tp_param(&req->params, "id"),
                              tp_query_arg(req, "expires"),
                              tp_query_arg(req, "signature"), apr_time_now());
+    }
+    if (req->route->auth == TP_AUTH_LISTENER) {
+        const char *pem = client_cert(req);
+
+        if (!pem || !*pem) {
+            return tp_err(p, 401, "a listener client certificate issued by "
+                          "this server is required");
+        }
+        return tp_listener_admit(req, pem);
     }
     raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
     if (!raw) {

@@ -9,12 +9,17 @@
 #define ADMIN TP_AUTH_USER, TP_PERM_ADMIN
 #define AUDIT TP_AUTH_USER, TP_PERM_AUDIT
 #define CAP   TP_AUTH_CAPABILITY, TP_PERM_NONE
+#define LISTENER TP_AUTH_LISTENER, TP_PERM_NONE
+#define JOIN  TP_AUTH_NONE, TP_PERM_NONE   /* the join token is the body */
 
 /* level a handler demands on its workspace */
 #define READ  NULL, TP_LEVEL_READ
 #define PLAN  NULL, TP_LEVEL_PLAN
 #define WRITE NULL, TP_LEVEL_WRITE
 #define WSADM NULL, TP_LEVEL_ADMIN
+/* level a handler demands on its agent pool */
+#define POOLRD  NULL, TP_LEVEL_READ
+#define POOLADM NULL, TP_LEVEL_ADMIN
 
 #define V2 "/api/v2"
 #define NATIVE "/api/terrapod/v1"
@@ -122,6 +127,33 @@ const tp_route_t tp_routes[] = {
     {"POST", NATIVE "/configuration-versions/{id}/download-ticket", USER,
      tp_api_cv_download_ticket, READ},
 
+    /* runs, their plan and apply phases, and the phase logs */
+    {"POST", V2 "/runs", USER, tp_api_run_create},
+    {"GET", V2 "/runs/{id}", USER, tp_api_run_show, READ},
+    {"GET", V2 "/workspaces/{id}/runs", USER, tp_api_run_list, READ},
+    {"POST", V2 "/runs/{id}/actions/apply", USER, tp_api_run_apply, WRITE},
+    {"POST", V2 "/runs/{id}/actions/confirm", USER, tp_api_run_apply, WRITE},
+    {"POST", V2 "/runs/{id}/actions/discard", USER, tp_api_run_discard,
+     WRITE},
+    {"POST", V2 "/runs/{id}/actions/cancel", USER, tp_api_run_cancel, PLAN},
+    {"POST", V2 "/runs/{id}/actions/force-cancel", USER,
+     tp_api_run_force_cancel, WSADM},
+    {"POST", NATIVE "/runs/{id}/actions/retry", USER, tp_api_run_retry,
+     PLAN},
+    {"GET", V2 "/runs/{id}/run-events", USER, tp_api_run_events, READ},
+    {"GET", V2 "/runs/{id}/task-stages", USER, tp_api_run_events, READ},
+    {"GET", V2 "/organizations/{org}/runs/queue", USER, tp_api_run_queue},
+    {"GET", V2 "/organizations/{org}/capacity", USER,
+     tp_api_organization_capacity},
+    {"GET", V2 "/plans/{id}", USER, tp_api_plan_show, READ},
+    {"GET", V2 "/plans/{id}/json-output", USER, tp_api_plan_json_output,
+     READ},
+    {"GET", V2 "/plans/{id}/logs", CAP, tp_api_plan_logs, "log"},
+    {"GET", V2 "/applies/{id}", USER, tp_api_apply_show, READ},
+    {"GET", V2 "/applies/{id}/logs", CAP, tp_api_apply_logs, "log"},
+    {"GET", NATIVE "/runs/{id}/plan", USER, tp_api_run_plan, READ},
+    {"GET", NATIVE "/runs/{id}/apply", USER, tp_api_run_apply_phase, READ},
+
     /* variables and variable sets */
     {"GET", V2 "/workspaces/{id}/vars", USER, tp_api_var_list, READ},
     {"POST", V2 "/workspaces/{id}/vars", USER, tp_api_var_create, WRITE},
@@ -151,6 +183,31 @@ const tp_route_t tp_routes[] = {
      tp_api_varset_workspaces_add},
     {"DELETE", V2 "/varsets/{varset_id}/relationships/workspaces", ADMIN,
      tp_api_varset_workspaces_remove},
+
+    /* agent pools and listeners */
+    {"GET", NATIVE "/agent-pools", USER, tp_api_agent_pool_list},
+    {"POST", NATIVE "/agent-pools", ADMIN, tp_api_agent_pool_create},
+    {"POST", NATIVE "/agent-pools/join", JOIN, tp_api_listener_join},
+    {"GET", NATIVE "/agent-pools/{id}", USER, tp_api_agent_pool_show,
+     POOLRD},
+    {"PATCH", NATIVE "/agent-pools/{id}", USER, tp_api_agent_pool_update,
+     POOLADM},
+    {"DELETE", NATIVE "/agent-pools/{id}", USER, tp_api_agent_pool_delete,
+     POOLADM},
+    {"POST", NATIVE "/agent-pools/{id}/authentication-tokens", USER,
+     tp_api_pool_tokens_create, POOLADM},
+    {"GET", NATIVE "/agent-pools/{id}/authentication-tokens", USER,
+     tp_api_pool_tokens_list, POOLADM},
+    {"DELETE", NATIVE "/agent-pools/{id}/authentication-tokens/{token_id}",
+     USER, tp_api_pool_token_revoke, POOLADM},
+    {"GET", NATIVE "/agent-pools/{id}/listeners", USER,
+     tp_api_pool_listeners_list, POOLRD},
+    {"POST", NATIVE "/agent-pools/{pool_id}/listeners/join", JOIN,
+     tp_api_listener_join},
+    {"POST", NATIVE "/listeners/{id}/heartbeat", LISTENER,
+     tp_api_listener_heartbeat},
+    {"POST", NATIVE "/listeners/{id}/renew", LISTENER,
+     tp_api_listener_renew},
 
     /* roles and who holds them */
     {"GET", NATIVE "/roles", AUDIT, tp_api_role_list},

@@ -1,10 +1,18 @@
-/* The OpenSSL adapter. Secrets handled here are never logged. */
+/* The OpenSSL adapter: hashes, randomness, sealing, passwords and the
+ * listener certificates. Secrets handled here are never logged. */
 #include <string.h>
 #include <stdlib.h>
+#include <time.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include "tp_crypto.h"
 
@@ -298,4 +306,222 @@ int tp_password_verify(apr_pool_t *p, const char *password,
     }
     got = pbkdf2(p, password, salt, (int)iterations);
     return got && tp_secure_equals(got, want);
+}
+
+/* ---- X.509 ---- */
+
+static X509 *pem_cert(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+    BIO_free(b);
+    return x;
+}
+
+static EVP_PKEY *pem_key(const char *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    EVP_PKEY *k = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+
+    BIO_free(b);
+    return k;
+}
+
+/* The contents of a memory BIO as a pool string; wipes (it may hold a
+ * private key) and frees the BIO. */
+static char *bio_string(apr_pool_t *p, BIO *b)
+{
+    char *data = NULL;
+    long len = b ? BIO_get_mem_data(b, &data) : 0;
+    char *out = len > 0 ? apr_pstrmemdup(p, data, (apr_size_t)len) : NULL;
+
+    if (len > 0) {
+        OPENSSL_cleanse(data, (size_t)len);
+    }
+    BIO_free(b);
+    return out;
+}
+
+static apr_status_t describe(apr_pool_t *p, X509 *x, tp_x509_t *out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    X509_NAME *subject = X509_get_subject_name(x);
+    int idx = X509_NAME_get_index_by_NID(subject, NID_commonName, -1);
+    BIO *b = BIO_new(BIO_s_mem());
+    struct tm tm;
+    apr_status_t rv = APR_EGENERAL;
+
+    memset(out, 0, sizeof(*out));
+    if (hex && b && PEM_write_bio_X509(b, x) == 1
+        && X509_digest(x, EVP_sha256(), md, &mdlen) == 1
+        && ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1) {
+        char *c;
+
+        out->serial = apr_pstrdup(p, hex);
+        for (c = (char *)out->serial; *c; c++) {
+            *c = (char)apr_tolower(*c);
+        }
+        out->fingerprint = tp_hex(p, md, mdlen);
+        out->not_after = apr_time_from_sec(timegm(&tm));
+        out->cert_pem = bio_string(p, b);
+        b = NULL;
+        if (idx >= 0) {
+            ASN1_STRING *cn = X509_NAME_ENTRY_get_data(
+                X509_NAME_get_entry(subject, idx));
+            out->common_name = apr_pstrmemdup(
+                p, (const char *)ASN1_STRING_get0_data(cn),
+                (apr_size_t)ASN1_STRING_length(cn));
+        }
+        rv = out->cert_pem ? APR_SUCCESS : APR_EGENERAL;
+    }
+    BIO_free(b);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return rv;
+}
+
+apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out)
+{
+    X509 *x = pem ? pem_cert(pem) : NULL;
+    apr_status_t rv = x ? describe(p, x, out) : APR_EINVAL;
+
+    /* the queue is the thread's: mod_ssl must not meet our leftovers */
+    ERR_clear_error();
+    X509_free(x);
+    return rv;
+}
+
+apr_status_t tp_x509_ca_check(apr_pool_t *p, const char *ca_cert_pem,
+                              const char *ca_key_pem, const char **why)
+{
+    X509 *ca = pem_cert(ca_cert_pem);
+    EVP_PKEY *key = pem_key(ca_key_pem);
+    apr_status_t rv = APR_EINVAL;
+
+    (void)p;
+    if (!ca) {
+        *why = "the CA certificate is not a PEM certificate";
+    }
+    else if (!key) {
+        *why = "the CA key is not an unencrypted PEM private key";
+    }
+    else if (X509_check_private_key(ca, key) != 1) {
+        *why = "the CA key does not belong to the CA certificate";
+    }
+    else if (X509_check_ca(ca) == 0) {
+        *why = "the CA certificate may not sign certificates";
+    }
+    else {
+        rv = APR_SUCCESS;
+    }
+    ERR_clear_error();
+    X509_free(ca);
+    EVP_PKEY_free(key);
+    return rv;
+}
+
+static EVP_PKEY *ec_p256_key(void)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);
+    EVP_PKEY *key = NULL;
+
+    if (!ctx || EVP_PKEY_keygen_init(ctx) != 1
+        || EVP_PKEY_CTX_set_ec_paramgen_curve_nid(ctx,
+                                                  NID_X9_62_prime256v1) != 1
+        || EVP_PKEY_keygen(ctx, &key) != 1) {
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
+    EVP_PKEY_CTX_free(ctx);
+    return key;
+}
+
+static int add_ext(X509 *x, X509 *ca, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+    X509_EXTENSION *ext;
+    int ok;
+
+    X509V3_set_ctx(&ctx, ca, x, NULL, NULL, 0);
+    ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    ok = ext && X509_add_ext(x, ext, -1) == 1;
+    X509_EXTENSION_free(ext);
+    return ok;
+}
+
+static int random_serial(X509 *x)
+{
+    unsigned char buf[16];
+    BIGNUM *bn;
+    int ok;
+
+    if (tp_random(buf, sizeof(buf)) != APR_SUCCESS) {
+        return 0;
+    }
+    buf[0] &= 0x7f;   /* positive, and DER keeps it at 16 bytes at most */
+    buf[0] |= 0x40;   /* and never shorter, so every serial is 128 bits */
+    bn = BN_bin2bn(buf, sizeof(buf), NULL);
+    ok = bn && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)) != NULL;
+    BN_free(bn);
+    return ok;
+}
+
+apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
+                           const char *ca_key_pem, const char *cn, int days,
+                           tp_x509_t *out, const char **why)
+{
+    X509 *ca = pem_cert(ca_cert_pem);
+    EVP_PKEY *ca_key = pem_key(ca_key_pem);
+    EVP_PKEY *key = ec_p256_key();
+    X509 *x = X509_new();
+    X509_NAME *name = X509_NAME_new();
+    BIO *kb = BIO_new(BIO_s_mem());
+    long skew = days < 0 ? (long)days * 86400 * 2 : -300;
+    apr_status_t rv = APR_EGENERAL;
+
+    *why = NULL;
+    if (!ca || !ca_key) {
+        *why = "the listener CA could not be read";
+    }
+    else if (!key || !x || !name || !kb) {
+        *why = "out of memory or no EC support";
+    }
+    else if (X509_set_version(x, 2) != 1 || !random_serial(x)
+             || X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1
+             || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                           (const unsigned char *)cn, -1, -1,
+                                           0) != 1
+             || X509_set_subject_name(x, name) != 1
+             || !X509_gmtime_adj(X509_getm_notBefore(x), skew)
+             || !X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL)
+             || X509_set_pubkey(x, key) != 1
+             || !add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE")
+             || !add_ext(x, ca, NID_key_usage, "critical,digitalSignature")
+             || !add_ext(x, ca, NID_ext_key_usage, "clientAuth")
+             || !add_ext(x, ca, NID_subject_key_identifier, "hash")
+             || !add_ext(x, ca, NID_authority_key_identifier, "keyid:always")
+             || X509_sign(x, ca_key, EVP_sha256()) <= 0) {
+        *why = "the certificate could not be built or signed";
+    }
+    else if (PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)
+             != 1 || describe(p, x, out) != APR_SUCCESS) {
+        *why = "the certificate could not be encoded";
+    }
+    else {
+        out->key_pem = bio_string(p, kb);
+        kb = NULL;
+        rv = out->key_pem ? APR_SUCCESS : APR_EGENERAL;
+    }
+    ERR_clear_error();
+    BIO_free(kb);
+    X509_NAME_free(name);
+    X509_free(x);
+    EVP_PKEY_free(key);
+    EVP_PKEY_free(ca_key);
+    X509_free(ca);
+    return rv;
 }

@@ -4,6 +4,7 @@
 #define TP_CRYPTO_H
 
 #include <apr_pools.h>
+#include <apr_time.h>
 
 #define TP_PBKDF2_ITERATIONS 600000
 
@@ -55,5 +56,32 @@ int tp_secure_equals(const char *a, const char *b);
 char *tp_password_hash(apr_pool_t *p, const char *password);
 int tp_password_verify(apr_pool_t *p, const char *password,
                        const char *encoded);
+
+/* X.509 for listeners: client certificates issued by the deployment's
+ * listener CA. */
+typedef struct tp_x509 {
+    const char *cert_pem;
+    const char *key_pem;       /* the new private key; only when issued */
+    const char *serial;        /* lower-case hex */
+    const char *fingerprint;   /* hex SHA-256 of the DER encoding */
+    const char *common_name;   /* NULL when the subject has none */
+    apr_time_t not_after;
+} tp_x509_t;
+
+/* Checks that ca_key_pem is the private key of ca_cert_pem and that the
+ * certificate may sign others; *why says what is wrong otherwise. */
+apr_status_t tp_x509_ca_check(apr_pool_t *p, const char *ca_cert_pem,
+                              const char *ca_key_pem, const char **why);
+
+/* Issues a client certificate (extendedKeyUsage clientAuth) for a new
+ * EC P-256 key with subject CN=cn, a random 128-bit serial, valid from a
+ * few minutes ago for days days (negative: already expired, for tests),
+ * signed by the CA. */
+apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
+                           const char *ca_key_pem, const char *cn, int days,
+                           tp_x509_t *out, const char **why);
+
+/* Describes a presented PEM certificate (no key, no trust decision). */
+apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out);
 
 #endif

@@ -228,6 +228,35 @@ tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
     return NULL;
 }
 
+tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
+                                const char *key, apr_off_t from,
+                                apr_size_t len, char **buf, apr_size_t *got)
+{
+    const char *path = apr_pstrcat(p, st->root, "/", key, NULL);
+    apr_file_t *f = NULL;
+    apr_status_t rv;
+
+    *buf = apr_palloc(p, len + 1);
+    *got = 0;
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        return NULL;
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_file_seek(f, APR_SET, &from);
+    }
+    if (rv == APR_SUCCESS && len > 0) {
+        rv = apr_file_read_full(f, *buf, len, got);
+        if (rv == APR_EOF) {
+            rv = APR_SUCCESS;
+        }
+    }
+    if (f) {
+        apr_file_close(f);
+    }
+    return rv == APR_SUCCESS ? NULL : io_error(p, rv, "read", path);
+}
+
 tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len)
 {

@@ -42,6 +42,12 @@ tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
                           const char *key, apr_off_t max, char **buf,
                           apr_size_t *len);
 
+/* Reads up to len bytes of key starting at from (a missing object reads
+ * as empty); *got receives how many were read. */
+tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
+                                const char *key, apr_off_t from,
+                                apr_size_t len, char **buf, apr_size_t *got);
+
 /* Stores buf under key in one go (same atomic commit as uploads). */
 tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len);

@@ -93,7 +93,7 @@ static const tp_stmt_t SQL_WS_LOCK = {"ws_lock",
     " locked_at = now() WHERE id = %s AND lock_holder IS NULL RETURNING id"};
 static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
     "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
-    " locked_at = NULL"
+    " locked_at = NULL, lock_run_id = NULL"
     " WHERE id = %s AND lock_holder IS NOT NULL"
     "   AND (%s::text IS NULL OR lock_holder = %s) RETURNING id"};
 

@@ -15,6 +15,8 @@
 #include "tp_rbac.h"
 #include "tp_capability.h"
 #include "tp_state.h"
+#include "tp_log.h"
+#include "tp_run.h"
 
 Suite *archive_suite(void);
 Suite *vars_suite(void);
@@ -619,6 +621,86 @@ START_TEST(seal_roundtrip_and_tamper)
 }
 END_TEST
 
+/* ---- tp_log ---- */
+
+static const char *render(apr_off_t log_len, int final, apr_off_t offset,
+                          apr_off_t limit)
+{
+    static const char log[] = "hello";
+    tp_log_slice_t s;
+
+    tp_log_slice(log_len, final, offset, limit, &s);
+    return apr_psprintf(pool, "%s%.*s%s", s.stx ? "<" : "", (int)s.len,
+                        log + s.from, s.etx ? ">" : "");
+}
+
+START_TEST(log_slices_at_every_boundary)
+{
+    /* the stream of a finished 5-byte log is "<hello>" */
+    ck_assert_str_eq(render(5, 1, 0, 100), "<hello>");
+    ck_assert_str_eq(render(5, 1, 0, 1), "<");
+    ck_assert_str_eq(render(5, 1, 0, 2), "<h");
+    ck_assert_str_eq(render(5, 1, 1, 2), "he");
+    ck_assert_str_eq(render(5, 1, 3, 100), "llo>");
+    ck_assert_str_eq(render(5, 1, 5, 1), "o");
+    ck_assert_str_eq(render(5, 1, 5, 2), "o>");
+    ck_assert_str_eq(render(5, 1, 6, 10), ">");
+    ck_assert_str_eq(render(5, 1, 7, 10), "");
+    ck_assert_str_eq(render(5, 1, 70, 10), "");
+    /* while the phase runs there is no ETX yet */
+    ck_assert_str_eq(render(5, 0, 0, 100), "<hello");
+    ck_assert_str_eq(render(5, 0, 6, 100), "");
+    ck_assert_str_eq(render(3, 0, 2, 100), "el");
+    /* nothing logged yet */
+    ck_assert_str_eq(render(0, 0, 0, 100), "<");
+    ck_assert_str_eq(render(0, 1, 0, 100), "<>");
+    ck_assert_str_eq(render(0, 1, 1, 100), ">");
+    /* limits: default and cap, negative offset */
+    ck_assert_str_eq(render(5, 1, 0, 0), "<hello>");
+    ck_assert_str_eq(render(5, 1, -4, 3), "<he");
+}
+END_TEST
+
+/* ---- tp_run ---- */
+
+START_TEST(run_state_machine)
+{
+    const char *plan, *apply;
+
+    ck_assert(tp_run_allows("planned", TP_RUN_APPLY));
+    ck_assert(tp_run_allows("planned", TP_RUN_DISCARD));
+    ck_assert(!tp_run_allows("planning", TP_RUN_APPLY));
+    ck_assert(!tp_run_allows("applied", TP_RUN_DISCARD));
+    ck_assert(tp_run_allows("planning", TP_RUN_CANCEL));
+    ck_assert(tp_run_allows("pending", TP_RUN_CANCEL));
+    ck_assert(!tp_run_allows("planned", TP_RUN_CANCEL));
+    ck_assert(!tp_run_allows("errored", TP_RUN_CANCEL));
+    ck_assert(tp_run_allows("planned", TP_RUN_FORCE_CANCEL));
+    ck_assert(!tp_run_allows("canceled", TP_RUN_FORCE_CANCEL));
+    ck_assert_str_eq(tp_run_after(TP_RUN_APPLY), "confirmed");
+    ck_assert_str_eq(tp_run_after(TP_RUN_DISCARD), "discarded");
+    ck_assert_str_eq(tp_run_after(TP_RUN_FORCE_CANCEL), "canceled");
+    ck_assert(tp_run_final("planned_and_finished"));
+    ck_assert(!tp_run_final("planned"));
+    ck_assert(tp_run_active("planned"));
+    ck_assert(!tp_run_active("pending"));
+    ck_assert_str_eq(tp_run_after_plan(1, 1, 0, 1), "planned_and_finished");
+    ck_assert_str_eq(tp_run_after_plan(0, 0, 0, 0), "planned_and_finished");
+    ck_assert_str_eq(tp_run_after_plan(0, 0, 1, 0), "planned");
+    ck_assert_str_eq(tp_run_after_plan(0, 1, 0, 1), "confirmed");
+    ck_assert_str_eq(tp_run_after_plan(0, 1, 0, 0), "planned");
+    tp_run_phases("planning", "errored", &plan, &apply);
+    ck_assert_str_eq(plan, "errored");
+    ck_assert_str_eq(apply, "unreachable");
+    tp_run_phases("applying", "canceled", &plan, &apply);
+    ck_assert_ptr_null(plan);
+    ck_assert_str_eq(apply, "canceled");
+    tp_run_phases("plan_queued", "planning", &plan, &apply);
+    ck_assert_str_eq(plan, "running");
+    ck_assert_str_eq(apply, "pending");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -658,6 +740,8 @@ static Suite *core_suite(void)
     tcase_add_test(tc, attribute_readers);
     tcase_add_test(tc, base64_and_md5_stream);
     tcase_add_test(tc, seal_roundtrip_and_tamper);
+    tcase_add_test(tc, log_slices_at_every_boundary);
+    tcase_add_test(tc, run_state_machine);
     suite_add_tcase(s, tc);
     return s;
 }

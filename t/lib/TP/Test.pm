@@ -11,7 +11,8 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
-                 wait_until error_detail is_error make_ws current_sv_id);
+                 wait_until error_detail is_error make_ws current_sv_id
+                 targz make_cv);
 
 my $json = JSON::PP->new->canonical;
 
@@ -73,6 +74,36 @@ sub make_ws {
                                   attributes => {name => $name, %attrs}}});
     die "creating workspace $name: " . $r->as_string unless $r->code == 201;
     return json_of($r)->{data}{id};
+}
+
+# A gzip tar of {name => content} files.
+sub targz {
+    my (%files) = @_;
+    require Archive::Tar;
+    require IO::Compress::Gzip;
+    my $tar = Archive::Tar->new;
+    $tar->add_data($_, $files{$_}) for sort keys %files;
+    my $raw = $tar->write;
+    my $gz;
+    IO::Compress::Gzip::gzip(\$raw => \$gz) or die "gzip failed";
+    return $gz;
+}
+
+# Creates and uploads a configuration version; returns its id.
+sub make_cv {
+    my ($token, $ws, %attrs) = @_;
+    my $r = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
+                token => $token,
+                body => {data => {type => 'configuration-versions',
+                                  attributes => {%attrs}}});
+    die "creating a configuration version: " . $r->as_string
+        unless $r->code == 201;
+    my $cv = json_of($r)->{data};
+    $r = api(PUT => $cv->{attributes}{'upload-url'},
+             body => targz('main.tf' => qq{resource "terraform_data" "x" {}\n}),
+             headers => {'Content-Type' => 'application/octet-stream'});
+    die "uploading: " . $r->as_string unless $r->code == 200;
+    return $cv->{id};
 }
 
 # The id of a workspace's current state version, or "none:<status>".

@@ -1,0 +1,846 @@
+/* Runs, their plan and apply phases, and the phase logs. A workspace runs
+ * one non-speculative run at a time, holding its lock; the others wait in
+ * "pending" and are promoted in order when it ends. Agents (listeners)
+ * move runs through planning and applying; people confirm, discard and
+ * cancel them here. */
+#include <apr_strings.h>
+#include "../mod_terrapod.h"
+#include "../tp_run.h"
+#include "../tp_log.h"
+
+#define LOG_TTL apr_time_from_sec(24 * 3600)
+
+#define RUN_COLUMNS \
+    "r.id, r.plan_id, r.apply_id, r.workspace_id," \
+    " r.configuration_version_id, r.status, r.plan_status, r.apply_status," \
+    " r.message, r.source, r.is_destroy, r.auto_apply, r.plan_only," \
+    " r.refresh, r.refresh_only, r.allow_empty_apply, r.save_plan," \
+    " r.target_addrs::text AS target_addrs," \
+    " r.replace_addrs::text AS replace_addrs, r.vcs_ref, r.has_changes," \
+    " r.error_message, r.created_by, r.created_state_version_id," \
+    " r.status_timestamps::text AS status_timestamps," \
+    " tp_ts(r.created_at) AS created_at"
+
+static const tp_stmt_t SQL_RUN_GET = {"run_get",
+    "SELECT " RUN_COLUMNS " FROM runs r WHERE r.id = %s"};
+static const tp_stmt_t SQL_RUN_BY_PHASE = {"run_by_phase",
+    "SELECT " RUN_COLUMNS " FROM runs r WHERE r.plan_id = %s"
+    " OR r.apply_id = %s"};
+static const tp_stmt_t SQL_RUN_LIST = {"run_list",
+    "SELECT " RUN_COLUMNS ", count(*) OVER () AS total FROM runs r"
+    " WHERE r.workspace_id = %s ORDER BY r.seq DESC"
+    " LIMIT %s::bigint OFFSET %s::bigint"};
+/* active runs for the queue view, with what visibility is decided on */
+static const tp_stmt_t SQL_RUN_QUEUE = {"run_queue",
+    "SELECT " RUN_COLUMNS ", w.name, w.owner_email, w.labels::text AS labels"
+    "  FROM runs r JOIN workspaces w ON w.id = r.workspace_id"
+    " WHERE r.status IN ('pending', 'plan_queued', 'planning', 'confirmed',"
+    "                    'apply_queued', 'applying')"
+    " ORDER BY r.seq"};
+static const tp_stmt_t SQL_RUN_COUNTS = {"run_counts",
+    "SELECT count(*) FILTER (WHERE status IN ('pending', 'plan_queued',"
+    "                                         'apply_queued')) AS pending,"
+    "       count(*) FILTER (WHERE status IN ('planning', 'applying'))"
+    "         AS running"
+    "  FROM runs WHERE status NOT IN ('planned_and_finished', 'applied',"
+    "                                 'discarded', 'errored', 'canceled')"};
+
+static const tp_stmt_t SQL_WS_CLAIM = {"run_ws_claim",
+    "SELECT lock_holder, auto_apply FROM workspaces WHERE id = %s FOR UPDATE"};
+static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
+    "SELECT id, status, speculative FROM configuration_versions"
+    " WHERE id = %s AND workspace_id = %s"};
+static const tp_stmt_t SQL_CV_LATEST = {"run_cv_latest",
+    "SELECT id, status, speculative FROM configuration_versions"
+    " WHERE workspace_id = %s AND status = 'uploaded' AND NOT speculative"
+    " ORDER BY seq DESC LIMIT 1"};
+static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
+    "INSERT INTO runs (id, plan_id, apply_id, workspace_id,"
+    "   configuration_version_id, message, is_destroy, auto_apply,"
+    "   plan_only, refresh, refresh_only, allow_empty_apply, save_plan,"
+    "   target_addrs, replace_addrs, variables, vcs_ref, created_by,"
+    "   status_timestamps)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s::boolean, %s::boolean, %s::boolean,"
+    "   %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::jsonb,"
+    "   %s::jsonb, %s::jsonb, %s, %s,"
+    "   jsonb_build_object('pending-at', tp_ts(now())))"};
+
+/* Moves a run from one status to another, or does nothing when it has
+ * moved on meanwhile (the caller answers 409). */
+static const tp_stmt_t SQL_RUN_MOVE = {"run_move",
+    "UPDATE runs SET status = %s,"
+    " plan_status = COALESCE(%s, plan_status),"
+    " apply_status = COALESCE(%s, apply_status),"
+    " status_timestamps = status_timestamps"
+    "   || jsonb_build_object(replace(%s, '_', '-') || '-at', tp_ts(now())),"
+    " updated_at = now()"
+    " WHERE id = %s AND status = %s RETURNING id"};
+
+static const tp_stmt_t SQL_WS_RELEASE = {"run_ws_release",
+    "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
+    " locked_at = NULL, lock_run_id = NULL"
+    " WHERE id = %s AND lock_run_id = %s"};
+static const tp_stmt_t SQL_WS_TAKE = {"run_ws_take",
+    "UPDATE workspaces SET lock_holder = %s, lock_reason = 'held by run ' || %s,"
+    " locked_at = now(), lock_run_id = %s"
+    " WHERE id = %s AND lock_holder IS NULL RETURNING id"};
+static const tp_stmt_t SQL_RUN_NEXT_PENDING = {"run_next_pending",
+    "SELECT id FROM runs WHERE workspace_id = %s AND status = 'pending'"
+    " ORDER BY seq LIMIT 1"};
+
+static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
+    "SELECT workspace_id, configuration_version_id, message, is_destroy,"
+    "       auto_apply, plan_only, refresh, refresh_only, allow_empty_apply,"
+    "       save_plan, target_addrs::text AS target_addrs,"
+    "       replace_addrs::text AS replace_addrs, variables::text AS variables,"
+    "       vcs_ref"
+    "  FROM runs WHERE id = %s"};
+
+static const char *text_bool(int v)
+{
+    return v ? "true" : "false";
+}
+
+static tp_json_t *json_col(apr_pool_t *p, const tp_rows_t *rows, int i,
+                           const char *col)
+{
+    const char *v = tp_row(rows, i, col);
+
+    return v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
+}
+
+/* ---- rendering ---- */
+
+static tp_json_t *run_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
+                               tp_level_e lvl)
+{
+    static const char *const bools[][2] = {
+        {"is_destroy", "is-destroy"}, {"auto_apply", "auto-apply"},
+        {"plan_only", "plan-only"}, {"refresh", "refresh"},
+        {"refresh_only", "refresh-only"},
+        {"allow_empty_apply", "allow-empty-apply"},
+        {"save_plan", "save-plan"}, {NULL, NULL}
+    };
+    const char *status = tp_row(rows, i, "status");
+    tp_json_t *r = tp_jsonapi_resource(p, "runs", tp_row(rows, i, "id"));
+    int k, plan_only = tp_row_bool(rows, i, "plan_only");
+
+    tp_json_sets(r, status, "attributes", "status", NULL);
+    tp_json_sets(r, tp_row(rows, i, "message"), "attributes", "message", NULL);
+    tp_json_sets(r, tp_row(rows, i, "source"), "attributes", "source", NULL);
+    tp_json_sets(r, tp_row(rows, i, "created_at"), "attributes", "created-at",
+                 NULL);
+    tp_json_sets(r, tp_row(rows, i, "created_by"), "attributes", "created-by",
+                 NULL);
+    tp_json_sets(r, tp_row(rows, i, "vcs_ref"), "attributes", "vcs-ref", NULL);
+    tp_json_sets(r, tp_row(rows, i, "error_message"), "attributes",
+                 "error-message", NULL);
+    for (k = 0; bools[k][0]; k++) {
+        tp_json_setb(r, tp_row_bool(rows, i, bools[k][0]), "attributes",
+                     bools[k][1], NULL);
+    }
+    if (tp_row(rows, i, "has_changes")) {
+        tp_json_setb(r, tp_row_bool(rows, i, "has_changes"), "attributes",
+                     "has-changes", NULL);
+    }
+    else {
+        tp_json_setnull(r, "attributes", "has-changes", NULL);
+    }
+    tp_json_setj(r, json_col(p, rows, i, "target_addrs"), "attributes",
+                 "target-addrs", NULL);
+    tp_json_setj(r, json_col(p, rows, i, "replace_addrs"), "attributes",
+                 "replace-addrs", NULL);
+    tp_json_setj(r, json_col(p, rows, i, "status_timestamps"), "attributes",
+                 "status-timestamps", NULL);
+    tp_json_setb(r, tp_run_allows(status, TP_RUN_CANCEL), "attributes",
+                 "actions", "is-cancelable", NULL);
+    tp_json_setb(r, !plan_only && tp_run_allows(status, TP_RUN_APPLY),
+                 "attributes", "actions", "is-confirmable", NULL);
+    tp_json_setb(r, tp_run_allows(status, TP_RUN_DISCARD), "attributes",
+                 "actions", "is-discardable", NULL);
+    tp_json_setb(r, tp_run_allows(status, TP_RUN_FORCE_CANCEL), "attributes",
+                 "actions", "is-force-cancelable", NULL);
+    tp_json_setb(r, lvl >= TP_LEVEL_WRITE, "attributes", "permissions",
+                 "can-apply", NULL);
+    tp_json_setb(r, lvl >= TP_LEVEL_PLAN, "attributes", "permissions",
+                 "can-cancel", NULL);
+    tp_json_setb(r, lvl >= TP_LEVEL_WRITE, "attributes", "permissions",
+                 "can-discard", NULL);
+    tp_json_setb(r, lvl >= TP_LEVEL_ADMIN, "attributes", "permissions",
+                 "can-force-cancel", NULL);
+    tp_json_setb(r, lvl >= TP_LEVEL_ADMIN, "attributes", "permissions",
+                 "can-force-execute", NULL);
+    tp_jsonapi_relate(r, "workspace", "workspaces",
+                      tp_row(rows, i, "workspace_id"));
+    tp_jsonapi_relate(r, "configuration-version", "configuration-versions",
+                      tp_row(rows, i, "configuration_version_id"));
+    tp_jsonapi_relate(r, "plan", "plans", tp_row(rows, i, "plan_id"));
+    tp_jsonapi_relate(r, "apply", "applies", tp_row(rows, i, "apply_id"));
+    tp_jsonapi_relate(r, "created-state-version", "state-versions",
+                      tp_row(rows, i, "created_state_version_id"));
+    tp_json_sets(r, apr_pstrcat(p, "/api/v2/runs/", tp_row(rows, i, "id"),
+                                NULL), "links", "self", NULL);
+    return r;
+}
+
+/* A run and the caller's level on its workspace; 404 when either is
+ * missing or unreadable, 403 below need. */
+static tp_err_t *load_run(tp_req_t *req, const tp_stmt_t *stmt,
+                          const char *key, tp_level_e need, tp_rows_t **rows,
+                          tp_ws_t **ws)
+{
+    apr_pool_t *p = req->r->pool;
+    /* by phase, the key is matched against the plan id and the apply id */
+    const char *args[] = {key, key};
+    tp_err_t *err = tp_req_exec(req, stmt, rows,
+                                stmt == &SQL_RUN_BY_PHASE ? 2 : 1, args);
+
+    if (err) {
+        return err;
+    }
+    if ((*rows)->nrows == 0) {
+        return tp_err(p, 404, "%s not found", key);
+    }
+    err = tp_ws_require(req, tp_row(*rows, 0, "workspace_id"), need, ws);
+    if (err && err->status == 404) {
+        return tp_err(p, 404, "%s not found", key);
+    }
+    return err;
+}
+
+static tp_err_t *send_run(tp_req_t *req, int status, const char *id)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, &SQL_RUN_GET, id, TP_LEVEL_READ, &rows,
+                             &ws);
+
+    if (err) {
+        return err;
+    }
+    return tp_send_json(req, status,
+                        tp_jsonapi_doc(req->r->pool,
+                                       run_resource(req->r->pool, rows, 0,
+                                                    ws->level)));
+}
+
+tp_err_t *tp_api_run_show(tp_req_t *req)
+{
+    /* include= asks for related documents; unknown ones are ignored, and
+     * the relationships carry the ids clients follow */
+    return send_run(req, 200, tp_param(&req->params, "id"));
+}
+
+static tp_json_t *run_render(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    tp_ws_t *ws = req->ctx;
+
+    return run_resource(req->r->pool, rows, i, ws->level);
+}
+
+tp_err_t *tp_api_run_list(tp_req_t *req)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws);
+
+    if (err) {
+        return err;
+    }
+    req->ctx = ws;
+    return tp_send_page(req, &SQL_RUN_LIST, TP_DB_ARGS(ws->id), run_render);
+}
+
+/* ---- transitions ---- */
+
+/* Moves run id from `from` to `to` with its phases; 409 when it moved on. */
+static tp_err_t *move(tp_db_t *db, apr_pool_t *p, const char *id,
+                      const char *from, const char *to)
+{
+    const char *plan, *apply;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    tp_run_phases(from, to, &plan, &apply);
+    err = tp_db_exec(db, p, &SQL_RUN_MOVE, &rows,
+                     TP_DB_ARGS(to, plan, apply, to, id, from));
+    if (!err && rows->nrows == 0) {
+        return tp_err(p, 409, "run %s is no longer %s", id, from);
+    }
+    return err;
+}
+
+/* Queues the workspace's oldest pending run when the workspace is free,
+ * giving it the lock. */
+static tp_err_t *promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id)
+{
+    tp_rows_t *rows, *took;
+    const char *next;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
+                               TP_DB_ARGS(ws_id));
+
+    if (err || rows->nrows == 0) {
+        return err;
+    }
+    next = tp_row(rows, 0, "id");
+    if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
+                          TP_DB_ARGS(next, next, next, ws_id))) != NULL
+        || took->nrows == 0) {
+        return err;
+    }
+    return move(db, p, next, "pending", "plan_queued");
+}
+
+/* Ends a run: the final status, the workspace lock released (when this run
+ * held it), and the next pending run queued. One transaction. */
+tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
+                        const char *ws_id, const char *from, const char *to)
+{
+    tp_err_t *err;
+
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = move(db, p, id, from, to)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
+                             TP_DB_ARGS(ws_id, id))) != NULL
+        || (err = promote_next(db, p, ws_id)) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
+/* ---- create ---- */
+
+typedef struct {
+    const char *message, *vcs_ref, *cv_id;
+    int is_destroy, auto_apply, plan_only, refresh, refresh_only;
+    int allow_empty_apply, save_plan, has_auto_apply;
+    const char *target_addrs, *replace_addrs, *variables;
+} run_input_t;
+
+static tp_err_t *string_list(apr_pool_t *p, const tp_json_t *a,
+                             const char *name, const char **out)
+{
+    tp_json_t *list;
+    int has;
+    tp_err_t *err = tp_attr_strings(p, a, name, 1000, 1000, &list, &has);
+
+    *out = has ? tp_json_dump(list, p) : "[]";
+    return err;
+}
+
+/* variables: [{"key": "k", "value": "v"}] with HCL values as strings */
+static tp_err_t *run_variables(apr_pool_t *p, const tp_json_t *a,
+                               const char **out)
+{
+    tp_json_t *vars = tp_json_get(a, "variables", NULL);
+    apr_size_t i;
+
+    *out = "[]";
+    if (!vars || tp_json_type(vars, NULL) == TP_JSON_NULL) {
+        return NULL;
+    }
+    if (tp_json_type(vars, NULL) != TP_JSON_ARRAY || tp_json_len(vars) > 500) {
+        return tp_err(p, 422, "variables must be a list of at most 500 "
+                      "{key, value} objects");
+    }
+    for (i = 0; i < tp_json_len(vars); i++) {
+        tp_json_t *v = tp_json_at(vars, i);
+
+        if (!tp_json_gets(v, "key", NULL) || !tp_json_gets(v, "value", NULL)) {
+            return tp_err(p, 422, "each run variable needs a string key and "
+                          "value");
+        }
+    }
+    *out = tp_json_dump(vars, p);
+    return NULL;
+}
+
+static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
+                           run_input_t *in, const char **ws_id)
+{
+    tp_json_t *a;
+    tp_err_t *err;
+    int has;
+
+    memset(in, 0, sizeof(*in));
+    in->refresh = 1;
+    if ((err = tp_jsonapi_attributes(p, body, "runs", &a)) != NULL
+        || (err = tp_attr_string(p, a, "message", 2000, &in->message, &has))
+           != NULL
+        || (err = tp_attr_string(p, a, "vcs-ref", 255, &in->vcs_ref, &has))
+           != NULL
+        || (err = tp_attr_bool(p, a, "is-destroy", &in->is_destroy, &has))
+           != NULL
+        || (err = tp_attr_bool(p, a, "auto-apply", &in->auto_apply,
+                               &in->has_auto_apply)) != NULL
+        || (err = tp_attr_bool(p, a, "plan-only", &in->plan_only, &has))
+           != NULL
+        || (err = tp_attr_bool(p, a, "refresh", &in->refresh, &has)) != NULL
+        || (err = tp_attr_bool(p, a, "refresh-only", &in->refresh_only, &has))
+           != NULL
+        || (err = tp_attr_bool(p, a, "allow-empty-apply",
+                               &in->allow_empty_apply, &has)) != NULL
+        || (err = tp_attr_bool(p, a, "save-plan", &in->save_plan, &has))
+           != NULL
+        || (err = string_list(p, a, "target-addrs", &in->target_addrs))
+           != NULL
+        || (err = string_list(p, a, "replace-addrs", &in->replace_addrs))
+           != NULL
+        || (err = run_variables(p, a, &in->variables)) != NULL) {
+        return err;
+    }
+    *ws_id = tp_json_gets(body, "data", "relationships", "workspace", "data",
+                          "id", NULL);
+    if (!*ws_id) {
+        return tp_err(p, 422, "relationships.workspace.data.id is required");
+    }
+    in->cv_id = tp_json_gets(body, "data", "relationships",
+                             "configuration-version", "data", "id", NULL);
+    if (!in->message) in->message = "";
+    if (!in->vcs_ref) in->vcs_ref = "";
+    /* a saved plan is only ever planned here */
+    if (in->save_plan) in->plan_only = 1;
+    return NULL;
+}
+
+/* The configuration version a run uses: the one named, or the newest
+ * uploaded one. A speculative one makes the run plan-only. */
+static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
+                            run_input_t *in)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    err = in->cv_id
+          ? tp_db_exec(db, p, &SQL_CV_FOR_RUN, &rows,
+                       TP_DB_ARGS(in->cv_id, ws_id))
+          : tp_db_exec(db, p, &SQL_CV_LATEST, &rows, TP_DB_ARGS(ws_id));
+    if (err) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return in->cv_id
+               ? tp_err(p, 422, "configuration version %s does not belong to "
+                        "this workspace", in->cv_id)
+               : tp_err(p, 422, "Workspace has no uploaded configuration. "
+                        "Upload one via 'tofu plan' / 'tofu apply' (CLI), or "
+                        "POST a configuration version + tarball before "
+                        "queueing a run.");
+    }
+    if (strcmp(tp_row(rows, 0, "status"), "uploaded") != 0) {
+        return tp_err(p, 409, "configuration version %s is %s, not uploaded",
+                      tp_row(rows, 0, "id"), tp_row(rows, 0, "status"));
+    }
+    in->cv_id = tp_row(rows, 0, "id");
+    if (tp_row_bool(rows, 0, "speculative")) {
+        in->plan_only = 1;
+    }
+    return NULL;
+}
+
+/* Inserts the run and queues it when it may start now: plan-only runs
+ * always; others when the workspace is free (they then take its lock). */
+static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
+                            const run_input_t *in, const char *id)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *suffix = id + 4;
+    tp_rows_t *took;
+    tp_err_t *err;
+
+    err = tp_db_exec(db, p, &SQL_RUN_INSERT, NULL,
+        TP_DB_ARGS(id, apr_pstrcat(p, "plan-", suffix, NULL),
+                   apr_pstrcat(p, "apply-", suffix, NULL), ws_id, in->cv_id,
+                   in->message, text_bool(in->is_destroy),
+                   text_bool(in->auto_apply), text_bool(in->plan_only),
+                   text_bool(in->refresh), text_bool(in->refresh_only),
+                   text_bool(in->allow_empty_apply), text_bool(in->save_plan),
+                   in->target_addrs, in->replace_addrs, in->variables,
+                   in->vcs_ref, req->who->grants.email));
+    if (err) {
+        return err;
+    }
+    if (in->plan_only) {
+        return move(db, p, id, "pending", "plan_queued");
+    }
+    if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
+                          TP_DB_ARGS(id, id, id, ws_id))) != NULL) {
+        return err;
+    }
+    /* someone (or another run) holds the workspace: wait in line */
+    return took->nrows ? move(db, p, id, "pending", "plan_queued") : NULL;
+}
+
+static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
+                            run_input_t *in, const char **id)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    *id = tp_id_generate(p, "run");
+    if ((err = tp_ws_require(req, ws_id, in->plan_only ? TP_LEVEL_PLAN
+                                                       : TP_LEVEL_READ, &ws))
+        != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_CLAIM, &rows,
+                             TP_DB_ARGS(ws->id))) != NULL
+        || (err = resolve_cv(req, db, ws->id, in)) != NULL) {
+        return err;
+    }
+    /* plan-only needs plan; anything that may apply needs write */
+    if (ws->level < (in->plan_only ? TP_LEVEL_PLAN : TP_LEVEL_WRITE)) {
+        tp_db_rollback(db);
+        return tp_err(p, 403, "this run needs %s on workspace %s",
+                      in->plan_only ? "plan" : "write", ws->name);
+    }
+    if (!in->has_auto_apply) {
+        in->auto_apply = tp_row_bool(rows, 0, "auto_apply");
+    }
+    if ((err = insert_run(req, db, ws->id, in, *id)) != NULL) {
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
+tp_err_t *tp_api_run_create(tp_req_t *req)
+{
+    const char *ws_id, *id;
+    tp_json_t *body;
+    run_input_t in;
+    tp_err_t *err;
+
+    if ((err = tp_read_json(req, &body)) != NULL
+        || (err = parse_run(req->r->pool, body, &in, &ws_id)) != NULL
+        || (err = create_run(req, ws_id, &in, &id)) != NULL) {
+        return err;
+    }
+    return send_run(req, 201, id);
+}
+
+/* A new run with the settings of a finished one. */
+tp_err_t *tp_api_run_retry(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id"), *new_id;
+    run_input_t in;
+    tp_rows_t *run, *src;
+    tp_ws_t *ws;
+    tp_err_t *err;
+
+    if ((err = load_run(req, &SQL_RUN_GET, id, TP_LEVEL_PLAN, &run, &ws))
+        != NULL) {
+        return err;
+    }
+    if (!tp_run_final(tp_row(run, 0, "status"))) {
+        return tp_err(p, 409, "run %s has not finished", id);
+    }
+    if ((err = tp_req_exec(req, &SQL_RETRY_SOURCE, &src, TP_DB_ARGS(id)))
+        != NULL) {
+        return err;
+    }
+    memset(&in, 0, sizeof(in));
+    in.cv_id = tp_row(src, 0, "configuration_version_id");
+    in.message = apr_pstrcat(p, "Retry of ", id, NULL);
+    in.vcs_ref = tp_row(src, 0, "vcs_ref");
+    in.is_destroy = tp_row_bool(src, 0, "is_destroy");
+    in.auto_apply = tp_row_bool(src, 0, "auto_apply");
+    in.has_auto_apply = 1;
+    in.plan_only = tp_row_bool(src, 0, "plan_only");
+    in.refresh = tp_row_bool(src, 0, "refresh");
+    in.refresh_only = tp_row_bool(src, 0, "refresh_only");
+    in.allow_empty_apply = tp_row_bool(src, 0, "allow_empty_apply");
+    in.save_plan = tp_row_bool(src, 0, "save_plan");
+    in.target_addrs = tp_row(src, 0, "target_addrs");
+    in.replace_addrs = tp_row(src, 0, "replace_addrs");
+    in.variables = tp_row(src, 0, "variables");
+    if ((err = create_run(req, ws->id, &in, &new_id)) != NULL) {
+        return err;
+    }
+    return send_run(req, 201, new_id);
+}
+
+/* ---- actions ---- */
+
+static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    const char *status, *ws_id;
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = load_run(req, &SQL_RUN_GET, id, need, &rows, &ws)) != NULL) {
+        return err;
+    }
+    /* the body may be {} or {"comment": "..."}; nothing in it matters */
+    if (tp_has_body(req)) {
+        tp_json_t *body;
+
+        if ((err = tp_read_json(req, &body)) != NULL) {
+            return err;
+        }
+    }
+    status = tp_row(rows, 0, "status");
+    ws_id = tp_row(rows, 0, "workspace_id");
+    if (!tp_run_allows(status, action)
+        || (action == TP_RUN_APPLY && tp_row_bool(rows, 0, "plan_only"))) {
+        return tp_err(p, 409, "run %s is %s; that action is not possible now",
+                      id, status);
+    }
+    if ((err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    if (action == TP_RUN_APPLY) {
+        /* confirmed runs go straight to the apply queue */
+        if ((err = tp_db_begin(db, p)) != NULL
+            || (err = move(db, p, id, status, "confirmed")) != NULL
+            || (err = move(db, p, id, "confirmed", "apply_queued")) != NULL
+            || (err = tp_db_commit(db)) != NULL) {
+            return err;
+        }
+    }
+    else if ((err = tp_run_finish(db, p, id, ws_id, status,
+                                  tp_run_after(action))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_ACCEPTED);
+}
+
+tp_err_t *tp_api_run_apply(tp_req_t *req)
+{
+    return act(req, TP_RUN_APPLY, TP_LEVEL_WRITE);
+}
+
+tp_err_t *tp_api_run_discard(tp_req_t *req)
+{
+    return act(req, TP_RUN_DISCARD, TP_LEVEL_WRITE);
+}
+
+tp_err_t *tp_api_run_cancel(tp_req_t *req)
+{
+    return act(req, TP_RUN_CANCEL, TP_LEVEL_PLAN);
+}
+
+tp_err_t *tp_api_run_force_cancel(tp_req_t *req)
+{
+    return act(req, TP_RUN_FORCE_CANCEL, TP_LEVEL_ADMIN);
+}
+
+/* ---- what the CLI polls while it waits ---- */
+
+tp_err_t *tp_api_run_events(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, &SQL_RUN_GET, tp_param(&req->params, "id"),
+                             TP_LEVEL_READ, &rows, &ws);
+
+    /* no run events are recorded; an empty list keeps the CLI going */
+    return err ? err : tp_send_json(req, 200,
+                                    tp_jsonapi_doc(req->r->pool,
+                                                   tp_json_array(req->r->pool)));
+}
+
+tp_err_t *tp_api_run_queue(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *doc, *list = tp_json_array(p);
+    tp_rows_t *rows;
+    tp_page_t pg;
+    long long total = 0;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                             tp_query_arg(req, "page[size]"), &pg)) != NULL
+        || (err = tp_req_exec(req, &SQL_RUN_QUEUE, &rows, 0, NULL)) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        tp_resource_t res = {tp_row(rows, i, "name"),
+                             tp_row(rows, i, "owner_email"),
+                             json_col(p, rows, i, "labels")};
+        tp_level_e lvl = tp_rbac_level(&req->who->grants, TP_AXIS_WORKSPACE,
+                                       &res);
+
+        if (lvl < TP_LEVEL_READ) {
+            continue;
+        }
+        if (total >= tp_page_offset(&pg)
+            && total < tp_page_offset(&pg) + pg.size) {
+            tp_json_push(list, run_resource(p, rows, i, lvl));
+        }
+        total++;
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_jsonapi_paginate(doc, &pg, total);
+    return tp_send_json(req, 200, doc);
+}
+
+tp_err_t *tp_api_organization_capacity(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *c = tp_jsonapi_resource(p, "organization-capacity",
+                                       TP_ORGANIZATION);
+    tp_rows_t *rows;
+    tp_err_t *err = tp_req_exec(req, &SQL_RUN_COUNTS, &rows, 0, NULL);
+
+    if (err) {
+        return err;
+    }
+    tp_json_seti(c, apr_atoi64(tp_row(rows, 0, "pending")), "attributes",
+                 "pending", NULL);
+    tp_json_seti(c, apr_atoi64(tp_row(rows, 0, "running")), "attributes",
+                 "running", NULL);
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, c));
+}
+
+/* ---- plans, applies and their logs ---- */
+
+static const char *log_key(apr_pool_t *p, const char *run, int apply)
+{
+    return apr_pstrcat(p, "logs/", run, apply ? "/apply.log" : "/plan.log",
+                       NULL);
+}
+
+static tp_json_t *phase_resource(tp_req_t *req, const tp_rows_t *rows,
+                                 int apply)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_row(rows, 0, apply ? "apply_id" : "plan_id");
+    const char *path = apr_pstrcat(p, apply ? "/api/v2/applies/"
+                                            : "/api/v2/plans/", id, "/logs",
+                                   NULL);
+    tp_json_t *r = tp_jsonapi_resource(p, apply ? "applies" : "plans", id);
+
+    tp_json_sets(r, tp_row(rows, 0, apply ? "apply_status" : "plan_status"),
+                 "attributes", "status", NULL);
+    tp_json_sets(r, tp_capability_url(req, path, "log", id, LOG_TTL),
+                 "attributes", "log-read-url", NULL);
+    if (!apply) {
+        if (tp_row(rows, 0, "has_changes")) {
+            tp_json_setb(r, tp_row_bool(rows, 0, "has_changes"),
+                         "attributes", "has-changes", NULL);
+        }
+        else {
+            tp_json_setnull(r, "attributes", "has-changes", NULL);
+        }
+    }
+    tp_json_seti(r, 0, "attributes", "resource-additions", NULL);
+    tp_json_seti(r, 0, "attributes", "resource-changes", NULL);
+    tp_json_seti(r, 0, "attributes", "resource-destructions", NULL);
+    tp_jsonapi_relate(r, "run", "runs", tp_row(rows, 0, "id"));
+    return r;
+}
+
+static tp_err_t *send_phase(tp_req_t *req, const char *key, int by_run,
+                            int apply)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, by_run ? &SQL_RUN_GET : &SQL_RUN_BY_PHASE,
+                             key, TP_LEVEL_READ, &rows, &ws);
+
+    return err ? err : tp_send_json(req, 200,
+                                    tp_jsonapi_doc(req->r->pool,
+                                                   phase_resource(req, rows,
+                                                                  apply)));
+}
+
+tp_err_t *tp_api_plan_show(tp_req_t *req)
+{
+    return send_phase(req, tp_param(&req->params, "id"), 0, 0);
+}
+
+tp_err_t *tp_api_apply_show(tp_req_t *req)
+{
+    return send_phase(req, tp_param(&req->params, "id"), 0, 1);
+}
+
+tp_err_t *tp_api_run_plan(tp_req_t *req)
+{
+    return send_phase(req, tp_param(&req->params, "id"), 1, 0);
+}
+
+tp_err_t *tp_api_run_apply_phase(tp_req_t *req)
+{
+    return send_phase(req, tp_param(&req->params, "id"), 1, 1);
+}
+
+tp_err_t *tp_api_plan_json_output(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE,
+                             tp_param(&req->params, "id"), TP_LEVEL_READ,
+                             &rows, &ws);
+
+    return err ? err : tp_err(req->r->pool, 404, "plan %s has no JSON output",
+                              tp_param(&req->params, "id"));
+}
+
+/* GET <log-read-url>&offset=N&limit=M: the signed URL is the authority. */
+static tp_err_t *send_log(tp_req_t *req, int apply)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    const char *phase, *offset_s, *limit_s;
+    apr_off_t size = 0, offset = 0, limit = 0;
+    tp_log_slice_t s;
+    tp_rows_t *rows;
+    tp_err_t *err;
+    char *buf, *out;
+    apr_size_t got;
+    int final;
+
+    if ((err = tp_req_exec(req, &SQL_RUN_BY_PHASE, &rows,
+                           TP_DB_ARGS(id, id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "%s not found", id);
+    }
+    offset_s = tp_query_arg(req, "offset");
+    limit_s = tp_query_arg(req, "limit");
+    if ((offset_s && apr_strtoff(&offset, offset_s, NULL, 10) != APR_SUCCESS)
+        || (limit_s && apr_strtoff(&limit, limit_s, NULL, 10) != APR_SUCCESS)) {
+        return tp_err(p, 400, "offset and limit must be integers");
+    }
+    phase = tp_row(rows, 0, apply ? "apply_status" : "plan_status");
+    /* ETX only once the phase has ended and its log is stored */
+    final = strcmp(phase, "pending") != 0 && strcmp(phase, "queued") != 0
+            && strcmp(phase, "running") != 0;
+    tp_storage_file(&req->conf->storage, p,
+                    log_key(p, tp_row(rows, 0, "id"), apply), &size);
+    tp_log_slice(size, final, offset, limit, &s);
+    if ((err = tp_storage_read_range(&req->conf->storage, p,
+                                     log_key(p, tp_row(rows, 0, "id"), apply),
+                                     s.from, (apr_size_t)s.len, &buf, &got))
+        != NULL) {
+        return err;
+    }
+    out = apr_palloc(p, got + 2);
+    memcpy(out + s.stx, buf, got);
+    if (s.stx) out[0] = TP_LOG_STX;
+    if (s.etx && (apr_off_t)got == s.len) out[s.stx + got] = TP_LOG_ETX;
+    else s.etx = 0;
+    return tp_send_bytes(req, HTTP_OK, "text/plain", out,
+                         (apr_size_t)s.stx + got + (apr_size_t)s.etx);
+}
+
+tp_err_t *tp_api_plan_logs(tp_req_t *req)
+{
+    return send_log(req, 0);
+}
+
+tp_err_t *tp_api_apply_logs(tp_req_t *req)
+{
+    return send_log(req, 1);
+}

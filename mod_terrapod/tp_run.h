@@ -1,0 +1,41 @@
+/* The run state machine: which actions each status allows, where a
+ * finished plan leads, and which statuses are final. Pure functions, so
+ * the API, the listener protocol and the reconciler agree. */
+#ifndef TP_RUN_H
+#define TP_RUN_H
+
+typedef enum {
+    TP_RUN_APPLY,          /* confirm a planned run (TFE alias: confirm) */
+    TP_RUN_DISCARD,
+    TP_RUN_CANCEL,
+    TP_RUN_FORCE_CANCEL
+} tp_run_action_e;
+
+/* 1 when status is one a run never leaves. */
+int tp_run_final(const char *status);
+
+/* 1 when the run holds (or waits for) its workspace: every status but the
+ * final ones and pending. */
+int tp_run_active(const char *status);
+
+/* 1 when action is allowed in status. */
+int tp_run_allows(const char *status, tp_run_action_e action);
+
+/* The status an action moves a run to. */
+const char *tp_run_after(tp_run_action_e action);
+
+/* Where a run goes when its plan finishes successfully: plan-only runs and
+ * runs without changes (unless empty applies are allowed) end
+ * planned_and_finished; auto-apply runs go straight to confirmed; the
+ * rest wait, planned, for someone to confirm. */
+const char *tp_run_after_plan(int plan_only, int has_changes,
+                              int allow_empty_apply, int auto_apply);
+
+/* The plan and apply phase statuses (pending, queued, running, finished,
+ * errored, canceled, unreachable) after a run moves from one status to
+ * another; NULL leaves a phase as it was. An error or cancel lands on the
+ * phase the run was in. */
+void tp_run_phases(const char *from, const char *to, const char **plan,
+                   const char **apply);
+
+#endif
