@@ -24,6 +24,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->max_body = -1;
     c->max_upload = -1;
     c->task_intervals = apr_table_make(p, 4);
+    c->listener_poll_wait = -1;
     return c;
 }
 
@@ -49,6 +50,9 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->dbd_params = MERGE(dbd_params);
     c->task_intervals = apr_table_overlay(p, base->task_intervals,
                                           add->task_intervals);
+    c->listener_poll_wait = add->listener_poll_wait != -1
+                            ? add->listener_poll_wait
+                            : base->listener_poll_wait;
     return c;
 }
 
@@ -166,6 +170,19 @@ static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
     return DECLINE_CMD;
 }
 
+static const char *set_poll_wait(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    long secs = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (*end || end == arg || secs < 0 || secs > 300) {
+        return "TerrapodListenerPollWait takes 0 to 300 seconds";
+    }
+    srv_conf(cmd->server)->listener_poll_wait = (int)secs;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -194,6 +211,9 @@ static const command_rec tp_cmds[] = {
                   "PEM client certificate"),
     AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
                   "Directory of the NNNN_name.sql schema files"),
+    AP_INIT_TAKE1("TerrapodListenerPollWait", set_poll_wait, NULL, RSRC_CONF,
+                  "Longest wait of a listener's runs/next long poll, in "
+                  "seconds"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,

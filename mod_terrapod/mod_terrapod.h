@@ -18,6 +18,7 @@
 #include "tp_rbac.h"
 #include "tp_capability.h"
 #include "tp_token.h"
+#include "tp_runs.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -26,6 +27,7 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_DEFAULT_MAX_UPLOAD    ((apr_off_t)512 * 1024 * 1024)
 #define TP_DEFAULT_SCHEMA_DIR    "/usr/share/mod_terrapod/sql"
 #define TP_ORGANIZATION          "default"
+#define TP_DEFAULT_POLL_WAIT     25   /* seconds runs/next may wait */
 
 typedef struct tp_srv_conf {
     int enabled;                  /* -1: inherit */
@@ -45,6 +47,7 @@ typedef struct tp_srv_conf {
     const char *dbd_driver;
     const char *dbd_params;
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
+    int listener_poll_wait;       /* seconds; -1: inherit */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -55,7 +58,8 @@ typedef enum {
     TP_AUTH_NONE,       /* open: probes, discovery */
     TP_AUTH_USER,       /* Authorization: Bearer <API token> */
     TP_AUTH_CAPABILITY, /* a signed URL bound to the {id} of the path */
-    TP_AUTH_LISTENER    /* the client certificate of listener {id} */
+    TP_AUTH_LISTENER,   /* the client certificate of listener {id} */
+    TP_AUTH_RUNNER      /* Authorization: Bearer runtok:... for {run_id} */
 } tp_auth_e;
 
 typedef enum {
@@ -135,6 +139,18 @@ void tp_log_err(request_rec *r, const tp_err_t *e);
  * listener's current certificate, unexpired and not revoked
  * (api/listeners.c). */
 tp_err_t *tp_listener_admit(tp_req_t *req, const char *pem);
+
+/* The file of workspace ws_id's current state version (NULL when it has
+ * none) and its size (api/state_versions.c). */
+tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
+                             const char **path, apr_off_t *size);
+/* Stores a state a run's apply produced as a new finalized version of
+ * its workspace, created by no one and related to the run: the state's
+ * own serial, or the next free one when that is taken. *sv_id receives
+ * the new version's id. */
+tp_err_t *tp_sv_store_for_run(tp_req_t *req, const char *ws_id,
+                              const char *run_id, const char *buf,
+                              apr_size_t len, const char **sv_id);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
@@ -228,10 +244,6 @@ tp_err_t *tp_api_apply_show(tp_req_t *req);
 tp_err_t *tp_api_apply_logs(tp_req_t *req);
 tp_err_t *tp_api_run_plan(tp_req_t *req);
 tp_err_t *tp_api_run_apply_phase(tp_req_t *req);
-/* Ends a run (final status, workspace lock released, next pending run
- * queued) in one transaction; 409 when it is no longer in status from. */
-tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
-                        const char *ws_id, const char *from, const char *to);
 tp_err_t *tp_api_agent_pool_list(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_create(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_show(tp_req_t *req);
@@ -244,6 +256,18 @@ tp_err_t *tp_api_pool_listeners_list(tp_req_t *req);
 tp_err_t *tp_api_listener_join(tp_req_t *req);
 tp_err_t *tp_api_listener_heartbeat(tp_req_t *req);
 tp_err_t *tp_api_listener_renew(tp_req_t *req);
+tp_err_t *tp_api_listener_run_next(tp_req_t *req);
+tp_err_t *tp_api_listener_runner_token(tp_req_t *req);
+tp_err_t *tp_api_listener_run_update(tp_req_t *req);
+tp_err_t *tp_api_listener_run_show(tp_req_t *req);
+tp_err_t *tp_api_artifact_config(tp_req_t *req);
+tp_err_t *tp_api_artifact_state(tp_req_t *req);
+tp_err_t *tp_api_artifact_state_upload(tp_req_t *req);
+tp_err_t *tp_api_artifact_plan_file(tp_req_t *req);
+tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req);
+tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
+tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
+tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
 tp_err_t *tp_api_role_list(tp_req_t *req);
 tp_err_t *tp_api_role_create(tp_req_t *req);
 tp_err_t *tp_api_role_show(tp_req_t *req);

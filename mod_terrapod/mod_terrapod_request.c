@@ -479,6 +479,16 @@ static tp_err_t *authenticate(tp_req_t *req)
         }
         return tp_listener_admit(req, pem);
     }
+    if (req->route->auth == TP_AUTH_RUNNER) {
+        raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
+        if (!raw || strncmp(raw, "runtok:", 7) != 0) {
+            return tp_err(p, 401, "a runner token is required "
+                          "(Authorization: Bearer runtok:...)");
+        }
+        return tp_runtok_verify(p, &req->conf->hmac, raw,
+                                tp_param(&req->params, "run_id"),
+                                apr_time_now());
+    }
     raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
     if (!raw) {
         return tp_err(p, 401, "an API token is required "

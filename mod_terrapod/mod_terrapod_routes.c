@@ -10,6 +10,7 @@
 #define AUDIT TP_AUTH_USER, TP_PERM_AUDIT
 #define CAP   TP_AUTH_CAPABILITY, TP_PERM_NONE
 #define LISTENER TP_AUTH_LISTENER, TP_PERM_NONE
+#define RUNNER TP_AUTH_RUNNER, TP_PERM_NONE     /* runtok: for {run_id} */
 #define JOIN  TP_AUTH_NONE, TP_PERM_NONE   /* the join token is the body */
 
 /* level a handler demands on its workspace */
@@ -208,6 +209,36 @@ const tp_route_t tp_routes[] = {
      tp_api_listener_heartbeat},
     {"POST", NATIVE "/listeners/{id}/renew", LISTENER,
      tp_api_listener_renew},
+
+    /* the listener and runner protocol */
+    {"GET", NATIVE "/listeners/{id}/runs/next", LISTENER,
+     tp_api_listener_run_next},
+    {"POST", NATIVE "/listeners/{id}/runs/{run_id}/runner-token", LISTENER,
+     tp_api_listener_runner_token},
+    {"GET", NATIVE "/listeners/{id}/runs/{run_id}", LISTENER,
+     tp_api_listener_run_show},
+    {"PATCH", NATIVE "/listeners/{id}/runs/{run_id}", LISTENER,
+     tp_api_listener_run_update},
+    {"GET", NATIVE "/runs/{run_id}/artifacts/config", RUNNER,
+     tp_api_artifact_config},
+    {"GET", NATIVE "/runs/{run_id}/artifacts/state", RUNNER,
+     tp_api_artifact_state},
+    {"PUT", NATIVE "/runs/{run_id}/artifacts/state", RUNNER,
+     tp_api_artifact_state_upload},
+    {"GET", NATIVE "/runs/{run_id}/artifacts/plan-file", RUNNER,
+     tp_api_artifact_plan_file},
+    {"PUT", NATIVE "/runs/{run_id}/artifacts/plan-file", RUNNER,
+     tp_api_artifact_plan_file_upload},
+    {"PUT", NATIVE "/runs/{run_id}/artifacts/plan-log", RUNNER,
+     tp_api_artifact_log_put},
+    {"POST", NATIVE "/runs/{run_id}/artifacts/plan-log", RUNNER,
+     tp_api_artifact_log_append},
+    {"PUT", NATIVE "/runs/{run_id}/artifacts/apply-log", RUNNER,
+     tp_api_artifact_log_put},
+    {"POST", NATIVE "/runs/{run_id}/artifacts/apply-log", RUNNER,
+     tp_api_artifact_log_append},
+    {"POST", NATIVE "/runs/{run_id}/resource-profile", RUNNER,
+     tp_api_run_resource_profile},
 
     /* roles and who holds them */
     {"GET", NATIVE "/roles", AUDIT, tp_api_role_list},

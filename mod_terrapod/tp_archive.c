@@ -1,7 +1,12 @@
-/* Validation of uploaded configuration tarballs, the only code that talks
- * to libarchive. Nothing is extracted: every entry is checked by name and
- * type, and its data is read so that the sizes counted are the real ones. */
+/* Validation and extraction of configuration tarballs, the only code that
+ * talks to libarchive. Both walk the entries with the same checks by name
+ * and type, and read the data so that the sizes counted are the real ones;
+ * extraction then writes what passed, with modes of its own choosing. */
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <archive.h>
 #include <archive_entry.h>
 #include <apr_strings.h>
@@ -20,6 +25,7 @@ typedef struct scan {
     const tp_archive_limits_t *limits;
     apr_hash_t *symlinks;   /* normalised paths of the symlinks seen */
     char *buf;
+    const char *dest;       /* extraction directory; NULL to validate */
     int entries;
     int files;
     apr_off_t total;
@@ -356,10 +362,18 @@ static const char *kind_problem(scan_t *s, struct archive_entry *e,
     }
 }
 
+static tp_err_t *write_failed(scan_t *s, const char *name, const char *what)
+{
+    return tp_err_internal(s->p, 500, "the archive could not be extracted",
+                           apr_psprintf(s->p, "%s for entry \"%s\": %s", what,
+                                        shown(s->p, name), strerror(errno)));
+}
+
 /* Reads the data rather than trusting the header, whatever the entry's
  * type (a directory may carry a body too), and stops as soon as a limit
- * is passed, so a compression bomb costs no more than the limits. */
-static tp_err_t *read_data(scan_t *s, const char *name)
+ * is passed, so a compression bomb costs no more than the limits. The
+ * data goes to fd unless that is -1. */
+static tp_err_t *read_data(scan_t *s, const char *name, int fd)
 {
     const tp_archive_limits_t *l = s->limits;
     apr_off_t size = 0;
@@ -377,8 +391,75 @@ static tp_err_t *read_data(scan_t *s, const char *name)
                           "exceeds %" APR_OFF_T_FMT " bytes uncompressed",
                           l->max_total_size));
         }
+        if (fd >= 0 && write(fd, s->buf, (size_t)n) != n) {
+            return write_failed(s, name, "write");
+        }
     }
     return n < 0 ? corrupt(s, name) : NULL;
+}
+
+/* Creates the directories above norm that the archive did not list. Each
+ * is a real directory: nothing in dest comes from elsewhere, and no entry
+ * passed through a symlink (through_symlink). */
+static tp_err_t *make_parents(scan_t *s, const char *name, const char *norm)
+{
+    char *path = apr_pstrcat(s->scratch, s->dest, "/", norm, NULL);
+    char *c = path + strlen(s->dest) + 1;
+    struct stat st;
+
+    while ((c = strchr(c, '/')) != NULL) {
+        *c = '\0';
+        if (mkdir(path, 0755) != 0 && (errno != EEXIST
+                                       || lstat(path, &st) != 0
+                                       || !S_ISDIR(st.st_mode))) {
+            return write_failed(s, name, "mkdir");
+        }
+        *c++ = '/';
+    }
+    return NULL;
+}
+
+/* Files are new (O_EXCL: a second entry of one name is refused), never
+ * followed through a link, and get 0644 or 0755 whatever the archive
+ * says: no set-id bits, no world-writable files, no foreign owners. */
+static tp_err_t *extract_entry(scan_t *s, struct archive_entry *e,
+                               const char *name, const char *norm)
+{
+    const char *path = apr_pstrcat(s->scratch, s->dest, "/", norm, NULL);
+    struct stat st;
+    tp_err_t *err;
+    int fd;
+
+    if (!*norm) {
+        return read_data(s, name, -1);      /* the root itself */
+    }
+    if ((err = make_parents(s, name, norm)) != NULL) {
+        return err;
+    }
+    switch (archive_entry_filetype(e)) {
+    case AE_IFDIR:
+        if (mkdir(path, 0755) != 0 && (errno != EEXIST || lstat(path, &st)
+                                       != 0 || !S_ISDIR(st.st_mode))) {
+            return write_failed(s, name, "mkdir");
+        }
+        return read_data(s, name, -1);
+    case AE_IFLNK:
+        if (symlink(entry_symlink(e), path) != 0) {
+            return write_failed(s, name, "symlink");
+        }
+        return read_data(s, name, -1);
+    default:
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  (archive_entry_perm(e) & 0111) ? 0755 : 0644);
+        if (fd < 0) {
+            return write_failed(s, name, "open");
+        }
+        err = read_data(s, name, fd);
+        if (close(fd) != 0 && !err) {
+            err = write_failed(s, name, "close");
+        }
+        return err;
+    }
 }
 
 static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
@@ -399,7 +480,7 @@ static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
         || (why = kind_problem(s, e, norm)) != NULL) {
         return reject(s, name, why);
     }
-    return read_data(s, name);
+    return s->dest ? extract_entry(s, e, name, norm) : read_data(s, name, -1);
 }
 
 static tp_err_t *check_entries(scan_t *s)
@@ -428,9 +509,9 @@ static tp_err_t *check_entries(scan_t *s)
     }
 }
 
-tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
-                              const tp_archive_limits_t *limits,
-                              tp_archive_info_t *info)
+static tp_err_t *walk(apr_pool_t *p, const char *path, const char *dest,
+                      const tp_archive_limits_t *limits,
+                      tp_archive_info_t *info)
 {
     scan_t s;
     apr_pool_t *sp;
@@ -442,6 +523,7 @@ tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
     apr_pool_create(&s.scratch, sp);
     s.p = p;
     s.limits = limits;
+    s.dest = dest;
     s.symlinks = apr_hash_make(sp);
     s.buf = apr_palloc(sp, READ_BLOCK);
     err = open_archive(&s, sp, path);
@@ -454,4 +536,19 @@ tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
         info->total_size = s.total;
     }
     return err;
+}
+
+tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
+                              const tp_archive_limits_t *limits,
+                              tp_archive_info_t *info)
+{
+    return walk(p, path, NULL, limits, info);
+}
+
+tp_err_t *tp_archive_extract(apr_pool_t *p, const char *path,
+                             const char *dest_dir,
+                             const tp_archive_limits_t *limits,
+                             tp_archive_info_t *info)
+{
+    return walk(p, path, dest_dir, limits, info);
 }

@@ -26,4 +26,14 @@ tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
                               const tp_archive_limits_t *limits,
                               tp_archive_info_t *info);
 
+/* Extracts the archive into the existing directory dest_dir, applying the
+ * same checks entry by entry: a 422 from them (or a 500 when writing
+ * fails) leaves what was extracted so far for the caller to remove.
+ * Files get mode 0644, or 0755 when the archive marks them executable;
+ * directories 0755; symlinks are recreated as checked. */
+tp_err_t *tp_archive_extract(apr_pool_t *p, const char *path,
+                             const char *dest_dir,
+                             const tp_archive_limits_t *limits,
+                             tp_archive_info_t *info);
+
 #endif

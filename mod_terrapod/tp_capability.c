@@ -111,3 +111,66 @@ tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
     }
     return NULL;
 }
+
+static char *runtok_body(apr_pool_t *p, const char *run_id, const char *ttl,
+                         const char *issued)
+{
+    return apr_pstrcat(p, "runtok:", run_id, ":", ttl, ":", issued, NULL);
+}
+
+char *tp_runtok_mint(apr_pool_t *p, const tp_key_t *key, const char *run_id,
+                     long long ttl, apr_time_t now)
+{
+    char *body = runtok_body(p, run_id, apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                                   (apr_int64_t)ttl),
+                             apr_psprintf(p, "%" APR_TIME_T_FMT,
+                                          apr_time_sec(now)));
+
+    return apr_pstrcat(p, body, ":",
+                       tp_hmac_b64url(p, key->bytes, key->len, body,
+                                      strlen(body)), NULL);
+}
+
+static int decimal(const char *s, long long *out)
+{
+    char *end;
+
+    if (!*s || *s == '-' || *s == '+') {
+        return 0;
+    }
+    errno = 0;
+    *out = strtoll(s, &end, 10);
+    return !errno && !*end;
+}
+
+tp_err_t *tp_runtok_verify(apr_pool_t *p, const tp_key_t *key,
+                           const char *token, const char *run_id,
+                           apr_time_t now)
+{
+    char *copy = apr_pstrdup(p, token ? token : "");
+    char *parts[5], *last = NULL;
+    char *body, *sig;
+    long long ttl, issued;
+    int n = 0;
+
+    for (parts[n] = apr_strtok(copy, ":", &last); parts[n] && n < 4;
+         parts[++n] = apr_strtok(NULL, ":", &last)) {
+    }
+    if (n != 4 || !parts[4] || apr_strtok(NULL, ":", &last)
+        || strcmp(parts[0], "runtok") != 0
+        || !decimal(parts[2], &ttl) || !decimal(parts[3], &issued)) {
+        return tp_err(p, 401, "malformed runner token");
+    }
+    body = runtok_body(p, parts[1], parts[2], parts[3]);
+    sig = tp_hmac_b64url(p, key->bytes, key->len, body, strlen(body));
+    if (!tp_secure_equals(sig, parts[4])) {
+        return tp_err(p, 401, "invalid runner token signature");
+    }
+    if (!run_id || strcmp(parts[1], run_id) != 0) {
+        return tp_err(p, 401, "this runner token is for another run");
+    }
+    if (apr_time_from_sec(issued + ttl) < now) {
+        return tp_err(p, 401, "this runner token has expired");
+    }
+    return NULL;
+}

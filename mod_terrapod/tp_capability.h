@@ -36,4 +36,16 @@ tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
                            apr_time_t now, const char **id,
                            const char **minter);
 
+/* Runner tokens: "runtok:<run id>:<ttl>:<issued at>:<signature>", the
+ * bearer credential of the job running terraform for one run. Issued at
+ * is in unix seconds; the token expires ttl seconds later. */
+char *tp_runtok_mint(apr_pool_t *p, const tp_key_t *key, const char *run_id,
+                     long long ttl, apr_time_t now);
+
+/* Checks a runner token for run_id; 401 when malformed, badly signed,
+ * expired, or for another run. */
+tp_err_t *tp_runtok_verify(apr_pool_t *p, const tp_key_t *key,
+                           const char *token, const char *run_id,
+                           apr_time_t now);
+
 #endif

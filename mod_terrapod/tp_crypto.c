@@ -395,6 +395,30 @@ apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out)
     return rv;
 }
 
+static int asn1_time(const ASN1_TIME *t, apr_time_t *out)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(t, &tm) != 1) {
+        return 0;
+    }
+    *out = apr_time_from_sec(timegm(&tm));
+    return 1;
+}
+
+apr_status_t tp_x509_validity(const char *pem, apr_time_t *not_before,
+                              apr_time_t *not_after)
+{
+    X509 *x = pem ? pem_cert(pem) : NULL;
+    apr_status_t rv = x && asn1_time(X509_get0_notBefore(x), not_before)
+                      && asn1_time(X509_get0_notAfter(x), not_after)
+                      ? APR_SUCCESS : APR_EINVAL;
+
+    ERR_clear_error();
+    X509_free(x);
+    return rv;
+}
+
 apr_status_t tp_x509_ca_check(apr_pool_t *p, const char *ca_cert_pem,
                               const char *ca_key_pem, const char **why)
 {

@@ -84,4 +84,8 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
 /* Describes a presented PEM certificate (no key, no trust decision). */
 apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out);
 
+/* The validity period of a PEM certificate, for deciding when to renew. */
+apr_status_t tp_x509_validity(const char *pem, apr_time_t *not_before,
+                              apr_time_t *not_after);
+
 #endif

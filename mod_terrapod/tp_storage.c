@@ -271,6 +271,35 @@ tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
     return NULL;
 }
 
+tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, const char *buf, apr_size_t len)
+{
+    const char *path = apr_pstrcat(p, st->root, "/", key, NULL);
+    char *dir = apr_pstrdup(p, path);
+    apr_status_t rv;
+    ssize_t n;
+    int fd;
+
+    *strrchr(dir, '/') = '\0';
+    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        return io_error(p, rv, "mkdir", dir);
+    }
+    fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return io_error(p, APR_FROM_OS_ERROR(errno), "open", path);
+    }
+    /* one write of the whole chunk: O_APPEND places it after every other
+     * appender's, and readers see it whole or not yet */
+    do {
+        n = write(fd, buf, len);
+    } while (n < 0 && errno == EINTR);
+    rv = n < 0 ? APR_FROM_OS_ERROR(errno)
+         : (apr_size_t)n != len ? APR_EGENERAL : APR_SUCCESS;
+    close(fd);
+    return rv == APR_SUCCESS ? NULL : io_error(p, rv, "append", path);
+}
+
 void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p, const char *key)
 {
     apr_file_remove(apr_pstrcat(p, st->root, "/", key, NULL), p);

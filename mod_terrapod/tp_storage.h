@@ -52,6 +52,11 @@ tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
 tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len);
 
+/* Appends buf to key (created when absent) in one O_APPEND write, so
+ * concurrent appends never interleave within a chunk. */
+tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, const char *buf, apr_size_t len);
+
 void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p,
                        const char *key);
 /* Removes every object whose key starts with prefix/ . */

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include "../mod_terrapod.h"
 #include "../tp_run.h"
+#include "../tp_runs.h"
 #include "../tp_log.h"
 
 #define LOG_TTL apr_time_from_sec(24 * 3600)
@@ -65,28 +66,13 @@ static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "   %s::jsonb, %s::jsonb, %s, %s,"
     "   jsonb_build_object('pending-at', tp_ts(now())))"};
 
-/* Moves a run from one status to another, or does nothing when it has
- * moved on meanwhile (the caller answers 409). */
-static const tp_stmt_t SQL_RUN_MOVE = {"run_move",
-    "UPDATE runs SET status = %s,"
-    " plan_status = COALESCE(%s, plan_status),"
-    " apply_status = COALESCE(%s, apply_status),"
-    " status_timestamps = status_timestamps"
-    "   || jsonb_build_object(replace(%s, '_', '-') || '-at', tp_ts(now())),"
-    " updated_at = now()"
-    " WHERE id = %s AND status = %s RETURNING id"};
-
-static const tp_stmt_t SQL_WS_RELEASE = {"run_ws_release",
-    "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
-    " locked_at = NULL, lock_run_id = NULL"
-    " WHERE id = %s AND lock_run_id = %s"};
 static const tp_stmt_t SQL_WS_TAKE = {"run_ws_take",
     "UPDATE workspaces SET lock_holder = %s, lock_reason = 'held by run ' || %s,"
     " locked_at = now(), lock_run_id = %s"
     " WHERE id = %s AND lock_holder IS NULL RETURNING id"};
-static const tp_stmt_t SQL_RUN_NEXT_PENDING = {"run_next_pending",
-    "SELECT id FROM runs WHERE workspace_id = %s AND status = 'pending'"
-    " ORDER BY seq LIMIT 1"};
+
+static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
+    "UPDATE runs SET cancel_requested = true WHERE id = %s"};
 
 static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "SELECT workspace_id, configuration_version_id, message, is_destroy,"
@@ -250,64 +236,6 @@ tp_err_t *tp_api_run_list(tp_req_t *req)
     return tp_send_page(req, &SQL_RUN_LIST, TP_DB_ARGS(ws->id), run_render);
 }
 
-/* ---- transitions ---- */
-
-/* Moves run id from `from` to `to` with its phases; 409 when it moved on. */
-static tp_err_t *move(tp_db_t *db, apr_pool_t *p, const char *id,
-                      const char *from, const char *to)
-{
-    const char *plan, *apply;
-    tp_rows_t *rows;
-    tp_err_t *err;
-
-    tp_run_phases(from, to, &plan, &apply);
-    err = tp_db_exec(db, p, &SQL_RUN_MOVE, &rows,
-                     TP_DB_ARGS(to, plan, apply, to, id, from));
-    if (!err && rows->nrows == 0) {
-        return tp_err(p, 409, "run %s is no longer %s", id, from);
-    }
-    return err;
-}
-
-/* Queues the workspace's oldest pending run when the workspace is free,
- * giving it the lock. */
-static tp_err_t *promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id)
-{
-    tp_rows_t *rows, *took;
-    const char *next;
-    tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
-                               TP_DB_ARGS(ws_id));
-
-    if (err || rows->nrows == 0) {
-        return err;
-    }
-    next = tp_row(rows, 0, "id");
-    if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
-                          TP_DB_ARGS(next, next, next, ws_id))) != NULL
-        || took->nrows == 0) {
-        return err;
-    }
-    return move(db, p, next, "pending", "plan_queued");
-}
-
-/* Ends a run: the final status, the workspace lock released (when this run
- * held it), and the next pending run queued. One transaction. */
-tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
-                        const char *ws_id, const char *from, const char *to)
-{
-    tp_err_t *err;
-
-    if ((err = tp_db_begin(db, p)) != NULL
-        || (err = move(db, p, id, from, to)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
-                             TP_DB_ARGS(ws_id, id))) != NULL
-        || (err = promote_next(db, p, ws_id)) != NULL) {
-        tp_db_rollback(db);
-        return err;
-    }
-    return tp_db_commit(db);
-}
-
 /* ---- create ---- */
 
 typedef struct {
@@ -462,14 +390,15 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
         return err;
     }
     if (in->plan_only) {
-        return move(db, p, id, "pending", "plan_queued");
+        return tp_run_move(db, p, id, "pending", "plan_queued");
     }
     if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
                           TP_DB_ARGS(id, id, id, ws_id))) != NULL) {
         return err;
     }
     /* someone (or another run) holds the workspace: wait in line */
-    return took->nrows ? move(db, p, id, "pending", "plan_queued") : NULL;
+    return took->nrows ? tp_run_move(db, p, id, "pending", "plan_queued")
+                       : NULL;
 }
 
 static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
@@ -600,15 +529,25 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
     if (action == TP_RUN_APPLY) {
         /* confirmed runs go straight to the apply queue */
         if ((err = tp_db_begin(db, p)) != NULL
-            || (err = move(db, p, id, status, "confirmed")) != NULL
-            || (err = move(db, p, id, "confirmed", "apply_queued")) != NULL
+            || (err = tp_run_move(db, p, id, status, "confirmed")) != NULL
+            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued"))
+               != NULL
             || (err = tp_db_commit(db)) != NULL) {
             return err;
         }
     }
-    else if ((err = tp_run_finish(db, p, id, ws_id, status,
-                                  tp_run_after(action))) != NULL) {
-        return err;
+    else {
+        /* a listener running terraform for it learns of this by polling */
+        if ((strcmp(status, "planning") == 0
+             || strcmp(status, "applying") == 0)
+            && (err = tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
+                                 TP_DB_ARGS(id))) != NULL) {
+            return err;
+        }
+        if ((err = tp_run_finish(db, p, id, ws_id, status,
+                                 tp_run_after(action))) != NULL) {
+            return err;
+        }
     }
     return tp_send_empty(req, HTTP_ACCEPTED);
 }

@@ -54,6 +54,8 @@ static const tp_stmt_t SQL_SV_FINALIZE = {"sv_finalize",
     " WHERE id = %s AND status = 'pending' RETURNING id"};
 static const tp_stmt_t SQL_SV_JSON_STORED = {"sv_json_stored",
     "UPDATE state_versions SET has_json_state = true WHERE id = %s"};
+static const tp_stmt_t SQL_SV_OF_RUN = {"sv_of_run",
+    "UPDATE state_versions SET run_id = %s WHERE id = %s"};
 static const tp_stmt_t SQL_SV_DELETE = {"sv_delete",
     "DELETE FROM state_versions WHERE id = %s RETURNING id"};
 static const tp_stmt_t SQL_SV_NEXT_SERIAL = {"sv_next_serial",
@@ -639,7 +641,7 @@ static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
     err = tp_db_exec(db, p, &SQL_SV_INSERT, &rows,
                      TP_DB_ARGS(id, ws_id, ll(p, in->serial), in->lineage,
                                 in->md5, in->force ? "true" : "false",
-                                req->who->grants.email));
+                                req->who ? req->who->grants.email : NULL));
     if (err) {
         return err;
     }
@@ -892,4 +894,88 @@ tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req)
         return err;
     }
     return store_as_next(req, ws, buf, len);
+}
+
+/* ---- for the runner of a run (api/listener_runs.c) ---- */
+
+tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
+                             const char **path, apr_off_t *size)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *rows;
+    tp_err_t *err = tp_req_exec(req, &SQL_SV_CURRENT, &rows,
+                                TP_DB_ARGS(ws_id));
+
+    *path = NULL;
+    if (err || rows->nrows == 0) {
+        return err;
+    }
+    *path = tp_storage_file(&req->conf->storage, p,
+                            state_key(p, ws_id, tp_row(rows, 0, "id"), 0),
+                            size);
+    return NULL;
+}
+
+tp_err_t *tp_sv_store_for_run(tp_req_t *req, const char *ws_id,
+                              const char *run_id, const char *buf,
+                              apr_size_t len, const char **sv_id)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_id_generate(p, "sv"), *holder;
+    const char *content = buf;
+    tp_state_info_t info;
+    sv_input_t in = {0};
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+    long long next;
+
+    if ((err = tp_state_inspect(p, buf, len, &info)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_FOR_UPDATE, &rows,
+                             TP_DB_ARGS(ws_id))) != NULL) {
+        return err;
+    }
+    /* the run holds the lock while it applies; nobody else may */
+    holder = rows->nrows ? tp_row(rows, 0, "lock_holder") : NULL;
+    if (holder && strcmp(holder, run_id) != 0) {
+        tp_db_rollback(db);
+        return tp_err(p, 409, "the workspace is locked by %s", holder);
+    }
+    if ((err = tp_db_exec(db, p, &SQL_SV_NEXT_SERIAL, &rows,
+                          TP_DB_ARGS(ws_id, ws_id))) != NULL) {
+        return err;
+    }
+    next = apr_atoi64(tp_row(rows, 0, "serial"));
+    in.serial = info.serial;
+    if (info.serial < next) {
+        /* the serial is taken: the content carries the one it gets */
+        char *restated;
+
+        if ((err = tp_state_reserial(p, buf, len, next,
+                                     tp_row(rows, 0, "lineage"), &restated))
+            != NULL) {
+            return err;
+        }
+        content = restated;
+        len = strlen(restated);
+        in.serial = next;
+    }
+    in.lineage = info.lineage ? info.lineage : "";
+    in.md5 = tp_md5_hex(p, content, len);
+    in.force = 1;
+    in.outputs = info.outputs;
+    if ((err = insert_pending(req, db, ws_id, id, &in)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_OF_RUN, NULL,
+                             TP_DB_ARGS(run_id, id))) != NULL
+        || (err = tp_db_commit(db)) != NULL
+        || (err = tp_storage_put(&req->conf->storage, p,
+                                 state_key(p, ws_id, id, 0), content, len))
+           != NULL
+        || (err = finalize(req, db, ws_id, id, (apr_off_t)len)) != NULL) {
+        return err;
+    }
+    *sv_id = id;
+    return NULL;
 }

@@ -10,6 +10,9 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_portable.h>
+#include <ftw.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "tp_archive.h"
 
@@ -22,6 +25,7 @@ typedef struct spec {
     apr_off_t size;
     const char *link;       /* symlink target */
     const char *hardlink;   /* hard link source */
+    unsigned int mode;      /* permissions; 0: 0755 or 0644 by type */
 } spec_t;
 
 static const tp_archive_limits_t roomy = {1 << 20, 4 << 20, 100};
@@ -71,7 +75,8 @@ static void write_entry(struct archive *a, const spec_t *sp)
 
     archive_entry_set_pathname(e, sp->path);
     archive_entry_set_filetype(e, sp->type);
-    archive_entry_set_perm(e, sp->type == AE_IFDIR ? 0755 : 0644);
+    archive_entry_set_perm(e, sp->mode ? sp->mode
+                              : sp->type == AE_IFDIR ? 0755 : 0644);
     archive_entry_set_size(e, sp->type == AE_IFREG ? sp->size : 0);
     if (sp->link) {
         archive_entry_set_symlink(e, sp->link);
@@ -521,6 +526,163 @@ START_TEST(archive_long_names_cut)
 }
 END_TEST
 
+/* ---- extraction ---- */
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st; (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static apr_status_t remove_tree(void *dir)
+{
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    return APR_SUCCESS;
+}
+
+/* An empty directory "dest" inside a fresh one (so that escapes would
+ * land beside it and be seen), both removed with the pool. */
+static const char *temp_dest(const char **outer)
+{
+    const char *dir;
+    char *top;
+
+    ck_assert_int_eq(apr_temp_dir_get(&dir, pool), APR_SUCCESS);
+    top = apr_pstrcat(pool, dir, "/tp-extract-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(mkdtemp(top));
+    apr_pool_cleanup_register(pool, top, remove_tree, apr_pool_cleanup_null);
+    *outer = top;
+    dir = apr_pstrcat(pool, top, "/dest", NULL);
+    ck_assert_int_eq(mkdir(dir, 0700), 0);
+    return dir;
+}
+
+static unsigned int mode_of(const char *dir, const char *name)
+{
+    struct stat st;
+
+    ck_assert_int_eq(lstat(apr_pstrcat(pool, dir, "/", name, NULL), &st), 0);
+    return st.st_mode;
+}
+
+static int entries_in(const char *dir)
+{
+    apr_dir_t *d;
+    apr_finfo_t fi;
+    int n = 0;
+
+    ck_assert_int_eq(apr_dir_open(&d, dir, pool), APR_SUCCESS);
+    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        n += strcmp(fi.name, ".") && strcmp(fi.name, "..");
+    }
+    apr_dir_close(d);
+    return n;
+}
+
+START_TEST(extract_writes_tree_with_safe_modes)
+{
+    spec_t specs[] = {
+        {"./", AE_IFDIR, 0, NULL, NULL, 0},
+        {"main.tf", AE_IFREG, 100, NULL, NULL, 0666},
+        {"deep/er/vpc.tf", AE_IFREG, 5000, NULL, NULL, 0},
+        {"bin/", AE_IFDIR, 0, NULL, NULL, 0777},
+        {"bin/run.sh", AE_IFREG, 10, NULL, NULL, 04777},
+        {"deep/link.tf", AE_IFLNK, 0, "../main.tf", NULL, 0},
+        {NULL}
+    };
+    tp_archive_info_t info = {-1, -1};
+    const char *outer, *dest = temp_dest(&outer);
+    mode_t old = umask(022);
+    char target[64];
+    ssize_t n;
+
+    ck_assert_ptr_null(tp_archive_extract(pool, build(specs), dest, &roomy,
+                                          &info));
+    umask(old);
+    ck_assert_int_eq(info.files, 3);
+    ck_assert_int_eq(info.total_size, 5110);
+    ck_assert_uint_eq(mode_of(dest, "main.tf"), S_IFREG | 0644);
+    ck_assert_uint_eq(mode_of(dest, "bin/run.sh"), S_IFREG | 0755);
+    ck_assert_uint_eq(mode_of(dest, "bin"), S_IFDIR | 0755);
+    ck_assert_uint_eq(mode_of(dest, "deep/er"), S_IFDIR | 0755);
+    ck_assert(S_ISLNK(mode_of(dest, "deep/link.tf")));
+    n = readlink(apr_pstrcat(pool, dest, "/deep/link.tf", NULL), target,
+                 sizeof(target) - 1);
+    ck_assert_int_eq(n, 10);
+    target[n] = '\0';
+    ck_assert_str_eq(target, "../main.tf");
+    {
+        struct stat st;
+
+        ck_assert_int_eq(stat(apr_pstrcat(pool, dest, "/deep/er/vpc.tf",
+                                          NULL), &st), 0);
+        ck_assert_int_eq(st.st_size, 5000);
+    }
+    ck_assert_int_eq(entries_in(outer), 1);
+}
+END_TEST
+
+/* The same archives are refused with the same words, and nothing is
+ * written outside the destination. */
+START_TEST(extract_refuses_what_validate_refuses)
+{
+    spec_t dotdot[] = {{"a.tf", AE_IFREG, 1, NULL, NULL, 0},
+                       {"../evil.tf", AE_IFREG, 1, NULL, NULL, 0}, {NULL}};
+    spec_t abs[] = {{"/tmp/evil.tf", AE_IFREG, 1, NULL, NULL, 0}, {NULL}};
+    spec_t through[] = {{"up", AE_IFLNK, 0, ".", NULL, 0},
+                        {"out", AE_IFLNK, 0, "..", NULL, 0},
+                        {"out/evil.tf", AE_IFREG, 1, NULL, NULL, 0}, {NULL}};
+    spec_t hard[] = {{"a.tf", AE_IFREG, 1, NULL, NULL, 0},
+                     {"b.tf", AE_IFREG, 0, NULL, "a.tf", 0}, {NULL}};
+    spec_t fifo[] = {{"p", AE_IFIFO, 0, NULL, NULL, 0}, {NULL}};
+    spec_t big[] = {{"big.tf", AE_IFREG, 2 << 20, NULL, NULL, 0}, {NULL}};
+    spec_t *bad[] = {dotdot, abs, through, hard, fifo, big};
+    tp_archive_info_t info;
+    const char *outer, *dest, *path;
+    tp_err_t *want, *got;
+    unsigned int i;
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        dest = temp_dest(&outer);
+        path = build(bad[i]);
+        want = validate(path, &roomy);
+        got = tp_archive_extract(pool, path, dest, &roomy, &info);
+        ck_assert_ptr_nonnull(want);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_int_eq(got->status, 422);
+        ck_assert_str_eq(got->detail, want->detail);
+        ck_assert_int_eq(entries_in(outer), 1);
+    }
+}
+END_TEST
+
+START_TEST(extract_refuses_duplicates_and_bad_input)
+{
+    spec_t twice[] = {{"a.tf", AE_IFREG, 1, NULL, NULL, 0},
+                      {"a.tf", AE_IFREG, 2, NULL, NULL, 0}, {NULL}};
+    spec_t over_link[] = {{"l.tf", AE_IFLNK, 0, "a.tf", NULL, 0},
+                          {"l.tf", AE_IFREG, 2, NULL, NULL, 0}, {NULL}};
+    tp_archive_info_t info;
+    const char *outer;
+    tp_err_t *err;
+
+    err = tp_archive_extract(pool, build(twice), temp_dest(&outer), &roomy,
+                             &info);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->status, 500);
+    /* a file never follows a symlink of the same name */
+    err = tp_archive_extract(pool, build(over_link), temp_dest(&outer),
+                             &roomy, &info);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_ptr_nonnull(strstr(err->log, "\"l.tf\""));
+    ck_assert_int_eq(entries_in(outer), 1);
+    ck_rejected(tp_archive_extract(pool, file_of("plain", 5),
+                                   temp_dest(&outer), &roomy, &info),
+                "not a gzip-compressed tar archive");
+}
+END_TEST
+
 Suite *archive_suite(void);
 
 Suite *archive_suite(void)
@@ -555,6 +717,9 @@ Suite *archive_suite(void)
     tcase_add_test(tc, archive_missing_file_is_server_error);
     tcase_add_test(tc, archive_names_shown_safely);
     tcase_add_test(tc, archive_long_names_cut);
+    tcase_add_test(tc, extract_writes_tree_with_safe_modes);
+    tcase_add_test(tc, extract_refuses_what_validate_refuses);
+    tcase_add_test(tc, extract_refuses_duplicates_and_bad_input);
     suite_add_tcase(s, tc);
     return s;
 }

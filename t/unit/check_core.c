@@ -20,6 +20,8 @@
 
 Suite *archive_suite(void);
 Suite *vars_suite(void);
+Suite *listener_suite(void);
+Suite *runtok_suite(void);
 
 static apr_pool_t *pool;
 
@@ -755,6 +757,8 @@ int main(void)
     sr = srunner_create(core_suite());
     srunner_add_suite(sr, archive_suite());
     srunner_add_suite(sr, vars_suite());
+    srunner_add_suite(sr, listener_suite());
+    srunner_add_suite(sr, runtok_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

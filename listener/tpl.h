@@ -1,0 +1,158 @@
+/* terrapod-listener: an agent that joins a pool, long-polls the server for
+ * run phases and runs terraform for each in a child process. Pure helpers
+ * (tpl_job.c, tpl_config.c) are unit-tested; the rest talks to the server
+ * (tpl_api.c), runs processes (tpl_exec.c, tpl_phase.c) and loops
+ * (tpl_main.c). */
+#ifndef TPL_H
+#define TPL_H
+
+#include <signal.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include "tp_error.h"
+#include "tp_json.h"
+#include "tp_http_client.h"
+
+#define TPL_VERSION "0.1.0"
+#define TPL_API "/api/terrapod/v1"
+#define TPL_OVERRIDE_NAME "zz_terrapod_override.tf"
+
+typedef struct tpl_config {
+    const char *url;            /* without a trailing slash */
+    const char *join_token;     /* NULL when only stored credentials exist */
+    const char *name;
+    const char *state_dir;
+    const char *ca_file;        /* the server's TLS CA; NULL: system CAs */
+    const char *terraform;
+    const char *work_dir;
+    int concurrency;
+} tpl_config_t;
+
+/* Fills cfg from the command line (and TERRAPOD_JOIN_TOKEN); returns a
+ * message for the user, "" for --help, or NULL when cfg is complete. */
+const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
+                           const char *env_token, tpl_config_t *cfg);
+const char *tpl_usage(void);
+
+typedef struct tpl_var {
+    const char *key;
+    const char *value;          /* never logged */
+    int env;                    /* category "env" rather than "terraform" */
+    int hcl;
+    int sensitive;
+} tpl_var_t;
+
+typedef struct tpl_job {
+    const char *run_id;
+    int apply;                  /* phase "apply", else "plan" */
+    const char *workspace_id;
+    const char *workspace_name;
+    const char *working_dir;    /* relative, checked; "" for the root */
+    const char *tf_version;
+    int is_destroy, refresh, refresh_only, allow_empty_apply, plan_only;
+    apr_array_header_t *targets;    /* of const char * */
+    apr_array_header_t *replaces;   /* of const char * */
+    apr_array_header_t *vars;       /* of tpl_var_t */
+} tpl_job_t;
+
+/* Reads the "data" member of a runs/next answer; a message when it is
+ * not usable. */
+const char *tpl_job_parse(apr_pool_t *p, const tp_json_t *doc, tpl_job_t *job);
+
+/* The file that replaces any cloud or backend block with local state. */
+const char *tpl_override_tf(void);
+
+#define TPL_TFVARS_NAME "zz_terrapod.auto.tfvars"
+
+/* The terraform variables with HCL values, as a tfvars file ("" when
+ * there are none); keys that are no identifiers are left out. */
+const char *tpl_tfvars(apr_pool_t *p, const tpl_job_t *job);
+
+/* base (a NULL-terminated environ) with the job's env variables and
+ * non-HCL terraform variables (as TF_VAR_<key>) and the fixed
+ * automation settings layered on top; a later name replaces an earlier
+ * one. *skipped counts variables whose key is no valid variable name. */
+char **tpl_build_env(apr_pool_t *p, char *const *base, const tpl_job_t *job,
+                     int *skipped);
+
+/* NULL-terminated argument vectors. */
+const char **tpl_init_argv(apr_pool_t *p, const char *terraform);
+const char **tpl_plan_argv(apr_pool_t *p, const char *terraform,
+                           const tpl_job_t *job);
+const char **tpl_apply_argv(apr_pool_t *p, const char *terraform);
+
+/* The last lines (at most max_lines and max_bytes) of output, starting on
+ * a character boundary, trailing blank lines dropped. */
+const char *tpl_tail(apr_pool_t *p, const char *buf, apr_size_t len,
+                     int max_lines, apr_size_t max_bytes);
+
+/* 1 when less than a third of the certificate's lifetime is left. */
+int tpl_renew_due(apr_time_t not_before, apr_time_t not_after,
+                  apr_time_t now);
+
+/* ---- talking to the server (tpl_api.c) ---- */
+
+typedef struct tpl_ctx {
+    const tpl_config_t *cfg;
+    const char *listener_id;
+    const char *pool_id;
+    const char *pem_file;       /* certificate + key, mode 0600 */
+    const char *bearer;         /* runner token of the current run */
+    volatile sig_atomic_t *abort;
+} tpl_ctx_t;
+
+typedef enum { TPL_AUTH_NONE, TPL_AUTH_CERT, TPL_AUTH_BEARER } tpl_auth_e;
+
+/* One request to <url>/api/terrapod/v1<path>. body_json, when not NULL, is
+ * sent as JSON; req may carry body/out files, method and timeout. */
+tp_err_t *tpl_call(apr_pool_t *p, const tpl_ctx_t *c, tpl_auth_e auth,
+                   tp_http_req_t *req, const char *path,
+                   const tp_json_t *body_json, tp_http_resp_t *resp);
+
+/* Credentials in the state directory: loads them (APR_ENOENT when there
+ * are none), joins, renews. */
+apr_status_t tpl_creds_load(apr_pool_t *p, tpl_ctx_t *c);
+tp_err_t *tpl_join(apr_pool_t *p, tpl_ctx_t *c);
+tp_err_t *tpl_renew_if_due(apr_pool_t *p, tpl_ctx_t *c);
+/* Heartbeat; *status is the HTTP status (0 on transport errors). */
+tp_err_t *tpl_heartbeat(apr_pool_t *p, const tpl_ctx_t *c, int *status);
+/* An error message from a JSON:API error answer, for logs. */
+const char *tpl_resp_why(apr_pool_t *p, const tp_http_resp_t *resp);
+
+/* ---- running phases ---- */
+
+typedef struct tpl_stream {
+    apr_pool_t *p;
+    tpl_ctx_t *ctx;
+    const char *run_id;
+    const char *log_path;       /* ".../artifacts/plan-log" */
+    char *pending;              /* not yet sent */
+    apr_size_t pending_len;
+    char *tail;                 /* the last output, for error messages */
+    apr_size_t tail_len;
+    apr_time_t last_flush;
+    apr_time_t last_check;
+    int canceled;               /* a cancel was asked for */
+} tpl_stream_t;
+
+void tpl_stream_init(tpl_stream_t *s, apr_pool_t *p, tpl_ctx_t *ctx,
+                     const char *run_id, const char *log_kind);
+/* Adds text of the listener's own to the log. */
+void tpl_stream_note(tpl_stream_t *s, const char *text);
+void tpl_stream_flush(tpl_stream_t *s);
+
+/* Runs argv in cwd with envp, streaming its output; returns its exit
+ * status (128+signal when killed), -1 when it could not be started.
+ * Cancels (server-side or *stop) interrupt it: SIGINT, then SIGKILL after
+ * grace_sec. */
+int tpl_exec(tpl_stream_t *s, const char *const *argv, char **envp,
+             const char *cwd, volatile sig_atomic_t *stop, int grace_sec);
+
+/* The whole phase, in a forked child; returns the child's exit code. */
+int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
+                  volatile sig_atomic_t *stop);
+
+void tpl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

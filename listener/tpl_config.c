@@ -1,0 +1,105 @@
+/* The listener's command line. */
+#include <string.h>
+#include <stdlib.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include "tpl.h"
+
+#define MAX_CONCURRENCY 64
+
+const char *tpl_usage(void)
+{
+    return "usage: terrapod-listener --url https://host[:port] --name NAME\n"
+           "         --state-dir DIR [--join-token TOKEN] [--ca-file CA.pem]\n"
+           "         [--terraform PATH] [--concurrency N] [--work-dir DIR]\n"
+           "The join token may also come from TERRAPOD_JOIN_TOKEN; it is\n"
+           "needed only while no valid credentials are stored in DIR.\n";
+}
+
+static int is_option(const char *arg, const char *name, const char **inline_val)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(arg, name, n) != 0) {
+        return 0;
+    }
+    if (arg[n] == '=') {
+        *inline_val = arg + n + 1;
+        return 1;
+    }
+    *inline_val = NULL;
+    return arg[n] == '\0';
+}
+
+const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
+                           const char *env_token, tpl_config_t *cfg)
+{
+    static const char *const names[] = {
+        "--url", "--join-token", "--name", "--state-dir", "--ca-file",
+        "--terraform", "--concurrency", "--work-dir", NULL
+    };
+    const char *values[8] = {NULL};
+    const char *val;
+    char *end;
+    long n;
+    int i, k;
+
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            return "";
+        }
+        for (k = 0; names[k]; k++) {
+            if (is_option(argv[i], names[k], &val)) {
+                break;
+            }
+        }
+        if (!names[k]) {
+            return apr_psprintf(p, "unknown argument \"%s\"", argv[i]);
+        }
+        if (!val) {
+            if (i + 1 >= argc) {
+                return apr_psprintf(p, "%s needs a value", names[k]);
+            }
+            val = argv[++i];
+        }
+        if (!*val) {
+            return apr_psprintf(p, "%s must not be empty", names[k]);
+        }
+        values[k] = val;
+    }
+    memset(cfg, 0, sizeof(*cfg));
+    if (!values[0] || !values[2] || !values[3]) {
+        return "--url, --name and --state-dir are required";
+    }
+    if (strncmp(values[0], "https://", 8) && strncmp(values[0], "http://", 7)) {
+        return "--url must start with https:// (or http://)";
+    }
+    cfg->url = apr_pstrdup(p, values[0]);
+    for (end = (char *)cfg->url + strlen(cfg->url);
+         end > cfg->url && end[-1] == '/'; end--) {
+        end[-1] = '\0';
+    }
+    cfg->join_token = values[1] ? values[1]
+                      : (env_token && *env_token ? env_token : NULL);
+    cfg->name = values[2];
+    for (val = cfg->name; *val; val++) {
+        if (!apr_isalnum(*val) && !strchr("-_.", *val)) {
+            return "--name may hold only letters, digits, '-', '_' and '.'";
+        }
+    }
+    cfg->state_dir = values[3];
+    cfg->ca_file = values[4];
+    cfg->terraform = values[5] ? values[5] : "terraform";
+    cfg->concurrency = 2;
+    if (values[6]) {
+        n = strtol(values[6], &end, 10);
+        if (*end || n < 1 || n > MAX_CONCURRENCY) {
+            return apr_psprintf(p, "--concurrency must be 1 to %d",
+                                MAX_CONCURRENCY);
+        }
+        cfg->concurrency = (int)n;
+    }
+    cfg->work_dir = values[7] ? values[7]
+                    : apr_pstrcat(p, cfg->state_dir, "/work", NULL);
+    return NULL;
+}

@@ -1,0 +1,275 @@
+/* terrapod-listener's processes: the main one long-polls for work and forks
+ * a child per run phase; a heartbeat child keeps the listener online and
+ * its certificate fresh. SIGTERM stops taking work and cancels what runs. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+#include "tpl.h"
+
+#define HEARTBEAT_SEC 10
+#define POLL_WAIT_SEC 25
+#define RETRY_SEC 5
+
+static volatile sig_atomic_t stopping;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+static void signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Sleeps up to sec seconds, less when stopping. */
+static void pause_for(int sec)
+{
+    int i;
+
+    for (i = 0; i < sec * 10 && !stopping; i++) {
+        usleep(100000);
+    }
+}
+
+/* Stored credentials that the server still accepts, or new ones. A server
+ * that cannot be reached is waited for; a rejected certificate is
+ * replaced by joining again. */
+static tp_err_t *establish(apr_pool_t *p, tpl_ctx_t *c)
+{
+    tp_err_t *err;
+    int status;
+
+    while (!stopping) {
+        if (tpl_creds_load(p, c) != APR_SUCCESS) {
+            return tpl_join(p, c);
+        }
+        err = tpl_heartbeat(p, c, &status);
+        if (!err) {
+            tpl_log("TPL0004: resuming as listener %s", c->listener_id);
+            return tpl_renew_if_due(p, c);
+        }
+        if (status == 401 || status == 403 || status == 404) {
+            tpl_log("TPL0005: the stored certificate was refused (%s); "
+                    "joining again", err->detail);
+            return tpl_join(p, c);
+        }
+        tpl_log("TPL0006: server not reachable: %s", err->detail);
+        pause_for(RETRY_SEC);
+    }
+    return tp_err(p, 503, "stopped");
+}
+
+/* The heartbeat child: beats, renews, and joins again when the server
+ * forgets the listener. It exits when the main process goes away. */
+static void heartbeat_loop(const tpl_config_t *cfg, pid_t parent)
+{
+    apr_pool_t *p, *iter;
+    tpl_ctx_t c;
+    tp_err_t *err;
+    int status, failing = 0;
+
+    apr_pool_create(&p, NULL);
+    apr_pool_create(&iter, p);
+    while (!stopping && getppid() == parent) {
+        apr_pool_clear(iter);
+        memset(&c, 0, sizeof(c));
+        c.cfg = cfg;
+        if (tpl_creds_load(iter, &c) != APR_SUCCESS) {
+            err = tpl_join(iter, &c);
+        } else if ((err = tpl_heartbeat(iter, &c, &status)) == NULL) {
+            err = tpl_renew_if_due(iter, &c);
+        } else if (status == 401 || status == 403 || status == 404) {
+            tpl_log("TPL0007: heartbeat refused (%s); joining again",
+                    err->detail);
+            err = tpl_join(iter, &c);
+        }
+        if (err && !failing++) {
+            tpl_log("TPL0008: heartbeat: %s", err->detail);
+        } else if (!err && failing) {
+            tpl_log("TPL0009: heartbeat works again");
+            failing = 0;
+        }
+        pause_for(HEARTBEAT_SEC);
+    }
+    apr_pool_destroy(p);
+}
+
+typedef struct children {
+    pid_t *pids;
+    int max, running;
+} children_t;
+
+static void reap(children_t *ch, int block)
+{
+    int i, status;
+    pid_t pid;
+
+    for (i = 0; i < ch->max; i++) {
+        if (ch->pids[i] <= 0) {
+            continue;
+        }
+        pid = waitpid(ch->pids[i], &status, block ? 0 : WNOHANG);
+        if (pid == ch->pids[i] || (pid < 0 && errno == ECHILD)) {
+            ch->pids[i] = 0;
+            ch->running--;
+        }
+    }
+}
+
+static void spawn(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch,
+                  const tpl_job_t *job)
+{
+    pid_t pid;
+    int i;
+
+    for (i = 0; i < ch->max && ch->pids[i] > 0; i++) {
+    }
+    pid = fork();
+    if (pid < 0) {
+        tpl_log("TPL0020: fork: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        _exit(tpl_phase_run(p, cfg, job, &stopping));
+    }
+    ch->pids[i] = pid;
+    ch->running++;
+}
+
+/* One long poll; 1 when it should be retried later rather than at once. */
+static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
+{
+    tpl_ctx_t c;
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_json_t *doc;
+    tpl_job_t job;
+    const char *why;
+    tp_err_t *err;
+
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.abort = &stopping;
+    if (tpl_creds_load(p, &c) != APR_SUCCESS) {
+        return 1;                   /* the heartbeat child joins */
+    }
+    req.timeout = POLL_WAIT_SEC + 20;
+    err = tpl_call(p, &c, TPL_AUTH_CERT, &req,
+                   apr_psprintf(p, "/listeners/%s/runs/next?wait=%d",
+                                c.listener_id, POLL_WAIT_SEC), NULL, &resp);
+    if (err) {
+        if (!stopping) {
+            tpl_log("TPL0021: polling for work failed: %s", err->detail);
+        }
+        return 1;
+    }
+    if (resp.status == 204) {
+        return 0;
+    }
+    if (resp.status != 200) {
+        tpl_log("TPL0022: polling for work refused: %s",
+                tpl_resp_why(p, &resp));
+        return 1;
+    }
+    doc = tp_json_parse(p, resp.body, resp.body_len, &why);
+    if (!doc || (why = tpl_job_parse(p, doc, &job)) != NULL) {
+        tpl_log("TPL0023: unusable job: %s", why);
+        return 1;
+    }
+    tpl_log("TPL0024: run %s: %s phase assigned", job.run_id,
+            job.apply ? "apply" : "plan");
+    spawn(p, cfg, ch, &job);
+    return 0;
+}
+
+static int make_dir(const char *path)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        tpl_log("TPL0010: mkdir %s: %s", path, strerror(errno));
+        return 0;
+    }
+    return 1;
+}
+
+int main(int argc, const char *const *argv)
+{
+    apr_pool_t *p, *iter;
+    tpl_config_t cfg;
+    tpl_ctx_t c;
+    children_t ch;
+    const char *why;
+    tp_err_t *err;
+    pid_t beat, self;
+    int i;
+
+    apr_app_initialize(&argc, &argv, NULL);
+    apr_pool_create(&p, NULL);
+    why = tpl_parse_args(p, argc, argv, getenv("TERRAPOD_JOIN_TOKEN"), &cfg);
+    if (why) {
+        fprintf(stderr, "%s%s%s", *why ? why : "", *why ? "\n" : "",
+                tpl_usage());
+        return *why ? 2 : 0;
+    }
+    umask(077);
+    if (!make_dir(cfg.state_dir) || !make_dir(cfg.work_dir)
+        || tp_http_global_init() != APR_SUCCESS) {
+        return 1;
+    }
+    signals();
+    memset(&c, 0, sizeof(c));
+    c.cfg = &cfg;
+    if ((err = establish(p, &c)) != NULL) {
+        tpl_log("TPL0001: cannot start: %s", err->detail);
+        return 1;
+    }
+    self = getpid();
+    if ((beat = fork()) == 0) {
+        heartbeat_loop(&cfg, self);
+        _exit(0);
+    }
+    tpl_log("TPL0011: listener %s (%s) taking up to %d runs at a time",
+            c.listener_id, cfg.name, cfg.concurrency);
+    ch.max = cfg.concurrency;
+    ch.running = 0;
+    ch.pids = apr_pcalloc(p, sizeof(pid_t) * (apr_size_t)ch.max);
+    apr_pool_create(&iter, p);
+    while (!stopping) {
+        apr_pool_clear(iter);
+        reap(&ch, 0);
+        if (ch.running >= ch.max) {
+            pause_for(1);
+        } else if (poll_once(iter, &cfg, &ch)) {
+            pause_for(RETRY_SEC);
+        }
+    }
+    tpl_log("TPL0012: stopping; canceling %d running phases", ch.running);
+    for (i = 0; i < ch.max; i++) {
+        if (ch.pids[i] > 0) {
+            kill(ch.pids[i], SIGTERM);
+        }
+    }
+    reap(&ch, 1);
+    if (beat > 0) {
+        kill(beat, SIGTERM);
+        waitpid(beat, NULL, 0);
+    }
+    tpl_log("TPL0013: stopped");
+    apr_pool_destroy(p);
+    apr_terminate();
+    return 0;
+}

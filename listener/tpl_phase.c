@@ -1,0 +1,372 @@
+/* One run phase from start to finish, in its own child process and its own
+ * directory: credentials for the run, configuration and state in, terraform
+ * init and plan or apply, plan file or state out, and the outcome. */
+#include <stdio.h>
+#include <string.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+#include "tpl.h"
+#include "tp_archive.h"
+
+#define GRACE_SEC 10
+#define TAIL_LINES 20
+#define TAIL_BYTES 2000
+
+extern char **environ;
+
+/* Configuration size limits: generous, but a bomb costs no more. */
+static const tp_archive_limits_t LIMITS = {512 << 20, (apr_off_t)2 << 30,
+                                           100000};
+
+typedef struct phase {
+    apr_pool_t *p;
+    const tpl_config_t *cfg;
+    const tpl_job_t *job;
+    tpl_ctx_t ctx;
+    tpl_stream_t log;
+    const char *dir;            /* ours, removed at the end */
+    const char *wd;             /* terraform's working directory */
+    volatile sig_atomic_t *stop;
+} phase_t;
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+                      struct FTW *ftw)
+{
+    (void)st; (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+static const char *run_path(phase_t *ph, const char *rest)
+{
+    return apr_pstrcat(ph->p, "/runs/", ph->job->run_id, rest, NULL);
+}
+
+static const char *listener_path(phase_t *ph, const char *rest)
+{
+    return apr_pstrcat(ph->p, "/listeners/", ph->ctx.listener_id, "/runs/",
+                       ph->job->run_id, rest, NULL);
+}
+
+static tp_err_t *runner_token(phase_t *ph)
+{
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_json_t *body = tp_json_object(ph->p), *doc;
+    tp_err_t *err;
+
+    tp_json_seti(body, 3600 * 4, "ttl", NULL);
+    req.method = "POST";
+    if ((err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_CERT, &req,
+                        listener_path(ph, "/runner-token"), body, &resp))
+        != NULL) {
+        return err;
+    }
+    doc = tp_json_parse(ph->p, resp.body, resp.body_len, NULL);
+    if (resp.status / 100 != 2 || !tp_json_gets(doc, "token", NULL)) {
+        return tp_err(ph->p, 502, "no runner token: %s",
+                      tpl_resp_why(ph->p, &resp));
+    }
+    ph->ctx.bearer = tp_json_gets(doc, "token", NULL);
+    return NULL;
+}
+
+/* GET into a file; *found is 0 on a 404 when missing_ok. */
+static tp_err_t *download(phase_t *ph, const char *what, const char *file,
+                          int missing_ok, int *found)
+{
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_err_t *err;
+
+    req.out_file = file;
+    req.timeout = 600;
+    if ((err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_BEARER, &req,
+                        run_path(ph, apr_pstrcat(ph->p, "/artifacts/", what,
+                                                 NULL)), NULL, &resp))
+        != NULL) {
+        return err;
+    }
+    if (found) {
+        *found = resp.status == 200;
+    }
+    if (resp.status == 404 && missing_ok) {
+        unlink(file);
+        return NULL;
+    }
+    if (resp.status != 200) {
+        unlink(file);
+        return tp_err(ph->p, 502, "downloading the %s failed: HTTP %d", what,
+                      resp.status);
+    }
+    return NULL;
+}
+
+static tp_err_t *upload(phase_t *ph, const char *what, const char *file,
+                        const char *type)
+{
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_err_t *err;
+
+    req.method = "PUT";
+    req.body_file = file;
+    req.timeout = 600;
+    req.headers = apr_array_make(ph->p, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(req.headers, const char *) = apr_pstrcat(ph->p,
+        "Content-Type: ", type, NULL);
+    if ((err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_BEARER, &req,
+                        run_path(ph, apr_pstrcat(ph->p, "/artifacts/", what,
+                                                 NULL)), NULL, &resp))
+        != NULL) {
+        return err;
+    }
+    return resp.status / 100 == 2 ? NULL
+           : tp_err(ph->p, 502, "uploading the %s failed: %s", what,
+                    tpl_resp_why(ph->p, &resp));
+}
+
+/* The outcome. A failure here leaves the run for the server to time out,
+ * so it is retried a few times. */
+static void report(phase_t *ph, const char *status, int has_changes,
+                   const char *message)
+{
+    tp_json_t *body = tp_json_object(ph->p);
+    tp_http_req_t req;
+    tp_http_resp_t resp;
+    tp_err_t *err;
+    int attempt;
+
+    tp_json_sets(body, status, "status", NULL);
+    if (!ph->job->apply && !strcmp(status, "planned")) {
+        tp_json_setb(body, has_changes, "has-changes", NULL);
+    }
+    tp_json_sets(body, message ? message : "", "error-message", NULL); /* TEMP */
+    for (attempt = 0; attempt < 5; attempt++) {
+        memset(&req, 0, sizeof(req));
+        req.method = "PATCH";
+        err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_CERT, &req,
+                       listener_path(ph, ""), body, &resp);
+        if (!err && resp.status / 100 == 2) {
+            tpl_log("TPL0040: run %s: %s %s", ph->job->run_id,
+                    ph->job->apply ? "apply" : "plan", status);
+            return;
+        }
+        tpl_log("TPL0041: run %s: reporting %s failed: %s", ph->job->run_id,
+                status, err ? err->detail : tpl_resp_why(ph->p, &resp));
+        if (!err && resp.status / 100 == 4) {
+            return;                 /* the server will not change its mind */
+        }
+        sleep(2 << attempt);
+    }
+}
+
+static tp_err_t *write_file(apr_pool_t *p, const char *path, const char *data)
+{
+    FILE *f = fopen(path, "w");
+
+    if (!f || fputs(data, f) == EOF || fclose(f) != 0) {
+        return tp_err(p, 500, "cannot write %s: %s", path, strerror(errno));
+    }
+    return NULL;
+}
+
+/* Workspace, configuration and state in place. */
+static tp_err_t *prepare(phase_t *ph)
+{
+    const char *tarball = apr_pstrcat(ph->p, ph->dir, "/config.tar.gz", NULL);
+    const char *src = apr_pstrcat(ph->p, ph->dir, "/config", NULL);
+    const char *state;
+    tp_archive_info_t info;
+    struct stat st;
+    tp_err_t *err;
+    int found;
+
+    if (mkdir(src, 0700) != 0) {
+        return tp_err(ph->p, 500, "mkdir %s: %s", src, strerror(errno));
+    }
+    if ((err = download(ph, "config", tarball, 0, NULL)) != NULL
+        || (err = tp_archive_extract(ph->p, tarball, src, &LIMITS, &info))
+           != NULL) {
+        return err;
+    }
+    unlink(tarball);
+    ph->wd = *ph->job->working_dir ? apr_pstrcat(ph->p, src, "/",
+                                                 ph->job->working_dir, NULL)
+                                   : src;
+    /* lstat: a symlinked working directory could point anywhere */
+    if (lstat(ph->wd, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return tp_err(ph->p, 422, "the working directory \"%s\" is not a "
+                      "directory of the configuration", ph->job->working_dir);
+    }
+    state = apr_pstrcat(ph->p, ph->wd, "/terraform.tfstate", NULL);
+    unlink(state);
+    if ((err = download(ph, "state", state, 1, &found)) != NULL) {
+        return err;
+    }
+    if (ph->job->apply
+        && (err = download(ph, "plan-file", apr_pstrcat(ph->p, ph->wd,
+                                                        "/tfplan", NULL),
+                           0, NULL)) != NULL) {
+        return err;
+    }
+    if ((err = write_file(ph->p, apr_pstrcat(ph->p, ph->wd, "/"
+                                             TPL_TFVARS_NAME, NULL),
+                          tpl_tfvars(ph->p, ph->job))) != NULL) {
+        return err;
+    }
+    return write_file(ph->p, apr_pstrcat(ph->p, ph->wd, "/" TPL_OVERRIDE_NAME,
+                                         NULL), tpl_override_tf());
+}
+
+static const char *failure(phase_t *ph, const char *what)
+{
+    const char *tail = tpl_tail(ph->p, ph->log.tail, ph->log.tail_len,
+                                TAIL_LINES, TAIL_BYTES);
+
+    return *tail ? apr_pstrcat(ph->p, what, ":\n", tail, NULL) : what;
+}
+
+static void finish_plan(phase_t *ph, int rc)
+{
+    tp_err_t *err;
+
+    if (ph->log.canceled) {
+        report(ph, "canceled", 0, NULL);
+    } else if (rc != 0 && rc != 2) {
+        report(ph, "errored", 0, failure(ph, "terraform plan failed"));
+    } else if ((err = upload(ph, "plan-file", apr_pstrcat(ph->p, ph->wd,
+                                                          "/tfplan", NULL),
+                             "application/octet-stream")) != NULL) {
+        tpl_log("TPL0042: run %s: %s", ph->job->run_id, err->detail);
+        report(ph, "errored", 0, err->detail);
+    } else {
+        report(ph, "planned", rc == 2, NULL);
+    }
+}
+
+/* A failed or interrupted apply may have changed resources: whatever
+ * state terraform wrote is uploaded in every case. */
+static void finish_apply(phase_t *ph, int rc)
+{
+    const char *state = apr_pstrcat(ph->p, ph->wd, "/terraform.tfstate",
+                                    NULL);
+    tp_err_t *err = NULL;
+    struct stat st;
+
+    if (stat(state, &st) == 0) {
+        err = upload(ph, "state", state, "application/json");
+        if (err) {
+            tpl_log("TPL0043: run %s: %s", ph->job->run_id, err->detail);
+        }
+    }
+    if (ph->log.canceled) {
+        report(ph, "canceled", 0, err ? err->detail : NULL);
+    } else if (rc != 0) {
+        report(ph, "errored", 0, failure(ph, "terraform apply failed"));
+    } else if (err) {
+        report(ph, "errored", 0, err->detail);
+    } else {
+        report(ph, "applied", 0, NULL);
+    }
+}
+
+static int execute(phase_t *ph)
+{
+    const tpl_job_t *job = ph->job;
+    const char *tf = ph->cfg->terraform;
+    char **env;
+    tp_err_t *err;
+    int skipped, rc;
+
+    if ((err = prepare(ph)) != NULL) {
+        tpl_log("TPL0044: run %s: %s", job->run_id, err->log ? err->log
+                                                   : err->detail);
+        tpl_stream_note(&ph->log, apr_pstrcat(ph->p, "terrapod-listener: ",
+                                              err->detail, "\n", NULL));
+        tpl_stream_flush(&ph->log);
+        report(ph, "errored", 0, err->detail);
+        return 1;
+    }
+    env = tpl_build_env(ph->p, environ, job, &skipped);
+    if (skipped) {
+        tpl_stream_note(&ph->log, apr_psprintf(ph->p, "terrapod-listener: "
+                        "%d variables with names that are no valid "
+                        "environment names were left out\n", skipped));
+    }
+    rc = tpl_exec(&ph->log, tpl_init_argv(ph->p, tf), env, ph->wd, ph->stop,
+                  GRACE_SEC);
+    if (rc != 0 || ph->log.canceled) {
+        if (ph->log.canceled) {
+            report(ph, "canceled", 0, NULL);
+        } else {
+            report(ph, "errored", 0, failure(ph, rc < 0 ? "terraform could "
+                                             "not be started"
+                                             : "terraform init failed"));
+        }
+        return 1;
+    }
+    tpl_stream_note(&ph->log, "\n");
+    if (job->apply) {
+        rc = tpl_exec(&ph->log, tpl_apply_argv(ph->p, tf), env, ph->wd,
+                      ph->stop, GRACE_SEC);
+        finish_apply(ph, rc);
+    } else {
+        rc = tpl_exec(&ph->log, tpl_plan_argv(ph->p, tf, job), env, ph->wd,
+                      ph->stop, GRACE_SEC);
+        finish_plan(ph, rc);
+    }
+    return 0;
+}
+
+int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
+                  volatile sig_atomic_t *stop)
+{
+    phase_t ph;
+    tp_err_t *err;
+    char *dir;
+    int rc;
+
+    memset(&ph, 0, sizeof(ph));
+    ph.p = p;
+    ph.cfg = cfg;
+    ph.job = job;
+    ph.stop = stop;
+    ph.ctx.cfg = cfg;
+    if (tpl_creds_load(p, &ph.ctx) != APR_SUCCESS) {
+        tpl_log("TPL0045: run %s: no credentials", job->run_id);
+        return 1;
+    }
+    tpl_stream_init(&ph.log, p, &ph.ctx, job->run_id,
+                    job->apply ? "apply-log" : "plan-log");
+    tpl_log("TPL0046: run %s: starting %s of workspace %s", job->run_id,
+            job->apply ? "apply" : "plan",
+            job->workspace_name ? job->workspace_name : "?");
+    if ((err = runner_token(&ph)) != NULL) {
+        tpl_log("TPL0047: run %s: %s", job->run_id, err->detail);
+        report(&ph, "errored", 0, "the listener could not get a runner "
+               "token");
+        return 1;
+    }
+    dir = apr_pstrcat(p, cfg->work_dir, "/", job->run_id,
+                      job->apply ? "-apply-XXXXXX" : "-plan-XXXXXX", NULL);
+    if (!mkdtemp(dir)) {
+        tpl_log("TPL0048: run %s: mkdtemp %s: %s", job->run_id, dir,
+                strerror(errno));
+        report(&ph, "errored", 0, "the listener could not create a work "
+               "directory");
+        return 1;
+    }
+    ph.dir = dir;
+    tpl_stream_note(&ph.log, apr_psprintf(p, "terrapod-listener %s on %s: "
+                    "%s phase\n", TPL_VERSION, cfg->name,
+                    job->apply ? "apply" : "plan"));
+    rc = execute(&ph);
+    tpl_stream_flush(&ph.log);
+    nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    return rc;
+}

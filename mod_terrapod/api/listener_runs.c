@@ -1,0 +1,615 @@
+/* The listener and runner protocol: a listener long-polls for the next
+ * queued run of an agent-mode workspace, mints a runner token for it and
+ * reports how each phase ended; the runner (authenticated by that token)
+ * downloads the configuration and state, and uploads logs, the plan file,
+ * the new state and its resource usage. See docs/listener-protocol.md. */
+#include <apr_strings.h>
+#include <http_protocol.h>
+#include "../mod_terrapod.h"
+#include "../tp_run.h"
+#include "../tp_vars.h"
+
+#define POLL_STEP     apr_time_from_msec(100)
+#define TOKEN_TTL     3600
+#define TOKEN_TTL_MAX 7200
+
+static const tp_stmt_t SQL_LR_RUN = {"lr_run",
+    "SELECT r.id, r.workspace_id, r.status, r.listener_id, r.plan_only,"
+    "       r.auto_apply, r.allow_empty_apply, r.cancel_requested,"
+    "       r.configuration_version_id, r.is_destroy, r.refresh,"
+    "       r.refresh_only, r.message, r.target_addrs::text AS target_addrs,"
+    "       r.replace_addrs::text AS replace_addrs,"
+    "       r.variables::text AS variables, w.name AS ws_name,"
+    "       w.working_directory, w.terraform_version, w.execution_backend"
+    "  FROM runs r JOIN workspaces w ON w.id = r.workspace_id"
+    " WHERE r.id = %s"};
+/* what a listener says about a phase, kept only while it still runs it */
+static const tp_stmt_t SQL_LR_REPORT = {"lr_report",
+    "UPDATE runs SET has_changes = COALESCE(%s::boolean, has_changes),"
+    " error_message = COALESCE(%s, error_message), updated_at = now()"
+    " WHERE id = %s AND status = %s AND listener_id = %s RETURNING id"};
+static const tp_stmt_t SQL_LR_PLAN_FILE = {"lr_plan_file",
+    "UPDATE runs SET plan_file_stored = true WHERE id = %s"};
+static const tp_stmt_t SQL_LR_CREATED_SV = {"lr_created_sv",
+    "UPDATE runs SET created_state_version_id = %s WHERE id = %s"};
+static const tp_stmt_t SQL_LR_PROFILE = {"lr_profile",
+    "UPDATE runs SET peak_memory_bytes = COALESCE(%s::bigint,"
+    "                                             peak_memory_bytes),"
+    " peak_cpu_usec = COALESCE(%s::bigint, peak_cpu_usec),"
+    " exit_code = COALESCE(%s::integer, exit_code) WHERE id = %s"};
+
+static tp_err_t *load(tp_req_t *req, const char *run_id, tp_rows_t **rows)
+{
+    tp_err_t *err = tp_req_exec(req, &SQL_LR_RUN, rows, TP_DB_ARGS(run_id));
+
+    if (!err && (*rows)->nrows == 0) {
+        return tp_err(req->r->pool, 404, "run %s not found", run_id);
+    }
+    return err;
+}
+
+/* The {run_id} of the path, claimed by the listener {id}: 404 otherwise,
+ * so a listener learns nothing of the runs of others. */
+static tp_err_t *load_claimed(tp_req_t *req, tp_rows_t **rows)
+{
+    const char *run_id = tp_param(&req->params, "run_id");
+    const char *holder;
+    tp_err_t *err = load(req, run_id, rows);
+
+    if (err && err->status != 404) {
+        return err;
+    }
+    holder = err ? NULL : tp_row(*rows, 0, "listener_id");
+    if (!holder || strcmp(holder, tp_param(&req->params, "id")) != 0) {
+        return tp_err(req->r->pool, 404, "no run %s claimed by this "
+                      "listener", run_id);
+    }
+    return NULL;
+}
+
+static tp_json_t *json_col(apr_pool_t *p, const tp_rows_t *rows,
+                           const char *col)
+{
+    const char *v = tp_row(rows, 0, col);
+
+    return v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
+}
+
+/* ---- runs/next ---- */
+
+static void push_var(apr_pool_t *p, tp_json_t *list, const char *key,
+                     const char *value, const char *category, int hcl,
+                     int sensitive)
+{
+    tp_json_t *v = tp_json_object(p);
+
+    tp_json_sets(v, key, "key", NULL);
+    tp_json_sets(v, value ? value : "", "value", NULL);
+    tp_json_sets(v, category, "category", NULL);
+    tp_json_setb(v, hcl, "hcl", NULL);
+    tp_json_setb(v, sensitive, "sensitive", NULL);
+    tp_json_push(list, v);
+}
+
+/* The variables the run gets: its own (terraform, HCL values) over the
+ * workspace's over the variable sets'. Sensitive values are unsealed for
+ * this answer only. */
+static tp_err_t *run_variables(tp_req_t *req, const tp_rows_t *run,
+                               tp_json_t **out)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *own = json_col(p, run, "variables");
+    apr_array_header_t *vars;
+    apr_size_t k, nown = own ? tp_json_len(own) : 0;
+    tp_db_t *db;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_vars_effective(db, p, tp_row(run, 0, "workspace_id"),
+                                    &vars)) != NULL
+        || (err = tp_vars_unseal(p, &req->conf->hmac, vars)) != NULL) {
+        return err;
+    }
+    *out = tp_json_array(p);
+    for (i = 0; i < vars->nelts; i++) {
+        const tp_var_t *v = &APR_ARRAY_IDX(vars, i, tp_var_t);
+        int overridden = 0;
+
+        for (k = 0; k < nown && strcmp(v->category, "terraform") == 0; k++) {
+            const char *key = tp_json_gets(tp_json_at(own, k), "key", NULL);
+
+            overridden |= key && strcmp(key, v->key) == 0;
+        }
+        if (!overridden) {
+            push_var(p, *out, v->key, v->value, v->category, v->hcl,
+                     v->sensitive);
+        }
+    }
+    for (k = 0; k < nown; k++) {
+        tp_json_t *v = tp_json_at(own, k);
+
+        push_var(p, *out, tp_json_gets(v, "key", NULL),
+                 tp_json_gets(v, "value", NULL), "terraform", 1, 0);
+    }
+    return NULL;
+}
+
+static tp_err_t *send_job(tp_req_t *req, const char *run_id,
+                          const char *phase)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *doc = tp_json_object(p), *vars;
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, run_id, &run)) != NULL
+        || (err = run_variables(req, run, &vars)) != NULL) {
+        return err;
+    }
+    tp_json_sets(doc, run_id, "data", "run-id", NULL);
+    tp_json_sets(doc, phase, "data", "phase", NULL);
+    tp_json_sets(doc, tp_row(run, 0, "workspace_id"), "data", "workspace",
+                 "id", NULL);
+    tp_json_sets(doc, tp_row(run, 0, "ws_name"), "data", "workspace", "name",
+                 NULL);
+    tp_json_sets(doc, tp_row(run, 0, "working_directory"), "data",
+                 "workspace", "working-directory", NULL);
+    tp_json_sets(doc, tp_row(run, 0, "terraform_version"), "data",
+                 "workspace", "terraform-version", NULL);
+    tp_json_sets(doc, tp_row(run, 0, "execution_backend"), "data",
+                 "workspace", "execution-backend", NULL);
+    tp_json_setb(doc, tp_row_bool(run, 0, "is_destroy"), "data", "run",
+                 "is-destroy", NULL);
+    tp_json_setb(doc, tp_row_bool(run, 0, "refresh"), "data", "run",
+                 "refresh", NULL);
+    tp_json_setb(doc, tp_row_bool(run, 0, "refresh_only"), "data", "run",
+                 "refresh-only", NULL);
+    tp_json_setj(doc, json_col(p, run, "target_addrs"), "data", "run",
+                 "target-addrs", NULL);
+    tp_json_setj(doc, json_col(p, run, "replace_addrs"), "data", "run",
+                 "replace-addrs", NULL);
+    tp_json_setb(doc, tp_row_bool(run, 0, "allow_empty_apply"), "data",
+                 "run", "allow-empty-apply", NULL);
+    tp_json_setb(doc, tp_row_bool(run, 0, "plan_only"), "data", "run",
+                 "plan-only", NULL);
+    tp_json_sets(doc, tp_row(run, 0, "message"), "data", "run", "message",
+                 NULL);
+    tp_json_setj(doc, vars, "data", "variables", NULL);
+    apr_table_setn(req->r->headers_out, "Cache-Control", "no-store");
+    return tp_send_json(req, 200, doc);
+}
+
+/* GET /listeners/{id}/runs/next?wait=N: a claim is tried every
+ * POLL_STEP until one succeeds or the wait is over. The worker sleeps in
+ * between; each try is one short transaction. */
+tp_err_t *tp_api_listener_run_next(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool, *iter;
+    const char *listener = tp_param(&req->params, "id");
+    const char *wait_s = tp_query_arg(req, "wait");
+    int max = req->conf->listener_poll_wait >= 0
+              ? req->conf->listener_poll_wait : TP_DEFAULT_POLL_WAIT;
+    apr_time_t deadline, left;
+    long wait = 0;
+    tp_db_t *db;
+    tp_err_t *err;
+    char *end;
+
+    if (wait_s) {
+        wait = strtol(wait_s, &end, 10);
+        if (*end || end == wait_s || wait < 0) {
+            return tp_err(p, 400, "wait must be a number of seconds");
+        }
+    }
+    deadline = apr_time_now() + apr_time_from_sec(wait < max ? wait : max);
+    if ((err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    apr_pool_create(&iter, p);
+    for (;;) {
+        const char *run_id, *phase;
+
+        apr_pool_clear(iter);
+        if ((err = tp_run_claim(db, iter, listener, &run_id, &phase))
+            != NULL) {
+            return err;
+        }
+        if (run_id) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP00720: "
+                          "listener %s claimed run %s for its %s phase",
+                          listener, run_id, phase);
+            return send_job(req, apr_pstrdup(p, run_id),
+                            apr_pstrdup(p, phase));
+        }
+        left = deadline - apr_time_now();
+        if (left <= 0 || req->r->connection->aborted) {
+            return tp_send_empty(req, HTTP_NO_CONTENT);
+        }
+        apr_sleep(left < POLL_STEP ? left : POLL_STEP);
+    }
+}
+
+/* ---- a claimed run ---- */
+
+tp_err_t *tp_api_listener_runner_token(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    long long ttl = TOKEN_TTL;
+    tp_json_t *doc, *body;
+    tp_rows_t *run;
+    tp_err_t *err;
+    int has;
+
+    if ((err = load_claimed(req, &run)) != NULL) {
+        return err;
+    }
+    if (tp_has_body(req)) {
+        if ((err = tp_read_json(req, &body)) != NULL
+            || (err = tp_attr_int(p, body, "ttl", 1, APR_INT32_MAX, &ttl,
+                                  &has)) != NULL) {
+            return err;
+        }
+        if (!has) {
+            ttl = TOKEN_TTL;
+        }
+    }
+    if (ttl > TOKEN_TTL_MAX) {
+        ttl = TOKEN_TTL_MAX;
+    }
+    if (tp_run_final(tp_row(run, 0, "status"))) {
+        return tp_err(p, 409, "run %s has ended (%s)", tp_row(run, 0, "id"),
+                      tp_row(run, 0, "status"));
+    }
+    doc = tp_json_object(p);
+    tp_json_sets(doc, tp_runtok_mint(p, &req->conf->hmac,
+                                     tp_row(run, 0, "id"), ttl,
+                                     apr_time_now()), "token", NULL);
+    tp_json_seti(doc, ttl, "expires_in", NULL);
+    apr_table_setn(req->r->headers_out, "Cache-Control", "no-store");
+    return tp_send_json(req, 200, doc);
+}
+
+static tp_err_t *send_status(tp_req_t *req, const char *run_id)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *doc = tp_json_object(p);
+    tp_rows_t *run;
+    tp_err_t *err = load(req, run_id, &run);
+
+    if (err) {
+        return err;
+    }
+    tp_json_sets(doc, tp_row(run, 0, "status"), "data", "status", NULL);
+    tp_json_setb(doc, tp_row_bool(run, 0, "cancel_requested"), "data",
+                 "cancel-requested", NULL);
+    return tp_send_json(req, 200, doc);
+}
+
+tp_err_t *tp_api_listener_run_show(tp_req_t *req)
+{
+    tp_rows_t *run;
+    tp_err_t *err = load_claimed(req, &run);
+
+    return err ? err : send_status(req, tp_row(run, 0, "id"));
+}
+
+/* A successful plan: where tp_run_after_plan says. Auto-apply runs pass
+ * planned and confirmed into the apply queue in one transaction, so no
+ * client ever sees them stop at planned. */
+static tp_err_t *after_plan(tp_db_t *db, apr_pool_t *p, const tp_rows_t *run,
+                            int has_changes)
+{
+    const char *id = tp_row(run, 0, "id");
+    const char *to = tp_run_after_plan(tp_row_bool(run, 0, "plan_only"),
+                                       has_changes,
+                                       tp_row_bool(run, 0, "allow_empty_apply"),
+                                       tp_row_bool(run, 0, "auto_apply"));
+    tp_err_t *err;
+
+    if (tp_run_final(to)) {
+        return tp_run_finish(db, p, id, tp_row(run, 0, "workspace_id"),
+                             "planning", to);
+    }
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_run_move(db, p, id, "planning", "planned")) != NULL
+        || (strcmp(to, "confirmed") == 0
+            && ((err = tp_run_move(db, p, id, "planned", "confirmed"))
+                != NULL
+                || (err = tp_run_move(db, p, id, "confirmed",
+                                      "apply_queued")) != NULL))) {
+        tp_db_rollback(db);
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
+/* PATCH /listeners/{id}/runs/{run_id}: how the phase the listener runs
+ * ended. */
+tp_err_t *tp_api_listener_run_update(tp_req_t *req)
+{
+    static const char *const reports[] = {
+        "planned", "applied", "errored", "canceled", NULL
+    };
+    apr_pool_t *p = req->r->pool;
+    const char *report = NULL, *message = NULL, *status, *id;
+    tp_json_t *body, *a;
+    tp_rows_t *run, *done;
+    tp_db_t *db;
+    tp_err_t *err;
+    int has, has_changes = 0, has_hc, planning;
+
+    if ((err = load_claimed(req, &run)) != NULL
+        || (err = tp_read_json(req, &body)) != NULL) {
+        return err;
+    }
+    /* plain attributes or a JSON:API document */
+    a = tp_json_type(body, "data", NULL) == TP_JSON_OBJECT
+        ? tp_json_get(body, "data", "attributes", NULL) : body;
+    if ((err = tp_attr_enum(p, a, "status", reports, &report, &has)) != NULL
+        || (err = tp_attr_bool(p, a, "has-changes", &has_changes, &has_hc))
+           != NULL
+        || (err = tp_attr_string(p, a, "error-message", 4000, &message,
+                                 &has)) != NULL) {
+        return err;
+    }
+    if (!report) {
+        return tp_err(p, 422, "status is required: planned, applied, "
+                      "errored or canceled");
+    }
+    id = tp_row(run, 0, "id");
+    status = tp_row(run, 0, "status");
+    planning = strcmp(status, "planning") == 0;
+    if ((!planning && strcmp(status, "applying") != 0)
+        || (planning && strcmp(report, "applied") == 0)
+        || (!planning && strcmp(report, "planned") == 0)) {
+        return tp_err(p, 409, "run %s is %s; it cannot become %s", id, status,
+                      report);
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_LR_REPORT, &done,
+                             TP_DB_ARGS(has_hc ? (has_changes ? "true"
+                                                              : "false")
+                                               : NULL,
+                                        message, id, status,
+                                        tp_param(&req->params, "id"))))
+           != NULL) {
+        return err;
+    }
+    if (done->nrows == 0) {
+        return tp_err(p, 409, "run %s is no longer %s", id, status);
+    }
+    err = strcmp(report, "planned") == 0
+          ? after_plan(db, p, run, has_changes)
+          : tp_run_finish(db, p, id, tp_row(run, 0, "workspace_id"), status,
+                          report);
+    if (err) {
+        return err;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP00721: listener %s "
+                  "reported run %s %s", tp_param(&req->params, "id"), id,
+                  report);
+    return send_status(req, id);
+}
+
+/* ---- runner artifacts ---- */
+
+static const char *plan_file_key(apr_pool_t *p, const char *run)
+{
+    return apr_pstrcat(p, "runs/", run, "/plan.tfplan", NULL);
+}
+
+/* The log a .../plan-log or .../apply-log path names; the keys are those
+ * the log-read-url of api/runs.c streams. */
+static const char *log_key(tp_req_t *req)
+{
+    const char *path = req->r->parsed_uri.path;
+    apr_size_t n = strlen(path);
+    int apply = n >= 10 && strcmp(path + n - 10, "/apply-log") == 0;
+
+    return apr_pstrcat(req->r->pool, "logs/",
+                       tp_param(&req->params, "run_id"),
+                       apply ? "/apply.log" : "/plan.log", NULL);
+}
+
+static tp_err_t *send_stored(tp_req_t *req, const char *key,
+                             const char *what, const char *type)
+{
+    apr_off_t size = 0;
+    const char *path = tp_storage_file(&req->conf->storage, req->r->pool,
+                                       key, &size);
+
+    if (!path) {
+        return tp_err(req->r->pool, 404, "run %s has no %s",
+                      tp_param(&req->params, "run_id"), what);
+    }
+    return tp_send_file(req, path, size, type);
+}
+
+tp_err_t *tp_api_artifact_config(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_rows_t *run;
+    tp_err_t *err = load(req, tp_param(&req->params, "run_id"), &run);
+
+    if (err) {
+        return err;
+    }
+    if (!tp_row(run, 0, "configuration_version_id")) {
+        return tp_err(p, 404, "run %s has no configuration",
+                      tp_row(run, 0, "id"));
+    }
+    return send_stored(req, apr_pstrcat(p, "config/",
+                                        tp_row(run, 0, "workspace_id"), "/",
+                                        tp_row(run, 0,
+                                               "configuration_version_id"),
+                                        ".tar.gz", NULL),
+                       "configuration", "application/gzip");
+}
+
+tp_err_t *tp_api_artifact_state(tp_req_t *req)
+{
+    const char *path;
+    apr_off_t size = 0;
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+        || (err = tp_sv_current_file(req, tp_row(run, 0, "workspace_id"),
+                                     &path, &size)) != NULL) {
+        return err;
+    }
+    if (!path) {
+        return tp_err(req->r->pool, 404, "workspace %s has no state yet",
+                      tp_row(run, 0, "ws_name"));
+    }
+    return tp_send_file(req, path, size, "application/json");
+}
+
+/* PUT .../artifacts/state: the state an apply produced. */
+tp_err_t *tp_api_artifact_state_upload(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *sv_id, *id;
+    tp_rows_t *run;
+    tp_err_t *err;
+    char *buf;
+    apr_size_t len;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL) {
+        return err;
+    }
+    id = tp_row(run, 0, "id");
+    if (strcmp(tp_row(run, 0, "status"), "applying") != 0) {
+        return tp_err(p, 409, "run %s is %s; state is stored while it "
+                      "applies", id, tp_row(run, 0, "status"));
+    }
+    if ((err = tp_read_raw(req, req->conf->max_upload, &buf, &len)) != NULL
+        || (err = tp_sv_store_for_run(req, tp_row(run, 0, "workspace_id"), id,
+                                      buf, len, &sv_id)) != NULL
+        || (err = tp_req_exec(req, &SQL_LR_CREATED_SV, NULL,
+                              TP_DB_ARGS(sv_id, id))) != NULL) {
+        return err;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP00722: run %s "
+                  "stored state version %s", id, sv_id);
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+tp_err_t *tp_api_artifact_plan_file(tp_req_t *req)
+{
+    return send_stored(req, plan_file_key(req->r->pool,
+                                          tp_param(&req->params, "run_id")),
+                       "plan file", "application/octet-stream");
+}
+
+/* Streams the body into key; it replaces what was there only once whole. */
+static tp_err_t *store_body(tp_req_t *req, const char *key)
+{
+    tp_upload_t *up;
+    tp_err_t *err;
+
+    if ((err = tp_storage_begin(&req->conf->storage, req->r->pool, key,
+                                req->conf->max_upload, &up)) != NULL
+        || (err = tp_receive_upload(req, up)) != NULL) {
+        return err;
+    }
+    return tp_upload_commit(up);
+}
+
+tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
+{
+    const char *run_id = tp_param(&req->params, "run_id");
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, run_id, &run)) != NULL
+        || (err = store_body(req, plan_file_key(req->r->pool, run_id)))
+           != NULL
+        || (err = tp_req_exec(req, &SQL_LR_PLAN_FILE, NULL,
+                              TP_DB_ARGS(run_id))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* PUT: the whole log, replacing what was there. */
+tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
+{
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+        || (err = store_body(req, log_key(req))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* POST: one more chunk, appended whole, so log readers see it grow. */
+tp_err_t *tp_api_artifact_log_append(tp_req_t *req)
+{
+    tp_rows_t *run;
+    tp_err_t *err;
+    char *buf;
+    apr_size_t len;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+        || (err = tp_read_raw(req, req->conf->max_upload, &buf, &len))
+           != NULL
+        || (len && (err = tp_storage_append(&req->conf->storage,
+                                            req->r->pool, log_key(req), buf,
+                                            len)) != NULL)) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* One optional non-negative integer field; 400 for anything else. */
+static tp_err_t *counter(apr_pool_t *p, const tp_json_t *body,
+                         const char *name, long long max, const char **out)
+{
+    tp_json_type_e t = tp_json_type(body, name, NULL);
+    long long v;
+
+    *out = NULL;
+    if (t == TP_JSON_ABSENT || t == TP_JSON_NULL) {
+        return NULL;
+    }
+    v = t == TP_JSON_INTEGER ? tp_json_geti(body, name, NULL) : -1;
+    if (v < 0 || v > max) {
+        return tp_err(p, 400, "%s must be an integer from 0 to %"
+                      APR_INT64_T_FMT, name, (apr_int64_t)max);
+    }
+    *out = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)v);
+    return NULL;
+}
+
+tp_err_t *tp_api_run_resource_profile(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *mem, *cpu, *code;
+    tp_json_t *body;
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+        || (err = tp_read_json(req, &body)) != NULL) {
+        return err;
+    }
+    if (tp_json_type(body, NULL) != TP_JSON_OBJECT) {
+        return tp_err(p, 400, "the resource profile must be a JSON object");
+    }
+    if ((err = counter(p, body, "peak_memory_bytes", APR_INT64_MAX, &mem))
+        != NULL
+        || (err = counter(p, body, "peak_cpu_usec", APR_INT64_MAX, &cpu))
+           != NULL
+        || (err = counter(p, body, "exit_code", APR_INT32_MAX, &code))
+           != NULL
+        || (err = tp_req_exec(req, &SQL_LR_PROFILE, NULL,
+                              TP_DB_ARGS(mem, cpu, code,
+                                         tp_row(run, 0, "id")))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}

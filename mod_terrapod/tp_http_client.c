@@ -1,0 +1,208 @@
+/* Outgoing HTTP over libcurl, the only code that includes its headers.
+ * Responses go to a capped memory buffer or straight to a file; TLS can
+ * present a client certificate and trust a private CA. */
+#include <stdio.h>
+#include <string.h>
+#include <errno.h>
+#include <curl/curl.h>
+#include <apr_strings.h>
+#include "tp_http_client.h"
+
+#define DEFAULT_MAX_BODY (1 << 20)
+#define DEFAULT_TIMEOUT 60
+
+typedef struct sink {
+    apr_pool_t *p;
+    FILE *file;
+    char *buf;
+    apr_size_t len, cap, max;
+    int too_long;
+} sink_t;
+
+apr_status_t tp_http_global_init(void)
+{
+    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+           ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static size_t on_data(char *data, size_t size, size_t n, void *baton)
+{
+    sink_t *s = baton;
+    apr_size_t len = size * n;
+    char *grown;
+
+    if (s->file) {
+        return fwrite(data, 1, len, s->file);
+    }
+    if (s->len + len > s->max) {
+        s->too_long = 1;
+        return 0;                   /* makes curl fail with a write error */
+    }
+    if (s->len + len + 1 > s->cap) {
+        s->cap = (s->len + len + 1) * 2;
+        grown = apr_palloc(s->p, s->cap);
+        memcpy(grown, s->buf, s->len);
+        s->buf = grown;
+    }
+    memcpy(s->buf + s->len, data, len);
+    s->len += len;
+    return len;
+}
+
+static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    volatile sig_atomic_t *abort = baton;
+
+    (void)dltotal; (void)dlnow; (void)ultotal; (void)ulnow;
+    return abort && *abort;
+}
+
+static apr_status_t close_file(void *f)
+{
+    fclose(f);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_slist(void *l)
+{
+    curl_slist_free_all(l);
+    return APR_SUCCESS;
+}
+
+static apr_status_t free_handle(void *h)
+{
+    curl_easy_cleanup(h);
+    return APR_SUCCESS;
+}
+
+/* Files are opened here (not by curl) so that a missing one is told
+ * apart from a network failure. Both live in sp. */
+static tp_err_t *open_file(apr_pool_t *p, apr_pool_t *sp, const char *path,
+                           const char *mode, FILE **f)
+{
+    *f = fopen(path, mode);
+    if (!*f) {
+        return tp_err(p, 500, "cannot open %s: %s", path, strerror(errno));
+    }
+    apr_pool_cleanup_register(sp, *f, close_file, apr_pool_cleanup_null);
+    return NULL;
+}
+
+static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
+                       const tp_http_req_t *req, sink_t *sink)
+{
+    struct curl_slist *hl = NULL;
+    const char *method = req->method ? req->method : "GET";
+    FILE *in;
+    tp_err_t *err;
+    long size;
+    int i;
+
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, req->timeout > 0 ? req->timeout
+                                                          : DEFAULT_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    if (req->abort) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, req->abort);
+    }
+    if (req->cert_file) {
+        curl_easy_setopt(h, CURLOPT_SSLCERT, req->cert_file);
+        if (req->key_file) {       /* else the key follows the certificate */
+            curl_easy_setopt(h, CURLOPT_SSLKEY, req->key_file);
+        }
+    }
+    if (req->ca_file) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+    }
+    for (i = 0; req->headers && i < req->headers->nelts; i++) {
+        hl = curl_slist_append(hl, APR_ARRAY_IDX(req->headers, i,
+                                                 const char *));
+    }
+    /* curl would announce 100-continue and wait a second for it */
+    hl = curl_slist_append(hl, "Expect:");
+    apr_pool_cleanup_register(sp, hl, free_slist, apr_pool_cleanup_null);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
+    if (req->body_file) {
+        if ((err = open_file(p, sp, req->body_file, "rb", &in)) != NULL) {
+            return err;
+        }
+        fseek(in, 0, SEEK_END);
+        size = ftell(in);
+        rewind(in);
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READDATA, in);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+    } else if (req->body) {
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)req->body_len);
+    }
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (!strcmp(method, "GET") && !req->body && !req->body_file) {
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    }
+    if (req->out_file) {
+        return open_file(p, sp, req->out_file, "wb", &sink->file);
+    }
+    return NULL;
+}
+
+tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
+                          tp_http_resp_t *resp)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    apr_pool_t *sp;
+    sink_t sink;
+    tp_err_t *err;
+    CURL *h;
+    CURLcode rc;
+    long status = 0;
+
+    memset(resp, 0, sizeof(*resp));
+    memset(&sink, 0, sizeof(sink));
+    sink.p = p;
+    sink.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    if (!(h = curl_easy_init())) {
+        return tp_err(p, 500, "curl_easy_init failed");
+    }
+    /* the handle's cleanup registered first runs last, after the files */
+    apr_pool_create(&sp, p);
+    apr_pool_cleanup_register(sp, h, free_handle, apr_pool_cleanup_null);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    if ((err = setup(p, sp, h, req, &sink)) == NULL) {
+        rc = curl_easy_perform(h);
+        if (rc == CURLE_OK) {
+            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        } else if (sink.too_long) {
+            err = tp_err(p, 502, "%s %s: response longer than %lu bytes",
+                         req->method ? req->method : "GET", req->url,
+                         (unsigned long)sink.max);
+        } else {
+            err = tp_err(p, 502, "%s %s: %s", req->method ? req->method
+                         : "GET", req->url, *errbuf ? errbuf
+                         : curl_easy_strerror(rc));
+        }
+        if (sink.file && fflush(sink.file) != 0 && !err) {
+            err = tp_err(p, 500, "writing %s: %s", req->out_file,
+                         strerror(errno));
+        }
+    }
+    apr_pool_destroy(sp);
+    if (err) {
+        return err;
+    }
+    resp->status = (int)status;
+    resp->body = sink.buf ? sink.buf : apr_pstrdup(p, "");
+    resp->body_len = sink.len;
+    if (sink.buf) {
+        sink.buf[sink.len] = '\0';
+    }
+    return NULL;
+}

@@ -1,0 +1,43 @@
+/* Outgoing HTTP requests: the only wrapper around libcurl. One call is one
+ * request on a fresh handle, so callers in forked children or different
+ * threads share nothing. */
+#ifndef TP_HTTP_CLIENT_H
+#define TP_HTTP_CLIENT_H
+
+#include <signal.h>
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "tp_error.h"
+
+typedef struct tp_http_req {
+    const char *method;             /* "GET" when NULL */
+    const char *url;
+    apr_array_header_t *headers;    /* of "Name: value" strings, or NULL */
+    const char *body;               /* request body from memory ... */
+    apr_size_t body_len;
+    const char *body_file;          /* ... or from this file */
+    const char *out_file;           /* response body to this file (any
+                                       status) instead of memory */
+    apr_size_t max_body;            /* memory responses longer fail; 0: 1 MiB */
+    const char *cert_file;          /* client certificate, PEM */
+    const char *key_file;           /* its key, PEM; NULL: in cert_file */
+    const char *ca_file;            /* trust these CAs instead of the system's */
+    long timeout;                   /* whole request, seconds; 0: 60 */
+    volatile sig_atomic_t *abort;   /* the request stops when it turns non-zero */
+} tp_http_req_t;
+
+typedef struct tp_http_resp {
+    int status;
+    char *body;                     /* NUL-terminated; "" for file responses */
+    apr_size_t body_len;
+} tp_http_resp_t;
+
+/* Once per process, before any thread is started. */
+apr_status_t tp_http_global_init(void);
+
+/* Performs the request. An HTTP error status is a response, not an error:
+ * a tp_err_t (status 502) only says the exchange itself failed. */
+tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
+                          tp_http_resp_t *resp);
+
+#endif

@@ -1,0 +1,224 @@
+/* Runs in the database: status moves, the end of a run, claims by
+ * listeners and the reconciler. The workspace lock is what serialises
+ * runs; every change to it happens in the transaction that moves a run. */
+#include <apr_strings.h>
+#include "tp_runs.h"
+#include "tp_run.h"
+
+/* Does nothing when the run has moved on meanwhile (the caller answers
+ * 409). */
+static const tp_stmt_t SQL_RUN_MOVE = {"run_move",
+    "UPDATE runs SET status = %s,"
+    " plan_status = COALESCE(%s, plan_status),"
+    " apply_status = COALESCE(%s, apply_status),"
+    " status_timestamps = status_timestamps"
+    "   || jsonb_build_object(replace(%s, '_', '-') || '-at', tp_ts(now())),"
+    " updated_at = now()"
+    " WHERE id = %s AND status = %s RETURNING id"};
+static const tp_stmt_t SQL_WS_RELEASE = {"runs_ws_release",
+    "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
+    " locked_at = NULL, lock_run_id = NULL"
+    " WHERE id = %s AND lock_run_id = %s"};
+static const tp_stmt_t SQL_WS_TAKE = {"runs_ws_take",
+    "UPDATE workspaces SET lock_holder = %s, lock_reason = 'held by run ' || %s,"
+    " locked_at = now(), lock_run_id = %s"
+    " WHERE id = %s AND lock_holder IS NULL RETURNING id"};
+static const tp_stmt_t SQL_RUN_NEXT_PENDING = {"run_next_pending",
+    "SELECT id FROM runs WHERE workspace_id = %s AND status = 'pending'"
+    " ORDER BY seq LIMIT 1"};
+
+/* Another claimer skips the row this one holds instead of waiting. */
+static const tp_stmt_t SQL_RUN_CLAIMABLE = {"run_claimable",
+    "SELECT r.id, r.status FROM runs r"
+    "  JOIN workspaces w ON w.id = r.workspace_id"
+    " WHERE r.status IN ('plan_queued', 'apply_queued')"
+    "   AND w.execution_mode = 'agent'"
+    " ORDER BY r.seq LIMIT 1 FOR UPDATE OF r SKIP LOCKED"};
+static const tp_stmt_t SQL_RUN_CLAIMED = {"run_claimed",
+    "UPDATE runs SET listener_id = %s, claimed_at = now(),"
+    " cancel_requested = false WHERE id = %s"};
+
+/* Claimed runs whose listener is silent (a listener that never sent a
+ * heartbeat counts from the claim), gone, or over the deadline. */
+static const tp_stmt_t SQL_RUN_ORPHANS = {"run_orphans",
+    "SELECT r.id, r.workspace_id, r.status, l.name,"
+    "       (l.id IS NOT NULL AND r.claimed_at"
+    "          < now() - make_interval(secs => %s::integer)) AS overdue"
+    "  FROM runs r LEFT JOIN listeners l ON l.id = r.listener_id"
+    " WHERE r.status IN ('planning', 'applying') AND r.claimed_at IS NOT NULL"
+    "   AND (l.id IS NULL"
+    "        OR COALESCE(l.last_heartbeat_at, r.claimed_at)"
+    "           < now() - make_interval(secs => %s::integer)"
+    "        OR r.claimed_at < now() - make_interval(secs => %s::integer))"
+    " ORDER BY r.seq LIMIT 100"};
+static const tp_stmt_t SQL_RUN_SET_ERROR = {"run_set_error",
+    "UPDATE runs SET error_message = %s WHERE id = %s AND status = %s"};
+/* Workspaces with a run waiting and nobody holding the lock (a person's
+ * lock was released). */
+static const tp_stmt_t SQL_WS_STALLED = {"runs_ws_stalled",
+    "SELECT DISTINCT r.workspace_id FROM runs r"
+    "  JOIN workspaces w ON w.id = r.workspace_id"
+    " WHERE r.status = 'pending' AND w.lock_holder IS NULL LIMIT 100"};
+static const tp_stmt_t SQL_WS_ROW_LOCK = {"runs_ws_row_lock",
+    "SELECT id FROM workspaces WHERE id = %s FOR UPDATE"};
+
+tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
+                      const char *from, const char *to)
+{
+    const char *plan, *apply;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    tp_run_phases(from, to, &plan, &apply);
+    err = tp_db_exec(db, p, &SQL_RUN_MOVE, &rows,
+                     TP_DB_ARGS(to, plan, apply, to, id, from));
+    if (!err && rows->nrows == 0) {
+        return tp_err(p, 409, "run %s is no longer %s", id, from);
+    }
+    return err;
+}
+
+tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id)
+{
+    tp_rows_t *rows, *took;
+    const char *next;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
+                               TP_DB_ARGS(ws_id));
+
+    if (err || rows->nrows == 0) {
+        return err;
+    }
+    next = tp_row(rows, 0, "id");
+    if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
+                          TP_DB_ARGS(next, next, next, ws_id))) != NULL
+        || took->nrows == 0) {
+        return err;
+    }
+    return tp_run_move(db, p, next, "pending", "plan_queued");
+}
+
+tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
+                        const char *ws_id, const char *from, const char *to)
+{
+    tp_err_t *err;
+
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_run_move(db, p, id, from, to)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
+                             TP_DB_ARGS(ws_id, id))) != NULL
+        || (err = tp_run_promote_next(db, p, ws_id)) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
+tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
+                       const char **run_id, const char **phase)
+{
+    const char *from, *to;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    *run_id = *phase = NULL;
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMABLE, &rows, 0, NULL))
+           != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if (rows->nrows == 0) {
+        tp_db_rollback(db);
+        return NULL;
+    }
+    from = tp_row(rows, 0, "status");
+    to = strcmp(from, "plan_queued") == 0 ? "planning" : "applying";
+    if ((err = tp_run_move(db, p, tp_row(rows, 0, "id"), from, to)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMED, NULL,
+                             TP_DB_ARGS(listener, tp_row(rows, 0, "id"))))
+           != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if ((err = tp_db_commit(db)) != NULL) {
+        return err;
+    }
+    *run_id = tp_row(rows, 0, "id");
+    *phase = strcmp(to, "planning") == 0 ? "plan" : "apply";
+    return NULL;
+}
+
+/* Errors one orphaned run with why, in the transaction that ends it. */
+static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
+                           int i)
+{
+    const char *id = tp_row(rows, i, "id");
+    const char *ws = tp_row(rows, i, "workspace_id");
+    const char *status = tp_row(rows, i, "status");
+    const char *name = tp_row(rows, i, "name");
+    const char *why;
+    tp_err_t *err;
+
+    if (!name) {
+        why = "the listener that claimed this run was removed";
+    }
+    else if (tp_row_bool(rows, i, "overdue")) {
+        why = apr_psprintf(p, "the run exceeded its %d hour deadline on "
+                           "listener %s", TP_RUN_DEADLINE / 3600, name);
+    }
+    else {
+        why = apr_psprintf(p, "listener %s stopped heartbeating", name);
+    }
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_RUN_SET_ERROR, NULL,
+                             TP_DB_ARGS(why, id, status))) != NULL
+        || (err = tp_run_move(db, p, id, status, "errored")) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
+                             TP_DB_ARGS(ws, id))) != NULL
+        || (err = tp_run_promote_next(db, p, ws)) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
+tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary)
+{
+    const char *grace = apr_itoa(p, TP_RUN_HEARTBEAT_GRACE);
+    const char *deadline = apr_itoa(p, TP_RUN_DEADLINE);
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int i, errored = 0, promoted = 0;
+
+    if ((err = tp_db_exec(db, p, &SQL_RUN_ORPHANS, &rows,
+                          TP_DB_ARGS(deadline, grace, deadline))) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        err = error_run(db, p, rows, i);
+        /* 409: it ended meanwhile, which is what was wanted */
+        if (err && err->status != 409) {
+            return err;
+        }
+        errored += err == NULL;
+    }
+    if ((err = tp_db_exec(db, p, &SQL_WS_STALLED, &rows, 0, NULL)) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        const char *ws = tp_row(rows, i, "workspace_id");
+
+        if ((err = tp_db_begin(db, p)) != NULL
+            || (err = tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
+                                 TP_DB_ARGS(ws))) != NULL
+            || (err = tp_run_promote_next(db, p, ws)) != NULL
+            || (err = tp_db_commit(db)) != NULL) {
+            tp_db_rollback(db);
+            return err;
+        }
+        promoted++;
+    }
+    *summary = apr_psprintf(p, "%d runs errored, %d workspaces' next runs "
+                            "queued", errored, promoted);
+    return NULL;
+}

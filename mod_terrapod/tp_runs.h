@@ -1,0 +1,41 @@
+/* Runs in the database: moving a run between statuses, ending it (the
+ * workspace lock released, the next pending run queued), claiming queued
+ * runs for listeners, and the reconciler that ends runs whose listener
+ * went away. httpd-free, so the API and the background tasks share it. */
+#ifndef TP_RUNS_H
+#define TP_RUNS_H
+
+#include "tp_db.h"
+
+/* Seconds without a heartbeat after which a listener's runs are errored. */
+#define TP_RUN_HEARTBEAT_GRACE 60
+/* Seconds a claimed run may stay in planning or applying. */
+#define TP_RUN_DEADLINE (6 * 3600)
+
+/* Moves run id from `from` to `to`, with its phase statuses and status
+ * timestamp; 409 when it is no longer in `from`. Inside the caller's
+ * transaction, if any. */
+tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
+                      const char *from, const char *to);
+
+/* Queues the workspace's oldest pending run when the workspace is free,
+ * giving it the lock. Inside the caller's transaction. */
+tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id);
+
+/* Ends a run (final status, workspace lock released, next pending run
+ * queued) in one transaction; 409 when it is no longer in status from. */
+tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
+                        const char *ws_id, const char *from, const char *to);
+
+/* Claims the oldest queued run of an agent-mode workspace for listener:
+ * plan_queued becomes planning, apply_queued applying. *run_id is NULL
+ * when there was none; otherwise *phase is "plan" or "apply". */
+tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
+                       const char **run_id, const char **phase);
+
+/* Background task "reconcile-runs": errors claimed runs whose listener
+ * stopped heartbeating, vanished or ran past the deadline, and queues
+ * pending runs of workspaces that became free. */
+tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary);
+
+#endif

@@ -1,0 +1,87 @@
+/* Unit tests of runner tokens: the shape a listener hands its runner, and
+ * every way one is refused (tampered, another run, expired, malformed,
+ * signed with another key). */
+#include <check.h>
+#include <string.h>
+#include <apr_general.h>
+#include <apr_strings.h>
+
+#include "tp_capability.h"
+
+static apr_pool_t *pool;
+static const tp_key_t key = {(const unsigned char *)
+                             "0123456789abcdef0123456789abcdef", 32};
+static const tp_key_t other = {(const unsigned char *)
+                               "fedcba9876543210fedcba9876543210", 32};
+
+static void setup(void)
+{
+    apr_pool_create(&pool, NULL);
+}
+
+static void teardown(void)
+{
+    apr_pool_destroy(pool);
+}
+
+static int refused(const char *token, const char *run, apr_time_t now)
+{
+    tp_err_t *err = tp_runtok_verify(pool, &key, token, run, now);
+
+    return err && err->status == 401;
+}
+
+START_TEST(runtok_shape_and_roundtrip)
+{
+    apr_time_t now = apr_time_from_sec(1700000000);
+    char *tok = tp_runtok_mint(pool, &key, "run-abc", 3600, now);
+
+    ck_assert(strncmp(tok, "runtok:run-abc:3600:1700000000:", 31) == 0);
+    ck_assert(strlen(tok) > 31 + 40);
+    ck_assert_ptr_null(tp_runtok_verify(pool, &key, tok, "run-abc", now));
+    /* still good on its last second */
+    ck_assert_ptr_null(tp_runtok_verify(pool, &key, tok, "run-abc",
+                                        now + apr_time_from_sec(3600)));
+}
+END_TEST
+
+START_TEST(runtok_refusals)
+{
+    apr_time_t now = apr_time_from_sec(1700000000);
+    char *tok = tp_runtok_mint(pool, &key, "run-abc", 60, now);
+    char *bad = apr_pstrdup(pool, tok);
+    char *longer;
+
+    ck_assert(refused(tok, "run-other", now));
+    ck_assert(refused(tok, NULL, now));
+    ck_assert(refused(tok, "run-abc", now + apr_time_from_sec(61)));
+    bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
+    ck_assert(refused(bad, "run-abc", now));
+    /* a longer lifetime is not the token's to choose */
+    longer = apr_pstrdup(pool, tok);
+    memcpy(strstr(longer, ":60:"), ":99:", 4);
+    ck_assert(refused(longer, "run-abc", now + apr_time_from_sec(90)));
+    ck_assert(tp_runtok_verify(pool, &other, tok, "run-abc", now) != NULL);
+    ck_assert(refused(NULL, "run-abc", now));
+    ck_assert(refused("", "run-abc", now));
+    ck_assert(refused("runtok:run-abc:60:1700000000", "run-abc", now));
+    ck_assert(refused(apr_pstrcat(pool, tok, ":x", NULL), "run-abc", now));
+    ck_assert(refused("dlticket:run-abc:60:1700000000:sig", "run-abc", now));
+    ck_assert(refused("runtok:run-abc:-5:1700000000:sig", "run-abc", now));
+    ck_assert(refused("runtok:run-abc:6O:1700000000:sig", "run-abc", now));
+}
+END_TEST
+
+Suite *runtok_suite(void);
+
+Suite *runtok_suite(void)
+{
+    Suite *s = suite_create("runtok");
+    TCase *tc = tcase_create("runtok");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, runtok_shape_and_roundtrip);
+    tcase_add_test(tc, runtok_refusals);
+    suite_add_tcase(s, tc);
+    return s;
+}
