@@ -153,6 +153,10 @@ int tpl_exec(tpl_stream_t *s, const char *const *argv, char **envp,
 int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
                   volatile sig_atomic_t *stop);
 
+/* Hands a phase back as errored without running it. */
+void tpl_phase_refuse(apr_pool_t *p, const tpl_config_t *cfg,
+                      const tpl_job_t *job, const char *why);
+
 void tpl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

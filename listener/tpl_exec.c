@@ -121,10 +121,10 @@ static void check_cancel(tpl_stream_t *s)
             d = tp_json_get(d, "attributes", NULL);
         }
         status = tp_json_gets(d, "status", NULL);
+        /* a run no longer planning or applying was ended meanwhile */
         if (tp_json_getb(d, "cancel-requested", NULL)
-            || (status && (!strcmp(status, "canceled")
-                           || !strcmp(status, "force_canceled")
-                           || !strcmp(status, "discarded")))) {
+            || (status && strcmp(status, "planning")
+                && strcmp(status, "applying"))) {
             if (!s->canceled) {
                 tpl_log("TPL0033: run %s: cancel requested", s->run_id);
             }

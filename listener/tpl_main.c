@@ -17,11 +17,24 @@
 #define RETRY_SEC 5
 
 static volatile sig_atomic_t stopping;
+/* the main process's run children, for the signal handler; NULL in
+ * every child */
+static pid_t *volatile run_pids;
+static int run_max;
 
+/* Passed on at once: the main process may sit in a long poll. */
 static void on_term(int sig)
 {
+    pid_t *pids = run_pids;
+    int i;
+
     (void)sig;
     stopping = 1;
+    for (i = 0; pids && i < run_max; i++) {
+        if (pids[i] > 0) {
+            kill(pids[i], SIGTERM);
+        }
+    }
 }
 
 static void signals(void)
@@ -145,6 +158,7 @@ static void spawn(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch,
         return;
     }
     if (pid == 0) {
+        run_pids = NULL;
         _exit(tpl_phase_run(p, cfg, job, &stopping));
     }
     ch->pids[i] = pid;
@@ -162,9 +176,10 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
     const char *why;
     tp_err_t *err;
 
+    /* not aborted on SIGTERM: the server may claim a run for a poll
+     * whose client already left, and that run would wait for nobody */
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
-    c.abort = &stopping;
     if (tpl_creds_load(p, &c) != APR_SUCCESS) {
         return 1;                   /* the heartbeat child joins */
     }
@@ -173,9 +188,7 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
                    apr_psprintf(p, "/listeners/%s/runs/next?wait=%d",
                                 c.listener_id, POLL_WAIT_SEC), NULL, &resp);
     if (err) {
-        if (!stopping) {
-            tpl_log("TPL0021: polling for work failed: %s", err->detail);
-        }
+        tpl_log("TPL0021: polling for work failed: %s", err->detail);
         return 1;
     }
     if (resp.status == 204) {
@@ -193,6 +206,12 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
     }
     tpl_log("TPL0024: run %s: %s phase assigned", job.run_id,
             job.apply ? "apply" : "plan");
+    if (stopping) {
+        tpl_log("TPL0025: run %s: stopping, so not started", job.run_id);
+        tpl_phase_refuse(p, cfg, &job, "the listener was stopping when the "
+                         "run was assigned to it");
+        return 0;
+    }
     spawn(p, cfg, ch, &job);
     return 0;
 }
@@ -239,6 +258,7 @@ int main(int argc, const char *const *argv)
     }
     self = getpid();
     if ((beat = fork()) == 0) {
+        run_pids = NULL;
         heartbeat_loop(&cfg, self);
         _exit(0);
     }
@@ -247,6 +267,8 @@ int main(int argc, const char *const *argv)
     ch.max = cfg.concurrency;
     ch.running = 0;
     ch.pids = apr_pcalloc(p, sizeof(pid_t) * (apr_size_t)ch.max);
+    run_max = ch.max;
+    run_pids = ch.pids;
     apr_pool_create(&iter, p);
     while (!stopping) {
         apr_pool_clear(iter);

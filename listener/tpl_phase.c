@@ -145,7 +145,9 @@ static void report(phase_t *ph, const char *status, int has_changes,
     if (!ph->job->apply && !strcmp(status, "planned")) {
         tp_json_setb(body, has_changes, "has-changes", NULL);
     }
-    tp_json_sets(body, message ? message : "", "error-message", NULL); /* TEMP */
+    if (message) {
+        tp_json_sets(body, message, "error-message", NULL);
+    }
     for (attempt = 0; attempt < 5; attempt++) {
         memset(&req, 0, sizeof(req));
         req.method = "PATCH";
@@ -321,6 +323,21 @@ static int execute(phase_t *ph)
         finish_plan(ph, rc);
     }
     return 0;
+}
+
+void tpl_phase_refuse(apr_pool_t *p, const tpl_config_t *cfg,
+                      const tpl_job_t *job, const char *why)
+{
+    phase_t ph;
+
+    memset(&ph, 0, sizeof(ph));
+    ph.p = p;
+    ph.cfg = cfg;
+    ph.job = job;
+    ph.ctx.cfg = cfg;
+    if (tpl_creds_load(p, &ph.ctx) == APR_SUCCESS) {
+        report(&ph, "errored", 0, why);
+    }
 }
 
 int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,

@@ -128,10 +128,16 @@ tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
                         const char *buf, apr_size_t len);
 /* Streams the request body into an upload (size cap enforced by it). */
 tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up);
-/* An absolute capability URL for path, signed for kind and id. */
+/* An absolute capability URL for path, signed for kind and id (the
+ * signature in the query string). */
 const char *tp_capability_url(tp_req_t *req, const char *path,
                               const char *kind, const char *id,
                               apr_interval_time_t ttl);
+/* The same with the signature as the last path segment, for clients that
+ * rewrite the query string. */
+const char *tp_capability_path_url(tp_req_t *req, const char *path,
+                                   const char *kind, const char *id,
+                                   apr_interval_time_t ttl);
 void tp_log_err(request_rec *r, const tp_err_t *e);
 
 /* Admits the holder of pem (a client certificate already verified against

@@ -252,6 +252,21 @@ tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up)
     return err;
 }
 
+const char *tp_capability_path_url(tp_req_t *req, const char *path,
+                                   const char *kind, const char *id,
+                                   apr_interval_time_t ttl)
+{
+    apr_pool_t *p = req->r->pool;
+    apr_time_t expires = apr_time_now() + ttl;
+    /* the query form is "expires=E&signature=S"; the path form "E.S" */
+    char *q = tp_cap_query(p, &req->conf->hmac, kind, id, expires);
+    char *sig = strstr(q, "&signature=");
+
+    *sig = '\0';
+    return apr_pstrcat(p, tp_base_url(req), path, "/", q + 8, ".", sig + 11,
+                       NULL);
+}
+
 tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
                        const char *content_type)
 {
@@ -454,6 +469,27 @@ static const char *client_cert(tp_req_t *req)
     return lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
 }
 
+/* A signed URL carries "<expires>.<signature>" as its {cap} path segment
+ * (log readers rewrite the whole query string, so it cannot live there)
+ * or as expires and signature query parameters. */
+static tp_err_t *check_capability(tp_req_t *req)
+{
+    const char *cap = tp_param(&req->params, "cap");
+    const char *expires = tp_query_arg(req, "expires");
+    const char *sig = tp_query_arg(req, "signature");
+
+    if (cap) {
+        const char *dot = strchr(cap, '.');
+
+        expires = dot ? apr_pstrmemdup(req->r->pool, cap,
+                                       (apr_size_t)(dot - cap)) : NULL;
+        sig = dot ? dot + 1 : NULL;
+    }
+    return tp_cap_verify(req->r->pool, &req->conf->hmac,
+                         req->route->capability, tp_param(&req->params, "id"),
+                         expires, sig, apr_time_now());
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -465,10 +501,7 @@ static tp_err_t *authenticate(tp_req_t *req)
         return NULL;
     }
     if (req->route->auth == TP_AUTH_CAPABILITY) {
-        return tp_cap_verify(p, &req->conf->hmac, req->route->capability,
-                             tp_param(&req->params, "id"),
-                             tp_query_arg(req, "expires"),
-                             tp_query_arg(req, "signature"), apr_time_now());
+        return check_capability(req);
     }
     if (req->route->auth == TP_AUTH_LISTENER) {
         const char *pem = client_cert(req);

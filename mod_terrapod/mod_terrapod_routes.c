@@ -149,9 +149,9 @@ const tp_route_t tp_routes[] = {
     {"GET", V2 "/plans/{id}", USER, tp_api_plan_show, READ},
     {"GET", V2 "/plans/{id}/json-output", USER, tp_api_plan_json_output,
      READ},
-    {"GET", V2 "/plans/{id}/logs", CAP, tp_api_plan_logs, "log"},
+    {"GET", V2 "/plans/{id}/logs/{cap}", CAP, tp_api_plan_logs, "log"},
     {"GET", V2 "/applies/{id}", USER, tp_api_apply_show, READ},
-    {"GET", V2 "/applies/{id}/logs", CAP, tp_api_apply_logs, "log"},
+    {"GET", V2 "/applies/{id}/logs/{cap}", CAP, tp_api_apply_logs, "log"},
     {"GET", NATIVE "/runs/{id}/plan", USER, tp_api_run_plan, READ},
     {"GET", NATIVE "/runs/{id}/apply", USER, tp_api_run_apply_phase, READ},
 

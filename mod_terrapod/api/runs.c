@@ -536,18 +536,20 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
             return err;
         }
     }
-    else {
-        /* a listener running terraform for it learns of this by polling */
-        if ((strcmp(status, "planning") == 0
-             || strcmp(status, "applying") == 0)
-            && (err = tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
-                                 TP_DB_ARGS(id))) != NULL) {
+    else if (action == TP_RUN_CANCEL && (strcmp(status, "planning") == 0
+                                         || strcmp(status, "applying") == 0)) {
+        /* terraform is running on a listener: it learns of the cancel by
+         * polling, interrupts terraform, uploads what it has (a partial
+         * apply's state included) and reports the run canceled; the
+         * reconciler ends it if the listener is gone */
+        if ((err = tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
+                              TP_DB_ARGS(id))) != NULL) {
             return err;
         }
-        if ((err = tp_run_finish(db, p, id, ws_id, status,
-                                 tp_run_after(action))) != NULL) {
-            return err;
-        }
+    }
+    else if ((err = tp_run_finish(db, p, id, ws_id, status,
+                                  tp_run_after(action))) != NULL) {
+        return err;
     }
     return tp_send_empty(req, HTTP_ACCEPTED);
 }
@@ -661,7 +663,7 @@ static tp_json_t *phase_resource(tp_req_t *req, const tp_rows_t *rows,
 
     tp_json_sets(r, tp_row(rows, 0, apply ? "apply_status" : "plan_status"),
                  "attributes", "status", NULL);
-    tp_json_sets(r, tp_capability_url(req, path, "log", id, LOG_TTL),
+    tp_json_sets(r, tp_capability_path_url(req, path, "log", id, LOG_TTL),
                  "attributes", "log-read-url", NULL);
     if (!apply) {
         if (tp_row(rows, 0, "has_changes")) {

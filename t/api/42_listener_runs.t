@@ -14,7 +14,7 @@ use Time::HiRes qw(time sleep);
 use POSIX ();
 use TP::Test;
 
-plan tests => 149;
+plan tests => 152;
 
 my $NAT = '/api/terrapod/v1';
 my $LST = "$NAT/listeners";
@@ -114,7 +114,7 @@ sub log_of {
     my $path = $phase eq 'plan' ? 'plans' : 'applies';
     my $url = json_of(api(GET => "/api/v2/$path/$id", token => $owner))
         ->{data}{attributes}{'log-read-url'};
-    return api(GET => "$url&offset=0&limit=1000")->content;
+    return api(GET => "$url?offset=0&limit=1000")->content;
 }
 
 # ==== claiming a plan ====
@@ -328,12 +328,16 @@ is ws_lock(), '', 'the workspace is free again';
 my $cancel = create_run(message => 'to cancel');
 next_run($l1, 1);
 is api(POST => "/api/v2/runs/$cancel->{id}/actions/cancel", token => $owner)->code, 202,
-   'canceled while planning';
+   'cancel requested while planning';
 $r = as_l($l1, GET => "/runs/$cancel->{id}");
-is_deeply json_of($r)->{data}, {status => 'canceled', 'cancel-requested' => JSON::PP::true()},
-          'the listener sees the cancel request';
+is_deeply json_of($r)->{data}, {status => 'planning', 'cancel-requested' => JSON::PP::true()},
+          'the listener sees the cancel request, the run still running';
+isnt ws_lock(), '', 'the run keeps the workspace until terraform stops';
+$r = patch_run($l1, $cancel->{id}, status => 'canceled');
+is $r->code, 200, 'the listener reports it canceled';
+is run_of($cancel->{id})->{attributes}{status}, 'canceled', 'the run is canceled';
 is_error(patch_run($l1, $cancel->{id}, status => 'canceled'), 409,
-         'its late report is refused');
+         'a second report is refused');
 is ws_lock(), '', 'the workspace is free';
 
 # ==== the long poll returns a run queued while it waits ====

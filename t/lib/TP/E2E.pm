@@ -76,7 +76,12 @@ sub api {
         $body = ref $opt{body} ? $json->encode($opt{body}) : $opt{body};
         push @h, 'Content-Type' => 'application/vnd.api+json';
     }
-    my $req = HTTP::Request->new($method, "$e->{TERRAPOD_URL}$path", \@h, $body);
+    if (exists $opt{raw}) {
+        $body = $opt{raw};
+        push @h, 'Content-Type' => 'application/octet-stream';
+    }
+    my $url = $path =~ m{^https?://} ? $path : "$e->{TERRAPOD_URL}$path";
+    my $req = HTTP::Request->new($method, $url, \@h, $body);
     my $res = $ua->request($req);
     return ($res, eval { $json->decode($res->content) });
 }

@@ -1,0 +1,161 @@
+# Remote runs with the real terraform CLI and the instance's real
+# terrapod-listener: a workspace in agent execution mode plans and applies
+# on the listener with output streamed live, and every way a run ends:
+# applied, discarded, confirmed through the API, canceled, errored, and
+# orphaned by a listener that dies.
+use strict;
+use warnings FATAL => 'all';
+use Test::More;
+use JSON::PP ();
+use TP::E2E;
+
+my $e = instance();
+my $dir = workdir();
+
+sub status_of {
+    my ($run) = @_;
+    my (undef, $d) = api(GET => "/api/v2/runs/$run");
+    return $d->{data}{attributes}{status} // '';
+}
+
+sub latest_run {
+    my ($ws) = @_;
+    my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs");
+    return $d->{data}[0];
+}
+
+# Uploads dir's *.tf as a new (non-speculative) configuration version.
+sub upload_config {
+    my ($ws, $from) = @_;
+    my ($res, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
+        body => {data => {type => 'configuration-versions',
+                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
+    die $res->content unless $res->code == 201;
+    my $tgz = qx{tar -C $from -czf - --exclude=.terraform --exclude='*.tfstate' .};
+    ($res) = api(PUT => $d->{data}{attributes}{'upload-url'}, raw => $tgz);
+    die $res->content unless $res->code == 200;
+}
+
+sub queue_run {
+    my ($ws, %attrs) = @_;
+    my ($res, $d) = api(POST => '/api/v2/runs',
+        body => {data => {type => 'runs', attributes => {%attrs},
+                          relationships => {workspace => {data => {
+                              type => 'workspaces', id => $ws}}}}});
+    die $res->content unless $res->code == 201;
+    return $d->{data}{id};
+}
+
+my $body = <<'HCL';
+variable "greeting" {
+  type = string
+}
+resource "terraform_data" "a" {
+  input = var.greeting
+  provisioner "local-exec" {
+    command = "echo env says $E2E_ENV"
+  }
+}
+output "greeting" {
+  value = terraform_data.a.output
+}
+HCL
+
+write_file("$dir/main.tf", cloud_config(workspace => 'e2e-agent', body => $body));
+my ($rc, $out) = terraform($dir, 'init', '-input=false');
+is $rc, 0, 'init' or diag $out;
+my ($res, $doc) = api(GET => '/api/v2/organizations/default/workspaces/e2e-agent');
+my $ws = $doc->{data}{id};
+($res) = api(PATCH => "/api/v2/workspaces/$ws",
+             body => {data => {type => 'workspaces',
+                               attributes => {'execution-mode' => 'agent'}}});
+is $res->code, 200, 'the workspace runs on agents';
+($res) = api(POST => "/api/v2/workspaces/$ws/vars",
+             body => {data => {type => 'vars', attributes => {
+                 key => 'greeting', value => 'from-a-variable',
+                 category => 'terraform'}}});
+is $res->code, 201, 'a terraform variable';
+($res) = api(POST => "/api/v2/workspaces/$ws/vars",
+             body => {data => {type => 'vars', attributes => {
+                 key => 'E2E_ENV', value => 'env-value', category => 'env'}}});
+is $res->code, 201, 'an env variable';
+
+# plan: on the listener, streamed to the CLI, plan-only
+($rc, $out) = terraform($dir, 'plan', '-input=false');
+is $rc, 0, 'terraform plan in agent mode' or diag $out;
+like $out, qr/terraform_data\.a will be created/, 'the plan output reached the CLI';
+like $out, qr/from-a-variable/, 'the terraform variable reached the run';
+is latest_run($ws)->{attributes}{status}, 'planned_and_finished',
+   'the run ended plan-only';
+
+# apply -auto-approve: applied, state stored, workspace free
+($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false');
+is $rc, 0, 'terraform apply -auto-approve' or diag $out;
+like $out, qr/Apply complete! Resources: 1 added/, 'applied on the listener';
+like $out, qr/env says env-value/, 'the env variable reached the run';
+($res, $doc) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
+is $res->code, 200, 'the apply stored state';
+is $doc->{data}{relationships}{run}{data}{id}, latest_run($ws)->{id},
+   'made by the run';
+($res, $doc) = api(GET => "/api/v2/workspaces/$ws");
+ok !$doc->{data}{attributes}{locked}, 'the workspace is unlocked afterwards';
+
+# apply answered "no": discarded
+write_file("$dir/extra.tf", "resource \"terraform_data\" \"b\" {}\n");
+{
+    local $ENV{TF_INPUT} = 1;
+    my $cmd = join ' ', map { quotemeta } 'terraform', "-chdir=$dir", 'apply';
+    local $ENV{SSL_CERT_FILE} = $e->{TERRAPOD_CA_FILE};
+    local $ENV{TF_CLI_CONFIG_FILE} = "$e->{DIR}/run/terraformrc";
+    local $ENV{CHECKPOINT_DISABLE} = 1;
+    local $ENV{NO_COLOR} = 1;
+    $out = qx{echo no | $cmd 2>&1};
+}
+like $out, qr/Apply (discarded|cancelled)/i, 'answering no stops the apply';
+is latest_run($ws)->{attributes}{status}, 'discarded', 'and discards the run';
+
+# confirmed through the API
+my $run = queue_run($ws, message => 'through the API');
+ok wait_until(90, sub { status_of($run) eq 'planned' }), 'a queued run plans on the listener';
+($res) = api(POST => "/api/v2/runs/$run/actions/apply", body => {comment => 'ok'});
+is $res->code, 202, 'confirmed through the API';
+ok wait_until(90, sub { status_of($run) eq 'applied' }), 'and applied';
+
+# a broken configuration: errored, the error shown, the workspace free
+my $broken = workdir();
+write_file("$broken/main.tf", cloud_config(workspace => 'e2e-agent',
+    body => "resource \"terraform_data\" \"x\" {\n  input = var.undefined_thing\n}\n"));
+($rc, $out) = terraform($broken, 'init', '-input=false');
+($rc, $out) = terraform($broken, 'plan', '-input=false');
+isnt $rc, 0, 'a broken configuration fails';
+like $out, qr/undefined_thing|undeclared/i, "terraform's error is shown in the CLI";
+is latest_run($ws)->{attributes}{status}, 'errored', 'the run is errored';
+($res, $doc) = api(GET => "/api/v2/workspaces/$ws");
+ok !$doc->{data}{attributes}{locked}, 'and the workspace unlocked';
+
+# canceled while it runs (the apply sleeps in a provisioner)
+write_file("$dir/extra.tf", "resource \"terraform_data\" \"slow\" {\n"
+         . "  provisioner \"local-exec\" {\n    command = \"sleep 120\"\n  }\n}\n");
+upload_config($ws, $dir);
+$run = queue_run($ws, 'auto-apply' => JSON::PP::true());
+ok wait_until(90, sub { status_of($run) eq 'applying' }), 'a slow apply runs';
+($res) = api(POST => "/api/v2/runs/$run/actions/cancel");
+is $res->code, 202, 'cancel it';
+ok wait_until(60, sub { status_of($run) eq 'canceled' }),
+   'the listener stops terraform and the run ends canceled';
+($res, $doc) = api(GET => "/api/v2/workspaces/$ws");
+ok !$doc->{data}{attributes}{locked}, 'the workspace is free again';
+
+# a listener killed mid-run: the reconciler errors the run
+$run = queue_run($ws, 'auto-apply' => JSON::PP::true());
+ok wait_until(90, sub { status_of($run) eq 'applying' }), 'another slow apply runs';
+# the listener and everything it started, at once
+system("pkill -KILL -f terrapod-listener; pkill -KILL -f 'terraform.*apply'");
+ok wait_until(120, sub { status_of($run) eq 'errored' }),
+   'the orphaned run ends errored';
+like((api(GET => "/api/v2/runs/$run"))[1]{data}{attributes}{'error-message'},
+     qr/heartbeat/i, 'saying the listener stopped heartbeating');
+($res, $doc) = api(GET => "/api/v2/workspaces/$ws");
+ok !$doc->{data}{attributes}{locked}, 'and the workspace is freed';
+
+done_testing;
