@@ -91,6 +91,7 @@ struct tp_req {
     tp_db_t *db;           /* acquired on first use */
     apr_table_t *args;     /* the query string, parsed on first use */
     void *ctx;             /* the handler's own, e.g. for list renderers */
+    tp_json_t *meta;       /* extra members tp_send_page puts in meta */
 };
 
 /* The route table (mod_terrapod_routes.c). */
@@ -250,6 +251,10 @@ tp_err_t *tp_api_apply_show(tp_req_t *req);
 tp_err_t *tp_api_apply_logs(tp_req_t *req);
 tp_err_t *tp_api_run_plan(tp_req_t *req);
 tp_err_t *tp_api_run_apply_phase(tp_req_t *req);
+/* Queues a run for an uploaded configuration version whose
+ * auto-queue-runs is set, on behalf of its creator. */
+tp_err_t *tp_run_queue_for_cv(tp_req_t *req, const char *ws_id,
+                              const char *cv_id, const char *created_by);
 tp_err_t *tp_api_agent_pool_list(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_create(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_show(tp_req_t *req);

@@ -139,6 +139,9 @@ tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
         tp_json_push(list, render(req, rows, i));
     }
     doc = tp_jsonapi_doc(p, list);
+    if (req->meta) {
+        tp_json_setj(doc, req->meta, "meta", NULL);
+    }
     tp_jsonapi_paginate(doc, &pg, rows->nrows
                                   ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
     return tp_send_json(req, 200, doc);

@@ -27,6 +27,11 @@ static const tp_stmt_t SQL_CV_LIST = {"cv_list",
     "SELECT " CV_COLUMNS ", count(*) OVER () AS total"
     "  FROM configuration_versions cv WHERE cv.workspace_id = %s"
     " ORDER BY cv.seq DESC LIMIT %s::bigint OFFSET %s::bigint"};
+/* the version the workspace's last successful apply used */
+static const tp_stmt_t SQL_CV_CURRENT = {"cv_current",
+    "SELECT configuration_version_id AS id FROM runs"
+    " WHERE workspace_id = %s AND status = 'applied'"
+    " ORDER BY seq DESC LIMIT 1"};
 static const tp_stmt_t SQL_CV_UPLOADED = {"cv_uploaded",
     "UPDATE configuration_versions SET status = 'uploaded',"
     " size = %s::bigint, file_count = %s::integer, uploaded_at = now()"
@@ -165,14 +170,20 @@ tp_err_t *tp_api_cv_show(tp_req_t *req)
 
 tp_err_t *tp_api_cv_list(tp_req_t *req)
 {
+    tp_rows_t *rows;
     tp_ws_t *ws;
     tp_err_t *err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws);
 
     if (err) {
         return err;
     }
-    /* meta.current-id names the version of the last successful apply,
-     * which needs runs; until a workspace has one it is null */
+    /* meta.current-id: the version of the last successful apply */
+    if ((err = tp_req_exec(req, &SQL_CV_CURRENT, &rows, TP_DB_ARGS(ws->id)))
+        != NULL) {
+        return err;
+    }
+    req->meta = tp_json_object(req->r->pool);
+    tp_json_sets(req->meta, tp_row(rows, 0, "id"), "current-id", NULL);
     return tp_send_page(req, &SQL_CV_LIST, TP_DB_ARGS(ws->id), cv_resource);
 }
 
@@ -194,21 +205,21 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     tp_archive_info_t info;
     const char *tmp;
     tp_upload_t *up;
-    tp_rows_t *rows;
+    tp_rows_t *rows, *cv;
     tp_err_t *err;
 
-    if ((err = tp_req_exec(req, &SQL_CV_GET, &rows, TP_DB_ARGS(id))) != NULL) {
+    if ((err = tp_req_exec(req, &SQL_CV_GET, &cv, TP_DB_ARGS(id))) != NULL) {
         return err;
     }
-    if (rows->nrows == 0) {
+    if (cv->nrows == 0) {
         return tp_err(p, 404, "configuration version %s not found", id);
     }
-    if (strcmp(tp_row(rows, 0, "status"), "pending") != 0) {
+    if (strcmp(tp_row(cv, 0, "status"), "pending") != 0) {
         return tp_err(p, 409, "configuration version %s is already %s", id,
-                      tp_row(rows, 0, "status"));
+                      tp_row(cv, 0, "status"));
     }
     if ((err = tp_storage_begin(&req->conf->storage, p,
-                                cv_key(p, tp_row(rows, 0, "workspace_id"), id),
+                                cv_key(p, tp_row(cv, 0, "workspace_id"), id),
                                 req->conf->max_upload, &up)) != NULL
         || (err = tp_receive_upload(req, up)) != NULL
         || (err = tp_upload_path(up, &tmp)) != NULL) {
@@ -234,6 +245,12 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     if (rows->nrows == 0) {
         return tp_err(p, 409, "configuration version %s was uploaded "
                       "concurrently", id);
+    }
+    if (tp_row_bool(cv, 0, "auto_queue_runs")
+        && (err = tp_run_queue_for_cv(req, tp_row(cv, 0, "workspace_id"), id,
+                                      tp_row(cv, 0, "created_by"))) != NULL) {
+        /* the upload stands; the run could not be queued */
+        tp_log_err(req->r, err);
     }
     return tp_send_empty(req, HTTP_OK);
 }

@@ -48,6 +48,8 @@ static const tp_stmt_t SQL_RUN_COUNTS = {"run_counts",
 
 static const tp_stmt_t SQL_WS_CLAIM = {"run_ws_claim",
     "SELECT lock_holder, auto_apply FROM workspaces WHERE id = %s FOR UPDATE"};
+static const tp_stmt_t SQL_WS_MODE = {"run_ws_mode",
+    "SELECT execution_mode FROM workspaces WHERE id = %s"};
 static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
     "SELECT id, status, speculative FROM configuration_versions"
     " WHERE id = %s AND workspace_id = %s"};
@@ -370,7 +372,8 @@ static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
 /* Inserts the run and queues it when it may start now: plan-only runs
  * always; others when the workspace is free (they then take its lock). */
 static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
-                            const run_input_t *in, const char *id)
+                            const run_input_t *in, const char *id,
+                            const char *created_by)
 {
     apr_pool_t *p = req->r->pool;
     const char *suffix = id + 4;
@@ -385,7 +388,7 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                    text_bool(in->refresh), text_bool(in->refresh_only),
                    text_bool(in->allow_empty_apply), text_bool(in->save_plan),
                    in->target_addrs, in->replace_addrs, in->variables,
-                   in->vcs_ref, req->who->grants.email));
+                   in->vcs_ref, created_by));
     if (err) {
         return err;
     }
@@ -401,39 +404,73 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                        : NULL;
 }
 
-static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
-                            run_input_t *in, const char **id)
+/* Queues a run in one transaction: the configuration resolved, then the
+ * level checked (a speculative configuration makes it plan-only, which
+ * needs less), then the insert. */
+static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
+                           run_input_t *in, const char *created_by,
+                           const char **id)
 {
     apr_pool_t *p = req->r->pool;
     tp_rows_t *rows;
-    tp_ws_t *ws;
     tp_db_t *db;
     tp_err_t *err;
 
     *id = tp_id_generate(p, "run");
-    if ((err = tp_ws_require(req, ws_id, in->plan_only ? TP_LEVEL_PLAN
-                                                       : TP_LEVEL_READ, &ws))
-        != NULL
-        || (err = tp_req_db(req, &db)) != NULL
+    if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_db_begin(db, p)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_CLAIM, &rows,
-                             TP_DB_ARGS(ws->id))) != NULL
-        || (err = resolve_cv(req, db, ws->id, in)) != NULL) {
+                             TP_DB_ARGS(ws_id))) != NULL
+        || (err = resolve_cv(req, db, ws_id, in)) != NULL) {
         return err;
     }
     /* plan-only needs plan; anything that may apply needs write */
-    if (ws->level < (in->plan_only ? TP_LEVEL_PLAN : TP_LEVEL_WRITE)) {
+    if (have < (in->plan_only ? TP_LEVEL_PLAN : TP_LEVEL_WRITE)) {
         tp_db_rollback(db);
-        return tp_err(p, 403, "this run needs %s on workspace %s",
-                      in->plan_only ? "plan" : "write", ws->name);
+        return tp_err(p, 403, "this run needs %s on the workspace",
+                      in->plan_only ? "plan" : "write");
     }
     if (!in->has_auto_apply) {
         in->auto_apply = tp_row_bool(rows, 0, "auto_apply");
     }
-    if ((err = insert_run(req, db, ws->id, in, *id)) != NULL) {
+    if ((err = insert_run(req, db, ws_id, in, *id, created_by)) != NULL) {
         return err;
     }
     return tp_db_commit(db);
+}
+
+static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
+                            run_input_t *in, const char **id)
+{
+    tp_ws_t *ws;
+    tp_err_t *err = tp_ws_require(req, ws_id, TP_LEVEL_READ, &ws);
+
+    return err ? err : queue_run(req, ws->id, ws->level, in,
+                                 req->who->grants.email, id);
+}
+
+tp_err_t *tp_run_queue_for_cv(tp_req_t *req, const char *ws_id,
+                              const char *cv_id, const char *created_by)
+{
+    const char *id;
+    run_input_t in;
+    tp_rows_t *rows;
+    tp_err_t *err = tp_req_exec(req, &SQL_WS_MODE, &rows, TP_DB_ARGS(ws_id));
+
+    /* nothing would ever run it in a local-execution workspace, where it
+     * would only hold the lock */
+    if (err || rows->nrows == 0
+        || strcmp(tp_row(rows, 0, "execution_mode"), "local") == 0) {
+        return err;
+    }
+    memset(&in, 0, sizeof(in));
+    in.refresh = 1;
+    in.cv_id = cv_id;
+    in.message = "Queued automatically after the configuration upload";
+    in.vcs_ref = "";
+    in.target_addrs = in.replace_addrs = in.variables = "[]";
+    /* whoever created the version had write on the workspace */
+    return queue_run(req, ws_id, TP_LEVEL_WRITE, &in, created_by, &id);
 }
 
 tp_err_t *tp_api_run_create(tp_req_t *req)

@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use File::Path qw(make_path);
 use TP::Test;
 
-plan tests => 107;
+plan tests => 113;
 
 my $admin = admin_token();
 my $owner = user_token('run-owner@test.local');
@@ -233,6 +233,33 @@ like log_bytes_url($bad), qr/^HTTP 401$/, 'a tampered log URL';
 (my $other = $log_url) =~ s{/plans/\Q$plan_id\E/}{/applies/$apply_id/};
 like log_bytes_url($other), qr/^HTTP 401$/, "the plan's URL does not read the apply log";
 is api(GET => "/api/v2/plans/$plan_id/logs/nonsense")->code, 401, 'no signature';
+
+# auto-queue-runs: an upload queues a run in an agent workspace only
+my $auto = make_ws($owner, 'runs-auto');
+make_cv($owner, $auto);
+is scalar(@{ json_of(api(GET => "/api/v2/workspaces/$auto/runs", token => $owner))->{data} }),
+   0, 'a local-execution workspace gets no run from an upload';
+api(PATCH => "/api/v2/workspaces/$auto", token => $owner,
+    body => {data => {type => 'workspaces', attributes => {'execution-mode' => 'agent'}}});
+my $auto_cv = make_cv($owner, $auto);
+my $auto_runs = json_of(api(GET => "/api/v2/workspaces/$auto/runs", token => $owner))->{data};
+is scalar(@$auto_runs), 1, 'an agent workspace gets a run from an upload';
+is $auto_runs->[0]{relationships}{'configuration-version'}{data}{id}, $auto_cv,
+   'for that configuration';
+is $auto_runs->[0]{attributes}{'created-by'}, 'run-owner@test.local',
+   'on behalf of whoever created the version';
+# out of the way of the listener tests, which claim any agent-mode run
+api(POST => "/api/v2/runs/$auto_runs->[0]{id}/actions/cancel", token => $owner);
+
+# meta.current-id: the configuration of the last successful apply
+my $cvs = json_of(api(GET => "/api/v2/workspaces/$ws/configuration-versions",
+                      token => $owner));
+ok exists $cvs->{meta}{'current-id'} && !defined $cvs->{meta}{'current-id'},
+   'no apply yet: current-id is null';
+sql("UPDATE runs SET status = 'applied' WHERE id = '$first->{id}'");
+$cvs = json_of(api(GET => "/api/v2/workspaces/$ws/configuration-versions",
+                   token => $owner));
+is $cvs->{meta}{'current-id'}, $cv, 'after an apply it names that configuration';
 
 sub log_bytes_url {
     my ($url) = @_;
