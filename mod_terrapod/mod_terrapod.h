@@ -105,6 +105,15 @@ tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
 tp_err_t *tp_req_exec(tp_req_t *req, const tp_stmt_t *stmt, tp_rows_t **rows,
                       int nargs, const char **args);
 
+/* A JSON column of row i (NULL for SQL NULL). */
+tp_json_t *tp_row_json(apr_pool_t *p, const tp_rows_t *rows, int i,
+                       const char *column);
+
+/* The caller's level on the labelled resource in row i (columns name,
+ * owner_email and labels). */
+tp_level_e tp_row_level(tp_req_t *req, const tp_rows_t *rows, int i,
+                        tp_axis_e axis);
+
 /* Renders row i of a result as a JSON:API resource. */
 typedef tp_json_t *tp_render_fn(tp_req_t *req, const tp_rows_t *rows, int i);
 

@@ -111,6 +111,25 @@ tp_err_t *tp_req_exec(tp_req_t *req, const tp_stmt_t *stmt, tp_rows_t **rows,
     return err ? err : tp_db_exec(db, req->r->pool, stmt, rows, nargs, args);
 }
 
+tp_json_t *tp_row_json(apr_pool_t *p, const tp_rows_t *rows, int i,
+                       const char *column)
+{
+    const char *v = tp_row(rows, i, column);
+
+    return v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
+}
+
+tp_level_e tp_row_level(tp_req_t *req, const tp_rows_t *rows, int i,
+                        tp_axis_e axis)
+{
+    tp_resource_t res;
+
+    res.name = tp_row(rows, i, "name");
+    res.owner_email = tp_row(rows, i, "owner_email");
+    res.labels = tp_row_json(req->r->pool, rows, i, "labels");
+    return tp_rbac_level(&req->who->grants, axis, &res);
+}
+
 tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
                        const char **args, tp_render_fn *render)
 {

@@ -56,20 +56,7 @@ static const tp_stmt_t SQL_FUTURE = {"is_future",
 #define MAX_LIFESPAN_HOURS 8760
 #define MAX_USES 1000000
 
-static tp_json_t *json_column(apr_pool_t *p, const char *text)
-{
-    return text ? tp_json_parse(p, text, strlen(text), NULL) : NULL;
-}
 
-static tp_level_e level_of(tp_req_t *req, const tp_rows_t *rows, int i)
-{
-    tp_resource_t res;
-
-    res.name = tp_row(rows, i, "name");
-    res.owner_email = tp_row(rows, i, "owner_email");
-    res.labels = json_column(req->r->pool, tp_row(rows, i, "labels"));
-    return tp_rbac_level(&req->who->grants, TP_AXIS_POOL, &res);
-}
 
 static tp_json_t *pool_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
@@ -81,14 +68,14 @@ static tp_json_t *pool_resource(tp_req_t *req, const tp_rows_t *rows, int i)
     };
     tp_json_t *r = tp_jsonapi_resource(p, "agent-pools",
                                        tp_row(rows, i, "id"));
-    tp_level_e lvl = level_of(req, rows, i);
+    tp_level_e lvl = tp_row_level(req, rows, i, TP_AXIS_POOL);
     int k;
 
     for (k = 0; strs[k][0]; k++) {
         tp_json_sets(r, tp_row(rows, i, strs[k][0]), "attributes",
                      strs[k][1], NULL);
     }
-    tp_json_setj(r, json_column(p, tp_row(rows, i, "labels")), "attributes",
+    tp_json_setj(r, tp_row_json(p, rows, i, "labels"), "attributes",
                  "labels", NULL);
     tp_json_seti(r, apr_atoi64(tp_row(rows, i, "listener_count")),
                  "attributes", "listener-count", NULL);
@@ -111,7 +98,7 @@ tp_err_t *tp_pool_require(tp_req_t *req, const char *id, tp_level_e need,
     if (err) {
         return err;
     }
-    lvl = (*rows)->nrows ? level_of(req, *rows, 0) : TP_LEVEL_NONE;
+    lvl = (*rows)->nrows ? tp_row_level(req, *rows, 0, TP_AXIS_POOL) : TP_LEVEL_NONE;
     /* what the caller cannot read does not exist for it */
     if (lvl < TP_LEVEL_READ) {
         return tp_err(p, 404, "agent pool %s not found", id);
@@ -162,7 +149,7 @@ tp_err_t *tp_api_agent_pool_list(tp_req_t *req)
     }
     first = tp_page_offset(&pg);
     for (i = 0; i < rows->nrows; i++) {
-        if (level_of(req, rows, i) < TP_LEVEL_READ) {
+        if (tp_row_level(req, rows, i, TP_AXIS_POOL) < TP_LEVEL_READ) {
             continue;
         }
         if (total >= first && total < first + pg.size) {

@@ -67,13 +67,6 @@ static tp_err_t *load_claimed(tp_req_t *req, tp_rows_t **rows)
     return NULL;
 }
 
-static tp_json_t *json_col(apr_pool_t *p, const tp_rows_t *rows,
-                           const char *col)
-{
-    const char *v = tp_row(rows, 0, col);
-
-    return v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
-}
 
 /* ---- runs/next ---- */
 
@@ -98,7 +91,7 @@ static tp_err_t *run_variables(tp_req_t *req, const tp_rows_t *run,
                                tp_json_t **out)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *own = json_col(p, run, "variables");
+    tp_json_t *own = tp_row_json(p, run, 0, "variables");
     apr_array_header_t *vars;
     apr_size_t k, nown = own ? tp_json_len(own) : 0;
     tp_db_t *db;
@@ -165,9 +158,9 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
                  "refresh", NULL);
     tp_json_setb(doc, tp_row_bool(run, 0, "refresh_only"), "data", "run",
                  "refresh-only", NULL);
-    tp_json_setj(doc, json_col(p, run, "target_addrs"), "data", "run",
+    tp_json_setj(doc, tp_row_json(p, run, 0, "target_addrs"), "data", "run",
                  "target-addrs", NULL);
-    tp_json_setj(doc, json_col(p, run, "replace_addrs"), "data", "run",
+    tp_json_setj(doc, tp_row_json(p, run, 0, "replace_addrs"), "data", "run",
                  "replace-addrs", NULL);
     tp_json_setb(doc, tp_row_bool(run, 0, "allow_empty_apply"), "data",
                  "run", "allow-empty-apply", NULL);

@@ -32,13 +32,6 @@ static const tp_stmt_t SQL_ROLE_UPDATE = {"role_update",
 static const tp_stmt_t SQL_ROLE_DELETE = {"role_delete",
     "DELETE FROM roles WHERE name = %s AND NOT built_in RETURNING name"};
 
-static tp_json_t *json_col(apr_pool_t *p, const tp_rows_t *rows, int i,
-                           const char *col)
-{
-    const char *v = tp_row(rows, i, col);
-
-    return tp_json_parse(p, v, strlen(v), NULL);
-}
 
 static tp_json_t *role_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
@@ -64,7 +57,7 @@ static tp_json_t *role_resource(tp_req_t *req, const tp_rows_t *rows, int i)
                      strs[k][1], NULL);
     }
     for (k = 0; jsons[k][0]; k++) {
-        tp_json_setj(r, json_col(p, rows, i, jsons[k][0]), "attributes",
+        tp_json_setj(r, tp_row_json(p, rows, i, jsons[k][0]), "attributes",
                      jsons[k][1], NULL);
     }
     tp_json_setb(r, tp_row_bool(rows, i, "built_in"), "attributes",

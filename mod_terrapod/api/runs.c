@@ -89,13 +89,6 @@ static const char *text_bool(int v)
     return v ? "true" : "false";
 }
 
-static tp_json_t *json_col(apr_pool_t *p, const tp_rows_t *rows, int i,
-                           const char *col)
-{
-    const char *v = tp_row(rows, i, col);
-
-    return v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
-}
 
 /* ---- rendering ---- */
 
@@ -134,11 +127,11 @@ static tp_json_t *run_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
     else {
         tp_json_setnull(r, "attributes", "has-changes", NULL);
     }
-    tp_json_setj(r, json_col(p, rows, i, "target_addrs"), "attributes",
+    tp_json_setj(r, tp_row_json(p, rows, i, "target_addrs"), "attributes",
                  "target-addrs", NULL);
-    tp_json_setj(r, json_col(p, rows, i, "replace_addrs"), "attributes",
+    tp_json_setj(r, tp_row_json(p, rows, i, "replace_addrs"), "attributes",
                  "replace-addrs", NULL);
-    tp_json_setj(r, json_col(p, rows, i, "status_timestamps"), "attributes",
+    tp_json_setj(r, tp_row_json(p, rows, i, "status_timestamps"), "attributes",
                  "status-timestamps", NULL);
     tp_json_setb(r, tp_run_allows(status, TP_RUN_CANCEL), "attributes",
                  "actions", "is-cancelable", NULL);
@@ -642,11 +635,7 @@ tp_err_t *tp_api_run_queue(tp_req_t *req)
         return err;
     }
     for (i = 0; i < rows->nrows; i++) {
-        tp_resource_t res = {tp_row(rows, i, "name"),
-                             tp_row(rows, i, "owner_email"),
-                             json_col(p, rows, i, "labels")};
-        tp_level_e lvl = tp_rbac_level(&req->who->grants, TP_AXIS_WORKSPACE,
-                                       &res);
+        tp_level_e lvl = tp_row_level(req, rows, i, TP_AXIS_WORKSPACE);
 
         if (lvl < TP_LEVEL_READ) {
             continue;

@@ -98,20 +98,7 @@ static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
     "   AND (%s::text IS NULL OR lock_holder = %s) RETURNING id"};
 
 
-static tp_json_t *json_column(apr_pool_t *p, const char *text)
-{
-    return text ? tp_json_parse(p, text, strlen(text), NULL) : NULL;
-}
 
-static tp_level_e level_of(tp_req_t *req, const tp_rows_t *rows, int i)
-{
-    tp_resource_t res;
-
-    res.name = tp_row(rows, i, "name");
-    res.owner_email = tp_row(rows, i, "owner_email");
-    res.labels = json_column(req->r->pool, tp_row(rows, i, "labels"));
-    return tp_rbac_level(&req->who->grants, TP_AXIS_WORKSPACE, &res);
-}
 
 /* ---- rendering ---- */
 
@@ -208,7 +195,7 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
     };
     const char *id = tp_row(rows, i, "id");
     tp_json_t *w = tp_jsonapi_resource(p, "workspaces", id);
-    tp_json_t *labels = json_column(p, tp_row(rows, i, "labels"));
+    tp_json_t *labels = tp_row_json(p, rows, i, "labels");
     tp_json_t *tags = tp_json_array(p);
     const char *resources = tp_row(rows, i, "resource_count");
     const char *sv = tp_row(rows, i, "current_state_version_id");
@@ -233,7 +220,7 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
     tp_json_setj(w, labels, "attributes", "labels", NULL);
     tp_json_each(labels, collect_tag_name, tags);
     tp_json_setj(w, tags, "attributes", "tag-names", NULL);
-    tp_json_setj(w, json_column(p, tp_row(rows, i, "drift_ignore_rules")),
+    tp_json_setj(w, tp_row_json(p, rows, i, "drift_ignore_rules"),
                  "attributes", "drift-ignore-rules", NULL);
     tp_json_setnull(w, "attributes", "vcs-repo", NULL);
     tp_json_setb(w, 0, "attributes", "structured-run-output-enabled", NULL);
@@ -274,7 +261,7 @@ static tp_err_t *load_row(tp_req_t *req, const char *key, int by_name,
         return tp_err(p, 404, "workspace %s not found", key);
     }
     ws = apr_pcalloc(p, sizeof(*ws));
-    ws->level = level_of(req, rows, 0);
+    ws->level = tp_row_level(req, rows, 0, TP_AXIS_WORKSPACE);
     ws->row = rows;
     ws->id = tp_row(rows, 0, "id");
     ws->name = tp_row(rows, 0, "name");
@@ -435,7 +422,7 @@ static const char *ids_array(apr_pool_t *p, const apr_array_header_t *ids)
 
 static tp_json_t *ws_render(tp_req_t *req, const tp_rows_t *rows, int i)
 {
-    return ws_resource(req->r->pool, rows, i, level_of(req, rows, i));
+    return ws_resource(req->r->pool, rows, i, tp_row_level(req, rows, i, TP_AXIS_WORKSPACE));
 }
 
 /* Non-admins see what their labels and roles allow: visibility is decided
@@ -461,7 +448,7 @@ static tp_err_t *list_visible(tp_req_t *req, const char *name,
     }
     first = tp_page_offset(&pg);
     for (i = 0; i < cand->nrows; i++) {
-        if (level_of(req, cand, i) < TP_LEVEL_READ) {
+        if (tp_row_level(req, cand, i, TP_AXIS_WORKSPACE) < TP_LEVEL_READ) {
             continue;
         }
         if (total >= first && total < first + pg.size) {
