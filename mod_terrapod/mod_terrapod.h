@@ -242,6 +242,7 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req);
 tp_err_t *tp_api_cv_download(tp_req_t *req);
 tp_err_t *tp_api_cv_download_ticket(tp_req_t *req);
 tp_err_t *tp_api_cv_download_by_ticket(tp_req_t *req);
+tp_err_t *tp_api_cv_diff(tp_req_t *req);
 tp_err_t *tp_api_run_create(tp_req_t *req);
 tp_err_t *tp_api_run_show(tp_req_t *req);
 tp_err_t *tp_api_run_list(tp_req_t *req);

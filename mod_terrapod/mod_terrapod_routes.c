@@ -118,6 +118,8 @@ const tp_route_t tp_routes[] = {
      tp_api_cv_list, READ},
     {"POST", V2 "/workspaces/{id}/configuration-versions", USER,
      tp_api_cv_create, WRITE},
+    {"POST", NATIVE "/configuration-versions/diff", USER, tp_api_cv_diff,
+     READ},
     {"GET", V2 "/configuration-versions/{id}", USER, tp_api_cv_show, READ},
     {"PUT", V2 "/configuration-versions/{id}/upload", CAP, tp_api_cv_upload,
      "cv-upload"},

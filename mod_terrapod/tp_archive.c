@@ -1,7 +1,9 @@
-/* Validation and extraction of configuration tarballs, the only code that
- * talks to libarchive. Both walk the entries with the same checks by name
- * and type, and read the data so that the sizes counted are the real ones;
- * extraction then writes what passed, with modes of its own choosing. */
+/* Validation, extraction and reading of configuration tarballs, the only
+ * code that talks to libarchive. All walk the entries with the same checks
+ * by name and type, and read the data so that the sizes counted are the
+ * real ones; extraction then writes what passed, with modes of its own
+ * choosing, and reading keeps the regular files in memory. */
+#include <stdlib.h>
 #include <string.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +15,7 @@
 #include <apr_hash.h>
 #include <apr_file_io.h>
 #include <apr_portable.h>
+#include <apr_sha1.h>
 #include "tp_archive.h"
 
 #define READ_BLOCK 65536
@@ -26,6 +29,13 @@ typedef struct scan {
     apr_hash_t *symlinks;   /* normalised paths of the symlinks seen */
     char *buf;
     const char *dest;       /* extraction directory; NULL to validate */
+    apr_array_header_t *read;   /* files into memory when not NULL */
+    apr_hash_t *seen;       /* path -> its index in read */
+    apr_size_t keep;        /* largest file held in memory */
+    tp_archive_file_t *cur; /* the file being read */
+    apr_size_t cap;         /* bytes allocated for its data */
+    apr_sha1_ctx_t sha1;
+    int over_total;         /* status when max_total_size is passed */
     int entries;
     int files;
     apr_off_t total;
@@ -369,6 +379,34 @@ static tp_err_t *write_failed(scan_t *s, const char *name, const char *what)
                                         shown(s->p, name), strerror(errno)));
 }
 
+/* Appends the block just read to the file being read while it stays
+ * within keep; its digest covers every byte. */
+static void hold(scan_t *s, apr_size_t n)
+{
+    tp_archive_file_t *f = s->cur;
+    apr_size_t want = f->len + n + 1;
+    char *grown;
+
+    f->size += n;
+    apr_sha1_update_binary(&s->sha1, (const unsigned char *)s->buf,
+                           (unsigned int)n);
+    if (f->size > (apr_off_t)s->keep) {
+        f->data = NULL;
+        f->len = 0;
+        return;
+    }
+    /* sized from the header at the start; grown only past a lying one */
+    if (want > s->cap) {
+        s->cap = want * 2 < s->keep + 1 ? want * 2 : s->keep + 1;
+        grown = apr_palloc(s->p, s->cap);
+        memcpy(grown, f->data, f->len);
+        f->data = grown;
+    }
+    memcpy((char *)f->data + f->len, s->buf, n);
+    f->len += n;
+    ((char *)f->data)[f->len] = '\0';
+}
+
 /* Reads the data rather than trusting the header, whatever the entry's
  * type (a directory may carry a body too), and stops as soon as a limit
  * is passed, so a compression bomb costs no more than the limits. The
@@ -387,9 +425,12 @@ static tp_err_t *read_data(scan_t *s, const char *name, int fd)
                           APR_OFF_T_FMT " bytes", l->max_entry_size));
         }
         if (s->total > l->max_total_size) {
-            return reject(s, name, apr_psprintf(s->scratch, "archive "
+            return tp_err(s->p, s->over_total, "entry \"%s\": archive "
                           "exceeds %" APR_OFF_T_FMT " bytes uncompressed",
-                          l->max_total_size));
+                          shown(s->p, name), l->max_total_size);
+        }
+        if (s->cur) {
+            hold(s, (apr_size_t)n);
         }
         if (fd >= 0 && write(fd, s->buf, (size_t)n) != n) {
             return write_failed(s, name, "write");
@@ -462,6 +503,40 @@ static tp_err_t *extract_entry(scan_t *s, struct archive_entry *e,
     }
 }
 
+/* A regular file into memory, replacing an earlier entry of its path. */
+static tp_err_t *read_file(scan_t *s, struct archive_entry *e,
+                           const char *name, const char *norm)
+{
+    apr_off_t header = archive_entry_size(e);
+    int *at = apr_hash_get(s->seen, norm, APR_HASH_KEY_STRING);
+    tp_archive_file_t *f;
+    const char *path;
+    tp_err_t *err;
+
+    if (at) {
+        f = &APR_ARRAY_IDX(s->read, *at, tp_archive_file_t);
+        path = f->path;
+    } else {
+        f = apr_array_push(s->read);
+        at = apr_palloc(s->p, sizeof(*at));
+        *at = s->read->nelts - 1;
+        path = apr_pstrdup(s->p, norm);
+        apr_hash_set(s->seen, path, APR_HASH_KEY_STRING, at);
+    }
+    memset(f, 0, sizeof(*f));
+    f->path = path;
+    s->cap = (header > 0 && header <= (apr_off_t)s->keep
+              ? (apr_size_t)header : 0) + 1;
+    f->data = apr_palloc(s->p, s->cap);
+    ((char *)f->data)[0] = '\0';
+    apr_sha1_init(&s->sha1);
+    s->cur = f;
+    err = read_data(s, name, -1);
+    s->cur = NULL;
+    apr_sha1_final(f->sha1, &s->sha1);
+    return err;
+}
+
 static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
 {
     const char *name = entry_path(e);
@@ -480,7 +555,13 @@ static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
         || (why = kind_problem(s, e, norm)) != NULL) {
         return reject(s, name, why);
     }
-    return s->dest ? extract_entry(s, e, name, norm) : read_data(s, name, -1);
+    if (s->dest) {
+        return extract_entry(s, e, name, norm);
+    }
+    if (s->read && archive_entry_filetype(e) == AE_IFREG) {
+        return read_file(s, e, name, norm);
+    }
+    return read_data(s, name, -1);
 }
 
 static tp_err_t *check_entries(scan_t *s)
@@ -509,31 +590,33 @@ static tp_err_t *check_entries(scan_t *s)
     }
 }
 
-static tp_err_t *walk(apr_pool_t *p, const char *path, const char *dest,
+/* s carries what the caller wants besides validation: a destination to
+ * extract to, or an array to read files into. */
+static tp_err_t *walk(scan_t *s, apr_pool_t *p, const char *path,
                       const tp_archive_limits_t *limits,
                       tp_archive_info_t *info)
 {
-    scan_t s;
     apr_pool_t *sp;
     tp_err_t *err;
 
-    memset(&s, 0, sizeof(s));
     /* everything libarchive holds goes with sp, on every path out */
     apr_pool_create(&sp, p);
-    apr_pool_create(&s.scratch, sp);
-    s.p = p;
-    s.limits = limits;
-    s.dest = dest;
-    s.symlinks = apr_hash_make(sp);
-    s.buf = apr_palloc(sp, READ_BLOCK);
-    err = open_archive(&s, sp, path);
+    apr_pool_create(&s->scratch, sp);
+    s->p = p;
+    s->limits = limits;
+    s->symlinks = apr_hash_make(sp);
+    s->buf = apr_palloc(sp, READ_BLOCK);
+    if (!s->over_total) {
+        s->over_total = 422;
+    }
+    err = open_archive(s, sp, path);
     if (!err) {
-        err = check_entries(&s);
+        err = check_entries(s);
     }
     apr_pool_destroy(sp);
     if (!err) {
-        info->files = s.files;
-        info->total_size = s.total;
+        info->files = s->files;
+        info->total_size = s->total;
     }
     return err;
 }
@@ -542,7 +625,10 @@ tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
                               const tp_archive_limits_t *limits,
                               tp_archive_info_t *info)
 {
-    return walk(p, path, NULL, limits, info);
+    scan_t s;
+
+    memset(&s, 0, sizeof(s));
+    return walk(&s, p, path, limits, info);
 }
 
 tp_err_t *tp_archive_extract(apr_pool_t *p, const char *path,
@@ -550,5 +636,36 @@ tp_err_t *tp_archive_extract(apr_pool_t *p, const char *path,
                              const tp_archive_limits_t *limits,
                              tp_archive_info_t *info)
 {
-    return walk(p, path, dest_dir, limits, info);
+    scan_t s;
+
+    memset(&s, 0, sizeof(s));
+    s.dest = dest_dir;
+    return walk(&s, p, path, limits, info);
+}
+
+static int by_path(const void *x, const void *y)
+{
+    return strcmp(((const tp_archive_file_t *)x)->path,
+                  ((const tp_archive_file_t *)y)->path);
+}
+
+tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
+                          const tp_archive_limits_t *limits, apr_size_t keep,
+                          apr_array_header_t **files,
+                          tp_archive_info_t *info)
+{
+    scan_t s;
+    tp_err_t *err;
+
+    memset(&s, 0, sizeof(s));
+    s.read = apr_array_make(p, 16, sizeof(tp_archive_file_t));
+    s.seen = apr_hash_make(p);
+    s.keep = keep;
+    s.over_total = 413;
+    if ((err = walk(&s, p, path, limits, info)) != NULL) {
+        return err;
+    }
+    qsort(s.read->elts, s.read->nelts, sizeof(tp_archive_file_t), by_path);
+    *files = s.read;
+    return NULL;
 }

@@ -4,6 +4,7 @@
 #define TP_ARCHIVE_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 #include "tp_error.h"
 
 typedef struct tp_archive_limits {
@@ -35,5 +36,25 @@ tp_err_t *tp_archive_extract(apr_pool_t *p, const char *path,
                              const char *dest_dir,
                              const tp_archive_limits_t *limits,
                              tp_archive_info_t *info);
+
+/* A regular file read into memory by tp_archive_read. */
+typedef struct tp_archive_file {
+    const char *path;           /* normalised: no "." or empty components */
+    const char *data;           /* NUL-terminated; NULL when over keep */
+    apr_size_t len;             /* bytes in data */
+    apr_off_t size;             /* the file's real size */
+    unsigned char sha1[20];     /* of all its bytes, to compare large ones */
+} tp_archive_file_t;
+
+/* Reads the regular files of the archive into an array of
+ * tp_archive_file_t sorted by path (a path given twice keeps the later
+ * entry), applying the checks of tp_archive_validate. Files of at most
+ * keep bytes are held whole, larger ones only by size and digest. Passing
+ * limits->max_total_size answers 413 rather than 422, since the caller
+ * chose that cap for the read, not for the archive. */
+tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
+                          const tp_archive_limits_t *limits, apr_size_t keep,
+                          apr_array_header_t **files,
+                          tp_archive_info_t *info);
 
 #endif

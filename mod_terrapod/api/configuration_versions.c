@@ -5,10 +5,13 @@
 #include <apr_strings.h>
 #include "../mod_terrapod.h"
 #include "../tp_archive.h"
+#include "../tp_diff.h"
 
 #define UPLOAD_TTL apr_time_from_sec(3600)
 #define TICKET_TTL_DEFAULT 300
 #define TICKET_TTL_MAX 1800
+#define DIFF_FILE_MAX (1 << 20)         /* larger files: path only */
+#define DIFF_PAIR_MAX (32 << 20)        /* both versions, uncompressed */
 
 #define CV_COLUMNS \
     "cv.id, cv.workspace_id, cv.status, cv.error_message," \
@@ -255,28 +258,43 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     return tp_send_empty(req, HTTP_OK);
 }
 
-/* The tarball itself, for a version that has one. */
-static tp_err_t *send_tarball(tp_req_t *req, const tp_rows_t *rows)
+/* The stored tarball of a version that has one: 409 before an upload,
+ * 410 once retention removed it. */
+static tp_err_t *cv_file(tp_req_t *req, const tp_rows_t *rows,
+                         const char **path, apr_off_t *size)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_row(rows, 0, "id");
     const char *status = tp_row(rows, 0, "status");
-    const char *path;
-    apr_off_t size;
 
     if (strcmp(status, "pending") == 0 || strcmp(status, "errored") == 0) {
         return tp_err(p, 409, "configuration version %s has no uploaded "
                       "configuration", id);
     }
-    path = tp_storage_file(&req->conf->storage, p,
-                           cv_key(p, tp_row(rows, 0, "workspace_id"), id),
-                           &size);
-    if (strcmp(status, "archived") == 0 || !path) {
+    *path = tp_storage_file(&req->conf->storage, p,
+                            cv_key(p, tp_row(rows, 0, "workspace_id"), id),
+                            size);
+    if (strcmp(status, "archived") == 0 || !*path) {
         return tp_err(p, 410, "configuration version %s was removed by "
                       "retention", id);
     }
+    return NULL;
+}
+
+/* The tarball itself, for a version that has one. */
+static tp_err_t *send_tarball(tp_req_t *req, const tp_rows_t *rows)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *path;
+    apr_off_t size;
+    tp_err_t *err = cv_file(req, rows, &path, &size);
+
+    if (err) {
+        return err;
+    }
     apr_table_setn(req->r->headers_out, "Content-Disposition",
-                   apr_psprintf(p, "attachment; filename=\"%s.tar.gz\"", id));
+                   apr_psprintf(p, "attachment; filename=\"%s.tar.gz\"",
+                                tp_row(rows, 0, "id")));
     return tp_send_file(req, path, size, "application/x-tar");
 }
 
@@ -349,4 +367,138 @@ tp_err_t *tp_api_cv_download_by_ticket(tp_req_t *req)
                       "exists", id);
     }
     return send_tarball(req, rows);
+}
+
+/* One side of a diff: a version's regular files, sorted by path. */
+typedef struct diff_side {
+    const char *id;
+    tp_rows_t *rows;
+    const char *path;           /* the stored tarball */
+    apr_off_t size;
+    apr_array_header_t *files;
+    tp_archive_info_t info;
+} diff_side_t;
+
+/* Only the pair's cap counts: a file past it passes it too, and is
+ * refused as such (413), not as a bad entry (422). */
+static tp_err_t *read_side(tp_req_t *req, diff_side_t *side, apr_off_t cap)
+{
+    tp_archive_limits_t limits;
+
+    limits.max_entry_size = APR_INT64_MAX;
+    limits.max_total_size = cap;
+    limits.max_entries = 100000;
+    return tp_archive_read(req->r->pool, side->path, &limits, DIFF_FILE_MAX,
+                           &side->files, &side->info);
+}
+
+/* Adds the entry for a file on one side only (from: removed, to: added)
+ * or on both (f and t), or nothing when the two are the same bytes. */
+static void diff_file(apr_pool_t *p, const tp_archive_file_t *f,
+                      const tp_archive_file_t *t, tp_json_t *files,
+                      tp_json_t *oversized)
+{
+    const tp_archive_file_t *one = f ? f : t;
+    const char *type = !t ? "removed" : !f ? "added" : "modified";
+    tp_json_t *entry;
+
+    if (f && t && f->size == t->size
+        && memcmp(f->sha1, t->sha1, sizeof(f->sha1)) == 0) {
+        return;
+    }
+    if ((f && !f->data) || (t && !t->data)) {
+        tp_json_pushs(oversized, one->path);
+        return;
+    }
+    entry = tp_json_object(p);
+    tp_json_sets(entry, one->path, "path", NULL);
+    if ((f && tp_diff_is_binary(f->data, f->len))
+        || (t && tp_diff_is_binary(t->data, t->len))) {
+        /* bytes a JSON string cannot carry get no diff */
+        tp_json_sets(entry, f && t ? "binary-changed" : type, "type", NULL);
+    } else {
+        tp_json_sets(entry, type, "type", NULL);
+        tp_json_sets(entry, tp_diff_unified(p, f ? f->data : "",
+                                            f ? f->len : 0,
+                                            t ? t->data : "",
+                                            t ? t->len : 0),
+                     "diff", NULL);
+    }
+    tp_json_push(files, entry);
+}
+
+/* POST .../configuration-versions/diff: read on the workspace of both. */
+tp_err_t *tp_api_cv_diff(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool, *sp;
+    diff_side_t from = {NULL}, to = {NULL};
+    tp_json_t *body, *a, *d, *files, *oversized;
+    const tp_archive_file_t *f, *t;
+    int has_from, has_to, i = 0, j = 0, c;
+    tp_ws_t *ws;
+    tp_err_t *err;
+
+    if ((err = tp_read_json(req, &body)) != NULL
+        || (err = tp_jsonapi_attributes(p, body, NULL, &a)) != NULL
+        || (err = tp_attr_string(p, a, "from-id", 64, &from.id, &has_from))
+           != NULL
+        || (err = tp_attr_string(p, a, "to-id", 64, &to.id, &has_to))
+           != NULL) {
+        return err;
+    }
+    if (!has_from || !has_to) {
+        return tp_err(p, 422, "from-id and to-id are both required");
+    }
+    if ((err = load_cv(req, from.id, &from.rows, &ws)) != NULL
+        || (err = load_cv(req, to.id, &to.rows, &ws)) != NULL) {
+        return err;
+    }
+    if (strcmp(tp_row(from.rows, 0, "workspace_id"),
+               tp_row(to.rows, 0, "workspace_id")) != 0) {
+        return tp_err(p, 422, "configuration versions %s and %s belong to "
+                      "different workspaces", from.id, to.id);
+    }
+    /* both checked before either is read: 409 and 410 are cheap */
+    if ((err = cv_file(req, from.rows, &from.path, &from.size)) != NULL
+        || (err = cv_file(req, to.rows, &to.path, &to.size)) != NULL) {
+        return err;
+    }
+    if ((err = read_side(req, &from, DIFF_PAIR_MAX)) == NULL) {
+        err = read_side(req, &to, DIFF_PAIR_MAX - from.info.total_size);
+    }
+    if (err && err->status == 413) {
+        return tp_err(p, 413, "configuration versions %s and %s together "
+                      "exceed %d bytes uncompressed", from.id, to.id,
+                      DIFF_PAIR_MAX);
+    }
+    if (err) {
+        return err;
+    }
+    files = tp_json_array(p);
+    oversized = tp_json_array(p);
+    /* a merge of the two sorted lists; each diff's work is dropped once
+     * the JSON holds its copy */
+    apr_pool_create(&sp, p);
+    while (i < from.files->nelts || j < to.files->nelts) {
+        f = i < from.files->nelts
+            ? &APR_ARRAY_IDX(from.files, i, tp_archive_file_t) : NULL;
+        t = j < to.files->nelts
+            ? &APR_ARRAY_IDX(to.files, j, tp_archive_file_t) : NULL;
+        c = !f ? 1 : !t ? -1 : strcmp(f->path, t->path);
+        diff_file(sp, c <= 0 ? f : NULL, c >= 0 ? t : NULL, files,
+                  oversized);
+        i += c <= 0;
+        j += c >= 0;
+        apr_pool_clear(sp);
+    }
+    apr_pool_destroy(sp);
+    d = tp_jsonapi_resource(p, "configuration-version-diffs", NULL);
+    tp_json_del(d, "id");
+    tp_json_sets(d, from.id, "attributes", "from-id", NULL);
+    tp_json_sets(d, to.id, "attributes", "to-id", NULL);
+    tp_json_setj(d, files, "attributes", "files", NULL);
+    tp_json_setj(d, oversized, "attributes", "oversized", NULL);
+    tp_json_seti(d, (long long)tp_json_len(files), "attributes",
+                 "total-files-changed", NULL);
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, d));
 }

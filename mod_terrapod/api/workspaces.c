@@ -855,6 +855,8 @@ static tp_err_t *delete_ws(tp_req_t *req, tp_ws_t *ws)
     /* stored objects go with it; the rows are already gone */
     tp_storage_remove_tree(&req->conf->storage, req->r->pool,
                            apr_pstrcat(req->r->pool, "state/", ws->id, NULL));
+    tp_storage_remove_tree(&req->conf->storage, req->r->pool,
+                           apr_pstrcat(req->r->pool, "config/", ws->id, NULL));
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }
 
