@@ -81,6 +81,8 @@ const char **tpl_init_argv(apr_pool_t *p, const char *terraform);
 const char **tpl_plan_argv(apr_pool_t *p, const char *terraform,
                            const tpl_job_t *job);
 const char **tpl_apply_argv(apr_pool_t *p, const char *terraform);
+/* terraform show -json tfplan: the plan as data */
+const char **tpl_show_json_argv(apr_pool_t *p, const char *terraform);
 
 /* The last lines (at most max_lines and max_bytes) of output, starting on
  * a character boundary, trailing blank lines dropped. */
@@ -148,6 +150,13 @@ void tpl_stream_flush(tpl_stream_t *s);
  * grace_sec. */
 int tpl_exec(tpl_stream_t *s, const char *const *argv, char **envp,
              const char *cwd, volatile sig_atomic_t *stop, int grace_sec);
+
+/* Runs argv in cwd with envp, its standard output into out_file and its
+ * standard error into err_file, nothing streamed; killed after
+ * timeout_sec or when *stop is set. Returns as tpl_exec does. */
+int tpl_exec_to_file(const char *const *argv, char **envp, const char *cwd,
+                     const char *out_file, const char *err_file,
+                     int timeout_sec, volatile sig_atomic_t *stop);
 
 /* The whole phase, in a forked child; returns the child's exit code. */
 int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,

@@ -1,5 +1,6 @@
 /* Running terraform with its output streamed to the run's log while it
- * runs, and interrupted when the run is canceled. */
+ * runs, and interrupted when the run is canceled; or, for output that is
+ * data, into a file. */
 #include <stdio.h>
 #include <string.h>
 #include <errno.h>
@@ -135,7 +136,7 @@ static void check_cancel(tpl_stream_t *s)
 }
 
 static pid_t start(const char *const *argv, char **envp, const char *cwd,
-                   int out)
+                   int out, int err)
 {
     pid_t pid = fork();
     int devnull;
@@ -151,7 +152,7 @@ static pid_t start(const char *const *argv, char **envp, const char *cwd,
     signal(SIGPIPE, SIG_DFL);
     devnull = open("/dev/null", O_RDONLY);
     if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out, 1) < 0
-        || dup2(out, 2) < 0 || chdir(cwd) != 0) {
+        || dup2(err, 2) < 0 || chdir(cwd) != 0) {
         _exit(127);
     }
     execvpe(argv[0], (char *const *)argv, envp);
@@ -173,7 +174,7 @@ int tpl_exec(tpl_stream_t *s, const char *const *argv, char **envp,
     if (pipe2(fds, O_CLOEXEC) != 0) {
         return -1;
     }
-    pid = start(argv, envp, cwd, fds[1]);
+    pid = start(argv, envp, cwd, fds[1], fds[1]);
     close(fds[1]);
     if (pid < 0) {
         close(fds[0]);
@@ -228,6 +229,46 @@ int tpl_exec(tpl_stream_t *s, const char *const *argv, char **envp,
     }
     close(fds[0]);
     tpl_stream_flush(s);
+    if (WIFSIGNALED(wstatus)) {
+        return 128 + WTERMSIG(wstatus);
+    }
+    return WEXITSTATUS(wstatus);
+}
+
+int tpl_exec_to_file(const char *const *argv, char **envp, const char *cwd,
+                     const char *out_file, const char *err_file,
+                     int timeout_sec, volatile sig_atomic_t *stop)
+{
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(timeout_sec);
+    int out, err, wstatus = 0;
+    pid_t pid, got;
+
+    out = open(out_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    err = open(err_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (out < 0 || err < 0) {
+        if (out >= 0) close(out);
+        if (err >= 0) close(err);
+        return -1;
+    }
+    pid = start(argv, envp, cwd, out, err);
+    close(out);
+    close(err);
+    if (pid < 0) {
+        return -1;
+    }
+    setpgid(pid, pid);
+    while ((got = waitpid(pid, &wstatus, WNOHANG)) == 0) {
+        if ((stop && *stop) || apr_time_now() >= deadline) {
+            /* nobody waits for this output any longer */
+            kill(-pid, SIGKILL);
+            waitpid(pid, &wstatus, 0);
+            break;
+        }
+        usleep(100000);
+    }
+    if (got < 0) {
+        return -1;
+    }
     if (WIFSIGNALED(wstatus)) {
         return 128 + WTERMSIG(wstatus);
     }

@@ -279,6 +279,18 @@ const char **tpl_apply_argv(apr_pool_t *p, const char *terraform)
     return argv_end(a);
 }
 
+const char **tpl_show_json_argv(apr_pool_t *p, const char *terraform)
+{
+    apr_array_header_t *a = apr_array_make(p, 5, sizeof(const char *));
+
+    /* show takes neither -input nor (with -json) -no-color */
+    APR_ARRAY_PUSH(a, const char *) = terraform;
+    APR_ARRAY_PUSH(a, const char *) = "show";
+    APR_ARRAY_PUSH(a, const char *) = "-json";
+    APR_ARRAY_PUSH(a, const char *) = "tfplan";
+    return argv_end(a);
+}
+
 /* Lead bytes only: a cut window must not start inside a character, or
  * the JSON carrying it would be refused. */
 const char *tpl_tail(apr_pool_t *p, const char *buf, apr_size_t len,

@@ -1,6 +1,7 @@
 /* One run phase from start to finish, in its own child process and its own
  * directory: credentials for the run, configuration and state in, terraform
- * init and plan or apply, plan file or state out, and the outcome. */
+ * init and plan or apply, plan file (and its JSON) or state out, and the
+ * outcome. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "tp_archive.h"
 
 #define GRACE_SEC 10
+#define SHOW_TIMEOUT_SEC 300
 #define TAIL_LINES 20
 #define TAIL_BYTES 2000
 
@@ -233,7 +235,37 @@ static const char *failure(phase_t *ph, const char *what)
     return *tail ? apr_pstrcat(ph->p, what, ":\n", tail, NULL) : what;
 }
 
-static void finish_plan(phase_t *ph, int rc)
+/* The plan as JSON for the UI and policy tools. It is extra: a failure is
+ * logged, and the run goes on without it. */
+static void upload_plan_json(phase_t *ph, char **env)
+{
+    const char *out = apr_pstrcat(ph->p, ph->dir, "/plan.json", NULL);
+    const char *errs = apr_pstrcat(ph->p, ph->dir, "/show.err", NULL);
+    tp_err_t *err;
+    char buf[TAIL_BYTES];
+    ssize_t n = 0;
+    int rc, fd;
+
+    rc = tpl_exec_to_file(tpl_show_json_argv(ph->p, ph->cfg->terraform), env,
+                          ph->wd, out, errs, SHOW_TIMEOUT_SEC, ph->stop);
+    if (rc != 0) {
+        if ((fd = open(errs, O_RDONLY | O_CLOEXEC)) >= 0) {
+            n = read(fd, buf, sizeof(buf));
+            close(fd);
+        }
+        tpl_log("TPL0049: run %s: terraform show -json failed (%d): %s",
+                ph->job->run_id, rc,
+                n > 0 ? tpl_tail(ph->p, buf, (apr_size_t)n, TAIL_LINES,
+                                 TAIL_BYTES) : "no output");
+    } else if ((err = upload(ph, "plan-json", out, "application/json"))
+               != NULL) {
+        tpl_log("TPL0050: run %s: %s", ph->job->run_id, err->detail);
+    }
+    unlink(out);
+    unlink(errs);
+}
+
+static void finish_plan(phase_t *ph, int rc, char **env)
 {
     tp_err_t *err;
 
@@ -247,6 +279,7 @@ static void finish_plan(phase_t *ph, int rc)
         tpl_log("TPL0042: run %s: %s", ph->job->run_id, err->detail);
         report(ph, "errored", 0, err->detail);
     } else {
+        upload_plan_json(ph, env);
         report(ph, "planned", rc == 2, NULL);
     }
 }
@@ -320,7 +353,7 @@ static int execute(phase_t *ph)
     } else {
         rc = tpl_exec(&ph->log, tpl_plan_argv(ph->p, tf, job), env, ph->wd,
                       ph->stop, GRACE_SEC);
-        finish_plan(ph, rc);
+        finish_plan(ph, rc, env);
     }
     return 0;
 }

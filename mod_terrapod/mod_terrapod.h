@@ -138,6 +138,9 @@ tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
                         const char *buf, apr_size_t len);
 /* Streams the request body into an upload (size cap enforced by it). */
 tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up);
+/* The same under a cap of its own. */
+tp_err_t *tp_receive_upload_capped(tp_req_t *req, tp_upload_t *up,
+                                   apr_off_t max);
 /* An absolute capability URL for path, signed for kind and id (the
  * signature in the query string). */
 const char *tp_capability_url(tp_req_t *req, const char *path,
@@ -286,6 +289,13 @@ tp_err_t *tp_api_artifact_state(tp_req_t *req);
 tp_err_t *tp_api_artifact_state_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_file(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req);
+/* The storage key of a run's plan JSON: the runner stores it, GET
+ * /api/v2/plans/{id}/json-output serves it. */
+const char *tp_plan_json_key(apr_pool_t *p, const char *run_id);
+tp_err_t *tp_api_artifact_plan_json(tp_req_t *req);
+tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req);
+tp_err_t *tp_api_artifact_plan_artifacts(tp_req_t *req);
+tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);

@@ -264,14 +264,20 @@ static tp_err_t *to_upload(void *baton, const char *buf, apr_size_t len)
     return tp_upload_write(baton, buf, len);
 }
 
-tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up)
+tp_err_t *tp_receive_upload_capped(tp_req_t *req, tp_upload_t *up,
+                                   apr_off_t max)
 {
-    tp_err_t *err = read_chunks(req->r, req->conf->max_upload, to_upload, up);
+    tp_err_t *err = read_chunks(req->r, max, to_upload, up);
 
     if (err) {
         tp_upload_abort(up);
     }
     return err;
+}
+
+tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up)
+{
+    return tp_receive_upload_capped(req, up, req->conf->max_upload);
 }
 
 const char *tp_capability_path_url(tp_req_t *req, const char *path,

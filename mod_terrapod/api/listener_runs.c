@@ -1,8 +1,9 @@
 /* The listener and runner protocol: a listener long-polls for the next
  * queued run of an agent-mode workspace, mints a runner token for it and
  * reports how each phase ended; the runner (authenticated by that token)
- * downloads the configuration and state, and uploads logs, the plan file,
- * the new state and its resource usage. See docs/listener-protocol.md. */
+ * downloads the configuration and state, and uploads logs, the plan file
+ * (with its JSON rendering and the files it created), the new state and
+ * its resource usage. See docs/listener-protocol.md. */
 #include <apr_strings.h>
 #include <http_protocol.h>
 #include "../mod_terrapod.h"
@@ -12,6 +13,9 @@
 #define POLL_STEP     apr_time_from_msec(100)
 #define TOKEN_TTL     3600
 #define TOKEN_TTL_MAX 7200
+/* files a plan wrote for its apply: bounded on their own, whatever
+ * TerrapodMaxUploadSize allows */
+#define PLAN_ARTIFACTS_MAX ((apr_off_t)256 * 1024 * 1024)
 
 static const tp_stmt_t SQL_LR_RUN = {"lr_run",
     "SELECT r.id, r.workspace_id, r.status, r.listener_id, r.plan_only,"
@@ -392,6 +396,18 @@ static const char *plan_file_key(apr_pool_t *p, const char *run)
     return apr_pstrcat(p, "runs/", run, "/plan.tfplan", NULL);
 }
 
+const char *tp_plan_json_key(apr_pool_t *p, const char *run_id)
+{
+    return apr_pstrcat(p, "runs/", run_id, "/plan.json", NULL);
+}
+
+/* where the {run_id} of the path keeps an artifact named file */
+static const char *artifact_key(tp_req_t *req, const char *file)
+{
+    return apr_pstrcat(req->r->pool, "runs/",
+                       tp_param(&req->params, "run_id"), "/", file, NULL);
+}
+
 /* The log a .../plan-log or .../apply-log path names; the keys are those
  * the log-read-url of api/runs.c streams. */
 static const char *log_key(tp_req_t *req)
@@ -496,18 +512,24 @@ tp_err_t *tp_api_artifact_plan_file(tp_req_t *req)
                        "plan file", "application/octet-stream");
 }
 
-/* Streams the body into key; it replaces what was there only once whole. */
-static tp_err_t *store_body(tp_req_t *req, const char *key)
+/* Streams the body (at most max bytes) into key; it replaces what was
+ * there only once whole. */
+static tp_err_t *store_capped(tp_req_t *req, const char *key, apr_off_t max)
 {
     tp_upload_t *up;
     tp_err_t *err;
 
-    if ((err = tp_storage_begin(&req->conf->storage, req->r->pool, key,
-                                req->conf->max_upload, &up)) != NULL
-        || (err = tp_receive_upload(req, up)) != NULL) {
+    if ((err = tp_storage_begin(&req->conf->storage, req->r->pool, key, max,
+                                &up)) != NULL
+        || (err = tp_receive_upload_capped(req, up, max)) != NULL) {
         return err;
     }
     return tp_upload_commit(up);
+}
+
+static tp_err_t *store_body(tp_req_t *req, const char *key)
+{
+    return store_capped(req, key, req->conf->max_upload);
 }
 
 tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
@@ -521,6 +543,49 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
            != NULL
         || (err = tp_req_exec(req, &SQL_LR_PLAN_FILE, NULL,
                               TP_DB_ARGS(run_id))) != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* The plan as `terraform show -json` renders it; GET json-output of the
+ * plan (api/runs.c) serves it to people. */
+tp_err_t *tp_api_artifact_plan_json(tp_req_t *req)
+{
+    return send_stored(req, tp_plan_json_key(req->r->pool,
+                       tp_param(&req->params, "run_id")),
+                       "plan JSON", "application/json");
+}
+
+tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
+{
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+        || (err = store_body(req, tp_plan_json_key(req->r->pool,
+                       tp_param(&req->params, "run_id"))))
+           != NULL) {
+        return err;
+    }
+    return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* A tarball of the files the plan created, for the apply to restore. */
+tp_err_t *tp_api_artifact_plan_artifacts(tp_req_t *req)
+{
+    return send_stored(req, artifact_key(req, "plan-artifacts.tar"),
+                       "plan artifacts", "application/x-tar");
+}
+
+tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req)
+{
+    tp_rows_t *run;
+    tp_err_t *err;
+
+    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+        || (err = store_capped(req, artifact_key(req, "plan-artifacts.tar"),
+                               PLAN_ARTIFACTS_MAX)) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);

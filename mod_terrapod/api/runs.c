@@ -741,16 +741,31 @@ tp_err_t *tp_api_run_apply_phase(tp_req_t *req)
     return send_phase(req, tp_param(&req->params, "id"), 1, 1);
 }
 
+/* The plan as `terraform show -json` rendered it, once the runner stored
+ * it; an apply id names no plan. */
 tp_err_t *tp_api_plan_json_output(tp_req_t *req)
 {
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    const char *path;
+    apr_off_t size = 0;
     tp_rows_t *rows;
     tp_ws_t *ws;
-    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE,
-                             tp_param(&req->params, "id"), TP_LEVEL_READ,
+    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE, id, TP_LEVEL_READ,
                              &rows, &ws);
 
-    return err ? err : tp_err(req->r->pool, 404, "plan %s has no JSON output",
-                              tp_param(&req->params, "id"));
+    if (err) {
+        return err;
+    }
+    if (strcmp(tp_row(rows, 0, "plan_id"), id) != 0) {
+        return tp_err(p, 404, "%s not found", id);
+    }
+    path = tp_storage_file(&req->conf->storage, p,
+                           tp_plan_json_key(p, tp_row(rows, 0, "id")), &size);
+    if (!path) {
+        return tp_err(p, 404, "plan %s has no JSON output", id);
+    }
+    return tp_send_file(req, path, size, "application/json");
 }
 
 /* GET <log-read-url>&offset=N&limit=M: the signed URL is the authority. */

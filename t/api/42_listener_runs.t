@@ -3,8 +3,8 @@
 # agent-mode workspaces with their merged variables, the long poll, runner
 # tokens and what they open, phase reports and the state machine behind
 # them (auto-apply, plan-only, no changes, illegal reports), log chunks as
-# the CLI streams them, plan files, state from an apply, resource
-# profiles, cancel requests and the reconciler that ends the runs of a
+# the CLI streams them, plan files, the plan JSON behind json-output,
+# plan artifacts, state from an apply, resource profiles, cancel requests and the reconciler that ends the runs of a
 # silent listener.
 use strict;
 use warnings FATAL => 'all';
@@ -12,9 +12,11 @@ use Apache::Test qw(-withtestmore);
 use URI::Escape qw(uri_escape);
 use Time::HiRes qw(time sleep);
 use POSIX ();
+use IO::Socket::INET ();
+use URI ();
 use TP::Test;
 
-plan tests => 152;
+plan tests => 180;
 
 my $NAT = '/api/terrapod/v1';
 my $LST = "$NAT/listeners";
@@ -234,6 +236,70 @@ $r = as_runner($tok, GET => $id, 'artifacts/plan-file');
 is $r->code, 200, 'plan file read back';
 ok $r->content eq $planbin, 'byte for byte';
 is sql("SELECT plan_file_stored FROM runs WHERE id = '$id'"), 't', 'recorded on the run';
+
+# ==== the plan JSON behind json-output, and plan artifacts ====
+
+my $reader = user_token('lr-reader@test.local');
+my $stranger = user_token('lr-stranger@test.local');
+api(POST => "$NAT/roles", token => $admin,
+    body => {data => {type => 'roles', attributes => {
+        name => 'lr-read', 'workspace-permission' => 'read',
+        'allow-names' => ['lr-ws']}}});
+api(PUT => "$NAT/role-assignments", token => $admin,
+    body => {data => {type => 'role-assignments', attributes => {
+        email => 'lr-reader@test.local', roles => ['lr-read']}}});
+my $plan_id = $run->{relationships}{plan}{data}{id};
+my $json_output = "/api/v2/plans/$plan_id/json-output";
+
+is_error(api(GET => $json_output, token => $reader), 404, 'json-output before the upload');
+is_error(as_runner($tok, GET => $id, 'artifacts/plan-json'), 404, 'no plan JSON yet');
+is_error(as_runner(undef, PUT => $id, 'artifacts/plan-json', body => '{}'), 401,
+         'plan JSON without a token');
+my $planjson = qq({"format_version":"1.2","resource_changes":[{"address":"terraform_data.a",)
+             . qq("change":{"actions":["create"]}}],"note":"caf\xc3\xa9"});
+is as_runner($tok, PUT => $id, 'artifacts/plan-json', body => $planjson,
+             headers => {'Content-Type' => 'application/json'})->code, 204, 'plan JSON stored';
+$r = as_runner($tok, GET => $id, 'artifacts/plan-json');
+is $r->code, 200, 'the runner reads it back';
+ok $r->content eq $planjson, 'byte for byte';
+$r = api(GET => $json_output, token => $reader);
+is $r->code, 200, 'json-output: a reader gets the plan JSON';
+is $r->header('Content-Type'), 'application/json', 'as application/json';
+ok $r->content eq $planjson, 'the stored bytes';
+is_error(api(GET => $json_output, token => $stranger), 404, 'json-output for a stranger');
+is_error(api(GET => $json_output), 401, 'json-output without a token');
+is_error(api(GET => "/api/v2/plans/$run->{relationships}{apply}{data}{id}/json-output",
+             token => $owner), 404, 'an apply id names no plan');
+
+my $tar = join '', map { chr(($_ * 7) % 256) } 0 .. 4095;
+is_error(as_runner($tok, GET => $id, 'artifacts/plan-artifacts'), 404, 'no plan artifacts yet');
+is as_runner($tok, PUT => $id, 'artifacts/plan-artifacts', body => $tar,
+             headers => {'Content-Type' => 'application/x-tar'})->code, 204,
+   'plan artifacts stored';
+$r = as_runner($tok, GET => $id, 'artifacts/plan-artifacts');
+is $r->code, 200, 'plan artifacts read back';
+ok $r->content eq $tar, 'byte for byte';
+is_error(as_runner(undef, GET => $id, 'artifacts/plan-artifacts'), 401,
+         'plan artifacts without a token');
+
+# an announced body over 256 MiB is refused before a byte of it is read
+{
+    my $u = URI->new(Apache::TestRequest::resolve_url("$NAT/runs/$id/artifacts/plan-artifacts"));
+    my $sock = IO::Socket::INET->new(PeerAddr => $u->host, PeerPort => $u->port,
+                                     Proto => 'tcp', Timeout => 10)
+        or die "connect: $!";
+    $sock->autoflush(1);
+    print $sock "PUT " . $u->path_query . " HTTP/1.1\r\nHost: " . $u->host_port
+              . "\r\nAuthorization: Bearer $tok\r\nContent-Type: application/x-tar\r\n"
+              . "Content-Length: " . (256 * 1024 * 1024 + 1) . "\r\n\r\n";
+    local $/;
+    my $answer = <$sock> // '';
+    close $sock;
+    like $answer, qr{^HTTP/1\.1 413 }, 'plan artifacts over 256 MiB: 413';
+    like $answer, qr/"status":\s*"413"/, 'with a JSON:API error';
+}
+$r = as_runner($tok, GET => $id, 'artifacts/plan-artifacts');
+ok $r->content eq $tar, 'the stored artifacts are unchanged';
 
 my $before = current_sv_id($ws, $owner);
 my $state = '{"version":4,"terraform_version":"1.9.0","serial":3,"lineage":"lr-lineage",'

@@ -87,6 +87,12 @@ like $out, qr/terraform_data\.a will be created/, 'the plan output reached the C
 like $out, qr/from-a-variable/, 'the terraform variable reached the run';
 is latest_run($ws)->{attributes}{status}, 'planned_and_finished',
    'the run ended plan-only';
+my $plan_id = latest_run($ws)->{relationships}{plan}{data}{id};
+($res, $doc) = api(GET => "/api/v2/plans/$plan_id/json-output");
+is $res->code, 200, 'the plan JSON is served' or diag $res->content;
+ok $doc && exists $doc->{format_version}, 'as terraform show -json renders it';
+ok((grep { ($_->{address} // '') eq 'terraform_data.a' }
+    @{ $doc->{resource_changes} || [] }), 'with the planned resource');
 
 # apply -auto-approve: applied, state stored, workspace free
 ($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false');
