@@ -191,6 +191,11 @@ tp_err_t *tp_ws_load(tp_req_t *req, const char *key, int by_name,
 /* The same check for a workspace id reached through another resource. */
 tp_err_t *tp_ws_require(tp_req_t *req, const char *ws_id, tp_level_e need,
                         tp_ws_t **out);
+/* The same for a resource row with a workspace_id column (state versions,
+ * configuration versions, runs): "<what> <id> not found" when there is no
+ * row or its workspace is invisible to the caller, so neither leaks. */
+tp_err_t *tp_ws_owner(tp_req_t *req, const tp_rows_t *rows, tp_level_e need,
+                      const char *what, const char *id, tp_ws_t **out);
 
 /* Loads agent pool id as rows (every column) when the caller holds need
  * on it: 404 when it does not exist or the caller cannot read it, 403

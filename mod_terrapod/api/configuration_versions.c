@@ -107,21 +107,10 @@ static tp_err_t *send_cv(tp_req_t *req, int status, const char *id)
 static tp_err_t *load_cv(tp_req_t *req, const char *id, tp_rows_t **rows,
                          tp_ws_t **ws)
 {
-    apr_pool_t *p = req->r->pool;
     tp_err_t *err = tp_req_exec(req, &SQL_CV_GET, rows, TP_DB_ARGS(id));
 
-    if (err) {
-        return err;
-    }
-    if ((*rows)->nrows == 0) {
-        return tp_err(p, 404, "configuration version %s not found", id);
-    }
-    err = tp_ws_require(req, tp_row(*rows, 0, "workspace_id"),
-                        req->route->level, ws);
-    if (err && err->status == 404) {
-        return tp_err(p, 404, "configuration version %s not found", id);
-    }
-    return err;
+    return err ? err : tp_ws_owner(req, *rows, req->route->level,
+                                   "configuration version", id, ws);
 }
 
 tp_err_t *tp_api_cv_create(tp_req_t *req)

@@ -170,23 +170,12 @@ static tp_err_t *load_run(tp_req_t *req, const tp_stmt_t *stmt,
                           const char *key, tp_level_e need, tp_rows_t **rows,
                           tp_ws_t **ws)
 {
-    apr_pool_t *p = req->r->pool;
     /* by phase, the key is matched against the plan id and the apply id */
     const char *args[] = {key, key};
     tp_err_t *err = tp_req_exec(req, stmt, rows,
                                 stmt == &SQL_RUN_BY_PHASE ? 2 : 1, args);
 
-    if (err) {
-        return err;
-    }
-    if ((*rows)->nrows == 0) {
-        return tp_err(p, 404, "%s not found", key);
-    }
-    err = tp_ws_require(req, tp_row(*rows, 0, "workspace_id"), need, ws);
-    if (err && err->status == 404) {
-        return tp_err(p, 404, "%s not found", key);
-    }
-    return err;
+    return err ? err : tp_ws_owner(req, *rows, need, "", key, ws);
 }
 
 static tp_err_t *send_run(tp_req_t *req, int status, const char *id)

@@ -208,23 +208,9 @@ static tp_err_t *send_sv(tp_req_t *req, int status, tp_rows_t *rows)
 static tp_err_t *load_sv(tp_req_t *req, const char *id, tp_level_e need,
                          tp_rows_t **rows, tp_ws_t **ws)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_db_t *db;
-    tp_err_t *err;
+    tp_err_t *err = tp_req_exec(req, &SQL_SV_GET, rows, TP_DB_ARGS(id));
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_GET, rows, TP_DB_ARGS(id)))
-           != NULL) {
-        return err;
-    }
-    if ((*rows)->nrows == 0) {
-        return tp_err(p, 404, "state version %s not found", id);
-    }
-    err = tp_ws_require(req, tp_row(*rows, 0, "workspace_id"), need, ws);
-    if (err && err->status == 404) {
-        return tp_err(p, 404, "state version %s not found", id);
-    }
-    return err;
+    return err ? err : tp_ws_owner(req, *rows, need, "state version", id, ws);
 }
 
 /* ---- reads ---- */
@@ -384,18 +370,12 @@ tp_err_t *tp_api_state_version_output_show(tp_req_t *req)
     const char *id = tp_param(&req->params, "id");
     tp_rows_t *rows;
     tp_ws_t *ws;
-    tp_db_t *db;
     tp_err_t *err;
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_OUT_GET, &rows, TP_DB_ARGS(id)))
-           != NULL) {
+    if ((err = tp_req_exec(req, &SQL_OUT_GET, &rows, TP_DB_ARGS(id))) != NULL
+        || (err = tp_ws_owner(req, rows, req->route->level,
+                              "state version output", id, &ws)) != NULL) {
         return err;
-    }
-    if (rows->nrows == 0
-        || tp_ws_require(req, tp_row(rows, 0, "workspace_id"),
-                         req->route->level, &ws) != NULL) {
-        return tp_err(p, 404, "state version output %s not found", id);
     }
     return tp_send_json(req, 200, tp_jsonapi_doc(p, output_resource(p, rows,
                                                                     0)));

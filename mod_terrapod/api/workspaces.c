@@ -302,6 +302,19 @@ tp_err_t *tp_ws_require(tp_req_t *req, const char *ws_id, tp_level_e need,
     return load(req, ws_id, 0, need, out);
 }
 
+tp_err_t *tp_ws_owner(tp_req_t *req, const tp_rows_t *rows, tp_level_e need,
+                      const char *what, const char *id, tp_ws_t **out)
+{
+    tp_err_t *err = rows->nrows == 0 ? NULL
+                    : load(req, tp_row(rows, 0, "workspace_id"), 0, need, out);
+
+    if (rows->nrows == 0 || (err && err->status == 404)) {
+        return tp_err(req->r->pool, 404, "%s%s%s not found", what,
+                      *what ? " " : "", id);
+    }
+    return err;
+}
+
 /* The workspace a route names: {id}, or {name} under organizations. */
 static tp_err_t *route_ws(tp_req_t *req, tp_ws_t **out)
 {
