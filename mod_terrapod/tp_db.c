@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <apr_thread_mutex.h>
+#include <poll.h>
 #include <libpq-fe.h>
 #include "tp_db.h"
 
@@ -249,6 +250,67 @@ void tp_db_rollback(tp_db_t *db)
                                      APR_DBD_TRANSACTION_ROLLBACK);
         trans_end(db);
     }
+}
+
+/* Drops what was heard so far; 1 when there was anything. */
+static int drain_notifies(PGconn *conn)
+{
+    PGnotify *n;
+    int any = 0;
+
+    while ((n = PQnotifies(conn)) != NULL) {
+        PQfreemem(n);
+        any = 1;
+    }
+    return any;
+}
+
+static apr_status_t unlisten(void *data)
+{
+    tp_db_t *db = data;
+    PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
+    int nrows;
+
+    /* a pooled connection goes back to others deaf, with nothing queued */
+    apr_dbd_query(db->driver, db->handle, &nrows, "UNLISTEN *");
+    if (conn) {
+        drain_notifies(conn);
+    }
+    return APR_SUCCESS;
+}
+
+tp_err_t *tp_db_listen(tp_db_t *db, apr_pool_t *p, const char *channel)
+{
+    tp_err_t *err = tp_db_script(db, p, apr_pstrcat(p, "LISTEN ", channel,
+                                                    NULL));
+
+    if (!err) {
+        apr_pool_cleanup_register(p, db, unlisten, apr_pool_cleanup_null);
+    }
+    return err;
+}
+
+int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout)
+{
+    PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
+    struct pollfd pfd;
+
+    if (!conn || PQsocket(conn) < 0) {
+        apr_sleep(timeout);
+        return 0;
+    }
+    if (PQconsumeInput(conn) && drain_notifies(conn)) {
+        return 1;
+    }
+    pfd.fd = PQsocket(conn);
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if (poll(&pfd, 1, (int)apr_time_as_msec(timeout)) <= 0) {
+        return 0;
+    }
+    /* a dropped connection is readable too: the caller's next statement
+     * finds out and reconnects */
+    return PQconsumeInput(conn) && drain_notifies(conn);
 }
 
 const char *tp_row(const tp_rows_t *rows, int row, const char *column)

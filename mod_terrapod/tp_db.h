@@ -61,6 +61,13 @@ const char *tp_row(const tp_rows_t *rows, int row, const char *column);
 /* A boolean cell: 1 for SQL true, 0 for false or NULL. */
 int tp_row_bool(const tp_rows_t *rows, int row, const char *column);
 
+/* Wake-ups: LISTEN on a channel (a fixed identifier, never a value)
+ * until p is cleaned up, then UNLISTEN; tp_db_notified waits at most
+ * timeout for a NOTIFY on it and is 1 when one came. Nothing else may run
+ * on the connection while it waits. */
+tp_err_t *tp_db_listen(tp_db_t *db, apr_pool_t *p, const char *channel);
+int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout);
+
 /* 1 when the connection is usable (reconnecting it if it dropped). */
 int tp_db_alive(tp_db_t *db, apr_pool_t *p);
 

@@ -27,12 +27,21 @@ static const tp_stmt_t SQL_RUN_NEXT_PENDING = {"run_next_pending",
     "SELECT id FROM runs WHERE workspace_id = %s AND status = 'pending'"
     " ORDER BY seq LIMIT 1"};
 
-/* Another claimer skips the row this one holds instead of waiting. */
+/* The oldest queued run of an agent workspace served by the listener's
+ * pool (a workspace without one is served by the pool named "default"),
+ * while the listener runs fewer phases than its capacity. Another claimer
+ * skips the row this one holds instead of waiting. */
 static const tp_stmt_t SQL_RUN_CLAIMABLE = {"run_claimable",
     "SELECT r.id, r.status FROM runs r"
     "  JOIN workspaces w ON w.id = r.workspace_id"
+    "  JOIN listeners l ON l.id = %s"
     " WHERE r.status IN ('plan_queued', 'apply_queued')"
     "   AND w.execution_mode = 'agent'"
+    "   AND l.pool_id = COALESCE(w.agent_pool_id,"
+    "         (SELECT id FROM agent_pools WHERE name = 'default'))"
+    "   AND l.capacity > (SELECT count(*) FROM runs busy"
+    "                      WHERE busy.listener_id = l.id"
+    "                        AND busy.status IN ('planning', 'applying'))"
     " ORDER BY r.seq LIMIT 1 FOR UPDATE OF r SKIP LOCKED"};
 static const tp_stmt_t SQL_RUN_CLAIMED = {"run_claimed",
     "UPDATE runs SET listener_id = %s, claimed_at = now(),"
@@ -122,8 +131,8 @@ tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
 
     *run_id = *phase = NULL;
     if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMABLE, &rows, 0, NULL))
-           != NULL) {
+        || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMABLE, &rows,
+                             TP_DB_ARGS(listener))) != NULL) {
         tp_db_rollback(db);
         return err;
     }

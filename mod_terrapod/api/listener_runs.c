@@ -10,7 +10,8 @@
 #include "../tp_run.h"
 #include "../tp_vars.h"
 
-#define POLL_STEP     apr_time_from_msec(100)
+#define RECHECK       apr_time_from_sec(1)
+#define RUN_QUEUED_CHANNEL "terrapod_run_queued"   /* sql/0007 */
 #define TOKEN_TTL     3600
 #define TOKEN_TTL_MAX 7200
 /* files a plan wrote for its apply: bounded on their own, whatever
@@ -177,9 +178,10 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
     return tp_send_json(req, 200, doc);
 }
 
-/* GET /listeners/{id}/runs/next?wait=N: a claim is tried every
- * POLL_STEP until one succeeds or the wait is over. The worker sleeps in
- * between; each try is one short transaction. */
+/* GET /listeners/{id}/runs/next?wait=N: a claim is tried, then again
+ * each time a run is queued (the database NOTIFYs it) or RECHECK passes
+ * (a finished phase frees capacity without a notification), until one
+ * succeeds or the wait is over. Each try is one short transaction. */
 tp_err_t *tp_api_listener_run_next(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool, *iter;
@@ -200,7 +202,9 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
         }
     }
     deadline = apr_time_now() + apr_time_from_sec(wait < max ? wait : max);
-    if ((err = tp_req_db(req, &db)) != NULL) {
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (wait > 0 && (err = tp_db_listen(db, p, RUN_QUEUED_CHANNEL))
+            != NULL)) {
         return err;
     }
     apr_pool_create(&iter, p);
@@ -223,7 +227,7 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
         if (left <= 0 || req->r->connection->aborted) {
             return tp_send_empty(req, HTTP_NO_CONTENT);
         }
-        apr_sleep(left < POLL_STEP ? left : POLL_STEP);
+        tp_db_notified(db, left < RECHECK ? left : RECHECK);
     }
 }
 

@@ -10,7 +10,7 @@
     " w.auto_apply, w.terraform_version, w.execution_backend," \
     " w.working_directory, w.resource_cpu, w.resource_memory," \
     " w.labels::text AS labels, w.vcs_connection_id, w.vcs_repo_url," \
-    " w.vcs_branch, w.drift_detection_enabled," \
+    " w.vcs_branch, w.agent_pool_id, w.drift_detection_enabled," \
     " w.drift_detection_interval_seconds," \
     " w.drift_ignore_rules::text AS drift_ignore_rules," \
     " tp_ts(w.drift_last_checked_at) AS drift_last_checked_at," \
@@ -72,6 +72,7 @@ static const tp_stmt_t SQL_WS_UPDATE = {"ws_update",
     " vcs_branch = COALESCE(%s, vcs_branch),"
     " vcs_connection_id = CASE WHEN %s::boolean THEN %s"
     "                          ELSE vcs_connection_id END,"
+    " agent_pool_id = CASE WHEN %s::boolean THEN %s ELSE agent_pool_id END,"
     " drift_detection_enabled = COALESCE(%s::boolean,"
     "                                    drift_detection_enabled),"
     " drift_detection_interval_seconds = COALESCE(%s::integer,"
@@ -175,6 +176,7 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
         {"working_directory", "working-directory"},
         {"resource_cpu", "resource-cpu"}, {"resource_memory", "resource-memory"},
         {"vcs_repo_url", "vcs-repo-url"}, {"vcs_branch", "vcs-branch"},
+        {"agent_pool_id", "agent-pool-id"},
         {"drift_last_checked_at", "drift-last-checked-at"},
         {"drift_status", "drift-status"},
         {"drift_latest_run_id", "drift-latest-run-id"},
@@ -235,6 +237,8 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
     tp_jsonapi_relate(w, "current-state-version", "state-versions", sv);
     tp_jsonapi_relate(w, "vcs-connection", "vcs-connections",
                       tp_row(rows, i, "vcs_connection_id"));
+    tp_jsonapi_relate(w, "agent-pool", "agent-pools",
+                      tp_row(rows, i, "agent_pool_id"));
     tp_json_sets(w, apr_pstrcat(p, "/api/v2/workspaces/", id, NULL), "links",
                  "self", NULL);
     return w;
@@ -502,6 +506,7 @@ typedef struct {
     const char *terraform_version, *execution_backend, *working_directory;
     const char *resource_cpu, *resource_memory, *labels, *vcs_repo_url;
     const char *vcs_branch, *vcs_set, *vcs_connection_id;
+    const char *pool_set, *agent_pool_id;
     const char *drift_enabled, *drift_interval, *drift_ignore_rules;
     const char *ai_mode, *ai_context;
     int force;
@@ -625,6 +630,37 @@ static const char *bool_text(int v)
     return v ? "true" : "false";
 }
 
+/* The agent pool, as TFE clients send it: the agent-pool-id attribute or
+ * the agent-pool relationship; null clears it. */
+static tp_err_t *parse_pool(apr_pool_t *p, const tp_json_t *body,
+                            const tp_json_t *a, ws_input_t *in)
+{
+    const tp_json_t *rel = tp_json_get(body, "data", "relationships",
+                                       "agent-pool", "data", NULL);
+    tp_json_type_e t = tp_json_type(a, "agent-pool-id", NULL);
+
+    in->pool_set = "false";
+    if (t == TP_JSON_ABSENT) {
+        t = tp_json_type(body, "data", "relationships", "agent-pool", "data",
+                         NULL);
+        a = rel;
+    }
+    if (t == TP_JSON_ABSENT) {
+        return NULL;
+    }
+    in->pool_set = "true";
+    if (t == TP_JSON_NULL) {
+        return NULL;
+    }
+    in->agent_pool_id = a == rel ? tp_json_gets(rel, "id", NULL)
+                                 : tp_json_gets(a, "agent-pool-id", NULL);
+    if (!in->agent_pool_id || !*in->agent_pool_id) {
+        return tp_err(p, 422, "agent-pool-id must be the id of an agent "
+                      "pool, or null");
+    }
+    return NULL;
+}
+
 static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
                              ws_input_t *in)
 {
@@ -695,7 +731,7 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
     default:
         in->vcs_set = "false";
     }
-    return NULL;
+    return parse_pool(p, body, a, in);
 }
 
 static tp_err_t *apply_input(tp_db_t *db, apr_pool_t *p, const char *id,
@@ -721,7 +757,8 @@ static tp_err_t *apply_input(tp_db_t *db, apr_pool_t *p, const char *id,
                    in->execution_backend, in->working_directory,
                    in->resource_cpu, in->resource_memory, in->labels,
                    in->vcs_repo_url, in->vcs_branch, in->vcs_set,
-                   in->vcs_connection_id, in->drift_enabled,
+                   in->vcs_connection_id, in->pool_set, in->agent_pool_id,
+                   in->drift_enabled,
                    in->drift_interval, in->drift_ignore_rules, in->ai_mode,
                    in->ai_context, id));
 }
@@ -773,6 +810,24 @@ static tp_err_t *merge_tags(apr_pool_t *p, const tp_json_t *body,
     return NULL;
 }
 
+/* Sending a workspace's runs to a pool needs write on that pool; a pool
+ * the caller cannot see is no pool at all. */
+static tp_err_t *check_pool(tp_req_t *req, const ws_input_t *in)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if (!in->agent_pool_id) {
+        return NULL;
+    }
+    err = tp_pool_require(req, in->agent_pool_id, TP_LEVEL_WRITE, &rows);
+    if (err && err->status == 404) {
+        return tp_err(req->r->pool, 422, "agent pool %s not found",
+                      in->agent_pool_id);
+    }
+    return err;
+}
+
 tp_err_t *tp_api_workspace_create(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -785,7 +840,8 @@ tp_err_t *tp_api_workspace_create(tp_req_t *req)
 
     if ((err = tp_read_json(req, &body)) != NULL
         || (err = parse_input(p, body, &in)) != NULL
-        || (err = merge_tags(p, body, &in)) != NULL) {
+        || (err = merge_tags(p, body, &in)) != NULL
+        || (err = check_pool(req, &in)) != NULL) {
         return err;
     }
     if (!in.name) {
@@ -848,6 +904,7 @@ tp_err_t *tp_api_workspace_update(tp_req_t *req)
         || (err = tp_read_json(req, &body)) != NULL
         || (err = parse_input(p, body, &in)) != NULL
         || (err = check_lockout(req, ws, &in)) != NULL
+        || (err = check_pool(req, &in)) != NULL
         || (err = tp_req_db(req, &db)) != NULL
         || (err = apply_input(db, p, ws->id, &in)) != NULL) {
         return err;

@@ -9,14 +9,14 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
-use URI::Escape qw(uri_escape);
 use Time::HiRes qw(time sleep);
 use POSIX ();
 use IO::Socket::INET ();
 use URI ();
 use TP::Test;
+use TP::Listener;
 
-plan tests => 180;
+plan tests => 179;
 
 my $NAT = '/api/terrapod/v1';
 my $LST = "$NAT/listeners";
@@ -26,28 +26,8 @@ my $owner = user_token('lr-owner@test.local');
 
 # ==== a pool with two listeners ====
 
-my $r = api(POST => "$NAT/agent-pools", token => $admin,
-            body => {data => {type => 'agent-pools', attributes => {name => 'lr-pool'}}});
-is $r->code, 201, 'pool created';
-my $pool = json_of($r)->{data}{id};
-$r = api(POST => "$NAT/agent-pools/$pool/authentication-tokens", token => $admin,
-         body => {data => {type => 'authentication-tokens', attributes => {}}});
-my $join = json_of($r)->{data}{attributes}{token};
-
-sub join_as {
-    my ($name) = @_;
-    my $res = api(POST => "$NAT/agent-pools/join",
-                  body => {join_token => $join, name => $name});
-    die 'join: ' . $res->as_string unless $res->code == 201;
-    return json_of($res);
-}
-
-# a request of listener $l to $LST/<its id>$path
-sub as_l {
-    my ($l, $method, $path, %opt) = @_;
-    return api($method => "$LST/$l->{listener_id}$path",
-               headers => {'X-Client-Cert' => uri_escape($l->{certificate})}, %opt);
-}
+my ($pool, $join) = make_pool($admin, 'lr-pool');
+my $r;
 
 # a request of the runner holding $tok to $NAT/runs/$run/$what
 sub as_runner {
@@ -57,17 +37,18 @@ sub as_runner {
     return api($method => "$NAT/runs/$run/$what", headers => \%h, %opt);
 }
 
-my $l1 = join_as('lr-1');
-my $l2 = join_as('lr-2');
+my $l1 = join_as($join, 'lr-1');
+my $l2 = join_as($join, 'lr-2');
 is as_l($l1, POST => '/heartbeat')->code, 200, 'listener 1 heartbeats';
 is as_l($l2, POST => '/heartbeat')->code, 200, 'listener 2 heartbeats';
 
 # ==== an agent-mode workspace with variables and a configuration ====
 
 my $ws = make_ws($owner, 'lr-ws');
-$r = api(PATCH => "/api/v2/workspaces/$ws", token => $owner,
-         body => {data => {type => 'workspaces', attributes => {'execution-mode' => 'agent'}}});
-is $r->code, 200, 'the workspace runs on agents';
+$r = api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
+         body => {data => {type => 'workspaces', attributes => {'execution-mode' => 'agent',
+                                                                'agent-pool-id' => $pool}}});
+is $r->code, 200, 'the workspace runs on agents of its pool';
 sub add_var {
     my (%a) = @_;
     my $res = api(POST => "/api/v2/workspaces/$ws/vars", token => $owner,

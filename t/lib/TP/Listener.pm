@@ -1,0 +1,44 @@
+package TP::Listener;
+# Listeners for the HTTP suite: a pool with a join token, listeners joined
+# with it, and their requests, whose certificate arrives the way a trusted
+# TLS-terminating proxy forwards it (X-Client-Cert).
+use strict;
+use warnings FATAL => 'all';
+use Exporter 'import';
+use URI::Escape qw(uri_escape);
+use TP::Test;
+
+our @EXPORT = qw(make_pool join_as as_l);
+
+my $NAT = '/api/terrapod/v1';
+
+# (pool id, join token) of a new pool created with $token
+sub make_pool {
+    my ($token, $name) = @_;
+    my $r = api(POST => "$NAT/agent-pools", token => $token,
+                body => {data => {type => 'agent-pools', attributes => {name => $name}}});
+    die 'pool: ' . $r->as_string unless $r->code == 201;
+    my $pool = json_of($r)->{data}{id};
+    $r = api(POST => "$NAT/agent-pools/$pool/authentication-tokens", token => $token,
+             body => {data => {type => 'authentication-tokens', attributes => {}}});
+    die 'join token: ' . $r->as_string unless $r->code == 201;
+    return ($pool, json_of($r)->{data}{attributes}{token});
+}
+
+# the join answer (listener_id, certificate, ...) of listener $name
+sub join_as {
+    my ($join, $name) = @_;
+    my $res = api(POST => "$NAT/agent-pools/join",
+                  body => {join_token => $join, name => $name});
+    die 'join: ' . $res->as_string unless $res->code == 201;
+    return json_of($res);
+}
+
+# a request of listener $l to /listeners/<its id>$path
+sub as_l {
+    my ($l, $method, $path, %opt) = @_;
+    return api($method => "$NAT/listeners/$l->{listener_id}$path",
+               headers => {'X-Client-Cert' => uri_escape($l->{certificate})}, %opt);
+}
+
+1;
