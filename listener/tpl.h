@@ -9,10 +9,12 @@
 #include <signal.h>
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_hash.h>
 #include <apr_time.h>
 #include "tp_error.h"
 #include "tp_json.h"
 #include "tp_http_client.h"
+#include "tp_archive.h"
 
 #define TPL_VERSION "0.1.0"
 #define TPL_API "/api/terrapod/v1"
@@ -27,6 +29,7 @@ typedef struct tpl_config {
     const char *terraform;
     const char *work_dir;
     int concurrency;
+    int token_ttl;              /* runner tokens asked for, seconds */
 } tpl_config_t;
 
 /* Fills cfg from the command line (and TERRAPOD_JOIN_TOKEN); returns a
@@ -100,8 +103,13 @@ typedef struct tpl_ctx {
     const char *listener_id;
     const char *pool_id;
     const char *pem_file;       /* certificate + key, mode 0600 */
-    const char *bearer;         /* runner token of the current run */
     volatile sig_atomic_t *abort;
+    /* the run of a phase process, its runner token, and when to ask for a
+     * fresh one (half-way through its life: phases may outlast it) */
+    apr_pool_t *run_pool;
+    const char *run_id;
+    const char *bearer;
+    apr_time_t bearer_renew_at;
 } tpl_ctx_t;
 
 typedef enum { TPL_AUTH_NONE, TPL_AUTH_CERT, TPL_AUTH_BEARER } tpl_auth_e;
@@ -117,10 +125,32 @@ tp_err_t *tpl_call(apr_pool_t *p, const tpl_ctx_t *c, tpl_auth_e auth,
 apr_status_t tpl_creds_load(apr_pool_t *p, tpl_ctx_t *c);
 tp_err_t *tpl_join(apr_pool_t *p, tpl_ctx_t *c);
 tp_err_t *tpl_renew_if_due(apr_pool_t *p, tpl_ctx_t *c);
+/* A runner token for c->run_id, kept in c->run_pool. */
+tp_err_t *tpl_runner_token(tpl_ctx_t *c);
+/* Renews the runner token when it is due; a failure is logged (the
+ * request it was for then fails on its own). */
+void tpl_runner_token_refresh(tpl_ctx_t *c);
+
 /* Heartbeat; *status is the HTTP status (0 on transport errors). */
 tp_err_t *tpl_heartbeat(apr_pool_t *p, const tpl_ctx_t *c, int *status);
 /* An error message from a JSON:API error answer, for logs. */
 const char *tpl_resp_why(apr_pool_t *p, const tp_http_resp_t *resp);
+
+/* ---- files a plan leaves for its apply (tpl_artifacts.c) ---- */
+
+/* Fingerprints (size, mtime) of the regular files under root. */
+apr_hash_t *tpl_snapshot(apr_pool_t *p, const char *root);
+/* Paths (relative to root) of the regular files added or changed since
+ * before, leaving out the plan file, the state and the lock file, which
+ * travel on their own. */
+apr_array_header_t *tpl_snapshot_changed(apr_pool_t *p, const char *root,
+                                         apr_hash_t *before);
+/* Unpacks tarball (checked as configurations are) into the new directory
+ * scratch, then moves its files into wd, replacing files of the same
+ * name; *count is the number moved. */
+tp_err_t *tpl_artifacts_restore(apr_pool_t *p, const char *tarball,
+                                const char *scratch, const char *wd,
+                                const tp_archive_limits_t *limits, int *count);
 
 /* ---- running phases ---- */
 

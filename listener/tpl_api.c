@@ -272,3 +272,50 @@ tp_err_t *tpl_heartbeat(apr_pool_t *p, const tpl_ctx_t *c, int *status)
            : tp_err(p, resp.status, "heartbeat refused: %s",
                     tpl_resp_why(p, &resp));
 }
+
+tp_err_t *tpl_runner_token(tpl_ctx_t *c)
+{
+    apr_pool_t *p = c->run_pool, *sp;
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_json_t *body, *doc;
+    tp_err_t *err;
+    apr_int64_t ttl;
+
+    apr_pool_create(&sp, p);
+    body = tp_json_object(sp);
+    tp_json_seti(body, c->cfg->token_ttl, "ttl", NULL);
+    req.method = "POST";
+    req.timeout = 30;
+    err = tpl_call(sp, c, TPL_AUTH_CERT, &req,
+                   apr_pstrcat(sp, "/listeners/", c->listener_id, "/runs/",
+                               c->run_id, "/runner-token", NULL), body,
+                   &resp);
+    doc = err ? NULL : tp_json_parse(sp, resp.body, resp.body_len, NULL);
+    if (!err && (resp.status / 100 != 2 || !tp_json_gets(doc, "token", NULL))) {
+        err = tp_err(p, 502, "no runner token: %s", tpl_resp_why(p, &resp));
+    }
+    if (!err) {
+        ttl = tp_json_geti(doc, "expires_in", NULL);
+        c->bearer = apr_pstrdup(p, tp_json_gets(doc, "token", NULL));
+        c->bearer_renew_at = apr_time_now()
+                             + apr_time_from_sec(ttl > 1 ? ttl / 2 : 1);
+    }
+    apr_pool_destroy(sp);
+    return err;
+}
+
+void tpl_runner_token_refresh(tpl_ctx_t *c)
+{
+    tp_err_t *err;
+
+    if (!c->run_id || apr_time_now() < c->bearer_renew_at) {
+        return;
+    }
+    if ((err = tpl_runner_token(c)) != NULL) {
+        tpl_log("TPL0060: run %s: renewing the runner token failed: %s",
+                c->run_id, err->detail);
+    } else {
+        tpl_log("TPL0061: run %s: renewed the runner token", c->run_id);
+    }
+}

@@ -6,12 +6,17 @@
 #include "tpl.h"
 
 #define MAX_CONCURRENCY 64
+/* the server clamps runner tokens to two hours; the floor keeps the
+ * renewal at half-life from turning into a request storm */
+#define MIN_TOKEN_TTL 10
+#define MAX_TOKEN_TTL 7200
 
 const char *tpl_usage(void)
 {
     return "usage: terrapod-listener --url https://host[:port] --name NAME\n"
            "         --state-dir DIR [--join-token TOKEN] [--ca-file CA.pem]\n"
            "         [--terraform PATH] [--concurrency N] [--work-dir DIR]\n"
+           "         [--token-ttl SECONDS]\n"
            "The join token may also come from TERRAPOD_JOIN_TOKEN; it is\n"
            "needed only while no valid credentials are stored in DIR.\n";
 }
@@ -31,17 +36,34 @@ static int is_option(const char *arg, const char *name, const char **inline_val)
     return arg[n] == '\0';
 }
 
+/* A number option within [min, max], dflt when absent; 0 when bad. */
+static int int_option(const char *val, int min, int max, int dflt, int *out)
+{
+    char *end;
+    long n;
+
+    if (!val) {
+        *out = dflt;
+        return 1;
+    }
+    n = strtol(val, &end, 10);
+    if (*end || n < min || n > max) {
+        return 0;
+    }
+    *out = (int)n;
+    return 1;
+}
+
 const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
                            const char *env_token, tpl_config_t *cfg)
 {
     static const char *const names[] = {
         "--url", "--join-token", "--name", "--state-dir", "--ca-file",
-        "--terraform", "--concurrency", "--work-dir", NULL
+        "--terraform", "--concurrency", "--work-dir", "--token-ttl", NULL
     };
-    const char *values[8] = {NULL};
+    const char *values[9] = {NULL};
     const char *val;
     char *end;
-    long n;
     int i, k;
 
     for (i = 1; i < argc; i++) {
@@ -90,14 +112,14 @@ const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
     cfg->state_dir = values[3];
     cfg->ca_file = values[4];
     cfg->terraform = values[5] ? values[5] : "terraform";
-    cfg->concurrency = 2;
-    if (values[6]) {
-        n = strtol(values[6], &end, 10);
-        if (*end || n < 1 || n > MAX_CONCURRENCY) {
-            return apr_psprintf(p, "--concurrency must be 1 to %d",
-                                MAX_CONCURRENCY);
-        }
-        cfg->concurrency = (int)n;
+    if (!int_option(values[6], 1, MAX_CONCURRENCY, 2, &cfg->concurrency)) {
+        return apr_psprintf(p, "--concurrency must be 1 to %d",
+                            MAX_CONCURRENCY);
+    }
+    if (!int_option(values[8], MIN_TOKEN_TTL, MAX_TOKEN_TTL, MAX_TOKEN_TTL,
+                    &cfg->token_ttl)) {
+        return apr_psprintf(p, "--token-ttl must be %d to %d seconds",
+                            MIN_TOKEN_TTL, MAX_TOKEN_TTL);
     }
     cfg->work_dir = values[7] ? values[7]
                     : apr_pstrcat(p, cfg->state_dir, "/work", NULL);

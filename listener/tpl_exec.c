@@ -75,6 +75,9 @@ void tpl_stream_flush(tpl_stream_t *s)
     tp_err_t *err;
 
     s->last_flush = apr_time_now();
+    /* flushes come every second while terraform runs: the place to keep
+     * the token fresh through a long phase */
+    tpl_runner_token_refresh(s->ctx);
     if (s->pending_len == 0) {
         return;
     }

@@ -10,9 +10,9 @@
 #include <ftw.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <apr_strings.h>
 #include "tpl.h"
-#include "tp_archive.h"
 
 #define GRACE_SEC 10
 #define SHOW_TIMEOUT_SEC 300
@@ -33,6 +33,8 @@ typedef struct phase {
     tpl_stream_t log;
     const char *dir;            /* ours, removed at the end */
     const char *wd;             /* terraform's working directory */
+    apr_hash_t *after_init;     /* its files once init is done */
+    int exit_code;              /* of the last terraform command */
     volatile sig_atomic_t *stop;
 } phase_t;
 
@@ -54,29 +56,6 @@ static const char *listener_path(phase_t *ph, const char *rest)
                        ph->job->run_id, rest, NULL);
 }
 
-static tp_err_t *runner_token(phase_t *ph)
-{
-    tp_http_req_t req = {0};
-    tp_http_resp_t resp;
-    tp_json_t *body = tp_json_object(ph->p), *doc;
-    tp_err_t *err;
-
-    tp_json_seti(body, 3600 * 4, "ttl", NULL);
-    req.method = "POST";
-    if ((err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_CERT, &req,
-                        listener_path(ph, "/runner-token"), body, &resp))
-        != NULL) {
-        return err;
-    }
-    doc = tp_json_parse(ph->p, resp.body, resp.body_len, NULL);
-    if (resp.status / 100 != 2 || !tp_json_gets(doc, "token", NULL)) {
-        return tp_err(ph->p, 502, "no runner token: %s",
-                      tpl_resp_why(ph->p, &resp));
-    }
-    ph->ctx.bearer = tp_json_gets(doc, "token", NULL);
-    return NULL;
-}
-
 /* GET into a file; *found is 0 on a 404 when missing_ok. */
 static tp_err_t *download(phase_t *ph, const char *what, const char *file,
                           int missing_ok, int *found)
@@ -87,6 +66,7 @@ static tp_err_t *download(phase_t *ph, const char *what, const char *file,
 
     req.out_file = file;
     req.timeout = 600;
+    tpl_runner_token_refresh(&ph->ctx);
     if ((err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_BEARER, &req,
                         run_path(ph, apr_pstrcat(ph->p, "/artifacts/", what,
                                                  NULL)), NULL, &resp))
@@ -118,6 +98,7 @@ static tp_err_t *upload(phase_t *ph, const char *what, const char *file,
     req.method = "PUT";
     req.body_file = file;
     req.timeout = 600;
+    tpl_runner_token_refresh(&ph->ctx);
     req.headers = apr_array_make(ph->p, 4, sizeof(const char *));
     APR_ARRAY_PUSH(req.headers, const char *) = apr_pstrcat(ph->p,
         "Content-Type: ", type, NULL);
@@ -265,6 +246,60 @@ static void upload_plan_json(phase_t *ph, char **env)
     unlink(errs);
 }
 
+/* What the plan created, for the apply. Always sent, empty or not, so that
+ * a missing upload means a failure; a failure is logged and the run goes
+ * on (the apply phase proceeds without the files). */
+static void upload_plan_artifacts(phase_t *ph)
+{
+    const char *out = apr_pstrcat(ph->p, ph->dir, "/plan-artifacts.tar.gz",
+                                  NULL);
+    apr_array_header_t *files = tpl_snapshot_changed(ph->p, ph->wd,
+                                                     ph->after_init);
+    tp_err_t *err = tp_archive_write(ph->p, ph->wd, files, out);
+
+    if (!err) {
+        err = upload(ph, "plan-artifacts", out, "application/x-tar");
+    }
+    if (err) {
+        tpl_log("TPL0051: run %s: plan artifacts: %s", ph->job->run_id,
+                err->log ? err->log : err->detail);
+    }
+    unlink(out);
+}
+
+/* The apply phase's counterpart, after its init. */
+static void restore_plan_artifacts(phase_t *ph)
+{
+    const char *tarball = apr_pstrcat(ph->p, ph->dir, "/plan-artifacts.tar.gz",
+                                      NULL);
+    tp_err_t *err;
+    int found, count = 0;
+
+    err = download(ph, "plan-artifacts", tarball, 1, &found);
+    if (!err && !found) {
+        tpl_stream_note(&ph->log, "terrapod-listener: the plan left no "
+                        "files for the apply; going on without them\n");
+        return;
+    }
+    if (!err) {
+        err = tpl_artifacts_restore(ph->p, tarball,
+                                    apr_pstrcat(ph->p, ph->dir, "/artifacts",
+                                                NULL), ph->wd, &LIMITS,
+                                    &count);
+    }
+    if (err) {
+        tpl_log("TPL0052: run %s: plan artifacts: %s", ph->job->run_id,
+                err->log ? err->log : err->detail);
+        tpl_stream_note(&ph->log, apr_pstrcat(ph->p, "terrapod-listener: "
+                        "restoring the plan's files failed: ", err->detail,
+                        "\n", NULL));
+    } else if (count) {
+        tpl_stream_note(&ph->log, apr_psprintf(ph->p, "terrapod-listener: "
+                        "restored %d files the plan created\n", count));
+    }
+    unlink(tarball);
+}
+
 static void finish_plan(phase_t *ph, int rc, char **env)
 {
     tp_err_t *err;
@@ -280,6 +315,7 @@ static void finish_plan(phase_t *ph, int rc, char **env)
         report(ph, "errored", 0, err->detail);
     } else {
         upload_plan_json(ph, env);
+        upload_plan_artifacts(ph);
         report(ph, "planned", rc == 2, NULL);
     }
 }
@@ -333,8 +369,8 @@ static int execute(phase_t *ph)
                         "%d variables with names that are no valid "
                         "environment names were left out\n", skipped));
     }
-    rc = tpl_exec(&ph->log, tpl_init_argv(ph->p, tf), env, ph->wd, ph->stop,
-                  GRACE_SEC);
+    rc = ph->exit_code = tpl_exec(&ph->log, tpl_init_argv(ph->p, tf), env,
+                                  ph->wd, ph->stop, GRACE_SEC);
     if (rc != 0 || ph->log.canceled) {
         if (ph->log.canceled) {
             report(ph, "canceled", 0, NULL);
@@ -347,15 +383,51 @@ static int execute(phase_t *ph)
     }
     tpl_stream_note(&ph->log, "\n");
     if (job->apply) {
-        rc = tpl_exec(&ph->log, tpl_apply_argv(ph->p, tf), env, ph->wd,
-                      ph->stop, GRACE_SEC);
+        restore_plan_artifacts(ph);
+        rc = ph->exit_code = tpl_exec(&ph->log, tpl_apply_argv(ph->p, tf),
+                                      env, ph->wd, ph->stop, GRACE_SEC);
         finish_apply(ph, rc);
     } else {
-        rc = tpl_exec(&ph->log, tpl_plan_argv(ph->p, tf, job), env, ph->wd,
-                      ph->stop, GRACE_SEC);
+        ph->after_init = tpl_snapshot(ph->p, ph->wd);
+        rc = ph->exit_code = tpl_exec(&ph->log, tpl_plan_argv(ph->p, tf, job),
+                                      env, ph->wd, ph->stop, GRACE_SEC);
         finish_plan(ph, rc, env);
     }
     return 0;
+}
+
+/* What terraform used, from the kernel's accounting of the processes this
+ * one waited for: the largest resident set among them and their CPU time
+ * together. Extra, like the plan JSON: a failure is only logged. */
+static void report_profile(phase_t *ph)
+{
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_json_t *body = tp_json_object(ph->p);
+    struct rusage ru;
+    tp_err_t *err;
+
+    if (getrusage(RUSAGE_CHILDREN, &ru) != 0) {
+        return;
+    }
+    tp_json_seti(body, (apr_int64_t)ru.ru_maxrss * 1024, "peak_memory_bytes",
+                 NULL);
+    tp_json_seti(body, ((apr_int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec)
+                       * 1000000 + ru.ru_utime.tv_usec + ru.ru_stime.tv_usec,
+                 "peak_cpu_usec", NULL);
+    if (ph->exit_code >= 0) {
+        tp_json_seti(body, ph->exit_code, "exit_code", NULL);
+    }
+    req.method = "POST";
+    req.timeout = 30;
+    tpl_runner_token_refresh(&ph->ctx);
+    err = tpl_call(ph->p, &ph->ctx, TPL_AUTH_BEARER, &req,
+                   run_path(ph, "/resource-profile"), body, &resp);
+    if (err || resp.status / 100 != 2) {
+        tpl_log("TPL0053: run %s: resource profile not stored: %s",
+                ph->job->run_id, err ? err->detail
+                                     : tpl_resp_why(ph->p, &resp));
+    }
 }
 
 void tpl_phase_refuse(apr_pool_t *p, const tpl_config_t *cfg,
@@ -382,6 +454,7 @@ int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
     int rc;
 
     memset(&ph, 0, sizeof(ph));
+    ph.exit_code = -1;
     ph.p = p;
     ph.cfg = cfg;
     ph.job = job;
@@ -396,7 +469,9 @@ int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
     tpl_log("TPL0046: run %s: starting %s of workspace %s", job->run_id,
             job->apply ? "apply" : "plan",
             job->workspace_name ? job->workspace_name : "?");
-    if ((err = runner_token(&ph)) != NULL) {
+    ph.ctx.run_pool = p;
+    ph.ctx.run_id = job->run_id;
+    if ((err = tpl_runner_token(&ph.ctx)) != NULL) {
         tpl_log("TPL0047: run %s: %s", job->run_id, err->detail);
         report(&ph, "errored", 0, "the listener could not get a runner "
                "token");
@@ -417,6 +492,7 @@ int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
                     job->apply ? "apply" : "plan"));
     rc = execute(&ph);
     tpl_stream_flush(&ph.log);
+    report_profile(&ph);
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

@@ -669,3 +669,87 @@ tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
     *files = s.read;
     return NULL;
 }
+
+/* ---- writing ---- */
+
+static apr_status_t free_writer(void *data)
+{
+    archive_write_free(data);
+    return APR_SUCCESS;
+}
+
+static tp_err_t *write_error(apr_pool_t *p, struct archive *a,
+                             const char *what)
+{
+    return tp_err_internal(p, 500, "cannot write the archive",
+                           apr_psprintf(p, "%s: %s", what,
+                                        archive_error_string(a)
+                                        ? archive_error_string(a) : "?"));
+}
+
+static tp_err_t *write_file(apr_pool_t *p, struct archive *a, char *buf,
+                            const char *root, const char *name)
+{
+    const char *full = apr_pstrcat(p, root, "/", name, NULL);
+    struct archive_entry *e;
+    struct stat st;
+    tp_err_t *err = NULL;
+    ssize_t n;
+    int fd = open(full, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) {
+            close(fd);
+        }
+        return tp_err_internal(p, 500, "cannot write the archive",
+                               apr_psprintf(p, "%s is no readable regular "
+                                            "file", full));
+    }
+    e = archive_entry_new();
+    archive_entry_set_pathname(e, name);
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, st.st_mode & 0111 ? 0755 : 0644);
+    archive_entry_set_size(e, st.st_size);
+    archive_entry_set_mtime(e, st.st_mtime, 0);
+    if (archive_write_header(a, e) != ARCHIVE_OK) {
+        err = write_error(p, a, name);
+    }
+    while (!err && (n = read(fd, buf, READ_BLOCK)) > 0) {
+        if (archive_write_data(a, buf, (size_t)n) != n) {
+            err = write_error(p, a, name);
+        }
+    }
+    if (!err && n < 0) {
+        err = tp_err_internal(p, 500, "cannot write the archive",
+                              apr_psprintf(p, "read %s: %s", full,
+                                           strerror(errno)));
+    }
+    archive_entry_free(e);
+    close(fd);
+    return err;
+}
+
+tp_err_t *tp_archive_write(apr_pool_t *p, const char *root_dir,
+                           const apr_array_header_t *files,
+                           const char *out_path)
+{
+    struct archive *a = archive_write_new();
+    char *buf = apr_palloc(p, READ_BLOCK);
+    tp_err_t *err = NULL;
+    int i;
+
+    apr_pool_cleanup_register(p, a, free_writer, apr_pool_cleanup_null);
+    if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK
+        || archive_write_add_filter_gzip(a) != ARCHIVE_OK
+        || archive_write_open_filename(a, out_path) != ARCHIVE_OK) {
+        return write_error(p, a, out_path);
+    }
+    for (i = 0; i < files->nelts && !err; i++) {
+        err = write_file(p, a, buf, root_dir,
+                         APR_ARRAY_IDX(files, i, const char *));
+    }
+    if (archive_write_close(a) != ARCHIVE_OK && !err) {
+        err = write_error(p, a, out_path);
+    }
+    return err;
+}

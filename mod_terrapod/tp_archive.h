@@ -1,5 +1,5 @@
 /* Configuration tarballs as uploaded by terraform (go-slug): gzip-compressed
- * tar only. The only wrapper around libarchive. */
+ * tar only, read and written. The only wrapper around libarchive. */
 #ifndef TP_ARCHIVE_H
 #define TP_ARCHIVE_H
 
@@ -56,5 +56,13 @@ tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
                           const tp_archive_limits_t *limits, apr_size_t keep,
                           apr_array_header_t **files,
                           tp_archive_info_t *info);
+
+/* Writes the regular files named in files (const char *, relative to
+ * root_dir) as a gzip-compressed tar at out_path, the form the functions
+ * above accept: modes 0644 or 0755, no owners. A file that is no longer a
+ * regular file is an error, not a silent gap. */
+tp_err_t *tp_archive_write(apr_pool_t *p, const char *root_dir,
+                           const apr_array_header_t *files,
+                           const char *out_path);
 
 #endif

@@ -20,6 +20,7 @@
     " r.replace_addrs::text AS replace_addrs, r.vcs_ref, r.has_changes," \
     " r.error_message, r.created_by, r.created_state_version_id," \
     " r.status_timestamps::text AS status_timestamps," \
+    " r.peak_memory_bytes, r.peak_cpu_usec, r.exit_code," \
     " tp_ts(r.created_at) AS created_at"
 
 static const tp_stmt_t SQL_RUN_GET = {"run_get",
@@ -92,6 +93,35 @@ static const char *text_bool(int v)
 
 /* ---- rendering ---- */
 
+/* What the runner reported about its resources, and the typed outcome
+ * the UI keys on: "" until an exit code is known, then clean, killed (by
+ * a signal: 128 + its number) or error. */
+static void set_profile(tp_json_t *r, const tp_rows_t *rows, int i)
+{
+    static const char *const ints[][2] = {
+        {"peak_memory_bytes", "peak-memory-bytes"},
+        {"peak_cpu_usec", "peak-cpu-usec"}, {"exit_code", "runner-exit-code"},
+        {NULL, NULL}
+    };
+    const char *code = tp_row(rows, i, "exit_code");
+    int k;
+
+    for (k = 0; ints[k][0]; k++) {
+        const char *v = tp_row(rows, i, ints[k][0]);
+
+        if (v) {
+            tp_json_seti(r, apr_atoi64(v), "attributes", ints[k][1], NULL);
+        }
+        else {
+            tp_json_setnull(r, "attributes", ints[k][1], NULL);
+        }
+    }
+    tp_json_sets(r, "", "attributes", "runner-exit-reason", NULL);
+    tp_json_sets(r, !code ? "" : atoi(code) == 0 ? "clean"
+                    : atoi(code) > 128 ? "killed" : "error",
+                 "attributes", "runner-exit-status", NULL);
+}
+
 static tp_json_t *run_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                                tp_level_e lvl)
 {
@@ -133,6 +163,7 @@ static tp_json_t *run_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                  "replace-addrs", NULL);
     tp_json_setj(r, tp_row_json(p, rows, i, "status_timestamps"), "attributes",
                  "status-timestamps", NULL);
+    set_profile(r, rows, i);
     tp_json_setb(r, tp_run_allows(status, TP_RUN_CANCEL), "attributes",
                  "actions", "is-cancelable", NULL);
     tp_json_setb(r, !plan_only && tp_run_allows(status, TP_RUN_APPLY),

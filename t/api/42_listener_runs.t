@@ -16,7 +16,7 @@ use URI ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 179;
+plan tests => 181;
 
 my $NAT = '/api/terrapod/v1';
 my $LST = "$NAT/listeners";
@@ -314,6 +314,8 @@ is as_runner($tok, POST => $id, 'resource-profile',
                       exit_code => 0})->code, 204, 'resource profile';
 is sql("SELECT peak_memory_bytes || ',' || peak_cpu_usec || ',' || exit_code FROM runs WHERE id = '$id'"),
    '1500000000,42000000,0', 'stored';
+is_deeply [@{ run_of($id)->{attributes} }{qw(peak-memory-bytes peak-cpu-usec runner-exit-code runner-exit-status)}],
+   [1500000000, 42000000, 0, 'clean'], 'shown on the run';
 is_error(as_runner($tok, POST => $id, 'resource-profile', body => {exit_code => -1}), 400,
          'a negative exit code');
 is_error(as_runner($tok, POST => $id, 'resource-profile', body => {peak_cpu_usec => 1.5}), 400,
@@ -324,6 +326,7 @@ is as_runner($tok, POST => $id, 'resource-profile', body => {exit_code => 2})->c
    'a partial profile';
 is sql("SELECT peak_memory_bytes || ',' || exit_code FROM runs WHERE id = '$id'"),
    '1500000000,2', 'keeps what it did not send';
+is run_of($id)->{attributes}{'runner-exit-status'}, 'error', 'a failing exit is an error';
 
 is_error(patch_run($l1, $id, status => 'planned'), 409, 'planned while applying');
 $r = patch_run($l1, $id, status => 'applied');

@@ -4,6 +4,8 @@
 #include <check.h>
 #include <string.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -47,13 +49,16 @@ START_TEST(args_defaults_and_forms)
     ck_assert_str_eq(cfg.name, "l-1");
     ck_assert_str_eq(cfg.terraform, "terraform");
     ck_assert_int_eq(cfg.concurrency, 2);
+    ck_assert_int_eq(cfg.token_ttl, 7200);
     ck_assert_str_eq(cfg.work_dir, "/s/work");
     ck_assert_ptr_null(cfg.ca_file);
     ck_assert_ptr_null(parse_args(&cfg, "envtok", "--url", "http://h",
                                   "--name", "n", "--state-dir", "/s",
                                   "--ca-file", "/ca.pem", "--terraform",
                                   "/bin/tf", "--concurrency", "5",
-                                  "--work-dir", "/w", NULL));
+                                  "--work-dir", "/w", "--token-ttl", "30",
+                                  NULL));
+    ck_assert_int_eq(cfg.token_ttl, 30);
     ck_assert_str_eq(cfg.join_token, "envtok");
     ck_assert_str_eq(cfg.ca_file, "/ca.pem");
     ck_assert_str_eq(cfg.terraform, "/bin/tf");
@@ -95,6 +100,113 @@ START_TEST(args_errors)
                                             "/s", NULL), "--name"));
     ck_assert_ptr_nonnull(strstr(parse_args(&cfg, NULL, "--url=", NULL),
                                  "empty"));
+    ck_assert_ptr_nonnull(strstr(parse_args(&cfg, NULL, "--url", "https://h",
+                                            "--name", "n", "--state-dir",
+                                            "/s", "--token-ttl", "9", NULL),
+                                 "--token-ttl must be 10 to 7200"));
+    ck_assert_ptr_nonnull(strstr(parse_args(&cfg, NULL, "--url", "https://h",
+                                            "--name", "n", "--state-dir",
+                                            "/s", "--token-ttl", "7201",
+                                            NULL), "--token-ttl"));
+}
+END_TEST
+
+/* ---- plan artifacts on a real directory tree ---- */
+
+static void put(const char *dir, const char *rel, const char *text)
+{
+    char *path = apr_pstrcat(pool, dir, "/", rel, NULL);
+    FILE *f;
+
+    ck_assert_ptr_nonnull(f = fopen(path, "w"));
+    fputs(text, f);
+    fclose(f);
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[256];
+    FILE *f = fopen(path, "r");
+    size_t n;
+
+    if (!f) {
+        return NULL;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+START_TEST(plan_artifacts_round_trip)
+{
+    char tmpl[] = "/tmp/tpl-artifacts-XXXXXX";
+    const char *root = mkdtemp(tmpl), *plan, *apply, *tarball;
+    apr_array_header_t *changed;
+    apr_hash_t *before;
+    int count;
+
+    ck_assert_ptr_nonnull(root);
+    plan = apr_pstrcat(pool, root, "/plan", NULL);
+    apply = apr_pstrcat(pool, root, "/apply", NULL);
+    tarball = apr_pstrcat(pool, root, "/a.tar.gz", NULL);
+    ck_assert_int_eq(mkdir(plan, 0700), 0);
+    ck_assert_int_eq(mkdir(apply, 0700), 0);
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, plan, "/.terraform", NULL),
+                           0700), 0);
+    put(plan, "main.tf", "config");
+    put(plan, "kept.txt", "unchanged");
+    put(plan, "edited.txt", "before");
+    before = tpl_snapshot(pool, plan);
+    /* what plan does: new files, an edit, and files that travel apart */
+    ck_assert_int_eq(mkdir(apr_pstrcat(pool, plan, "/out", NULL), 0700), 0);
+    put(plan, "out/bundle.zip", "zipped");
+    put(plan, "edited.txt", "after the plan");
+    put(plan, "tfplan", "plan file");
+    put(plan, "terraform.tfstate", "{}");
+    put(plan, ".terraform.lock.hcl", "lock");
+    put(plan, ".terraform/terraform.tfstate", "{}");
+    changed = tpl_snapshot_changed(pool, plan, before);
+    qsort(changed->elts, changed->nelts, sizeof(const char *), by_name);
+    ck_assert_int_eq(changed->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(changed, 0, const char *), "edited.txt");
+    ck_assert_str_eq(APR_ARRAY_IDX(changed, 1, const char *),
+                     "out/bundle.zip");
+    ck_assert_ptr_null(tp_archive_write(pool, plan, changed, tarball));
+    /* the apply's fresh copy of the configuration */
+    put(apply, "main.tf", "config");
+    put(apply, "edited.txt", "before");
+    ck_assert_ptr_null(tpl_artifacts_restore(pool, tarball,
+                                             apr_pstrcat(pool, root,
+                                                         "/scratch", NULL),
+                                             apply, &(tp_archive_limits_t){
+                                                 1 << 20, 1 << 20, 10},
+                                             &count));
+    ck_assert_int_eq(count, 2);
+    ck_assert_str_eq(slurp(apr_pstrcat(pool, apply, "/edited.txt", NULL)),
+                     "after the plan");
+    ck_assert_str_eq(slurp(apr_pstrcat(pool, apply, "/out/bundle.zip",
+                                       NULL)), "zipped");
+    ck_assert_str_eq(slurp(apr_pstrcat(pool, apply, "/main.tf", NULL)),
+                     "config");
+    ck_assert_ptr_null(slurp(apr_pstrcat(pool, apply, "/tfplan", NULL)));
+    /* nothing new: an empty archive, which restores nothing */
+    changed = tpl_snapshot_changed(pool, apply, tpl_snapshot(pool, apply));
+    ck_assert_int_eq(changed->nelts, 0);
+    ck_assert_ptr_null(tp_archive_write(pool, apply, changed, tarball));
+    ck_assert_ptr_null(tpl_artifacts_restore(pool, tarball,
+                                             apr_pstrcat(pool, root,
+                                                         "/scratch2", NULL),
+                                             apply, &(tp_archive_limits_t){
+                                                 1 << 20, 1 << 20, 10},
+                                             &count));
+    ck_assert_int_eq(count, 0);
+    ck_assert_int_eq(system(apr_pstrcat(pool, "rm -rf ", root, NULL)), 0);
 }
 END_TEST
 
@@ -346,6 +458,7 @@ Suite *listener_suite(void)
     tcase_add_test(tc, argv_for_each_command);
     tcase_add_test(tc, tail_lines_bytes_and_characters);
     tcase_add_test(tc, renewal_at_two_thirds);
+    tcase_add_test(tc, plan_artifacts_round_trip);
     suite_add_tcase(s, tc);
     return s;
 }
