@@ -1019,10 +1019,18 @@ static tp_err_t *unlock(tp_req_t *req, int force)
     tp_err_t *err;
 
     if ((err = route_ws(req, &ws)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    if ((err = tp_db_begin(db, p)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_UNLOCK, &rows,
                              TP_DB_ARGS(ws->id, force ? NULL : me,
-                                        force ? NULL : me))) != NULL) {
+                                        force ? NULL : me))) != NULL
+        /* a run waiting for the workspace takes it at once */
+        || (rows->nrows && (err = tp_run_promote_next(db, p, ws->id))
+            != NULL)
+        || (err = tp_db_commit(db)) != NULL) {
+        tp_db_rollback(db);
         return err;
     }
     if (rows->nrows == 0) {

@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use File::Path qw(make_path);
 use TP::Test;
 
-plan tests => 113;
+plan tests => 117;
 
 my $admin = admin_token();
 my $owner = user_token('run-owner@test.local');
@@ -260,6 +260,19 @@ sql("UPDATE runs SET status = 'applied' WHERE id = '$first->{id}'");
 $cvs = json_of(api(GET => "/api/v2/workspaces/$ws/configuration-versions",
                    token => $owner));
 is $cvs->{meta}{'current-id'}, $cv, 'after an apply it names that configuration';
+
+# a person's lock holds runs back; their unlock hands the workspace over at once
+my $held = make_ws($owner, 'runs-held');
+make_cv($owner, $held, 'auto-queue-runs' => JSON::PP::false());
+is api(POST => "/api/v2/workspaces/$held/actions/lock", token => $owner,
+       body => {reason => 'maintenance'})->code, 200, 'a person locks the workspace';
+my $waiting = json_of(create_run($owner, ws => $held, message => 'waits'))->{data};
+is $waiting->{attributes}{status}, 'pending', 'a run waits behind the person\'s lock';
+is api(POST => "/api/v2/workspaces/$held/actions/unlock", token => $owner)->code, 200,
+   'the person unlocks';
+is run_of($waiting->{id})->{attributes}{status}, 'plan_queued',
+   'the waiting run is queued at once, not at the next reconcile';
+api(POST => "/api/v2/runs/$waiting->{id}/actions/cancel", token => $owner);
 
 sub log_bytes_url {
     my ($url) = @_;
