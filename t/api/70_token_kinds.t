@@ -8,7 +8,6 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Tokens;
-use Time::Local qw(timegm);
 
 plan tests => 115;
 
@@ -27,13 +26,6 @@ my $ws_dev = make_ws($admin, 'tk70-dev-ws', labels => {env => 'dev'});
 my $ws_prod = make_ws($admin, 'tk70-prod-ws', labels => {env => 'prod'});
 my $ws_own = make_ws($owner, 'tk70-own-ws');
 sub ws { "/api/v2/workspaces/$_[0]" }
-
-sub epoch_of {
-    my ($ts) = @_;
-    my ($y, $mo, $d, $h, $mi, $s) = ($ts // '') =~
-        /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
-    return timegm($s, $mi, $h, $d, $mo - 1, $y);
-}
 
 sub token_count { sql('SELECT count(*) FROM api_tokens') }
 
@@ -215,10 +207,10 @@ is_error(patch_token($owner, $conv, kind => 'service_bound'), 422,
          'to service_bound without pins');
 $r = patch_token($owner, $conv, kind => 'service_bound', 'pinned-roles' => ['tk70-prod']);
 is $r->code, 200, 'the owner converts interactive to service_bound: 200';
-my $a = json_of($r)->{data}{attributes};
-is $a->{kind}, 'service_bound', 'now service_bound';
-is_deeply $a->{'pinned-roles'}, ['tk70-prod'], 'with its pins';
-$exp = epoch_of($a->{'expires-at'});
+my $at = json_of($r)->{data}{attributes};
+is $at->{kind}, 'service_bound', 'now service_bound';
+is_deeply $at->{'pinned-roles'}, ['tk70-prod'], 'with its pins';
+$exp = epoch_of($at->{'expires-at'});
 ok defined $exp && $exp <= time + 8760 * 3600 + 60, 'and an expiry within the cap';
 is works_as($inter_raw, ws($ws_dev)), 404, 'the converted token lost the unpinned role';
 is works_as($inter_raw, ws($ws_prod)), 200, 'and keeps the pinned one';
@@ -232,16 +224,16 @@ is sql("SELECT kind FROM api_tokens WHERE id = '$inter->{id}'"), 'service_bound'
 
 $r = patch_token($admin, $conv, kind => 'service_detached');
 is $r->code, 200, 'an admin converts it to service_detached: 200';
-$a = json_of($r)->{data}{attributes};
-ok !defined $a->{'bound-to'}, 'unbound';
+$at = json_of($r)->{data}{attributes};
+ok !defined $at->{'bound-to'}, 'unbound';
 is works_as($inter_raw, ws($ws_prod)), 200, 'the same secret acts with its pins';
 is_error(api(GET => $conv, token => $owner), 404, 'its former owner no longer sees it');
 
 $r = patch_token($admin, $conv, kind => 'interactive');
 is $r->code, 200, 'an admin converts it back to interactive: 200';
-$a = json_of($r)->{data}{attributes};
-is $a->{'bound-to'}, 'admin@test.local', 'rebound to the admin';
-ok !defined $a->{'pinned-roles'}, 'pins dropped';
+$at = json_of($r)->{data}{attributes};
+is $at->{'bound-to'}, 'admin@test.local', 'rebound to the admin';
+ok !defined $at->{'pinned-roles'}, 'pins dropped';
 is works_as($inter_raw, '/api/terrapod/v1/users'), 200, 'it acts as the admin now';
 
 is_error(patch_token($owner, "$TOK/$bound->{id}", pinned_roles => ['tk70-dev'],

@@ -7,7 +7,6 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Tokens;
-use Time::Local qw(timegm);
 
 plan tests => 78;
 
@@ -35,13 +34,6 @@ sub created {
     my $t = json_of($r)->{data};
     push @secrets, $t->{attributes}{token};
     return $t;
-}
-
-sub epoch_of {
-    my ($ts) = @_;
-    my ($y, $mo, $d, $h, $mi, $s) = ($ts // '') =~
-        /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)Z$/ or return undef;
-    return timegm($s, $mi, $h, $d, $mo - 1, $y);
 }
 
 sub bound_token {

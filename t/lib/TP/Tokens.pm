@@ -5,9 +5,10 @@ use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
 use TP::Test;
+use Time::Local qw(timegm);
 
 our @EXPORT = qw(user_id tokens_path create_token make_role assign_roles
-                 signed_in_days_ago works_as);
+                 signed_in_days_ago works_as epoch_of);
 
 my $ROLES = '/api/terrapod/v1/roles';
 my $RA = '/api/terrapod/v1/role-assignments';
@@ -63,6 +64,14 @@ sub signed_in_days_ago {
 sub works_as {
     my ($token, $path) = @_;
     return api(GET => $path // '/api/v2/account/details', token => $token)->code;
+}
+
+# Seconds since the epoch of an API timestamp; undef when it is none.
+sub epoch_of {
+    my ($ts) = @_;
+    my ($y, $mo, $d, $h, $mi, $s) = ($ts // '') =~
+        /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?Z$/ or return undef;
+    return timegm($s, $mi, $h, $d, $mo - 1, $y);
 }
 
 1;
