@@ -207,6 +207,34 @@ static tp_err_t *check_pins(tp_req_t *req, const char *kind,
     return NULL;
 }
 
+/* A service token must not hand its caller more than its own scope: unless
+ * it is a platform admin's, it can neither obtain an interactive token
+ * (which acts with all of the owner's roles) nor one pinned to a role it
+ * lacks, by creating, converting or rotating one. */
+static tp_err_t *within_scope(tp_req_t *req, const char *kind,
+                              const tp_json_t *pins)
+{
+    const tp_grants_t *g = &req->who->grants;
+    apr_size_t i;
+
+    if (!g->scoped || g->is_admin) {
+        return NULL;
+    }
+    if (!is_service(kind)) {
+        return tp_err(req->r->pool, 403, "a service token cannot obtain an "
+                      "interactive token");
+    }
+    for (i = 0; i < tp_json_len(pins); i++) {
+        const char *role = tp_json_gets(tp_json_at(pins, i), NULL);
+
+        if (role && !tp_grants_hold(g, role)) {
+            return tp_err(req->r->pool, 403, "a service token cannot obtain "
+                          "a token pinned to role %s, which it lacks", role);
+        }
+    }
+    return NULL;
+}
+
 /* The request's token lifespan in hours after the kind's cap (0: none). */
 static tp_err_t *lifespan_attr(tp_req_t *req, const tp_json_t *a,
                                const char *kind, long long *hours)
@@ -254,7 +282,8 @@ tp_err_t *tp_api_user_tokens_create(tp_req_t *req)
         }
         spec.email = NULL;   /* unbound, whoever {user_id} names */
     }
-    if ((err = lifespan_attr(req, a, spec.kind, &hours)) != NULL
+    if ((err = within_scope(req, spec.kind, NULL)) != NULL
+        || (err = lifespan_attr(req, a, spec.kind, &hours)) != NULL
         || (err = pins_attr(p, a, &spec.pinned_json)) != NULL
         || (err = check_pins(req, spec.kind, spec.pinned_json, 1)) != NULL) {
         return err;
@@ -398,7 +427,8 @@ tp_err_t *tp_api_token_update(tp_req_t *req)
         kind = from;
     }
     /* a token turning into a service token must be given its pins */
-    if ((err = check_pins(req, kind, pins,
+    if ((err = within_scope(req, kind, NULL)) != NULL
+        || (err = check_pins(req, kind, pins,
                           !tp_row(rows, 0, "pinned_roles"))) != NULL
         || (err = new_owner(req, rows, from, kind, &owner)) != NULL) {
         return err;
@@ -424,6 +454,9 @@ tp_err_t *tp_api_token_rotate(tp_req_t *req)
     tp_err_t *err;
 
     if ((err = load_token(req, 1, &rows)) != NULL
+        || (err = within_scope(req, tp_row(rows, 0, "kind"),
+                               tp_row_json(req->r->pool, rows, 0,
+                                           "pinned_roles"))) != NULL
         || (err = tp_req_db(req, &db)) != NULL) {
         return err;
     }

@@ -9,7 +9,7 @@ use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Tokens;
 
-plan tests => 115;
+plan tests => 125;
 
 my $TOK = '/api/terrapod/v1/authentication-tokens';
 my $admin = admin_token();
@@ -100,6 +100,23 @@ like error_detail($r), qr/deactivated/, 'the detail says why';
 is works_as($inter_raw), 401, 'the interactive token of a deactivated owner: 401';
 set_active($owner_email, JSON::PP::true);
 is works_as($bound_raw, ws($ws_dev)), 200, 'reactivated: the bound token works again';
+
+# a service token cannot hand out more than it has
+is_error(create_token($bound_raw, $owner_id, description => 'escape'), 403,
+         'a bound token creating an interactive token');
+is_error(create_token($bound_raw, $owner_id, kind => 'service_bound',
+                      pinned_roles => ['tk70-prod']),
+         403, 'a bound token pinning a role it does not act with');
+is_error(api(POST => "$TOK/$inter->{id}/actions/rotate", token => $bound_raw), 403,
+         'a bound token rotating its owner\'s interactive token');
+is_error(api(PATCH => "$TOK/$bound->{id}", token => $bound_raw,
+             body => {data => {type => 'authentication-tokens',
+                               attributes => {kind => 'interactive'}}}),
+         403, 'a bound token converting itself to interactive');
+$r = create_token($bound_raw, $owner_id, kind => 'service_bound',
+                  pinned_roles => ['tk70-dev'], lifespan_hours => 1);
+is $r->code, 201, 'a bound token may create one within its own scope';
+is works_as($inter_raw, ws($ws_prod)), 200, 'the owner\'s interactive token is untouched';
 
 # ---- who may pin what ----
 
