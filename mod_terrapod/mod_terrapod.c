@@ -25,10 +25,14 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->max_upload = -1;
     c->task_intervals = apr_table_make(p, 4);
     c->listener_poll_wait = -1;
+    c->bound_idle_days = -1;
+    c->service_max_ttl_hours = -1;
+    c->expiry_warning_days = -1;
     return c;
 }
 
 #define MERGE(f) (add->f ? add->f : base->f)
+#define MERGE_INT(f) (add->f != -1 ? add->f : base->f)
 static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
     tp_srv_conf_t *base = basev, *add = addv;
@@ -53,6 +57,9 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->listener_poll_wait = add->listener_poll_wait != -1
                             ? add->listener_poll_wait
                             : base->listener_poll_wait;
+    c->bound_idle_days = MERGE_INT(bound_idle_days);
+    c->service_max_ttl_hours = MERGE_INT(service_max_ttl_hours);
+    c->expiry_warning_days = MERGE_INT(expiry_warning_days);
     return c;
 }
 
@@ -183,6 +190,34 @@ static const char *set_poll_wait(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* An integer directive: where it goes and the range it accepts. */
+typedef struct {
+    apr_size_t offset;
+    int min, max;
+} int_directive_t;
+
+static const int_directive_t bound_idle_days = {
+    APR_OFFSETOF(tp_srv_conf_t, bound_idle_days), 1, 3650};
+static const int_directive_t service_max_ttl_hours = {
+    APR_OFFSETOF(tp_srv_conf_t, service_max_ttl_hours), 1, 87600};
+static const int_directive_t expiry_warning_days = {
+    APR_OFFSETOF(tp_srv_conf_t, expiry_warning_days), 1, 365};
+
+static const char *set_int(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const int_directive_t *d = cmd->info;
+    char *end;
+    long v = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (*end || end == arg || v < d->min || v > d->max) {
+        return apr_psprintf(cmd->pool, "%s takes a number from %d to %d",
+                            cmd->cmd->name, d->min, d->max);
+    }
+    *(int *)((char *)srv_conf(cmd->server) + d->offset) = (int)v;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -214,6 +249,17 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodListenerPollWait", set_poll_wait, NULL, RSRC_CONF,
                   "Longest wait of a listener's runs/next long poll, in "
                   "seconds"),
+    AP_INIT_TAKE1("TerrapodBoundTokenIdleDays", set_int,
+                  (void *)&bound_idle_days, RSRC_CONF,
+                  "Days without a sign-in of its owner after which a "
+                  "service_bound token is refused"),
+    AP_INIT_TAKE1("TerrapodServiceTokenMaxTTLHours", set_int,
+                  (void *)&service_max_ttl_hours, RSRC_CONF,
+                  "Longest lifespan of a service token, in hours"),
+    AP_INIT_TAKE1("TerrapodTokenExpiryWarningDays", set_int,
+                  (void *)&expiry_warning_days, RSRC_CONF,
+                  "Days before expiry a service token is listed as "
+                  "expiring"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
@@ -333,6 +379,12 @@ static void finish_conf(tp_srv_conf_t *c)
     if (c->max_body == -1) c->max_body = TP_DEFAULT_MAX_BODY;
     if (c->max_upload == -1) c->max_upload = TP_DEFAULT_MAX_UPLOAD;
     if (!c->schema_dir) c->schema_dir = TP_DEFAULT_SCHEMA_DIR;
+    if (c->bound_idle_days == -1)
+        c->bound_idle_days = TP_BOUND_IDLE_DAYS_DEFAULT;
+    if (c->service_max_ttl_hours == -1)
+        c->service_max_ttl_hours = TP_SERVICE_TTL_HOURS_DEFAULT;
+    if (c->expiry_warning_days == -1)
+        c->expiry_warning_days = TP_EXPIRY_WARNING_DAYS_DEFAULT;
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)

@@ -48,6 +48,10 @@ typedef struct tp_srv_conf {
     const char *dbd_params;
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     int listener_poll_wait;       /* seconds; -1: inherit */
+    /* API token policy; -1: inherit (then the TP_*_DEFAULT of tp_auth.h) */
+    int bound_idle_days;
+    int service_max_ttl_hours;
+    int expiry_warning_days;
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -213,6 +217,9 @@ tp_err_t *tp_api_organization_show(tp_req_t *req);
 tp_err_t *tp_api_entitlement_set(tp_req_t *req);
 tp_err_t *tp_api_user_create(tp_req_t *req);
 tp_err_t *tp_api_user_show(tp_req_t *req);
+tp_err_t *tp_api_user_list(tp_req_t *req);
+tp_err_t *tp_api_user_update(tp_req_t *req);
+tp_err_t *tp_api_user_delete(tp_req_t *req);
 tp_err_t *tp_api_workspace_list(tp_req_t *req);
 tp_err_t *tp_api_workspace_create(tp_req_t *req);
 tp_err_t *tp_api_workspace_show(tp_req_t *req);
@@ -316,6 +323,11 @@ tp_err_t *tp_api_user_tokens_create(tp_req_t *req);
 tp_err_t *tp_api_user_tokens_list(tp_req_t *req);
 tp_err_t *tp_api_token_show(tp_req_t *req);
 tp_err_t *tp_api_token_delete(tp_req_t *req);
+tp_err_t *tp_api_token_update(tp_req_t *req);
+tp_err_t *tp_api_token_rotate(tp_req_t *req);
+tp_err_t *tp_api_token_list_all(tp_req_t *req);
+tp_err_t *tp_api_token_expiring(tp_req_t *req);
+tp_err_t *tp_api_token_revoke_all(tp_req_t *req);
 
 /* Variables of a workspace or of a variable set (api/vars.c), shared by
  * both kinds of owner: exactly one of the ids is set. */

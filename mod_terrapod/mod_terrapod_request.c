@@ -556,7 +556,8 @@ static tp_err_t *authenticate(tp_req_t *req)
                       "(Authorization: Bearer <token>)");
     }
     if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_auth_token(db, p, raw, &req->who)) != NULL) {
+        || (err = tp_auth_token(db, p, raw, req->conf->bound_idle_days,
+                                     &req->who)) != NULL) {
         return err;
     }
     req->r->user = apr_pstrdup(p, req->who->grants.email);

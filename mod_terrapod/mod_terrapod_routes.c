@@ -262,15 +262,29 @@ const tp_route_t tp_routes[] = {
      tp_api_role_assignment_delete},
 
     /* users and their API tokens */
+    {"GET", NATIVE "/users", AUDIT, tp_api_user_list},
     {"POST", NATIVE "/users", ADMIN, tp_api_user_create},
     {"GET", NATIVE "/users/{email}", USER, tp_api_user_show},
+    {"PATCH", NATIVE "/users/{email}", ADMIN, tp_api_user_update},
+    {"DELETE", NATIVE "/users/{email}", ADMIN, tp_api_user_delete},
     {"POST", NATIVE "/users/{user_id}/authentication-tokens", USER,
      tp_api_user_tokens_create},
     {"GET", NATIVE "/users/{user_id}/authentication-tokens", USER,
      tp_api_user_tokens_list},
+    {"GET", NATIVE "/admin/authentication-tokens", ADMIN,
+     tp_api_token_list_all},
+    {"POST", NATIVE "/admin/authentication-tokens/actions/revoke-all", ADMIN,
+     tp_api_token_revoke_all},
+    /* before {id}, which would take "expiring" for an id */
+    {"GET", NATIVE "/authentication-tokens/expiring", USER,
+     tp_api_token_expiring},
     {"GET", NATIVE "/authentication-tokens/{id}", USER, tp_api_token_show},
+    {"PATCH", NATIVE "/authentication-tokens/{id}", USER,
+     tp_api_token_update},
     {"DELETE", NATIVE "/authentication-tokens/{id}", USER,
      tp_api_token_delete},
+    {"POST", NATIVE "/authentication-tokens/{id}/actions/rotate", USER,
+     tp_api_token_rotate},
 
     {NULL, NULL, OPEN, NULL}
 };

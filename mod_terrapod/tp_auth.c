@@ -8,31 +8,50 @@
 #include "tp_crypto.h"
 #include "tp_token.h"
 
+const char *const tp_token_kinds[] = {
+    TP_TOKEN_INTERACTIVE, TP_TOKEN_BOUND, TP_TOKEN_DETACHED, NULL
+};
+
+/* The one place a token's effective roles are decided ("eff"):
+ * interactive tokens hold what their owner holds, service_bound tokens the
+ * pinned roles their owner still holds (so a role taken from the owner is
+ * gone from the token at once), service_detached tokens exactly their
+ * pinned roles. Roles since deleted drop out by the join. */
 static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
-    "SELECT t.id AS token_id, u.email, u.id AS user_id, u.display_name,"
-    "       u.is_active, u.is_service_account,"
-    "       (t.expires_at IS NOT NULL AND t.expires_at <= now()) AS expired,"
-    "       (t.last_used_at IS NULL"
-    "        OR t.last_used_at < now() - interval '1 minute') AS stale,"
-    "       EXISTS (SELECT 1 FROM role_assignments ra"
-    "               WHERE ra.email = u.email AND ra.role_name = 'admin')"
-    "         AS is_admin,"
-    "       EXISTS (SELECT 1 FROM role_assignments ra"
-    "               WHERE ra.email = u.email AND ra.role_name = 'audit')"
-    "         AS is_audit,"
+    "WITH t AS ("
+    "  SELECT id, kind, user_email, pinned_roles, description,"
+    "         (expires_at IS NOT NULL AND expires_at <= now()) AS expired,"
+    "         (last_used_at IS NULL"
+    "          OR last_used_at < now() - interval '1 minute') AS stale"
+    "    FROM api_tokens WHERE token_hash = %s),"
+    " eff AS ("
+    "  SELECT r.* FROM t, roles r"
+    "   WHERE CASE WHEN t.kind = 'service_detached'"
+    "              THEN r.name = ANY (t.pinned_roles)"
+    "              ELSE EXISTS (SELECT 1 FROM role_assignments ra"
+    "                            WHERE ra.email = t.user_email"
+    "                              AND ra.role_name = r.name)"
+    "                   AND (t.kind = 'interactive'"
+    "                        OR r.name = ANY (t.pinned_roles)) END)"
+    "SELECT t.id AS token_id, t.kind, t.description, t.expired, t.stale,"
+    "       u.email, u.id AS user_id, u.display_name, u.is_active,"
+    "       u.is_service_account,"
+    "       (t.kind = 'service_bound'"
+    "        AND (u.last_login_at IS NULL OR u.last_login_at"
+    "             < now() - make_interval(days => %s::int))) AS idle,"
+    "       EXISTS (SELECT 1 FROM eff WHERE name = 'admin') AS is_admin,"
+    "       EXISTS (SELECT 1 FROM eff WHERE name = 'audit') AS is_audit,"
     "       (SELECT json_agg(json_build_object("
-    "                 'name', r.name,"
-    "                 'workspace_permission', r.workspace_permission,"
-    "                 'pool_permission', r.pool_permission,"
-    "                 'registry_permission', r.registry_permission,"
-    "                 'allow_labels', r.allow_labels,"
-    "                 'allow_names', r.allow_names,"
-    "                 'deny_labels', r.deny_labels,"
-    "                 'deny_names', r.deny_names))"
-    "          FROM role_assignments ra JOIN roles r ON r.name = ra.role_name"
-    "         WHERE ra.email = u.email AND NOT r.built_in) AS roles"
-    "  FROM api_tokens t JOIN users u ON u.email = t.user_email"
-    " WHERE t.token_hash = %s"};
+    "                 'name', name,"
+    "                 'workspace_permission', workspace_permission,"
+    "                 'pool_permission', pool_permission,"
+    "                 'registry_permission', registry_permission,"
+    "                 'allow_labels', allow_labels,"
+    "                 'allow_names', allow_names,"
+    "                 'deny_labels', deny_labels,"
+    "                 'deny_names', deny_names))"
+    "          FROM eff WHERE NOT built_in) AS roles"
+    "  FROM t LEFT JOIN users u ON u.email = t.user_email"};
 
 /* The condition is repeated so concurrent requests write at most once. */
 static const tp_stmt_t SQL_TOKEN_TOUCH = {"token_touch",
@@ -47,29 +66,38 @@ static const tp_stmt_t SQL_USER_UPSERT = {"user_upsert",
     "                                users.password_hash),"
     "       updated_at = now()"};
 
-#define USER_COLUMNS "email, id, display_name, is_active, is_service_account," \
-    " to_char(created_at AT TIME ZONE 'UTC'," \
-    "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at"
 
 static const tp_stmt_t SQL_USER_INSERT = {"user_insert",
     "INSERT INTO users (email, id, display_name, password_hash)"
     " VALUES (%s, %s, %s, %s) ON CONFLICT (email) DO NOTHING"
-    " RETURNING " USER_COLUMNS};
+    " RETURNING " TP_USER_COLUMNS};
 
 static const tp_stmt_t SQL_USER_GET = {"user_get",
-    "SELECT " USER_COLUMNS " FROM users WHERE email = %s"};
+    "SELECT " TP_USER_COLUMNS " FROM users WHERE email = %s"};
 
 static const tp_stmt_t SQL_ROLE_GRANT = {"role_grant",
     "INSERT INTO role_assignments (provider_name, email, role_name)"
     " VALUES ('local', %s, %s) ON CONFLICT DO NOTHING"};
 
+/* The owner must exist, except for detached tokens, which have none. */
 static const tp_stmt_t SQL_TOKEN_INSERT = {"token_insert",
-    "INSERT INTO api_tokens (id, token_hash, user_email, description,"
-    "                        created_by, expires_at)"
-    " SELECT %s, %s, email, %s, %s,"
+    "INSERT INTO api_tokens (id, token_hash, user_email, kind, description,"
+    "                        pinned_roles, created_by, expires_at)"
+    " SELECT %s, %s, u.email, %s, %s,"
+    "        (SELECT array_agg(e) FROM json_array_elements_text(%s::json) e),"
+    "        %s,"
     "        CASE WHEN %s::bigint = 0 THEN NULL"
     "             ELSE now() + make_interval(secs => %s::bigint) END"
-    "   FROM users WHERE email = %s RETURNING id"};
+    "   FROM (VALUES (%s::text)) AS owner (email)"
+    "   LEFT JOIN users u ON u.email = owner.email"
+    "  WHERE owner.email IS NULL OR u.email IS NOT NULL RETURNING id"};
+
+/* SET reads the old rotated_at, so the lifespan carries over. */
+static const tp_stmt_t SQL_TOKEN_ROTATE = {"token_rotate",
+    "UPDATE api_tokens SET token_hash = %s, rotated_at = now(),"
+    "       expires_at = now() + (expires_at"
+    "                             - COALESCE(rotated_at, created_at))"
+    " WHERE id = %s RETURNING id"};
 
 static const tp_stmt_t SQL_TOKEN_PURGE = {"token_purge",
     "DELETE FROM api_tokens WHERE expires_at <= now() RETURNING id"};
@@ -91,8 +119,49 @@ static apr_array_header_t *parse_roles(apr_pool_t *p, const char *json)
     return roles;
 }
 
+/* Why a known, unexpired token may not act now; NULL when it may. */
+static tp_err_t *token_refused(apr_pool_t *p, const tp_rows_t *rows,
+                               int bound_idle_days)
+{
+    const char *kind = tp_row(rows, 0, "kind");
+
+    if (tp_row_bool(rows, 0, "expired")) {
+        return tp_err(p, 401, "API token has expired");
+    }
+    if (strcmp(kind, TP_TOKEN_DETACHED) == 0) {
+        return NULL;
+    }
+    if (!tp_row_bool(rows, 0, "is_active")) {
+        return tp_err(p, 401, "user account is deactivated");
+    }
+    if (tp_row_bool(rows, 0, "idle")) {
+        return tp_err(p, 401, "this service_bound token's owner has not "
+                      "signed in within %d days; the token works again "
+                      "after the owner signs in", bound_idle_days);
+    }
+    return NULL;
+}
+
+/* A detached token is nobody: it answers to a name of its own that can
+ * never be an email address. */
+static void fill_identity(apr_pool_t *p, const tp_rows_t *rows,
+                          tp_principal_t *who)
+{
+    if (strcmp(who->token_kind, TP_TOKEN_DETACHED) == 0) {
+        who->grants.email = apr_pstrcat(p, "token:", who->token_id, NULL);
+        who->user_id = who->token_id;
+        who->display_name = tp_row(rows, 0, "description");
+        who->is_service_account = 1;
+        return;
+    }
+    who->grants.email = tp_row(rows, 0, "email");
+    who->user_id = tp_row(rows, 0, "user_id");
+    who->display_name = tp_row(rows, 0, "display_name");
+    who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
+}
+
 tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
-                        tp_principal_t **out)
+                        int bound_idle_days, tp_principal_t **out)
 {
     tp_rows_t *rows;
     tp_principal_t *who;
@@ -102,28 +171,25 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
         return tp_err(p, 401, "invalid API token");
     }
     err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, &rows,
-                     TP_DB_ARGS(tp_token_hash(p, raw)));
+                     TP_DB_ARGS(tp_token_hash(p, raw),
+                                apr_itoa(p, bound_idle_days)));
     if (err) {
         return err;
     }
     if (rows->nrows != 1) {
         return tp_err(p, 401, "invalid API token");
     }
-    if (tp_row_bool(rows, 0, "expired")) {
-        return tp_err(p, 401, "API token has expired");
-    }
-    if (!tp_row_bool(rows, 0, "is_active")) {
-        return tp_err(p, 401, "user account is deactivated");
+    if ((err = token_refused(p, rows, bound_idle_days)) != NULL) {
+        return err;
     }
     who = apr_pcalloc(p, sizeof(*who));
     who->token_id = tp_row(rows, 0, "token_id");
-    who->grants.email = tp_row(rows, 0, "email");
-    who->user_id = tp_row(rows, 0, "user_id");
-    who->display_name = tp_row(rows, 0, "display_name");
-    who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
+    who->token_kind = tp_row(rows, 0, "kind");
+    fill_identity(p, rows, who);
     who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
     who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
     who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
+    who->grants.scoped = strcmp(who->token_kind, TP_TOKEN_INTERACTIVE) != 0;
     if (tp_row_bool(rows, 0, "stale")) {
         err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
                          TP_DB_ARGS(who->token_id));
@@ -132,6 +198,23 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
         }
     }
     *out = who;
+    return NULL;
+}
+
+tp_err_t *tp_token_lifespan(apr_pool_t *p, const char *kind,
+                            long long requested, int service_max_hours,
+                            long long *hours)
+{
+    int service = strcmp(kind, TP_TOKEN_INTERACTIVE) != 0;
+    long long cap = service ? service_max_hours
+                            : TP_INTERACTIVE_TTL_HOURS_MAX;
+
+    if (requested < 0 || requested > cap) {
+        return tp_err(p, 422, "lifespan-hours of a%s %s token must be "
+                      "between 1 and %" APR_INT64_T_FMT, service ? "" : "n", kind,
+                      (apr_int64_t)cap);
+    }
+    *hours = requested == 0 && service ? cap : requested;
     return NULL;
 }
 
@@ -213,30 +296,59 @@ tp_err_t *tp_user_get(tp_db_t *db, apr_pool_t *p, const char *email,
     return err;
 }
 
+tp_err_t *tp_token_mint(tp_db_t *db, apr_pool_t *p,
+                        const tp_token_spec_t *spec, const char **raw,
+                        const char **id)
+{
+    const char *secret = tp_token_generate(p);
+    const char *tid = tp_id_generate(p, "at");
+    const char *life = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                    (apr_int64_t)spec->lifespan_seconds);
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    err = tp_db_exec(db, p, &SQL_TOKEN_INSERT, &rows,
+                     TP_DB_ARGS(tid, tp_token_hash(p, secret), spec->kind,
+                                spec->description ? spec->description : "",
+                                spec->pinned_json, spec->created_by, life,
+                                life, spec->email));
+    if (err) {
+        return err;
+    }
+    if (rows->nrows != 1) {
+        return tp_err(p, 404, "no user %s", spec->email);
+    }
+    *raw = secret;
+    *id = tid;
+    return NULL;
+}
+
 tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
                           const char *created_by, const char *description,
                           long long lifespan_seconds, const char **raw,
                           const char **id)
 {
-    const char *secret = tp_token_generate(p);
-    const char *tid = tp_id_generate(p, "at");
-    const char *life = apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                    (apr_int64_t)lifespan_seconds);
-    tp_rows_t *rows;
-    tp_err_t *err;
+    tp_token_spec_t spec = {TP_TOKEN_INTERACTIVE, email, created_by,
+                            description, NULL, lifespan_seconds};
 
-    err = tp_db_exec(db, p, &SQL_TOKEN_INSERT, &rows,
-                     TP_DB_ARGS(tid, tp_token_hash(p, secret),
-                                description ? description : "", created_by,
-                                life, life, email));
+    return tp_token_mint(db, p, &spec, raw, id);
+}
+
+tp_err_t *tp_token_rotate(tp_db_t *db, apr_pool_t *p, const char *id,
+                          const char **raw)
+{
+    const char *secret = tp_token_generate(p);
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_TOKEN_ROTATE, &rows,
+                               TP_DB_ARGS(tp_token_hash(p, secret), id));
+
     if (err) {
         return err;
     }
     if (rows->nrows != 1) {
-        return tp_err(p, 404, "no user %s", email);
+        return tp_err(p, 404, "authentication token %s not found", id);
     }
     *raw = secret;
-    *id = tid;
     return NULL;
 }
 

@@ -1,4 +1,5 @@
-/* Who is calling: users, their API tokens and platform roles. */
+/* Who is calling: users, their API tokens (of three kinds) and the roles
+ * a token acts with. */
 #ifndef TP_AUTH_H
 #define TP_AUTH_H
 
@@ -10,13 +11,41 @@ typedef struct tp_principal {
     const char *user_id;
     const char *display_name;
     const char *token_id;
+    const char *token_kind;   /* one of tp_token_kinds */
     int is_service_account;
 } tp_principal_t;
 
-/* Resolves a raw API token: 401 when malformed, unknown, expired, or its
- * user is deactivated. Marks the token used at most once a minute. */
+/* Token kinds: "interactive" acts with its owner's live roles;
+ * "service_bound" with its pinned roles that the owner still holds, and
+ * only while the owner signs in regularly; "service_detached" has no
+ * owner and its pinned roles are its whole scope. NULL-terminated. */
+extern const char *const tp_token_kinds[];
+#define TP_TOKEN_INTERACTIVE "interactive"
+#define TP_TOKEN_BOUND "service_bound"
+#define TP_TOKEN_DETACHED "service_detached"
+
+/* Defaults of the token directives. */
+#define TP_BOUND_IDLE_DAYS_DEFAULT 7
+#define TP_SERVICE_TTL_HOURS_DEFAULT 8760
+#define TP_EXPIRY_WARNING_DAYS_DEFAULT 14
+/* interactive tokens may last a year at most, or never expire */
+#define TP_INTERACTIVE_TTL_HOURS_MAX 8760
+
+/* Resolves a raw API token: 401 when malformed, unknown or expired, when
+ * its owner is deactivated, or when it is service_bound and its owner has
+ * not signed in for bound_idle_days. The principal's grants are the
+ * token's effective roles (see tp_token_kinds). Marks the token used at
+ * most once a minute. */
 tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
-                        tp_principal_t **out);
+                        int bound_idle_days, tp_principal_t **out);
+
+/* The lifespan in hours a token of kind gets when requested hours are
+ * asked for (0: none asked): interactive tokens may not expire and last at
+ * most TP_INTERACTIVE_TTL_HOURS_MAX; service tokens always expire, after
+ * service_max_hours unless asked for less. 422 beyond the cap. */
+tp_err_t *tp_token_lifespan(apr_pool_t *p, const char *kind,
+                            long long requested, int service_max_hours,
+                            long long *hours);
 
 /* Creates a local user, or updates the password of an existing one when
  * password is not NULL; grants the admin role when admin is set. */
@@ -32,8 +61,16 @@ char *tp_str_lower(apr_pool_t *p, const char *s);
 /* 1 when email looks like an address (one @, no spaces, 3..254 chars). */
 int tp_email_valid(const char *email);
 
+/* The columns of a user row as the API shows it. */
+#define TP_USER_COLUMNS \
+    "email, id, display_name, is_active, is_service_account," \
+    " to_char(created_at AT TIME ZONE 'UTC'," \
+    "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created_at," \
+    " to_char(last_login_at AT TIME ZONE 'UTC'," \
+    "         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_login_at"
+
 /* Creates a local user; 409 when the email is taken. Returns the new row
- * (email, id, display_name, is_active, created_at). */
+ * (TP_USER_COLUMNS). */
 tp_err_t *tp_user_create(tp_db_t *db, apr_pool_t *p, const char *email,
                          const char *display_name, const char *password,
                          tp_rows_t **row);
@@ -42,10 +79,31 @@ tp_err_t *tp_user_create(tp_db_t *db, apr_pool_t *p, const char *email,
 tp_err_t *tp_user_get(tp_db_t *db, apr_pool_t *p, const char *email,
                       tp_rows_t **row);
 
+/* What a new token is. */
+typedef struct tp_token_spec {
+    const char *kind;          /* one of tp_token_kinds */
+    const char *email;         /* the owner; NULL for service_detached */
+    const char *created_by;
+    const char *description;
+    const char *pinned_json;   /* JSON array of role names; NULL when none */
+    /* 0: no expiry; negative values make an already expired token, for
+     * tests of expiry */
+    long long lifespan_seconds;
+} tp_token_spec_t;
+
+/* Mints a token; 404 when its owner does not exist. Returns the raw
+ * secret once; only its hash is stored. */
+tp_err_t *tp_token_mint(tp_db_t *db, apr_pool_t *p,
+                        const tp_token_spec_t *spec, const char **raw,
+                        const char **id);
+
+/* Gives token id a new secret (the old one stops working at once), sets
+ * rotated_at and restarts its lifespan from now; 404 when it is gone. */
+tp_err_t *tp_token_rotate(tp_db_t *db, apr_pool_t *p, const char *id,
+                          const char **raw);
+
 /* Mints an interactive API token for email, issued by created_by, valid
- * lifespan_seconds (0: no expiry; negative values make an already expired
- * token, for tests of expiry). Returns the raw secret once; only its hash
- * is stored. */
+ * lifespan_seconds (as tp_token_spec_t). */
 tp_err_t *tp_token_create(tp_db_t *db, apr_pool_t *p, const char *email,
                           const char *created_by, const char *description,
                           long long lifespan_seconds, const char **raw,

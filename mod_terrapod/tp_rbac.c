@@ -95,7 +95,7 @@ tp_level_e tp_rbac_level(const tp_grants_t *who, tp_axis_e axis,
     if (!who) {
         return TP_LEVEL_NONE;
     }
-    if (who->is_admin || (who->email && res->owner_email
+    if (who->is_admin || (!who->scoped && who->email && res->owner_email
                           && strcmp(who->email, res->owner_email) == 0)) {
         return TP_LEVEL_ADMIN;
     }
@@ -114,6 +114,27 @@ tp_level_e tp_rbac_level(const tp_grants_t *who, tp_axis_e axis,
         RAISE(level, TP_LEVEL_READ);
     }
     return level;
+}
+
+int tp_grants_hold(const tp_grants_t *who, const char *role)
+{
+    int i;
+
+    if (strcmp(role, "admin") == 0) {
+        return who->is_admin;
+    }
+    if (strcmp(role, "audit") == 0) {
+        return who->is_audit;
+    }
+    if (strcmp(role, "everyone") == 0) {
+        return 1;
+    }
+    for (i = 0; who->roles && i < who->roles->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(who->roles, i, tp_role_t).name, role) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 tp_role_t *tp_role_from_json(apr_pool_t *p, const tp_json_t *j)

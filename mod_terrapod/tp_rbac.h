@@ -36,6 +36,9 @@ typedef struct tp_grants {
     int is_admin;
     int is_audit;
     const apr_array_header_t *roles;   /* tp_role_t, custom roles only */
+    /* service tokens act only through their roles: owning a resource
+     * grants them nothing */
+    int scoped;
 } tp_grants_t;
 
 /* A labelled, owned resource (workspace, pool, module, provider). */
@@ -57,10 +60,14 @@ int tp_role_applies(const tp_role_t *role, const char *name,
                     const tp_json_t *labels);
 
 /* The caller's level on a resource: the highest of platform admin
- * (admin), owner (admin), audit (read), every applying custom role's level
+ * (admin), owner (admin, unless scoped), audit (read), every applying custom role's level
  * on the axis, and the everyone role (read where access=everyone). */
 tp_level_e tp_rbac_level(const tp_grants_t *who, tp_axis_e axis,
                          const tp_resource_t *res);
+
+/* 1 when the caller holds role: the platform roles by their flags,
+ * everyone always, custom roles by name. */
+int tp_grants_hold(const tp_grants_t *who, const char *role);
 
 #define TP_MAX_LABELS 64
 

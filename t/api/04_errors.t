@@ -18,7 +18,7 @@ is_error($r, 405, 'POST /health');
 is $r->header('Allow'), 'GET, HEAD', 'Allow lists GET and HEAD';
 $r = api(DELETE => '/api/terrapod/v1/users', token => $admin);
 is_error($r, 405, 'DELETE users collection');
-is $r->header('Allow'), 'POST', 'Allow lists POST';
+is $r->header('Allow'), 'GET, POST, HEAD', 'Allow lists GET, POST and HEAD';
 
 my $users = '/api/terrapod/v1/users';
 my $big = '{"data":{"type":"users","attributes":{"email":"' . ('x' x 70000) . '@a.b"}}}';

@@ -4,8 +4,8 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
-use Time::Local qw(timegm);
 use TP::Test;
+use TP::Tokens;
 
 plan tests => 68;
 
@@ -15,35 +15,12 @@ my $alice = user_token($alice_email);
 my $bob = user_token($bob_email);
 my $admin = user_token('tok-admin@test.local', admin => 1);
 
-sub user_id {
-    my ($token) = @_;
-    my $r = api(GET => '/api/v2/account/details', token => $token);
-    die 'account details: ' . $r->as_string unless $r->code == 200;
-    return json_of($r)->{data}{id};
-}
-
 my $alice_id = user_id($alice);
 my $bob_id = user_id($bob);
-
-sub tokens_path { "/api/terrapod/v1/users/$_[0]/authentication-tokens" }
-
-sub create_token {
-    my ($token, $user_id, %attrs) = @_;
-    return api(POST => tokens_path($user_id), token => $token,
-               body => {data => {type => 'authentication-tokens',
-                                 attributes => \%attrs}});
-}
 
 sub tokens_of {
     my ($email) = @_;
     return sql("SELECT count(*) FROM api_tokens WHERE user_email = '$email'");
-}
-
-sub epoch_of {
-    my ($ts) = @_;
-    my ($y, $mo, $d, $h, $mi, $s) = ($ts // '') =~
-        /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.\d+)?Z$/ or return undef;
-    return timegm($s, $mi, $h, $d, $mo - 1, $y);
 }
 
 # ---- creating one's own token ----

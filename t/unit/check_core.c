@@ -17,6 +17,7 @@
 #include "tp_state.h"
 #include "tp_log.h"
 #include "tp_run.h"
+#include "tp_auth.h"
 
 Suite *archive_suite(void);
 Suite *vars_suite(void);
@@ -422,15 +423,62 @@ START_TEST(rbac_builtins_and_owner)
     tp_grants_t admin = {"a@x", 1, 0, NULL};
     tp_grants_t audit = {"b@x", 0, 1, NULL};
     tp_grants_t plain = {"c@x", 0, 0, NULL};
+    tp_grants_t service = {"c@x", 0, 0, NULL, 1};
 
     ck_assert_int_eq(level_for(&admin, "w", NULL, "{}"), TP_LEVEL_ADMIN);
     ck_assert_int_eq(level_for(&audit, "w", NULL, "{}"), TP_LEVEL_READ);
     ck_assert_int_eq(level_for(&plain, "w", NULL, "{}"), TP_LEVEL_NONE);
     ck_assert_int_eq(level_for(&plain, "w", "c@x", "{}"), TP_LEVEL_ADMIN);
+    /* a service token of the owner gets nothing from ownership */
+    ck_assert_int_eq(level_for(&service, "w", "c@x", "{}"), TP_LEVEL_NONE);
+    ck_assert_int_eq(level_for(&service, "w", "c@x",
+                               "{\"access\":\"everyone\"}"), TP_LEVEL_READ);
     ck_assert_int_eq(level_for(&plain, "w", NULL,
                                "{\"access\":\"everyone\"}"), TP_LEVEL_READ);
     ck_assert_int_eq(tp_rbac_level(NULL, TP_AXIS_WORKSPACE, NULL),
                      TP_LEVEL_NONE);
+}
+END_TEST
+
+START_TEST(rbac_grants_hold)
+{
+    apr_array_header_t *roles = apr_array_make(pool, 1, sizeof(tp_role_t));
+    tp_grants_t audit = {"b@x", 0, 1, roles};
+
+    *(tp_role_t *)apr_array_push(roles) =
+        role("dev", TP_LEVEL_WRITE, "{}", "[]", "{}", "[]");
+    ck_assert(tp_grants_hold(&audit, "audit"));
+    ck_assert(!tp_grants_hold(&audit, "admin"));
+    ck_assert(tp_grants_hold(&audit, "everyone"));
+    ck_assert(tp_grants_hold(&audit, "dev"));
+    ck_assert(!tp_grants_hold(&audit, "dev2"));
+}
+END_TEST
+
+/* interactive tokens may never expire; service tokens always do */
+START_TEST(token_lifespan_caps)
+{
+    long long h = -1;
+
+    ck_assert_ptr_null(tp_token_lifespan(pool, TP_TOKEN_INTERACTIVE, 0, 100,
+                                         &h));
+    ck_assert_int_eq(h, 0);
+    ck_assert_ptr_null(tp_token_lifespan(pool, TP_TOKEN_INTERACTIVE,
+                                         TP_INTERACTIVE_TTL_HOURS_MAX, 100,
+                                         &h));
+    ck_assert_int_eq(h, TP_INTERACTIVE_TTL_HOURS_MAX);
+    ck_assert_int_eq(tp_token_lifespan(pool, TP_TOKEN_INTERACTIVE,
+                                       TP_INTERACTIVE_TTL_HOURS_MAX + 1, 100,
+                                       &h)->status, 422);
+    ck_assert_ptr_null(tp_token_lifespan(pool, TP_TOKEN_BOUND, 0, 100, &h));
+    ck_assert_int_eq(h, 100);
+    ck_assert_ptr_null(tp_token_lifespan(pool, TP_TOKEN_DETACHED, 5, 100,
+                                         &h));
+    ck_assert_int_eq(h, 5);
+    ck_assert_int_eq(tp_token_lifespan(pool, TP_TOKEN_DETACHED, 101, 100,
+                                       &h)->status, 422);
+    ck_assert_int_eq(tp_token_lifespan(pool, TP_TOKEN_BOUND, -1, 100,
+                                       &h)->status, 422);
 }
 END_TEST
 
@@ -736,6 +784,8 @@ static Suite *core_suite(void)
     tcase_add_test(tc, rbac_allow_deny_and_max);
     tcase_add_test(tc, rbac_builtins_and_owner);
     tcase_add_test(tc, rbac_level_names);
+    tcase_add_test(tc, rbac_grants_hold);
+    tcase_add_test(tc, token_lifespan_caps);
     tcase_add_test(tc, labels_rules);
     tcase_add_test(tc, capability_sign_and_verify);
     tcase_add_test(tc, state_inspect_and_reserial);
