@@ -127,8 +127,11 @@ static int endpoint_ok(const char *issuer, const char *url)
 tp_err_t *tp_oidc_discover(apr_pool_t *p, tp_oidc_provider_t *prov,
                            tp_oidc_meta_t **meta)
 {
+    apr_size_t n = strlen(prov->issuer);
+    /* issuers may end with a slash; the path then starts there */
     const char *url = apr_pstrcat(p, prov->issuer,
-                                  "/.well-known/openid-configuration", NULL);
+                                  n && prov->issuer[n - 1] == '/' ? "" : "/",
+                                  ".well-known/openid-configuration", NULL);
     const char *why = NULL, *iss;
     char *text;
     apr_size_t len;

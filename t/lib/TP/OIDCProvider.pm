@@ -9,6 +9,7 @@ package TP::OIDCProvider;
 use strict;
 use warnings FATAL => 'all';
 use HTTP::Daemon;
+use LWP::UserAgent;
 use HTTP::Response;
 use HTTP::Status qw(:constants);
 use URI;
@@ -143,6 +144,40 @@ sub stop {
 }
 
 sub DESTROY { $_[0]->stop }
+
+# A browser for the code flow: a cookie jar and no automatic redirects,
+# so tests see (and may tamper with) every hop.
+sub browser {
+    return LWP::UserAgent->new(max_redirect => 0, cookie_jar => {},
+                               timeout => 30);
+}
+
+# Starts a sign-in at server (its base URL) through provider (default
+# idp), lets this provider approve it (mode spoils the ID token, groups
+# replaces the user's groups) and returns the browser, the callback URL
+# the browser was sent back to, and the authorization request URL.
+sub approve {
+    my ($self, %o) = @_;
+    my $ua = $o{browser} // browser();
+    my $start = URI->new("$o{server}/api/terrapod/v1/auth/authorize");
+    $start->query_form(provider => $o{provider} // 'idp',
+                       return_to => $o{return_to} // '/');
+    my $r = $ua->get($start);
+    die "authorize: " . $r->as_string unless $r->code == HTTP_FOUND;
+    my $auth = URI->new($r->header('Location'));
+    $auth->query_param(tp_mode => $o{mode}) if $o{mode};
+    $auth->query_param(tp_groups => $o{groups}) if defined $o{groups};
+    $r = $ua->get($auth);
+    die "provider: " . $r->as_string unless $r->code == HTTP_FOUND;
+    return ($ua, $r->header('Location'), $auth);
+}
+
+# The server's answer to the callback of a whole sign-in.
+sub sign_in {
+    my ($self, %o) = @_;
+    my ($ua, $callback) = $self->approve(%o);
+    return $ua->get($callback);
+}
 
 sub reply {
     my ($code, $doc, %headers) = @_;
