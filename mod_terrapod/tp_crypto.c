@@ -618,9 +618,11 @@ tp_pubkey_t *tp_pubkey_rsa(apr_pool_t *p, const unsigned char *n,
     BIGNUM *bn_e = BN_bin2bn(e, (int)elen, NULL);
     tp_pubkey_t *key = NULL;
 
-    /* shorter moduli are forgeable by a determined attacker */
+    /* shorter moduli are forgeable by a determined attacker; e = 1 by
+     * anyone */
     if (bld && bn_n && bn_e && BN_num_bits(bn_n) >= 2048
         && BN_num_bits(bn_n) <= 8192 && BN_is_odd(bn_e)
+        && BN_num_bits(bn_e) >= 2
         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1
         && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1) {
         key = pubkey_from(p, "RSA", bld);

@@ -10,8 +10,8 @@
 /* Only a path on this server, so the sign-in cannot redirect elsewhere. */
 static int return_to_ok(const char *s)
 {
-    return s[0] == '/' && s[1] != '/' && s[1] != '\\'
-           && strlen(s) <= RETURN_TO_MAX && !strpbrk(s, "\r\n\\");
+    return s[0] == '/' && s[1] != '/' && strlen(s) <= RETURN_TO_MAX
+           && !strpbrk(s, "\r\n\\");
 }
 
 tp_err_t *tp_api_auth_authorize(tp_req_t *req)

@@ -114,6 +114,25 @@ START_TEST(jwks_rejects_bad_documents_and_keys)
 }
 END_TEST
 
+START_TEST(rsa_exponent_must_be_sound)
+{
+    apr_size_t nl, el;
+    unsigned char *n, *e;
+    apr_array_header_t *keys = keyset(JWKS);
+    tp_json_t *set = tp_json_parse(pool, JWKS, strlen(JWKS), NULL);
+    const char *n64 = tp_json_gets(tp_json_at(tp_json_get(set, "keys", NULL),
+                                              2), "n", NULL);
+
+    ck_assert_int_eq(keys->nelts, 2);
+    n = tp_b64url_decode(pool, n64, &nl);
+    e = tp_b64url_decode(pool, "AQAB", &el);
+    ck_assert_ptr_nonnull(tp_pubkey_rsa(pool, n, nl, e, el));
+    /* e = 1 makes every message its own signature; even e is no key */
+    ck_assert_ptr_null(tp_pubkey_rsa(pool, n, nl, (unsigned char *)"\1", 1));
+    ck_assert_ptr_null(tp_pubkey_rsa(pool, n, nl, (unsigned char *)"\4", 1));
+}
+END_TEST
+
 START_TEST(p256_point_must_be_on_the_curve)
 {
     apr_size_t xl, yl;
@@ -350,6 +369,7 @@ Suite *jwt_suite(void)
     tcase_add_test(tc, jwks_keeps_signing_keys);
     tcase_add_test(tc, jwks_finds_by_kid_and_type);
     tcase_add_test(tc, jwks_rejects_bad_documents_and_keys);
+    tcase_add_test(tc, rsa_exponent_must_be_sound);
     tcase_add_test(tc, p256_point_must_be_on_the_curve);
     tcase_add_test(tc, b64url_is_strict);
     tcase_add_test(tc, valid_signatures_verify);
