@@ -194,13 +194,14 @@ typedef struct tp_sso_result {
 tp_err_t *tp_sso_begin(tp_req_t *req, const char *provider,
                        const char *return_to, const char **location);
 
-/* Finishes the sign-in the provider redirected back with (code and state
- * from the callback): consumes the state, redeems the code, verifies the
- * ID token and records the user and the roles the provider's groups map
- * to (replacing that provider's earlier ones) in one transaction. 401
- * with the reason when anything does not check out. */
-tp_err_t *tp_sso_finish(tp_req_t *req, const char *code, const char *state,
-                        tp_sso_result_t **out);
+/* Finishes the sign-in the provider redirected back with (state and code
+ * from the callback, or refusal: its error parameter): consumes the
+ * state, redeems the code, verifies the ID token and records the user
+ * and the roles the provider's groups map to (replacing that provider's
+ * earlier ones) in one transaction. 401 with the reason when anything
+ * does not check out. */
+tp_err_t *tp_sso_finish(tp_req_t *req, const char *state, const char *code,
+                        const char *refusal, tp_sso_result_t **out);
 
 /* 403 when email holds a role of TerrapodRequireSSOForRoles (through any
  * provider's assignments): such a person signs in only through single

@@ -198,8 +198,8 @@ static tp_err_t *record_identity(tp_req_t *req, tp_sso_result_t *res)
     return NULL;
 }
 
-tp_err_t *tp_sso_finish(tp_req_t *req, const char *code, const char *state,
-                        tp_sso_result_t **out)
+tp_err_t *tp_sso_finish(tp_req_t *req, const char *state, const char *code,
+                        const char *refusal, tp_sso_result_t **out)
 {
     apr_pool_t *p = req->r->pool;
     tp_sso_result_t *res = apr_pcalloc(p, sizeof(*res));
@@ -211,6 +211,10 @@ tp_err_t *tp_sso_finish(tp_req_t *req, const char *code, const char *state,
 
     if ((err = take_state(req, state, &row)) != NULL) {
         return err;
+    }
+    if (refusal) {
+        return tp_err(p, 401, "the identity provider refused the sign-in: "
+                      "%s", refusal);
     }
     if (!(prov = tp_sso_provider(req->conf, tp_row(row, 0,
                                                    "provider_name")))) {

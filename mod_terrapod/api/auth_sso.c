@@ -76,15 +76,11 @@ tp_err_t *tp_api_auth_callback(tp_req_t *req)
     if (!state || !*state) {
         return tp_err(p, 400, "state is required");
     }
-    if (refusal) {
-        err = tp_err(p, 401, "the identity provider refused the sign-in: "
-                     "%s", refusal);
-    }
-    else if (!code || !*code) {
+    if (!refusal && (!code || !*code)) {
         err = tp_err(p, 400, "code is required");
     }
     else {
-        err = tp_sso_finish(req, code, state, &res);
+        err = tp_sso_finish(req, state, code, refusal, &res);
     }
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP01102: "

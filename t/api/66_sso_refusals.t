@@ -11,7 +11,7 @@ use URI::QueryParam;
 use TP::Test;
 use TP::OIDCProvider;
 
-plan tests => 58;
+plan tests => 59;
 
 my $server = Apache::TestRequest::resolve_url('') =~ s{/$}{}r;
 my $callback = "$server/api/terrapod/v1/auth/callback";
@@ -54,11 +54,15 @@ is recorded(), 0, 'no user and no role recorded by any of them';
 
 # ==== the provider refuses ====
 
-my $r = $idp->sign_in(server => $server, mode => 'deny');
+my ($ua, $back) = $idp->approve(server => $server, mode => 'deny');
+my $state = URI->new($back)->query_param('state');
+my $r = $ua->get($back);
 is_error $r, 401, 'provider denies the sign-in';
 like error_detail($r), qr/refused the sign-in: access_denied/, 'says so';
+is sql("SELECT count(*) FROM sso_states WHERE state_hash = encode(sha256('$state'), 'hex')"),
+   0, 'its state is spent';
 
-my ($ua, $back) = $idp->approve(server => $server);
+($ua, $back) = $idp->approve(server => $server);
 my $bad_code = URI->new($back);
 $bad_code->query_param(code => 'not-a-code');
 $r = $ua->get($bad_code);
