@@ -8,6 +8,7 @@
 #include <ap_mpm.h>
 #include <apr_strings.h>
 #include <apr_file_io.h>
+#include <apr_lib.h>
 #include <stdlib.h>
 
 #include "mod_terrapod.h"
@@ -54,6 +55,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->dbd_params = MERGE(dbd_params);
     c->task_intervals = apr_table_overlay(p, base->task_intervals,
                                           add->task_intervals);
+    c->oidc_providers = MERGE(oidc_providers);
+    c->sso_roles = MERGE(sso_roles);
     c->listener_poll_wait = add->listener_poll_wait != -1
                             ? add->listener_poll_wait
                             : base->listener_poll_wait;
@@ -218,6 +221,212 @@ static const char *set_int(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* ---- single sign-on providers ---- */
+
+static int name_ok(const char *s)
+{
+    apr_size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    return n >= 1 && n <= 63 && s[n] == '\0' && s[0] != '_' && s[0] != '-';
+}
+
+/* https, or http to this machine (a provider on loopback). */
+static int issuer_ok(const char *url)
+{
+    static const char *const loopback[] = {"http://127.0.0.1",
+                                           "http://localhost",
+                                           "http://[::1]", NULL};
+    int i;
+
+    if (strncmp(url, "https://", 8) == 0) {
+        return url[8] != '\0';
+    }
+    for (i = 0; loopback[i]; i++) {
+        apr_size_t n = strlen(loopback[i]);
+
+        if (strncmp(url, loopback[i], n) == 0
+            && (url[n] == '\0' || url[n] == ':' || url[n] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static tp_oidc_provider_t *find_provider(const apr_array_header_t *list,
+                                         const char *name)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; i++) {
+        tp_oidc_provider_t *prov = APR_ARRAY_IDX(list, i,
+                                                 tp_oidc_provider_t *);
+
+        if (strcmp(prov->name, name) == 0) {
+            return prov;
+        }
+    }
+    return NULL;
+}
+
+tp_oidc_provider_t *tp_sso_provider(const tp_srv_conf_t *conf,
+                                    const char *name)
+{
+    return name ? find_provider(conf->oidc_providers, name) : NULL;
+}
+
+/* TerrapodOIDCProvider name issuer client-id client-secret-file */
+static const char *add_oidc_provider(cmd_parms *cmd, void *dc, int argc,
+                                     char *const argv[])
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    const char *secret;
+
+    (void)dc;
+    if (argc != 4) {
+        return "TerrapodOIDCProvider takes a name, the issuer URL, the "
+               "client id and the file holding the client secret";
+    }
+    if (!name_ok(argv[0]) || strcmp(argv[0], "local") == 0) {
+        return "TerrapodOIDCProvider: the name is 1-63 of a-z 0-9 _ - and "
+               "not \"local\"";
+    }
+    if (!issuer_ok(argv[1])) {
+        return "TerrapodOIDCProvider: the issuer must be an https URL (or "
+               "http on loopback)";
+    }
+    if (!(secret = ap_server_root_relative(cmd->pool, argv[3]))) {
+        return "TerrapodOIDCProvider: bad client secret file path";
+    }
+    if (!c->oidc_providers) {
+        c->oidc_providers = apr_array_make(cmd->pool, 2,
+                                           sizeof(tp_oidc_provider_t *));
+    }
+    if (find_provider(c->oidc_providers, argv[0])) {
+        return apr_pstrcat(cmd->pool, "TerrapodOIDCProvider: ", argv[0],
+                           " is declared twice", NULL);
+    }
+    APR_ARRAY_PUSH(c->oidc_providers, tp_oidc_provider_t *) =
+        tp_oidc_provider_make(cmd->pool, argv[0], argv[1], argv[2], secret);
+    return NULL;
+}
+
+/* The provider a per-provider directive names; declared before it. */
+static const char *provider_arg(cmd_parms *cmd, const char *name,
+                                tp_oidc_provider_t **prov)
+{
+    *prov = find_provider(srv_conf(cmd->server)->oidc_providers, name);
+    return *prov ? NULL : apr_pstrcat(cmd->pool, cmd->cmd->name, ": no "
+                                      "TerrapodOIDCProvider named ", name,
+                                      " before it", NULL);
+}
+
+static const char *set_oidc_client_auth(cmd_parms *cmd, void *dc,
+                                        const char *name, const char *how)
+{
+    tp_oidc_provider_t *prov;
+    const char *err = provider_arg(cmd, name, &prov);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (strcmp(how, "basic") != 0 && strcmp(how, "post") != 0) {
+        return "TerrapodOIDCClientAuth takes basic (client_secret_basic) "
+               "or post (client_secret_post)";
+    }
+    prov->secret_post = strcmp(how, "post") == 0;
+    return NULL;
+}
+
+static const char *set_oidc_groups_claim(cmd_parms *cmd, void *dc,
+                                         const char *name, const char *claim)
+{
+    tp_oidc_provider_t *prov;
+    const char *err = provider_arg(cmd, name, &prov);
+
+    (void)dc;
+    if (!err) {
+        prov->groups_claim = claim;
+    }
+    return err;
+}
+
+static const char *set_oidc_ca(cmd_parms *cmd, void *dc, const char *name,
+                               const char *file)
+{
+    tp_oidc_provider_t *prov;
+    const char *err = provider_arg(cmd, name, &prov);
+
+    (void)dc;
+    if (!err && !(prov->ca_file = ap_server_root_relative(cmd->pool,
+                                                          file))) {
+        return "TerrapodOIDCCACertificate: bad path";
+    }
+    return err;
+}
+
+/* TerrapodOIDCScopes name scope... (after openid email profile) */
+static const char *set_oidc_scopes(cmd_parms *cmd, void *dc, int argc,
+                                   char *const argv[])
+{
+    tp_oidc_provider_t *prov;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if (argc < 2) {
+        return "TerrapodOIDCScopes takes a provider name and scopes";
+    }
+    if ((err = provider_arg(cmd, argv[0], &prov)) != NULL) {
+        return err;
+    }
+    prov->extra_scopes = "";
+    for (i = 1; i < argc; i++) {
+        prov->extra_scopes = apr_pstrcat(cmd->pool, prov->extra_scopes,
+                                         i > 1 ? " " : "", argv[i], NULL);
+    }
+    return NULL;
+}
+
+/* TerrapodOIDCGroupRole name group role */
+static const char *add_oidc_group_role(cmd_parms *cmd, void *dc,
+                                       const char *name, const char *group,
+                                       const char *role)
+{
+    tp_oidc_provider_t *prov;
+    tp_oidc_group_role_t *m;
+    const char *err = provider_arg(cmd, name, &prov);
+
+    (void)dc;
+    if (err) {
+        return err;
+    }
+    if (!name_ok(role)) {
+        return apr_pstrcat(cmd->pool, "TerrapodOIDCGroupRole: ", role,
+                           " is not a role name", NULL);
+    }
+    m = apr_array_push(prov->group_roles);
+    m->group = group;
+    m->role = role;
+    return NULL;
+}
+
+static const char *add_sso_role(cmd_parms *cmd, void *dc, const char *role)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+
+    (void)dc;
+    if (!name_ok(role)) {
+        return apr_pstrcat(cmd->pool, "TerrapodRequireSSOForRoles: ", role,
+                           " is not a role name", NULL);
+    }
+    if (!c->sso_roles) {
+        c->sso_roles = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->sso_roles, const char *) = role;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -262,6 +471,27 @@ static const command_rec tp_cmds[] = {
                   "expiring"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),
+    AP_INIT_TAKE_ARGV("TerrapodOIDCProvider", add_oidc_provider, NULL,
+                      RSRC_CONF, "An OpenID Connect provider for single "
+                      "sign-on: name, issuer URL, client id, client secret "
+                      "file"),
+    AP_INIT_TAKE2("TerrapodOIDCClientAuth", set_oidc_client_auth, NULL,
+                  RSRC_CONF, "How a provider's token endpoint authenticates "
+                  "this client: basic (default) or post"),
+    AP_INIT_TAKE2("TerrapodOIDCGroupsClaim", set_oidc_groups_claim, NULL,
+                  RSRC_CONF, "The ID token claim listing a provider's "
+                  "groups (default groups)"),
+    AP_INIT_TAKE_ARGV("TerrapodOIDCScopes", set_oidc_scopes, NULL,
+                      RSRC_CONF, "Scopes to request from a provider besides "
+                      "openid email profile"),
+    AP_INIT_TAKE2("TerrapodOIDCCACertificate", set_oidc_ca, NULL, RSRC_CONF,
+                  "CA certificates to trust for a provider's TLS instead "
+                  "of the system's"),
+    AP_INIT_TAKE3("TerrapodOIDCGroupRole", add_oidc_group_role, NULL,
+                  RSRC_CONF, "A provider's group whose members get a role"),
+    AP_INIT_ITERATE("TerrapodRequireSSOForRoles", add_sso_role, NULL,
+                    RSRC_CONF, "Roles whose holders must sign in through "
+                    "single sign-on, never with a local password"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -306,7 +536,7 @@ static apr_status_t load_hmac_key(apr_pool_t *p, server_rec *s,
     return APR_SUCCESS;
 }
 
-static apr_status_t read_pem(apr_pool_t *p, const char *path, char **out)
+static apr_status_t read_small_file(apr_pool_t *p, const char *path, char **out)
 {
     apr_file_t *f;
     apr_finfo_t fi;
@@ -352,10 +582,10 @@ static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
         return APR_EINVAL;
     }
     path = c->listener_ca_cert;
-    rv = read_pem(p, path, &cert);
+    rv = read_small_file(p, path, &cert);
     if (rv == APR_SUCCESS) {
         path = c->listener_ca_key;
-        rv = read_pem(p, path, &key);
+        rv = read_small_file(p, path, &key);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00702: cannot read "
@@ -370,6 +600,42 @@ static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
     }
     c->listener_ca_pem = cert;
     c->listener_ca_key_pem = key;
+    return APR_SUCCESS;
+}
+
+/* Reads each provider's client secret (while still root: it is usually
+ * readable by root alone) and sets up its per-process cache. The secret is
+ * never logged. */
+static apr_status_t load_oidc(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
+{
+    int i;
+
+    for (i = 0; c->oidc_providers && i < c->oidc_providers->nelts; i++) {
+        tp_oidc_provider_t *prov = APR_ARRAY_IDX(c->oidc_providers, i,
+                                                 tp_oidc_provider_t *);
+        char *secret = NULL;
+        apr_size_t len;
+        apr_status_t rv;
+
+        if (prov->cache) {          /* shared with a server seen before */
+            continue;
+        }
+        rv = read_small_file(p, prov->secret_file, &secret);
+        if (rv == APR_SUCCESS) {
+            for (len = strlen(secret); len && apr_isspace(secret[len - 1]);
+                 len--) {
+                secret[len - 1] = '\0';
+            }
+            rv = len ? tp_oidc_cache_init(p, prov) : APR_EINVAL;
+        }
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP01100: single "
+                         "sign-on provider %s: cannot use client secret "
+                         "file %s", prov->name, prov->secret_file);
+            return rv;
+        }
+        prov->client_secret = secret;
+    }
     return APR_SUCCESS;
 }
 
@@ -427,7 +693,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         }
         finish_conf(c);
         if (load_hmac_key(pconf, vs, c) != APR_SUCCESS
-            || load_listener_ca(pconf, vs, c) != APR_SUCCESS) {
+            || load_listener_ca(pconf, vs, c) != APR_SUCCESS
+            || load_oidc(pconf, vs, c) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!c->dbd_driver || !c->dbd_params) {

@@ -19,6 +19,7 @@
 #include "tp_capability.h"
 #include "tp_token.h"
 #include "tp_runs.h"
+#include "tp_oidc.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -52,6 +53,8 @@ typedef struct tp_srv_conf {
     int bound_idle_days;
     int service_max_ttl_hours;
     int expiry_warning_days;
+    apr_array_header_t *oidc_providers;  /* tp_oidc_provider_t *; or NULL */
+    apr_array_header_t *sso_roles;  /* roles only single sign-on may use */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -174,6 +177,40 @@ tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
 tp_err_t *tp_sv_store_for_run(tp_req_t *req, const char *ws_id,
                               const char *run_id, const char *buf,
                               apr_size_t len, const char **sv_id);
+
+/* Single sign-on (mod_terrapod_sso.c). The configured OpenID Connect
+ * provider called name, NULL when none (mod_terrapod.c). */
+tp_oidc_provider_t *tp_sso_provider(const tp_srv_conf_t *conf,
+                                    const char *name);
+
+typedef struct tp_sso_result {
+    const tp_oidc_provider_t *provider;
+    tp_identity_t *identity;
+    apr_array_header_t *roles;   /* the provider's roles, now assigned */
+    const char *user_id;
+    const char *return_to;       /* the path the sign-in began with */
+} tp_sso_result_t;
+
+/* Starts signing in through provider: keeps a single-use state (hashed)
+ * with the nonce, the sealed PKCE verifier and return_to for ten minutes,
+ * binds it to this browser with a cookie, and answers where to send the
+ * browser. 404 for an unknown provider, 502 when it is unreachable. */
+tp_err_t *tp_sso_begin(tp_req_t *req, const char *provider,
+                       const char *return_to, const char **location);
+
+/* Finishes the sign-in the provider redirected back with (state and code
+ * from the callback, or refusal: its error parameter): consumes the
+ * state, redeems the code, verifies the ID token and records the user
+ * and the roles the provider's groups map to (replacing that provider's
+ * earlier ones) in one transaction. 401 with the reason when anything
+ * does not check out. */
+tp_err_t *tp_sso_finish(tp_req_t *req, const char *state, const char *code,
+                        const char *refusal, tp_sso_result_t **out);
+
+/* 403 when email holds a role of TerrapodRequireSSOForRoles (through any
+ * provider's assignments): such a person signs in only through single
+ * sign-on, never with a local password. */
+tp_err_t *tp_sso_local_password_check(tp_req_t *req, const char *email);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
@@ -328,6 +365,8 @@ tp_err_t *tp_api_token_rotate(tp_req_t *req);
 tp_err_t *tp_api_token_list_all(tp_req_t *req);
 tp_err_t *tp_api_token_expiring(tp_req_t *req);
 tp_err_t *tp_api_token_revoke_all(tp_req_t *req);
+tp_err_t *tp_api_auth_authorize(tp_req_t *req);
+tp_err_t *tp_api_auth_callback(tp_req_t *req);
 
 /* Variables of a workspace or of a variable set (api/vars.c), shared by
  * both kinds of owner: exactly one of the ids is set. */

@@ -33,6 +33,10 @@ const tp_route_t tp_routes[] = {
     {"GET", "/.well-known/terraform.json", OPEN, tp_api_discovery},
     {"GET", V2 "/ping", OPEN, tp_api_ping},
 
+    /* sign-in through an OpenID Connect provider */
+    {"GET", NATIVE "/auth/authorize", OPEN, tp_api_auth_authorize},
+    {"GET", NATIVE "/auth/callback", OPEN, tp_api_auth_callback},
+
     /* account and the single organization */
     {"GET", V2 "/account/details", USER, tp_api_account_details},
     {"GET", V2 "/organizations/{org}", USER, tp_api_organization_show},

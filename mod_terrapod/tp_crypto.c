@@ -12,6 +12,9 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <openssl/ecdsa.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "tp_crypto.h"
@@ -93,6 +96,15 @@ static char *digest_hex(apr_pool_t *p, const EVP_MD *md, const void *data,
 char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
 {
     return digest_hex(p, EVP_sha256(), data, len);
+}
+
+char *tp_sha256_b64url(apr_pool_t *p, const void *data, apr_size_t len)
+{
+    unsigned char out[32];
+    unsigned int outlen = 0;
+
+    EVP_Digest(data, len, out, &outlen, EVP_sha256(), NULL);
+    return tp_b64url(p, out, outlen);
 }
 
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len)
@@ -182,9 +194,15 @@ static void seal_key(const unsigned char *key, apr_size_t keylen,
 unsigned char *tp_b64url_decode(apr_pool_t *p, const char *s,
                                 apr_size_t *len)
 {
-    apr_size_t n = strlen(s), i;
-    char *std = apr_palloc(p, n + 4);
+    apr_size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                             "abcdefghijklmnopqrstuvwxyz0123456789-_"), i;
+    char *std;
 
+    /* EVP_DecodeBlock would accept '+', '/', padding and whitespace */
+    if (s[n] != '\0' || n % 4 == 1) {
+        return NULL;
+    }
+    std = apr_palloc(p, n + 4);
     for (i = 0; i < n; i++) {
         std[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
     }
@@ -548,4 +566,142 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
     EVP_PKEY_free(ca_key);
     X509_free(ca);
     return rv;
+}
+
+/* ---- public keys for JSON Web Tokens ---- */
+
+struct tp_pubkey {
+    EVP_PKEY *pkey;
+    int is_rsa;
+};
+
+static apr_status_t pubkey_free(void *data)
+{
+    EVP_PKEY_free(((tp_pubkey_t *)data)->pkey);
+    return APR_SUCCESS;
+}
+
+/* Builds a public key of type name from params and checks it. */
+static tp_pubkey_t *pubkey_from(apr_pool_t *p, const char *name,
+                                OSSL_PARAM_BLD *bld)
+{
+    OSSL_PARAM *params = bld ? OSSL_PARAM_BLD_to_param(bld) : NULL;
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, name, NULL);
+    EVP_PKEY_CTX *check = NULL;
+    EVP_PKEY *pkey = NULL;
+    tp_pubkey_t *key = NULL;
+
+    if (params && ctx && EVP_PKEY_fromdata_init(ctx) == 1
+        && EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) == 1
+        && (check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) != NULL
+        && EVP_PKEY_public_check(check) == 1) {
+        key = apr_palloc(p, sizeof(*key));
+        key->pkey = pkey;
+        key->is_rsa = EVP_PKEY_is_a(pkey, "RSA");
+        pkey = NULL;
+        apr_pool_cleanup_register(p, key, pubkey_free, apr_pool_cleanup_null);
+    }
+    ERR_clear_error();
+    EVP_PKEY_free(pkey);
+    EVP_PKEY_CTX_free(check);
+    EVP_PKEY_CTX_free(ctx);
+    OSSL_PARAM_free(params);
+    return key;
+}
+
+tp_pubkey_t *tp_pubkey_rsa(apr_pool_t *p, const unsigned char *n,
+                           apr_size_t nlen, const unsigned char *e,
+                           apr_size_t elen)
+{
+    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+    BIGNUM *bn_n = BN_bin2bn(n, (int)nlen, NULL);
+    BIGNUM *bn_e = BN_bin2bn(e, (int)elen, NULL);
+    tp_pubkey_t *key = NULL;
+
+    /* shorter moduli are forgeable by a determined attacker; e = 1 by
+     * anyone */
+    if (bld && bn_n && bn_e && BN_num_bits(bn_n) >= 2048
+        && BN_num_bits(bn_n) <= 8192 && BN_is_odd(bn_e)
+        && BN_num_bits(bn_e) >= 2
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, bn_n) == 1
+        && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, bn_e) == 1) {
+        key = pubkey_from(p, "RSA", bld);
+    }
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(bn_n);
+    BN_free(bn_e);
+    return key;
+}
+
+tp_pubkey_t *tp_pubkey_p256(apr_pool_t *p, const unsigned char *x,
+                            apr_size_t xlen, const unsigned char *y,
+                            apr_size_t ylen)
+{
+    OSSL_PARAM_BLD *bld;
+    unsigned char point[65];
+    tp_pubkey_t *key = NULL;
+
+    if (xlen != 32 || ylen != 32) {
+        return NULL;
+    }
+    point[0] = 0x04;                 /* uncompressed: 04 || x || y */
+    memcpy(point + 1, x, 32);
+    memcpy(point + 33, y, 32);
+    bld = OSSL_PARAM_BLD_new();
+    if (bld && OSSL_PARAM_BLD_push_utf8_string(bld,
+                   OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) == 1
+        && OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
+                                            point, sizeof(point)) == 1) {
+        key = pubkey_from(p, "EC", bld);
+    }
+    OSSL_PARAM_BLD_free(bld);
+    return key;
+}
+
+/* JWS carries ECDSA signatures as r || s; OpenSSL verifies DER. */
+static unsigned char *ecdsa_der(const unsigned char *sig, apr_size_t siglen,
+                                int *derlen)
+{
+    ECDSA_SIG *es = ECDSA_SIG_new();
+    BIGNUM *r = BN_bin2bn(sig, (int)siglen / 2, NULL);
+    BIGNUM *s = BN_bin2bn(sig + siglen / 2, (int)siglen / 2, NULL);
+    unsigned char *der = NULL;
+
+    *derlen = 0;
+    if (es && r && s && ECDSA_SIG_set0(es, r, s) == 1) {
+        r = s = NULL;               /* owned by es now */
+        *derlen = i2d_ECDSA_SIG(es, &der);
+    }
+    BN_free(r);
+    BN_free(s);
+    ECDSA_SIG_free(es);
+    return *derlen > 0 ? der : NULL;
+}
+
+int tp_pubkey_verify(const tp_pubkey_t *key, tp_sig_alg_e alg,
+                     const void *data, apr_size_t len,
+                     const unsigned char *sig, apr_size_t siglen)
+{
+    EVP_MD_CTX *ctx;
+    unsigned char *der = NULL;
+    int derlen = 0, ok = 0;
+
+    if (alg == TP_SIG_RS256 ? !key->is_rsa : key->is_rsa) {
+        return 0;
+    }
+    if (alg == TP_SIG_ES256) {
+        if (siglen != 64 || !(der = ecdsa_der(sig, siglen, &derlen))) {
+            return 0;
+        }
+        sig = der;
+        siglen = (apr_size_t)derlen;
+    }
+    ctx = EVP_MD_CTX_new();
+    ok = ctx && EVP_DigestVerifyInit(ctx, NULL, EVP_sha256(), NULL,
+                                     key->pkey) == 1
+         && EVP_DigestVerify(ctx, sig, siglen, data, len) == 1;
+    EVP_MD_CTX_free(ctx);
+    OPENSSL_free(der);
+    ERR_clear_error();
+    return ok;
 }

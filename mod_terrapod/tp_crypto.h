@@ -16,7 +16,9 @@ char *tp_random_b64url(apr_pool_t *p, apr_size_t nbytes);
 
 char *tp_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 
-/* Unpadded base64url decoding (our own encodings); NULL when invalid. */
+/* Unpadded base64url decoding; NULL when s holds anything but the
+ * base64url alphabet (no padding, no whitespace) or has an impossible
+ * length. */
 unsigned char *tp_b64url_decode(apr_pool_t *p, const char *s,
                                 apr_size_t *len);
 
@@ -28,6 +30,8 @@ char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 int tp_is_hex(const char *s);
 
 char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
+/* base64url(SHA-256(data)), as PKCE's S256 code challenge is made. */
+char *tp_sha256_b64url(apr_pool_t *p, const void *data, apr_size_t len);
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len);
 
 /* Incremental MD5, for verifying uploads while they stream to disk. */
@@ -87,5 +91,33 @@ apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out);
 /* The validity period of a PEM certificate, for deciding when to renew. */
 apr_status_t tp_x509_validity(const char *pem, apr_time_t *not_before,
                               apr_time_t *not_after);
+
+/* Public keys that verify signatures of JSON Web Tokens, freed with the
+ * pool they were made in. */
+typedef struct tp_pubkey tp_pubkey_t;
+
+typedef enum {
+    TP_SIG_RS256,     /* RSASSA-PKCS1-v1_5 with SHA-256 */
+    TP_SIG_ES256      /* ECDSA P-256 with SHA-256, signature raw r || s */
+} tp_sig_alg_e;
+
+/* An RSA public key from its big-endian modulus and public exponent;
+ * NULL when they do not make one of at least 2048 bits. */
+tp_pubkey_t *tp_pubkey_rsa(apr_pool_t *p, const unsigned char *n,
+                           apr_size_t nlen, const unsigned char *e,
+                           apr_size_t elen);
+
+/* An EC P-256 public key from its 32-byte affine coordinates; NULL when
+ * the point is not on the curve. */
+tp_pubkey_t *tp_pubkey_p256(apr_pool_t *p, const unsigned char *x,
+                            apr_size_t xlen, const unsigned char *y,
+                            apr_size_t ylen);
+
+/* 1 when sig is key's alg signature of data. 0 otherwise, including when
+ * alg is not an algorithm of the key's type (an RSA key never verifies
+ * ES256, however the signature looks). */
+int tp_pubkey_verify(const tp_pubkey_t *key, tp_sig_alg_e alg,
+                     const void *data, apr_size_t len,
+                     const unsigned char *sig, apr_size_t siglen);
 
 #endif

@@ -289,3 +289,14 @@ int tp_json_each(const tp_json_t *obj, tp_json_member_fn *fn, void *baton)
     }
     return 0;
 }
+
+tp_json_t *tp_json_strings(apr_pool_t *p, const apr_array_header_t *a)
+{
+    tp_json_t *list = tp_json_array(p);
+    int i;
+
+    for (i = 0; a && i < a->nelts; i++) {
+        tp_json_pushs(list, APR_ARRAY_IDX(a, i, const char *));
+    }
+    return list;
+}

@@ -5,6 +5,7 @@
 #define TP_JSON_H
 
 #include <apr_pools.h>
+#include <apr_tables.h>
 
 typedef struct tp_json tp_json_t;
 
@@ -54,6 +55,8 @@ tp_json_t *tp_json_at(const tp_json_t *arr, apr_size_t i);
 void tp_json_push(tp_json_t *arr, const tp_json_t *value);
 void tp_json_pushs(tp_json_t *arr, const char *value);
 void tp_json_pushi(tp_json_t *arr, long long value);
+/* A new array of the strings in a (of const char *; NULL: empty). */
+tp_json_t *tp_json_strings(apr_pool_t *p, const apr_array_header_t *a);
 
 /* Calls fn for each member of an object, in order; stops on non-zero. */
 typedef int tp_json_member_fn(void *baton, const char *key, tp_json_t *val);

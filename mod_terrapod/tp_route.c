@@ -1,6 +1,7 @@
 /* Segment-by-segment matching of request paths against route patterns. */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include "tp_route.h"
 
 static int hexval(char c)
@@ -98,4 +99,25 @@ const char *tp_param(const tp_params_t *params, const char *name)
         }
     }
     return NULL;
+}
+
+char *tp_url_encode(apr_pool_t *p, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+
+        if (apr_isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            *o++ = (char)c;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
+        }
+    }
+    *o = '\0';
+    return out;
 }
