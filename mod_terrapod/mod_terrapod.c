@@ -7,6 +7,7 @@
 #include <http_request.h>
 #include <ap_mpm.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include <apr_file_io.h>
 #include <stdlib.h>
 
@@ -25,6 +26,8 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->max_upload = -1;
     c->task_intervals = apr_table_make(p, 4);
     c->listener_poll_wait = -1;
+    c->session_idle = -1;
+    c->session_max = -1;
     return c;
 }
 
@@ -53,6 +56,11 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->listener_poll_wait = add->listener_poll_wait != -1
                             ? add->listener_poll_wait
                             : base->listener_poll_wait;
+    c->session_idle = add->session_idle != -1 ? add->session_idle
+                                              : base->session_idle;
+    c->session_max = add->session_max != -1 ? add->session_max
+                                            : base->session_max;
+    c->sso_providers = MERGE(sso_providers);
     return c;
 }
 
@@ -183,6 +191,48 @@ static const char *set_poll_wait(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* Session lifetimes in seconds, at the offset given in cmd->info. */
+static const char *set_seconds(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    long secs = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (*end || end == arg || secs < 60 || secs > 86400 * 365) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " takes 60 to 31536000 seconds", NULL);
+    }
+    *(long *)((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info) = secs;
+    return NULL;
+}
+
+/* An SSO provider shown on the sign-in page: a name for URLs, a label. */
+static const char *add_sso_provider(cmd_parms *cmd, void *dc,
+                                    const char *name, const char *label)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    tp_sso_provider_t *sp;
+    const char *ch;
+
+    (void)dc;
+    for (ch = name; *ch; ch++) {
+        if (!apr_islower(*ch) && !apr_isdigit(*ch) && *ch != '-') {
+            break;
+        }
+    }
+    if (*ch || !*name || strlen(name) > 64 || strcmp(name, "local") == 0) {
+        return "TerrapodAuthProvider: the name must be 1 to 64 of a-z, 0-9 "
+               "and -, and not \"local\"";
+    }
+    if (!c->sso_providers) {
+        c->sso_providers = apr_array_make(cmd->pool, 2, sizeof(*sp));
+    }
+    sp = apr_array_push(c->sso_providers);
+    sp->name = name;
+    sp->label = label ? label : name;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -214,6 +264,14 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodListenerPollWait", set_poll_wait, NULL, RSRC_CONF,
                   "Longest wait of a listener's runs/next long poll, in "
                   "seconds"),
+    AP_INIT_TAKE1("TerrapodSessionIdleTimeout", set_seconds,
+                  OFF(session_idle), RSRC_CONF,
+                  "Seconds of inactivity that end a browser session"),
+    AP_INIT_TAKE1("TerrapodSessionMaxLifetime", set_seconds,
+                  OFF(session_max), RSRC_CONF,
+                  "Seconds a browser session may last however active"),
+    AP_INIT_TAKE12("TerrapodAuthProvider", add_sso_provider, NULL, RSRC_CONF,
+                   "An SSO provider for the sign-in page: NAME [LABEL]"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
@@ -333,6 +391,8 @@ static void finish_conf(tp_srv_conf_t *c)
     if (c->max_body == -1) c->max_body = TP_DEFAULT_MAX_BODY;
     if (c->max_upload == -1) c->max_upload = TP_DEFAULT_MAX_UPLOAD;
     if (!c->schema_dir) c->schema_dir = TP_DEFAULT_SCHEMA_DIR;
+    if (c->session_idle == -1) c->session_idle = TP_DEFAULT_SESSION_IDLE;
+    if (c->session_max == -1) c->session_max = TP_DEFAULT_SESSION_MAX;
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)

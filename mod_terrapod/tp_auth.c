@@ -9,28 +9,11 @@
 #include "tp_token.h"
 
 static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
-    "SELECT t.id AS token_id, u.email, u.id AS user_id, u.display_name,"
-    "       u.is_active, u.is_service_account,"
+    "SELECT t.id AS token_id,"
     "       (t.expires_at IS NOT NULL AND t.expires_at <= now()) AS expired,"
     "       (t.last_used_at IS NULL"
     "        OR t.last_used_at < now() - interval '1 minute') AS stale,"
-    "       EXISTS (SELECT 1 FROM role_assignments ra"
-    "               WHERE ra.email = u.email AND ra.role_name = 'admin')"
-    "         AS is_admin,"
-    "       EXISTS (SELECT 1 FROM role_assignments ra"
-    "               WHERE ra.email = u.email AND ra.role_name = 'audit')"
-    "         AS is_audit,"
-    "       (SELECT json_agg(json_build_object("
-    "                 'name', r.name,"
-    "                 'workspace_permission', r.workspace_permission,"
-    "                 'pool_permission', r.pool_permission,"
-    "                 'registry_permission', r.registry_permission,"
-    "                 'allow_labels', r.allow_labels,"
-    "                 'allow_names', r.allow_names,"
-    "                 'deny_labels', r.deny_labels,"
-    "                 'deny_names', r.deny_names))"
-    "          FROM role_assignments ra JOIN roles r ON r.name = ra.role_name"
-    "         WHERE ra.email = u.email AND NOT r.built_in) AS roles"
+    TP_PRINCIPAL_COLUMNS
     "  FROM api_tokens t JOIN users u ON u.email = t.user_email"
     " WHERE t.token_hash = %s"};
 
@@ -91,6 +74,20 @@ static apr_array_header_t *parse_roles(apr_pool_t *p, const char *json)
     return roles;
 }
 
+tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows)
+{
+    tp_principal_t *who = apr_pcalloc(p, sizeof(*who));
+
+    who->grants.email = tp_row(rows, 0, "email");
+    who->user_id = tp_row(rows, 0, "user_id");
+    who->display_name = tp_row(rows, 0, "display_name");
+    who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
+    who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
+    who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
+    who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
+    return who;
+}
+
 tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
                         tp_principal_t **out)
 {
@@ -115,15 +112,8 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
     if (!tp_row_bool(rows, 0, "is_active")) {
         return tp_err(p, 401, "user account is deactivated");
     }
-    who = apr_pcalloc(p, sizeof(*who));
+    who = tp_principal_from_row(p, rows);
     who->token_id = tp_row(rows, 0, "token_id");
-    who->grants.email = tp_row(rows, 0, "email");
-    who->user_id = tp_row(rows, 0, "user_id");
-    who->display_name = tp_row(rows, 0, "display_name");
-    who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
-    who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
-    who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
-    who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
     if (tp_row_bool(rows, 0, "stale")) {
         err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
                          TP_DB_ARGS(who->token_id));
@@ -135,13 +125,40 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
     return NULL;
 }
 
-/* The stored form of an optional password (NULL stays NULL). */
+/* The stored form of an optional password (NULL stays NULL); every
+ * password set goes through here, so this is where strength is enforced. */
 static tp_err_t *hash_if_given(apr_pool_t *p, const char *password,
                                const char **hash)
 {
+    const char *weak = password ? tp_password_weakness(password) : NULL;
+
     *hash = NULL;
+    if (weak) {
+        return tp_err(p, 422, "%s", weak);
+    }
     if (password && !(*hash = tp_password_hash(p, password))) {
         return tp_err(p, 500, "password hashing failed");
+    }
+    return NULL;
+}
+
+const char *tp_password_weakness(const char *password)
+{
+    int lower = 0, upper = 0, digit = 0, other = 0;
+    const char *c;
+
+    if (tp_utf8_len(password) < TP_PASSWORD_MIN_LEN) {
+        return "a password must have at least 12 characters";
+    }
+    for (c = password; *c; c++) {
+        if (apr_islower(*c)) lower = 1;
+        else if (apr_isupper(*c)) upper = 1;
+        else if (apr_isdigit(*c)) digit = 1;
+        else other = 1;
+    }
+    if (lower + upper + digit + other < 2) {
+        return "a password must mix at least two kinds of characters "
+               "(lower case, upper case, digits, others)";
     }
     return NULL;
 }

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -93,6 +94,14 @@ static char *digest_hex(apr_pool_t *p, const EVP_MD *md, const void *data,
 char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
 {
     return digest_hex(p, EVP_sha256(), data, len);
+}
+
+char *tp_sha256_b64url(apr_pool_t *p, const void *data, apr_size_t len)
+{
+    unsigned char out[SHA256_DIGEST_LENGTH];
+
+    SHA256(data, len, out);
+    return tp_b64url(p, out, sizeof(out));
 }
 
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len)

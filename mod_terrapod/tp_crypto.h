@@ -28,6 +28,8 @@ char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 int tp_is_hex(const char *s);
 
 char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
+/* base64url of the raw SHA-256 digest (PKCE's S256 transform). */
+char *tp_sha256_b64url(apr_pool_t *p, const void *data, apr_size_t len);
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len);
 
 /* Incremental MD5, for verifying uploads while they stream to disk. */
