@@ -72,7 +72,9 @@ static const tp_stmt_t SQL_PASSWORD_OF = {"login_password_hash",
 static const tp_stmt_t SQL_PURGE = {"signin_purge",
     "WITH s AS (DELETE FROM sessions WHERE expires_at <= now()"
     "           RETURNING 1),"
-    "     c AS (DELETE FROM oauth_codes WHERE expires_at <= now()"
+    /* codes linger a while, so a late exchange hears "expired" */
+    "     c AS (DELETE FROM oauth_codes"
+    "           WHERE expires_at <= now() - interval '10 minutes'"
     "           RETURNING 1),"
     "     f AS (DELETE FROM login_failures"
     "           WHERE failed_at <= now() - make_interval(mins => %s::int)"
