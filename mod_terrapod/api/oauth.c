@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include "../mod_terrapod.h"
 #include "../tp_web.h"
+#include "../tp_crypto.h"
 
 #define MAX_TOKEN_BODY 8192
 
@@ -101,12 +102,36 @@ static tp_err_t *oauth_error(tp_req_t *req, const char *error,
     return tp_send_json(req, HTTP_BAD_REQUEST, doc);
 }
 
+/* The client_id of the form, or of HTTP Basic credentials (client_id:,
+ * URL-encoded): golang.org/x/oauth2, which terraform uses, tries that
+ * style first. */
+static const char *client_of(tp_req_t *req, apr_table_t *form)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *auth = apr_table_get(req->r->headers_in, "Authorization");
+    const char *client = apr_table_get(form, "client_id");
+    unsigned char *plain;
+    const char *id;
+    apr_size_t len;
+    apr_table_t *t;
+
+    if (client || !auth || strncasecmp(auth, "Basic ", 6) != 0
+        || !(plain = tp_base64_decode(p, auth + 6, &len))) {
+        return client;
+    }
+    /* "id:secret", each form-encoded */
+    id = apr_pstrndup(p, (const char *)plain, strcspn((const char *)plain,
+                                                      ":"));
+    t = tp_form_parse(p, apr_pstrcat(p, "client_id=", id, NULL),
+                      strlen(id) + 10);
+    return t ? apr_table_get(t, "client_id") : NULL;
+}
+
 /* NULL when the code was found, is fresh, and everything the client sends
  * matches what it was issued for; otherwise why not. */
 static const char *grant_mismatch(apr_pool_t *p, const tp_oauth_grant_t *g,
-                                  apr_table_t *form)
+                                  const char *client, apr_table_t *form)
 {
-    const char *client = apr_table_get(form, "client_id");
     const char *uri = apr_table_get(form, "redirect_uri");
 
     if (!g) {
@@ -163,7 +188,7 @@ tp_err_t *tp_api_oauth_token(tp_req_t *req)
         || (err = tp_oauth_code_consume(db, p, code, &g)) != NULL) {
         return err;
     }
-    if ((why = grant_mismatch(p, g, form)) != NULL) {
+    if ((why = grant_mismatch(p, g, client_of(req, form), form)) != NULL) {
         return oauth_error(req, "invalid_grant", why);
     }
     if ((err = tp_token_create(db, p, g->email, g->email, "terraform login",

@@ -9,7 +9,7 @@ use HTTP::Request::Common qw(POST);
 use TP::Test;
 use TP::Browser;
 
-plan tests => 74;
+plan tests => 77;
 
 my $email = 'login-alice@test.local';
 my $password = 'Correct-horse-42';
@@ -182,6 +182,23 @@ for my $i (1 .. 2) {
 my $wins = 0;
 for (@kids) { waitpid $_, 0; $wins++ if $? == 0 }
 is $wins, 1, 'a code raced twice is exchanged once';
+
+# the client may authenticate with HTTP Basic, as golang.org/x/oauth2 does
+sub exchange_basic {
+    my ($client, $code) = @_;
+    my $req = POST(url('/oauth/token'),
+                   [grant_type => 'authorization_code', code => $code,
+                    redirect_uri => 'http://localhost:10005/login',
+                    code_verifier => $verifier]);
+    $req->authorization_basic($client, '');
+    return LWP::UserAgent->new->request($req);
+}
+$q = code_for($challenge);
+oauth_error_is(exchange_basic('other-cli', $q->{code}), 'invalid_grant',
+               'Basic credentials of another client');
+$q = code_for($challenge);
+is exchange_basic('terraform-cli', $q->{code})->code, 200,
+   'Basic credentials of terraform-cli: 200';
 
 # ---- a code dies with its user's deactivation ----
 
