@@ -22,7 +22,8 @@ my $password = 'E2e-login-pass-99';
 admin_cmd('user', '--email', $email, '--password', $password);
 
 my $home = workdir();
-write_file("$home/empty.tfrc", '');
+write_file("$home/empty.tfrc", "");
+mkdir "$home/.terraform.d" or die "mkdir: $!";   # terraform login does not create it
 local $ENV{HOME} = $home;
 local $ENV{SSL_CERT_FILE} = $e->{TERRAPOD_CA_FILE};
 local $ENV{TF_CLI_CONFIG_FILE} = "$home/empty.tfrc";
@@ -32,6 +33,8 @@ delete local $ENV{BROWSER};
 delete local $ENV{TF_INPUT};
 
 my $pid = open3(my $in, my $out, undef, 'terraform', 'login', $e->{TERRAPOD_HOST});
+# a failing test must not leave terraform waiting for its code
+END { local $?; kill 'KILL', $pid if $pid && waitpid($pid, 1) == 0 }
 print $in "yes\n";
 close $in;
 
@@ -56,7 +59,8 @@ my $ua = LWP::UserAgent->new(cookie_jar => HTTP::Cookies->new, max_redirect => 0
 my $r = $ua->get($url // 'https://invalid./');
 is $r->code, 200, 'the browser gets the sign-in page';
 my %form;
-while ($r->content =~ /<input type="hidden" name="(\w+)" value="([^"]*)"/g) {
+my $html = $r->content;
+while ($html =~ /<input type="hidden" name="(\w+)" value="([^"]*)"/g) {
     my ($k, $v) = ($1, $2);
     $v =~ s/&amp;/&/g;
     $form{$k} = $v;
@@ -76,7 +80,8 @@ ok $r->is_success, "terraform's listener accepted the code" or diag $r->as_strin
 $sel->can_read(60) and do { local $/; $seen .= <$out> // '' };
 waitpid $pid, 0;
 is $? >> 8, 0, 'terraform login succeeds' or diag $seen;
-like $seen, qr/Success! Terraform has obtained and saved an API token/,
+(my $plain = $seen) =~ s/\e\[[0-9;]*m//g;
+like $plain, qr/Success! Terraform has obtained and saved an API token/,
     'and says so';
 
 my $creds = eval {
@@ -90,13 +95,16 @@ like $token // '', qr/^tpv1\./, 'credentials.tfrc.json holds an API token for th
 my ($res, $doc) = api(GET => '/api/v2/account/details', token => $token);
 is $doc->{data}{attributes}{email}, $email, 'the token is the signed-in user';
 
-# the stored token serves the cloud block (the CLI config names none)
+# the stored token serves the cloud block; terraform reads
+# credentials.tfrc.json only when TF_CLI_CONFIG_FILE does not override the
+# configuration location, so init runs with just HOME
 my $dir = workdir();
 write_file("$dir/main.tf", cloud_config(workspace => 'login-ws'));
 {
-    local $TP::E2E::cli_config = "$home/empty.tfrc";
-    my ($rc, $o) = terraform($dir, 'init', '-input=false');
-    is $rc, 0, 'terraform init with the login token succeeds' or diag $o;
+    delete local $ENV{TF_CLI_CONFIG_FILE};
+    local $ENV{TF_IN_AUTOMATION} = 1;
+    my $o = qx{terraform -chdir=\Q$dir\E init -input=false 2>&1};
+    is $? >> 8, 0, 'terraform init with the login token succeeds' or diag $o;
 }
 ($res, $doc) = api(GET => '/api/v2/organizations/default/workspaces/login-ws',
                    token => $token);
