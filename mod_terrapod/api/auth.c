@@ -141,6 +141,8 @@ tp_err_t *tp_signin_complete(tp_req_t *req, const char *provider,
            != NULL) {
         return err;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP01000: %s signed "
+                  "in with %s (session %s)", email, provider, id);
     tp_set_cookie(req, TP_SESSION_COOKIE, raw, s.max, 1);
     tp_set_cookie(req, TP_CSRF_COOKIE, tp_csrf_token(req, "session", id),
                   s.max, 0);
@@ -295,6 +297,9 @@ static tp_err_t *local_signin(tp_req_t *req, apr_table_t *form,
         return err;
     }
     if (throttled) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP01002: "
+                      "sign-in of %s from %s refused: too many failures",
+                      email, addr);
         apr_table_setn(req->r->headers_out, "Retry-After",
                        apr_itoa(p, TP_LOGIN_WINDOW_MINUTES * 60));
         return tp_signin_page(req, HTTP_TOO_MANY_REQUESTS, back, "Too many "
@@ -304,6 +309,8 @@ static tp_err_t *local_signin(tp_req_t *req, apr_table_t *form,
         return err;
     }
     if (!ok) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP01001: failed "
+                      "sign-in of %s from %s", email, addr);
         return tp_signin_page(req, HTTP_UNAUTHORIZED, back,
                               "Wrong email or password.");
     }

@@ -189,12 +189,16 @@ tp_err_t *tp_api_oauth_token(tp_req_t *req)
         return err;
     }
     if ((why = grant_mismatch(p, g, client_of(req, form), form)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP01004: "
+                      "authorization code refused: %s", why);
         return oauth_error(req, "invalid_grant", why);
     }
     if ((err = tp_token_create(db, p, g->email, g->email, "terraform login",
                                0, &raw, &id)) != NULL) {
         return err;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP01003: terraform "
+                  "login issued API token %s to %s", id, g->email);
     doc = tp_json_object(p);
     tp_json_sets(doc, raw, "access_token", NULL);
     tp_json_sets(doc, "bearer", "token_type", NULL);

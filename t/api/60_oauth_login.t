@@ -9,7 +9,7 @@ use HTTP::Request::Common qw(POST);
 use TP::Test;
 use TP::Browser;
 
-plan tests => 77;
+plan tests => 80;
 
 my $email = 'login-alice@test.local';
 my $password = 'Correct-horse-42';
@@ -209,3 +209,16 @@ oauth_error_is(exchange(code => $q->{code}, code_verifier => $verifier),
 $r = $ua->get(url(authorize_url(code_challenge => $challenge)));
 is $r->code, 200, 'and the browser must sign in again';
 sql("UPDATE users SET is_active = true WHERE email = '$email'");
+
+my $log = do {
+    open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die $!;
+    local $/;
+    <$fh>;
+};
+like $log, qr/TP01003: terraform login issued API token at-\w+ to \Q$email\E/,
+     'issued tokens are logged';
+like $log, qr/TP01004: authorization code refused: code_verifier does not match/,
+     'refused codes are logged';
+# (httpd's own trace logging of this suite shows request headers)
+ok !(grep { /\bTP\d{5}:/ && index($_, $tok->{access_token}) >= 0 } split /\n/, $log),
+   'the token itself is not';

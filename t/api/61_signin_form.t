@@ -10,7 +10,7 @@ use TP::Test;
 use TP::Browser;
 use URI::Escape ();
 
-plan tests => 62;
+plan tests => 66;
 
 my $email = 'form-bob@test.local';
 my $password = 'Bobs-own-pass-7';
@@ -158,3 +158,17 @@ is $r->code, 201, 'twelve characters of two kinds: accepted';
 ok !eval { password_user('weak-admin@test.local', 'alllowercaseletters'); 1 },
    'terrapod-admin refuses a weak password';
 like $@, qr/two kinds/, 'and says why';
+
+# ---- what the error log says ----
+
+my $log = do {
+    open my $fh, '<', Apache::Test::vars('t_logs') . '/error_log' or die $!;
+    local $/;
+    <$fh>;
+};
+like $log, qr/TP01001: failed sign-in of form-bob\@test\.local from 127\.0\.0\.1/,
+     'failed sign-ins are logged';
+like $log, qr/TP01002: sign-in of form-carol\@test\.local from 127\.0\.0\.1 refused/,
+     'throttled sign-ins are logged';
+like $log, qr/TP01000: form-bob\@test\.local signed in with local/, 'sign-ins are logged';
+unlike $log, qr/Bobs-own-pass-7|Carols-pass-123|Wrong-pass/, 'passwords never are';
