@@ -564,11 +564,15 @@ tp_err_t *tp_session_from_cookie(tp_req_t *req, tp_principal_t **who)
     tp_err_t *err;
 
     *who = NULL;
-    if (!raw || (err = tp_req_db(req, &db)) != NULL) {
-        return raw ? err : NULL;
+    if (!raw) {
+        return NULL;
+    }
+    if ((err = tp_req_db(req, &db)) != NULL) {
+        return err;
     }
     err = tp_session_auth(db, req->r->pool, raw, req->conf->session_idle,
                           who);
+    /* an ended session is no session: the caller signs in again */
     return err && err->status == 401 ? NULL : err;
 }
 
