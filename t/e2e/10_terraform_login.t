@@ -73,8 +73,11 @@ $r = $ua->get($e->{TERRAPOD_URL} . ($r->header('Location') // ''));
 is $r->code, 302, 'back at authorize, the code goes to the CLI';
 my $cli = $r->header('Location') // '';
 like $cli, qr{^http://localhost:100\d\d/login\?code=}, "to terraform's listener";
+# terraform closes its listener as soon as it has the code, at times
+# before its answer is written; whether it got the code shows below
 $r = LWP::UserAgent->new(timeout => 30)->get($cli);
-ok $r->is_success, "terraform's listener accepted the code" or diag $r->as_string;
+ok $r->is_success || $r->content =~ /closed connection without sending/,
+    "terraform's listener took the request" or diag $r->as_string;
 
 # terraform finishes on its own
 $sel->can_read(60) and do { local $/; $seen .= <$out> // '' };
