@@ -7,6 +7,7 @@
 #include <http_request.h>
 #include <ap_mpm.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->bound_idle_days = -1;
     c->service_max_ttl_hours = -1;
     c->expiry_warning_days = -1;
+    c->session_idle = -1;
+    c->session_max = -1;
     return c;
 }
 
@@ -63,6 +66,10 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->bound_idle_days = MERGE_INT(bound_idle_days);
     c->service_max_ttl_hours = MERGE_INT(service_max_ttl_hours);
     c->expiry_warning_days = MERGE_INT(expiry_warning_days);
+    c->session_idle = add->session_idle != -1 ? add->session_idle
+                                              : base->session_idle;
+    c->session_max = add->session_max != -1 ? add->session_max
+                                            : base->session_max;
     return c;
 }
 
@@ -427,6 +434,21 @@ static const char *add_sso_role(cmd_parms *cmd, void *dc, const char *role)
     return NULL;
 }
 
+/* Session lifetimes in seconds, at the offset given in cmd->info. */
+static const char *set_seconds(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    long secs = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (*end || end == arg || secs < 60 || secs > 86400 * 365) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " takes 60 to 31536000 seconds", NULL);
+    }
+    *(long *)((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info) = secs;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -469,6 +491,12 @@ static const command_rec tp_cmds[] = {
                   (void *)&expiry_warning_days, RSRC_CONF,
                   "Days before expiry a service token is listed as "
                   "expiring"),
+    AP_INIT_TAKE1("TerrapodSessionIdleTimeout", set_seconds,
+                  OFF(session_idle), RSRC_CONF,
+                  "Seconds of inactivity that end a browser session"),
+    AP_INIT_TAKE1("TerrapodSessionMaxLifetime", set_seconds,
+                  OFF(session_max), RSRC_CONF,
+                  "Seconds a browser session may last however active"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),
     AP_INIT_TAKE_ARGV("TerrapodOIDCProvider", add_oidc_provider, NULL,
@@ -651,6 +679,8 @@ static void finish_conf(tp_srv_conf_t *c)
         c->service_max_ttl_hours = TP_SERVICE_TTL_HOURS_DEFAULT;
     if (c->expiry_warning_days == -1)
         c->expiry_warning_days = TP_EXPIRY_WARNING_DAYS_DEFAULT;
+    if (c->session_idle == -1) c->session_idle = TP_DEFAULT_SESSION_IDLE;
+    if (c->session_max == -1) c->session_max = TP_DEFAULT_SESSION_MAX;
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)

@@ -20,6 +20,7 @@
 #include "tp_token.h"
 #include "tp_runs.h"
 #include "tp_oidc.h"
+#include "tp_session.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -29,6 +30,18 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_DEFAULT_SCHEMA_DIR    "/usr/share/mod_terrapod/sql"
 #define TP_ORGANIZATION          "default"
 #define TP_DEFAULT_POLL_WAIT     25   /* seconds runs/next may wait */
+#define TP_DEFAULT_SESSION_IDLE  (12 * 3600)
+#define TP_DEFAULT_SESSION_MAX   (7 * 86400)
+
+/* terraform login: the client the discovery document names and the ports
+ * its loopback listener may use */
+#define TP_LOGIN_CLIENT          "terraform-cli"
+#define TP_LOGIN_PORT_MIN        10000
+#define TP_LOGIN_PORT_MAX        10010
+
+#define TP_SESSION_COOKIE        "terrapod_session"
+#define TP_CSRF_COOKIE           "terrapod_csrf"    /* readable by pages */
+#define TP_CSRF_HEADER           "X-CSRF-Token"
 
 typedef struct tp_srv_conf {
     int enabled;                  /* -1: inherit */
@@ -55,6 +68,8 @@ typedef struct tp_srv_conf {
     int expiry_warning_days;
     apr_array_header_t *oidc_providers;  /* tp_oidc_provider_t *; or NULL */
     apr_array_header_t *sso_roles;  /* roles only single sign-on may use */
+    long session_idle;            /* seconds; -1: inherit */
+    long session_max;             /* seconds; -1: inherit */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -141,6 +156,21 @@ tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc);
 tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
                        const char *content_type);
 tp_err_t *tp_send_empty(tp_req_t *req, int status);
+/* An empty answer with status (a 3xx) sending the client to location. */
+tp_err_t *tp_send_redirect(tp_req_t *req, int status, const char *location);
+/* A cookie of the request; NULL when absent. */
+const char *tp_req_cookie(tp_req_t *req, const char *name);
+/* Sets a cookie for the whole site (SameSite=Lax, Secure when the server
+ * is reached over https); max_age 0 deletes it. */
+void tp_set_cookie(tp_req_t *req, const char *name, const char *value,
+                   long max_age, int http_only);
+/* HMAC of purpose and subject under the deployment key: the CSRF tokens
+ * of the sign-in form and of sessions. */
+const char *tp_csrf_token(tp_req_t *req, const char *purpose,
+                          const char *subject);
+/* The principal of the browser's session cookie; *who is NULL when there
+ * is no valid one. */
+tp_err_t *tp_session_from_cookie(tp_req_t *req, tp_principal_t **who);
 tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
                         const char *buf, apr_size_t len);
 /* Streams the request body into an upload (size cap enforced by it). */
@@ -211,6 +241,19 @@ tp_err_t *tp_sso_finish(tp_req_t *req, const char *state, const char *code,
  * provider's assignments): such a person signs in only through single
  * sign-on, never with a local password. */
 tp_err_t *tp_sso_local_password_check(tp_req_t *req, const char *email);
+/* Sign-in (api/auth.c). The page with the password form and the SSO
+ * providers, which sends the browser on to return_to once signed in;
+ * message (may be NULL) says why it is shown again. */
+tp_err_t *tp_signin_page(tp_req_t *req, int status, const char *return_to,
+                         const char *message);
+/* Signs in a person whose identity a provider verified (the local password
+ * check, or an SSO callback once it has verified the identity provider's
+ * answer): starts a session for the existing active user email, records
+ * display_name when given, sets the session cookies and sends the browser
+ * on to return_to (a local path). */
+tp_err_t *tp_signin_complete(tp_req_t *req, const char *provider,
+                             const char *email, const char *display_name,
+                             const char *return_to);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
@@ -367,6 +410,14 @@ tp_err_t *tp_api_token_expiring(tp_req_t *req);
 tp_err_t *tp_api_token_revoke_all(tp_req_t *req);
 tp_err_t *tp_api_auth_authorize(tp_req_t *req);
 tp_err_t *tp_api_auth_callback(tp_req_t *req);
+tp_err_t *tp_api_oauth_authorize(tp_req_t *req);
+tp_err_t *tp_api_oauth_token(tp_req_t *req);
+tp_err_t *tp_api_auth_providers(tp_req_t *req);
+tp_err_t *tp_api_auth_authorize(tp_req_t *req);
+tp_err_t *tp_api_auth_callback(tp_req_t *req);
+tp_err_t *tp_api_auth_callback_post(tp_req_t *req);
+tp_err_t *tp_api_auth_sessions(tp_req_t *req);
+tp_err_t *tp_api_auth_logout(tp_req_t *req);
 
 /* Variables of a workspace or of a variable set (api/vars.c), shared by
  * both kinds of owner: exactly one of the ids is set. */

@@ -14,6 +14,8 @@
 
 #include "mod_terrapod.h"
 #include "tp_token.h"
+#include "tp_crypto.h"
+#include "tp_web.h"
 
 /* Prefixes this module answers for; everything else stays with httpd. */
 static const char *const api_prefixes[] = {
@@ -337,6 +339,13 @@ tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
     return NULL;
 }
 
+tp_err_t *tp_send_redirect(tp_req_t *req, int status, const char *location)
+{
+    apr_table_setn(req->r->headers_out, "Location", location);
+    apr_table_setn(req->r->headers_out, "Cache-Control", "no-store");
+    return tp_send_empty(req, status);
+}
+
 tp_err_t *tp_send_empty(tp_req_t *req, int status)
 {
     req->r->status = status;
@@ -518,11 +527,111 @@ static tp_err_t *check_capability(tp_req_t *req)
                          expires, sig, apr_time_now());
 }
 
+const char *tp_req_cookie(tp_req_t *req, const char *name)
+{
+    return tp_cookie_get(req->r->pool,
+                         apr_table_get(req->r->headers_in, "Cookie"), name);
+}
+
+void tp_set_cookie(tp_req_t *req, const char *name, const char *value,
+                   long max_age, int http_only)
+{
+    int secure = strncmp(tp_base_url(req), "https://", 8) == 0;
+
+    /* err_headers_out: the cookie survives redirects and error pages */
+    apr_table_addn(req->r->err_headers_out, "Set-Cookie",
+                   apr_psprintf(req->r->pool,
+                                "%s=%s; Path=/; Max-Age=%ld; SameSite=Lax%s%s",
+                                name, value, max_age,
+                                http_only ? "; HttpOnly" : "",
+                                secure ? "; Secure" : ""));
+}
+
+const char *tp_csrf_token(tp_req_t *req, const char *purpose,
+                          const char *subject)
+{
+    const char *data = apr_pstrcat(req->r->pool, purpose, "\n", subject,
+                                   NULL);
+
+    return tp_hmac_b64url(req->r->pool, req->conf->hmac.bytes,
+                          req->conf->hmac.len, data, strlen(data));
+}
+
+tp_err_t *tp_session_from_cookie(tp_req_t *req, tp_principal_t **who)
+{
+    const char *raw = tp_req_cookie(req, TP_SESSION_COOKIE);
+    tp_db_t *db;
+    tp_err_t *err;
+
+    *who = NULL;
+    if (!raw) {
+        return NULL;
+    }
+    if ((err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    err = tp_session_auth(db, req->r->pool, raw, req->conf->session_idle,
+                          who);
+    /* an ended session is no session: the caller signs in again */
+    return err && err->status == 401 ? NULL : err;
+}
+
+/* A browser sends its cookies along with any cross-site form post, so a
+ * state-changing request authenticated by the session cookie must also
+ * echo the CSRF token of that session, which only pages of this origin
+ * can read (from the terrapod_csrf cookie). */
+static tp_err_t *check_session_csrf(tp_req_t *req)
+{
+    const char *m = req->r->method;
+    const char *sent = apr_table_get(req->r->headers_in, TP_CSRF_HEADER);
+
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0
+        || strcmp(m, "OPTIONS") == 0) {
+        return NULL;
+    }
+    if (!sent || !tp_secure_equals(sent, tp_csrf_token(req, "session",
+                                                       req->who->session_id))) {
+        return tp_err(req->r->pool, 403, "a request authenticated by the "
+                      "session cookie needs the " TP_CSRF_HEADER " header");
+    }
+    return NULL;
+}
+
+/* Bearer credentials win (an API token, or a session secret used as one);
+ * without them the session cookie of a signed-in browser counts. */
+static tp_err_t *authenticate_user(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *raw = tp_bearer(apr_table_get(req->r->headers_in,
+                                              "Authorization"));
+    const char *cookie = raw ? NULL : tp_req_cookie(req, TP_SESSION_COOKIE);
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if (!raw && !cookie) {
+        return tp_err(p, 401, "an API token is required "
+                      "(Authorization: Bearer <token>)");
+    }
+    if ((err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    if (cookie) {
+        err = tp_session_auth(db, p, cookie, req->conf->session_idle,
+                              &req->who);
+        return err ? err : check_session_csrf(req);
+    }
+    if (strncmp(raw, TP_SESSION_PREFIX, strlen(TP_SESSION_PREFIX)) == 0) {
+        return tp_session_auth(db, p, raw, req->conf->session_idle,
+                               &req->who);
+    }
+    return tp_auth_token(db, p, raw, req->conf->bound_idle_days,
+                         &req->who);
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *raw;
-    tp_db_t *db;
     tp_err_t *err;
 
     if (req->route->auth == TP_AUTH_NONE) {
@@ -550,14 +659,7 @@ static tp_err_t *authenticate(tp_req_t *req)
                                 tp_param(&req->params, "run_id"),
                                 apr_time_now());
     }
-    raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
-    if (!raw) {
-        return tp_err(p, 401, "an API token is required "
-                      "(Authorization: Bearer <token>)");
-    }
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_auth_token(db, p, raw, req->conf->bound_idle_days,
-                                     &req->who)) != NULL) {
+    if ((err = authenticate_user(req)) != NULL) {
         return err;
     }
     req->r->user = apr_pstrdup(p, req->who->grants.email);

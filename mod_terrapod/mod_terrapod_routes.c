@@ -33,9 +33,16 @@ const tp_route_t tp_routes[] = {
     {"GET", "/.well-known/terraform.json", OPEN, tp_api_discovery},
     {"GET", V2 "/ping", OPEN, tp_api_ping},
 
-    /* sign-in through an OpenID Connect provider */
+    /* signing in: terraform login (OAuth 2 + PKCE) and browsers; the
+     * sign-in steps check their own credentials (form, cookie, code) */
+    {"GET", "/oauth/authorize", OPEN, tp_api_oauth_authorize},
+    {"POST", "/oauth/token", OPEN, tp_api_oauth_token},
+    {"GET", NATIVE "/auth/providers", OPEN, tp_api_auth_providers},
     {"GET", NATIVE "/auth/authorize", OPEN, tp_api_auth_authorize},
     {"GET", NATIVE "/auth/callback", OPEN, tp_api_auth_callback},
+    {"POST", NATIVE "/auth/callback", OPEN, tp_api_auth_callback_post},
+    {"GET", NATIVE "/auth/sessions", USER, tp_api_auth_sessions},
+    {"POST", NATIVE "/auth/logout", USER, tp_api_auth_logout},
 
     /* account and the single organization */
     {"GET", V2 "/account/details", USER, tp_api_account_details},

@@ -142,22 +142,19 @@ static tp_err_t *token_refused(apr_pool_t *p, const tp_rows_t *rows,
     return NULL;
 }
 
-/* A detached token is nobody: it answers to a name of its own that can
- * never be an email address. */
-static void fill_identity(apr_pool_t *p, const tp_rows_t *rows,
-                          tp_principal_t *who)
+tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows)
 {
-    if (strcmp(who->token_kind, TP_TOKEN_DETACHED) == 0) {
-        who->grants.email = apr_pstrcat(p, "token:", who->token_id, NULL);
-        who->user_id = who->token_id;
-        who->display_name = tp_row(rows, 0, "description");
-        who->is_service_account = 1;
-        return;
-    }
+    tp_principal_t *who = apr_pcalloc(p, sizeof(*who));
+
     who->grants.email = tp_row(rows, 0, "email");
     who->user_id = tp_row(rows, 0, "user_id");
     who->display_name = tp_row(rows, 0, "display_name");
     who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
+    who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
+    who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
+    who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
+    who->token_kind = TP_TOKEN_INTERACTIVE;   /* a session acts as its person */
+    return who;
 }
 
 tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
@@ -182,14 +179,18 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
     if ((err = token_refused(p, rows, bound_idle_days)) != NULL) {
         return err;
     }
-    who = apr_pcalloc(p, sizeof(*who));
+    who = tp_principal_from_row(p, rows);
     who->token_id = tp_row(rows, 0, "token_id");
     who->token_kind = tp_row(rows, 0, "kind");
-    fill_identity(p, rows, who);
-    who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
-    who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
-    who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
     who->grants.scoped = strcmp(who->token_kind, TP_TOKEN_INTERACTIVE) != 0;
+    if (strcmp(who->token_kind, TP_TOKEN_DETACHED) == 0) {
+        /* a detached token is nobody: it answers to a name of its own
+         * that can never be an email address */
+        who->grants.email = apr_pstrcat(p, "token:", who->token_id, NULL);
+        who->user_id = who->token_id;
+        who->display_name = tp_row(rows, 0, "description");
+        who->is_service_account = 1;
+    }
     if (tp_row_bool(rows, 0, "stale")) {
         err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
                          TP_DB_ARGS(who->token_id));
@@ -218,13 +219,40 @@ tp_err_t *tp_token_lifespan(apr_pool_t *p, const char *kind,
     return NULL;
 }
 
-/* The stored form of an optional password (NULL stays NULL). */
+/* The stored form of an optional password (NULL stays NULL); every
+ * password set goes through here, so this is where strength is enforced. */
 static tp_err_t *hash_if_given(apr_pool_t *p, const char *password,
                                const char **hash)
 {
+    const char *weak = password ? tp_password_weakness(password) : NULL;
+
     *hash = NULL;
+    if (weak) {
+        return tp_err(p, 422, "%s", weak);
+    }
     if (password && !(*hash = tp_password_hash(p, password))) {
         return tp_err(p, 500, "password hashing failed");
+    }
+    return NULL;
+}
+
+const char *tp_password_weakness(const char *password)
+{
+    int lower = 0, upper = 0, digit = 0, other = 0;
+    const char *c;
+
+    if (tp_utf8_len(password) < TP_PASSWORD_MIN_LEN) {
+        return "a password must have at least 12 characters";
+    }
+    for (c = password; *c; c++) {
+        if (apr_islower(*c)) lower = 1;
+        else if (apr_isupper(*c)) upper = 1;
+        else if (apr_isdigit(*c)) digit = 1;
+        else other = 1;
+    }
+    if (lower + upper + digit + other < 2) {
+        return "a password must mix at least two kinds of characters "
+               "(lower case, upper case, digits, others)";
     }
     return NULL;
 }

@@ -10,10 +10,36 @@ typedef struct tp_principal {
     tp_grants_t grants;   /* email, platform roles, custom roles */
     const char *user_id;
     const char *display_name;
-    const char *token_id;
-    const char *token_kind;   /* one of tp_token_kinds */
+    const char *token_id;     /* NULL when signed in with a session */
+    const char *token_kind;   /* one of tp_token_kinds; sessions: interactive */
+    const char *session_id;   /* NULL when calling with an API token */
     int is_service_account;
 } tp_principal_t;
+
+/* The user columns every principal lookup selects (users aliased u). */
+#define TP_PRINCIPAL_COLUMNS \
+    " u.email, u.id AS user_id, u.display_name, u.is_active," \
+    " u.is_service_account," \
+    " EXISTS (SELECT 1 FROM role_assignments ra" \
+    "         WHERE ra.email = u.email AND ra.role_name = 'admin')" \
+    "   AS is_admin," \
+    " EXISTS (SELECT 1 FROM role_assignments ra" \
+    "         WHERE ra.email = u.email AND ra.role_name = 'audit')" \
+    "   AS is_audit," \
+    " (SELECT json_agg(json_build_object(" \
+    "           'name', r.name," \
+    "           'workspace_permission', r.workspace_permission," \
+    "           'pool_permission', r.pool_permission," \
+    "           'registry_permission', r.registry_permission," \
+    "           'allow_labels', r.allow_labels," \
+    "           'allow_names', r.allow_names," \
+    "           'deny_labels', r.deny_labels," \
+    "           'deny_names', r.deny_names))" \
+    "    FROM role_assignments ra JOIN roles r ON r.name = ra.role_name" \
+    "   WHERE ra.email = u.email AND NOT r.built_in) AS roles"
+
+/* The principal in row 0 of a lookup selecting TP_PRINCIPAL_COLUMNS. */
+tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows);
 
 /* Token kinds: "interactive" acts with its owner's live roles;
  * "service_bound" with its pinned roles that the owner still holds, and
@@ -54,6 +80,11 @@ tp_err_t *tp_user_ensure(tp_db_t *db, apr_pool_t *p, const char *email,
 
 /* Minimum length of a local password. */
 #define TP_PASSWORD_MIN_LEN 12
+
+/* NULL when password is strong enough to set (at least 12 characters of
+ * at least two kinds: lower case, upper case, digits, others), else why
+ * not. */
+const char *tp_password_weakness(const char *password);
 
 /* A lower-cased copy (emails are stored lower-case). */
 char *tp_str_lower(apr_pool_t *p, const char *s);

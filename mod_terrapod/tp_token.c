@@ -6,16 +6,16 @@
 #include "tp_crypto.h"
 #include "tp_token.h"
 
-char *tp_token_generate(apr_pool_t *p)
+char *tp_secret_generate(apr_pool_t *p, const char *prefix)
 {
-    return apr_pstrcat(p, TP_TOKEN_PREFIX, tp_random_b64url(p, 32), NULL);
+    return apr_pstrcat(p, prefix, tp_random_b64url(p, 32), NULL);
 }
 
-int tp_token_wellformed(const char *raw)
+int tp_secret_wellformed(const char *raw, const char *prefix)
 {
-    apr_size_t i, plen = sizeof(TP_TOKEN_PREFIX) - 1;
+    apr_size_t i, plen = strlen(prefix);
 
-    if (!raw || strncmp(raw, TP_TOKEN_PREFIX, plen) != 0
+    if (!raw || strncmp(raw, prefix, plen) != 0
         || strlen(raw) != plen + TP_TOKEN_SECRET_LEN) {
         return 0;
     }
@@ -25,6 +25,16 @@ int tp_token_wellformed(const char *raw)
         }
     }
     return 1;
+}
+
+char *tp_token_generate(apr_pool_t *p)
+{
+    return tp_secret_generate(p, TP_TOKEN_PREFIX);
+}
+
+int tp_token_wellformed(const char *raw)
+{
+    return tp_secret_wellformed(raw, TP_TOKEN_PREFIX);
 }
 
 char *tp_token_hash(apr_pool_t *p, const char *raw)

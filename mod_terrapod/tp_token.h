@@ -6,7 +6,16 @@
 #include <apr_pools.h>
 
 #define TP_TOKEN_PREFIX "tpv1."
+#define TP_SESSION_PREFIX "tps1."
 #define TP_TOKEN_SECRET_LEN 43   /* 32 random bytes, base64url */
+
+/* prefix followed by 32 random bytes in base64url: API tokens, sessions,
+ * authorization codes. */
+char *tp_secret_generate(apr_pool_t *p, const char *prefix);
+
+/* 1 when raw is prefix followed by TP_TOKEN_SECRET_LEN base64url
+ * characters. */
+int tp_secret_wellformed(const char *raw, const char *prefix);
 
 /* A new raw API token; only its hash is ever stored. */
 char *tp_token_generate(apr_pool_t *p);

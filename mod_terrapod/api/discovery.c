@@ -14,13 +14,13 @@ tp_err_t *tp_api_discovery(tp_req_t *req)
     tp_json_sets(doc, "/api/v2/", "tfe.v2", NULL);
     tp_json_sets(doc, "/api/v2/", "tfe.v2.1", NULL);
     tp_json_sets(doc, "/api/v2/", "tfe.v2.2", NULL);
-    tp_json_sets(doc, "terraform-cli", "login.v1", "client", NULL);
+    tp_json_sets(doc, TP_LOGIN_CLIENT, "login.v1", "client", NULL);
     tp_json_pushs(grants, "authz_code");
     tp_json_setj(doc, grants, "login.v1", "grant_types", NULL);
     tp_json_sets(doc, "/oauth/authorize", "login.v1", "authz", NULL);
     tp_json_sets(doc, "/oauth/token", "login.v1", "token", NULL);
-    tp_json_pushi(ports, 10000);
-    tp_json_pushi(ports, 10010);
+    tp_json_pushi(ports, TP_LOGIN_PORT_MIN);
+    tp_json_pushi(ports, TP_LOGIN_PORT_MAX);
     tp_json_setj(doc, ports, "login.v1", "ports", NULL);
     tp_json_sets(doc, "/api/terrapod/v1/registry/modules/", "modules.v1",
                  NULL);

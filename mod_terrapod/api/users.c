@@ -89,10 +89,6 @@ tp_err_t *tp_api_user_create(tp_req_t *req)
         return tp_err(p, 422, "display-name is longer than %d characters",
                       MAX_DISPLAY_NAME);
     }
-    if (password && strlen(password) < TP_PASSWORD_MIN_LEN) {
-        return tp_err(p, 422, "password must have at least %d characters",
-                      TP_PASSWORD_MIN_LEN);
-    }
     email = tp_str_lower(p, email);
     if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_user_create(db, p, email, display, password, &row))

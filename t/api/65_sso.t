@@ -11,9 +11,10 @@ use URI;
 use URI::QueryParam;
 use JSON::PP ();
 use TP::Test;
+use TP::Browser qw(browser password_user cookie);
 use TP::OIDCProvider;
 
-plan tests => 57;
+plan tests => 53;
 
 my $server = Apache::TestRequest::resolve_url('') =~ s{/$}{}r;
 my $callback = "$server/api/terrapod/v1/auth/callback";
@@ -47,6 +48,22 @@ $r = api(PUT => '/api/terrapod/v1/role-assignments', token => $admin,
                                           email => $email,
                                           roles => ['audit']}}});
 die 'assigning: ' . $r->as_string unless $r->code == 200;
+
+# The session the callback's answer started, and the account it acts as.
+sub session_of {
+    my ($r) = @_;
+    my ($raw) = map { /^terrapod_session=([^;]+);/ ? $1 : () }
+                $r->headers->header('Set-Cookie');
+    return {} unless $raw;
+    my $me = api(GET => '/api/v2/account/details', token => $raw);
+    return $me->code == 200 ? json_of($me)->{data} : {};
+}
+
+# A local password sign-in of the SSO user: 303 when allowed.
+sub local_signin {
+    return TP::Browser::sign_in(browser(), '/api/terrapod/v1/auth/authorize?provider=local',
+                                $email, 'a-long-local-password-1');
+}
 
 sub held {
     my ($provider) = @_;
@@ -88,25 +105,23 @@ is sql("SELECT return_to FROM sso_states WHERE state_hash = encode(sha256('$stat
 # ==== the whole flow: RS256, client_secret_basic ====
 
 $r = $idp->sign_in(server => $server, return_to => '/app/ws');
-is $r->code, 200, 'sign-in: 200';
-my $who = json_of($r)->{data};
-is $who->{type}, 'sso-identities', 'an sso-identities document';
-is $who->{attributes}{email}, $email, 'email, lower-cased';
-is $who->{attributes}{name}, 'Sso User', 'name';
-is $who->{attributes}{'provider-name'}, 'idp', 'provider';
-is_deeply $who->{attributes}{groups},
-          ['platform-admins', 'developers', 'ghosts', 'strangers'], 'groups';
-is_deeply $who->{attributes}{roles}, ['admin', 'sso-developers', 'no-such-role'],
-          'roles the groups map to, in configuration order';
-is $who->{attributes}{'return-to'}, '/app/ws', 'return-to';
-ok !$who->{attributes}{'local-password-allowed'},
-   'admin requires single sign-on: no local password';
-like $r->header('Set-Cookie'), qr/^terrapod_sso=; .*Max-Age=0/, 'cookie cleared';
-is held('idp'), 'admin,sso-developers', 'existing mapped roles assigned for provider idp';
+is $r->code, 303, 'sign-in: 303';
+like $r->header('Location'), qr{^(?:\Q$server\E)?/app/ws$}, 'back where it began';
+my $who = session_of($r);
+is $who->{attributes}{email}, $email, 'a session of the user, email lower-cased';
+is $who->{attributes}{'display-name'}, 'Sso User', 'named as the provider says';
+ok((grep { /^terrapod_sso=; .*Max-Age=0/ } $r->headers->header('Set-Cookie')),
+   'the binding cookie cleared');
+is held('idp'), 'admin,sso-developers',
+   'the roles the groups map to (existing ones) assigned for provider idp';
 is held('local'), 'audit', 'local assignments untouched';
 is sql("SELECT display_name || '|' || (last_login_at IS NOT NULL) || '|' || id"
        . " FROM users WHERE email = '$email'"),
-   "Sso User|true|$who->{relationships}{user}{data}{id}", 'users row created';
+   "Sso User|true|$who->{id}", 'users row created';
+password_user($email, 'a-long-local-password-1');
+$r = local_signin();
+is $r->code, 403, 'admin requires single sign-on: no local password';
+like $r->content, qr/single sign-on/i, 'the page says why';
 my $log = Apache::Test::vars('t_logs') . '/error_log';
 ok !system("grep -q 'TP01103: provider idp maps $email to roles' $log"),
    'the missing mapped role is logged';
@@ -114,29 +129,30 @@ ok !system("grep -q 'TP01103: provider idp maps $email to roles' $log"),
 # ==== sync on every sign-in; ES256; client_secret_post ====
 
 $r = $idp->sign_in(server => $server, groups => 'developers,strangers');
-is $r->code, 200, 'second sign-in with fewer groups: 200';
-is_deeply json_of($r)->{data}{attributes}{roles}, ['sso-developers'], 'one role';
+is $r->code, 303, 'second sign-in with fewer groups: 303';
+is session_of($r)->{attributes}{email}, $email, 'signed in again';
 is held('idp'), 'sso-developers', 'admin removed from provider idp';
-ok json_of($r)->{data}{attributes}{'local-password-allowed'},
-   'without admin a local password is allowed';
+is local_signin()->code, 303, 'without admin a local password is allowed';
 is held('local'), 'audit', 'local assignments still untouched';
 
 $r = $idp->sign_in(server => $server, provider => 'idp-post', mode => 'es256');
-is $r->code, 200, 'ES256 ID token through client_secret_post: 200';
-is json_of($r)->{data}{attributes}{'provider-name'}, 'idp-post', 'provider idp-post';
+is $r->code, 303, 'ES256 ID token through client_secret_post: 303';
+is session_of($r)->{attributes}{email}, $email, 'signed in through idp-post';
 is held('idp-post'), 'sso-developers', 'idp-post maps only its own groups';
 is held('idp'), 'sso-developers', 'idp assignments untouched by idp-post';
 
 $r = $idp->sign_in(server => $server, groups => '');
-is $r->code, 200, 'sign-in without groups: 200';
+is $r->code, 303, 'sign-in without groups: 303';
 is held('idp'), '', 'every idp role removed';
 
 # ==== the whole flow with a browser that follows redirects itself ====
 
 my $auto = LWP::UserAgent->new(cookie_jar => {}, max_redirect => 5);
-$r = $auto->get("$server/api/terrapod/v1/auth/authorize?provider=idp");
-is $r->code, 200, 'followed redirects: 200';
-is json_of($r)->{data}{attributes}{email}, $email, 'the same identity';
+$auto->get("$server/api/terrapod/v1/auth/authorize?provider=idp");
+my $sess = cookie($auto, 'terrapod_session');
+ok $sess, 'followed redirects: a session';
+is json_of(api(GET => '/api/v2/account/details', token => $sess))->{data}{attributes}{email},
+   $email, 'of the same person';
 
 # ==== deactivated users ====
 
@@ -151,7 +167,7 @@ sql("UPDATE users SET is_active = true WHERE email = '$email'");
 # ==== what the start refuses ====
 
 $r = api(GET => '/api/terrapod/v1/auth/authorize');
-is_error $r, 400, 'no provider';
+is $r->code, 200, 'no provider: the local sign-in page';
 $r = api(GET => '/api/terrapod/v1/auth/authorize?provider=nope');
 is_error $r, 404, 'unknown provider';
 $r = api(GET => '/api/terrapod/v1/auth/authorize?provider=idp&return_to=//evil.example/');

@@ -79,7 +79,7 @@ $r = $ua->get($other_state);
 is_error $r, 401, 'a state this server never issued';
 like error_detail($r), qr/unknown or already used sign-in state/, 'says so';
 $r = $ua->get($back);
-is $r->code, 200, 'the real state still works once';
+is $r->code, 303, 'the real state still works once';
 $r = $ua->get($back);
 is_error $r, 401, 'replayed state';
 like error_detail($r), qr/unknown or already used sign-in state/, 'says so';
