@@ -4,6 +4,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <http_request.h>
 #include <ap_mpm.h>
 #include <apr_strings.h>
@@ -14,10 +15,12 @@
 #include "tp_migrate.h"
 #include "tp_crypto.h"
 #include "tp_tasks.h"
+#include "tp_audit.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
     tp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    int i;
 
     (void)s;
     c->enabled = -1;
@@ -25,6 +28,10 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->max_upload = -1;
     c->task_intervals = apr_table_make(p, 4);
     c->listener_poll_wait = -1;
+    for (i = 0; i < TP_RL_NCLASSES; i++) {
+        c->rate_limits[i] = -1;
+    }
+    c->audit_retention_days = -1;
     return c;
 }
 
@@ -33,6 +40,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
     tp_srv_conf_t *base = basev, *add = addv;
     tp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    int i;
 
     c->enabled = add->enabled != -1 ? add->enabled : base->enabled;
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
@@ -53,6 +61,13 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->listener_poll_wait = add->listener_poll_wait != -1
                             ? add->listener_poll_wait
                             : base->listener_poll_wait;
+    for (i = 0; i < TP_RL_NCLASSES; i++) {
+        c->rate_limits[i] = add->rate_limits[i] != -1 ? add->rate_limits[i]
+                                                      : base->rate_limits[i];
+    }
+    c->audit_retention_days = add->audit_retention_days != -1
+                              ? add->audit_retention_days
+                              : base->audit_retention_days;
     return c;
 }
 
@@ -183,6 +198,40 @@ static const char *set_poll_wait(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* TerrapodRateLimit <class> <requests per minute> */
+static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
+                                  const char *limit)
+{
+    int c = tp_rl_class_named(cls), v;
+    const char *why;
+
+    (void)dc;
+    if (c < 0) {
+        return apr_pstrcat(cmd->pool, "TerrapodRateLimit: no class named ",
+                           cls, " (unauthenticated, authenticated, "
+                           "sign-in)", NULL);
+    }
+    if ((why = tp_rl_parse_limit(limit, &v)) != NULL) {
+        return apr_pstrcat(cmd->pool, "TerrapodRateLimit ", why, NULL);
+    }
+    srv_conf(cmd->server)->rate_limits[c] = v;
+    return NULL;
+}
+
+static const char *set_retention(cmd_parms *cmd, void *dc, const char *arg)
+{
+    char *end;
+    long days = strtol(arg, &end, 10);
+
+    (void)dc;
+    if (*end || end == arg || days < 0 || days > 36500) {
+        return "TerrapodAuditRetentionDays takes 0 (keep forever) to 36500 "
+               "days";
+    }
+    srv_conf(cmd->server)->audit_retention_days = (int)days;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -216,6 +265,11 @@ static const command_rec tp_cmds[] = {
                   "seconds"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),
+    AP_INIT_TAKE2("TerrapodRateLimit", set_rate_limit, NULL, RSRC_CONF,
+                  "Requests per minute and client address of a class "
+                  "(unauthenticated, authenticated, sign-in); 0: no limit"),
+    AP_INIT_TAKE1("TerrapodAuditRetentionDays", set_retention, NULL,
+                  RSRC_CONF, "Days audit log entries are kept (0: forever)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -327,12 +381,31 @@ static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
     return APR_SUCCESS;
 }
 
+static void finish_rate_limits(int *limits)
+{
+    static const int defaults[TP_RL_NCLASSES] = {
+        TP_RL_DEFAULT_UNAUTHENTICATED, TP_RL_DEFAULT_AUTHENTICATED,
+        TP_RL_DEFAULT_SIGN_IN
+    };
+    int i;
+
+    for (i = 0; i < TP_RL_NCLASSES; i++) {
+        if (limits[i] == -1) {
+            limits[i] = defaults[i];
+        }
+    }
+}
+
 /* Fills in defaults so request code never meets an unset value. */
 static void finish_conf(tp_srv_conf_t *c)
 {
     if (c->max_body == -1) c->max_body = TP_DEFAULT_MAX_BODY;
     if (c->max_upload == -1) c->max_upload = TP_DEFAULT_MAX_UPLOAD;
     if (!c->schema_dir) c->schema_dir = TP_DEFAULT_SCHEMA_DIR;
+    if (c->audit_retention_days == -1) {
+        c->audit_retention_days = TP_AUDIT_RETENTION_DAYS_DEFAULT;
+    }
+    finish_rate_limits(c->rate_limits);
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
@@ -393,7 +466,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     migrate(ptemp, s, first);
+    /* the background child inherits it with the fork */
+    tp_audit_set_retention(first->audit_retention_days);
     return tp_child_start(pconf, s, first) == APR_SUCCESS
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -409,12 +487,25 @@ static int map_to_storage(request_rec *r)
     return DECLINED;
 }
 
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    tp_rl_pre_config(pconf);
+    return OK;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_dbd[] = {"mod_dbd.c", NULL};
 
     (void)p;
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
+                            APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(tp_handle, NULL, NULL, APR_HOOK_MIDDLE);
 }

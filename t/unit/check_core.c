@@ -23,6 +23,7 @@ Suite *vars_suite(void);
 Suite *listener_suite(void);
 Suite *runtok_suite(void);
 Suite *diff_suite(void);
+Suite *audit_suite(void);
 
 static apr_pool_t *pool;
 
@@ -761,6 +762,7 @@ int main(void)
     srunner_add_suite(sr, listener_suite());
     srunner_add_suite(sr, runtok_suite());
     srunner_add_suite(sr, diff_suite());
+    srunner_add_suite(sr, audit_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
