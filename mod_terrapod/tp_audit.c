@@ -103,7 +103,8 @@ tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,
     return tp_db_exec(db, p, &SQL_AUDIT_INSERT, NULL, TP_DB_ARGS(
         e->actor, e->token_id, e->method, e->path, e->resource_type,
         e->resource_id, apr_itoa(p, e->status), e->client_ip,
-        apr_psprintf(p, "%lld", e->duration_ms)));
+        apr_psprintf(p, "%" APR_INT64_T_FMT,
+                     (apr_int64_t)e->duration_ms)));
 }
 
 void tp_audit_set_retention(int days)
@@ -115,7 +116,7 @@ tp_err_t *tp_audit_purge(tp_db_t *db, apr_pool_t *p, const char **summary)
 {
     const char *days = apr_itoa(p, retention_days);
     const char *limit = apr_itoa(p, PURGE_BATCH);
-    long long total = 0;
+    int total = 0;
     int batch;
 
     if (retention_days == 0) {
@@ -135,7 +136,7 @@ tp_err_t *tp_audit_purge(tp_db_t *db, apr_pool_t *p, const char **summary)
             break;
         }
     }
-    *summary = apr_psprintf(p, "removed %lld audit entries older than %s "
+    *summary = apr_psprintf(p, "removed %d audit entries older than %s "
                             "days", total, days);
     return NULL;
 }
