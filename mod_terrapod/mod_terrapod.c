@@ -4,6 +4,7 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_protocol.h>
 #include <http_request.h>
 #include <ap_mpm.h>
 #include <apr_strings.h>
@@ -16,10 +17,12 @@
 #include "tp_migrate.h"
 #include "tp_crypto.h"
 #include "tp_tasks.h"
+#include "tp_audit.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
     tp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    int i;
 
     (void)s;
     c->enabled = -1;
@@ -32,6 +35,10 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->expiry_warning_days = -1;
     c->session_idle = -1;
     c->session_max = -1;
+    for (i = 0; i < TP_RL_NCLASSES; i++) {
+        c->rate_limits[i] = -1;
+    }
+    c->audit_retention_days = -1;
     return c;
 }
 
@@ -41,6 +48,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
 {
     tp_srv_conf_t *base = basev, *add = addv;
     tp_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+    int i;
 
     c->enabled = add->enabled != -1 ? add->enabled : base->enabled;
     c->max_body = add->max_body != -1 ? add->max_body : base->max_body;
@@ -70,6 +78,13 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
                                               : base->session_idle;
     c->session_max = add->session_max != -1 ? add->session_max
                                             : base->session_max;
+    for (i = 0; i < TP_RL_NCLASSES; i++) {
+        c->rate_limits[i] = add->rate_limits[i] != -1 ? add->rate_limits[i]
+                                                      : base->rate_limits[i];
+    }
+    c->audit_retention_days = add->audit_retention_days != -1
+                              ? add->audit_retention_days
+                              : base->audit_retention_days;
     return c;
 }
 
@@ -449,6 +464,29 @@ static const char *set_seconds(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+static const int_directive_t audit_retention_days = {
+    APR_OFFSETOF(tp_srv_conf_t, audit_retention_days), 0, 36500};
+
+/* TerrapodRateLimit <class> <requests per minute> */
+static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
+                                  const char *limit)
+{
+    int c = tp_rl_class_named(cls), v;
+    const char *why;
+
+    (void)dc;
+    if (c < 0) {
+        return apr_pstrcat(cmd->pool, "TerrapodRateLimit: no class named ",
+                           cls, " (unauthenticated, authenticated, "
+                           "sign-in)", NULL);
+    }
+    if ((why = tp_rl_parse_limit(limit, &v)) != NULL) {
+        return apr_pstrcat(cmd->pool, "TerrapodRateLimit ", why, NULL);
+    }
+    srv_conf(cmd->server)->rate_limits[c] = v;
+    return NULL;
+}
+
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
     AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
@@ -520,6 +558,12 @@ static const command_rec tp_cmds[] = {
     AP_INIT_ITERATE("TerrapodRequireSSOForRoles", add_sso_role, NULL,
                     RSRC_CONF, "Roles whose holders must sign in through "
                     "single sign-on, never with a local password"),
+    AP_INIT_TAKE2("TerrapodRateLimit", set_rate_limit, NULL, RSRC_CONF,
+                  "Requests per minute and client address of a class "
+                  "(unauthenticated, authenticated, sign-in); 0: no limit"),
+    AP_INIT_TAKE1("TerrapodAuditRetentionDays", set_int,
+                  (void *)&audit_retention_days, RSRC_CONF,
+                  "Days audit log entries are kept (0: forever)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -667,6 +711,21 @@ static apr_status_t load_oidc(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
     return APR_SUCCESS;
 }
 
+static void finish_rate_limits(int *limits)
+{
+    static const int defaults[TP_RL_NCLASSES] = {
+        TP_RL_DEFAULT_UNAUTHENTICATED, TP_RL_DEFAULT_AUTHENTICATED,
+        TP_RL_DEFAULT_SIGN_IN
+    };
+    int i;
+
+    for (i = 0; i < TP_RL_NCLASSES; i++) {
+        if (limits[i] == -1) {
+            limits[i] = defaults[i];
+        }
+    }
+}
+
 /* Fills in defaults so request code never meets an unset value. */
 static void finish_conf(tp_srv_conf_t *c)
 {
@@ -681,6 +740,10 @@ static void finish_conf(tp_srv_conf_t *c)
         c->expiry_warning_days = TP_EXPIRY_WARNING_DAYS_DEFAULT;
     if (c->session_idle == -1) c->session_idle = TP_DEFAULT_SESSION_IDLE;
     if (c->session_max == -1) c->session_max = TP_DEFAULT_SESSION_MAX;
+    if (c->audit_retention_days == -1) {
+        c->audit_retention_days = TP_AUDIT_RETENTION_DAYS_DEFAULT;
+    }
+    finish_rate_limits(c->rate_limits);
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
@@ -742,7 +805,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
+    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS) {
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     migrate(ptemp, s, first);
+    /* the background child inherits it with the fork */
+    tp_audit_set_retention(first->audit_retention_days);
     return tp_child_start(pconf, s, first) == APR_SUCCESS
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -758,12 +826,25 @@ static int map_to_storage(request_rec *r)
     return DECLINED;
 }
 
+static int pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                      apr_pool_t *ptemp)
+{
+    (void)plog;
+    (void)ptemp;
+    tp_rl_pre_config(pconf);
+    return OK;
+}
+
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_dbd[] = {"mod_dbd.c", NULL};
 
     (void)p;
+    ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
+                            APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(tp_handle, NULL, NULL, APR_HOOK_MIDDLE);
 }

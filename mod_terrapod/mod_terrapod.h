@@ -21,6 +21,7 @@
 #include "tp_runs.h"
 #include "tp_oidc.h"
 #include "tp_session.h"
+#include "tp_ratelimit.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -70,6 +71,10 @@ typedef struct tp_srv_conf {
     apr_array_header_t *sso_roles;  /* roles only single sign-on may use */
     long session_idle;            /* seconds; -1: inherit */
     long session_max;             /* seconds; -1: inherit */
+    /* requests per minute and client address, per tp_rl_class_e (0: no
+     * limit, -1: inherit) */
+    int rate_limits[TP_RL_NCLASSES];
+    int audit_retention_days;     /* 0: forever; -1: inherit */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -114,6 +119,8 @@ struct tp_req {
     apr_table_t *args;     /* the query string, parsed on first use */
     void *ctx;             /* the handler's own, e.g. for list renderers */
     tp_json_t *meta;       /* extra members tp_send_page puts in meta */
+    const char *client_ip; /* the real client, behind trusted proxies */
+    const char *actor;     /* who authenticated, for the audit log */
 };
 
 /* The route table (mod_terrapod_routes.c). */
@@ -254,6 +261,19 @@ tp_err_t *tp_signin_page(tp_req_t *req, int status, const char *return_to,
 tp_err_t *tp_signin_complete(tp_req_t *req, const char *provider,
                              const char *email, const char *display_name,
                              const char *return_to);
+/* mod_terrapod_ratelimit.c: the shared counters. */
+void tp_rl_pre_config(apr_pool_t *pconf);
+/* Creates the counters when any server has a limit; fails without a
+ * shared object cache provider. */
+apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
+                               server_rec *s);
+void tp_rl_child_init(apr_pool_t *p, server_rec *s);
+/* Counts the request in class c and sets the X-RateLimit-* headers;
+ * a 429 when the client is over the class's limit. */
+tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c);
+
+/* mod_terrapod_audit.c: records each API request after its response. */
+int tp_audit_log_transaction(request_rec *r);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
@@ -391,6 +411,7 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
+tp_err_t *tp_api_audit_log_list(tp_req_t *req);
 tp_err_t *tp_api_role_list(tp_req_t *req);
 tp_err_t *tp_api_role_create(tp_req_t *req);
 tp_err_t *tp_api_role_show(tp_req_t *req);

@@ -455,23 +455,71 @@ static tp_err_t *find_route(tp_req_t *req, const char *method,
     return tp_err(r->pool, 404, "no API endpoint at %s", path);
 }
 
-/* 1 when the direct peer (never a forwarded address) is a reverse proxy
- * trusted to forward verified client certificates. */
-static int from_trusted_proxy(tp_req_t *req)
+/* 1 when addr is one of the configured reverse proxies. */
+static int is_trusted_proxy(tp_req_t *req, apr_sockaddr_t *addr)
 {
     const apr_array_header_t *nets = req->conf->trusted_proxies;
     int i;
 
-    if (!nets || !req->conf->client_cert_header) {
-        return 0;
-    }
-    for (i = 0; i < nets->nelts; i++) {
+    for (i = 0; nets && i < nets->nelts; i++) {
         if (apr_ipsubnet_test(APR_ARRAY_IDX(nets, i, apr_ipsubnet_t *),
-                              req->r->connection->client_addr)) {
+                              addr)) {
             return 1;
         }
     }
     return 0;
+}
+
+/* 1 when the direct peer (never a forwarded address) is a reverse proxy
+ * trusted to forward verified client certificates. */
+static int from_trusted_proxy(tp_req_t *req)
+{
+    return req->conf->client_cert_header
+           && is_trusted_proxy(req, req->r->connection->client_addr);
+}
+
+/* The real client: behind trusted proxies, the right-most address of
+ * X-Forwarded-For that is not itself a trusted proxy (the left part of
+ * the header is whatever the client chose to send). Anything that is not
+ * an IP address ends the walk, and so does the cap on hops. */
+#define MAX_FORWARDED_HOPS 16
+static const char *client_address(tp_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *xff = apr_table_get(r->headers_in, "X-Forwarded-For");
+    const char *client = r->connection->client_ip;
+    apr_array_header_t *hops;
+    char *list, *tok, *last;
+    int i;
+
+    if (!xff || !is_trusted_proxy(req, r->connection->client_addr)) {
+        return client;
+    }
+    hops = apr_array_make(r->pool, 4, sizeof(char *));
+    list = apr_pstrdup(r->pool, xff);
+    for (tok = apr_strtok(list, ", \t", &last); tok;
+         tok = apr_strtok(NULL, ", \t", &last)) {
+        APR_ARRAY_PUSH(hops, char *) = tok;
+    }
+    for (i = hops->nelts - 1; i >= 0 && i >= hops->nelts - MAX_FORWARDED_HOPS;
+         i--) {
+        const char *hop = APR_ARRAY_IDX(hops, i, char *);
+        apr_ipsubnet_t *net;
+        apr_sockaddr_t *sa;
+
+        /* apr_ipsubnet_create accepts only literal addresses, so the
+         * resolver never sees a forwarded name */
+        if (apr_ipsubnet_create(&net, hop, NULL, r->pool) != APR_SUCCESS
+            || apr_sockaddr_info_get(&sa, hop, APR_UNSPEC, 0, 0, r->pool)
+               != APR_SUCCESS) {
+            break;
+        }
+        client = hop;
+        if (!is_trusted_proxy(req, sa)) {
+            break;
+        }
+    }
+    return client;
 }
 
 /* The caller's client certificate as PEM: one a trusted proxy forwards
@@ -655,14 +703,20 @@ static tp_err_t *authenticate(tp_req_t *req)
             return tp_err(p, 401, "a runner token is required "
                           "(Authorization: Bearer runtok:...)");
         }
-        return tp_runtok_verify(p, &req->conf->hmac, raw,
-                                tp_param(&req->params, "run_id"),
-                                apr_time_now());
+        if ((err = tp_runtok_verify(p, &req->conf->hmac, raw,
+                                    tp_param(&req->params, "run_id"),
+                                    apr_time_now())) != NULL) {
+            return err;
+        }
+        req->actor = apr_pstrcat(p, "runner:",
+                                 tp_param(&req->params, "run_id"), NULL);
+        return NULL;
     }
     if ((err = authenticate_user(req)) != NULL) {
         return err;
     }
     req->r->user = apr_pstrdup(p, req->who->grants.email);
+    req->actor = req->r->user;
     if (req->route->perm == TP_PERM_ADMIN && !req->who->grants.is_admin) {
         return tp_err(p, 403, "this action needs the platform admin role");
     }
@@ -671,6 +725,26 @@ static tp_err_t *authenticate(tp_req_t *req)
         return tp_err(p, 403, "this needs the platform admin or audit role");
     }
     return NULL;
+}
+
+/* Who the request turned out to be, for its rate-limit class. */
+static tp_rl_caller_e caller_of(const tp_req_t *req, const tp_err_t *auth)
+{
+    if (!req->route
+        || (auth && (auth->status == 401
+                     || req->route->auth != TP_AUTH_USER))) {
+        return TP_RL_ANONYMOUS;
+    }
+    switch (req->route->auth) {
+    case TP_AUTH_LISTENER:
+    case TP_AUTH_RUNNER:
+        return TP_RL_RUNNER;
+    case TP_AUTH_USER:
+    case TP_AUTH_CAPABILITY:
+        return TP_RL_USER;
+    default:
+        return TP_RL_ANONYMOUS;
+    }
 }
 
 /* Every route with an {org} segment serves only the single organization. */
@@ -691,7 +765,7 @@ int tp_handle(request_rec *r)
     const char *path = r->parsed_uri.path;
     const char *method = r->header_only ? "GET" : r->method;
     tp_req_t *req;
-    tp_err_t *err;
+    tp_err_t *err, *limited;
 
     if (conf->enabled != 1 || !tp_is_api_path(path)) {
         return DECLINED;
@@ -699,14 +773,24 @@ int tp_handle(request_rec *r)
     req = apr_pcalloc(r->pool, sizeof(*req));
     req->r = r;
     req->conf = conf;
+    req->client_ip = client_address(req);
+    /* the audit log reads it after the response */
+    ap_set_module_config(r->request_config, &terrapod_module, req);
     if (strncmp(path, "/api/v2/", 8) == 0) {
         tfe_headers(r);
     }
-    if ((err = find_route(req, method, path)) != NULL
-        || (err = authenticate(req)) != NULL
+    if ((err = find_route(req, method, path)) == NULL) {
+        err = authenticate(req);
+    }
+    /* counted whatever the outcome: failed sign-ins and probes for paths
+     * must run into the limit too */
+    limited = tp_rl_admit(req, tp_rl_classify(method, path,
+                                              caller_of(req, err)));
+    if (limited
+        || err
         || (err = check_org(req)) != NULL
         || (err = req->route->handler(req)) != NULL) {
-        return send_error(r, err);
+        return send_error(r, limited ? limited : err);
     }
     return OK;
 }

@@ -261,6 +261,9 @@ const tp_route_t tp_routes[] = {
     {"POST", NATIVE "/runs/{run_id}/resource-profile", RUNNER,
      tp_api_run_resource_profile},
 
+    /* the audit log of every API request */
+    {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list},
+
     /* roles and who holds them */
     {"GET", NATIVE "/roles", AUDIT, tp_api_role_list},
     {"POST", NATIVE "/roles", ADMIN, tp_api_role_create},

@@ -1,5 +1,6 @@
 /* Builds and reads JSON:API documents; the single error formatter lives
  * here so every status the server sends has the same body shape. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <string.h>
@@ -276,4 +277,66 @@ char *tp_rfc3339(apr_pool_t *p, apr_time_t t)
     return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02dZ", x.tm_year + 1900,
                         x.tm_mon + 1, x.tm_mday, x.tm_hour, x.tm_min,
                         x.tm_sec);
+}
+
+/* Days in month m (1-12) of year y. */
+static int month_days(int y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+    return days[m - 1] + (m == 2 && leap);
+}
+
+apr_status_t tp_rfc3339_parse(const char *s, apr_time_t *out)
+{
+    apr_time_exp_t x = {0};
+    int y, mo, d, h, mi, sec, n = 0, oh = 0, om = 0;
+    long usec = 0, scale = 100000;
+    const char *p;
+    apr_time_t t;
+
+    if (sscanf(s, "%4d-%2d-%2d%*[Tt]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi,
+               &sec, &n) != 6 || n != 19 || y < 1970 || mo < 1 || mo > 12
+        || d < 1 || d > month_days(y, mo) || h > 23 || mi > 59 || sec > 59) {
+        return APR_EINVAL;
+    }
+    p = s + n;
+    if (*p == '.') {
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+            usec += (*p - '0') * scale;
+            scale /= 10;
+        }
+    }
+    if (*p == '+' || *p == '-') {
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &n) != 2 || n != 5
+            || oh > 23 || om > 59) {
+            return APR_EINVAL;
+        }
+        if (*p == '+') {
+            oh = -oh;
+            om = -om;
+        }
+        p += 6;
+    }
+    else if (*p == 'Z' || *p == 'z') {
+        p++;
+    }
+    else {
+        return APR_EINVAL;
+    }
+    if (*p) {
+        return APR_EINVAL;
+    }
+    x.tm_year = y - 1900;
+    x.tm_mon = mo - 1;
+    x.tm_mday = d;
+    x.tm_hour = h;
+    x.tm_min = mi;
+    x.tm_sec = sec;
+    if (apr_time_exp_gmt_get(&t, &x) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
+    *out = t + usec + apr_time_from_sec((apr_time_t)oh * 3600 + om * 60);
+    return APR_SUCCESS;
 }

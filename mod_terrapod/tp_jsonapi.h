@@ -48,6 +48,11 @@ tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
 /* RFC 3339 in UTC ("2026-01-01T00:00:00Z"), the API's timestamp form. */
 char *tp_rfc3339(apr_pool_t *p, apr_time_t t);
 
+/* Parses an RFC 3339 timestamp ("2026-01-01T00:00:00Z", optional
+ * fraction, Z or a +hh:mm offset); APR_EINVAL for anything else,
+ * including impossible dates. */
+apr_status_t tp_rfc3339_parse(const char *s, apr_time_t *out);
+
 /* Typed reads of optional request attributes. Each returns NULL and sets
  * *present to 0 when the attribute is absent (or null, where null is not
  * meaningful), and answers 422 naming the attribute when it has the wrong

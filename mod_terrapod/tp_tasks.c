@@ -5,12 +5,14 @@
 #include "tp_state.h"
 #include "tp_runs.h"
 #include "tp_session.h"
+#include "tp_audit.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
     {"discard-stale-state-uploads", 600, "7310002", tp_state_discard_stale},
     {"reconcile-runs", 15, "7310003", tp_runs_reconcile},
     {"purge-expired-sessions", 300, "7310008", tp_session_purge},
+    {"purge-audit-log", 3600, "7310004", tp_audit_purge},
     {NULL, 0, NULL, NULL}
 };
 

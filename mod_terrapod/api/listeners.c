@@ -43,7 +43,7 @@ static const tp_stmt_t SQL_LISTENER_UPSERT = {"listener_upsert",
     "     updated_at = now()"
     " RETURNING id, pool_id, name"};
 static const tp_stmt_t SQL_LISTENER_ADMIT = {"listener_admit",
-    "SELECT id FROM listeners WHERE id = %s AND cert_fingerprint = %s"
+    "SELECT id, name FROM listeners WHERE id = %s AND cert_fingerprint = %s"
     " AND NOT revoked AND cert_not_after > now()"};
 static const tp_stmt_t SQL_LISTENER_RENEW = {"listener_renew",
     "UPDATE listeners SET cert_serial = %s, cert_fingerprint = %s,"
@@ -114,6 +114,7 @@ tp_err_t *tp_listener_admit(tp_req_t *req, const char *pem)
                                 cert.serial);
         return err;
     }
+    req->actor = tp_row(rows, 0, "name");
     /* renew replaces exactly this certificate */
     apr_table_setn(req->r->notes, ADMITTED_NOTE, cert.fingerprint);
     return NULL;

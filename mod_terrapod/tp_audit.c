@@ -1,0 +1,148 @@
+/* The audit log's core: resource and path of an entry, the append
+ * statement and the retention task. The HTTP glue records entries after
+ * each response (mod_terrapod_audit.c). */
+#include <string.h>
+#include <apr_strings.h>
+#include "tp_audit.h"
+
+/* at most this many rows per DELETE, and batches per run, so a large
+ * backlog never holds long locks or keeps the task busy for minutes */
+#define PURGE_BATCH 5000
+#define PURGE_MAX_BATCHES 100
+
+/* The entry's own transaction commits without waiting for its WAL flush
+ * (the walwriter flushes within wal_writer_delay): the worker is free for
+ * the connection's next request sooner, and a PostgreSQL crash can lose
+ * only the last fraction of a second of entries, never corrupt them. The
+ * setting is local to this statement's transaction. */
+static const tp_stmt_t SQL_AUDIT_INSERT = {"audit_insert",
+    "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))"
+    " INSERT INTO audit_log (actor, token_id, method, path, resource_type,"
+    " resource_id, status, client_ip, duration_ms)"
+    " SELECT %s, %s, %s, %s, %s, %s, %s::int, %s, %s::int FROM async"};
+static const tp_stmt_t SQL_AUDIT_PURGE = {"audit_purge",
+    "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
+    " WHERE at < now() - make_interval(days => %s::int)"
+    " ORDER BY at LIMIT %s::int) RETURNING id"};
+
+static int retention_days = TP_AUDIT_RETENTION_DAYS_DEFAULT;
+
+static int is_credential(const char *name, apr_size_t len)
+{
+    return (len == 3 && strncmp(name, "cap", 3) == 0)
+           || (len == 6 && strncmp(name, "ticket", 6) == 0);
+}
+
+/* The next segment of s: its start and length; NULL at the end. */
+static const char *next_segment(const char *s, apr_size_t *len)
+{
+    const char *end;
+
+    while (*s == '/') {
+        s++;
+    }
+    if (!*s) {
+        return NULL;
+    }
+    end = strchr(s, '/');
+    *len = end ? (apr_size_t)(end - s) : strlen(s);
+    return s;
+}
+
+static int is_placeholder(const char *seg, apr_size_t len)
+{
+    return len > 2 && seg[0] == '{' && seg[len - 1] == '}';
+}
+
+void tp_audit_resource(apr_pool_t *p, const char *pattern,
+                       const tp_params_t *params, const char **type,
+                       const char **id)
+{
+    const char *seg = pattern, *literal = NULL;
+    apr_size_t len = 0, literal_len = 0;
+
+    *type = NULL;
+    *id = NULL;
+    while ((seg = next_segment(seg, &len)) != NULL) {
+        if (!is_placeholder(seg, len)) {
+            literal = seg;
+            literal_len = len;
+        }
+        else if (!is_credential(seg + 1, len - 2) && literal) {
+            *type = apr_pstrmemdup(p, literal, literal_len);
+            *id = tp_param(params, apr_pstrmemdup(p, seg + 1, len - 2));
+        }
+        seg += len;
+    }
+    if (!*type && literal) {
+        *type = apr_pstrmemdup(p, literal, literal_len);
+    }
+}
+
+const char *tp_audit_path(apr_pool_t *p, const char *pattern,
+                          const char *path)
+{
+    const char *ps = pattern, *ss = path;
+    apr_size_t pl = 0, sl = 0;
+    char *out = "";
+
+    if (!pattern
+        || (!strstr(pattern, "{cap}") && !strstr(pattern, "{ticket}"))) {
+        return path;
+    }
+    /* the path matched pattern, so their segments pair up */
+    while ((ps = next_segment(ps, &pl)) != NULL
+           && (ss = next_segment(ss, &sl)) != NULL) {
+        out = apr_pstrcat(p, out, "/",
+                          is_placeholder(ps, pl) && is_credential(ps + 1, pl - 2)
+                          ? apr_pstrmemdup(p, ps, pl)
+                          : apr_pstrmemdup(p, ss, sl), NULL);
+        ps += pl;
+        ss += sl;
+    }
+    return out;
+}
+
+tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,
+                          const tp_audit_entry_t *e)
+{
+    return tp_db_exec(db, p, &SQL_AUDIT_INSERT, NULL, TP_DB_ARGS(
+        e->actor, e->token_id, e->method, e->path, e->resource_type,
+        e->resource_id, apr_itoa(p, e->status), e->client_ip,
+        apr_psprintf(p, "%" APR_INT64_T_FMT,
+                     (apr_int64_t)e->duration_ms)));
+}
+
+void tp_audit_set_retention(int days)
+{
+    retention_days = days;
+}
+
+tp_err_t *tp_audit_purge(tp_db_t *db, apr_pool_t *p, const char **summary)
+{
+    const char *days = apr_itoa(p, retention_days);
+    const char *limit = apr_itoa(p, PURGE_BATCH);
+    int total = 0;
+    int batch;
+
+    if (retention_days == 0) {
+        *summary = "kept every entry (no retention limit)";
+        return NULL;
+    }
+    for (batch = 0; batch < PURGE_MAX_BATCHES; batch++) {
+        tp_rows_t *rows;
+        tp_err_t *err = tp_db_exec(db, p, &SQL_AUDIT_PURGE, &rows,
+                                   TP_DB_ARGS(days, limit));
+
+        if (err) {
+            return err;
+        }
+        total += rows->nrows;
+        if (rows->nrows < PURGE_BATCH) {
+            break;
+        }
+    }
+    *summary = apr_psprintf(p, "removed %d audit entries older than %s "
+                            "days", total, days);
+    return NULL;
+}
