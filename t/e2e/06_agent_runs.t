@@ -12,38 +12,10 @@ use TP::E2E;
 my $e = instance();
 my $dir = workdir();
 
-sub status_of {
-    my ($run) = @_;
-    my (undef, $d) = api(GET => "/api/v2/runs/$run");
-    return $d->{data}{attributes}{status} // '';
-}
-
 sub latest_run {
     my ($ws) = @_;
     my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs");
     return $d->{data}[0];
-}
-
-# Uploads dir's *.tf as a new (non-speculative) configuration version.
-sub upload_config {
-    my ($ws, $from) = @_;
-    my ($res, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
-        body => {data => {type => 'configuration-versions',
-                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
-    die $res->content unless $res->code == 201;
-    my $tgz = qx{tar -C $from -czf - --exclude=.terraform --exclude='*.tfstate' .};
-    ($res) = api(PUT => $d->{data}{attributes}{'upload-url'}, raw => $tgz);
-    die $res->content unless $res->code == 200;
-}
-
-sub queue_run {
-    my ($ws, %attrs) = @_;
-    my ($res, $d) = api(POST => '/api/v2/runs',
-        body => {data => {type => 'runs', attributes => {%attrs},
-                          relationships => {workspace => {data => {
-                              type => 'workspaces', id => $ws}}}}});
-    die $res->content unless $res->code == 201;
-    return $d->{data}{id};
 }
 
 my $body = <<'HCL';

@@ -16,33 +16,6 @@ my $e = instance();
 my $dir = workdir();
 my $NAT = '/api/terrapod/v1';
 
-sub status_of {
-    my ($run) = @_;
-    my (undef, $d) = api(GET => "/api/v2/runs/$run");
-    return $d->{data}{attributes}{status} // '';
-}
-
-sub upload_config {
-    my ($ws, $from) = @_;
-    my ($res, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
-        body => {data => {type => 'configuration-versions',
-                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
-    die $res->content unless $res->code == 201;
-    my $tgz = qx{tar -C $from -czf - --exclude=.terraform --exclude='*.tfstate' .};
-    ($res) = api(PUT => $d->{data}{attributes}{'upload-url'}, raw => $tgz);
-    die $res->content unless $res->code == 200;
-}
-
-sub queue_run {
-    my ($ws, %attrs) = @_;
-    my ($res, $d) = api(POST => '/api/v2/runs',
-        body => {data => {type => 'runs', attributes => {%attrs},
-                          relationships => {workspace => {data => {
-                              type => 'workspaces', id => $ws}}}}});
-    die $res->content unless $res->code == 201;
-    return $d->{data}{id};
-}
-
 sub log_of {
     my ($run, $phase) = @_;
     my (undef, $d) = api(GET => "/api/v2/runs/$run");

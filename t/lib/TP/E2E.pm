@@ -10,7 +10,8 @@ use LWP::UserAgent ();
 use JSON::PP ();
 
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
-                 wait_until tp_instance write_file admin_cmd kill_listener);
+                 wait_until tp_instance write_file admin_cmd kill_listener
+                 status_of upload_config queue_run);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -115,6 +116,35 @@ sub tp_instance {
     return $out;
 }
 
+
+# The status of run.
+sub status_of {
+    my ($run) = @_;
+    my (undef, $d) = api(GET => "/api/v2/runs/$run");
+    return $d->{data}{attributes}{status} // '';
+}
+
+# Uploads dir's *.tf as a new (non-speculative) configuration version.
+sub upload_config {
+    my ($ws, $from) = @_;
+    my ($res, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
+        body => {data => {type => 'configuration-versions',
+                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
+    die $res->content unless $res->code == 201;
+    my $tgz = qx{tar -C $from -czf - --exclude=.terraform --exclude='*.tfstate' .};
+    ($res) = api(PUT => $d->{data}{attributes}{'upload-url'}, raw => $tgz);
+    die $res->content unless $res->code == 200;
+}
+
+sub queue_run {
+    my ($ws, %attrs) = @_;
+    my ($res, $d) = api(POST => '/api/v2/runs',
+        body => {data => {type => 'runs', attributes => {%attrs},
+                          relationships => {workspace => {data => {
+                              type => 'workspaces', id => $ws}}}}});
+    die $res->content unless $res->code == 201;
+    return $d->{data}{id};
+}
 
 # SIGKILLs, all at once, the instance's listener and everything it started
 # (phase processes and the terraform they run, whatever their process
