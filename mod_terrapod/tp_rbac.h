@@ -62,6 +62,13 @@ int tp_role_applies(const tp_role_t *role, const char *name,
 tp_level_e tp_rbac_level(const tp_grants_t *who, tp_axis_e axis,
                          const tp_resource_t *res);
 
+/* The rules of the caller's custom roles that grant at least read on
+ * axis, as a JSON array of {allow_labels, allow_names, deny_labels,
+ * deny_names}: what a database filter needs to decide visibility the way
+ * tp_rbac_level does, without loading every candidate. */
+tp_json_t *tp_rbac_read_rules(apr_pool_t *p, const tp_grants_t *who,
+                              tp_axis_e axis);
+
 #define TP_MAX_LABELS 64
 
 /* Checks labels (or a role's label rule) named what: an object of at most

@@ -434,6 +434,33 @@ START_TEST(rbac_builtins_and_owner)
 }
 END_TEST
 
+START_TEST(rbac_read_rules)
+{
+    apr_array_header_t *roles = apr_array_make(pool, 4, sizeof(tp_role_t));
+    tp_grants_t g = {"dev@x", 0, 0, roles};
+    tp_role_t partial = role("partial", TP_LEVEL_PLAN, "{\"a\":\"b\"}",
+                             "[]", "{}", "[]");
+
+    *(tp_role_t *)apr_array_push(roles) =
+        role("dev", TP_LEVEL_WRITE, "{\"env\":\"dev\"}", "[\"n\"]",
+             "{\"t\":\"s\"}", "[\"secret\"]");
+    /* a rule never stored is left out, not sent as null */
+    partial.allow_names = NULL;
+    partial.deny_labels = NULL;
+    *(tp_role_t *)apr_array_push(roles) = partial;
+
+    ck_assert_str_eq(tp_json_dump(tp_rbac_read_rules(pool, &g,
+                                                     TP_AXIS_WORKSPACE), pool),
+                     "[{\"allow_labels\":{\"env\":\"dev\"},"
+                     "\"allow_names\":[\"n\"],\"deny_labels\":{\"t\":\"s\"},"
+                     "\"deny_names\":[\"secret\"]},"
+                     "{\"allow_labels\":{\"a\":\"b\"},\"deny_names\":[]}]");
+    /* roles granting nothing on the axis give no rules */
+    ck_assert_str_eq(tp_json_dump(tp_rbac_read_rules(pool, &g, TP_AXIS_POOL),
+                                  pool), "[]");
+}
+END_TEST
+
 START_TEST(rbac_level_names)
 {
     ck_assert_int_eq(tp_level_parse("plan", TP_AXIS_WORKSPACE), TP_LEVEL_PLAN);
@@ -735,6 +762,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, password_hash_verify);
     tcase_add_test(tc, rbac_allow_deny_and_max);
     tcase_add_test(tc, rbac_builtins_and_owner);
+    tcase_add_test(tc, rbac_read_rules);
     tcase_add_test(tc, rbac_level_names);
     tcase_add_test(tc, labels_rules);
     tcase_add_test(tc, capability_sign_and_verify);
