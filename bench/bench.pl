@@ -485,11 +485,15 @@ sub plans_of {
     seek $fh, $from, 0;
     local $/;
     my $text = <$fh>;
-    my @plans;
+    my (@plans, %seen);
     for my $block (split /^\S.*?LOG:\s+duration: [\d.]+ ms\s+plan:\n/m, $text) {
-        next unless $block =~ /Query Text:/;
+        next unless $block =~ /Query Text: (.*)/;
+        my $query = $1;
         $block =~ s/^\S.*\z//ms;       # whatever the server logged next
-        next if $block =~ /ALTER SYSTEM|pg_reload_conf|pg_try_advisory/;
+        # the statements of this request only: not the listener's last
+        # long poll, background tasks, or the switch itself
+        next if $seen{$query}++
+             || $query =~ /SKIP LOCKED|ALTER SYSTEM|pg_reload_conf|pg_try_advisory/;
         push @plans, $block;
     }
     return @plans;
