@@ -155,8 +155,7 @@ ok !$doc->{data}{attributes}{locked}, 'the workspace is free again';
 # a listener killed mid-run: the reconciler errors the run
 $run = queue_run($ws, 'auto-apply' => JSON::PP::true());
 ok wait_until(90, sub { status_of($run) eq 'applying' }), 'another slow apply runs';
-# the listener and everything it started, at once
-system("pkill -KILL -f terrapod-listener; pkill -KILL -f 'terraform.*apply'");
+ok kill_listener() >= 3, 'the listener, its phase and terraform killed at once';
 ok wait_until(120, sub { status_of($run) eq 'errored' }),
    'the orphaned run ends errored';
 like((api(GET => "/api/v2/runs/$run"))[1]{data}{attributes}{'error-message'},

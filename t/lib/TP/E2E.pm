@@ -10,7 +10,7 @@ use LWP::UserAgent ();
 use JSON::PP ();
 
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
-                 wait_until tp_instance write_file admin_cmd);
+                 wait_until tp_instance write_file admin_cmd kill_listener);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -115,5 +115,29 @@ sub tp_instance {
     return $out;
 }
 
+
+# SIGKILLs, all at once, the instance's listener and everything it started
+# (phase processes and the terraform they run, whatever their process
+# group), and nothing of any other instance on the machine.
+sub kill_listener {
+    my $mark = "--state-dir\0$inst/listener\0";
+    my (%children, @roots);
+    opendir my $proc, '/proc' or die "/proc: $!";
+    for my $pid (grep { /^\d+$/ } readdir $proc) {
+        open my $st, '<', "/proc/$pid/stat" or next;
+        my ($ppid) = (<$st> // '') =~ /\)\s+\S+\s+(\d+)/ or next;
+        push @{ $children{$ppid} }, $pid;
+        open my $cl, '<', "/proc/$pid/cmdline" or next;
+        my $cmd = do { local $/; <$cl> } // '';
+        push @roots, $pid if index("$cmd\0", $mark) >= 0;
+    }
+    my @all;
+    while (my $pid = shift @roots) {
+        push @all, $pid;
+        push @roots, @{ $children{$pid} || [] };
+    }
+    kill 'KILL', @all if @all;
+    return scalar @all;
+}
 
 1;
