@@ -490,6 +490,7 @@ sub plans_of {
         next unless $block =~ /Query Text: (.*)/;
         my $query = $1;
         $block =~ s/^\S.*\z//ms;       # whatever the server logged next
+        $block =~ s/(token_hash = ')[0-9a-f]+/$1.../g;
         # the statements of this request only: not the listener's last
         # long poll, background tasks, or the switch itself
         next if $seen{$query}++
