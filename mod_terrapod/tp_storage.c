@@ -10,6 +10,8 @@
 #include "tp_storage.h"
 #include "tp_crypto.h"
 
+#define UPLOAD_BUFFER  (64 * 1024)
+
 struct tp_upload {
     apr_pool_t *p;
     apr_file_t *f;
@@ -99,6 +101,8 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return io_error(p, rv, "create", tmpl);
     }
+    /* the default 4 KiB buffer made a write per 4 KiB of a large upload */
+    apr_file_buffer_set(up->f, apr_palloc(p, UPLOAD_BUFFER), UPLOAD_BUFFER);
     up->tmp = tmpl;
     up->md5 = tp_md5_begin(p);
     apr_pool_cleanup_register(p, up, upload_cleanup, apr_pool_cleanup_null);
