@@ -98,7 +98,8 @@ tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db)
             return tp_err_internal(req->r->pool, 503, "database unavailable",
                                    "mod_dbd gave no connection");
         }
-        req->db = tp_db_wrap(req->r->pool, dbd->driver, dbd->handle);
+        req->db = tp_db_wrap(req->r->pool, dbd->driver, dbd->handle,
+                             dbd->pool);
     }
     *db = req->db;
     return NULL;

@@ -1,11 +1,12 @@
-/* The apr_dbd adapter. Statements are prepared once per process without a
- * server-side name: the pgsql driver then sends them with PQexecParams, so
- * values are always bound and the prepared handles stay valid when a
- * pooled connection reconnects after a database restart. */
+/* The database adapter: apr_dbd connections (mod_dbd's or our own) and
+ * transactions, with statements run through libpq as named prepared
+ * statements of each session. The server parses and plans a statement
+ * once per session instead of on every execution, which for the short
+ * statements of hot reads was most of the database's work; values are
+ * always bound. */
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
-#include <apr_thread_mutex.h>
 #include <poll.h>
 #include <libpq-fe.h>
 #include "tp_db.h"
@@ -13,38 +14,36 @@
 struct tp_db {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
+    apr_pool_t *session_pool;   /* lives as long as the connection */
     apr_dbd_transaction_t *trans;
     apr_pool_t *trans_pool;
     int trans_failed;   /* a statement in the open transaction failed */
 };
 
-static apr_pool_t *stmt_pool;
-static apr_hash_t *stmt_cache;        /* tp_stmt_t* -> apr_dbd_prepared_t* */
-static apr_thread_mutex_t *stmt_lock;
+/* What one session has prepared. A connection that was reset after a
+ * database restart has a new backend, whose session starts empty. */
+typedef struct {
+    apr_pool_t *pool;        /* the names; cleared with a new backend */
+    int backend_pid;
+    apr_hash_t *names;       /* tp_stmt_t* -> statement name */
+    unsigned next;
+} session_t;
+
+#define SESSION_KEY "tp_db_session"
 
 apr_status_t tp_db_init(apr_pool_t *pconf)
 {
-    apr_status_t rv;
-
-    rv = apr_pool_create(&stmt_pool, pconf);
-    if (rv == APR_SUCCESS) {
-        stmt_cache = apr_hash_make(stmt_pool);
-        rv = apr_thread_mutex_create(&stmt_lock, APR_THREAD_MUTEX_DEFAULT,
-                                     stmt_pool);
-    }
-    if (rv == APR_SUCCESS) {
-        rv = apr_dbd_init(pconf);
-    }
-    return rv;
+    return apr_dbd_init(pconf);
 }
 
 tp_db_t *tp_db_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver,
-                    apr_dbd_t *handle)
+                    apr_dbd_t *handle, apr_pool_t *session_pool)
 {
     tp_db_t *db = apr_pcalloc(p, sizeof(*db));
 
     db->driver = driver;
     db->handle = handle;
+    db->session_pool = session_pool;
     return db;
 }
 
@@ -73,7 +72,7 @@ tp_err_t *tp_db_open(apr_pool_t *p, const char *driver_name,
         return tp_err_internal(p, 503, "database unavailable",
                                why ? why : "connect failed");
     }
-    *out = tp_db_wrap(p, driver, handle);
+    *out = tp_db_wrap(p, driver, handle, p);
     apr_pool_cleanup_register(p, *out, db_close, apr_pool_cleanup_null);
     return NULL;
 }
@@ -102,51 +101,114 @@ static int reconnected(tp_db_t *db, apr_pool_t *p)
            && apr_dbd_check_conn(db->driver, p, db->handle) == APR_SUCCESS;
 }
 
-static tp_err_t *prepared(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
-                          apr_dbd_prepared_t **out)
+static session_t *session_of(tp_db_t *db, PGconn *conn)
 {
-    int rv = 0;
+    session_t *s = NULL;
 
-    apr_thread_mutex_lock(stmt_lock);
-    *out = apr_hash_get(stmt_cache, &stmt, sizeof(stmt));
-    if (!*out) {
-        rv = apr_dbd_prepare(db->driver, stmt_pool, db->handle, stmt->sql,
-                             NULL, out);
-        if (rv == 0) {
-            apr_hash_set(stmt_cache, apr_pmemdup(stmt_pool, &stmt,
-                                                 sizeof(stmt)),
-                         sizeof(stmt), *out);
-        }
+    apr_pool_userdata_get((void **)&s, SESSION_KEY, db->session_pool);
+    if (!s) {
+        s = apr_pcalloc(db->session_pool, sizeof(*s));
+        apr_pool_create(&s->pool, db->session_pool);
+        apr_pool_userdata_setn(s, SESSION_KEY, NULL, db->session_pool);
     }
-    apr_thread_mutex_unlock(stmt_lock);
-    return rv ? db_error(db, p, stmt, rv) : NULL;
+    if (!s->names || s->backend_pid != PQbackendPID(conn)) {
+        apr_pool_clear(s->pool);
+        s->names = apr_hash_make(s->pool);
+        s->backend_pid = PQbackendPID(conn);
+    }
+    return s;
 }
 
-static tp_rows_t *copy_rows(tp_db_t *db, apr_pool_t *p, apr_dbd_results_t *res)
+/* The statement's %s placeholders as libpq's $1, $2, ...; %% is a %. */
+static const char *numbered(apr_pool_t *p, const char *sql, int *nparams)
+{
+    char *out = apr_palloc(p, strlen(sql) * 2 + 1), *o = out;
+    const char *c;
+
+    *nparams = 0;
+    for (c = sql; *c; c++) {
+        if (c[0] == '%' && c[1] == 's') {
+            o += sprintf(o, "$%d", ++*nparams);
+            c++;
+        }
+        else {
+            *o++ = *c;
+            c += c[0] == '%' && c[1] == '%';
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The statement's name on this session, preparing it at first use. */
+static tp_err_t *prepared(tp_db_t *db, apr_pool_t *p, PGconn *conn,
+                          const tp_stmt_t *stmt, const char **name)
+{
+    session_t *s = session_of(db, conn);
+    const char *label, *sql;
+    PGresult *res;
+    int nparams, ok;
+
+    *name = apr_hash_get(s->names, &stmt, sizeof(stmt));
+    if (*name) {
+        return NULL;
+    }
+    label = apr_psprintf(s->pool, "tp%u", s->next++);
+    sql = numbered(p, stmt->sql, &nparams);
+    res = PQprepare(conn, label, sql, nparams, NULL);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        return db_error(db, p, stmt, 1);
+    }
+    apr_hash_set(s->names, apr_pmemdup(s->pool, &stmt, sizeof(stmt)),
+                 sizeof(stmt), label);
+    *name = label;
+    return NULL;
+}
+
+/* Runs the statement on the session; *res is the caller's to clear. */
+static tp_err_t *run(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
+                     int nargs, const char **args, PGresult **res)
+{
+    PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
+    const char *name;
+    tp_err_t *err = prepared(db, p, conn, stmt, &name);
+    ExecStatusType st;
+
+    if (err) {
+        return err;
+    }
+    *res = PQexecPrepared(conn, name, nargs, args, NULL, NULL, 0);
+    st = PQresultStatus(*res);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        PQclear(*res);
+        *res = NULL;
+        return db_error(db, p, stmt, 1);
+    }
+    return NULL;
+}
+
+static tp_rows_t *copy_rows(apr_pool_t *p, const PGresult *res)
 {
     tp_rows_t *rows = apr_pcalloc(p, sizeof(*rows));
-    apr_dbd_row_t *row = NULL;
     int c, r;
 
-    rows->ncols = apr_dbd_num_cols(db->driver, res);
-    rows->nrows = apr_dbd_num_tuples(db->driver, res);
+    rows->ncols = PQnfields(res);
+    rows->nrows = PQntuples(res);
     rows->names = apr_pcalloc(p, sizeof(char *) * (rows->ncols + 1));
     rows->cells = apr_pcalloc(p, sizeof(char *)
                                  * ((apr_size_t)rows->nrows * rows->ncols + 1));
     for (c = 0; c < rows->ncols; c++) {
-        rows->names[c] = apr_pstrdup(p, apr_dbd_get_name(db->driver, res, c));
+        rows->names[c] = apr_pstrdup(p, PQfname(res, c));
     }
     for (r = 0; r < rows->nrows; r++) {
-        if (apr_dbd_get_row(db->driver, p, res, &row, -1) != 0) {
-            break;
-        }
         for (c = 0; c < rows->ncols; c++) {
-            char *v = NULL;
-
-            /* datum_get tells SQL NULL (APR_ENOENT) from an empty string */
-            if (apr_dbd_datum_get(db->driver, row, c, APR_DBD_TYPE_STRING,
-                                  &v) == APR_SUCCESS) {
-                rows->cells[r * rows->ncols + c] = apr_pstrdup(p, v);
+            /* SQL NULL stays NULL, unlike an empty string */
+            if (!PQgetisnull(res, r, c)) {
+                rows->cells[r * rows->ncols + c] =
+                    apr_pstrmemdup(p, PQgetvalue(res, r, c),
+                                   (apr_size_t)PQgetlength(res, r, c));
             }
         }
     }
@@ -156,30 +218,23 @@ static tp_rows_t *copy_rows(tp_db_t *db, apr_pool_t *p, apr_dbd_results_t *res)
 tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
                      tp_rows_t **rows, int nargs, const char **args)
 {
-    apr_dbd_prepared_t *ps;
-    apr_dbd_results_t *res = NULL;
-    tp_err_t *err;
-    int rv;
+    PGresult *res = NULL;
+    tp_err_t *err = run(db, p, stmt, nargs, args, &res);
 
-    err = prepared(db, p, stmt, &ps);
+    if (err && !db->trans && reconnected(db, p)) {
+        /* a pooled connection outlived a database restart: the statement
+         * failed on the dead session, so it is prepared and sent once
+         * more on the new */
+        err = run(db, p, stmt, nargs, args, &res);
+    }
     if (err) {
+        db->trans_failed = db->trans != NULL;
         return err;
     }
-    rv = apr_dbd_pselect(db->driver, p, db->handle, &res, ps, 1, nargs,
-                         args);
-    if (rv != 0 && !db->trans && reconnected(db, p)) {
-        /* a pooled connection outlived a database restart: the statement
-         * failed on the dead session, so it is sent once more on the new */
-        rv = apr_dbd_pselect(db->driver, p, db->handle, &res, ps, 1, nargs,
-                             args);
-    }
-    if (rv != 0) {
-        db->trans_failed = db->trans != NULL;
-        return db_error(db, p, stmt, rv);
-    }
     if (rows) {
-        *rows = copy_rows(db, p, res);
+        *rows = copy_rows(p, res);
     }
+    PQclear(res);
     return NULL;
 }
 

@@ -27,9 +27,11 @@ typedef struct tp_rows {
 /* Once per process, before any statement runs. */
 apr_status_t tp_db_init(apr_pool_t *pconf);
 
-/* Wraps a connection someone else owns (mod_dbd's pool). */
+/* Wraps a connection someone else owns (mod_dbd's pool) for the life of
+ * p; session_pool lives as long as the connection itself and keeps what
+ * its session has prepared. */
 tp_db_t *tp_db_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver,
-                    apr_dbd_t *handle);
+                    apr_dbd_t *handle, apr_pool_t *session_pool);
 
 /* Opens a connection of our own (background child, migrations, tools);
  * it is closed when p is cleared. */

@@ -137,6 +137,35 @@ int tp_grants_hold(const tp_grants_t *who, const char *role)
     return 0;
 }
 
+tp_json_t *tp_rbac_read_rules(apr_pool_t *p, const tp_grants_t *who,
+                              tp_axis_e axis)
+{
+    static const char *const keys[] = {
+        "allow_labels", "allow_names", "deny_labels", "deny_names", NULL
+    };
+    tp_json_t *rules = tp_json_array(p);
+    int i, k;
+
+    for (i = 0; who->roles && i < who->roles->nelts; i++) {
+        const tp_role_t *role = &APR_ARRAY_IDX(who->roles, i, tp_role_t);
+        const tp_json_t *vals[] = {role->allow_labels, role->allow_names,
+                                   role->deny_labels, role->deny_names};
+        tp_json_t *rule = tp_json_object(p);
+
+        if (role->level[axis] < TP_LEVEL_READ) {
+            continue;
+        }
+        /* an absent rule stays absent: the filter reads it as empty */
+        for (k = 0; keys[k]; k++) {
+            if (vals[k]) {
+                tp_json_setj(rule, vals[k], keys[k], NULL);
+            }
+        }
+        tp_json_push(rules, rule);
+    }
+    return rules;
+}
+
 tp_role_t *tp_role_from_json(apr_pool_t *p, const tp_json_t *j)
 {
     tp_role_t *r = apr_pcalloc(p, sizeof(*r));

@@ -68,6 +68,12 @@ tp_level_e tp_rbac_level(const tp_grants_t *who, tp_axis_e axis,
 /* 1 when the caller holds role: the platform roles by their flags,
  * everyone always, custom roles by name. */
 int tp_grants_hold(const tp_grants_t *who, const char *role);
+/* The rules of the caller's custom roles that grant at least read on
+ * axis, as a JSON array of {allow_labels, allow_names, deny_labels,
+ * deny_names}: what a database filter needs to decide visibility the way
+ * tp_rbac_level does, without loading every candidate. */
+tp_json_t *tp_rbac_read_rules(apr_pool_t *p, const tp_grants_t *who,
+                              tp_axis_e axis);
 
 #define TP_MAX_LABELS 64
 

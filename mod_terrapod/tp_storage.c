@@ -6,8 +6,11 @@
 #include <apr_strings.h>
 #include <apr_file_io.h>
 #include <apr_file_info.h>
+#include <apr_portable.h>
 #include "tp_storage.h"
 #include "tp_crypto.h"
+
+#define UPLOAD_BUFFER  (64 * 1024)
 
 struct tp_upload {
     apr_pool_t *p;
@@ -15,6 +18,7 @@ struct tp_upload {
     const char *tmp;
     const char *final;
     apr_off_t size;
+    apr_off_t written_back;   /* bytes handed to the disk so far */
     apr_off_t max;
     tp_digest_t *md5;
     const char *md5_hex;
@@ -97,11 +101,33 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     if (rv != APR_SUCCESS) {
         return io_error(p, rv, "create", tmpl);
     }
+    /* the default 4 KiB buffer made a write per 4 KiB of a large upload */
+    apr_file_buffer_set(up->f, apr_palloc(p, UPLOAD_BUFFER), UPLOAD_BUFFER);
     up->tmp = tmpl;
     up->md5 = tp_md5_begin(p);
     apr_pool_cleanup_register(p, up, upload_cleanup, apr_pool_cleanup_null);
     *out = up;
     return NULL;
+}
+
+/* Large uploads start their writeback as they arrive, so the fsync of the
+ * commit waits for the last few MiB instead of the whole file (which on
+ * a 50 MiB state doubled the time of an upload). */
+#define WRITEBACK_STEP (8 * 1024 * 1024)
+
+static apr_status_t start_writeback(tp_upload_t *up)
+{
+    apr_os_file_t fd;
+    apr_status_t rv = apr_file_flush(up->f);
+
+    if (rv != APR_SUCCESS || apr_os_file_get(&fd, up->f) != APR_SUCCESS) {
+        return rv;
+    }
+    /* only a hint: the commit's fsync is what makes the bytes durable */
+    (void)sync_file_range(fd, up->written_back, up->size - up->written_back,
+                          SYNC_FILE_RANGE_WRITE);
+    up->written_back = up->size;
+    return APR_SUCCESS;
 }
 
 tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len)
@@ -115,6 +141,9 @@ tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len)
     }
     tp_digest_update(up->md5, buf, len);
     rv = apr_file_write_full(up->f, buf, len, NULL);
+    if (rv == APR_SUCCESS && up->size - up->written_back >= WRITEBACK_STEP) {
+        rv = start_writeback(up);
+    }
     return rv == APR_SUCCESS ? NULL : io_error(up->p, rv, "write", up->tmp);
 }
 

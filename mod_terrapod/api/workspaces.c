@@ -22,11 +22,12 @@
     " cur.id AS current_state_version_id," \
     " cur.resource_count AS resource_count"
 
-#define WS_FROM \
-    " FROM workspaces w LEFT JOIN LATERAL (" \
+#define WS_CURRENT \
+    " LEFT JOIN LATERAL (" \
     "   SELECT sv.id, sv.resource_count FROM state_versions sv" \
     "    WHERE sv.workspace_id = w.id AND sv.status = 'finalized'" \
     "    ORDER BY sv.seq DESC LIMIT 1) cur ON true"
+#define WS_FROM " FROM workspaces w" WS_CURRENT
 
 static const tp_stmt_t SQL_WS_BY_ID = {"ws_by_id",
     "SELECT " WS_COLUMNS WS_FROM " WHERE w.id = %s"};
@@ -40,15 +41,37 @@ static const tp_stmt_t SQL_WS_BY_NAME = {"ws_by_name",
     "   AND (%s::text[] IS NULL OR w.labels ?& %s::text[])" \
     "   AND (%s::jsonb IS NULL OR w.labels @> %s::jsonb)"
 
+/* The caller's read rules (tp_rbac_read_rules) turned into arrays once
+ * per statement: label pairs as one-pair objects for @>, names as text. */
+#define RULE_ARRAYS(kind) \
+    " ARRAY(SELECT jsonb_build_object(l.key, l.value)" \
+    "         FROM jsonb_each(r->'" kind "_labels') l) AS " kind "_pairs," \
+    " ARRAY(SELECT jsonb_array_elements_text(r->'" kind "_names'))" \
+    "   AS " kind "_names"
+#define WS_RULES \
+    "WITH rules AS MATERIALIZED (SELECT" RULE_ARRAYS("allow") "," \
+    RULE_ARRAYS("deny") " FROM jsonb_array_elements(%s::jsonb) r) "
+/* A rule matches as tp_role_applies decides: any label pair or the name. */
+#define RULE_MATCHES(kind) \
+    "(w.labels @> ANY(r." kind "_pairs) OR w.name = ANY(r." kind "_names))"
+/* What the caller may read, as tp_rbac_level decides it: everything
+ * (admins and auditors), what it owns, what everyone may read, and what
+ * a role allows and does not deny. Decided here, so a list reads only
+ * its page however many workspaces the caller cannot see. */
+#define WS_VISIBLE \
+    " AND (%s::boolean OR w.owner_email = %s" \
+    "      OR w.labels ->> 'access' = 'everyone'" \
+    "      OR EXISTS (SELECT 1 FROM rules r WHERE " RULE_MATCHES("allow") \
+    "                    AND NOT " RULE_MATCHES("deny") "))"
+
+/* The page is chosen first, so the current state version is looked up
+ * for its rows only. */
 static const tp_stmt_t SQL_WS_PAGE = {"ws_page",
-    "SELECT " WS_COLUMNS ", count(*) OVER () AS total" WS_FROM WS_FILTER
-    " ORDER BY w.name LIMIT %s::bigint OFFSET %s::bigint"};
-/* what a non-admin's visibility is decided on, for every candidate */
-static const tp_stmt_t SQL_WS_CANDIDATES = {"ws_candidates",
-    "SELECT w.id, w.name, w.owner_email, w.labels::text AS labels"
-    " FROM workspaces w" WS_FILTER " ORDER BY w.name"};
-static const tp_stmt_t SQL_WS_BY_IDS = {"ws_by_ids",
-    "SELECT " WS_COLUMNS WS_FROM " WHERE w.id = ANY(%s::text[])"
+    WS_RULES "SELECT " WS_COLUMNS ", page.total"
+    " FROM (SELECT w.id, count(*) OVER () AS total FROM workspaces w"
+    WS_FILTER WS_VISIBLE
+    "        ORDER BY w.name LIMIT %s::bigint OFFSET %s::bigint) page"
+    " JOIN workspaces w ON w.id = page.id" WS_CURRENT
     " ORDER BY w.name"};
 
 static const tp_stmt_t SQL_WS_INSERT = {"ws_insert",
@@ -102,6 +125,11 @@ static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
 
 
 /* ---- rendering ---- */
+
+static const char *bool_text(int v)
+{
+    return v ? "true" : "false";
+}
 
 static void set_permissions(tp_json_t *w, tp_level_e lvl)
 {
@@ -426,76 +454,26 @@ static tag_filter_t tag_filters(tp_req_t *req)
     return f;
 }
 
-static const char *ids_array(apr_pool_t *p, const apr_array_header_t *ids)
-{
-    tp_json_t *arr = tp_json_array(p);
-    int i;
-
-    for (i = 0; i < ids->nelts; i++) {
-        tp_json_pushs(arr, APR_ARRAY_IDX(ids, i, const char *));
-    }
-    return ids->nelts ? pg_array(p, arr) : "{}";
-}
-
 static tp_json_t *ws_render(tp_req_t *req, const tp_rows_t *rows, int i)
 {
     return ws_resource(req->r->pool, rows, i, tp_row_level(req, rows, i, TP_AXIS_WORKSPACE));
 }
 
-/* Non-admins see what their labels and roles allow: visibility is decided
- * for every candidate, then only the page is fetched. */
-static tp_err_t *list_visible(tp_req_t *req, const char *name,
-                              const tag_filter_t *tf)
-{
-    apr_pool_t *p = req->r->pool;
-    apr_array_header_t *ids = apr_array_make(p, 32, sizeof(char *));
-    tp_json_t *doc, *list = tp_json_array(p);
-    tp_rows_t *rows, *cand;
-    long long total = 0, first;
-    tp_page_t pg;
-    tp_err_t *err;
-    int i;
-
-    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
-                             tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_exec(req, &SQL_WS_CANDIDATES, &cand,
-                              TP_DB_ARGS(name, name, tf->keys, tf->keys,
-                                         tf->pairs, tf->pairs))) != NULL) {
-        return err;
-    }
-    first = tp_page_offset(&pg);
-    for (i = 0; i < cand->nrows; i++) {
-        if (tp_row_level(req, cand, i, TP_AXIS_WORKSPACE) < TP_LEVEL_READ) {
-            continue;
-        }
-        if (total >= first && total < first + pg.size) {
-            *(const char **)apr_array_push(ids) = tp_row(cand, i, "id");
-        }
-        total++;
-    }
-    if ((err = tp_req_exec(req, &SQL_WS_BY_IDS, &rows,
-                           TP_DB_ARGS(ids_array(p, ids)))) != NULL) {
-        return err;
-    }
-    for (i = 0; i < rows->nrows; i++) {
-        tp_json_push(list, ws_render(req, rows, i));
-    }
-    doc = tp_jsonapi_doc(p, list);
-    tp_jsonapi_paginate(doc, &pg, total);
-    return tp_send_json(req, 200, doc);
-}
-
 tp_err_t *tp_api_workspace_list(tp_req_t *req)
 {
+    apr_pool_t *p = req->r->pool;
+    const tp_grants_t *g = &req->who->grants;
     const char *name = tp_query_arg(req, "search[name]");
     tag_filter_t tf = tag_filters(req);
+    const char *sees_all = bool_text(g->is_admin || g->is_audit);
+    const char *rules = tp_json_dump(tp_rbac_read_rules(p, g,
+                                                        TP_AXIS_WORKSPACE), p);
 
-    if (req->who->grants.is_admin || req->who->grants.is_audit) {
-        return tp_send_page(req, &SQL_WS_PAGE,
-                            TP_DB_ARGS(name, name, tf.keys, tf.keys, tf.pairs,
-                                       tf.pairs), ws_render);
-    }
-    return list_visible(req, name, &tf);
+    return tp_send_page(req, &SQL_WS_PAGE,
+                        TP_DB_ARGS(rules, name, name, tf.keys, tf.keys,
+                                   tf.pairs, tf.pairs, sees_all,
+                                   g->scoped ? NULL : g->email),
+                        ws_render);
 }
 
 /* ---- create and update ---- */
@@ -623,11 +601,6 @@ static tp_err_t *check_strings(apr_pool_t *p, ws_input_t *in,
                       "such as 2Gi or 512Mi");
     }
     return NULL;
-}
-
-static const char *bool_text(int v)
-{
-    return v ? "true" : "false";
 }
 
 /* The agent pool, as TFE clients send it: the agent-pool-id attribute or

@@ -5,10 +5,14 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 
-plan tests => 10;
+plan tests => 11;
 
 my $token = user_token('ready@test.local');
 is api(GET => '/ready')->code, 200, 'ready before';
+# the pooled sessions prepare their statements before the restart; the
+# new sessions behind the same connections must prepare them again
+my @before = map { api(GET => '/api/v2/account/details', token => $token)->code } 1 .. 20;
+is_deeply [grep { $_ != 200 } @before], [], 'API calls before the restart';
 
 pg_stop();
 my $r = api(GET => '/ready');

@@ -8,7 +8,7 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 
-plan tests => 294;
+plan tests => 299;
 
 my $ROLES = '/api/terrapod/v1/roles';
 my $RA = '/api/terrapod/v1/role-assignments';
@@ -324,6 +324,27 @@ my %expect = (
 for my $who (sort keys %expect) {
     is_deeply readable($tok{$who}), $expect{$who}, "$who: list shows what it can read";
 }
+
+# visibility is decided before paging: pages and totals count only what
+# the caller can read, with the name and label filters on top
+my $page = json_of(api(GET => "$NATIVE?search[name]=rbac12-&page[size]=2&page[number]=2",
+                       token => $tok{guarded}));
+is_deeply [map { $_->{attributes}{name} } @{ $page->{data} }],
+          [qw(rbac12-lockout rbac12-public)], 'guarded: page 2 of its readable list';
+is $page->{meta}{pagination}{'total-count'}, 4, 'guarded: total-count counts the readable';
+$page = json_of(api(GET => "$NATIVE?search[name]=rbac12-&filter[tagged][0][key]=env"
+                           . "&filter[tagged][0][value]=dev", token => $tok{guarded}));
+is_deeply [map { $_->{attributes}{name} } @{ $page->{data} }],
+          [qw(rbac12-dev rbac12-dev-del rbac12-lockout)],
+          'guarded: a label filter narrows the readable list';
+# rule values are data: quotes and SQL in a label match only themselves
+$r = api(POST => $ROLES, token => $admin,
+         body => role_body(name => 'rbac12-quoted', 'workspace-permission' => 'read',
+                           'allow-labels' => {team => q{o'brien" OR true --}}));
+is $r->code, 201, 'a role with quotes in its label rule';
+my $quoted = user_token('rbac12-quoted@test.local');
+api(PUT => $RA, token => $admin, body => ra_body('rbac12-quoted@test.local', 'rbac12-quoted'));
+is_deeply readable($quoted), ['rbac12-public'], 'quoted rule: matches nothing it should not';
 
 # what a caller cannot read does not exist for it
 for my $case ([reader => 'rbac12-prod'], [planner => 'rbac12-prod'],

@@ -18,6 +18,7 @@
 #include "tp_log.h"
 #include "tp_run.h"
 #include "tp_auth.h"
+#include "tp_storage.h"
 
 Suite *archive_suite(void);
 Suite *vars_suite(void);
@@ -485,6 +486,33 @@ START_TEST(token_lifespan_caps)
 }
 END_TEST
 
+START_TEST(rbac_read_rules)
+{
+    apr_array_header_t *roles = apr_array_make(pool, 4, sizeof(tp_role_t));
+    tp_grants_t g = {"dev@x", 0, 0, roles};
+    tp_role_t partial = role("partial", TP_LEVEL_PLAN, "{\"a\":\"b\"}",
+                             "[]", "{}", "[]");
+
+    *(tp_role_t *)apr_array_push(roles) =
+        role("dev", TP_LEVEL_WRITE, "{\"env\":\"dev\"}", "[\"n\"]",
+             "{\"t\":\"s\"}", "[\"secret\"]");
+    /* a rule never stored is left out, not sent as null */
+    partial.allow_names = NULL;
+    partial.deny_labels = NULL;
+    *(tp_role_t *)apr_array_push(roles) = partial;
+
+    ck_assert_str_eq(tp_json_dump(tp_rbac_read_rules(pool, &g,
+                                                     TP_AXIS_WORKSPACE), pool),
+                     "[{\"allow_labels\":{\"env\":\"dev\"},"
+                     "\"allow_names\":[\"n\"],\"deny_labels\":{\"t\":\"s\"},"
+                     "\"deny_names\":[\"secret\"]},"
+                     "{\"allow_labels\":{\"a\":\"b\"},\"deny_names\":[]}]");
+    /* roles granting nothing on the axis give no rules */
+    ck_assert_str_eq(tp_json_dump(tp_rbac_read_rules(pool, &g, TP_AXIS_POOL),
+                                  pool), "[]");
+}
+END_TEST
+
 START_TEST(rbac_level_names)
 {
     ck_assert_int_eq(tp_level_parse("plan", TP_AXIS_WORKSPACE), TP_LEVEL_PLAN);
@@ -715,6 +743,43 @@ START_TEST(log_slices_at_every_boundary)
 }
 END_TEST
 
+/* ---- tp_storage ---- */
+
+/* An upload of several writeback steps (its writeback starts while it
+ * arrives) commits exactly the bytes written, and leaves no temp file. */
+START_TEST(storage_upload_across_writeback_steps)
+{
+    char dir[] = "/tmp/tp-storage-XXXXXX";
+    tp_storage_t st = {mkdtemp(dir)};
+    apr_size_t chunk = 65536, i, total = 20 * 1024 * 1024 + 123;
+    char *buf = apr_palloc(pool, chunk), *back;
+    tp_digest_t *want = tp_md5_begin(pool);
+    tp_upload_t *up;
+    apr_size_t len;
+
+    ck_assert_ptr_nonnull(st.root);
+    ck_assert_ptr_null(tp_storage_begin(&st, pool, "state/w/v.tfstate",
+                                        total, &up));
+    for (i = 0; i < total; i += chunk) {
+        apr_size_t n = total - i < chunk ? total - i : chunk;
+
+        memset(buf, 'a' + (int)(i / chunk % 26), n);
+        tp_digest_update(want, buf, n);
+        ck_assert_ptr_null(tp_upload_write(up, buf, n));
+    }
+    ck_assert_str_eq(tp_upload_md5(up), tp_digest_hex(want, pool));
+    ck_assert_ptr_null(tp_upload_commit(up));
+    ck_assert_ptr_null(tp_storage_read(&st, pool, "state/w/v.tfstate",
+                                       total, &back, &len));
+    ck_assert_uint_eq(len, total);
+    ck_assert_int_eq(back[0], 'a');
+    ck_assert_int_eq(back[total - 1], 'a' + (int)((total - 1) / chunk % 26));
+    ck_assert_int_eq(system(apr_psprintf(pool, "test $(ls -A %s/state/w | wc -l) = 1",
+                                         st.root)), 0);
+    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf %s", st.root)), 0);
+}
+END_TEST
+
 /* ---- tp_run ---- */
 
 START_TEST(run_state_machine)
@@ -786,6 +851,8 @@ static Suite *core_suite(void)
     tcase_add_test(tc, password_hash_verify);
     tcase_add_test(tc, rbac_allow_deny_and_max);
     tcase_add_test(tc, rbac_builtins_and_owner);
+    tcase_add_test(tc, rbac_read_rules);
+    tcase_add_test(tc, storage_upload_across_writeback_steps);
     tcase_add_test(tc, rbac_level_names);
     tcase_add_test(tc, rbac_grants_hold);
     tcase_add_test(tc, token_lifespan_caps);

@@ -1,0 +1,558 @@
+# The benchmarks of make bench, against the instance bench/run started:
+# hot reads and locks against a static file, state transfer and the upload
+# child's memory, the CLI with the cloud and local backends, listener claim
+# latency, and reads at scale with their query plans. Prints the results
+# and writes them as Markdown to the file named by the first argument.
+use strict;
+use warnings FATAL => 'all';
+use Digest::MD5 ();
+use JSON::PP ();
+use List::Util qw(sum);
+use POSIX qw(floor strftime);
+use Time::HiRes qw(time sleep);
+use TP::E2E;
+
+my $out_file = shift or die "usage: bench.pl RESULTS.md\n";
+my $e = instance();
+my $DIR = $e->{DIR};
+my $URL = $e->{TERRAPOD_URL};
+my $SRC = $ENV{TP_SRC};
+my $ORG_WS = '/api/v2/organizations/default/workspaces';
+my $MIB = 1024 * 1024;
+
+my @report;                  # Markdown, in order
+my %summary;                 # metric -> [value, target, verdict]
+
+sub say_line { print "$_[0]\n"; push @report, $_[0] }
+
+# ---- small tools ----
+
+sub sql {
+    my ($q) = @_;
+    my @as = $> == 0 ? ('runuser', '-u', 'terrapod', '--') : ();
+    open my $ph, '-|', @as, "$ENV{PG_BINDIR}/psql", '-h', "$DIR/run",
+        '-U', 'terrapod', '-d', 'terrapod', '-qtAX', '-v', 'ON_ERROR_STOP=1',
+        '-c', $q or die "psql: $!";
+    local $/;
+    my $res = <$ph> // '';
+    close $ph or die "psql failed on: $q\n";
+    chomp $res;
+    return $res;
+}
+
+sub must {
+    my ($want, $res, $what) = @_;
+    die "$what: " . $res->code . ' ' . $res->content . "\n"
+        unless $res->code == $want;
+}
+
+sub median {
+    my @s = sort { $a <=> $b } @_;
+    return @s % 2 ? $s[$#s / 2] : ($s[@s / 2 - 1] + $s[@s / 2]) / 2;
+}
+
+sub percentile {
+    my ($pct, @v) = @_;
+    my @s = sort { $a <=> $b } @v;
+    return $s[floor(($#s) * $pct / 100 + 0.5)];
+}
+
+sub to_ms {
+    my ($v, $unit) = @_;
+    return $v / 1000 if $unit eq 'us';
+    return $v * 1000 if $unit eq 's';
+    return $v;
+}
+
+# wrk against a path of the instance; returns {rps, p50, p99, errors}.
+sub wrk {
+    my ($path, %o) = @_;
+    my @cmd = ('wrk', '-t', $o{threads} // 2, '-c', $o{conns} // 32,
+               '-d', ($o{secs} // 10) . 's', '--latency',
+               '-s', "$SRC/bench/" . ($o{script} // 'auth.lua'), "$URL$path");
+    local $ENV{TP_BENCH_TOKEN} = $o{token} // $e->{TERRAPOD_TOKEN};
+    local $ENV{TP_BENCH_LOCK_IDS} = $o{lock_ids} // '';
+    my $out = qx{@cmd 2>&1};
+    die "wrk failed: $out" if $?;
+    my %r = (errors => 0);
+    ($r{rps}) = $out =~ /Requests\/sec:\s+([\d.]+)/;
+    for my $pct (50, 99) {
+        my ($v, $unit) = $out =~ /^\s+$pct%\s+([\d.]+)(us|ms|s)\s*$/m
+            or die "wrk output without $pct%: $out";
+        $r{"p$pct"} = to_ms($v, $unit);
+    }
+    $r{errors} += $1 if $out =~ /Non-2xx or 3xx responses:\s+(\d+)/;
+    $r{errors} += $1 + $2 + $3 + $4
+        if $out =~ /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/;
+    return \%r;
+}
+
+# curl transferring a file (with the admin token when asked); returns MiB/s.
+sub curl_rate {
+    my ($method, $url, $file, $auth) = @_;
+    my @io = $method eq 'PUT' ? ('-T', $file, '-o', '/dev/null')
+                              : ('-o', '/dev/null');
+    my $w = $method eq 'PUT' ? '%{http_code} %{speed_upload}'
+                             : '%{http_code} %{speed_download}';
+    my @h = $auth ? ('-H', "\@$DIR/run/bench-auth") : ();
+    my $out = qx{curl -sS --cacert '$e->{TERRAPOD_CA_FILE}' -X $method @h @io -w '$w' '$url'};
+    my ($code, $speed) = split ' ', $out;
+    die "curl $method $url: $out\n" unless $code && $code == 200;
+    return $speed / $MIB;
+}
+
+sub verdict {
+    my ($ok) = @_;
+    return $ok ? 'met' : 'MISSED';
+}
+
+sub fmt { sprintf '%.' . ($_[1] // 2) . 'f', $_[0] }
+
+sub table {
+    my ($head, @rows) = @_;
+    say_line('| ' . join(' | ', @$head) . ' |');
+    say_line('|' . join('|', map { '---' } @$head) . '|');
+    say_line('| ' . join(' | ', @$_) . ' |') for @rows;
+    say_line('');
+}
+
+sub write_file_sized {
+    my ($path, $size, $head, $tail) = @_;
+    open my $fh, '>', $path or die "$path: $!";
+    print $fh $head;
+    my $left = $size - length($head) - length($tail);
+    my $chunk = 'x' x $MIB;
+    while ($left > 0) {
+        my $n = $left < $MIB ? $left : $MIB;
+        print $fh substr($chunk, 0, $n);
+        $left -= $n;
+    }
+    print $fh $tail;
+    close $fh;
+}
+
+sub md5_of {
+    my ($path) = @_;
+    open my $fh, '<', $path or die "$path: $!";
+    binmode $fh;
+    return Digest::MD5->new->addfile($fh)->hexdigest;
+}
+
+# ---- fixtures ----
+
+sub token_for {
+    my ($email) = @_;
+    admin_cmd('user', '--email', $email);
+    my ($tok) = admin_cmd('token', '--email', $email) =~ /^TERRAPOD_TOKEN='([^']+)'/m
+        or die "no token for $email";
+    return $tok;
+}
+
+sub make_ws {
+    my ($name, %attrs) = @_;
+    my ($res, $d) = api(POST => $ORG_WS, body => {data => {type => 'workspaces',
+        attributes => {name => $name, %attrs}}});
+    must(201, $res, "create workspace $name");
+    return $d->{data}{id};
+}
+
+# A finalized state version through the TFE flow: lock, create, PUT the
+# bytes to the signed URL, unlock. Returns the upload rate in MiB/s.
+sub push_state {
+    my ($ws, $serial, $file) = @_;
+    my ($res) = api(POST => "/api/v2/workspaces/$ws/actions/lock",
+                    body => {reason => 'bench'});
+    must(200, $res, 'lock');
+    my $d;
+    ($res, $d) = api(POST => "/api/v2/workspaces/$ws/state-versions",
+        body => {data => {type => 'state-versions', attributes => {
+            serial => $serial, md5 => md5_of($file), lineage => 'bench'}}});
+    must(201, $res, 'create state version');
+    my $rate = curl_rate(PUT => $d->{data}{attributes}{'hosted-state-upload-url'},
+                         $file);
+    ($res) = api(POST => "/api/v2/workspaces/$ws/actions/unlock");
+    must(200, $res, 'unlock');
+    return $rate;
+}
+
+sub state_file {
+    my ($path, $size, $serial) = @_;
+    write_file_sized($path, $size,
+        qq({"version":4,"terraform_version":"1.11.4","serial":$serial,)
+        . qq("lineage":"bench","outputs":{},"resources":[],"padding":"),
+        qq("}\n));
+}
+
+# the admin's header for curl, kept off its command line
+write_file("$DIR/run/bench-auth", "Authorization: Bearer $e->{TERRAPOD_TOKEN}\n");
+
+my $reader_email = 'bench-reader@bench.local';
+my $reader = token_for($reader_email);
+my ($res) = api(POST => '/api/terrapod/v1/roles', body => {data => {
+    type => 'roles', attributes => {name => 'bench-team',
+        'workspace-permission' => 'write', 'allow-labels' => {team => 'bench'}}}});
+must(201, $res, 'create role');
+($res) = api(PUT => '/api/terrapod/v1/role-assignments', body => {data => {
+    type => 'role-assignments', attributes => {'provider-name' => 'local',
+        email => $reader_email, roles => ['bench-team']}}});
+must(200, $res, 'assign role');
+
+my $load = qx{uptime}; chomp $load;
+my $rev = qx{git -C '$SRC' rev-parse --short HEAD 2>/dev/null}; chomp $rev;
+say_line('# mod_terrapod benchmark results');
+say_line('');
+say_line('Run ' . strftime('%Y-%m-%d %H:%M UTC', gmtime) . " at commit `$rev`"
+         . ' on ' . qx{nproc} =~ s/\s+//r . ' cores; load before the run: `'
+         . ($load =~ s/.*load average/load average/r) . '`.');
+say_line('');
+
+# ---- 1. hot reads and locks ----
+
+sub hot_reads {
+    my $ws = make_ws('bench-hot', labels => {team => 'bench'});
+    state_file("$DIR/small.tfstate", 2048, 1);
+    push_state($ws, 1, "$DIR/small.tfstate");
+    my @lock_ids = map { make_ws(sprintf('bench-lock-%02d', $_),
+                                 labels => {team => 'bench'}) } 1 .. 32;
+    my @cases = (['GET workspace by name', "$ORG_WS/bench-hot", 'ws.json'],
+                 ['GET current-state-version',
+                  "/api/v2/workspaces/$ws/current-state-version", 'csv.json']);
+    my @rows;
+    for my $c (@cases) {
+        my ($name, $path, $static) = @$c;
+        my ($r) = api(GET => $path, token => $reader);
+        must(200, $r, $name);
+        write_file_sized("$DIR/htdocs/$static", length($r->content), '', '');
+        my $api = wrk($path, token => $reader);
+        my $file = wrk("/$static");
+        my $ratio = $api->{rps} / $file->{rps};
+        push @rows, [$name, length($r->content), fmt($api->{rps}, 0),
+                     fmt($api->{p50}), fmt($api->{p99}), $api->{errors},
+                     fmt($file->{rps}, 0), fmt($file->{p50}), fmt($file->{p99}),
+                     fmt($ratio), verdict($ratio >= 0.25 && $api->{p99} <= 10
+                                          && !$api->{errors})];
+        $summary{"$name: ratio to static"} = [fmt($ratio), '>= 0.25',
+                                              verdict($ratio >= 0.25)];
+        $summary{"$name: p99 ms"} = [fmt($api->{p99}), '<= 10',
+                                     verdict($api->{p99} <= 10)];
+    }
+    my $lk = wrk('/', script => 'lockpair.lua', threads => 32, token => $reader,
+                 lock_ids => join(' ', @lock_ids));
+    push @rows, ['lock + unlock (requests)', '-', fmt($lk->{rps}, 0),
+                 fmt($lk->{p50}), fmt($lk->{p99}), $lk->{errors}, '-', '-', '-',
+                 '-', verdict($lk->{p99} <= 10 && !$lk->{errors})];
+    $summary{'lock/unlock p99 ms'} = [fmt($lk->{p99}), '<= 10',
+                                      verdict($lk->{p99} <= 10)];
+    say_line('## 1. Hot reads (wrk, 32 connections, 10 s each, non-admin label-role user)');
+    say_line('');
+    table(['request', 'bytes', 'req/s', 'p50 ms', 'p99 ms', 'errors',
+           'static req/s', 'static p50', 'static p99', 'ratio', 'target'], @rows);
+    say_line(sprintf('Lock + unlock: %.0f pairs/s (32 threads, one connection and '
+                     . 'one workspace each).', $lk->{rps} / 2));
+    say_line('');
+}
+
+# ---- 2. state transfer and upload memory ----
+
+# The Apache child that serves requests (bench/run allows only one); the
+# background child is single-threaded.
+sub worker_pid {
+    my $parent = qx{cat '$DIR/run/httpd.pid'}; chomp $parent;
+    for my $pid (split ' ', qx{pgrep -P $parent}) {
+        my $st = qx{cat /proc/$pid/status 2>/dev/null};
+        return $pid if $st =~ /^Threads:\s+(\d+)/m && $1 > 1;
+    }
+    die "no Apache worker child of $parent\n";
+}
+
+# 5 to clear_refs resets VmHWM to the current RSS (needs root or the owner)
+sub reset_peak {
+    my ($pid) = @_;
+    open my $cr, '>', "/proc/$pid/clear_refs" or return 0;
+    print $cr "5";
+    return close $cr;
+}
+
+sub vm_kib {
+    my ($pid, $field) = @_;
+    my ($kib) = qx{cat /proc/$pid/status} =~ /^$field:\s+(\d+) kB/m
+        or die "no $field for $pid";
+    return $kib;
+}
+
+sub state_transfer {
+    my $ws = make_ws('bench-xfer');
+    my $size = 50 * $MIB;
+    my (@up, @down, @static);
+    state_file("$DIR/htdocs/static-50m", $size, 1);
+    for my $serial (1 .. 3) {
+        state_file("$DIR/state-50m.tfstate", $size, $serial);
+        push @up, push_state($ws, $serial, "$DIR/state-50m.tfstate");
+        my ($r, $d) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
+        must(200, $r, 'current state version');
+        push @down, curl_rate(GET => $d->{data}{attributes}{'hosted-state-download-url'},
+                              undef, 1);
+        push @static, curl_rate(GET => "$URL/static-50m");
+    }
+    my ($u, $dn, $st) = (median(@up), median(@down), median(@static));
+
+    # streaming: the serving child's peak while 200 MiB go through it
+    state_file("$DIR/state-200m.tfstate", 200 * $MIB, 4);
+    my $pid = worker_pid();
+    my $reset = reset_peak($pid);
+    my $rss0 = vm_kib($pid, 'VmRSS');
+    my $hwm0 = vm_kib($pid, 'VmHWM');
+    push_state($ws, 4, "$DIR/state-200m.tfstate");
+    my ($rss1, $hwm1) = (vm_kib($pid, 'VmRSS'), vm_kib($pid, 'VmHWM'));
+    die "the worker child changed during the upload\n" if worker_pid() != $pid;
+    my $growth = (($reset ? $hwm1 : $rss1) - $rss0) / 1024;
+    unlink "$DIR/state-200m.tfstate", "$DIR/state-50m.tfstate";
+
+    say_line('## 2. State transfer (50 MiB, median of 3, curl over TLS)');
+    say_line('');
+    table(['transfer', 'MiB/s', 'static download MiB/s', 'ratio', 'target'],
+          ['download (signed URL)', fmt($dn, 1), fmt($st, 1), fmt($dn / $st),
+           '>= 0.8: ' . verdict($dn / $st >= 0.8)],
+          ['upload (create + PUT signed URL)', fmt($u, 1), fmt($st, 1),
+           fmt($u / $st), '>= 0.5: ' . verdict($u / $st >= 0.5)]);
+    say_line('Apache offers no static PUT to compare uploads with, so the upload '
+             . 'rate is compared with the static download rate of the same bytes.');
+    say_line('');
+    say_line("200 MiB upload, serving child $pid: VmRSS $rss0 -> $rss1 KiB, VmHWM "
+             . "$hwm0 -> $hwm1 KiB" . ($reset ? ' (peak reset before the upload)'
+                                             : ' (peak could not be reset)')
+             . sprintf('; growth %.1f MiB (target < 8: %s).', $growth,
+                       verdict($growth < 8)));
+    say_line('');
+    $summary{'state download / static'} = [fmt($dn / $st), '>= 0.8', verdict($dn / $st >= 0.8)];
+    $summary{'state upload / static download'} = [fmt($u / $st), '>= 0.5',
+                                                  verdict($u / $st >= 0.5)];
+    $summary{'200 MiB upload child growth MiB'} = [fmt($growth, 1), '< 8',
+                                                   verdict($growth < 8)];
+}
+
+# ---- 3. the CLI: cloud backend vs local backend ----
+
+sub tf_body {
+    my ($round) = @_;
+    return join '', map { qq{resource "terraform_data" "r$_" {\n  input = "round-$round"\n}\n} }
+        1 .. 10;
+}
+
+# Seconds of terraform apply -auto-approve, each round changing every
+# resource (so each apply plans, applies and writes state).
+sub timed_applies {
+    my ($dir, $head, $rounds) = @_;
+    my @t;
+    for my $round (1 .. $rounds) {
+        write_file("$dir/main.tf", $head . tf_body($round));
+        my $t0 = time;
+        my ($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false');
+        die "terraform apply in $dir: $out" if $rc;
+        push @t, time - $t0;
+    }
+    return @t;
+}
+
+sub init_dir {
+    my ($head) = @_;
+    my $dir = workdir();
+    write_file("$dir/main.tf", $head . tf_body(0));
+    my ($rc, $out) = terraform($dir, 'init', '-input=false');
+    die "terraform init: $out" if $rc;
+    return $dir;
+}
+
+sub cloud_head {
+    my ($ws) = @_;
+    return cloud_config(workspace => $ws, body => '');
+}
+
+my ($cloud_median);
+
+sub cli {
+    my $local = init_dir('');
+    my $cloud = init_dir(cloud_head('bench-cli'));
+    my @l = timed_applies($local, '', 5);
+    my @c = timed_applies($cloud, cloud_head('bench-cli'), 5);
+    my $ratio = median(@c) / median(@l);
+    $cloud_median = median(@c);
+    say_line('## 3. terraform apply -auto-approve, 10 terraform_data resources (5 runs each)');
+    say_line('');
+    table(['backend', 'median s', 'runs s', 'ratio', 'target'],
+          ['local', fmt(median(@l)), join(' ', map { fmt($_) } @l), '1.00', ''],
+          ['cloud {} (local execution)', fmt(median(@c)),
+           join(' ', map { fmt($_) } @c), fmt($ratio), '<= 1.2: ' . verdict($ratio <= 1.2)]);
+    $summary{'cloud/local apply median'} = [fmt($ratio), '<= 1.2', verdict($ratio <= 1.2)];
+}
+
+# ---- 4. remote runs on the listener ----
+
+sub wait_final {
+    my ($run) = @_;
+    my $deadline = time + 120;
+    while (time < $deadline) {
+        my (undef, $d) = api(GET => "/api/v2/runs/$run");
+        my $s = $d->{data}{attributes}{status} // '';
+        return $s if $s =~ /^(planned_and_finished|applied|errored|canceled|discarded)$/;
+        sleep 0.2;
+    }
+    die "run $run did not finish\n";
+}
+
+sub claim_latency {
+    my $dir = init_dir(cloud_head('bench-agent'));
+    my ($r, $d) = api(GET => "$ORG_WS/bench-agent");
+    my $ws = $d->{data}{id};
+    ($r) = api(PATCH => "/api/v2/workspaces/$ws", body => {data => {
+        type => 'workspaces', attributes => {'execution-mode' => 'agent'}}});
+    must(200, $r, 'agent mode');
+    ($r, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
+        body => {data => {type => 'configuration-versions',
+                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
+    must(201, $r, 'configuration version');
+    my $tgz = qx{tar -C $dir -czf - --exclude=.terraform .};
+    ($r) = api(PUT => $d->{data}{attributes}{'upload-url'}, raw => $tgz);
+    must(200, $r, 'configuration upload');
+    # plan-only runs are queued at once, in the transaction that creates
+    # them: created_at is the moment they entered the queue
+    my @runs;
+    for (1 .. 30) {
+        ($r, $d) = api(POST => '/api/v2/runs', body => {data => {type => 'runs',
+            attributes => {'plan-only' => JSON::PP::true()},
+            relationships => {workspace => {data => {type => 'workspaces', id => $ws}}}}});
+        must(201, $r, 'queue a run');
+        push @runs, $d->{data}{id};
+        my $s = wait_final($runs[-1]);
+        die "run $runs[-1] ended $s\n" unless $s eq 'planned_and_finished';
+    }
+    my $ids = join ',', map { "'$_'" } @runs;
+    my @ms = split /\n/, sql("SELECT extract(epoch FROM claimed_at - created_at) * 1000"
+                             . " FROM runs WHERE id IN ($ids)");
+    die "not every run was claimed\n" unless @ms == 30;
+    my ($p50, $p99) = (percentile(50, @ms), percentile(99, @ms));
+
+    my @agent = timed_applies($dir, cloud_head('bench-agent'), 3);
+    say_line('## 4. Remote runs on a terrapod-listener');
+    say_line('');
+    table(['measure', 'value', 'target'],
+          ['queued -> claimed p50 (30 plan-only runs, ms)', fmt($p50, 1),
+           '<= 100: ' . verdict($p50 <= 100)],
+          ['queued -> claimed p99 (ms)', fmt($p99, 1), ''],
+          ['apply in agent mode, median of 3 (s)', fmt(median(@agent)), ''],
+          (defined $cloud_median
+           ? (['apply with local execution, median (s, from 3.)', fmt($cloud_median), ''],
+              ['difference (s)', fmt(median(@agent) - $cloud_median), ''])
+           : ()));
+    say_line('Queue time is the run\'s `created_at` (plan-only runs are queued in '
+             . 'the transaction that creates them), claim time its `claimed_at`.');
+    say_line('');
+    $summary{'claim latency p50 ms'} = [fmt($p50, 1), '<= 100', verdict($p50 <= 100)];
+}
+
+# ---- 5. scale ----
+
+sub load_scale {
+    my $t0 = time;
+    sql(q{INSERT INTO workspaces (id, name, labels)
+          SELECT 'ws-scale' || lpad(i::text, 8, '0'), 'scale-' || lpad(i::text, 5, '0'),
+                 jsonb_build_object('team', CASE WHEN i % 2 = 0 THEN 'bench' ELSE 'other' END)
+            FROM generate_series(1, 10000) i});
+    sql(q{INSERT INTO state_versions (id, workspace_id, serial, lineage, md5, size,
+                                      status, resource_count, finalized_at)
+          SELECT 'sv-scale' || lpad((w * 10 + s)::text, 9, '0'),
+                 'ws-scale' || lpad(w::text, 8, '0'), s, 'scale',
+                 'd41d8cd98f00b204e9800998ecf8427e', 0, 'finalized', 0, now()
+            FROM generate_series(1, 10000) w, generate_series(1, 10) s});
+    sql('ANALYZE');
+    return time - $t0;
+}
+
+# The plans of every statement one request runs, from auto_explain.
+sub plans_of {
+    my ($path, $token) = @_;
+    my $log = "$DIR/log/postgresql.log";
+    my $from = -s $log;
+    sql('ALTER SYSTEM SET auto_explain.log_min_duration = 0');
+    sql('SELECT pg_reload_conf()');
+    sleep 0.5;
+    my ($r) = api(GET => $path, token => $token);
+    must(200, $r, "GET $path");
+    sql('ALTER SYSTEM SET auto_explain.log_min_duration = -1');
+    sql('SELECT pg_reload_conf()');
+    sleep 0.5;
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $from, 0;
+    local $/;
+    my $text = <$fh>;
+    my (@plans, %seen);
+    for my $block (split /^\S.*?LOG:\s+duration: [\d.]+ ms\s+plan:\n/m, $text) {
+        next unless $block =~ /Query Text: (.*)/;
+        my $query = $1;
+        $block =~ s/^\S.*\z//ms;       # whatever the server logged next
+        $block =~ s/(token_hash = ')[0-9a-f]+/$1.../g;
+        # the statements of this request only: not the listener's last
+        # long poll, background tasks, or the switch itself
+        next if $seen{$query}++
+             || $query =~ /SKIP LOCKED|ALTER SYSTEM|pg_reload_conf|pg_try_advisory/;
+        push @plans, $block;
+    }
+    return @plans;
+}
+
+sub scale {
+    my $pid = qx{cat '$DIR/run/listener.pid' 2>/dev/null};
+    kill 'TERM', $pid if $pid;     # its polls would fill the plan log
+    my $secs = load_scale();
+    my $sv_ws = 'ws-scale00005000';
+    my $admin_pages = floor(sql('SELECT count(*) FROM workspaces') / 20);
+    my $reader_pages = floor(sql(q{SELECT count(*) FROM workspaces
+                                   WHERE labels @> '{"team":"bench"}'}) / 20);
+    my @cases = (
+        ['list page 1, admin', "$ORG_WS", undef],
+        ["list page $admin_pages, admin", "$ORG_WS?page%5Bnumber%5D=$admin_pages", undef],
+        ['list page 1, label-role user', "$ORG_WS", $reader],
+        ["list page $reader_pages, label-role user",
+         "$ORG_WS?page%5Bnumber%5D=$reader_pages", $reader],
+        ['GET workspace by name, label-role user', "$ORG_WS/scale-05000", $reader],
+        ['current-state-version, label-role user',
+         "/api/v2/workspaces/$sv_ws/current-state-version", $reader],
+    );
+    my (@rows, @plan_md);
+    for my $c (@cases) {
+        my ($name, $path, $token) = @$c;
+        my ($r) = api(GET => $path, token => $token);
+        must(200, $r, $name);
+        my $w = wrk($path, token => $token, conns => 2, secs => 5);
+        push @rows, [$name, fmt($w->{rps}, 0), fmt($w->{p50}), fmt($w->{p99}),
+                     $w->{errors}, '<= 50: ' . verdict($w->{p99} <= 50 && !$w->{errors})];
+        $summary{"scale: $name p99 ms"} = [fmt($w->{p99}), '<= 50', verdict($w->{p99} <= 50)];
+        push @plan_md, "### $name", '', "`GET $path`", '', '```',
+             (map { s/\s+\z//r } plans_of($path, $token)), '```', '';
+    }
+    say_line('## 5. Scale: 10,000 workspaces, 100,000 state versions');
+    say_line('');
+    say_line(sprintf('Loaded with SQL in %.1f s. wrk with 2 connections, 5 s each '
+                     . '(20 per page; the label-role user can read half the workspaces).',
+                     $secs));
+    say_line('');
+    table(['request', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'target'], @rows);
+    push @report, '## Query plans at scale (auto_explain, ANALYZE)', '', @plan_md;
+}
+
+# TP_BENCH_ONLY="2 5" runs some sections only
+my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5';
+my $t0 = time;
+$sections[$_ - 1]->() for @chosen;
+
+say_line('## Summary');
+say_line('');
+table(['metric', 'value', 'target', 'verdict'],
+      map { [$_, @{ $summary{$_} }] } sort keys %summary);
+my $end = qx{uptime}; chomp $end;
+say_line(sprintf('Took %.0f s; load after the run: `%s`.', time - $t0,
+                 $end =~ s/.*load average/load average/r));
+open my $fh, '>', $out_file or die "$out_file: $!";
+print $fh join("\n", @report), "\n";
+close $fh;
