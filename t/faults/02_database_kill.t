@@ -30,8 +30,11 @@ sub timed {
     my $shape = $res->code < 400 || ($doc && ref $doc->{errors} eq 'ARRAY'
                                      && ($doc->{errors}[0]{status} // '') eq $res->code)
         ? 'jsonapi' : 'bare';
-    return sprintf '%.3f %.3f %d %s %s', $t0, time - $t0, $res->code, $shape,
-                   "$method $path";
+    # a client-side failure (connection reset, timeout) is LWP's own 500
+    my $why = $shape eq 'bare' ? ' (' . ($res->header('Client-Warning') // 'server')
+                                 . ': ' . $res->message . ')' : '';
+    return sprintf '%.3f %.3f %d %s %s%s', $t0, time - $t0, $res->code, $shape,
+                   "$method $path", $why;
 }
 
 # the fault, from a process of its own while the load runs
