@@ -26,6 +26,15 @@ char *tp_cap_query(apr_pool_t *p, const tp_key_t *key, const char *kind,
                        signature(p, key, kind, id, exp), NULL);
 }
 
+/* Whether a lifetime of ttl >= 0 seconds from the unix second start is
+ * over at now (good through its last second). Compared in seconds, as a
+ * subtraction from now: signed values read out of a token, however large,
+ * cannot overflow. */
+static int lapsed(long long start, long long ttl, apr_time_t now)
+{
+    return start < apr_time_sec(now) - ttl;
+}
+
 tp_err_t *tp_cap_verify(apr_pool_t *p, const tp_key_t *key, const char *kind,
                         const char *id, const char *expires,
                         const char *sig, apr_time_t now)
@@ -44,7 +53,7 @@ tp_err_t *tp_cap_verify(apr_pool_t *p, const tp_key_t *key, const char *kind,
     if (!tp_secure_equals(signature(p, key, kind, id, expires), sig)) {
         return tp_err(p, 401, "invalid URL signature");
     }
-    if (apr_time_from_sec(exp) < now) {
+    if (lapsed(exp, 0, now)) {
         return tp_err(p, 401, "this URL has expired");
     }
     return NULL;
@@ -99,7 +108,7 @@ tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
     }
     errno = 0;
     exp = strtoll(parts[3], &end, 10);
-    if (errno || *end || apr_time_from_sec(exp) < now) {
+    if (errno || *end || lapsed(exp, 0, now)) {
         return tp_err(p, 401, "this download ticket has expired");
     }
     *id = parts[2];
@@ -169,7 +178,7 @@ tp_err_t *tp_runtok_verify(apr_pool_t *p, const tp_key_t *key,
     if (!run_id || strcmp(parts[1], run_id) != 0) {
         return tp_err(p, 401, "this runner token is for another run");
     }
-    if (apr_time_from_sec(issued + ttl) < now) {
+    if (lapsed(issued, ttl, now)) {
         return tp_err(p, 401, "this runner token has expired");
     }
     return NULL;

@@ -3,7 +3,10 @@
  * statements of each session. The server parses and plans a statement
  * once per session instead of on every execution, which for the short
  * statements of hot reads was most of the database's work; values are
- * always bound. */
+ * always bound. Transactions are BEGIN / COMMIT / ROLLBACK sent by this
+ * adapter, not the driver's transaction calls: apr_dbd_pgsql's transaction
+ * start dereferences a NULL transaction when BEGIN fails, as it does on a
+ * connection whose server just died. */
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
@@ -15,7 +18,7 @@ struct tp_db {
     const apr_dbd_driver_t *driver;
     apr_dbd_t *handle;
     apr_pool_t *session_pool;   /* lives as long as the connection */
-    apr_dbd_transaction_t *trans;
+    int trans;          /* a transaction is open */
     apr_pool_t *trans_pool;
     int trans_failed;   /* a statement in the open transaction failed */
 };
@@ -228,7 +231,7 @@ tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
         err = run(db, p, stmt, nargs, args, &res);
     }
     if (err) {
-        db->trans_failed = db->trans != NULL;
+        db->trans_failed = db->trans;
         return err;
     }
     if (rows) {
@@ -244,7 +247,7 @@ tp_err_t *tp_db_script(tp_db_t *db, apr_pool_t *p, const char *sql)
     int rv = apr_dbd_query(db->driver, db->handle, &nrows, sql);
 
     if (rv != 0) {
-        db->trans_failed = db->trans != NULL;
+        db->trans_failed = db->trans;
         return db_error(db, p, NULL, rv);
     }
     return NULL;
@@ -256,27 +259,39 @@ static apr_status_t trans_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+/* One statement of transaction control, without parameters. */
+static int control(tp_db_t *db, const char *sql)
+{
+    int nrows = 0;
+
+    return apr_dbd_query(db->driver, db->handle, &nrows, sql);
+}
+
 tp_err_t *tp_db_begin(tp_db_t *db, apr_pool_t *p)
 {
-    int rv = apr_dbd_transaction_start(db->driver, p, db->handle, &db->trans);
+    int rv = control(db, "BEGIN");
 
+    if (rv != 0 && reconnected(db, p)) {
+        /* nothing ran on the dead session yet: begin on the new one */
+        rv = control(db, "BEGIN");
+    }
     if (rv != 0) {
-        db->trans = NULL;
         return db_error(db, p, NULL, rv);
     }
+    db->trans = 1;
     db->trans_pool = p;
     db->trans_failed = 0;
     apr_pool_cleanup_register(p, db, trans_cleanup, apr_pool_cleanup_null);
     return NULL;
 }
 
-static int trans_end(tp_db_t *db)
+static int trans_end(tp_db_t *db, const char *how)
 {
     int rv = 0;
 
     if (db->trans) {
-        rv = apr_dbd_transaction_end(db->driver, db->trans_pool, db->trans);
-        db->trans = NULL;
+        rv = control(db, how);
+        db->trans = 0;
         apr_pool_cleanup_kill(db->trans_pool, db, trans_cleanup);
     }
     return rv;
@@ -293,18 +308,14 @@ tp_err_t *tp_db_commit(tp_db_t *db)
         return tp_err_internal(p, 500, "database error",
                                "commit after a failed statement");
     }
-    rv = trans_end(db);
+    rv = trans_end(db, "COMMIT");
 
     return rv ? db_error(db, p, NULL, rv) : NULL;
 }
 
 void tp_db_rollback(tp_db_t *db)
 {
-    if (db->trans) {
-        apr_dbd_transaction_mode_set(db->driver, db->trans,
-                                     APR_DBD_TRANSACTION_ROLLBACK);
-        trans_end(db);
-    }
+    trans_end(db, "ROLLBACK");
 }
 
 /* Drops what was heard so far; 1 when there was anything. */

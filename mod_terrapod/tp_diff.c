@@ -38,7 +38,9 @@ static void put(buf_t *b, const char *s, apr_size_t n)
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
         grown = apr_palloc(b->p, b->cap);
-        memcpy(grown, b->s, b->len);
+        if (b->len) {   /* the first growth has nothing (NULL) to copy */
+            memcpy(grown, b->s, b->len);
+        }
         b->s = grown;
     }
     memcpy(b->s + b->len, s, n);

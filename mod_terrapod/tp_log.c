@@ -12,7 +12,9 @@ void tp_log_slice(apr_off_t log_len, int final, apr_off_t offset,
     if (offset < 0) {
         offset = 0;
     }
-    end = offset + limit;   /* exclusive, in stream positions */
+    /* exclusive, in stream positions; an offset from the query string
+     * may be anywhere up to the largest apr_off_t */
+    end = offset > APR_INT64_MAX - limit ? APR_INT64_MAX : offset + limit;
     out->stx = offset == 0;
     /* log byte i sits at stream position i + 1 */
     out->from = offset > 0 ? offset - 1 : 0;

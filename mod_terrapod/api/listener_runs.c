@@ -6,6 +6,7 @@
  * its resource usage. See docs/listener-protocol.md. */
 #include <apr_strings.h>
 #include <http_protocol.h>
+#include <ap_mpm.h>
 #include "../mod_terrapod.h"
 #include "../tp_run.h"
 #include "../tp_vars.h"
@@ -178,6 +179,17 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
     return tp_send_json(req, 200, doc);
 }
 
+/* 1 once this Apache process is asked to stop or restart: a long poll
+ * then answers "nothing yet" at once rather than holding the process up
+ * until Apache kills it. */
+static int stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+           && state == AP_MPMQ_STOPPING;
+}
+
 /* GET /listeners/{id}/runs/next?wait=N: a claim is tried, then again
  * each time a run is queued (the database NOTIFYs it) or RECHECK passes
  * (a finished phase frees capacity without a notification), until one
@@ -224,7 +236,7 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
                             apr_pstrdup(p, phase));
         }
         left = deadline - apr_time_now();
-        if (left <= 0 || req->r->connection->aborted) {
+        if (left <= 0 || req->r->connection->aborted || stopping()) {
             return tp_send_empty(req, HTTP_NO_CONTENT);
         }
         tp_db_notified(db, left < RECHECK ? left : RECHECK);

@@ -740,6 +740,10 @@ START_TEST(log_slices_at_every_boundary)
     /* limits: default and cap, negative offset */
     ck_assert_str_eq(render(5, 1, 0, 0), "<hello>");
     ck_assert_str_eq(render(5, 1, -4, 3), "<he");
+    /* offsets near the largest apr_off_t (any query string can say so)
+     * must not overflow on the way to "nothing there" */
+    ck_assert_str_eq(render(5, 1, APR_INT64_MAX, 100), "");
+    ck_assert_str_eq(render(5, 1, APR_INT64_MAX - 1, TP_LOG_LIMIT_MAX), "");
 }
 END_TEST
 

@@ -45,6 +45,26 @@ START_TEST(runtok_shape_and_roundtrip)
 }
 END_TEST
 
+/* Lifetimes and expiries as large as a signed token can carry are
+ * compared without overflowing into the past. */
+START_TEST(runtok_huge_lifetime_is_not_expired)
+{
+    apr_time_t now = apr_time_from_sec(1700000000);
+    char *tok = tp_runtok_mint(pool, &key, "run-abc", APR_INT64_MAX, now);
+    const char *id = NULL, *minter = NULL;
+    char *ticket;
+
+    ck_assert_ptr_null(tp_runtok_verify(pool, &key, tok, "run-abc", now));
+    tok = tp_runtok_mint(pool, &key, "run-abc", APR_INT64_MAX / 1000000, now);
+    ck_assert_ptr_null(tp_runtok_verify(pool, &key, tok, "run-abc", now));
+    ticket = tp_ticket_mint(pool, &key, "cv", "cv-abc", "a@example.com",
+                            APR_INT64_MAX);
+    ck_assert_ptr_null(tp_ticket_verify(pool, &key, "cv", ticket, now, &id,
+                                        &minter));
+    ck_assert_str_eq(id, "cv-abc");
+}
+END_TEST
+
 START_TEST(runtok_refusals)
 {
     apr_time_t now = apr_time_from_sec(1700000000);
@@ -82,6 +102,7 @@ Suite *runtok_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, runtok_shape_and_roundtrip);
     tcase_add_test(tc, runtok_refusals);
+    tcase_add_test(tc, runtok_huge_lifetime_is_not_expired);
     suite_add_tcase(s, tc);
     return s;
 }

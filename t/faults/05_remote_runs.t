@@ -1,0 +1,86 @@
+# Remote runs on the instance's listener through server faults: a graceful
+# Apache restart in the middle of an apply does not disturb the run, and a
+# listener killed with SIGKILL mid-apply leaves a run the reconciler ends
+# errored within its 60 s heartbeat window, with the workspace unlocked.
+use strict;
+use warnings FATAL => 'all';
+use Test::More;
+use Time::HiRes qw(time);
+use JSON::PP ();
+use TP::E2E;
+use TP::Faults;
+
+long_case();
+
+my $dir = instance()->{DIR};
+my $src = workdir();
+
+sub status_of {
+    my (undef, $d) = api(GET => "/api/v2/runs/$_[0]");
+    return $d->{data}{attributes}{status} // '';
+}
+
+sub locked {
+    my (undef, $d) = api(GET => "/api/v2/workspaces/$_[0]");
+    return $d->{data}{attributes}{locked};
+}
+
+# a configuration whose apply sleeps, so faults land mid-apply
+sub upload_slow_config {
+    my ($ws, $sleep) = @_;
+    write_file("$src/main.tf", "resource \"terraform_data\" \"slow\" {\n"
+        . "  input = \"$sleep-" . time . "\"\n"
+        . "  provisioner \"local-exec\" {\n    command = \"sleep $sleep\"\n  }\n}\n");
+    my ($res, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
+        body => {data => {type => 'configuration-versions',
+                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
+    die $res->content unless $res->code == 201;
+    ($res) = api(PUT => $d->{data}{attributes}{'upload-url'},
+                 raw => scalar qx{tar -C $src -czf - .});
+    die $res->content unless $res->code == 200;
+}
+
+sub queue_apply {
+    my ($ws) = @_;
+    my ($res, $d) = api(POST => '/api/v2/runs',
+        body => {data => {type => 'runs', attributes => {'auto-apply' => JSON::PP::true()},
+                          relationships => {workspace => {data => {
+                              type => 'workspaces', id => $ws}}}}});
+    die $res->content unless $res->code == 201;
+    return $d->{data}{id};
+}
+
+my ($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
+    body => {data => {type => 'workspaces', attributes => {
+        name => 'fault-runs', 'execution-mode' => 'agent'}}});
+is $res->code, 201, 'an agent-mode workspace';
+my $ws = $doc->{data}{id};
+
+# graceful restart mid-apply
+upload_slow_config($ws, 10);
+my $run = queue_apply($ws);
+ok wait_until(120, sub { status_of($run) eq 'applying' }), 'a slow apply runs';
+tp_instance('httpd-up', $dir);   # a running Apache restarts gracefully
+ok wait_until(120, sub { status_of($run) =~ /^(applied|errored)$/ }), 'the run ends';
+is status_of($run), 'applied', 'applied despite the graceful restart';
+ok !locked($ws), 'the workspace is unlocked';
+
+# the listener killed mid-apply, with the terraform it started
+upload_slow_config($ws, 300);
+$run = queue_apply($ws);
+ok wait_until(120, sub { status_of($run) eq 'applying' }), 'another slow apply runs';
+open my $fh, '<', "$dir/run/listener.pid" or die "listener.pid: $!";
+chomp(my $listener = <$fh>);
+my @tree = ($listener);
+for (my $i = 0; $i < @tree; $i++) { push @tree, split ' ', qx{pgrep -P $tree[$i]} }
+kill 'KILL', @tree;
+my $killed = time;
+ok wait_until(90, sub { status_of($run) eq 'errored' }), 'the orphaned run ends errored';
+my $took = time - $killed;
+ok $took <= 75, sprintf 'within the heartbeat window and a reconcile pass (%.0fs)', $took;
+my (undef, $d) = api(GET => "/api/v2/runs/$run");
+like $d->{data}{attributes}{'error-message'}, qr/heartbeat/i, 'saying why';
+ok !locked($ws), 'the workspace is unlocked';
+
+tp_instance('up', $dir);   # a listener again for whatever runs next
+done_testing;

@@ -1,0 +1,52 @@
+/* The configuration tarball validator: any uploaded bytes are refused
+ * with a 4xx naming why, or accepted within the limits; the in-memory
+ * reader the diff uses agrees with the validator. */
+#include <unistd.h>
+#include "fuzz.h"
+#include "tp_archive.h"
+
+static char path[] = "/tmp/tp-fuzz-archive-XXXXXX";
+static int fd = -1;
+
+/* The validator reads a file, as the upload handler hands it one. */
+static int store(const uint8_t *data, size_t size)
+{
+    if (fd < 0 && (fd = mkstemp(path)) < 0) {
+        return 0;
+    }
+    return ftruncate(fd, 0) == 0 && pwrite(fd, data, size, 0)
+                                    == (ssize_t)size;
+}
+
+static void cleanup(void)
+{
+    if (fd >= 0) {
+        unlink(path);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const tp_archive_limits_t limits = {64 * 1024, 256 * 1024, 64};
+    apr_pool_t *p;
+    tp_archive_info_t info = {0, 0}, rinfo = {0, 0};
+    apr_array_header_t *files = NULL;
+    tp_err_t *verr, *rerr;
+
+    if (fd < 0) {
+        atexit(cleanup);
+    }
+    if (!store(data, size)) {
+        return 0;
+    }
+    apr_pool_create(&p, fuzz_root);
+    verr = tp_archive_validate(p, path, &limits, &info);
+    FUZZ_ASSERT(!verr || (verr->status >= 400 && verr->status < 500));
+    FUZZ_ASSERT(verr || (info.files >= 0 && info.files <= limits.max_entries
+                         && info.total_size <= limits.max_total_size));
+    rerr = tp_archive_read(p, path, &limits, 1024, &files, &rinfo);
+    FUZZ_ASSERT(!verr == !rerr);
+    FUZZ_ASSERT(rerr || files->nelts <= info.files);
+    apr_pool_destroy(p);
+    return 0;
+}

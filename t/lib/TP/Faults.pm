@@ -1,0 +1,151 @@
+package TP::Faults;
+# Helpers for the fault-injection suite: killing and restarting the
+# instance's PostgreSQL, clients that die mid-request, load from many
+# processes, and the leftovers a fault may leave in storage.
+use strict;
+use warnings FATAL => 'all';
+use Exporter 'import';
+use TP::E2E;
+use IO::Socket::SSL ();
+use URI ();
+use Time::HiRes ();
+use Digest::MD5 qw(md5_hex);
+use JSON::PP ();
+use File::Temp ();
+use POSIX ();
+
+our @EXPORT = qw(long_case pg_kill9 pg_restart temp_files stored_file
+                 die_mid_upload hammer state_bytes new_state_version
+                 put_raw);
+
+my $dir = instance()->{DIR};
+my $json = JSON::PP->new->canonical;
+
+# Long cases run under make check-faults only.
+sub long_case {
+    return if $ENV{TP_FAULTS_LONG};
+    print "1..0 # SKIP long fault case: run make check-faults\n";
+    exit 0;
+}
+
+# SIGKILL to the postmaster and every backend it started, as a crash or
+# the OOM killer would leave it: no shutdown, no checkpoint.
+sub pg_kill9 {
+    open my $fh, '<', "$dir/pg/postmaster.pid" or die "postmaster.pid: $!";
+    chomp(my $pm = <$fh>);
+    my @backends = split ' ', qx{pgrep -P $pm};
+    kill 'KILL', $pm, @backends;
+    wait_until(10, sub { !kill 0, $pm }) or die "postmaster $pm survived SIGKILL";
+}
+
+# Starts PostgreSQL again (crash recovery included); returns when it
+# accepts connections.
+sub pg_restart {
+    my $out = qx{$ENV{TP_SRC}/tools/tp-instance db-up $dir 2>&1};
+    die "db-up: $out" if $?;
+}
+
+sub storage { "$dir/storage" }
+
+# Upload temp files (".tmp-" names) anywhere in storage.
+sub temp_files {
+    my @found;
+    require File::Find;
+    File::Find::find(sub { push @found, $File::Find::name if /\.tmp-/ },
+                     storage());
+    return @found;
+}
+
+sub stored_file { -e storage() . "/$_[0]" }
+
+# A terraform state of serial, marked with who wrote it so every upload
+# has its own MD5.
+sub state_bytes {
+    my ($serial, $lineage, $who) = @_;
+    return $json->encode({version => 4, terraform_version => '1.11.4',
+                          serial => $serial, lineage => $lineage,
+                          outputs => {who => {value => $who // 'test',
+                                              type => 'string'}},
+                          resources => []});
+}
+
+# POST a pending state version for bytes; returns (response, doc).
+sub new_state_version {
+    my ($ws, $serial, $lineage, $bytes, %opt) = @_;
+    return api(POST => "/api/v2/workspaces/$ws/state-versions", %opt,
+               body => {data => {type => 'state-versions', attributes => {
+                   serial => $serial, lineage => $lineage,
+                   md5 => md5_hex($bytes)}}});
+}
+
+sub put_raw {
+    my ($url, $bytes) = @_;
+    return (api(PUT => $url, raw => $bytes))[0];
+}
+
+# A client process that starts a PUT of bytes to url over TLS, sends
+# part of the body (as Content-Length or chunked) and is killed with
+# SIGKILL there: the server sees the connection reset mid-body.
+sub die_mid_upload {
+    my ($url, $bytes, %opt) = @_;
+    my $u = URI->new($url);
+    pipe my $r, my $w or die "pipe: $!";
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        close $r;
+        my $s = IO::Socket::SSL->new(PeerHost => $u->host, PeerPort => $u->port,
+                                     SSL_ca_file => instance()->{TERRAPOD_CA_FILE})
+            or die "connect: $IO::Socket::SSL::SSL_ERROR";
+        my $half = substr($bytes, 0, int(length($bytes) / 2));
+        my $head = "PUT " . $u->path_query . " HTTP/1.1\r\nHost: "
+                 . $u->host_port . "\r\nContent-Type: application/octet-stream\r\n";
+        if ($opt{chunked}) {
+            print $s $head . "Transfer-Encoding: chunked\r\n\r\n"
+                   . sprintf("%x\r\n%s\r\n", length $half, $half);
+        } else {
+            print $s $head . "Content-Length: " . length($bytes) . "\r\n\r\n"
+                   . $half;
+        }
+        syswrite $w, "sent\n";
+        sleep 60;
+        exit 0;
+    }
+    close $w;
+    my $said = <$r>;
+    die "the dying client never sent its half" unless $said;
+    # the server is streaming it to a temp file when the client dies
+    Test::More::ok(wait_until(5, sub { temp_files() }),
+                   'mid-body: the server holds a temp file');
+    kill 'KILL', $pid;
+    waitpid $pid, 0;
+}
+
+# Runs fn($worker, $iteration) in n forked processes until seconds pass;
+# each call returns a list of result lines, gathered and returned.
+sub hammer {
+    my ($n, $seconds, $fn) = @_;
+    my $out = File::Temp->new(DIR => $dir);
+    my $until = Time::HiRes::time() + $seconds;
+    my @pids;
+    for my $worker (1 .. $n) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            my @lines;
+            for (my $i = 0; Time::HiRes::time() < $until; $i++) {
+                push @lines, $fn->($worker, $i);
+            }
+            open my $fh, '>>', $out->filename or die $!;
+            flock $fh, 2;
+            print $fh map { "$_\n" } @lines;
+            close $fh;
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    waitpid $_, 0 for @pids;
+    open my $fh, '<', $out->filename or die $!;
+    chomp(my @lines = <$fh>);
+    return @lines;
+}
+
+1;
