@@ -15,11 +15,6 @@ long_case();
 my $dir = instance()->{DIR};
 my $src = workdir();
 
-sub status_of {
-    my (undef, $d) = api(GET => "/api/v2/runs/$_[0]");
-    return $d->{data}{attributes}{status} // '';
-}
-
 sub locked {
     my (undef, $d) = api(GET => "/api/v2/workspaces/$_[0]");
     return $d->{data}{attributes}{locked};
@@ -31,23 +26,7 @@ sub upload_slow_config {
     write_file("$src/main.tf", "resource \"terraform_data\" \"slow\" {\n"
         . "  input = \"$sleep-" . time . "\"\n"
         . "  provisioner \"local-exec\" {\n    command = \"sleep $sleep\"\n  }\n}\n");
-    my ($res, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
-        body => {data => {type => 'configuration-versions',
-                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
-    die $res->content unless $res->code == 201;
-    ($res) = api(PUT => $d->{data}{attributes}{'upload-url'},
-                 raw => scalar qx{tar -C $src -czf - .});
-    die $res->content unless $res->code == 200;
-}
-
-sub queue_apply {
-    my ($ws) = @_;
-    my ($res, $d) = api(POST => '/api/v2/runs',
-        body => {data => {type => 'runs', attributes => {'auto-apply' => JSON::PP::true()},
-                          relationships => {workspace => {data => {
-                              type => 'workspaces', id => $ws}}}}});
-    die $res->content unless $res->code == 201;
-    return $d->{data}{id};
+    upload_config($ws, $src);
 }
 
 my ($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
@@ -58,7 +37,7 @@ my $ws = $doc->{data}{id};
 
 # graceful restart mid-apply
 upload_slow_config($ws, 10);
-my $run = queue_apply($ws);
+my $run = queue_run($ws, 'auto-apply' => JSON::PP::true());
 ok wait_until(120, sub { status_of($run) eq 'applying' }), 'a slow apply runs';
 tp_instance('httpd-up', $dir);   # a running Apache restarts gracefully
 ok wait_until(120, sub { status_of($run) =~ /^(applied|errored)$/ }), 'the run ends';
@@ -67,7 +46,7 @@ ok !locked($ws), 'the workspace is unlocked';
 
 # the listener killed mid-apply, with the terraform it started
 upload_slow_config($ws, 300);
-$run = queue_apply($ws);
+$run = queue_run($ws, 'auto-apply' => JSON::PP::true());
 ok wait_until(120, sub { status_of($run) eq 'applying' }), 'another slow apply runs';
 open my $fh, '<', "$dir/run/listener.pid" or die "listener.pid: $!";
 chomp(my $listener = <$fh>);
