@@ -24,7 +24,7 @@ sub locked {
 sub upload_slow_config {
     my ($ws, $sleep) = @_;
     write_file("$src/main.tf", "resource \"terraform_data\" \"slow\" {\n"
-        . "  input = \"$sleep-" . time . "\"\n"
+        . "  triggers_replace = \"$sleep-" . time . "\"\n"
         . "  provisioner \"local-exec\" {\n    command = \"sleep $sleep\"\n  }\n}\n");
     upload_config($ws, $src);
 }
