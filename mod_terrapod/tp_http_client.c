@@ -41,7 +41,9 @@ static size_t on_data(char *data, size_t size, size_t n, void *baton)
     if (s->len + len + 1 > s->cap) {
         s->cap = (s->len + len + 1) * 2;
         grown = apr_palloc(s->p, s->cap);
-        memcpy(grown, s->buf, s->len);
+        if (s->len) {               /* nothing to copy (nor a buffer) yet */
+            memcpy(grown, s->buf, s->len);
+        }
         s->buf = grown;
     }
     memcpy(s->buf + s->len, data, len);
