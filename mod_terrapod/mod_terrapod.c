@@ -843,6 +843,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);

@@ -272,7 +272,9 @@ void tp_rl_child_init(apr_pool_t *p, server_rec *s);
  * a 429 when the client is over the class's limit. */
 tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c);
 
-/* mod_terrapod_audit.c: records each API request after its response. */
+/* mod_terrapod_audit.c: records each API request after its response,
+ * through a writer thread per process that child_init starts. */
+void tp_audit_child_init(apr_pool_t *pchild, server_rec *s);
 int tp_audit_log_transaction(request_rec *r);
 
 /* mod_terrapod_child.c */

@@ -1,12 +1,170 @@
 /* Records every API request in the audit log from the log_transaction
- * hook: the response has gone out by then, so the one INSERT (on the
- * request's pooled mod_dbd connection) adds no latency the client sees. */
+ * hook. The hook runs on the thread that serves the connection, before it
+ * reads the client's next request, so an INSERT there would delay every
+ * request of a keep-alive client: entries are queued instead and a
+ * writer thread of each Apache process inserts them in batches on a
+ * connection of its own. A full queue (the database slower than the
+ * requests for a while) makes a request write its own entry, so none is
+ * dropped; the queue is written out when the process exits. */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
 
 #include "mod_terrapod.h"
 #include "tp_audit.h"
+
+#define QUEUE_MAX 8192      /* entries waiting for the writer */
+#define BATCH_MAX 256       /* entries per transaction */
+
+typedef struct queued {
+    apr_pool_t *pool;       /* holds the entry's strings; the writer's */
+    tp_audit_entry_t e;
+} queued_t;
+
+static struct {
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;
+    apr_thread_t *thread;
+    queued_t *ring[QUEUE_MAX];
+    int head, count, stopping;
+    server_rec *s;
+} aq;
+
+/* One batch in one transaction; a failure is logged, and the writer goes
+ * on with the next batch (the adapter reconnects a dropped connection). */
+static void write_batch(tp_db_t *db, apr_pool_t *p, queued_t **batch, int n)
+{
+    tp_err_t *err = tp_db_begin(db, p);
+    int i;
+
+    for (i = 0; !err && i < n; i++) {
+        err = tp_audit_record(db, p, &batch[i]->e);
+    }
+    err = err ? err : tp_db_commit(db);
+    if (err) {
+        tp_db_rollback(db);
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
+                     "entries not recorded: %s", n,
+                     err->log ? err->log : err->detail);
+    }
+}
+
+static void *APR_THREAD_FUNC writer(apr_thread_t *thread, void *data)
+{
+    tp_srv_conf_t *conf = data;
+    queued_t *batch[BATCH_MAX];
+    apr_pool_t *p, *iter;
+    tp_db_t *db = NULL;
+    tp_err_t *err;
+    int n, i;
+
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    apr_pool_create(&iter, p);
+    for (;;) {
+        apr_thread_mutex_lock(aq.lock);
+        while (aq.count == 0 && !aq.stopping) {
+            apr_thread_cond_wait(aq.wake, aq.lock);
+        }
+        for (n = 0; n < BATCH_MAX && aq.count > 0; n++, aq.count--) {
+            batch[n] = aq.ring[aq.head];
+            aq.head = (aq.head + 1) % QUEUE_MAX;
+        }
+        apr_thread_mutex_unlock(aq.lock);
+        if (n == 0) {
+            break;                  /* stopping, and nothing left */
+        }
+        if (!db && (err = tp_db_open(p, conf->dbd_driver, conf->dbd_params,
+                                     &db)) != NULL) {
+            db = NULL;
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
+                         "entries not recorded: %s", n,
+                         err->log ? err->log : err->detail);
+        }
+        if (db) {
+            write_batch(db, iter, batch, n);
+            apr_pool_clear(iter);
+        }
+        for (i = 0; i < n; i++) {
+            apr_pool_destroy(batch[i]->pool);
+        }
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t stop_writer(void *data)
+{
+    apr_status_t rv;
+
+    (void)data;
+    apr_thread_mutex_lock(aq.lock);
+    aq.stopping = 1;
+    apr_thread_cond_signal(aq.wake);
+    apr_thread_mutex_unlock(aq.lock);
+    apr_thread_join(&rv, aq.thread);
+    aq.thread = NULL;
+    return APR_SUCCESS;
+}
+
+void tp_audit_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    tp_srv_conf_t *conf = ap_get_module_config(s->module_config,
+                                               &terrapod_module);
+
+    if (!conf->dbd_driver || !conf->dbd_params
+        || apr_thread_mutex_create(&aq.lock, APR_THREAD_MUTEX_DEFAULT,
+                                   pchild) != APR_SUCCESS
+        || apr_thread_cond_create(&aq.wake, pchild) != APR_SUCCESS
+        || apr_thread_create(&aq.thread, NULL, writer, conf, pchild)
+           != APR_SUCCESS) {
+        aq.thread = NULL;           /* requests write their own entries */
+        return;
+    }
+    aq.s = s;
+    /* before pchild's subpools go, the thread's among them */
+    apr_pool_pre_cleanup_register(pchild, NULL, stop_writer);
+}
+
+/* Hands the entry to the writer, copied into a pool of its own; 0 when
+ * there is no writer or its queue is full. */
+static int enqueue(const tp_audit_entry_t *e)
+{
+    apr_pool_t *p;
+    queued_t *q;
+    int queued = 0;
+
+    if (!aq.thread) {
+        return 0;
+    }
+    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    q = apr_palloc(p, sizeof(*q));
+    q->pool = p;
+    q->e = *e;
+    q->e.actor = apr_pstrdup(p, e->actor);
+    q->e.token_id = apr_pstrdup(p, e->token_id);
+    q->e.method = apr_pstrdup(p, e->method);
+    q->e.path = apr_pstrdup(p, e->path);
+    q->e.resource_type = apr_pstrdup(p, e->resource_type);
+    q->e.resource_id = apr_pstrdup(p, e->resource_id);
+    q->e.client_ip = apr_pstrdup(p, e->client_ip);
+    apr_thread_mutex_lock(aq.lock);
+    if (aq.count < QUEUE_MAX && !aq.stopping) {
+        aq.ring[(aq.head + aq.count) % QUEUE_MAX] = q;
+        aq.count++;
+        queued = 1;
+        apr_thread_cond_signal(aq.wake);
+    }
+    apr_thread_mutex_unlock(aq.lock);
+    if (!queued) {
+        apr_pool_destroy(p);
+    }
+    return queued;
+}
 
 int tp_audit_log_transaction(request_rec *r)
 {
@@ -19,6 +177,7 @@ int tp_audit_log_transaction(request_rec *r)
     if (!req) {
         return DECLINED;
     }
+    e.at = r->request_time;
     e.actor = req->actor ? req->actor : "anonymous";
     e.token_id = req->who ? req->who->token_id : NULL;
     e.method = r->method;
@@ -32,6 +191,9 @@ int tp_audit_log_transaction(request_rec *r)
     e.status = r->status;
     e.client_ip = req->client_ip;
     e.duration_ms = apr_time_as_msec(apr_time_now() - r->request_time);
+    if (enqueue(&e)) {
+        return DECLINED;
+    }
     if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_audit_record(db, r->pool, &e)) != NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TP01300: audit entry "

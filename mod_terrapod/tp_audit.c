@@ -17,9 +17,10 @@
  * setting is local to this statement's transaction. */
 static const tp_stmt_t SQL_AUDIT_INSERT = {"audit_insert",
     "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))"
-    " INSERT INTO audit_log (actor, token_id, method, path, resource_type,"
-    " resource_id, status, client_ip, duration_ms)"
-    " SELECT %s, %s, %s, %s, %s, %s, %s::int, %s, %s::int FROM async"};
+    " INSERT INTO audit_log (at, actor, token_id, method, path,"
+    " resource_type, resource_id, status, client_ip, duration_ms)"
+    " SELECT to_timestamp(%s::bigint / 1e6), %s, %s, %s, %s, %s, %s,"
+    "        %s::int, %s, %s::int FROM async"};
 static const tp_stmt_t SQL_AUDIT_PURGE = {"audit_purge",
     "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
     " WHERE at < now() - make_interval(days => %s::int)"
@@ -107,7 +108,7 @@ tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,
                           const tp_audit_entry_t *e)
 {
     return tp_db_exec(db, p, &SQL_AUDIT_INSERT, NULL, TP_DB_ARGS(
-        e->actor, e->token_id, e->method, e->path, e->resource_type,
+        apr_psprintf(p, "%" APR_TIME_T_FMT, e->at), e->actor, e->token_id, e->method, e->path, e->resource_type,
         e->resource_id, apr_itoa(p, e->status), e->client_ip,
         apr_psprintf(p, "%" APR_INT64_T_FMT,
                      (apr_int64_t)e->duration_ms)));

@@ -10,6 +10,7 @@
 #define TP_AUDIT_RETENTION_DAYS_DEFAULT 90
 
 typedef struct tp_audit_entry {
+    apr_time_t at;               /* when the request arrived */
     const char *actor;           /* email, listener name, or "anonymous" */
     const char *token_id;        /* NULL when no API token was used */
     const char *method;
