@@ -68,23 +68,16 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
                                           add->task_intervals);
     c->oidc_providers = MERGE(oidc_providers);
     c->sso_roles = MERGE(sso_roles);
-    c->listener_poll_wait = add->listener_poll_wait != -1
-                            ? add->listener_poll_wait
-                            : base->listener_poll_wait;
+    c->listener_poll_wait = MERGE_INT(listener_poll_wait);
     c->bound_idle_days = MERGE_INT(bound_idle_days);
     c->service_max_ttl_hours = MERGE_INT(service_max_ttl_hours);
     c->expiry_warning_days = MERGE_INT(expiry_warning_days);
-    c->session_idle = add->session_idle != -1 ? add->session_idle
-                                              : base->session_idle;
-    c->session_max = add->session_max != -1 ? add->session_max
-                                            : base->session_max;
+    c->session_idle = MERGE_INT(session_idle);
+    c->session_max = MERGE_INT(session_max);
     for (i = 0; i < TP_RL_NCLASSES; i++) {
-        c->rate_limits[i] = add->rate_limits[i] != -1 ? add->rate_limits[i]
-                                                      : base->rate_limits[i];
+        c->rate_limits[i] = MERGE_INT(rate_limits[i]);
     }
-    c->audit_retention_days = add->audit_retention_days != -1
-                              ? add->audit_retention_days
-                              : base->audit_retention_days;
+    c->audit_retention_days = MERGE_INT(audit_retention_days);
     return c;
 }
 
@@ -202,19 +195,6 @@ static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
     return DECLINE_CMD;
 }
 
-static const char *set_poll_wait(cmd_parms *cmd, void *dc, const char *arg)
-{
-    char *end;
-    long secs = strtol(arg, &end, 10);
-
-    (void)dc;
-    if (*end || end == arg || secs < 0 || secs > 300) {
-        return "TerrapodListenerPollWait takes 0 to 300 seconds";
-    }
-    srv_conf(cmd->server)->listener_poll_wait = (int)secs;
-    return NULL;
-}
-
 /* An integer directive: where it goes and the range it accepts. */
 typedef struct {
     apr_size_t offset;
@@ -227,6 +207,12 @@ static const int_directive_t service_max_ttl_hours = {
     APR_OFFSETOF(tp_srv_conf_t, service_max_ttl_hours), 1, 87600};
 static const int_directive_t expiry_warning_days = {
     APR_OFFSETOF(tp_srv_conf_t, expiry_warning_days), 1, 365};
+static const int_directive_t listener_poll_wait = {
+    APR_OFFSETOF(tp_srv_conf_t, listener_poll_wait), 0, 300};
+static const int_directive_t session_idle = {
+    APR_OFFSETOF(tp_srv_conf_t, session_idle), 60, 86400 * 365};
+static const int_directive_t session_max = {
+    APR_OFFSETOF(tp_srv_conf_t, session_max), 60, 86400 * 365};
 
 static const char *set_int(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -449,21 +435,6 @@ static const char *add_sso_role(cmd_parms *cmd, void *dc, const char *role)
     return NULL;
 }
 
-/* Session lifetimes in seconds, at the offset given in cmd->info. */
-static const char *set_seconds(cmd_parms *cmd, void *dc, const char *arg)
-{
-    char *end;
-    long secs = strtol(arg, &end, 10);
-
-    (void)dc;
-    if (*end || end == arg || secs < 60 || secs > 86400 * 365) {
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           " takes 60 to 31536000 seconds", NULL);
-    }
-    *(long *)((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info) = secs;
-    return NULL;
-}
-
 static const int_directive_t audit_retention_days = {
     APR_OFFSETOF(tp_srv_conf_t, audit_retention_days), 0, 36500};
 
@@ -515,7 +486,8 @@ static const command_rec tp_cmds[] = {
                   "PEM client certificate"),
     AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
                   "Directory of the NNNN_name.sql schema files"),
-    AP_INIT_TAKE1("TerrapodListenerPollWait", set_poll_wait, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TerrapodListenerPollWait", set_int,
+                  (void *)&listener_poll_wait, RSRC_CONF,
                   "Longest wait of a listener's runs/next long poll, in "
                   "seconds"),
     AP_INIT_TAKE1("TerrapodBoundTokenIdleDays", set_int,
@@ -529,11 +501,11 @@ static const command_rec tp_cmds[] = {
                   (void *)&expiry_warning_days, RSRC_CONF,
                   "Days before expiry a service token is listed as "
                   "expiring"),
-    AP_INIT_TAKE1("TerrapodSessionIdleTimeout", set_seconds,
-                  OFF(session_idle), RSRC_CONF,
+    AP_INIT_TAKE1("TerrapodSessionIdleTimeout", set_int,
+                  (void *)&session_idle, RSRC_CONF,
                   "Seconds of inactivity that end a browser session"),
-    AP_INIT_TAKE1("TerrapodSessionMaxLifetime", set_seconds,
-                  OFF(session_max), RSRC_CONF,
+    AP_INIT_TAKE1("TerrapodSessionMaxLifetime", set_int,
+                  (void *)&session_max, RSRC_CONF,
                   "Seconds a browser session may last however active"),
     AP_INIT_TAKE2("TerrapodTaskInterval", set_task_interval, NULL, RSRC_CONF,
                   "Seconds between runs of a background task"),

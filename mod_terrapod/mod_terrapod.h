@@ -69,8 +69,8 @@ typedef struct tp_srv_conf {
     int expiry_warning_days;
     apr_array_header_t *oidc_providers;  /* tp_oidc_provider_t *; or NULL */
     apr_array_header_t *sso_roles;  /* roles only single sign-on may use */
-    long session_idle;            /* seconds; -1: inherit */
-    long session_max;             /* seconds; -1: inherit */
+    int session_idle;             /* seconds; -1: inherit */
+    int session_max;              /* seconds; -1: inherit */
     /* requests per minute and client address, per tp_rl_class_e (0: no
      * limit, -1: inherit) */
     int rate_limits[TP_RL_NCLASSES];
