@@ -41,16 +41,7 @@ static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
     "             < now() - make_interval(days => %s::int))) AS idle,"
     "       EXISTS (SELECT 1 FROM eff WHERE name = 'admin') AS is_admin,"
     "       EXISTS (SELECT 1 FROM eff WHERE name = 'audit') AS is_audit,"
-    "       (SELECT json_agg(json_build_object("
-    "                 'name', name,"
-    "                 'workspace_permission', workspace_permission,"
-    "                 'pool_permission', pool_permission,"
-    "                 'registry_permission', registry_permission,"
-    "                 'allow_labels', allow_labels,"
-    "                 'allow_names', allow_names,"
-    "                 'deny_labels', deny_labels,"
-    "                 'deny_names', deny_names))"
-    "          FROM eff WHERE NOT built_in) AS roles"
+    TP_ROLES_JSON " FROM eff r WHERE NOT r.built_in) AS roles"
     "  FROM t LEFT JOIN users u ON u.email = t.user_email"};
 
 /* The condition is repeated so concurrent requests write at most once. */
@@ -65,7 +56,6 @@ static const tp_stmt_t SQL_USER_UPSERT = {"user_upsert",
     "   SET password_hash = COALESCE(EXCLUDED.password_hash,"
     "                                users.password_hash),"
     "       updated_at = now()"};
-
 
 static const tp_stmt_t SQL_USER_INSERT = {"user_insert",
     "INSERT INTO users (email, id, display_name, password_hash)"

@@ -16,6 +16,19 @@ typedef struct tp_principal {
     int is_service_account;
 } tp_principal_t;
 
+/* The custom roles of the roles rows aliased r, as the one JSON array
+ * tp_principal_from_row reads (its "roles" column). */
+#define TP_ROLES_JSON \
+    " (SELECT json_agg(json_build_object(" \
+    "           'name', r.name," \
+    "           'workspace_permission', r.workspace_permission," \
+    "           'pool_permission', r.pool_permission," \
+    "           'registry_permission', r.registry_permission," \
+    "           'allow_labels', r.allow_labels," \
+    "           'allow_names', r.allow_names," \
+    "           'deny_labels', r.deny_labels," \
+    "           'deny_names', r.deny_names))"
+
 /* The user columns every principal lookup selects (users aliased u). */
 #define TP_PRINCIPAL_COLUMNS \
     " u.email, u.id AS user_id, u.display_name, u.is_active," \
@@ -26,15 +39,7 @@ typedef struct tp_principal {
     " EXISTS (SELECT 1 FROM role_assignments ra" \
     "         WHERE ra.email = u.email AND ra.role_name = 'audit')" \
     "   AS is_audit," \
-    " (SELECT json_agg(json_build_object(" \
-    "           'name', r.name," \
-    "           'workspace_permission', r.workspace_permission," \
-    "           'pool_permission', r.pool_permission," \
-    "           'registry_permission', r.registry_permission," \
-    "           'allow_labels', r.allow_labels," \
-    "           'allow_names', r.allow_names," \
-    "           'deny_labels', r.deny_labels," \
-    "           'deny_names', r.deny_names))" \
+    TP_ROLES_JSON \
     "    FROM role_assignments ra JOIN roles r ON r.name = ra.role_name" \
     "   WHERE ra.email = u.email AND NOT r.built_in) AS roles"
 
