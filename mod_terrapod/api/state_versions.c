@@ -20,11 +20,18 @@
     "              AND c.status = 'finalized'" \
     "            ORDER BY c.seq DESC LIMIT 1)) AS is_current"
 
+/* A single version is shown with the ids of its outputs, read in the same
+ * statement (ids are alphanumeric, so a comma list is unambiguous). */
+#define SV_OUTPUT_IDS \
+    " (SELECT string_agg(o.id, ',' ORDER BY o.name)" \
+    "    FROM state_version_outputs o" \
+    "   WHERE o.state_version_id = sv.id) AS output_ids"
+
 static const tp_stmt_t SQL_SV_GET = {"sv_get",
-    "SELECT " SV_COLUMNS " FROM state_versions sv"
+    "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS " FROM state_versions sv"
     " WHERE sv.id = %s AND sv.status <> 'discarded'"};
 static const tp_stmt_t SQL_SV_CURRENT = {"sv_current",
-    "SELECT " SV_COLUMNS " FROM state_versions sv"
+    "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS " FROM state_versions sv"
     " WHERE sv.workspace_id = %s AND sv.status = 'finalized'"
     " ORDER BY sv.seq DESC LIMIT 1"};
 static const tp_stmt_t SQL_SV_LIST = {"sv_list",
@@ -36,22 +43,57 @@ static const tp_stmt_t SQL_SV_LIST = {"sv_list",
 /* Serialises state writes to one workspace for the checks below. */
 static const tp_stmt_t SQL_WS_FOR_UPDATE = {"sv_ws_for_update",
     "SELECT lock_holder FROM workspaces WHERE id = %s FOR UPDATE"};
-static const tp_stmt_t SQL_SV_PENDING_SAME = {"sv_pending_same",
-    "SELECT id, md5, created_by FROM state_versions"
-    " WHERE workspace_id = %s AND serial = %s::bigint AND status = 'pending'"};
+/* Read in a statement of its own once the workspace row is claimed, so it
+ * sees every version committed before the claim. */
+static const tp_stmt_t SQL_SV_SEQUENCE = {"sv_sequence",
+    "SELECT cur.serial, cur.lineage, pend.id AS pending_id,"
+    "       pend.md5 AS pending_md5, pend.created_by AS pending_by"
+    "  FROM (SELECT 1) one"
+    "  LEFT JOIN LATERAL (SELECT serial, lineage FROM state_versions"
+    "                      WHERE workspace_id = %s AND status = 'finalized'"
+    "                      ORDER BY seq DESC LIMIT 1) cur ON true"
+    "  LEFT JOIN LATERAL (SELECT id, md5, created_by FROM state_versions"
+    "                      WHERE workspace_id = %s AND serial = %s::bigint"
+    "                        AND status = 'pending') pend ON true"};
+
+/* Outputs arrive as one JSON array of {id, name, sensitive, value, type}
+ * and are inserted by one statement, whatever their number; "sv" is the
+ * version they belong to. */
+#define OUT_INSERT_FROM(sv, json) \
+    "INSERT INTO state_version_outputs (id, state_version_id, name," \
+    "                                   sensitive, value, detailed_type)" \
+    " SELECT x.id, " sv ", x.name, COALESCE(x.sensitive, false)," \
+    "        COALESCE(x.value, 'null'), x.type" \
+    "   FROM jsonb_to_recordset(" json ") AS x(id text, name text," \
+    "        sensitive boolean, value jsonb, type jsonb)"
+
+/* The pending version and the outputs the client declared with it. */
 static const tp_stmt_t SQL_SV_INSERT = {"sv_insert",
-    "INSERT INTO state_versions (id, workspace_id, serial, lineage, md5,"
-    "                            forced, created_by)"
+    "WITH v AS ("
+    " INSERT INTO state_versions (id, workspace_id, serial, lineage, md5,"
+    "                             forced, created_by)"
     " VALUES (%s, %s, %s::bigint, %s, %s, %s::boolean, %s)"
     " ON CONFLICT (workspace_id, serial) WHERE status = 'pending'"
-    " DO NOTHING RETURNING id"};
+    " DO NOTHING RETURNING id),"
+    " o AS (" OUT_INSERT_FROM("v.id", "%s::jsonb") ", v"
+    "  ON CONFLICT (state_version_id, name) DO NOTHING)"
+    " SELECT id FROM v"};
+
+/* Finalizes a pending version; outputs read from the state are stored
+ * when the client declared none. One statement, so one round trip. */
 static const tp_stmt_t SQL_SV_FINALIZE = {"sv_finalize",
-    "UPDATE state_versions SET status = 'finalized', size = %s::bigint,"
+    "WITH f AS ("
+    " UPDATE state_versions SET status = 'finalized', size = %s::bigint,"
     " resource_count = %s::integer,"
     " terraform_version = COALESCE(%s, terraform_version),"
     " lineage = CASE WHEN lineage = '' THEN COALESCE(%s, '') ELSE lineage END,"
     " finalized_at = now()"
-    " WHERE id = %s AND status = 'pending' RETURNING id"};
+    " WHERE id = %s AND status = 'pending' RETURNING id),"
+    " o AS (" OUT_INSERT_FROM("f.id", "%s::jsonb") ", f"
+    "  WHERE NOT EXISTS (SELECT 1 FROM state_version_outputs d"
+    "                     WHERE d.state_version_id = f.id)"
+    "  ON CONFLICT (state_version_id, name) DO NOTHING)"
+    " SELECT id FROM f"};
 static const tp_stmt_t SQL_SV_JSON_STORED = {"sv_json_stored",
     "UPDATE state_versions SET has_json_state = true WHERE id = %s"};
 static const tp_stmt_t SQL_SV_OF_RUN = {"sv_of_run",
@@ -68,14 +110,6 @@ static const tp_stmt_t SQL_SV_NEXT_SERIAL = {"sv_next_serial",
 #define OUT_COLUMNS \
     "o.id, o.name, o.sensitive, o.value::text AS value," \
     " o.detailed_type::text AS detailed_type"
-static const tp_stmt_t SQL_OUT_INSERT = {"sv_output_insert",
-    "INSERT INTO state_version_outputs (id, state_version_id, name,"
-    "                                   sensitive, value, detailed_type)"
-    " VALUES (%s, %s, %s, %s::boolean, %s::jsonb, %s::jsonb)"
-    " ON CONFLICT (state_version_id, name) DO NOTHING"};
-static const tp_stmt_t SQL_OUT_COUNT = {"sv_output_count",
-    "SELECT count(*) AS n FROM state_version_outputs"
-    " WHERE state_version_id = %s"};
 static const tp_stmt_t SQL_OUT_LIST = {"sv_output_list",
     "SELECT " OUT_COLUMNS " FROM state_version_outputs o"
     " WHERE o.state_version_id = %s ORDER BY o.name"};
@@ -119,8 +153,8 @@ static tp_json_t *output_resource(apr_pool_t *p, const tp_rows_t *rows,
     return o;
 }
 
-static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i,
-                              const tp_rows_t *outputs)
+/* Rows without an output_ids column (lists) show no output references. */
+static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_row(rows, i, "id");
@@ -128,8 +162,9 @@ static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i,
     const char *base = apr_pstrcat(p, "/api/v2/state-versions/", id, NULL);
     tp_json_t *s = tp_jsonapi_resource(p, "state-versions", id);
     tp_json_t *outs = tp_json_array(p);
+    const char *output_ids = tp_row(rows, i, "output_ids");
+    char *out, *last;
     int finalized = strcmp(status, "finalized") == 0;
-    int r;
 
     tp_json_seti(s, apr_atoi64(tp_row(rows, i, "serial")), "attributes",
                  "serial", NULL);
@@ -173,10 +208,12 @@ static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i,
                                           "state-json", id, UPLOAD_TTL),
                      "attributes", "hosted-json-state-upload-url", NULL);
     }
-    for (r = 0; outputs && r < outputs->nrows; r++) {
+    for (out = apr_strtok(apr_pstrdup(p, output_ids ? output_ids : ""), ",",
+                          &last);
+         out; out = apr_strtok(NULL, ",", &last)) {
         tp_json_t *ref = tp_json_object(p);
 
-        tp_json_sets(ref, tp_row(outputs, r, "id"), "id", NULL);
+        tp_json_sets(ref, out, "id", NULL);
         tp_json_sets(ref, "state-version-outputs", "type", NULL);
         tp_json_push(outs, ref);
     }
@@ -188,20 +225,12 @@ static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i,
     return s;
 }
 
+/* rows: SQL_SV_GET or SQL_SV_CURRENT, which carry the output ids */
 static tp_err_t *send_sv(tp_req_t *req, int status, tp_rows_t *rows)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_rows_t *outs;
-    tp_db_t *db;
-    tp_err_t *err;
-
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_OUT_LIST, &outs,
-                             TP_DB_ARGS(tp_row(rows, 0, "id")))) != NULL) {
-        return err;
-    }
     return tp_send_json(req, status,
-                        tp_jsonapi_doc(p, sv_resource(req, rows, 0, outs)));
+                        tp_jsonapi_doc(req->r->pool,
+                                       sv_resource(req, rows, 0)));
 }
 
 /* A state version and the caller's access to its workspace. */
@@ -253,7 +282,7 @@ tp_err_t *tp_api_state_version_current(tp_req_t *req)
 
 static tp_json_t *sv_render(tp_req_t *req, const tp_rows_t *rows, int i)
 {
-    return sv_resource(req, rows, i, NULL);
+    return sv_resource(req, rows, i);
 }
 
 static tp_err_t *list_for(tp_req_t *req, tp_ws_t *ws)
@@ -381,38 +410,43 @@ tp_err_t *tp_api_state_version_output_show(tp_req_t *req)
                                                                     0)));
 }
 
-/* Stores outputs given as {"name": {"value", "type", "sensitive"}}. */
+/* Outputs given as {"name": {"value", "type", "sensitive"}} as the JSON
+ * array OUT_INSERT_FROM reads, each with a new id; NULL for none. */
 typedef struct {
-    tp_db_t *db;
     apr_pool_t *p;
-    const char *sv;
-    tp_err_t *err;
-} store_out_t;
+    tp_json_t *rows;
+} out_rows_t;
 
-static int store_output(void *baton, const char *name, tp_json_t *o)
+static int output_row(void *baton, const char *name, tp_json_t *o)
 {
-    store_out_t *s = baton;
-    tp_json_t *value = tp_json_get(o, "value", NULL);
-    tp_json_t *type = tp_json_get(o, "type", NULL);
+    out_rows_t *s = baton;
+    tp_json_t *row = tp_json_object(s->p);
 
-    s->err = tp_db_exec(s->db, s->p, &SQL_OUT_INSERT, NULL,
-        TP_DB_ARGS(tp_id_generate(s->p, "wsout"), s->sv, name,
-                   tp_json_getb(o, "sensitive", NULL) ? "true" : "false",
-                   value ? tp_json_dump(value, s->p) : "null",
-                   type ? tp_json_dump(type, s->p) : NULL));
-    return s->err != NULL;
+    tp_json_sets(row, tp_id_generate(s->p, "wsout"), "id", NULL);
+    tp_json_sets(row, name, "name", NULL);
+    tp_json_setb(row, tp_json_getb(o, "sensitive", NULL), "sensitive", NULL);
+    tp_json_setj(row, tp_json_get(o, "value", NULL), "value", NULL);
+    tp_json_setj(row, tp_json_get(o, "type", NULL), "type", NULL);
+    tp_json_push(s->rows, row);
+    return 0;
 }
 
-static tp_err_t *store_outputs(tp_db_t *db, apr_pool_t *p, const char *sv,
-                               const tp_json_t *outputs)
+static tp_err_t *outputs_json(apr_pool_t *p, const tp_json_t *outputs,
+                              const char **json)
 {
-    store_out_t s = {db, p, sv, NULL};
+    out_rows_t s = {p, NULL};
 
+    *json = NULL;
+    if (!outputs) {
+        return NULL;
+    }
     if (tp_json_type(outputs, NULL) != TP_JSON_OBJECT) {
         return tp_err(p, 422, "state outputs must be a JSON object");
     }
-    tp_json_each(outputs, store_output, &s);
-    return s.err;
+    s.rows = tp_json_array(p);
+    tp_json_each(outputs, output_row, &s);
+    *json = tp_json_dump(s.rows, p);
+    return NULL;
 }
 
 /* ---- writes ---- */
@@ -424,7 +458,7 @@ static tp_err_t *finalize(tp_req_t *req, tp_db_t *db, const char *ws_id,
 {
     apr_pool_t *p = req->r->pool;
     tp_state_info_t info = {0};
-    const char *resources = NULL;
+    const char *resources = NULL, *outputs = NULL;
     tp_rows_t *rows;
     tp_err_t *err;
     char *buf;
@@ -435,29 +469,21 @@ static tp_err_t *finalize(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             state_key(p, ws_id, sv_id, 0), size, &buf, &len)
         && !tp_state_inspect(p, buf, len, &info)) {
         resources = apr_itoa(p, info.resources);
+        /* inspect gives an object; anything else would store none */
+        if (outputs_json(p, info.outputs, &outputs) != NULL) {
+            outputs = NULL;
+        }
     }
-    if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_FINALIZE, &rows,
-                             TP_DB_ARGS(ll(p, size), resources,
-                                        info.terraform_version, info.lineage,
-                                        sv_id))) != NULL) {
+    if ((err = tp_db_exec(db, p, &SQL_SV_FINALIZE, &rows,
+                          TP_DB_ARGS(ll(p, size), resources,
+                                     info.terraform_version, info.lineage,
+                                     sv_id, outputs))) != NULL) {
         return err;
     }
     if (rows->nrows == 0) {
-        tp_db_rollback(db);
         return tp_err(p, 409, "state version %s is not pending", sv_id);
     }
-    /* outputs the client did not send are taken from the state itself */
-    if (info.outputs) {
-        if ((err = tp_db_exec(db, p, &SQL_OUT_COUNT, &rows,
-                              TP_DB_ARGS(sv_id))) != NULL
-            || (strcmp(tp_row(rows, 0, "n"), "0") == 0
-                && (err = store_outputs(db, p, sv_id, info.outputs))
-                   != NULL)) {
-            return err;
-        }
-    }
-    return tp_db_commit(db);
+    return NULL;
 }
 
 typedef struct {
@@ -570,11 +596,12 @@ static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
     if ((err = claim_workspace(req, db, ws_id)) != NULL) {
         return err;
     }
-    if ((err = tp_db_exec(db, p, &SQL_SV_CURRENT, &rows, TP_DB_ARGS(ws_id)))
+    if ((err = tp_db_exec(db, p, &SQL_SV_SEQUENCE, &rows,
+                          TP_DB_ARGS(ws_id, ws_id, ll(p, in->serial))))
         != NULL) {
         return err;
     }
-    if (rows->nrows && !in->force) {
+    if (tp_row(rows, 0, "serial") && !in->force) {
         long long cur = apr_atoi64(tp_row(rows, 0, "serial"));
         const char *lineage = tp_row(rows, 0, "lineage");
 
@@ -590,17 +617,13 @@ static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
                           lineage);
         }
     }
-    if ((err = tp_db_exec(db, p, &SQL_SV_PENDING_SAME, &rows,
-                          TP_DB_ARGS(ws_id, ll(p, in->serial)))) != NULL) {
-        return err;
-    }
-    if (rows->nrows) {
+    if (tp_row(rows, 0, "pending_id")) {
         /* the same client retrying the same create gets the same version */
-        const char *by = tp_row(rows, 0, "created_by");
+        const char *by = tp_row(rows, 0, "pending_by");
 
-        if (strcmp(tp_row(rows, 0, "md5"), in->md5) == 0 && by
+        if (strcmp(tp_row(rows, 0, "pending_md5"), in->md5) == 0 && by
             && strcmp(by, req->who->grants.email) == 0) {
-            *existing = tp_row(rows, 0, "id");
+            *existing = tp_row(rows, 0, "pending_id");
             return NULL;
         }
         return tp_err(p, 409, "a state version with serial %" APR_INT64_T_FMT
@@ -609,19 +632,24 @@ static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
     return NULL;
 }
 
-/* Inserts the pending version (and its outputs) inside the caller's
+/* Inserts the pending version and its outputs inside the caller's
  * transaction; 409 when a parallel create won the serial. */
 static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
                                 const char *id, const sv_input_t *in)
 {
     apr_pool_t *p = req->r->pool;
+    const char *outputs;
     tp_rows_t *rows;
     tp_err_t *err;
 
+    if ((err = outputs_json(p, in->outputs, &outputs)) != NULL) {
+        return err;
+    }
     err = tp_db_exec(db, p, &SQL_SV_INSERT, &rows,
                      TP_DB_ARGS(id, ws_id, ll(p, in->serial), in->lineage,
                                 in->md5, in->force ? "true" : "false",
-                                req->who ? req->who->grants.email : NULL));
+                                req->who ? req->who->grants.email : NULL,
+                                outputs));
     if (err) {
         return err;
     }
@@ -629,7 +657,7 @@ static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
         return tp_err(p, 409, "a state version with serial %" APR_INT64_T_FMT
                       " is already being uploaded", (apr_int64_t)in->serial);
     }
-    return in->outputs ? store_outputs(db, p, id, in->outputs) : NULL;
+    return NULL;
 }
 
 static tp_err_t *respond_with(tp_req_t *req, int status, const char *id)
