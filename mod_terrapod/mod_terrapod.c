@@ -39,6 +39,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
         c->rate_limits[i] = -1;
     }
     c->audit_retention_days = -1;
+    c->audit_queue = -1;
     return c;
 }
 
@@ -78,6 +79,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
         c->rate_limits[i] = MERGE_INT(rate_limits[i]);
     }
     c->audit_retention_days = MERGE_INT(audit_retention_days);
+    c->audit_queue = MERGE_INT(audit_queue);
     return c;
 }
 
@@ -437,6 +439,8 @@ static const char *add_sso_role(cmd_parms *cmd, void *dc, const char *role)
 
 static const int_directive_t audit_retention_days = {
     APR_OFFSETOF(tp_srv_conf_t, audit_retention_days), 0, 36500};
+static const int_directive_t audit_queue = {
+    APR_OFFSETOF(tp_srv_conf_t, audit_queue), 1, 1000000};
 
 /* TerrapodRateLimit <class> <requests per minute> */
 static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
@@ -536,6 +540,9 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodAuditRetentionDays", set_int,
                   (void *)&audit_retention_days, RSRC_CONF,
                   "Days audit log entries are kept (0: forever)"),
+    AP_INIT_TAKE1("TerrapodAuditQueue", set_int, (void *)&audit_queue,
+                  RSRC_CONF, "Audit entries an Apache process holds for "
+                  "its writer before requests write their own"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -715,6 +722,7 @@ static void finish_conf(tp_srv_conf_t *c)
     if (c->audit_retention_days == -1) {
         c->audit_retention_days = TP_AUDIT_RETENTION_DAYS_DEFAULT;
     }
+    if (c->audit_queue == -1) c->audit_queue = TP_DEFAULT_AUDIT_QUEUE;
     finish_rate_limits(c->rate_limits);
 }
 

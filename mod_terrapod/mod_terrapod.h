@@ -33,6 +33,7 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_DEFAULT_POLL_WAIT     25   /* seconds runs/next may wait */
 #define TP_DEFAULT_SESSION_IDLE  (12 * 3600)
 #define TP_DEFAULT_SESSION_MAX   (7 * 86400)
+#define TP_DEFAULT_AUDIT_QUEUE   8192 /* entries a process's writer holds */
 
 /* terraform login: the client the discovery document names and the ports
  * its loopback listener may use */
@@ -75,6 +76,7 @@ typedef struct tp_srv_conf {
      * limit, -1: inherit) */
     int rate_limits[TP_RL_NCLASSES];
     int audit_retention_days;     /* 0: forever; -1: inherit */
+    int audit_queue;              /* entries; -1: inherit */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */

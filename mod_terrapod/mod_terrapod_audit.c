@@ -3,9 +3,10 @@
  * reads the client's next request, so an INSERT there would delay every
  * request of a keep-alive client: entries are queued instead and a
  * writer thread of each Apache process inserts them in batches on a
- * connection of its own. A full queue (the database slower than the
- * requests for a while) makes a request write its own entry, so none is
- * dropped; the queue is written out when the process exits. */
+ * connection of its own. A full queue (TerrapodAuditQueue entries: the
+ * database slower than the requests for a while) makes a request write
+ * its own entry, so none is dropped; the queue is written out when the
+ * process exits. */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -17,7 +18,6 @@
 #include "mod_terrapod.h"
 #include "tp_audit.h"
 
-#define QUEUE_MAX 8192      /* entries waiting for the writer */
 #define BATCH_MAX 256       /* entries per transaction */
 
 typedef struct queued {
@@ -29,8 +29,8 @@ static struct {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     apr_thread_t *thread;
-    queued_t *ring[QUEUE_MAX];
-    int head, count, stopping;
+    queued_t **ring;        /* TerrapodAuditQueue entries, from pchild */
+    int size, head, count, stopping;
     server_rec *s;
 } aq;
 
@@ -71,7 +71,7 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thread, void *data)
         }
         for (n = 0; n < BATCH_MAX && aq.count > 0; n++, aq.count--) {
             batch[n] = aq.ring[aq.head];
-            aq.head = (aq.head + 1) % QUEUE_MAX;
+            aq.head = (aq.head + 1) % aq.size;
         }
         apr_thread_mutex_unlock(aq.lock);
         if (n == 0) {
@@ -103,6 +103,12 @@ static apr_status_t stop_writer(void *data)
 
     (void)data;
     apr_thread_mutex_lock(aq.lock);
+    if (aq.count > 0) {
+        /* a slow database holds up the process's exit until they are in */
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, aq.s, "TP01302: %d queued "
+                     "audit entries to write before the process exits",
+                     aq.count);
+    }
     aq.stopping = 1;
     apr_thread_cond_signal(aq.wake);
     apr_thread_mutex_unlock(aq.lock);
@@ -111,11 +117,21 @@ static apr_status_t stop_writer(void *data)
     return APR_SUCCESS;
 }
 
+/* The main server's TerrapodAuditQueue; post_config fills in defaults
+ * only where Terrapod is On, which the main server need not be. */
+static int queue_size(const tp_srv_conf_t *conf)
+{
+    return conf->audit_queue > 0 ? conf->audit_queue
+                                 : TP_DEFAULT_AUDIT_QUEUE;
+}
+
 void tp_audit_child_init(apr_pool_t *pchild, server_rec *s)
 {
     tp_srv_conf_t *conf = ap_get_module_config(s->module_config,
                                                &terrapod_module);
 
+    aq.size = queue_size(conf);
+    aq.ring = apr_palloc(pchild, sizeof(*aq.ring) * (apr_size_t)aq.size);
     if (!conf->dbd_driver || !conf->dbd_params
         || apr_thread_mutex_create(&aq.lock, APR_THREAD_MUTEX_DEFAULT,
                                    pchild) != APR_SUCCESS
@@ -153,8 +169,8 @@ static int enqueue(const tp_audit_entry_t *e)
     q->e.resource_id = apr_pstrdup(p, e->resource_id);
     q->e.client_ip = apr_pstrdup(p, e->client_ip);
     apr_thread_mutex_lock(aq.lock);
-    if (aq.count < QUEUE_MAX && !aq.stopping) {
-        aq.ring[(aq.head + aq.count) % QUEUE_MAX] = q;
+    if (aq.count < aq.size && !aq.stopping) {
+        aq.ring[(aq.head + aq.count) % aq.size] = q;
         aq.count++;
         queued = 1;
         apr_thread_cond_signal(aq.wake);
