@@ -722,7 +722,9 @@ static void finish_conf(tp_srv_conf_t *c)
     if (c->audit_retention_days == -1) {
         c->audit_retention_days = TP_AUDIT_RETENTION_DAYS_DEFAULT;
     }
-    if (c->audit_queue == -1) c->audit_queue = TP_DEFAULT_AUDIT_QUEUE;
+    if (c->audit_queue == -1) {
+        c->audit_queue = TP_DEFAULT_AUDIT_QUEUE;
+    }
     finish_rate_limits(c->rate_limits);
 }
 

@@ -18,7 +18,13 @@
 #include "mod_terrapod.h"
 #include "tp_audit.h"
 
-#define BATCH_MAX 256       /* entries per transaction */
+#define BATCH_MAX 256       /* entries per statement */
+/* How long the writer lets entries gather before it writes a batch that
+ * is not full: a client's burst of requests (terraform's dozen around an
+ * apply) costs one insert instead of one per request competing with
+ * them, and an entry is in the table about this long after its request. */
+#define GATHER apr_time_from_msec(100)
+#define WRITER_NAME "mod_terrapod audit writer"
 
 typedef struct queued {
     apr_pool_t *pool;       /* holds the entry's strings; the writer's */
@@ -34,23 +40,64 @@ static struct {
     server_rec *s;
 } aq;
 
-/* One batch in one transaction; a failure is logged, and the writer goes
+/* One batch in one statement; a failure is logged, and the writer goes
  * on with the next batch (the adapter reconnects a dropped connection). */
 static void write_batch(tp_db_t *db, apr_pool_t *p, queued_t **batch, int n)
 {
-    tp_err_t *err = tp_db_begin(db, p);
+    const tp_audit_entry_t **entries = apr_palloc(p, sizeof(*entries) * n);
+    tp_err_t *err;
     int i;
 
-    for (i = 0; !err && i < n; i++) {
-        err = tp_audit_record(db, p, &batch[i]->e);
+    for (i = 0; i < n; i++) {
+        entries[i] = &batch[i]->e;
     }
-    err = err ? err : tp_db_commit(db);
-    if (err) {
-        tp_db_rollback(db);
+    if ((err = tp_audit_record(db, p, entries, n)) != NULL) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
                      "entries not recorded: %s", n,
                      err->log ? err->log : err->detail);
     }
+}
+
+/* The writer's connection, opened at its first batch and named so that
+ * pg_stat_activity tells it from the request connections. */
+static tp_db_t *writer_db(tp_srv_conf_t *conf, apr_pool_t *p, int n)
+{
+    tp_db_t *db;
+    tp_err_t *err = tp_db_open(p, conf->dbd_driver, conf->dbd_params, &db);
+
+    if (!err) {
+        err = tp_db_script(db, p, "SET application_name = '" WRITER_NAME
+                                  "'");
+    }
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
+                     "entries not recorded: %s", n,
+                     err->log ? err->log : err->detail);
+        return NULL;
+    }
+    return db;
+}
+
+/* With the lock held: waits for entries, then up to GATHER for a full
+ * batch (or the stop), and takes up to a batch off the queue. */
+static int take_batch(queued_t **batch)
+{
+    int full = aq.size < BATCH_MAX ? aq.size : BATCH_MAX;
+    apr_time_t until;
+    int n;
+
+    while (aq.count == 0 && !aq.stopping) {
+        apr_thread_cond_wait(aq.wake, aq.lock);
+    }
+    until = apr_time_now() + GATHER;
+    while (aq.count < full && !aq.stopping && apr_time_now() < until) {
+        apr_thread_cond_timedwait(aq.wake, aq.lock, until - apr_time_now());
+    }
+    for (n = 0; n < BATCH_MAX && aq.count > 0; n++, aq.count--) {
+        batch[n] = aq.ring[aq.head];
+        aq.head = (aq.head + 1) % aq.size;
+    }
+    return n;
 }
 
 static void *APR_THREAD_FUNC writer(apr_thread_t *thread, void *data)
@@ -59,32 +106,18 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thread, void *data)
     queued_t *batch[BATCH_MAX];
     apr_pool_t *p, *iter;
     tp_db_t *db = NULL;
-    tp_err_t *err;
     int n, i;
 
     apr_pool_create_unmanaged_ex(&p, NULL, NULL);
     apr_pool_create(&iter, p);
     for (;;) {
         apr_thread_mutex_lock(aq.lock);
-        while (aq.count == 0 && !aq.stopping) {
-            apr_thread_cond_wait(aq.wake, aq.lock);
-        }
-        for (n = 0; n < BATCH_MAX && aq.count > 0; n++, aq.count--) {
-            batch[n] = aq.ring[aq.head];
-            aq.head = (aq.head + 1) % aq.size;
-        }
+        n = take_batch(batch);
         apr_thread_mutex_unlock(aq.lock);
         if (n == 0) {
             break;                  /* stopping, and nothing left */
         }
-        if (!db && (err = tp_db_open(p, conf->dbd_driver, conf->dbd_params,
-                                     &db)) != NULL) {
-            db = NULL;
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
-                         "entries not recorded: %s", n,
-                         err->log ? err->log : err->detail);
-        }
-        if (db) {
+        if (db || (db = writer_db(conf, p, n)) != NULL) {
             write_batch(db, iter, batch, n);
             apr_pool_clear(iter);
         }
@@ -173,7 +206,10 @@ static int enqueue(const tp_audit_entry_t *e)
         aq.ring[(aq.head + aq.count) % aq.size] = q;
         aq.count++;
         queued = 1;
-        apr_thread_cond_signal(aq.wake);
+        /* the writer waits for a first entry, then for a full batch */
+        if (aq.count == 1 || aq.count == BATCH_MAX || aq.count == aq.size) {
+            apr_thread_cond_signal(aq.wake);
+        }
     }
     apr_thread_mutex_unlock(aq.lock);
     if (!queued) {
@@ -187,6 +223,7 @@ int tp_audit_log_transaction(request_rec *r)
     tp_req_t *req = ap_get_module_config(r->request_config,
                                          &terrapod_module);
     tp_audit_entry_t e = {0};
+    const tp_audit_entry_t *one = &e;
     tp_db_t *db;
     tp_err_t *err;
 
@@ -211,7 +248,7 @@ int tp_audit_log_transaction(request_rec *r)
         return DECLINED;
     }
     if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_audit_record(db, r->pool, &e)) != NULL) {
+        || (err = tp_audit_record(db, r->pool, &one, 1)) != NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TP01300: audit entry "
                       "for %s %s (%d) not recorded: %s", e.method, e.path,
                       e.status, err->log ? err->log : err->detail);

@@ -4,23 +4,30 @@
 #include <string.h>
 #include <apr_strings.h>
 #include "tp_audit.h"
+#include "tp_json.h"
 
 /* at most this many rows per DELETE, and batches per run, so a large
  * backlog never holds long locks or keeps the task busy for minutes */
 #define PURGE_BATCH 5000
 #define PURGE_MAX_BATCHES 100
 
-/* The entry's own transaction commits without waiting for its WAL flush
- * (the walwriter flushes within wal_writer_delay): the worker is free for
- * the connection's next request sooner, and a PostgreSQL crash can lose
- * only the last fraction of a second of entries, never corrupt them. The
- * setting is local to this statement's transaction. */
+/* Entries arrive as one JSON array, so a batch of any size is one
+ * statement and one round trip. Its transaction commits without waiting
+ * for its WAL flush (the walwriter flushes within wal_writer_delay): a
+ * PostgreSQL crash can lose only the last fraction of a second of
+ * entries, never corrupt them. The setting is local to the statement's
+ * transaction. */
 static const tp_stmt_t SQL_AUDIT_INSERT = {"audit_insert",
     "WITH async AS (SELECT set_config('synchronous_commit', 'off', true))"
     " INSERT INTO audit_log (at, actor, token_id, method, path,"
     " resource_type, resource_id, status, client_ip, duration_ms)"
-    " SELECT to_timestamp(%s::bigint / 1e6), %s, %s, %s, %s, %s, %s,"
-    "        %s::int, %s, %s::int FROM async"};
+    " SELECT to_timestamp(e.at / 1e6), e.actor, e.token_id, e.method,"
+    "        e.path, e.resource_type, e.resource_id, e.status, e.client_ip,"
+    "        e.duration_ms"
+    "   FROM async, jsonb_to_recordset(%s::jsonb) AS e(at bigint,"
+    "        actor text, token_id text, method text, path text,"
+    "        resource_type text, resource_id text, status int,"
+    "        client_ip text, duration_ms int)"};
 static const tp_stmt_t SQL_AUDIT_PURGE = {"audit_purge",
     "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log"
     " WHERE at < now() - make_interval(days => %s::int)"
@@ -104,14 +111,34 @@ const char *tp_audit_path(apr_pool_t *p, const char *pattern,
     return out;
 }
 
-tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,
-                          const tp_audit_entry_t *e)
+static tp_json_t *entry_json(apr_pool_t *p, const tp_audit_entry_t *e)
 {
-    return tp_db_exec(db, p, &SQL_AUDIT_INSERT, NULL, TP_DB_ARGS(
-        apr_psprintf(p, "%" APR_TIME_T_FMT, e->at), e->actor, e->token_id, e->method, e->path, e->resource_type,
-        e->resource_id, apr_itoa(p, e->status), e->client_ip,
-        apr_psprintf(p, "%" APR_INT64_T_FMT,
-                     (apr_int64_t)e->duration_ms)));
+    tp_json_t *j = tp_json_object(p);
+
+    tp_json_seti(j, e->at, "at", NULL);
+    tp_json_sets(j, e->actor, "actor", NULL);
+    tp_json_sets(j, e->token_id, "token_id", NULL);
+    tp_json_sets(j, e->method, "method", NULL);
+    tp_json_sets(j, e->path, "path", NULL);
+    tp_json_sets(j, e->resource_type, "resource_type", NULL);
+    tp_json_sets(j, e->resource_id, "resource_id", NULL);
+    tp_json_seti(j, e->status, "status", NULL);
+    tp_json_sets(j, e->client_ip, "client_ip", NULL);
+    tp_json_seti(j, e->duration_ms, "duration_ms", NULL);
+    return j;
+}
+
+tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,
+                          const tp_audit_entry_t *const *entries, int n)
+{
+    tp_json_t *rows = tp_json_array(p);
+    int i;
+
+    for (i = 0; i < n; i++) {
+        tp_json_push(rows, entry_json(p, entries[i]));
+    }
+    return tp_db_exec(db, p, &SQL_AUDIT_INSERT, NULL,
+                      TP_DB_ARGS(tp_json_dump(rows, p)));
 }
 
 void tp_audit_set_retention(int days)

@@ -37,9 +37,9 @@ void tp_audit_resource(apr_pool_t *p, const char *pattern,
 const char *tp_audit_path(apr_pool_t *p, const char *pattern,
                           const char *path);
 
-/* Appends one entry: a single bound INSERT. */
+/* Appends n entries with one bound INSERT (a transaction of its own). */
 tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,
-                          const tp_audit_entry_t *e);
+                          const tp_audit_entry_t *const *entries, int n);
 
 /* Days the retention task keeps entries; 0 keeps them forever. Set once
  * by the server before the background child starts. */

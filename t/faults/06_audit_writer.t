@@ -49,12 +49,13 @@ sub hold_audit_lock {
     };
 }
 
-# Inserts into audit_log waiting on the lock: those inside the writer's
-# batch transaction (begun before the insert) and those of a request
-# writing its own entry (a transaction of the statement alone).
+# Inserts into audit_log waiting on the lock: the writers' (their
+# connections carry the writer's application_name) and those of requests
+# writing their own entries.
+my $WRITER = 'mod_terrapod audit writer';
 sub waiting_inserts {
-    my ($row) = psql("SELECT count(*) FILTER (WHERE xact_start < query_start),"
-                     . " count(*) FILTER (WHERE xact_start = query_start)"
+    my ($row) = psql("SELECT count(*) FILTER (WHERE application_name = '$WRITER'),"
+                     . " count(*) FILTER (WHERE application_name <> '$WRITER')"
                      . " FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                      . " AND query LIKE '%INSERT INTO audit_log%'");
     return split /\|/, $row;
