@@ -339,21 +339,18 @@ sub tf_body {
         1 .. 10;
 }
 
-# Seconds of terraform apply -auto-approve, each round changing every
-# resource (so each apply plans, applies and writes state); with $windows,
-# the [start, end] of each apply is pushed onto it.
-sub timed_applies {
-    my ($dir, $head, $rounds, $windows) = @_;
-    my @t;
-    for my $round (1 .. $rounds) {
-        write_file("$dir/main.tf", $head . tf_body($round));
-        my $t0 = time;
-        my ($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false');
-        die "terraform apply in $dir: $out" if $rc;
-        push @t, time - $t0;
-        push @$windows, [$t0, time] if $windows;
-    }
-    return @t;
+# Seconds of one terraform apply -auto-approve in $dir, round $round
+# changing every resource (so each apply plans, applies and writes state);
+# with $windows, its [start, end] is pushed onto it.
+sub timed_apply {
+    my ($dir, $head, $round, $windows) = @_;
+    write_file("$dir/main.tf", $head . tf_body($round));
+    my $t0 = time;
+    my ($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false');
+    die "terraform apply in $dir: $out" if $rc;
+    my $t1 = time;
+    push @$windows, [$t0, $t1] if $windows;
+    return $t1 - $t0;
 }
 
 # The requests the access log shows in a window: [begin, end] in seconds
@@ -402,9 +399,15 @@ my ($cloud_median);
 sub cli {
     my $local = init_dir('');
     my $cloud = init_dir(cloud_head('bench-cli'));
-    my @windows;
-    my @l = timed_applies($local, '', 5);
-    my @c = timed_applies($cloud, cloud_head('bench-cli'), 5, \@windows);
+    my (@windows, @l, @c);
+    # a first apply of each warms the caches and the server's connections;
+    # then they alternate, so a machine busier for a moment slows both
+    timed_apply($local, '', 1);
+    timed_apply($cloud, cloud_head('bench-cli'), 1);
+    for my $round (2 .. 6) {
+        push @l, timed_apply($local, '', $round);
+        push @c, timed_apply($cloud, cloud_head('bench-cli'), $round, \@windows);
+    }
     my $ratio = median(@c) / median(@l);
     $cloud_median = median(@c);
     my (@served, @count);
@@ -414,7 +417,7 @@ sub cli {
         push @count, scalar @reqs;
     }
     my $server = median(@served);
-    say_line('## 3. terraform apply -auto-approve, 10 terraform_data resources (5 runs each)');
+    say_line('## 3. terraform apply -auto-approve, 10 terraform_data resources (5 runs each, alternating, after one warm-up apply each)');
     say_line('');
     table(['backend', 'median s', 'runs s', 'ratio', 'target'],
           ['local', fmt(median(@l)), join(' ', map { fmt($_) } @l), '1.00', ''],
@@ -483,7 +486,7 @@ sub claim_latency {
     die "not every run was claimed\n" unless @ms == 30;
     my ($p50, $p99) = (percentile(50, @ms), percentile(99, @ms));
 
-    my @agent = timed_applies($dir, cloud_head('bench-agent'), 3);
+    my @agent = map { timed_apply($dir, cloud_head('bench-agent'), $_) } 1 .. 3;
     say_line('## 4. Remote runs on a terrapod-listener');
     say_line('');
     table(['measure', 'value', 'target'],
