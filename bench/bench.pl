@@ -423,7 +423,6 @@ sub cli {
           ['local', fmt(median(@l)), join(' ', map { fmt($_) } @l), '1.00', ''],
           ['cloud {} (local execution)', fmt(median(@c)),
            join(' ', map { fmt($_) } @c), fmt($ratio), '<= 1.2: ' . verdict($ratio <= 1.2)]);
-    say_line('');
     say_line('Where the cloud {} apply spends its extra time (medians over the 5 applies; '
              . 'server time is when Apache was serving at least one of the apply\'s '
              . 'requests, from the access log):');

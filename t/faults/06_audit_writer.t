@@ -103,12 +103,7 @@ sub request_all {
 # entry (and blocked on it) before the next one arrives, so the others
 # wait in its queue.
 sub request_each {
-    my %status;
-    # not map: api() reads a file into $_
-    for my $m (@_) {
-        $status{$m} = (api(GET => path_of($m)))[0]->code;
-    }
-    return %status;
+    return map { ($_ => (api(GET => path_of($_)))[0]->code) } @_;
 }
 
 sub restart {

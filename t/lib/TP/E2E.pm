@@ -19,7 +19,7 @@ my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 sub instance {
     my %env = (DIR => $inst);
     open my $fh, '<', "$inst/run/terrapod.env" or die "terrapod.env: $!";
-    while (<$fh>) { $env{$1} = $2 if /^(\w+)='(.*)'$/ }
+    while (my $line = <$fh>) { $env{$1} = $2 if $line =~ /^(\w+)='(.*)'$/ }
     return \%env;
 }
 
