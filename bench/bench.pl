@@ -27,19 +27,6 @@ sub say_line { print "$_[0]\n"; push @report, $_[0] }
 
 # ---- small tools ----
 
-sub sql {
-    my ($q) = @_;
-    my @as = $> == 0 ? ('runuser', '-u', 'terrapod', '--') : ();
-    open my $ph, '-|', @as, "$ENV{PG_BINDIR}/psql", '-h', "$DIR/run",
-        '-U', 'terrapod', '-d', 'terrapod', '-qtAX', '-v', 'ON_ERROR_STOP=1',
-        '-c', $q or die "psql: $!";
-    local $/;
-    my $res = <$ph> // '';
-    close $ph or die "psql failed on: $q\n";
-    chomp $res;
-    return $res;
-}
-
 sub must {
     my ($want, $res, $what) = @_;
     die "$what: " . $res->code . ' ' . $res->content . "\n"
@@ -480,7 +467,7 @@ sub claim_latency {
         die "run $runs[-1] ended $s\n" unless $s eq 'planned_and_finished';
     }
     my $ids = join ',', map { "'$_'" } @runs;
-    my @ms = split /\n/, sql("SELECT extract(epoch FROM claimed_at - created_at) * 1000"
+    my @ms = psql("SELECT extract(epoch FROM claimed_at - created_at) * 1000"
                              . " FROM runs WHERE id IN ($ids)");
     die "not every run was claimed\n" unless @ms == 30;
     my ($p50, $p99) = (percentile(50, @ms), percentile(99, @ms));
@@ -507,17 +494,17 @@ sub claim_latency {
 
 sub load_scale {
     my $t0 = time;
-    sql(q{INSERT INTO workspaces (id, name, labels)
+    psql(q{INSERT INTO workspaces (id, name, labels)
           SELECT 'ws-scale' || lpad(i::text, 8, '0'), 'scale-' || lpad(i::text, 5, '0'),
                  jsonb_build_object('team', CASE WHEN i % 2 = 0 THEN 'bench' ELSE 'other' END)
             FROM generate_series(1, 10000) i});
-    sql(q{INSERT INTO state_versions (id, workspace_id, serial, lineage, md5, size,
+    psql(q{INSERT INTO state_versions (id, workspace_id, serial, lineage, md5, size,
                                       status, resource_count, finalized_at)
           SELECT 'sv-scale' || lpad((w * 10 + s)::text, 9, '0'),
                  'ws-scale' || lpad(w::text, 8, '0'), s, 'scale',
                  'd41d8cd98f00b204e9800998ecf8427e', 0, 'finalized', 0, now()
             FROM generate_series(1, 10000) w, generate_series(1, 10) s});
-    sql('ANALYZE');
+    psql('ANALYZE');
     return time - $t0;
 }
 
@@ -526,13 +513,13 @@ sub plans_of {
     my ($path, $token) = @_;
     my $log = "$DIR/log/postgresql.log";
     my $from = -s $log;
-    sql('ALTER SYSTEM SET auto_explain.log_min_duration = 0');
-    sql('SELECT pg_reload_conf()');
+    psql('ALTER SYSTEM SET auto_explain.log_min_duration = 0');
+    psql('SELECT pg_reload_conf()');
     sleep 0.5;
     my ($r) = api(GET => $path, token => $token);
     must(200, $r, "GET $path");
-    sql('ALTER SYSTEM SET auto_explain.log_min_duration = -1');
-    sql('SELECT pg_reload_conf()');
+    psql('ALTER SYSTEM SET auto_explain.log_min_duration = -1');
+    psql('SELECT pg_reload_conf()');
     sleep 0.5;
     open my $fh, '<', $log or die "$log: $!";
     seek $fh, $from, 0;
@@ -558,8 +545,8 @@ sub scale {
     kill 'TERM', $pid if $pid;     # its polls would fill the plan log
     my $secs = load_scale();
     my $sv_ws = 'ws-scale00005000';
-    my $admin_pages = floor(sql('SELECT count(*) FROM workspaces') / 20);
-    my $reader_pages = floor(sql(q{SELECT count(*) FROM workspaces
+    my $admin_pages = floor(psql('SELECT count(*) FROM workspaces') / 20);
+    my $reader_pages = floor(psql(q{SELECT count(*) FROM workspaces
                                    WHERE labels @> '{"team":"bench"}'}) / 20);
     my @cases = (
         ['list page 1, admin', "$ORG_WS", undef],

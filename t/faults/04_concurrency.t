@@ -13,8 +13,6 @@ use TP::Faults;
 long_case();
 
 my ($clients, $nws, $seconds) = (200, 10, 30);
-my $inst = instance()->{DIR};
-my $db = "host=$inst/run dbname=terrapod user=terrapod";
 
 my @ws = map {
     my (undef, $d) = api(POST => '/api/v2/organizations/default/workspaces',
@@ -67,12 +65,6 @@ ok @cycles >= $nws, 'cycles completed on the workspaces';
 is_deeply [grep { /^5xx/ } @lines], [], 'no 5xx';
 is_deeply [grep { /^odd/ } @lines], [], 'no unexpected answer while holding the lock';
 
-sub psql {
-    my ($q) = @_;
-    my $out = qx{$ENV{PG_BINDIR}/psql '$db' -tAqc "$q" 2>&1};
-    die "psql: $out" if $?;
-    return split /\n/, $out;
-}
 is_deeply [psql("SELECT workspace_id || ' ' || serial FROM state_versions "
                . "WHERE workspace_id LIKE 'ws-%' GROUP BY workspace_id, serial "
                . "HAVING count(*) > 1")], [], 'no serial stored twice';

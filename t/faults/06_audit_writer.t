@@ -13,25 +13,9 @@ use TP::E2E;
 
 my $dir = instance()->{DIR};
 my $snippet = "$dir/conf.d/audit-queue.conf";
-my $db = "host=$dir/run dbname=terrapod user=terrapod";
 my $tag = "$$-" . int(time);        # this run's markers only
 my $main = $$;
 my ($lock_pid, $done);
-
-# psql as the service user, as tools/tp-instance runs it
-sub psql_cmd {
-    my @as = $> == 0 ? qw(runuser -u terrapod --) : ();
-    return (@as, "$ENV{PG_BINDIR}/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1',
-            $db);
-}
-
-sub psql {
-    my ($query) = @_;
-    open my $fh, '-|', psql_cmd(), '-tA', '-c', $query or die "psql: $!";
-    chomp(my @rows = <$fh>);
-    close $fh or die "psql failed: $query";
-    return @rows;
-}
 
 # Takes the lock in a session left open; returns what releases it.
 sub hold_audit_lock {

@@ -11,7 +11,7 @@ use JSON::PP ();
 
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
-                 status_of upload_config queue_run);
+                 status_of upload_config queue_run psql_cmd psql);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -101,6 +101,24 @@ sub admin_cmd {
     my $out = qx{$ENV{TP_SRC}/mod_terrapod/terrapod-admin @args --db '$db' 2>&1};
     die "terrapod-admin @args: $out" if $?;
     return $out;
+}
+
+# psql as the service user on the instance's database, as tools/tp-instance
+# runs it: the command, for a session of one's own.
+sub psql_cmd {
+    my @as = $> == 0 ? qw(runuser -u terrapod --) : ();
+    return (@as, "$ENV{PG_BINDIR}/psql", '-X', '-q', '-v', 'ON_ERROR_STOP=1',
+            "host=$inst/run dbname=terrapod user=terrapod");
+}
+
+# One query through psql_cmd: its rows (in scalar context, the rows
+# joined by newlines).
+sub psql {
+    my ($query) = @_;
+    open my $ph, '-|', psql_cmd(), '-tA', '-c', $query or die "psql: $!";
+    chomp(my @rows = <$ph>);
+    close $ph or die "psql failed on: $query\n";
+    return wantarray ? @rows : join "\n", @rows;
 }
 
 sub error_log {
