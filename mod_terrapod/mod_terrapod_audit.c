@@ -10,6 +10,8 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
+#include <stdlib.h>
+#include <string.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
 #include <apr_thread_cond.h>
@@ -26,32 +28,37 @@
 #define GATHER apr_time_from_msec(100)
 #define WRITER_NAME "mod_terrapod audit writer"
 
-typedef struct queued {
-    apr_pool_t *pool;       /* holds the entry's strings; the writer's */
-    tp_audit_entry_t e;
-} queued_t;
+/* The string fields of an entry, copied with it into the queue. */
+static const apr_size_t STRINGS[] = {
+    APR_OFFSETOF(tp_audit_entry_t, actor),
+    APR_OFFSETOF(tp_audit_entry_t, token_id),
+    APR_OFFSETOF(tp_audit_entry_t, method),
+    APR_OFFSETOF(tp_audit_entry_t, path),
+    APR_OFFSETOF(tp_audit_entry_t, resource_type),
+    APR_OFFSETOF(tp_audit_entry_t, resource_id),
+    APR_OFFSETOF(tp_audit_entry_t, client_ip),
+};
+#define N_STRINGS (sizeof(STRINGS) / sizeof(STRINGS[0]))
+#define FIELD(e, i) (*(const char **)((char *)(e) + STRINGS[i]))
 
 static struct {
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     apr_thread_t *thread;
-    queued_t **ring;        /* TerrapodAuditQueue entries, from pchild */
+    tp_audit_entry_t **ring;    /* TerrapodAuditQueue entries, from pchild */
     int size, head, count, stopping;
     server_rec *s;
 } aq;
 
 /* One batch in one statement; a failure is logged, and the writer goes
  * on with the next batch (the adapter reconnects a dropped connection). */
-static void write_batch(tp_db_t *db, apr_pool_t *p, queued_t **batch, int n)
+static void write_batch(tp_db_t *db, apr_pool_t *p, tp_audit_entry_t **batch,
+                        int n)
 {
-    const tp_audit_entry_t **entries = apr_palloc(p, sizeof(*entries) * n);
-    tp_err_t *err;
-    int i;
+    tp_err_t *err = tp_audit_record(db, p,
+                                    (const tp_audit_entry_t *const *)batch, n);
 
-    for (i = 0; i < n; i++) {
-        entries[i] = &batch[i]->e;
-    }
-    if ((err = tp_audit_record(db, p, entries, n)) != NULL) {
+    if (err) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
                      "entries not recorded: %s", n,
                      err->log ? err->log : err->detail);
@@ -80,7 +87,7 @@ static tp_db_t *writer_db(tp_srv_conf_t *conf, apr_pool_t *p, int n)
 
 /* With the lock held: waits for entries, then up to GATHER for a full
  * batch (or the stop), and takes up to a batch off the queue. */
-static int take_batch(queued_t **batch)
+static int take_batch(tp_audit_entry_t **batch)
 {
     int full = aq.size < BATCH_MAX ? aq.size : BATCH_MAX;
     apr_time_t until;
@@ -103,7 +110,7 @@ static int take_batch(queued_t **batch)
 static void *APR_THREAD_FUNC writer(apr_thread_t *thread, void *data)
 {
     tp_srv_conf_t *conf = data;
-    queued_t *batch[BATCH_MAX];
+    tp_audit_entry_t *batch[BATCH_MAX];
     apr_pool_t *p, *iter;
     tp_db_t *db = NULL;
     int n, i;
@@ -122,7 +129,7 @@ static void *APR_THREAD_FUNC writer(apr_thread_t *thread, void *data)
             apr_pool_clear(iter);
         }
         for (i = 0; i < n; i++) {
-            apr_pool_destroy(batch[i]->pool);
+            free(batch[i]);
         }
     }
     apr_pool_destroy(p);
@@ -179,31 +186,46 @@ void tp_audit_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, NULL, stop_writer);
 }
 
-/* Hands the entry to the writer, copied into a pool of its own; 0 when
- * there is no writer or its queue is full. */
+/* A copy of e with its strings in one malloc'd block. A pool per entry
+ * would cost an mmap and a munmap per request (APR's allocator maps its
+ * memory), and every munmap interrupts each CPU the process runs on. */
+static tp_audit_entry_t *entry_copy(const tp_audit_entry_t *e)
+{
+    apr_size_t size = sizeof(*e), i, n;
+    tp_audit_entry_t *c;
+    char *at;
+
+    for (i = 0; i < N_STRINGS; i++) {
+        size += FIELD(e, i) ? strlen(FIELD(e, i)) + 1 : 0;
+    }
+    if ((c = malloc(size)) == NULL) {
+        return NULL;
+    }
+    *c = *e;
+    at = (char *)(c + 1);
+    for (i = 0; i < N_STRINGS; i++) {
+        if (FIELD(e, i)) {
+            n = strlen(FIELD(e, i)) + 1;
+            FIELD(c, i) = memcpy(at, FIELD(e, i), n);
+            at += n;
+        }
+    }
+    return c;
+}
+
+/* Hands a copy of the entry to the writer; 0 when there is no writer or
+ * its queue is full. */
 static int enqueue(const tp_audit_entry_t *e)
 {
-    apr_pool_t *p;
-    queued_t *q;
+    tp_audit_entry_t *c;
     int queued = 0;
 
-    if (!aq.thread) {
+    if (!aq.thread || (c = entry_copy(e)) == NULL) {
         return 0;
     }
-    apr_pool_create_unmanaged_ex(&p, NULL, NULL);
-    q = apr_palloc(p, sizeof(*q));
-    q->pool = p;
-    q->e = *e;
-    q->e.actor = apr_pstrdup(p, e->actor);
-    q->e.token_id = apr_pstrdup(p, e->token_id);
-    q->e.method = apr_pstrdup(p, e->method);
-    q->e.path = apr_pstrdup(p, e->path);
-    q->e.resource_type = apr_pstrdup(p, e->resource_type);
-    q->e.resource_id = apr_pstrdup(p, e->resource_id);
-    q->e.client_ip = apr_pstrdup(p, e->client_ip);
     apr_thread_mutex_lock(aq.lock);
     if (aq.count < aq.size && !aq.stopping) {
-        aq.ring[(aq.head + aq.count) % aq.size] = q;
+        aq.ring[(aq.head + aq.count) % aq.size] = c;
         aq.count++;
         queued = 1;
         /* the writer waits for a first entry, then for a full batch */
@@ -213,7 +235,7 @@ static int enqueue(const tp_audit_entry_t *e)
     }
     apr_thread_mutex_unlock(aq.lock);
     if (!queued) {
-        apr_pool_destroy(p);
+        free(c);
     }
     return queued;
 }
