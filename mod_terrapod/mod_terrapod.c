@@ -40,6 +40,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     }
     c->audit_retention_days = -1;
     c->audit_queue = -1;
+    c->token_cache = -1;
     return c;
 }
 
@@ -80,6 +81,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     }
     c->audit_retention_days = MERGE_INT(audit_retention_days);
     c->audit_queue = MERGE_INT(audit_queue);
+    c->token_cache = MERGE_INT(token_cache);
     return c;
 }
 
@@ -441,6 +443,8 @@ static const int_directive_t audit_retention_days = {
     APR_OFFSETOF(tp_srv_conf_t, audit_retention_days), 0, 36500};
 static const int_directive_t audit_queue = {
     APR_OFFSETOF(tp_srv_conf_t, audit_queue), 1, 1000000};
+static const int_directive_t token_cache = {
+    APR_OFFSETOF(tp_srv_conf_t, token_cache), 0, TP_TOKEN_CACHE_MAX};
 
 /* TerrapodRateLimit <class> <requests per minute> */
 static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
@@ -543,6 +547,9 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodAuditQueue", set_int, (void *)&audit_queue,
                   RSRC_CONF, "Audit entries an Apache process holds for "
                   "its writer before requests write their own"),
+    AP_INIT_TAKE1("TerrapodTokenCache", set_int, (void *)&token_cache,
+                  RSRC_CONF, "Seconds an Apache process believes a token "
+                  "it has looked up (0: looks up every request's token)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -725,6 +732,9 @@ static void finish_conf(tp_srv_conf_t *c)
     if (c->audit_queue == -1) {
         c->audit_queue = TP_DEFAULT_AUDIT_QUEUE;
     }
+    if (c->token_cache == -1) {
+        c->token_cache = TP_DEFAULT_TOKEN_CACHE;
+    }
     finish_rate_limits(c->rate_limits);
 }
 
@@ -787,7 +797,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS) {
+    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS
+        || tp_req_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     migrate(ptemp, s, first);
@@ -826,6 +837,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tp_req_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);

@@ -34,6 +34,9 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_DEFAULT_SESSION_IDLE  (12 * 3600)
 #define TP_DEFAULT_SESSION_MAX   (7 * 86400)
 #define TP_DEFAULT_AUDIT_QUEUE   8192 /* entries a process's writer holds */
+#define TP_DEFAULT_TOKEN_CACHE   1    /* seconds a token lookup is believed */
+#define TP_TOKEN_CACHE_MAX       300
+#define TP_TOKEN_CACHE_ENTRIES   1000 /* tokens a process remembers */
 
 /* terraform login: the client the discovery document names and the ports
  * its loopback listener may use */
@@ -77,6 +80,7 @@ typedef struct tp_srv_conf {
     int rate_limits[TP_RL_NCLASSES];
     int audit_retention_days;     /* 0: forever; -1: inherit */
     int audit_queue;              /* entries; -1: inherit */
+    int token_cache;              /* seconds; 0: off; -1: inherit */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -109,6 +113,9 @@ typedef struct tp_route {
     tp_handler_fn *handler;
     const char *capability;   /* kind of signed URL, for TP_AUTH_CAPABILITY */
     tp_level_e level;         /* level the handler demands on its resource */
+    /* the handler changes who may do what (tokens, users, roles): cached
+     * token lookups are dropped after it */
+    int principals;
 } tp_route_t;
 
 struct tp_req {
@@ -130,6 +137,10 @@ extern const tp_route_t tp_routes[];
 
 /* mod_terrapod_request.c */
 int tp_handle(request_rec *r);
+/* The token cache: its generation, shared by every process, is set up
+ * once at start-up; each process then gets a cache of its own. */
+apr_status_t tp_req_post_config(apr_pool_t *pconf, server_rec *s);
+void tp_req_child_init(apr_pool_t *pchild, server_rec *s);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
 /* Runs a statement on the request's connection. */

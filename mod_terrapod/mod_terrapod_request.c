@@ -11,11 +11,17 @@
 #include <mod_dbd.h>
 #include <mod_ssl.h>
 #include <apr_strings.h>
+#include <apr_shm.h>
 
 #include "mod_terrapod.h"
 #include "tp_token.h"
 #include "tp_crypto.h"
 #include "tp_web.h"
+
+/* This process's token lookups (NULL: TerrapodTokenCache 0), and the
+ * counter every process shares that drops them all when it moves. */
+static tp_token_cache_t *token_cache;
+static volatile apr_uint32_t *cache_generation;
 
 /* Prefixes this module answers for; everything else stays with httpd. */
 static const char *const api_prefixes[] = {
@@ -673,8 +679,8 @@ static tp_err_t *authenticate_user(tp_req_t *req)
         return tp_session_auth(db, p, raw, req->conf->session_idle,
                                &req->who);
     }
-    return tp_auth_token(db, p, raw, req->conf->bound_idle_days,
-                         &req->who);
+    return tp_auth_token(db, p, token_cache, raw,
+                         req->conf->bound_idle_days, &req->who);
 }
 
 static tp_err_t *authenticate(tp_req_t *req)
@@ -787,11 +793,46 @@ int tp_handle(request_rec *r)
      * must run into the limit too */
     limited = tp_rl_admit(req, tp_rl_classify(method, path,
                                               caller_of(req, err)));
-    if (limited
-        || err
-        || (err = check_org(req)) != NULL
-        || (err = req->route->handler(req)) != NULL) {
+    if (limited || err || (err = check_org(req)) != NULL) {
         return send_error(r, limited ? limited : err);
     }
-    return OK;
+    err = req->route->handler(req);
+    /* whatever it changed is committed by now */
+    if (req->route->principals && token_cache) {
+        tp_token_cache_bump(token_cache);
+    }
+    return err ? send_error(r, err) : OK;
+}
+
+apr_status_t tp_req_post_config(apr_pool_t *pconf, server_rec *s)
+{
+    apr_shm_t *shm;
+    apr_status_t rv = apr_shm_create(&shm, sizeof(*cache_generation), NULL,
+                                     pconf);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00006: cannot "
+                     "create the shared memory of the token cache");
+        return rv;
+    }
+    cache_generation = apr_shm_baseaddr_get(shm);
+    *cache_generation = 0;
+    return APR_SUCCESS;
+}
+
+void tp_req_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    tp_srv_conf_t *conf = ap_get_module_config(s->module_config,
+                                               &terrapod_module);
+    /* the main server's value; post_config fills in defaults only where
+     * Terrapod is On, which the main server need not be */
+    int secs = conf->token_cache >= 0 ? conf->token_cache
+                                      : TP_DEFAULT_TOKEN_CACHE;
+
+    token_cache = NULL;
+    if (secs > 0 && cache_generation) {
+        token_cache = tp_token_cache_create(pchild, cache_generation,
+                                            apr_time_from_sec(secs),
+                                            TP_TOKEN_CACHE_ENTRIES);
+    }
 }

@@ -21,6 +21,8 @@
 /* level a handler demands on its agent pool */
 #define POOLRD  NULL, TP_LEVEL_READ
 #define POOLADM NULL, TP_LEVEL_ADMIN
+/* changes who may do what: cached token lookups are dropped after it */
+#define PRINCIPALS NULL, TP_LEVEL_NONE, 1
 
 #define V2 "/api/v2"
 #define NATIVE "/api/terrapod/v1"
@@ -39,8 +41,10 @@ const tp_route_t tp_routes[] = {
     {"POST", "/oauth/token", OPEN, tp_api_oauth_token},
     {"GET", NATIVE "/auth/providers", OPEN, tp_api_auth_providers},
     {"GET", NATIVE "/auth/authorize", OPEN, tp_api_auth_authorize},
-    {"GET", NATIVE "/auth/callback", OPEN, tp_api_auth_callback},
-    {"POST", NATIVE "/auth/callback", OPEN, tp_api_auth_callback_post},
+    {"GET", NATIVE "/auth/callback", OPEN, tp_api_auth_callback,
+     PRINCIPALS},
+    {"POST", NATIVE "/auth/callback", OPEN, tp_api_auth_callback_post,
+     PRINCIPALS},
     {"GET", NATIVE "/auth/sessions", USER, tp_api_auth_sessions},
     {"POST", NATIVE "/auth/logout", USER, tp_api_auth_logout},
 
@@ -266,21 +270,24 @@ const tp_route_t tp_routes[] = {
 
     /* roles and who holds them */
     {"GET", NATIVE "/roles", AUDIT, tp_api_role_list},
-    {"POST", NATIVE "/roles", ADMIN, tp_api_role_create},
+    {"POST", NATIVE "/roles", ADMIN, tp_api_role_create, PRINCIPALS},
     {"GET", NATIVE "/roles/{name}", AUDIT, tp_api_role_show},
-    {"PATCH", NATIVE "/roles/{name}", ADMIN, tp_api_role_update},
-    {"DELETE", NATIVE "/roles/{name}", ADMIN, tp_api_role_delete},
+    {"PATCH", NATIVE "/roles/{name}", ADMIN, tp_api_role_update,
+     PRINCIPALS},
+    {"DELETE", NATIVE "/roles/{name}", ADMIN, tp_api_role_delete,
+     PRINCIPALS},
     {"GET", NATIVE "/role-assignments", AUDIT, tp_api_role_assignment_list},
-    {"PUT", NATIVE "/role-assignments", ADMIN, tp_api_role_assignment_put},
+    {"PUT", NATIVE "/role-assignments", ADMIN, tp_api_role_assignment_put,
+     PRINCIPALS},
     {"DELETE", NATIVE "/role-assignments/{provider}/{email}/{role}", ADMIN,
-     tp_api_role_assignment_delete},
+     tp_api_role_assignment_delete, PRINCIPALS},
 
     /* users and their API tokens */
     {"GET", NATIVE "/users", AUDIT, tp_api_user_list},
-    {"POST", NATIVE "/users", ADMIN, tp_api_user_create},
+    {"POST", NATIVE "/users", ADMIN, tp_api_user_create, PRINCIPALS},
     {"GET", NATIVE "/users/{email}", USER, tp_api_user_show},
-    {"PATCH", NATIVE "/users/{email}", ADMIN, tp_api_user_update},
-    {"DELETE", NATIVE "/users/{email}", ADMIN, tp_api_user_delete},
+    {"PATCH", NATIVE "/users/{email}", ADMIN, tp_api_user_update, PRINCIPALS},
+    {"DELETE", NATIVE "/users/{email}", ADMIN, tp_api_user_delete, PRINCIPALS},
     {"POST", NATIVE "/users/{user_id}/authentication-tokens", USER,
      tp_api_user_tokens_create},
     {"GET", NATIVE "/users/{user_id}/authentication-tokens", USER,
@@ -288,17 +295,17 @@ const tp_route_t tp_routes[] = {
     {"GET", NATIVE "/admin/authentication-tokens", ADMIN,
      tp_api_token_list_all},
     {"POST", NATIVE "/admin/authentication-tokens/actions/revoke-all", ADMIN,
-     tp_api_token_revoke_all},
+     tp_api_token_revoke_all, PRINCIPALS},
     /* before {id}, which would take "expiring" for an id */
     {"GET", NATIVE "/authentication-tokens/expiring", USER,
      tp_api_token_expiring},
     {"GET", NATIVE "/authentication-tokens/{id}", USER, tp_api_token_show},
     {"PATCH", NATIVE "/authentication-tokens/{id}", USER,
-     tp_api_token_update},
+     tp_api_token_update, PRINCIPALS},
     {"DELETE", NATIVE "/authentication-tokens/{id}", USER,
-     tp_api_token_delete},
+     tp_api_token_delete, PRINCIPALS},
     {"POST", NATIVE "/authentication-tokens/{id}/actions/rotate", USER,
-     tp_api_token_rotate},
+     tp_api_token_rotate, PRINCIPALS},
 
     {NULL, NULL, OPEN, NULL}
 };

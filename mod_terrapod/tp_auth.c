@@ -21,6 +21,8 @@ static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
     "WITH t AS ("
     "  SELECT id, kind, user_email, pinned_roles, description,"
     "         (expires_at IS NOT NULL AND expires_at <= now()) AS expired,"
+    "         (extract(epoch FROM expires_at) * 1000000)::bigint"
+    "           AS expires_usec,"
     "         (last_used_at IS NULL"
     "          OR last_used_at < now() - interval '1 minute') AS stale"
     "    FROM api_tokens WHERE token_hash = %s),"
@@ -34,6 +36,7 @@ static const tp_stmt_t SQL_TOKEN_LOOKUP = {"token_lookup",
     "                   AND (t.kind = 'interactive'"
     "                        OR r.name = ANY (t.pinned_roles)) END)"
     "SELECT t.id AS token_id, t.kind, t.description, t.expired, t.stale,"
+    "       t.expires_usec,"
     "       u.email, u.id AS user_id, u.display_name, u.is_active,"
     "       u.is_service_account,"
     "       (t.kind = 'service_bound'"
@@ -147,19 +150,48 @@ tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows)
     return who;
 }
 
-tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
-                        int bound_idle_days, tp_principal_t **out)
+/* The lookup row of a token (hash), from the cache when it has one; *hit
+ * says which. Only rows of tokens that may act are cached. */
+static tp_err_t *token_row(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
+                           const char *hash, int bound_idle_days,
+                           tp_rows_t **rows, int *hit)
+{
+    /* the idle rule is part of the row: a key per rule */
+    const char *key = apr_psprintf(p, "%s/%d", hash, bound_idle_days);
+    const char *expires;
+    apr_uint32_t gen = 0;
+    tp_err_t *err;
+
+    *rows = cache ? tp_token_cache_get(cache, p, key, &gen) : NULL;
+    if ((*hit = *rows != NULL)) {
+        return NULL;
+    }
+    err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, rows,
+                     TP_DB_ARGS(hash, apr_itoa(p, bound_idle_days)));
+    if (err || (*rows)->nrows != 1 || !cache
+        || token_refused(p, *rows, bound_idle_days)) {
+        return err;
+    }
+    expires = tp_row(*rows, 0, "expires_usec");
+    tp_token_cache_put(cache, key, gen, *rows,
+                       expires ? apr_atoi64(expires) : 0);
+    return NULL;
+}
+
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
+                        const char *raw, int bound_idle_days,
+                        tp_principal_t **out)
 {
     tp_rows_t *rows;
     tp_principal_t *who;
     tp_err_t *err;
+    int hit;
 
     if (!tp_token_wellformed(raw)) {
         return tp_err(p, 401, "invalid API token");
     }
-    err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, &rows,
-                     TP_DB_ARGS(tp_token_hash(p, raw),
-                                apr_itoa(p, bound_idle_days)));
+    err = token_row(db, p, cache, tp_token_hash(p, raw), bound_idle_days,
+                    &rows, &hit);
     if (err) {
         return err;
     }
@@ -181,7 +213,9 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
         who->display_name = tp_row(rows, 0, "description");
         who->is_service_account = 1;
     }
-    if (tp_row_bool(rows, 0, "stale")) {
+    /* a cached row was fresh when read: the touch is at most a cache
+     * lifetime late */
+    if (!hit && tp_row_bool(rows, 0, "stale")) {
         err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
                          TP_DB_ARGS(who->token_id));
         if (err) {

@@ -5,6 +5,7 @@
 
 #include "tp_db.h"
 #include "tp_rbac.h"
+#include "tp_token_cache.h"
 
 typedef struct tp_principal {
     tp_grants_t grants;   /* email, platform roles, custom roles */
@@ -66,9 +67,11 @@ extern const char *const tp_token_kinds[];
  * its owner is deactivated, or when it is service_bound and its owner has
  * not signed in for bound_idle_days. The principal's grants are the
  * token's effective roles (see tp_token_kinds). Marks the token used at
- * most once a minute. */
-tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, const char *raw,
-                        int bound_idle_days, tp_principal_t **out);
+ * most once a minute. With a cache (NULL: none), the lookup of a token
+ * that was accepted moments ago is taken from it. */
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
+                        const char *raw, int bound_idle_days,
+                        tp_principal_t **out);
 
 /* The lifespan in hours a token of kind gets when requested hours are
  * asked for (0: none asked): interactive tokens may not expire and last at

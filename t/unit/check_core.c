@@ -28,6 +28,7 @@ Suite *diff_suite(void);
 Suite *jwt_suite(void);
 Suite *web_suite(void);
 Suite *audit_suite(void);
+Suite *token_cache_suite(void);
 
 static apr_pool_t *pool;
 
@@ -888,6 +889,7 @@ int main(void)
     srunner_add_suite(sr, jwt_suite());
     srunner_add_suite(sr, web_suite());
     srunner_add_suite(sr, audit_suite());
+    srunner_add_suite(sr, token_cache_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

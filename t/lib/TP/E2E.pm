@@ -11,7 +11,8 @@ use JSON::PP ();
 
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
-                 status_of upload_config queue_run psql_cmd psql);
+                 status_of upload_config queue_run psql_cmd psql
+                 config_test);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -134,6 +135,18 @@ sub tp_instance {
     return $out;
 }
 
+# httpd -t on the instance's configuration (with the sanitizer's
+# environment when the module is built with one): (exit status, output).
+sub config_test {
+    my $apxs = qx{command -v apxs || command -v apxs2};
+    chomp $apxs;
+    my $httpd = join '/', map { my $v = qx{$apxs -q $_}; chomp $v; $v }
+                          qw(SBINDIR TARGET);
+    my $env = qx{$ENV{TP_SRC}/tools/tp-instance sanitizer-env};
+    $env =~ s/\n/ /g;
+    my $out = qx{env $env $httpd -t -f $inst/httpd.conf 2>&1};
+    return ($?, $out);
+}
 
 # The status of run.
 sub status_of {

@@ -1,0 +1,97 @@
+# TerrapodTokenCache against a real instance: 0 looks every token up
+# again, so a token deleted outside the API is refused on the next
+# request; a long lifetime keeps believing such a token, but never past
+# the token's own expiry. Values outside 0..300 stop the configuration.
+# One keep-alive connection keeps the requests on the process that
+# looked the token up.
+use strict;
+use warnings FATAL => 'all';
+use Test::More;
+use Time::HiRes qw(time sleep);
+use LWP::UserAgent ();
+use HTTP::Request ();
+use TP::E2E;
+
+my $e = instance();
+my $dir = $e->{DIR};
+my $snippet = "$dir/conf.d/token-cache.conf";
+my $main = $$;
+my $n = 0;
+
+sub restart_with {
+    my ($seconds) = @_;
+    write_file($snippet, "TerrapodTokenCache $seconds\n");
+    tp_instance('httpd-down', $dir);
+    tp_instance('httpd-up', $dir);
+}
+
+# the instance goes back to its own configuration however the case ends
+END {
+    if ($$ == $main) {
+        local $?;
+        unlink $snippet;
+        system "$ENV{TP_SRC}/tools/tp-instance", 'httpd-down', $dir;
+        system "$ENV{TP_SRC}/tools/tp-instance", 'httpd-up', $dir;
+    }
+}
+
+# A fresh user's token (raw) and its id.
+sub new_token {
+    my $email = 'tc07-' . $$ . '-' . ++$n . '@test.local';
+    admin_cmd('user', '--email', $email);
+    my ($raw) = admin_cmd('token', '--email', $email)
+        =~ /^TERRAPOD_TOKEN='([^']+)'/m or die 'no token';
+    my $id = psql("SELECT id FROM api_tokens WHERE user_email = '$email'");
+    return ($raw, $id);
+}
+
+# GET account details over one kept-alive connection: its status.
+sub connection {
+    my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30,
+        ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
+    return sub {
+        my ($raw) = @_;
+        return $ua->request(HTTP::Request->new(GET =>
+            "$e->{TERRAPOD_URL}/api/v2/account/details",
+            [Authorization => "Bearer $raw"]))->code;
+    };
+}
+
+subtest 'TerrapodTokenCache outside 0..300 stops the configuration' => sub {
+    for my $v (-1, 301, 'soon') {
+        write_file($snippet, "TerrapodTokenCache $v\n");
+        my ($rc, $out) = config_test();
+        isnt $rc, 0, "$v refused";
+        like $out, qr/TerrapodTokenCache takes a number from 0 to 300/,
+             "$v: the range is named";
+    }
+    unlink $snippet;
+};
+
+subtest 'TerrapodTokenCache 0: every request looks its token up' => sub {
+    restart_with(0);
+    my ($raw, $id) = new_token();
+    my $c = connection();
+    is $c->($raw), 200, 'the token works';
+    psql("DELETE FROM api_tokens WHERE id = '$id'");
+    is $c->($raw), 401, 'deleted outside the API: 401 on the next request';
+};
+
+subtest 'a long lifetime, capped by the token\'s expiry' => sub {
+    restart_with(30);
+    my ($raw, $id) = new_token();
+    my $c = connection();
+    is $c->($raw), 200, 'the token works';
+    psql("DELETE FROM api_tokens WHERE id = '$id'");
+    is $c->($raw), 200, 'deleted outside the API: still believed';
+
+    ($raw, $id) = new_token();
+    psql("UPDATE api_tokens SET expires_at = now() + interval '2 seconds'"
+         . " WHERE id = '$id'");
+    my $expires = time + 2;
+    is $c->($raw), 200, 'a token expiring in 2 s works';
+    sleep $expires - time + 0.3;
+    is $c->($raw), 401, 'past its expiry: 401 well within the lifetime';
+};
+
+done_testing;
