@@ -87,13 +87,17 @@ tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
     return err;
 }
 
-tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id)
+tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                              int *promoted)
 {
     tp_rows_t *rows, *took;
     const char *next;
     tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
                                TP_DB_ARGS(ws_id));
 
+    if (promoted) {
+        *promoted = 0;
+    }
     if (err || rows->nrows == 0) {
         return err;
     }
@@ -102,6 +106,9 @@ tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id)
                           TP_DB_ARGS(next, next, next, ws_id))) != NULL
         || took->nrows == 0) {
         return err;
+    }
+    if (promoted) {
+        *promoted = 1;
     }
     return tp_run_move(db, p, next, "pending", "plan_queued");
 }
@@ -115,7 +122,7 @@ tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
         || (err = tp_run_move(db, p, id, from, to)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
                              TP_DB_ARGS(ws_id, id))) != NULL
-        || (err = tp_run_promote_next(db, p, ws_id)) != NULL) {
+        || (err = tp_run_promote_next(db, p, ws_id, NULL)) != NULL) {
         tp_db_rollback(db);
         return err;
     }
@@ -184,7 +191,7 @@ static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
         || (err = tp_run_move(db, p, id, status, "errored")) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
                              TP_DB_ARGS(ws, id))) != NULL
-        || (err = tp_run_promote_next(db, p, ws)) != NULL) {
+        || (err = tp_run_promote_next(db, p, ws, NULL)) != NULL) {
         tp_db_rollback(db);
         return err;
     }
@@ -220,7 +227,7 @@ tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary)
         if ((err = tp_db_begin(db, p)) != NULL
             || (err = tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
                                  TP_DB_ARGS(ws))) != NULL
-            || (err = tp_run_promote_next(db, p, ws)) != NULL
+            || (err = tp_run_promote_next(db, p, ws, NULL)) != NULL
             || (err = tp_db_commit(db)) != NULL) {
             tp_db_rollback(db);
             return err;

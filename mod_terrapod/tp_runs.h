@@ -19,8 +19,10 @@ tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
                       const char *from, const char *to);
 
 /* Queues the workspace's oldest pending run when the workspace is free,
- * giving it the lock. Inside the caller's transaction. */
-tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id);
+ * giving it the lock; *promoted (when not NULL) says whether one was.
+ * Inside the caller's transaction. */
+tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                              int *promoted);
 
 /* Ends a run (final status, workspace lock released, next pending run
  * queued) in one transaction; 409 when it is no longer in status from. */

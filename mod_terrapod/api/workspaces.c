@@ -112,14 +112,17 @@ static const tp_stmt_t SQL_WS_NAME_TAKEN = {"ws_name_taken",
 static const tp_stmt_t SQL_WS_DELETE = {"ws_delete",
     "DELETE FROM workspaces WHERE id = %s RETURNING id"};
 
+/* The locked row comes back as a read shows it: no second round trip. */
 static const tp_stmt_t SQL_WS_LOCK = {"ws_lock",
-    "UPDATE workspaces SET lock_holder = %s, lock_reason = %s,"
-    " locked_at = now() WHERE id = %s AND lock_holder IS NULL RETURNING id"};
+    "WITH w AS (UPDATE workspaces SET lock_holder = %s, lock_reason = %s,"
+    " locked_at = now() WHERE id = %s AND lock_holder IS NULL RETURNING *)"
+    " SELECT " WS_COLUMNS " FROM w" WS_CURRENT};
 static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
-    "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
+    "WITH w AS (UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
     " locked_at = NULL, lock_run_id = NULL"
     " WHERE id = %s AND lock_holder IS NOT NULL"
-    "   AND (%s::text IS NULL OR lock_holder = %s) RETURNING id"};
+    "   AND (%s::text IS NULL OR lock_holder = %s) RETURNING *)"
+    " SELECT " WS_COLUMNS " FROM w" WS_CURRENT};
 
 
 
@@ -275,13 +278,24 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
 /* ---- loading with access checks ---- */
 
 /* The workspace row and the caller's level on it, without a verdict. */
+/* The workspace of a row selecting WS_COLUMNS. */
+static tp_ws_t *ws_of(tp_req_t *req, tp_rows_t *rows)
+{
+    tp_ws_t *ws = apr_pcalloc(req->r->pool, sizeof(*ws));
+
+    ws->level = tp_row_level(req, rows, 0, TP_AXIS_WORKSPACE);
+    ws->row = rows;
+    ws->id = tp_row(rows, 0, "id");
+    ws->name = tp_row(rows, 0, "name");
+    return ws;
+}
+
 static tp_err_t *load_row(tp_req_t *req, const char *key, int by_name,
                           tp_ws_t **out)
 {
     apr_pool_t *p = req->r->pool;
     tp_rows_t *rows;
     tp_db_t *db;
-    tp_ws_t *ws;
     tp_err_t *err;
 
     if ((err = tp_req_db(req, &db)) != NULL
@@ -292,12 +306,7 @@ static tp_err_t *load_row(tp_req_t *req, const char *key, int by_name,
     if (rows->nrows == 0) {
         return tp_err(p, 404, "workspace %s not found", key);
     }
-    ws = apr_pcalloc(p, sizeof(*ws));
-    ws->level = tp_row_level(req, rows, 0, TP_AXIS_WORKSPACE);
-    ws->row = rows;
-    ws->id = tp_row(rows, 0, "id");
-    ws->name = tp_row(rows, 0, "name");
-    *out = ws;
+    *out = ws_of(req, rows);
     return NULL;
 }
 
@@ -370,7 +379,7 @@ static tp_err_t *send_ws(tp_req_t *req, int status, tp_ws_t *ws)
  * access below read. */
 static tp_err_t *send_fresh(tp_req_t *req, int status, const char *id)
 {
-    tp_ws_t *ws;
+    tp_ws_t *ws = NULL;     /* set whenever load_row succeeds */
     tp_err_t *err = load_row(req, id, 0, &ws);
 
     return err ? err : send_ws(req, status, ws);
@@ -977,7 +986,7 @@ tp_err_t *tp_api_workspace_lock(tp_req_t *req)
                                 ? tp_row(ws->row, 0, "lock_holder")
                                 : "another holder");
     }
-    return send_fresh(req, 200, ws->id);
+    return send_ws(req, 200, ws_of(req, rows));
 }
 
 /* Unlock by the holder (holder != NULL) or by force (holder NULL). */
@@ -990,6 +999,7 @@ static tp_err_t *unlock(tp_req_t *req, int force)
     tp_ws_t *ws;
     tp_db_t *db;
     tp_err_t *err;
+    int promoted = 0;
 
     if ((err = route_ws(req, &ws)) != NULL
         || (err = tp_req_db(req, &db)) != NULL) {
@@ -1000,8 +1010,8 @@ static tp_err_t *unlock(tp_req_t *req, int force)
                              TP_DB_ARGS(ws->id, force ? NULL : me,
                                         force ? NULL : me))) != NULL
         /* a run waiting for the workspace takes it at once */
-        || (rows->nrows && (err = tp_run_promote_next(db, p, ws->id))
-            != NULL)
+        || (rows->nrows && (err = tp_run_promote_next(db, p, ws->id,
+                                                      &promoted)) != NULL)
         || (err = tp_db_commit(db)) != NULL) {
         tp_db_rollback(db);
         return err;
@@ -1015,7 +1025,9 @@ static tp_err_t *unlock(tp_req_t *req, int force)
                       "can unlock it (or force-unlock it as an admin)",
                       ws->name, held_by);
     }
-    return send_fresh(req, 200, ws->id);
+    /* the unlocked row, unless a run has taken the lock since */
+    return promoted ? send_fresh(req, 200, ws->id)
+                    : send_ws(req, 200, ws_of(req, rows));
 }
 
 tp_err_t *tp_api_workspace_unlock(tp_req_t *req)

@@ -8,7 +8,7 @@ use Apache::Test qw(-withtestmore);
 use File::Path qw(make_path);
 use TP::Test;
 
-plan tests => 117;
+plan tests => 118;
 
 my $admin = admin_token();
 my $owner = user_token('run-owner@test.local');
@@ -268,8 +268,10 @@ is api(POST => "/api/v2/workspaces/$held/actions/lock", token => $owner,
        body => {reason => 'maintenance'})->code, 200, 'a person locks the workspace';
 my $waiting = json_of(create_run($owner, ws => $held, message => 'waits'))->{data};
 is $waiting->{attributes}{status}, 'pending', 'a run waits behind the person\'s lock';
-is api(POST => "/api/v2/workspaces/$held/actions/unlock", token => $owner)->code, 200,
-   'the person unlocks';
+my $unlocked = api(POST => "/api/v2/workspaces/$held/actions/unlock", token => $owner);
+is $unlocked->code, 200, 'the person unlocks';
+is_deeply json_of($unlocked)->{data}{attributes}{locked}, JSON::PP::true,
+   'the answer shows the workspace locked again, by the run';
 is run_of($waiting->{id})->{attributes}{status}, 'plan_queued',
    'the waiting run is queued at once, not at the next reconcile';
 api(POST => "/api/v2/runs/$waiting->{id}/actions/cancel", token => $owner);
