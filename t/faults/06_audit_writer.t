@@ -106,14 +106,7 @@ END {
 }
 
 subtest 'TerrapodAuditQueue outside 1..1000000 stops the configuration' => sub {
-    for my $n (0, 1000001) {
-        write_file($snippet, "TerrapodAuditQueue $n\n");
-        my ($rc, $out) = config_test();
-        isnt $rc, 0, "$n refused";
-        like $out, qr/TerrapodAuditQueue takes a number from 1 to 1000000/,
-             "$n: the range is named";
-    }
-    unlink $snippet;
+    config_refuses($snippet, 'TerrapodAuditQueue', '1 to 1000000', 0, 1000001);
 };
 
 # A queue of 1 per Apache process: each of them (up to 4) takes in its

@@ -58,14 +58,7 @@ sub connection {
 }
 
 subtest 'TerrapodTokenCache outside 0..300 stops the configuration' => sub {
-    for my $v (-1, 301, 'soon') {
-        write_file($snippet, "TerrapodTokenCache $v\n");
-        my ($rc, $out) = config_test();
-        isnt $rc, 0, "$v refused";
-        like $out, qr/TerrapodTokenCache takes a number from 0 to 300/,
-             "$v: the range is named";
-    }
-    unlink $snippet;
+    config_refuses($snippet, 'TerrapodTokenCache', '0 to 300', -1, 301, 'soon');
 };
 
 subtest 'TerrapodTokenCache 0: every request looks its token up' => sub {

@@ -12,7 +12,7 @@ use JSON::PP ();
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
-                 config_test);
+                 config_test config_refuses);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -146,6 +146,21 @@ sub config_test {
     $env =~ s/\n/ /g;
     my $out = qx{env $env $httpd -t -f $inst/httpd.conf 2>&1};
     return ($?, $out);
+}
+
+# Tests (two per value) that each "DIRECTIVE value", written to snippet
+# (a file of the instance's conf.d), stops the configuration with a
+# message naming the range; the snippet is gone afterwards.
+sub config_refuses {
+    my ($snippet, $directive, $range, @values) = @_;
+    for my $v (@values) {
+        write_file($snippet, "$directive $v\n");
+        my ($rc, $out) = config_test();
+        Test::More::isnt($rc, 0, "$v refused");
+        Test::More::like($out, qr/\Q$directive takes a number from $range\E/,
+                         "$v: the range is named");
+    }
+    unlink $snippet;
 }
 
 # The status of run.
