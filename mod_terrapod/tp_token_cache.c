@@ -1,6 +1,7 @@
 /* The token cache: a hash of malloc'd entries behind one mutex, each entry
  * one block holding its key and a packed copy of its row. Rows are copied
  * out into the caller's pool, so an entry may be dropped at any time. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_atomic.h>
@@ -131,7 +132,7 @@ void tp_token_cache_put(tp_token_cache_t *c, const char *key,
 {
     apr_size_t klen = strlen(key) + 1;
     /* the row goes after the key, at the next pointer boundary */
-    apr_size_t at = APR_ALIGN(APR_OFFSETOF(entry_t, key) + klen,
+    apr_size_t at = APR_ALIGN(offsetof(entry_t, key) + klen,
                               sizeof(void *));
     entry_t *e, *old;
 
