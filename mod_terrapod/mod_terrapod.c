@@ -797,10 +797,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS
-        || tp_req_post_config(pconf, s) != APR_SUCCESS) {
+    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    tp_req_post_config(pconf, s);
     migrate(ptemp, s, first);
     /* the background child inherits it with the fork */
     tp_audit_set_retention(first->audit_retention_days);

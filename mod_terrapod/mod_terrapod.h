@@ -139,7 +139,7 @@ extern const tp_route_t tp_routes[];
 int tp_handle(request_rec *r);
 /* The token cache: its generation, shared by every process, is set up
  * once at start-up; each process then gets a cache of its own. */
-apr_status_t tp_req_post_config(apr_pool_t *pconf, server_rec *s);
+void tp_req_post_config(apr_pool_t *pconf, server_rec *s);
 void tp_req_child_init(apr_pool_t *pchild, server_rec *s);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);

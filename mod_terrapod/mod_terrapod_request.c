@@ -804,20 +804,23 @@ int tp_handle(request_rec *r)
     return err ? send_error(r, err) : OK;
 }
 
-apr_status_t tp_req_post_config(apr_pool_t *pconf, server_rec *s)
+void tp_req_post_config(apr_pool_t *pconf, server_rec *s)
 {
     apr_shm_t *shm;
     apr_status_t rv = apr_shm_create(&shm, sizeof(*cache_generation), NULL,
                                      pconf);
 
+    cache_generation = NULL;
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00006: cannot "
-                     "create the shared memory of the token cache");
-        return rv;
+        /* without a counter every process can see, changes could not
+         * reach the others' caches: no process caches then */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "TP00006: no shared "
+                     "memory for the token cache; every token is looked "
+                     "up on every request");
+        return;
     }
     cache_generation = apr_shm_baseaddr_get(shm);
     *cache_generation = 0;
-    return APR_SUCCESS;
 }
 
 void tp_req_child_init(apr_pool_t *pchild, server_rec *s)
