@@ -67,17 +67,21 @@ static const tp_stmt_t SQL_SV_SEQUENCE = {"sv_sequence",
     "   FROM jsonb_to_recordset(" json ") AS x(id text, name text," \
     "        sensitive boolean, value jsonb, type jsonb)"
 
-/* The pending version and the outputs the client declared with it. */
+/* The pending version and the outputs the client declared with it,
+ * answered as SQL_SV_GET shows it (the new rows are seen through the
+ * CTEs: the tables show them only to the next statement). */
 static const tp_stmt_t SQL_SV_INSERT = {"sv_insert",
     "WITH v AS ("
     " INSERT INTO state_versions (id, workspace_id, serial, lineage, md5,"
     "                             forced, created_by)"
     " VALUES (%s, %s, %s::bigint, %s, %s, %s::boolean, %s)"
     " ON CONFLICT (workspace_id, serial) WHERE status = 'pending'"
-    " DO NOTHING RETURNING id),"
+    " DO NOTHING RETURNING *),"
     " o AS (" OUT_INSERT_FROM("v.id", "%s::jsonb") ", v"
-    "  ON CONFLICT (state_version_id, name) DO NOTHING)"
-    " SELECT id FROM v"};
+    "  ON CONFLICT (state_version_id, name) DO NOTHING RETURNING id, name)"
+    " SELECT " SV_COLUMNS ","
+    "  (SELECT string_agg(o.id, ',' ORDER BY o.name) FROM o) AS output_ids"
+    " FROM v sv"};
 
 /* Finalizes a pending version; outputs read from the state are stored
  * when the client declared none. One statement, so one round trip. */
@@ -633,9 +637,11 @@ static tp_err_t *check_sequence(tp_req_t *req, tp_db_t *db, const char *ws_id,
 }
 
 /* Inserts the pending version and its outputs inside the caller's
- * transaction; 409 when a parallel create won the serial. */
+ * transaction; 409 when a parallel create won the serial. *row (when
+ * asked for) is the version as a read shows it. */
 static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
-                                const char *id, const sv_input_t *in)
+                                const char *id, const sv_input_t *in,
+                                tp_rows_t **row)
 {
     apr_pool_t *p = req->r->pool;
     const char *outputs;
@@ -656,6 +662,9 @@ static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
     if (rows->nrows == 0) {
         return tp_err(p, 409, "a state version with serial %" APR_INT64_T_FMT
                       " is already being uploaded", (apr_int64_t)in->serial);
+    }
+    if (row) {
+        *row = rows;
     }
     return NULL;
 }
@@ -680,6 +689,7 @@ tp_err_t *tp_api_state_version_create(tp_req_t *req)
     const char *id = tp_id_generate(p, "sv"), *existing;
     tp_json_t *body;
     sv_input_t in;
+    tp_rows_t *row;
     tp_ws_t *ws;
     tp_db_t *db;
     tp_err_t *err;
@@ -701,20 +711,20 @@ tp_err_t *tp_api_state_version_create(tp_req_t *req)
         tp_db_rollback(db);
         return respond_with(req, 201, existing);
     }
-    if ((err = insert_pending(req, db, ws->id, id, &in)) != NULL
+    if ((err = insert_pending(req, db, ws->id, id, &in, &row)) != NULL
         || (err = tp_db_commit(db)) != NULL) {
         return err;
     }
-    if (in.state) {
-        /* legacy clients send the bytes inline: store and finalize now */
-        if ((err = tp_storage_put(&req->conf->storage, p,
-                                  state_key(p, ws->id, id, 0),
-                                  (const char *)in.state, in.state_len))
-               != NULL
-            || (err = finalize(req, db, ws->id, id, (apr_off_t)in.state_len))
-               != NULL) {
-            return err;
-        }
+    if (!in.state) {
+        return send_sv(req, 201, row);
+    }
+    /* legacy clients send the bytes inline: store and finalize now */
+    if ((err = tp_storage_put(&req->conf->storage, p,
+                              state_key(p, ws->id, id, 0),
+                              (const char *)in.state, in.state_len)) != NULL
+        || (err = finalize(req, db, ws->id, id, (apr_off_t)in.state_len))
+           != NULL) {
+        return err;
     }
     return respond_with(req, 201, id);
 }
@@ -852,7 +862,7 @@ static tp_err_t *store_as_next(tp_req_t *req, tp_ws_t *ws, const char *buf,
     in.md5 = tp_md5_hex(p, restated, strlen(restated));
     in.force = 1;
     in.outputs = info.outputs;
-    if ((err = insert_pending(req, db, ws->id, id, &in)) != NULL
+    if ((err = insert_pending(req, db, ws->id, id, &in, NULL)) != NULL
         || (err = tp_db_commit(db)) != NULL
         || (err = tp_storage_put(&req->conf->storage, p,
                                  state_key(p, ws->id, id, 0), restated,
@@ -974,7 +984,7 @@ tp_err_t *tp_sv_store_for_run(tp_req_t *req, const char *ws_id,
     in.md5 = tp_md5_hex(p, content, len);
     in.force = 1;
     in.outputs = info.outputs;
-    if ((err = insert_pending(req, db, ws_id, id, &in)) != NULL
+    if ((err = insert_pending(req, db, ws_id, id, &in, NULL)) != NULL
         || (err = tp_db_exec(db, p, &SQL_SV_OF_RUN, NULL,
                              TP_DB_ARGS(run_id, id))) != NULL
         || (err = tp_db_commit(db)) != NULL

@@ -11,7 +11,7 @@ use Digest::MD5 qw(md5_hex);
 use MIME::Base64 qw(encode_base64);
 use TP::Test;
 
-plan tests => 125;
+plan tests => 128;
 
 my $json = JSON::PP->new->canonical;
 my $true = JSON::PP::true;
@@ -122,6 +122,17 @@ like $sv->{attributes}{'hosted-json-state-upload-url'} // '',
 ok !defined $sv->{attributes}{'hosted-state-download-url'},
    'no download URL while pending';
 is $sv->{relationships}{workspace}{data}{id}, $ws, 'related to its workspace';
+# the create answer is built from the insert itself: it must show what a
+# read of the pending version shows (the signed URLs aside, signed anew)
+my $read = json_of(api(GET => "/api/v2/state-versions/$v1", token => $owner))->{data};
+my %signed = map { $_ => 1 } qw(hosted-state-upload-url hosted-json-state-upload-url);
+my $unsigned = sub { my ($a) = @_; +{ map { $_ => $a->{$_} } grep { !$signed{$_} } keys %$a } };
+is_deeply $unsigned->($sv->{attributes}), $unsigned->($read->{attributes}),
+          'the create answer has the attributes a read shows';
+is_deeply $sv->{relationships}, $read->{relationships},
+          'and the same relationships';
+is scalar @{ $sv->{relationships}{outputs}{data} // [] }, 3,
+   'among them the three declared outputs';
 
 is_error(api(GET => "/api/v2/workspaces/$ws/current-state-version", token => $owner),
          404, 'current-state-version while pending');
