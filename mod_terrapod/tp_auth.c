@@ -150,58 +150,22 @@ tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows)
     return who;
 }
 
-/* The lookup row of a token (hash), from the cache when it has one; *hit
- * says which. Only rows of tokens that may act are cached. */
-static tp_err_t *token_row(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
-                           const char *hash, int bound_idle_days,
-                           tp_rows_t **rows, int *hit)
+/* Keeps the lookup row of a token that may act, until its expiry at the
+ * latest. */
+static void remember(tp_token_cache_t *cache, const char *key,
+                     apr_uint32_t gen, const tp_rows_t *rows)
 {
-    /* the idle rule is part of the row: a key per rule */
-    const char *key = apr_psprintf(p, "%s/%d", hash, bound_idle_days);
-    const char *expires;
-    apr_uint32_t gen = 0;
-    tp_err_t *err;
+    const char *expires = tp_row(rows, 0, "expires_usec");
 
-    *rows = cache ? tp_token_cache_get(cache, p, key, &gen) : NULL;
-    if ((*hit = *rows != NULL)) {
-        return NULL;
-    }
-    err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, rows,
-                     TP_DB_ARGS(hash, apr_itoa(p, bound_idle_days)));
-    if (err || (*rows)->nrows != 1 || !cache
-        || token_refused(p, *rows, bound_idle_days)) {
-        return err;
-    }
-    expires = tp_row(*rows, 0, "expires_usec");
-    tp_token_cache_put(cache, key, gen, *rows,
+    tp_token_cache_put(cache, key, gen, rows,
                        expires ? apr_atoi64(expires) : 0);
-    return NULL;
 }
 
-tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
-                        const char *raw, int bound_idle_days,
-                        tp_principal_t **out)
+/* The principal of an accepted token's lookup row. */
+static tp_principal_t *token_principal(apr_pool_t *p, const tp_rows_t *rows)
 {
-    tp_rows_t *rows;
-    tp_principal_t *who;
-    tp_err_t *err;
-    int hit;
+    tp_principal_t *who = tp_principal_from_row(p, rows);
 
-    if (!tp_token_wellformed(raw)) {
-        return tp_err(p, 401, "invalid API token");
-    }
-    err = token_row(db, p, cache, tp_token_hash(p, raw), bound_idle_days,
-                    &rows, &hit);
-    if (err) {
-        return err;
-    }
-    if (rows->nrows != 1) {
-        return tp_err(p, 401, "invalid API token");
-    }
-    if ((err = token_refused(p, rows, bound_idle_days)) != NULL) {
-        return err;
-    }
-    who = tp_principal_from_row(p, rows);
     who->token_id = tp_row(rows, 0, "token_id");
     who->token_kind = tp_row(rows, 0, "kind");
     who->grants.scoped = strcmp(who->token_kind, TP_TOKEN_INTERACTIVE) != 0;
@@ -213,16 +177,53 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
         who->display_name = tp_row(rows, 0, "description");
         who->is_service_account = 1;
     }
+    return who;
+}
+
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
+                        const char *raw, int bound_idle_days,
+                        tp_principal_t **out)
+{
+    const char *hash, *key;
+    apr_uint32_t gen = 0;
+    tp_rows_t *rows = NULL;
+    tp_err_t *err;
+    int hit;
+
+    if (!tp_token_wellformed(raw)) {
+        return tp_err(p, 401, "invalid API token");
+    }
+    hash = tp_token_hash(p, raw);
+    /* the idle rule is part of the row: a key per rule */
+    key = apr_psprintf(p, "%s/%d", hash, bound_idle_days);
+    if (cache) {
+        rows = tp_token_cache_get(cache, p, key, &gen);
+    }
+    hit = rows != NULL;
+    if (!hit && (err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, &rows,
+                                  TP_DB_ARGS(hash,
+                                             apr_itoa(p, bound_idle_days))))
+                != NULL) {
+        return err;
+    }
+    if (rows->nrows != 1) {
+        return tp_err(p, 401, "invalid API token");
+    }
+    if ((err = token_refused(p, rows, bound_idle_days)) != NULL) {
+        return err;
+    }
+    if (!hit && cache) {
+        remember(cache, key, gen, rows);
+    }
     /* a cached row was fresh when read: the touch is at most a cache
      * lifetime late */
-    if (!hit && tp_row_bool(rows, 0, "stale")) {
-        err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
-                         TP_DB_ARGS(who->token_id));
-        if (err) {
-            return err;
-        }
+    if (!hit && tp_row_bool(rows, 0, "stale")
+        && (err = tp_db_exec(db, p, &SQL_TOKEN_TOUCH, NULL,
+                             TP_DB_ARGS(tp_row(rows, 0, "token_id"))))
+           != NULL) {
+        return err;
     }
-    *out = who;
+    *out = token_principal(p, rows);
     return NULL;
 }
 
