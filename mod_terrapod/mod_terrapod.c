@@ -770,6 +770,9 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     if (tp_db_init(pconf) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* each process reads its process-wide settings (TerrapodAuditQueue,
+     * TerrapodTokenCache) from the main server, Terrapod On there or not */
+    finish_conf(srv_conf(s));
     for (vs = s; vs; vs = vs->next) {
         tp_srv_conf_t *c = srv_conf(vs);
 

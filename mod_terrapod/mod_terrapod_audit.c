@@ -157,20 +157,12 @@ static apr_status_t stop_writer(void *data)
     return APR_SUCCESS;
 }
 
-/* The main server's TerrapodAuditQueue; post_config fills in defaults
- * only where Terrapod is On, which the main server need not be. */
-static int queue_size(const tp_srv_conf_t *conf)
-{
-    return conf->audit_queue > 0 ? conf->audit_queue
-                                 : TP_DEFAULT_AUDIT_QUEUE;
-}
-
 void tp_audit_child_init(apr_pool_t *pchild, server_rec *s)
 {
     tp_srv_conf_t *conf = ap_get_module_config(s->module_config,
                                                &terrapod_module);
 
-    aq.size = queue_size(conf);
+    aq.size = conf->audit_queue;        /* the main server's */
     aq.ring = apr_palloc(pchild, sizeof(*aq.ring) * (apr_size_t)aq.size);
     if (!conf->dbd_driver || !conf->dbd_params
         || apr_thread_mutex_create(&aq.lock, APR_THREAD_MUTEX_DEFAULT,

@@ -827,10 +827,7 @@ void tp_req_child_init(apr_pool_t *pchild, server_rec *s)
 {
     tp_srv_conf_t *conf = ap_get_module_config(s->module_config,
                                                &terrapod_module);
-    /* the main server's value; post_config fills in defaults only where
-     * Terrapod is On, which the main server need not be */
-    int secs = conf->token_cache >= 0 ? conf->token_cache
-                                      : TP_DEFAULT_TOKEN_CACHE;
+    int secs = conf->token_cache;       /* the main server's */
 
     token_cache = NULL;
     if (secs > 0 && cache_generation) {
