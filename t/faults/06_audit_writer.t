@@ -90,11 +90,6 @@ sub request_each {
     return map { ($_ => (api(GET => path_of($_)))[0]->code) } @_;
 }
 
-sub restart {
-    tp_instance('httpd-down', $dir);
-    tp_instance('httpd-up', $dir);
-}
-
 # a failed or interrupted run still leaves the instance as it found it
 END {
     if ($$ == $main && !$done) {
@@ -116,7 +111,7 @@ subtest 'TerrapodAuditQueue outside 1..1000000 stops the configuration' => sub {
 subtest 'a full queue: requests write their own entries' => sub {
     my @markers = map { "audit-q-$tag-$_" } 1 .. 20;
     write_file($snippet, "TerrapodAuditQueue 1\n");
-    restart();
+    restart_httpd();
     my $release = hold_audit_lock();
     my %status = request_all(20, @markers);
     is scalar(keys %status), scalar @markers,
@@ -134,7 +129,7 @@ subtest 'a full queue: requests write their own entries' => sub {
     is_deeply entries("audit-q-$tag"), {map { (path_of($_) => 1) } @markers},
               'every request recorded exactly once';
     unlink $snippet;
-    restart();
+    restart_httpd();
 };
 
 # The default queue takes every entry; Apache is told to stop while the

@@ -21,8 +21,7 @@ my $n = 0;
 sub restart_with {
     my ($seconds) = @_;
     write_file($snippet, "TerrapodTokenCache $seconds\n");
-    tp_instance('httpd-down', $dir);
-    tp_instance('httpd-up', $dir);
+    restart_httpd();
 }
 
 # the instance goes back to its own configuration however the case ends

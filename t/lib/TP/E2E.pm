@@ -12,7 +12,7 @@ use JSON::PP ();
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
-                 config_test config_refuses);
+                 config_test config_refuses restart_httpd);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -133,6 +133,12 @@ sub tp_instance {
     my $out = qx{$ENV{TP_SRC}/tools/tp-instance @args 2>&1};
     die "tp-instance @args: $out" if $?;
     return $out;
+}
+
+# Stops Apache and starts it again, reading conf.d anew.
+sub restart_httpd {
+    tp_instance('httpd-down', $inst);
+    tp_instance('httpd-up', $inst);
 }
 
 # httpd -t on the instance's configuration (with the sanitizer's
