@@ -20,12 +20,15 @@
     "              AND c.status = 'finalized'" \
     "            ORDER BY c.seq DESC LIMIT 1)) AS is_current"
 
-/* A single version is shown with the ids of its outputs, read in the same
- * statement (ids are alphanumeric, so a comma list is unambiguous). */
+/* A single version is shown with the ids of its outputs (rows o of
+ * from), read in the same statement (ids are alphanumeric, so a comma list
+ * is unambiguous). */
+#define OUTPUT_IDS_FROM(from) \
+    " (SELECT string_agg(o.id, ',' ORDER BY o.name) FROM " from \
+    ") AS output_ids"
 #define SV_OUTPUT_IDS \
-    " (SELECT string_agg(o.id, ',' ORDER BY o.name)" \
-    "    FROM state_version_outputs o" \
-    "   WHERE o.state_version_id = sv.id) AS output_ids"
+    OUTPUT_IDS_FROM("state_version_outputs o" \
+                    " WHERE o.state_version_id = sv.id")
 
 static const tp_stmt_t SQL_SV_GET = {"sv_get",
     "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS " FROM state_versions sv"
@@ -79,9 +82,7 @@ static const tp_stmt_t SQL_SV_INSERT = {"sv_insert",
     " DO NOTHING RETURNING *),"
     " o AS (" OUT_INSERT_FROM("v.id", "%s::jsonb") ", v"
     "  ON CONFLICT (state_version_id, name) DO NOTHING RETURNING id, name)"
-    " SELECT " SV_COLUMNS ","
-    "  (SELECT string_agg(o.id, ',' ORDER BY o.name) FROM o) AS output_ids"
-    " FROM v sv"};
+    " SELECT " SV_COLUMNS "," OUTPUT_IDS_FROM("o") " FROM v sv"};
 
 /* Finalizes a pending version; outputs read from the state are stored
  * when the client declared none. One statement, so one round trip. */
