@@ -124,9 +124,6 @@ static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
     "   AND (%s::text IS NULL OR lock_holder = %s) RETURNING *)"
     " SELECT " WS_COLUMNS " FROM w" WS_CURRENT};
 
-
-
-
 /* ---- rendering ---- */
 
 static const char *bool_text(int v)
@@ -277,7 +274,6 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
 
 /* ---- loading with access checks ---- */
 
-/* The workspace row and the caller's level on it, without a verdict. */
 /* The workspace of a row selecting WS_COLUMNS. */
 static tp_ws_t *ws_of(tp_req_t *req, tp_rows_t *rows)
 {
@@ -290,6 +286,7 @@ static tp_ws_t *ws_of(tp_req_t *req, tp_rows_t *rows)
     return ws;
 }
 
+/* The workspace row and the caller's level on it, without a verdict. */
 static tp_err_t *load_row(tp_req_t *req, const char *key, int by_name,
                           tp_ws_t **out)
 {
