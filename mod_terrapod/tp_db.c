@@ -401,6 +401,11 @@ int tp_row_bool(const tp_rows_t *rows, int row, const char *column)
     return v && v[0] == 't';
 }
 
+const char *tp_db_bool(int v)
+{
+    return v ? "true" : "false";
+}
+
 int tp_db_alive(tp_db_t *db, apr_pool_t *p)
 {
     return apr_dbd_check_conn(db->driver, p, db->handle) == APR_SUCCESS;

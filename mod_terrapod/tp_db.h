@@ -63,6 +63,9 @@ const char *tp_row(const tp_rows_t *rows, int row, const char *column);
 /* A boolean cell: 1 for SQL true, 0 for false or NULL. */
 int tp_row_bool(const tp_rows_t *rows, int row, const char *column);
 
+/* A C truth value as a boolean parameter ("true" or "false"). */
+const char *tp_db_bool(int v);
+
 /* Wake-ups: LISTEN on a channel (a fixed identifier, never a value)
  * until p is cleaned up, then UNLISTEN; tp_db_notified waits at most
  * timeout for a NOTIFY on it and is 1 when one came. Nothing else may run

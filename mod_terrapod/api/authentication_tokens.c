@@ -336,7 +336,7 @@ tp_err_t *tp_api_token_expiring(tp_req_t *req)
     return tp_send_page(req, &SQL_TOKENS_EXPIRING,
                         TP_DB_ARGS(apr_itoa(req->r->pool,
                                             req->conf->expiry_warning_days),
-                                   g->email, g->is_admin ? "true" : "false"),
+                                   g->email, tp_db_bool(g->is_admin)),
                         token_resource);
 }
 
@@ -433,7 +433,7 @@ tp_err_t *tp_api_token_update(tp_req_t *req)
         || (err = new_owner(req, rows, from, kind, &owner)) != NULL) {
         return err;
     }
-    service = is_service(kind) ? "true" : "false";
+    service = tp_db_bool(is_service(kind));
     if ((err = tp_req_exec(req, &SQL_TOKEN_CONVERT, NULL,
                            TP_DB_ARGS(kind, owner, service, pins, service,
                                       apr_itoa(p, req->conf

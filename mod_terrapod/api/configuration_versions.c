@@ -142,9 +142,9 @@ tp_err_t *tp_api_cv_create(tp_req_t *req)
         }
     }
     err = tp_req_exec(req, &SQL_CV_INSERT, NULL,
-                      TP_DB_ARGS(id, ws->id, auto_queue ? "true" : "false",
-                                 speculative ? "true" : "false",
-                                 provisional ? "true" : "false",
+                      TP_DB_ARGS(id, ws->id, tp_db_bool(auto_queue),
+                                 tp_db_bool(speculative),
+                                 tp_db_bool(provisional),
                                  req->who->grants.email));
     return err ? err : send_cv(req, 201, id);
 }

@@ -85,11 +85,6 @@ static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "       vcs_ref"
     "  FROM runs WHERE id = %s"};
 
-static const char *text_bool(int v)
-{
-    return v ? "true" : "false";
-}
-
 
 /* ---- rendering ---- */
 
@@ -396,10 +391,10 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
     err = tp_db_exec(db, p, &SQL_RUN_INSERT, NULL,
         TP_DB_ARGS(id, apr_pstrcat(p, "plan-", suffix, NULL),
                    apr_pstrcat(p, "apply-", suffix, NULL), ws_id, in->cv_id,
-                   in->message, text_bool(in->is_destroy),
-                   text_bool(in->auto_apply), text_bool(in->plan_only),
-                   text_bool(in->refresh), text_bool(in->refresh_only),
-                   text_bool(in->allow_empty_apply), text_bool(in->save_plan),
+                   in->message, tp_db_bool(in->is_destroy),
+                   tp_db_bool(in->auto_apply), tp_db_bool(in->plan_only),
+                   tp_db_bool(in->refresh), tp_db_bool(in->refresh_only),
+                   tp_db_bool(in->allow_empty_apply), tp_db_bool(in->save_plan),
                    in->target_addrs, in->replace_addrs, in->variables,
                    in->vcs_ref, created_by));
     if (err) {

@@ -654,7 +654,7 @@ static tp_err_t *insert_pending(tp_req_t *req, tp_db_t *db, const char *ws_id,
     }
     err = tp_db_exec(db, p, &SQL_SV_INSERT, &rows,
                      TP_DB_ARGS(id, ws_id, ll(p, in->serial), in->lineage,
-                                in->md5, in->force ? "true" : "false",
+                                in->md5, tp_db_bool(in->force),
                                 req->who ? req->who->grants.email : NULL,
                                 outputs));
     if (err) {

@@ -161,8 +161,7 @@ tp_err_t *tp_api_user_update(tp_req_t *req)
         return err;
     }
     if ((err = tp_req_exec(req, &SQL_USER_UPDATE, &row,
-                           TP_DB_ARGS(has_active ? (active ? "true" : "false")
-                                                 : NULL,
+                           TP_DB_ARGS(has_active ? tp_db_bool(active) : NULL,
                                       has ? display : NULL, email)))
         != NULL) {
         return err;

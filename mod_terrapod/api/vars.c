@@ -168,8 +168,8 @@ tp_err_t *tp_vars_api_create(tp_req_t *req, const tp_var_owner_t *owner)
     }
     if ((err = tp_req_exec(req, &SQL_VAR_INSERT, &rows,
             TP_DB_ARGS(id, owner->ws_id, owner->varset_id, in.key, value,
-                       sealed, in.category, in.hcl ? "true" : "false",
-                       in.sensitive ? "true" : "false",
+                       sealed, in.category, tp_db_bool(in.hcl),
+                       tp_db_bool(in.sensitive),
                        in.description ? in.description : ""))) != NULL) {
         return err;
     }
@@ -207,8 +207,8 @@ static tp_err_t *merge_update(tp_req_t *req, const tp_var_input_t *in,
     c->category = in->category ? in->category : tp_row(rows, 0, "category");
     c->description = in->description ? in->description
                                      : tp_row(rows, 0, "description");
-    c->hcl = hcl ? "true" : "false";
-    c->sensitive = sensitive ? "true" : "false";
+    c->hcl = tp_db_bool(hcl);
+    c->sensitive = tp_db_bool(sensitive);
     c->value = sensitive ? "" : value;
     c->sealed = NULL;
     if (sensitive) {

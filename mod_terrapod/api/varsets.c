@@ -193,7 +193,7 @@ static tp_err_t *parse_varset(apr_pool_t *p, const tp_json_t *body,
     if ((err = tp_attr_bool(p, a, "global", &global, &has)) != NULL) {
         return err;
     }
-    in->global = has ? (global ? "true" : "false") : NULL;
+    in->global = has ? tp_db_bool(global) : NULL;
     if ((err = tp_attr_int(p, a, "priority", APR_INT32_MIN, APR_INT32_MAX,
                            &priority, &has)) != NULL) {
         return err;

@@ -126,11 +126,6 @@ static const tp_stmt_t SQL_WS_UNLOCK = {"ws_unlock",
 
 /* ---- rendering ---- */
 
-static const char *bool_text(int v)
-{
-    return v ? "true" : "false";
-}
-
 static void set_permissions(tp_json_t *w, tp_level_e lvl)
 {
     static const struct { const char *name; tp_level_e need; } perms[] = {
@@ -471,7 +466,7 @@ tp_err_t *tp_api_workspace_list(tp_req_t *req)
     const tp_grants_t *g = &req->who->grants;
     const char *name = tp_query_arg(req, "search[name]");
     tag_filter_t tf = tag_filters(req);
-    const char *sees_all = bool_text(g->is_admin || g->is_audit);
+    const char *sees_all = tp_db_bool(g->is_admin || g->is_audit);
     const char *rules = tp_json_dump(tp_rbac_read_rules(p, g,
                                                         TP_AXIS_WORKSPACE), p);
 
@@ -656,12 +651,12 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
     if ((err = tp_attr_bool(p, a, "auto-apply", &b, &has)) != NULL) {
         return err;
     }
-    in->auto_apply = has ? bool_text(b) : NULL;
+    in->auto_apply = has ? tp_db_bool(b) : NULL;
     if ((err = tp_attr_bool(p, a, "drift-detection-enabled", &b, &has))
         != NULL) {
         return err;
     }
-    in->drift_enabled = has ? bool_text(b) : NULL;
+    in->drift_enabled = has ? tp_db_bool(b) : NULL;
     if (tp_json_type(a, "drift-detection-interval-seconds", NULL)
         == TP_JSON_INTEGER
         && tp_json_geti(a, "drift-detection-interval-seconds", NULL) < 3600) {
