@@ -12,13 +12,13 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 use JSON::PP ();
 use LWP::UserAgent ();
-use Time::HiRes qw(sleep time);
+use Time::HiRes qw(time);
 use TP::Test;
 use TP::Tokens;
 
 plan tests => 23;
 
-my $LIFETIME = 1;                      # TerrapodTokenCache of the suite
+my $LIFETIME = $TP::Test::TOKEN_CACHE_SECONDS;
 my $admin = admin_token();
 my $ACCOUNT = '/api/v2/account/details';
 
@@ -62,7 +62,7 @@ SKIP: {
         if time - $deleted >= $LIFETIME;
     is $code, 200, 'deleted by SQL: the process still believes its lookup';
 }
-sleep $LIFETIME + 0.2;
+token_cache_expired();
 is $conn->($raw), 401, 'once the lifetime has passed: 401';
 is fresh_connections(8, $raw), '401', 'and on every process';
 

@@ -9,10 +9,11 @@ use TP::Util;
 use JSON::PP ();
 use Apache::TestRequest ();
 use HTTP::Request ();
+use Time::HiRes ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
-                 targz make_cv);
+                 targz make_cv token_cache_expired);
 
 my $json = JSON::PP->new->canonical;
 
@@ -124,6 +125,12 @@ sub error_detail {
     my $doc = json_of(shift) or return '';
     return $doc->{errors}[0]{detail} // '';
 }
+
+# The suite runs with the default TerrapodTokenCache: a change made in
+# SQL, outside the API, reaches a token that is in use once an Apache
+# process's cached lookup of it has expired.
+our $TOKEN_CACHE_SECONDS = 1;
+sub token_cache_expired { Time::HiRes::sleep($TOKEN_CACHE_SECONDS + 0.2) }
 
 # Runs SQL on the suite's database; returns the first column of each row.
 sub sql {

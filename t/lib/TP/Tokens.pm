@@ -53,11 +53,13 @@ sub assign_roles {
     die "assigning @roles to $email: " . $r->as_string unless $r->code == 200;
 }
 
-# Sets a user's last sign-in to days ago (undef: never).
+# Sets a user's last sign-in to days ago (undef: never), and waits until
+# tokens in use see it.
 sub signed_in_days_ago {
     my ($email, $days) = @_;
     my $at = defined $days ? "now() - interval '$days days'" : 'NULL';
     sql("UPDATE users SET last_login_at = $at WHERE email = '$email'");
+    token_cache_expired();
 }
 
 # The HTTP status of GET path with token.
