@@ -90,10 +90,13 @@ sub sign_jwt {
     return "$input." if $o{alg} eq 'none';
     return "$input." . b64u(hmac_sha256($input, $o{hmac_key}))
         if $o{alg} eq 'HS256';
-    my ($fh, $tmp) = tempfile(UNLINK => 1);
+    # removed at once: the provider runs in a child that is killed, so
+    # File::Temp's clean-up at exit never comes
+    my ($fh, $tmp) = tempfile();
     print $fh $input;
     close $fh;
     my $sig = openssl("dgst -sha256 -sign $o{key}{file} -binary $tmp");
+    unlink $tmp;
     $sig = der_to_raw($sig) if $o{alg} eq 'ES256';
     return "$input." . b64u($sig);
 }
