@@ -46,7 +46,8 @@ char *tp_b64url(apr_pool_t *p, const unsigned char *data, apr_size_t len)
     return out;
 }
 
-char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
+/* Lower-case hex of len bytes. */
+static char *to_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len)
 {
     static const char digits[] = "0123456789abcdef";
     char *out = apr_palloc(p, len * 2 + 1);
@@ -91,7 +92,7 @@ static char *digest_hex(apr_pool_t *p, const EVP_MD *md, const void *data,
     unsigned int outlen = 0;
 
     EVP_Digest(data, len, out, &outlen, md, NULL);
-    return tp_hex(p, out, outlen);
+    return to_hex(p, out, outlen);
 }
 
 char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len)
@@ -144,7 +145,7 @@ char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p)
     unsigned int outlen = 0;
 
     EVP_DigestFinal_ex(d->ctx, out, &outlen);
-    return tp_hex(p, out, outlen);
+    return to_hex(p, out, outlen);
 }
 
 unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
@@ -384,7 +385,7 @@ static apr_status_t describe(apr_pool_t *p, X509 *x, tp_x509_t *out)
         for (c = (char *)out->serial; *c; c++) {
             *c = (char)apr_tolower(*c);
         }
-        out->fingerprint = tp_hex(p, md, mdlen);
+        out->fingerprint = to_hex(p, md, mdlen);
         out->not_after = apr_time_from_sec(timegm(&tm));
         out->cert_pem = bio_string(p, b);
         b = NULL;

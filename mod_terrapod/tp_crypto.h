@@ -25,7 +25,6 @@ unsigned char *tp_b64url_decode(apr_pool_t *p, const char *s,
 /* Standard base64 decoding; NULL when s is not valid base64. */
 unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
                                 apr_size_t *len);
-char *tp_hex(apr_pool_t *p, const unsigned char *data, apr_size_t len);
 /* 1 when s is non-empty lower-case hex. */
 int tp_is_hex(const char *s);
 

@@ -405,8 +405,3 @@ const char *tp_db_bool(int v)
 {
     return v ? "true" : "false";
 }
-
-int tp_db_alive(tp_db_t *db, apr_pool_t *p)
-{
-    return apr_dbd_check_conn(db->driver, p, db->handle) == APR_SUCCESS;
-}

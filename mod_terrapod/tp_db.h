@@ -73,7 +73,4 @@ const char *tp_db_bool(int v);
 tp_err_t *tp_db_listen(tp_db_t *db, apr_pool_t *p, const char *channel);
 int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout);
 
-/* 1 when the connection is usable (reconnecting it if it dropped). */
-int tp_db_alive(tp_db_t *db, apr_pool_t *p);
-
 #endif

@@ -12,7 +12,9 @@ static int hexval(char c)
     return -1;
 }
 
-char *tp_url_decode(apr_pool_t *p, const char *s, apr_size_t len)
+/* Decodes %XX escapes; returns NULL for a malformed escape or an encoded
+ * NUL or slash, which no identifier may contain. */
+static char *url_decode(apr_pool_t *p, const char *s, apr_size_t len)
 {
     char *out = apr_palloc(p, len + 1);
     apr_size_t i, o = 0;
@@ -65,7 +67,7 @@ int tp_route_match(apr_pool_t *p, const char *pattern, const char *path,
             if (sl == 0 || params->n >= TP_ROUTE_MAX_PARAMS) {
                 return 0;
             }
-            value = tp_url_decode(p, sp, sl);
+            value = url_decode(p, sp, sl);
             if (!value) {
                 return 0;
             }

@@ -21,10 +21,6 @@ int tp_route_match(apr_pool_t *p, const char *pattern, const char *path,
 
 const char *tp_param(const tp_params_t *params, const char *name);
 
-/* Decodes %XX escapes; returns NULL for a malformed escape or an encoded
- * NUL or slash, which no identifier may contain. */
-char *tp_url_decode(apr_pool_t *p, const char *s, apr_size_t len);
-
 /* Percent-encodes all but RFC 3986's unreserved characters, for query
  * strings and form bodies. */
 char *tp_url_encode(apr_pool_t *p, const char *s);

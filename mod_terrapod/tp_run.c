@@ -22,11 +22,6 @@ int tp_run_final(const char *status)
     return in(status, finals);
 }
 
-int tp_run_active(const char *status)
-{
-    return !tp_run_final(status) && strcmp(status, "pending") != 0;
-}
-
 int tp_run_allows(const char *status, tp_run_action_e action)
 {
     static const char *const confirmable[] = {"planned", NULL};

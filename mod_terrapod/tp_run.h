@@ -14,10 +14,6 @@ typedef enum {
 /* 1 when status is one a run never leaves. */
 int tp_run_final(const char *status);
 
-/* 1 when the run holds (or waits for) its workspace: every status but the
- * final ones and pending. */
-int tp_run_active(const char *status);
-
 /* 1 when action is allowed in status. */
 int tp_run_allows(const char *status, tp_run_action_e action);
 

@@ -806,8 +806,6 @@ START_TEST(run_state_machine)
     ck_assert_str_eq(tp_run_after(TP_RUN_FORCE_CANCEL), "canceled");
     ck_assert(tp_run_final("planned_and_finished"));
     ck_assert(!tp_run_final("planned"));
-    ck_assert(tp_run_active("planned"));
-    ck_assert(!tp_run_active("pending"));
     ck_assert_str_eq(tp_run_after_plan(1, 1, 0, 1), "planned_and_finished");
     ck_assert_str_eq(tp_run_after_plan(0, 0, 0, 0), "planned_and_finished");
     ck_assert_str_eq(tp_run_after_plan(0, 0, 1, 0), "planned");
