@@ -50,6 +50,13 @@ static struct {
     server_rec *s;
 } aq;
 
+/* The writer lost n entries to err. */
+static void log_lost(int n, const tp_err_t *err)
+{
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit entries "
+                 "not recorded: %s", n, err->log ? err->log : err->detail);
+}
+
 /* One batch in one statement; a failure is logged, and the writer goes
  * on with the next batch (the adapter reconnects a dropped connection). */
 static void write_batch(tp_db_t *db, apr_pool_t *p, tp_audit_entry_t **batch,
@@ -59,9 +66,7 @@ static void write_batch(tp_db_t *db, apr_pool_t *p, tp_audit_entry_t **batch,
                                     (const tp_audit_entry_t *const *)batch, n);
 
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
-                     "entries not recorded: %s", n,
-                     err->log ? err->log : err->detail);
+        log_lost(n, err);
     }
 }
 
@@ -77,9 +82,7 @@ static tp_db_t *writer_db(tp_srv_conf_t *conf, apr_pool_t *p, int n)
                                   "'");
     }
     if (err) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, aq.s, "TP01301: %d audit "
-                     "entries not recorded: %s", n,
-                     err->log ? err->log : err->detail);
+        log_lost(n, err);
         return NULL;
     }
     return db;
