@@ -78,7 +78,6 @@ static apr_status_t drop_all(void *data)
 {
     tp_token_cache_t *c = data;
     apr_hash_index_t *hi;
-
     const void *key;
     void *e;
 

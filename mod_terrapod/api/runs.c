@@ -85,7 +85,6 @@ static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "       vcs_ref"
     "  FROM runs WHERE id = %s"};
 
-
 /* ---- rendering ---- */
 
 /* What the runner reported about its resources, and the typed outcome
