@@ -29,8 +29,8 @@ END {
     if ($$ == $main) {
         local $?;
         unlink $snippet;
-        system "$ENV{TP_SRC}/tools/tp-instance", 'httpd-down', $dir;
-        system "$ENV{TP_SRC}/tools/tp-instance", 'httpd-up', $dir;
+        # best effort: a failure here must not hide the case's own result
+        eval { restart_httpd() };
     }
 }
 
