@@ -48,6 +48,11 @@ sub hash_of {
     return sql("SELECT encode(sha256(convert_to('$raw', 'UTF8')), 'hex')");
 }
 
+sub id_of {
+    my ($raw) = @_;
+    return sql("SELECT id FROM api_tokens WHERE token_hash = '" . hash_of($raw) . "'");
+}
+
 # ---- a change outside the API: believed until the lifetime passes ----
 
 my $raw = user_token('tc23-outside@test.local');
@@ -79,14 +84,14 @@ sub cached_token {
 }
 
 my ($tok, $c) = cached_token('tc23-delete@test.local');
-my $id = sql("SELECT id FROM api_tokens WHERE token_hash = '" . hash_of($tok) . "'");
+my $id = id_of($tok);
 is api(DELETE => "/api/terrapod/v1/authentication-tokens/$id",
        token => $admin)->code, 204, 'token deleted through the API';
 is $c->($tok), 401, 'deleted: 401 on the connection that cached it';
 is fresh_connections(8, $tok), '401', 'deleted: 401 on every process';
 
 ($tok, $c) = cached_token('tc23-rotate@test.local');
-$id = sql("SELECT id FROM api_tokens WHERE token_hash = '" . hash_of($tok) . "'");
+$id = id_of($tok);
 my $r = api(POST => "/api/terrapod/v1/authentication-tokens/$id/actions/rotate",
             token => $admin);
 is $r->code, 200, 'token rotated through the API';
