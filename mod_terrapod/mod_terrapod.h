@@ -193,7 +193,8 @@ const char *tp_csrf_token(tp_req_t *req, const char *purpose,
 tp_err_t *tp_session_from_cookie(tp_req_t *req, tp_principal_t **who);
 tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
                         const char *buf, apr_size_t len);
-/* Streams the request body into an upload (size cap enforced by it). */
+/* Streams the request body into an upload (size cap enforced by it) and
+ * ends it; on failure the upload is aborted. */
 tp_err_t *tp_receive_upload(tp_req_t *req, tp_upload_t *up);
 /* The same under a cap of its own. */
 tp_err_t *tp_receive_upload_capped(tp_req_t *req, tp_upload_t *up,

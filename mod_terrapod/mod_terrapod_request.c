@@ -278,6 +278,9 @@ tp_err_t *tp_receive_upload_capped(tp_req_t *req, tp_upload_t *up,
 {
     tp_err_t *err = read_chunks(req->r, max, to_upload, up);
 
+    if (!err) {
+        err = tp_upload_end(up);
+    }
     if (err) {
         tp_upload_abort(up);
     }

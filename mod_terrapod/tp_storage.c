@@ -7,21 +7,46 @@
 #include <apr_file_io.h>
 #include <apr_file_info.h>
 #include <apr_portable.h>
+#include <apr_thread_proc.h>
+#include <apr_thread_cond.h>
+#include <apr_thread_mutex.h>
 #include "tp_storage.h"
 #include "tp_crypto.h"
 
-#define UPLOAD_BUFFER  (64 * 1024)
+/* An upload is staged in buffers of STAGE bytes. Once it outgrows one, a
+ * thread of its own digests each full buffer while the request's thread
+ * writes it out and fills the other: MD5 runs at about 700 MiB/s, nearly
+ * half of a 50 MiB upload's time when it ran on the request's thread. */
+#define STAGE (256 * 1024)
+/* MD5 needs little stack; a small one keeps the thread cheap to start */
+#define HASHER_STACK (256 * 1024)
+
+typedef struct hasher {
+    apr_thread_t *thread;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *turn;   /* a buffer was handed over, or digested */
+    tp_digest_t *md5;
+    const char *buf;           /* handed over and not yet digested */
+    apr_size_t len;
+    int stop;
+} hasher_t;
 
 struct tp_upload {
     apr_pool_t *p;
     apr_file_t *f;
     const char *tmp;
     const char *final;
-    apr_off_t size;
+    apr_off_t size;           /* bytes received */
+    apr_off_t written;        /* bytes in the temp file */
     apr_off_t written_back;   /* bytes handed to the disk so far */
     apr_off_t max;
+    char *stage[2];
+    int cur;                  /* the buffer being filled */
+    apr_size_t fill;
+    hasher_t *hasher;         /* NULL while digesting on the request's thread */
+    int no_hasher;            /* one could not be started */
     tp_digest_t *md5;
-    const char *md5_hex;
+    const char *md5_hex;      /* set once the upload has ended */
     int done;   /* committed or aborted */
 };
 
@@ -72,6 +97,79 @@ tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
     return NULL;
 }
 
+static void *APR_THREAD_FUNC hash_loop(apr_thread_t *thread, void *data)
+{
+    hasher_t *h = data;
+
+    (void)thread;
+    apr_thread_mutex_lock(h->lock);
+    for (;;) {
+        while (!h->buf && !h->stop) {
+            apr_thread_cond_wait(h->turn, h->lock);
+        }
+        if (!h->buf) {
+            break;
+        }
+        apr_thread_mutex_unlock(h->lock);
+        tp_digest_update(h->md5, h->buf, h->len);
+        apr_thread_mutex_lock(h->lock);
+        h->buf = NULL;
+        apr_thread_cond_signal(h->turn);
+    }
+    apr_thread_mutex_unlock(h->lock);
+    /* no apr_thread_exit: it would free the thread's pool, a child of the
+     * request's, from this thread; the joiner's pool owns it */
+    return NULL;
+}
+
+static hasher_t *hasher_start(apr_pool_t *p, tp_digest_t *md5)
+{
+    hasher_t *h = apr_pcalloc(p, sizeof(*h));
+    apr_threadattr_t *attr;
+
+    h->md5 = md5;
+    if (apr_thread_mutex_create(&h->lock, APR_THREAD_MUTEX_DEFAULT, p)
+            != APR_SUCCESS
+        || apr_thread_cond_create(&h->turn, p) != APR_SUCCESS
+        || apr_threadattr_create(&attr, p) != APR_SUCCESS
+        || apr_threadattr_stacksize_set(attr, HASHER_STACK) != APR_SUCCESS
+        || apr_thread_create(&h->thread, attr, hash_loop, h, p)
+            != APR_SUCCESS) {
+        return NULL;
+    }
+    return h;
+}
+
+/* Waits for the buffer handed over before, then hands over this one. */
+static void hasher_give(hasher_t *h, const char *buf, apr_size_t len)
+{
+    apr_thread_mutex_lock(h->lock);
+    while (h->buf) {
+        apr_thread_cond_wait(h->turn, h->lock);
+    }
+    h->buf = buf;
+    h->len = len;
+    apr_thread_cond_signal(h->turn);
+    apr_thread_mutex_unlock(h->lock);
+}
+
+/* Returns once everything handed over is digested and the thread is gone. */
+static void hasher_stop(tp_upload_t *up)
+{
+    hasher_t *h = up->hasher;
+    apr_status_t rv;
+
+    if (!h) {
+        return;
+    }
+    apr_thread_mutex_lock(h->lock);
+    h->stop = 1;
+    apr_thread_cond_signal(h->turn);
+    apr_thread_mutex_unlock(h->lock);
+    apr_thread_join(&rv, h->thread);
+    up->hasher = NULL;
+}
+
 static apr_status_t upload_cleanup(void *data)
 {
     tp_upload_abort(data);
@@ -96,16 +194,16 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     }
     tmpl = apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL);
     rv = apr_file_mktemp(&up->f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                                       | APR_FOPEN_EXCL | APR_FOPEN_BUFFERED,
-                         p);
+                                       | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) {
         return io_error(p, rv, "create", tmpl);
     }
-    /* the default 4 KiB buffer made a write per 4 KiB of a large upload */
-    apr_file_buffer_set(up->f, apr_palloc(p, UPLOAD_BUFFER), UPLOAD_BUFFER);
     up->tmp = tmpl;
+    up->stage[0] = apr_palloc(p, STAGE);
     up->md5 = tp_md5_begin(p);
-    apr_pool_cleanup_register(p, up, upload_cleanup, apr_pool_cleanup_null);
+    /* a pre-cleanup: the hasher must be joined before the pool's other
+     * cleanups destroy its lock and its thread's pool */
+    apr_pool_pre_cleanup_register(p, up, upload_cleanup);
     *out = up;
     return NULL;
 }
@@ -115,36 +213,96 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
  * a 50 MiB state doubled the time of an upload). */
 #define WRITEBACK_STEP (8 * 1024 * 1024)
 
-static apr_status_t start_writeback(tp_upload_t *up)
+static void start_writeback(tp_upload_t *up)
 {
     apr_os_file_t fd;
-    apr_status_t rv = apr_file_flush(up->f);
 
-    if (rv != APR_SUCCESS || apr_os_file_get(&fd, up->f) != APR_SUCCESS) {
-        return rv;
+    if (apr_os_file_get(&fd, up->f) != APR_SUCCESS) {
+        return;
     }
     /* only a hint: the commit's fsync is what makes the bytes durable */
-    (void)sync_file_range(fd, up->written_back, up->size - up->written_back,
+    (void)sync_file_range(fd, up->written_back, up->written - up->written_back,
                           SYNC_FILE_RANGE_WRITE);
-    up->written_back = up->size;
-    return APR_SUCCESS;
+    up->written_back = up->written;
+}
+
+/* Digests the staged buffer: on the hasher once the upload fills a whole
+ * buffer (starting it then), here otherwise. */
+static void digest_stage(tp_upload_t *up)
+{
+    if (!up->hasher && !up->no_hasher && up->fill == STAGE) {
+        up->hasher = hasher_start(up->p, up->md5);
+        up->no_hasher = !up->hasher;
+        if (up->hasher) {
+            up->stage[1] = apr_palloc(up->p, STAGE);
+        }
+    }
+    if (up->hasher) {
+        hasher_give(up->hasher, up->stage[up->cur], up->fill);
+    }
+    else {
+        tp_digest_update(up->md5, up->stage[up->cur], up->fill);
+    }
+}
+
+/* Digests and writes out the staged bytes, then fills the other buffer
+ * (the hasher may still be reading this one). */
+static tp_err_t *flush_stage(tp_upload_t *up)
+{
+    apr_status_t rv;
+
+    digest_stage(up);
+    rv = apr_file_write_full(up->f, up->stage[up->cur], up->fill, NULL);
+    up->written += (apr_off_t)up->fill;
+    up->fill = 0;
+    if (up->hasher) {
+        up->cur = !up->cur;
+    }
+    if (rv != APR_SUCCESS) {
+        return io_error(up->p, rv, "write", up->tmp);
+    }
+    if (up->written - up->written_back >= WRITEBACK_STEP) {
+        start_writeback(up);
+    }
+    return NULL;
 }
 
 tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len)
 {
-    apr_status_t rv;
+    tp_err_t *err;
 
     up->size += (apr_off_t)len;
     if (up->size > up->max) {
         return tp_err(up->p, 413, "upload exceeds %" APR_OFF_T_FMT " bytes",
                       up->max);
     }
-    tp_digest_update(up->md5, buf, len);
-    rv = apr_file_write_full(up->f, buf, len, NULL);
-    if (rv == APR_SUCCESS && up->size - up->written_back >= WRITEBACK_STEP) {
-        rv = start_writeback(up);
+    while (len > 0) {
+        apr_size_t n = STAGE - up->fill < len ? STAGE - up->fill : len;
+
+        memcpy(up->stage[up->cur] + up->fill, buf, n);
+        up->fill += n;
+        buf += n;
+        len -= n;
+        if (up->fill == STAGE && (err = flush_stage(up)) != NULL) {
+            return err;
+        }
     }
-    return rv == APR_SUCCESS ? NULL : io_error(up->p, rv, "write", up->tmp);
+    return NULL;
+}
+
+tp_err_t *tp_upload_end(tp_upload_t *up)
+{
+    tp_err_t *err = NULL;
+
+    if (up->md5_hex) {
+        return NULL;
+    }
+    if (up->fill > 0) {
+        err = flush_stage(up);
+    }
+    hasher_stop(up);
+    up->md5_hex = tp_digest_hex(up->md5, up->p);
+    return err;
 }
 
 apr_off_t tp_upload_size(const tp_upload_t *up)
@@ -152,20 +310,14 @@ apr_off_t tp_upload_size(const tp_upload_t *up)
     return up->size;
 }
 
-const char *tp_upload_md5(tp_upload_t *up)
+const char *tp_upload_md5(const tp_upload_t *up)
 {
-    if (!up->md5_hex) {
-        up->md5_hex = tp_digest_hex(up->md5, up->p);
-    }
     return up->md5_hex;
 }
 
-tp_err_t *tp_upload_path(tp_upload_t *up, const char **path)
+const char *tp_upload_path(const tp_upload_t *up)
 {
-    apr_status_t rv = apr_file_flush(up->f);
-
-    *path = up->tmp;
-    return rv == APR_SUCCESS ? NULL : io_error(up->p, rv, "flush", up->tmp);
+    return up->tmp;
 }
 
 /* Makes a rename durable: the directory entry is synced too. */
@@ -184,11 +336,13 @@ static void sync_dir(const char *path, apr_pool_t *p)
 
 tp_err_t *tp_upload_commit(tp_upload_t *up)
 {
-    apr_status_t rv = apr_file_flush(up->f);
+    tp_err_t *err = tp_upload_end(up);
+    apr_status_t rv;
 
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_sync(up->f);
+    if (err) {
+        return err;
     }
+    rv = apr_file_sync(up->f);
     if (rv != APR_SUCCESS) {
         return io_error(up->p, rv, "sync", up->tmp);
     }
@@ -207,6 +361,7 @@ void tp_upload_abort(tp_upload_t *up)
 {
     if (!up->done) {
         up->done = 1;
+        hasher_stop(up);
         apr_file_close(up->f);
         apr_file_remove(up->tmp, up->p);
         apr_pool_cleanup_kill(up->p, up, upload_cleanup);

@@ -18,17 +18,22 @@ typedef struct tp_upload tp_upload_t;
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p);
 
 /* Starts an upload to key, refusing more than max bytes (413). The temp
- * file is removed when p is cleaned up unless the upload was committed. */
+ * file is removed when p is cleaned up unless the upload was committed.
+ * Upload calls come from one thread. */
 tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
                            const char *key, apr_off_t max, tp_upload_t **up);
 tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len);
+/* After the last write: the temp file holds every byte, and the MD5 is
+ * known. Later calls do nothing. */
+tp_err_t *tp_upload_end(tp_upload_t *up);
 apr_off_t tp_upload_size(const tp_upload_t *up);
-/* Hex MD5 of everything written; call once, after the last write. */
-const char *tp_upload_md5(tp_upload_t *up);
-/* The temp file holding what was written so far (flushed), for checks
- * that must pass before the upload becomes visible. */
-tp_err_t *tp_upload_path(tp_upload_t *up, const char **path);
-/* fsync, rename into place, fsync the directory. */
+/* Hex MD5 of everything written, once the upload has ended (else NULL). */
+const char *tp_upload_md5(const tp_upload_t *up);
+/* The temp file, for checks that must pass before the upload becomes
+ * visible; whole once the upload has ended. */
+const char *tp_upload_path(const tp_upload_t *up);
+/* Ends the upload if need be; fsync, rename into place, fsync the
+ * directory. */
 tp_err_t *tp_upload_commit(tp_upload_t *up);
 void tp_upload_abort(tp_upload_t *up);
 

@@ -195,7 +195,6 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     const char *id = tp_param(&req->params, "id");
     tp_archive_limits_t limits;
     tp_archive_info_t info;
-    const char *tmp;
     tp_upload_t *up;
     tp_rows_t *rows, *cv;
     tp_err_t *err;
@@ -213,8 +212,7 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     if ((err = tp_storage_begin(&req->conf->storage, p,
                                 cv_key(p, tp_row(cv, 0, "workspace_id"), id),
                                 req->conf->max_upload, &up)) != NULL
-        || (err = tp_receive_upload(req, up)) != NULL
-        || (err = tp_upload_path(up, &tmp)) != NULL) {
+        || (err = tp_receive_upload(req, up)) != NULL) {
         /* a refused body (413) is the client's fault; the version is
          * errored so a run never waits on it */
         return err->status == 413 ? reject(req, id, err) : err;
@@ -223,7 +221,8 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     limits.max_entry_size = req->conf->max_upload;
     limits.max_total_size = req->conf->max_upload;
     limits.max_entries = 100000;
-    if ((err = tp_archive_validate(p, tmp, &limits, &info)) != NULL) {
+    if ((err = tp_archive_validate(p, tp_upload_path(up), &limits, &info))
+        != NULL) {
         tp_upload_abort(up);
         return reject(req, id, err);
     }
