@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <apr_general.h>
 #include <apr_strings.h>
-#include <apr_file_info.h>
 
 #include "tp_crypto.h"
 #include "tp_error.h"
@@ -30,6 +29,8 @@ Suite *jwt_suite(void);
 Suite *web_suite(void);
 Suite *audit_suite(void);
 Suite *token_cache_suite(void);
+/* check_archive.c */
+int entries_in(apr_pool_t *p, const char *dir);
 
 static apr_pool_t *pool;
 
@@ -782,18 +783,10 @@ static const char *stored_md5(const tp_storage_t *st, const char *key)
     return tp_digest_hex(d, pool);
 }
 
-static int entries_in(const char *dir)
+/* How many files the tests' workspace directory "state/w" holds. */
+static int files_in_w(const tp_storage_t *st)
 {
-    apr_dir_t *d;
-    apr_finfo_t fi;
-    int n = 0;
-
-    ck_assert_int_eq(apr_dir_open(&d, dir, pool), APR_SUCCESS);
-    while (apr_dir_read(&fi, APR_FINFO_NAME, d) == APR_SUCCESS) {
-        n += strcmp(fi.name, ".") != 0 && strcmp(fi.name, "..") != 0;
-    }
-    apr_dir_close(d);
-    return n;
+    return entries_in(pool, apr_pstrcat(pool, st->root, "/state/w", NULL));
 }
 
 /* An upload of several writeback steps (its writeback starts while it
@@ -819,8 +812,7 @@ START_TEST(storage_upload_across_writeback_steps)
     ck_assert_int_eq(tp_upload_size(up), total);
     ck_assert_ptr_null(tp_upload_commit(up));
     ck_assert_str_eq(stored_md5(&st, "state/w/v.tfstate"), want_hex);
-    ck_assert_int_eq(entries_in(apr_pstrcat(pool, st.root, "/state/w", NULL)),
-                     1);
+    ck_assert_int_eq(files_in_w(&st), 1);
     ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf %s", st.root)), 0);
 }
 END_TEST
@@ -852,8 +844,7 @@ START_TEST(storage_upload_sizes)
         ck_assert_str_eq(tp_upload_md5(up), want_hex);
         ck_assert_str_eq(stored_md5(&st, key), want_hex);
     }
-    ck_assert_int_eq(entries_in(apr_pstrcat(pool, st.root, "/state/w", NULL)),
-                     (int)i);
+    ck_assert_int_eq(files_in_w(&st), (int)i);
     ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf %s", st.root)), 0);
 }
 END_TEST
@@ -875,16 +866,14 @@ START_TEST(storage_upload_given_up)
     write_pattern(up, total, tp_md5_begin(pool));
     tp_upload_abort(up);
     ck_assert_ptr_null(tp_upload_md5(up));
-    ck_assert_int_eq(entries_in(apr_pstrcat(pool, st.root, "/state/w", NULL)),
-                     0);
+    ck_assert_int_eq(files_in_w(&st), 0);
 
     apr_pool_create(&sub, pool);
     ck_assert_ptr_null(tp_storage_begin(&st, sub, "state/w/b.tfstate",
                                         total, &up));
     write_pattern(up, total, tp_md5_begin(pool));
     apr_pool_destroy(sub);
-    ck_assert_int_eq(entries_in(apr_pstrcat(pool, st.root, "/state/w", NULL)),
-                     0);
+    ck_assert_int_eq(files_in_w(&st), 0);
     ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf %s", st.root)), 0);
 }
 END_TEST
