@@ -24,7 +24,7 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
                            const char *key, apr_off_t max, tp_upload_t **up);
 tp_err_t *tp_upload_write(tp_upload_t *up, const char *buf, apr_size_t len);
 /* After the last write: the temp file holds every byte, and the MD5 is
- * known. Later calls do nothing. */
+ * known. Later calls do nothing; a failure aborts the upload. */
 tp_err_t *tp_upload_end(tp_upload_t *up);
 apr_off_t tp_upload_size(const tp_upload_t *up);
 /* Hex MD5 of everything written, once the upload has ended (else NULL). */
