@@ -297,6 +297,11 @@ tp_err_t *tp_upload_end(tp_upload_t *up)
     if (up->md5_hex) {
         return NULL;
     }
+    if (up->done) {
+        return tp_err_internal(up->p, 503, "storage is unavailable",
+                               apr_pstrcat(up->p, "upload to ", up->tmp,
+                                           " was given up", NULL));
+    }
     if (up->fill > 0) {
         err = flush_stage(up);
     }

@@ -3,6 +3,8 @@
 #include <check.h>
 #include <string.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 
@@ -878,6 +880,46 @@ START_TEST(storage_upload_given_up)
 }
 END_TEST
 
+/* A write the file system refuses (here the file size limit) fails the
+ * upload with a 503, whether it comes while the body arrives or at its
+ * end, and nothing can commit what was written. */
+START_TEST(storage_upload_write_refused)
+{
+    char dir[] = "/tmp/tp-storage-XXXXXX";
+    tp_storage_t st = {mkdtemp(dir)};
+    struct rlimit small = {64 * 1024, 0}, before;
+    tp_upload_t *up;
+    tp_err_t *err;
+
+    ck_assert_ptr_nonnull(st.root);
+    signal(SIGXFSZ, SIG_IGN);
+    ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &before), 0);
+    small.rlim_max = before.rlim_max;
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &small), 0);
+    /* within one staging buffer: the write comes at the end */
+    ck_assert_ptr_null(tp_storage_begin(&st, pool, "state/w/a.tfstate",
+                                        1 << 20, &up));
+    write_pattern(up, 100 * 1024, tp_md5_begin(pool));
+    err = tp_upload_end(up);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->status, 503);
+    ck_assert_ptr_null(tp_upload_md5(up));
+    ck_assert_ptr_nonnull(err = tp_upload_commit(up));
+    ck_assert_int_eq(err->status, 503);
+    ck_assert_int_eq(files_in_w(&st), 0);
+    /* across buffers: the write of the first full one fails */
+    ck_assert_ptr_null(tp_storage_begin(&st, pool, "state/w/b.tfstate",
+                                        1 << 20, &up));
+    err = tp_upload_write(up, apr_pcalloc(pool, 512 * 1024), 512 * 1024);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->status, 503);
+    tp_upload_abort(up);
+    ck_assert_int_eq(files_in_w(&st), 0);
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &before), 0);
+    ck_assert_int_eq(system(apr_psprintf(pool, "rm -rf %s", st.root)), 0);
+}
+END_TEST
+
 /* ---- tp_run ---- */
 
 START_TEST(run_state_machine)
@@ -951,6 +993,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, storage_upload_across_writeback_steps);
     tcase_add_test(tc, storage_upload_sizes);
     tcase_add_test(tc, storage_upload_given_up);
+    tcase_add_test(tc, storage_upload_write_refused);
     tcase_add_test(tc, rbac_level_names);
     tcase_add_test(tc, rbac_grants_hold);
     tcase_add_test(tc, token_lifespan_caps);
