@@ -541,17 +541,27 @@ static apr_status_t remove_tree(void *dir)
     return APR_SUCCESS;
 }
 
+/* A fresh directory in the system's temp directory, removed with p, its
+ * contents too; the storage tests use it as well. */
+const char *temp_dir(apr_pool_t *p);
+const char *temp_dir(apr_pool_t *p)
+{
+    const char *tmp;
+    char *dir;
+
+    ck_assert_int_eq(apr_temp_dir_get(&tmp, p), APR_SUCCESS);
+    dir = apr_pstrcat(p, tmp, "/tp-test-XXXXXX", NULL);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    apr_pool_cleanup_register(p, dir, remove_tree, apr_pool_cleanup_null);
+    return dir;
+}
+
 /* An empty directory "dest" inside a fresh one (so that escapes would
  * land beside it and be seen), both removed with the pool. */
 static const char *temp_dest(const char **outer)
 {
-    const char *dir;
-    char *top;
+    const char *top = temp_dir(pool), *dir;
 
-    ck_assert_int_eq(apr_temp_dir_get(&dir, pool), APR_SUCCESS);
-    top = apr_pstrcat(pool, dir, "/tp-extract-XXXXXX", NULL);
-    ck_assert_ptr_nonnull(mkdtemp(top));
-    apr_pool_cleanup_register(pool, top, remove_tree, apr_pool_cleanup_null);
     *outer = top;
     dir = apr_pstrcat(pool, top, "/dest", NULL);
     ck_assert_int_eq(mkdir(dir, 0700), 0);
