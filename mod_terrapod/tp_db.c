@@ -8,6 +8,8 @@
  * start dereferences a NULL transaction when BEGIN fails, as it does on a
  * connection whose server just died. */
 #include <string.h>
+#include <apr_atomic.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <poll.h>
@@ -21,6 +23,8 @@ struct tp_db {
     int trans;          /* a transaction is open */
     apr_pool_t *trans_pool;
     int trans_failed;   /* a statement in the open transaction failed */
+    int trans_wrote;    /* a statement in it may have changed data */
+    volatile apr_uint32_t *writes;   /* NULL: changes are not counted */
 };
 
 /* What one session has prepared. A connection that was reset after a
@@ -218,6 +222,58 @@ static tp_rows_t *copy_rows(apr_pool_t *p, const PGresult *res)
     return rows;
 }
 
+void tp_db_count_writes(tp_db_t *db, volatile apr_uint32_t *counter)
+{
+    db->writes = counter;
+}
+
+static int name_char(char c)
+{
+    return apr_isalnum(c) || c == '_';
+}
+
+/* Whether word (upper case, as this code writes SQL keywords) stands in
+ * sql on its own, not as part of a longer name. */
+static int has_keyword(const char *sql, const char *word)
+{
+    apr_size_t n = strlen(word);
+    const char *at;
+
+    for (at = strstr(sql, word); at; at = strstr(at + n, word)) {
+        if ((at == sql || !name_char(at[-1])) && !name_char(at[n])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Whether sql may change data: anything but a plain query. Row locks
+ * (FOR UPDATE) count too, which errs on the side of a stale read never
+ * being kept. */
+static int may_write(const char *sql)
+{
+    while (apr_isspace(*sql)) {
+        sql++;
+    }
+    return (strncmp(sql, "SELECT", 6) != 0 && strncmp(sql, "WITH", 4) != 0)
+           || has_keyword(sql, "INSERT") || has_keyword(sql, "UPDATE")
+           || has_keyword(sql, "DELETE");
+}
+
+/* Counts a change made outside a transaction now, one made inside at its
+ * commit. */
+static void wrote(tp_db_t *db)
+{
+    if (!db->writes) {
+        return;
+    }
+    if (db->trans) {
+        db->trans_wrote = 1;
+    } else {
+        apr_atomic_inc32(db->writes);
+    }
+}
+
 tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
                      tp_rows_t **rows, int nargs, const char **args)
 {
@@ -233,6 +289,9 @@ tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
     if (err) {
         db->trans_failed = db->trans;
         return err;
+    }
+    if (may_write(stmt->sql)) {
+        wrote(db);
     }
     if (rows) {
         *rows = copy_rows(p, res);
@@ -250,6 +309,7 @@ tp_err_t *tp_db_script(tp_db_t *db, apr_pool_t *p, const char *sql)
         db->trans_failed = db->trans;
         return db_error(db, p, NULL, rv);
     }
+    wrote(db);
     return NULL;
 }
 
@@ -281,6 +341,7 @@ tp_err_t *tp_db_begin(tp_db_t *db, apr_pool_t *p)
     db->trans = 1;
     db->trans_pool = p;
     db->trans_failed = 0;
+    db->trans_wrote = 0;
     apr_pool_cleanup_register(p, db, trans_cleanup, apr_pool_cleanup_null);
     return NULL;
 }
@@ -309,7 +370,11 @@ tp_err_t *tp_db_commit(tp_db_t *db)
                                "commit after a failed statement");
     }
     rv = trans_end(db, "COMMIT");
-
+    /* counted even when COMMIT reports an error: a connection lost while
+     * it ran may still have committed */
+    if (db->trans_wrote) {
+        wrote(db);
+    }
     return rv ? db_error(db, p, NULL, rv) : NULL;
 }
 

@@ -38,6 +38,13 @@ tp_db_t *tp_db_wrap(apr_pool_t *p, const apr_dbd_driver_t *driver,
 tp_err_t *tp_db_open(apr_pool_t *p, const char *driver_name,
                      const char *params, tp_db_t **out);
 
+/* Makes db count in *counter (shared memory) the changes committed
+ * through it: a statement that may change data counts once it has run
+ * outside a transaction, a transaction that ran one once its COMMIT has
+ * been sent. What was read before the count moved may be stale, so the
+ * read caches tied to the counter drop it. */
+void tp_db_count_writes(tp_db_t *db, volatile apr_uint32_t *counter);
+
 /* Runs a statement. rows may be NULL for statements whose result does not
  * matter; use RETURNING where the rows a change touched matter. */
 tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
