@@ -41,6 +41,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->audit_retention_days = -1;
     c->audit_queue = -1;
     c->token_cache = -1;
+    c->read_cache = -1;
     return c;
 }
 
@@ -82,6 +83,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->audit_retention_days = MERGE_INT(audit_retention_days);
     c->audit_queue = MERGE_INT(audit_queue);
     c->token_cache = MERGE_INT(token_cache);
+    c->read_cache = MERGE_INT(read_cache);
     return c;
 }
 
@@ -445,6 +447,8 @@ static const int_directive_t audit_queue = {
     APR_OFFSETOF(tp_srv_conf_t, audit_queue), 1, 1000000};
 static const int_directive_t token_cache = {
     APR_OFFSETOF(tp_srv_conf_t, token_cache), 0, TP_TOKEN_CACHE_MAX};
+static const int_directive_t read_cache = {
+    APR_OFFSETOF(tp_srv_conf_t, read_cache), 0, TP_READ_CACHE_MAX};
 
 /* TerrapodRateLimit <class> <requests per minute> */
 static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
@@ -550,6 +554,9 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodTokenCache", set_int, (void *)&token_cache,
                   RSRC_CONF, "Seconds an Apache process believes a token "
                   "it has looked up (0: looks up every request's token)"),
+    AP_INIT_TAKE1("TerrapodReadCache", set_int, (void *)&read_cache,
+                  RSRC_CONF, "Seconds an Apache process keeps the answer "
+                  "of a hot read while nothing is written (0: none kept)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -734,6 +741,9 @@ static void finish_conf(tp_srv_conf_t *c)
     }
     if (c->token_cache == -1) {
         c->token_cache = TP_DEFAULT_TOKEN_CACHE;
+    }
+    if (c->read_cache == -1) {
+        c->read_cache = TP_DEFAULT_READ_CACHE;
     }
     finish_rate_limits(c->rate_limits);
 }

@@ -37,6 +37,10 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_DEFAULT_TOKEN_CACHE   1    /* seconds a token lookup is believed */
 #define TP_TOKEN_CACHE_MAX       300
 #define TP_TOKEN_CACHE_ENTRIES   1000 /* tokens a process remembers */
+#define TP_DEFAULT_READ_CACHE    1    /* seconds a read's answer is kept */
+#define TP_READ_CACHE_MAX        60
+#define TP_READ_CACHE_ENTRIES    500  /* answers a process keeps */
+#define TP_READ_CACHE_ANSWER_MAX 16384 /* bytes of the largest kept */
 
 /* terraform login: the client the discovery document names and the ports
  * its loopback listener may use */
@@ -81,6 +85,7 @@ typedef struct tp_srv_conf {
     int audit_retention_days;     /* 0: forever; -1: inherit */
     int audit_queue;              /* entries; -1: inherit */
     int token_cache;              /* seconds; 0: off; -1: inherit */
+    int read_cache;               /* seconds; 0: off; -1: inherit */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -116,6 +121,8 @@ typedef struct tp_route {
     /* the handler changes who may do what (tokens, users, roles): cached
      * token lookups are dropped after it */
     int principals;
+    /* a GET whose answers the read cache keeps (TerrapodReadCache) */
+    int cached;
 } tp_route_t;
 
 struct tp_req {
@@ -130,6 +137,7 @@ struct tp_req {
     tp_json_t *meta;       /* extra members tp_send_page puts in meta */
     const char *client_ip; /* the real client, behind trusted proxies */
     const char *actor;     /* who authenticated, for the audit log */
+    const char *answer;    /* the JSON of a 200 answer, for the read cache */
 };
 
 /* The route table (mod_terrapod_routes.c). */
@@ -137,10 +145,14 @@ extern const tp_route_t tp_routes[];
 
 /* mod_terrapod_request.c */
 int tp_handle(request_rec *r);
-/* The token cache: its generation, shared by every process, is set up
- * once at start-up; each process then gets a cache of its own. */
+/* The token and read caches: their generations, shared by every process,
+ * are set up once at start-up; each process then gets caches of its own. */
 void tp_req_post_config(apr_pool_t *pconf, server_rec *s);
 void tp_req_child_init(apr_pool_t *pchild, server_rec *s);
+/* The counter of committed changes that drops the read caches' answers
+ * (NULL: there are no read caches), for connections of our own that
+ * write: tp_db_count_writes. */
+volatile apr_uint32_t *tp_req_write_counter(void);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
 /* Runs a statement on the request's connection. */

@@ -65,6 +65,8 @@ static int ensure_connected(conn_t *cn)
             cn->db = NULL;
             return 0;
         }
+        /* its changes (runs, locks) drop the processes' cached reads */
+        tp_db_count_writes(cn->db, tp_req_write_counter());
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00203: background "
                      "child connected to the database");
         cn->down_logged = 0;

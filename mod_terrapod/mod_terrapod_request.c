@@ -18,10 +18,20 @@
 #include "tp_crypto.h"
 #include "tp_web.h"
 
-/* This process's token lookups (NULL: TerrapodTokenCache 0), and the
- * counter every process shares that drops them all when it moves. */
-static tp_token_cache_t *token_cache;
-static volatile apr_uint32_t *cache_generation;
+#define JSON_TYPE "application/json"
+
+/* Counters every process shares (in shared memory): when one moves, the
+ * entries tied to it are dropped in every process. */
+typedef struct {
+    apr_uint32_t principals;  /* who may do what changed: token lookups */
+    apr_uint32_t writes;      /* anything was committed: read answers */
+} generations_t;
+
+static volatile generations_t *generations;
+/* This process's token lookups (NULL: TerrapodTokenCache 0) and answers of
+ * cached reads (NULL: TerrapodReadCache 0). */
+static tp_cache_t *token_cache;
+static tp_cache_t *read_cache;
 
 /* Prefixes this module answers for; everything else stays with httpd. */
 static const char *const api_prefixes[] = {
@@ -60,22 +70,33 @@ void tp_log_err(request_rec *r, const tp_err_t *e)
     }
 }
 
-static void write_json(request_rec *r, int status, const tp_json_t *doc)
+static void send_body(request_rec *r, int status, const char *content_type,
+                      const char *buf, apr_size_t len)
+{
+    r->status = status;
+    ap_set_content_type(r, content_type);
+    ap_set_content_length(r, (apr_off_t)len);
+    if (!r->header_only && len) {
+        ap_rwrite(buf, (int)len, r);
+    }
+}
+
+/* Sends doc; returns the text sent. */
+static const char *write_json(request_rec *r, int status, const tp_json_t *doc)
 {
     char *body = tp_json_dump(doc, r->pool);
-    apr_size_t len = strlen(body);
 
-    r->status = status;
-    ap_set_content_type(r, "application/json");
-    ap_set_content_length(r, (apr_off_t)len);
-    if (!r->header_only) {
-        ap_rwrite(body, (int)len, r);
-    }
+    send_body(r, status, JSON_TYPE, body, strlen(body));
+    return body;
 }
 
 tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc)
 {
-    write_json(req->r, status, doc);
+    const char *body = write_json(req->r, status, doc);
+
+    if (status == HTTP_OK) {
+        req->answer = body;
+    }
     return NULL;
 }
 
@@ -106,6 +127,7 @@ tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db)
         }
         req->db = tp_db_wrap(req->r->pool, dbd->driver, dbd->handle,
                              dbd->pool);
+        tp_db_count_writes(req->db, tp_req_write_counter());
     }
     *db = req->db;
     return NULL;
@@ -340,12 +362,7 @@ tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
 tp_err_t *tp_send_bytes(tp_req_t *req, int status, const char *content_type,
                         const char *buf, apr_size_t len)
 {
-    req->r->status = status;
-    ap_set_content_type(req->r, content_type);
-    ap_set_content_length(req->r, (apr_off_t)len);
-    if (!req->r->header_only && len) {
-        ap_rwrite(buf, (int)len, req->r);
-    }
+    send_body(req->r, status, content_type, buf, len);
     return NULL;
 }
 
@@ -768,6 +785,50 @@ static tp_err_t *check_org(tp_req_t *req)
     return NULL;
 }
 
+/* The read cache's key for the answer to req, or NULL when its route's
+ * answers are not kept. An answer depends on who asks (the user, and the
+ * token or session that may narrow what they can do), the address it was
+ * asked at (the URLs in it) and the path and query. */
+static const char *read_key(const tp_req_t *req)
+{
+    const tp_principal_t *who = req->who;
+    request_rec *r = req->r;
+
+    if (!read_cache || !req->route->cached || r->method_number != M_GET
+        || !who) {
+        return NULL;
+    }
+    return apr_pstrcat(r->pool, who->user_id, " ",
+                       who->token_id ? who->token_id : "session", " ",
+                       tp_base_url((tp_req_t *)req), r->unparsed_uri, NULL);
+}
+
+/* Answers req with the answer kept for key, if one is still good. */
+static int answer_kept(tp_req_t *req, const char *key)
+{
+    apr_uint32_t now;
+    const tp_rows_t *kept = tp_cache_get(read_cache, req->r->pool, key, &now);
+
+    if (!kept) {
+        return 0;
+    }
+    send_body(req->r, HTTP_OK, JSON_TYPE, kept->cells[0],
+              strlen(kept->cells[0]));
+    return 1;
+}
+
+/* Keeps a route's answer, as a row of one cell, unless it is too large to
+ * be worth a process's memory. */
+static void keep_answer(const char *key, apr_uint32_t gen, const char *body)
+{
+    static const char *const names[] = {"answer"};
+    tp_rows_t row = {1, 1, (const char **)names, &body};
+
+    if (strlen(body) <= TP_READ_CACHE_ANSWER_MAX) {
+        tp_cache_put(read_cache, key, gen, &row, 0);
+    }
+}
+
 int tp_handle(request_rec *r)
 {
     tp_srv_conf_t *conf = ap_get_module_config(r->server->module_config,
@@ -776,10 +837,15 @@ int tp_handle(request_rec *r)
     const char *method = r->header_only ? "GET" : r->method;
     tp_req_t *req;
     tp_err_t *err, *limited;
+    const char *key;
+    /* taken before the principal is looked up: an answer worked out with
+     * roles a change is replacing as it runs is never kept as current */
+    apr_uint32_t gen;
 
     if (conf->enabled != 1 || !tp_is_api_path(path)) {
         return DECLINED;
     }
+    gen = read_cache ? tp_cache_generation(read_cache) : 0;
     req = apr_pcalloc(r->pool, sizeof(*req));
     req->r = r;
     req->conf = conf;
@@ -799,10 +865,24 @@ int tp_handle(request_rec *r)
     if (limited || err || (err = check_org(req)) != NULL) {
         return send_error(r, limited ? limited : err);
     }
+    key = read_key(req);
+    if (key && answer_kept(req, key)) {
+        return OK;
+    }
     err = req->route->handler(req);
-    /* whatever it changed is committed by now */
-    if (req->route->principals && token_cache) {
-        tp_token_cache_bump(token_cache);
+    /* Whatever it changed is committed by now. Answers are dropped again
+     * after the lookups: one worked out with a lookup from before the
+     * change, read between the commit and the lookups' drop, goes too. */
+    if (req->route->principals) {
+        if (token_cache) {
+            tp_cache_bump(token_cache);
+        }
+        if (read_cache) {
+            tp_cache_bump(read_cache);
+        }
+    }
+    if (key && !err && req->answer) {
+        keep_answer(key, gen, req->answer);
     }
     return err ? send_error(r, err) : OK;
 }
@@ -810,32 +890,49 @@ int tp_handle(request_rec *r)
 void tp_req_post_config(apr_pool_t *pconf, server_rec *s)
 {
     apr_shm_t *shm;
-    apr_status_t rv = apr_shm_create(&shm, sizeof(*cache_generation), NULL,
+    apr_status_t rv = apr_shm_create(&shm, sizeof(*generations), NULL,
                                      pconf);
 
-    cache_generation = NULL;
+    generations = NULL;
     if (rv != APR_SUCCESS) {
-        /* without a counter every process can see, changes could not
+        /* without counters every process can see, changes could not
          * reach the others' caches: no process caches then */
         ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "TP00006: no shared "
-                     "memory for the token cache; every token is looked "
-                     "up on every request");
+                     "memory for the caches; every token is looked up and "
+                     "every read answered from the database");
         return;
     }
-    cache_generation = apr_shm_baseaddr_get(shm);
-    *cache_generation = 0;
+    generations = apr_shm_baseaddr_get(shm);
+    generations->principals = 0;
+    generations->writes = 0;
+}
+
+volatile apr_uint32_t *tp_req_write_counter(void)
+{
+    return generations ? &generations->writes : NULL;
+}
+
+/* A cache of secs seconds tied to generation; NULL when secs is 0. */
+static tp_cache_t *cache_for(apr_pool_t *pchild, int secs,
+                             volatile apr_uint32_t *generation, int entries)
+{
+    return secs > 0 ? tp_cache_create(pchild, generation,
+                                      apr_time_from_sec(secs), entries)
+                    : NULL;
 }
 
 void tp_req_child_init(apr_pool_t *pchild, server_rec *s)
 {
     tp_srv_conf_t *conf = ap_get_module_config(s->module_config,
                                                &terrapod_module);
-    int secs = conf->token_cache;       /* the main server's */
 
-    token_cache = NULL;
-    if (secs > 0 && cache_generation) {
-        token_cache = tp_token_cache_create(pchild, cache_generation,
-                                            apr_time_from_sec(secs),
-                                            TP_TOKEN_CACHE_ENTRIES);
+    token_cache = read_cache = NULL;
+    if (!generations) {
+        return;
     }
+    /* the main server's settings */
+    token_cache = cache_for(pchild, conf->token_cache,
+                            &generations->principals, TP_TOKEN_CACHE_ENTRIES);
+    read_cache = cache_for(pchild, conf->read_cache, &generations->writes,
+                           TP_READ_CACHE_ENTRIES);
 }

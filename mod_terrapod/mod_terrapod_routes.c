@@ -15,6 +15,9 @@
 
 /* level a handler demands on its workspace */
 #define READ  NULL, TP_LEVEL_READ
+/* READ, and the read cache keeps its answers: the reads terraform and
+ * browsers repeat */
+#define KEPT  NULL, TP_LEVEL_READ, 0, 1
 #define PLAN  NULL, TP_LEVEL_PLAN
 #define WRITE NULL, TP_LEVEL_WRITE
 #define WSADM NULL, TP_LEVEL_ADMIN
@@ -58,12 +61,12 @@ const tp_route_t tp_routes[] = {
     /* workspaces (any user may create one and owns it) */
     {"GET", ORG_WS, USER, tp_api_workspace_list},
     {"POST", ORG_WS, USER, tp_api_workspace_create},
-    {"GET", ORG_WS "/{name}", USER, tp_api_workspace_show, READ},
+    {"GET", ORG_WS "/{name}", USER, tp_api_workspace_show, KEPT},
     {"PATCH", ORG_WS "/{name}", USER, tp_api_workspace_update, WSADM},
     {"DELETE", ORG_WS "/{name}", USER, tp_api_workspace_delete, WSADM},
     {"POST", ORG_WS "/{name}/actions/safe-delete", USER,
      tp_api_workspace_safe_delete, WSADM},
-    {"GET", V2 "/workspaces/{id}", USER, tp_api_workspace_show, READ},
+    {"GET", V2 "/workspaces/{id}", USER, tp_api_workspace_show, KEPT},
     {"PATCH", V2 "/workspaces/{id}", USER, tp_api_workspace_update, WSADM},
     {"DELETE", V2 "/workspaces/{id}", USER, tp_api_workspace_delete, WSADM},
     {"POST", V2 "/workspaces/{id}/actions/safe-delete", USER,
@@ -76,7 +79,7 @@ const tp_route_t tp_routes[] = {
      tp_api_workspace_force_unlock, WSADM},
     {"GET", NATIVE "/workspaces", USER, tp_api_workspace_list},
     {"POST", NATIVE "/workspaces", USER, tp_api_workspace_create},
-    {"GET", NATIVE "/workspaces/{id}", USER, tp_api_workspace_show, READ},
+    {"GET", NATIVE "/workspaces/{id}", USER, tp_api_workspace_show, KEPT},
     {"PATCH", NATIVE "/workspaces/{id}", USER, tp_api_workspace_update,
      WSADM},
     {"DELETE", NATIVE "/workspaces/{id}", USER, tp_api_workspace_delete,
@@ -102,9 +105,9 @@ const tp_route_t tp_routes[] = {
     {"POST", V2 "/workspaces/{id}/state-versions", USER,
      tp_api_state_version_create, WRITE},
     {"GET", V2 "/workspaces/{id}/current-state-version", USER,
-     tp_api_state_version_current, READ},
+     tp_api_state_version_current, KEPT},
     {"GET", V2 "/workspaces/{id}/current-state-version-outputs", USER,
-     tp_api_current_state_version_outputs, READ},
+     tp_api_current_state_version_outputs, KEPT},
     {"GET", V2 "/state-versions", USER, tp_api_state_version_list_filtered,
      READ},
     {"GET", V2 "/state-versions/{id}", USER, tp_api_state_version_show,

@@ -152,13 +152,13 @@ tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows)
 
 /* Keeps the lookup row of a token that may act, until its expiry at the
  * latest. */
-static void remember(tp_token_cache_t *cache, const char *key,
+static void remember(tp_cache_t *cache, const char *key,
                      apr_uint32_t gen, const tp_rows_t *rows)
 {
     const char *expires = tp_row(rows, 0, "expires_usec");
 
-    tp_token_cache_put(cache, key, gen, rows,
-                       expires ? apr_atoi64(expires) : 0);
+    tp_cache_put(cache, key, gen, rows,
+                 expires ? apr_atoi64(expires) : 0);
 }
 
 /* The principal of an accepted token's lookup row. */
@@ -180,7 +180,7 @@ static tp_principal_t *token_principal(apr_pool_t *p, const tp_rows_t *rows)
     return who;
 }
 
-tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_cache_t *cache,
                         const char *raw, int bound_idle_days,
                         tp_principal_t **out)
 {
@@ -197,7 +197,7 @@ tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
     /* the idle rule is part of the row: a key per rule */
     key = apr_psprintf(p, "%s/%d", hash, bound_idle_days);
     if (cache) {
-        rows = tp_token_cache_get(cache, p, key, &gen);
+        rows = tp_cache_get(cache, p, key, &gen);
     }
     hit = rows != NULL;
     if (!hit && (err = tp_db_exec(db, p, &SQL_TOKEN_LOOKUP, &rows,

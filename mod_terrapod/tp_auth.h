@@ -5,7 +5,7 @@
 
 #include "tp_db.h"
 #include "tp_rbac.h"
-#include "tp_token_cache.h"
+#include "tp_cache.h"
 
 typedef struct tp_principal {
     tp_grants_t grants;   /* email, platform roles, custom roles */
@@ -69,7 +69,7 @@ extern const char *const tp_token_kinds[];
  * token's effective roles (see tp_token_kinds). Marks the token used at
  * most once a minute. With a cache (NULL: none), the lookup of a token
  * that was accepted moments ago is taken from it. */
-tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_token_cache_t *cache,
+tp_err_t *tp_auth_token(tp_db_t *db, apr_pool_t *p, tp_cache_t *cache,
                         const char *raw, int bound_idle_days,
                         tp_principal_t **out);
 

@@ -1,4 +1,4 @@
-/* The token cache: a hash of malloc'd entries behind one mutex, each entry
+/* The cache: a hash of malloc'd entries behind one mutex, each entry
  * one block holding its key and a packed copy of its row. Rows are copied
  * out into the caller's pool, so an entry may be dropped at any time. */
 #include <stddef.h>
@@ -7,9 +7,9 @@
 #include <apr_atomic.h>
 #include <apr_hash.h>
 #include <apr_thread_mutex.h>
-#include "tp_token_cache.h"
+#include "tp_cache.h"
 
-struct tp_token_cache {
+struct tp_cache {
     apr_thread_mutex_t *lock;
     apr_hash_t *entries;          /* key -> entry_t * */
     volatile apr_uint32_t *generation;
@@ -76,7 +76,7 @@ static tp_rows_t *rows_pack(const tp_rows_t *r, void *buf)
 
 static apr_status_t drop_all(void *data)
 {
-    tp_token_cache_t *c = data;
+    tp_cache_t *c = data;
     apr_hash_index_t *hi;
     const void *key;
     void *e;
@@ -91,11 +91,10 @@ static apr_status_t drop_all(void *data)
     return APR_SUCCESS;
 }
 
-tp_token_cache_t *tp_token_cache_create(apr_pool_t *p,
-                                        volatile apr_uint32_t *generation,
-                                        apr_interval_time_t ttl, int max)
+tp_cache_t *tp_cache_create(apr_pool_t *p, volatile apr_uint32_t *generation,
+                            apr_interval_time_t ttl, int max)
 {
-    tp_token_cache_t *c = apr_pcalloc(p, sizeof(*c));
+    tp_cache_t *c = apr_pcalloc(p, sizeof(*c));
 
     if (apr_thread_mutex_create(&c->lock, APR_THREAD_MUTEX_DEFAULT, p)
         != APR_SUCCESS) {
@@ -109,13 +108,18 @@ tp_token_cache_t *tp_token_cache_create(apr_pool_t *p,
     return c;
 }
 
-tp_rows_t *tp_token_cache_get(tp_token_cache_t *c, apr_pool_t *p,
-                              const char *key, apr_uint32_t *gen)
+apr_uint32_t tp_cache_generation(const tp_cache_t *c)
+{
+    return apr_atomic_read32(c->generation);
+}
+
+tp_rows_t *tp_cache_get(tp_cache_t *c, apr_pool_t *p, const char *key,
+                        apr_uint32_t *gen)
 {
     tp_rows_t *copy = NULL;
     entry_t *e;
 
-    *gen = apr_atomic_read32(c->generation);
+    *gen = tp_cache_generation(c);
     apr_thread_mutex_lock(c->lock);
     e = apr_hash_get(c->entries, key, APR_HASH_KEY_STRING);
     if (e && e->gen == *gen && apr_time_now() < e->until) {
@@ -125,9 +129,8 @@ tp_rows_t *tp_token_cache_get(tp_token_cache_t *c, apr_pool_t *p,
     return copy;
 }
 
-void tp_token_cache_put(tp_token_cache_t *c, const char *key,
-                        apr_uint32_t gen, const tp_rows_t *rows,
-                        apr_time_t expires)
+void tp_cache_put(tp_cache_t *c, const char *key, apr_uint32_t gen,
+                  const tp_rows_t *rows, apr_time_t expires)
 {
     apr_size_t klen = strlen(key) + 1;
     /* the row goes after the key, at the next pointer boundary */
@@ -158,7 +161,7 @@ void tp_token_cache_put(tp_token_cache_t *c, const char *key,
     apr_thread_mutex_unlock(c->lock);
 }
 
-void tp_token_cache_bump(tp_token_cache_t *c)
+void tp_cache_bump(tp_cache_t *c)
 {
     apr_atomic_inc32(c->generation);
 }

@@ -2,22 +2,48 @@
 # Apache restart in the middle of an apply does not disturb the run, and a
 # listener killed with SIGKILL mid-apply leaves a run the reconciler ends
 # errored within its 60 s heartbeat window, with the workspace unlocked.
+# Apache keeps read answers for the longest TerrapodReadCache allows, so
+# the unlock the background child commits must drop the answer a process
+# kept while the run held the workspace.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
 use Time::HiRes qw(time);
+use HTTP::Request ();
 use JSON::PP ();
+use LWP::UserAgent ();
 use TP::E2E;
 use TP::Faults;
 
 long_case();
 
-my $dir = instance()->{DIR};
+my $e = instance();
+my $dir = $e->{DIR};
 my $src = workdir();
+my $snippet = "$dir/conf.d/read-cache.conf";
+my $main = $$;
 
+write_file($snippet, "TerrapodReadCache 60\n");
+restart_httpd();
+END {
+    # $main is unset when long_case skipped the file
+    if (defined $main && $$ == $main) {
+        local $?;
+        unlink $snippet;
+        eval { restart_httpd() };
+    }
+}
+
+# Whether the workspace is locked, read over one kept-alive connection so
+# that the reads land on the process that kept the answer.
+my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30,
+    ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
 sub locked {
-    my (undef, $d) = api(GET => "/api/v2/workspaces/$_[0]");
-    return $d->{data}{attributes}{locked};
+    my $res = $ua->request(HTTP::Request->new(GET =>
+        "$e->{TERRAPOD_URL}/api/v2/workspaces/$_[0]",
+        [Authorization => "Bearer $e->{TERRAPOD_TOKEN}"]));
+    die 'reading the workspace: ' . $res->code unless $res->code == 200;
+    return JSON::PP->new->decode($res->content)->{data}{attributes}{locked};
 }
 
 # a configuration whose apply sleeps, so faults land mid-apply
@@ -54,12 +80,15 @@ my @tree = ($listener);
 for (my $i = 0; $i < @tree; $i++) { push @tree, split ' ', qx{pgrep -P $tree[$i]} }
 kill 'KILL', @tree;
 my $killed = time;
-ok wait_until(90, sub { status_of($run) eq 'errored' }), 'the orphaned run ends errored';
+# the reads keep the connection, and so the process, until the run ends
+ok locked($ws), 'the run holds the workspace (an answer kept)';
+ok wait_until(90, sub { locked($ws); status_of($run) eq 'errored' }),
+   'the orphaned run ends errored';
 my $took = time - $killed;
 ok $took <= 75, sprintf 'within the heartbeat window and a reconcile pass (%.0fs)', $took;
 my (undef, $d) = api(GET => "/api/v2/runs/$run");
 like $d->{data}{attributes}{'error-message'}, qr/heartbeat/i, 'saying why';
-ok !locked($ws), 'the workspace is unlocked';
+ok !locked($ws), 'the workspace is unlocked, as the same process answers';
 
 tp_instance('up', $dir);   # a listener again for whatever runs next
 done_testing;

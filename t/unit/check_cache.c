@@ -1,4 +1,4 @@
-/* Unit tests of the token cache: rows come back as copies, and are gone
+/* Unit tests of the cache (as the token cache uses it): rows come back as copies, and are gone
  * after a bump, after their lifetime, after their token's expiry, and
  * when a full cache starts afresh. */
 #include <check.h>
@@ -6,7 +6,7 @@
 #include <apr_general.h>
 #include <apr_strings.h>
 
-#include "tp_token_cache.h"
+#include "tp_cache.h"
 
 static apr_pool_t *pool;
 static apr_uint32_t generation;
@@ -39,34 +39,34 @@ static tp_rows_t *row(const char *id)
     return r;
 }
 
-static tp_token_cache_t *cache(apr_interval_time_t ttl, int max)
+static tp_cache_t *cache(apr_interval_time_t ttl, int max)
 {
-    tp_token_cache_t *c = tp_token_cache_create(pool, &generation, ttl, max);
+    tp_cache_t *c = tp_cache_create(pool, &generation, ttl, max);
 
     ck_assert_ptr_nonnull(c);
     return c;
 }
 
 /* The token id cached for key, or NULL. */
-static const char *cached(tp_token_cache_t *c, const char *key)
+static const char *cached(tp_cache_t *c, const char *key)
 {
     apr_uint32_t gen;
-    tp_rows_t *r = tp_token_cache_get(c, pool, key, &gen);
+    tp_rows_t *r = tp_cache_get(c, pool, key, &gen);
 
     ck_assert_uint_eq(gen, generation);
     return r ? r->cells[0] : NULL;
 }
 
-START_TEST(token_cache_keeps_a_copy)
+START_TEST(cache_keeps_a_copy)
 {
-    tp_token_cache_t *c = cache(apr_time_from_sec(60), 10);
+    tp_cache_t *c = cache(apr_time_from_sec(60), 10);
     tp_rows_t *r = row("at-1"), *got;
     apr_uint32_t gen;
 
-    ck_assert_ptr_null(tp_token_cache_get(c, pool, "k", &gen));
-    tp_token_cache_put(c, "k", gen, r, 0);
+    ck_assert_ptr_null(tp_cache_get(c, pool, "k", &gen));
+    tp_cache_put(c, "k", gen, r, 0);
     ((const char **)r->cells)[0] = "changed";
-    got = tp_token_cache_get(c, pool, "k", &gen);
+    got = tp_cache_get(c, pool, "k", &gen);
     ck_assert_ptr_nonnull(got);
     ck_assert_int_eq(got->nrows, 1);
     ck_assert_int_eq(got->ncols, 3);
@@ -77,56 +77,62 @@ START_TEST(token_cache_keeps_a_copy)
     ck_assert_ptr_ne(got->cells[0], r->cells[0]);
     ck_assert_ptr_null(cached(c, "other"));
     /* a second row for the key replaces the first */
-    tp_token_cache_put(c, "k", gen, row("at-2"), 0);
+    tp_cache_put(c, "k", gen, row("at-2"), 0);
     ck_assert_str_eq(cached(c, "k"), "at-2");
 }
 END_TEST
 
-START_TEST(token_cache_keeps_single_rows_only)
+START_TEST(cache_keeps_single_rows_only)
 {
-    tp_token_cache_t *c = cache(apr_time_from_sec(60), 10);
+    tp_cache_t *c = cache(apr_time_from_sec(60), 10);
     tp_rows_t *none = row("at-1");
 
     none->nrows = 0;
-    tp_token_cache_put(c, "k", generation, none, 0);
+    tp_cache_put(c, "k", generation, none, 0);
     ck_assert_ptr_null(cached(c, "k"));
 }
 END_TEST
 
-START_TEST(token_cache_bump_drops_everything)
+START_TEST(cache_bump_drops_everything)
 {
-    tp_token_cache_t *c = cache(apr_time_from_sec(60), 10);
-    tp_token_cache_t *other = cache(apr_time_from_sec(60), 10);
+    tp_cache_t *c = cache(apr_time_from_sec(60), 10);
+    tp_cache_t *other = cache(apr_time_from_sec(60), 10);
     apr_uint32_t before;
 
-    tp_token_cache_put(c, "a", generation, row("at-a"), 0);
-    tp_token_cache_put(other, "b", generation, row("at-b"), 0);
-    ck_assert_ptr_null(tp_token_cache_get(c, pool, "late", &before));
+    tp_cache_put(c, "a", generation, row("at-a"), 0);
+    tp_cache_put(other, "b", generation, row("at-b"), 0);
+    ck_assert_ptr_null(tp_cache_get(c, pool, "late", &before));
     /* another process's cache shares the generation */
-    tp_token_cache_bump(other);
+    tp_cache_bump(other);
     ck_assert_ptr_null(cached(c, "a"));
     ck_assert_ptr_null(cached(other, "b"));
     /* a row read before the bump is stale however late it is kept */
-    tp_token_cache_put(c, "late", before, row("at-late"), 0);
+    tp_cache_put(c, "late", before, row("at-late"), 0);
     ck_assert_ptr_null(cached(c, "late"));
-    tp_token_cache_put(c, "a", generation, row("at-a"), 0);
+    tp_cache_put(c, "a", generation, row("at-a"), 0);
     ck_assert_str_eq(cached(c, "a"), "at-a");
+    /* the generation taken ahead of a read is the one get would give */
+    ck_assert_uint_eq(tp_cache_generation(other), before + 1);
+    before = tp_cache_generation(c);
+    tp_cache_bump(c);
+    tp_cache_put(c, "early", before, row("at-early"), 0);
+    ck_assert_ptr_null(cached(c, "early"));
 }
 END_TEST
 
-START_TEST(token_cache_lifetime_and_expiry)
+START_TEST(cache_lifetime_and_expiry)
 {
-    tp_token_cache_t *c = cache(apr_time_from_msec(100), 10);
-    tp_token_cache_t *long_lived = cache(apr_time_from_sec(60), 10);
+    tp_cache_t *c = cache(apr_time_from_msec(100), 10);
+    tp_cache_t *long_lived = cache(apr_time_from_sec(60), 10);
     apr_time_t now = apr_time_now();
 
-    tp_token_cache_put(c, "k", generation, row("at-1"), 0);
-    tp_token_cache_put(long_lived, "soon", generation, row("at-2"),
-                       now + apr_time_from_msec(100));
-    tp_token_cache_put(long_lived, "gone", generation, row("at-3"),
-                       now - 1);
-    tp_token_cache_put(long_lived, "later", generation, row("at-4"),
-                       now + apr_time_from_sec(30));
+    tp_cache_put(c, "k", generation, row("at-1"), 0);
+    tp_cache_put(long_lived, "soon", generation, row("at-2"),
+                 now + apr_time_from_msec(100));
+    tp_cache_put(long_lived, "gone", generation, row("at-3"),
+                 now - 1);
+    tp_cache_put(long_lived, "later", generation, row("at-4"),
+                 now + apr_time_from_sec(30));
     ck_assert_str_eq(cached(c, "k"), "at-1");
     ck_assert_str_eq(cached(long_lived, "soon"), "at-2");
     ck_assert_ptr_null(cached(long_lived, "gone"));
@@ -137,36 +143,36 @@ START_TEST(token_cache_lifetime_and_expiry)
 }
 END_TEST
 
-START_TEST(token_cache_full_starts_afresh)
+START_TEST(cache_full_starts_afresh)
 {
-    tp_token_cache_t *c = cache(apr_time_from_sec(60), 2);
+    tp_cache_t *c = cache(apr_time_from_sec(60), 2);
 
-    tp_token_cache_put(c, "a", generation, row("at-a"), 0);
-    tp_token_cache_put(c, "b", generation, row("at-b"), 0);
+    tp_cache_put(c, "a", generation, row("at-a"), 0);
+    tp_cache_put(c, "b", generation, row("at-b"), 0);
     /* replacing a kept key does not count as a new one */
-    tp_token_cache_put(c, "b", generation, row("at-b2"), 0);
+    tp_cache_put(c, "b", generation, row("at-b2"), 0);
     ck_assert_str_eq(cached(c, "a"), "at-a");
     ck_assert_str_eq(cached(c, "b"), "at-b2");
-    tp_token_cache_put(c, "c", generation, row("at-c"), 0);
+    tp_cache_put(c, "c", generation, row("at-c"), 0);
     ck_assert_ptr_null(cached(c, "a"));
     ck_assert_ptr_null(cached(c, "b"));
     ck_assert_str_eq(cached(c, "c"), "at-c");
 }
 END_TEST
 
-Suite *token_cache_suite(void);
+Suite *cache_suite(void);
 
-Suite *token_cache_suite(void)
+Suite *cache_suite(void)
 {
-    Suite *s = suite_create("token_cache");
-    TCase *tc = tcase_create("token_cache");
+    Suite *s = suite_create("cache");
+    TCase *tc = tcase_create("cache");
 
     tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_add_test(tc, token_cache_keeps_a_copy);
-    tcase_add_test(tc, token_cache_keeps_single_rows_only);
-    tcase_add_test(tc, token_cache_bump_drops_everything);
-    tcase_add_test(tc, token_cache_lifetime_and_expiry);
-    tcase_add_test(tc, token_cache_full_starts_afresh);
+    tcase_add_test(tc, cache_keeps_a_copy);
+    tcase_add_test(tc, cache_keeps_single_rows_only);
+    tcase_add_test(tc, cache_bump_drops_everything);
+    tcase_add_test(tc, cache_lifetime_and_expiry);
+    tcase_add_test(tc, cache_full_starts_afresh);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,7 +30,7 @@ Suite *diff_suite(void);
 Suite *jwt_suite(void);
 Suite *web_suite(void);
 Suite *audit_suite(void);
-Suite *token_cache_suite(void);
+Suite *cache_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -1012,7 +1012,7 @@ int main(void)
     srunner_add_suite(sr, jwt_suite());
     srunner_add_suite(sr, web_suite());
     srunner_add_suite(sr, audit_suite());
-    srunner_add_suite(sr, token_cache_suite());
+    srunner_add_suite(sr, cache_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

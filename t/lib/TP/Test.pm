@@ -13,7 +13,7 @@ use Time::HiRes ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
-                 targz make_cv token_cache_expired);
+                 targz make_cv token_cache_expired read_cache_expired);
 
 my $json = JSON::PP->new->canonical;
 
@@ -131,6 +131,11 @@ sub error_detail {
 # process's cached lookup of it has expired.
 our $TOKEN_CACHE_SECONDS = 1;
 sub token_cache_expired { Time::HiRes::sleep($TOKEN_CACHE_SECONDS + 0.2) }
+
+# Likewise with the default TerrapodReadCache: such a change shows in the
+# answers of the reads an Apache process keeps once they have expired.
+our $READ_CACHE_SECONDS = 1;
+sub read_cache_expired { Time::HiRes::sleep($READ_CACHE_SECONDS + 0.2) }
 
 # Runs SQL on the suite's database; returns the first column of each row.
 sub sql {
