@@ -20,19 +20,8 @@ long_case();
 my $e = instance();
 my $dir = $e->{DIR};
 my $src = workdir();
-my $snippet = "$dir/conf.d/read-cache.conf";
-my $main = $$;
 
-write_file($snippet, "TerrapodReadCache 60\n");
-restart_httpd();
-END {
-    # $main is unset when long_case skipped the file
-    if (defined $main && $$ == $main) {
-        local $?;
-        unlink $snippet;
-        eval { restart_httpd() };
-    }
-}
+restart_with_snippet('read-cache', "TerrapodReadCache 60\n");
 
 # Whether the workspace is locked, read over one kept-alive connection so
 # that the reads land on the process that kept the answer.

@@ -11,27 +11,13 @@ use Time::HiRes qw(time sleep);
 use LWP::UserAgent ();
 use HTTP::Request ();
 use TP::E2E;
+use TP::Faults;
 
 my $e = instance();
-my $dir = $e->{DIR};
-my $snippet = "$dir/conf.d/token-cache.conf";
-my $main = $$;
 my $n = 0;
 
 sub restart_with {
-    my ($seconds) = @_;
-    write_file($snippet, "TerrapodTokenCache $seconds\n");
-    restart_httpd();
-}
-
-# the instance goes back to its own configuration however the case ends
-END {
-    if ($$ == $main) {
-        local $?;
-        unlink $snippet;
-        # best effort: a failure here must not hide the case's own result
-        eval { restart_httpd() };
-    }
+    restart_with_snippet('token-cache', "TerrapodTokenCache $_[0]\n");
 }
 
 # A fresh user's token (raw) and its id.
@@ -57,7 +43,8 @@ sub connection {
 }
 
 subtest 'TerrapodTokenCache outside 0..300 stops the configuration' => sub {
-    config_refuses($snippet, 'TerrapodTokenCache', '0 to 300', -1, 301, 'soon');
+    config_refuses(snippet('token-cache'), 'TerrapodTokenCache', '0 to 300',
+                   -1, 301, 'soon');
 };
 
 subtest 'TerrapodTokenCache 0: every request looks its token up' => sub {

@@ -11,27 +11,13 @@ use LWP::UserAgent ();
 use HTTP::Request ();
 use JSON::PP ();
 use TP::E2E;
+use TP::Faults;
 
 my $e = instance();
-my $dir = $e->{DIR};
-my $snippet = "$dir/conf.d/read-cache.conf";
-my $main = $$;
 my $n = 0;
 
 sub restart_with {
-    my ($seconds) = @_;
-    write_file($snippet, "TerrapodReadCache $seconds\n");
-    restart_httpd();
-}
-
-# the instance goes back to its own configuration however the case ends
-END {
-    if ($$ == $main) {
-        local $?;
-        unlink $snippet;
-        # best effort: a failure here must not hide the case's own result
-        eval { restart_httpd() };
-    }
+    restart_with_snippet('read-cache', "TerrapodReadCache $_[0]\n");
 }
 
 # A new workspace: its id.
@@ -66,7 +52,8 @@ sub describe_by_sql {
 }
 
 subtest 'TerrapodReadCache outside 0..60 stops the configuration' => sub {
-    config_refuses($snippet, 'TerrapodReadCache', '0 to 60', -1, 61, 'soon');
+    config_refuses(snippet('read-cache'), 'TerrapodReadCache', '0 to 60',
+                   -1, 61, 'soon');
 };
 
 subtest 'TerrapodReadCache 0: every read goes to the database' => sub {

@@ -16,7 +16,7 @@ use POSIX ();
 
 our @EXPORT = qw(long_case pg_kill9 pg_restart temp_files stored_file
                  die_mid_upload hammer state_bytes new_state_version
-                 put_raw);
+                 put_raw snippet restart_with_snippet);
 
 my $dir = instance()->{DIR};
 my $json = JSON::PP->new->canonical;
@@ -26,6 +26,30 @@ sub long_case {
     return if $ENV{TP_FAULTS_LONG};
     print "1..0 # SKIP long fault case: run make check-faults\n";
     exit 0;
+}
+
+# conf.d/NAME.conf of the instance.
+sub snippet { "$dir/conf.d/$_[0].conf" }
+
+# Apache restarted with conf.d/NAME.conf holding text. When the case
+# ends, however it ends, the snippets it wrote are removed and Apache is
+# restarted with the instance's own configuration.
+my %written;    # snippet name -> the process that wrote it
+sub restart_with_snippet {
+    my ($name, $text) = @_;
+    write_file(snippet($name), $text);
+    $written{$name} = $$;
+    restart_httpd();
+}
+
+END {
+    my @mine = grep { $written{$_} == $$ } keys %written;
+    if (@mine) {
+        local $?;
+        unlink map { snippet($_) } @mine;
+        # best effort: a failure here must not hide the case's own result
+        eval { restart_httpd() };
+    }
 }
 
 # SIGKILL to the postmaster and every backend it started, as a crash or
