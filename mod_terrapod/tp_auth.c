@@ -92,8 +92,11 @@ static const tp_stmt_t SQL_TOKEN_ROTATE = {"token_rotate",
     "                             - COALESCE(rotated_at, created_at))"
     " WHERE id = %s RETURNING id"};
 
+/* A day after its expiry: until then its holder is told that the token
+ * expired, not that it is unknown. */
 static const tp_stmt_t SQL_TOKEN_PURGE = {"token_purge",
-    "DELETE FROM api_tokens WHERE expires_at <= now() RETURNING id"};
+    "DELETE FROM api_tokens WHERE expires_at <= now() - interval '1 day'"
+    " RETURNING id"};
 
 /* Custom roles arrive as one JSON array built by the lookup statement. */
 static apr_array_header_t *parse_roles(apr_pool_t *p, const char *json)

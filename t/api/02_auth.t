@@ -1,12 +1,13 @@
 # Bearer-token authentication: missing, malformed, unknown, expired and
-# deactivated credentials are refused with a JSON:API 401; tokens are
-# stored hashed and marked used at most once a minute.
+# deactivated credentials are refused with a JSON:API 401; expired tokens
+# are purged a day after their expiry; tokens are stored hashed and marked
+# used at most once a minute.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 
-plan tests => 22;
+plan tests => 24;
 
 my $path = '/api/v2/account/details';
 
@@ -30,6 +31,16 @@ my $expired = user_token('expired@test.local', lifespan => -60);
 $r = api(GET => $path, token => $expired);
 is $r->code, 401, 'expired token: 401';
 like error_detail($r), qr/expired/, 'expired token detail';
+
+# purge-expired-tokens (every second here) deletes a token a day after
+# its expiry, and not before
+user_token('long-expired@test.local', lifespan => -86400 - 60);
+my $count = sub {
+    sql("SELECT count(*) FROM api_tokens WHERE user_email = '$_[0]'");
+};
+ok wait_until(10, sub { $count->('long-expired@test.local') eq '0' }),
+    'a token expired over a day ago is purged';
+is $count->('expired@test.local'), '1', 'one expired a minute ago is kept';
 
 my $token = user_token('alice@test.local');
 $r = api(GET => $path, token => $token);
