@@ -290,7 +290,8 @@ tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
         db->trans_failed = db->trans;
         return err;
     }
-    if (may_write(stmt->sql)) {
+    /* the statement's text is only looked at where changes are counted */
+    if (db->writes && may_write(stmt->sql)) {
         wrote(db);
     }
     if (rows) {
