@@ -789,7 +789,7 @@ static tp_err_t *check_org(tp_req_t *req)
  * answers are not kept. An answer depends on who asks (the user, and the
  * token or session that may narrow what they can do), the address it was
  * asked at (the URLs in it) and the path and query. */
-static const char *read_key(const tp_req_t *req)
+static const char *read_key(tp_req_t *req)
 {
     const tp_principal_t *who = req->who;
     request_rec *r = req->r;
@@ -800,14 +800,14 @@ static const char *read_key(const tp_req_t *req)
     }
     return apr_pstrcat(r->pool, who->user_id, " ",
                        who->token_id ? who->token_id : "session", " ",
-                       tp_base_url((tp_req_t *)req), r->unparsed_uri, NULL);
+                       tp_base_url(req), r->unparsed_uri, NULL);
 }
 
 /* Answers req with the answer kept for key, if one is still good. */
 static int answer_kept(tp_req_t *req, const char *key)
 {
-    apr_uint32_t now;
-    const tp_rows_t *kept = tp_cache_get(read_cache, req->r->pool, key, &now);
+    apr_uint32_t gen;
+    const tp_rows_t *kept = tp_cache_get(read_cache, req->r->pool, key, &gen);
 
     if (!kept) {
         return 0;

@@ -1,6 +1,6 @@
-/* Unit tests of the cache (as the token cache uses it): rows come back as copies, and are gone
- * after a bump, after their lifetime, after their token's expiry, and
- * when a full cache starts afresh. */
+/* Unit tests of the cache (as the token cache uses it): rows come back as
+ * copies, and are gone after a bump, after their lifetime, after their
+ * token's expiry, and when a full cache starts afresh. */
 #include <check.h>
 #include <string.h>
 #include <apr_general.h>
