@@ -8,10 +8,7 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use HTTP::Request ();
 use JSON::PP ();
-use LWP::UserAgent ();
 use Time::HiRes qw(time);
 use TP::Test;
 use TP::Tokens;
@@ -22,16 +19,10 @@ my $LIFETIME = $TP::Test::TOKEN_CACHE_SECONDS;
 my $admin = admin_token();
 my $ACCOUNT = '/api/v2/account/details';
 
-# One connection to the server, kept open across its requests.
+# One connection to the server, kept open across its requests: statuses.
 sub connection {
-    my $ua = LWP::UserAgent->new(keep_alive => 1);
-    return sub {
-        my ($token, $path) = @_;
-        my $req = HTTP::Request->new(GET =>
-            Apache::TestRequest::resolve_url($path // $ACCOUNT),
-            [Authorization => "Bearer $token"]);
-        return $ua->request($req)->code;
-    };
+    my $get = kept_alive();
+    return sub { $get->($_[0], $_[1] // $ACCOUNT)->code };
 }
 
 # Statuses of n requests, each on a connection of its own (spread over

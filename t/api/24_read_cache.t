@@ -9,11 +9,8 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
 use Digest::MD5 qw(md5_hex);
-use HTTP::Request ();
 use JSON::PP ();
-use LWP::UserAgent ();
 use Time::HiRes qw(time);
 use TP::Test;
 use TP::Tokens;
@@ -26,12 +23,9 @@ my $json = JSON::PP->new->canonical;
 # One connection to the server, kept open across its requests: the
 # decoded answer (undef unless 200) and the status.
 sub connection {
-    my $ua = LWP::UserAgent->new(keep_alive => 1);
+    my $get = kept_alive();
     return sub {
-        my ($token, $path, %headers) = @_;
-        my $r = $ua->request(HTTP::Request->new(GET =>
-            Apache::TestRequest::resolve_url($path),
-            [Authorization => "Bearer $token", %headers]));
+        my $r = $get->(@_);
         return ($r->code == 200 ? json_of($r) : undef, $r->code);
     };
 }

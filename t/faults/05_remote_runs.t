@@ -9,9 +9,7 @@ use strict;
 use warnings FATAL => 'all';
 use Test::More;
 use Time::HiRes qw(time);
-use HTTP::Request ();
 use JSON::PP ();
-use LWP::UserAgent ();
 use TP::E2E;
 use TP::Faults;
 
@@ -25,12 +23,9 @@ restart_with_snippet('read-cache', "TerrapodReadCache 60\n");
 
 # Whether the workspace is locked, read over one kept-alive connection so
 # that the reads land on the process that kept the answer.
-my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30,
-    ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
+my $get = kept_alive();
 sub locked {
-    my $res = $ua->request(HTTP::Request->new(GET =>
-        "$e->{TERRAPOD_URL}/api/v2/workspaces/$_[0]",
-        [Authorization => "Bearer $e->{TERRAPOD_TOKEN}"]));
+    my $res = $get->("/api/v2/workspaces/$_[0]");
     die 'reading the workspace: ' . $res->code unless $res->code == 200;
     return JSON::PP->new->decode($res->content)->{data}{attributes}{locked};
 }

@@ -8,12 +8,9 @@ use strict;
 use warnings FATAL => 'all';
 use Test::More;
 use Time::HiRes qw(time sleep);
-use LWP::UserAgent ();
-use HTTP::Request ();
 use TP::E2E;
 use TP::Faults;
 
-my $e = instance();
 my $n = 0;
 
 sub restart_with {
@@ -32,14 +29,8 @@ sub new_token {
 
 # GET account details over one kept-alive connection: its status.
 sub connection {
-    my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30,
-        ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
-    return sub {
-        my ($raw) = @_;
-        return $ua->request(HTTP::Request->new(GET =>
-            "$e->{TERRAPOD_URL}/api/v2/account/details",
-            [Authorization => "Bearer $raw"]))->code;
-    };
+    my $get = kept_alive();
+    return sub { $get->('/api/v2/account/details', $_[0])->code };
 }
 
 subtest 'TerrapodTokenCache outside 0..300 stops the configuration' => sub {

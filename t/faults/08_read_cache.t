@@ -7,13 +7,10 @@
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
-use LWP::UserAgent ();
-use HTTP::Request ();
 use JSON::PP ();
 use TP::E2E;
 use TP::Faults;
 
-my $e = instance();
 my $n = 0;
 
 sub restart_with {
@@ -32,14 +29,10 @@ sub new_ws {
 
 # A workspace's description as read over one kept-alive connection.
 sub connection {
-    my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30,
-        ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
+    my $get = kept_alive();
     my $json = JSON::PP->new;
     return sub {
-        my ($ws) = @_;
-        my $res = $ua->request(HTTP::Request->new(GET =>
-            "$e->{TERRAPOD_URL}/api/v2/workspaces/$ws",
-            [Authorization => "Bearer $e->{TERRAPOD_TOKEN}"]));
+        my $res = $get->("/api/v2/workspaces/$_[0]");
         return $res->code == 200
                ? $json->decode($res->content)->{data}{attributes}{description}
                : $res->code;

@@ -7,6 +7,8 @@ use warnings FATAL => 'all';
 use Exporter 'import';
 use TP::E2E;
 use IO::Socket::SSL ();
+use LWP::UserAgent ();
+use HTTP::Request ();
 use URI ();
 use Time::HiRes ();
 use Digest::MD5 qw(md5_hex);
@@ -16,7 +18,7 @@ use POSIX ();
 
 our @EXPORT = qw(long_case pg_kill9 pg_restart temp_files stored_file
                  die_mid_upload hammer state_bytes new_state_version
-                 put_raw snippet restart_with_snippet);
+                 put_raw snippet restart_with_snippet kept_alive);
 
 my $dir = instance()->{DIR};
 my $json = JSON::PP->new->canonical;
@@ -50,6 +52,20 @@ END {
         # best effort: a failure here must not hide the case's own result
         eval { restart_httpd() };
     }
+}
+
+# A GET of a path over one kept-alive connection, with a token (the
+# instance's admin token when none is given): a sequence of them lands on
+# one Apache process and sees what that process keeps in its caches.
+sub kept_alive {
+    my $e = instance();
+    my $ua = LWP::UserAgent->new(keep_alive => 1, timeout => 30,
+        ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
+    return sub {
+        my ($path, $token) = @_;
+        return $ua->request(HTTP::Request->new(GET => "$e->{TERRAPOD_URL}$path",
+            [Authorization => 'Bearer ' . ($token // $e->{TERRAPOD_TOKEN})]));
+    };
 }
 
 # SIGKILL to the postmaster and every backend it started, as a crash or

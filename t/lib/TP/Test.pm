@@ -9,11 +9,13 @@ use TP::Util;
 use JSON::PP ();
 use Apache::TestRequest ();
 use HTTP::Request ();
+use LWP::UserAgent ();
 use Time::HiRes ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
-                 targz make_cv token_cache_expired read_cache_expired);
+                 targz make_cv token_cache_expired read_cache_expired
+                 kept_alive);
 
 my $json = JSON::PP->new->canonical;
 
@@ -52,6 +54,19 @@ sub api {
                                      : Apache::TestRequest::resolve_url($path);
     my $req = HTTP::Request->new($method, $url, [%headers], $body);
     return Apache::TestRequest::user_agent(keep_alive => 0)->request($req);
+}
+
+# A GET over one connection kept open across calls, so that a sequence of
+# them lands on one Apache process and sees what that process keeps in its
+# caches: $get->(TOKEN, PATH, HEADER => VALUE...) gives the response.
+sub kept_alive {
+    my $ua = LWP::UserAgent->new(keep_alive => 1);
+    return sub {
+        my ($token, $path, %headers) = @_;
+        return $ua->request(HTTP::Request->new(GET =>
+            Apache::TestRequest::resolve_url($path),
+            [Authorization => "Bearer $token", %headers]));
+    };
 }
 
 # Two tests: the status, and a JSON:API errors document saying the same
