@@ -869,6 +869,9 @@ int tp_handle(request_rec *r)
     if (key && answer_kept(req, key)) {
         return OK;
     }
+    if (req->who) {
+        tp_principal_roles(r->pool, req->who);
+    }
     err = req->route->handler(req);
     /* Whatever it changed is committed by now. Answers are dropped again
      * after the lookups: one worked out with a lookup from before the

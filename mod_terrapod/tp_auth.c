@@ -148,9 +148,16 @@ tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows)
     who->is_service_account = tp_row_bool(rows, 0, "is_service_account");
     who->grants.is_admin = tp_row_bool(rows, 0, "is_admin");
     who->grants.is_audit = tp_row_bool(rows, 0, "is_audit");
-    who->grants.roles = parse_roles(p, tp_row(rows, 0, "roles"));
+    who->roles_json = tp_row(rows, 0, "roles");
     who->token_kind = TP_TOKEN_INTERACTIVE;   /* a session acts as its person */
     return who;
+}
+
+void tp_principal_roles(apr_pool_t *p, tp_principal_t *who)
+{
+    if (!who->grants.roles) {
+        who->grants.roles = parse_roles(p, who->roles_json);
+    }
 }
 
 /* Keeps the lookup row of a token that may act, until its expiry at the

@@ -8,7 +8,10 @@
 #include "tp_cache.h"
 
 typedef struct tp_principal {
-    tp_grants_t grants;   /* email, platform roles, custom roles */
+    /* email, platform roles, and custom roles once tp_principal_roles
+     * has read them */
+    tp_grants_t grants;
+    const char *roles_json;   /* the custom roles as the lookup gave them */
     const char *user_id;
     const char *display_name;
     const char *token_id;     /* NULL when signed in with a session */
@@ -44,8 +47,15 @@ typedef struct tp_principal {
     "    FROM role_assignments ra JOIN roles r ON r.name = ra.role_name" \
     "   WHERE ra.email = u.email AND NOT r.built_in) AS roles"
 
-/* The principal in row 0 of a lookup selecting TP_PRINCIPAL_COLUMNS. */
+/* The principal in row 0 of a lookup selecting TP_PRINCIPAL_COLUMNS. Its
+ * custom roles stay unread JSON until tp_principal_roles. */
 tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows);
+
+/* Reads who's custom roles into who->grants, once. Call it before any
+ * access decision: until then who acts with its platform roles only.
+ * Parsing them is most of what a kept answer costs, so a request answered
+ * from the read cache never does. */
+void tp_principal_roles(apr_pool_t *p, tp_principal_t *who);
 
 /* Token kinds: "interactive" acts with its owner's live roles;
  * "service_bound" with its pinned roles that the owner still holds, and
