@@ -53,8 +53,8 @@ tp_principal_t *tp_principal_from_row(apr_pool_t *p, const tp_rows_t *rows);
 
 /* Reads who's custom roles into who->grants, once. Call it before any
  * access decision: until then who acts with its platform roles only.
- * Parsing them is most of what a kept answer costs, so a request answered
- * from the read cache never does. */
+ * Parsing them was the largest part of the module's own work for a kept
+ * answer, so a request answered from the read cache never does. */
 void tp_principal_roles(apr_pool_t *p, tp_principal_t *who);
 
 /* Token kinds: "interactive" acts with its owner's live roles;
