@@ -821,8 +821,8 @@ static int answer_kept(tp_req_t *req, const char *key)
  * be worth a process's memory. */
 static void keep_answer(const char *key, apr_uint32_t gen, const char *body)
 {
-    static const char *const names[] = {"answer"};
-    tp_rows_t row = {1, 1, (const char **)names, &body};
+    const char *names[] = {"answer"};
+    tp_rows_t row = {1, 1, names, &body};
 
     if (strlen(body) <= TP_READ_CACHE_ANSWER_MAX) {
         tp_cache_put(read_cache, key, gen, &row, 0);
