@@ -22,7 +22,7 @@ my $ACCOUNT = '/api/v2/account/details';
 # One connection to the server, kept open across its requests: statuses.
 sub connection {
     my $get = kept_alive();
-    return sub { $get->($_[0], $_[1] // $ACCOUNT)->code };
+    return sub { $get->($_[1] // $ACCOUNT, $_[0])->code };
 }
 
 # Statuses of n requests, each on a connection of its own (spread over

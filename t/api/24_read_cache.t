@@ -25,7 +25,8 @@ my $json = JSON::PP->new->canonical;
 sub connection {
     my $get = kept_alive();
     return sub {
-        my $r = $get->(@_);
+        my ($token, $path, %headers) = @_;
+        my $r = $get->($path, $token, %headers);
         return ($r->code == 200 ? json_of($r) : undef, $r->code);
     };
 }

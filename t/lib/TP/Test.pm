@@ -58,11 +58,12 @@ sub api {
 
 # A GET over one connection kept open across calls, so that a sequence of
 # them lands on one Apache process and sees what that process keeps in its
-# caches: $get->(TOKEN, PATH, HEADER => VALUE...) gives the response.
+# caches: $get->(PATH, TOKEN, HEADER => VALUE...) gives the response (the
+# same order as TP::Faults' kept_alive).
 sub kept_alive {
     my $ua = LWP::UserAgent->new(keep_alive => 1);
     return sub {
-        my ($token, $path, %headers) = @_;
+        my ($path, $token, %headers) = @_;
         return $ua->request(HTTP::Request->new(GET =>
             Apache::TestRequest::resolve_url($path),
             [Authorization => "Bearer $token", %headers]));
