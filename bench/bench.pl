@@ -102,6 +102,9 @@ sub verdict {
     return $ok ? 'met' : 'MISSED';
 }
 
+# the first 100 characters of a statement, for the report
+sub shorten { length $_[0] > 100 ? '`' . substr($_[0], 0, 100) . '...`' : "`$_[0]`" }
+
 sub fmt { sprintf '%.' . ($_[1] // 2) . 'f', $_[0] }
 
 sub table {
@@ -135,6 +138,15 @@ sub md5_of {
 }
 
 # ---- fixtures ----
+
+# A PostgreSQL setting changed for the whole cluster, in force once this
+# returns: the half second lets the postmaster pass the reload on to every
+# backend.
+sub alter_system {
+    psql("ALTER SYSTEM $_[0]");
+    psql('SELECT pg_reload_conf()');
+    sleep 0.5;
+}
 
 sub token_for {
     my ($email) = @_;
@@ -213,6 +225,110 @@ sub reconfigure {
     restart_httpd();
 }
 
+# The statements PostgreSQL logged (log_statement = all) from byte $from
+# of its log on: {pid, sql, args => {n => literal}} for each prepared one,
+# {pid, sql, tx => 1} for BEGIN and COMMIT, {marker => 1} where psql sent
+# $marker.
+sub logged_statements {
+    my ($from, $marker) = @_;
+    my $log = "$DIR/log/postgresql.log";
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $from, 0;
+    my @seen;
+    while (my $line = <$fh>) {
+        my ($pid, $what) = $line =~ /^\S+ \S+ \S+ \[(\d+)\] (?:LOG|DETAIL):  (.*)$/
+            or next;
+        if ($what eq "statement: $marker") {
+            push @seen, {marker => 1};
+        } elsif ($what =~ /^statement: (BEGIN|COMMIT)$/) {
+            push @seen, {pid => $pid, sql => $1, tx => 1};
+        } elsif ($what =~ /^execute [^:]+: (.*)$/) {
+            push @seen, {pid => $pid, sql => $1, args => {}};
+        } elsif ($what =~ /^parameters: (.*)$/ && @seen && ($seen[-1]{pid} // 0) == $pid) {
+            my $args = $1;
+            $seen[-1]{args}{$1} = $2 while $args =~ /\$(\d+) = ('(?:[^']|'')*'|NULL)/g;
+        }
+    }
+    return @seen;
+}
+
+# The statements one lock and one unlock send, logged around one of each on
+# workspace $ws: those naming the workspace, with the BEGIN before and the
+# COMMIT after them on the same connection. Each comes back as pgbench SQL:
+# the workspace id as :ws, every other value the literal the log shows.
+# Returns (\@lock, \@unlock).
+sub logged_lock_statements {
+    my ($ws) = @_;
+    my $from = -s "$DIR/log/postgresql.log";
+    my $marker = q{SELECT 'bench: unlock next'};
+    alter_system(q{SET log_statement = 'all'});
+    my ($r) = api(POST => "/api/v2/workspaces/$ws/actions/lock",
+                  token => $reader, body => {reason => 'bench'});
+    must(200, $r, 'lock');
+    psql($marker);
+    ($r) = api(POST => "/api/v2/workspaces/$ws/actions/unlock", token => $reader);
+    must(200, $r, 'unlock');
+    alter_system('RESET log_statement');
+    my @seen = logged_statements($from, $marker);
+    my $names_ws = sub { grep { $_ eq "'$ws'" } values %{ $_[0]{args} // {} } };
+    my ($lock, $unlock) = ([], []);
+    my $into = $lock;
+    for my $i (0 .. $#seen) {
+        my $st = $seen[$i];
+        if ($st->{marker}) {
+            $into = $unlock;
+            next;
+        }
+        if ($st->{tx}) {
+            # the transaction of this request's statements, not another's
+            my @mine = grep { ($seen[$_]{pid} // 0) == $st->{pid} }
+                       $st->{sql} eq 'BEGIN' ? ($i + 1 .. $#seen) : reverse(0 .. $i - 1);
+            next unless @mine && $names_ws->($seen[$mine[0]]);
+        } elsif (!$names_ws->($st)) {
+            next;
+        }
+        push @$into, ($st->{sql} =~ s/\$(\d+)/$st->{args}{$1} eq "'$ws'"
+                                               ? ':ws' : $st->{args}{$1}/ger) . ';';
+    }
+    die "no lock or unlock statements in PostgreSQL's log\n" unless @$lock && @$unlock;
+    return ($lock, $unlock);
+}
+
+# PostgreSQL alone, sent what lock + unlock pairs send with no Apache, TLS
+# or HTTP in the way: pgbench with 32 clients (as many as wrk's
+# connections) on 2 threads (its own share of the CPU kept small), 10 s,
+# each client alternating a lock's and an unlock's statements on a
+# bench-lock workspace of its own. Returns {rps, p50, p99, errors, lock,
+# unlock}.
+sub db_lock_pairs {
+    my ($ws) = @_;
+    psql(q{UPDATE workspaces SET lock_holder = NULL, lock_reason = '',
+                  locked_at = NULL WHERE name LIKE 'bench-lock-%'});
+    my ($lock, $unlock) = logged_lock_statements($ws);
+    my $script = "$DIR/run/lockpair.pgbench";
+    # `locked` starts at 2: a client's first transaction looks up its
+    # workspace (client n takes the n-th by name, as wrk's thread n does)
+    write_file($script, join "\n",
+        '\if :locked = 2',
+        q{SELECT id AS ws FROM workspaces WHERE name LIKE 'bench-lock-%'}
+            . ' ORDER BY name OFFSET :client_id LIMIT 1 \gset',
+        '\set locked 0', '\endif',
+        '\if :locked', @$unlock, '\set locked 0',
+        '\else', @$lock, '\set locked 1', '\endif', '');
+    unlink glob("$DIR/run/pgbench-log.*");
+    my $out = qx{'$ENV{PG_BINDIR}/pgbench' -n -M prepared -c 32 -j 2 -T 10 -D locked=2 -f '$script' --log --log-prefix='$DIR/run/pgbench-log' -h '$DIR/run' -U terrapod terrapod 2>&1};
+    die "pgbench failed: $out" if $?;
+    my ($rps) = $out =~ /^tps = ([\d.]+)/m or die "pgbench output without tps: $out";
+    my ($failed) = $out =~ /^number of failed transactions: (\d+)/m;
+    my @us;
+    for my $file (glob "$DIR/run/pgbench-log.*") {
+        open my $fh, '<', $file or die "$file: $!";
+        push @us, map { (split ' ')[2] } <$fh>;
+    }
+    return {rps => $rps, errors => $failed // 0, lock => $lock, unlock => $unlock,
+            map { ("p$_" => percentile($_, @us) / 1000) } 50, 99};
+}
+
 sub hot_reads {
     my $ws = make_ws('bench-hot', labels => {team => 'bench'});
     state_file("$DIR/small.tfstate", 2048, 1);
@@ -272,6 +388,12 @@ sub hot_reads {
                      fmt($r->{rps}, 0), fmt($r->{p50}), fmt($r->{p99}),
                      $r->{errors}, '-', '-', '-', '-', '-'];
     }
+    # Not a target either: the database's own share of the 32-connection
+    # row, the floor under its p99 on this machine.
+    my $db = db_lock_pairs($lock_ids[0]);
+    push @rows, ['lock + unlock statements, PostgreSQL alone', '-',
+                 fmt($db->{rps}, 0), fmt($db->{p50}), fmt($db->{p99}),
+                 $db->{errors}, '-', '-', '-', '-', '-'];
     # the same GETs worked out from the database every time (last: the
     # restarts leave Apache's threads and database connections cold)
     reconfigure('hot', "TerrapodReadCache 0\n");
@@ -285,6 +407,13 @@ sub hot_reads {
            'static req/s', 'static p50', 'static p99', 'ratio', 'target'], @rows);
     say_line(sprintf('Lock + unlock: %.0f pairs/s (32 threads, one connection and '
                      . 'one workspace each).', $lk->{rps} / 2));
+    say_line('');
+    say_line('PostgreSQL alone: pgbench, 32 clients, 10 s, each alternating the '
+             . 'statements a lock and an unlock sent (from the statement log; '
+             . 'the audit log\'s batched inserts left out) on a workspace of its own:');
+    say_line('');
+    say_line("- lock: $_") for map { shorten($_) } @{ $db->{lock} };
+    say_line("- unlock: $_") for map { shorten($_) } @{ $db->{unlock} };
     say_line('');
 }
 
@@ -580,14 +709,10 @@ sub plans_of {
     my ($path, $token) = @_;
     my $log = "$DIR/log/postgresql.log";
     my $from = -s $log;
-    psql('ALTER SYSTEM SET auto_explain.log_min_duration = 0');
-    psql('SELECT pg_reload_conf()');
-    sleep 0.5;
+    alter_system('SET auto_explain.log_min_duration = 0');
     my ($r) = api(GET => $path, token => $token);
     must(200, $r, "GET $path");
-    psql('ALTER SYSTEM SET auto_explain.log_min_duration = -1');
-    psql('SELECT pg_reload_conf()');
-    sleep 0.5;
+    alter_system('SET auto_explain.log_min_duration = -1');
     open my $fh, '<', $log or die "$log: $!";
     seek $fh, $from, 0;
     local $/;
