@@ -1,8 +1,9 @@
 # The benchmarks of make bench, against the instance bench/run started:
-# hot reads and locks against a static file, state transfer and the upload
-# child's memory, the CLI with the cloud and local backends, listener claim
-# latency, and reads at scale with their query plans. Prints the results
-# and writes them as Markdown to the file named by the first argument.
+# hot reads and locks against a static file (and the locks' statements
+# against PostgreSQL alone), state transfer and the upload child's memory,
+# the CLI with the cloud and local backends, listener claim latency, and
+# reads at scale with their query plans. Prints the results and writes
+# them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
 use Digest::MD5 ();
