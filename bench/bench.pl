@@ -149,6 +149,21 @@ sub alter_system {
     sleep 0.5;
 }
 
+# What PostgreSQL logged while $run ran, with the setting $on in force
+# ($off restores it).
+sub logged_during {
+    my ($on, $off, $run) = @_;
+    my $log = "$DIR/log/postgresql.log";
+    my $from = -s $log;
+    alter_system($on);
+    $run->();
+    alter_system($off);
+    open my $fh, '<', $log or die "$log: $!";
+    seek $fh, $from, 0;
+    local $/;
+    return scalar <$fh>;
+}
+
 sub token_for {
     my ($email) = @_;
     admin_cmd('user', '--email', $email);
@@ -226,17 +241,13 @@ sub reconfigure {
     restart_httpd();
 }
 
-# The statements PostgreSQL logged (log_statement = all) from byte $from
-# of its log on: {pid, sql, args => {n => literal}} for each prepared one,
-# {pid, sql, tx => 1} for BEGIN and COMMIT, {marker => 1} where psql sent
-# $marker.
+# The statements in $text, PostgreSQL's log with log_statement = all:
+# {pid, sql, args => {n => literal}} for each prepared one, {pid, sql,
+# tx => 1} for BEGIN and COMMIT, {marker => 1} where psql sent $marker.
 sub logged_statements {
-    my ($from, $marker) = @_;
-    my $log = "$DIR/log/postgresql.log";
-    open my $fh, '<', $log or die "$log: $!";
-    seek $fh, $from, 0;
+    my ($text, $marker) = @_;
     my @seen;
-    while (my $line = <$fh>) {
+    for my $line (split /\n/, $text) {
         my ($pid, $what) = $line =~ /^\S+ \S+ \S+ \[(\d+)\] (?:LOG|DETAIL):  (.*)$/
             or next;
         if ($what eq "statement: $marker") {
@@ -260,17 +271,16 @@ sub logged_statements {
 # Returns (\@lock, \@unlock).
 sub logged_lock_statements {
     my ($ws) = @_;
-    my $from = -s "$DIR/log/postgresql.log";
     my $marker = q{SELECT 'bench: unlock next'};
-    alter_system(q{SET log_statement = 'all'});
-    my ($r) = api(POST => "/api/v2/workspaces/$ws/actions/lock",
-                  token => $reader, body => {reason => 'bench'});
-    must(200, $r, 'lock');
-    psql($marker);
-    ($r) = api(POST => "/api/v2/workspaces/$ws/actions/unlock", token => $reader);
-    must(200, $r, 'unlock');
-    alter_system('RESET log_statement');
-    my @seen = logged_statements($from, $marker);
+    my $text = logged_during(q{SET log_statement = 'all'}, 'RESET log_statement', sub {
+        my ($r) = api(POST => "/api/v2/workspaces/$ws/actions/lock",
+                      token => $reader, body => {reason => 'bench'});
+        must(200, $r, 'lock');
+        psql($marker);
+        ($r) = api(POST => "/api/v2/workspaces/$ws/actions/unlock", token => $reader);
+        must(200, $r, 'unlock');
+    });
+    my @seen = logged_statements($text, $marker);
     my $names_ws = sub { grep { $_ eq "'$ws'" } values %{ $_[0]{args} // {} } };
     my ($lock, $unlock) = ([], []);
     my $into = $lock;
@@ -708,16 +718,11 @@ sub load_scale {
 # The plans of every statement one request runs, from auto_explain.
 sub plans_of {
     my ($path, $token) = @_;
-    my $log = "$DIR/log/postgresql.log";
-    my $from = -s $log;
-    alter_system('SET auto_explain.log_min_duration = 0');
-    my ($r) = api(GET => $path, token => $token);
-    must(200, $r, "GET $path");
-    alter_system('SET auto_explain.log_min_duration = -1');
-    open my $fh, '<', $log or die "$log: $!";
-    seek $fh, $from, 0;
-    local $/;
-    my $text = <$fh>;
+    my $text = logged_during('SET auto_explain.log_min_duration = 0',
+                             'SET auto_explain.log_min_duration = -1', sub {
+        my ($r) = api(GET => $path, token => $token);
+        must(200, $r, "GET $path");
+    });
     my (@plans, %seen);
     for my $block (split /^\S.*?LOG:\s+duration: [\d.]+ ms\s+plan:\n/m, $text) {
         next unless $block =~ /Query Text: (.*)/;
