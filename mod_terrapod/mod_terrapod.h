@@ -176,6 +176,9 @@ typedef tp_json_t *tp_render_fn(tp_req_t *req, const tp_rows_t *rows, int i);
  * the count of all matching rows. */
 tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
                        const char **args, tp_render_fn *render);
+/* meta.pagination and the top-level page links of a list document. */
+void tp_paginate(tp_req_t *req, tp_json_t *doc, const tp_page_t *pg,
+                 long long total);
 tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body);
 /* Reads the raw body (at most max bytes) into memory. */
 tp_err_t *tp_read_raw(tp_req_t *req, apr_off_t max, char **buf,

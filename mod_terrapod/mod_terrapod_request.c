@@ -161,6 +161,34 @@ tp_level_e tp_row_level(tp_req_t *req, const tp_rows_t *rows, int i,
     return tp_rbac_level(&req->who->grants, axis, &res);
 }
 
+/* The list's own address, its query without the page parameters, ready
+ * for tp_jsonapi_paginate to append them; the path as the client sent it. */
+static const char *page_url(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    char *query = apr_pstrdup(p, req->r->args ? req->r->args : "");
+    char *kept = "", *arg, *last;
+
+    for (arg = apr_strtok(query, "&", &last); arg;
+         arg = apr_strtok(NULL, "&", &last)) {
+        char *name = apr_pstrndup(p, arg, strcspn(arg, "="));
+
+        ap_unescape_url(name);
+        if (strcmp(name, "page[number]") != 0
+            && strcmp(name, "page[size]") != 0) {
+            kept = apr_pstrcat(p, kept, arg, "&", NULL);
+        }
+    }
+    return apr_pstrcat(p, tp_base_url(req), req->r->parsed_uri.path, "?",
+                       kept, NULL);
+}
+
+void tp_paginate(tp_req_t *req, tp_json_t *doc, const tp_page_t *pg,
+                 long long total)
+{
+    tp_jsonapi_paginate(req->r->pool, doc, pg, total, page_url(req));
+}
+
 tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
                        const char **args, tp_render_fn *render)
 {
@@ -192,8 +220,8 @@ tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
     if (req->meta) {
         tp_json_setj(doc, req->meta, "meta", NULL);
     }
-    tp_jsonapi_paginate(doc, &pg, rows->nrows
-                                  ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
+    tp_paginate(req, doc, &pg,
+                rows->nrows ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
     return tp_send_json(req, 200, doc);
 }
 
@@ -420,6 +448,7 @@ tp_err_t *tp_read_json(tp_req_t *req, tp_json_t **body)
     if (!*body) {
         return tp_err(req->r->pool, 400, "malformed JSON: %s", why);
     }
+    tp_jsonapi_normalize(req->r->pool, *body);
     return NULL;
 }
 

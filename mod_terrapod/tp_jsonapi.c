@@ -102,10 +102,34 @@ long long tp_page_offset(const tp_page_t *pg)
     return (pg->number - 1) * pg->size;
 }
 
-void tp_jsonapi_paginate(tp_json_t *doc, const tp_page_t *pg,
-                         long long total)
+/* links.<name>: the list's URL at page n, or null when there is none. */
+static void page_link(tp_json_t *doc, const char *name, const char *url,
+                      long long n, long long size, apr_pool_t *p)
+{
+    if (n < 1) {
+        tp_json_setnull(doc, "links", name, NULL);
+        return;
+    }
+    tp_json_sets(doc, apr_psprintf(p, "%spage%%5Bnumber%%5D=%" APR_INT64_T_FMT
+                                   "&page%%5Bsize%%5D=%" APR_INT64_T_FMT, url,
+                                   (apr_int64_t)n, (apr_int64_t)size),
+                 "links", name, NULL);
+}
+
+void tp_jsonapi_paginate(apr_pool_t *p, tp_json_t *doc, const tp_page_t *pg,
+                         long long total, const char *url)
 {
     long long pages = total > 0 ? (total + pg->size - 1) / pg->size : 1;
+
+    if (url) {
+        page_link(doc, "self", url, pg->number, pg->size, p);
+        page_link(doc, "first", url, 1, pg->size, p);
+        page_link(doc, "prev", url, pg->number > 1 ? pg->number - 1 : 0,
+                  pg->size, p);
+        page_link(doc, "next", url, pg->number < pages ? pg->number + 1 : 0,
+                  pg->size, p);
+        page_link(doc, "last", url, pages, pg->size, p);
+    }
 
     tp_json_seti(doc, pg->number, "meta", "pagination", "current-page", NULL);
     if (pg->number > 1) {
@@ -126,6 +150,97 @@ void tp_jsonapi_paginate(tp_json_t *doc, const tp_page_t *pg,
     tp_json_seti(doc, total, "meta", "pagination", "total-count", NULL);
 }
 
+/* The expected plural type, or its singular: TFE accepts both, and the
+ * npm wrapper cdktf uses sends "configuration-version". */
+static int type_matches(const char *got, const char *type)
+{
+    apr_size_t n = strlen(got);
+
+    return strcmp(got, type) == 0
+           || (strncmp(got, type, n) == 0 && strcmp(type + n, "s") == 0);
+}
+
+char *tp_kebab(apr_pool_t *p, const char *key)
+{
+    apr_size_t i, n = strlen(key);
+    char *out = apr_palloc(p, 2 * n + 1), *o = out;
+
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
+        unsigned char prev = i ? (unsigned char)key[i - 1] : 0;
+        unsigned char next = (unsigned char)key[i + 1];
+
+        if (c == '_') {
+            *o++ = '-';
+            continue;
+        }
+        /* a word starts at a capital after a small letter or digit, or at
+         * the last capital of a run followed by a small letter (URLPath) */
+        if (apr_isupper(c) && i > 0
+            && (apr_islower(prev) || apr_isdigit(prev)
+                || (apr_isupper(prev) && apr_islower(next)))) {
+            *o++ = '-';
+        }
+        *o++ = (char)apr_tolower(c);
+    }
+    *o = '\0';
+    return out;
+}
+
+typedef struct {
+    apr_pool_t *p;
+    tp_json_t *out;
+    int aliases;    /* 0: copy canonical keys, 1: then the aliases */
+    int changed;
+} rekey_t;
+
+static int rekey_member(void *baton, const char *key, tp_json_t *val)
+{
+    rekey_t *k = baton;
+    const char *canon = tp_kebab(k->p, key);
+    int is_canon = strcmp(canon, key) == 0;
+
+    if (!k->aliases && is_canon) {
+        tp_json_setj(k->out, val, key, NULL);
+    }
+    else if (k->aliases && !is_canon) {
+        /* the canonical spelling wins over an alias of it */
+        if (tp_json_type(k->out, canon, NULL) == TP_JSON_ABSENT) {
+            tp_json_setj(k->out, val, canon, NULL);
+        }
+        k->changed = 1;
+    }
+    return 0;
+}
+
+/* Replaces the member obj names with a copy whose keys are kebab-case. */
+static void rekey(apr_pool_t *p, tp_json_t *data, const char *name)
+{
+    rekey_t k = {p, NULL, 0, 0};
+    tp_json_t *obj = tp_json_get(data, name, NULL);
+
+    if (tp_json_type(obj, NULL) != TP_JSON_OBJECT) {
+        return;
+    }
+    k.out = tp_json_object(p);
+    tp_json_each(obj, rekey_member, &k);
+    k.aliases = 1;
+    tp_json_each(obj, rekey_member, &k);
+    if (k.changed) {
+        tp_json_setj(data, k.out, name, NULL);
+    }
+}
+
+void tp_jsonapi_normalize(apr_pool_t *p, tp_json_t *body)
+{
+    tp_json_t *data = tp_json_get(body, "data", NULL);
+
+    if (tp_json_type(data, NULL) == TP_JSON_OBJECT) {
+        rekey(p, data, "attributes");
+        rekey(p, data, "relationships");
+    }
+}
+
 tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
                                 const char *type, tp_json_t **attrs)
 {
@@ -136,7 +251,7 @@ tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
                       "with a data object");
     }
     got = tp_json_gets(body, "data", "type", NULL);
-    if (type && got && strcmp(got, type) != 0) {
+    if (type && got && !type_matches(got, type)) {
         return tp_err(p, 409, "data.type must be \"%s\", not \"%s\"", type,
                       got);
     }

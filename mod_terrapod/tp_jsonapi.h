@@ -36,12 +36,24 @@ tp_err_t *tp_page_parse(apr_pool_t *p, const char *number, const char *size,
 
 long long tp_page_offset(const tp_page_t *pg);
 
-/* meta.pagination for a list of total items. */
-void tp_jsonapi_paginate(tp_json_t *doc, const tp_page_t *pg,
-                         long long total);
+/* meta.pagination for a list of total items and, when url is not NULL,
+ * the top-level links self, first, prev, next and last: url is the list's
+ * address up to where the page parameters go (ending in '?' or '&'). */
+void tp_jsonapi_paginate(apr_pool_t *p, tp_json_t *doc, const tp_page_t *pg,
+                         long long total, const char *url);
+
+/* A member name in the API's kebab-case: snake_case and camelCase
+ * ("auto_queue_runs", "autoQueueRuns") become "auto-queue-runs". */
+char *tp_kebab(apr_pool_t *p, const char *key);
+
+/* Rewrites the member names of data.attributes and data.relationships of
+ * a request body to kebab-case, as TFE reads cdktf's camelCase bodies;
+ * where both spellings are sent, the kebab-case one wins. Nested values
+ * (labels, variables) keep their keys. */
+void tp_jsonapi_normalize(apr_pool_t *p, tp_json_t *body);
 
 /* Extracts data.attributes from a request body, checking data.type when
- * type is not NULL. */
+ * type is not NULL: the type named, its singular, or none. */
 tp_err_t *tp_jsonapi_attributes(apr_pool_t *p, const tp_json_t *body,
                                 const char *type, tp_json_t **attrs);
 

@@ -661,7 +661,7 @@ tp_err_t *tp_api_run_queue(tp_req_t *req)
         total++;
     }
     doc = tp_jsonapi_doc(p, list);
-    tp_jsonapi_paginate(doc, &pg, total);
+    tp_paginate(req, doc, &pg, total);
     return tp_send_json(req, 200, doc);
 }
 

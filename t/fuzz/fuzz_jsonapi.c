@@ -1,6 +1,7 @@
 /* Request documents as the API reads them: tp_json parsing, the JSON:API
- * data/attributes extraction, the typed attribute reads and label checks
- * every resource handler uses, and terraform state inspection. */
+ * member-name normalization and data/attributes extraction, the typed
+ * attribute reads and label checks every resource handler uses, and
+ * terraform state inspection. */
 #include "fuzz.h"
 #include "tp_json.h"
 #include "tp_jsonapi.h"
@@ -33,6 +34,19 @@ static void read_attributes(apr_pool_t *p, const tp_json_t *attrs)
     }
 }
 
+/* Every member name normalize leaves is kebab-case. */
+static int check_kebab(void *baton, const char *key, tp_json_t *val)
+{
+    const char *c;
+
+    (void)baton;
+    (void)val;
+    for (c = key; *c; c++) {
+        FUZZ_ASSERT(*c != '_' && !(*c >= 'A' && *c <= 'Z'));
+    }
+    return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -50,6 +64,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         dumped = tp_json_dump(body, p);
         again = tp_json_parse(p, dumped, strlen(dumped), NULL);
         FUZZ_ASSERT(again && strcmp(tp_json_dump(again, p), dumped) == 0);
+        tp_jsonapi_normalize(p, body);
+        if (tp_json_type(body, "data", NULL) == TP_JSON_OBJECT) {
+            tp_json_each(tp_json_get(body, "data", "attributes", NULL),
+                         check_kebab, NULL);
+            tp_json_each(tp_json_get(body, "data", "relationships", NULL),
+                         check_kebab, NULL);
+        }
         err = tp_jsonapi_attributes(p, body, "workspaces", &attrs);
         FUZZ_ASSERT(err ? err->status >= 400 && err->status < 500 : !!attrs);
         if (!err) {

@@ -185,9 +185,38 @@ static const char *paginate(long long number, long long size, long long total)
     tp_page_t pg = {number, size};
     tp_json_t *doc = tp_json_object(pool);
 
-    tp_jsonapi_paginate(doc, &pg, total);
+    tp_jsonapi_paginate(pool, doc, &pg, total, NULL);
+    ck_assert_ptr_null(tp_json_get(doc, "links", NULL));
     return tp_json_dump(tp_json_get(doc, "meta", "pagination", NULL), pool);
 }
+
+START_TEST(pagination_links)
+{
+    tp_page_t pg = {2, 10};
+    tp_json_t *doc = tp_json_object(pool);
+
+    tp_jsonapi_paginate(pool, doc, &pg, 25, "https://h/api/v2/x?q=a&");
+    ck_assert_str_eq(tp_json_dump(tp_json_get(doc, "links", NULL), pool),
+                     "{\"self\":\"https://h/api/v2/x?q=a&page%5Bnumber%5D=2"
+                     "&page%5Bsize%5D=10\","
+                     "\"first\":\"https://h/api/v2/x?q=a&page%5Bnumber%5D=1"
+                     "&page%5Bsize%5D=10\","
+                     "\"prev\":\"https://h/api/v2/x?q=a&page%5Bnumber%5D=1"
+                     "&page%5Bsize%5D=10\","
+                     "\"next\":\"https://h/api/v2/x?q=a&page%5Bnumber%5D=3"
+                     "&page%5Bsize%5D=10\","
+                     "\"last\":\"https://h/api/v2/x?q=a&page%5Bnumber%5D=3"
+                     "&page%5Bsize%5D=10\"}");
+    pg.number = 3;
+    tp_jsonapi_paginate(pool, doc, &pg, 25, "https://h/x?");
+    ck_assert_int_eq(tp_json_type(doc, "links", "next", NULL), TP_JSON_NULL);
+    pg.number = 1;
+    tp_jsonapi_paginate(pool, doc, &pg, 0, "https://h/x?");
+    ck_assert_int_eq(tp_json_type(doc, "links", "prev", NULL), TP_JSON_NULL);
+    ck_assert_str_eq(tp_json_gets(doc, "links", "last", NULL),
+                     "https://h/x?page%5Bnumber%5D=1&page%5Bsize%5D=10");
+}
+END_TEST
 
 START_TEST(pagination_meta)
 {
@@ -220,6 +249,70 @@ START_TEST(attributes_extraction)
                                            &attrs)->status, 409);
     ck_assert_int_eq(tp_jsonapi_attributes(pool, nodata, "users",
                                            &attrs)->status, 400);
+}
+END_TEST
+
+START_TEST(attributes_type_singular_or_none)
+{
+    tp_json_t *attrs = NULL;
+    tp_json_t *one = parse("{\"data\":{\"type\":\"configuration-version\"}}",
+                           NULL);
+    tp_json_t *none = parse("{\"data\":{}}", NULL);
+    tp_json_t *other = parse("{\"data\":{\"type\":\"configuration\"}}",
+                             NULL);
+    tp_json_t *more = parse("{\"data\":{\"type\":\"configuration-versionss\"}}",
+                            NULL);
+
+    ck_assert_ptr_null(tp_jsonapi_attributes(pool, one,
+                                             "configuration-versions", &attrs));
+    ck_assert_ptr_null(tp_jsonapi_attributes(pool, none,
+                                             "configuration-versions", &attrs));
+    ck_assert_int_eq(tp_jsonapi_attributes(pool, other,
+                                           "configuration-versions",
+                                           &attrs)->status, 409);
+    ck_assert_int_eq(tp_jsonapi_attributes(pool, more,
+                                           "configuration-versions",
+                                           &attrs)->status, 409);
+}
+END_TEST
+
+START_TEST(kebab_case_names)
+{
+    ck_assert_str_eq(tp_kebab(pool, "auto-queue-runs"), "auto-queue-runs");
+    ck_assert_str_eq(tp_kebab(pool, "autoQueueRuns"), "auto-queue-runs");
+    ck_assert_str_eq(tp_kebab(pool, "auto_queue_runs"), "auto-queue-runs");
+    ck_assert_str_eq(tp_kebab(pool, "isDestroy"), "is-destroy");
+    ck_assert_str_eq(tp_kebab(pool, "vcsRepoURL"), "vcs-repo-url");
+    ck_assert_str_eq(tp_kebab(pool, "URLPath"), "url-path");
+    ck_assert_str_eq(tp_kebab(pool, "resource2Count"), "resource2-count");
+    ck_assert_str_eq(tp_kebab(pool, "Name"), "name");
+    ck_assert_str_eq(tp_kebab(pool, ""), "");
+}
+END_TEST
+
+START_TEST(normalize_attribute_and_relationship_names)
+{
+    tp_json_t *b = parse("{\"data\":{\"type\":\"runs\",\"attributes\":"
+                         "{\"isDestroy\":true,\"plan_only\":true,"
+                         "\"autoApply\":false,\"auto-apply\":true,"
+                         "\"variables\":[{\"key\":\"myVar\"}]},"
+                         "\"relationships\":{\"configurationVersion\":"
+                         "{\"data\":{\"id\":\"cv-1\"}}}}}", NULL);
+    tp_json_t *list = parse("{\"data\":[{\"type\":\"tags\",\"attributes\":"
+                            "{\"someName\":1}}]}", NULL);
+
+    tp_jsonapi_normalize(pool, b);
+    ck_assert_str_eq(tp_json_dump(tp_json_get(b, "data", "attributes", NULL),
+                                  pool),
+                     "{\"auto-apply\":true,\"variables\":[{\"key\":\"myVar\"}],"
+                     "\"is-destroy\":true,\"plan-only\":true}");
+    ck_assert_str_eq(tp_json_gets(b, "data", "relationships",
+                                  "configuration-version", "data", "id", NULL),
+                     "cv-1");
+    /* lists of resources are left as they are */
+    tp_jsonapi_normalize(pool, list);
+    ck_assert_int_eq(tp_json_geti(tp_json_at(tp_json_get(list, "data", NULL), 0),
+                                  "attributes", "someName", NULL), 1);
 }
 END_TEST
 
@@ -962,7 +1055,11 @@ static Suite *core_suite(void)
     tcase_add_test(tc, resource_and_relationships);
     tcase_add_test(tc, page_parse_defaults_clamp_and_errors);
     tcase_add_test(tc, pagination_meta);
+    tcase_add_test(tc, pagination_links);
     tcase_add_test(tc, attributes_extraction);
+    tcase_add_test(tc, attributes_type_singular_or_none);
+    tcase_add_test(tc, kebab_case_names);
+    tcase_add_test(tc, normalize_attribute_and_relationship_names);
     tcase_add_test(tc, route_literal_and_params);
     tcase_add_test(tc, route_mismatches);
     tcase_add_test(tc, route_trailing_slash_and_decoding);
