@@ -22,6 +22,7 @@
 #include "tp_oidc.h"
 #include "tp_session.h"
 #include "tp_ratelimit.h"
+#include "tp_resource.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -176,6 +177,44 @@ typedef tp_json_t *tp_render_fn(tp_req_t *req, const tp_rows_t *rows, int i);
  * the count of all matching rows. */
 tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
                        const char **args, tp_render_fn *render);
+/* A described resource type (tp_resource.h) as the API loads and renders
+ * it for include=. The statements take a JSON array of keys: by_id rows
+ * whose id is one of them; by_parent the rows of a to-many relationship
+ * whose parent's id (their "key" column) is. */
+typedef struct tp_type {
+    const tp_type_desc_t *desc;
+    const tp_stmt_t *by_id;
+    const tp_stmt_t *by_parent;
+    /* row i as its own endpoint shows it; NULL when the caller may not
+     * read it */
+    tp_render_fn *render;
+} tp_type_t;
+
+/* SQL of the statements above: a column among the keys of %s. */
+#define TP_AMONG_KEYS(column) \
+    " " column " = ANY(ARRAY(SELECT jsonb_array_elements_text(%s::jsonb)))"
+/* The columns of workspace w that tp_row_ws_level decides on. */
+#define TP_WS_ACCESS_COLUMNS \
+    " w.name AS ws_name, w.owner_email AS ws_owner_email," \
+    " w.labels::text AS ws_labels"
+
+/* The described types, each beside its handlers. */
+extern const tp_type_t tp_type_organizations, tp_type_workspaces,
+    tp_type_runs, tp_type_plans, tp_type_applies,
+    tp_type_configuration_versions, tp_type_state_versions,
+    tp_type_state_version_outputs, tp_type_users;
+
+/* Every described type (mod_terrapod_routes.c), and the one called type. */
+extern const tp_type_t *const tp_types[];
+const tp_type_t *tp_type_find(const char *type);
+
+/* Adds to doc the "included" documents its request's include= asks for
+ * (mod_terrapod_include.c); tp_send_json calls it. */
+tp_err_t *tp_include(tp_req_t *req, tp_json_t *doc);
+
+/* The caller's level on the workspace of row i (TP_WS_ACCESS_COLUMNS). */
+tp_level_e tp_row_ws_level(tp_req_t *req, const tp_rows_t *rows, int i);
+
 /* meta.pagination and the top-level page links of a list document. */
 void tp_paginate(tp_req_t *req, tp_json_t *doc, const tp_page_t *pg,
                  long long total);
@@ -187,7 +226,8 @@ tp_err_t *tp_read_raw(tp_req_t *req, apr_off_t max, char **buf,
 int tp_has_body(tp_req_t *req);
 const char *tp_query_arg(tp_req_t *req, const char *name);
 const char *tp_base_url(tp_req_t *req);
-tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc);
+/* Sends doc with what its include= asks for (200 and 201). */
+tp_err_t *tp_send_json(tp_req_t *req, int status, tp_json_t *doc);
 tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
                        const char *content_type);
 tp_err_t *tp_send_empty(tp_req_t *req, int status);
@@ -348,6 +388,7 @@ tp_err_t *tp_api_organization_show(tp_req_t *req);
 tp_err_t *tp_api_entitlement_set(tp_req_t *req);
 tp_err_t *tp_api_user_create(tp_req_t *req);
 tp_err_t *tp_api_user_show(tp_req_t *req);
+tp_err_t *tp_api_user_read(tp_req_t *req);
 tp_err_t *tp_api_user_list(tp_req_t *req);
 tp_err_t *tp_api_user_update(tp_req_t *req);
 tp_err_t *tp_api_user_delete(tp_req_t *req);

@@ -90,9 +90,16 @@ static const char *write_json(request_rec *r, int status, const tp_json_t *doc)
     return body;
 }
 
-tp_err_t *tp_send_json(tp_req_t *req, int status, const tp_json_t *doc)
+tp_err_t *tp_send_json(tp_req_t *req, int status, tp_json_t *doc)
 {
-    const char *body = write_json(req->r, status, doc);
+    const char *body;
+    tp_err_t *err;
+
+    if ((status == HTTP_OK || status == HTTP_CREATED)
+        && (err = tp_include(req, doc)) != NULL) {
+        return err;
+    }
+    body = write_json(req->r, status, doc);
 
     if (status == HTTP_OK) {
         req->answer = body;
@@ -150,15 +157,29 @@ tp_json_t *tp_row_json(apr_pool_t *p, const tp_rows_t *rows, int i,
     return v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
 }
 
+static tp_level_e level_of(tp_req_t *req, const tp_rows_t *rows, int i,
+                           tp_axis_e axis, const char *prefix)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_resource_t res;
+
+    res.name = tp_row(rows, i, apr_pstrcat(p, prefix, "name", NULL));
+    res.owner_email = tp_row(rows, i, apr_pstrcat(p, prefix, "owner_email",
+                                                  NULL));
+    res.labels = tp_row_json(p, rows, i, apr_pstrcat(p, prefix, "labels",
+                                                     NULL));
+    return tp_rbac_level(&req->who->grants, axis, &res);
+}
+
 tp_level_e tp_row_level(tp_req_t *req, const tp_rows_t *rows, int i,
                         tp_axis_e axis)
 {
-    tp_resource_t res;
+    return level_of(req, rows, i, axis, "");
+}
 
-    res.name = tp_row(rows, i, "name");
-    res.owner_email = tp_row(rows, i, "owner_email");
-    res.labels = tp_row_json(req->r->pool, rows, i, "labels");
-    return tp_rbac_level(&req->who->grants, axis, &res);
+tp_level_e tp_row_ws_level(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return level_of(req, rows, i, TP_AXIS_WORKSPACE, "ws_");
 }
 
 /* The list's own address, its query without the page parameters, ready

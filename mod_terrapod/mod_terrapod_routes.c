@@ -51,8 +51,9 @@ const tp_route_t tp_routes[] = {
     {"GET", NATIVE "/auth/sessions", USER, tp_api_auth_sessions},
     {"POST", NATIVE "/auth/logout", USER, tp_api_auth_logout},
 
-    /* account and the single organization */
+    /* account, users and the single organization */
     {"GET", V2 "/account/details", USER, tp_api_account_details},
+    {"GET", V2 "/users/{id}", USER, tp_api_user_read},
     {"GET", V2 "/organizations/{org}", USER, tp_api_organization_show},
     {"GET", NATIVE "/organizations/{org}", USER, tp_api_organization_show},
     {"GET", V2 "/organizations/{org}/entitlement-set", USER,
@@ -311,4 +312,13 @@ const tp_route_t tp_routes[] = {
      tp_api_token_rotate, PRINCIPALS},
 
     {NULL, NULL, OPEN, NULL}
+};
+
+/* The resource types described once (tp_resource.h): what include= can
+ * reach, each loaded and rendered as its own endpoints show it. */
+const tp_type_t *const tp_types[] = {
+    &tp_type_organizations, &tp_type_workspaces, &tp_type_runs,
+    &tp_type_plans, &tp_type_applies, &tp_type_configuration_versions,
+    &tp_type_state_versions, &tp_type_state_version_outputs, &tp_type_users,
+    NULL
 };

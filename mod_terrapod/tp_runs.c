@@ -19,9 +19,11 @@ static const tp_stmt_t SQL_WS_RELEASE = {"runs_ws_release",
     "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
     " locked_at = NULL, lock_run_id = NULL"
     " WHERE id = %s AND lock_run_id = %s"};
+/* the run becomes the workspace's current run (TFE's current-run) and
+ * stays it after it releases the lock */
 static const tp_stmt_t SQL_WS_TAKE = {"runs_ws_take",
     "UPDATE workspaces SET lock_holder = %s, lock_reason = 'held by run ' || %s,"
-    " locked_at = now(), lock_run_id = %s"
+    " locked_at = now(), lock_run_id = %s, current_run_id = %s"
     " WHERE id = %s AND lock_holder IS NULL RETURNING id"};
 static const tp_stmt_t SQL_RUN_NEXT_PENDING = {"run_next_pending",
     "SELECT id FROM runs WHERE workspace_id = %s AND status = 'pending'"
@@ -87,11 +89,24 @@ tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
     return err;
 }
 
+tp_err_t *tp_run_take(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                      const char *run_id, int *took)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_WS_TAKE, &rows,
+                               TP_DB_ARGS(run_id, run_id, run_id, run_id,
+                                          ws_id));
+
+    *took = !err && rows->nrows > 0;
+    return err;
+}
+
 tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                               int *promoted)
 {
-    tp_rows_t *rows, *took;
+    tp_rows_t *rows;
     const char *next;
+    int took;
     tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
                                TP_DB_ARGS(ws_id));
 
@@ -102,9 +117,7 @@ tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
         return err;
     }
     next = tp_row(rows, 0, "id");
-    if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
-                          TP_DB_ARGS(next, next, next, ws_id))) != NULL
-        || took->nrows == 0) {
+    if ((err = tp_run_take(db, p, ws_id, next, &took)) != NULL || !took) {
         return err;
     }
     if (promoted) {

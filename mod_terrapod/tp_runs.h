@@ -18,6 +18,11 @@
 tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
                       const char *from, const char *to);
 
+/* Gives the workspace's lock to run_id when nobody holds it (*took says
+ * whether it did); the run becomes the workspace's current run. */
+tp_err_t *tp_run_take(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                      const char *run_id, int *took);
+
 /* Queues the workspace's oldest pending run when the workspace is free,
  * giving it the lock; *promoted (when not NULL) says whether one was.
  * Inside the caller's transaction. */

@@ -26,6 +26,10 @@ static const tp_stmt_t SQL_CV_INSERT = {"cv_insert",
     " VALUES (%s, %s, %s::boolean, %s::boolean, %s::boolean, %s)"};
 static const tp_stmt_t SQL_CV_GET = {"cv_get",
     "SELECT " CV_COLUMNS " FROM configuration_versions cv WHERE cv.id = %s"};
+static const tp_stmt_t SQL_CV_BY_IDS = {"cv_by_ids",
+    "SELECT " CV_COLUMNS "," TP_WS_ACCESS_COLUMNS
+    " FROM configuration_versions cv JOIN workspaces w ON w.id = cv.workspace_id"
+    " WHERE" TP_AMONG_KEYS("cv.id")};
 static const tp_stmt_t SQL_CV_LIST = {"cv_list",
     "SELECT " CV_COLUMNS ", count(*) OVER () AS total"
     "  FROM configuration_versions cv WHERE cv.workspace_id = %s"
@@ -48,33 +52,38 @@ static const char *cv_key(apr_pool_t *p, const char *ws, const char *cv)
     return apr_pstrcat(p, "config/", ws, "/", cv, ".tar.gz", NULL);
 }
 
+static const tp_attr_t CV_ATTRS[] = {
+    {"status", "status", TP_ATTR_STRING},
+    {"error-message", "error_message", TP_ATTR_STRING},
+    {"source", "source", TP_ATTR_STRING},
+    {"auto-queue-runs", "auto_queue_runs", TP_ATTR_BOOL},
+    {"speculative", "speculative", TP_ATTR_BOOL},
+    {"provisional", "provisional", TP_ATTR_BOOL},
+    {"created-by", "created_by", TP_ATTR_STRING},
+    {"created-at", "created_at", TP_ATTR_STRING},
+    {"size", "size", TP_ATTR_INT},
+    {NULL, NULL, 0}
+};
+
+static const tp_rel_t CV_RELS[] = {
+    {"workspace", "workspaces", TP_REL_ONE, "workspace_id"},
+    {NULL, NULL, 0, NULL}
+};
+
+static const tp_type_desc_t CV_DESC = {
+    "configuration-versions", NULL, "/api/v2/configuration-versions/%s",
+    CV_ATTRS, CV_RELS
+};
+
 static tp_json_t *cv_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_row(rows, i, "id");
     const char *status = tp_row(rows, i, "status");
-    tp_json_t *c = tp_jsonapi_resource(p, "configuration-versions", id);
+    tp_json_t *c = tp_resource_render(p, &CV_DESC, rows, i);
 
-    tp_json_sets(c, status, "attributes", "status", NULL);
-    tp_json_sets(c, tp_row(rows, i, "error_message"), "attributes",
-                 "error-message", NULL);
-    tp_json_sets(c, tp_row(rows, i, "source"), "attributes", "source", NULL);
-    tp_json_setb(c, tp_row_bool(rows, i, "auto_queue_runs"), "attributes",
-                 "auto-queue-runs", NULL);
-    tp_json_setb(c, tp_row_bool(rows, i, "speculative"), "attributes",
-                 "speculative", NULL);
-    tp_json_setb(c, tp_row_bool(rows, i, "provisional"), "attributes",
-                 "provisional", NULL);
-    tp_json_sets(c, tp_row(rows, i, "created_by"), "attributes", "created-by",
-                 NULL);
-    tp_json_sets(c, tp_row(rows, i, "created_at"), "attributes", "created-at",
-                 NULL);
     tp_json_sets(c, tp_row(rows, i, "uploaded_at"), "attributes",
                  "status-timestamps", "uploaded-at", NULL);
-    if (tp_row(rows, i, "size")) {
-        tp_json_seti(c, apr_atoi64(tp_row(rows, i, "size")), "attributes",
-                     "size", NULL);
-    }
     /* the upload URL is handed out only while it can still be used */
     tp_json_sets(c, strcmp(status, "pending") == 0
                     ? tp_capability_url(req, apr_pstrcat(p,
@@ -82,12 +91,17 @@ static tp_json_t *cv_resource(tp_req_t *req, const tp_rows_t *rows, int i)
                           NULL), "cv-upload", id, UPLOAD_TTL)
                     : NULL,
                  "attributes", "upload-url", NULL);
-    tp_jsonapi_relate(c, "workspace", "workspaces",
-                      tp_row(rows, i, "workspace_id"));
-    tp_json_sets(c, apr_pstrcat(p, "/api/v2/configuration-versions/", id,
-                                NULL), "links", "self", NULL);
     return c;
 }
+
+static tp_json_t *cv_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return tp_row_ws_level(req, rows, i) < TP_LEVEL_READ
+           ? NULL : cv_resource(req, rows, i);
+}
+
+const tp_type_t tp_type_configuration_versions = {&CV_DESC, &SQL_CV_BY_IDS,
+                                                  NULL, cv_include};
 
 static tp_err_t *send_cv(tp_req_t *req, int status, const char *id)
 {

@@ -2,13 +2,26 @@
  * has already answered 404 for any other name. */
 #include "../mod_terrapod.h"
 
-tp_err_t *tp_api_organization_show(tp_req_t *req)
+/* include= asks for it by the name every workspace relates to */
+static const tp_stmt_t SQL_ORG_BY_IDS = {"org_by_ids",
+    "SELECT k AS id FROM jsonb_array_elements_text(%s::jsonb) k"
+    " WHERE k = '" TP_ORGANIZATION "'"};
+
+static const tp_attr_t ORG_ATTRS[] = {
+    {"name", "id", TP_ATTR_STRING},
+    {NULL, NULL, 0}
+};
+
+static const tp_type_desc_t ORG_DESC = {
+    "organizations", NULL, "/api/v2/organizations/%s", ORG_ATTRS, NULL
+};
+
+static tp_json_t *org_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *o = tp_jsonapi_resource(p, "organizations", TP_ORGANIZATION);
+    tp_json_t *o = tp_resource_render(p, &ORG_DESC, rows, i);
     int admin = req->who->grants.is_admin;
 
-    tp_json_sets(o, TP_ORGANIZATION, "attributes", "name", NULL);
     tp_json_sets(o, "org-" TP_ORGANIZATION, "attributes", "external-id", NULL);
     tp_json_sets(o, "local", "attributes", "default-execution-mode", NULL);
     tp_json_setb(o, 1, "attributes", "permissions", "can-create-workspace",
@@ -19,7 +32,21 @@ tp_err_t *tp_api_organization_show(tp_req_t *req)
                  NULL);
     tp_jsonapi_relate(o, "entitlement-set", "entitlement-sets",
                       "org-" TP_ORGANIZATION);
-    return tp_send_json(req, 200, tp_jsonapi_doc(p, o));
+    return o;
+}
+
+const tp_type_t tp_type_organizations = {&ORG_DESC, &SQL_ORG_BY_IDS, NULL,
+                                         org_resource};
+
+tp_err_t *tp_api_organization_show(tp_req_t *req)
+{
+    /* the row SQL_ORG_BY_IDS gives, without asking the database */
+    const char *names[] = {"id"};
+    const char *cells[] = {TP_ORGANIZATION};
+    const tp_rows_t row = {1, 1, names, cells};
+
+    return tp_send_json(req, 200, tp_jsonapi_doc(req->r->pool,
+                                                 org_resource(req, &row, 0)));
 }
 
 tp_err_t *tp_api_entitlement_set(tp_req_t *req)

@@ -21,7 +21,14 @@
     " r.error_message, r.created_by, r.created_state_version_id," \
     " r.status_timestamps::text AS status_timestamps," \
     " r.peak_memory_bytes, r.peak_cpu_usec, r.exit_code," \
-    " tp_ts(r.created_at) AS created_at"
+    " tp_ts(r.created_at) AS created_at," \
+    " (SELECT u.id FROM users u WHERE u.email = r.created_by)" \
+    "   AS created_by_id"
+/* runs with the workspace columns include= decides access on */
+#define RUN_WITH_WS(column) \
+    "SELECT " RUN_COLUMNS "," TP_WS_ACCESS_COLUMNS \
+    "  FROM runs r JOIN workspaces w ON w.id = r.workspace_id" \
+    " WHERE" TP_AMONG_KEYS(column)
 
 static const tp_stmt_t SQL_RUN_GET = {"run_get",
     "SELECT " RUN_COLUMNS " FROM runs r WHERE r.id = %s"};
@@ -69,11 +76,6 @@ static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "   %s::jsonb, %s::jsonb, %s, %s,"
     "   jsonb_build_object('pending-at', tp_ts(now())))"};
 
-static const tp_stmt_t SQL_WS_TAKE = {"run_ws_take",
-    "UPDATE workspaces SET lock_holder = %s, lock_reason = 'held by run ' || %s,"
-    " locked_at = now(), lock_run_id = %s"
-    " WHERE id = %s AND lock_holder IS NULL RETURNING id"};
-
 static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
     "UPDATE runs SET cancel_requested = true WHERE id = %s"};
 
@@ -86,6 +88,44 @@ static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "  FROM runs WHERE id = %s"};
 
 /* ---- rendering ---- */
+
+static const tp_attr_t RUN_ATTRS[] = {
+    {"status", "status", TP_ATTR_STRING},
+    {"message", "message", TP_ATTR_STRING},
+    {"source", "source", TP_ATTR_STRING},
+    {"created-at", "created_at", TP_ATTR_STRING},
+    {"created-by", "created_by", TP_ATTR_STRING},
+    {"vcs-ref", "vcs_ref", TP_ATTR_STRING},
+    {"error-message", "error_message", TP_ATTR_STRING},
+    {"is-destroy", "is_destroy", TP_ATTR_BOOL},
+    {"auto-apply", "auto_apply", TP_ATTR_BOOL},
+    {"plan-only", "plan_only", TP_ATTR_BOOL},
+    {"refresh", "refresh", TP_ATTR_BOOL},
+    {"refresh-only", "refresh_only", TP_ATTR_BOOL},
+    {"allow-empty-apply", "allow_empty_apply", TP_ATTR_BOOL},
+    {"save-plan", "save_plan", TP_ATTR_BOOL},
+    {"has-changes", "has_changes", TP_ATTR_BOOL},
+    {"target-addrs", "target_addrs", TP_ATTR_JSON},
+    {"replace-addrs", "replace_addrs", TP_ATTR_JSON},
+    {"status-timestamps", "status_timestamps", TP_ATTR_JSON},
+    {NULL, NULL, 0}
+};
+
+static const tp_rel_t RUN_RELS[] = {
+    {"workspace", "workspaces", TP_REL_ONE, "workspace_id"},
+    {"configuration-version", "configuration-versions", TP_REL_ONE,
+     "configuration_version_id"},
+    {"plan", "plans", TP_REL_ONE, "plan_id"},
+    {"apply", "applies", TP_REL_ONE, "apply_id"},
+    {"created-state-version", "state-versions", TP_REL_ONE,
+     "created_state_version_id"},
+    {"created-by", "users", TP_REL_ONE, "created_by_id"},
+    {NULL, NULL, 0, NULL}
+};
+
+static const tp_type_desc_t RUN_DESC = {
+    "runs", NULL, "/api/v2/runs/%s", RUN_ATTRS, RUN_RELS
+};
 
 /* What the runner reported about its resources, and the typed outcome
  * the UI keys on: "" until an exit code is known, then clean, killed (by
@@ -119,44 +159,10 @@ static void set_profile(tp_json_t *r, const tp_rows_t *rows, int i)
 static tp_json_t *run_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                                tp_level_e lvl)
 {
-    static const char *const bools[][2] = {
-        {"is_destroy", "is-destroy"}, {"auto_apply", "auto-apply"},
-        {"plan_only", "plan-only"}, {"refresh", "refresh"},
-        {"refresh_only", "refresh-only"},
-        {"allow_empty_apply", "allow-empty-apply"},
-        {"save_plan", "save-plan"}, {NULL, NULL}
-    };
     const char *status = tp_row(rows, i, "status");
-    tp_json_t *r = tp_jsonapi_resource(p, "runs", tp_row(rows, i, "id"));
-    int k, plan_only = tp_row_bool(rows, i, "plan_only");
+    tp_json_t *r = tp_resource_render(p, &RUN_DESC, rows, i);
+    int plan_only = tp_row_bool(rows, i, "plan_only");
 
-    tp_json_sets(r, status, "attributes", "status", NULL);
-    tp_json_sets(r, tp_row(rows, i, "message"), "attributes", "message", NULL);
-    tp_json_sets(r, tp_row(rows, i, "source"), "attributes", "source", NULL);
-    tp_json_sets(r, tp_row(rows, i, "created_at"), "attributes", "created-at",
-                 NULL);
-    tp_json_sets(r, tp_row(rows, i, "created_by"), "attributes", "created-by",
-                 NULL);
-    tp_json_sets(r, tp_row(rows, i, "vcs_ref"), "attributes", "vcs-ref", NULL);
-    tp_json_sets(r, tp_row(rows, i, "error_message"), "attributes",
-                 "error-message", NULL);
-    for (k = 0; bools[k][0]; k++) {
-        tp_json_setb(r, tp_row_bool(rows, i, bools[k][0]), "attributes",
-                     bools[k][1], NULL);
-    }
-    if (tp_row(rows, i, "has_changes")) {
-        tp_json_setb(r, tp_row_bool(rows, i, "has_changes"), "attributes",
-                     "has-changes", NULL);
-    }
-    else {
-        tp_json_setnull(r, "attributes", "has-changes", NULL);
-    }
-    tp_json_setj(r, tp_row_json(p, rows, i, "target_addrs"), "attributes",
-                 "target-addrs", NULL);
-    tp_json_setj(r, tp_row_json(p, rows, i, "replace_addrs"), "attributes",
-                 "replace-addrs", NULL);
-    tp_json_setj(r, tp_row_json(p, rows, i, "status_timestamps"), "attributes",
-                 "status-timestamps", NULL);
     set_profile(r, rows, i);
     tp_json_setb(r, tp_run_allows(status, TP_RUN_CANCEL), "attributes",
                  "actions", "is-cancelable", NULL);
@@ -176,18 +182,22 @@ static tp_json_t *run_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                  "can-force-cancel", NULL);
     tp_json_setb(r, lvl >= TP_LEVEL_ADMIN, "attributes", "permissions",
                  "can-force-execute", NULL);
-    tp_jsonapi_relate(r, "workspace", "workspaces",
-                      tp_row(rows, i, "workspace_id"));
-    tp_jsonapi_relate(r, "configuration-version", "configuration-versions",
-                      tp_row(rows, i, "configuration_version_id"));
-    tp_jsonapi_relate(r, "plan", "plans", tp_row(rows, i, "plan_id"));
-    tp_jsonapi_relate(r, "apply", "applies", tp_row(rows, i, "apply_id"));
-    tp_jsonapi_relate(r, "created-state-version", "state-versions",
-                      tp_row(rows, i, "created_state_version_id"));
-    tp_json_sets(r, apr_pstrcat(p, "/api/v2/runs/", tp_row(rows, i, "id"),
-                                NULL), "links", "self", NULL);
     return r;
 }
+
+/* A run for include=, at the caller's level on its workspace. */
+static tp_json_t *run_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    tp_level_e lvl = tp_row_ws_level(req, rows, i);
+
+    return lvl < TP_LEVEL_READ ? NULL
+                               : run_resource(req->r->pool, rows, i, lvl);
+}
+
+static const tp_stmt_t SQL_RUNS_BY_ID = {"runs_by_id", RUN_WITH_WS("r.id")};
+
+const tp_type_t tp_type_runs = {&RUN_DESC, &SQL_RUNS_BY_ID, NULL,
+                                run_include};
 
 /* A run and the caller's level on its workspace; 404 when either is
  * missing or unreadable, 403 below need. */
@@ -384,7 +394,7 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
 {
     apr_pool_t *p = req->r->pool;
     const char *suffix = id + 4;
-    tp_rows_t *took;
+    int took;
     tp_err_t *err;
 
     err = tp_db_exec(db, p, &SQL_RUN_INSERT, NULL,
@@ -402,13 +412,11 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
     if (in->plan_only) {
         return tp_run_move(db, p, id, "pending", "plan_queued");
     }
-    if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
-                          TP_DB_ARGS(id, id, id, ws_id))) != NULL) {
+    if ((err = tp_run_take(db, p, ws_id, id, &took)) != NULL) {
         return err;
     }
     /* someone (or another run) holds the workspace: wait in line */
-    return took->nrows ? tp_run_move(db, p, id, "pending", "plan_queued")
-                       : NULL;
+    return took ? tp_run_move(db, p, id, "pending", "plan_queued") : NULL;
 }
 
 /* Queues a run in one transaction: the configuration resolved, then the
@@ -691,35 +699,71 @@ static const char *log_key(apr_pool_t *p, const char *run, int apply)
                        NULL);
 }
 
+/* Plans and applies are phases of a run: they render from its row. */
+static const tp_attr_t PLAN_ATTRS[] = {
+    {"status", "plan_status", TP_ATTR_STRING},
+    {"has-changes", "has_changes", TP_ATTR_BOOL},
+    {NULL, NULL, 0}
+};
+static const tp_attr_t APPLY_ATTRS[] = {
+    {"status", "apply_status", TP_ATTR_STRING},
+    {NULL, NULL, 0}
+};
+static const tp_rel_t PHASE_RELS[] = {
+    {"run", "runs", TP_REL_ONE, "id"},
+    {NULL, NULL, 0, NULL}
+};
+static const tp_type_desc_t PLAN_DESC = {
+    "plans", "plan_id", "/api/v2/plans/%s", PLAN_ATTRS, PHASE_RELS
+};
+static const tp_type_desc_t APPLY_DESC = {
+    "applies", "apply_id", "/api/v2/applies/%s", APPLY_ATTRS, PHASE_RELS
+};
+
 static tp_json_t *phase_resource(tp_req_t *req, const tp_rows_t *rows,
-                                 int apply)
+                                 int i, int apply)
 {
     apr_pool_t *p = req->r->pool;
-    const char *id = tp_row(rows, 0, apply ? "apply_id" : "plan_id");
-    const char *path = apr_pstrcat(p, apply ? "/api/v2/applies/"
-                                            : "/api/v2/plans/", id, "/logs",
-                                   NULL);
-    tp_json_t *r = tp_jsonapi_resource(p, apply ? "applies" : "plans", id);
+    const tp_type_desc_t *d = apply ? &APPLY_DESC : &PLAN_DESC;
+    tp_json_t *r = tp_resource_render(p, d, rows, i);
+    const char *id = tp_resource_id(d, rows, i);
 
-    tp_json_sets(r, tp_row(rows, 0, apply ? "apply_status" : "plan_status"),
-                 "attributes", "status", NULL);
-    tp_json_sets(r, tp_capability_path_url(req, path, "log", id, LOG_TTL),
+    tp_json_sets(r, tp_capability_path_url(req, tp_resource_link(p,
+                     apply ? "/api/v2/applies/%s/logs" : "/api/v2/plans/%s/logs",
+                     id), "log", id, LOG_TTL),
                  "attributes", "log-read-url", NULL);
-    if (!apply) {
-        if (tp_row(rows, 0, "has_changes")) {
-            tp_json_setb(r, tp_row_bool(rows, 0, "has_changes"),
-                         "attributes", "has-changes", NULL);
-        }
-        else {
-            tp_json_setnull(r, "attributes", "has-changes", NULL);
-        }
-    }
     tp_json_seti(r, 0, "attributes", "resource-additions", NULL);
     tp_json_seti(r, 0, "attributes", "resource-changes", NULL);
     tp_json_seti(r, 0, "attributes", "resource-destructions", NULL);
-    tp_jsonapi_relate(r, "run", "runs", tp_row(rows, 0, "id"));
     return r;
 }
+
+static tp_json_t *phase_include(tp_req_t *req, const tp_rows_t *rows, int i,
+                                int apply)
+{
+    return tp_row_ws_level(req, rows, i) < TP_LEVEL_READ
+           ? NULL : phase_resource(req, rows, i, apply);
+}
+
+static tp_json_t *plan_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return phase_include(req, rows, i, 0);
+}
+
+static tp_json_t *apply_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return phase_include(req, rows, i, 1);
+}
+
+static const tp_stmt_t SQL_PLANS_BY_ID = {"plans_by_id",
+                                          RUN_WITH_WS("r.plan_id")};
+static const tp_stmt_t SQL_APPLIES_BY_ID = {"applies_by_id",
+                                            RUN_WITH_WS("r.apply_id")};
+
+const tp_type_t tp_type_plans = {&PLAN_DESC, &SQL_PLANS_BY_ID, NULL,
+                                 plan_include};
+const tp_type_t tp_type_applies = {&APPLY_DESC, &SQL_APPLIES_BY_ID, NULL,
+                                   apply_include};
 
 static tp_err_t *send_phase(tp_req_t *req, const char *key, int by_run,
                             int apply)
@@ -731,7 +775,7 @@ static tp_err_t *send_phase(tp_req_t *req, const char *key, int by_run,
 
     return err ? err : tp_send_json(req, 200,
                                     tp_jsonapi_doc(req->r->pool,
-                                                   phase_resource(req, rows,
+                                                   phase_resource(req, rows, 0,
                                                                   apply)));
 }
 

@@ -15,6 +15,8 @@
     " sv.status, sv.resource_count, sv.terraform_version," \
     " sv.has_json_state, sv.created_by, sv.run_id," \
     " tp_ts(sv.created_at) AS created_at," \
+    " (SELECT u.id FROM users u WHERE u.email = sv.created_by)" \
+    "   AS created_by_id," \
     " (sv.id = (SELECT c.id FROM state_versions c" \
     "            WHERE c.workspace_id = sv.workspace_id" \
     "              AND c.status = 'finalized'" \
@@ -33,6 +35,10 @@
 static const tp_stmt_t SQL_SV_GET = {"sv_get",
     "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS " FROM state_versions sv"
     " WHERE sv.id = %s AND sv.status <> 'discarded'"};
+static const tp_stmt_t SQL_SV_BY_IDS = {"sv_by_ids",
+    "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS "," TP_WS_ACCESS_COLUMNS
+    " FROM state_versions sv JOIN workspaces w ON w.id = sv.workspace_id"
+    " WHERE" TP_AMONG_KEYS("sv.id") " AND sv.status <> 'discarded'"};
 static const tp_stmt_t SQL_SV_CURRENT = {"sv_current",
     "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS " FROM state_versions sv"
     " WHERE sv.workspace_id = %s AND sv.status = 'finalized'"
@@ -118,6 +124,18 @@ static const tp_stmt_t SQL_SV_NEXT_SERIAL = {"sv_next_serial",
 static const tp_stmt_t SQL_OUT_LIST = {"sv_output_list",
     "SELECT " OUT_COLUMNS " FROM state_version_outputs o"
     " WHERE o.state_version_id = %s ORDER BY o.name"};
+/* outputs for include=, by their version ("key") or their own id */
+#define OUT_WITH_WS(column) \
+    "SELECT " OUT_COLUMNS ", o.state_version_id AS key," TP_WS_ACCESS_COLUMNS \
+    " FROM state_version_outputs o" \
+    " JOIN state_versions sv ON sv.id = o.state_version_id" \
+    " JOIN workspaces w ON w.id = sv.workspace_id" \
+    " WHERE" TP_AMONG_KEYS(column) " AND sv.status = 'finalized'" \
+    " ORDER BY o.name"
+static const tp_stmt_t SQL_OUT_BY_SV = {"sv_outputs_by_sv",
+                                        OUT_WITH_WS("o.state_version_id")};
+static const tp_stmt_t SQL_OUT_BY_IDS = {"sv_outputs_by_ids",
+                                         OUT_WITH_WS("o.id")};
 static const tp_stmt_t SQL_OUT_GET = {"sv_output_get",
     "SELECT " OUT_COLUMNS ", sv.workspace_id"
     " FROM state_version_outputs o"
@@ -138,19 +156,27 @@ static const char *ll(apr_pool_t *p, long long v)
 
 /* ---- rendering ---- */
 
+static const tp_attr_t OUT_ATTRS[] = {
+    {"name", "name", TP_ATTR_STRING},
+    {"sensitive", "sensitive", TP_ATTR_BOOL},
+    {NULL, NULL, 0}
+};
+
+static const tp_type_desc_t OUT_DESC = {
+    "state-version-outputs", NULL, "/api/v2/state-version-outputs/%s",
+    OUT_ATTRS, NULL
+};
+
 static tp_json_t *output_resource(apr_pool_t *p, const tp_rows_t *rows,
                                   int i)
 {
-    tp_json_t *o = tp_jsonapi_resource(p, "state-version-outputs",
-                                       tp_row(rows, i, "id"));
+    tp_json_t *o = tp_resource_render(p, &OUT_DESC, rows, i);
     const char *v = tp_row(rows, i, "value");
     const char *t = tp_row(rows, i, "detailed_type");
     tp_json_t *value = v ? tp_json_parse(p, v, strlen(v), NULL) : NULL;
     tp_json_t *type = t ? tp_json_parse(p, t, strlen(t), NULL) : NULL;
     int sensitive = tp_row_bool(rows, i, "sensitive");
 
-    tp_json_sets(o, tp_row(rows, i, "name"), "attributes", "name", NULL);
-    tp_json_setb(o, sensitive, "attributes", "sensitive", NULL);
     tp_json_sets(o, tp_output_type(type, value), "attributes", "type", NULL);
     /* sensitive values never leave the server through the API */
     tp_json_setj(o, sensitive ? NULL : value, "attributes", "value", NULL);
@@ -158,41 +184,45 @@ static tp_json_t *output_resource(apr_pool_t *p, const tp_rows_t *rows,
     return o;
 }
 
-/* Rows without an output_ids column (lists) show no output references. */
+static const tp_attr_t SV_ATTRS[] = {
+    {"serial", "serial", TP_ATTR_INT},
+    {"lineage", "lineage", TP_ATTR_STRING},
+    {"md5", "md5", TP_ATTR_STRING},
+    {"size", "size", TP_ATTR_INT},
+    {"status", "status", TP_ATTR_STRING},
+    {"created-at", "created_at", TP_ATTR_STRING},
+    {"created-by", "created_by", TP_ATTR_STRING},
+    {"terraform-version", "terraform_version", TP_ATTR_STRING},
+    {"is-current", "is_current", TP_ATTR_BOOL},
+    {NULL, NULL, 0}
+};
+
+static const tp_rel_t SV_RELS[] = {
+    {"outputs", "state-version-outputs", TP_REL_MANY, "output_ids",
+     "/api/v2/state-versions/%s/outputs"},
+    {"workspace", "workspaces", TP_REL_ONE, "workspace_id"},
+    {"run", "runs", TP_REL_ONE, "run_id"},
+    {"created-by", "users", TP_REL_ONE, "created_by_id"},
+    {NULL, NULL, 0, NULL}
+};
+
+static const tp_type_desc_t SV_DESC = {
+    "state-versions", NULL, "/api/v2/state-versions/%s", SV_ATTRS, SV_RELS
+};
+
+/* Rows without an output_ids column (lists) show no output references
+ * unless include=outputs asks for them. */
 static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_row(rows, i, "id");
     const char *status = tp_row(rows, i, "status");
     const char *base = apr_pstrcat(p, "/api/v2/state-versions/", id, NULL);
-    tp_json_t *s = tp_jsonapi_resource(p, "state-versions", id);
-    tp_json_t *outs = tp_json_array(p);
-    const char *output_ids = tp_row(rows, i, "output_ids");
-    char *out, *last;
+    tp_json_t *s = tp_resource_render(p, &SV_DESC, rows, i);
     int finalized = strcmp(status, "finalized") == 0;
 
-    tp_json_seti(s, apr_atoi64(tp_row(rows, i, "serial")), "attributes",
-                 "serial", NULL);
-    tp_json_sets(s, tp_row(rows, i, "lineage"), "attributes", "lineage", NULL);
-    tp_json_sets(s, tp_row(rows, i, "md5"), "attributes", "md5", NULL);
-    if (tp_row(rows, i, "size")) {
-        tp_json_seti(s, apr_atoi64(tp_row(rows, i, "size")), "attributes",
-                     "size", NULL);
-    }
-    else {
-        tp_json_setnull(s, "attributes", "size", NULL);
-    }
-    tp_json_sets(s, status, "attributes", "status", NULL);
-    tp_json_sets(s, tp_row(rows, i, "created_at"), "attributes", "created-at",
-                 NULL);
-    tp_json_sets(s, tp_row(rows, i, "created_by"), "attributes", "created-by",
-                 NULL);
-    tp_json_sets(s, tp_row(rows, i, "terraform_version"), "attributes",
-                 "terraform-version", NULL);
     tp_json_seti(s, 4, "attributes", "state-version", NULL);
     tp_json_setb(s, finalized, "attributes", "resources-processed", NULL);
-    tp_json_setb(s, tp_row_bool(rows, i, "is_current"), "attributes",
-                 "is-current", NULL);
     tp_json_setnull(s, "attributes", "vcs-commit-url", NULL);
     if (finalized) {
         tp_json_sets(s, apr_pstrcat(p, tp_base_url(req), base, "/download",
@@ -213,22 +243,26 @@ static tp_json_t *sv_resource(tp_req_t *req, const tp_rows_t *rows, int i)
                                           "state-json", id, UPLOAD_TTL),
                      "attributes", "hosted-json-state-upload-url", NULL);
     }
-    for (out = apr_strtok(apr_pstrdup(p, output_ids ? output_ids : ""), ",",
-                          &last);
-         out; out = apr_strtok(NULL, ",", &last)) {
-        tp_json_t *ref = tp_json_object(p);
-
-        tp_json_sets(ref, out, "id", NULL);
-        tp_json_sets(ref, "state-version-outputs", "type", NULL);
-        tp_json_push(outs, ref);
-    }
-    tp_json_setj(s, outs, "relationships", "outputs", "data", NULL);
-    tp_jsonapi_relate(s, "workspace", "workspaces",
-                      tp_row(rows, i, "workspace_id"));
-    tp_jsonapi_relate(s, "run", "runs", tp_row(rows, i, "run_id"));
-    tp_json_sets(s, base, "links", "self", NULL);
     return s;
 }
+
+static tp_json_t *sv_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return tp_row_ws_level(req, rows, i) < TP_LEVEL_READ
+           ? NULL : sv_resource(req, rows, i);
+}
+
+static tp_json_t *output_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return tp_row_ws_level(req, rows, i) < TP_LEVEL_READ
+           ? NULL : output_resource(req->r->pool, rows, i);
+}
+
+const tp_type_t tp_type_state_versions = {&SV_DESC, &SQL_SV_BY_IDS, NULL,
+                                          sv_include};
+const tp_type_t tp_type_state_version_outputs = {&OUT_DESC, &SQL_OUT_BY_IDS,
+                                                 &SQL_OUT_BY_SV,
+                                                 output_include};
 
 /* rows: SQL_SV_GET or SQL_SV_CURRENT, which carry the output ids */
 static tp_err_t *send_sv(tp_req_t *req, int status, tp_rows_t *rows)

@@ -42,6 +42,65 @@ static tp_json_t *user_resource(tp_req_t *req, const tp_rows_t *rows, int i)
     return u;
 }
 
+/* ---- the TFE view: any signed-in user may read another ---- */
+
+static const tp_stmt_t SQL_USER_BY_IDS = {"user_by_ids",
+    "SELECT " TP_USER_COLUMNS " FROM users WHERE" TP_AMONG_KEYS("id")};
+
+static const tp_attr_t TFE_USER_ATTRS[] = {
+    {"is-service-account", "is_service_account", TP_ATTR_BOOL},
+    {NULL, NULL, 0}
+};
+
+static const tp_type_desc_t TFE_USER_DESC = {
+    "users", NULL, "/api/v2/users/%s", TFE_USER_ATTRS, NULL
+};
+
+/* A user as the people it works with see it: the email only to itself
+ * and to platform admins and auditors, a username that does not give it
+ * away to others (the display name, or the address's local part), and no
+ * avatar, since the server asks no outside service for one. */
+static tp_json_t *tfe_user(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *u = tp_resource_render(p, &TFE_USER_DESC, rows, i);
+    const char *email = tp_row(rows, i, "email");
+    const char *display = tp_row(rows, i, "display_name");
+    const tp_grants_t *g = &req->who->grants;
+    int own = strcmp(email, g->email) == 0;
+
+    tp_json_sets(u, display && *display ? display
+                    : apr_pstrmemdup(p, email, strcspn(email, "@")),
+                 "attributes", "username", NULL);
+    if (own || g->is_admin || g->is_audit) {
+        tp_json_sets(u, email, "attributes", "email", NULL);
+    }
+    tp_json_setnull(u, "attributes", "avatar-url", NULL);
+    return u;
+}
+
+const tp_type_t tp_type_users = {&TFE_USER_DESC, &SQL_USER_BY_IDS, NULL,
+                                 tfe_user};
+
+tp_err_t *tp_api_user_read(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    tp_json_t *keys = tp_json_array(p);
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    tp_json_pushs(keys, id);
+    if ((err = tp_req_exec(req, &SQL_USER_BY_IDS, &rows,
+                           TP_DB_ARGS(tp_json_dump(keys, p)))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "user %s not found", id);
+    }
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, tfe_user(req, rows, 0)));
+}
+
 static tp_err_t *send_user(tp_req_t *req, int status, const tp_rows_t *row)
 {
     return tp_send_json(req, status,

@@ -20,7 +20,14 @@
     " w.lock_reason, tp_ts(w.locked_at) AS locked_at," \
     " tp_ts(w.created_at) AS created_at, tp_ts(w.updated_at) AS updated_at," \
     " cur.id AS current_state_version_id," \
-    " cur.resource_count AS resource_count"
+    " COALESCE(cur.resource_count, 0) AS resource_count," \
+    " w.current_run_id, '" TP_ORGANIZATION "' AS organization_name," \
+    " (SELECT r.id FROM runs r WHERE r.workspace_id = w.id" \
+    "   ORDER BY r.seq DESC LIMIT 1) AS latest_run_id," \
+    " CASE WHEN w.lock_run_id IS NOT NULL THEN 'runs'" \
+    "      WHEN w.lock_holder IS NOT NULL THEN 'users' END AS locked_by_type," \
+    " COALESCE(w.lock_run_id, (SELECT u.id FROM users u" \
+    "                           WHERE u.email = w.lock_holder)) AS locked_by_id"
 
 #define WS_CURRENT \
     " LEFT JOIN LATERAL (" \
@@ -33,6 +40,8 @@ static const tp_stmt_t SQL_WS_BY_ID = {"ws_by_id",
     "SELECT " WS_COLUMNS WS_FROM " WHERE w.id = %s"};
 static const tp_stmt_t SQL_WS_BY_NAME = {"ws_by_name",
     "SELECT " WS_COLUMNS WS_FROM " WHERE w.name = %s"};
+static const tp_stmt_t SQL_WS_BY_IDS = {"ws_by_ids",
+    "SELECT " WS_COLUMNS WS_FROM " WHERE" TP_AMONG_KEYS("w.id")};
 
 /* Filters of the list: name substring, keys that must all be present
  * (?&), and key/value pairs that must all match (@>). */
@@ -163,90 +172,82 @@ static int collect_tag_name(void *baton, const char *key, tp_json_t *val)
     return 0;
 }
 
-static void set_str(tp_json_t *w, const tp_rows_t *rows, int i,
-                    const char *col, const char *attr)
-{
-    tp_json_sets(w, tp_row(rows, i, col), "attributes", attr, NULL);
-}
+static const tp_attr_t WS_ATTRS[] = {
+    {"name", "name", TP_ATTR_STRING},
+    {"description", "description", TP_ATTR_STRING},
+    {"execution-mode", "execution_mode", TP_ATTR_STRING},
+    {"terraform-version", "terraform_version", TP_ATTR_STRING},
+    {"execution-backend", "execution_backend", TP_ATTR_STRING},
+    {"working-directory", "working_directory", TP_ATTR_STRING},
+    {"resource-cpu", "resource_cpu", TP_ATTR_STRING},
+    {"resource-memory", "resource_memory", TP_ATTR_STRING},
+    {"vcs-repo-url", "vcs_repo_url", TP_ATTR_STRING},
+    {"vcs-branch", "vcs_branch", TP_ATTR_STRING},
+    {"agent-pool-id", "agent_pool_id", TP_ATTR_STRING},
+    {"drift-last-checked-at", "drift_last_checked_at", TP_ATTR_STRING},
+    {"drift-status", "drift_status", TP_ATTR_STRING},
+    {"drift-latest-run-id", "drift_latest_run_id", TP_ATTR_STRING},
+    {"ai-summary-mode", "ai_summary_mode", TP_ATTR_STRING},
+    {"ai-summary-context", "ai_summary_context", TP_ATTR_STRING},
+    {"lifecycle-state", "lifecycle_state", TP_ATTR_STRING},
+    {"lifecycle-reason", "lifecycle_reason", TP_ATTR_STRING},
+    {"owner-email", "owner_email", TP_ATTR_STRING},
+    {"locked-by", "lock_holder", TP_ATTR_STRING},
+    {"lock-reason", "lock_reason", TP_ATTR_STRING},
+    {"locked-at", "locked_at", TP_ATTR_STRING},
+    {"created-at", "created_at", TP_ATTR_STRING},
+    {"updated-at", "updated_at", TP_ATTR_STRING},
+    {"auto-apply", "auto_apply", TP_ATTR_BOOL},
+    {"drift-detection-enabled", "drift_detection_enabled", TP_ATTR_BOOL},
+    {"state-diverged", "state_diverged", TP_ATTR_BOOL},
+    {"drift-detection-interval-seconds", "drift_detection_interval_seconds",
+     TP_ATTR_INT},
+    {"autodiscovery-pr-number", "autodiscovery_pr_number", TP_ATTR_INT},
+    {"resource-count", "resource_count", TP_ATTR_INT},
+    {"labels", "labels", TP_ATTR_JSON},
+    {"drift-ignore-rules", "drift_ignore_rules", TP_ATTR_JSON},
+    {NULL, NULL, 0}
+};
 
-static void set_bool(tp_json_t *w, const tp_rows_t *rows, int i,
-                     const char *col, const char *attr)
-{
-    tp_json_setb(w, tp_row_bool(rows, i, col), "attributes", attr, NULL);
-}
+static const tp_rel_t WS_RELS[] = {
+    {"organization", "organizations", TP_REL_ONE, "organization_name"},
+    {"current-run", "runs", TP_REL_ONE, "current_run_id"},
+    {"latest-run", "runs", TP_REL_ONE, "latest_run_id"},
+    {"current-state-version", "state-versions", TP_REL_ONE,
+     "current_state_version_id",
+     "/api/v2/workspaces/%s/current-state-version"},
+    {"outputs", "state-version-outputs", TP_REL_MANY, NULL,
+     "/api/v2/workspaces/%s/current-state-version-outputs", NULL,
+     "current-state-version"},
+    {"locked-by", NULL, TP_REL_ONE, "locked_by_id", NULL, "locked_by_type"},
+    /* served under the native API only, so no TFE link */
+    {"vcs-connection", "vcs-connections", TP_REL_ONE, "vcs_connection_id",
+     ""},
+    {"agent-pool", "agent-pools", TP_REL_ONE, "agent_pool_id", ""},
+    {NULL, NULL, 0, NULL}
+};
 
-static void set_int(tp_json_t *w, const tp_rows_t *rows, int i,
-                    const char *col, const char *attr)
-{
-    const char *v = tp_row(rows, i, col);
-
-    if (v) {
-        tp_json_seti(w, apr_atoi64(v), "attributes", attr, NULL);
-    }
-    else {
-        tp_json_setnull(w, "attributes", attr, NULL);
-    }
-}
+static const tp_type_desc_t WS_DESC = {
+    "workspaces", NULL, "/api/v2/workspaces/%s", WS_ATTRS, WS_RELS
+};
 
 static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                               tp_level_e lvl)
 {
-    static const char *const strs[][2] = {
-        {"name", "name"}, {"description", "description"},
-        {"execution_mode", "execution-mode"},
-        {"terraform_version", "terraform-version"},
-        {"execution_backend", "execution-backend"},
-        {"working_directory", "working-directory"},
-        {"resource_cpu", "resource-cpu"}, {"resource_memory", "resource-memory"},
-        {"vcs_repo_url", "vcs-repo-url"}, {"vcs_branch", "vcs-branch"},
-        {"agent_pool_id", "agent-pool-id"},
-        {"drift_last_checked_at", "drift-last-checked-at"},
-        {"drift_status", "drift-status"},
-        {"drift_latest_run_id", "drift-latest-run-id"},
-        {"ai_summary_mode", "ai-summary-mode"},
-        {"ai_summary_context", "ai-summary-context"},
-        {"lifecycle_state", "lifecycle-state"},
-        {"lifecycle_reason", "lifecycle-reason"},
-        {"owner_email", "owner-email"}, {"lock_holder", "locked-by"},
-        {"lock_reason", "lock-reason"}, {"locked_at", "locked-at"},
-        {"created_at", "created-at"}, {"updated_at", "updated-at"},
-        {NULL, NULL}
-    };
-    static const char *const bools[][2] = {
-        {"auto_apply", "auto-apply"},
-        {"drift_detection_enabled", "drift-detection-enabled"},
-        {"state_diverged", "state-diverged"},
-        {NULL, NULL}
-    };
-    const char *id = tp_row(rows, i, "id");
-    tp_json_t *w = tp_jsonapi_resource(p, "workspaces", id);
+    tp_json_t *w = tp_resource_render(p, &WS_DESC, rows, i);
     tp_json_t *labels = tp_row_json(p, rows, i, "labels");
     tp_json_t *tags = tp_json_array(p);
     const char *resources = tp_row(rows, i, "resource_count");
     const char *sv = tp_row(rows, i, "current_state_version_id");
-    int k;
 
-    for (k = 0; strs[k][0]; k++) {
-        set_str(w, rows, i, strs[k][0], strs[k][1]);
-    }
-    for (k = 0; bools[k][0]; k++) {
-        set_bool(w, rows, i, bools[k][0], bools[k][1]);
-    }
-    set_int(w, rows, i, "drift_detection_interval_seconds",
-            "drift-detection-interval-seconds");
-    set_int(w, rows, i, "autodiscovery_pr_number", "autodiscovery-pr-number");
-    set_int(w, rows, i, "resource_count", "resource-count");
     tp_json_setb(w, tp_row(rows, i, "lock_holder") != NULL, "attributes",
                  "locked", NULL);
     /* remote operations happen for every mode but local (older clients
      * read this instead of execution-mode) */
     tp_json_setb(w, strcmp(tp_row(rows, i, "execution_mode"), "local") != 0,
                  "attributes", "operations", NULL);
-    tp_json_setj(w, labels, "attributes", "labels", NULL);
     tp_json_each(labels, collect_tag_name, tags);
     tp_json_setj(w, tags, "attributes", "tag-names", NULL);
-    tp_json_setj(w, tp_row_json(p, rows, i, "drift_ignore_rules"),
-                 "attributes", "drift-ignore-rules", NULL);
     tp_json_setnull(w, "attributes", "vcs-repo", NULL);
     tp_json_setb(w, 0, "attributes", "structured-run-output-enabled", NULL);
     tp_json_sets(w, "default", "attributes", "source", NULL);
@@ -254,18 +255,20 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
     tp_json_setb(w, !sv || (resources && apr_atoi64(resources) == 0),
                  "attributes", "actions", "is-destroyable", NULL);
     set_permissions(w, lvl);
-    tp_jsonapi_relate(w, "organization", "organizations", TP_ORGANIZATION);
-    tp_jsonapi_relate(w, "current-run", "runs", NULL);
-    tp_jsonapi_relate(w, "latest-run", "runs", NULL);
-    tp_jsonapi_relate(w, "current-state-version", "state-versions", sv);
-    tp_jsonapi_relate(w, "vcs-connection", "vcs-connections",
-                      tp_row(rows, i, "vcs_connection_id"));
-    tp_jsonapi_relate(w, "agent-pool", "agent-pools",
-                      tp_row(rows, i, "agent_pool_id"));
-    tp_json_sets(w, apr_pstrcat(p, "/api/v2/workspaces/", id, NULL), "links",
-                 "self", NULL);
     return w;
 }
+
+/* A workspace for include=, at the caller's level on it. */
+static tp_json_t *ws_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    tp_level_e lvl = tp_row_level(req, rows, i, TP_AXIS_WORKSPACE);
+
+    return lvl < TP_LEVEL_READ ? NULL
+                               : ws_resource(req->r->pool, rows, i, lvl);
+}
+
+const tp_type_t tp_type_workspaces = {&WS_DESC, &SQL_WS_BY_IDS, NULL,
+                                      ws_include};
 
 /* ---- loading with access checks ---- */
 
