@@ -198,6 +198,40 @@ typedef struct tp_type {
     " w.name AS ws_name, w.owner_email AS ws_owner_email," \
     " w.labels::text AS ws_labels"
 
+/* Which workspaces a caller may read, decided in SQL so that a list reads
+ * only its page. A statement starts with TP_WS_RULES (binding the rules
+ * of tp_ws_visibility) and has TP_WS_VISIBLE among its conditions on
+ * workspaces w (binding the other two values). */
+/* The caller's read rules (tp_rbac_read_rules) turned into arrays once
+ * per statement: label pairs as one-pair objects for @>, names as text. */
+#define TP_RULE_ARRAYS(kind) \
+    " ARRAY(SELECT jsonb_build_object(l.key, l.value)" \
+    "         FROM jsonb_each(r->'" kind "_labels') l) AS " kind "_pairs," \
+    " ARRAY(SELECT jsonb_array_elements_text(r->'" kind "_names'))" \
+    "   AS " kind "_names"
+#define TP_WS_RULES \
+    "WITH rules AS MATERIALIZED (SELECT" TP_RULE_ARRAYS("allow") "," \
+    TP_RULE_ARRAYS("deny") " FROM jsonb_array_elements(%s::jsonb) r) "
+/* A rule matches as tp_role_applies decides: any label pair or the name. */
+#define TP_RULE_MATCHES(kind) \
+    "(w.labels @> ANY(r." kind "_pairs) OR w.name = ANY(r." kind "_names))"
+/* What the caller may read, as tp_rbac_level decides it: everything
+ * (admins and auditors), what it owns, what everyone may read, and what
+ * a role allows and does not deny. Decided here, so a list reads only
+ * its page however many workspaces the caller cannot see. */
+#define TP_WS_VISIBLE \
+    " AND (%s::boolean OR w.owner_email = %s" \
+    "      OR w.labels ->> 'access' = 'everyone'" \
+    "      OR EXISTS (SELECT 1 FROM rules r WHERE " TP_RULE_MATCHES("allow") \
+    "                    AND NOT " TP_RULE_MATCHES("deny") "))"
+
+typedef struct {
+    const char *rules;      /* TP_WS_RULES */
+    const char *sees_all;   /* TP_WS_VISIBLE's two, in this order */
+    const char *owner;
+} tp_ws_visibility_t;
+tp_ws_visibility_t tp_ws_visibility(tp_req_t *req);
+
 /* The described types, each beside its handlers. */
 extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
@@ -439,6 +473,7 @@ tp_err_t *tp_api_run_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_retry(tp_req_t *req);
 tp_err_t *tp_api_run_events(tp_req_t *req);
+tp_err_t *tp_api_organization_runs(tp_req_t *req);
 tp_err_t *tp_api_run_queue(tp_req_t *req);
 tp_err_t *tp_api_organization_capacity(tp_req_t *req);
 tp_err_t *tp_api_plan_show(tp_req_t *req);

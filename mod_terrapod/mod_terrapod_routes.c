@@ -164,6 +164,7 @@ const tp_route_t tp_routes[] = {
      PLAN},
     {"GET", V2 "/runs/{id}/run-events", USER, tp_api_run_events, READ},
     {"GET", V2 "/runs/{id}/task-stages", USER, tp_api_run_events, READ},
+    {"GET", V2 "/organizations/{org}/runs", USER, tp_api_organization_runs},
     {"GET", V2 "/organizations/{org}/runs/queue", USER, tp_api_run_queue},
     {"GET", V2 "/organizations/{org}/capacity", USER,
      tp_api_organization_capacity},

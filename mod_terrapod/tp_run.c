@@ -17,14 +17,35 @@ static const char *const finals[] = {
     NULL
 };
 
+/* runs still on their way to a final status */
+static const char *const non_finals[] = {
+    "pending", "plan_queued", "planning", "planned", "confirmed",
+    "apply_queued", "applying", NULL
+};
+static const char *const confirmable[] = {"planned", NULL};
+
 int tp_run_final(const char *status)
 {
     return in(status, finals);
 }
 
+const char *const *tp_run_status_group(const char *group)
+{
+    if (strcmp(group, "final") == 0) {
+        return finals;
+    }
+    if (strcmp(group, "non_final") == 0) {
+        return non_finals;
+    }
+    /* what a person may still discard */
+    if (strcmp(group, "discardable") == 0) {
+        return confirmable;
+    }
+    return NULL;
+}
+
 int tp_run_allows(const char *status, tp_run_action_e action)
 {
-    static const char *const confirmable[] = {"planned", NULL};
     static const char *const cancelable[] = {
         "pending", "plan_queued", "planning", "confirmed", "apply_queued",
         "applying", NULL

@@ -14,6 +14,10 @@ typedef enum {
 /* 1 when status is one a run never leaves. */
 int tp_run_final(const char *status);
 
+/* The statuses of TFE's filter[status_group]: "non_final", "final" or
+ * "discardable"; NULL for any other name. */
+const char *const *tp_run_status_group(const char *group);
+
 /* 1 when action is allowed in status. */
 int tp_run_allows(const char *status, tp_run_action_e action);
 

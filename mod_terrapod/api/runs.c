@@ -46,6 +46,29 @@ static const tp_stmt_t SQL_RUN_QUEUE = {"run_queue",
     " WHERE r.status IN ('pending', 'plan_queued', 'planning', 'confirmed',"
     "                    'apply_queued', 'applying')"
     " ORDER BY r.seq"};
+/* TFE's operation of a run, as filter[operation] names it */
+#define RUN_OPERATION \
+    "CASE WHEN r.save_plan THEN 'save_plan'" \
+    "     WHEN r.refresh_only THEN 'refresh_only'" \
+    "     WHEN r.is_destroy THEN 'destroy'" \
+    "     WHEN r.plan_only THEN 'plan_only'" \
+    "     WHEN r.allow_empty_apply THEN 'empty_apply'" \
+    "     ELSE 'plan_and_apply' END"
+/* %s::jsonb: NULL, or the list the column must be in */
+#define IN_LIST(column) \
+    " AND (%s::jsonb IS NULL OR " column \
+    "      IN (SELECT jsonb_array_elements_text(%s::jsonb)))"
+/* the runs of every workspace the caller may read, newest first */
+static const tp_stmt_t SQL_ORG_RUNS = {"org_runs",
+    TP_WS_RULES "SELECT " RUN_COLUMNS "," TP_WS_ACCESS_COLUMNS ","
+    " count(*) OVER () AS total"
+    "  FROM runs r JOIN workspaces w ON w.id = r.workspace_id"
+    " WHERE true" IN_LIST("w.name") IN_LIST("r.status") IN_LIST("r.status")
+    IN_LIST(RUN_OPERATION) IN_LIST("r.source")
+    "   AND (%s::text IS NULL OR strpos(lower(concat_ws(' ', r.id, r.message,"
+    "        r.vcs_ref, r.created_by)), lower(%s)) > 0)"
+    TP_WS_VISIBLE
+    " ORDER BY r.seq DESC LIMIT %s::bigint OFFSET %s::bigint"};
 static const tp_stmt_t SQL_RUN_COUNTS = {"run_counts",
     "SELECT count(*) FILTER (WHERE status IN ('pending', 'plan_queued',"
     "                                         'apply_queued')) AS pending,"
@@ -639,6 +662,94 @@ tp_err_t *tp_api_run_events(tp_req_t *req)
     return err ? err : tp_send_json(req, 200,
                                     tp_jsonapi_doc(req->r->pool,
                                                    tp_json_array(req->r->pool)));
+}
+
+/* A comma-separated filter as a JSON list (NULL when absent); with
+ * allowed, every entry must be one of them. */
+static tp_err_t *filter_list(tp_req_t *req, const char *name,
+                             const char *const *allowed, const char **out)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *v = tp_query_arg(req, name);
+    tp_json_t *list = tp_json_array(p);
+    char *item, *last;
+
+    *out = NULL;
+    if (!v) {
+        return NULL;
+    }
+    for (item = apr_strtok(apr_pstrdup(p, v), ",", &last); item;
+         item = apr_strtok(NULL, ",", &last)) {
+        const char *const *a = allowed;
+
+        apr_collapse_spaces(item, item);
+        while (a && *a && strcmp(*a, item) != 0) {
+            a++;
+        }
+        if (allowed && !*a) {
+            return tp_err(p, 400, "%s: unknown value \"%s\"", name, item);
+        }
+        tp_json_pushs(list, item);
+    }
+    *out = tp_json_dump(list, p);
+    return NULL;
+}
+
+/* The statuses of filter[status_group] as a JSON list, NULL without one. */
+static tp_err_t *status_group(tp_req_t *req, const char **out)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *group = tp_query_arg(req, "filter[status_group]");
+    const char *const *statuses = group ? tp_run_status_group(group) : NULL;
+    tp_json_t *list = tp_json_array(p);
+
+    *out = NULL;
+    if (!group) {
+        return NULL;
+    }
+    if (!statuses) {
+        return tp_err(p, 400, "filter[status_group] must be non_final, "
+                      "final or discardable");
+    }
+    for (; *statuses; statuses++) {
+        tp_json_pushs(list, *statuses);
+    }
+    *out = tp_json_dump(list, p);
+    return NULL;
+}
+
+static tp_json_t *run_listed(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return run_resource(req->r->pool, rows, i,
+                        tp_row_ws_level(req, rows, i));
+}
+
+/* GET /organizations/{org}/runs: what the Backstage plugin and other
+ * dashboards list, filtered as TFE filters it. */
+tp_err_t *tp_api_organization_runs(tp_req_t *req)
+{
+    static const char *const operations[] = {
+        "plan_only", "plan_and_apply", "save_plan", "refresh_only",
+        "destroy", "empty_apply", NULL
+    };
+    const char *names, *statuses, *group, *ops, *sources;
+    const char *search = tp_query_arg(req, "search[basic]");
+    tp_ws_visibility_t v;
+    tp_err_t *err;
+
+    if ((err = filter_list(req, "filter[workspace_names]", NULL, &names))
+        || (err = filter_list(req, "filter[status]", NULL, &statuses))
+        || (err = status_group(req, &group))
+        || (err = filter_list(req, "filter[operation]", operations, &ops))
+        || (err = filter_list(req, "filter[source]", NULL, &sources))) {
+        return err;
+    }
+    v = tp_ws_visibility(req);
+    return tp_send_page(req, &SQL_ORG_RUNS,
+                        TP_DB_ARGS(v.rules, names, names, statuses, statuses,
+                                   group, group, ops, ops, sources, sources,
+                                   search, search, v.sees_all, v.owner),
+                        run_listed);
 }
 
 tp_err_t *tp_api_run_queue(tp_req_t *req)

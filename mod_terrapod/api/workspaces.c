@@ -50,35 +50,12 @@ static const tp_stmt_t SQL_WS_BY_IDS = {"ws_by_ids",
     "   AND (%s::text[] IS NULL OR w.labels ?& %s::text[])" \
     "   AND (%s::jsonb IS NULL OR w.labels @> %s::jsonb)"
 
-/* The caller's read rules (tp_rbac_read_rules) turned into arrays once
- * per statement: label pairs as one-pair objects for @>, names as text. */
-#define RULE_ARRAYS(kind) \
-    " ARRAY(SELECT jsonb_build_object(l.key, l.value)" \
-    "         FROM jsonb_each(r->'" kind "_labels') l) AS " kind "_pairs," \
-    " ARRAY(SELECT jsonb_array_elements_text(r->'" kind "_names'))" \
-    "   AS " kind "_names"
-#define WS_RULES \
-    "WITH rules AS MATERIALIZED (SELECT" RULE_ARRAYS("allow") "," \
-    RULE_ARRAYS("deny") " FROM jsonb_array_elements(%s::jsonb) r) "
-/* A rule matches as tp_role_applies decides: any label pair or the name. */
-#define RULE_MATCHES(kind) \
-    "(w.labels @> ANY(r." kind "_pairs) OR w.name = ANY(r." kind "_names))"
-/* What the caller may read, as tp_rbac_level decides it: everything
- * (admins and auditors), what it owns, what everyone may read, and what
- * a role allows and does not deny. Decided here, so a list reads only
- * its page however many workspaces the caller cannot see. */
-#define WS_VISIBLE \
-    " AND (%s::boolean OR w.owner_email = %s" \
-    "      OR w.labels ->> 'access' = 'everyone'" \
-    "      OR EXISTS (SELECT 1 FROM rules r WHERE " RULE_MATCHES("allow") \
-    "                    AND NOT " RULE_MATCHES("deny") "))"
-
 /* The page is chosen first, so the current state version is looked up
  * for its rows only. */
 static const tp_stmt_t SQL_WS_PAGE = {"ws_page",
-    WS_RULES "SELECT " WS_COLUMNS ", page.total"
+    TP_WS_RULES "SELECT " WS_COLUMNS ", page.total"
     " FROM (SELECT w.id, count(*) OVER () AS total FROM workspaces w"
-    WS_FILTER WS_VISIBLE
+    WS_FILTER TP_WS_VISIBLE
     "        ORDER BY w.name LIMIT %s::bigint OFFSET %s::bigint) page"
     " JOIN workspaces w ON w.id = page.id" WS_CURRENT
     " ORDER BY w.name"};
@@ -463,20 +440,28 @@ static tp_json_t *ws_render(tp_req_t *req, const tp_rows_t *rows, int i)
     return ws_resource(req->r->pool, rows, i, tp_row_level(req, rows, i, TP_AXIS_WORKSPACE));
 }
 
+tp_ws_visibility_t tp_ws_visibility(tp_req_t *req)
+{
+    const tp_grants_t *g = &req->who->grants;
+    tp_ws_visibility_t v;
+
+    v.rules = tp_json_dump(tp_rbac_read_rules(req->r->pool, g,
+                                              TP_AXIS_WORKSPACE),
+                           req->r->pool);
+    v.sees_all = tp_db_bool(g->is_admin || g->is_audit);
+    v.owner = g->scoped ? NULL : g->email;
+    return v;
+}
+
 tp_err_t *tp_api_workspace_list(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
-    const tp_grants_t *g = &req->who->grants;
     const char *name = tp_query_arg(req, "search[name]");
     tag_filter_t tf = tag_filters(req);
-    const char *sees_all = tp_db_bool(g->is_admin || g->is_audit);
-    const char *rules = tp_json_dump(tp_rbac_read_rules(p, g,
-                                                        TP_AXIS_WORKSPACE), p);
+    tp_ws_visibility_t v = tp_ws_visibility(req);
 
     return tp_send_page(req, &SQL_WS_PAGE,
-                        TP_DB_ARGS(rules, name, name, tf.keys, tf.keys,
-                                   tf.pairs, tf.pairs, sees_all,
-                                   g->scoped ? NULL : g->email),
+                        TP_DB_ARGS(v.rules, name, name, tf.keys, tf.keys,
+                                   tf.pairs, tf.pairs, v.sees_all, v.owner),
                         ws_render);
 }
 

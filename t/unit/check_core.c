@@ -1003,6 +1003,27 @@ END_TEST
 
 /* ---- tp_run ---- */
 
+START_TEST(run_status_groups)
+{
+    const char *const *g;
+    int n;
+
+    ck_assert_ptr_null(tp_run_status_group("finished"));
+    for (g = tp_run_status_group("final"), n = 0; *g; g++, n++) {
+        ck_assert(tp_run_final(*g));
+    }
+    ck_assert_int_gt(n, 0);
+    for (g = tp_run_status_group("non_final"), n = 0; *g; g++, n++) {
+        ck_assert(!tp_run_final(*g));
+    }
+    ck_assert_int_gt(n, 0);
+    for (g = tp_run_status_group("discardable"), n = 0; *g; g++, n++) {
+        ck_assert(tp_run_allows(*g, TP_RUN_DISCARD));
+    }
+    ck_assert_int_gt(n, 0);
+}
+END_TEST
+
 START_TEST(run_state_machine)
 {
     const char *plan, *apply;
@@ -1091,6 +1112,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, seal_roundtrip_and_tamper);
     tcase_add_test(tc, log_slices_at_every_boundary);
     tcase_add_test(tc, run_state_machine);
+    tcase_add_test(tc, run_status_groups);
     suite_add_tcase(s, tc);
     return s;
 }
