@@ -53,7 +53,9 @@ const tp_route_t tp_routes[] = {
 
     /* account, users and the single organization */
     {"GET", V2 "/account/details", USER, tp_api_account_details},
+    {"PATCH", V2 "/account/update", USER, tp_api_account_update, PRINCIPALS},
     {"GET", V2 "/users/{id}", USER, tp_api_user_read},
+    {"GET", V2 "/organizations", USER, tp_api_organization_list},
     {"GET", V2 "/organizations/{org}", USER, tp_api_organization_show},
     {"GET", NATIVE "/organizations/{org}", USER, tp_api_organization_show},
     {"GET", V2 "/organizations/{org}/entitlement-set", USER,
@@ -87,6 +89,7 @@ const tp_route_t tp_routes[] = {
      WSADM},
 
     /* tags: views of the workspace's labels */
+    {"GET", V2 "/organizations/{org}/tags", USER, tp_api_organization_tags},
     {"GET", V2 "/workspaces/{id}/tag-bindings", USER,
      tp_api_tag_bindings_list, READ},
     {"PATCH", V2 "/workspaces/{id}/tag-bindings", USER,
@@ -109,6 +112,8 @@ const tp_route_t tp_routes[] = {
      tp_api_state_version_current, KEPT},
     {"GET", V2 "/workspaces/{id}/current-state-version-outputs", USER,
      tp_api_current_state_version_outputs, KEPT},
+    {"GET", V2 "/workspaces/{id}/resources", USER,
+     tp_api_workspace_resources, READ},
     {"GET", V2 "/state-versions", USER, tp_api_state_version_list_filtered,
      READ},
     {"GET", V2 "/state-versions/{id}", USER, tp_api_state_version_show,
@@ -160,6 +165,8 @@ const tp_route_t tp_routes[] = {
     {"POST", V2 "/runs/{id}/actions/cancel", USER, tp_api_run_cancel, PLAN},
     {"POST", V2 "/runs/{id}/actions/force-cancel", USER,
      tp_api_run_force_cancel, WSADM},
+    {"POST", V2 "/runs/{id}/actions/force-execute", USER,
+     tp_api_run_force_execute, WSADM},
     {"POST", NATIVE "/runs/{id}/actions/retry", USER, tp_api_run_retry,
      PLAN},
     {"GET", V2 "/runs/{id}/run-events", USER, tp_api_run_events, READ},
@@ -174,6 +181,10 @@ const tp_route_t tp_routes[] = {
     {"GET", V2 "/plans/{id}/logs/{cap}", CAP, tp_api_plan_logs, "log"},
     {"GET", V2 "/applies/{id}", USER, tp_api_apply_show, READ},
     {"GET", V2 "/applies/{id}/logs/{cap}", CAP, tp_api_apply_logs, "log"},
+    {"GET", V2 "/runs/{id}/plan", USER, tp_api_run_plan, READ},
+    {"GET", V2 "/runs/{id}/plan/json-output", USER,
+     tp_api_run_plan_json_output, READ},
+    {"GET", V2 "/runs/{id}/apply", USER, tp_api_run_apply_phase, READ},
     {"GET", NATIVE "/runs/{id}/plan", USER, tp_api_run_plan, READ},
     {"GET", NATIVE "/runs/{id}/apply", USER, tp_api_run_apply_phase, READ},
 
@@ -187,6 +198,10 @@ const tp_route_t tp_routes[] = {
      WRITE},
     {"GET", V2 "/workspaces/{id}/all-vars", USER, tp_api_var_effective_list,
      READ},
+    {"GET", V2 "/vars", USER, tp_api_vars_legacy_list, READ},
+    {"POST", V2 "/vars", USER, tp_api_vars_legacy_create, WRITE},
+    {"PATCH", V2 "/vars/{var_id}", USER, tp_api_vars_legacy_update, WRITE},
+    {"DELETE", V2 "/vars/{var_id}", USER, tp_api_vars_legacy_delete, WRITE},
     {"GET", V2 "/organizations/{org}/varsets", AUDIT, tp_api_varset_list},
     {"POST", V2 "/organizations/{org}/varsets", ADMIN, tp_api_varset_create},
     {"GET", V2 "/varsets/{varset_id}", AUDIT, tp_api_varset_show},
@@ -207,7 +222,10 @@ const tp_route_t tp_routes[] = {
     {"DELETE", V2 "/varsets/{varset_id}/relationships/workspaces", ADMIN,
      tp_api_varset_workspaces_remove},
 
-    /* agent pools and listeners */
+    /* agent pools and listeners (the pools under TFE's paths too) */
+    {"GET", V2 "/organizations/{org}/agent-pools", USER,
+     tp_api_agent_pool_list},
+    {"GET", V2 "/agent-pools/{id}", USER, tp_api_agent_pool_show, POOLRD},
     {"GET", NATIVE "/agent-pools", USER, tp_api_agent_pool_list},
     {"POST", NATIVE "/agent-pools", ADMIN, tp_api_agent_pool_create},
     {"POST", NATIVE "/agent-pools/join", JOIN, tp_api_listener_join},

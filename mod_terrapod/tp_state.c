@@ -57,6 +57,92 @@ tp_err_t *tp_state_inspect(apr_pool_t *p, const char *buf, apr_size_t len,
     return NULL;
 }
 
+#define REGISTRY_PREFIX "registry.terraform.io/"
+
+/* provider["registry.terraform.io/hashicorp/null"] -> hashicorp/null;
+ * any other spelling is kept as it is. */
+static const char *provider_of(apr_pool_t *p, const char *s)
+{
+    const char *open = s ? strstr(s, "[\"") : NULL;
+    const char *close = open ? strstr(open + 2, "\"]") : NULL;
+
+    if (!close) {
+        return s ? s : "";
+    }
+    open += 2;
+    if (strncmp(open, REGISTRY_PREFIX, strlen(REGISTRY_PREFIX)) == 0) {
+        open += strlen(REGISTRY_PREFIX);
+    }
+    return apr_pstrmemdup(p, open, (apr_size_t)(close - open));
+}
+
+/* An instance's index_key as the address writes it; NULL without one. */
+static const char *index_of(apr_pool_t *p, const tp_json_t *instance)
+{
+    tp_json_t *key = tp_json_get(instance, "index_key", NULL);
+
+    switch (tp_json_type(key, NULL)) {
+    case TP_JSON_INTEGER:
+        return apr_psprintf(p, "%" APR_INT64_T_FMT,
+                            (apr_int64_t)tp_json_geti(key, NULL));
+    case TP_JSON_STRING:
+        return tp_json_dump(key, p);    /* quoted and escaped, as HCL */
+    default:
+        return NULL;
+    }
+}
+
+static void add_instances(apr_pool_t *p, const tp_json_t *r,
+                          apr_array_header_t *out)
+{
+    const char *module = tp_json_gets(r, "module", NULL);
+    const char *type = tp_json_gets(r, "type", NULL);
+    const char *name = tp_json_gets(r, "name", NULL);
+    tp_json_t *instances = tp_json_get(r, "instances", NULL);
+    apr_size_t k;
+
+    if (!type || !name) {
+        return;
+    }
+    for (k = 0; k < tp_json_len(instances); k++) {
+        tp_state_resource_t *res = apr_array_push(out);
+
+        res->name = name;
+        res->type = type;
+        res->module = module ? module : "root";
+        res->provider = provider_of(p, tp_json_gets(r, "provider", NULL));
+        res->index = index_of(p, tp_json_at(instances, k));
+        res->address = apr_pstrcat(p, module ? module : "", module ? "." : "",
+                                   type, ".", name, res->index ? "[" : "",
+                                   res->index ? res->index : "",
+                                   res->index ? "]" : "", NULL);
+    }
+}
+
+tp_err_t *tp_state_resources(apr_pool_t *p, const char *buf, apr_size_t len,
+                             apr_array_header_t **out)
+{
+    tp_err_t *err;
+    tp_json_t *j = parse_state(p, buf, len, &err);
+    tp_json_t *resources;
+    apr_size_t i;
+
+    if (!j) {
+        return err;
+    }
+    *out = apr_array_make(p, 8, sizeof(tp_state_resource_t));
+    resources = tp_json_get(j, "resources", NULL);
+    for (i = 0; i < tp_json_len(resources); i++) {
+        tp_json_t *r = tp_json_at(resources, i);
+        const char *mode = tp_json_gets(r, "mode", NULL);
+
+        if (mode && strcmp(mode, "managed") == 0) {
+            add_instances(p, r, *out);
+        }
+    }
+    return NULL;
+}
+
 tp_err_t *tp_state_reserial(apr_pool_t *p, const char *buf, apr_size_t len,
                             long long serial, const char *lineage,
                             char **out)

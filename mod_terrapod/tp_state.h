@@ -7,6 +7,7 @@
 #include "tp_json.h"
 #include "tp_error.h"
 #include "tp_db.h"
+#include <apr_tables.h>
 
 /* States larger than this are stored and served but not inspected. */
 #define TP_STATE_INSPECT_MAX (8 * 1024 * 1024)
@@ -22,6 +23,22 @@ typedef struct tp_state_info {
 /* 422 when buf is not a terraform state (version 4 JSON object). */
 tp_err_t *tp_state_inspect(apr_pool_t *p, const char *buf, apr_size_t len,
                            tp_state_info_t *info);
+
+/* A managed resource instance of a state, as TFE's workspace resources
+ * show it. */
+typedef struct tp_state_resource {
+    const char *address;    /* module.m.aws_instance.web["a"] */
+    const char *name;       /* web */
+    const char *module;     /* module.m, or "root" */
+    const char *type;       /* aws_instance */
+    const char *provider;   /* hashicorp/aws (registry host left out) */
+    const char *index;      /* "a" or 0 as in the address; NULL: none */
+} tp_state_resource_t;
+
+/* The managed resource instances of a state (tp_state_resource_t), in
+ * the state's order; 422 when buf is not a terraform state. */
+tp_err_t *tp_state_resources(apr_pool_t *p, const char *buf, apr_size_t len,
+                             apr_array_header_t **out);
 
 /* The state with its serial (and lineage, when it has none) replaced. */
 tp_err_t *tp_state_reserial(apr_pool_t *p, const char *buf, apr_size_t len,

@@ -38,15 +38,41 @@ static tp_json_t *org_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 const tp_type_t tp_type_organizations = {&ORG_DESC, &SQL_ORG_BY_IDS, NULL,
                                          org_resource};
 
-tp_err_t *tp_api_organization_show(tp_req_t *req)
+/* The one organization, as SQL_ORG_BY_IDS would give it. */
+static tp_json_t *the_organization(tp_req_t *req)
 {
-    /* the row SQL_ORG_BY_IDS gives, without asking the database */
     const char *names[] = {"id"};
     const char *cells[] = {TP_ORGANIZATION};
     const tp_rows_t row = {1, 1, names, cells};
 
+    return org_resource(req, &row, 0);
+}
+
+tp_err_t *tp_api_organization_show(tp_req_t *req)
+{
     return tp_send_json(req, 200, tp_jsonapi_doc(req->r->pool,
-                                                 org_resource(req, &row, 0)));
+                                                 the_organization(req)));
+}
+
+/* A list of one, as TFE's for a user of a single organization. */
+tp_err_t *tp_api_organization_list(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *list = tp_json_array(p);
+    tp_json_t *doc;
+    tp_page_t pg;
+    tp_err_t *err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                                  tp_query_arg(req, "page[size]"), &pg);
+
+    if (err) {
+        return err;
+    }
+    if (pg.number == 1) {
+        tp_json_push(list, the_organization(req));
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_paginate(req, doc, &pg, 1);
+    return tp_send_json(req, 200, doc);
 }
 
 tp_err_t *tp_api_entitlement_set(tp_req_t *req)

@@ -629,6 +629,70 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
     return tp_send_empty(req, HTTP_ACCEPTED);
 }
 
+/* The runs a pending run waits behind in its workspace (plan-only ones
+ * hold nothing), the waiting ones first: ending those cannot hand the
+ * workspace to one of them. */
+static const tp_stmt_t SQL_RUNS_AHEAD = {"runs_ahead",
+    "SELECT r.id, r.status FROM runs r JOIN runs me ON me.id = %s"
+    " WHERE r.workspace_id = me.workspace_id AND r.seq < me.seq"
+    "   AND NOT r.plan_only"
+    "   AND r.status IN (SELECT jsonb_array_elements_text(%s::jsonb))"
+    " ORDER BY r.status = 'pending' DESC, r.seq"};
+
+/* Ends one run ahead: a planned one is discarded, one terraform is busy
+ * with is asked to stop (the listener ends it), any other is canceled. */
+static tp_err_t *end_ahead(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                           const char *id, const char *status)
+{
+    if (strcmp(status, "planning") == 0 || strcmp(status, "applying") == 0) {
+        return tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
+                          TP_DB_ARGS(id));
+    }
+    return tp_run_finish(db, p, id, ws_id, status,
+                         strcmp(status, "planned") == 0 ? "discarded"
+                                                        : "canceled");
+}
+
+/* POST runs/{id}/actions/force-execute: a pending run goes next, the runs
+ * ahead of it ended; it starts once the workspace is free. */
+tp_err_t *tp_api_run_force_execute(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
+    const char *const *moving = tp_run_status_group("non_final");
+    tp_json_t *statuses = tp_json_array(p);
+    tp_rows_t *rows, *ahead;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+    int i;
+
+    if ((err = load_run(req, &SQL_RUN_GET, id, TP_LEVEL_ADMIN, &rows, &ws))
+        != NULL) {
+        return err;
+    }
+    if (strcmp(tp_row(rows, 0, "status"), "pending") != 0) {
+        return tp_err(p, 409, "run %s is %s; only a pending run can be "
+                      "force-executed", id, tp_row(rows, 0, "status"));
+    }
+    for (; *moving; moving++) {
+        tp_json_pushs(statuses, *moving);
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_RUNS_AHEAD, &ahead,
+                             TP_DB_ARGS(id, tp_json_dump(statuses, p))))
+           != NULL) {
+        return err;
+    }
+    for (i = 0; i < ahead->nrows; i++) {
+        if ((err = end_ahead(db, p, ws->id, tp_row(ahead, i, "id"),
+                             tp_row(ahead, i, "status"))) != NULL) {
+            return err;
+        }
+    }
+    return tp_send_empty(req, HTTP_ACCEPTED);
+}
+
 tp_err_t *tp_api_run_apply(tp_req_t *req)
 {
     return act(req, TP_RUN_APPLY, TP_LEVEL_WRITE);
@@ -912,12 +976,25 @@ tp_err_t *tp_api_run_apply_phase(tp_req_t *req)
 
 /* The plan as `terraform show -json` rendered it, once the runner stored
  * it; an apply id names no plan. */
-tp_err_t *tp_api_plan_json_output(tp_req_t *req)
+static tp_err_t *send_plan_json(tp_req_t *req, const tp_rows_t *rows)
 {
     apr_pool_t *p = req->r->pool;
-    const char *id = tp_param(&req->params, "id");
-    const char *path;
     apr_off_t size = 0;
+    const char *path = tp_storage_file(&req->conf->storage, p,
+                                       tp_plan_json_key(p, tp_row(rows, 0,
+                                                                  "id")),
+                                       &size);
+
+    if (!path) {
+        return tp_err(p, 404, "plan %s has no JSON output",
+                      tp_row(rows, 0, "plan_id"));
+    }
+    return tp_send_file(req, path, size, "application/json");
+}
+
+tp_err_t *tp_api_plan_json_output(tp_req_t *req)
+{
+    const char *id = tp_param(&req->params, "id");
     tp_rows_t *rows;
     tp_ws_t *ws;
     tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE, id, TP_LEVEL_READ,
@@ -927,14 +1004,19 @@ tp_err_t *tp_api_plan_json_output(tp_req_t *req)
         return err;
     }
     if (strcmp(tp_row(rows, 0, "plan_id"), id) != 0) {
-        return tp_err(p, 404, "%s not found", id);
+        return tp_err(req->r->pool, 404, "%s not found", id);
     }
-    path = tp_storage_file(&req->conf->storage, p,
-                           tp_plan_json_key(p, tp_row(rows, 0, "id")), &size);
-    if (!path) {
-        return tp_err(p, 404, "plan %s has no JSON output", id);
-    }
-    return tp_send_file(req, path, size, "application/json");
+    return send_plan_json(req, rows);
+}
+
+tp_err_t *tp_api_run_plan_json_output(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, &SQL_RUN_GET, tp_param(&req->params, "id"),
+                             TP_LEVEL_READ, &rows, &ws);
+
+    return err ? err : send_plan_json(req, rows);
 }
 
 /* GET <log-read-url>&offset=N&limit=M: the signed URL is the authority. */

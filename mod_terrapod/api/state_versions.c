@@ -934,6 +934,76 @@ tp_err_t *tp_api_state_version_rollback(tp_req_t *req)
     return store_as_next(req, ws, buf, len);
 }
 
+/* One resource instance of the current state, as TFE's workspace
+ * resources show it; its id is stable while its address is. */
+static tp_json_t *ws_resource_of(apr_pool_t *p, const tp_rows_t *sv,
+                                 const tp_state_resource_t *res)
+{
+    const char *ws = tp_row(sv, 0, "workspace_id");
+    const char *hash = tp_md5_hex(p, apr_pstrcat(p, ws, " ", res->address,
+                                                 NULL),
+                                  strlen(ws) + 1 + strlen(res->address));
+    tp_json_t *r = tp_jsonapi_resource(p, "workspace-resources",
+                                       apr_pstrcat(p, "wsr-",
+                                                   apr_pstrndup(p, hash, 16),
+                                                   NULL));
+
+    tp_json_sets(r, res->address, "attributes", "address", NULL);
+    tp_json_sets(r, res->name, "attributes", "name", NULL);
+    tp_json_sets(r, res->module, "attributes", "module", NULL);
+    tp_json_sets(r, res->provider, "attributes", "provider", NULL);
+    tp_json_sets(r, res->type, "attributes", "provider-type", NULL);
+    tp_json_sets(r, res->index, "attributes", "name-index", NULL);
+    tp_json_sets(r, tp_row(sv, 0, "id"), "attributes",
+                 "modified-by-state-version-id", NULL);
+    tp_json_sets(r, tp_row(sv, 0, "created_at"), "attributes", "created-at",
+                 NULL);
+    tp_json_sets(r, tp_row(sv, 0, "created_at"), "attributes", "updated-at",
+                 NULL);
+    return r;
+}
+
+/* GET workspaces/{id}/resources: the managed resource instances of the
+ * current state version, read from its file. */
+tp_err_t *tp_api_workspace_resources(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    apr_array_header_t *all = NULL;
+    tp_json_t *doc, *list = tp_json_array(p);
+    tp_rows_t *sv;
+    tp_page_t pg;
+    tp_ws_t *ws;
+    tp_err_t *err;
+    long long i;
+    char *buf;
+    apr_size_t len;
+
+    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                             tp_query_arg(req, "page[size]"), &pg)) != NULL
+        || (err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws))
+           != NULL
+        || (err = tp_req_exec(req, &SQL_SV_CURRENT, &sv, TP_DB_ARGS(ws->id)))
+           != NULL) {
+        return err;
+    }
+    if (sv->nrows
+        && ((err = tp_storage_read(&req->conf->storage, p,
+                                   state_key(p, ws->id, tp_row(sv, 0, "id"),
+                                             0),
+                                   TP_STATE_INSPECT_MAX, &buf, &len)) != NULL
+            || (err = tp_state_resources(p, buf, len, &all)) != NULL)) {
+        return err;
+    }
+    for (i = tp_page_offset(&pg);
+         all && i < all->nelts && i < tp_page_offset(&pg) + pg.size; i++) {
+        tp_json_push(list, ws_resource_of(p, sv, &APR_ARRAY_IDX(all, i,
+                                              tp_state_resource_t)));
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_paginate(req, doc, &pg, all ? all->nelts : 0);
+    return tp_send_json(req, 200, doc);
+}
+
 /* POST .../state-versions/actions/upload: a raw state, serial assigned. */
 tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req)
 {

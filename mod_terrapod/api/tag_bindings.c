@@ -8,6 +8,46 @@ static const tp_stmt_t SQL_SET_LABELS = {"ws_set_labels",
     "UPDATE workspaces SET labels = %s::jsonb, updated_at = now()"
     " WHERE id = %s"};
 
+/* The plain tags of the workspaces the caller may read, with how many
+ * carry each: q narrows by name, filter[exclude][taggable][id] leaves out
+ * the tags a workspace already has. */
+static const tp_stmt_t SQL_ORG_TAGS = {"org_tags",
+    TP_WS_RULES "SELECT l.key AS id, count(*) AS instance_count,"
+    " count(*) OVER () AS total"
+    "  FROM workspaces w, jsonb_each_text(w.labels) l"
+    " WHERE l.value = ''"
+    "   AND (%s::text IS NULL OR strpos(lower(l.key), lower(%s)) > 0)"
+    "   AND NOT EXISTS (SELECT 1 FROM workspaces x"
+    "                    WHERE x.id = %s AND x.labels -> l.key = '\"\"')"
+    TP_WS_VISIBLE
+    " GROUP BY l.key ORDER BY l.key LIMIT %s::bigint OFFSET %s::bigint"};
+
+static const tp_attr_t TAG_ATTRS[] = {
+    {"name", "id", TP_ATTR_STRING},
+    {"instance-count", "instance_count", TP_ATTR_INT},
+    {NULL, NULL, 0}
+};
+
+static const tp_type_desc_t TAG_DESC = {"tags", NULL, NULL, TAG_ATTRS, NULL};
+
+static tp_json_t *org_tag(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return tp_resource_render(req->r->pool, &TAG_DESC, rows, i);
+}
+
+tp_err_t *tp_api_organization_tags(tp_req_t *req)
+{
+    const char *q = tp_query_arg(req, "q");
+    tp_ws_visibility_t v = tp_ws_visibility(req);
+
+    return tp_send_page(req, &SQL_ORG_TAGS,
+                        TP_DB_ARGS(v.rules, q, q,
+                                   tp_query_arg(req,
+                                       "filter[exclude][taggable][id]"),
+                                   v.sees_all, v.owner),
+                        org_tag);
+}
+
 static tp_json_t *labels_of(apr_pool_t *p, const tp_ws_t *ws)
 {
     const char *text = tp_row(ws->row, 0, "labels");

@@ -115,13 +115,15 @@ static tp_err_t *not_sealed(tp_req_t *req)
                            "sealed", "tp_seal failed");
 }
 
-static tp_err_t *read_input(tp_req_t *req, int create, tp_var_input_t *in)
+/* body: the request's, already read; NULL reads it */
+static tp_err_t *read_input(tp_req_t *req, tp_json_t *body, int create,
+                            tp_var_input_t *in)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *body, *a;
+    tp_json_t *a;
     tp_err_t *err;
 
-    if ((err = tp_read_json(req, &body)) != NULL
+    if ((!body && (err = tp_read_json(req, &body)) != NULL)
         || (err = tp_jsonapi_attributes(p, body, "vars", &a)) != NULL) {
         return err;
     }
@@ -147,7 +149,8 @@ tp_err_t *tp_vars_api_show(tp_req_t *req, const tp_var_owner_t *owner,
     return send_var(req, 200, owner, var_id);
 }
 
-tp_err_t *tp_vars_api_create(tp_req_t *req, const tp_var_owner_t *owner)
+static tp_err_t *create_var(tp_req_t *req, const tp_var_owner_t *owner,
+                            tp_json_t *body)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_id_generate(p, "var");
@@ -156,7 +159,7 @@ tp_err_t *tp_vars_api_create(tp_req_t *req, const tp_var_owner_t *owner)
     tp_rows_t *rows;
     tp_err_t *err;
 
-    if ((err = read_input(req, 1, &in)) != NULL) {
+    if ((err = read_input(req, body, 1, &in)) != NULL) {
         return err;
     }
     value = in.value ? in.value : "";
@@ -177,6 +180,11 @@ tp_err_t *tp_vars_api_create(tp_req_t *req, const tp_var_owner_t *owner)
         return taken(p, in.key, in.category);
     }
     return send_var(req, 201, owner, id);
+}
+
+tp_err_t *tp_vars_api_create(tp_req_t *req, const tp_var_owner_t *owner)
+{
+    return create_var(req, owner, NULL);
 }
 
 /* A variable's stored columns as bound values. */
@@ -231,7 +239,7 @@ tp_err_t *tp_vars_api_update(tp_req_t *req, const tp_var_owner_t *owner,
     tp_db_t *db;
     tp_err_t *err;
 
-    if ((err = read_input(req, 0, &in)) != NULL
+    if ((err = read_input(req, NULL, 0, &in)) != NULL
         || (err = tp_req_db(req, &db)) != NULL
         || (err = tp_db_begin(db, p)) != NULL
         || (err = tp_db_exec(db, p, &SQL_VAR_LOCK, &rows,
@@ -332,6 +340,96 @@ tp_err_t *tp_api_var_delete(tp_req_t *req)
 {
     tp_var_owner_t owner;
     tp_err_t *err = ws_owner(req, &owner);
+
+    return err ? err : tp_vars_api_delete(req, &owner,
+                                          tp_param(&req->params, "var_id"));
+}
+
+/* ---- TFE's older /vars paths: the workspace named by a filter, the
+ * body or the variable ---- */
+
+static const tp_stmt_t SQL_VAR_WORKSPACE = {"var_workspace",
+    "SELECT workspace_id FROM variables"
+    " WHERE id = %s AND workspace_id IS NOT NULL"};
+
+/* GET /vars?filter[organization][name]=...&filter[workspace][name]=... */
+tp_err_t *tp_api_vars_legacy_list(tp_req_t *req)
+{
+    const char *org = tp_query_arg(req, "filter[organization][name]");
+    const char *name = tp_query_arg(req, "filter[workspace][name]");
+    tp_var_owner_t owner = {NULL, NULL};
+    tp_ws_t *ws;
+    tp_err_t *err;
+
+    if (!name) {
+        return tp_err(req->r->pool, 422, "filter[workspace][name] is "
+                      "required");
+    }
+    if (org && strcmp(org, TP_ORGANIZATION) != 0) {
+        return tp_err(req->r->pool, 404, "organization %s not found", org);
+    }
+    if ((err = tp_ws_load(req, name, 1, &ws)) != NULL) {
+        return err;
+    }
+    owner.ws_id = ws->id;
+    return tp_vars_api_list(req, &owner);
+}
+
+/* POST /vars with relationships.workspace */
+tp_err_t *tp_api_vars_legacy_create(tp_req_t *req)
+{
+    tp_var_owner_t owner = {NULL, NULL};
+    const char *ws_id;
+    tp_json_t *body;
+    tp_ws_t *ws;
+    tp_err_t *err;
+
+    if ((err = tp_read_json(req, &body)) != NULL) {
+        return err;
+    }
+    ws_id = tp_json_gets(body, "data", "relationships", "workspace", "data",
+                         "id", NULL);
+    if (!ws_id) {
+        return tp_err(req->r->pool, 422, "relationships.workspace.data.id "
+                      "is required");
+    }
+    if ((err = tp_ws_load(req, ws_id, 0, &ws)) != NULL) {
+        return err;
+    }
+    owner.ws_id = ws->id;
+    return create_var(req, &owner, body);
+}
+
+/* The workspace of /vars/{var_id}, at the route's level. */
+static tp_err_t *var_owner(tp_req_t *req, tp_var_owner_t *owner)
+{
+    const char *id = tp_param(&req->params, "var_id");
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = tp_req_exec(req, &SQL_VAR_WORKSPACE, &rows,
+                                TP_DB_ARGS(id));
+
+    if (!err) {
+        err = tp_ws_owner(req, rows, req->route->level, "variable", id, &ws);
+    }
+    owner->ws_id = err ? NULL : ws->id;
+    owner->varset_id = NULL;
+    return err;
+}
+
+tp_err_t *tp_api_vars_legacy_update(tp_req_t *req)
+{
+    tp_var_owner_t owner;
+    tp_err_t *err = var_owner(req, &owner);
+
+    return err ? err : tp_vars_api_update(req, &owner,
+                                          tp_param(&req->params, "var_id"));
+}
+
+tp_err_t *tp_api_vars_legacy_delete(tp_req_t *req)
+{
+    tp_var_owner_t owner;
+    tp_err_t *err = var_owner(req, &owner);
 
     return err ? err : tp_vars_api_delete(req, &owner,
                                           tp_param(&req->params, "var_id"));

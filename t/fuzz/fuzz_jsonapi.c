@@ -1,12 +1,13 @@
 /* Request documents as the API reads them: tp_json parsing, the JSON:API
  * member-name normalization and data/attributes extraction, the typed
  * attribute reads and label checks every resource handler uses, and
- * terraform state inspection. */
+ * terraform state inspection and its resource listing. */
 #include "fuzz.h"
 #include "tp_json.h"
 #include "tp_jsonapi.h"
 #include "tp_rbac.h"
 #include "tp_state.h"
+#include <apr_strings.h>
 
 static const char *const modes[] = {"remote", "local", "agent", NULL};
 
@@ -47,6 +48,26 @@ static int check_kebab(void *baton, const char *key, tp_json_t *val)
     return 0;
 }
 
+/* A state's resource instances: read whenever inspection succeeds, each
+ * address naming its type and name. */
+static void check_resources(apr_pool_t *p, const uint8_t *data, size_t size,
+                            int is_state)
+{
+    apr_array_header_t *all = NULL;
+    tp_err_t *err = tp_state_resources(p, (const char *)data, size, &all);
+    int i;
+
+    FUZZ_ASSERT(is_state ? !err && all : err && err->status == 422);
+    for (i = 0; all && i < all->nelts; i++) {
+        const tp_state_resource_t *r = &APR_ARRAY_IDX(all, i,
+                                                      tp_state_resource_t);
+
+        FUZZ_ASSERT(strstr(r->address, apr_pstrcat(p, r->type, ".", r->name,
+                                                   NULL)) != NULL);
+        FUZZ_ASSERT(r->module && r->provider);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     apr_pool_t *p;
@@ -79,6 +100,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     err = tp_state_inspect(p, (const char *)data, size, &info);
     FUZZ_ASSERT(!err || err->status == 422);
+    check_resources(p, data, size, err == NULL);
     apr_pool_destroy(p);
     return 0;
 }

@@ -1003,6 +1003,39 @@ END_TEST
 
 /* ---- tp_run ---- */
 
+START_TEST(state_resource_instances)
+{
+    const char *state =
+        "{\"version\":4,\"serial\":1,\"resources\":["
+        "{\"mode\":\"managed\",\"type\":\"t\",\"name\":\"a\","
+        "\"provider\":\"provider[\\\"registry.terraform.io/h/p\\\"]\","
+        "\"instances\":[{\"index_key\":3},{\"index_key\":\"k\\\"\"}]},"
+        "{\"module\":\"module.m\",\"mode\":\"managed\",\"type\":\"u\","
+        "\"name\":\"b\",\"provider\":\"provider[\\\"example.com/x/y\\\"]\","
+        "\"instances\":[{}]},"
+        "{\"mode\":\"data\",\"type\":\"d\",\"name\":\"c\",\"instances\":[{}]},"
+        "{\"mode\":\"managed\",\"type\":\"t\",\"name\":\"none\","
+        "\"instances\":[]}]}";
+    apr_array_header_t *all = NULL;
+    const tp_state_resource_t *r;
+
+    ck_assert_ptr_null(tp_state_resources(pool, state, strlen(state), &all));
+    ck_assert_int_eq(all->nelts, 3);
+    r = &APR_ARRAY_IDX(all, 0, tp_state_resource_t);
+    ck_assert_str_eq(r->address, "t.a[3]");
+    ck_assert_str_eq(r->index, "3");
+    ck_assert_str_eq(r->module, "root");
+    ck_assert_str_eq(r->provider, "h/p");
+    r = &APR_ARRAY_IDX(all, 1, tp_state_resource_t);
+    ck_assert_str_eq(r->address, "t.a[\"k\\\"\"]");
+    r = &APR_ARRAY_IDX(all, 2, tp_state_resource_t);
+    ck_assert_str_eq(r->address, "module.m.u.b");
+    ck_assert_ptr_null(r->index);
+    ck_assert_str_eq(r->provider, "example.com/x/y");
+    ck_assert_int_eq(tp_state_resources(pool, "[]", 2, &all)->status, 422);
+}
+END_TEST
+
 START_TEST(run_status_groups)
 {
     const char *const *g;
@@ -1113,6 +1146,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, log_slices_at_every_boundary);
     tcase_add_test(tc, run_state_machine);
     tcase_add_test(tc, run_status_groups);
+    tcase_add_test(tc, state_resource_instances);
     suite_add_tcase(s, tc);
     return s;
 }
