@@ -14,6 +14,7 @@
 static const tp_stmt_t SQL_VARS_EFFECTIVE = {"vars_effective",
     "SELECT v.id, v.key, v.value, v.sealed_value, v.category, v.hcl,"
     "       v.sensitive, v.description, tp_ts(v.created_at) AS created_at,"
+    "       " TP_VAR_VERSION_ID ","
     "       v.workspace_id, v.varset_id, s.name AS set_name, s.global,"
     "       s.priority"
     "  FROM variables v LEFT JOIN variable_sets s ON s.id = v.varset_id"
@@ -93,6 +94,7 @@ void tp_var_from_row(const tp_rows_t *rows, int i, tp_var_t *out)
     out->sealed = out->sensitive ? tp_row(rows, i, "sealed_value") : NULL;
     out->description = tp_row(rows, i, "description");
     out->created_at = tp_row(rows, i, "created_at");
+    out->version_id = tp_row(rows, i, "version_id");
     out->hcl = tp_row_bool(rows, i, "hcl");
     out->source = ws ? TP_VAR_FROM_WORKSPACE : TP_VAR_FROM_VARSET;
     out->source_id = ws ? ws : tp_row(rows, i, "varset_id");

@@ -22,6 +22,10 @@ typedef enum {
     TP_VAR_FROM_WORKSPACE
 } tp_var_source_e;
 
+/* TFE's version-id of a variable v, as a column: it changes whenever the
+ * variable does. */
+#define TP_VAR_VERSION_ID "md5(v.id || v.updated_at::text) AS version_id"
+
 typedef struct tp_var {
     const char *id;
     const char *key;
@@ -30,6 +34,7 @@ typedef struct tp_var {
     const char *sealed;        /* a sensitive value as stored, or NULL */
     const char *description;
     const char *created_at;
+    const char *version_id;    /* changes with every update */
     int hcl;
     int sensitive;
     tp_var_source_e source;

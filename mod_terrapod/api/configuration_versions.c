@@ -14,7 +14,7 @@
 #define DIFF_PAIR_MAX (32 << 20)        /* both versions, uncompressed */
 
 #define CV_COLUMNS \
-    "cv.id, cv.workspace_id, cv.status, cv.error_message," \
+    "cv.id, cv.workspace_id, cv.status, cv.error, cv.error_message," \
     " cv.auto_queue_runs, cv.speculative, cv.provisional, cv.source," \
     " cv.size, cv.file_count, cv.created_by," \
     " tp_ts(cv.created_at) AS created_at," \
@@ -45,7 +45,7 @@ static const tp_stmt_t SQL_CV_UPLOADED = {"cv_uploaded",
     " WHERE id = %s AND status = 'pending' RETURNING id"};
 static const tp_stmt_t SQL_CV_ERRORED = {"cv_errored",
     "UPDATE configuration_versions SET status = 'errored',"
-    " error_message = %s WHERE id = %s AND status = 'pending'"};
+    " error = %s, error_message = %s WHERE id = %s AND status = 'pending'"};
 
 static const char *cv_key(apr_pool_t *p, const char *ws, const char *cv)
 {
@@ -54,6 +54,7 @@ static const char *cv_key(apr_pool_t *p, const char *ws, const char *cv)
 
 static const tp_attr_t CV_ATTRS[] = {
     {"status", "status", TP_ATTR_STRING},
+    {"error", "error", TP_ATTR_STRING},
     {"error-message", "error_message", TP_ATTR_STRING},
     {"source", "source", TP_ATTR_STRING},
     {"auto-queue-runs", "auto_queue_runs", TP_ATTR_BOOL},
@@ -193,11 +194,14 @@ tp_err_t *tp_api_cv_list(tp_req_t *req)
     return tp_send_page(req, &SQL_CV_LIST, TP_DB_ARGS(ws->id), cv_resource);
 }
 
-/* Marks a rejected upload errored, then answers with the rejection. */
+/* Marks a rejected upload errored, then answers with the rejection: a
+ * body over the size limit, or an archive that is no configuration. */
 static tp_err_t *reject(tp_req_t *req, const char *id, tp_err_t *why)
 {
+    const char *code = why->status == 413 ? "upload_too_large"
+                                          : "invalid_archive";
     tp_err_t *err = tp_req_exec(req, &SQL_CV_ERRORED, NULL,
-                                TP_DB_ARGS(why->detail, id));
+                                TP_DB_ARGS(code, why->detail, id));
 
     return err ? err : why;
 }

@@ -9,7 +9,8 @@
 
 #define VAR_COLUMNS \
     "v.id, v.key, v.value, v.category, v.hcl, v.sensitive, v.description," \
-    " v.workspace_id, v.varset_id, tp_ts(v.created_at) AS created_at"
+    " v.workspace_id, v.varset_id, tp_ts(v.created_at) AS created_at," \
+    " " TP_VAR_VERSION_ID
 
 /* both of the owner's ids are bound; the one it lacks is NULL and
  * matches nothing */
@@ -59,6 +60,7 @@ static tp_json_t *var_resource(apr_pool_t *p, const tp_var_t *v)
     tp_json_setb(r, v->sensitive, "attributes", "sensitive", NULL);
     tp_json_sets(r, v->description, "attributes", "description", NULL);
     tp_json_sets(r, v->created_at, "attributes", "created-at", NULL);
+    tp_json_sets(r, v->version_id, "attributes", "version-id", NULL);
     tp_jsonapi_relate(r, "configurable", of_ws ? "workspaces" : "varsets",
                       v->source_id);
     if (!of_ws) {
