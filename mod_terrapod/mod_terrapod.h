@@ -79,8 +79,9 @@ typedef struct tp_srv_conf {
     apr_array_header_t *sso_roles;  /* roles only single sign-on may use */
     int session_idle;             /* seconds; -1: inherit */
     int session_max;              /* seconds; -1: inherit */
-    /* requests per minute and client address, per tp_rl_class_e (0: no
-     * limit, -1: inherit) */
+    /* per tp_rl_class_e: requests per second and user (authenticated),
+     * per minute and client address (the others); 0: no limit, -1:
+     * inherit */
     int rate_limits[TP_RL_NCLASSES];
     int audit_retention_days;     /* 0: forever; -1: inherit */
     int audit_queue;              /* entries; -1: inherit */

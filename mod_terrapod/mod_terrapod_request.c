@@ -754,19 +754,20 @@ static tp_err_t *authenticate(tp_req_t *req)
     return NULL;
 }
 
-/* Who the request turned out to be, for its rate-limit class. */
+/* Who the request turned out to be, for its rate-limit class: a user
+ * stays one when refused for want of a role (403). */
 static tp_rl_caller_e caller_of(const tp_req_t *req, const tp_err_t *auth)
 {
-    if (!req->route
-        || (auth && (auth->status == 401
-                     || req->route->auth != TP_AUTH_USER))) {
+    if (req->who) {
+        return TP_RL_USER;
+    }
+    if (!req->route || auth) {
         return TP_RL_ANONYMOUS;
     }
     switch (req->route->auth) {
     case TP_AUTH_LISTENER:
     case TP_AUTH_RUNNER:
         return TP_RL_RUNNER;
-    case TP_AUTH_USER:
     case TP_AUTH_CAPABILITY:
         return TP_RL_USER;
     default:
