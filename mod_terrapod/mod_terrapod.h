@@ -95,6 +95,7 @@ typedef struct tp_srv_conf {
 
 typedef enum {
     TP_AUTH_NONE,       /* open: probes, discovery */
+    TP_AUTH_OPTIONAL,   /* open, but a valid API token makes it its owner's */
     TP_AUTH_USER,       /* Authorization: Bearer <API token> */
     TP_AUTH_CAPABILITY, /* a signed URL bound to the {id} of the path */
     TP_AUTH_LISTENER,   /* the client certificate of listener {id} */

@@ -15,7 +15,7 @@ use URI::Escape qw(uri_escape);
 use Time::HiRes qw(time sleep);
 use TP::Test;
 
-plan tests => 59;
+plan tests => 61;
 
 my $NAT = '/api/terrapod/v1';
 Apache::TestRequest::module('terrapod_limits');
@@ -128,17 +128,19 @@ is codes(@res), '200 200 200 200 429 429', 'two tokens of one user: four answers
 
 # what else a user's budget holds, and what it does not
 @res = in_one_second(sub {
-    (from('192.0.2.33', GET => "$NAT/auth/sessions", token => $bob),
+    (from('192.0.2.33', GET => '/api/v2/ping', token => $bob),
+     from('192.0.2.33', GET => "$NAT/auth/sessions", token => $bob),
      from('192.0.2.33', GET => "$NAT/admin/audit-log", token => $bob),
-     from('192.0.2.33', GET => $acct, token => $bob),
      from('192.0.2.33', GET => $acct, token => $bob),
      from('192.0.2.33', GET => $acct, token => $bob),
      from('192.0.2.33', GET => '/api/v2/ping'))
 });
-is codes(@res), '200 403 200 200 429 204',
-   'the user\'s sessions and a 403 spend the budget; a ping without a token does not';
+is codes(@res), '204 200 403 200 429 204',
+   'a ping with a token, the user\'s sessions and a 403 spend the budget; a ping without one does not';
 is join(' ', map { $_->header('X-RateLimit-Limit') } @res), '4 4 4 4 4 5',
    'each under the limit it counts against';
+is $res[0]->header('X-RateLimit-Remaining'), 3,
+   'the ping tells go-tfe the user\'s limit (it paces itself by it)';
 
 # the window is a second: the next one starts afresh
 @res = in_one_second(sub { map { from('192.0.2.34', GET => $acct, token => $bob) } 1 .. 5 });
@@ -253,6 +255,11 @@ like error_detail($res[4]), qr/with this signed URL: the limit is 4 per second/,
 ok wait_until(10, sub {
     sql("SELECT count(*) FROM audit_log WHERE client_ip = '192.0.2.1' AND status = 429") == 2
 }), '429s are in the audit log';
+
+ok wait_until(10, sub {
+    sql("SELECT count(*) FROM audit_log WHERE client_ip = '192.0.2.33'"
+        . " AND path = '/api/v2/ping' AND actor = 'rl76-bob\@test.local'") >= 1
+}), 'a ping with a token is its owner\'s in the audit log too';
 
 # ==== one count across processes ====
 
