@@ -18,9 +18,8 @@ typedef enum {
 
 #define TP_RL_NCLASSES 3   /* the counted classes */
 
-/* HCP Terraform's figure for a user: 30 requests a second */
 #define TP_RL_DEFAULT_UNAUTHENTICATED 100
-#define TP_RL_DEFAULT_AUTHENTICATED   30
+#define TP_RL_DEFAULT_AUTHENTICATED   30   /* HCP Terraform's, a second */
 #define TP_RL_DEFAULT_SIGN_IN         10
 #define TP_RL_MAX_LIMIT               100000000
 
