@@ -450,7 +450,11 @@ static const int_directive_t token_cache = {
 static const int_directive_t read_cache = {
     APR_OFFSETOF(tp_srv_conf_t, read_cache), 0, TP_READ_CACHE_MAX};
 
-/* TerrapodRateLimit <class> <requests per minute> */
+static const int_directive_t user_rate_limit = {
+    APR_OFFSETOF(tp_srv_conf_t, rate_limits)
+    + TP_RL_AUTHENTICATED * sizeof(int), 0, TP_RL_MAX_LIMIT};
+
+/* TerrapodRateLimit <class> <requests per minute and client address> */
 static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
                                   const char *limit)
 {
@@ -458,10 +462,15 @@ static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
     const char *why;
 
     (void)dc;
+    if (c == TP_RL_AUTHENTICATED) {
+        /* it counted per client address and minute: a figure meant so
+         * must not silently become one per user and second */
+        return "TerrapodRateLimit authenticated: authenticated requests "
+               "are limited per user and second, by TerrapodUserRateLimit";
+    }
     if (c < 0) {
         return apr_pstrcat(cmd->pool, "TerrapodRateLimit: no class named ",
-                           cls, " (unauthenticated, authenticated, "
-                           "sign-in)", NULL);
+                           cls, " (unauthenticated, sign-in)", NULL);
     }
     if ((why = tp_rl_parse_limit(limit, &v)) != NULL) {
         return apr_pstrcat(cmd->pool, "TerrapodRateLimit ", why, NULL);
@@ -544,7 +553,11 @@ static const command_rec tp_cmds[] = {
                     "single sign-on, never with a local password"),
     AP_INIT_TAKE2("TerrapodRateLimit", set_rate_limit, NULL, RSRC_CONF,
                   "Requests per minute and client address of a class "
-                  "(unauthenticated, authenticated, sign-in); 0: no limit"),
+                  "(unauthenticated, sign-in); 0: no limit"),
+    AP_INIT_TAKE1("TerrapodUserRateLimit", set_int,
+                  (void *)&user_rate_limit, RSRC_CONF,
+                  "Authenticated requests per second and user, all their "
+                  "tokens and sessions together; 0: no limit"),
     AP_INIT_TAKE1("TerrapodAuditRetentionDays", set_int,
                   (void *)&audit_retention_days, RSRC_CONF,
                   "Days audit log entries are kept (0: forever)"),

@@ -80,8 +80,9 @@ typedef struct tp_srv_conf {
     apr_array_header_t *sso_roles;  /* roles only single sign-on may use */
     int session_idle;             /* seconds; -1: inherit */
     int session_max;              /* seconds; -1: inherit */
-    /* requests per minute and client address, per tp_rl_class_e (0: no
-     * limit, -1: inherit) */
+    /* per tp_rl_class_e: requests per second and user (authenticated),
+     * per minute and client address (the others); 0: no limit, -1:
+     * inherit */
     int rate_limits[TP_RL_NCLASSES];
     int audit_retention_days;     /* 0: forever; -1: inherit */
     int audit_queue;              /* entries; -1: inherit */
@@ -95,6 +96,7 @@ typedef struct tp_srv_conf {
 
 typedef enum {
     TP_AUTH_NONE,       /* open: probes, discovery */
+    TP_AUTH_OPTIONAL,   /* open, but a valid API token makes it its owner's */
     TP_AUTH_USER,       /* Authorization: Bearer <API token> */
     TP_AUTH_CAPABILITY, /* a signed URL bound to the {id} of the path */
     TP_AUTH_LISTENER,   /* the client certificate of listener {id} */

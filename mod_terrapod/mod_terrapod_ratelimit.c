@@ -1,6 +1,7 @@
 /* Rate-limit counters shared by every Apache process: one socache (shmcb)
  * instance created at start-up, guarded by a global mutex, holding a
- * request count per class, client address and minute. */
+ * request count per class, budget (a user, a signed URL or a client
+ * address) and window. */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -48,7 +49,8 @@ static int any_limit(server_rec *s)
 apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
-    struct ap_socache_hints hints = {24, 4, apr_time_from_sec(60)};
+    /* keys like "1|user user-0123456789abcdef|1767225600" */
+    struct ap_socache_hints hints = {36, 4, apr_time_from_sec(60)};
     const char *why;
     apr_status_t rv;
 
@@ -131,18 +133,44 @@ static void set_headers(request_rec *r, const tp_rl_verdict_t *v)
                                 (double)v->reset / APR_USEC_PER_SEC));
 }
 
+/* Whose budget a request of class c spends: its key among the counters,
+ * and how a 429 names it. An authenticated request spends its user's
+ * (every token and session of one user share it), or, with a signed URL,
+ * the budget of the object the URL is for; the others their client
+ * address's. */
+static const char *budget_of(const tp_req_t *req, tp_rl_class_e c,
+                             const char **name)
+{
+    apr_pool_t *p = req->r->pool;
+
+    if (c == TP_RL_AUTHENTICATED && req->who) {
+        *name = apr_pstrcat(p, "by ", req->who->grants.email, NULL);
+        return apr_pstrcat(p, "user ", req->who->user_id, NULL);
+    }
+    if (c == TP_RL_AUTHENTICATED && req->route && req->route->capability) {
+        *name = "with this signed URL";
+        return apr_pstrcat(p, "signed ", req->route->capability, " ",
+                           tp_param(&req->params, "id"), NULL);
+    }
+    *name = apr_pstrcat(p, "from ", req->client_ip, NULL);
+    return req->client_ip;
+}
+
 tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c)
 {
     request_rec *r = req->r;
-    apr_time_t now = apr_time_now(), end = tp_rl_window_end(now);
+    apr_time_t now = apr_time_now(), end;
     tp_rl_verdict_t v;
+    const char *budget, *name;
     unsigned n;
     tp_err_t *err;
 
     if (c == TP_RL_EXEMPT || !rl.cache || req->conf->rate_limits[c] <= 0) {
         return NULL;
     }
-    n = count_one(r->pool, tp_rl_key(r->pool, c, req->client_ip, now), end);
+    end = tp_rl_window_end(c, now);
+    budget = budget_of(req, c, &name);
+    n = count_one(r->pool, tp_rl_key(r->pool, c, budget, now), end);
     if (n == 0) {
         /* a failing cache must not take the API down with it */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "TP01313: rate-limit "
@@ -157,8 +185,8 @@ tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c)
     apr_table_setn(r->err_headers_out, "Retry-After",
                    apr_psprintf(r->pool, "%" APR_TIME_T_FMT,
                                 apr_time_sec(v.reset + APR_USEC_PER_SEC - 1)));
-    err = tp_err(r->pool, 429, "too many %s requests from %s: the limit is "
-                 "%d per minute", tp_rl_class_name(c), req->client_ip,
-                 v.limit);
+    err = tp_err(r->pool, 429, "too many %s requests %s: the limit is %d "
+                 "per %s", tp_rl_class_name(c), name, v.limit,
+                 tp_rl_window_name(c));
     return err;
 }

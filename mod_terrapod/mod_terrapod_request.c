@@ -753,6 +753,29 @@ static tp_err_t *authenticate_user(tp_req_t *req)
                          req->conf->bound_idle_days, &req->who);
 }
 
+/* The audit log's actor, and mod_log_config's %u, of an admitted user. */
+static void name_user(tp_req_t *req)
+{
+    req->r->user = apr_pstrdup(req->r->pool, req->who->grants.email);
+    req->actor = req->r->user;
+}
+
+/* An open route a client may call with its API token: go-tfe paces itself
+ * by the X-RateLimit-Limit of its ping, which is then its owner's limit
+ * (counted in the owner's budget). A token that does not work is ignored:
+ * the route answers anyone. */
+static void authenticate_optional(tp_req_t *req)
+{
+    if (!tp_bearer(apr_table_get(req->r->headers_in, "Authorization"))) {
+        return;
+    }
+    if (authenticate_user(req) != NULL) {
+        req->who = NULL;
+        return;
+    }
+    name_user(req);
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -760,6 +783,10 @@ static tp_err_t *authenticate(tp_req_t *req)
     tp_err_t *err;
 
     if (req->route->auth == TP_AUTH_NONE) {
+        return NULL;
+    }
+    if (req->route->auth == TP_AUTH_OPTIONAL) {
+        authenticate_optional(req);
         return NULL;
     }
     if (req->route->auth == TP_AUTH_CAPABILITY) {
@@ -792,8 +819,7 @@ static tp_err_t *authenticate(tp_req_t *req)
     if ((err = authenticate_user(req)) != NULL) {
         return err;
     }
-    req->r->user = apr_pstrdup(p, req->who->grants.email);
-    req->actor = req->r->user;
+    name_user(req);
     if (req->route->perm == TP_PERM_ADMIN && !req->who->grants.is_admin) {
         return tp_err(p, 403, "this action needs the platform admin role");
     }
@@ -804,19 +830,20 @@ static tp_err_t *authenticate(tp_req_t *req)
     return NULL;
 }
 
-/* Who the request turned out to be, for its rate-limit class. */
+/* Who the request turned out to be, for its rate-limit class: a user
+ * stays one when refused for want of a role (403). */
 static tp_rl_caller_e caller_of(const tp_req_t *req, const tp_err_t *auth)
 {
-    if (!req->route
-        || (auth && (auth->status == 401
-                     || req->route->auth != TP_AUTH_USER))) {
+    if (req->who) {
+        return TP_RL_USER;
+    }
+    if (!req->route || auth) {
         return TP_RL_ANONYMOUS;
     }
     switch (req->route->auth) {
     case TP_AUTH_LISTENER:
     case TP_AUTH_RUNNER:
         return TP_RL_RUNNER;
-    case TP_AUTH_USER:
     case TP_AUTH_CAPABILITY:
         return TP_RL_USER;
     default:

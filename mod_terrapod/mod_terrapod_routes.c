@@ -5,6 +5,8 @@
 #include "mod_terrapod.h"
 
 #define OPEN  TP_AUTH_NONE, TP_PERM_NONE
+/* open; a valid API token, if sent, makes the request its owner's */
+#define ANYONE TP_AUTH_OPTIONAL, TP_PERM_NONE
 #define USER  TP_AUTH_USER, TP_PERM_AUTHENTICATED
 #define ADMIN TP_AUTH_USER, TP_PERM_ADMIN
 #define AUDIT TP_AUTH_USER, TP_PERM_AUDIT
@@ -36,7 +38,7 @@ const tp_route_t tp_routes[] = {
     {"GET", "/health", OPEN, tp_api_health},
     {"GET", "/ready", OPEN, tp_api_ready},
     {"GET", "/.well-known/terraform.json", OPEN, tp_api_discovery},
-    {"GET", V2 "/ping", OPEN, tp_api_ping},
+    {"GET", V2 "/ping", ANYONE, tp_api_ping},
 
     /* signing in: terraform login (OAuth 2 + PKCE) and browsers; the
      * sign-in steps check their own credentials (form, cookie, code) */

@@ -27,6 +27,12 @@ like $log, qr{"GET /api/v2/organizations/default/entitlement-set HTTP/1.1" 200},
 like $log, qr{GET /api/v2/organizations/default/workspaces/handshake },
     'CLI went on to look up its workspace';
 
+# go-tfe paces itself by the X-RateLimit-Limit of the ping it sends with
+# its token: the user's limit per second, 30 by default as on HCP Terraform
+my ($ping) = api(GET => '/api/v2/ping');
+is $ping->code, 204, 'ping with the CLI\'s token';
+is $ping->header('X-RateLimit-Limit'), 30, 'carries the user\'s limit, 30 a second';
+
 # the same CLI with another organization is told it does not exist
 $dir = workdir();
 open $fh, '>', "$dir/main.tf" or die $!;

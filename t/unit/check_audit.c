@@ -104,8 +104,8 @@ START_TEST(ratelimit_classes)
 {
     ck_assert_int_eq(tp_rl_classify("POST", "/oauth/token", TP_RL_ANONYMOUS),
                      TP_RL_SIGN_IN);
-    ck_assert_int_eq(tp_rl_classify("GET", "/oauth/token/x", TP_RL_USER),
-                     TP_RL_SIGN_IN);
+    ck_assert_int_eq(tp_rl_classify("GET", "/oauth/token/x",
+                                    TP_RL_ANONYMOUS), TP_RL_SIGN_IN);
     ck_assert_int_eq(tp_rl_classify("POST", "/oauth/authorize",
                                     TP_RL_ANONYMOUS), TP_RL_SIGN_IN);
     /* the browser's GET of the login page is an ordinary request */
@@ -115,6 +115,11 @@ START_TEST(ratelimit_classes)
                                     TP_RL_ANONYMOUS), TP_RL_SIGN_IN);
     ck_assert_int_eq(tp_rl_classify("GET", "/oauth/tokens", TP_RL_ANONYMOUS),
                      TP_RL_UNAUTHENTICATED);
+    /* a signed-in user's sessions and sign-out spend the user's budget */
+    ck_assert_int_eq(tp_rl_classify("GET", "/api/terrapod/v1/auth/sessions",
+                                    TP_RL_USER), TP_RL_AUTHENTICATED);
+    ck_assert_int_eq(tp_rl_classify("GET", "/api/terrapod/v1/auth/sessions",
+                                    TP_RL_ANONYMOUS), TP_RL_SIGN_IN);
     ck_assert_int_eq(tp_rl_classify("GET", "/api/v2/ping", TP_RL_USER),
                      TP_RL_AUTHENTICATED);
     ck_assert_int_eq(tp_rl_classify("GET", "/api/terrapod/v1/listeners/l/runs/next",
@@ -122,16 +127,31 @@ START_TEST(ratelimit_classes)
     ck_assert_str_eq(tp_rl_class_name(TP_RL_SIGN_IN), "sign-in");
     ck_assert_int_eq(tp_rl_class_named("authenticated"), TP_RL_AUTHENTICATED);
     ck_assert_int_eq(tp_rl_class_named("anonymous"), -1);
+    /* a user's budget is per second, as go-tfe reads X-RateLimit-Limit */
+    ck_assert_int_eq(tp_rl_window(TP_RL_AUTHENTICATED), 1);
+    ck_assert_str_eq(tp_rl_window_name(TP_RL_AUTHENTICATED), "second");
+    ck_assert_int_eq(tp_rl_window(TP_RL_UNAUTHENTICATED), 60);
+    ck_assert_str_eq(tp_rl_window_name(TP_RL_SIGN_IN), "minute");
 }
 END_TEST
 
 START_TEST(ratelimit_windows_and_verdicts)
 {
     apr_time_t now = apr_time_from_sec(1800000015) + 250000;   /* :15.25 */
-    apr_time_t end = tp_rl_window_end(now);
+    apr_time_t end = tp_rl_window_end(TP_RL_SIGN_IN, now);
+    apr_time_t second = tp_rl_window_end(TP_RL_AUTHENTICATED, now);
     tp_rl_verdict_t v;
 
     ck_assert(end == apr_time_from_sec(1800000060));
+    ck_assert(second == apr_time_from_sec(1800000016));
+    ck_assert_str_eq(tp_rl_key(pool, TP_RL_AUTHENTICATED, "user u-1", now),
+                     tp_rl_key(pool, TP_RL_AUTHENTICATED, "user u-1",
+                               second - 1));
+    ck_assert_str_ne(tp_rl_key(pool, TP_RL_AUTHENTICATED, "user u-1", now),
+                     tp_rl_key(pool, TP_RL_AUTHENTICATED, "user u-1",
+                               second));
+    ck_assert_str_ne(tp_rl_key(pool, TP_RL_AUTHENTICATED, "user u-1", now),
+                     tp_rl_key(pool, TP_RL_AUTHENTICATED, "user u-2", now));
     ck_assert_str_eq(tp_rl_key(pool, TP_RL_SIGN_IN, "10.0.0.1", now),
                      tp_rl_key(pool, TP_RL_SIGN_IN, "10.0.0.1",
                                end - 1));
@@ -146,6 +166,8 @@ START_TEST(ratelimit_windows_and_verdicts)
     ck_assert(v.allowed && v.remaining == 0);
     tp_rl_judge(3, 4, now, end, &v);
     ck_assert(!v.allowed && v.remaining == 0);
+    tp_rl_judge(30, 30, now, second, &v);
+    ck_assert(v.allowed && v.remaining == 0 && v.reset == 750000);
 }
 END_TEST
 
@@ -164,7 +186,7 @@ START_TEST(ratelimit_limit_parsing)
     ck_assert_int_eq(v, 100);
     /* the documented defaults */
     ck_assert_int_eq(TP_RL_DEFAULT_UNAUTHENTICATED, 100);
-    ck_assert_int_eq(TP_RL_DEFAULT_AUTHENTICATED, 1000);
+    ck_assert_int_eq(TP_RL_DEFAULT_AUTHENTICATED, 30);
     ck_assert_int_eq(TP_RL_DEFAULT_SIGN_IN, 10);
 }
 END_TEST
