@@ -85,6 +85,15 @@ const tp_route_t tp_routes[] = {
     {"DELETE", NATIVE "/workspaces/{id}", USER, tp_api_workspace_delete,
      WSADM},
 
+    /* projects group workspaces; any user reads them, platform admins
+     * manage them (a project grants nothing on its workspaces) */
+    {"GET", V2 "/organizations/{org}/projects", USER, tp_api_project_list},
+    {"POST", V2 "/organizations/{org}/projects", ADMIN,
+     tp_api_project_create},
+    {"GET", V2 "/projects/{id}", USER, tp_api_project_show},
+    {"PATCH", V2 "/projects/{id}", ADMIN, tp_api_project_update},
+    {"DELETE", V2 "/projects/{id}", ADMIN, tp_api_project_delete},
+
     /* tags: views of the workspace's labels */
     {"GET", V2 "/workspaces/{id}/tag-bindings", USER,
      tp_api_tag_bindings_list, READ},
