@@ -9,7 +9,7 @@
 
 #define PRJ_COLUMNS \
     "p.id, p.name, p.description, p.default_execution_mode, p.is_default," \
-    " tp_ts(p.created_at) AS created_at, tp_ts(p.updated_at) AS updated_at," \
+    " tp_ts(p.created_at) AS created_at," \
     " (SELECT count(*) FROM workspaces w WHERE w.project_id = p.id)" \
     "   AS workspace_count"
 
