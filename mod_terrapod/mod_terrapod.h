@@ -238,7 +238,7 @@ tp_ws_visibility_t tp_ws_visibility(tp_req_t *req);
 extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
     tp_type_configuration_versions, tp_type_state_versions,
-    tp_type_state_version_outputs, tp_type_users;
+    tp_type_state_version_outputs, tp_type_users, tp_type_projects;
 
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
@@ -414,6 +414,11 @@ tp_err_t *tp_ws_owner(tp_req_t *req, const tp_rows_t *rows, tp_level_e need,
 tp_err_t *tp_pool_require(tp_req_t *req, const char *id, tp_level_e need,
                           tp_rows_t **rows);
 
+/* Locks project id for the rest of db's transaction, so that it is not
+ * deleted before the workspace that names it is stored: 422 when there is
+ * no such project (api/projects.c). */
+tp_err_t *tp_project_hold(tp_db_t *db, apr_pool_t *p, const char *id);
+
 /* API handlers, one file per resource under api/. */
 tp_err_t *tp_api_health(tp_req_t *req);
 tp_err_t *tp_api_ready(tp_req_t *req);
@@ -439,6 +444,11 @@ tp_err_t *tp_api_workspace_safe_delete(tp_req_t *req);
 tp_err_t *tp_api_workspace_lock(tp_req_t *req);
 tp_err_t *tp_api_workspace_unlock(tp_req_t *req);
 tp_err_t *tp_api_workspace_force_unlock(tp_req_t *req);
+tp_err_t *tp_api_project_list(tp_req_t *req);
+tp_err_t *tp_api_project_create(tp_req_t *req);
+tp_err_t *tp_api_project_show(tp_req_t *req);
+tp_err_t *tp_api_project_update(tp_req_t *req);
+tp_err_t *tp_api_project_delete(tp_req_t *req);
 tp_err_t *tp_api_tag_bindings_list(tp_req_t *req);
 tp_err_t *tp_api_tag_bindings_update(tp_req_t *req);
 tp_err_t *tp_api_effective_tag_bindings_list(tp_req_t *req);

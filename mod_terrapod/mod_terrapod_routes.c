@@ -90,6 +90,15 @@ const tp_route_t tp_routes[] = {
     {"DELETE", NATIVE "/workspaces/{id}", USER, tp_api_workspace_delete,
      WSADM},
 
+    /* projects group workspaces; any user reads them, platform admins
+     * manage them (a project grants nothing on its workspaces) */
+    {"GET", V2 "/organizations/{org}/projects", USER, tp_api_project_list},
+    {"POST", V2 "/organizations/{org}/projects", ADMIN,
+     tp_api_project_create},
+    {"GET", V2 "/projects/{id}", USER, tp_api_project_show},
+    {"PATCH", V2 "/projects/{id}", ADMIN, tp_api_project_update},
+    {"DELETE", V2 "/projects/{id}", ADMIN, tp_api_project_delete},
+
     /* tags: views of the workspace's labels */
     {"GET", V2 "/organizations/{org}/tags", USER, tp_api_organization_tags},
     {"GET", V2 "/workspaces/{id}/tag-bindings", USER,
@@ -341,5 +350,5 @@ const tp_type_t *const tp_types[] = {
     &tp_type_organizations, &tp_type_workspaces, &tp_type_runs,
     &tp_type_plans, &tp_type_applies, &tp_type_configuration_versions,
     &tp_type_state_versions, &tp_type_state_version_outputs, &tp_type_users,
-    NULL
+    &tp_type_projects, NULL
 };

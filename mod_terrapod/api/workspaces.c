@@ -1,6 +1,6 @@
 /* Workspaces: the TFE V2 and native paths for listing, showing, creating,
- * updating and deleting them, and their lock. Every read is filtered by
- * the caller's level; writes need the level the route names. */
+ * updating and deleting them, their project, and their lock. Every read is
+ * filtered by the caller's level; writes need the level the route names. */
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "../mod_terrapod.h"
@@ -10,7 +10,8 @@
     " w.auto_apply, w.terraform_version, w.execution_backend," \
     " w.working_directory, w.resource_cpu, w.resource_memory," \
     " w.labels::text AS labels, w.vcs_connection_id, w.vcs_repo_url," \
-    " w.vcs_branch, w.agent_pool_id, w.drift_detection_enabled," \
+    " w.vcs_branch, w.agent_pool_id, w.project_id," \
+    " w.drift_detection_enabled," \
     " w.drift_detection_interval_seconds," \
     " w.drift_ignore_rules::text AS drift_ignore_rules," \
     " tp_ts(w.drift_last_checked_at) AS drift_last_checked_at," \
@@ -44,11 +45,12 @@ static const tp_stmt_t SQL_WS_BY_IDS = {"ws_by_ids",
     "SELECT " WS_COLUMNS WS_FROM " WHERE" TP_AMONG_KEYS("w.id")};
 
 /* Filters of the list: name substring, keys that must all be present
- * (?&), and key/value pairs that must all match (@>). */
+ * (?&), key/value pairs that must all match (@>), and the project. */
 #define WS_FILTER \
     " WHERE (%s::text IS NULL OR strpos(lower(w.name), lower(%s)) > 0)" \
     "   AND (%s::text[] IS NULL OR w.labels ?& %s::text[])" \
-    "   AND (%s::jsonb IS NULL OR w.labels @> %s::jsonb)"
+    "   AND (%s::jsonb IS NULL OR w.labels @> %s::jsonb)" \
+    "   AND (%s::text IS NULL OR w.project_id = %s)"
 
 /* The page is chosen first, so the current state version is looked up
  * for its rows only. */
@@ -60,8 +62,14 @@ static const tp_stmt_t SQL_WS_PAGE = {"ws_page",
     " JOIN workspaces w ON w.id = page.id" WS_CURRENT
     " ORDER BY w.name"};
 
+/* In the project named (held by the transaction, so it exists) or the
+ * default one, with the project's execution mode until the request sets
+ * its own: no row back means the name is taken. */
 static const tp_stmt_t SQL_WS_INSERT = {"ws_insert",
-    "INSERT INTO workspaces (id, name, owner_email) VALUES (%s, %s, %s)"
+    "INSERT INTO workspaces (id, name, owner_email, project_id,"
+    "                        execution_mode)"
+    " SELECT %s, %s, %s, p.id, p.default_execution_mode FROM projects p"
+    "  WHERE p.id = COALESCE(%s, tp_default_project())"
     " ON CONFLICT (name) DO NOTHING RETURNING id"};
 
 /* NULL for an attribute leaves its column as it is. */
@@ -82,6 +90,7 @@ static const tp_stmt_t SQL_WS_UPDATE = {"ws_update",
     " vcs_connection_id = CASE WHEN %s::boolean THEN %s"
     "                          ELSE vcs_connection_id END,"
     " agent_pool_id = CASE WHEN %s::boolean THEN %s ELSE agent_pool_id END,"
+    " project_id = COALESCE(%s, project_id),"
     " drift_detection_enabled = COALESCE(%s::boolean,"
     "                                    drift_detection_enabled),"
     " drift_detection_interval_seconds = COALESCE(%s::integer,"
@@ -201,6 +210,7 @@ static const tp_rel_t WS_RELS[] = {
     {"vcs-connection", "vcs-connections", TP_REL_ONE, "vcs_connection_id",
      ""},
     {"agent-pool", "agent-pools", TP_REL_ONE, "agent_pool_id", ""},
+    {"project", "projects", TP_REL_ONE, "project_id"},
     {NULL, NULL, 0, NULL}
 };
 
@@ -456,12 +466,14 @@ tp_ws_visibility_t tp_ws_visibility(tp_req_t *req)
 tp_err_t *tp_api_workspace_list(tp_req_t *req)
 {
     const char *name = tp_query_arg(req, "search[name]");
+    const char *project = tp_query_arg(req, "filter[project][id]");
     tag_filter_t tf = tag_filters(req);
     tp_ws_visibility_t v = tp_ws_visibility(req);
 
     return tp_send_page(req, &SQL_WS_PAGE,
                         TP_DB_ARGS(v.rules, name, name, tf.keys, tf.keys,
-                                   tf.pairs, tf.pairs, v.sees_all, v.owner),
+                                   tf.pairs, tf.pairs, project, project,
+                                   v.sees_all, v.owner),
                         ws_render);
 }
 
@@ -473,7 +485,7 @@ typedef struct {
     const char *terraform_version, *execution_backend, *working_directory;
     const char *resource_cpu, *resource_memory, *labels, *vcs_repo_url;
     const char *vcs_branch, *vcs_set, *vcs_connection_id;
-    const char *pool_set, *agent_pool_id;
+    const char *pool_set, *agent_pool_id, *project_id;
     const char *drift_enabled, *drift_interval, *drift_ignore_rules;
     const char *ai_mode, *ai_context;
     int force;
@@ -623,6 +635,28 @@ static tp_err_t *parse_pool(apr_pool_t *p, const tp_json_t *body,
     return NULL;
 }
 
+/* The project, as go-tfe sends it: the project relationship by id. A
+ * workspace always belongs to one, so null is no answer. */
+static tp_err_t *parse_project(apr_pool_t *p, const tp_json_t *body,
+                               ws_input_t *in)
+{
+    switch (tp_json_type(body, "data", "relationships", "project", "data",
+                         NULL)) {
+    case TP_JSON_ABSENT:
+        return NULL;
+    case TP_JSON_OBJECT:
+        in->project_id = tp_json_gets(body, "data", "relationships",
+                                      "project", "data", "id", NULL);
+        if (in->project_id && *in->project_id) {
+            return NULL;
+        }
+        /* fall through */
+    default:
+        return tp_err(p, 422, "relationships.project must name a project "
+                      "by its id");
+    }
+}
+
 static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
                              ws_input_t *in)
 {
@@ -693,6 +727,9 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
     default:
         in->vcs_set = "false";
     }
+    if ((err = parse_project(p, body, in)) != NULL) {
+        return err;
+    }
     return parse_pool(p, body, a, in);
 }
 
@@ -720,7 +757,7 @@ static tp_err_t *apply_input(tp_db_t *db, apr_pool_t *p, const char *id,
                    in->resource_cpu, in->resource_memory, in->labels,
                    in->vcs_repo_url, in->vcs_branch, in->vcs_set,
                    in->vcs_connection_id, in->pool_set, in->agent_pool_id,
-                   in->drift_enabled,
+                   in->project_id, in->drift_enabled,
                    in->drift_interval, in->drift_ignore_rules, in->ai_mode,
                    in->ai_context, id));
 }
@@ -772,6 +809,20 @@ static tp_err_t *merge_tags(apr_pool_t *p, const tp_json_t *body,
     return NULL;
 }
 
+/* A transaction in which the project the request names, if any, cannot
+ * be deleted before the workspace is stored in it. */
+static tp_err_t *begin_with_project(tp_db_t *db, apr_pool_t *p,
+                                    const ws_input_t *in)
+{
+    tp_err_t *err = tp_db_begin(db, p);
+
+    if (!err && in->project_id
+        && (err = tp_project_hold(db, p, in->project_id)) != NULL) {
+        tp_db_rollback(db);
+    }
+    return err;
+}
+
 /* Sending a workspace's runs to a pool needs write on that pool; a pool
  * the caller cannot see is no pool at all. */
 static tp_err_t *check_pool(tp_req_t *req, const ws_input_t *in)
@@ -810,17 +861,17 @@ tp_err_t *tp_api_workspace_create(tp_req_t *req)
         return tp_err(p, 422, "name is required");
     }
     if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_begin(db, p)) != NULL
+        || (err = begin_with_project(db, p, &in)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_INSERT, &rows,
-                             TP_DB_ARGS(id, in.name,
-                                        req->who->grants.email))) != NULL) {
+                             TP_DB_ARGS(id, in.name, req->who->grants.email,
+                                        in.project_id))) != NULL) {
         return err;
     }
     if (rows->nrows == 0) {
         tp_db_rollback(db);
         return tp_err(p, 422, "name \"%s\" has already been taken", in.name);
     }
-    in.name = NULL;   /* just inserted */
+    in.name = in.project_id = NULL;   /* just inserted */
     if ((err = apply_input(db, p, id, &in)) != NULL
         || (err = tp_db_commit(db)) != NULL) {
         return err;
@@ -868,7 +919,9 @@ tp_err_t *tp_api_workspace_update(tp_req_t *req)
         || (err = check_lockout(req, ws, &in)) != NULL
         || (err = check_pool(req, &in)) != NULL
         || (err = tp_req_db(req, &db)) != NULL
-        || (err = apply_input(db, p, ws->id, &in)) != NULL) {
+        || (err = begin_with_project(db, p, &in)) != NULL
+        || (err = apply_input(db, p, ws->id, &in)) != NULL
+        || (err = tp_db_commit(db)) != NULL) {
         return err;
     }
     return send_fresh(req, 200, ws->id);

@@ -8,7 +8,7 @@ use Digest::MD5 qw(md5_hex);
 use JSON::PP ();
 use TP::Test;
 
-plan tests => 48;
+plan tests => 50;
 
 my $json = JSON::PP->new->canonical;
 my $owner = user_token('incl-owner@test.local');
@@ -153,6 +153,14 @@ is scalar @{ $doc->{data} }, 2, 'workspace list: both';
 is scalar @{ $t->{runs} || [] }, 1, 'the current run of the one with a run';
 is scalar @{ $t->{'state-versions'} || [] }, 1,
    'the current state version of the one with state';
+
+# the project a workspace belongs to
+$doc = get_doc("/api/v2/workspaces/$ws?include=project");
+$t = by_type($doc);
+is $t->{projects}[0]{attributes}{name}, 'Default Project',
+   'include=project: the workspace\'s project';
+is $doc->{data}{relationships}{project}{links}{related},
+   "/api/v2/projects/$t->{projects}[0]{id}", 'project links.related';
 
 # unknown names are ignored
 $doc = get_doc("/api/v2/runs/$run->{id}?include=nonsense,plan.nothing,,");
