@@ -79,7 +79,8 @@ static const tp_stmt_t SQL_RUN_COUNTS = {"run_counts",
     "                                 'discarded', 'errored', 'canceled')"};
 
 static const tp_stmt_t SQL_WS_CLAIM = {"run_ws_claim",
-    "SELECT lock_holder, auto_apply FROM workspaces WHERE id = %s FOR UPDATE"};
+    "SELECT lock_holder, auto_apply, allow_destroy_plan FROM workspaces"
+    " WHERE id = %s FOR UPDATE"};
 static const tp_stmt_t SQL_WS_MODE = {"run_ws_mode",
     "SELECT execution_mode FROM workspaces WHERE id = %s"};
 static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
@@ -469,6 +470,11 @@ static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
         tp_db_rollback(db);
         return tp_err(p, 403, "this run needs %s on the workspace",
                       in->plan_only ? "plan" : "write");
+    }
+    if (in->is_destroy && !tp_row_bool(rows, 0, "allow_destroy_plan")) {
+        tp_db_rollback(db);
+        return tp_err(p, 422, "destroy runs are turned off for this "
+                      "workspace (allow-destroy-plan is false)");
     }
     if (!in->has_auto_apply) {
         in->auto_apply = tp_row_bool(rows, 0, "auto_apply");

@@ -19,6 +19,9 @@
     " w.ai_summary_context, w.lifecycle_state, w.lifecycle_reason," \
     " w.autodiscovery_pr_number, w.state_diverged, w.lock_holder," \
     " w.lock_reason, tp_ts(w.locked_at) AS locked_at," \
+    " w.allow_destroy_plan, w.file_triggers_enabled, w.queue_all_runs," \
+    " w.speculative_enabled, w.global_remote_state," \
+    " w.trigger_prefixes::text AS trigger_prefixes," \
     " tp_ts(w.created_at) AS created_at, tp_ts(w.updated_at) AS updated_at," \
     " cur.id AS current_state_version_id," \
     " COALESCE(cur.resource_count, 0) AS resource_count," \
@@ -98,6 +101,12 @@ static const tp_stmt_t SQL_WS_UPDATE = {"ws_update",
     " drift_ignore_rules = COALESCE(%s::jsonb, drift_ignore_rules),"
     " ai_summary_mode = COALESCE(%s, ai_summary_mode),"
     " ai_summary_context = COALESCE(%s, ai_summary_context),"
+    " allow_destroy_plan = COALESCE(%s::boolean, allow_destroy_plan),"
+    " file_triggers_enabled = COALESCE(%s::boolean, file_triggers_enabled),"
+    " queue_all_runs = COALESCE(%s::boolean, queue_all_runs),"
+    " speculative_enabled = COALESCE(%s::boolean, speculative_enabled),"
+    " global_remote_state = COALESCE(%s::boolean, global_remote_state),"
+    " trigger_prefixes = COALESCE(%s::jsonb, trigger_prefixes),"
     " updated_at = now()"
     " WHERE id = %s RETURNING id"};
 
@@ -133,6 +142,8 @@ static void set_permissions(tp_json_t *w, tp_level_e lvl)
         {"can-create-state-versions", TP_LEVEL_WRITE},
         {"can-update-variable", TP_LEVEL_WRITE},
         {"can-queue-apply", TP_LEVEL_WRITE},
+        {"can-queue-destroy", TP_LEVEL_WRITE},
+        {"can-queue-destroy-plan", TP_LEVEL_PLAN},
         {"can-update", TP_LEVEL_ADMIN},
         {"can-destroy", TP_LEVEL_ADMIN},
         {"can-force-unlock", TP_LEVEL_ADMIN},
@@ -192,6 +203,12 @@ static const tp_attr_t WS_ATTRS[] = {
     {"resource-count", "resource_count", TP_ATTR_INT},
     {"labels", "labels", TP_ATTR_JSON},
     {"drift-ignore-rules", "drift_ignore_rules", TP_ATTR_JSON},
+    {"allow-destroy-plan", "allow_destroy_plan", TP_ATTR_BOOL},
+    {"file-triggers-enabled", "file_triggers_enabled", TP_ATTR_BOOL},
+    {"queue-all-runs", "queue_all_runs", TP_ATTR_BOOL},
+    {"speculative-enabled", "speculative_enabled", TP_ATTR_BOOL},
+    {"global-remote-state", "global_remote_state", TP_ATTR_BOOL},
+    {"trigger-prefixes", "trigger_prefixes", TP_ATTR_JSON},
     {NULL, NULL, 0}
 };
 
@@ -238,6 +255,8 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
     tp_json_setnull(w, "attributes", "vcs-repo", NULL);
     tp_json_setb(w, 0, "attributes", "structured-run-output-enabled", NULL);
     tp_json_sets(w, "default", "attributes", "source", NULL);
+    /* TFE's one environment */
+    tp_json_sets(w, "default", "attributes", "environment", NULL);
     /* destroyable when no state version holds managed resources */
     tp_json_setb(w, !sv || (resources && apr_atoi64(resources) == 0),
                  "attributes", "actions", "is-destroyable", NULL);
@@ -479,6 +498,13 @@ tp_err_t *tp_api_workspace_list(tp_req_t *req)
 
 /* ---- create and update ---- */
 
+/* Boolean settings stored as sent, each in the column of its name. */
+static const char *const WS_FLAGS[] = {
+    "allow-destroy-plan", "file-triggers-enabled", "queue-all-runs",
+    "speculative-enabled", "global-remote-state"
+};
+#define WS_NFLAGS (int)(sizeof(WS_FLAGS) / sizeof(WS_FLAGS[0]))
+
 /* Column values parsed from a request: NULL leaves a column unchanged. */
 typedef struct {
     const char *name, *description, *execution_mode, *auto_apply;
@@ -488,6 +514,8 @@ typedef struct {
     const char *pool_set, *agent_pool_id, *project_id;
     const char *drift_enabled, *drift_interval, *drift_ignore_rules;
     const char *ai_mode, *ai_context;
+    const char *flags[WS_NFLAGS];      /* WS_FLAGS, in order */
+    const char *trigger_prefixes;
     int force;
     tp_json_t *labels_json;
 } ws_input_t;
@@ -657,6 +685,27 @@ static tp_err_t *parse_project(apr_pool_t *p, const tp_json_t *body,
     }
 }
 
+static tp_err_t *parse_settings(apr_pool_t *p, const tp_json_t *a,
+                                ws_input_t *in)
+{
+    tp_json_t *prefixes;
+    tp_err_t *err;
+    int k, b, has;
+
+    for (k = 0; k < WS_NFLAGS; k++) {
+        if ((err = tp_attr_bool(p, a, WS_FLAGS[k], &b, &has)) != NULL) {
+            return err;
+        }
+        in->flags[k] = has ? tp_db_bool(b) : NULL;
+    }
+    if ((err = tp_attr_strings(p, a, "trigger-prefixes", 100, 1024,
+                               &prefixes, &has)) != NULL) {
+        return err;
+    }
+    in->trigger_prefixes = has ? tp_json_dump(prefixes, p) : NULL;
+    return NULL;
+}
+
 static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
                              ws_input_t *in)
 {
@@ -703,7 +752,8 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
         }
         in->labels = tp_json_dump(in->labels_json, p);
     }
-    if ((err = tp_attr_bool(p, a, "force", &in->force, &has)) != NULL) {
+    if ((err = tp_attr_bool(p, a, "force", &in->force, &has)) != NULL
+        || (err = parse_settings(p, a, in)) != NULL) {
         return err;
     }
     switch (tp_json_type(body, "data", "relationships", "vcs-connection",
@@ -759,7 +809,8 @@ static tp_err_t *apply_input(tp_db_t *db, apr_pool_t *p, const char *id,
                    in->vcs_connection_id, in->pool_set, in->agent_pool_id,
                    in->project_id, in->drift_enabled,
                    in->drift_interval, in->drift_ignore_rules, in->ai_mode,
-                   in->ai_context, id));
+                   in->ai_context, in->flags[0], in->flags[1], in->flags[2],
+                   in->flags[3], in->flags[4], in->trigger_prefixes, id));
 }
 
 /* Tags sent the TFE way: relationships.tags (names) and

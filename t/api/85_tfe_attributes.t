@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use JSON::PP ();
 use TP::Test;
 
-plan tests => 9;
+plan tests => 24;
 
 my $owner = user_token('attrs-owner@test.local');
 my $ws = make_ws($owner, 'attrs-ws');
@@ -46,3 +46,44 @@ my $a = json_of(api(GET => "/api/v2/configuration-versions/$cv->{id}",
 is $a->{status}, 'errored', 'the version is errored';
 is $a->{error}, 'invalid_archive', 'error: invalid_archive';
 ok length($a->{'error-message'}), 'error-message says more';
+
+# workspace settings: stored as sent, allow-destroy-plan enforced
+my $doc = json_of(api(GET => "/api/v2/workspaces/$ws", token => $owner))->{data};
+is_deeply {map { $_ => $doc->{attributes}{$_} }
+           qw(allow-destroy-plan file-triggers-enabled queue-all-runs
+              speculative-enabled global-remote-state environment)},
+          {'allow-destroy-plan' => JSON::PP::true,
+           'file-triggers-enabled' => JSON::PP::true,
+           'queue-all-runs' => JSON::PP::false,
+           'speculative-enabled' => JSON::PP::true,
+           'global-remote-state' => JSON::PP::false,
+           environment => 'default'}, 'the settings\' defaults';
+is_deeply $doc->{attributes}{'trigger-prefixes'}, [], 'no trigger prefixes';
+is $doc->{attributes}{permissions}{'can-queue-destroy'}, JSON::PP::true,
+   'the owner can-queue-destroy';
+is $doc->{attributes}{permissions}{'can-queue-destroy-plan'}, JSON::PP::true,
+   'and can-queue-destroy-plan';
+$r = api(PATCH => "/api/v2/workspaces/$ws", token => $owner,
+         body => {data => {attributes => {
+             allowDestroyPlan => JSON::PP::false,
+             'queue-all-runs' => JSON::PP::true,
+             'global-remote-state' => JSON::PP::true,
+             'trigger-prefixes' => ['modules/', 'shared/']}}});
+is $r->code, 200, 'settings update: 200';
+$a = json_of($r)->{data}{attributes};
+is_deeply [@$a{qw(allow-destroy-plan queue-all-runs global-remote-state)}],
+          [JSON::PP::false, JSON::PP::true, JSON::PP::true], 'stored as sent';
+is_deeply $a->{'trigger-prefixes'}, ['modules/', 'shared/'], 'trigger-prefixes';
+is $a->{'speculative-enabled'}, JSON::PP::true, 'what was not sent is kept';
+$r = api(POST => '/api/v2/runs', token => $owner,
+         body => {data => {attributes => {'is-destroy' => JSON::PP::true},
+                           relationships => {workspace => {data => {id => $ws}}}}});
+is_error($r, 422, 'a destroy run with allow-destroy-plan false');
+is sql("SELECT count(*) FROM runs WHERE workspace_id = '$ws' AND is_destroy"), 0,
+   'and none was made';
+is_error(api(PATCH => "/api/v2/workspaces/$ws", token => $owner,
+             body => {data => {attributes => {'queue-all-runs' => 'yes'}}}),
+         422, 'a setting of the wrong type');
+is_error(api(PATCH => "/api/v2/workspaces/$ws", token => $owner,
+             body => {data => {attributes => {'trigger-prefixes' => 'modules/'}}}),
+         422, 'trigger-prefixes not a list');
