@@ -2,13 +2,16 @@
  * has already answered 404 for any other name. */
 #include "../mod_terrapod.h"
 
-/* include= asks for it by the name every workspace relates to */
+/* The organization came to be with the database: its first migration. */
 static const tp_stmt_t SQL_ORG_BY_IDS = {"org_by_ids",
-    "SELECT k AS id FROM jsonb_array_elements_text(%s::jsonb) k"
+    "SELECT k AS id, (SELECT tp_ts(min(applied_at)) FROM schema_migrations)"
+    "       AS created_at"
+    "  FROM jsonb_array_elements_text(%s::jsonb) k"
     " WHERE k = '" TP_ORGANIZATION "'"};
 
 static const tp_attr_t ORG_ATTRS[] = {
     {"name", "id", TP_ATTR_STRING},
+    {"created-at", "created_at", TP_ATTR_STRING},
     {NULL, NULL, 0}
 };
 
@@ -22,7 +25,13 @@ static tp_json_t *org_resource(tp_req_t *req, const tp_rows_t *rows, int i)
     tp_json_t *o = tp_resource_render(p, &ORG_DESC, rows, i);
     int admin = req->who->grants.is_admin;
 
+    const char *admin_email = req->r->server->server_admin;
+
     tp_json_sets(o, "org-" TP_ORGANIZATION, "attributes", "external-id", NULL);
+    /* the contact Apache's ServerAdmin names, when it is an address */
+    tp_json_sets(o, admin_email && strchr(admin_email, '@') ? admin_email
+                                                            : NULL,
+                 "attributes", "email", NULL);
     tp_json_sets(o, "local", "attributes", "default-execution-mode", NULL);
     tp_json_setb(o, 1, "attributes", "permissions", "can-create-workspace",
                  NULL);
@@ -38,20 +47,21 @@ static tp_json_t *org_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 const tp_type_t tp_type_organizations = {&ORG_DESC, &SQL_ORG_BY_IDS, NULL,
                                          org_resource};
 
-/* The one organization, as SQL_ORG_BY_IDS would give it. */
-static tp_json_t *the_organization(tp_req_t *req)
+static tp_err_t *load(tp_req_t *req, tp_rows_t **rows)
 {
-    const char *names[] = {"id"};
-    const char *cells[] = {TP_ORGANIZATION};
-    const tp_rows_t row = {1, 1, names, cells};
-
-    return org_resource(req, &row, 0);
+    return tp_req_exec(req, &SQL_ORG_BY_IDS, rows,
+                       TP_DB_ARGS("[\"" TP_ORGANIZATION "\"]"));
 }
 
 tp_err_t *tp_api_organization_show(tp_req_t *req)
 {
-    return tp_send_json(req, 200, tp_jsonapi_doc(req->r->pool,
-                                                 the_organization(req)));
+    tp_rows_t *rows;
+    tp_err_t *err = load(req, &rows);
+
+    return err ? err : tp_send_json(req, 200,
+                                    tp_jsonapi_doc(req->r->pool,
+                                                   org_resource(req, rows,
+                                                                0)));
 }
 
 /* A list of one, as TFE's for a user of a single organization. */
@@ -60,15 +70,16 @@ tp_err_t *tp_api_organization_list(tp_req_t *req)
     apr_pool_t *p = req->r->pool;
     tp_json_t *list = tp_json_array(p);
     tp_json_t *doc;
+    tp_rows_t *rows;
     tp_page_t pg;
     tp_err_t *err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
                                   tp_query_arg(req, "page[size]"), &pg);
 
-    if (err) {
+    if (err || (err = load(req, &rows)) != NULL) {
         return err;
     }
     if (pg.number == 1) {
-        tp_json_push(list, the_organization(req));
+        tp_json_push(list, org_resource(req, rows, 0));
     }
     doc = tp_jsonapi_doc(p, list);
     tp_paginate(req, doc, &pg, 1);

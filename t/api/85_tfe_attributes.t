@@ -7,7 +7,7 @@ use Apache::Test qw(-withtestmore);
 use JSON::PP ();
 use TP::Test;
 
-plan tests => 24;
+plan tests => 26;
 
 my $owner = user_token('attrs-owner@test.local');
 my $ws = make_ws($owner, 'attrs-ws');
@@ -87,3 +87,12 @@ is_error(api(PATCH => "/api/v2/workspaces/$ws", token => $owner,
 is_error(api(PATCH => "/api/v2/workspaces/$ws", token => $owner,
              body => {data => {attributes => {'trigger-prefixes' => 'modules/'}}}),
          422, 'trigger-prefixes not a list');
+
+# the organization: created with the database, its contact Apache's
+my $org = json_of(api(GET => '/api/v2/organizations/default', token => $owner))
+    ->{data}{attributes};
+is $org->{'created-at'},
+   sql('SELECT tp_ts(min(applied_at)) FROM schema_migrations'),
+   'organization created-at: when its database was set up';
+is $org->{email}, Apache::Test::vars('serveradmin'),
+   'organization email: the ServerAdmin';
