@@ -248,6 +248,11 @@ const tp_type_t *tp_type_find(const char *type);
  * (mod_terrapod_include.c); tp_send_json calls it. */
 tp_err_t *tp_include(tp_req_t *req, tp_json_t *doc);
 
+/* Sends the list of what type t's to-many statement finds for parent
+ * (mod_terrapod_include.c): a relationship's related link. */
+tp_err_t *tp_send_children(tp_req_t *req, const tp_type_t *t,
+                           const char *parent);
+
 /* The caller's level on the workspace of row i (TP_WS_ACCESS_COLUMNS). */
 tp_level_e tp_row_ws_level(tp_req_t *req, const tp_rows_t *rows, int i);
 
@@ -498,6 +503,7 @@ tp_err_t *tp_api_plan_json_output(tp_req_t *req);
 tp_err_t *tp_api_run_plan_json_output(tp_req_t *req);
 tp_err_t *tp_api_plan_logs(tp_req_t *req);
 tp_err_t *tp_api_apply_show(tp_req_t *req);
+tp_err_t *tp_api_apply_state_versions(tp_req_t *req);
 tp_err_t *tp_api_apply_logs(tp_req_t *req);
 tp_err_t *tp_api_run_plan(tp_req_t *req);
 tp_err_t *tp_api_run_apply_phase(tp_req_t *req);

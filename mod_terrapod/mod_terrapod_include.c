@@ -211,6 +211,30 @@ static tp_err_t *follow(inc_t *inc, const tp_json_t *docs, const char *name,
     return NULL;
 }
 
+tp_err_t *tp_send_children(tp_req_t *req, const tp_type_t *t,
+                           const char *parent)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *keys = tp_json_array(p), *list = tp_json_array(p);
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int i;
+
+    tp_json_pushs(keys, parent);
+    if ((err = tp_req_exec(req, t->by_parent, &rows,
+                           TP_DB_ARGS(tp_json_dump(keys, p)))) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        tp_json_t *d = t->render(req, rows, i);
+
+        if (d) {
+            tp_json_push(list, d);
+        }
+    }
+    return tp_send_json(req, 200, tp_jsonapi_doc(p, list));
+}
+
 tp_err_t *tp_include(tp_req_t *req, tp_json_t *doc)
 {
     apr_pool_t *p = req->r->pool;

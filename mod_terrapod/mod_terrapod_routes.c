@@ -191,6 +191,8 @@ const tp_route_t tp_routes[] = {
      READ},
     {"GET", V2 "/plans/{id}/logs/{cap}", CAP, tp_api_plan_logs, "log"},
     {"GET", V2 "/applies/{id}", USER, tp_api_apply_show, READ},
+    {"GET", V2 "/applies/{id}/state-versions", USER,
+     tp_api_apply_state_versions, READ},
     {"GET", V2 "/applies/{id}/logs/{cap}", CAP, tp_api_apply_logs, "log"},
     {"GET", V2 "/runs/{id}/plan", USER, tp_api_run_plan, READ},
     {"GET", V2 "/runs/{id}/plan/json-output", USER,

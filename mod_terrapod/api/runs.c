@@ -896,11 +896,17 @@ static const tp_rel_t PHASE_RELS[] = {
     {"run", "runs", TP_REL_ONE, "id"},
     {NULL, NULL, 0, NULL}
 };
+static const tp_rel_t APPLY_RELS[] = {
+    {"run", "runs", TP_REL_ONE, "id"},
+    {"state-versions", "state-versions", TP_REL_MANY,
+     "created_state_version_id", "/api/v2/applies/%s/state-versions"},
+    {NULL, NULL, 0, NULL}
+};
 static const tp_type_desc_t PLAN_DESC = {
     "plans", "plan_id", "/api/v2/plans/%s", PLAN_ATTRS, PHASE_RELS
 };
 static const tp_type_desc_t APPLY_DESC = {
-    "applies", "apply_id", "/api/v2/applies/%s", APPLY_ATTRS, PHASE_RELS
+    "applies", "apply_id", "/api/v2/applies/%s", APPLY_ATTRS, APPLY_RELS
 };
 
 static tp_json_t *phase_resource(tp_req_t *req, const tp_rows_t *rows,
@@ -960,6 +966,24 @@ static tp_err_t *send_phase(tp_req_t *req, const char *key, int by_run,
                                     tp_jsonapi_doc(req->r->pool,
                                                    phase_resource(req, rows, 0,
                                                                   apply)));
+}
+
+/* GET applies/{id}/state-versions: what the apply stored */
+tp_err_t *tp_api_apply_state_versions(tp_req_t *req)
+{
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE, id, TP_LEVEL_READ,
+                             &rows, &ws);
+
+    if (err) {
+        return err;
+    }
+    if (strcmp(tp_row(rows, 0, "apply_id"), id) != 0) {
+        return tp_err(req->r->pool, 404, "apply %s not found", id);
+    }
+    return tp_send_children(req, &tp_type_state_versions, id);
 }
 
 tp_err_t *tp_api_plan_show(tp_req_t *req)

@@ -39,6 +39,13 @@ static const tp_stmt_t SQL_SV_BY_IDS = {"sv_by_ids",
     "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS "," TP_WS_ACCESS_COLUMNS
     " FROM state_versions sv JOIN workspaces w ON w.id = sv.workspace_id"
     " WHERE" TP_AMONG_KEYS("sv.id") " AND sv.status <> 'discarded'"};
+/* the version an apply created, its apply's id the key */
+static const tp_stmt_t SQL_SV_BY_APPLY = {"sv_by_apply",
+    "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS "," TP_WS_ACCESS_COLUMNS ","
+    " r.apply_id AS key"
+    " FROM runs r JOIN state_versions sv ON sv.id = r.created_state_version_id"
+    " JOIN workspaces w ON w.id = sv.workspace_id"
+    " WHERE" TP_AMONG_KEYS("r.apply_id") " AND sv.status <> 'discarded'"};
 static const tp_stmt_t SQL_SV_CURRENT = {"sv_current",
     "SELECT " SV_COLUMNS "," SV_OUTPUT_IDS " FROM state_versions sv"
     " WHERE sv.workspace_id = %s AND sv.status = 'finalized'"
@@ -258,8 +265,8 @@ static tp_json_t *output_include(tp_req_t *req, const tp_rows_t *rows, int i)
            ? NULL : output_resource(req->r->pool, rows, i);
 }
 
-const tp_type_t tp_type_state_versions = {&SV_DESC, &SQL_SV_BY_IDS, NULL,
-                                          sv_include};
+const tp_type_t tp_type_state_versions = {&SV_DESC, &SQL_SV_BY_IDS,
+                                          &SQL_SV_BY_APPLY, sv_include};
 const tp_type_t tp_type_state_version_outputs = {&OUT_DESC, &SQL_OUT_BY_IDS,
                                                  &SQL_OUT_BY_SV,
                                                  output_include};

@@ -8,7 +8,7 @@ use Digest::MD5 qw(md5_hex);
 use JSON::PP ();
 use TP::Test;
 
-plan tests => 50;
+plan tests => 55;
 
 my $json = JSON::PP->new->canonical;
 my $owner = user_token('incl-owner@test.local');
@@ -161,6 +161,22 @@ is $t->{projects}[0]{attributes}{name}, 'Default Project',
    'include=project: the workspace\'s project';
 is $doc->{data}{relationships}{project}{links}{related},
    "/api/v2/projects/$t->{projects}[0]{id}", 'project links.related';
+
+# an apply relates to the state version it stored (set here as a
+# listener's apply would)
+sql("UPDATE runs SET created_state_version_id = '$sv->{id}' WHERE id = '$run->{id}'");
+my $apply_id = $run->{relationships}{apply}{data}{id};
+$doc = get_doc("/api/v2/applies/$apply_id?include=state_versions");
+is_deeply $doc->{data}{relationships}{'state-versions'}{data},
+          [{id => $sv->{id}, type => 'state-versions'}],
+          'apply relationships.state-versions';
+is $doc->{data}{relationships}{'state-versions'}{links}{related},
+   "/api/v2/applies/$apply_id/state-versions", 'with links.related';
+is by_type($doc)->{'state-versions'}[0]{id}, $sv->{id}, 'include=state_versions';
+is_deeply [map { $_->{id} } @{ get_doc("/api/v2/applies/$apply_id/state-versions")->{data} }],
+          [$sv->{id}], 'the related link answers it';
+is api(GET => "/api/v2/applies/$run->{relationships}{plan}{data}{id}/state-versions",
+       token => $owner)->code, 404, 'a plan id is no apply';
 
 # unknown names are ignored
 $doc = get_doc("/api/v2/runs/$run->{id}?include=nonsense,plan.nothing,,");
