@@ -26,6 +26,16 @@ static tp_json_t *parse_state(apr_pool_t *p, const char *buf, apr_size_t len,
     return j;
 }
 
+/* Resource i of a state's resources when it is a managed one, else NULL
+ * (data sources are read, not managed). */
+static tp_json_t *managed(const tp_json_t *resources, apr_size_t i)
+{
+    tp_json_t *r = tp_json_at(resources, i);
+    const char *mode = tp_json_gets(r, "mode", NULL);
+
+    return mode && strcmp(mode, "managed") == 0 ? r : NULL;
+}
+
 tp_err_t *tp_state_inspect(apr_pool_t *p, const char *buf, apr_size_t len,
                            tp_state_info_t *info)
 {
@@ -47,12 +57,7 @@ tp_err_t *tp_state_inspect(apr_pool_t *p, const char *buf, apr_size_t len,
     info->resources = 0;
     resources = tp_json_get(j, "resources", NULL);
     for (i = 0; i < tp_json_len(resources); i++) {
-        const char *mode = tp_json_gets(tp_json_at(resources, i), "mode",
-                                        NULL);
-
-        if (mode && strcmp(mode, "managed") == 0) {
-            info->resources++;
-        }
+        info->resources += managed(resources, i) != NULL;
     }
     return NULL;
 }
@@ -124,19 +129,17 @@ tp_err_t *tp_state_resources(apr_pool_t *p, const char *buf, apr_size_t len,
 {
     tp_err_t *err;
     tp_json_t *j = parse_state(p, buf, len, &err);
-    tp_json_t *resources;
+    tp_json_t *resources = j ? tp_json_get(j, "resources", NULL) : NULL;
     apr_size_t i;
 
     if (!j) {
         return err;
     }
     *out = apr_array_make(p, 8, sizeof(tp_state_resource_t));
-    resources = tp_json_get(j, "resources", NULL);
     for (i = 0; i < tp_json_len(resources); i++) {
-        tp_json_t *r = tp_json_at(resources, i);
-        const char *mode = tp_json_gets(r, "mode", NULL);
+        tp_json_t *r = managed(resources, i);
 
-        if (mode && strcmp(mode, "managed") == 0) {
+        if (r) {
             add_instances(p, r, *out);
         }
     }

@@ -23,9 +23,8 @@ static tp_json_t *org_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
     apr_pool_t *p = req->r->pool;
     tp_json_t *o = tp_resource_render(p, &ORG_DESC, rows, i);
-    int admin = req->who->grants.is_admin;
-
     const char *admin_email = req->r->server->server_admin;
+    int admin = req->who->grants.is_admin;
 
     tp_json_sets(o, "org-" TP_ORGANIZATION, "attributes", "external-id", NULL);
     /* the contact Apache's ServerAdmin names, when it is an address */

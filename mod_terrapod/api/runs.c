@@ -968,22 +968,31 @@ static tp_err_t *send_phase(tp_req_t *req, const char *key, int by_run,
                                                                   apply)));
 }
 
+/* The run of the phase {id} names, readable by the caller; 404 when
+ * the id is the run's other phase. */
+static tp_err_t *load_phase(tp_req_t *req, int apply, tp_rows_t **rows)
+{
+    const char *id = tp_param(&req->params, "id");
+    tp_ws_t *ws;
+    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE, id, TP_LEVEL_READ,
+                             rows, &ws);
+
+    if (!err && strcmp(tp_row(*rows, 0, apply ? "apply_id" : "plan_id"),
+                       id) != 0) {
+        err = tp_err(req->r->pool, 404, "%s %s not found",
+                     apply ? "apply" : "plan", id);
+    }
+    return err;
+}
+
 /* GET applies/{id}/state-versions: what the apply stored */
 tp_err_t *tp_api_apply_state_versions(tp_req_t *req)
 {
-    const char *id = tp_param(&req->params, "id");
     tp_rows_t *rows;
-    tp_ws_t *ws;
-    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE, id, TP_LEVEL_READ,
-                             &rows, &ws);
+    tp_err_t *err = load_phase(req, 1, &rows);
 
-    if (err) {
-        return err;
-    }
-    if (strcmp(tp_row(rows, 0, "apply_id"), id) != 0) {
-        return tp_err(req->r->pool, 404, "apply %s not found", id);
-    }
-    return tp_send_children(req, &tp_type_state_versions, id);
+    return err ? err : tp_send_children(req, &tp_type_state_versions,
+                                        tp_param(&req->params, "id"));
 }
 
 tp_err_t *tp_api_plan_show(tp_req_t *req)
@@ -1026,19 +1035,10 @@ static tp_err_t *send_plan_json(tp_req_t *req, const tp_rows_t *rows)
 
 tp_err_t *tp_api_plan_json_output(tp_req_t *req)
 {
-    const char *id = tp_param(&req->params, "id");
     tp_rows_t *rows;
-    tp_ws_t *ws;
-    tp_err_t *err = load_run(req, &SQL_RUN_BY_PHASE, id, TP_LEVEL_READ,
-                             &rows, &ws);
+    tp_err_t *err = load_phase(req, 0, &rows);
 
-    if (err) {
-        return err;
-    }
-    if (strcmp(tp_row(rows, 0, "plan_id"), id) != 0) {
-        return tp_err(req->r->pool, 404, "%s not found", id);
-    }
-    return send_plan_json(req, rows);
+    return err ? err : send_plan_json(req, rows);
 }
 
 tp_err_t *tp_api_run_plan_json_output(tp_req_t *req)
