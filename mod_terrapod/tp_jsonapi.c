@@ -57,6 +57,17 @@ void tp_jsonapi_relate(tp_json_t *resource, const char *name,
     }
 }
 
+void tp_jsonapi_relate_to(apr_pool_t *p, tp_json_t *resource,
+                          const char *name, const char *type,
+                          const char *id)
+{
+    tp_jsonapi_relate(resource, name, type, id);
+    if (id) {
+        tp_json_sets(resource, apr_pstrcat(p, "/api/v2/", type, "/", id, NULL),
+                     "relationships", name, "links", "related", NULL);
+    }
+}
+
 /* A positive decimal integer, or -1. */
 static long long positive(const char *s)
 {

@@ -29,6 +29,12 @@ tp_json_t *tp_jsonapi_errors(apr_pool_t *p, const tp_err_t *e);
 void tp_jsonapi_relate(tp_json_t *resource, const char *name,
                        const char *type, const char *id);
 
+/* The same, with links.related at the related resource's own address,
+ * /api/v2/<type>/<id> (none when id is NULL). */
+void tp_jsonapi_relate_to(apr_pool_t *p, tp_json_t *resource,
+                          const char *name, const char *type,
+                          const char *id);
+
 /* Reads page[number] and page[size] (either may be NULL); the size is
  * clamped to TP_PAGE_SIZE_MAX, anything non-numeric or < 1 is a 400. */
 tp_err_t *tp_page_parse(apr_pool_t *p, const char *number, const char *size,

@@ -76,7 +76,6 @@ static void set_rel(apr_pool_t *p, tp_json_t *r, const tp_rel_t *rel,
 {
     const char *v = rel->column ? tp_row(rows, i, rel->column) : NULL;
     int has_column = 0, c;
-    const char *link = NULL;
 
     for (c = 0; rel->column && c < rows->ncols; c++) {
         has_column |= strcmp(rows->names[c], rel->column) == 0;
@@ -86,9 +85,11 @@ static void set_rel(apr_pool_t *p, tp_json_t *r, const tp_rel_t *rel,
                                      : tp_row(rows, i, rel->type_column);
 
         v = v && type ? v : NULL;
-        tp_jsonapi_relate(r, rel->name, type, v);
-        if (!rel->related && v) {
-            link = apr_pstrcat(p, "/api/v2/", type, "/", v, NULL);
+        if (rel->related) {
+            tp_jsonapi_relate(r, rel->name, type, v);
+        }
+        else {
+            tp_jsonapi_relate_to(p, r, rel->name, type, v);
         }
     }
     else if (has_column) {
@@ -96,11 +97,8 @@ static void set_rel(apr_pool_t *p, tp_json_t *r, const tp_rel_t *rel,
                      rel->name, "data", NULL);
     }
     if (rel->related && *rel->related) {
-        link = tp_resource_link(p, rel->related, id);
-    }
-    if (link) {
-        tp_json_sets(r, link, "relationships", rel->name, "links", "related",
-                     NULL);
+        tp_json_sets(r, tp_resource_link(p, rel->related, id),
+                     "relationships", rel->name, "links", "related", NULL);
     }
 }
 

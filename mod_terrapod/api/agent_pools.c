@@ -329,8 +329,8 @@ static tp_json_t *ptok_resource(tp_req_t *req, const tp_rows_t *rows, int i)
     }
     tp_json_setb(t, tp_row(rows, i, "revoked_at") != NULL, "attributes",
                  "revoked", NULL);
-    tp_jsonapi_relate(t, "agent-pool", "agent-pools",
-                      tp_row(rows, i, "pool_id"));
+    tp_jsonapi_relate_to(req->r->pool, t, "agent-pool", "agent-pools",
+                         tp_row(rows, i, "pool_id"));
     return t;
 }
 

@@ -86,8 +86,8 @@ static tp_json_t *listener_resource(tp_req_t *req, const tp_rows_t *rows,
                  "capacity", NULL);
     tp_json_setb(l, tp_row_bool(rows, i, "revoked"), "attributes", "revoked",
                  NULL);
-    tp_jsonapi_relate(l, "agent-pool", "agent-pools",
-                      tp_row(rows, i, "pool_id"));
+    tp_jsonapi_relate_to(req->r->pool, l, "agent-pool", "agent-pools",
+                         tp_row(rows, i, "pool_id"));
     return l;
 }
 

@@ -40,6 +40,9 @@ static tp_json_t *org_resource(tp_req_t *req, const tp_rows_t *rows, int i)
                  NULL);
     tp_jsonapi_relate(o, "entitlement-set", "entitlement-sets",
                       "org-" TP_ORGANIZATION);
+    tp_json_sets(o, "/api/v2/organizations/" TP_ORGANIZATION
+                    "/entitlement-set",
+                 "relationships", "entitlement-set", "links", "related", NULL);
     return o;
 }
 

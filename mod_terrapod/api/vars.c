@@ -61,12 +61,13 @@ static tp_json_t *var_resource(apr_pool_t *p, const tp_var_t *v)
     tp_json_sets(r, v->description, "attributes", "description", NULL);
     tp_json_sets(r, v->created_at, "attributes", "created-at", NULL);
     tp_json_sets(r, v->version_id, "attributes", "version-id", NULL);
-    tp_jsonapi_relate(r, "configurable", of_ws ? "workspaces" : "varsets",
-                      v->source_id);
+    tp_jsonapi_relate_to(p, r, "configurable",
+                         of_ws ? "workspaces" : "varsets", v->source_id);
     if (!of_ws) {
         /* go-tfe reads a set's variables through "varset" */
-        tp_jsonapi_relate(r, "varset", "varsets", v->source_id);
+        tp_jsonapi_relate_to(p, r, "varset", "varsets", v->source_id);
     }
+
     tp_json_sets(r, of_ws
                     ? apr_pstrcat(p, "/api/v2/workspaces/", v->source_id,
                                   "/vars/", v->id, NULL)

@@ -104,7 +104,8 @@ static tp_json_t *varset_resource(tp_req_t *req, const tp_rows_t *rows,
                  "created-at", NULL);
     tp_json_sets(s, tp_row(rows, i, "updated_at"), "attributes",
                  "updated-at", NULL);
-    tp_jsonapi_relate(s, "organization", "organizations", TP_ORGANIZATION);
+    tp_jsonapi_relate_to(p, s, "organization", "organizations",
+                         TP_ORGANIZATION);
     tp_json_setj(s, ws, "relationships", "workspaces", "data", NULL);
     tp_json_setj(s, vars, "relationships", "vars", "data", NULL);
     tp_json_sets(s, apr_pstrcat(p, "/api/v2/varsets/", id, NULL), "links",

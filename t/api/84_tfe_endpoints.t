@@ -9,7 +9,7 @@ use Digest::MD5 qw(md5_hex);
 use JSON::PP ();
 use TP::Test;
 
-plan tests => 62;
+plan tests => 64;
 
 my $json = JSON::PP->new->canonical;
 my $false = JSON::PP::false;
@@ -199,3 +199,14 @@ is scalar @{ $doc->{data} }, 0, 'filter[exclude][taggable][id] leaves out a work
 $doc = get_doc('/api/v2/organizations/default/tags?q=endp-', $admin);
 is_deeply [map { $_->{attributes}{name} } @{ $doc->{data} }],
           [qw(endp-app endp-db endp-secret)], 'an admin sees every tag';
+
+# relationships outside the described types carry links too
+$r = api(POST => "/api/v2/workspaces/$ws/vars", token => $owner,
+         body => {data => {type => 'vars', attributes => {
+             key => 'linked', value => 'v', category => 'env'}}});
+is json_of($r)->{data}{relationships}{configurable}{links}{related},
+   "/api/v2/workspaces/$ws", 'a variable\'s configurable links.related';
+is get_doc('/api/v2/organizations/default')->{data}{relationships}
+       {'entitlement-set'}{links}{related},
+   '/api/v2/organizations/default/entitlement-set',
+   'the organization\'s entitlement-set links.related';
