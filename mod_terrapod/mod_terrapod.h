@@ -207,6 +207,11 @@ extern const tp_type_t tp_type_organizations, tp_type_workspaces,
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
 const tp_type_t *tp_type_find(const char *type);
+/* Answers a GET of resource id of type as its include= renders it: 404
+ * ("<what> <id> not found") when there is none or the caller may not
+ * read it (mod_terrapod_include.c). */
+tp_err_t *tp_type_show(tp_req_t *req, const tp_type_t *type, const char *id,
+                       const char *what);
 
 /* Adds to doc the "included" documents its request's include= asks for
  * (mod_terrapod_include.c); tp_send_json calls it. */
