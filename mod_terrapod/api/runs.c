@@ -77,7 +77,8 @@ static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "   jsonb_build_object('pending-at', tp_ts(now())))"};
 
 static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
-    "UPDATE runs SET cancel_requested = true WHERE id = %s"};
+    "UPDATE runs SET cancel_requested = true, cancel_requested_by = %s"
+    " WHERE id = %s"};
 
 static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "SELECT workspace_id, configuration_version_id, message, is_destroy,"
@@ -386,8 +387,9 @@ static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
     return NULL;
 }
 
-/* Inserts the run and queues it when it may start now: plan-only runs
- * always; others when the workspace is free (they then take its lock). */
+/* Inserts the run, created and (when queued) queued by its creator, and
+ * queues it when it may start now: plan-only runs always; others when the
+ * workspace is free (they then take its lock). */
 static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             const run_input_t *in, const char *id,
                             const char *created_by)
@@ -406,17 +408,19 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                    tp_db_bool(in->allow_empty_apply), tp_db_bool(in->save_plan),
                    in->target_addrs, in->replace_addrs, in->variables,
                    in->vcs_ref, created_by));
-    if (err) {
+    if (err || (err = tp_run_created(db, p, id, created_by)) != NULL) {
         return err;
     }
     if (in->plan_only) {
-        return tp_run_move(db, p, id, "pending", "plan_queued");
+        return tp_run_move(db, p, id, "pending", "plan_queued", created_by);
     }
     if ((err = tp_run_take(db, p, ws_id, id, &took)) != NULL) {
         return err;
     }
     /* someone (or another run) holds the workspace: wait in line */
-    return took ? tp_run_move(db, p, id, "pending", "plan_queued") : NULL;
+    return took ? tp_run_move(db, p, id, "pending", "plan_queued",
+                              created_by)
+                : NULL;
 }
 
 /* Queues a run in one transaction: the configuration resolved, then the
@@ -551,6 +555,7 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id");
+    const char *me = req->who->grants.email;
     const char *status, *ws_id;
     tp_rows_t *rows;
     tp_ws_t *ws;
@@ -581,8 +586,9 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
     if (action == TP_RUN_APPLY) {
         /* confirmed runs go straight to the apply queue */
         if ((err = tp_db_begin(db, p)) != NULL
-            || (err = tp_run_move(db, p, id, status, "confirmed")) != NULL
-            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued"))
+            || (err = tp_run_move(db, p, id, status, "confirmed", me))
+               != NULL
+            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued", me))
                != NULL
             || (err = tp_db_commit(db)) != NULL) {
             return err;
@@ -593,14 +599,15 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
         /* terraform is running on a listener: it learns of the cancel by
          * polling, interrupts terraform, uploads what it has (a partial
          * apply's state included) and reports the run canceled; the
-         * reconciler ends it if the listener is gone */
+         * reconciler ends it if the listener is gone. The canceled
+         * event the listener's report records names who asked. */
         if ((err = tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
-                              TP_DB_ARGS(id))) != NULL) {
+                              TP_DB_ARGS(me, id))) != NULL) {
             return err;
         }
     }
     else if ((err = tp_run_finish(db, p, id, ws_id, status,
-                                  tp_run_after(action))) != NULL) {
+                                  tp_run_after(action), me)) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_ACCEPTED);
