@@ -202,7 +202,7 @@ typedef struct tp_type {
 extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
     tp_type_configuration_versions, tp_type_state_versions,
-    tp_type_state_version_outputs, tp_type_users;
+    tp_type_state_version_outputs, tp_type_users, tp_type_run_events;
 
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
@@ -443,7 +443,9 @@ tp_err_t *tp_api_run_discard(tp_req_t *req);
 tp_err_t *tp_api_run_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_retry(tp_req_t *req);
-tp_err_t *tp_api_run_events(tp_req_t *req);
+tp_err_t *tp_api_run_task_stages(tp_req_t *req);
+tp_err_t *tp_api_run_event_list(tp_req_t *req);
+tp_err_t *tp_api_run_event_show(tp_req_t *req);
 tp_err_t *tp_api_run_queue(tp_req_t *req);
 tp_err_t *tp_api_organization_capacity(tp_req_t *req);
 tp_err_t *tp_api_plan_show(tp_req_t *req);

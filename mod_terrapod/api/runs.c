@@ -23,7 +23,9 @@
     " r.peak_memory_bytes, r.peak_cpu_usec, r.exit_code," \
     " tp_ts(r.created_at) AS created_at," \
     " (SELECT u.id FROM users u WHERE u.email = r.created_by)" \
-    "   AS created_by_id"
+    "   AS created_by_id," \
+    " (SELECT u.id FROM users u WHERE u.email = r.confirmed_by)" \
+    "   AS confirmed_by_id"
 /* runs with the workspace columns include= decides access on */
 #define RUN_WITH_WS(column) \
     "SELECT " RUN_COLUMNS "," TP_WS_ACCESS_COLUMNS \
@@ -121,6 +123,9 @@ static const tp_rel_t RUN_RELS[] = {
     {"created-state-version", "state-versions", TP_REL_ONE,
      "created_state_version_id"},
     {"created-by", "users", TP_REL_ONE, "created_by_id"},
+    {"confirmed-by", "users", TP_REL_ONE, "confirmed_by_id"},
+    {"run-events", "run-events", TP_REL_MANY, NULL,
+     "/api/v2/runs/%s/run-events"},
     {NULL, NULL, 0, NULL}
 };
 
@@ -635,14 +640,14 @@ tp_err_t *tp_api_run_force_cancel(tp_req_t *req)
 
 /* ---- what the CLI polls while it waits ---- */
 
-tp_err_t *tp_api_run_events(tp_req_t *req)
+tp_err_t *tp_api_run_task_stages(tp_req_t *req)
 {
     tp_rows_t *rows;
     tp_ws_t *ws;
     tp_err_t *err = load_run(req, &SQL_RUN_GET, tp_param(&req->params, "id"),
                              TP_LEVEL_READ, &rows, &ws);
 
-    /* no run events are recorded; an empty list keeps the CLI going */
+    /* no run tasks run here; an empty list keeps the CLI going */
     return err ? err : tp_send_json(req, 200,
                                     tp_jsonapi_doc(req->r->pool,
                                                    tp_json_array(req->r->pool)));
