@@ -238,11 +238,17 @@ tp_ws_visibility_t tp_ws_visibility(tp_req_t *req);
 extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
     tp_type_configuration_versions, tp_type_state_versions,
-    tp_type_state_version_outputs, tp_type_users, tp_type_projects;
+    tp_type_state_version_outputs, tp_type_users, tp_type_projects,
+    tp_type_run_events;
 
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
 const tp_type_t *tp_type_find(const char *type);
+/* Answers a GET of resource id of type as its include= renders it: 404
+ * ("<what> <id> not found") when there is none or the caller may not
+ * read it (mod_terrapod_include.c). */
+tp_err_t *tp_type_show(tp_req_t *req, const tp_type_t *type, const char *id,
+                       const char *what);
 
 /* Adds to doc the "included" documents its request's include= asks for
  * (mod_terrapod_include.c); tp_send_json calls it. */
@@ -494,8 +500,10 @@ tp_err_t *tp_api_run_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_execute(tp_req_t *req);
 tp_err_t *tp_api_run_retry(tp_req_t *req);
-tp_err_t *tp_api_run_events(tp_req_t *req);
 tp_err_t *tp_api_organization_runs(tp_req_t *req);
+tp_err_t *tp_api_run_task_stages(tp_req_t *req);
+tp_err_t *tp_api_run_event_list(tp_req_t *req);
+tp_err_t *tp_api_run_event_show(tp_req_t *req);
 tp_err_t *tp_api_run_queue(tp_req_t *req);
 tp_err_t *tp_api_organization_capacity(tp_req_t *req);
 tp_err_t *tp_api_plan_show(tp_req_t *req);

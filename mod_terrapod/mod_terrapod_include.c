@@ -22,6 +22,26 @@ const tp_type_t *tp_type_find(const char *type)
     return NULL;
 }
 
+tp_err_t *tp_type_show(tp_req_t *req, const tp_type_t *type, const char *id,
+                       const char *what)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *keys = tp_json_array(p), *doc = NULL;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    tp_json_pushs(keys, id);
+    if ((err = tp_req_exec(req, type->by_id, &rows,
+                           TP_DB_ARGS(tp_json_dump(keys, p)))) != NULL) {
+        return err;
+    }
+    if (rows->nrows) {
+        doc = type->render(req, rows, 0);
+    }
+    return doc ? tp_send_json(req, 200, tp_jsonapi_doc(p, doc))
+               : tp_err(p, 404, "%s %s not found", what, id);
+}
+
 typedef struct {
     tp_req_t *req;
     apr_hash_t *known;      /* "type/id" -> document, primary and included */

@@ -180,8 +180,9 @@ const tp_route_t tp_routes[] = {
      tp_api_run_force_execute, WSADM},
     {"POST", NATIVE "/runs/{id}/actions/retry", USER, tp_api_run_retry,
      PLAN},
-    {"GET", V2 "/runs/{id}/run-events", USER, tp_api_run_events, READ},
-    {"GET", V2 "/runs/{id}/task-stages", USER, tp_api_run_events, READ},
+    {"GET", V2 "/runs/{id}/run-events", USER, tp_api_run_event_list, READ},
+    {"GET", V2 "/run-events/{id}", USER, tp_api_run_event_show, READ},
+    {"GET", V2 "/runs/{id}/task-stages", USER, tp_api_run_task_stages, READ},
     {"GET", V2 "/organizations/{org}/runs", USER, tp_api_organization_runs},
     {"GET", V2 "/organizations/{org}/runs/queue", USER, tp_api_run_queue},
     {"GET", V2 "/organizations/{org}/capacity", USER,
@@ -352,5 +353,5 @@ const tp_type_t *const tp_types[] = {
     &tp_type_organizations, &tp_type_workspaces, &tp_type_runs,
     &tp_type_plans, &tp_type_applies, &tp_type_configuration_versions,
     &tp_type_state_versions, &tp_type_state_version_outputs, &tp_type_users,
-    &tp_type_projects, NULL
+    &tp_type_projects, &tp_type_run_events, NULL
 };

@@ -90,25 +90,47 @@ static int in_apply(const char *status)
     return in(status, apply);
 }
 
+/* Each status: the plan and apply phase statuses a run in it has, and
+ * the run event (TFE's action, a description for people) a move to it
+ * records. errored and canceled have no phases of their own: they land on
+ * the phase the run was in (tp_run_phases). */
+static const struct status {
+    const char *name, *plan, *apply, *action, *description;
+} statuses[] = {
+    {"pending", "pending", "pending", "created", "Run created"},
+    {"plan_queued", "queued", "pending", "queued", "Queued to plan"},
+    {"planning", "running", "pending", "planning", "Plan started"},
+    {"planned", "finished", "pending", "planned",
+     "Planned; waiting for confirmation"},
+    /* plan-only, or nothing to apply: the run ends with its plan */
+    {"planned_and_finished", "finished", "unreachable", "planned",
+     "Planned and finished"},
+    {"confirmed", "finished", "queued", "confirmed", "Confirmed to apply"},
+    {"apply_queued", "finished", "queued", "queued", "Queued to apply"},
+    {"applying", "finished", "running", "applying", "Apply started"},
+    {"applied", "finished", "finished", "applied", "Applied"},
+    {"discarded", "finished", "unreachable", "discarded", "Discarded"},
+    {"errored", NULL, NULL, "errored", "Errored"},
+    {"canceled", NULL, NULL, "canceled", "Canceled"},
+    {NULL, NULL, NULL, NULL, NULL}
+};
+
+static const struct status *status_of(const char *name)
+{
+    int i;
+
+    for (i = 0; statuses[i].name; i++) {
+        if (strcmp(statuses[i].name, name) == 0) {
+            return &statuses[i];
+        }
+    }
+    return NULL;
+}
+
 void tp_run_phases(const char *from, const char *to, const char **plan,
                    const char **apply)
 {
-    static const struct {
-        const char *to, *plan, *apply;
-    } table[] = {
-        {"pending", "pending", "pending"},
-        {"plan_queued", "queued", "pending"},
-        {"planning", "running", "pending"},
-        {"planned", "finished", "pending"},
-        {"planned_and_finished", "finished", "unreachable"},
-        {"confirmed", "finished", "queued"},
-        {"apply_queued", "finished", "queued"},
-        {"applying", "finished", "running"},
-        {"applied", "finished", "finished"},
-        {"discarded", "finished", "unreachable"},
-        {NULL, NULL, NULL}
-    };
-    int i;
+    const struct status *st = status_of(to);
 
     *plan = *apply = NULL;
     if (strcmp(to, "errored") == 0 || strcmp(to, "canceled") == 0) {
@@ -119,13 +141,18 @@ void tp_run_phases(const char *from, const char *to, const char **plan,
             *plan = to;
             *apply = "unreachable";
         }
-        return;
     }
-    for (i = 0; table[i].to; i++) {
-        if (strcmp(table[i].to, to) == 0) {
-            *plan = table[i].plan;
-            *apply = table[i].apply;
-            return;
-        }
+    else if (st) {
+        *plan = st->plan;
+        *apply = st->apply;
     }
+}
+
+void tp_run_event(const char *to, const char **action,
+                  const char **description)
+{
+    const struct status *st = status_of(to);
+
+    *action = st ? st->action : to;
+    *description = st ? st->description : to;
 }

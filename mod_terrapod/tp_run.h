@@ -38,4 +38,11 @@ const char *tp_run_after_plan(int plan_only, int has_changes,
 void tp_run_phases(const char *from, const char *to, const char **plan,
                    const char **apply);
 
+/* The run event a move to status `to` records: its action (TFE's run-events
+ * vocabulary: created, queued, planning, planned, confirmed, applying,
+ * applied, discarded, canceled, errored) and a description for people.
+ * "pending" is where a run is created. */
+void tp_run_event(const char *to, const char **action,
+                  const char **description);
+
 #endif

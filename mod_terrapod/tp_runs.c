@@ -1,20 +1,39 @@
-/* Runs in the database: status moves, the end of a run, claims by
- * listeners and the reconciler. The workspace lock is what serialises
- * runs; every change to it happens in the transaction that moves a run. */
+/* Runs in the database: status moves with the run events they record,
+ * the end of a run, claims by listeners and the reconciler. The workspace
+ * lock is what serialises runs; every change to it happens in the
+ * transaction that moves a run. */
 #include <apr_strings.h>
 #include "tp_runs.h"
 #include "tp_run.h"
+#include "tp_token.h"
 
-/* Does nothing when the run has moved on meanwhile (the caller answers
- * 409). */
+/* Moves a run and records its run event in the one statement, so a move
+ * never lacks its event nor an event its move. Does nothing when the run
+ * has moved on meanwhile (the caller answers 409). An errored run's event
+ * says why when the run knows; a cancel the listener reports names the
+ * person who asked for it. */
 static const tp_stmt_t SQL_RUN_MOVE = {"run_move",
-    "UPDATE runs SET status = %s,"
-    " plan_status = COALESCE(%s, plan_status),"
-    " apply_status = COALESCE(%s, apply_status),"
-    " status_timestamps = status_timestamps"
-    "   || jsonb_build_object(replace(%s, '_', '-') || '-at', tp_ts(now())),"
-    " updated_at = now()"
-    " WHERE id = %s AND status = %s RETURNING id"};
+    "WITH moved AS ("
+    "  UPDATE runs SET status = %s,"
+    "   plan_status = COALESCE(%s, plan_status),"
+    "   apply_status = COALESCE(%s, apply_status),"
+    "   status_timestamps = status_timestamps"
+    "     || jsonb_build_object(replace(%s, '_', '-') || '-at', tp_ts(now())),"
+    "   confirmed_by = COALESCE(%s, confirmed_by), updated_at = now()"
+    "  WHERE id = %s AND status = %s"
+    "  RETURNING id, status, error_message, cancel_requested_by),"
+    " event AS ("
+    "  INSERT INTO run_events (id, run_id, action, description, actor)"
+    "  SELECT %s::text, id, %s::text,"
+    "         CASE WHEN status = 'errored' AND error_message <> ''"
+    "              THEN error_message ELSE %s::text END,"
+    "         COALESCE(%s::text, CASE WHEN status = 'canceled'"
+    "                                 THEN cancel_requested_by END)"
+    "    FROM moved)"
+    " SELECT id FROM moved"};
+static const tp_stmt_t SQL_RUN_CREATED = {"run_created_event",
+    "INSERT INTO run_events (id, run_id, action, description, actor)"
+    " VALUES (%s, %s, %s, %s, %s)"};
 static const tp_stmt_t SQL_WS_RELEASE = {"runs_ws_release",
     "UPDATE workspaces SET lock_holder = NULL, lock_reason = '',"
     " locked_at = NULL, lock_run_id = NULL"
@@ -47,7 +66,7 @@ static const tp_stmt_t SQL_RUN_CLAIMABLE = {"run_claimable",
     " ORDER BY r.seq LIMIT 1 FOR UPDATE OF r SKIP LOCKED"};
 static const tp_stmt_t SQL_RUN_CLAIMED = {"run_claimed",
     "UPDATE runs SET listener_id = %s, claimed_at = now(),"
-    " cancel_requested = false WHERE id = %s"};
+    " cancel_requested = false, cancel_requested_by = NULL WHERE id = %s"};
 
 /* Claimed runs whose listener is silent (a listener that never sent a
  * heartbeat counts from the claim), gone, or over the deadline. */
@@ -73,16 +92,37 @@ static const tp_stmt_t SQL_WS_STALLED = {"runs_ws_stalled",
 static const tp_stmt_t SQL_WS_ROW_LOCK = {"runs_ws_row_lock",
     "SELECT id FROM workspaces WHERE id = %s FOR UPDATE"};
 
-tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
-                      const char *from, const char *to)
+/* The id of a new run event. */
+static const char *event_id(apr_pool_t *p)
 {
-    const char *plan, *apply;
+    return tp_id_generate(p, "re");
+}
+
+tp_err_t *tp_run_created(tp_db_t *db, apr_pool_t *p, const char *id,
+                         const char *actor)
+{
+    const char *action, *description;
+
+    tp_run_event("pending", &action, &description);
+    return tp_db_exec(db, p, &SQL_RUN_CREATED, NULL,
+                      TP_DB_ARGS(event_id(p), id, action, description,
+                                 actor));
+}
+
+tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
+                      const char *from, const char *to, const char *actor)
+{
+    const char *plan, *apply, *action, *description;
     tp_rows_t *rows;
     tp_err_t *err;
 
     tp_run_phases(from, to, &plan, &apply);
+    tp_run_event(to, &action, &description);
     err = tp_db_exec(db, p, &SQL_RUN_MOVE, &rows,
-                     TP_DB_ARGS(to, plan, apply, to, id, from));
+                     TP_DB_ARGS(to, plan, apply, to,
+                                strcmp(to, "confirmed") == 0 ? actor : NULL,
+                                id, from, event_id(p), action, description,
+                                actor));
     if (!err && rows->nrows == 0) {
         return tp_err(p, 409, "run %s is no longer %s", id, from);
     }
@@ -123,16 +163,18 @@ tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
     if (promoted) {
         *promoted = 1;
     }
-    return tp_run_move(db, p, next, "pending", "plan_queued");
+    /* the server queues it, as the workspace came free */
+    return tp_run_move(db, p, next, "pending", "plan_queued", NULL);
 }
 
 tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
-                        const char *ws_id, const char *from, const char *to)
+                        const char *ws_id, const char *from, const char *to,
+                        const char *actor)
 {
     tp_err_t *err;
 
     if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_run_move(db, p, id, from, to)) != NULL
+        || (err = tp_run_move(db, p, id, from, to, actor)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
                              TP_DB_ARGS(ws_id, id))) != NULL
         || (err = tp_run_promote_next(db, p, ws_id, NULL)) != NULL) {
@@ -162,7 +204,8 @@ tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
     }
     from = tp_row(rows, 0, "status");
     to = strcmp(from, "plan_queued") == 0 ? "planning" : "applying";
-    if ((err = tp_run_move(db, p, tp_row(rows, 0, "id"), from, to)) != NULL
+    if ((err = tp_run_move(db, p, tp_row(rows, 0, "id"), from, to, NULL))
+        != NULL
         || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMED, NULL,
                              TP_DB_ARGS(listener, tp_row(rows, 0, "id"))))
            != NULL) {
@@ -201,7 +244,7 @@ static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
     if ((err = tp_db_begin(db, p)) != NULL
         || (err = tp_db_exec(db, p, &SQL_RUN_SET_ERROR, NULL,
                              TP_DB_ARGS(why, id, status))) != NULL
-        || (err = tp_run_move(db, p, id, status, "errored")) != NULL
+        || (err = tp_run_move(db, p, id, status, "errored", NULL)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
                              TP_DB_ARGS(ws, id))) != NULL
         || (err = tp_run_promote_next(db, p, ws, NULL)) != NULL) {

@@ -12,11 +12,19 @@
 /* Seconds a claimed run may stay in planning or applying. */
 #define TP_RUN_DEADLINE (6 * 3600)
 
-/* Moves run id from `from` to `to`, with its phase statuses and status
- * timestamp; 409 when it is no longer in `from`. Inside the caller's
- * transaction, if any. */
+/* Records the "created" run event of the new run id, made by actor (an
+ * email; NULL: by the server). Inside the caller's transaction. */
+tp_err_t *tp_run_created(tp_db_t *db, apr_pool_t *p, const char *id,
+                         const char *actor);
+
+/* Moves run id from `from` to `to`, with its phase statuses, status
+ * timestamp and run event (tp_run_event); 409, and nothing recorded, when
+ * it is no longer in `from`. actor is the email of the user whose request
+ * makes the move, NULL when the server makes it (listener reports, the
+ * reconciler, a waiting run queued); a move to confirmed makes the actor
+ * the run's confirmed_by. Inside the caller's transaction, if any. */
 tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
-                      const char *from, const char *to);
+                      const char *from, const char *to, const char *actor);
 
 /* Gives the workspace's lock to run_id when nobody holds it (*took says
  * whether it did); the run becomes the workspace's current run. */
@@ -30,9 +38,11 @@ tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                               int *promoted);
 
 /* Ends a run (final status, workspace lock released, next pending run
- * queued) in one transaction; 409 when it is no longer in status from. */
+ * queued) in one transaction, the move made by actor (as tp_run_move);
+ * 409 when it is no longer in status from. */
 tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
-                        const char *ws_id, const char *from, const char *to);
+                        const char *ws_id, const char *from, const char *to,
+                        const char *actor);
 
 /* Claims the oldest queued run of an agent-mode workspace for listener:
  * plan_queued becomes planning, apply_queued applying. *run_id is NULL

@@ -309,7 +309,9 @@ tp_err_t *tp_api_listener_run_show(tp_req_t *req)
 
 /* A successful plan: where tp_run_after_plan says. Auto-apply runs pass
  * planned and confirmed into the apply queue in one transaction, so no
- * client ever sees them stop at planned. */
+ * client ever sees them stop at planned. What a listener reports is the
+ * server's move: its events have no actor, and an auto-apply has no
+ * confirmed-by, since no one confirmed it. */
 static tp_err_t *after_plan(tp_db_t *db, apr_pool_t *p, const tp_rows_t *run,
                             int has_changes)
 {
@@ -322,15 +324,16 @@ static tp_err_t *after_plan(tp_db_t *db, apr_pool_t *p, const tp_rows_t *run,
 
     if (tp_run_final(to)) {
         return tp_run_finish(db, p, id, tp_row(run, 0, "workspace_id"),
-                             "planning", to);
+                             "planning", to, NULL);
     }
     if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_run_move(db, p, id, "planning", "planned")) != NULL
+        || (err = tp_run_move(db, p, id, "planning", "planned", NULL))
+           != NULL
         || (strcmp(to, "confirmed") == 0
-            && ((err = tp_run_move(db, p, id, "planned", "confirmed"))
+            && ((err = tp_run_move(db, p, id, "planned", "confirmed", NULL))
                 != NULL
                 || (err = tp_run_move(db, p, id, "confirmed",
-                                      "apply_queued")) != NULL))) {
+                                      "apply_queued", NULL)) != NULL))) {
         tp_db_rollback(db);
         return err;
     }
@@ -395,7 +398,7 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
     err = strcmp(report, "planned") == 0
           ? after_plan(db, p, run, has_changes)
           : tp_run_finish(db, p, id, tp_row(run, 0, "workspace_id"), status,
-                          report);
+                          report, NULL);
     if (err) {
         return err;
     }

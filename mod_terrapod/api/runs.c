@@ -24,7 +24,9 @@
     " r.peak_memory_bytes, r.peak_cpu_usec, r.exit_code," \
     " tp_ts(r.created_at) AS created_at," \
     " (SELECT u.id FROM users u WHERE u.email = r.created_by)" \
-    "   AS created_by_id"
+    "   AS created_by_id," \
+    " (SELECT u.id FROM users u WHERE u.email = r.confirmed_by)" \
+    "   AS confirmed_by_id"
 /* runs with the workspace columns include= decides access on */
 #define RUN_WITH_WS(column) \
     "SELECT " RUN_COLUMNS "," TP_WS_ACCESS_COLUMNS \
@@ -102,7 +104,8 @@ static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "   jsonb_build_object('pending-at', tp_ts(now())))"};
 
 static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
-    "UPDATE runs SET cancel_requested = true WHERE id = %s"};
+    "UPDATE runs SET cancel_requested = true, cancel_requested_by = %s"
+    " WHERE id = %s"};
 
 static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "SELECT workspace_id, configuration_version_id, message, is_destroy,"
@@ -146,6 +149,9 @@ static const tp_rel_t RUN_RELS[] = {
     {"created-state-version", "state-versions", TP_REL_ONE,
      "created_state_version_id"},
     {"created-by", "users", TP_REL_ONE, "created_by_id"},
+    {"confirmed-by", "users", TP_REL_ONE, "confirmed_by_id"},
+    {"run-events", "run-events", TP_REL_MANY, NULL,
+     "/api/v2/runs/%s/run-events"},
     {NULL, NULL, 0, NULL}
 };
 
@@ -412,8 +418,9 @@ static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
     return NULL;
 }
 
-/* Inserts the run and queues it when it may start now: plan-only runs
- * always; others when the workspace is free (they then take its lock). */
+/* Inserts the run, created and (when queued) queued by its creator, and
+ * queues it when it may start now: plan-only runs always; others when the
+ * workspace is free (they then take its lock). */
 static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             const run_input_t *in, const char *id,
                             const char *created_by)
@@ -432,17 +439,19 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                    tp_db_bool(in->allow_empty_apply), tp_db_bool(in->save_plan),
                    in->target_addrs, in->replace_addrs, in->variables,
                    in->vcs_ref, created_by));
-    if (err) {
+    if (err || (err = tp_run_created(db, p, id, created_by)) != NULL) {
         return err;
     }
     if (in->plan_only) {
-        return tp_run_move(db, p, id, "pending", "plan_queued");
+        return tp_run_move(db, p, id, "pending", "plan_queued", created_by);
     }
     if ((err = tp_run_take(db, p, ws_id, id, &took)) != NULL) {
         return err;
     }
     /* someone (or another run) holds the workspace: wait in line */
-    return took ? tp_run_move(db, p, id, "pending", "plan_queued") : NULL;
+    return took ? tp_run_move(db, p, id, "pending", "plan_queued",
+                              created_by)
+                : NULL;
 }
 
 /* Queues a run in one transaction: the configuration resolved, then the
@@ -582,6 +591,7 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id");
+    const char *me = req->who->grants.email;
     const char *status, *ws_id;
     tp_rows_t *rows;
     tp_ws_t *ws;
@@ -612,8 +622,9 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
     if (action == TP_RUN_APPLY) {
         /* confirmed runs go straight to the apply queue */
         if ((err = tp_db_begin(db, p)) != NULL
-            || (err = tp_run_move(db, p, id, status, "confirmed")) != NULL
-            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued"))
+            || (err = tp_run_move(db, p, id, status, "confirmed", me))
+               != NULL
+            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued", me))
                != NULL
             || (err = tp_db_commit(db)) != NULL) {
             return err;
@@ -624,14 +635,15 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
         /* terraform is running on a listener: it learns of the cancel by
          * polling, interrupts terraform, uploads what it has (a partial
          * apply's state included) and reports the run canceled; the
-         * reconciler ends it if the listener is gone */
+         * reconciler ends it if the listener is gone. The canceled
+         * event the listener's report records names who asked. */
         if ((err = tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
-                              TP_DB_ARGS(id))) != NULL) {
+                              TP_DB_ARGS(me, id))) != NULL) {
             return err;
         }
     }
     else if ((err = tp_run_finish(db, p, id, ws_id, status,
-                                  tp_run_after(action))) != NULL) {
+                                  tp_run_after(action), me)) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_ACCEPTED);
@@ -647,18 +659,21 @@ static const tp_stmt_t SQL_RUNS_AHEAD = {"runs_ahead",
     "   AND r.status IN (SELECT jsonb_array_elements_text(%s::jsonb))"
     " ORDER BY r.status = 'pending' DESC, r.seq"};
 
-/* Ends one run ahead: a planned one is discarded, one terraform is busy
- * with is asked to stop (the listener ends it), any other is canceled. */
+/* Ends one run ahead for actor: a planned one is discarded, one
+ * terraform is busy with is asked to stop (the listener ends it), any
+ * other is canceled. */
 static tp_err_t *end_ahead(tp_db_t *db, apr_pool_t *p, const char *ws_id,
-                           const char *id, const char *status)
+                           const char *id, const char *status,
+                           const char *actor)
 {
     if (strcmp(status, "planning") == 0 || strcmp(status, "applying") == 0) {
         return tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
-                          TP_DB_ARGS(id));
+                          TP_DB_ARGS(actor, id));
     }
     return tp_run_finish(db, p, id, ws_id, status,
                          strcmp(status, "planned") == 0 ? "discarded"
-                                                        : "canceled");
+                                                        : "canceled",
+                         actor);
 }
 
 /* POST runs/{id}/actions/force-execute: a pending run goes next, the runs
@@ -694,7 +709,8 @@ tp_err_t *tp_api_run_force_execute(tp_req_t *req)
     }
     for (i = 0; i < ahead->nrows; i++) {
         if ((err = end_ahead(db, p, ws->id, tp_row(ahead, i, "id"),
-                             tp_row(ahead, i, "status"))) != NULL) {
+                             tp_row(ahead, i, "status"),
+                             req->who->grants.email)) != NULL) {
             return err;
         }
     }
@@ -723,14 +739,14 @@ tp_err_t *tp_api_run_force_cancel(tp_req_t *req)
 
 /* ---- what the CLI polls while it waits ---- */
 
-tp_err_t *tp_api_run_events(tp_req_t *req)
+tp_err_t *tp_api_run_task_stages(tp_req_t *req)
 {
     tp_rows_t *rows;
     tp_ws_t *ws;
     tp_err_t *err = load_run(req, &SQL_RUN_GET, tp_param(&req->params, "id"),
                              TP_LEVEL_READ, &rows, &ws);
 
-    /* no run events are recorded; an empty list keeps the CLI going */
+    /* no run tasks run here; an empty list keeps the CLI going */
     return err ? err : tp_send_json(req, 200,
                                     tp_jsonapi_doc(req->r->pool,
                                                    tp_json_array(req->r->pool)));

@@ -84,21 +84,8 @@ const tp_type_t tp_type_users = {&TFE_USER_DESC, &SQL_USER_BY_IDS, NULL,
 
 tp_err_t *tp_api_user_read(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
-    const char *id = tp_param(&req->params, "id");
-    tp_json_t *keys = tp_json_array(p);
-    tp_rows_t *rows;
-    tp_err_t *err;
-
-    tp_json_pushs(keys, id);
-    if ((err = tp_req_exec(req, &SQL_USER_BY_IDS, &rows,
-                           TP_DB_ARGS(tp_json_dump(keys, p)))) != NULL) {
-        return err;
-    }
-    if (rows->nrows == 0) {
-        return tp_err(p, 404, "user %s not found", id);
-    }
-    return tp_send_json(req, 200, tp_jsonapi_doc(p, tfe_user(req, rows, 0)));
+    return tp_type_show(req, &tp_type_users, tp_param(&req->params, "id"),
+                        "user");
 }
 
 static tp_err_t *send_user(tp_req_t *req, int status, const tp_rows_t *row)

@@ -162,7 +162,8 @@ is $retry->{attributes}{status}, 'plan_queued', 'queued on the free workspace';
 # what the CLI polls
 $r = api(GET => "/api/v2/runs/$retry->{id}/run-events", token => $reader);
 is $r->code, 200, 'run-events';
-is_deeply json_of($r)->{data}, [], 'an empty list';
+is_deeply [map { $_->{attributes}{action} } @{ json_of($r)->{data} }], [qw(created queued)],
+          'the retry was created and queued';
 is api(GET => "/api/v2/runs/$retry->{id}/task-stages", token => $reader)->code, 200,
    'task-stages';
 $r = api(GET => "/api/v2/runs/$retry->{id}?include=task_stages,unknown_thing",

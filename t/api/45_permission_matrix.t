@@ -47,6 +47,7 @@ sub fresh_run {
 }
 my $run = fresh_run();
 my ($plan, $apply) = map { $run->{relationships}{$_}{data}{id} } qw(plan apply);
+my $event = sql("SELECT id FROM run_events WHERE run_id = '$run->{id}' ORDER BY seq LIMIT 1");
 my $n = 0;
 sub var_body {
     return {data => {type => 'vars', attributes => {key => 'k' . ++$n, value => 'v',
@@ -74,6 +75,7 @@ my @routes = (
     [GET => "/api/v2/runs/$run->{id}", 'read'],
     [GET => "/api/v2/workspaces/$ws/runs", 'read'],
     [GET => "/api/v2/runs/$run->{id}/run-events", 'read'],
+    [GET => "/api/v2/run-events/$event", 'read'],
     [GET => "/api/v2/runs/$run->{id}/task-stages", 'read'],
     [GET => "/api/v2/plans/$plan", 'read'],
     [GET => "/api/v2/applies/$apply", 'read'],

@@ -1093,6 +1093,32 @@ START_TEST(run_state_machine)
 }
 END_TEST
 
+/* Every status a run can reach has its event, in TFE's vocabulary; both
+ * queues are "queued", and a plan that ends the run is still "planned". */
+START_TEST(run_events_of_statuses)
+{
+    static const char *const moves[][2] = {
+        {"pending", "created"}, {"plan_queued", "queued"},
+        {"planning", "planning"}, {"planned", "planned"},
+        {"planned_and_finished", "planned"}, {"confirmed", "confirmed"},
+        {"apply_queued", "queued"}, {"applying", "applying"},
+        {"applied", "applied"}, {"discarded", "discarded"},
+        {"canceled", "canceled"}, {"errored", "errored"}, {NULL, NULL}
+    };
+    const char *action, *description, *plan_queued, *apply_queued;
+    int i;
+
+    for (i = 0; moves[i][0]; i++) {
+        tp_run_event(moves[i][0], &action, &description);
+        ck_assert_str_eq(action, moves[i][1]);
+        ck_assert_int_gt((int)strlen(description), 0);
+    }
+    tp_run_event("plan_queued", &action, &plan_queued);
+    tp_run_event("apply_queued", &action, &apply_queued);
+    ck_assert_str_ne(plan_queued, apply_queued);
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -1147,6 +1173,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, run_state_machine);
     tcase_add_test(tc, run_status_groups);
     tcase_add_test(tc, state_resource_instances);
+    tcase_add_test(tc, run_events_of_statuses);
     suite_add_tcase(s, tc);
     return s;
 }
