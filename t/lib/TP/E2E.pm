@@ -2,6 +2,7 @@ package TP::E2E;
 # Helpers for the end-to-end suite: the instance made by tools/tp-instance,
 # the real terraform binary pointed at it, and its logs and processes.
 use strict;
+use Time::HiRes ();
 use warnings FATAL => 'all';
 use Exporter 'import';
 use TP::Util;
@@ -85,6 +86,13 @@ sub api {
     my $url = $path =~ m{^https?://} ? $path : "$e->{TERRAPOD_URL}$path";
     my $req = HTTP::Request->new($method, $url, \@h, $body);
     my $res = $ua->request($req);
+    # the instance keeps the default per-user limit, which terraform
+    # running with the same token may have spent: wait as a client should
+    for (1 .. 5) {
+        last unless $res->code == 429;
+        Time::HiRes::sleep($res->header('Retry-After') // 1);
+        $res = $ua->request($req);
+    }
     return ($res, eval { $json->decode($res->content) });
 }
 
