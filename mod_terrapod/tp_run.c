@@ -24,7 +24,11 @@ int tp_run_final(const char *status)
 
 int tp_run_allows(const char *status, tp_run_action_e action)
 {
-    static const char *const confirmable[] = {"planned", NULL};
+    /* a saved plan waits for its apply as a planned run waits for its
+     * confirmation */
+    static const char *const confirmable[] = {
+        "planned", "planned_and_saved", NULL
+    };
     static const char *const cancelable[] = {
         "pending", "plan_queued", "planning", "confirmed", "apply_queued",
         "applying", NULL
@@ -51,13 +55,16 @@ const char *tp_run_after(tp_run_action_e action)
     }
 }
 
-const char *tp_run_after_plan(int plan_only, int has_changes,
-                              int allow_empty_apply, int auto_apply)
+const char *tp_run_after_plan(unsigned flags)
 {
-    if (plan_only || (!has_changes && !allow_empty_apply)) {
+    if ((flags & TP_RUN_PLAN_ONLY)
+        || !(flags & (TP_RUN_HAS_CHANGES | TP_RUN_EMPTY_APPLY))) {
         return "planned_and_finished";
     }
-    return auto_apply ? "confirmed" : "planned";
+    if (flags & TP_RUN_SAVE_PLAN) {
+        return "planned_and_saved";
+    }
+    return (flags & TP_RUN_AUTO_APPLY) ? "confirmed" : "planned";
 }
 
 static int in_apply(const char *status)
@@ -80,6 +87,7 @@ void tp_run_phases(const char *from, const char *to, const char **plan,
         {"planning", "running", "pending"},
         {"planned", "finished", "pending"},
         {"planned_and_finished", "finished", "unreachable"},
+        {"planned_and_saved", "finished", "pending"},
         {"confirmed", "finished", "queued"},
         {"apply_queued", "finished", "queued"},
         {"applying", "finished", "running"},

@@ -335,8 +335,6 @@ static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
                              "configuration-version", "data", "id", NULL);
     if (!in->message) in->message = "";
     if (!in->vcs_ref) in->vcs_ref = "";
-    /* a saved plan is only ever planned here */
-    if (in->save_plan) in->plan_only = 1;
     return NULL;
 }
 
@@ -377,7 +375,9 @@ static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
 }
 
 /* Inserts the run and queues it when it may start now: plan-only runs
- * always; others when the workspace is free (they then take its lock). */
+ * and saved plans always (a saved plan takes the lock only when it is
+ * applied); others when the workspace is free (they then take its
+ * lock). */
 static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             const run_input_t *in, const char *id,
                             const char *created_by)
@@ -399,7 +399,7 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
     if (err) {
         return err;
     }
-    if (in->plan_only) {
+    if (in->plan_only || in->save_plan) {
         return tp_run_move(db, p, id, "pending", "plan_queued");
     }
     if ((err = tp_db_exec(db, p, &SQL_WS_TAKE, &took,
@@ -413,12 +413,14 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
 
 /* Queues a run in one transaction: the configuration resolved, then the
  * level checked (a speculative configuration makes it plan-only, which
- * needs less), then the insert. */
+ * needs less, as a saved plan does until it is applied), then the
+ * insert. */
 static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
                            run_input_t *in, const char *created_by,
                            const char **id)
 {
     apr_pool_t *p = req->r->pool;
+    tp_level_e need;
     tp_rows_t *rows;
     tp_db_t *db;
     tp_err_t *err;
@@ -432,10 +434,11 @@ static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
         return err;
     }
     /* plan-only needs plan; anything that may apply needs write */
-    if (have < (in->plan_only ? TP_LEVEL_PLAN : TP_LEVEL_WRITE)) {
+    need = in->plan_only || in->save_plan ? TP_LEVEL_PLAN : TP_LEVEL_WRITE;
+    if (have < need) {
         tp_db_rollback(db);
         return tp_err(p, 403, "this run needs %s on the workspace",
-                      in->plan_only ? "plan" : "write");
+                      need == TP_LEVEL_PLAN ? "plan" : "write");
     }
     if (!in->has_auto_apply) {
         in->auto_apply = tp_row_bool(rows, 0, "auto_apply");
@@ -539,6 +542,26 @@ tp_err_t *tp_api_run_retry(tp_req_t *req)
 
 /* ---- actions ---- */
 
+/* A planned run goes straight to the apply queue (it holds the workspace
+ * already); a saved plan is what `terraform apply saved.tfplan` applies. */
+static tp_err_t *confirm(tp_db_t *db, apr_pool_t *p, const char *id,
+                         const char *ws_id, const char *status)
+{
+    tp_err_t *err;
+
+    if (strcmp(status, "planned_and_saved") == 0) {
+        return tp_run_apply_saved(db, p, id, ws_id);
+    }
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_run_move(db, p, id, status, "confirmed")) != NULL
+        || (err = tp_run_move(db, p, id, "confirmed", "apply_queued"))
+           != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
 static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
 {
     apr_pool_t *p = req->r->pool;
@@ -571,12 +594,7 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
         return err;
     }
     if (action == TP_RUN_APPLY) {
-        /* confirmed runs go straight to the apply queue */
-        if ((err = tp_db_begin(db, p)) != NULL
-            || (err = tp_run_move(db, p, id, status, "confirmed")) != NULL
-            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued"))
-               != NULL
-            || (err = tp_db_commit(db)) != NULL) {
+        if ((err = confirm(db, p, id, ws_id, status)) != NULL) {
             return err;
         }
     }
