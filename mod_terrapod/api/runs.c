@@ -54,9 +54,16 @@ static const tp_stmt_t SQL_WS_MODE = {"run_ws_mode",
 static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
     "SELECT id, status, speculative FROM configuration_versions"
     " WHERE id = %s AND workspace_id = %s"};
+/* A provisional version (what terraform plan -out uploads) becomes the
+ * workspace's configuration only once a run of it has applied. */
 static const tp_stmt_t SQL_CV_LATEST = {"run_cv_latest",
-    "SELECT id, status, speculative FROM configuration_versions"
+    "SELECT id, status, speculative FROM configuration_versions cv"
     " WHERE workspace_id = %s AND status = 'uploaded' AND NOT speculative"
+    "   AND (NOT provisional"
+    "        OR EXISTS (SELECT 1 FROM runs r"
+    "                    WHERE r.workspace_id = cv.workspace_id"
+    "                      AND r.configuration_version_id = cv.id"
+    "                      AND r.status = 'applied'))"
     " ORDER BY seq DESC LIMIT 1"};
 static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "INSERT INTO runs (id, plan_id, apply_id, workspace_id,"
@@ -339,7 +346,8 @@ static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
 }
 
 /* The configuration version a run uses: the one named, or the newest
- * uploaded one. A speculative one makes the run plan-only. */
+ * uploaded one (of those that are the workspace's). A speculative one
+ * makes the run plan-only. */
 static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             run_input_t *in)
 {

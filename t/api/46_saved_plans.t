@@ -12,7 +12,7 @@ use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Listener;
 
-plan tests => 94;
+plan tests => 98;
 
 my $NAT = '/api/terrapod/v1';
 my $admin = admin_token();
@@ -28,15 +28,19 @@ api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
         'execution-mode' => 'agent', 'agent-pool-id' => $pool}}});
 grant_ws_role($admin, 'sp-planner@test.local', 'sp-plan', 'plan', 'sp-ws');
 # what terraform plan -out uploads: a provisional configuration
-make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false(),
-        provisional => JSON::PP::true());
+my $cv = make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false(),
+                 provisional => JSON::PP::true());
 
+# a run of the provisional configuration, as the CLI names it (none:
+# without naming one)
 sub create_run {
     my ($token, %attrs) = @_;
+    my $rel = {workspace => {data => {type => 'workspaces', id => $ws}}};
+    $rel->{'configuration-version'} = {data => {type => 'configuration-versions', id => $cv}}
+        unless delete $attrs{none};
     return api(POST => '/api/v2/runs', token => $token,
                body => {data => {type => 'runs', attributes => \%attrs,
-                                 relationships => {workspace => {data => {
-                                     type => 'workspaces', id => $ws}}}}});
+                                 relationships => $rel}});
 }
 sub run_of { json_of(api(GET => "/api/v2/runs/$_[0]", token => $owner))->{data} }
 sub status_of { run_of($_[0])->{attributes}{status} }
@@ -112,7 +116,9 @@ sub saved_plan {
 
 # ==== a saved plan ====
 
-my $r = create_run($planner, 'save-plan' => JSON::PP::true(),
+my $r = create_run($owner, none => 1);
+is_error($r, 422, 'a run without a configuration while the only one is provisional');
+$r = create_run($planner, 'save-plan' => JSON::PP::true(),
                    'auto-apply' => JSON::PP::true());
 is $r->code, 201, 'plan is enough to create a saved plan';
 my $s1 = json_of($r)->{data};
@@ -169,6 +175,11 @@ is ws_lock(), '', 'the workspace is free';
 my $sv1 = current_sv_id($ws, $owner);
 is run_of($s1)->{relationships}{'created-state-version'}{data}{id}, $sv1,
    'its state is current';
+$r = create_run($owner, none => 1, 'plan-only' => JSON::PP::true());
+is $r->code, 201, 'its configuration is now the workspace\'s';
+is json_of($r)->{data}{relationships}{'configuration-version'}{data}{id}, $cv,
+   'runs naming none use it';
+action(json_of($r)->{data}{id}, 'cancel');
 
 # ==== on a free workspace, applying queues the apply at once ====
 
