@@ -88,6 +88,17 @@ static const tp_stmt_t SQL_WS_STALLED = {"runs_ws_stalled",
 static const tp_stmt_t SQL_WS_ROW_LOCK = {"runs_ws_row_lock",
     "SELECT id FROM workspaces WHERE id = %s FOR UPDATE"};
 
+/* A transaction that moves more than one run of a workspace, or frees or
+ * takes its lock, holds the workspace row first: such transactions then
+ * never wait for each other's rows in opposite orders. */
+static tp_err_t *begin_ws(tp_db_t *db, apr_pool_t *p, const char *ws_id)
+{
+    tp_err_t *err = tp_db_begin(db, p);
+
+    return err ? err : tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
+                                  TP_DB_ARGS(ws_id));
+}
+
 tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
                       const char *from, const char *to)
 {
@@ -166,7 +177,7 @@ tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
 {
     tp_err_t *err;
 
-    if ((err = tp_db_begin(db, p)) != NULL
+    if ((err = begin_ws(db, p, ws_id)) != NULL
         || (err = tp_run_move(db, p, id, from, to)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
                              TP_DB_ARGS(ws_id, id))) != NULL
@@ -184,9 +195,7 @@ tp_err_t *tp_run_apply_saved(tp_db_t *db, apr_pool_t *p, const char *id,
     int stale = 0;
 
     /* the workspace row held: no run takes the lock or ends meanwhile */
-    if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
-                             TP_DB_ARGS(ws_id))) != NULL
+    if ((err = begin_ws(db, p, ws_id)) != NULL
         || (err = tp_run_discard_stale(db, p, ws_id, id, &stale)) != NULL
         || (!stale
             && ((err = tp_run_move(db, p, id, "planned_and_saved",
@@ -260,7 +269,7 @@ static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
     else {
         why = apr_psprintf(p, "listener %s stopped heartbeating", name);
     }
-    if ((err = tp_db_begin(db, p)) != NULL
+    if ((err = begin_ws(db, p, ws)) != NULL
         || (err = tp_db_exec(db, p, &SQL_RUN_SET_ERROR, NULL,
                              TP_DB_ARGS(why, id, status))) != NULL
         || (err = tp_run_move(db, p, id, status, "errored")) != NULL
@@ -299,9 +308,7 @@ tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary)
     for (i = 0; i < rows->nrows; i++) {
         const char *ws = tp_row(rows, i, "workspace_id");
 
-        if ((err = tp_db_begin(db, p)) != NULL
-            || (err = tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
-                                 TP_DB_ARGS(ws))) != NULL
+        if ((err = begin_ws(db, p, ws)) != NULL
             || (err = tp_run_promote_next(db, p, ws, NULL)) != NULL
             || (err = tp_db_commit(db)) != NULL) {
             tp_db_rollback(db);
