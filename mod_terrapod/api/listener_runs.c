@@ -500,9 +500,10 @@ tp_err_t *tp_api_artifact_state(tp_req_t *req)
     if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
         || (err = tp_sv_current_file(req, tp_row(run, 0, "workspace_id"),
                                      &sv_id, &path, &size)) != NULL
-        || (err = tp_req_exec(req, &SQL_LR_PLAN_STATE, NULL,
-                              TP_DB_ARGS(sv_id, tp_row(run, 0, "id"))))
-           != NULL) {
+        || (strcmp(tp_row(run, 0, "status"), "planning") == 0
+            && (err = tp_req_exec(req, &SQL_LR_PLAN_STATE, NULL,
+                                  TP_DB_ARGS(sv_id, tp_row(run, 0, "id"))))
+               != NULL)) {
         return err;
     }
     if (!path) {
