@@ -135,4 +135,5 @@ like((api(GET => "/api/v2/runs/$run"))[1]{data}{attributes}{'error-message'},
 ($res, $doc) = api(GET => "/api/v2/workspaces/$ws");
 ok !$doc->{data}{attributes}{locked}, 'and the workspace is freed';
 
+tp_instance('up', $e->{DIR});   # a listener again for whatever runs next
 done_testing;
