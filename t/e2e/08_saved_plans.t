@@ -40,12 +40,9 @@ output "a" {
 HCL
 my ($rc, $out) = terraform($dir, 'init', '-input=false');
 is $rc, 0, 'init' or diag $out;
-my ($res, $doc) = api(GET => '/api/v2/organizations/default/workspaces/e2e-saved');
-my $ws = $doc->{data}{id};
-($res) = api(PATCH => "/api/v2/workspaces/$ws",
-             body => {data => {type => 'workspaces',
-                               attributes => {'execution-mode' => 'agent'}}});
-is $res->code, 200, 'the workspace runs on agents';
+my ($ws, $code) = agent_workspace('e2e-saved');
+is $code, 200, 'the workspace runs on agents';
+my ($res, $doc);
 
 # ==== plan -out, then apply the saved plan ====
 
