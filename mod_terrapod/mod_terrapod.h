@@ -319,10 +319,11 @@ void tp_log_err(request_rec *r, const tp_err_t *e);
  * (api/listeners.c). */
 tp_err_t *tp_listener_admit(tp_req_t *req, const char *pem);
 
-/* The file of workspace ws_id's current state version (NULL when it has
- * none) and its size (api/state_versions.c). */
+/* Workspace ws_id's current state version: its id and file (both NULL
+ * when it has none) and its size (api/state_versions.c). */
 tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
-                             const char **path, apr_off_t *size);
+                             const char **sv_id, const char **path,
+                             apr_off_t *size);
 /* Stores a state a run's apply produced as a new finalized version of
  * its workspace, created by no one and related to the run: the state's
  * own serial, or the next free one when that is taken. *sv_id receives

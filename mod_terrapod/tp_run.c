@@ -19,10 +19,14 @@ static const char *const finals[] = {
 
 /* runs still on their way to a final status */
 static const char *const non_finals[] = {
-    "pending", "plan_queued", "planning", "planned", "confirmed",
-    "apply_queued", "applying", NULL
+    "pending", "plan_queued", "planning", "planned", "planned_and_saved",
+    "confirmed", "apply_queued", "applying", NULL
 };
-static const char *const confirmable[] = {"planned", NULL};
+/* a saved plan waits for its apply as a planned run waits for its
+ * confirmation */
+static const char *const confirmable[] = {
+    "planned", "planned_and_saved", NULL
+};
 
 int tp_run_final(const char *status)
 {
@@ -72,13 +76,16 @@ const char *tp_run_after(tp_run_action_e action)
     }
 }
 
-const char *tp_run_after_plan(int plan_only, int has_changes,
-                              int allow_empty_apply, int auto_apply)
+const char *tp_run_after_plan(unsigned flags)
 {
-    if (plan_only || (!has_changes && !allow_empty_apply)) {
+    if ((flags & TP_RUN_PLAN_ONLY)
+        || !(flags & (TP_RUN_HAS_CHANGES | TP_RUN_EMPTY_APPLY))) {
         return "planned_and_finished";
     }
-    return auto_apply ? "confirmed" : "planned";
+    if (flags & TP_RUN_SAVE_PLAN) {
+        return "planned_and_saved";
+    }
+    return (flags & TP_RUN_AUTO_APPLY) ? "confirmed" : "planned";
 }
 
 static int in_apply(const char *status)
@@ -105,6 +112,9 @@ static const struct status {
     /* plan-only, or nothing to apply: the run ends with its plan */
     {"planned_and_finished", "finished", "unreachable", "planned",
      "Planned and finished"},
+    /* a saved plan, waiting until someone applies it */
+    {"planned_and_saved", "finished", "pending", "planned",
+     "Planned and saved"},
     {"confirmed", "finished", "queued", "confirmed", "Confirmed to apply"},
     {"apply_queued", "finished", "queued", "queued", "Queued to apply"},
     {"applying", "finished", "running", "applying", "Apply started"},

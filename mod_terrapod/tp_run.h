@@ -24,12 +24,22 @@ int tp_run_allows(const char *status, tp_run_action_e action);
 /* The status an action moves a run to. */
 const char *tp_run_after(tp_run_action_e action);
 
-/* Where a run goes when its plan finishes successfully: plan-only runs and
- * runs without changes (unless empty applies are allowed) end
- * planned_and_finished; auto-apply runs go straight to confirmed; the
- * rest wait, planned, for someone to confirm. */
-const char *tp_run_after_plan(int plan_only, int has_changes,
-                              int allow_empty_apply, int auto_apply);
+/* What a run and its finished plan are, for tp_run_after_plan. */
+enum {
+    TP_RUN_PLAN_ONLY   = 1 << 0,   /* plan-only (speculative) */
+    TP_RUN_SAVE_PLAN   = 1 << 1,   /* a saved plan (terraform plan -out) */
+    TP_RUN_HAS_CHANGES = 1 << 2,
+    TP_RUN_EMPTY_APPLY = 1 << 3,   /* allow-empty-apply */
+    TP_RUN_AUTO_APPLY  = 1 << 4
+};
+
+/* Where a run goes when its plan finishes successfully (flags: the
+ * TP_RUN_* bits above): plan-only runs and runs without changes (unless
+ * empty applies are allowed) end planned_and_finished; saved plans wait,
+ * planned_and_saved, for someone to apply them, and are never applied
+ * automatically; auto-apply runs go straight to confirmed; the rest wait,
+ * planned, for someone to confirm. */
+const char *tp_run_after_plan(unsigned flags);
 
 /* The plan and apply phase statuses (pending, queued, running, finished,
  * errored, canceled, unreachable) after a run moves from one status to

@@ -44,9 +44,25 @@ static const tp_stmt_t SQL_WS_TAKE = {"runs_ws_take",
     "UPDATE workspaces SET lock_holder = %s, lock_reason = 'held by run ' || %s,"
     " locked_at = now(), lock_run_id = %s, current_run_id = %s"
     " WHERE id = %s AND lock_holder IS NULL RETURNING id"};
+/* A saved plan rests in confirmed only while it waits for the workspace:
+ * any other run passes confirmed within the transaction that queues its
+ * apply. */
 static const tp_stmt_t SQL_RUN_NEXT_PENDING = {"run_next_pending",
-    "SELECT id FROM runs WHERE workspace_id = %s AND status = 'pending'"
+    "SELECT id, status FROM runs WHERE workspace_id = %s"
+    "   AND (status = 'pending' OR (status = 'confirmed' AND save_plan))"
     " ORDER BY seq LIMIT 1"};
+/* A saved plan is stale once the workspace's current state version is not
+ * the one its plan read (recorded when the runner fetched the state while
+ * planning; NULL when there was none). */
+static const tp_stmt_t SQL_RUN_STALE_SAVED = {"run_stale_saved",
+    "SELECT r.id, r.status FROM runs r"
+    " WHERE r.workspace_id = %s AND r.save_plan"
+    "   AND r.status IN ('planned_and_saved', 'confirmed')"
+    "   AND r.plan_state_version_id IS DISTINCT FROM"
+    "       (SELECT sv.id FROM state_versions sv"
+    "         WHERE sv.workspace_id = r.workspace_id"
+    "           AND sv.status = 'finalized' ORDER BY sv.seq DESC LIMIT 1)"
+    " ORDER BY r.seq FOR UPDATE OF r"};
 
 /* The oldest queued run of an agent workspace served by the listener's
  * pool (a workspace without one is served by the pool named "default"),
@@ -88,9 +104,21 @@ static const tp_stmt_t SQL_RUN_SET_ERROR = {"run_set_error",
 static const tp_stmt_t SQL_WS_STALLED = {"runs_ws_stalled",
     "SELECT DISTINCT r.workspace_id FROM runs r"
     "  JOIN workspaces w ON w.id = r.workspace_id"
-    " WHERE r.status = 'pending' AND w.lock_holder IS NULL LIMIT 100"};
+    " WHERE (r.status = 'pending' OR (r.status = 'confirmed' AND r.save_plan))"
+    "   AND w.lock_holder IS NULL LIMIT 100"};
 static const tp_stmt_t SQL_WS_ROW_LOCK = {"runs_ws_row_lock",
     "SELECT id FROM workspaces WHERE id = %s FOR UPDATE"};
+
+/* A transaction that moves more than one run of a workspace, or frees or
+ * takes its lock, holds the workspace row first: such transactions then
+ * never wait for each other's rows in opposite orders. */
+static tp_err_t *begin_ws(tp_db_t *db, apr_pool_t *p, const char *ws_id)
+{
+    tp_err_t *err = tp_db_begin(db, p);
+
+    return err ? err : tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
+                                  TP_DB_ARGS(ws_id));
+}
 
 /* The id of a new run event. */
 static const char *event_id(apr_pool_t *p)
@@ -141,22 +169,54 @@ tp_err_t *tp_run_take(tp_db_t *db, apr_pool_t *p, const char *ws_id,
     return err;
 }
 
+tp_err_t *tp_run_discard_stale(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                               const char *run_id, int *run_discarded)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_STALE_SAVED, &rows,
+                               TP_DB_ARGS(ws_id));
+    int i;
+
+    if (run_discarded) {
+        *run_discarded = 0;
+    }
+    for (i = 0; !err && i < rows->nrows; i++) {
+        const char *id = tp_row(rows, i, "id");
+
+        /* the server discards it: another run applied first */
+        err = tp_run_move(db, p, id, tp_row(rows, i, "status"), "discarded",
+                          NULL);
+        /* 409: outside a transaction, someone moved it meanwhile */
+        if (err && err->status == 409) {
+            err = NULL;
+            continue;
+        }
+        if (!err && run_discarded && run_id && strcmp(id, run_id) == 0) {
+            *run_discarded = 1;
+        }
+    }
+    return err;
+}
+
 tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                               int *promoted)
 {
     tp_rows_t *rows;
-    const char *next;
+    const char *next, *from;
     int took;
-    tp_err_t *err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
-                               TP_DB_ARGS(ws_id));
+    tp_err_t *err;
 
     if (promoted) {
         *promoted = 0;
     }
-    if (err || rows->nrows == 0) {
+    if ((err = tp_run_discard_stale(db, p, ws_id, NULL, NULL)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_RUN_NEXT_PENDING, &rows,
+                             TP_DB_ARGS(ws_id))) != NULL
+        || rows->nrows == 0) {
         return err;
     }
     next = tp_row(rows, 0, "id");
+    from = tp_row(rows, 0, "status");
     if ((err = tp_run_take(db, p, ws_id, next, &took)) != NULL || !took) {
         return err;
     }
@@ -164,7 +224,9 @@ tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
         *promoted = 1;
     }
     /* the server queues it, as the workspace came free */
-    return tp_run_move(db, p, next, "pending", "plan_queued", NULL);
+    return tp_run_move(db, p, next, from, strcmp(from, "pending") == 0
+                                          ? "plan_queued" : "apply_queued",
+                       NULL);
 }
 
 tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
@@ -173,7 +235,7 @@ tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
 {
     tp_err_t *err;
 
-    if ((err = tp_db_begin(db, p)) != NULL
+    if ((err = begin_ws(db, p, ws_id)) != NULL
         || (err = tp_run_move(db, p, id, from, to, actor)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_RELEASE, NULL,
                              TP_DB_ARGS(ws_id, id))) != NULL
@@ -182,6 +244,31 @@ tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
         return err;
     }
     return tp_db_commit(db);
+}
+
+tp_err_t *tp_run_apply_saved(tp_db_t *db, apr_pool_t *p, const char *id,
+                             const char *ws_id, const char *actor)
+{
+    tp_err_t *err;
+    int stale = 0;
+
+    /* the workspace row held: no run takes the lock or ends meanwhile */
+    if ((err = begin_ws(db, p, ws_id)) != NULL
+        || (err = tp_run_discard_stale(db, p, ws_id, id, &stale)) != NULL
+        || (!stale
+            && ((err = tp_run_move(db, p, id, "planned_and_saved",
+                                   "confirmed", actor)) != NULL
+                || (err = tp_run_promote_next(db, p, ws_id, NULL)) != NULL))) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if ((err = tp_db_commit(db)) != NULL) {
+        return err;
+    }
+    return stale ? tp_err(p, 409, "run %s is a saved plan of a state that "
+                          "is no longer current (another run applied "
+                          "first); it has been discarded", id)
+                 : NULL;
 }
 
 tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
@@ -241,7 +328,7 @@ static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
     else {
         why = apr_psprintf(p, "listener %s stopped heartbeating", name);
     }
-    if ((err = tp_db_begin(db, p)) != NULL
+    if ((err = begin_ws(db, p, ws)) != NULL
         || (err = tp_db_exec(db, p, &SQL_RUN_SET_ERROR, NULL,
                              TP_DB_ARGS(why, id, status))) != NULL
         || (err = tp_run_move(db, p, id, status, "errored", NULL)) != NULL
@@ -280,9 +367,7 @@ tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary)
     for (i = 0; i < rows->nrows; i++) {
         const char *ws = tp_row(rows, i, "workspace_id");
 
-        if ((err = tp_db_begin(db, p)) != NULL
-            || (err = tp_db_exec(db, p, &SQL_WS_ROW_LOCK, NULL,
-                                 TP_DB_ARGS(ws))) != NULL
+        if ((err = begin_ws(db, p, ws)) != NULL
             || (err = tp_run_promote_next(db, p, ws, NULL)) != NULL
             || (err = tp_db_commit(db)) != NULL) {
             tp_db_rollback(db);

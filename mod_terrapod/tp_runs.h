@@ -31,18 +31,39 @@ tp_err_t *tp_run_move(tp_db_t *db, apr_pool_t *p, const char *id,
 tp_err_t *tp_run_take(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                       const char *run_id, int *took);
 
-/* Queues the workspace's oldest pending run when the workspace is free,
- * giving it the lock; *promoted (when not NULL) says whether one was.
- * Inside the caller's transaction. */
+/* Queues the workspace's next waiting run when the workspace is free,
+ * giving it the lock: the oldest pending run (its plan) or saved plan
+ * confirmed while the workspace was busy (its apply), in the order they
+ * were created; saved plans gone stale are discarded first. *promoted
+ * (when not NULL) says whether one was. Inside the caller's
+ * transaction. */
 tp_err_t *tp_run_promote_next(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                               int *promoted);
 
-/* Ends a run (final status, workspace lock released, next pending run
- * queued) in one transaction, the move made by actor (as tp_run_move);
- * 409 when it is no longer in status from. */
+/* Ends a run's turn on its workspace (a final status, or a saved plan
+ * now planned_and_saved): the run moved, the workspace lock released if
+ * it held it, the next waiting run queued, in one transaction, the move
+ * made by actor (as tp_run_move); 409 when it is no longer in status
+ * from. */
 tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
                         const char *ws_id, const char *from, const char *to,
                         const char *actor);
+
+/* Discards the workspace's saved plans that wait to be applied
+ * (planned_and_saved, or confirmed and waiting for the workspace) whose
+ * plan read a state other than the workspace's current one: another run
+ * applied first, or the state was written otherwise. *run_discarded
+ * (when not NULL) says whether run_id was among them. In the caller's
+ * transaction, if any. */
+tp_err_t *tp_run_discard_stale(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                               const char *run_id, int *run_discarded);
+
+/* Applies a saved plan (planned_and_saved) for actor, in one
+ * transaction: stale, it is discarded and the answer is 409; otherwise it
+ * is confirmed and its apply queued, taking the workspace lock, at once
+ * when the workspace is free, or when its turn comes. */
+tp_err_t *tp_run_apply_saved(tp_db_t *db, apr_pool_t *p, const char *id,
+                             const char *ws_id, const char *actor);
 
 /* Claims the oldest queued run of an agent-mode workspace for listener:
  * plan_queued becomes planning, apply_queued applying. *run_id is NULL

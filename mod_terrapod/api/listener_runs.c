@@ -21,7 +21,8 @@
 
 static const tp_stmt_t SQL_LR_RUN = {"lr_run",
     "SELECT r.id, r.workspace_id, r.status, r.listener_id, r.plan_only,"
-    "       r.auto_apply, r.allow_empty_apply, r.cancel_requested,"
+    "       r.save_plan, r.auto_apply, r.allow_empty_apply,"
+    "       r.cancel_requested,"
     "       r.configuration_version_id, r.is_destroy, r.refresh,"
     "       r.refresh_only, r.message, r.target_addrs::text AS target_addrs,"
     "       r.replace_addrs::text AS replace_addrs,"
@@ -36,6 +37,11 @@ static const tp_stmt_t SQL_LR_REPORT = {"lr_report",
     " WHERE id = %s AND status = %s AND listener_id = %s RETURNING id"};
 static const tp_stmt_t SQL_LR_PLAN_FILE = {"lr_plan_file",
     "UPDATE runs SET plan_file_stored = true WHERE id = %s"};
+/* the state a plan reads, which a saved plan needs to still be current
+ * when it is applied */
+static const tp_stmt_t SQL_LR_PLAN_STATE = {"lr_plan_state",
+    "UPDATE runs SET plan_state_version_id = %s"
+    " WHERE id = %s AND status = 'planning'"};
 static const tp_stmt_t SQL_LR_CREATED_SV = {"lr_created_sv",
     "UPDATE runs SET created_state_version_id = %s WHERE id = %s"};
 static const tp_stmt_t SQL_LR_PROFILE = {"lr_profile",
@@ -311,18 +317,30 @@ tp_err_t *tp_api_listener_run_show(tp_req_t *req)
  * planned and confirmed into the apply queue in one transaction, so no
  * client ever sees them stop at planned. What a listener reports is the
  * server's move: its events have no actor, and an auto-apply has no
- * confirmed-by, since no one confirmed it. */
+ * confirmed-by, since no one confirmed it. A saved plan leaves the
+ * workspace to others until it is applied, as a finished run does. */
 static tp_err_t *after_plan(tp_db_t *db, apr_pool_t *p, const tp_rows_t *run,
                             int has_changes)
 {
+    static const struct {
+        const char *column;
+        unsigned flag;
+    } flags[] = {
+        {"plan_only", TP_RUN_PLAN_ONLY}, {"save_plan", TP_RUN_SAVE_PLAN},
+        {"allow_empty_apply", TP_RUN_EMPTY_APPLY},
+        {"auto_apply", TP_RUN_AUTO_APPLY}, {NULL, 0}
+    };
     const char *id = tp_row(run, 0, "id");
-    const char *to = tp_run_after_plan(tp_row_bool(run, 0, "plan_only"),
-                                       has_changes,
-                                       tp_row_bool(run, 0, "allow_empty_apply"),
-                                       tp_row_bool(run, 0, "auto_apply"));
+    unsigned f = has_changes ? TP_RUN_HAS_CHANGES : 0;
+    const char *to;
     tp_err_t *err;
+    int i;
 
-    if (tp_run_final(to)) {
+    for (i = 0; flags[i].column; i++) {
+        f |= tp_row_bool(run, 0, flags[i].column) ? flags[i].flag : 0;
+    }
+    to = tp_run_after_plan(f);
+    if (tp_run_final(to) || strcmp(to, "planned_and_saved") == 0) {
         return tp_run_finish(db, p, id, tp_row(run, 0, "workspace_id"),
                              "planning", to, NULL);
     }
@@ -477,14 +495,18 @@ tp_err_t *tp_api_artifact_config(tp_req_t *req)
 
 tp_err_t *tp_api_artifact_state(tp_req_t *req)
 {
-    const char *path;
+    const char *path, *sv_id;
     apr_off_t size = 0;
     tp_rows_t *run;
     tp_err_t *err;
 
     if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
         || (err = tp_sv_current_file(req, tp_row(run, 0, "workspace_id"),
-                                     &path, &size)) != NULL) {
+                                     &sv_id, &path, &size)) != NULL
+        || (strcmp(tp_row(run, 0, "status"), "planning") == 0
+            && (err = tp_req_exec(req, &SQL_LR_PLAN_STATE, NULL,
+                                  TP_DB_ARGS(sv_id, tp_row(run, 0, "id"))))
+               != NULL)) {
         return err;
     }
     if (!path) {

@@ -88,9 +88,16 @@ static const tp_stmt_t SQL_WS_MODE = {"run_ws_mode",
 static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
     "SELECT id, status, speculative FROM configuration_versions"
     " WHERE id = %s AND workspace_id = %s"};
+/* A provisional version (what terraform plan -out uploads) becomes the
+ * workspace's configuration only once a run of it has applied. */
 static const tp_stmt_t SQL_CV_LATEST = {"run_cv_latest",
-    "SELECT id, status, speculative FROM configuration_versions"
+    "SELECT id, status, speculative FROM configuration_versions cv"
     " WHERE workspace_id = %s AND status = 'uploaded' AND NOT speculative"
+    "   AND (NOT provisional"
+    "        OR EXISTS (SELECT 1 FROM runs r"
+    "                    WHERE r.workspace_id = cv.workspace_id"
+    "                      AND r.configuration_version_id = cv.id"
+    "                      AND r.status = 'applied'))"
     " ORDER BY seq DESC LIMIT 1"};
 static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "INSERT INTO runs (id, plan_id, apply_id, workspace_id,"
@@ -377,13 +384,12 @@ static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
                              "configuration-version", "data", "id", NULL);
     if (!in->message) in->message = "";
     if (!in->vcs_ref) in->vcs_ref = "";
-    /* a saved plan is only ever planned here */
-    if (in->save_plan) in->plan_only = 1;
     return NULL;
 }
 
 /* The configuration version a run uses: the one named, or the newest
- * uploaded one. A speculative one makes the run plan-only. */
+ * uploaded one (of those that are the workspace's). A speculative one
+ * makes the run plan-only. */
 static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             run_input_t *in)
 {
@@ -419,7 +425,8 @@ static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
 }
 
 /* Inserts the run, created and (when queued) queued by its creator, and
- * queues it when it may start now: plan-only runs always; others when the
+ * queues it when it may start now: plan-only runs and saved plans always
+ * (a saved plan takes the lock only when it is applied); others when the
  * workspace is free (they then take its lock). */
 static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
                             const run_input_t *in, const char *id,
@@ -442,7 +449,7 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
     if (err || (err = tp_run_created(db, p, id, created_by)) != NULL) {
         return err;
     }
-    if (in->plan_only) {
+    if (in->plan_only || in->save_plan) {
         return tp_run_move(db, p, id, "pending", "plan_queued", created_by);
     }
     if ((err = tp_run_take(db, p, ws_id, id, &took)) != NULL) {
@@ -456,12 +463,14 @@ static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
 
 /* Queues a run in one transaction: the configuration resolved, then the
  * level checked (a speculative configuration makes it plan-only, which
- * needs less), then the insert. */
+ * needs less, as a saved plan does until it is applied), then the
+ * insert. */
 static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
                            run_input_t *in, const char *created_by,
                            const char **id)
 {
     apr_pool_t *p = req->r->pool;
+    tp_level_e need;
     tp_rows_t *rows;
     tp_db_t *db;
     tp_err_t *err;
@@ -475,10 +484,11 @@ static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
         return err;
     }
     /* plan-only needs plan; anything that may apply needs write */
-    if (have < (in->plan_only ? TP_LEVEL_PLAN : TP_LEVEL_WRITE)) {
+    need = in->plan_only || in->save_plan ? TP_LEVEL_PLAN : TP_LEVEL_WRITE;
+    if (have < need) {
         tp_db_rollback(db);
         return tp_err(p, 403, "this run needs %s on the workspace",
-                      in->plan_only ? "plan" : "write");
+                      need == TP_LEVEL_PLAN ? "plan" : "write");
     }
     if (in->is_destroy && !tp_row_bool(rows, 0, "allow_destroy_plan")) {
         tp_db_rollback(db);
@@ -587,6 +597,27 @@ tp_err_t *tp_api_run_retry(tp_req_t *req)
 
 /* ---- actions ---- */
 
+/* A planned run goes straight to the apply queue (it holds the workspace
+ * already); a saved plan is what `terraform apply saved.tfplan` applies. */
+static tp_err_t *confirm(tp_db_t *db, apr_pool_t *p, const char *id,
+                         const char *ws_id, const char *status,
+                         const char *actor)
+{
+    tp_err_t *err;
+
+    if (strcmp(status, "planned_and_saved") == 0) {
+        return tp_run_apply_saved(db, p, id, ws_id, actor);
+    }
+    if ((err = tp_db_begin(db, p)) != NULL
+        || (err = tp_run_move(db, p, id, status, "confirmed", actor)) != NULL
+        || (err = tp_run_move(db, p, id, "confirmed", "apply_queued", actor))
+           != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    return tp_db_commit(db);
+}
+
 static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
 {
     apr_pool_t *p = req->r->pool;
@@ -620,13 +651,7 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
         return err;
     }
     if (action == TP_RUN_APPLY) {
-        /* confirmed runs go straight to the apply queue */
-        if ((err = tp_db_begin(db, p)) != NULL
-            || (err = tp_run_move(db, p, id, status, "confirmed", me))
-               != NULL
-            || (err = tp_run_move(db, p, id, "confirmed", "apply_queued", me))
-               != NULL
-            || (err = tp_db_commit(db)) != NULL) {
+        if ((err = confirm(db, p, id, ws_id, status, me)) != NULL) {
             return err;
         }
     }
@@ -650,12 +675,12 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
 }
 
 /* The runs a pending run waits behind in its workspace (plan-only ones
- * hold nothing), the waiting ones first: ending those cannot hand the
- * workspace to one of them. */
+ * and saved plans nobody applied hold nothing), the waiting ones first:
+ * ending those cannot hand the workspace to one of them. */
 static const tp_stmt_t SQL_RUNS_AHEAD = {"runs_ahead",
     "SELECT r.id, r.status FROM runs r JOIN runs me ON me.id = %s"
     " WHERE r.workspace_id = me.workspace_id AND r.seq < me.seq"
-    "   AND NOT r.plan_only"
+    "   AND NOT r.plan_only AND r.status <> 'planned_and_saved'"
     "   AND r.status IN (SELECT jsonb_array_elements_text(%s::jsonb))"
     " ORDER BY r.status = 'pending' DESC, r.seq"};
 

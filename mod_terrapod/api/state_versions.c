@@ -529,6 +529,15 @@ static tp_err_t *finalize(tp_req_t *req, tp_db_t *db, const char *ws_id,
     if (rows->nrows == 0) {
         return tp_err(p, 409, "state version %s is not pending", sv_id);
     }
+    /* saved plans of the state this replaced can no longer be applied;
+     * the state is stored whatever happens here, and a saved plan is
+     * checked again when someone applies it */
+    if ((err = tp_run_discard_stale(db, p, ws_id, NULL, NULL)) != NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP00723: "
+                      "saved plans of workspace %s not checked after state "
+                      "version %s: %s", ws_id, sv_id,
+                      err->log ? err->log : err->detail);
+    }
     return NULL;
 }
 
@@ -1029,20 +1038,21 @@ tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req)
 /* ---- for the runner of a run (api/listener_runs.c) ---- */
 
 tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
-                             const char **path, apr_off_t *size)
+                             const char **sv_id, const char **path,
+                             apr_off_t *size)
 {
     apr_pool_t *p = req->r->pool;
     tp_rows_t *rows;
     tp_err_t *err = tp_req_exec(req, &SQL_SV_CURRENT, &rows,
                                 TP_DB_ARGS(ws_id));
 
-    *path = NULL;
+    *sv_id = *path = NULL;
     if (err || rows->nrows == 0) {
         return err;
     }
+    *sv_id = tp_row(rows, 0, "id");
     *path = tp_storage_file(&req->conf->storage, p,
-                            state_key(p, ws_id, tp_row(rows, 0, "id"), 0),
-                            size);
+                            state_key(p, ws_id, *sv_id, 0), size);
     return NULL;
 }
 

@@ -29,14 +29,6 @@ my $owner = user_token('lr-owner@test.local');
 my ($pool, $join) = make_pool($admin, 'lr-pool');
 my $r;
 
-# a request of the runner holding $tok to $NAT/runs/$run/$what
-sub as_runner {
-    my ($tok, $method, $run, $what, %opt) = @_;
-    my %h = defined $tok ? (Authorization => "Bearer $tok") : ();
-    %h = (%h, %{ delete $opt{headers} || {} });
-    return api($method => "$NAT/runs/$run/$what", headers => \%h, %opt);
-}
-
 my $l1 = join_as($join, 'lr-1');
 my $l2 = join_as($join, 'lr-2');
 is as_l($l1, POST => '/heartbeat')->code, 200, 'listener 1 heartbeats';
@@ -222,13 +214,7 @@ is sql("SELECT plan_file_stored FROM runs WHERE id = '$id'"), 't', 'recorded on 
 
 my $reader = user_token('lr-reader@test.local');
 my $stranger = user_token('lr-stranger@test.local');
-api(POST => "$NAT/roles", token => $admin,
-    body => {data => {type => 'roles', attributes => {
-        name => 'lr-read', 'workspace-permission' => 'read',
-        'allow-names' => ['lr-ws']}}});
-api(PUT => "$NAT/role-assignments", token => $admin,
-    body => {data => {type => 'role-assignments', attributes => {
-        email => 'lr-reader@test.local', roles => ['lr-read']}}});
+grant_ws_role($admin, 'lr-reader@test.local', 'lr-read', 'read', 'lr-ws');
 my $plan_id = $run->{relationships}{plan}{data}{id};
 my $json_output = "/api/v2/plans/$plan_id/json-output";
 

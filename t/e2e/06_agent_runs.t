@@ -36,13 +36,9 @@ HCL
 write_file("$dir/main.tf", cloud_config(workspace => 'e2e-agent', body => $body));
 my ($rc, $out) = terraform($dir, 'init', '-input=false');
 is $rc, 0, 'init' or diag $out;
-my ($res, $doc) = api(GET => '/api/v2/organizations/default/workspaces/e2e-agent');
-my $ws = $doc->{data}{id};
-($res) = api(PATCH => "/api/v2/workspaces/$ws",
-             body => {data => {type => 'workspaces',
-                               attributes => {'execution-mode' => 'agent'}}});
-is $res->code, 200, 'the workspace runs on agents';
-($res) = api(POST => "/api/v2/workspaces/$ws/vars",
+my ($ws, $code) = agent_workspace('e2e-agent');
+is $code, 200, 'the workspace runs on agents';
+my ($res, $doc) = api(POST => "/api/v2/workspaces/$ws/vars",
              body => {data => {type => 'vars', attributes => {
                  key => 'greeting', value => 'from-a-variable',
                  category => 'terraform'}}});
@@ -135,4 +131,5 @@ like((api(GET => "/api/v2/runs/$run"))[1]{data}{attributes}{'error-message'},
 ($res, $doc) = api(GET => "/api/v2/workspaces/$ws");
 ok !$doc->{data}{attributes}{locked}, 'and the workspace is freed';
 
+tp_instance('up', $e->{DIR});   # a listener again for whatever runs next
 done_testing;

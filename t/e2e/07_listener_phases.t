@@ -59,13 +59,8 @@ HCL
 write_file("$dir/main.tf", cloud_config(workspace => 'e2e-short', body => $body));
 my ($rc, $out) = terraform($dir, 'init', '-input=false');
 is $rc, 0, 'init' or diag $out;
-($res, $doc) = api(GET => '/api/v2/organizations/default/workspaces/e2e-short');
-my $ws = $doc->{data}{id};
-($res) = api(PATCH => "/api/v2/workspaces/$ws",
-             body => {data => {type => 'workspaces',
-                               attributes => {'execution-mode' => 'agent',
-                                              'agent-pool-id' => $pool}}});
-is $res->code, 200, 'the workspace runs on the pool';
+my ($ws, $code) = agent_workspace('e2e-short', 'agent-pool-id' => $pool);
+is $code, 200, 'the workspace runs on the pool';
 
 # ==== an apply longer than its runner token ====
 

@@ -1076,11 +1076,14 @@ START_TEST(run_state_machine)
     ck_assert_str_eq(tp_run_after(TP_RUN_FORCE_CANCEL), "canceled");
     ck_assert(tp_run_final("planned_and_finished"));
     ck_assert(!tp_run_final("planned"));
-    ck_assert_str_eq(tp_run_after_plan(1, 1, 0, 1), "planned_and_finished");
-    ck_assert_str_eq(tp_run_after_plan(0, 0, 0, 0), "planned_and_finished");
-    ck_assert_str_eq(tp_run_after_plan(0, 0, 1, 0), "planned");
-    ck_assert_str_eq(tp_run_after_plan(0, 1, 0, 1), "confirmed");
-    ck_assert_str_eq(tp_run_after_plan(0, 1, 0, 0), "planned");
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_PLAN_ONLY | TP_RUN_HAS_CHANGES
+                                       | TP_RUN_AUTO_APPLY),
+                     "planned_and_finished");
+    ck_assert_str_eq(tp_run_after_plan(0), "planned_and_finished");
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_EMPTY_APPLY), "planned");
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_HAS_CHANGES | TP_RUN_AUTO_APPLY),
+                     "confirmed");
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_HAS_CHANGES), "planned");
     tp_run_phases("planning", "errored", &plan, &apply);
     ck_assert_str_eq(plan, "errored");
     ck_assert_str_eq(apply, "unreachable");
@@ -1100,7 +1103,8 @@ START_TEST(run_events_of_statuses)
     static const char *const moves[][2] = {
         {"pending", "created"}, {"plan_queued", "queued"},
         {"planning", "planning"}, {"planned", "planned"},
-        {"planned_and_finished", "planned"}, {"confirmed", "confirmed"},
+        {"planned_and_finished", "planned"},
+        {"planned_and_saved", "planned"}, {"confirmed", "confirmed"},
         {"apply_queued", "queued"}, {"applying", "applying"},
         {"applied", "applied"}, {"discarded", "discarded"},
         {"canceled", "canceled"}, {"errored", "errored"}, {NULL, NULL}
@@ -1116,6 +1120,52 @@ START_TEST(run_events_of_statuses)
     tp_run_event("plan_queued", &action, &plan_queued);
     tp_run_event("apply_queued", &action, &apply_queued);
     ck_assert_str_ne(plan_queued, apply_queued);
+}
+END_TEST
+
+/* terraform plan -out: the run waits, planned_and_saved, for
+ * `terraform apply saved.tfplan` */
+START_TEST(run_saved_plans)
+{
+    const char *plan, *apply;
+
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_SAVE_PLAN | TP_RUN_HAS_CHANGES),
+                     "planned_and_saved");
+    /* never applied by itself, whatever the workspace's auto-apply */
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_SAVE_PLAN | TP_RUN_HAS_CHANGES
+                                       | TP_RUN_AUTO_APPLY),
+                     "planned_and_saved");
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_SAVE_PLAN | TP_RUN_EMPTY_APPLY),
+                     "planned_and_saved");
+    /* nothing to apply: the CLI says "Saved plan has no changes" */
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_SAVE_PLAN),
+                     "planned_and_finished");
+    ck_assert_str_eq(tp_run_after_plan(TP_RUN_SAVE_PLAN | TP_RUN_PLAN_ONLY
+                                       | TP_RUN_HAS_CHANGES),
+                     "planned_and_finished");
+    ck_assert(!tp_run_final("planned_and_saved"));
+    ck_assert(tp_run_allows("planned_and_saved", TP_RUN_APPLY));
+    ck_assert(tp_run_allows("planned_and_saved", TP_RUN_DISCARD));
+    ck_assert(!tp_run_allows("planned_and_saved", TP_RUN_CANCEL));
+    ck_assert(tp_run_allows("planned_and_saved", TP_RUN_FORCE_CANCEL));
+    /* applied, it may wait for the workspace, confirmed and cancelable */
+    ck_assert(tp_run_allows("confirmed", TP_RUN_CANCEL));
+    ck_assert(!tp_run_allows("confirmed", TP_RUN_APPLY));
+    tp_run_phases("planning", "planned_and_saved", &plan, &apply);
+    ck_assert_str_eq(plan, "finished");
+    ck_assert_str_eq(apply, "pending");
+    tp_run_phases("planned_and_saved", "confirmed", &plan, &apply);
+    ck_assert_str_eq(plan, "finished");
+    ck_assert_str_eq(apply, "queued");
+    /* stale or thrown away */
+    tp_run_phases("planned_and_saved", "discarded", &plan, &apply);
+    ck_assert_str_eq(plan, "finished");
+    ck_assert_str_eq(apply, "unreachable");
+    tp_run_phases("confirmed", "discarded", &plan, &apply);
+    ck_assert_str_eq(apply, "unreachable");
+    tp_run_phases("confirmed", "canceled", &plan, &apply);
+    ck_assert_ptr_null(plan);
+    ck_assert_str_eq(apply, "canceled");
 }
 END_TEST
 
@@ -1174,6 +1224,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, run_status_groups);
     tcase_add_test(tc, state_resource_instances);
     tcase_add_test(tc, run_events_of_statuses);
+    tcase_add_test(tc, run_saved_plans);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -13,7 +13,7 @@ use JSON::PP ();
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
-                 config_test config_refuses restart_httpd);
+                 config_test config_refuses restart_httpd agent_workspace);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -175,6 +175,18 @@ sub config_refuses {
                          "$v: the range is named");
     }
     unlink $snippet;
+}
+
+# Puts the workspace named $name (terraform init made it) in agent
+# execution mode, with %attrs besides: (its id, the status of the change).
+sub agent_workspace {
+    my ($name, %attrs) = @_;
+    my (undef, $doc) = api(GET => "/api/v2/organizations/default/workspaces/$name");
+    my $ws = $doc->{data}{id};
+    my ($res) = api(PATCH => "/api/v2/workspaces/$ws",
+                    body => {data => {type => 'workspaces', attributes => {
+                        'execution-mode' => 'agent', %attrs}}});
+    return ($ws, $res->code);
 }
 
 # The status of run.

@@ -1,14 +1,15 @@
 package TP::Listener;
 # Listeners for the HTTP suite: a pool with a join token, listeners joined
 # with it, and their requests, whose certificate arrives the way a trusted
-# TLS-terminating proxy forwards it (X-Client-Cert).
+# TLS-terminating proxy forwards it (X-Client-Cert), and the requests of
+# the runners they start.
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
 use URI::Escape qw(uri_escape);
 use TP::Test;
 
-our @EXPORT = qw(make_pool join_as as_l);
+our @EXPORT = qw(make_pool join_as as_l as_runner);
 
 my $NAT = '/api/terrapod/v1';
 
@@ -39,6 +40,15 @@ sub as_l {
     my ($l, $method, $path, %opt) = @_;
     return api($method => "$NAT/listeners/$l->{listener_id}$path",
                headers => {'X-Client-Cert' => uri_escape($l->{certificate})}, %opt);
+}
+
+# a request of the runner holding runner token $tok (none when undef) to
+# $NAT/runs/$run/$what
+sub as_runner {
+    my ($tok, $method, $run, $what, %opt) = @_;
+    my %h = defined $tok ? (Authorization => "Bearer $tok") : ();
+    %h = (%h, %{ delete $opt{headers} || {} });
+    return api($method => "$NAT/runs/$run/$what", headers => \%h, %opt);
 }
 
 1;

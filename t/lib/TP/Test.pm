@@ -15,7 +15,7 @@ use Time::HiRes ();
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
                  targz make_cv token_cache_expired read_cache_expired
-                 kept_alive);
+                 kept_alive grant_ws_role);
 
 my $json = JSON::PP->new->canonical;
 
@@ -91,6 +91,21 @@ sub make_ws {
                                   attributes => {name => $name, %attrs}}});
     die "creating workspace $name: " . $r->as_string unless $r->code == 201;
     return json_of($r)->{data}{id};
+}
+
+# Creates the custom role $name (permission on the workspaces named
+# @names) with the admin token $admin and gives it to $email.
+sub grant_ws_role {
+    my ($admin, $email, $name, $permission, @names) = @_;
+    my $r = api(POST => '/api/terrapod/v1/roles', token => $admin,
+                body => {data => {type => 'roles', attributes => {
+                    name => $name, 'workspace-permission' => $permission,
+                    'allow-names' => \@names}}});
+    die "creating role $name: " . $r->as_string unless $r->code == 201;
+    $r = api(PUT => '/api/terrapod/v1/role-assignments', token => $admin,
+             body => {data => {type => 'role-assignments', attributes => {
+                 email => $email, roles => [$name]}}});
+    die "assigning role $name: " . $r->as_string unless $r->code == 200;
 }
 
 # A gzip tar of {name => content} files.
