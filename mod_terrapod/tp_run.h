@@ -4,6 +4,8 @@
 #ifndef TP_RUN_H
 #define TP_RUN_H
 
+#include "tp_json.h"
+
 typedef enum {
     TP_RUN_APPLY,          /* confirm a planned run (TFE alias: confirm) */
     TP_RUN_DISCARD,
@@ -33,5 +35,12 @@ const char *tp_run_after_plan(int plan_only, int has_changes,
  * phase the run was in. */
 void tp_run_phases(const char *from, const char *to, const char **plan,
                    const char **apply);
+
+/* A phase's status-timestamps as TFE names them (pending-at, queued-at,
+ * started-at, finished-at, errored-at, canceled-at), from the run's
+ * ("<run status>-at"): the times the run entered the statuses that moved
+ * the phase. phase_status is the plan's or the apply's; run may be NULL. */
+tp_json_t *tp_run_phase_timestamps(apr_pool_t *p, const tp_json_t *run,
+                                   int apply, const char *phase_status);
 
 #endif
