@@ -544,6 +544,9 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req);
 /* The storage key of a run's plan JSON: the runner stores it, GET
  * /api/v2/plans/{id}/json-output serves it. */
 const char *tp_plan_json_key(apr_pool_t *p, const char *run_id);
+/* The storage key of a run's plan or apply log: the runner stores it, the
+ * log-read-url of the plan or apply streams it. */
+const char *tp_phase_log_key(apr_pool_t *p, const char *run_id, int apply);
 tp_err_t *tp_api_artifact_plan_json(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_artifacts(tp_req_t *req);

@@ -1,5 +1,6 @@
 /* The run state machine as tables, not scattered conditions. */
 #include <string.h>
+#include <apr_strings.h>
 #include "tp_run.h"
 
 static int in(const char *status, const char *const *list)
@@ -165,4 +166,44 @@ void tp_run_event(const char *to, const char **action,
 
     *action = st ? st->action : to;
     *description = st ? st->description : to;
+}
+
+tp_json_t *tp_run_phase_timestamps(apr_pool_t *p, const tp_json_t *run,
+                                   int apply, const char *phase_status)
+{
+    static const struct {
+        int apply;
+        const char *run, *phase;
+    } stamps[] = {
+        {0, "pending-at", "pending-at"},
+        {0, "plan-queued-at", "queued-at"},
+        {0, "planning-at", "started-at"},
+        {0, "planned-at", "finished-at"},
+        {0, "planned-and-finished-at", "finished-at"},
+        {0, "planned-and-saved-at", "finished-at"},
+        {1, "apply-queued-at", "queued-at"},
+        {1, "applying-at", "started-at"},
+        {1, "applied-at", "finished-at"},
+        {0, NULL, NULL}
+    };
+    tp_json_t *out = tp_json_object(p);
+    const char *at, *key;
+    int i;
+
+    for (i = 0; stamps[i].run; i++) {
+        if (stamps[i].apply == apply
+            && (at = tp_json_gets(run, stamps[i].run, NULL)) != NULL) {
+            tp_json_sets(out, at, stamps[i].phase, NULL);
+        }
+    }
+    /* a run errors or is canceled once, and the phase it was in says so
+     * (tp_run_phases) */
+    if (phase_status && (strcmp(phase_status, "errored") == 0
+                         || strcmp(phase_status, "canceled") == 0)) {
+        key = apr_pstrcat(p, phase_status, "-at", NULL);
+        if ((at = tp_json_gets(run, key, NULL)) != NULL) {
+            tp_json_sets(out, at, key, NULL);
+        }
+    }
+    return out;
 }

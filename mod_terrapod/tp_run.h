@@ -4,6 +4,8 @@
 #ifndef TP_RUN_H
 #define TP_RUN_H
 
+#include "tp_json.h"
+
 typedef enum {
     TP_RUN_APPLY,          /* confirm a planned run (TFE alias: confirm) */
     TP_RUN_DISCARD,
@@ -54,5 +56,12 @@ void tp_run_phases(const char *from, const char *to, const char **plan,
  * "pending" is where a run is created. */
 void tp_run_event(const char *to, const char **action,
                   const char **description);
+
+/* A phase's status-timestamps as TFE names them (pending-at, queued-at,
+ * started-at, finished-at, errored-at, canceled-at), from the run's
+ * ("<run status>-at"): the times the run entered the statuses that moved
+ * the phase. phase_status is the plan's or the apply's; run may be NULL. */
+tp_json_t *tp_run_phase_timestamps(apr_pool_t *p, const tp_json_t *run,
+                                   int apply, const char *phase_status);
 
 #endif

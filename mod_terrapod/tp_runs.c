@@ -80,9 +80,23 @@ static const tp_stmt_t SQL_RUN_CLAIMABLE = {"run_claimable",
     "                      WHERE busy.listener_id = l.id"
     "                        AND busy.status IN ('planning', 'applying'))"
     " ORDER BY r.seq LIMIT 1 FOR UPDATE OF r SKIP LOCKED"};
+/* The phase now running (the run has just moved) records the listener and
+ * its pool as they are: TFE's execution-details, which stay true after
+ * the listener is renamed or removed. */
 static const tp_stmt_t SQL_RUN_CLAIMED = {"run_claimed",
-    "UPDATE runs SET listener_id = %s, claimed_at = now(),"
-    " cancel_requested = false, cancel_requested_by = NULL WHERE id = %s"};
+    "UPDATE runs r SET listener_id = d.id, claimed_at = now(),"
+    " cancel_requested = false, cancel_requested_by = NULL,"
+    " plan_execution = CASE WHEN r.status = 'planning' THEN d.details"
+    "                       ELSE r.plan_execution END,"
+    " apply_execution = CASE WHEN r.status = 'applying' THEN d.details"
+    "                        ELSE r.apply_execution END"
+    "  FROM (SELECT l.id, jsonb_build_object('mode', 'agent',"
+    "                'agent-id', l.id, 'agent-name', l.name,"
+    "                'agent-pool-id', ap.id, 'agent-pool-name', ap.name)"
+    "                AS details"
+    "          FROM listeners l JOIN agent_pools ap ON ap.id = l.pool_id"
+    "         WHERE l.id = %s) d"
+    " WHERE r.id = %s"};
 
 /* Claimed runs whose listener is silent (a listener that never sent a
  * heartbeat counts from the claim), gone, or over the deadline. */

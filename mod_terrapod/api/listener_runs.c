@@ -10,6 +10,7 @@
 #include "../mod_terrapod.h"
 #include "../tp_run.h"
 #include "../tp_vars.h"
+#include "../tp_plan.h"
 
 #define RECHECK       apr_time_from_sec(1)
 #define RUN_QUEUED_CHANNEL "terrapod_run_queued"   /* sql/0007 */
@@ -35,6 +36,14 @@ static const tp_stmt_t SQL_LR_REPORT = {"lr_report",
     "UPDATE runs SET has_changes = COALESCE(%s::boolean, has_changes),"
     " error_message = COALESCE(%s, error_message), updated_at = now()"
     " WHERE id = %s AND status = %s AND listener_id = %s RETURNING id"};
+static const tp_stmt_t SQL_LR_PLAN_COUNTS = {"lr_plan_counts",
+    "UPDATE runs SET plan_additions = %s::bigint, plan_changes = %s::bigint,"
+    " plan_destructions = %s::bigint, plan_imports = %s::bigint"
+    " WHERE id = %s"};
+static const tp_stmt_t SQL_LR_APPLY_COUNTS = {"lr_apply_counts",
+    "UPDATE runs SET apply_additions = %s::bigint,"
+    " apply_changes = %s::bigint, apply_destructions = %s::bigint,"
+    " apply_imports = %s::bigint WHERE id = %s"};
 static const tp_stmt_t SQL_LR_PLAN_FILE = {"lr_plan_file",
     "UPDATE runs SET plan_file_stored = true WHERE id = %s"};
 /* the state a plan reads, which a saved plan needs to still be current
@@ -313,6 +322,43 @@ tp_err_t *tp_api_listener_run_show(tp_req_t *req)
     return err ? err : send_status(req, tp_row(run, 0, "id"));
 }
 
+/* The counts of a phase, on run id. */
+static tp_err_t *store_counts(tp_req_t *req, const tp_stmt_t *stmt,
+                              const tp_plan_counts_t *c, const char *id)
+{
+    apr_pool_t *p = req->r->pool;
+
+    return tp_req_exec(req, stmt, NULL, TP_DB_ARGS(
+        apr_psprintf(p, "%" APR_INT64_T_FMT, c->additions),
+        apr_psprintf(p, "%" APR_INT64_T_FMT, c->changes),
+        apr_psprintf(p, "%" APR_INT64_T_FMT, c->destructions),
+        apr_psprintf(p, "%" APR_INT64_T_FMT, c->imports), id));
+}
+
+/* What an apply did, from the summary terraform printed in its log when
+ * it succeeded; a failed or interrupted apply printed none and its counts
+ * stay unknown. They are extra: a log that cannot be read is logged and
+ * the report goes on. */
+static void count_apply(tp_req_t *req, const char *id)
+{
+    apr_pool_t *p = req->r->pool;
+    apr_off_t size;
+    const char *path = tp_storage_file(&req->conf->storage, p,
+                                       tp_phase_log_key(p, id, 1), &size);
+    tp_plan_counts_t c;
+    int found = 0;
+    tp_err_t *err = path ? tp_apply_count_file(p, path, &c, &found) : NULL;
+
+    if (!err && found) {
+        err = store_counts(req, &SQL_LR_APPLY_COUNTS, &c, id);
+    }
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP00724: the "
+                      "apply counts of run %s are unknown: %s", id,
+                      err->log ? err->log : err->detail);
+    }
+}
+
 /* A successful plan: where tp_run_after_plan says. Auto-apply runs pass
  * planned and confirmed into the apply queue in one transaction, so no
  * client ever sees them stop at planned. What a listener reports is the
@@ -366,7 +412,7 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
         "planned", "applied", "errored", "canceled", NULL
     };
     apr_pool_t *p = req->r->pool;
-    const char *report = NULL, *message = NULL, *status, *id;
+    const char *report = NULL, *message = NULL, *status, *id, *hc;
     tp_json_t *body, *a;
     tp_rows_t *run, *done;
     tp_db_t *db;
@@ -400,18 +446,23 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
         return tp_err(p, 409, "run %s is %s; it cannot become %s", id, status,
                       report);
     }
+    /* a plan reported without has-changes has none: what after_plan
+     * goes on with, and what clients read once the plan finished */
+    hc = has_hc || strcmp(report, "planned") == 0
+         ? (has_changes ? "true" : "false") : NULL;
     if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_db_exec(db, p, &SQL_LR_REPORT, &done,
-                             TP_DB_ARGS(has_hc ? (has_changes ? "true"
-                                                              : "false")
-                                               : NULL,
-                                        message, id, status,
+                             TP_DB_ARGS(hc, message, id, status,
                                         tp_param(&req->params, "id"))))
            != NULL) {
         return err;
     }
     if (done->nrows == 0) {
         return tp_err(p, 409, "run %s is no longer %s", id, status);
+    }
+    /* before the run ends, so whoever sees it ended sees them */
+    if (!planning) {
+        count_apply(req, id);
     }
     err = strcmp(report, "planned") == 0
           ? after_plan(db, p, run, has_changes)
@@ -445,17 +496,15 @@ static const char *artifact_key(tp_req_t *req, const char *file)
                        tp_param(&req->params, "run_id"), "/", file, NULL);
 }
 
-/* The log a .../plan-log or .../apply-log path names; the keys are those
- * the log-read-url of api/runs.c streams. */
+/* The log a .../plan-log or .../apply-log path names. */
 static const char *log_key(tp_req_t *req)
 {
     const char *path = req->r->parsed_uri.path;
     apr_size_t n = strlen(path);
     int apply = n >= 10 && strcmp(path + n - 10, "/apply-log") == 0;
 
-    return apr_pstrcat(req->r->pool, "logs/",
-                       tp_param(&req->params, "run_id"),
-                       apply ? "/apply.log" : "/plan.log", NULL);
+    return tp_phase_log_key(req->r->pool, tp_param(&req->params, "run_id"),
+                            apply);
 }
 
 static tp_err_t *send_stored(tp_req_t *req, const char *key,
@@ -553,19 +602,24 @@ tp_err_t *tp_api_artifact_plan_file(tp_req_t *req)
                        "plan file", "application/octet-stream");
 }
 
-/* Streams the body (at most max bytes) into key; it replaces what was
- * there only once whole. */
+/* Streams the body (at most max bytes) towards key; nothing replaces
+ * what is there until the upload is committed. */
+static tp_err_t *receive(tp_req_t *req, const char *key, apr_off_t max,
+                         tp_upload_t **up)
+{
+    tp_err_t *err = tp_storage_begin(&req->conf->storage, req->r->pool, key,
+                                     max, up);
+
+    return err ? err : tp_receive_upload_capped(req, *up, max);
+}
+
+/* The body, at most max bytes, replaces key once whole. */
 static tp_err_t *store_capped(tp_req_t *req, const char *key, apr_off_t max)
 {
     tp_upload_t *up;
-    tp_err_t *err;
+    tp_err_t *err = receive(req, key, max, &up);
 
-    if ((err = tp_storage_begin(&req->conf->storage, req->r->pool, key, max,
-                                &up)) != NULL
-        || (err = tp_receive_upload_capped(req, up, max)) != NULL) {
-        return err;
-    }
-    return tp_upload_commit(up);
+    return err ? err : tp_upload_commit(up);
 }
 
 static tp_err_t *store_body(tp_req_t *req, const char *key)
@@ -598,15 +652,25 @@ tp_err_t *tp_api_artifact_plan_json(tp_req_t *req)
                        "plan JSON", "application/json");
 }
 
+/* The plan's resource counts are read from it before it is stored: a
+ * document that is no plan is refused (422) and replaces nothing. */
 tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
 {
+    apr_pool_t *p = req->r->pool;
+    const char *run_id = tp_param(&req->params, "run_id");
+    tp_plan_counts_t counts;
+    tp_upload_t *up;
     tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
-        || (err = store_body(req, tp_plan_json_key(req->r->pool,
-                       tp_param(&req->params, "run_id"))))
-           != NULL) {
+    if ((err = load(req, run_id, &run)) != NULL
+        || (err = receive(req, tp_plan_json_key(p, run_id),
+                          req->conf->max_upload, &up)) != NULL
+        || (err = tp_plan_count_file(p, tp_upload_path(up),
+                                     req->conf->max_upload, &counts)) != NULL
+        || (err = tp_upload_commit(up)) != NULL
+        || (err = store_counts(req, &SQL_LR_PLAN_COUNTS, &counts,
+                               tp_row(run, 0, "id"))) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);

@@ -22,6 +22,10 @@
     " r.error_message, r.created_by, r.created_state_version_id," \
     " r.status_timestamps::text AS status_timestamps," \
     " r.peak_memory_bytes, r.peak_cpu_usec, r.exit_code," \
+    " r.plan_additions, r.plan_changes, r.plan_destructions, r.plan_imports," \
+    " r.apply_additions, r.apply_changes, r.apply_destructions," \
+    " r.apply_imports, r.plan_execution::text AS plan_execution," \
+    " r.apply_execution::text AS apply_execution," \
     " tp_ts(r.created_at) AS created_at," \
     " (SELECT u.id FROM users u WHERE u.email = r.created_by)" \
     "   AS created_by_id," \
@@ -917,20 +921,33 @@ tp_err_t *tp_api_organization_capacity(tp_req_t *req)
 
 /* ---- plans, applies and their logs ---- */
 
-static const char *log_key(apr_pool_t *p, const char *run, int apply)
+const char *tp_phase_log_key(apr_pool_t *p, const char *run_id, int apply)
 {
-    return apr_pstrcat(p, "logs/", run, apply ? "/apply.log" : "/plan.log",
+    return apr_pstrcat(p, "logs/", run_id, apply ? "/apply.log" : "/plan.log",
                        NULL);
 }
 
-/* Plans and applies are phases of a run: they render from its row. */
+/* Plans and applies are phases of a run: they render from its row. The
+ * counts are null until known: a plan's once the runner stored its JSON,
+ * an apply's once it ended with terraform's summary; execution-details
+ * once a listener claimed the phase. */
 static const tp_attr_t PLAN_ATTRS[] = {
     {"status", "plan_status", TP_ATTR_STRING},
     {"has-changes", "has_changes", TP_ATTR_BOOL},
+    {"resource-additions", "plan_additions", TP_ATTR_INT},
+    {"resource-changes", "plan_changes", TP_ATTR_INT},
+    {"resource-destructions", "plan_destructions", TP_ATTR_INT},
+    {"resource-imports", "plan_imports", TP_ATTR_INT},
+    {"execution-details", "plan_execution", TP_ATTR_JSON},
     {NULL, NULL, 0}
 };
 static const tp_attr_t APPLY_ATTRS[] = {
     {"status", "apply_status", TP_ATTR_STRING},
+    {"resource-additions", "apply_additions", TP_ATTR_INT},
+    {"resource-changes", "apply_changes", TP_ATTR_INT},
+    {"resource-destructions", "apply_destructions", TP_ATTR_INT},
+    {"resource-imports", "apply_imports", TP_ATTR_INT},
+    {"execution-details", "apply_execution", TP_ATTR_JSON},
     {NULL, NULL, 0}
 };
 static const tp_rel_t PHASE_RELS[] = {
@@ -962,9 +979,15 @@ static tp_json_t *phase_resource(tp_req_t *req, const tp_rows_t *rows,
                      apply ? "/api/v2/applies/%s/logs" : "/api/v2/plans/%s/logs",
                      id), "log", id, LOG_TTL),
                  "attributes", "log-read-url", NULL);
-    tp_json_seti(r, 0, "attributes", "resource-additions", NULL);
-    tp_json_seti(r, 0, "attributes", "resource-changes", NULL);
-    tp_json_seti(r, 0, "attributes", "resource-destructions", NULL);
+    tp_json_setj(r, tp_run_phase_timestamps(p,
+                     tp_row_json(p, rows, i, "status_timestamps"), apply,
+                     tp_row(rows, i, apply ? "apply_status" : "plan_status")),
+                 "attributes", "status-timestamps", NULL);
+    /* the counts are read from the JSON as it is stored */
+    if (!apply && tp_row(rows, i, "plan_additions")) {
+        tp_json_sets(r, tp_resource_link(p, "/api/v2/plans/%s/json-output",
+                                         id), "links", "json-output", NULL);
+    }
     return r;
 }
 
@@ -1097,7 +1120,7 @@ static tp_err_t *send_log(tp_req_t *req, int apply)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id");
-    const char *phase, *offset_s, *limit_s;
+    const char *phase, *offset_s, *limit_s, *key;
     apr_off_t size = 0, offset = 0, limit = 0;
     tp_log_slice_t s;
     tp_rows_t *rows;
@@ -1123,11 +1146,10 @@ static tp_err_t *send_log(tp_req_t *req, int apply)
     /* ETX only once the phase has ended and its log is stored */
     final = strcmp(phase, "pending") != 0 && strcmp(phase, "queued") != 0
             && strcmp(phase, "running") != 0;
-    tp_storage_file(&req->conf->storage, p,
-                    log_key(p, tp_row(rows, 0, "id"), apply), &size);
+    key = tp_phase_log_key(p, tp_row(rows, 0, "id"), apply);
+    tp_storage_file(&req->conf->storage, p, key, &size);
     tp_log_slice(size, final, offset, limit, &s);
-    if ((err = tp_storage_read_range(&req->conf->storage, p,
-                                     log_key(p, tp_row(rows, 0, "id"), apply),
+    if ((err = tp_storage_read_range(&req->conf->storage, p, key,
                                      s.from, (apr_size_t)s.len, &buf, &got))
         != NULL) {
         return err;

@@ -1,8 +1,9 @@
 # Remote runs with the real terraform CLI and the instance's real
 # terrapod-listener: a workspace in agent execution mode plans and applies
-# on the listener with output streamed live, and every way a run ends:
-# applied, discarded, confirmed through the API, canceled, errored, and
-# orphaned by a listener that dies.
+# on the listener with output streamed live, its plans and applies say
+# what they did to resources, and every way a run ends: applied,
+# discarded, confirmed through the API, canceled, errored, and orphaned by
+# a listener that dies.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -16,6 +17,20 @@ sub latest_run {
     my ($ws) = @_;
     my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs");
     return $d->{data}[0];
+}
+
+# the plan or apply of a run
+sub phase_of {
+    my ($run, $which) = @_;
+    my (undef, $d) = api(GET => '/api/v2/' . ($which eq 'plan' ? 'plans' : 'applies')
+                               . "/$run->{relationships}{$which}{data}{id}");
+    return $d->{data};
+}
+
+sub counts {
+    my ($phase) = @_;
+    return [@{ $phase->{attributes} }{qw(resource-additions resource-changes
+                                         resource-destructions resource-imports)}];
 }
 
 my $body = <<'HCL';
@@ -61,12 +76,28 @@ is $res->code, 200, 'the plan JSON is served' or diag $res->content;
 ok $doc && exists $doc->{format_version}, 'as terraform show -json renders it';
 ok((grep { ($_->{address} // '') eq 'terraform_data.a' }
     @{ $doc->{resource_changes} || [] }), 'with the planned resource');
+my $plan = phase_of(latest_run($ws), 'plan');
+is_deeply counts($plan), [1, 0, 0, 0], 'the plan reports 1 to add';
+ok $plan->{attributes}{'has-changes'}, 'and has changes';
+is $plan->{links}{'json-output'}, "/api/v2/plans/$plan_id/json-output",
+   'links.json-output names its JSON';
+is $plan->{attributes}{'execution-details'}{mode}, 'agent', 'it ran on an agent';
+ok $plan->{attributes}{'execution-details'}{'agent-name'}
+   && $plan->{attributes}{'execution-details'}{'agent-pool-name'} eq 'default',
+   'named, with its pool';
+ok $plan->{attributes}{'status-timestamps'}{'finished-at'}, 'with its finished-at';
 
 # apply -auto-approve: applied, state stored, workspace free
 ($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false');
 is $rc, 0, 'terraform apply -auto-approve' or diag $out;
 like $out, qr/Apply complete! Resources: 1 added/, 'applied on the listener';
 like $out, qr/env says env-value/, 'the env variable reached the run';
+is_deeply counts(phase_of(latest_run($ws), 'plan')), [1, 0, 0, 0],
+          'its plan reports 1 to add';
+my $apply = phase_of(latest_run($ws), 'apply');
+is_deeply counts($apply), [1, 0, 0, 0], 'its apply reports 1 added';
+is $apply->{attributes}{status}, 'finished', 'the apply finished';
+ok $apply->{attributes}{'status-timestamps'}{'finished-at'}, 'with its finished-at';
 ($res, $doc) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
 is $res->code, 200, 'the apply stored state';
 is $doc->{data}{relationships}{run}{data}{id}, latest_run($ws)->{id},
