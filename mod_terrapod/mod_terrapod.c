@@ -577,144 +577,243 @@ static const command_rec tp_cmds[] = {
     {NULL}
 };
 
-/* Reads the signing key; a missing or short key stops start-up, since
- * every capability URL depends on it. */
-static apr_status_t load_hmac_key(apr_pool_t *p, server_rec *s,
-                                  tp_srv_conf_t *c)
+/* ---- checking the configuration ----
+ * httpd runs check_config for `httpd -t` (which apachectl configtest and
+ * apachectl graceful run first) and at every start and restart, before
+ * the logs are opened and while it is still root. Every file a directive
+ * names is read and checked there, so a broken one fails the
+ * configuration test with its reason rather than stopping the whole
+ * server at its next restart; what is read is kept for the requests.
+ * Lines logged then go to httpd's stderr: the console for a test, the
+ * main error log for a restart. Each check logs what it finds wrong and
+ * says 1 when all is well, so one test reports every problem at once. */
+
+#define TP_HMAC_KEY_MIN 32
+#define TP_HMAC_KEY_MAX 4096
+#define TP_PEM_MAX      65536               /* a CA, its key, a secret */
+#define TP_CA_FILE_MAX  (4 * 1024 * 1024)   /* a bundle of CA certificates */
+
+static const char *status_text(apr_pool_t *p, apr_status_t rv)
+{
+    char buf[120];
+
+    return apr_pstrdup(p, apr_strerror(rv, buf, sizeof(buf)));
+}
+
+/* Reads a whole regular file of min to max bytes into pool memory, with a
+ * NUL after it; NULL, or what is wrong with it. */
+static const char *read_file(apr_pool_t *p, const char *path, apr_off_t min,
+                             apr_off_t max, char **out, apr_size_t *len)
 {
     apr_file_t *f;
     apr_finfo_t fi;
+    const char *why = NULL;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+
+    if (rv != APR_SUCCESS) {
+        return status_text(p, rv);
+    }
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
+        why = "not a regular file";
+    }
+    else if (rv == APR_SUCCESS && (fi.size < min || fi.size > max)) {
+        why = apr_psprintf(p, "%" APR_OFF_T_FMT " bytes; %" APR_OFF_T_FMT
+                           " to %" APR_OFF_T_FMT " are needed", fi.size,
+                           min, max);
+    }
+    else if (rv == APR_SUCCESS) {
+        *len = (apr_size_t)fi.size;
+        *out = apr_palloc(p, *len + 1);
+        rv = apr_file_read_full(f, *out, *len, len);
+        (*out)[*len] = '\0';
+    }
+    apr_file_close(f);
+    return rv != APR_SUCCESS ? status_text(p, rv) : why;
+}
+
+/* The signing key: every capability URL depends on it. */
+static int load_hmac_key(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
+{
     char *buf = NULL;
     apr_size_t len = 0;
-    apr_status_t rv;
+    const char *why;
 
     if (!c->hmac_key_file) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00001: "
                      "TerrapodHMACKeyFile is required with Terrapod On");
-        return APR_EINVAL;
+        return 0;
     }
-    rv = apr_file_open(&f, c->hmac_key_file, APR_FOPEN_READ, 0, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-        if (rv == APR_SUCCESS && fi.size <= 4096) {
-            len = (apr_size_t)fi.size;
-            buf = apr_palloc(p, len + 1);
-            rv = apr_file_read_full(f, buf, len, &len);
-        }
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS || len < 32) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00002: cannot use "
-                     "HMAC key file %s (need at least 32 bytes)",
-                     c->hmac_key_file);
-        return rv ? rv : APR_EINVAL;
+    why = read_file(p, c->hmac_key_file, TP_HMAC_KEY_MIN, TP_HMAC_KEY_MAX,
+                    &buf, &len);
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00002: cannot use "
+                     "HMAC key file %s: %s", c->hmac_key_file, why);
+        return 0;
     }
     c->hmac.bytes = (const unsigned char *)buf;
     c->hmac.len = len;
-    return APR_SUCCESS;
+    return 1;
 }
 
-static apr_status_t read_small_file(apr_pool_t *p, const char *path, char **out)
+/* The listener CA, read while httpd is still root: its key is usually
+ * readable by root alone. Without one, listeners cannot join. */
+static int load_listener_ca(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
 {
-    apr_file_t *f;
-    apr_finfo_t fi;
-    apr_size_t len = 0;
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
-
-    if (rv != APR_SUCCESS) {
-        return rv;
-    }
-    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (rv == APR_SUCCESS && (fi.size < 1 || fi.size > 65536)) {
-        rv = APR_EINVAL;
-    }
-    if (rv == APR_SUCCESS) {
-        len = (apr_size_t)fi.size;
-        *out = apr_palloc(p, len + 1);
-        rv = apr_file_read_full(f, *out, len, &len);
-        (*out)[len] = '\0';
-    }
-    apr_file_close(f);
-    return rv;
-}
-
-/* The listener CA is read here, while httpd still runs as root: its key
- * is usually readable by root alone. Without one, listeners cannot join;
- * a broken one stops start-up. */
-static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
-                                     tp_srv_conf_t *c)
-{
-    char *cert = NULL, *key = NULL;
-    const char *why = NULL, *path;
-    apr_status_t rv;
+    const char *path[2] = {c->listener_ca_cert, c->listener_ca_key};
+    char *pem[2] = {NULL, NULL};
+    const char *why;
+    apr_size_t len;
+    int i;
 
     if (!c->listener_ca_cert && !c->listener_ca_key) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "TP00700: no "
-                     "TerrapodListenerCACert: listeners cannot join");
-        return APR_SUCCESS;
+        return 1;
     }
     if (!c->listener_ca_cert || !c->listener_ca_key) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00701: "
                      "TerrapodListenerCACert and TerrapodListenerCAKey go "
                      "together");
-        return APR_EINVAL;
+        return 0;
     }
-    path = c->listener_ca_cert;
-    rv = read_small_file(p, path, &cert);
-    if (rv == APR_SUCCESS) {
-        path = c->listener_ca_key;
-        rv = read_small_file(p, path, &key);
+    for (i = 0; i < 2; i++) {
+        if ((why = read_file(p, path[i], 1, TP_PEM_MAX, &pem[i], &len))) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00702: cannot "
+                         "read %s: %s", path[i], why);
+            return 0;
+        }
     }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00702: cannot read "
-                     "%s", path);
-        return rv;
-    }
-    if (tp_x509_ca_check(p, cert, key, &why) != APR_SUCCESS) {
+    if (tp_x509_ca_check(p, pem[0], pem[1], &why) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00703: listener CA "
-                     "%s / %s: %s", c->listener_ca_cert, c->listener_ca_key,
-                     why);
-        return APR_EINVAL;
+                     "%s / %s: %s", path[0], path[1], why);
+        return 0;
     }
-    c->listener_ca_pem = cert;
-    c->listener_ca_key_pem = key;
-    return APR_SUCCESS;
+    c->listener_ca_pem = pem[0];
+    c->listener_ca_key_pem = pem[1];
+    return 1;
 }
 
-/* Reads each provider's client secret (while still root: it is usually
- * readable by root alone) and sets up its per-process cache. The secret is
- * never logged. */
-static apr_status_t load_oidc(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
+/* A provider's client secret, read while still root (it is usually
+ * readable by root alone) and never logged. */
+static int load_oidc_secret(apr_pool_t *p, server_rec *s,
+                            tp_oidc_provider_t *prov)
 {
-    int i;
+    char *secret = NULL;
+    apr_size_t len = 0;
+    const char *why = read_file(p, prov->secret_file, 1, TP_PEM_MAX, &secret,
+                                &len);
+
+    while (!why && len && apr_isspace(secret[len - 1])) {
+        secret[--len] = '\0';
+    }
+    if (!why && !len) {
+        why = "it holds only white space";
+    }
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01100: single "
+                     "sign-on provider %s: cannot use client secret file "
+                     "%s: %s", prov->name, prov->secret_file, why);
+        return 0;
+    }
+    prov->client_secret = secret;
+    return 1;
+}
+
+/* The CA file a provider's TLS is checked against is read when the
+ * provider is contacted; a wrong one would otherwise show only as failed
+ * sign-ins. */
+static int check_oidc_ca(apr_pool_t *ptemp, server_rec *s,
+                         const tp_oidc_provider_t *prov)
+{
+    char *pem = NULL;
+    apr_size_t len;
+    const char *why;
+
+    if (!prov->ca_file) {
+        return 1;
+    }
+    why = read_file(ptemp, prov->ca_file, 1, TP_CA_FILE_MAX, &pem, &len);
+    if (!why && tp_x509_certs_check(pem, &why) == APR_SUCCESS) {
+        return 1;
+    }
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01104: single sign-on "
+                 "provider %s: TerrapodOIDCCACertificate %s: %s", prov->name,
+                 prov->ca_file, why);
+    return 0;
+}
+
+static int load_oidc(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                     tp_srv_conf_t *c)
+{
+    int i, ok = 1;
 
     for (i = 0; c->oidc_providers && i < c->oidc_providers->nelts; i++) {
         tp_oidc_provider_t *prov = APR_ARRAY_IDX(c->oidc_providers, i,
                                                  tp_oidc_provider_t *);
-        char *secret = NULL;
-        apr_size_t len;
-        apr_status_t rv;
 
-        if (prov->cache) {          /* shared with a server seen before */
-            continue;
+        if (!prov->client_secret) {     /* else shared with a server seen */
+            ok &= load_oidc_secret(pconf, s, prov);
+            ok &= check_oidc_ca(ptemp, s, prov);
         }
-        rv = read_small_file(p, prov->secret_file, &secret);
-        if (rv == APR_SUCCESS) {
-            for (len = strlen(secret); len && apr_isspace(secret[len - 1]);
-                 len--) {
-                secret[len - 1] = '\0';
-            }
-            rv = len ? tp_oidc_cache_init(p, prov) : APR_EINVAL;
-        }
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP01100: single "
-                         "sign-on provider %s: cannot use client secret "
-                         "file %s", prov->name, prov->secret_file);
-            return rv;
-        }
-        prov->client_secret = secret;
     }
-    return APR_SUCCESS;
+    return ok;
+}
+
+/* A directory a directive names (tag: the log line's). */
+static int check_dir(apr_pool_t *p, server_rec *s, const char *tag,
+                     const char *directive, const char *path)
+{
+    apr_finfo_t fi;
+    apr_status_t rv;
+    const char *why = NULL;
+
+    if (!path) {
+        return 1;
+    }
+    rv = apr_stat(&fi, path, APR_FINFO_TYPE, p);
+    if (rv != APR_SUCCESS) {
+        why = status_text(p, rv);
+    }
+    else if (fi.filetype != APR_DIR) {
+        why = "not a directory";
+    }
+    if (why) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s %s: %s", tag,
+                     directive, path, why);
+        return 0;
+    }
+    return 1;
+}
+
+static int check_dbd(server_rec *s, const tp_srv_conf_t *c)
+{
+    if (!c->dbd_driver || !c->dbd_params) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00005: Terrapod "
+                     "needs DBDriver and DBDParams (and LoadModule "
+                     "terrapod_module after dbd_module)");
+        return 0;
+    }
+    /* tp_db.c speaks libpq on the connections mod_dbd hands out */
+    if (strcmp(c->dbd_driver, "pgsql") != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00010: Terrapod "
+                     "needs DBDriver pgsql, not %s", c->dbd_driver);
+        return 0;
+    }
+    return 1;
+}
+
+/* Everything a server with Terrapod On names. */
+static int check_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                        tp_srv_conf_t *c)
+{
+    int ok = load_hmac_key(pconf, s, c);
+
+    ok &= load_listener_ca(pconf, s, c);
+    ok &= load_oidc(pconf, ptemp, s, c);
+    ok &= check_dir(ptemp, s, "TP00007", "TerrapodStorageDir",
+                    c->storage.root);
+    ok &= check_dir(ptemp, s, "TP00008", "TerrapodSchemaDir", c->schema_dir);
+    ok &= check_dbd(s, c);
+    return ok;
 }
 
 static void finish_rate_limits(int *limits)
@@ -761,6 +860,28 @@ static void finish_conf(tp_srv_conf_t *c)
     finish_rate_limits(c->rate_limits);
 }
 
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+    int ok = 1;
+
+    (void)plog;
+    /* each process reads its process-wide settings (TerrapodAuditQueue,
+     * TerrapodTokenCache) from the main server, Terrapod On there or not */
+    finish_conf(srv_conf(s));
+    for (vs = s; vs; vs = vs->next) {
+        tp_srv_conf_t *c = srv_conf(vs);
+
+        if (c->enabled == 1) {
+            finish_conf(c);
+            ok &= check_server(pconf, ptemp, vs, c);
+        }
+    }
+    ok &= tp_rl_check_config(s) == APR_SUCCESS;
+    return ok ? OK : HTTP_INTERNAL_SERVER_ERROR;
+}
+
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
 {
     tp_db_t *db;
@@ -783,6 +904,34 @@ static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
                  "date (%d file(s) applied from %s)", applied, c->schema_dir);
 }
 
+/* Each provider's cache of discovery documents and keys, per process. */
+static apr_status_t init_oidc_caches(apr_pool_t *pconf, server_rec *s,
+                                     tp_srv_conf_t *c)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; c->oidc_providers && i < c->oidc_providers->nelts; i++) {
+        tp_oidc_provider_t *prov = APR_ARRAY_IDX(c->oidc_providers, i,
+                                                 tp_oidc_provider_t *);
+
+        if (prov->cache) {          /* shared with a server seen before */
+            continue;
+        }
+        if ((rv = tp_oidc_cache_init(pconf, prov)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP01105: single "
+                         "sign-on provider %s: cannot set up its cache",
+                         prov->name);
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Whatever stops start-up here is logged to the main server's error log
+ * (s): httpd itself says only "Configuration Failed" there, and a virtual
+ * host's own log is not where an operator looks when the server is gone.
+ * The files were read and checked by check_config. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
@@ -791,27 +940,21 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
 
     (void)plog;
     if (tp_db_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00009: cannot "
+                     "initialise apr_dbd");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* each process reads its process-wide settings (TerrapodAuditQueue,
-     * TerrapodTokenCache) from the main server, Terrapod On there or not */
-    finish_conf(srv_conf(s));
     for (vs = s; vs; vs = vs->next) {
         tp_srv_conf_t *c = srv_conf(vs);
 
         if (c->enabled != 1) {
             continue;
         }
-        finish_conf(c);
-        if (load_hmac_key(pconf, vs, c) != APR_SUCCESS
-            || load_listener_ca(pconf, vs, c) != APR_SUCCESS
-            || load_oidc(pconf, vs, c) != APR_SUCCESS) {
-            return HTTP_INTERNAL_SERVER_ERROR;
+        if (!c->listener_ca_pem) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, vs, "TP00700: no "
+                         "TerrapodListenerCACert: listeners cannot join");
         }
-        if (!c->dbd_driver || !c->dbd_params) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, "TP00005: Terrapod "
-                         "needs DBDriver and DBDParams (and LoadModule "
-                         "terrapod_module after dbd_module)");
+        if (init_oidc_caches(pconf, s, c) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!first) {
@@ -860,6 +1003,7 @@ static void register_hooks(apr_pool_t *p)
 
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -88,7 +88,7 @@ typedef struct tp_srv_conf {
     int audit_queue;              /* entries; -1: inherit */
     int token_cache;              /* seconds; 0: off; -1: inherit */
     int read_cache;               /* seconds; 0: off; -1: inherit */
-    /* loaded at post_config */
+    /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
     const char *listener_ca_key_pem;
@@ -373,8 +373,10 @@ tp_err_t *tp_signin_complete(tp_req_t *req, const char *provider,
                              const char *return_to);
 /* mod_terrapod_ratelimit.c: the shared counters. */
 void tp_rl_pre_config(apr_pool_t *pconf);
-/* Creates the counters when any server has a limit; fails without a
- * shared object cache provider. */
+/* Fails (saying why) when a server has a limit and no shared object
+ * cache provider is loaded: at check_config, so httpd -t finds out. */
+apr_status_t tp_rl_check_config(server_rec *s);
+/* Creates the counters when any server has a limit. */
 apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s);
 void tp_rl_child_init(apr_pool_t *p, server_rec *s);
