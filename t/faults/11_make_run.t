@@ -2,7 +2,8 @@
 # its postmaster was killed with SIGKILL, before anything reaped it, it
 # starts PostgreSQL on the first try; on a running instance whose
 # configuration no longer parses, it fails with Apache's own message and
-# the running server keeps its configuration.
+# the running server keeps its configuration; without its settings file,
+# it gives the existing admin a new password and token and says so.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -60,6 +61,20 @@ subtest 'make run with a misspelt directive in conf.d' => sub {
     ok kill(0, $pid), 'the running Apache was left alone';
     ok ready(), 'and still answers /ready';
     is httpd_pid(), $pid, 'the same server';
+};
+
+subtest 'make run with its settings file gone' => sub {
+    my $old = instance();
+    unlink "$dir/run/terrapod.env" or die $!;
+    my ($rc, $out) = make_run();
+    is $rc, 0, 'make run succeeds' or diag $out;
+    like $out, qr/admin\@localhost existed without \S+terrapod\.env: it has a new password and API token/,
+         'saying the admin was given a new password and token';
+    my $new = instance();
+    isnt $new->{TERRAPOD_TOKEN}, $old->{TERRAPOD_TOKEN}, 'a new token is written';
+    is((api(GET => '/api/v2/account/details'))[0]->code, 200, 'and works');
+    is((api(GET => '/api/v2/account/details', token => $old->{TERRAPOD_TOKEN}))[0]->code,
+       200, 'the earlier token still works');
 };
 
 done_testing;
