@@ -42,6 +42,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->audit_queue = -1;
     c->token_cache = -1;
     c->read_cache = -1;
+    c->dbd_max = -1;
     return c;
 }
 
@@ -67,6 +68,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
     c->dbd_params = MERGE(dbd_params);
+    c->dbd_max = MERGE_INT(dbd_max);
     c->task_intervals = apr_table_overlay(p, base->task_intervals,
                                           add->task_intervals);
     c->oidc_providers = MERGE(oidc_providers);
@@ -198,6 +200,16 @@ static const char *add_trusted_proxy(cmd_parms *cmd, void *dc,
 static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
 {
     set_string(cmd, dc, arg);
+    return DECLINE_CMD;
+}
+
+/* mod_dbd's DBDMax, for the start-up check of the connections Apache may
+ * open against the database's max_connections (mod_dbd checks the value
+ * itself). */
+static const char *see_dbd_max(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    srv_conf(cmd->server)->dbd_max = atoi(arg);
     return DECLINE_CMD;
 }
 
@@ -574,6 +586,8 @@ static const command_rec tp_cmds[] = {
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
                   "(seen for mod_dbd)"),
+    AP_INIT_TAKE1("DBDMax", see_dbd_max, NULL, RSRC_CONF,
+                  "(seen for mod_dbd)"),
     {NULL}
 };
 
@@ -856,6 +870,9 @@ static void finish_conf(tp_srv_conf_t *c)
     }
     if (c->read_cache == -1) {
         c->read_cache = TP_DEFAULT_READ_CACHE;
+    }
+    if (c->dbd_max == -1) {
+        c->dbd_max = TP_DBD_DEFAULT_MAX;
     }
     finish_rate_limits(c->rate_limits);
 }

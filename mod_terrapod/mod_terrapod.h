@@ -42,6 +42,7 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_READ_CACHE_MAX        60
 #define TP_READ_CACHE_ENTRIES    500  /* answers a process keeps */
 #define TP_READ_CACHE_ANSWER_MAX 16384 /* bytes of the largest kept */
+#define TP_DBD_DEFAULT_MAX       10   /* mod_dbd's DBDMax default */
 
 /* terraform login: the client the discovery document names and the ports
  * its loopback listener may use */
@@ -70,6 +71,7 @@ typedef struct tp_srv_conf {
     /* seen in mod_dbd's own directives, for connections outside requests */
     const char *dbd_driver;
     const char *dbd_params;
+    int dbd_max;                  /* DBDMax; -1: inherit, then mod_dbd's */
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     int listener_poll_wait;       /* seconds; -1: inherit */
     /* API token policy; -1: inherit (then the TP_*_DEFAULT of tp_auth.h) */
