@@ -7,11 +7,15 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <ap_mpm.h>
+#include <mpm_common.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "mod_terrapod.h"
 #include "tp_migrate.h"
@@ -598,14 +602,40 @@ static const command_rec tp_cmds[] = {
  * names is read and checked there, so a broken one fails the
  * configuration test with its reason rather than stopping the whole
  * server at its next restart; what is read is kept for the requests.
- * Lines logged then go to httpd's stderr: the console for a test, the
- * main error log for a restart. Each check logs what it finds wrong and
- * says 1 when all is well, so one test reports every problem at once. */
+ * Each check notes what it finds wrong and says 1 when all is well, so
+ * one test reports every problem at once. */
 
 #define TP_HMAC_KEY_MIN 32
 #define TP_HMAC_KEY_MAX 4096
 #define TP_PEM_MAX      65536               /* a CA, its key, a secret */
 #define TP_CA_FILE_MAX  (4 * 1024 * 1024)   /* a bundle of CA certificates */
+
+typedef struct {
+    server_rec *s;
+    const char *why;        /* with its log tag */
+} failure_t;
+
+typedef struct {
+    apr_pool_t *pconf;      /* what is read is kept here */
+    apr_pool_t *ptemp;
+    server_rec *s;          /* the server being checked */
+    apr_array_header_t *failures;   /* failure_t */
+} check_t;
+
+static int refuse(check_t *ck, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int refuse(check_t *ck, const char *fmt, ...)
+{
+    failure_t *f = apr_array_push(ck->failures);
+    va_list ap;
+
+    va_start(ap, fmt);
+    f->s = ck->s;
+    f->why = apr_pvsprintf(ck->pconf, fmt, ap);
+    va_end(ap);
+    return 0;
+}
 
 static const char *status_text(apr_pool_t *p, apr_status_t rv)
 {
@@ -647,23 +677,21 @@ static const char *read_file(apr_pool_t *p, const char *path, apr_off_t min,
 }
 
 /* The signing key: every capability URL depends on it. */
-static int load_hmac_key(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
+static int load_hmac_key(check_t *ck, tp_srv_conf_t *c)
 {
     char *buf = NULL;
     apr_size_t len = 0;
     const char *why;
 
     if (!c->hmac_key_file) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00001: "
-                     "TerrapodHMACKeyFile is required with Terrapod On");
-        return 0;
+        return refuse(ck, "TP00001: TerrapodHMACKeyFile is required with "
+                      "Terrapod On");
     }
-    why = read_file(p, c->hmac_key_file, TP_HMAC_KEY_MIN, TP_HMAC_KEY_MAX,
-                    &buf, &len);
+    why = read_file(ck->pconf, c->hmac_key_file, TP_HMAC_KEY_MIN,
+                    TP_HMAC_KEY_MAX, &buf, &len);
     if (why) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00002: cannot use "
-                     "HMAC key file %s: %s", c->hmac_key_file, why);
-        return 0;
+        return refuse(ck, "TP00002: cannot use HMAC key file %s: %s",
+                      c->hmac_key_file, why);
     }
     c->hmac.bytes = (const unsigned char *)buf;
     c->hmac.len = len;
@@ -672,7 +700,7 @@ static int load_hmac_key(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
 
 /* The listener CA, read while httpd is still root: its key is usually
  * readable by root alone. Without one, listeners cannot join. */
-static int load_listener_ca(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
+static int load_listener_ca(check_t *ck, tp_srv_conf_t *c)
 {
     const char *path[2] = {c->listener_ca_cert, c->listener_ca_key};
     char *pem[2] = {NULL, NULL};
@@ -684,22 +712,18 @@ static int load_listener_ca(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
         return 1;
     }
     if (!c->listener_ca_cert || !c->listener_ca_key) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00701: "
-                     "TerrapodListenerCACert and TerrapodListenerCAKey go "
-                     "together");
-        return 0;
+        return refuse(ck, "TP00701: TerrapodListenerCACert and "
+                      "TerrapodListenerCAKey go together");
     }
     for (i = 0; i < 2; i++) {
-        if ((why = read_file(p, path[i], 1, TP_PEM_MAX, &pem[i], &len))) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00702: cannot "
-                         "read %s: %s", path[i], why);
-            return 0;
+        why = read_file(ck->pconf, path[i], 1, TP_PEM_MAX, &pem[i], &len);
+        if (why) {
+            return refuse(ck, "TP00702: cannot read %s: %s", path[i], why);
         }
     }
-    if (tp_x509_ca_check(p, pem[0], pem[1], &why) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00703: listener CA "
-                     "%s / %s: %s", path[0], path[1], why);
-        return 0;
+    if (tp_x509_ca_check(ck->ptemp, pem[0], pem[1], &why) != APR_SUCCESS) {
+        return refuse(ck, "TP00703: listener CA %s / %s: %s", path[0],
+                      path[1], why);
     }
     c->listener_ca_pem = pem[0];
     c->listener_ca_key_pem = pem[1];
@@ -708,13 +732,12 @@ static int load_listener_ca(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
 
 /* A provider's client secret, read while still root (it is usually
  * readable by root alone) and never logged. */
-static int load_oidc_secret(apr_pool_t *p, server_rec *s,
-                            tp_oidc_provider_t *prov)
+static int load_oidc_secret(check_t *ck, tp_oidc_provider_t *prov)
 {
     char *secret = NULL;
     apr_size_t len = 0;
-    const char *why = read_file(p, prov->secret_file, 1, TP_PEM_MAX, &secret,
-                                &len);
+    const char *why = read_file(ck->pconf, prov->secret_file, 1, TP_PEM_MAX,
+                                &secret, &len);
 
     while (!why && len && apr_isspace(secret[len - 1])) {
         secret[--len] = '\0';
@@ -723,10 +746,9 @@ static int load_oidc_secret(apr_pool_t *p, server_rec *s,
         why = "it holds only white space";
     }
     if (why) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01100: single "
-                     "sign-on provider %s: cannot use client secret file "
-                     "%s: %s", prov->name, prov->secret_file, why);
-        return 0;
+        return refuse(ck, "TP01100: single sign-on provider %s: cannot use "
+                      "client secret file %s: %s", prov->name,
+                      prov->secret_file, why);
     }
     prov->client_secret = secret;
     return 1;
@@ -735,8 +757,7 @@ static int load_oidc_secret(apr_pool_t *p, server_rec *s,
 /* The CA file a provider's TLS is checked against is read when the
  * provider is contacted; a wrong one would otherwise show only as failed
  * sign-ins. */
-static int check_oidc_ca(apr_pool_t *ptemp, server_rec *s,
-                         const tp_oidc_provider_t *prov)
+static int check_oidc_ca(check_t *ck, const tp_oidc_provider_t *prov)
 {
     char *pem = NULL;
     apr_size_t len;
@@ -745,18 +766,16 @@ static int check_oidc_ca(apr_pool_t *ptemp, server_rec *s,
     if (!prov->ca_file) {
         return 1;
     }
-    why = read_file(ptemp, prov->ca_file, 1, TP_CA_FILE_MAX, &pem, &len);
+    why = read_file(ck->ptemp, prov->ca_file, 1, TP_CA_FILE_MAX, &pem, &len);
     if (!why && tp_x509_certs_check(pem, &why) == APR_SUCCESS) {
         return 1;
     }
-    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01104: single sign-on "
-                 "provider %s: TerrapodOIDCCACertificate %s: %s", prov->name,
-                 prov->ca_file, why);
-    return 0;
+    return refuse(ck, "TP01104: single sign-on provider %s: "
+                  "TerrapodOIDCCACertificate %s: %s", prov->name,
+                  prov->ca_file, why);
 }
 
-static int load_oidc(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
-                     tp_srv_conf_t *c)
+static int load_oidc(check_t *ck, tp_srv_conf_t *c)
 {
     int i, ok = 1;
 
@@ -765,68 +784,58 @@ static int load_oidc(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                                  tp_oidc_provider_t *);
 
         if (!prov->client_secret) {     /* else shared with a server seen */
-            ok &= load_oidc_secret(pconf, s, prov);
-            ok &= check_oidc_ca(ptemp, s, prov);
+            ok &= load_oidc_secret(ck, prov);
+            ok &= check_oidc_ca(ck, prov);
         }
     }
     return ok;
 }
 
 /* A directory a directive names (tag: the log line's). */
-static int check_dir(apr_pool_t *p, server_rec *s, const char *tag,
-                     const char *directive, const char *path)
+static int check_dir(check_t *ck, const char *tag, const char *directive,
+                     const char *path)
 {
     apr_finfo_t fi;
     apr_status_t rv;
-    const char *why = NULL;
 
     if (!path) {
         return 1;
     }
-    rv = apr_stat(&fi, path, APR_FINFO_TYPE, p);
+    rv = apr_stat(&fi, path, APR_FINFO_TYPE, ck->ptemp);
     if (rv != APR_SUCCESS) {
-        why = status_text(p, rv);
+        return refuse(ck, "%s: %s %s: %s", tag, directive, path,
+                      status_text(ck->ptemp, rv));
     }
-    else if (fi.filetype != APR_DIR) {
-        why = "not a directory";
-    }
-    if (why) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "%s: %s %s: %s", tag,
-                     directive, path, why);
-        return 0;
+    if (fi.filetype != APR_DIR) {
+        return refuse(ck, "%s: %s %s: not a directory", tag, directive, path);
     }
     return 1;
 }
 
-static int check_dbd(server_rec *s, const tp_srv_conf_t *c)
+static int check_dbd(check_t *ck, const tp_srv_conf_t *c)
 {
     if (!c->dbd_driver || !c->dbd_params) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00005: Terrapod "
-                     "needs DBDriver and DBDParams (and LoadModule "
-                     "terrapod_module after dbd_module)");
-        return 0;
+        return refuse(ck, "TP00005: Terrapod needs DBDriver and DBDParams "
+                      "(and LoadModule terrapod_module after dbd_module)");
     }
     /* tp_db.c speaks libpq on the connections mod_dbd hands out */
     if (strcmp(c->dbd_driver, "pgsql") != 0) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00010: Terrapod "
-                     "needs DBDriver pgsql, not %s", c->dbd_driver);
-        return 0;
+        return refuse(ck, "TP00010: Terrapod needs DBDriver pgsql, not %s",
+                      c->dbd_driver);
     }
     return 1;
 }
 
 /* Everything a server with Terrapod On names. */
-static int check_server(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
-                        tp_srv_conf_t *c)
+static int check_server(check_t *ck, tp_srv_conf_t *c)
 {
-    int ok = load_hmac_key(pconf, s, c);
+    int ok = load_hmac_key(ck, c);
 
-    ok &= load_listener_ca(pconf, s, c);
-    ok &= load_oidc(pconf, ptemp, s, c);
-    ok &= check_dir(ptemp, s, "TP00007", "TerrapodStorageDir",
-                    c->storage.root);
-    ok &= check_dir(ptemp, s, "TP00008", "TerrapodSchemaDir", c->schema_dir);
-    ok &= check_dbd(s, c);
+    ok &= load_listener_ca(ck, c);
+    ok &= load_oidc(ck, c);
+    ok &= check_dir(ck, "TP00007", "TerrapodStorageDir", c->storage.root);
+    ok &= check_dir(ck, "TP00008", "TerrapodSchemaDir", c->schema_dir);
+    ok &= check_dbd(ck, c);
     return ok;
 }
 
@@ -877,13 +886,57 @@ static void finish_conf(tp_srv_conf_t *c)
     finish_rate_limits(c->rate_limits);
 }
 
+/* What failed the check in httpd's first pass at a start, for post_config
+ * to log once the error logs are open (NULL: nothing). */
+static apr_array_header_t *start_failures;
+
+/* Whether a server runs under this configuration's pid file: then this
+ * httpd only signals it (-k graceful, restart, stop). */
+static int server_running(apr_pool_t *p)
+{
+    pid_t pid;
+
+    return ap_read_pid(p, ap_pid_fname, &pid) == APR_SUCCESS
+           && pid != getpid() && kill(pid, 0) == 0;
+}
+
+/* A failure stops the configuration test, a restart, and an httpd about
+ * to signal a running server (which is then left alone; like a syntax
+ * error, it stops -k stop too). A start fails in its first pass's
+ * post_config instead, after logging the reasons again to the main error
+ * log, open by then: the first place an operator looks when the server is
+ * not running. */
+static int failure_waits_for_post_config(apr_pool_t *ptemp)
+{
+    return ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL
+           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+           && !server_running(ptemp);
+}
+
+/* Each failure to the error log of s, or of its own server when s is
+ * NULL. */
+static void log_failures(const apr_array_header_t *failures, server_rec *s)
+{
+    int i;
+
+    for (i = 0; i < failures->nelts; i++) {
+        const failure_t *f = &APR_ARRAY_IDX(failures, i, failure_t);
+
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s ? s : f->s, "%s", f->why);
+    }
+}
+
+/* Lines logged here go to httpd's stderr: the console for a test or a
+ * start, the main error log at a restart. */
 static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
                         apr_pool_t *ptemp, server_rec *s)
 {
+    check_t ck = {pconf, ptemp, s, NULL};
+    const char *why;
     server_rec *vs;
-    int ok = 1;
 
     (void)plog;
+    ck.failures = apr_array_make(pconf, 2, sizeof(failure_t));
     /* each process reads its process-wide settings (TerrapodAuditQueue,
      * TerrapodTokenCache) from the main server, Terrapod On there or not */
     finish_conf(srv_conf(s));
@@ -891,12 +944,27 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
         tp_srv_conf_t *c = srv_conf(vs);
 
         if (c->enabled == 1) {
+            ck.s = vs;
             finish_conf(c);
-            ok &= check_server(pconf, ptemp, vs, c);
+            check_server(&ck, c);
         }
     }
-    ok &= tp_rl_check_config(s) == APR_SUCCESS;
-    return ok ? OK : HTTP_INTERNAL_SERVER_ERROR;
+    if ((why = tp_rl_check_config(s)) != NULL) {
+        ck.s = s;
+        refuse(&ck, "%s", why);
+    }
+    log_failures(ck.failures, NULL);
+    start_failures = NULL;
+    /* httpd -S and -M only show the configuration; they show why too */
+    if (ck.failures->nelts == 0
+        || ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
+        return OK;
+    }
+    if (failure_waits_for_post_config(ptemp)) {
+        start_failures = ck.failures;
+        return OK;
+    }
+    return HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
@@ -956,6 +1024,10 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     tp_srv_conf_t *first = NULL;
 
     (void)plog;
+    if (start_failures) {
+        log_failures(start_failures, s);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     if (tp_db_init(pconf) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00009: cannot "
                      "initialise apr_dbd");

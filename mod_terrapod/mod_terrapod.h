@@ -375,9 +375,10 @@ tp_err_t *tp_signin_complete(tp_req_t *req, const char *provider,
                              const char *return_to);
 /* mod_terrapod_ratelimit.c: the shared counters. */
 void tp_rl_pre_config(apr_pool_t *pconf);
-/* Fails (saying why) when a server has a limit and no shared object
- * cache provider is loaded: at check_config, so httpd -t finds out. */
-apr_status_t tp_rl_check_config(server_rec *s);
+/* Why the configuration fails when a server has a limit and no shared
+ * object cache provider is loaded (at check_config, so that httpd -t
+ * finds out); NULL when all is well. */
+const char *tp_rl_check_config(server_rec *s);
 /* Creates the counters when any server has a limit. */
 apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s);

@@ -52,15 +52,13 @@ static const ap_socache_provider_t *cache_provider(void)
                               AP_SOCACHE_PROVIDER_VERSION);
 }
 
-apr_status_t tp_rl_check_config(server_rec *s)
+const char *tp_rl_check_config(server_rec *s)
 {
     if (any_limit(s) && !cache_provider()) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01310: rate limits "
-                     "need mod_socache_shmcb (LoadModule "
-                     "socache_shmcb_module), or TerrapodRateLimit ... 0");
-        return APR_EGENERAL;
+        return "TP01310: rate limits need mod_socache_shmcb (LoadModule "
+               "socache_shmcb_module), or TerrapodRateLimit ... 0";
     }
-    return APR_SUCCESS;
+    return NULL;
 }
 
 apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,

@@ -147,30 +147,55 @@ subtest 'a graceful restart with a short key is refused; the server keeps servin
     unlink snippet('broken-key');
 };
 
-subtest 'a restart signalled despite it stops with the reason in the main error log' => sub {
-    my ($port) = $e->{TERRAPOD_URL} =~ /:(\d+)$/;
-    # the virtual host has its own error log; httpd's own last word in the
-    # main one is "Configuration Failed"
-    write_file(snippet('broken-vhost'), <<"CONF");
+# A virtual host with an error log of its own and the short key: httpd's
+# own last word in the main log is "Configuration Failed".
+my ($port) = $e->{TERRAPOD_URL} =~ /:(\d+)$/;
+my $broken_vhost = <<"CONF";
 <VirtualHost 127.0.0.1:$port>
     ServerName other.localhost
     ErrorLog "$dir/log/other_error_log"
     TerrapodHMACKeyFile short.key
 </VirtualHost>
 CONF
+my $says_why = qr{TP00002: cannot use HMAC key file \Q$dir\E/short\.key: 10 bytes};
+
+subtest 'a restart signalled despite it stops with the reason in the main error log' => sub {
+    write_file(snippet('broken-vhost'), $broken_vhost);
     my $pid = httpd_pid();
     my @children = split ' ', qx{pgrep -P $pid};
     my $seen = length error_log();
     kill 'USR1', $pid;
     ok wait_until(20, sub { !kill 0, $pid }), 'Apache stopped';
-    like substr(error_log(), $seen),
-         qr{TP00002: cannot use HMAC key file \Q$dir\E/short\.key: 10 bytes},
-         'the main error log says why';
+    like substr(error_log(), $seen), $says_why, 'the main error log says why';
     unlink snippet('broken-vhost');
     # its children notice their parent is gone and free the port
     wait_until(30, sub { !grep { kill 0, $_ } @children });
     restart_httpd();
     ok ready(), 'started again with the configuration repaired';
+};
+
+subtest 'a start with a broken key: the reason on the console and in the main error log' => sub {
+    tp_instance('httpd-down', $dir);
+    write_file(snippet('broken-vhost'), $broken_vhost);
+    my $seen = length error_log();
+    my $out = qx{${\ httpd_cmd()} -f $dir/httpd.conf -k start 2>&1};
+    isnt $?, 0, 'httpd -k start fails';
+    like $out, $says_why, 'saying why on the console';
+    like substr(error_log(), $seen), $says_why, 'and in the main error log';
+    like substr(error_log(), $seen), qr/AH00016: Configuration Failed/,
+         "before httpd's own last word";
+    unlink snippet('broken-vhost');
+    tp_instance('httpd-up', $dir);
+    ok ready(), 'started with the configuration repaired';
+};
+
+subtest 'httpd -M with a broken key lists the modules, and says why' => sub {
+    write_file(snippet('broken-key'), "TerrapodHMACKeyFile short.key\n");
+    my $out = qx{${\ httpd_cmd()} -f $dir/httpd.conf -M 2>&1};
+    is $?, 0, 'succeeds';
+    like $out, qr/terrapod_module/, 'listing the modules';
+    like $out, $says_why, 'with the reason the configuration would fail';
+    unlink snippet('broken-key');
 };
 unlink "$dir/short.key";
 
