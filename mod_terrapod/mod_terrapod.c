@@ -7,11 +7,15 @@
 #include <http_protocol.h>
 #include <http_request.h>
 #include <ap_mpm.h>
+#include <mpm_common.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_file_io.h>
 #include <apr_lib.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "mod_terrapod.h"
 #include "tp_migrate.h"
@@ -42,6 +46,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->audit_queue = -1;
     c->token_cache = -1;
     c->read_cache = -1;
+    c->dbd_max = -1;
     return c;
 }
 
@@ -67,6 +72,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
     c->dbd_params = MERGE(dbd_params);
+    c->dbd_max = MERGE_INT(dbd_max);
     c->task_intervals = apr_table_overlay(p, base->task_intervals,
                                           add->task_intervals);
     c->oidc_providers = MERGE(oidc_providers);
@@ -198,6 +204,16 @@ static const char *add_trusted_proxy(cmd_parms *cmd, void *dc,
 static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
 {
     set_string(cmd, dc, arg);
+    return DECLINE_CMD;
+}
+
+/* mod_dbd's DBDMax, for the start-up check of the connections Apache may
+ * open against the database's max_connections (mod_dbd checks the value
+ * itself). */
+static const char *see_dbd_max(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    srv_conf(cmd->server)->dbd_max = atoi(arg);
     return DECLINE_CMD;
 }
 
@@ -574,147 +590,253 @@ static const command_rec tp_cmds[] = {
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
                   "(seen for mod_dbd)"),
+    AP_INIT_TAKE1("DBDMax", see_dbd_max, NULL, RSRC_CONF,
+                  "(seen for mod_dbd)"),
     {NULL}
 };
 
-/* Reads the signing key; a missing or short key stops start-up, since
- * every capability URL depends on it. */
-static apr_status_t load_hmac_key(apr_pool_t *p, server_rec *s,
-                                  tp_srv_conf_t *c)
-{
-    apr_file_t *f;
-    apr_finfo_t fi;
-    char *buf = NULL;
-    apr_size_t len = 0;
-    apr_status_t rv;
+/* ---- checking the configuration ----
+ * httpd runs check_config for `httpd -t` (which apachectl configtest and
+ * apachectl graceful run first) and at every start and restart, before
+ * the logs are opened and while it is still root. Every file a directive
+ * names is read and checked there, so a broken one fails the
+ * configuration test with its reason rather than stopping the whole
+ * server at its next restart; what is read is kept for the requests.
+ * Each check notes what it finds wrong and says 1 when all is well, so
+ * one test reports every problem at once. */
 
-    if (!c->hmac_key_file) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00001: "
-                     "TerrapodHMACKeyFile is required with Terrapod On");
-        return APR_EINVAL;
-    }
-    rv = apr_file_open(&f, c->hmac_key_file, APR_FOPEN_READ, 0, p);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-        if (rv == APR_SUCCESS && fi.size <= 4096) {
-            len = (apr_size_t)fi.size;
-            buf = apr_palloc(p, len + 1);
-            rv = apr_file_read_full(f, buf, len, &len);
-        }
-        apr_file_close(f);
-    }
-    if (rv != APR_SUCCESS || len < 32) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00002: cannot use "
-                     "HMAC key file %s (need at least 32 bytes)",
-                     c->hmac_key_file);
-        return rv ? rv : APR_EINVAL;
-    }
-    c->hmac.bytes = (const unsigned char *)buf;
-    c->hmac.len = len;
-    return APR_SUCCESS;
+#define TP_HMAC_KEY_MIN 32
+#define TP_HMAC_KEY_MAX 4096
+#define TP_PEM_MAX      65536               /* a CA, its key, a secret */
+#define TP_CA_FILE_MAX  (4 * 1024 * 1024)   /* a bundle of CA certificates */
+
+typedef struct {
+    server_rec *s;
+    const char *why;        /* with its log tag */
+} failure_t;
+
+typedef struct {
+    apr_pool_t *pconf;      /* what is read is kept here */
+    apr_pool_t *ptemp;
+    server_rec *s;          /* the server being checked */
+    apr_array_header_t *failures;   /* failure_t */
+} check_t;
+
+static int refuse(check_t *ck, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static int refuse(check_t *ck, const char *fmt, ...)
+{
+    failure_t *f = apr_array_push(ck->failures);
+    va_list ap;
+
+    va_start(ap, fmt);
+    f->s = ck->s;
+    f->why = apr_pvsprintf(ck->pconf, fmt, ap);
+    va_end(ap);
+    return 0;
 }
 
-static apr_status_t read_small_file(apr_pool_t *p, const char *path, char **out)
+static const char *status_text(apr_pool_t *p, apr_status_t rv)
+{
+    char buf[120];
+
+    return apr_pstrdup(p, apr_strerror(rv, buf, sizeof(buf)));
+}
+
+/* Reads a whole regular file of min to max bytes into pool memory, with a
+ * NUL after it; NULL, or what is wrong with it. */
+static const char *read_file(apr_pool_t *p, const char *path, apr_off_t min,
+                             apr_off_t max, char **out, apr_size_t *len)
 {
     apr_file_t *f;
     apr_finfo_t fi;
-    apr_size_t len = 0;
+    const char *why = NULL;
     apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
 
     if (rv != APR_SUCCESS) {
-        return rv;
+        return status_text(p, rv);
     }
-    rv = apr_file_info_get(&fi, APR_FINFO_SIZE, f);
-    if (rv == APR_SUCCESS && (fi.size < 1 || fi.size > 65536)) {
-        rv = APR_EINVAL;
+    rv = apr_file_info_get(&fi, APR_FINFO_SIZE | APR_FINFO_TYPE, f);
+    if (rv == APR_SUCCESS && fi.filetype != APR_REG) {
+        why = "not a regular file";
     }
-    if (rv == APR_SUCCESS) {
-        len = (apr_size_t)fi.size;
-        *out = apr_palloc(p, len + 1);
-        rv = apr_file_read_full(f, *out, len, &len);
-        (*out)[len] = '\0';
+    else if (rv == APR_SUCCESS && (fi.size < min || fi.size > max)) {
+        why = apr_psprintf(p, "%" APR_OFF_T_FMT " bytes; %" APR_OFF_T_FMT
+                           " to %" APR_OFF_T_FMT " are needed", fi.size,
+                           min, max);
+    }
+    else if (rv == APR_SUCCESS) {
+        *len = (apr_size_t)fi.size;
+        *out = apr_palloc(p, *len + 1);
+        rv = apr_file_read_full(f, *out, *len, len);
+        (*out)[*len] = '\0';
     }
     apr_file_close(f);
-    return rv;
+    return rv != APR_SUCCESS ? status_text(p, rv) : why;
 }
 
-/* The listener CA is read here, while httpd still runs as root: its key
- * is usually readable by root alone. Without one, listeners cannot join;
- * a broken one stops start-up. */
-static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
-                                     tp_srv_conf_t *c)
+/* The signing key: every capability URL depends on it. */
+static int load_hmac_key(check_t *ck, tp_srv_conf_t *c)
 {
-    char *cert = NULL, *key = NULL;
-    const char *why = NULL, *path;
-    apr_status_t rv;
+    char *buf = NULL;
+    apr_size_t len = 0;
+    const char *why;
+
+    if (!c->hmac_key_file) {
+        return refuse(ck, "TP00001: TerrapodHMACKeyFile is required with "
+                      "Terrapod On");
+    }
+    why = read_file(ck->pconf, c->hmac_key_file, TP_HMAC_KEY_MIN,
+                    TP_HMAC_KEY_MAX, &buf, &len);
+    if (why) {
+        return refuse(ck, "TP00002: cannot use HMAC key file %s: %s",
+                      c->hmac_key_file, why);
+    }
+    c->hmac.bytes = (const unsigned char *)buf;
+    c->hmac.len = len;
+    return 1;
+}
+
+/* The listener CA, read while httpd is still root: its key is usually
+ * readable by root alone. Without one, listeners cannot join. */
+static int load_listener_ca(check_t *ck, tp_srv_conf_t *c)
+{
+    const char *path[2] = {c->listener_ca_cert, c->listener_ca_key};
+    char *pem[2] = {NULL, NULL};
+    const char *why;
+    apr_size_t len;
+    int i;
 
     if (!c->listener_ca_cert && !c->listener_ca_key) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "TP00700: no "
-                     "TerrapodListenerCACert: listeners cannot join");
-        return APR_SUCCESS;
+        return 1;
     }
     if (!c->listener_ca_cert || !c->listener_ca_key) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00701: "
-                     "TerrapodListenerCACert and TerrapodListenerCAKey go "
-                     "together");
-        return APR_EINVAL;
+        return refuse(ck, "TP00701: TerrapodListenerCACert and "
+                      "TerrapodListenerCAKey go together");
     }
-    path = c->listener_ca_cert;
-    rv = read_small_file(p, path, &cert);
-    if (rv == APR_SUCCESS) {
-        path = c->listener_ca_key;
-        rv = read_small_file(p, path, &key);
+    for (i = 0; i < 2; i++) {
+        why = read_file(ck->pconf, path[i], 1, TP_PEM_MAX, &pem[i], &len);
+        if (why) {
+            return refuse(ck, "TP00702: cannot read %s: %s", path[i], why);
+        }
     }
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP00702: cannot read "
-                     "%s", path);
-        return rv;
+    if (tp_x509_ca_check(ck->ptemp, pem[0], pem[1], &why) != APR_SUCCESS) {
+        return refuse(ck, "TP00703: listener CA %s / %s: %s", path[0],
+                      path[1], why);
     }
-    if (tp_x509_ca_check(p, cert, key, &why) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00703: listener CA "
-                     "%s / %s: %s", c->listener_ca_cert, c->listener_ca_key,
-                     why);
-        return APR_EINVAL;
-    }
-    c->listener_ca_pem = cert;
-    c->listener_ca_key_pem = key;
-    return APR_SUCCESS;
+    c->listener_ca_pem = pem[0];
+    c->listener_ca_key_pem = pem[1];
+    return 1;
 }
 
-/* Reads each provider's client secret (while still root: it is usually
- * readable by root alone) and sets up its per-process cache. The secret is
- * never logged. */
-static apr_status_t load_oidc(apr_pool_t *p, server_rec *s, tp_srv_conf_t *c)
+/* A provider's client secret, read while still root (it is usually
+ * readable by root alone) and never logged. */
+static int load_oidc_secret(check_t *ck, tp_oidc_provider_t *prov)
 {
-    int i;
+    char *secret = NULL;
+    apr_size_t len = 0;
+    const char *why = read_file(ck->pconf, prov->secret_file, 1, TP_PEM_MAX,
+                                &secret, &len);
+
+    while (!why && len && apr_isspace(secret[len - 1])) {
+        secret[--len] = '\0';
+    }
+    if (!why && !len) {
+        why = "it holds only white space";
+    }
+    if (why) {
+        return refuse(ck, "TP01100: single sign-on provider %s: cannot use "
+                      "client secret file %s: %s", prov->name,
+                      prov->secret_file, why);
+    }
+    prov->client_secret = secret;
+    return 1;
+}
+
+/* The CA file a provider's TLS is checked against is read when the
+ * provider is contacted; a wrong one would otherwise show only as failed
+ * sign-ins. */
+static int check_oidc_ca(check_t *ck, const tp_oidc_provider_t *prov)
+{
+    char *pem = NULL;
+    apr_size_t len;
+    const char *why;
+
+    if (!prov->ca_file) {
+        return 1;
+    }
+    why = read_file(ck->ptemp, prov->ca_file, 1, TP_CA_FILE_MAX, &pem, &len);
+    if (!why && tp_x509_certs_check(pem, &why) == APR_SUCCESS) {
+        return 1;
+    }
+    return refuse(ck, "TP01104: single sign-on provider %s: "
+                  "TerrapodOIDCCACertificate %s: %s", prov->name,
+                  prov->ca_file, why);
+}
+
+static int load_oidc(check_t *ck, tp_srv_conf_t *c)
+{
+    int i, ok = 1;
 
     for (i = 0; c->oidc_providers && i < c->oidc_providers->nelts; i++) {
         tp_oidc_provider_t *prov = APR_ARRAY_IDX(c->oidc_providers, i,
                                                  tp_oidc_provider_t *);
-        char *secret = NULL;
-        apr_size_t len;
-        apr_status_t rv;
 
-        if (prov->cache) {          /* shared with a server seen before */
-            continue;
+        if (!prov->client_secret) {     /* else shared with a server seen */
+            ok &= load_oidc_secret(ck, prov);
+            ok &= check_oidc_ca(ck, prov);
         }
-        rv = read_small_file(p, prov->secret_file, &secret);
-        if (rv == APR_SUCCESS) {
-            for (len = strlen(secret); len && apr_isspace(secret[len - 1]);
-                 len--) {
-                secret[len - 1] = '\0';
-            }
-            rv = len ? tp_oidc_cache_init(p, prov) : APR_EINVAL;
-        }
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP01100: single "
-                         "sign-on provider %s: cannot use client secret "
-                         "file %s", prov->name, prov->secret_file);
-            return rv;
-        }
-        prov->client_secret = secret;
     }
-    return APR_SUCCESS;
+    return ok;
+}
+
+/* A directory a directive names (tag: the log line's). */
+static int check_dir(check_t *ck, const char *tag, const char *directive,
+                     const char *path)
+{
+    apr_finfo_t fi;
+    apr_status_t rv;
+
+    if (!path) {
+        return 1;
+    }
+    rv = apr_stat(&fi, path, APR_FINFO_TYPE, ck->ptemp);
+    if (rv != APR_SUCCESS) {
+        return refuse(ck, "%s: %s %s: %s", tag, directive, path,
+                      status_text(ck->ptemp, rv));
+    }
+    if (fi.filetype != APR_DIR) {
+        return refuse(ck, "%s: %s %s: not a directory", tag, directive, path);
+    }
+    return 1;
+}
+
+static int check_dbd(check_t *ck, const tp_srv_conf_t *c)
+{
+    if (!c->dbd_driver || !c->dbd_params) {
+        return refuse(ck, "TP00005: Terrapod needs DBDriver and DBDParams "
+                      "(and LoadModule terrapod_module after dbd_module)");
+    }
+    /* tp_db.c speaks libpq on the connections mod_dbd hands out */
+    if (strcmp(c->dbd_driver, "pgsql") != 0) {
+        return refuse(ck, "TP00010: Terrapod needs DBDriver pgsql, not %s",
+                      c->dbd_driver);
+    }
+    return 1;
+}
+
+/* Everything a server with Terrapod On names. */
+static int check_server(check_t *ck, tp_srv_conf_t *c)
+{
+    int ok = load_hmac_key(ck, c);
+
+    ok &= load_listener_ca(ck, c);
+    ok &= load_oidc(ck, c);
+    ok &= check_dir(ck, "TP00007", "TerrapodStorageDir", c->storage.root);
+    ok &= check_dir(ck, "TP00008", "TerrapodSchemaDir", c->schema_dir);
+    ok &= check_dbd(ck, c);
+    return ok;
 }
 
 static void finish_rate_limits(int *limits)
@@ -758,7 +880,91 @@ static void finish_conf(tp_srv_conf_t *c)
     if (c->read_cache == -1) {
         c->read_cache = TP_DEFAULT_READ_CACHE;
     }
+    if (c->dbd_max == -1) {
+        c->dbd_max = TP_DBD_DEFAULT_MAX;
+    }
     finish_rate_limits(c->rate_limits);
+}
+
+/* What failed the check in httpd's first pass at a start, for post_config
+ * to log once the error logs are open (NULL: nothing). */
+static apr_array_header_t *start_failures;
+
+/* Whether a server runs under this configuration's pid file: then this
+ * httpd only signals it (-k graceful, restart, stop). */
+static int server_running(apr_pool_t *p)
+{
+    pid_t pid;
+
+    return ap_read_pid(p, ap_pid_fname, &pid) == APR_SUCCESS
+           && pid != getpid() && kill(pid, 0) == 0;
+}
+
+/* A failure stops the configuration test, a restart, and an httpd about
+ * to signal a running server (which is then left alone; like a syntax
+ * error, it stops -k stop too). A start fails in its first pass's
+ * post_config instead, after logging the reasons again to the main error
+ * log, open by then: the first place an operator looks when the server is
+ * not running. */
+static int failure_waits_for_post_config(apr_pool_t *ptemp)
+{
+    return ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL
+           && ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG
+           && !server_running(ptemp);
+}
+
+/* Each failure to the error log of s, or of its own server when s is
+ * NULL. */
+static void log_failures(const apr_array_header_t *failures, server_rec *s)
+{
+    int i;
+
+    for (i = 0; i < failures->nelts; i++) {
+        const failure_t *f = &APR_ARRAY_IDX(failures, i, failure_t);
+
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s ? s : f->s, "%s", f->why);
+    }
+}
+
+/* Lines logged here go to httpd's stderr: the console for a test or a
+ * start, the main error log at a restart. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    check_t ck = {pconf, ptemp, s, NULL};
+    const char *why;
+    server_rec *vs;
+
+    (void)plog;
+    ck.failures = apr_array_make(pconf, 2, sizeof(failure_t));
+    /* each process reads its process-wide settings (TerrapodAuditQueue,
+     * TerrapodTokenCache) from the main server, Terrapod On there or not */
+    finish_conf(srv_conf(s));
+    for (vs = s; vs; vs = vs->next) {
+        tp_srv_conf_t *c = srv_conf(vs);
+
+        if (c->enabled == 1) {
+            ck.s = vs;
+            finish_conf(c);
+            check_server(&ck, c);
+        }
+    }
+    if ((why = tp_rl_check_config(s)) != NULL) {
+        ck.s = s;
+        refuse(&ck, "%s", why);
+    }
+    log_failures(ck.failures, NULL);
+    start_failures = NULL;
+    /* httpd -S and -M only show the configuration; they show why too */
+    if (ck.failures->nelts == 0
+        || ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_DUMP) {
+        return OK;
+    }
+    if (failure_waits_for_post_config(ptemp)) {
+        start_failures = ck.failures;
+        return OK;
+    }
+    return HTTP_INTERNAL_SERVER_ERROR;
 }
 
 static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
@@ -783,6 +989,34 @@ static void migrate(apr_pool_t *ptemp, server_rec *s, tp_srv_conf_t *c)
                  "date (%d file(s) applied from %s)", applied, c->schema_dir);
 }
 
+/* Each provider's cache of discovery documents and keys, per process. */
+static apr_status_t init_oidc_caches(apr_pool_t *pconf, server_rec *s,
+                                     tp_srv_conf_t *c)
+{
+    apr_status_t rv;
+    int i;
+
+    for (i = 0; c->oidc_providers && i < c->oidc_providers->nelts; i++) {
+        tp_oidc_provider_t *prov = APR_ARRAY_IDX(c->oidc_providers, i,
+                                                 tp_oidc_provider_t *);
+
+        if (prov->cache) {          /* shared with a server seen before */
+            continue;
+        }
+        if ((rv = tp_oidc_cache_init(pconf, prov)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "TP01105: single "
+                         "sign-on provider %s: cannot set up its cache",
+                         prov->name);
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+/* Whatever stops start-up here is logged to the main server's error log
+ * (s): httpd itself says only "Configuration Failed" there, and a virtual
+ * host's own log is not where an operator looks when the server is gone.
+ * The files were read and checked by check_config. */
 static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                        server_rec *s)
 {
@@ -790,28 +1024,26 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     tp_srv_conf_t *first = NULL;
 
     (void)plog;
-    if (tp_db_init(pconf) != APR_SUCCESS) {
+    if (start_failures) {
+        log_failures(start_failures, s);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* each process reads its process-wide settings (TerrapodAuditQueue,
-     * TerrapodTokenCache) from the main server, Terrapod On there or not */
-    finish_conf(srv_conf(s));
+    if (tp_db_init(pconf) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP00009: cannot "
+                     "initialise apr_dbd");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
     for (vs = s; vs; vs = vs->next) {
         tp_srv_conf_t *c = srv_conf(vs);
 
         if (c->enabled != 1) {
             continue;
         }
-        finish_conf(c);
-        if (load_hmac_key(pconf, vs, c) != APR_SUCCESS
-            || load_listener_ca(pconf, vs, c) != APR_SUCCESS
-            || load_oidc(pconf, vs, c) != APR_SUCCESS) {
-            return HTTP_INTERNAL_SERVER_ERROR;
+        if (!c->listener_ca_pem) {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, vs, "TP00700: no "
+                         "TerrapodListenerCACert: listeners cannot join");
         }
-        if (!c->dbd_driver || !c->dbd_params) {
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, vs, "TP00005: Terrapod "
-                         "needs DBDriver and DBDParams (and LoadModule "
-                         "terrapod_module after dbd_module)");
+        if (init_oidc_caches(pconf, s, c) != APR_SUCCESS) {
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         if (!first) {
@@ -860,6 +1092,7 @@ static void register_hooks(apr_pool_t *p)
 
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);

@@ -42,6 +42,7 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_READ_CACHE_MAX        60
 #define TP_READ_CACHE_ENTRIES    500  /* answers a process keeps */
 #define TP_READ_CACHE_ANSWER_MAX 16384 /* bytes of the largest kept */
+#define TP_DBD_DEFAULT_MAX       10   /* mod_dbd's DBDMax default */
 
 /* terraform login: the client the discovery document names and the ports
  * its loopback listener may use */
@@ -70,6 +71,7 @@ typedef struct tp_srv_conf {
     /* seen in mod_dbd's own directives, for connections outside requests */
     const char *dbd_driver;
     const char *dbd_params;
+    int dbd_max;                  /* DBDMax; -1: inherit, then mod_dbd's */
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     int listener_poll_wait;       /* seconds; -1: inherit */
     /* API token policy; -1: inherit (then the TP_*_DEFAULT of tp_auth.h) */
@@ -88,7 +90,7 @@ typedef struct tp_srv_conf {
     int audit_queue;              /* entries; -1: inherit */
     int token_cache;              /* seconds; 0: off; -1: inherit */
     int read_cache;               /* seconds; 0: off; -1: inherit */
-    /* loaded at post_config */
+    /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
     const char *listener_ca_key_pem;
@@ -380,8 +382,11 @@ tp_err_t *tp_signin_complete(tp_req_t *req, const char *provider,
                              const char *return_to);
 /* mod_terrapod_ratelimit.c: the shared counters. */
 void tp_rl_pre_config(apr_pool_t *pconf);
-/* Creates the counters when any server has a limit; fails without a
- * shared object cache provider. */
+/* Why the configuration fails when a server has a limit and no shared
+ * object cache provider is loaded (at check_config, so that httpd -t
+ * finds out); NULL when all is well. */
+const char *tp_rl_check_config(server_rec *s);
+/* Creates the counters when any server has a limit. */
 apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s);
 void tp_rl_child_init(apr_pool_t *p, server_rec *s);

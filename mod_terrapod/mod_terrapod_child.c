@@ -44,9 +44,71 @@ typedef struct {
     tp_db_t *db;
     int schema_ok;
     int down_logged;
+    apr_time_t lost;     /* since when it has had no connection; 0: fine */
+    int sized;           /* the connection sizing has been checked */
 } conn_t;
 
-static int ensure_connected(conn_t *cn)
+static const tp_stmt_t SQL_CONNECTION_LIMIT = {"connection_limit",
+    "SELECT current_setting('max_connections')::int AS max_connections,"
+    "       current_setting('superuser_reserved_connections')::int"
+    "       + coalesce(current_setting('reserved_connections', true)::int,"
+    "                  0) AS reserved"};
+
+/* Warns when Apache may open more connections than the database accepts
+ * from ordinary roles: each process's mod_dbd pool (DBDMax, but never more
+ * than its threads use at once) and audit writer, and this child. Past
+ * that, requests wait for connections or fail with 503 under load. 1 once
+ * checked. */
+static int check_connection_sizing(conn_t *cn, apr_pool_t *p)
+{
+    int processes = 0, threads = 0, pooled, need, max, reserved;
+    tp_rows_t *rows;
+
+    if (ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &processes) != APR_SUCCESS
+        || ap_mpm_query(AP_MPMQ_MAX_THREADS, &threads) != APR_SUCCESS
+        || tp_db_exec(cn->db, p, &SQL_CONNECTION_LIMIT, &rows, 0, NULL)
+           != NULL) {
+        return 0;
+    }
+    pooled = bg.conf->dbd_max < threads ? bg.conf->dbd_max : threads;
+    need = processes * (pooled + 1) + 1;
+    max = atoi(tp_row(rows, 0, "max_connections"));
+    reserved = atoi(tp_row(rows, 0, "reserved"));
+    if (need > max - reserved) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, bg.s, "TP00212: Apache "
+                     "may open up to %d database connections (%d processes "
+                     "x (%d pooled + 1 audit writer) + 1 background child); "
+                     "PostgreSQL accepts %d (max_connections %d less %d "
+                     "reserved): raise max_connections, or lower "
+                     "MaxRequestWorkers or DBDMax", need, processes, pooled,
+                     max - reserved, max, reserved);
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00213: Apache may "
+                     "open up to %d database connections; PostgreSQL "
+                     "accepts %d", need, max - reserved);
+    }
+    return 1;
+}
+
+/* The recovery is logged as surely as the failure was (a notice, whatever
+ * the LogLevel); the first connection of a healthy start only at info. */
+static void log_connected(conn_t *cn)
+{
+    if (cn->lost) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00203: "
+                     "background child connected to the database after %"
+                     APR_TIME_T_FMT " s without it",
+                     apr_time_sec(apr_time_now() - cn->lost));
+    }
+    else {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00203: background "
+                     "child connected to the database");
+    }
+    cn->lost = 0;
+}
+
+static int ensure_connected(conn_t *cn, apr_pool_t *iter)
 {
     tp_err_t *err;
     int applied;
@@ -61,16 +123,21 @@ static int ensure_connected(conn_t *cn)
                              "(%s); retrying", err->log ? err->log : "");
                 cn->down_logged = 1;
             }
+            if (!cn->lost) {
+                cn->lost = apr_time_now();
+            }
             apr_pool_clear(cn->pool);
             cn->db = NULL;
             return 0;
         }
         /* its changes (runs, locks) drop the processes' cached reads */
         tp_db_count_writes(cn->db, tp_req_write_counter());
-        ap_log_error(APLOG_MARK, APLOG_INFO, 0, bg.s, "TP00203: background "
-                     "child connected to the database");
+        log_connected(cn);
         cn->down_logged = 0;
         cn->schema_ok = 0;
+        if (!cn->sized) {
+            cn->sized = check_connection_sizing(cn, iter);
+        }
     }
     if (!cn->schema_ok) {
         err = tp_migrate(cn->db, cn->pool, bg.conf->schema_dir, &applied);
@@ -88,6 +155,7 @@ static void drop_connection(conn_t *cn)
 {
     apr_pool_clear(cn->pool);
     cn->db = NULL;
+    cn->lost = apr_time_now();
 }
 
 static int interval_of(const tp_task_t *t)
@@ -156,7 +224,7 @@ static void child_main(apr_pool_t *p, pid_t parent)
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "
                  "child started (pid %" APR_PID_T_FMT ")", getpid());
     while (!stop_requested && getppid() == parent) {
-        if (ensure_connected(&cn)) {
+        if (ensure_connected(&cn, iter)) {
             run_due_tasks(&cn, iter, next);
         }
         apr_pool_clear(iter);

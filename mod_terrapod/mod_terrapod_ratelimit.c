@@ -46,6 +46,21 @@ static int any_limit(server_rec *s)
     return 0;
 }
 
+static const ap_socache_provider_t *cache_provider(void)
+{
+    return ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, CACHE_PROVIDER,
+                              AP_SOCACHE_PROVIDER_VERSION);
+}
+
+const char *tp_rl_check_config(server_rec *s)
+{
+    if (any_limit(s) && !cache_provider()) {
+        return "TP01310: rate limits need mod_socache_shmcb (LoadModule "
+               "socache_shmcb_module), or TerrapodRateLimit ... 0";
+    }
+    return NULL;
+}
+
 apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
                                server_rec *s)
 {
@@ -58,13 +73,8 @@ apr_status_t tp_rl_post_config(apr_pool_t *pconf, apr_pool_t *ptemp,
     if (!any_limit(s)) {
         return APR_SUCCESS;
     }
-    rl.provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP,
-                                     CACHE_PROVIDER,
-                                     AP_SOCACHE_PROVIDER_VERSION);
-    if (!rl.provider) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01310: rate limits "
-                     "need mod_socache_shmcb (LoadModule "
-                     "socache_shmcb_module), or TerrapodRateLimit ... 0");
+    rl.provider = cache_provider();
+    if (!rl.provider) {             /* tp_rl_check_config said why */
         return APR_EGENERAL;
     }
     if ((why = rl.provider->create(&rl.cache, NULL, ptemp, pconf)) != NULL) {

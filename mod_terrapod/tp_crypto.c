@@ -468,6 +468,19 @@ apr_status_t tp_x509_ca_check(apr_pool_t *p, const char *ca_cert_pem,
     return rv;
 }
 
+apr_status_t tp_x509_certs_check(const char *pem, const char **why)
+{
+    X509 *x = pem_cert(pem);
+    apr_status_t rv = x ? APR_SUCCESS : APR_EINVAL;
+
+    if (!x) {
+        *why = "no PEM certificate in it";
+    }
+    ERR_clear_error();
+    X509_free(x);
+    return rv;
+}
+
 static EVP_PKEY *ec_p256_key(void)
 {
     EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_EC, NULL);

@@ -76,6 +76,10 @@ typedef struct tp_x509 {
 apr_status_t tp_x509_ca_check(apr_pool_t *p, const char *ca_cert_pem,
                               const char *ca_key_pem, const char **why);
 
+/* Checks that pem (a file of CA certificates to trust) holds at least
+ * one certificate; *why says what is wrong otherwise. */
+apr_status_t tp_x509_certs_check(const char *pem, const char **why);
+
 /* Issues a client certificate (extendedKeyUsage clientAuth) for a new
  * EC P-256 key with subject CN=cn, a random 128-bit serial, valid from a
  * few minutes ago for days days (negative: already expired, for tests),

@@ -62,6 +62,29 @@ static apr_status_t db_close(void *data)
     return APR_SUCCESS;
 }
 
+/* libpq's messages span lines ("server closed the connection
+ * unexpectedly\n\tThis probably means ...\n"), which the error log would
+ * show as literal \n and \t: one line, each run of white space one
+ * space. */
+static const char *one_line(apr_pool_t *p, const char *msg)
+{
+    char *out = apr_palloc(p, strlen(msg) + 1), *o = out;
+
+    for (; *msg; msg++) {
+        if (!apr_isspace(*msg)) {
+            *o++ = *msg;
+        }
+        else if (o > out && o[-1] != ' ') {
+            *o++ = ' ';
+        }
+    }
+    if (o > out && o[-1] == ' ') {
+        o--;
+    }
+    *o = '\0';
+    return out;
+}
+
 tp_err_t *tp_db_open(apr_pool_t *p, const char *driver_name,
                      const char *params, tp_db_t **out)
 {
@@ -77,7 +100,7 @@ tp_err_t *tp_db_open(apr_pool_t *p, const char *driver_name,
     if (apr_dbd_open_ex(driver, p, params, &handle, &why) != APR_SUCCESS
         || !handle) {
         return tp_err_internal(p, 503, "database unavailable",
-                               why ? why : "connect failed");
+                               why ? one_line(p, why) : "connect failed");
     }
     *out = tp_db_wrap(p, driver, handle, p);
     apr_pool_cleanup_register(p, *out, db_close, apr_pool_cleanup_null);
@@ -91,7 +114,7 @@ static tp_err_t *db_error(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
     PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
     const char *msg = apr_dbd_error(db->driver, db->handle, rv);
     const char *log = apr_psprintf(p, "%s: %s", stmt ? stmt->name : "sql",
-                                   msg ? msg : "unknown error");
+                                   msg ? one_line(p, msg) : "unknown error");
 
     if (!conn || PQstatus(conn) != CONNECTION_OK) {
         return tp_err_internal(p, 503, "database unavailable", log);

@@ -13,7 +13,8 @@ use JSON::PP ();
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
-                 config_test config_refuses restart_httpd agent_workspace);
+                 config_test config_refuses restart_httpd agent_workspace
+                 httpd_cmd);
 
 my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
@@ -149,16 +150,24 @@ sub restart_httpd {
     tp_instance('httpd-up', $inst);
 }
 
-# httpd -t on the instance's configuration (with the sanitizer's
-# environment when the module is built with one): (exit status, output).
-sub config_test {
+# The command that runs httpd as tools/tp-instance does (with the
+# sanitizer's environment when the module is built with one).
+sub httpd_cmd {
     my $apxs = qx{command -v apxs || command -v apxs2};
     chomp $apxs;
     my $httpd = join '/', map { my $v = qx{$apxs -q $_}; chomp $v; $v }
                           qw(SBINDIR TARGET);
     my $env = qx{$ENV{TP_SRC}/tools/tp-instance sanitizer-env};
     $env =~ s/\n/ /g;
-    my $out = qx{env $env $httpd -t -f $inst/httpd.conf 2>&1};
+    return "env $env $httpd";
+}
+
+# httpd -t on the instance's configuration, or on the file conf names:
+# (exit status, output).
+sub config_test {
+    my (%o) = @_;
+    my $conf = $o{conf} // "$inst/httpd.conf";
+    my $out = qx{${\ httpd_cmd()} -t -f $conf 2>&1};
     return ($?, $out);
 }
 

@@ -18,7 +18,8 @@ use POSIX ();
 
 our @EXPORT = qw(long_case pg_kill9 pg_restart temp_files stored_file
                  die_mid_upload hammer state_bytes new_state_version
-                 put_raw snippet restart_with_snippet kept_alive);
+                 put_raw snippet restart_with_snippet kept_alive httpd_pid
+                 ready);
 
 my $dir = instance()->{DIR};
 my $json = JSON::PP->new->canonical;
@@ -53,6 +54,16 @@ END {
         eval { restart_httpd() };
     }
 }
+
+# The pid of the instance's Apache parent, as its pid file says.
+sub httpd_pid {
+    open my $fh, '<', "$dir/run/httpd.pid" or die "httpd.pid: $!";
+    chomp(my $pid = <$fh>);
+    return $pid;
+}
+
+# 1 when the instance answers /ready with 200.
+sub ready { (api(GET => '/ready'))[0]->code == 200 }
 
 # A GET of a path over one kept-alive connection, with a token (the
 # instance's admin token when none is given): a sequence of them lands on
