@@ -4,6 +4,7 @@
  * summaries are found by a line scanner. */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 #include <apr_file_io.h>
 #include "tp_plan.h"
 
@@ -440,20 +441,52 @@ static int resource_change(scan_t *s, void *ctx, const char *unused,
     return 1;
 }
 
+/* "1.11.4", "1.12.0-beta1": digits, letters, '.', '-' and '+'; v holds
+ * the first KEY_BYTES bytes of a string len long */
+static int looks_like_version(const char *v, apr_size_t len)
+{
+    apr_size_t i;
+
+    if (len == 0 || len > KEY_BYTES || !apr_isdigit(v[0])) {
+        return 0;
+    }
+    for (i = 0; i < len; i++) {
+        /* strchr would find a NUL byte in the set's terminator */
+        if (!apr_isalnum(v[i]) && (!v[i] || !strchr(".-+", v[i]))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int plan_member(scan_t *s, void *ctx, const char *name,
                        apr_size_t len, int depth)
 {
     plan_t *plan = ctx;
+    char version[KEY_BYTES];
+    apr_size_t n;
 
     if (is(name, len, "format_version")) {
         plan->has_version = 1;
         return string(s, NULL, NULL);
     }
+    if (is(name, len, "terraform_version")) {
+        if (ws(s) != '"') {
+            return value(s, depth);
+        }
+        if (!string(s, version, &n)) {
+            return 0;
+        }
+        plan->counts.terraform_version = looks_like_version(version, n)
+            ? apr_pstrmemdup(s->p, version, n) : NULL;
+        return 1;
+    }
     if (!is(name, len, "resource_changes")) {
         return value(s, depth);
     }
     /* of a name given twice the last counts, as in any JSON reader */
-    memset(&plan->counts, 0, sizeof(plan->counts));
+    plan->counts.additions = plan->counts.changes = 0;
+    plan->counts.destructions = plan->counts.imports = 0;
     /* terraform leaves the list out when empty; null means the same */
     if (ws(s) == 'n') {
         return literal(s, "null");

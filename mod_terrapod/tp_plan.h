@@ -21,6 +21,9 @@ typedef struct tp_plan_counts {
     apr_int64_t changes;        /* updated in place */
     apr_int64_t destructions;   /* destroyed, replacements included */
     apr_int64_t imports;
+    /* the plan's terraform_version, when it names one that looks like a
+     * version; NULL otherwise and for an apply */
+    const char *terraform_version;
 } tp_plan_counts_t;
 
 /* Fills buf with up to len bytes, *got of them; *got == 0 at the end. */

@@ -40,6 +40,8 @@ static const tp_stmt_t SQL_LR_PLAN_COUNTS = {"lr_plan_counts",
     "UPDATE runs SET plan_additions = %s::bigint, plan_changes = %s::bigint,"
     " plan_destructions = %s::bigint, plan_imports = %s::bigint"
     " WHERE id = %s"};
+static const tp_stmt_t SQL_LR_RUN_VERSION = {"lr_run_version",
+    "UPDATE runs SET terraform_version = %s WHERE id = %s"};
 static const tp_stmt_t SQL_LR_APPLY_COUNTS = {"lr_apply_counts",
     "UPDATE runs SET apply_additions = %s::bigint,"
     " apply_changes = %s::bigint, apply_destructions = %s::bigint,"
@@ -670,7 +672,10 @@ tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
                                      req->conf->max_upload, &counts)) != NULL
         || (err = tp_upload_commit(up)) != NULL
         || (err = store_counts(req, &SQL_LR_PLAN_COUNTS, &counts,
-                               tp_row(run, 0, "id"))) != NULL) {
+                               tp_row(run, 0, "id"))) != NULL
+        || (err = tp_req_exec(req, &SQL_LR_RUN_VERSION, NULL,
+                              TP_DB_ARGS(counts.terraform_version,
+                                         tp_row(run, 0, "id")))) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);

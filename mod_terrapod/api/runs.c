@@ -14,7 +14,8 @@
 #define RUN_COLUMNS \
     "r.id, r.plan_id, r.apply_id, r.workspace_id," \
     " r.configuration_version_id, r.status, r.plan_status, r.apply_status," \
-    " r.message, r.source, r.trigger_reason, r.is_destroy, r.auto_apply," \
+    " r.message, r.source, r.trigger_reason, r.terraform_version," \
+    " r.is_destroy, r.auto_apply," \
     " r.plan_only," \
     " r.refresh, r.refresh_only, r.allow_empty_apply, r.save_plan," \
     " r.target_addrs::text AS target_addrs," \
@@ -133,6 +134,7 @@ static const tp_attr_t RUN_ATTRS[] = {
     {"message", "message", TP_ATTR_STRING},
     {"source", "source", TP_ATTR_STRING},
     {"trigger-reason", "trigger_reason", TP_ATTR_STRING},
+    {"terraform-version", "terraform_version", TP_ATTR_STRING},
     {"created-at", "created_at", TP_ATTR_STRING},
     {"created-by", "created_by", TP_ATTR_STRING},
     {"vcs-ref", "vcs_ref", TP_ATTR_STRING},

@@ -12,7 +12,7 @@ use JSON::PP ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 99;
+plan tests => 101;
 
 my $NAT = '/api/terrapod/v1';
 my $admin = admin_token();
@@ -128,8 +128,13 @@ like error_detail(upload($tok, $id, 'plan-json', substr($real_plan, 0, 1000))),
      qr/^the plan JSON is malformed: .* at byte 1000$/, 'the error says what and where';
 is api(GET => $json_output, token => $owner)->code, 404, 'nothing was stored';
 is_deeply counts(phase($run, 'plan')), [undef, undef, undef, undef], 'nothing was counted';
+is_null(json_of(api(GET => "/api/v2/runs/$id", token => $owner))->{data},
+        'terraform-version', 'the run\'s terraform-version: null before its plan');
 
 is upload($tok, $id, 'plan-json', $real_plan)->code, 204, 'the real plan JSON is stored';
+is json_of(api(GET => "/api/v2/runs/$id", token => $owner))->{data}{attributes}
+       {'terraform-version'}, '1.11.4',
+   'the run\'s terraform-version: the one its plan names';
 $plan = phase($run, 'plan');
 is_deeply counts($plan), [2, 1, 2, 0],
           'counted as terraform summed it: 2 to add, 1 to change, 2 to destroy';

@@ -129,6 +129,13 @@ static void check_plan(apr_pool_t *p, const uint8_t *data, size_t size)
     perr = tp_plan_count(p, read_pieces, &pc, (apr_off_t)size, &pieces);
     FUZZ_ASSERT(!err == !perr);
     FUZZ_ASSERT(err || same(&c, &pieces));
+    /* the version read whole or in pieces is the same, and a version */
+    FUZZ_ASSERT(err || !c.terraform_version == !pieces.terraform_version);
+    FUZZ_ASSERT(err || !c.terraform_version
+                || (strcmp(c.terraform_version, pieces.terraform_version) == 0
+                    && strspn(c.terraform_version, "0123456789.-+abcdefghij"
+                              "klmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+                       == strlen(c.terraform_version)));
     FUZZ_ASSERT(!err || strcmp(err->detail, perr->detail) == 0);
     /* jansson takes a NUL after a number for the number's end, where JSON
      * allows none; and it nests deeper than the counter does */

@@ -59,6 +59,28 @@ static tp_plan_counts_t counted(const char *json)
         ck_assert_int_eq((c).imports, (i));                                 \
     } while (0)
 
+/* the version terraform names in the plan, when it looks like one */
+START_TEST(plan_terraform_version)
+{
+    ck_assert_str_eq(counted(plan(rc("[\"create\"]"))).terraform_version,
+                     "1.9.0");
+    ck_assert_str_eq(counted("{\"format_version\":\"1.2\","
+                             "\"terraform_version\":\"1.12.0-beta1\"}")
+                         .terraform_version, "1.12.0-beta1");
+    ck_assert_ptr_null(counted("{\"format_version\":\"1.2\"}")
+                           .terraform_version);
+    ck_assert_ptr_null(counted("{\"format_version\":\"1.2\","
+                               "\"terraform_version\":\"<b>1</b>\"}")
+                           .terraform_version);
+    ck_assert_ptr_null(counted("{\"format_version\":\"1.2\","
+                               "\"terraform_version\":{\"v\":1}}")
+                           .terraform_version);
+    ck_assert_ptr_null(counted("{\"format_version\":\"1.2\","
+                               "\"terraform_version\":\"1.2.3456789012345678"
+                               "9012345678901234567890\"}").terraform_version);
+}
+END_TEST
+
 START_TEST(plan_counts_each_action)
 {
     ck_counts(counted(plan(rc("[\"create\"]"))), 1, 0, 0, 0);
@@ -510,6 +532,7 @@ Suite *plan_suite(void)
 
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, plan_counts_each_action);
+    tcase_add_test(tc, plan_terraform_version);
     tcase_add_test(tc, plan_counts_mixed_and_imports);
     tcase_add_test(tc, plan_counts_data_sources_and_modes);
     tcase_add_test(tc, plan_counts_only_resource_changes);
