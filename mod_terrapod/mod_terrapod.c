@@ -47,6 +47,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->token_cache = -1;
     c->read_cache = -1;
     c->dbd_max = -1;
+    c->metrics = -1;
     return c;
 }
 
@@ -90,6 +91,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->audit_queue = MERGE_INT(audit_queue);
     c->token_cache = MERGE_INT(token_cache);
     c->read_cache = MERGE_INT(read_cache);
+    c->metrics = MERGE_INT(metrics);
+    c->metrics_allow = MERGE(metrics_allow);
     return c;
 }
 
@@ -98,10 +101,11 @@ static tp_srv_conf_t *srv_conf(server_rec *s)
     return ap_get_module_config(s->module_config, &terrapod_module);
 }
 
-static const char *set_enabled(cmd_parms *cmd, void *dc, int on)
+/* Stores an On|Off directive at the offset given in cmd->info. */
+static const char *set_flag(cmd_parms *cmd, void *dc, int on)
 {
     (void)dc;
-    srv_conf(cmd->server)->enabled = on;
+    *(int *)((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info) = on;
     return NULL;
 }
 
@@ -174,27 +178,38 @@ static const char *set_task_interval(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
-/* Each address or CIDR block of a reverse proxy whose forwarded client
- * certificate is believed. */
-static const char *add_trusted_proxy(cmd_parms *cmd, void *dc,
-                                     const char *arg)
+/* Adds an address or CIDR block ("10.0.0.0/8") to *list; 0 when it is
+ * neither. */
+static int push_subnet(apr_pool_t *p, apr_array_header_t **list,
+                       const char *arg)
 {
-    tp_srv_conf_t *c = srv_conf(cmd->server);
-    char *ip = apr_pstrdup(cmd->pool, arg), *mask = strchr(ip, '/');
+    char *ip = apr_pstrdup(p, arg), *mask = strchr(ip, '/');
     apr_ipsubnet_t *net;
 
-    (void)dc;
     if (mask) {
         *mask++ = '\0';
     }
-    if (apr_ipsubnet_create(&net, ip, mask, cmd->pool) != APR_SUCCESS) {
-        return apr_pstrcat(cmd->pool, "TerrapodTrustedProxy: not an IP "
+    if (apr_ipsubnet_create(&net, ip, mask, p) != APR_SUCCESS) {
+        return 0;
+    }
+    if (!*list) {
+        *list = apr_array_make(p, 2, sizeof(net));
+    }
+    APR_ARRAY_PUSH(*list, apr_ipsubnet_t *) = net;
+    return 1;
+}
+
+/* Each address or CIDR block of a list of them (TerrapodTrustedProxy,
+ * TerrapodMetricsAllow): the list at the offset given in cmd->info. */
+static const char *add_subnet(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (!push_subnet(cmd->pool, (apr_array_header_t **)
+                     ((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info),
+                     arg)) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not an IP "
                            "address or CIDR block: ", arg, NULL);
     }
-    if (!c->trusted_proxies) {
-        c->trusted_proxies = apr_array_make(cmd->pool, 2, sizeof(net));
-    }
-    APR_ARRAY_PUSH(c->trusted_proxies, apr_ipsubnet_t *) = net;
     return NULL;
 }
 
@@ -497,7 +512,7 @@ static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
 
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)
 static const command_rec tp_cmds[] = {
-    AP_INIT_FLAG("Terrapod", set_enabled, NULL, RSRC_CONF,
+    AP_INIT_FLAG("Terrapod", set_flag, OFF(enabled), RSRC_CONF,
                  "Serve the mod_terrapod API in this server (On|Off)"),
     AP_INIT_TAKE1("TerrapodPublicURL", set_public_url, OFF(public_url), RSRC_CONF,
                   "External base URL for capability URLs"),
@@ -513,7 +528,7 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "CA certificate that signs listener certs"),
     AP_INIT_TAKE1("TerrapodListenerCAKey", set_path, OFF(listener_ca_key),
                   RSRC_CONF, "Private key of the listener CA"),
-    AP_INIT_ITERATE("TerrapodTrustedProxy", add_trusted_proxy, NULL,
+    AP_INIT_ITERATE("TerrapodTrustedProxy", add_subnet, OFF(trusted_proxies),
                     RSRC_CONF, "Reverse proxies (IP addresses or CIDR "
                     "blocks) trusted to forward a verified client "
                     "certificate"),
@@ -586,6 +601,11 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodReadCache", set_int, (void *)&read_cache,
                   RSRC_CONF, "Seconds an Apache process keeps the answer "
                   "of a hot read while nothing is written (0: none kept)"),
+    AP_INIT_FLAG("TerrapodMetrics", set_flag, OFF(metrics), RSRC_CONF,
+                 "Serve the Prometheus metrics at /metrics (On|Off)"),
+    AP_INIT_ITERATE("TerrapodMetricsAllow", add_subnet, OFF(metrics_allow),
+                    RSRC_CONF, "Addresses or CIDR blocks that may read "
+                    "/metrics without a token (default 127.0.0.1 ::1)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -855,7 +875,7 @@ static void finish_rate_limits(int *limits)
 }
 
 /* Fills in defaults so request code never meets an unset value. */
-static void finish_conf(tp_srv_conf_t *c)
+static void finish_conf(apr_pool_t *p, tp_srv_conf_t *c)
 {
     if (c->max_body == -1) c->max_body = TP_DEFAULT_MAX_BODY;
     if (c->max_upload == -1) c->max_upload = TP_DEFAULT_MAX_UPLOAD;
@@ -882,6 +902,14 @@ static void finish_conf(tp_srv_conf_t *c)
     }
     if (c->dbd_max == -1) {
         c->dbd_max = TP_DBD_DEFAULT_MAX;
+    }
+    if (c->metrics == -1) {
+        c->metrics = 0;
+    }
+    /* scrapers on the machine itself */
+    if (!c->metrics_allow) {
+        push_subnet(p, &c->metrics_allow, "127.0.0.1");
+        push_subnet(p, &c->metrics_allow, "::1");
     }
     finish_rate_limits(c->rate_limits);
 }
@@ -939,13 +967,13 @@ static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
     ck.failures = apr_array_make(pconf, 2, sizeof(failure_t));
     /* each process reads its process-wide settings (TerrapodAuditQueue,
      * TerrapodTokenCache) from the main server, Terrapod On there or not */
-    finish_conf(srv_conf(s));
+    finish_conf(pconf, srv_conf(s));
     for (vs = s; vs; vs = vs->next) {
         tp_srv_conf_t *c = srv_conf(vs);
 
         if (c->enabled == 1) {
             ck.s = vs;
-            finish_conf(c);
+            finish_conf(pconf, c);
             check_server(&ck, c);
         }
     }
@@ -1055,7 +1083,8 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                   == AP_SQ_MS_CREATE_PRE_CONFIG) {
         return OK;
     }
-    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS) {
+    if (tp_rl_post_config(pconf, ptemp, s) != APR_SUCCESS
+        || tp_metrics_post_config(pconf, s) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     tp_req_post_config(pconf, s);
@@ -1097,7 +1126,10 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_req_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tp_metrics_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
+                            APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tp_metrics_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(tp_handle, NULL, NULL, APR_HOOK_MIDDLE);

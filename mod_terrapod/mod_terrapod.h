@@ -7,6 +7,8 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <apr_optional.h>
+#include <apr_dbd.h>
+#include <mod_dbd.h>
 
 #include "tp_error.h"
 #include "tp_json.h"
@@ -23,6 +25,7 @@
 #include "tp_session.h"
 #include "tp_ratelimit.h"
 #include "tp_resource.h"
+#include "tp_metrics.h"
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
@@ -43,6 +46,10 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_READ_CACHE_ENTRIES    500  /* answers a process keeps */
 #define TP_READ_CACHE_ANSWER_MAX 16384 /* bytes of the largest kept */
 #define TP_DBD_DEFAULT_MAX       10   /* mod_dbd's DBDMax default */
+
+/* SQL: a listener (a row of listeners) is online while its heartbeats
+ * keep coming */
+#define TP_LISTENER_ONLINE "last_heartbeat_at > now() - interval '3 minutes'"
 
 /* terraform login: the client the discovery document names and the ports
  * its loopback listener may use */
@@ -90,6 +97,9 @@ typedef struct tp_srv_conf {
     int audit_queue;              /* entries; -1: inherit */
     int token_cache;              /* seconds; 0: off; -1: inherit */
     int read_cache;               /* seconds; 0: off; -1: inherit */
+    int metrics;                  /* GET /metrics served; -1: inherit */
+    /* who may read /metrics without a token (apr_ipsubnet_t *) */
+    apr_array_header_t *metrics_allow;
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -394,6 +404,17 @@ void tp_rl_child_init(apr_pool_t *p, server_rec *s);
  * a 429 when the client is over the class's limit. */
 tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c);
 
+/* mod_terrapod_metrics.c: the counters an operator scrapes, in shared
+ * memory created at start-up when a server has TerrapodMetrics On. */
+apr_status_t tp_metrics_post_config(apr_pool_t *pconf, server_rec *s);
+void tp_metrics_child_init(apr_pool_t *pchild, server_rec *s);
+int tp_metrics_log_transaction(request_rec *r);
+/* The counters; NULL when no server has metrics on. */
+tp_metrics_t *tp_metrics(void);
+/* mod_dbd's connection for r (NULL when there is none), counted in the
+ * metrics with the time spent waiting for it. */
+ap_dbd_t *tp_dbd_acquire(request_rec *r);
+
 /* mod_terrapod_audit.c: records each API request after its response,
  * through a writer thread per process that child_init starts. */
 void tp_audit_child_init(apr_pool_t *pchild, server_rec *s);
@@ -439,6 +460,7 @@ tp_err_t *tp_project_hold(tp_db_t *db, apr_pool_t *p, const char *id);
 /* API handlers, one file per resource under api/. */
 tp_err_t *tp_api_health(tp_req_t *req);
 tp_err_t *tp_api_ready(tp_req_t *req);
+tp_err_t *tp_api_metrics(tp_req_t *req);
 tp_err_t *tp_api_discovery(tp_req_t *req);
 tp_err_t *tp_api_ping(tp_req_t *req);
 tp_err_t *tp_api_account_details(tp_req_t *req);

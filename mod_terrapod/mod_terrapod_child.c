@@ -173,13 +173,18 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
     for (i = 0; tp_tasks[i].name && cn->db; i++) {
         const tp_task_t *t = &tp_tasks[i];
         const char *summary = "";
+        apr_time_t started;
         tp_err_t *err;
         int ran;
 
         if (now < next[i]) {
             continue;
         }
+        started = apr_time_now();
         err = tp_task_run(cn->db, iter, t, &ran, &summary);
+        tp_metrics_task(tp_metrics(), i, err ? TP_TASK_FAILED
+                                         : ran ? TP_TASK_OK : TP_TASK_SKIPPED,
+                        apr_time_now() - started);
         if (err) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, bg.s, "TP00211: task %s "
                          "failed: %s", t->name, err->log ? err->log

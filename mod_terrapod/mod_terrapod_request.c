@@ -36,7 +36,7 @@ static tp_cache_t *read_cache;
 /* Prefixes this module answers for; everything else stays with httpd. */
 static const char *const api_prefixes[] = {
     "/api/", "/oauth/", "/health", "/ready", "/.well-known/terraform.json",
-    NULL
+    "/metrics", NULL
 };
 
 int tp_is_api_path(const char *path)
@@ -120,15 +120,10 @@ static int send_error(request_rec *r, const tp_err_t *e)
 
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db)
 {
-    static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *acquire;
     ap_dbd_t *dbd;
 
     if (!req->db) {
-        if (!acquire) {
-            acquire = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
-        }
-        dbd = acquire ? acquire(req->r) : NULL;
-        if (!dbd) {
+        if ((dbd = tp_dbd_acquire(req->r)) == NULL) {
             return tp_err_internal(req->r->pool, 503, "database unavailable",
                                    "mod_dbd gave no connection");
         }

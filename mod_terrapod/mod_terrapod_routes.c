@@ -14,6 +14,9 @@
 #define LISTENER TP_AUTH_LISTENER, TP_PERM_NONE
 #define RUNNER TP_AUTH_RUNNER, TP_PERM_NONE     /* runtok: for {run_id} */
 #define JOIN  TP_AUTH_NONE, TP_PERM_NONE   /* the join token is the body */
+/* open to the addresses of TerrapodMetricsAllow; from elsewhere, the
+ * handler wants the API token of a platform admin or auditor */
+#define SCRAPE TP_AUTH_OPTIONAL, TP_PERM_AUDIT
 
 /* level a handler demands on its workspace */
 #define READ  NULL, TP_LEVEL_READ
@@ -39,6 +42,8 @@ const tp_route_t tp_routes[] = {
     {"GET", "/ready", OPEN, tp_api_ready},
     {"GET", "/.well-known/terraform.json", OPEN, tp_api_discovery},
     {"GET", V2 "/ping", ANYONE, tp_api_ping},
+    /* Prometheus metrics (TerrapodMetrics On) */
+    {"GET", "/metrics", SCRAPE, tp_api_metrics},
 
     /* signing in: terraform login (OAuth 2 + PKCE) and browsers; the
      * sign-in steps check their own credentials (form, cookie, code) */

@@ -32,6 +32,7 @@ typedef struct hasher {
 } hasher_t;
 
 struct tp_upload {
+    const tp_storage_t *st;
     apr_pool_t *p;
     apr_file_t *f;
     const char *tmp;
@@ -59,16 +60,22 @@ static const char *io_cause(apr_pool_t *p, apr_status_t rv, const char *what,
                         apr_strerror(rv, buf, sizeof(buf)));
 }
 
-/* A full disk is the client's 507; anything else makes storage 503. */
-static tp_err_t *io_error(apr_pool_t *p, apr_status_t rv, const char *what,
-                          const char *path)
+/* A full disk is the client's 507; anything else makes storage 503.
+ * Either is counted for the operator's metrics. */
+static tp_err_t *io_error(const tp_storage_t *st, apr_pool_t *p,
+                          apr_status_t rv, const char *what, const char *path)
 {
     const char *log = io_cause(p, rv, what, path);
+    tp_err_t *err;
 
     if (APR_TO_OS_ERROR(rv) == ENOSPC || APR_TO_OS_ERROR(rv) == EDQUOT) {
-        return tp_err_internal(p, 507, "storage is full", log);
+        err = tp_err_internal(p, 507, "storage is full", log);
     }
-    return tp_err_internal(p, 503, "storage is unavailable", log);
+    else {
+        err = tp_err_internal(p, 503, "storage is unavailable", log);
+    }
+    tp_metrics_storage_error(st->metrics, err->status);
+    return err;
 }
 
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
@@ -91,6 +98,7 @@ tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
         apr_file_close(f);
     }
     if (rv != APR_SUCCESS) {
+        tp_metrics_storage_error(st->metrics, 503);
         return tp_err_internal(p, 503, "storage is not writable",
                                io_cause(p, rv, "probe in", st->root));
     }
@@ -183,6 +191,7 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     char *dir, *tmpl;
     apr_status_t rv;
 
+    up->st = st;
     up->p = p;
     up->max = max;
     up->final = apr_pstrcat(p, st->root, "/", key, NULL);
@@ -190,13 +199,13 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     *strrchr(dir, '/') = '\0';
     rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
-        return io_error(p, rv, "mkdir", dir);
+        return io_error(st, p, rv, "mkdir", dir);
     }
     tmpl = apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL);
     rv = apr_file_mktemp(&up->f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                                        | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) {
-        return io_error(p, rv, "create", tmpl);
+        return io_error(st, p, rv, "create", tmpl);
     }
     up->tmp = tmpl;
     up->stage[0] = apr_palloc(p, STAGE);
@@ -259,7 +268,7 @@ static tp_err_t *flush_stage(tp_upload_t *up)
         up->cur = !up->cur;
     }
     if (rv != APR_SUCCESS) {
-        return io_error(up->p, rv, "write", up->tmp);
+        return io_error(up->st, up->p, rv, "write", up->tmp);
     }
     if (up->written - up->written_back >= WRITEBACK_STEP) {
         start_writeback(up);
@@ -354,12 +363,12 @@ tp_err_t *tp_upload_commit(tp_upload_t *up)
     }
     rv = apr_file_sync(up->f);
     if (rv != APR_SUCCESS) {
-        return io_error(up->p, rv, "sync", up->tmp);
+        return io_error(up->st, up->p, rv, "sync", up->tmp);
     }
     apr_file_close(up->f);
     rv = apr_file_rename(up->tmp, up->final, up->p);
     if (rv != APR_SUCCESS) {
-        return io_error(up->p, rv, "rename", up->tmp);
+        return io_error(up->st, up->p, rv, "rename", up->tmp);
     }
     up->done = 1;
     apr_pool_cleanup_kill(up->p, up, upload_cleanup);
@@ -410,13 +419,13 @@ tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
     }
     rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
     if (rv != APR_SUCCESS) {
-        return io_error(p, rv, "open", path);
+        return io_error(st, p, rv, "open", path);
     }
     *buf = apr_palloc(p, (apr_size_t)size + 1);
     rv = apr_file_read_full(f, *buf, (apr_size_t)size, len);
     apr_file_close(f);
     if (rv != APR_SUCCESS && !(rv == APR_EOF && size == 0)) {
-        return io_error(p, rv, "read", path);
+        return io_error(st, p, rv, "read", path);
     }
     (*buf)[*len] = '\0';
     return NULL;
@@ -448,7 +457,7 @@ tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
     if (f) {
         apr_file_close(f);
     }
-    return rv == APR_SUCCESS ? NULL : io_error(p, rv, "read", path);
+    return rv == APR_SUCCESS ? NULL : io_error(st, p, rv, "read", path);
 }
 
 tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
@@ -477,11 +486,11 @@ tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
     *strrchr(dir, '/') = '\0';
     rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
-        return io_error(p, rv, "mkdir", dir);
+        return io_error(st, p, rv, "mkdir", dir);
     }
     fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) {
-        return io_error(p, APR_FROM_OS_ERROR(errno), "open", path);
+        return io_error(st, p, APR_FROM_OS_ERROR(errno), "open", path);
     }
     /* one write of the whole chunk: O_APPEND places it after every other
      * appender's, and readers see it whole or not yet */
@@ -491,7 +500,7 @@ tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
     rv = n < 0 ? APR_FROM_OS_ERROR(errno)
          : (apr_size_t)n != len ? APR_EGENERAL : APR_SUCCESS;
     close(fd);
-    return rv == APR_SUCCESS ? NULL : io_error(p, rv, "append", path);
+    return rv == APR_SUCCESS ? NULL : io_error(st, p, rv, "append", path);
 }
 
 void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p, const char *key)

@@ -7,9 +7,11 @@
 
 #include <apr_pools.h>
 #include "tp_error.h"
+#include "tp_metrics.h"
 
 typedef struct tp_storage {
     const char *root;
+    tp_metrics_t *metrics;     /* counts failures; NULL: not counted */
 } tp_storage_t;
 
 typedef struct tp_upload tp_upload_t;

@@ -17,7 +17,7 @@
     " version, tp_ts(cert_not_after) AS cert_not_after," \
     " tp_ts(last_heartbeat_at) AS last_heartbeat_at," \
     " tp_ts(created_at) AS created_at, tp_ts(updated_at) AS updated_at," \
-    " CASE WHEN last_heartbeat_at > now() - interval '3 minutes'" \
+    " CASE WHEN " TP_LISTENER_ONLINE \
     "  THEN 'online' ELSE 'offline' END AS status"
 
 /* One use of a live token; the condition on uses makes concurrent joins

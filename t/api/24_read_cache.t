@@ -57,8 +57,9 @@ my $c = connection();
 
 # ---- a change outside the server: kept until the lifetime passes ----
 
-is description_of($c, $admin, $ws_path), 'first', 'read (and kept)';
+# the answer's lifetime runs from when the server kept it, during the read
 my $changed = time;
+is description_of($c, $admin, $ws_path), 'first', 'read (and kept)';
 sql("UPDATE workspaces SET description = 'by sql' WHERE id = '$ws'");
 my $seen = description_of($c, $admin, $ws_path);
 SKIP: {

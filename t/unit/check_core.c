@@ -33,6 +33,7 @@ Suite *audit_suite(void);
 Suite *cache_suite(void);
 Suite *resource_suite(void);
 Suite *plan_suite(void);
+Suite *metrics_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -1248,6 +1249,7 @@ int main(void)
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, resource_suite());
     srunner_add_suite(sr, plan_suite());
+    srunner_add_suite(sr, metrics_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
