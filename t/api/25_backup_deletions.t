@@ -52,11 +52,15 @@ sub error_log {
     return <> // '';
 }
 
-sub timed_delete {
-    my ($path) = @_;
+# Three tests: DELETE $path during a backup answers 204 at once, and the
+# resource ($shown, what it is) is gone.
+sub deleted_at_once {
+    my ($path, $shown, $what) = @_;
     my $t0 = Time::HiRes::time();
     my $r = api(DELETE => $path, token => $owner);
-    return ($r, Time::HiRes::time() - $t0);
+    is $r->code, 204, "deleting $what during a backup: 204";
+    cmp_ok Time::HiRes::time() - $t0, '<', 5, 'it does not wait for the backup';
+    is api(GET => $shown, token => $owner)->code, 404, "the $what is gone";
 }
 
 my $ws = make_ws($owner, 'backup-deletions');
@@ -67,11 +71,8 @@ ok -f $file->($sv[0]), 'a state version\'s file is stored';
 # ---- while a backup holds its lock ----
 
 my $lock = hold_backup_lock();
-my ($r, $took) = timed_delete("/api/terrapod/v1/state-versions/$sv[0]/manage");
-is $r->code, 204, 'deleting a state version during a backup: 204';
-cmp_ok $took, '<', 5, 'it does not wait for the backup';
-is api(GET => "/api/v2/state-versions/$sv[0]", token => $owner)->code, 404,
-   'the version is gone';
+deleted_at_once("/api/terrapod/v1/state-versions/$sv[0]/manage",
+                "/api/v2/state-versions/$sv[0]", 'state version');
 is sql("SELECT count(*) FROM state_versions WHERE id = '$sv[0]'"), 0,
    'its row is deleted';
 ok -f $file->($sv[0]), 'its file stays for the backup to copy';
@@ -82,11 +83,8 @@ my $doomed = make_ws($owner, 'backup-deleted-ws');
 my $doomed_sv = stored_sv($doomed, 1);
 make_cv($owner, $doomed);
 ok -d "$storage/config/$doomed", 'the doomed workspace has a configuration stored';
-($r, $took) = timed_delete("/api/v2/workspaces/$doomed");
-is $r->code, 204, 'deleting a workspace during a backup: 204';
-cmp_ok $took, '<', 5, 'it does not wait for the backup';
-is api(GET => "/api/v2/workspaces/$doomed", token => $owner)->code, 404,
-   'the workspace is gone';
+deleted_at_once("/api/v2/workspaces/$doomed", "/api/v2/workspaces/$doomed",
+                'workspace');
 is sql("SELECT count(*) FROM state_versions WHERE workspace_id = '$doomed'"), 0,
    'its state versions\' rows went with it';
 ok -f "$storage/state/$doomed/$doomed_sv.tfstate", 'its state file stays';
@@ -106,7 +104,8 @@ release_backup_lock($lock);
 
 # ---- without a backup ----
 
-($r) = timed_delete("/api/terrapod/v1/state-versions/$sv[1]/manage");
+my $r = api(DELETE => "/api/terrapod/v1/state-versions/$sv[1]/manage",
+            token => $owner);
 is $r->code, 204, 'deleting a state version with no backup running: 204';
 ok !-e $file->($sv[1]), 'its file goes with it';
 ok -f $file->($sv[0]), 'what a backup kept stays (an orphan nothing reads)';
@@ -116,7 +115,7 @@ is api(GET => "/api/v2/state-versions/$sv[2]/download", token => $owner)->code, 
 my $gone = make_ws($owner, 'backup-gone-ws');
 my $gone_sv = stored_sv($gone, 1);
 make_cv($owner, $gone);
-($r) = timed_delete("/api/v2/workspaces/$gone");
+$r = api(DELETE => "/api/v2/workspaces/$gone", token => $owner);
 is $r->code, 204, 'deleting a workspace with no backup running: 204';
 ok !-e "$storage/state/$gone", 'its state files go with it';
 ok !-e "$storage/config/$gone", 'and its configurations';
@@ -131,7 +130,8 @@ print $sin "SELECT 'held' FROM pg_advisory_lock_shared($BACKUP_LOCK);\n";
 $sin->flush;
 chomp(my $held = <$sout> // '');
 is $held, 'held', 'another session holds the lock shared';
-($r) = timed_delete("/api/terrapod/v1/state-versions/$sv[2]/manage");
+$r = api(DELETE => "/api/terrapod/v1/state-versions/$sv[2]/manage",
+         token => $owner);
 is $r->code, 204, 'deleting then: 204';
 ok !-e $file->($sv[2]), 'the file goes: deletions do not keep each other\'s files';
 close $sin;
