@@ -239,6 +239,38 @@ on_instance($new, sub {
     like $doc->{data}{attributes}{'error-message'}, qr/could not be unsealed/,
          'because the variable cannot be unsealed';
 });
+
+# ---- what the tools refuse ----
+
+ok !eval { tp_instance('restore', $new, $backup, $port); 1 },
+   'restore refuses an instance that has a database';
+like $@, qr/already has a database/, 'saying so';
+my @parts = ('--db', "host=$new/run dbname=terrapod user=terrapod",
+             '--storage', "$certs/storage", '--hmac-key', "$certs/hmac.key");
+($rc, $out) = backup_tool('restore', @parts, $backup);
+isnt $rc, 0, 'terrapod-backup restore refuses a database that has tables';
+like $out, qr/database is not empty/, 'saying so';
+ok !-e "$certs/hmac.key", 'and installs nothing';
+my $damaged = File::Temp::tempdir("$e->{DIR}/damaged-XXXXXX", CLEANUP => 1);
+system('cp', '-a', "$backup/.", $damaged) == 0 or die 'cp';
+open my $tar, '+<', "$damaged/storage.tar" or die $!;
+seek $tar, 600, 0;
+print $tar 'X';
+close $tar;
+($rc, $out) = backup_tool('restore', @parts, $damaged);
+isnt $rc, 0, 'a damaged backup is refused';
+like $out, qr/damaged/, 'saying so';
+($rc, $out) = backup_tool('take', '--db', "host=$new/run dbname=terrapod user=terrapod",
+                          '--storage', "$new/storage", '--hmac-key', "$new/hmac.key",
+                          $backup);
+isnt $rc, 0, 'take refuses a directory that is not empty';
+like $out, qr/is not empty/, 'saying so';
+($rc, $out) = backup_tool('take', '--db', 'x', $damaged);
+is $rc, 2, 'missing options: usage';
+like $out, qr/usage: terrapod-backup take\|restore/, 'with the usage';
+($rc, $out) = backup_tool('take', @parts, '--listener-ca', 'ca.pem', "$certs/b2");
+like $out, qr/go together/, 'a listener CA without its key is refused';
+
 ok eval { tp_instance('down', $new); 1 }, 'the restored instance stops' or diag $@;
 
 done_testing;
@@ -246,6 +278,13 @@ done_testing;
 # ---- helpers ----
 
 sub decode { eval { $json->decode($_[0]) } // $_[0] }
+
+# tools/terrapod-backup with args: (exit status, combined output)
+sub backup_tool {
+    my $cmd = join ' ', map { quotemeta } "$ENV{TP_SRC}/tools/terrapod-backup", @_;
+    my $out = qx{PG_BINDIR=$ENV{PG_BINDIR} $cmd 2>&1};
+    return ($? >> 8, $out);
+}
 
 # curl against instance $i, with no API token and an optional client
 # certificate: (HTTP status, body)
