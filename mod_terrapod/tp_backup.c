@@ -14,11 +14,16 @@ tp_err_t *tp_backup_delete(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
     tp_err_t *err;
 
     *remove = 0;
-    if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_NO_BACKUP, &rows,
-                             TP_DB_ARGS(TP_BACKUP_LOCK_KEY))) != NULL
-        || (err = tp_db_exec(db, p, stmt, NULL, nargs, args)) != NULL
-        || (err = tp_db_commit(db)) != NULL) {
+    if ((err = tp_db_begin(db, p)) != NULL) {
+        return err;
+    }
+    if ((err = tp_db_exec(db, p, &SQL_NO_BACKUP, &rows,
+                          TP_DB_ARGS(TP_BACKUP_LOCK_KEY))) != NULL
+        || (err = tp_db_exec(db, p, stmt, NULL, nargs, args)) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if ((err = tp_db_commit(db)) != NULL) {
         return err;
     }
     *remove = tp_row_bool(rows, 0, "free");
