@@ -19,6 +19,9 @@
 /* files a plan wrote for its apply: bounded on their own, whatever
  * TerrapodMaxUploadSize allows */
 #define PLAN_ARTIFACTS_MAX ((apr_off_t)256 * 1024 * 1024)
+#define UNSEALABLE "a sensitive variable of this run could not be " \
+    "unsealed: it was sealed with another HMAC key than the server's " \
+    "(restored without its key?); set it again or restore the key"
 
 static const tp_stmt_t SQL_LR_RUN = {"lr_run",
     "SELECT r.id, r.workspace_id, r.status, r.listener_id, r.plan_only,"
@@ -108,26 +111,16 @@ static void push_var(apr_pool_t *p, tp_json_t *list, const char *key,
 }
 
 /* The variables the run gets: its own (terraform, HCL values) over the
- * workspace's over the variable sets'. Sensitive values are unsealed for
- * this answer only. */
-static tp_err_t *run_variables(tp_req_t *req, const tp_rows_t *run,
-                               tp_json_t **out)
+ * workspace's and variable sets' vars (merged, sensitive ones unsealed for
+ * this answer only). */
+static tp_json_t *run_variables(apr_pool_t *p, const tp_rows_t *run,
+                                const apr_array_header_t *vars)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_json_t *own = tp_row_json(p, run, 0, "variables");
-    apr_array_header_t *vars;
+    tp_json_t *own = tp_row_json(p, run, 0, "variables"), *out;
     apr_size_t k, nown = own ? tp_json_len(own) : 0;
-    tp_db_t *db;
-    tp_err_t *err;
     int i;
 
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_vars_effective(db, p, tp_row(run, 0, "workspace_id"),
-                                    &vars)) != NULL
-        || (err = tp_vars_unseal(p, &req->conf->hmac, vars)) != NULL) {
-        return err;
-    }
-    *out = tp_json_array(p);
+    out = tp_json_array(p);
     for (i = 0; i < vars->nelts; i++) {
         const tp_var_t *v = &APR_ARRAY_IDX(vars, i, tp_var_t);
         int overridden = 0;
@@ -138,30 +131,67 @@ static tp_err_t *run_variables(tp_req_t *req, const tp_rows_t *run,
             overridden |= key && strcmp(key, v->key) == 0;
         }
         if (!overridden) {
-            push_var(p, *out, v->key, v->value, v->category, v->hcl,
+            push_var(p, out, v->key, v->value, v->category, v->hcl,
                      v->sensitive);
         }
     }
     for (k = 0; k < nown; k++) {
         tp_json_t *v = tp_json_at(own, k);
 
-        push_var(p, *out, tp_json_gets(v, "key", NULL),
+        push_var(p, out, tp_json_gets(v, "key", NULL),
                  tp_json_gets(v, "value", NULL), "terraform", 1, 0);
     }
-    return NULL;
+    return out;
+}
+
+/* A run with a sensitive variable sealed under another HMAC key than the
+ * server's (a restore that left the key behind) can never run: it is
+ * errored at once, saying why, rather than left claimed until its
+ * deadline. The listener is told there is nothing to run. */
+static tp_err_t *refuse_unsealable(tp_req_t *req, const tp_rows_t *run,
+                                   const char *phase,
+                                   const tp_err_t *why)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_row(run, 0, "id");
+    const char *status = strcmp(phase, "plan") == 0 ? "planning"
+                                                    : "applying";
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_LR_REPORT, NULL,
+                             TP_DB_ARGS(NULL, UNSEALABLE, id, status,
+                                        tp_param(&req->params, "id"))))
+           != NULL
+        || (err = tp_run_finish(db, p, id, tp_row(run, 0, "workspace_id"),
+                                status, "errored", NULL)) != NULL) {
+        return err;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP00725: run %s "
+                  "errored: %s (%s)", id, why->detail,
+                  why->log ? why->log : "");
+    return tp_send_empty(req, HTTP_NO_CONTENT);
 }
 
 static tp_err_t *send_job(tp_req_t *req, const char *run_id,
                           const char *phase)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *doc = tp_json_object(p), *vars;
+    tp_json_t *doc = tp_json_object(p);
+    apr_array_header_t *vars;
     tp_rows_t *run;
+    tp_db_t *db;
     tp_err_t *err;
 
     if ((err = load(req, run_id, &run)) != NULL
-        || (err = run_variables(req, run, &vars)) != NULL) {
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_vars_effective(db, p, tp_row(run, 0, "workspace_id"),
+                                    &vars)) != NULL) {
         return err;
+    }
+    if ((err = tp_vars_unseal(p, &req->conf->hmac, vars)) != NULL) {
+        return refuse_unsealable(req, run, phase, err);
     }
     tp_json_sets(doc, run_id, "data", "run-id", NULL);
     tp_json_sets(doc, phase, "data", "phase", NULL);
@@ -191,7 +221,8 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
                  "plan-only", NULL);
     tp_json_sets(doc, tp_row(run, 0, "message"), "data", "run", "message",
                  NULL);
-    tp_json_setj(doc, vars, "data", "variables", NULL);
+    tp_json_setj(doc, run_variables(p, run, vars), "data", "variables",
+                 NULL);
     apr_table_setn(req->r->headers_out, "Cache-Control", "no-store");
     return tp_send_json(req, 200, doc);
 }

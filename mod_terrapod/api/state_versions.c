@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "../mod_terrapod.h"
+#include "../tp_backup.h"
 #include "../tp_crypto.h"
 #include "../tp_state.h"
 
@@ -863,6 +864,7 @@ tp_err_t *tp_api_state_version_delete(tp_req_t *req)
     tp_ws_t *ws;
     tp_db_t *db;
     tp_err_t *err;
+    int remove;
 
     if ((err = load_sv(req, id, req->route->level, &rows, &ws)) != NULL) {
         return err;
@@ -872,12 +874,21 @@ tp_err_t *tp_api_state_version_delete(tp_req_t *req)
                       "cannot be deleted", id);
     }
     if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_SV_DELETE, NULL, TP_DB_ARGS(id)))
-           != NULL) {
+        || (err = tp_backup_delete(db, p, &SQL_SV_DELETE, TP_DB_ARGS(id),
+                                   &remove)) != NULL) {
         return err;
     }
-    tp_storage_remove(&req->conf->storage, p, state_key(p, ws->id, id, 0));
-    tp_storage_remove(&req->conf->storage, p, state_key(p, ws->id, id, 1));
+    if (remove) {
+        tp_storage_remove(&req->conf->storage, p,
+                          state_key(p, ws->id, id, 0));
+        tp_storage_remove(&req->conf->storage, p,
+                          state_key(p, ws->id, id, 1));
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP01500: state "
+                      "version %s deleted while a backup runs: its files "
+                      "stay in storage", id);
+    }
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }
 

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "../mod_terrapod.h"
+#include "../tp_backup.h"
 
 #define WS_COLUMNS \
     "w.id, w.name, w.description, w.owner_email, w.execution_mode," \
@@ -982,17 +983,27 @@ static tp_err_t *delete_ws(tp_req_t *req, tp_ws_t *ws)
 {
     tp_db_t *db;
     tp_err_t *err;
+    int remove;
 
     if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_exec(db, req->r->pool, &SQL_WS_DELETE, NULL,
-                             TP_DB_ARGS(ws->id))) != NULL) {
+        || (err = tp_backup_delete(db, req->r->pool, &SQL_WS_DELETE,
+                                   TP_DB_ARGS(ws->id), &remove)) != NULL) {
         return err;
     }
-    /* stored objects go with it; the rows are already gone */
-    tp_storage_remove_tree(&req->conf->storage, req->r->pool,
-                           apr_pstrcat(req->r->pool, "state/", ws->id, NULL));
-    tp_storage_remove_tree(&req->conf->storage, req->r->pool,
-                           apr_pstrcat(req->r->pool, "config/", ws->id, NULL));
+    if (remove) {
+        /* stored objects go with it; the rows are already gone */
+        tp_storage_remove_tree(&req->conf->storage, req->r->pool,
+                               apr_pstrcat(req->r->pool, "state/", ws->id,
+                                           NULL));
+        tp_storage_remove_tree(&req->conf->storage, req->r->pool,
+                               apr_pstrcat(req->r->pool, "config/", ws->id,
+                                           NULL));
+    }
+    else {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP01501: "
+                      "workspace %s deleted while a backup runs: its files "
+                      "stay in storage", ws->id);
+    }
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }
 

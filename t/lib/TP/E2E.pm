@@ -14,9 +14,10 @@ our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
                  config_test config_refuses restart_httpd agent_workspace
-                 httpd_cmd);
+                 httpd_cmd on_instance);
 
-my $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
+# the instance every helper works on (on_instance switches it for a while)
+our $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
 
 # The settings make run writes: TERRAPOD_URL, TERRAPOD_HOST, TERRAPOD_TOKEN...
 sub instance {
@@ -51,6 +52,15 @@ HCL
 
 # The CLI configuration terraform() uses; tests may point it elsewhere.
 our $cli_config = "$inst/run/terraformrc";
+
+# Runs code with every helper pointed at the instance in dir (another one
+# made with tools/tp-instance); returns what code returns.
+sub on_instance {
+    my ($dir, $code) = @_;
+    local $inst = $dir;
+    local $cli_config = "$dir/run/terraformrc";
+    return $code->();
+}
 
 # Runs terraform in dir; returns (exit code, combined output).
 sub terraform {
