@@ -42,6 +42,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->audit_queue = -1;
     c->token_cache = -1;
     c->read_cache = -1;
+    c->max_held = -1;
     return c;
 }
 
@@ -67,6 +68,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
     c->dbd_params = MERGE(dbd_params);
+    c->dbd_max = MERGE(dbd_max);
     c->task_intervals = apr_table_overlay(p, base->task_intervals,
                                           add->task_intervals);
     c->oidc_providers = MERGE(oidc_providers);
@@ -84,6 +86,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->audit_queue = MERGE_INT(audit_queue);
     c->token_cache = MERGE_INT(token_cache);
     c->read_cache = MERGE_INT(read_cache);
+    c->max_held = MERGE_INT(max_held);
     return c;
 }
 
@@ -194,7 +197,8 @@ static const char *add_trusted_proxy(cmd_parms *cmd, void *dc,
 
 /* mod_dbd keeps its settings private; seeing its directives first (this
  * module is loaded after mod_dbd, so httpd asks it first) lets the
- * background child and the migrator open connections of their own. */
+ * background child and the migrator open connections of their own, and
+ * bounds the long polls by the connections a process has. */
 static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
 {
     set_string(cmd, dc, arg);
@@ -449,6 +453,8 @@ static const int_directive_t token_cache = {
     APR_OFFSETOF(tp_srv_conf_t, token_cache), 0, TP_TOKEN_CACHE_MAX};
 static const int_directive_t read_cache = {
     APR_OFFSETOF(tp_srv_conf_t, read_cache), 0, TP_READ_CACHE_MAX};
+static const int_directive_t max_held = {
+    APR_OFFSETOF(tp_srv_conf_t, max_held), 1, 100000};
 
 static const int_directive_t user_rate_limit = {
     APR_OFFSETOF(tp_srv_conf_t, rate_limits)
@@ -570,9 +576,15 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodReadCache", set_int, (void *)&read_cache,
                   RSRC_CONF, "Seconds an Apache process keeps the answer "
                   "of a hot read while nothing is written (0: none kept)"),
+    AP_INIT_TAKE1("TerrapodMaxHeldRequests", set_int, (void *)&max_held,
+                  RSRC_CONF, "Requests waiting for news (listener long "
+                  "polls) an Apache process holds at once; more are "
+                  "answered 503"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
+                  "(seen for mod_dbd)"),
+    AP_INIT_TAKE1("DBDMax", see_dbd, OFF(dbd_max), RSRC_CONF,
                   "(seen for mod_dbd)"),
     {NULL}
 };
@@ -827,6 +839,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     tp_req_post_config(pconf, s);
+    tp_held_post_config(s, first);
     migrate(ptemp, s, first);
     /* the background child inherits it with the fork */
     tp_audit_set_retention(first->audit_retention_days);

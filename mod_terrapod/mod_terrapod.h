@@ -70,6 +70,7 @@ typedef struct tp_srv_conf {
     /* seen in mod_dbd's own directives, for connections outside requests */
     const char *dbd_driver;
     const char *dbd_params;
+    const char *dbd_max;          /* NULL: mod_dbd's default */
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
     int listener_poll_wait;       /* seconds; -1: inherit */
     /* API token policy; -1: inherit (then the TP_*_DEFAULT of tp_auth.h) */
@@ -88,6 +89,7 @@ typedef struct tp_srv_conf {
     int audit_queue;              /* entries; -1: inherit */
     int token_cache;              /* seconds; 0: off; -1: inherit */
     int read_cache;               /* seconds; 0: off; -1: inherit */
+    int max_held;                 /* requests; -1: derived at start-up */
     /* loaded at post_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -386,6 +388,14 @@ tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c);
  * through a writer thread per process that child_init starts. */
 void tp_audit_child_init(apr_pool_t *pchild, server_rec *s);
 int tp_audit_log_transaction(request_rec *r);
+
+/* mod_terrapod_held.c: how many requests that wait (long polls) each
+ * process holds at once: TerrapodMaxHeldRequests of the main server, or
+ * half of ThreadsPerChild or of first's DBDMax, whichever is smaller. */
+void tp_held_post_config(server_rec *s, const tp_srv_conf_t *first);
+/* Counts req as held until its pool goes; past the maximum a 503 with
+ * Retry-After instead. */
+tp_err_t *tp_hold(tp_req_t *req);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
