@@ -60,7 +60,10 @@ int tp_is_api_path(const char *path)
 
 void tp_log_err(request_rec *r, const tp_err_t *e)
 {
-    if (e->status >= 500) {
+    /* a 5xx that says when to come back (Retry-After: a busy server) is
+     * the server working as meant: whoever refuses that way logs it */
+    if (e->status >= 500
+        && !apr_table_get(r->err_headers_out, "Retry-After")) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TP00100: %d %s: %s",
                       e->status, e->detail, e->log ? e->log : "");
     }

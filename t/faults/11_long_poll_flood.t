@@ -3,7 +3,8 @@
 # the rest at once, 503 with Retry-After and a JSON:API error, while
 # /health and an authenticated GET keep answering within a second. The
 # instance's listener, refused while every place is taken, polls again
-# after the Retry-After and takes work once the flood is over. Quick: a
+# after the Retry-After and polls, held, once the flood is over. Out-of-
+# range maximums stop the configuration. Quick: a
 # flood of 10 s; under make check-faults of 30 s.
 use strict;
 use warnings FATAL => 'all';
@@ -35,9 +36,9 @@ write_file("$work/flood.pem", $doc->{certificate});
 write_file("$work/flood.key", $doc->{private_key});
 my $NEXT = "$e->{TERRAPOD_URL}/api/terrapod/v1/listeners/$doc->{listener_id}/runs/next?wait=25";
 
-# n processes polling runs/next, each again as soon as its poll is
-# answered (a refused one after half a second), for seconds; in the
-# background. Gives a function that waits for them and returns one
+# n processes polling runs/next, as that many listeners would: each again
+# as soon as its poll is answered, after the Retry-After when refused,
+# for seconds; in the background. Gives a function that waits for them and returns one
 # [status, seconds, Retry-After, JSON body] per poll.
 sub flood {
     my ($n, $seconds) = @_;
@@ -52,7 +53,7 @@ sub flood {
             my $t = Time::HiRes::time();
             my $r = $ua->get($NEXT);
             my $took = Time::HiRes::time() - $t;
-            Time::HiRes::sleep(0.5) if $r->code == 503;
+            Time::HiRes::sleep($r->header('Retry-After') // 5) if $r->code == 503;
             return $json->encode([$r->code, $took, $r->header('Retry-After'),
                                   $r->code == 503 ? $r->content : '']);
         });
@@ -65,6 +66,11 @@ sub flood {
         return map { $json->decode($_) } grep { /\S/ } <$fh>;
     };
 }
+
+subtest 'TerrapodMaxHeldRequests outside 1..100000 stops the configuration' => sub {
+    config_refuses(snippet('held'), 'TerrapodMaxHeldRequests', '1 to 100000',
+                   0, 100001, 'half');
+};
 
 subtest 'a flood of long polls does not starve the API' => sub {
     my $done = flood(450, $seconds);
