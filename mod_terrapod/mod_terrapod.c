@@ -870,6 +870,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_dbd[] = {"mod_dbd.c", NULL};
+    static const char *const before_logs[] = {"mod_log_config.c", NULL};
 
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -877,6 +878,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_req_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tp_audit_mask_request, NULL, before_logs,
+                            APR_HOOK_FIRST);
     ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     ap_hook_map_to_storage(map_to_storage, NULL, NULL, APR_HOOK_FIRST);

@@ -134,6 +134,9 @@ struct tp_req {
     request_rec *r;
     tp_srv_conf_t *conf;
     const tp_route_t *route;
+    /* the pattern the path matched, whatever the method (a 405 too);
+     * NULL when none did: what logs mask credentials by */
+    const char *pattern;
     tp_params_t params;
     tp_principal_t *who;   /* NULL for open routes */
     tp_db_t *db;           /* acquired on first use */
@@ -388,6 +391,10 @@ tp_err_t *tp_rl_admit(tp_req_t *req, tp_rl_class_e c);
  * through a writer thread per process that child_init starts. */
 void tp_audit_child_init(apr_pool_t *pchild, server_rec *s);
 int tp_audit_log_transaction(request_rec *r);
+/* Before any log is written: the request line, path and query of an API
+ * request as every log shows them, credentials masked as in the audit
+ * log, so that mod_log_config's %r, %U and %q never show them. */
+int tp_audit_mask_request(request_rec *r);
 
 /* mod_terrapod_held.c: how many requests that wait (long polls) each
  * process holds at once: TerrapodMaxHeldRequests of the main server, or

@@ -515,6 +515,9 @@ static tp_err_t *find_route(tp_req_t *req, const char *method,
         if (!tp_route_match(r->pool, rt->pattern, path, &params)) {
             continue;
         }
+        if (!req->pattern) {
+            req->pattern = rt->pattern;
+        }
         if (strcmp(rt->method, method) == 0) {
             req->route = rt;
             req->params = params;
