@@ -64,6 +64,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->listener_ca_cert = MERGE(listener_ca_cert);
     c->listener_ca_key = MERGE(listener_ca_key);
     c->trusted_proxies = MERGE(trusted_proxies);
+    c->proxy_cert_file = MERGE(proxy_cert_file);
     c->client_cert_header = MERGE(client_cert_header);
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
@@ -171,8 +172,7 @@ static const char *set_task_interval(cmd_parms *cmd, void *dc,
     return NULL;
 }
 
-/* Each address or CIDR block of a reverse proxy whose forwarded client
- * certificate is believed. */
+/* Each address or CIDR block a reverse proxy connects from. */
 static const char *add_trusted_proxy(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
@@ -505,11 +505,14 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "Private key of the listener CA"),
     AP_INIT_ITERATE("TerrapodTrustedProxy", add_trusted_proxy, NULL,
                     RSRC_CONF, "Reverse proxies (IP addresses or CIDR "
-                    "blocks) trusted to forward a verified client "
-                    "certificate"),
+                    "blocks) whose forwarded client address is believed"),
+    AP_INIT_TAKE1("TerrapodTrustedProxyCert", set_path,
+                  OFF(proxy_cert_file), RSRC_CONF,
+                  "PEM file of the client certificates a reverse proxy "
+                  "proves itself with (mod_ssl verifies them)"),
     AP_INIT_TAKE1("TerrapodClientCertHeader", set_string,
                   OFF(client_cert_header), RSRC_CONF,
-                  "Request header carrying a trusted proxy's URL-encoded "
+                  "Request header carrying a proven proxy's URL-encoded "
                   "PEM client certificate"),
     AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
                   "Directory of the NNNN_name.sql schema files"),
@@ -693,6 +696,64 @@ static apr_status_t load_listener_ca(apr_pool_t *p, server_rec *s,
     return APR_SUCCESS;
 }
 
+/* 1 when one of nets holds this host's loopback address. */
+static int covers_loopback(apr_pool_t *p, const apr_array_header_t *nets)
+{
+    static const char *const loopback[] = {"127.0.0.1", "::1", NULL};
+    apr_sockaddr_t *sa;
+    int i, j;
+
+    for (i = 0; loopback[i]; i++) {
+        if (apr_sockaddr_info_get(&sa, loopback[i], APR_UNSPEC, 0, 0, p)
+            != APR_SUCCESS) {
+            continue;
+        }
+        for (j = 0; nets && j < nets->nelts; j++) {
+            if (apr_ipsubnet_test(APR_ARRAY_IDX(nets, j, apr_ipsubnet_t *),
+                                  sa)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Reads the certificates reverse proxies prove themselves with (while
+ * still root). A forwarded client certificate is believed only from such
+ * a proxy: naming the header without them stops the configuration, since
+ * any process able to connect could otherwise act as any listener. */
+static apr_status_t load_proxy_trust(apr_pool_t *p, server_rec *s,
+                                     tp_srv_conf_t *c)
+{
+    char *pem = NULL;
+
+    c->proxy_fingerprints = NULL;
+    if (c->proxy_cert_file
+        && (read_small_file(p, c->proxy_cert_file, &pem) != APR_SUCCESS
+            || tp_x509_fingerprints(p, pem, &c->proxy_fingerprints)
+               != APR_SUCCESS)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01411: "
+                     "TerrapodTrustedProxyCert %s: no PEM certificate can be "
+                     "read from it", c->proxy_cert_file);
+        return APR_EINVAL;
+    }
+    if (c->client_cert_header && !c->proxy_fingerprints) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "TP01410: "
+                     "TerrapodClientCertHeader needs TerrapodTrustedProxyCert: "
+                     "a forwarded client certificate is believed only from a "
+                     "proxy that presents a certificate of its own (see "
+                     "docs/security.md)");
+        return APR_EINVAL;
+    }
+    if (!c->proxy_fingerprints && covers_loopback(p, c->trusted_proxies)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "TP01412: "
+                     "TerrapodTrustedProxy names this host, where any process "
+                     "can connect from: X-Forwarded-For from here is believed "
+                     "only with TerrapodTrustedProxyCert");
+    }
+    return APR_SUCCESS;
+}
+
 /* Reads each provider's client secret (while still root: it is usually
  * readable by root alone) and sets up its per-process cache. The secret is
  * never logged. */
@@ -847,6 +908,25 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
 
+/* Runs for httpd -t too, so a configuration that would trust forwarded
+ * certificates from anyone is refused before it is ever started. */
+static int check_config(apr_pool_t *pconf, apr_pool_t *plog,
+                        apr_pool_t *ptemp, server_rec *s)
+{
+    server_rec *vs;
+
+    (void)plog;
+    (void)ptemp;
+    for (vs = s; vs; vs = vs->next) {
+        tp_srv_conf_t *c = srv_conf(vs);
+
+        if (c->enabled == 1 && load_proxy_trust(pconf, vs, c) != APR_SUCCESS) {
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+    return OK;
+}
+
 /* API paths never map to files, so httpd need not walk the filesystem. */
 static int map_to_storage(request_rec *r)
 {
@@ -874,6 +954,7 @@ static void register_hooks(apr_pool_t *p)
 
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);

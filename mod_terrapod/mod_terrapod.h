@@ -62,9 +62,14 @@ typedef struct tp_srv_conf {
     apr_off_t max_upload;         /* state and configuration uploads */
     const char *listener_ca_cert;
     const char *listener_ca_key;
-    /* reverse proxies whose forwarded client certificate header is
-     * believed (apr_ipsubnet_t *); the header's name */
+    /* reverse proxies (apr_ipsubnet_t *): where they connect from; the
+     * file of the client certificates they prove themselves with, and
+     * those certificates' SHA-256 fingerprints (loaded at post_config;
+     * NULL: none configured); the header a proven proxy forwards the
+     * client's certificate in */
     apr_array_header_t *trusted_proxies;
+    const char *proxy_cert_file;
+    apr_array_header_t *proxy_fingerprints;
     const char *client_cert_header;
     const char *schema_dir;
     /* seen in mod_dbd's own directives, for connections outside requests */
