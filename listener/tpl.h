@@ -96,6 +96,15 @@ const char *tpl_tail(apr_pool_t *p, const char *buf, apr_size_t len,
 int tpl_renew_due(apr_time_t not_before, apr_time_t not_after,
                   apr_time_t now);
 
+#define TPL_RETRY_SEC 5         /* after a failure that says nothing */
+#define TPL_RETRY_MAX 300
+
+/* Seconds to wait before the next long poll after an answer of status (0:
+ * none came) whose Retry-After asked for retry_after seconds (0: none):
+ * none after 200 and 204; what a busy (503) or limiting (429) server
+ * asked, within 1 and TPL_RETRY_MAX; TPL_RETRY_SEC otherwise. */
+int tpl_poll_delay(int status, long retry_after);
+
 /* ---- talking to the server (tpl_api.c) ---- */
 
 typedef struct tpl_ctx {

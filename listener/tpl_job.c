@@ -323,3 +323,14 @@ int tpl_renew_due(apr_time_t not_before, apr_time_t not_after,
 
     return life <= 0 || now >= not_after - life / 3;
 }
+
+int tpl_poll_delay(int status, long retry_after)
+{
+    if (status == 200 || status == 204) {
+        return 0;
+    }
+    if ((status == 503 || status == 429) && retry_after > 0) {
+        return retry_after < TPL_RETRY_MAX ? (int)retry_after : TPL_RETRY_MAX;
+    }
+    return TPL_RETRY_SEC;
+}

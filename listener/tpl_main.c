@@ -14,7 +14,6 @@
 
 #define HEARTBEAT_SEC 10
 #define POLL_WAIT_SEC 25
-#define RETRY_SEC 5
 
 static volatile sig_atomic_t stopping;
 /* the main process's run children, for the signal handler; NULL in
@@ -82,7 +81,7 @@ static tp_err_t *establish(apr_pool_t *p, tpl_ctx_t *c)
             return tpl_join(p, c);
         }
         tpl_log("TPL0006: server not reachable: %s", err->detail);
-        pause_for(RETRY_SEC);
+        pause_for(TPL_RETRY_SEC);
     }
     return tp_err(p, 503, "stopped");
 }
@@ -165,7 +164,7 @@ static void spawn(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch,
     ch->running++;
 }
 
-/* One long poll; 1 when it should be retried later rather than at once. */
+/* One long poll; the seconds to wait before the next (0: at once). */
 static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
 {
     tpl_ctx_t c;
@@ -175,13 +174,14 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
     tpl_job_t job;
     const char *why;
     tp_err_t *err;
+    int delay;
 
     /* not aborted on SIGTERM: the server may claim a run for a poll
      * whose client already left, and that run would wait for nobody */
     memset(&c, 0, sizeof(c));
     c.cfg = cfg;
     if (tpl_creds_load(p, &c) != APR_SUCCESS) {
-        return 1;                   /* the heartbeat child joins */
+        return TPL_RETRY_SEC;       /* the heartbeat child joins */
     }
     req.timeout = POLL_WAIT_SEC + 20;
     err = tpl_call(p, &c, TPL_AUTH_CERT, &req,
@@ -189,20 +189,22 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
                                 c.listener_id, POLL_WAIT_SEC), NULL, &resp);
     if (err) {
         tpl_log("TPL0021: polling for work failed: %s", err->detail);
-        return 1;
+        return TPL_RETRY_SEC;
     }
     if (resp.status == 204) {
         return 0;
     }
     if (resp.status != 200) {
-        tpl_log("TPL0022: polling for work refused: %s",
-                tpl_resp_why(p, &resp));
-        return 1;
+        /* a busy server says when to come back (Retry-After) */
+        delay = tpl_poll_delay(resp.status, resp.retry_after);
+        tpl_log("TPL0022: polling for work refused: %s; polling again in "
+                "%d s", tpl_resp_why(p, &resp), delay);
+        return delay;
     }
     doc = tp_json_parse(p, resp.body, resp.body_len, &why);
     if (!doc || (why = tpl_job_parse(p, doc, &job)) != NULL) {
         tpl_log("TPL0023: unusable job: %s", why);
-        return 1;
+        return TPL_RETRY_SEC;
     }
     tpl_log("TPL0024: run %s: %s phase assigned", job.run_id,
             job.apply ? "apply" : "plan");
@@ -234,7 +236,7 @@ int main(int argc, const char *const *argv)
     const char *why;
     tp_err_t *err;
     pid_t beat, self;
-    int i;
+    int i, delay;
 
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
@@ -275,8 +277,8 @@ int main(int argc, const char *const *argv)
         reap(&ch, 0);
         if (ch.running >= ch.max) {
             pause_for(1);
-        } else if (poll_once(iter, &cfg, &ch)) {
-            pause_for(RETRY_SEC);
+        } else if ((delay = poll_once(iter, &cfg, &ch)) > 0) {
+            pause_for(delay);
         }
     }
     tpl_log("TPL0012: stopping; canceling %d running phases", ch.running);

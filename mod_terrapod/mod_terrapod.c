@@ -48,6 +48,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->read_cache = -1;
     c->dbd_max = -1;
     c->metrics = -1;
+    c->max_held = -1;
     return c;
 }
 
@@ -69,6 +70,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->listener_ca_cert = MERGE(listener_ca_cert);
     c->listener_ca_key = MERGE(listener_ca_key);
     c->trusted_proxies = MERGE(trusted_proxies);
+    c->proxy_cert_file = MERGE(proxy_cert_file);
     c->client_cert_header = MERGE(client_cert_header);
     c->schema_dir = MERGE(schema_dir);
     c->dbd_driver = MERGE(dbd_driver);
@@ -93,6 +95,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->read_cache = MERGE_INT(read_cache);
     c->metrics = MERGE_INT(metrics);
     c->metrics_allow = MERGE(metrics_allow);
+    c->max_held = MERGE_INT(max_held);
     return c;
 }
 
@@ -223,7 +226,8 @@ static const char *see_dbd(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 /* mod_dbd's DBDMax, for the start-up check of the connections Apache may
- * open against the database's max_connections (mod_dbd checks the value
+ * open against the database's max_connections and the bound on long
+ * polls, each of which holds a connection (mod_dbd checks the value
  * itself). */
 static const char *see_dbd_max(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -480,6 +484,8 @@ static const int_directive_t token_cache = {
     APR_OFFSETOF(tp_srv_conf_t, token_cache), 0, TP_TOKEN_CACHE_MAX};
 static const int_directive_t read_cache = {
     APR_OFFSETOF(tp_srv_conf_t, read_cache), 0, TP_READ_CACHE_MAX};
+static const int_directive_t max_held = {
+    APR_OFFSETOF(tp_srv_conf_t, max_held), 1, 100000};
 
 static const int_directive_t user_rate_limit = {
     APR_OFFSETOF(tp_srv_conf_t, rate_limits)
@@ -530,11 +536,14 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "Private key of the listener CA"),
     AP_INIT_ITERATE("TerrapodTrustedProxy", add_subnet, OFF(trusted_proxies),
                     RSRC_CONF, "Reverse proxies (IP addresses or CIDR "
-                    "blocks) trusted to forward a verified client "
-                    "certificate"),
+                    "blocks) whose forwarded client address is believed"),
+    AP_INIT_TAKE1("TerrapodTrustedProxyCert", set_path,
+                  OFF(proxy_cert_file), RSRC_CONF,
+                  "PEM file of the client certificates a reverse proxy "
+                  "proves itself with (mod_ssl verifies them)"),
     AP_INIT_TAKE1("TerrapodClientCertHeader", set_string,
                   OFF(client_cert_header), RSRC_CONF,
-                  "Request header carrying a trusted proxy's URL-encoded "
+                  "Request header carrying a proven proxy's URL-encoded "
                   "PEM client certificate"),
     AP_INIT_TAKE1("TerrapodSchemaDir", set_path, OFF(schema_dir), RSRC_CONF,
                   "Directory of the NNNN_name.sql schema files"),
@@ -606,6 +615,10 @@ static const command_rec tp_cmds[] = {
     AP_INIT_ITERATE("TerrapodMetricsAllow", add_subnet, OFF(metrics_allow),
                     RSRC_CONF, "Addresses or CIDR blocks that may read "
                     "/metrics without a token (default 127.0.0.1 ::1)"),
+    AP_INIT_TAKE1("TerrapodMaxHeldRequests", set_int, (void *)&max_held,
+                  RSRC_CONF, "Requests waiting for news (listener long "
+                  "polls) an Apache process holds at once; more are "
+                  "answered 503"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -846,10 +859,71 @@ static int check_dbd(check_t *ck, const tp_srv_conf_t *c)
     return 1;
 }
 
+/* 1 when one of nets holds this host's loopback address. */
+static int covers_loopback(apr_pool_t *p, const apr_array_header_t *nets)
+{
+    static const char *const loopback[] = {"127.0.0.1", "::1", NULL};
+    apr_sockaddr_t *sa;
+    int i, j;
+
+    for (i = 0; loopback[i]; i++) {
+        if (apr_sockaddr_info_get(&sa, loopback[i], APR_UNSPEC, 0, 0, p)
+            != APR_SUCCESS) {
+            continue;
+        }
+        for (j = 0; nets && j < nets->nelts; j++) {
+            if (apr_ipsubnet_test(APR_ARRAY_IDX(nets, j, apr_ipsubnet_t *),
+                                  sa)) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* The certificates reverse proxies prove themselves with. A forwarded
+ * client certificate is believed only from such a proxy: naming the
+ * header without them is refused, since any process able to connect
+ * could otherwise act as any listener. */
+static int load_proxy_trust(check_t *ck, tp_srv_conf_t *c)
+{
+    char *pem = NULL;
+    apr_size_t len;
+    const char *why = NULL;
+
+    c->proxy_fingerprints = NULL;
+    if (c->proxy_cert_file
+        && ((why = read_file(ck->pconf, c->proxy_cert_file, 1,
+                             TP_CA_FILE_MAX, &pem, &len)) != NULL
+            || tp_x509_fingerprints(ck->pconf, pem, &c->proxy_fingerprints)
+               != APR_SUCCESS)) {
+        return refuse(ck, "TP01411: TerrapodTrustedProxyCert %s: %s",
+                      c->proxy_cert_file,
+                      why ? why : "no PEM certificate can be read from it");
+    }
+    if (c->client_cert_header && !c->proxy_fingerprints) {
+        return refuse(ck, "TP01410: TerrapodClientCertHeader needs "
+                      "TerrapodTrustedProxyCert: a forwarded client "
+                      "certificate is believed only from a proxy that "
+                      "presents a certificate of its own (see "
+                      "docs/security.md)");
+    }
+    if (!c->proxy_fingerprints && covers_loopback(ck->ptemp,
+                                                  c->trusted_proxies)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ck->s, "TP01412: "
+                     "TerrapodTrustedProxy names this host, where any process "
+                     "can connect from: X-Forwarded-For from here is believed "
+                     "only with TerrapodTrustedProxyCert");
+    }
+    return 1;
+}
+
 /* Everything a server with Terrapod On names. */
 static int check_server(check_t *ck, tp_srv_conf_t *c)
 {
     int ok = load_hmac_key(ck, c);
+
+    ok &= load_proxy_trust(ck, c);
 
     ok &= load_listener_ca(ck, c);
     ok &= load_oidc(ck, c);
@@ -1088,6 +1162,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     tp_req_post_config(pconf, s);
+    tp_held_post_config(s, first);
     migrate(ptemp, s, first);
     /* the background child inherits it with the fork */
     tp_audit_set_retention(first->audit_retention_days);
@@ -1118,6 +1193,7 @@ static int pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void register_hooks(apr_pool_t *p)
 {
     static const char *const after_dbd[] = {"mod_dbd.c", NULL};
+    static const char *const before_logs[] = {"mod_log_config.c", NULL};
 
     (void)p;
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -1127,6 +1203,8 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_req_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_metrics_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_log_transaction(tp_audit_mask_request, NULL, before_logs,
+                            APR_HOOK_FIRST);
     ap_hook_log_transaction(tp_audit_log_transaction, NULL, NULL,
                             APR_HOOK_MIDDLE);
     ap_hook_log_transaction(tp_metrics_log_transaction, NULL, NULL,

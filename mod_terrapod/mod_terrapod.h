@@ -70,9 +70,14 @@ typedef struct tp_srv_conf {
     apr_off_t max_upload;         /* state and configuration uploads */
     const char *listener_ca_cert;
     const char *listener_ca_key;
-    /* reverse proxies whose forwarded client certificate header is
-     * believed (apr_ipsubnet_t *); the header's name */
+    /* reverse proxies (apr_ipsubnet_t *): where they connect from; the
+     * file of the client certificates they prove themselves with, and
+     * those certificates' SHA-256 fingerprints (loaded at post_config;
+     * NULL: none configured); the header a proven proxy forwards the
+     * client's certificate in */
     apr_array_header_t *trusted_proxies;
+    const char *proxy_cert_file;
+    apr_array_header_t *proxy_fingerprints;
     const char *client_cert_header;
     const char *schema_dir;
     /* seen in mod_dbd's own directives, for connections outside requests */
@@ -100,6 +105,7 @@ typedef struct tp_srv_conf {
     int metrics;                  /* GET /metrics served; -1: inherit */
     /* who may read /metrics without a token (apr_ipsubnet_t *) */
     apr_array_header_t *metrics_allow;
+    int max_held;                 /* requests; -1: derived at start-up */
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -144,6 +150,9 @@ struct tp_req {
     request_rec *r;
     tp_srv_conf_t *conf;
     const tp_route_t *route;
+    /* the pattern the path matched, whatever the method (a 405 too);
+     * NULL when none did: what logs mask credentials by */
+    const char *pattern;
     tp_params_t params;
     tp_principal_t *who;   /* NULL for open routes */
     tp_db_t *db;           /* acquired on first use */
@@ -419,6 +428,18 @@ ap_dbd_t *tp_dbd_acquire(request_rec *r);
  * through a writer thread per process that child_init starts. */
 void tp_audit_child_init(apr_pool_t *pchild, server_rec *s);
 int tp_audit_log_transaction(request_rec *r);
+/* Before any log is written: the request line, path and query of an API
+ * request as every log shows them, credentials masked as in the audit
+ * log, so that mod_log_config's %r, %U and %q never show them. */
+int tp_audit_mask_request(request_rec *r);
+
+/* mod_terrapod_held.c: how many requests that wait (long polls) each
+ * process holds at once: TerrapodMaxHeldRequests of the main server, or
+ * half of ThreadsPerChild or of first's DBDMax, whichever is smaller. */
+void tp_held_post_config(server_rec *s, const tp_srv_conf_t *first);
+/* Counts req as held until its pool goes; past the maximum a 503 with
+ * Retry-After instead. */
+tp_err_t *tp_hold(tp_req_t *req);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,

@@ -1,5 +1,5 @@
 /* Records every API request in the audit log from the log_transaction
- * hook. The hook runs on the thread that serves the connection, before it
+ * hook, and masks the credentials in what Apache's own logs show of it. The hook runs on the thread that serves the connection, before it
  * reads the client's next request, so an INSERT there would delay every
  * request of a keep-alive client: entries are queued instead and a
  * writer thread of each Apache process inserts them in batches on a
@@ -252,8 +252,7 @@ int tp_audit_log_transaction(request_rec *r)
     e.token_id = req->who ? req->who->token_id : NULL;
     e.method = r->method;
     /* parsed_uri.path never holds the query string */
-    e.path = tp_audit_path(r->pool, req->route ? req->route->pattern : NULL,
-                           r->parsed_uri.path);
+    e.path = tp_audit_path(r->pool, req->pattern, r->parsed_uri.path);
     if (req->route) {
         tp_audit_resource(r->pool, req->route->pattern, &req->params,
                           &e.resource_type, &e.resource_id);
@@ -270,5 +269,31 @@ int tp_audit_log_transaction(request_rec *r)
                       "for %s %s (%d) not recorded: %s", e.method, e.path,
                       e.status, err->log ? err->log : err->detail);
     }
+    return DECLINED;
+}
+
+int tp_audit_mask_request(request_rec *r)
+{
+    tp_req_t *req = ap_get_module_config(r->request_config,
+                                         &terrapod_module);
+    const char *path, *query, *uri;
+
+    if (!req) {
+        return DECLINED;
+    }
+    path = tp_audit_path(r->pool, req->pattern, r->parsed_uri.path);
+    query = tp_audit_query(r->pool, r->args);
+    if (path == r->parsed_uri.path && query == r->args) {
+        return DECLINED;
+    }
+    uri = query ? apr_pstrcat(r->pool, path, "?", query, NULL) : path;
+    /* the request line is rebuilt from its parts: an absolute-form
+     * request's scheme and host are left out */
+    r->the_request = apr_pstrcat(r->pool, r->method, " ", uri, " ",
+                                 r->protocol, NULL);
+    r->unparsed_uri = apr_pstrdup(r->pool, uri);
+    r->uri = r->parsed_uri.path = apr_pstrdup(r->pool, path);
+    r->args = r->parsed_uri.query = query ? apr_pstrdup(r->pool, query)
+                                          : NULL;
     return DECLINED;
 }

@@ -60,7 +60,10 @@ int tp_is_api_path(const char *path)
 
 void tp_log_err(request_rec *r, const tp_err_t *e)
 {
-    if (e->status >= 500) {
+    /* a 5xx that says when to come back (Retry-After: a busy server) is
+     * the server working as meant: whoever refuses that way logs it */
+    if (e->status >= 500
+        && !apr_table_get(r->err_headers_out, "Retry-After")) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "TP00100: %d %s: %s",
                       e->status, e->detail, e->log ? e->log : "");
     }
@@ -507,6 +510,9 @@ static tp_err_t *find_route(tp_req_t *req, const char *method,
         if (!tp_route_match(r->pool, rt->pattern, path, &params)) {
             continue;
         }
+        if (!req->pattern) {
+            req->pattern = rt->pattern;
+        }
         if (strcmp(rt->method, method) == 0) {
             req->route = rt;
             req->params = params;
@@ -542,18 +548,116 @@ static int is_trusted_proxy(tp_req_t *req, apr_sockaddr_t *addr)
     return 0;
 }
 
-/* 1 when the direct peer (never a forwarded address) is a reverse proxy
- * trusted to forward verified client certificates. */
-static int from_trusted_proxy(tp_req_t *req)
+/* The client certificate of the request's own connection as PEM, when
+ * mod_ssl verified it; NULL otherwise. */
+static const char *verified_cert(request_rec *r)
 {
-    return req->conf->client_cert_header
-           && is_trusted_proxy(req, req->r->connection->client_addr);
+    static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *lookup;
+    const char *verify;
+
+    if (!lookup) {
+        lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+    }
+    if (!lookup) {
+        return NULL;
+    }
+    verify = lookup(r->pool, r->server, r->connection, r,
+                    "SSL_CLIENT_VERIFY");
+    if (!verify || strcmp(verify, "SUCCESS") != 0) {
+        return NULL;
+    }
+    return lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
 }
 
-/* The real client: behind trusted proxies, the right-most address of
- * X-Forwarded-For that is not itself a trusted proxy (the left part of
- * the header is whatever the client chose to send). Anything that is not
- * an IP address ends the walk, and so does the cap on hops. */
+/* 1 when the connection presented one of the certificates of
+ * TerrapodTrustedProxyCert, verified by mod_ssl. */
+static int presents_proxy_cert(tp_req_t *req)
+{
+    const apr_array_header_t *pinned = req->conf->proxy_fingerprints;
+    const char *pem = verified_cert(req->r);
+    apr_array_header_t *fps;
+    int i;
+
+    if (!pem || tp_x509_fingerprints(req->r->pool, pem, &fps)
+                != APR_SUCCESS) {
+        return 0;
+    }
+    for (i = 0; i < pinned->nelts; i++) {
+        if (strcmp(APR_ARRAY_IDX(pinned, i, const char *),
+                   APR_ARRAY_IDX(fps, 0, const char *)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* What a connection proved about its peer, for the server settings it
+ * was decided under: the certificate stays with the connection, so it is
+ * looked at once. */
+typedef struct {
+    const apr_array_header_t *pinned;
+    int proven;
+} proxy_verdict_t;
+
+/* 1 when the direct peer (never a forwarded address) proved itself a
+ * reverse proxy: it presented a TerrapodTrustedProxyCert certificate,
+ * from a TerrapodTrustedProxy address when any are named. */
+static int proven_proxy(tp_req_t *req)
+{
+    conn_rec *c = req->r->connection;
+    proxy_verdict_t *v = ap_get_module_config(c->conn_config,
+                                              &terrapod_module);
+
+    if (!req->conf->proxy_fingerprints) {
+        return 0;
+    }
+    if (!v || v->pinned != req->conf->proxy_fingerprints) {
+        v = apr_palloc(c->pool, sizeof(*v));
+        v->pinned = req->conf->proxy_fingerprints;
+        v->proven = (!req->conf->trusted_proxies
+                     || is_trusted_proxy(req, c->client_addr))
+                    && presents_proxy_cert(req);
+        ap_set_module_config(c->conn_config, &terrapod_module, v);
+    }
+    return v->proven;
+}
+
+static int is_loopback(const apr_sockaddr_t *sa)
+{
+    if (sa->family == APR_INET) {
+        return (ntohl(sa->sa.sin.sin_addr.s_addr) >> 24) == 127;
+    }
+#if APR_HAVE_IPV6
+    if (sa->family == APR_INET6) {
+        const struct in6_addr *a = &sa->sa.sin6.sin6_addr;
+
+        return IN6_IS_ADDR_LOOPBACK(a)
+               || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+    }
+#endif
+    return 0;
+}
+
+/* 1 when the direct peer's X-Forwarded-For is believed: it proved itself
+ * a proxy, or (with no TerrapodTrustedProxyCert) it connects from a
+ * TerrapodTrustedProxy address on another host. An address on this host
+ * proves nothing: any local process can connect from it. */
+static int forwards_client(tp_req_t *req)
+{
+    conn_rec *c = req->r->connection;
+
+    if (req->conf->proxy_fingerprints) {
+        return proven_proxy(req);
+    }
+    return is_trusted_proxy(req, c->client_addr) && !is_loopback(c->client_addr)
+           && !apr_sockaddr_equal(c->client_addr, c->local_addr);
+}
+
+/* The real client: behind a believed proxy (forwards_client), the
+ * right-most address of X-Forwarded-For that is not itself a trusted
+ * proxy (the left part of the header is whatever the client chose to
+ * send). Anything that is not an IP address ends the walk, and so does
+ * the cap on hops. */
 #define MAX_FORWARDED_HOPS 16
 static const char *client_address(tp_req_t *req)
 {
@@ -564,7 +668,7 @@ static const char *client_address(tp_req_t *req)
     char *list, *tok, *last;
     int i;
 
-    if (!xff || !is_trusted_proxy(req, r->connection->client_addr)) {
+    if (!xff || !forwards_client(req)) {
         return client;
     }
     hops = apr_array_make(r->pool, 4, sizeof(char *));
@@ -594,16 +698,14 @@ static const char *client_address(tp_req_t *req)
     return client;
 }
 
-/* The caller's client certificate as PEM: one a trusted proxy forwards
+/* The caller's client certificate as PEM: one a proven proxy forwards
  * (URL-encoded, as nginx's $ssl_client_escaped_cert), else the one mod_ssl
  * verified against the listener CA; NULL when there is none. */
 static const char *client_cert(tp_req_t *req)
 {
-    static APR_OPTIONAL_FN_TYPE(ssl_var_lookup) *lookup;
     request_rec *r = req->r;
-    const char *verify;
 
-    if (from_trusted_proxy(req)) {
+    if (req->conf->client_cert_header && proven_proxy(req)) {
         const char *h = apr_table_get(r->headers_in,
                                       req->conf->client_cert_header);
         char *pem = h && *h ? apr_pstrdup(r->pool, h) : NULL;
@@ -612,18 +714,7 @@ static const char *client_cert(tp_req_t *req)
             return ap_unescape_url_keep2f(pem, 1) == OK ? pem : NULL;
         }
     }
-    if (!lookup) {
-        lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
-    }
-    if (!lookup) {
-        return NULL;
-    }
-    verify = lookup(r->pool, r->server, r->connection, r,
-                    "SSL_CLIENT_VERIFY");
-    if (!verify || strcmp(verify, "SUCCESS") != 0) {
-        return NULL;
-    }
-    return lookup(r->pool, r->server, r->connection, r, "SSL_CLIENT_CERT");
+    return verified_cert(r);
 }
 
 /* A signed URL carries "<expires>.<signature>" as its {cap} path segment

@@ -3,6 +3,7 @@
  * each response (mod_terrapod_audit.c). */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_escape.h>
 #include "tp_audit.h"
 #include "tp_json.h"
 
@@ -109,6 +110,46 @@ const char *tp_audit_path(apr_pool_t *p, const char *pattern,
         ss += sl;
     }
     return out;
+}
+
+static int is_credential_arg(apr_pool_t *p, const char *arg, apr_size_t len)
+{
+    static const char *const names[] = {"signature", "code", "state", NULL};
+    /* the name as the server reads it, '+' and escapes decoded */
+    const char *name = apr_punescape_url(p, apr_pstrmemdup(p, arg, len),
+                                         NULL, NULL, 1);
+    int i;
+
+    for (i = 0; name && names[i]; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+const char *tp_audit_query(apr_pool_t *p, const char *query)
+{
+    const char *arg = query;
+    char *out = "";
+    int masked = 0;
+
+    while (arg && *arg) {
+        apr_size_t len = strcspn(arg, "&");
+        apr_size_t name_len = strcspn(arg, "=&");
+
+        if (is_credential_arg(p, arg, name_len)) {
+            out = apr_psprintf(p, "%s%s%.*s={%.*s}", out, *out ? "&" : "",
+                               (int)name_len, arg, (int)name_len, arg);
+            masked = 1;
+        }
+        else {
+            out = apr_psprintf(p, "%s%s%.*s", out, *out ? "&" : "",
+                               (int)len, arg);
+        }
+        arg += len + (arg[len] == '&');
+    }
+    return masked ? out : query;
 }
 
 static tp_json_t *entry_json(apr_pool_t *p, const tp_audit_entry_t *e)

@@ -1,6 +1,7 @@
 /* The audit log: what an entry records about a request (the resource it
  * touched, its path with credentials masked), the statement that appends
- * one, and the retention task that deletes old entries. */
+ * one, and the retention task that deletes old entries. Apache's access
+ * log shows requests with the same masking. */
 #ifndef TP_AUDIT_H
 #define TP_AUDIT_H
 
@@ -36,6 +37,13 @@ void tp_audit_resource(apr_pool_t *p, const char *pattern,
  * placeholder's name. pattern may be NULL (no route matched). */
 const char *tp_audit_path(apr_pool_t *p, const char *pattern,
                           const char *path);
+
+/* query (NULL: none) as logged: the value of each parameter that is a
+ * credential (an upload URL's signature, the code and state a single
+ * sign-on provider sends back) is replaced by the parameter's name in
+ * braces, "signature={signature}", however the name is percent-encoded.
+ * The query itself when it holds none. */
+const char *tp_audit_query(apr_pool_t *p, const char *query);
 
 /* Appends n entries with one bound INSERT (a transaction of its own). */
 tp_err_t *tp_audit_record(tp_db_t *db, apr_pool_t *p,

@@ -415,6 +415,27 @@ apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out)
     return rv;
 }
 
+apr_status_t tp_x509_fingerprints(apr_pool_t *p, const char *pem,
+                                  apr_array_header_t **out)
+{
+    BIO *b = BIO_new_mem_buf(pem, -1);
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen;
+    X509 *x;
+
+    *out = apr_array_make(p, 2, sizeof(const char *));
+    while (b && (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+        if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1) {
+            APR_ARRAY_PUSH(*out, const char *) = to_hex(p, md, mdlen);
+        }
+        X509_free(x);
+    }
+    /* the end of the bundle leaves a "no start line" on the queue */
+    ERR_clear_error();
+    BIO_free(b);
+    return (*out)->nelts ? APR_SUCCESS : APR_EINVAL;
+}
+
 static int asn1_time(const ASN1_TIME *t, apr_time_t *out)
 {
     struct tm tm;

@@ -5,6 +5,7 @@
 
 #include <apr_pools.h>
 #include <apr_time.h>
+#include <apr_tables.h>
 
 #define TP_PBKDF2_ITERATIONS 600000
 
@@ -90,6 +91,11 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
 
 /* Describes a presented PEM certificate (no key, no trust decision). */
 apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out);
+
+/* The SHA-256 fingerprints (hex, as tp_x509_t's) of every certificate of
+ * a PEM bundle, in order; APR_EINVAL when it holds none. */
+apr_status_t tp_x509_fingerprints(apr_pool_t *p, const char *pem,
+                                  apr_array_header_t **out);
 
 /* The validity period of a PEM certificate, for deciding when to renew. */
 apr_status_t tp_x509_validity(const char *pem, apr_time_t *not_before,

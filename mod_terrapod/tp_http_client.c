@@ -166,6 +166,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     CURL *h;
     CURLcode rc;
     long status = 0;
+    curl_off_t retry_after = 0;
 
     memset(resp, 0, sizeof(*resp));
     memset(&sink, 0, sizeof(sink));
@@ -182,6 +183,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
         rc = curl_easy_perform(h);
         if (rc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+            curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after);
         } else if (sink.too_long) {
             err = tp_err(p, 502, "%s %s: response longer than %lu bytes",
                          req->method ? req->method : "GET", req->url,
@@ -201,6 +203,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
         return err;
     }
     resp->status = (int)status;
+    resp->retry_after = (long)retry_after;
     resp->body = sink.buf ? sink.buf : apr_pstrdup(p, "");
     resp->body_len = sink.len;
     if (sink.buf) {

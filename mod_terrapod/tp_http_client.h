@@ -28,6 +28,7 @@ typedef struct tp_http_req {
 
 typedef struct tp_http_resp {
     int status;
+    long retry_after;               /* seconds a Retry-After asked; 0: none */
     char *body;                     /* NUL-terminated; "" for file responses */
     apr_size_t body_len;
 } tp_http_resp_t;

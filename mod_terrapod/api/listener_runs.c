@@ -262,7 +262,9 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
         }
     }
     deadline = apr_time_now() + apr_time_from_sec(wait < max ? wait : max);
-    if ((err = tp_req_db(req, &db)) != NULL
+    /* a wait holds a worker and a database connection: bounded */
+    if ((wait > 0 && max > 0 && (err = tp_hold(req)) != NULL)
+        || (err = tp_req_db(req, &db)) != NULL
         || (wait > 0 && (err = tp_db_listen(db, p, RUN_QUEUED_CHANNEL))
             != NULL)) {
         return err;

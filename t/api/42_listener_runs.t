@@ -1,5 +1,5 @@
-# The listener and runner protocol over plain HTTP (listener certificates
-# arrive as the trusted proxy's X-Client-Cert header): claiming runs of
+# The listener and runner protocol (listener certificates arrive as the
+# X-Client-Cert header of a proxy that proves itself): claiming runs of
 # agent-mode workspaces with their merged variables, the long poll, runner
 # tokens and what they open, phase reports and the state machine behind
 # them (auto-apply, plan-only, no changes, illegal reports), log chunks as

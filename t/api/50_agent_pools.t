@@ -2,8 +2,9 @@
 # (platform admin, pool RBAC through custom roles and access=everyone),
 # join tokens (shown once, hashed, max uses, expiry, revocation), joining
 # and reissuing certificates for the same name, and the listener endpoints
-# authenticated by a client certificate forwarded by a trusted proxy (this
-# suite's server trusts 127.0.0.1 to send X-Client-Cert).
+# authenticated by a client certificate forwarded by a proxy that proves
+# itself (this suite's TLS vhost terrapod_proxy, where TP::Test presents
+# the proxy's certificate).
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -38,11 +39,11 @@ sub join_pool {
                body => {join_token => $token, name => $name});
 }
 
-# a listener endpoint with the certificate as the trusted proxy's header
+# a listener endpoint with the certificate as the proxy's header
 sub as_listener {
     my ($method, $path, $pem, %opt) = @_;
     my %h = defined $pem ? ('X-Client-Cert' => uri_escape($pem)) : ();
-    return api($method => $path, headers => \%h, %opt);
+    return api($method => proxied($path), headers => \%h, %opt);
 }
 
 sub names_of {

@@ -5,8 +5,8 @@
 # as unauthenticated, users from one address each with their own budget and
 # the tokens of one user sharing theirs, signed URLs with a budget per URL,
 # listeners and runners exempt, and one count shared by every Apache
-# process. Each part is a client of its own: the trusted proxy (127.0.0.1)
-# forwards a documentation address.
+# process. Each part is a client of its own: the proxy (TLS, presenting
+# its certificate) forwards a documentation address.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -19,7 +19,7 @@ plan tests => 61;
 
 my $NAT = '/api/terrapod/v1';
 Apache::TestRequest::module('terrapod_limits');
-my $LIM = 'http://' . Apache::TestRequest::hostport();
+my $LIM = 'https://' . Apache::TestRequest::hostport();
 $Apache::TestRequest::Module = undef;
 
 # a request to the limited vhost from client $ip

@@ -1,5 +1,6 @@
 /* Unit tests of the audit log's and the rate limiter's pure parts: which
- * resource an entry names, how credentials are masked in its path, the
+ * resource an entry names, how credentials are masked in its path and in
+ * the query the access log shows, the
  * RFC 3339 parser behind the time filters, and rate-limit classes,
  * windows, verdicts and the parsing of limits. */
 #include <check.h>
@@ -72,6 +73,27 @@ START_TEST(audit_path_masks_credentials)
                      "/api/v2/workspaces/ws-1");
     ck_assert_str_eq(tp_audit_path(pool, NULL, "/api/v2/nothing/here"),
                      "/api/v2/nothing/here");
+}
+END_TEST
+
+START_TEST(audit_query_masks_credentials)
+{
+    const char *plain = "page%5Bnumber%5D=2&q=x";
+
+    ck_assert_str_eq(tp_audit_query(pool, "expires=1700000000&signature=c2ln"),
+                     "expires=1700000000&signature={signature}");
+    ck_assert_str_eq(tp_audit_query(pool, "code=abc&state=def&x=1"),
+                     "code={code}&state={state}&x=1");
+    /* however the name is written, as the server decodes it */
+    ck_assert_str_eq(tp_audit_query(pool, "sig%6Eature=c2ln&si+gnature=1"),
+                     "sig%6Eature={sig%6Eature}&si+gnature=1");
+    ck_assert_str_eq(tp_audit_query(pool, "signature&&signature=x=y"),
+                     "signature={signature}&&signature={signature}");
+    /* nothing to mask: the same string */
+    ck_assert_ptr_eq(tp_audit_query(pool, plain), plain);
+    ck_assert_ptr_null(tp_audit_query(pool, NULL));
+    ck_assert_str_eq(tp_audit_query(pool, "signatures=1&xsignature=2"),
+                     "signatures=1&xsignature=2");
 }
 END_TEST
 
@@ -201,6 +223,7 @@ Suite *audit_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, audit_resource_of_routes);
     tcase_add_test(tc, audit_path_masks_credentials);
+    tcase_add_test(tc, audit_query_masks_credentials);
     tcase_add_test(tc, rfc3339_parse_forms);
     tcase_add_test(tc, ratelimit_classes);
     tcase_add_test(tc, ratelimit_windows_and_verdicts);

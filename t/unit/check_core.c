@@ -432,6 +432,51 @@ START_TEST(hmac_rfc4231_case2)
 }
 END_TEST
 
+/* two self-signed certificates, as a proxy's old and new one */
+static const char *const CERT_A =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBezCCASGgAwIBAgIULLC0xJlRJspSvCUMj5dtG/Me2GYwCgYIKoZIzj0EAwIw\n"
+    "EjEQMA4GA1UEAwwHcHJveHktYTAgFw0yNjEyMDcxNzIxNDZaGA8yMTI2MTExMzE3\n"
+    "MjE0NlowEjEQMA4GA1UEAwwHcHJveHktYTBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+    "A0IABKvZzcdRJSU7IMb/gV8brJ2RJ7Qf66HvRstt5kElKYEqPUv/B+YYftD8gow1\n"
+    "s4y5MT40Ip7VfAjf6xI76YKtwcyjUzBRMB0GA1UdDgQWBBRpZfZa2gAL+evYa+Cx\n"
+    "Ay0zQ2E97zAfBgNVHSMEGDAWgBRpZfZa2gAL+evYa+CxAy0zQ2E97zAPBgNVHRMB\n"
+    "Af8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQDBDq3v4a4/RVAJpWKI9KBT3UuT\n"
+    "yegEQ2LLa5ITSuEILgIgeNdnTUA1z0d8w/MYh2/0NSOEtZatVnuOwk4j77c34G0=\n"
+    "-----END CERTIFICATE-----\n";
+static const char *const CERT_B =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBezCCASGgAwIBAgIUbbkCpXexgsdV2PvpB3FumocJFv8wCgYIKoZIzj0EAwIw\n"
+    "EjEQMA4GA1UEAwwHcHJveHktYjAgFw0yNjEyMDcxNzIxNDZaGA8yMTI2MTExMzE3\n"
+    "MjE0NlowEjEQMA4GA1UEAwwHcHJveHktYjBZMBMGByqGSM49AgEGCCqGSM49AwEH\n"
+    "A0IABJZXIcSYP83VCK8ttM+dkjciPvDjQGGRwS07Q79fg1uCqCUh3Ud+U34Acw0x\n"
+    "rlSYbB4j63oHhVkGxJ6ZCWTdvMajUzBRMB0GA1UdDgQWBBRexP6iqYq6yUP7xBh/\n"
+    "2MhCyqwTZzAfBgNVHSMEGDAWgBRexP6iqYq6yUP7xBh/2MhCyqwTZzAPBgNVHRMB\n"
+    "Af8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIQCdOSCDcxcGYWG80JVg5B2/9EVR\n"
+    "Auzun+b44heEtpXqQgIgFE/G5nP5ITNBP5ne0HGuRNTYCjEOF6GcKuUhOLaiTLY=\n"
+    "-----END CERTIFICATE-----\n";
+
+START_TEST(x509_fingerprints_of_a_bundle)
+{
+    const char *fa = "045871576f3a6d128fb472cbfb498aed54ae339ecbd54e3355f4ef60c767ec84";
+    const char *fb = "9b93c4915397658fe93901f359a7d246b279e43af1a9f3d3cb15d0be61169546";
+    apr_array_header_t *fps;
+    tp_x509_t one;
+
+    ck_assert_int_eq(tp_x509_fingerprints(pool, apr_pstrcat(pool, "# rotated\n",
+                     CERT_A, "\n", CERT_B, NULL), &fps), APR_SUCCESS);
+    ck_assert_int_eq(fps->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(fps, 0, const char *), fa);
+    ck_assert_str_eq(APR_ARRAY_IDX(fps, 1, const char *), fb);
+    /* the same fingerprint as a presented certificate's */
+    ck_assert_int_eq(tp_x509_inspect(pool, CERT_B, &one), APR_SUCCESS);
+    ck_assert_str_eq(one.fingerprint, fb);
+    ck_assert_int_eq(tp_x509_fingerprints(pool, "no certificate", &fps),
+                     APR_EINVAL);
+    ck_assert_int_eq(fps->nelts, 0);
+}
+END_TEST
+
 START_TEST(b64url_padding_free)
 {
     ck_assert_str_eq(tp_b64url(pool, (const unsigned char *)"f", 1), "Zg");
@@ -1202,6 +1247,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, digests_known_vectors);
     tcase_add_test(tc, hmac_rfc4231_case2);
     tcase_add_test(tc, b64url_padding_free);
+    tcase_add_test(tc, x509_fingerprints_of_a_bundle);
     tcase_add_test(tc, secure_equals);
     tcase_add_test(tc, password_hash_verify);
     tcase_add_test(tc, rbac_allow_deny_and_max);

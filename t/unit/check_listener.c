@@ -440,6 +440,22 @@ START_TEST(renewal_at_two_thirds)
 }
 END_TEST
 
+START_TEST(poll_again_when_the_server_says)
+{
+    ck_assert_int_eq(tpl_poll_delay(204, 0), 0);
+    ck_assert_int_eq(tpl_poll_delay(200, 7), 0);
+    /* a busy server's Retry-After is followed, within bounds */
+    ck_assert_int_eq(tpl_poll_delay(503, 7), 7);
+    ck_assert_int_eq(tpl_poll_delay(429, 1), 1);
+    ck_assert_int_eq(tpl_poll_delay(503, 100000), TPL_RETRY_MAX);
+    /* nothing said, or not a busy server: the listener's own pause */
+    ck_assert_int_eq(tpl_poll_delay(503, 0), TPL_RETRY_SEC);
+    ck_assert_int_eq(tpl_poll_delay(500, 30), TPL_RETRY_SEC);
+    ck_assert_int_eq(tpl_poll_delay(401, 0), TPL_RETRY_SEC);
+    ck_assert_int_eq(tpl_poll_delay(0, 0), TPL_RETRY_SEC);
+}
+END_TEST
+
 Suite *listener_suite(void);
 
 Suite *listener_suite(void)
@@ -458,6 +474,7 @@ Suite *listener_suite(void)
     tcase_add_test(tc, argv_for_each_command);
     tcase_add_test(tc, tail_lines_bytes_and_characters);
     tcase_add_test(tc, renewal_at_two_thirds);
+    tcase_add_test(tc, poll_again_when_the_server_says);
     tcase_add_test(tc, plan_artifacts_round_trip);
     suite_add_tcase(s, tc);
     return s;

@@ -1,12 +1,14 @@
 package TP::Faults;
 # Helpers for the fault-injection suite: killing and restarting the
-# instance's PostgreSQL, clients that die mid-request, load from many
-# processes, and the leftovers a fault may leave in storage.
+# instance's PostgreSQL, clients that die mid-request or send slowly, load
+# from many processes, and the leftovers a fault may leave in storage.
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
 use TP::E2E;
 use IO::Socket::SSL ();
+use IO::Socket::INET ();
+use IO::Select ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 use URI ();
@@ -19,7 +21,8 @@ use POSIX ();
 our @EXPORT = qw(long_case pg_kill9 pg_restart temp_files stored_file
                  die_mid_upload hammer state_bytes new_state_version
                  put_raw snippet restart_with_snippet kept_alive httpd_pid
-                 ready);
+                 ready slow_connection slow_clients answer_times
+                 connections_to);
 
 my $dir = instance()->{DIR};
 my $json = JSON::PP->new->canonical;
@@ -197,6 +200,114 @@ sub hammer {
     open my $fh, '<', $out->filename or die $!;
     chomp(my @lines = <$fh>);
     return @lines;
+}
+
+# ---- slow clients ----
+
+my $SLOW_BODY_PATH = '/api/terrapod/v1/agent-pools/join';  # open, reads a body
+
+sub server_port { URI->new(instance()->{TERRAPOD_URL})->port }
+
+# One connection that sends slowly, a byte every $gap seconds, as kind:
+# "handshake" dribbles a TLS ClientHello (one that sends nothing at all
+# costs the server nothing: the kernel does not hand it over before its
+# first data), "header" dribbles request headers and "body" sends the
+# headers of an open POST at once and then dribbles its body. Returns the
+# seconds until the server ended it, or undef when it was still open after
+# $max seconds (or could not be opened).
+sub slow_connection {
+    my ($kind, $max, $gap) = @_;
+    $gap //= 2;
+    my $start = Time::HiRes::time();
+    my $s = open_slow($kind) or return undef;
+    my $next = {
+        # a handshake record of 512 bytes: the server waits for all of it
+        handshake => "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" . ("\0" x 500),
+        header => "GET /health HTTP/1.1\r\nHost: localhost\r\nX-Slow: " . ('a' x 100_000),
+        body => 'x' x 100_000,
+    }->{$kind};
+    my $sel = IO::Select->new($s);
+    my $due = 0;
+    while ((my $now = Time::HiRes::time()) - $start < $max) {
+        if ($now >= $due) {
+            return $now - $start unless $s->syswrite(substr($next, 0, 1, ''));
+            $due = $now + $gap;
+        }
+        # the server ends it by closing, or by answering (408) and closing
+        if ($sel->can_read($due - Time::HiRes::time())) {
+            return Time::HiRes::time() - $start unless $s->sysread(my $buf, 4096);
+        }
+    }
+    return undef;
+}
+
+sub open_slow {
+    my ($kind) = @_;
+    my $port = server_port();
+    if ($kind eq 'handshake') {
+        return IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Timeout => 10);
+    }
+    my $s = IO::Socket::SSL->new(PeerHost => '127.0.0.1', PeerPort => $port,
+                                 SSL_ca_file => instance()->{TERRAPOD_CA_FILE},
+                                 SSL_verifycn_name => 'localhost', Timeout => 30)
+        or return undef;
+    if ($kind eq 'body') {
+        $s->syswrite("POST $SLOW_BODY_PATH HTTP/1.1\r\nHost: localhost\r\n"
+                     . "Content-Type: application/json\r\n"
+                     . "Content-Length: 100000\r\n\r\n");
+    }
+    return $s;
+}
+
+# n processes, a third of each kind of slow_connection, each opening its
+# connection again whenever the server ends it, for $seconds. Returns
+# when they have all ended.
+sub slow_clients {
+    my ($n, $seconds) = @_;
+    my $until = Time::HiRes::time() + $seconds;
+    my @kinds = qw(handshake header body);
+    my @pids;
+    for my $i (0 .. $n - 1) {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            while ((my $left = $until - Time::HiRes::time()) > 0) {
+                slow_connection($kinds[$i % 3], $left)
+                    // Time::HiRes::sleep(0.5);
+            }
+            POSIX::_exit(0);
+        }
+        push @pids, $pid;
+    }
+    return sub { waitpid $_, 0 for @pids };
+}
+
+# Established TCP connections to the instance's port.
+sub connections_to {
+    my $port = server_port();
+    my @lines = grep { /:\Q$port\E\s/ } qx{ss -Htn state established};
+    return scalar grep { (split ' ')[2] =~ /:\Q$port\E$/ } @lines;
+}
+
+# For $seconds, every half second: a GET of each path on a new
+# connection (with the instance's token for the API paths). Returns one
+# [path, status, seconds] per request.
+sub answer_times {
+    my ($seconds, @paths) = @_;
+    my $e = instance();
+    my $ua = LWP::UserAgent->new(keep_alive => 0, timeout => 30,
+        ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}});
+    my $until = Time::HiRes::time() + $seconds;
+    my @got;
+    while (Time::HiRes::time() < $until) {
+        for my $path (@paths) {
+            my $t = Time::HiRes::time();
+            my $r = $ua->request(HTTP::Request->new(GET => "$e->{TERRAPOD_URL}$path",
+                $path =~ m{^/api/} ? [Authorization => "Bearer $e->{TERRAPOD_TOKEN}"] : []));
+            push @got, [$path, $r->code, Time::HiRes::time() - $t];
+        }
+        Time::HiRes::sleep(0.5);
+    }
+    return @got;
 }
 
 1;

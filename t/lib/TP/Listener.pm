@@ -1,8 +1,8 @@
 package TP::Listener;
 # Listeners for the HTTP suite: a pool with a join token, listeners joined
-# with it, and their requests, whose certificate arrives the way a trusted
-# TLS-terminating proxy forwards it (X-Client-Cert), and the requests of
-# the runners they start.
+# with it, and their requests, whose certificate arrives the way a
+# TLS-terminating proxy that proves itself forwards it (X-Client-Cert),
+# and the requests of the runners they start.
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
@@ -38,7 +38,7 @@ sub join_as {
 # a request of listener $l to /listeners/<its id>$path
 sub as_l {
     my ($l, $method, $path, %opt) = @_;
-    return api($method => "$NAT/listeners/$l->{listener_id}$path",
+    return api($method => proxied("$NAT/listeners/$l->{listener_id}$path"),
                headers => {'X-Client-Cert' => uri_escape($l->{certificate})}, %opt);
 }
 

@@ -15,7 +15,7 @@ use Time::HiRes ();
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
                  targz make_cv token_cache_expired read_cache_expired
-                 kept_alive grant_ws_role);
+                 kept_alive grant_ws_role proxied tls_agent);
 
 my $json = JSON::PP->new->canonical;
 
@@ -39,8 +39,35 @@ sub user_token {
 
 sub admin_token { user_token('admin@test.local', admin => 1) }
 
+# The suite's TLS virtual hosts (terrapod_proxy, terrapod_limits) are a
+# reverse proxy's way in: an https request there presents a proxy's
+# client certificate (one of TerrapodTrustedProxyCert's), so that the
+# X-Client-Cert and X-Forwarded-For it sends are believed.
+my $TLS = "$ENV{TP_INSTANCE}/tls";
+
+# A user agent that trusts the suite's CA and presents the client
+# certificate $name (t/run-all's proxy_certs) or none.
+sub tls_agent {
+    my ($name) = @_;
+    return LWP::UserAgent->new(keep_alive => 0, ssl_opts => {
+        SSL_ca_file => "$TLS/ca.pem",
+        $name ? (SSL_cert_file => "$TLS/$name.pem", SSL_key_file => "$TLS/$name.key")
+              : ()});
+}
+my $proxy_agent;
+
+# The URL of path through the proxy's way in.
+sub proxied {
+    my ($path) = @_;
+    # module2url makes its vhost the default of every later request
+    local $Apache::TestRequest::Module = $Apache::TestRequest::Module;
+    return Apache::TestRequest::module2url('terrapod_proxy',
+                                           {scheme => 'https', path => $path});
+}
+
 # api(METHOD, PATH|URL, token => T, body => STRING|REF, headers => {...});
-# absolute URLs (the signed ones the server hands out) are used as given
+# absolute URLs (the signed ones the server hands out) are used as given,
+# https ones through the proxy
 sub api {
     my ($method, $path, %opt) = @_;
     my %headers = %{ $opt{headers} || {} };
@@ -53,7 +80,9 @@ sub api {
     my $url = $path =~ m{^https?://} ? $path
                                      : Apache::TestRequest::resolve_url($path);
     my $req = HTTP::Request->new($method, $url, [%headers], $body);
-    return Apache::TestRequest::user_agent(keep_alive => 0)->request($req);
+    my $ua = $url =~ /^https:/ ? ($proxy_agent //= tls_agent('proxy'))
+                               : Apache::TestRequest::user_agent(keep_alive => 0);
+    return $ua->request($req);
 }
 
 # A GET over one connection kept open across calls, so that a sequence of
