@@ -699,8 +699,8 @@ static const char *client_address(tp_req_t *req)
 }
 
 /* The caller's client certificate as PEM: one a proven proxy forwards
- * (URL-encoded, as nginx's $ssl_client_escaped_cert), else the one mod_ssl
- * verified against the listener CA; NULL when there is none. */
+ * (in the forms tp_x509_forwarded reads), else the one mod_ssl verified
+ * against the listener CA; NULL when there is none. */
 static const char *client_cert(tp_req_t *req)
 {
     request_rec *r = req->r;
@@ -708,10 +708,9 @@ static const char *client_cert(tp_req_t *req)
     if (req->conf->client_cert_header && proven_proxy(req)) {
         const char *h = apr_table_get(r->headers_in,
                                       req->conf->client_cert_header);
-        char *pem = h && *h ? apr_pstrdup(r->pool, h) : NULL;
 
-        if (pem) {
-            return ap_unescape_url_keep2f(pem, 1) == OK ? pem : NULL;
+        if (h && *h) {
+            return tp_x509_forwarded(r->pool, h);
         }
     }
     return verified_cert(r);

@@ -16,6 +16,7 @@
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
 #include <openssl/ecdsa.h>
+#include <apr_escape.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "tp_crypto.h"
@@ -434,6 +435,49 @@ apr_status_t tp_x509_fingerprints(apr_pool_t *p, const char *pem,
     ERR_clear_error();
     BIO_free(b);
     return (*out)->nelts ? APR_SUCCESS : APR_EINVAL;
+}
+
+#define PEM_CERT_BEGIN "-----BEGIN CERTIFICATE-----"
+#define PEM_CERT_END   "-----END CERTIFICATE-----"
+#define PEM_LINE       64
+
+/* Percent-decoding (never '+' to space: base64 holds '+') gives both
+ * forms a PEM armour whose base64 lies between spaces or line breaks;
+ * OpenSSL reads only the second, so the base64 is wrapped anew. */
+char *tp_x509_forwarded(apr_pool_t *p, const char *value)
+{
+    const char *text = value ? apr_punescape_url(p, value, NULL, NULL, 0)
+                             : NULL;
+    const char *c = text ? strstr(text, PEM_CERT_BEGIN) : NULL;
+    const char *end = c ? strstr(c, PEM_CERT_END) : NULL;
+    char *pem, *o;
+    apr_size_t n = 0;
+
+    if (!end) {
+        return NULL;
+    }
+    c += sizeof(PEM_CERT_BEGIN) - 1;
+    o = pem = apr_palloc(p, sizeof(PEM_CERT_BEGIN) + sizeof(PEM_CERT_END)
+                            + 2 * (apr_size_t)(end - c) + 2);
+    o = stpcpy(o, PEM_CERT_BEGIN);
+    for (; c < end; c++) {
+        if (apr_isspace(*c)) {
+            continue;
+        }
+        if (!apr_isalnum(*c) && *c != '+' && *c != '/' && *c != '=') {
+            return NULL;
+        }
+        if (n++ % PEM_LINE == 0) {
+            *o++ = '\n';
+        }
+        *o++ = *c;
+    }
+    if (n == 0) {
+        return NULL;
+    }
+    *o++ = '\n';
+    strcpy(stpcpy(o, PEM_CERT_END), "\n");
+    return pem;
 }
 
 static int asn1_time(const ASN1_TIME *t, apr_time_t *out)

@@ -97,6 +97,14 @@ apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out);
 apr_status_t tp_x509_fingerprints(apr_pool_t *p, const char *pem,
                                   apr_array_header_t **out);
 
+/* The certificate a reverse proxy forwards in a request header, as PEM:
+ * URL-encoded PEM (nginx's $ssl_client_escaped_cert, Apache's
+ * "expr=%{escape:%{SSL_CLIENT_CERT}}") or PEM whose line breaks became
+ * spaces (Apache's "%{SSL_CLIENT_CERT}s"); the first certificate of
+ * either. NULL for anything else, such as the "(null)" mod_headers sends
+ * for a client that presented none. */
+char *tp_x509_forwarded(apr_pool_t *p, const char *value);
+
 /* The validity period of a PEM certificate, for deciding when to renew. */
 apr_status_t tp_x509_validity(const char *pem, apr_time_t *not_before,
                               apr_time_t *not_after);

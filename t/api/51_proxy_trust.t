@@ -6,7 +6,8 @@
 # listener by sending the listener's public certificate in X-Client-Cert
 # nor name another client address in X-Forwarded-For; nor can a client of
 # the TLS vhost with no certificate, or with another one the proxies' CA
-# issued.
+# issued. The proxy's header is read as nginx and Apache's mod_headers
+# write it.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -15,7 +16,7 @@ use URI::Escape qw(uri_escape);
 use TP::Test;
 use TP::Listener;
 
-plan tests => 12;
+plan tests => 16;
 
 my ($pool, $join) = make_pool(admin_token(), 'trust51');
 my $l = join_as($join, 'trust51-l');
@@ -41,6 +42,19 @@ is_error(api(POST => $HB, headers => {@cert}), 401,
 is_error(over_tls(undef, POST => $HB, @cert), 401, 'TLS without a certificate');
 is_error(over_tls('stranger', POST => $HB, @cert), 401,
          "a certificate of the proxies' CA that is no proxy's");
+
+# as Apache's mod_headers forwards it: "%{SSL_CLIENT_CERT}s" turns line
+# breaks into spaces, "expr=%{escape:%{SSL_CLIENT_CERT}}" escapes in lower
+# case and leaves + / = alone; "(null)" is what the first sends for none
+(my $unfolded = $l->{certificate}) =~ s/\n/ /g;
+(my $escaped = $l->{certificate})
+    =~ s{([^A-Za-z0-9\$\-_.+!*'(),:;@&=/~])}{sprintf '%%%02x', ord $1}ge;
+is over_tls('proxy', POST => $HB, 'X-Client-Cert' => $unfolded)->code, 200,
+   'line breaks as spaces (Apache\'s %{SSL_CLIENT_CERT}s)';
+is over_tls('proxy', POST => $HB, 'X-Client-Cert' => $escaped)->code, 200,
+   'escaped in lower case (Apache\'s %{escape:...})';
+is_error(over_tls('proxy', POST => $HB, 'X-Client-Cert' => '(null)'), 401,
+         'the "(null)" of a client without a certificate');
 
 # ==== the client address, forwarded ====
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <apr_general.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "tp_crypto.h"
@@ -474,6 +475,72 @@ START_TEST(x509_fingerprints_of_a_bundle)
     ck_assert_int_eq(tp_x509_fingerprints(pool, "no certificate", &fps),
                      APR_EINVAL);
     ck_assert_int_eq(fps->nelts, 0);
+}
+END_TEST
+
+/* A PEM certificate as reverse proxies forward it. Apache's mod_headers:
+ * "%{SSL_CLIENT_CERT}s" turns line breaks into spaces; with
+ * "expr=%{escape:...}" every byte but alphanumerics and keep becomes
+ * %xx (in lower-case hex). nginx's $ssl_client_escaped_cert: upper case, and
+ * only unreserved characters kept. */
+static char *unfolded(const char *pem)
+{
+    char *s = apr_pstrdup(pool, pem), *c;
+
+    for (c = s; *c; c++) {
+        if (*c == '\n') {
+            *c = ' ';
+        }
+    }
+    return s;
+}
+
+static char *escaped(const char *pem, const char *keep, const char *hex)
+{
+    char *s = apr_palloc(pool, 3 * strlen(pem) + 1), *o = s;
+
+    for (; *pem; pem++) {
+        if (apr_isalnum(*pem) || strchr(keep, *pem)) {
+            *o++ = *pem;
+            continue;
+        }
+        *o++ = '%';
+        *o++ = hex[(unsigned char)*pem >> 4];
+        *o++ = hex[*pem & 15];
+    }
+    *o = '\0';
+    return s;
+}
+
+START_TEST(x509_forwarded_forms)
+{
+    const char *fa = "045871576f3a6d128fb472cbfb498aed54ae339ecbd54e3355f4ef60c767ec84";
+    const char *forms[] = {
+        escaped(CERT_A, "-._~", "0123456789ABCDEF"),
+        escaped(CERT_A, "$-_.+!*'(),:;@&=/~", "0123456789abcdef"),
+        unfolded(CERT_A),
+        apr_pstrcat(pool, unfolded(CERT_A), unfolded(CERT_B), NULL),
+        CERT_A,
+    };
+    const char *refused[] = {
+        "(null)", "", "%zz", "-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----",
+        "-----BEGIN CERTIFICATE----- MIIB*ezCC -----END CERTIFICATE-----",
+        apr_pstrndup(pool, unfolded(CERT_A), 200),     /* no end */
+    };
+    tp_x509_t one;
+    size_t i;
+
+    for (i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+        const char *pem = tp_x509_forwarded(pool, forms[i]);
+
+        ck_assert_msg(pem, "form %zu read", i);
+        ck_assert_int_eq(tp_x509_inspect(pool, pem, &one), APR_SUCCESS);
+        ck_assert_str_eq(one.fingerprint, fa);
+    }
+    ck_assert_str_eq(tp_x509_forwarded(pool, unfolded(CERT_A)), CERT_A);
+    for (i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
+        ck_assert_msg(!tp_x509_forwarded(pool, refused[i]), "refused %zu", i);
+    }
 }
 END_TEST
 
@@ -1248,6 +1315,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, hmac_rfc4231_case2);
     tcase_add_test(tc, b64url_padding_free);
     tcase_add_test(tc, x509_fingerprints_of_a_bundle);
+    tcase_add_test(tc, x509_forwarded_forms);
     tcase_add_test(tc, secure_equals);
     tcase_add_test(tc, password_hash_verify);
     tcase_add_test(tc, rbac_allow_deny_and_max);
