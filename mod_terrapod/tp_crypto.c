@@ -441,22 +441,36 @@ apr_status_t tp_x509_fingerprints(apr_pool_t *p, const char *pem,
 #define PEM_CERT_END   "-----END CERTIFICATE-----"
 #define PEM_LINE       64
 
-/* Percent-decoding (never '+' to space: base64 holds '+') gives both
- * forms a PEM armour whose base64 lies between spaces or line breaks;
- * OpenSSL reads only the second, so the base64 is wrapped anew. */
+/* The base64 of a certificate in text: between PEM's armour lines or,
+ * without them, all of it; [*begin, *end). */
+static int pem_body(const char *text, const char **begin, const char **end)
+{
+    const char *armour = strstr(text, PEM_CERT_BEGIN);
+
+    if (!armour) {
+        *begin = text;
+        *end = text + strlen(text);
+        return 1;
+    }
+    *begin = armour + sizeof(PEM_CERT_BEGIN) - 1;
+    *end = strstr(*begin, PEM_CERT_END);
+    return *end != NULL;
+}
+
+/* Percent-decoding (never '+' to space: base64 holds '+') leaves every
+ * form's base64 between spaces or line breaks, or in one piece; OpenSSL
+ * reads only lines, so it is wrapped anew. */
 char *tp_x509_forwarded(apr_pool_t *p, const char *value)
 {
     const char *text = value ? apr_punescape_url(p, value, NULL, NULL, 0)
                              : NULL;
-    const char *c = text ? strstr(text, PEM_CERT_BEGIN) : NULL;
-    const char *end = c ? strstr(c, PEM_CERT_END) : NULL;
+    const char *c, *end;
     char *pem, *o;
     apr_size_t n = 0;
 
-    if (!end) {
+    if (!text || !pem_body(text, &c, &end)) {
         return NULL;
     }
-    c += sizeof(PEM_CERT_BEGIN) - 1;
     o = pem = apr_palloc(p, sizeof(PEM_CERT_BEGIN) + sizeof(PEM_CERT_END)
                             + 2 * (apr_size_t)(end - c) + 2);
     o = stpcpy(o, PEM_CERT_BEGIN);

@@ -99,10 +99,11 @@ apr_status_t tp_x509_fingerprints(apr_pool_t *p, const char *pem,
 
 /* The certificate a reverse proxy forwards in a request header, as PEM:
  * URL-encoded PEM (nginx's $ssl_client_escaped_cert, Apache's
- * "expr=%{escape:%{SSL_CLIENT_CERT}}") or PEM whose line breaks became
- * spaces (Apache's "%{SSL_CLIENT_CERT}s"); the first certificate of
- * either. NULL for anything else, such as the "(null)" mod_headers sends
- * for a client that presented none. */
+ * "expr=%{escape:%{SSL_CLIENT_CERT}}"), PEM whose line breaks became
+ * spaces (Apache's "%{SSL_CLIENT_CERT}s"), the first certificate of
+ * either, or base64 DER without PEM's lines (HAProxy's
+ * %[ssl_c_der,base64]). NULL for anything else, such as the "(null)"
+ * mod_headers sends for a client that presented none. */
 char *tp_x509_forwarded(apr_pool_t *p, const char *value);
 
 /* The validity period of a PEM certificate, for deciding when to renew. */

@@ -480,8 +480,8 @@ END_TEST
 
 /* A PEM certificate as reverse proxies forward it. Apache's mod_headers:
  * "%{SSL_CLIENT_CERT}s" turns line breaks into spaces; with
- * "expr=%{escape:...}" every byte but alphanumerics and keep becomes
- * %xx (in lower-case hex). nginx's $ssl_client_escaped_cert: upper case, and
+ * "expr=%{escape:...}" every byte but alphanumerics and keep becomes %xx
+ * in lower-case hex. nginx's $ssl_client_escaped_cert: upper case, and
  * only unreserved characters kept. */
 static char *unfolded(const char *pem)
 {
@@ -492,6 +492,22 @@ static char *unfolded(const char *pem)
             *c = ' ';
         }
     }
+    return s;
+}
+
+/* HAProxy's %[ssl_c_der,base64]: the base64 alone, on one line */
+static char *bare(const char *pem)
+{
+    const char *body = strchr(pem, '\n') + 1;
+    const char *end = strstr(body, "-----END");
+    char *s = apr_palloc(pool, (apr_size_t)(end - body) + 1), *o = s;
+
+    for (; body < end; body++) {
+        if (*body != '\n') {
+            *o++ = *body;
+        }
+    }
+    *o = '\0';
     return s;
 }
 
@@ -521,9 +537,11 @@ START_TEST(x509_forwarded_forms)
         unfolded(CERT_A),
         apr_pstrcat(pool, unfolded(CERT_A), unfolded(CERT_B), NULL),
         CERT_A,
+        bare(CERT_A),
     };
     const char *refused[] = {
-        "(null)", "", "%zz", "-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----",
+        "(null)", "", "%zz",
+        "-----BEGIN CERTIFICATE----- -----END CERTIFICATE-----",
         "-----BEGIN CERTIFICATE----- MIIB*ezCC -----END CERTIFICATE-----",
         apr_pstrndup(pool, unfolded(CERT_A), 200),     /* no end */
     };
@@ -541,6 +559,9 @@ START_TEST(x509_forwarded_forms)
     for (i = 0; i < sizeof(refused) / sizeof(*refused); i++) {
         ck_assert_msg(!tp_x509_forwarded(pool, refused[i]), "refused %zu", i);
     }
+    /* base64 of something else: no certificate to read */
+    ck_assert_int_ne(tp_x509_inspect(pool, tp_x509_forwarded(
+                     pool, "bm90IGEgY2VydGlmaWNhdGU="), &one), APR_SUCCESS);
 }
 END_TEST
 
