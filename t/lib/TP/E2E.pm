@@ -84,7 +84,8 @@ sub api {
     my $e = instance();
     my $ua = LWP::UserAgent->new(ssl_opts => {SSL_ca_file => $e->{TERRAPOD_CA_FILE}},
                                  timeout => 30);
-    my @h = (Authorization => "Bearer " . ($opt{token} // $e->{TERRAPOD_TOKEN}));
+    my @h = (Authorization => "Bearer " . ($opt{token} // $e->{TERRAPOD_TOKEN}),
+             %{ $opt{headers} || {} });
     my $body;
     if (exists $opt{body}) {
         $body = ref $opt{body} ? $json->encode($opt{body}) : $opt{body};
