@@ -28,6 +28,10 @@ my $NAT = '/api/terrapod/v1';
 # what the proxies' workers run as, as the instance's
 my $service = $> == 0 ? 'terrapod' : undef;
 
+# the proxies reach the instance over ::1, so that the audit log tells
+# them from their clients, which come from 127.0.0.1
+IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0, Listen => 1)
+    or plan skip_all => 'no IPv6 loopback (::1) to tell the proxy from its clients';
 mkdir $dir;
 chmod 0755, $dir;
 
