@@ -395,10 +395,12 @@ static int join_token_create(args_t *a)
     spec.description = a->description;
     spec.created_by = "terrapod-admin";
     if (a->max_uses) {
-        spec.max_uses = apr_psprintf(a->p, "%lld", a->max_uses);
+        spec.max_uses = apr_psprintf(a->p, "%" APR_INT64_T_FMT,
+                                     (apr_int64_t)a->max_uses);
     }
     if (a->lifespan_hours) {
-        spec.lifespan_hours = apr_psprintf(a->p, "%lld", a->lifespan_hours);
+        spec.lifespan_hours = apr_psprintf(a->p, "%" APR_INT64_T_FMT,
+                                           (apr_int64_t)a->lifespan_hours);
     }
     if ((err = tp_join_token_create(a->db, a->p, pool_id, &spec, &raw, &row))
         != NULL) {
@@ -522,7 +524,12 @@ int main(int argc, const char *const *argv)
     /* the last word of the command stands where getopt expects the
      * program name */
     apr_getopt_init(&g, a.p, argc - words, argv + words);
-    if (!parse(&a, g) || (c->needs_db && !a.db_params)) {
+    if (!parse(&a, g)) {
+        return usage();
+    }
+    if (c->needs_db && !a.db_params) {
+        fprintf(stderr, "terrapod-admin: %s needs --db PARAMS (or "
+                "TERRAPOD_DB)\n", c->name);
         return usage();
     }
     if (c->needs_db
