@@ -567,14 +567,71 @@ static apr_status_t cert_encode(apr_pool_t *p, X509 *x, EVP_PKEY *key,
     return rv;
 }
 
+/* The extensions a certificate made here carries, in order. */
+typedef struct {
+    int nid;
+    const char *value;
+} cert_ext_t;
+
+static const cert_ext_t LISTENER_EXTS[] = {
+    {NID_basic_constraints, "critical,CA:FALSE"},
+    {NID_key_usage, "critical,digitalSignature"},
+    {NID_ext_key_usage, "clientAuth"},
+    {NID_subject_key_identifier, "hash"},
+    {NID_authority_key_identifier, "keyid:always"},
+    {0, NULL}
+};
+
+/* the subject key identifier first: the authority key identifier of a
+ * self-signed certificate is read from it */
+static const cert_ext_t CA_EXTS[] = {
+    {NID_basic_constraints, "critical,CA:TRUE"},
+    {NID_key_usage, "critical,keyCertSign,cRLSign"},
+    {NID_subject_key_identifier, "hash"},
+    {NID_authority_key_identifier, "keyid:always"},
+    {0, NULL}
+};
+
+/* A certificate for a new EC P-256 key with subject CN=cn and exts,
+ * signed by issuer's issuer_key (both NULL: self-signed), into out. */
+static apr_status_t make_cert(apr_pool_t *p, X509 *issuer,
+                              EVP_PKEY *issuer_key, const char *cn,
+                              long skew, int days, const cert_ext_t *exts,
+                              tp_x509_t *out, const char **why)
+{
+    EVP_PKEY *key = ec_p256_key();
+    X509 *x = X509_new();
+    apr_status_t rv = APR_EGENERAL;
+    int i, ok;
+
+    if (!key || !x) {
+        *why = "out of memory or no EC support";
+    }
+    else {
+        ok = cert_base(x, issuer, cn, skew, days, key);
+        for (i = 0; ok && exts[i].value; i++) {
+            ok = add_ext(x, issuer ? issuer : x, exts[i].nid, exts[i].value);
+        }
+        if (!ok || X509_sign(x, issuer_key ? issuer_key : key,
+                             EVP_sha256()) <= 0) {
+            *why = "the certificate could not be built or signed";
+        }
+        else if ((rv = cert_encode(p, x, key, out)) != APR_SUCCESS) {
+            *why = "the certificate could not be encoded";
+        }
+    }
+    ERR_clear_error();
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return rv;
+}
+
 apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
                            const char *ca_key_pem, const char *cn, int days,
                            tp_x509_t *out, const char **why)
 {
     X509 *ca = pem_cert(ca_cert_pem);
     EVP_PKEY *ca_key = pem_key(ca_key_pem);
-    EVP_PKEY *key = ec_p256_key();
-    X509 *x = X509_new();
     long skew = days < 0 ? (long)days * 86400 * 2 : -300;
     apr_status_t rv = APR_EGENERAL;
 
@@ -582,24 +639,10 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
     if (!ca || !ca_key) {
         *why = "the listener CA could not be read";
     }
-    else if (!key || !x) {
-        *why = "out of memory or no EC support";
-    }
-    else if (!cert_base(x, ca, cn, skew, days, key)
-             || !add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE")
-             || !add_ext(x, ca, NID_key_usage, "critical,digitalSignature")
-             || !add_ext(x, ca, NID_ext_key_usage, "clientAuth")
-             || !add_ext(x, ca, NID_subject_key_identifier, "hash")
-             || !add_ext(x, ca, NID_authority_key_identifier, "keyid:always")
-             || X509_sign(x, ca_key, EVP_sha256()) <= 0) {
-        *why = "the certificate could not be built or signed";
-    }
-    else if ((rv = cert_encode(p, x, key, out)) != APR_SUCCESS) {
-        *why = "the certificate could not be encoded";
+    else {
+        rv = make_cert(p, ca, ca_key, cn, skew, days, LISTENER_EXTS, out, why);
     }
     ERR_clear_error();
-    X509_free(x);
-    EVP_PKEY_free(key);
     EVP_PKEY_free(ca_key);
     X509_free(ca);
     return rv;
@@ -608,31 +651,8 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
 apr_status_t tp_x509_ca_create(apr_pool_t *p, const char *cn, int days,
                                tp_x509_t *out, const char **why)
 {
-    EVP_PKEY *key = ec_p256_key();
-    X509 *x = X509_new();
-    apr_status_t rv = APR_EGENERAL;
-
     *why = NULL;
-    if (!key || !x) {
-        *why = "out of memory or no EC support";
-    }
-    /* the subject key identifier first: the authority key identifier of
-     * a self-signed certificate is read from it */
-    else if (!cert_base(x, NULL, cn, -300, days, key)
-             || !add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE")
-             || !add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign")
-             || !add_ext(x, x, NID_subject_key_identifier, "hash")
-             || !add_ext(x, x, NID_authority_key_identifier, "keyid:always")
-             || X509_sign(x, key, EVP_sha256()) <= 0) {
-        *why = "the CA certificate could not be built or signed";
-    }
-    else if ((rv = cert_encode(p, x, key, out)) != APR_SUCCESS) {
-        *why = "the CA certificate could not be encoded";
-    }
-    ERR_clear_error();
-    X509_free(x);
-    EVP_PKEY_free(key);
-    return rv;
+    return make_cert(p, NULL, NULL, cn, -300, days, CA_EXTS, out, why);
 }
 
 /* ---- public keys for JSON Web Tokens ---- */
