@@ -52,14 +52,11 @@ static int open_log(void)
     return e;
 }
 
-static void forward(int sig)
+static void signal_runs(int sig)
 {
     pid_t *pids = run_pids;
     int i;
 
-    if (beat_pid > 0) {
-        kill(beat_pid, sig);
-    }
     for (i = 0; pids && i < run_max; i++) {
         if (pids[i] > 0) {
             kill(pids[i], sig);
@@ -77,7 +74,10 @@ static void on_hup(int sig)
         reopen_errno = open_log();
         reopened = 1;
     }
-    forward(sig);
+    if (beat_pid > 0) {
+        kill(beat_pid, sig);
+    }
+    signal_runs(sig);
     errno = saved;
 }
 
@@ -85,16 +85,11 @@ static void on_hup(int sig)
  * long poll. The heartbeat child is stopped once they are done. */
 static void on_term(int sig)
 {
-    pid_t *pids = run_pids;
-    int i, saved = errno;
+    int saved = errno;
 
     (void)sig;
     stopping = 1;
-    for (i = 0; pids && i < run_max; i++) {
-        if (pids[i] > 0) {
-            kill(pids[i], SIGTERM);
-        }
-    }
+    signal_runs(SIGTERM);
     errno = saved;
 }
 
