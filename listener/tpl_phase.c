@@ -346,11 +346,28 @@ static void finish_apply(phase_t *ph, int rc)
     }
 }
 
+/* terraform's environment, with a home and a temporary directory of the
+ * phase's own: nothing of the operator's home (CLI configuration,
+ * credentials) is read, and nothing a run leaves there outlives it. */
+static tp_err_t *phase_env(phase_t *ph, char ***env, int *skipped)
+{
+    const char *home = apr_pstrcat(ph->p, ph->dir, "/home", NULL);
+    const char *tmp = apr_pstrcat(ph->p, ph->dir, "/tmp", NULL);
+
+    if (mkdir(home, 0700) != 0 || mkdir(tmp, 0700) != 0) {
+        return tp_err(ph->p, 500, "the listener could not create the run's "
+                      "home and temporary directories: %s", strerror(errno));
+    }
+    *env = tpl_build_env(ph->p, environ, ph->cfg->pass_env, home, tmp,
+                         ph->job, skipped);
+    return NULL;
+}
+
 static int execute(phase_t *ph)
 {
     const tpl_job_t *job = ph->job;
     const char *tf = ph->cfg->terraform;
-    char **env;
+    char **env = NULL;
     tp_err_t *err;
     int skipped, rc;
 
@@ -363,7 +380,11 @@ static int execute(phase_t *ph)
         report(ph, "errored", 0, err->detail);
         return 1;
     }
-    env = tpl_build_env(ph->p, environ, job, &skipped);
+    if ((err = phase_env(ph, &env, &skipped)) != NULL) {
+        tpl_log("TPL0054: run %s: %s", job->run_id, err->detail);
+        report(ph, "errored", 0, err->detail);
+        return 1;
+    }
     if (skipped) {
         tpl_stream_note(&ph->log, apr_psprintf(ph->p, "terrapod-listener: "
                         "%d variables with names that are no valid "
