@@ -8,9 +8,6 @@
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
-use Apache::TestRequest ();
-use IO::Socket::INET ();
-use URI ();
 use JSON::PP ();
 use POSIX ();
 use Digest::MD5 qw(md5_hex);
@@ -153,17 +150,8 @@ ok defined $winner && json_download($v4)->content eq rendering("racer $winner" .
 
 my ($v5, $raw5, $up5, $jup5) = new_version();
 {
-    my $u = URI->new($jup5);
-    my $sock = IO::Socket::INET->new(PeerAddr => $u->host, PeerPort => $u->port,
-                                     Proto => 'tcp', Timeout => 10)
-        or die "connect: $!";
-    $sock->autoflush(1);
-    print $sock "PUT " . $u->path_query . " HTTP/1.1\r\nHost: " . $u->host_port
-              . "\r\nContent-Type: application/json\r\n"
-              . "Content-Length: " . (512 * 1024 * 1024 + 1) . "\r\n\r\n";
-    local $/;
-    my $answer = <$sock> // '';
-    close $sock;
+    my $answer = announce_body(PUT => $jup5, 512 * 1024 * 1024 + 1,
+                               'Content-Type' => 'application/json');
     like $answer, qr{^HTTP/1\.1 413 }, 'a rendering over TerrapodMaxUploadSize: 413';
     like $answer, qr/"status":\s*"413"/, 'with a JSON:API error';
 }
