@@ -1,7 +1,8 @@
 /* terrapod-listener's processes: the main one long-polls for work and forks
  * a child per run phase; a heartbeat child keeps the listener online and
- * its certificate fresh. SIGTERM stops taking work and cancels what runs;
- * SIGHUP reopens the log file (after logrotate moved it). */
+ * its certificate fresh. SIGTERM stops taking work and cancels what runs,
+ * and so does the server's word that the listener is revoked; SIGHUP
+ * reopens the log file (after logrotate moved it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +17,12 @@
 
 #define HEARTBEAT_SEC 10
 #define POLL_WAIT_SEC 25
+/* the exit status after a revocation: a service manager told not to
+ * restart on it (systemd's RestartPreventExitStatus=3) leaves it down */
+#define EXIT_REVOKED 3
 
 static volatile sig_atomic_t stopping;
+static int revoked;
 /* the main process's run children, for the signal handlers; NULL in
  * every child */
 static pid_t *volatile run_pids;
@@ -121,6 +126,18 @@ static void note_reopen(void)
     }
 }
 
+/* The server answers 403 to a revoked listener, whatever it asks (a join
+ * under its name included): the one answer that is never worth retrying. */
+static int refused_for_good(const tp_err_t *err, const char *what)
+{
+    if (!err || err->status != 403) {
+        return 0;
+    }
+    tpl_log("TPL0016: %s: the server has revoked this listener (%s); "
+            "stopping", what, err->detail);
+    return 1;
+}
+
 /* Sleeps up to sec seconds, less when stopping. */
 static void pause_for(int sec)
 {
@@ -151,7 +168,10 @@ static tp_err_t *establish(apr_pool_t *p, tpl_ctx_t *c)
             tpl_log("TPL0004: resuming as listener %s", c->listener_id);
             return tpl_renew_if_due(p, c);
         }
-        if (status == 401 || status == 403 || status == 404) {
+        if (status == 403) {
+            return err;
+        }
+        if (status == 401 || status == 404) {
             tpl_log("TPL0005: the stored certificate was refused (%s); "
                     "joining again", err->detail);
             return tpl_join(p, c);
@@ -163,7 +183,8 @@ static tp_err_t *establish(apr_pool_t *p, tpl_ctx_t *c)
 }
 
 /* The heartbeat child: beats, renews, and joins again when the server
- * forgets the listener. It exits when the main process goes away. */
+ * forgets the listener. It exits when the main process goes away, or when
+ * the listener is revoked (the main process learns it from its poll). */
 static void heartbeat_loop(const tpl_config_t *cfg, pid_t parent)
 {
     apr_pool_t *p, *iter;
@@ -181,10 +202,13 @@ static void heartbeat_loop(const tpl_config_t *cfg, pid_t parent)
             err = tpl_join(iter, &c);
         } else if ((err = tpl_heartbeat(iter, &c, &status)) == NULL) {
             err = tpl_renew_if_due(iter, &c);
-        } else if (status == 401 || status == 403 || status == 404) {
+        } else if (status == 401 || status == 404) {
             tpl_log("TPL0007: heartbeat refused (%s); joining again",
                     err->detail);
             err = tpl_join(iter, &c);
+        }
+        if (refused_for_good(err, "heartbeat")) {
+            break;
         }
         if (err && !failing++) {
             tpl_log("TPL0008: heartbeat: %s", err->detail);
@@ -271,6 +295,12 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
     if (resp.status == 204) {
         return 0;
     }
+    if (resp.status == 403) {
+        refused_for_good(tp_err(p, 403, "%s", tpl_resp_why(p, &resp)),
+                         "polling for work");
+        revoked = stopping = 1;
+        return 0;
+    }
     if (resp.status != 200) {
         /* a busy server says when to come back (Retry-After) */
         delay = tpl_poll_delay(resp.status, resp.retry_after);
@@ -342,6 +372,9 @@ int main(int argc, const char *const *argv)
     memset(&c, 0, sizeof(c));
     c.cfg = &cfg;
     if ((err = establish(p, &c)) != NULL) {
+        if (refused_for_good(err, "starting")) {
+            return EXIT_REVOKED;
+        }
         tpl_log("TPL0001: cannot start: %s", err->detail);
         return 1;
     }
@@ -385,5 +418,5 @@ int main(int argc, const char *const *argv)
     tpl_log("TPL0013: stopped");
     apr_pool_destroy(p);
     apr_terminate();
-    return 0;
+    return revoked ? EXIT_REVOKED : 0;
 }
