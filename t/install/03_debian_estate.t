@@ -222,6 +222,23 @@ step 'the schema, then the site' => sub {
     ok -l "$apache/mods-enabled/terrapod.conf", 'with terrapod.conf';
     ($rc, $a2) = run_env(\%apache_env, 'a2ensite', 'terrapod');
     is $rc, 0, 'a2ensite terrapod' or diag $a2;
+    # the installed module refuses a broken key and a CA key that is not
+    # its certificate's while the configuration is tested
+    my $key = "$root/etc/terrapod/hmac.key";
+    my $ca_key = "$root/etc/terrapod/listener-ca.key";
+    my %kept = map { $_ => slurp($_) } $key, $ca_key;
+    spew($key, 'too short');
+    ($rc, $out) = run_env(\%apache_env, 'apache2ctl', 'configtest');
+    isnt $rc, 0, 'a short HMAC key: configtest fails';
+    like $out, qr/TP00002: cannot use HMAC key file \Q$key\E/, 'with the module\'s reason';
+    unlike $out, qr/Syntax OK/, 'and no Syntax OK';
+    spew($key, $kept{$key});
+    ok_run('another key', 'openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt',
+           'ec_paramgen_curve:P-256', '-out', $ca_key);
+    ($rc, $out) = run_env(\%apache_env, 'apache2ctl', 'configtest');
+    isnt $rc, 0, 'a listener CA key that is not its certificate\'s: configtest fails';
+    like $out, qr/TP00703: listener CA/, 'with the module\'s reason';
+    spew($ca_key, $kept{$ca_key});
     ($rc, $out) = run_env(\%apache_env, 'apache2ctl', 'configtest');
     is $rc, 0, 'apache2ctl configtest' or diag $out;
     like $out, qr/Syntax OK/, 'Syntax OK';
