@@ -30,10 +30,16 @@ typedef struct tpl_config {
     const char *work_dir;
     int concurrency;
     int token_ttl;              /* runner tokens asked for, seconds */
+    const char *log_file;       /* NULL: standard error */
+    /* names of the listener's environment variables terraform gets
+     * besides its allow-list (proxies, ...) */
+    apr_array_header_t *pass_env;   /* of const char * */
+    int version;                /* --version was asked for */
 } tpl_config_t;
 
 /* Fills cfg from the command line (and TERRAPOD_JOIN_TOKEN); returns a
- * message for the user, "" for --help, or NULL when cfg is complete. */
+ * message for the user, "" for --help and --version (which sets
+ * cfg->version), or NULL when cfg is complete. */
 const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
                            const char *env_token, tpl_config_t *cfg);
 const char *tpl_usage(void);
@@ -72,12 +78,21 @@ const char *tpl_override_tf(void);
  * there are none); keys that are no identifiers are left out. */
 const char *tpl_tfvars(apr_pool_t *p, const tpl_job_t *job);
 
-/* base (a NULL-terminated environ) with the job's env variables and
- * non-HCL terraform variables (as TF_VAR_<key>) and the fixed
- * automation settings layered on top; a later name replaces an earlier
- * one. *skipped counts variables whose key is no valid variable name. */
-char **tpl_build_env(apr_pool_t *p, char *const *base, const tpl_job_t *job,
-                     int *skipped);
+/* 1 when name may be an environment variable's: letters, digits and '_',
+ * not starting with a digit. */
+int tpl_env_name_valid(const char *name);
+
+/* terraform's environment. Never the listener's whole environment (base,
+ * a NULL-terminated environ), which holds the operator's own settings:
+ * from it only PATH (a default when unset), SSL_CERT_FILE and the names
+ * pass lists, when set; HOME and TMPDIR are the phase's own directories;
+ * then the job's env variables and non-HCL terraform variables (as
+ * TF_VAR_<key>), and the fixed automation settings over everything. A
+ * later name replaces an earlier one. *skipped counts variables whose key
+ * is no valid variable name. */
+char **tpl_build_env(apr_pool_t *p, char *const *base,
+                     const apr_array_header_t *pass, const char *home,
+                     const char *tmpdir, const tpl_job_t *job, int *skipped);
 
 /* NULL-terminated argument vectors. */
 const char **tpl_init_argv(apr_pool_t *p, const char *terraform);
@@ -205,6 +220,8 @@ int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
 void tpl_phase_refuse(apr_pool_t *p, const tpl_config_t *cfg,
                       const tpl_job_t *job, const char *why);
 
+/* One line on standard error (the --log-file once it is open), written
+ * at once so lines of several processes never mix. */
 void tpl_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

@@ -17,17 +17,26 @@
 
 void tpl_log(const char *fmt, ...)
 {
-    char when[32];
+    char line[4096];
     time_t now = time(NULL);
     struct tm tm;
     va_list ap;
+    int n, m;
 
-    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    fprintf(stderr, "%s terrapod-listener[%ld]: ", when, (long)getpid());
+    n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ",
+                      gmtime_r(&now, &tm));
+    n += snprintf(line + n, sizeof(line) - (size_t)n,
+                  "terrapod-listener[%ld]: ", (long)getpid());
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* a longer line is cut, never split */
+    n = m < 0 ? n : m >= (int)sizeof(line) - n - 1 ? (int)sizeof(line) - 2
+                                                   : n + m;
+    line[n++] = '\n';
+    if (write(STDERR_FILENO, line, (size_t)n) < 0) {
+        return;                     /* nowhere left to say so */
+    }
 }
 
 tp_err_t *tpl_call(apr_pool_t *p, const tpl_ctx_t *c, tpl_auth_e auth,

@@ -16,9 +16,14 @@ const char *tpl_usage(void)
     return "usage: terrapod-listener --url https://host[:port] --name NAME\n"
            "         --state-dir DIR [--join-token TOKEN] [--ca-file CA.pem]\n"
            "         [--terraform PATH] [--concurrency N] [--work-dir DIR]\n"
-           "         [--token-ttl SECONDS]\n"
+           "         [--token-ttl SECONDS] [--log-file FILE]\n"
+           "         [--pass-env NAME[,NAME...]]...\n"
+           "       terrapod-listener --version\n"
            "The join token may also come from TERRAPOD_JOIN_TOKEN; it is\n"
-           "needed only while no valid credentials are stored in DIR.\n";
+           "needed only while no valid credentials are stored in DIR.\n"
+           "terraform gets PATH, SSL_CERT_FILE and the variables --pass-env\n"
+           "names from the listener's environment, nothing else of it.\n"
+           "SIGHUP reopens the log file.\n";
 }
 
 static int is_option(const char *arg, const char *name, const char **inline_val)
@@ -54,20 +59,50 @@ static int int_option(const char *val, int min, int max, int dflt, int *out)
     return 1;
 }
 
+/* Adds the names of a --pass-env value ("A,B") to pass. */
+static const char *pass_names(apr_pool_t *p, const char *val,
+                              apr_array_header_t *pass)
+{
+    char *names = apr_pstrdup(p, val), *last, *name;
+
+    for (name = apr_strtok(names, ",", &last); name;
+         name = apr_strtok(NULL, ",", &last)) {
+        if (!tpl_env_name_valid(name)) {
+            return apr_psprintf(p, "--pass-env: \"%s\" is no environment "
+                                "variable name", name);
+        }
+        /* the join token must never reach what a configuration runs */
+        if (!strncmp(name, "TERRAPOD_", 9)) {
+            return apr_psprintf(p, "--pass-env: %s is the listener's own",
+                                name);
+        }
+        APR_ARRAY_PUSH(pass, const char *) = name;
+    }
+    return NULL;
+}
+
 const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
                            const char *env_token, tpl_config_t *cfg)
 {
     static const char *const names[] = {
         "--url", "--join-token", "--name", "--state-dir", "--ca-file",
-        "--terraform", "--concurrency", "--work-dir", "--token-ttl", NULL
+        "--terraform", "--concurrency", "--work-dir", "--token-ttl",
+        "--log-file", "--pass-env", NULL
     };
-    const char *values[9] = {NULL};
-    const char *val;
+    enum { PASS_ENV = 10 };
+    const char *values[11] = {NULL};
+    const char *val, *why;
     char *end;
     int i, k;
 
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->pass_env = apr_array_make(p, 4, sizeof(const char *));
     for (i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            return "";
+        }
+        if (!strcmp(argv[i], "--version")) {
+            cfg->version = 1;
             return "";
         }
         for (k = 0; names[k]; k++) {
@@ -87,9 +122,12 @@ const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
         if (!*val) {
             return apr_psprintf(p, "%s must not be empty", names[k]);
         }
+        /* the one option that may be given again: the names add up */
+        if (k == PASS_ENV && (why = pass_names(p, val, cfg->pass_env))) {
+            return why;
+        }
         values[k] = val;
     }
-    memset(cfg, 0, sizeof(*cfg));
     if (!values[0] || !values[2] || !values[3]) {
         return "--url, --name and --state-dir are required";
     }
@@ -123,5 +161,6 @@ const char *tpl_parse_args(apr_pool_t *p, int argc, const char *const *argv,
     }
     cfg->work_dir = values[7] ? values[7]
                     : apr_pstrcat(p, cfg->state_dir, "/work", NULL);
+    cfg->log_file = values[9];
     return NULL;
 }

@@ -115,10 +115,19 @@ static void check_cancel(tpl_stream_t *s)
     s->last_check = apr_time_now();
     apr_pool_create(&sp, s->p);
     req.timeout = 10;
-    if (!tpl_call(sp, s->ctx, TPL_AUTH_CERT, &req,
-                  apr_pstrcat(sp, "/listeners/", s->ctx->listener_id,
-                              "/runs/", s->run_id, NULL), NULL, &resp)
-        && resp.status == 200
+    if (tpl_call(sp, s->ctx, TPL_AUTH_CERT, &req,
+                 apr_pstrcat(sp, "/listeners/", s->ctx->listener_id,
+                             "/runs/", s->run_id, NULL), NULL, &resp)) {
+        resp.status = 0;
+    }
+    /* revoked: the server has errored the run and will take nothing more
+     * of it (a 401 may be a renewal crossing this request, and is not) */
+    if (resp.status == 403) {
+        tpl_log("TPL0037: run %s: the server refused this listener (%s)",
+                s->run_id, tpl_resp_why(sp, &resp));
+        s->canceled = 1;
+    }
+    if (resp.status == 200
         && (doc = tp_json_parse(sp, resp.body, resp.body_len, NULL))) {
         d = tp_json_get(doc, "data", NULL);
         if (tp_json_type(d, "attributes", NULL) == TP_JSON_OBJECT) {

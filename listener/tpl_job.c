@@ -134,7 +134,7 @@ const char *tpl_job_parse(apr_pool_t *p, const tp_json_t *doc, tpl_job_t *job)
     return NULL;
 }
 
-static int env_name_valid(const char *k)
+int tpl_env_name_valid(const char *k)
 {
     if (!*k || apr_isdigit(*k)) {
         return 0;
@@ -162,23 +162,48 @@ static void env_put(apr_array_header_t *env, const char *entry)
     APR_ARRAY_PUSH(env, const char *) = entry;
 }
 
-char **tpl_build_env(apr_pool_t *p, char *const *base, const tpl_job_t *job,
-                     int *skipped)
+/* The entry "NAME=value" of base, or NULL. */
+static const char *env_entry(char *const *base, const char *name)
+{
+    apr_size_t n = strlen(name);
+
+    for (; base && *base; base++) {
+        if (!strncmp(*base, name, n) && (*base)[n] == '=') {
+            return *base;
+        }
+    }
+    return NULL;
+}
+
+char **tpl_build_env(apr_pool_t *p, char *const *base,
+                     const apr_array_header_t *pass, const char *home,
+                     const char *tmpdir, const tpl_job_t *job, int *skipped)
 {
     apr_array_header_t *env = apr_array_make(p, 64, sizeof(const char *));
+    const char *entry;
     const tpl_var_t *v;
     int i;
 
     *skipped = 0;
-    for (; base && *base; base++) {
-        /* the listener's own settings are not terraform's business */
-        if (strncmp(*base, "TERRAPOD_", 9) && strchr(*base, '=')) {
-            APR_ARRAY_PUSH(env, const char *) = *base;
+    /* what terraform and the tools it runs need to be found and to trust
+     * TLS as the host does; the rest of the listener's environment (the
+     * operator's CLI configuration, credentials, TERRAPOD_*) stays out */
+    entry = env_entry(base, "PATH");
+    env_put(env, entry ? entry : "PATH=/usr/local/bin:/usr/bin:/bin");
+    if ((entry = env_entry(base, "SSL_CERT_FILE")) != NULL) {
+        env_put(env, entry);
+    }
+    for (i = 0; pass && i < pass->nelts; i++) {
+        if ((entry = env_entry(base, APR_ARRAY_IDX(pass, i, const char *)))
+            != NULL) {
+            env_put(env, entry);
         }
     }
+    env_put(env, apr_pstrcat(p, "HOME=", home, NULL));
+    env_put(env, apr_pstrcat(p, "TMPDIR=", tmpdir, NULL));
     for (i = 0; i < job->vars->nelts; i++) {
         v = &APR_ARRAY_IDX(job->vars, i, tpl_var_t);
-        if (!env_name_valid(v->key)) {
+        if (!tpl_env_name_valid(v->key)) {
             ++*skipped;
             continue;
         }

@@ -1,10 +1,13 @@
 /* terrapod-listener's processes: the main one long-polls for work and forks
  * a child per run phase; a heartbeat child keeps the listener online and
- * its certificate fresh. SIGTERM stops taking work and cancels what runs. */
+ * its certificate fresh. SIGTERM stops taking work and cancels what runs,
+ * and so does the server's word that the listener is revoked; SIGHUP
+ * reopens the log file (after logrotate moved it). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -14,26 +17,84 @@
 
 #define HEARTBEAT_SEC 10
 #define POLL_WAIT_SEC 25
+/* the exit status after a revocation: a service manager told not to
+ * restart on it (systemd's RestartPreventExitStatus=3) leaves it down */
+#define EXIT_REVOKED 3
 
 static volatile sig_atomic_t stopping;
-/* the main process's run children, for the signal handler; NULL in
+static int revoked;
+/* the main process's run children, for the signal handlers; NULL in
  * every child */
 static pid_t *volatile run_pids;
 static int run_max;
+/* the main process's heartbeat child; 0 in every child */
+static volatile pid_t beat_pid;
+/* --log-file; the last reopen's errno (0: it worked) and whether one
+ * happened since it was noted */
+static const char *log_path;
+static volatile sig_atomic_t reopen_errno, reopened;
+/* only the heartbeat child notes reopens: it looks ten times a second,
+ * the main process may sit in a long poll */
+static int notes_reopens;
 
-/* Passed on at once: the main process may sit in a long poll. */
-static void on_term(int sig)
+/* Points standard error at the log file; async-signal-safe. 0 or the
+ * errno of the failure, which leaves standard error as it was. */
+static int open_log(void)
+{
+    int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    int e = 0;
+
+    if (fd < 0) {
+        return errno;
+    }
+    if (fd != STDERR_FILENO) {
+        if (dup2(fd, STDERR_FILENO) < 0) {
+            e = errno;
+        }
+        close(fd);
+    }
+    return e;
+}
+
+static void signal_runs(int sig)
 {
     pid_t *pids = run_pids;
     int i;
 
-    (void)sig;
-    stopping = 1;
     for (i = 0; pids && i < run_max; i++) {
         if (pids[i] > 0) {
-            kill(pids[i], SIGTERM);
+            kill(pids[i], sig);
         }
     }
+}
+
+/* Every process reopens for itself (each holds its own descriptor); the
+ * main process passes the signal on to its children. */
+static void on_hup(int sig)
+{
+    int saved = errno;
+
+    if (log_path) {
+        reopen_errno = open_log();
+        reopened = 1;
+    }
+    if (beat_pid > 0) {
+        kill(beat_pid, sig);
+    }
+    signal_runs(sig);
+    errno = saved;
+}
+
+/* Passed on at once to the run children: the main process may sit in a
+ * long poll. The heartbeat child is stopped once they are done. */
+static void on_term(int sig)
+{
+    int saved = errno;
+
+    (void)sig;
+    stopping = 1;
+    signal_runs(SIGTERM);
+    errno = saved;
 }
 
 static void signals(void)
@@ -45,7 +106,36 @@ static void signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_hup;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Says how the last reopen of the log file went, in the file. */
+static void note_reopen(void)
+{
+    int e = reopen_errno;
+
+    reopened = 0;
+    if (e) {
+        tpl_log("TPL0014: cannot reopen the log file %s: %s; logging on to "
+                "the one open", log_path, strerror(e));
+    } else if (notes_reopens) {
+        tpl_log("TPL0015: reopened the log file %s", log_path);
+    }
+}
+
+/* The server answers 403 to a revoked listener, whatever it asks (a join
+ * under its name included): the one answer that is never worth retrying. */
+static int refused_for_good(const tp_err_t *err, const char *what)
+{
+    if (!err || err->status != 403) {
+        return 0;
+    }
+    tpl_log("TPL0016: %s: the server has revoked this listener (%s); "
+            "stopping", what, err->detail);
+    return 1;
 }
 
 /* Sleeps up to sec seconds, less when stopping. */
@@ -54,6 +144,9 @@ static void pause_for(int sec)
     int i;
 
     for (i = 0; i < sec * 10 && !stopping; i++) {
+        if (reopened) {
+            note_reopen();
+        }
         usleep(100000);
     }
 }
@@ -75,7 +168,10 @@ static tp_err_t *establish(apr_pool_t *p, tpl_ctx_t *c)
             tpl_log("TPL0004: resuming as listener %s", c->listener_id);
             return tpl_renew_if_due(p, c);
         }
-        if (status == 401 || status == 403 || status == 404) {
+        if (status == 403) {
+            return err;
+        }
+        if (status == 401 || status == 404) {
             tpl_log("TPL0005: the stored certificate was refused (%s); "
                     "joining again", err->detail);
             return tpl_join(p, c);
@@ -87,7 +183,8 @@ static tp_err_t *establish(apr_pool_t *p, tpl_ctx_t *c)
 }
 
 /* The heartbeat child: beats, renews, and joins again when the server
- * forgets the listener. It exits when the main process goes away. */
+ * forgets the listener. It exits when the main process goes away, or when
+ * the listener is revoked (the main process learns it from its poll). */
 static void heartbeat_loop(const tpl_config_t *cfg, pid_t parent)
 {
     apr_pool_t *p, *iter;
@@ -105,10 +202,13 @@ static void heartbeat_loop(const tpl_config_t *cfg, pid_t parent)
             err = tpl_join(iter, &c);
         } else if ((err = tpl_heartbeat(iter, &c, &status)) == NULL) {
             err = tpl_renew_if_due(iter, &c);
-        } else if (status == 401 || status == 403 || status == 404) {
+        } else if (status == 401 || status == 404) {
             tpl_log("TPL0007: heartbeat refused (%s); joining again",
                     err->detail);
             err = tpl_join(iter, &c);
+        }
+        if (refused_for_good(err, "heartbeat")) {
+            break;
         }
         if (err && !failing++) {
             tpl_log("TPL0008: heartbeat: %s", err->detail);
@@ -158,6 +258,7 @@ static void spawn(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch,
     }
     if (pid == 0) {
         run_pids = NULL;
+        beat_pid = 0;
         _exit(tpl_phase_run(p, cfg, job, &stopping));
     }
     ch->pids[i] = pid;
@@ -192,6 +293,12 @@ static int poll_once(apr_pool_t *p, const tpl_config_t *cfg, children_t *ch)
         return TPL_RETRY_SEC;
     }
     if (resp.status == 204) {
+        return 0;
+    }
+    if (resp.status == 403) {
+        refused_for_good(tp_err(p, 403, "%s", tpl_resp_why(p, &resp)),
+                         "polling for work");
+        revoked = stopping = 1;
         return 0;
     }
     if (resp.status != 200) {
@@ -241,29 +348,44 @@ int main(int argc, const char *const *argv)
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
     why = tpl_parse_args(p, argc, argv, getenv("TERRAPOD_JOIN_TOKEN"), &cfg);
+    if (why && cfg.version) {
+        printf("terrapod-listener %s\n", TPL_VERSION);
+        return 0;
+    }
     if (why) {
         fprintf(stderr, "%s%s%s", *why ? why : "", *why ? "\n" : "",
                 tpl_usage());
         return *why ? 2 : 0;
     }
     umask(077);
+    log_path = cfg.log_file;
+    if (log_path && (i = open_log()) != 0) {
+        fprintf(stderr, "terrapod-listener: cannot open the log file %s: "
+                "%s\n", log_path, strerror(i));
+        return 1;
+    }
+    signals();
     if (!make_dir(cfg.state_dir) || !make_dir(cfg.work_dir)
         || tp_http_global_init() != APR_SUCCESS) {
         return 1;
     }
-    signals();
     memset(&c, 0, sizeof(c));
     c.cfg = &cfg;
     if ((err = establish(p, &c)) != NULL) {
+        if (refused_for_good(err, "starting")) {
+            return EXIT_REVOKED;
+        }
         tpl_log("TPL0001: cannot start: %s", err->detail);
         return 1;
     }
     self = getpid();
     if ((beat = fork()) == 0) {
         run_pids = NULL;
+        notes_reopens = 1;
         heartbeat_loop(&cfg, self);
         _exit(0);
     }
+    beat_pid = beat;
     tpl_log("TPL0011: listener %s (%s) taking up to %d runs at a time",
             c.listener_id, cfg.name, cfg.concurrency);
     ch.max = cfg.concurrency;
@@ -289,11 +411,12 @@ int main(int argc, const char *const *argv)
     }
     reap(&ch, 1);
     if (beat > 0) {
+        beat_pid = 0;
         kill(beat, SIGTERM);
         waitpid(beat, NULL, 0);
     }
     tpl_log("TPL0013: stopped");
     apr_pool_destroy(p);
     apr_terminate();
-    return 0;
+    return revoked ? EXIT_REVOKED : 0;
 }

@@ -1,7 +1,8 @@
 /* One run phase from start to finish, in its own child process and its own
  * directory: credentials for the run, configuration and state in, terraform
- * init and plan or apply, plan file (and its JSON) or state out, and the
- * outcome. */
+ * init and plan or apply, plan file (and its JSON) or state out, the last
+ * of the log and the resource profile, and then the outcome: the server
+ * takes a phase's writes only until the phase is reported. */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
@@ -36,7 +37,21 @@ typedef struct phase {
     apr_hash_t *after_init;     /* its files once init is done */
     int exit_code;              /* of the last terraform command */
     volatile sig_atomic_t *stop;
+    /* how the phase ended, reported last */
+    const char *outcome;
+    int has_changes;
+    const char *message;
 } phase_t;
+
+/* Records how the phase ended, for the report that comes once everything
+ * else of the phase is stored. */
+static void conclude(phase_t *ph, const char *status, int has_changes,
+                     const char *message)
+{
+    ph->outcome = status;
+    ph->has_changes = has_changes;
+    ph->message = message;
+}
 
 static int remove_one(const char *path, const struct stat *st, int flag,
                       struct FTW *ftw)
@@ -305,18 +320,18 @@ static void finish_plan(phase_t *ph, int rc, char **env)
     tp_err_t *err;
 
     if (ph->log.canceled) {
-        report(ph, "canceled", 0, NULL);
+        conclude(ph, "canceled", 0, NULL);
     } else if (rc != 0 && rc != 2) {
-        report(ph, "errored", 0, failure(ph, "terraform plan failed"));
+        conclude(ph, "errored", 0, failure(ph, "terraform plan failed"));
     } else if ((err = upload(ph, "plan-file", apr_pstrcat(ph->p, ph->wd,
                                                           "/tfplan", NULL),
                              "application/octet-stream")) != NULL) {
         tpl_log("TPL0042: run %s: %s", ph->job->run_id, err->detail);
-        report(ph, "errored", 0, err->detail);
+        conclude(ph, "errored", 0, err->detail);
     } else {
         upload_plan_json(ph, env);
         upload_plan_artifacts(ph);
-        report(ph, "planned", rc == 2, NULL);
+        conclude(ph, "planned", rc == 2, NULL);
     }
 }
 
@@ -336,21 +351,38 @@ static void finish_apply(phase_t *ph, int rc)
         }
     }
     if (ph->log.canceled) {
-        report(ph, "canceled", 0, err ? err->detail : NULL);
+        conclude(ph, "canceled", 0, err ? err->detail : NULL);
     } else if (rc != 0) {
-        report(ph, "errored", 0, failure(ph, "terraform apply failed"));
+        conclude(ph, "errored", 0, failure(ph, "terraform apply failed"));
     } else if (err) {
-        report(ph, "errored", 0, err->detail);
+        conclude(ph, "errored", 0, err->detail);
     } else {
-        report(ph, "applied", 0, NULL);
+        conclude(ph, "applied", 0, NULL);
     }
+}
+
+/* terraform's environment, with a home and a temporary directory of the
+ * phase's own: nothing of the operator's home (CLI configuration,
+ * credentials) is read, and nothing a run leaves there outlives it. */
+static tp_err_t *phase_env(phase_t *ph, char ***env, int *skipped)
+{
+    const char *home = apr_pstrcat(ph->p, ph->dir, "/home", NULL);
+    const char *tmp = apr_pstrcat(ph->p, ph->dir, "/tmp", NULL);
+
+    if (mkdir(home, 0700) != 0 || mkdir(tmp, 0700) != 0) {
+        return tp_err(ph->p, 500, "the listener could not create the run's "
+                      "home and temporary directories: %s", strerror(errno));
+    }
+    *env = tpl_build_env(ph->p, environ, ph->cfg->pass_env, home, tmp,
+                         ph->job, skipped);
+    return NULL;
 }
 
 static int execute(phase_t *ph)
 {
     const tpl_job_t *job = ph->job;
     const char *tf = ph->cfg->terraform;
-    char **env;
+    char **env = NULL;
     tp_err_t *err;
     int skipped, rc;
 
@@ -359,11 +391,14 @@ static int execute(phase_t *ph)
                                                    : err->detail);
         tpl_stream_note(&ph->log, apr_pstrcat(ph->p, "terrapod-listener: ",
                                               err->detail, "\n", NULL));
-        tpl_stream_flush(&ph->log);
+        conclude(ph, "errored", 0, err->detail);
+        return 1;
+    }
+    if ((err = phase_env(ph, &env, &skipped)) != NULL) {
+        tpl_log("TPL0054: run %s: %s", job->run_id, err->detail);
         report(ph, "errored", 0, err->detail);
         return 1;
     }
-    env = tpl_build_env(ph->p, environ, job, &skipped);
     if (skipped) {
         tpl_stream_note(&ph->log, apr_psprintf(ph->p, "terrapod-listener: "
                         "%d variables with names that are no valid "
@@ -373,9 +408,9 @@ static int execute(phase_t *ph)
                                   ph->wd, ph->stop, GRACE_SEC);
     if (rc != 0 || ph->log.canceled) {
         if (ph->log.canceled) {
-            report(ph, "canceled", 0, NULL);
+            conclude(ph, "canceled", 0, NULL);
         } else {
-            report(ph, "errored", 0, failure(ph, rc < 0 ? "terraform could "
+            conclude(ph, "errored", 0, failure(ph, rc < 0 ? "terraform could "
                                              "not be started"
                                              : "terraform init failed"));
         }
@@ -493,6 +528,7 @@ int tpl_phase_run(apr_pool_t *p, const tpl_config_t *cfg, const tpl_job_t *job,
     rc = execute(&ph);
     tpl_stream_flush(&ph.log);
     report_profile(&ph);
+    report(&ph, ph.outcome, ph.has_changes, ph.message);
     nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
     return rc;
 }

@@ -334,11 +334,9 @@ const char *tp_capability_path_url(tp_req_t *req, const char *path,
                                    apr_interval_time_t ttl);
 void tp_log_err(request_rec *r, const tp_err_t *e);
 
-/* Admits the holder of pem (a client certificate already verified against
- * the listener CA) as the listener {id} of the path: 401 unless it is that
- * listener's current certificate, unexpired and not revoked
- * (api/listeners.c). */
-tp_err_t *tp_listener_admit(tp_req_t *req, const char *pem);
+/* The request note naming the fingerprint of the certificate a listener
+ * was admitted with: renew replaces exactly that one. */
+#define TP_LISTENER_NOTE "terrapod-listener-fingerprint"
 
 /* Workspace ws_id's current state version: its id and file (both NULL
  * when it has none) and its size (api/state_versions.c). */
@@ -580,6 +578,8 @@ tp_err_t *tp_api_pool_listeners_list(tp_req_t *req);
 tp_err_t *tp_api_listener_join(tp_req_t *req);
 tp_err_t *tp_api_listener_heartbeat(tp_req_t *req);
 tp_err_t *tp_api_listener_renew(tp_req_t *req);
+tp_err_t *tp_api_listener_revoke(tp_req_t *req);
+tp_err_t *tp_api_listener_delete(tp_req_t *req);
 tp_err_t *tp_api_listener_run_next(tp_req_t *req);
 tp_err_t *tp_api_listener_runner_token(tp_req_t *req);
 tp_err_t *tp_api_listener_run_update(tp_req_t *req);

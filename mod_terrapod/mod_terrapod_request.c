@@ -17,6 +17,7 @@
 #include "tp_token.h"
 #include "tp_crypto.h"
 #include "tp_web.h"
+#include "tp_listener.h"
 
 #define JSON_TYPE "application/json"
 
@@ -861,10 +862,55 @@ static void authenticate_optional(tp_req_t *req)
     name_user(req);
 }
 
+/* The listener {id} of the path, by its client certificate. */
+static tp_err_t *authenticate_listener(tp_req_t *req)
+{
+    const char *pem = client_cert(req);
+    tp_listener_t who;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if (!pem || !*pem) {
+        return tp_err(req->r->pool, 401, "a listener client certificate "
+                      "issued by this server is required");
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_listener_admit(db, req->r->pool,
+                                    tp_param(&req->params, "id"), pem, &who))
+           != NULL) {
+        return err;
+    }
+    req->actor = who.name;
+    apr_table_setn(req->r->notes, TP_LISTENER_NOTE, who.fingerprint);
+    return NULL;
+}
+
+/* The runner of the phase now running of run {run_id}, by its token. */
+static tp_err_t *authenticate_runner(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *run_id = tp_param(&req->params, "run_id");
+    const char *raw = tp_bearer(apr_table_get(req->r->headers_in,
+                                              "Authorization"));
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if (!raw || strncmp(raw, "runtok:", 7) != 0) {
+        return tp_err(p, 401, "a runner token is required "
+                      "(Authorization: Bearer runtok:...)");
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_runner_admit(db, p, &req->conf->hmac, raw, run_id,
+                                  apr_time_now())) != NULL) {
+        return err;
+    }
+    req->actor = apr_pstrcat(p, "runner:", run_id, NULL);
+    return NULL;
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *raw;
     tp_err_t *err;
 
     if (req->route->auth == TP_AUTH_NONE) {
@@ -878,28 +924,10 @@ static tp_err_t *authenticate(tp_req_t *req)
         return check_capability(req);
     }
     if (req->route->auth == TP_AUTH_LISTENER) {
-        const char *pem = client_cert(req);
-
-        if (!pem || !*pem) {
-            return tp_err(p, 401, "a listener client certificate issued by "
-                          "this server is required");
-        }
-        return tp_listener_admit(req, pem);
+        return authenticate_listener(req);
     }
     if (req->route->auth == TP_AUTH_RUNNER) {
-        raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
-        if (!raw || strncmp(raw, "runtok:", 7) != 0) {
-            return tp_err(p, 401, "a runner token is required "
-                          "(Authorization: Bearer runtok:...)");
-        }
-        if ((err = tp_runtok_verify(p, &req->conf->hmac, raw,
-                                    tp_param(&req->params, "run_id"),
-                                    apr_time_now())) != NULL) {
-            return err;
-        }
-        req->actor = apr_pstrcat(p, "runner:",
-                                 tp_param(&req->params, "run_id"), NULL);
-        return NULL;
+        return authenticate_runner(req);
     }
     if ((err = authenticate_user(req)) != NULL) {
         return err;

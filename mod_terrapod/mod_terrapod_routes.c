@@ -268,6 +268,10 @@ const tp_route_t tp_routes[] = {
      tp_api_listener_heartbeat},
     {"POST", NATIVE "/listeners/{id}/renew", LISTENER,
      tp_api_listener_renew},
+    {"POST", NATIVE "/listeners/{id}/actions/revoke", USER,
+     tp_api_listener_revoke, POOLADM},
+    {"DELETE", NATIVE "/listeners/{id}", USER, tp_api_listener_delete,
+     POOLADM},
 
     /* the listener and runner protocol */
     {"GET", NATIVE "/listeners/{id}/runs/next", LISTENER,

@@ -121,23 +121,30 @@ tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
     return NULL;
 }
 
-static char *runtok_body(apr_pool_t *p, const char *run_id, const char *ttl,
-                         const char *issued)
+/* What a runner token's signature covers: the token's own fields, and the
+ * claim of the run it was minted for, which the token does not carry (a
+ * run claimed before claims had ids has none). */
+static char *runtok_signed(apr_pool_t *p, const char *run_id,
+                           const char *ttl, const char *issued,
+                           const char *claim)
 {
-    return apr_pstrcat(p, "runtok:", run_id, ":", ttl, ":", issued, NULL);
+    char *fields = apr_pstrcat(p, "runtok:", run_id, ":", ttl, ":", issued,
+                               NULL);
+
+    return claim ? apr_pstrcat(p, fields, "\n", claim, NULL) : fields;
 }
 
 char *tp_runtok_mint(apr_pool_t *p, const tp_key_t *key, const char *run_id,
-                     long long ttl, apr_time_t now)
+                     const char *claim, long long ttl, apr_time_t now)
 {
-    char *body = runtok_body(p, run_id, apr_psprintf(p, "%" APR_INT64_T_FMT,
-                                                   (apr_int64_t)ttl),
-                             apr_psprintf(p, "%" APR_TIME_T_FMT,
-                                          apr_time_sec(now)));
+    const char *ttl_s = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)ttl);
+    const char *issued = apr_psprintf(p, "%" APR_TIME_T_FMT,
+                                      apr_time_sec(now));
+    char *data = runtok_signed(p, run_id, ttl_s, issued, claim);
 
-    return apr_pstrcat(p, body, ":",
-                       tp_hmac_b64url(p, key->bytes, key->len, body,
-                                      strlen(body)), NULL);
+    return apr_pstrcat(p, "runtok:", run_id, ":", ttl_s, ":", issued, ":",
+                       tp_hmac_b64url(p, key->bytes, key->len, data,
+                                      strlen(data)), NULL);
 }
 
 static int decimal(const char *s, long long *out)
@@ -154,11 +161,11 @@ static int decimal(const char *s, long long *out)
 
 tp_err_t *tp_runtok_verify(apr_pool_t *p, const tp_key_t *key,
                            const char *token, const char *run_id,
-                           apr_time_t now)
+                           const char *claim, apr_time_t now)
 {
     char *copy = apr_pstrdup(p, token ? token : "");
     char *parts[5], *last = NULL;
-    char *body, *sig;
+    char *data, *sig;
     long long ttl, issued;
     int n = 0;
 
@@ -170,13 +177,14 @@ tp_err_t *tp_runtok_verify(apr_pool_t *p, const tp_key_t *key,
         || !decimal(parts[2], &ttl) || !decimal(parts[3], &issued)) {
         return tp_err(p, 401, "malformed runner token");
     }
-    body = runtok_body(p, parts[1], parts[2], parts[3]);
-    sig = tp_hmac_b64url(p, key->bytes, key->len, body, strlen(body));
-    if (!tp_secure_equals(sig, parts[4])) {
-        return tp_err(p, 401, "invalid runner token signature");
-    }
     if (!run_id || strcmp(parts[1], run_id) != 0) {
         return tp_err(p, 401, "this runner token is for another run");
+    }
+    data = runtok_signed(p, parts[1], parts[2], parts[3], claim);
+    sig = tp_hmac_b64url(p, key->bytes, key->len, data, strlen(data));
+    if (!tp_secure_equals(sig, parts[4])) {
+        return tp_err(p, 401, "invalid runner token signature, or a token "
+                      "of an earlier phase of the run");
     }
     if (lapsed(issued, ttl, now)) {
         return tp_err(p, 401, "this runner token has expired");

@@ -37,15 +37,19 @@ tp_err_t *tp_ticket_verify(apr_pool_t *p, const tp_key_t *key,
                            const char **minter);
 
 /* Runner tokens: "runtok:<run id>:<ttl>:<issued at>:<signature>", the
- * bearer credential of the job running terraform for one run. Issued at
- * is in unix seconds; the token expires ttl seconds later. */
+ * bearer credential of the job running terraform for one phase of one
+ * run. Issued at is in unix seconds; the token expires ttl seconds later.
+ * The signature also covers claim, the id of the run's claim by the
+ * listener that runs the phase (NULL: a claim made before claims had
+ * ids), so the token is good for that phase only. */
 char *tp_runtok_mint(apr_pool_t *p, const tp_key_t *key, const char *run_id,
-                     long long ttl, apr_time_t now);
+                     const char *claim, long long ttl, apr_time_t now);
 
-/* Checks a runner token for run_id; 401 when malformed, badly signed,
- * expired, or for another run. */
+/* Checks a runner token for run_id, claimed as claim; 401 when malformed,
+ * for another run, badly signed (or signed for another claim), or
+ * expired. */
 tp_err_t *tp_runtok_verify(apr_pool_t *p, const tp_key_t *key,
                            const char *token, const char *run_id,
-                           apr_time_t now);
+                           const char *claim, apr_time_t now);
 
 #endif

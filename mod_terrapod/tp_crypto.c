@@ -606,16 +606,111 @@ static int random_serial(X509 *x)
     return ok;
 }
 
+/* What every certificate made here shares: version 3, a random serial,
+ * subject CN=cn, valid from skew seconds from now for days days, for
+ * key, issued by issuer (NULL: itself). */
+static int cert_base(X509 *x, X509 *issuer, const char *cn, long skew,
+                     int days, EVP_PKEY *key)
+{
+    X509_NAME *name = X509_NAME_new();
+    int ok = name && X509_set_version(x, 2) == 1 && random_serial(x)
+             && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
+                                           (const unsigned char *)cn, -1,
+                                           -1, 0) == 1
+             && X509_set_subject_name(x, name) == 1
+             && X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer)
+                                               : name) == 1
+             && X509_gmtime_adj(X509_getm_notBefore(x), skew)
+             && X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL)
+             && X509_set_pubkey(x, key) == 1;
+
+    X509_NAME_free(name);
+    return ok;
+}
+
+/* The signed certificate and its new key as PEM into out. */
+static apr_status_t cert_encode(apr_pool_t *p, X509 *x, EVP_PKEY *key,
+                                tp_x509_t *out)
+{
+    BIO *kb = BIO_new(BIO_s_mem());
+    apr_status_t rv = APR_EGENERAL;
+
+    if (kb && PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)
+              == 1
+        && describe(p, x, out) == APR_SUCCESS) {
+        out->key_pem = bio_string(p, kb);
+        kb = NULL;
+        rv = out->key_pem ? APR_SUCCESS : APR_EGENERAL;
+    }
+    BIO_free(kb);
+    return rv;
+}
+
+/* The extensions a certificate made here carries, in order. */
+typedef struct {
+    int nid;
+    const char *value;
+} cert_ext_t;
+
+static const cert_ext_t LISTENER_EXTS[] = {
+    {NID_basic_constraints, "critical,CA:FALSE"},
+    {NID_key_usage, "critical,digitalSignature"},
+    {NID_ext_key_usage, "clientAuth"},
+    {NID_subject_key_identifier, "hash"},
+    {NID_authority_key_identifier, "keyid:always"},
+    {0, NULL}
+};
+
+/* the subject key identifier first: the authority key identifier of a
+ * self-signed certificate is read from it */
+static const cert_ext_t CA_EXTS[] = {
+    {NID_basic_constraints, "critical,CA:TRUE"},
+    {NID_key_usage, "critical,keyCertSign,cRLSign"},
+    {NID_subject_key_identifier, "hash"},
+    {NID_authority_key_identifier, "keyid:always"},
+    {0, NULL}
+};
+
+/* A certificate for a new EC P-256 key with subject CN=cn and exts,
+ * signed by issuer's issuer_key (both NULL: self-signed), into out. */
+static apr_status_t make_cert(apr_pool_t *p, X509 *issuer,
+                              EVP_PKEY *issuer_key, const char *cn,
+                              long skew, int days, const cert_ext_t *exts,
+                              tp_x509_t *out, const char **why)
+{
+    EVP_PKEY *key = ec_p256_key();
+    X509 *x = X509_new();
+    apr_status_t rv = APR_EGENERAL;
+    int i, ok;
+
+    if (!key || !x) {
+        *why = "out of memory or no EC support";
+    }
+    else {
+        ok = cert_base(x, issuer, cn, skew, days, key);
+        for (i = 0; ok && exts[i].value; i++) {
+            ok = add_ext(x, issuer ? issuer : x, exts[i].nid, exts[i].value);
+        }
+        if (!ok || X509_sign(x, issuer_key ? issuer_key : key,
+                             EVP_sha256()) <= 0) {
+            *why = "the certificate could not be built or signed";
+        }
+        else if ((rv = cert_encode(p, x, key, out)) != APR_SUCCESS) {
+            *why = "the certificate could not be encoded";
+        }
+    }
+    ERR_clear_error();
+    X509_free(x);
+    EVP_PKEY_free(key);
+    return rv;
+}
+
 apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
                            const char *ca_key_pem, const char *cn, int days,
                            tp_x509_t *out, const char **why)
 {
     X509 *ca = pem_cert(ca_cert_pem);
     EVP_PKEY *ca_key = pem_key(ca_key_pem);
-    EVP_PKEY *key = ec_p256_key();
-    X509 *x = X509_new();
-    X509_NAME *name = X509_NAME_new();
-    BIO *kb = BIO_new(BIO_s_mem());
     long skew = days < 0 ? (long)days * 86400 * 2 : -300;
     apr_status_t rv = APR_EGENERAL;
 
@@ -623,43 +718,20 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
     if (!ca || !ca_key) {
         *why = "the listener CA could not be read";
     }
-    else if (!key || !x || !name || !kb) {
-        *why = "out of memory or no EC support";
-    }
-    else if (X509_set_version(x, 2) != 1 || !random_serial(x)
-             || X509_set_issuer_name(x, X509_get_subject_name(ca)) != 1
-             || X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-                                           (const unsigned char *)cn, -1, -1,
-                                           0) != 1
-             || X509_set_subject_name(x, name) != 1
-             || !X509_gmtime_adj(X509_getm_notBefore(x), skew)
-             || !X509_time_adj_ex(X509_getm_notAfter(x), days, 0, NULL)
-             || X509_set_pubkey(x, key) != 1
-             || !add_ext(x, ca, NID_basic_constraints, "critical,CA:FALSE")
-             || !add_ext(x, ca, NID_key_usage, "critical,digitalSignature")
-             || !add_ext(x, ca, NID_ext_key_usage, "clientAuth")
-             || !add_ext(x, ca, NID_subject_key_identifier, "hash")
-             || !add_ext(x, ca, NID_authority_key_identifier, "keyid:always")
-             || X509_sign(x, ca_key, EVP_sha256()) <= 0) {
-        *why = "the certificate could not be built or signed";
-    }
-    else if (PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)
-             != 1 || describe(p, x, out) != APR_SUCCESS) {
-        *why = "the certificate could not be encoded";
-    }
     else {
-        out->key_pem = bio_string(p, kb);
-        kb = NULL;
-        rv = out->key_pem ? APR_SUCCESS : APR_EGENERAL;
+        rv = make_cert(p, ca, ca_key, cn, skew, days, LISTENER_EXTS, out, why);
     }
     ERR_clear_error();
-    BIO_free(kb);
-    X509_NAME_free(name);
-    X509_free(x);
-    EVP_PKEY_free(key);
     EVP_PKEY_free(ca_key);
     X509_free(ca);
     return rv;
+}
+
+apr_status_t tp_x509_ca_create(apr_pool_t *p, const char *cn, int days,
+                               tp_x509_t *out, const char **why)
+{
+    *why = NULL;
+    return make_cert(p, NULL, NULL, cn, -300, days, CA_EXTS, out, why);
 }
 
 /* ---- public keys for JSON Web Tokens ---- */

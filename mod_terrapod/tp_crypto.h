@@ -89,6 +89,12 @@ apr_status_t tp_x509_issue(apr_pool_t *p, const char *ca_cert_pem,
                            const char *ca_key_pem, const char *cn, int days,
                            tp_x509_t *out, const char **why);
 
+/* A new self-signed CA for listener certificates: an EC P-256 key,
+ * subject CN=cn, basicConstraints CA:TRUE, keyUsage keyCertSign and
+ * cRLSign, valid from a few minutes ago for days days. */
+apr_status_t tp_x509_ca_create(apr_pool_t *p, const char *cn, int days,
+                               tp_x509_t *out, const char **why);
+
 /* Describes a presented PEM certificate (no key, no trust decision). */
 apr_status_t tp_x509_inspect(apr_pool_t *p, const char *pem, tp_x509_t *out);
 

@@ -1,6 +1,7 @@
 /* Plan JSON counted by a pull parser that keeps nothing but the counts: a
  * plan of any size costs one read buffer and at most TP_PLAN_DEPTH_MAX
- * stack frames, and every byte is checked against the JSON grammar. Apply
+ * stack frames, and every byte is checked against the JSON grammar. The
+ * JSON rendering of a state is checked by the same parser. Apply
  * summaries are found by a line scanner. */
 #include <string.h>
 #include <apr_strings.h>
@@ -497,15 +498,16 @@ static int plan_member(scan_t *s, void *ctx, const char *name,
     return array(s, depth, resource_change, &plan->counts);
 }
 
-tp_err_t *tp_plan_count(apr_pool_t *p, tp_plan_read_fn *read, void *baton,
-                        apr_off_t max, tp_plan_counts_t *out)
+/* Reads one JSON object through read, giving each of its members to fn;
+ * what says what the document should be, for the errors. The caller then
+ * checks what fn found (format_version, for both kinds). */
+static tp_err_t *scan_document(apr_pool_t *p, tp_plan_read_fn *read,
+                               void *baton, apr_off_t max, item_fn *fn,
+                               void *ctx, const char *what)
 {
     scan_t s;
-    plan_t plan;
 
     memset(&s, 0, sizeof(s));
-    memset(&plan, 0, sizeof(plan));
-    memset(out, 0, sizeof(*out));
     s.p = p;
     s.read = read;
     s.baton = baton;
@@ -514,15 +516,30 @@ tp_err_t *tp_plan_count(apr_pool_t *p, tp_plan_read_fn *read, void *baton,
     if (ws(&s) != '{') {
         fail(&s, "not a JSON object");
     }
-    else if (object(&s, 1, plan_member, &plan) && ws(&s) != -1) {
+    else if (object(&s, 1, fn, ctx) && ws(&s) != -1) {
         fail(&s, "data after the document");
     }
     if (s.io) {
-        return tp_err_internal(p, 503, "the plan JSON cannot be read",
-                               s.why);
+        return tp_err_internal(p, 503, apr_pstrcat(p, what, " cannot be "
+                                                   "read", NULL), s.why);
     }
     if (s.why) {
-        return tp_err(p, 422, "the plan JSON is malformed: %s", s.why);
+        return tp_err(p, 422, "%s is malformed: %s", what, s.why);
+    }
+    return NULL;
+}
+
+tp_err_t *tp_plan_count(apr_pool_t *p, tp_plan_read_fn *read, void *baton,
+                        apr_off_t max, tp_plan_counts_t *out)
+{
+    plan_t plan;
+    tp_err_t *err;
+
+    memset(&plan, 0, sizeof(plan));
+    memset(out, 0, sizeof(*out));
+    if ((err = scan_document(p, read, baton, max, plan_member, &plan,
+                             "the plan JSON")) != NULL) {
+        return err;
     }
     if (!plan.has_version) {
         return tp_err(p, 422, "the plan JSON has no format_version: it is "
@@ -530,6 +547,17 @@ tp_err_t *tp_plan_count(apr_pool_t *p, tp_plan_read_fn *read, void *baton,
     }
     *out = plan.counts;
     return NULL;
+}
+
+/* A member of a state's JSON rendering: only format_version matters. */
+static int state_member(scan_t *s, void *ctx, const char *name,
+                        apr_size_t len, int depth)
+{
+    if (is(name, len, "format_version")) {
+        *(int *)ctx = 1;
+        return string(s, NULL, NULL);
+    }
+    return value(s, depth);
 }
 
 typedef struct mem {
@@ -580,18 +608,44 @@ static tp_err_t *io_failed(apr_pool_t *p, const char *what,
                                         apr_strerror(rv, msg, sizeof(msg))));
 }
 
+static tp_err_t *open_input(apr_pool_t *p, const char *path, apr_file_t **f)
+{
+    apr_status_t rv = apr_file_open(f, path, APR_FOPEN_READ, 0, p);
+
+    return rv == APR_SUCCESS ? NULL : io_failed(p, "open", path, rv);
+}
+
 tp_err_t *tp_plan_count_file(apr_pool_t *p, const char *path, apr_off_t max,
                              tp_plan_counts_t *out)
 {
     apr_file_t *f;
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
-    tp_err_t *err;
+    tp_err_t *err = open_input(p, path, &f);
 
-    if (rv != APR_SUCCESS) {
-        return io_failed(p, "open", path, rv);
+    if (err) {
+        return err;
     }
     err = tp_plan_count(p, file_read, f, max, out);
     apr_file_close(f);
+    return err;
+}
+
+tp_err_t *tp_state_json_check_file(apr_pool_t *p, const char *path,
+                                   apr_off_t max)
+{
+    apr_file_t *f;
+    tp_err_t *err = open_input(p, path, &f);
+    int has_version = 0;
+
+    if (err) {
+        return err;
+    }
+    err = scan_document(p, file_read, f, max, state_member, &has_version,
+                        "the JSON state");
+    apr_file_close(f);
+    if (!err && !has_version) {
+        err = tp_err(p, 422, "the JSON state has no format_version: it is "
+                     "not a state as terraform show -json renders it");
+    }
     return err;
 }
 

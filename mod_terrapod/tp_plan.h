@@ -1,8 +1,9 @@
 /* What a plan and an apply do to resources, as TFE reports them on plans
  * and applies: counted from the plan as `terraform show -json` renders it,
- * and from the summary terraform prints at the end of an apply. Both read
- * what a runner uploaded: in constant memory, in time linear in the input,
- * and malformed input is an error, never a crash. */
+ * and from the summary terraform prints at the end of an apply; and the
+ * check of a state's JSON rendering. All read what a client uploaded: in
+ * constant memory, in time linear in the input, and malformed input is an
+ * error, never a crash. */
 #ifndef TP_PLAN_H
 #define TP_PLAN_H
 
@@ -49,6 +50,14 @@ tp_err_t *tp_plan_count_buf(apr_pool_t *p, const char *buf, apr_size_t len,
 /* The same over a file; a file that cannot be read is a 503. */
 tp_err_t *tp_plan_count_file(apr_pool_t *p, const char *path, apr_off_t max,
                              tp_plan_counts_t *out);
+
+/* Checks the file at path is a state as `terraform show -json` renders
+ * it (what a state version's hosted-json-state-upload-url receives): one
+ * JSON object with a string format_version, at most max bytes, read as
+ * the plan JSON is. 422 saying why and where otherwise; 503 when the file
+ * cannot be read. */
+tp_err_t *tp_state_json_check_file(apr_pool_t *p, const char *path,
+                                   apr_off_t max);
 
 /* An apply log read piece by piece, looking for the summary terraform
  * prints when an apply succeeds, at the start of a line:

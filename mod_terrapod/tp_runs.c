@@ -64,6 +64,11 @@ static const tp_stmt_t SQL_RUN_STALE_SAVED = {"run_stale_saved",
     "           AND sv.status = 'finalized' ORDER BY sv.seq DESC LIMIT 1)"
     " ORDER BY r.seq FOR UPDATE OF r"};
 
+/* A claim holds its listener's row, so that a revocation (which updates
+ * it) waits for the claim to commit and then errors the run, or is seen
+ * by it and nothing is claimed. */
+static const tp_stmt_t SQL_CLAIMER = {"run_claimer",
+    "SELECT name, revoked FROM listeners WHERE id = %s FOR SHARE"};
 /* The oldest queued run of an agent workspace served by the listener's
  * pool (a workspace without one is served by the pool named "default"),
  * while the listener runs fewer phases than its capacity. Another claimer
@@ -85,6 +90,7 @@ static const tp_stmt_t SQL_RUN_CLAIMABLE = {"run_claimable",
  * the listener is renamed or removed. */
 static const tp_stmt_t SQL_RUN_CLAIMED = {"run_claimed",
     "UPDATE runs r SET listener_id = d.id, claimed_at = now(),"
+    " claim_id = %s,"
     " cancel_requested = false, cancel_requested_by = NULL,"
     " plan_execution = CASE WHEN r.status = 'planning' THEN d.details"
     "                       ELSE r.plan_execution END,"
@@ -99,18 +105,24 @@ static const tp_stmt_t SQL_RUN_CLAIMED = {"run_claimed",
     " WHERE r.id = %s"};
 
 /* Claimed runs whose listener is silent (a listener that never sent a
- * heartbeat counts from the claim), gone, or over the deadline. */
+ * heartbeat counts from the claim), gone, revoked (when erroring its runs
+ * at once failed), or over the deadline. */
 static const tp_stmt_t SQL_RUN_ORPHANS = {"run_orphans",
-    "SELECT r.id, r.workspace_id, r.status, l.name,"
+    "SELECT r.id, r.workspace_id, r.status, l.name, l.revoked,"
     "       (l.id IS NOT NULL AND r.claimed_at"
     "          < now() - make_interval(secs => %s::integer)) AS overdue"
     "  FROM runs r LEFT JOIN listeners l ON l.id = r.listener_id"
     " WHERE r.status IN ('planning', 'applying') AND r.claimed_at IS NOT NULL"
-    "   AND (l.id IS NULL"
+    "   AND (l.id IS NULL OR l.revoked"
     "        OR COALESCE(l.last_heartbeat_at, r.claimed_at)"
     "           < now() - make_interval(secs => %s::integer)"
     "        OR r.claimed_at < now() - make_interval(secs => %s::integer))"
     " ORDER BY r.seq LIMIT 100"};
+/* The phases one listener is running. */
+static const tp_stmt_t SQL_RUNS_OF_LISTENER = {"runs_of_listener",
+    "SELECT id, workspace_id, status FROM runs"
+    " WHERE listener_id = %s AND status IN ('planning', 'applying')"
+    " ORDER BY seq"};
 static const tp_stmt_t SQL_RUN_SET_ERROR = {"run_set_error",
     "UPDATE runs SET error_message = %s WHERE id = %s AND status = %s"};
 /* Workspaces with a run waiting and nobody holding the lock (a person's
@@ -294,8 +306,20 @@ tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
 
     *run_id = *phase = NULL;
     if ((err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMABLE, &rows,
+        || (err = tp_db_exec(db, p, &SQL_CLAIMER, &rows,
                              TP_DB_ARGS(listener))) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if (rows->nrows == 0 || tp_row_bool(rows, 0, "revoked")) {
+        tp_db_rollback(db);
+        return rows->nrows == 0
+               ? tp_err(p, 401, "listener %s no longer exists", listener)
+               : tp_err(p, 403, "listener %s (%s) has been revoked", listener,
+                        tp_row(rows, 0, "name"));
+    }
+    if ((err = tp_db_exec(db, p, &SQL_RUN_CLAIMABLE, &rows,
+                          TP_DB_ARGS(listener))) != NULL) {
         tp_db_rollback(db);
         return err;
     }
@@ -308,8 +332,8 @@ tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
     if ((err = tp_run_move(db, p, tp_row(rows, 0, "id"), from, to, NULL))
         != NULL
         || (err = tp_db_exec(db, p, &SQL_RUN_CLAIMED, NULL,
-                             TP_DB_ARGS(listener, tp_row(rows, 0, "id"))))
-           != NULL) {
+                             TP_DB_ARGS(tp_id_generate(p, "claim"), listener,
+                                        tp_row(rows, 0, "id")))) != NULL) {
         tp_db_rollback(db);
         return err;
     }
@@ -321,27 +345,16 @@ tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
     return NULL;
 }
 
-/* Errors one orphaned run with why, in the transaction that ends it. */
+/* Errors a planning or applying run with why, in the transaction that
+ * ends it; 409 when it ended meanwhile. */
 static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
-                           int i)
+                           int i, const char *why)
 {
     const char *id = tp_row(rows, i, "id");
     const char *ws = tp_row(rows, i, "workspace_id");
     const char *status = tp_row(rows, i, "status");
-    const char *name = tp_row(rows, i, "name");
-    const char *why;
     tp_err_t *err;
 
-    if (!name) {
-        why = "the listener that claimed this run was removed";
-    }
-    else if (tp_row_bool(rows, i, "overdue")) {
-        why = apr_psprintf(p, "the run exceeded its %d hour deadline on "
-                           "listener %s", TP_RUN_DEADLINE / 3600, name);
-    }
-    else {
-        why = apr_psprintf(p, "listener %s stopped heartbeating", name);
-    }
     if ((err = begin_ws(db, p, ws)) != NULL
         || (err = tp_db_exec(db, p, &SQL_RUN_SET_ERROR, NULL,
                              TP_DB_ARGS(why, id, status))) != NULL
@@ -355,6 +368,53 @@ static tp_err_t *error_run(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
     return tp_db_commit(db);
 }
 
+/* Why an orphaned run (a row of SQL_RUN_ORPHANS) is errored. */
+static const char *orphaned_why(apr_pool_t *p, const tp_rows_t *rows, int i)
+{
+    const char *name = tp_row(rows, i, "name");
+
+    if (!name) {
+        return "the listener that claimed this run was removed";
+    }
+    if (tp_row_bool(rows, i, "revoked")) {
+        return apr_psprintf(p, "listener %s was revoked", name);
+    }
+    if (tp_row_bool(rows, i, "overdue")) {
+        return apr_psprintf(p, "the run exceeded its %d hour deadline on "
+                            "listener %s", TP_RUN_DEADLINE / 3600, name);
+    }
+    return apr_psprintf(p, "listener %s stopped heartbeating", name);
+}
+
+/* Errors each run of rows (as error_run takes them) with why, or, when why
+ * is NULL, with why it was orphaned; *errored counts those ended. A run
+ * that ended meanwhile (409) is what was wanted, and is left alone. */
+static tp_err_t *error_runs(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
+                            const char *why, int *errored)
+{
+    tp_err_t *err;
+    int i;
+
+    for (i = 0; i < rows->nrows; i++) {
+        err = error_run(db, p, rows, i, why ? why : orphaned_why(p, rows, i));
+        if (err && err->status != 409) {
+            return err;
+        }
+        *errored += err == NULL;
+    }
+    return NULL;
+}
+
+tp_err_t *tp_runs_release(tp_db_t *db, apr_pool_t *p, const char *listener,
+                          const char *why, int *errored)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_RUNS_OF_LISTENER, &rows,
+                               TP_DB_ARGS(listener));
+
+    return err ? err : error_runs(db, p, rows, why, errored);
+}
+
 tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary)
 {
     const char *grace = apr_itoa(p, TP_RUN_HEARTBEAT_GRACE);
@@ -364,18 +424,9 @@ tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary)
     int i, errored = 0, promoted = 0;
 
     if ((err = tp_db_exec(db, p, &SQL_RUN_ORPHANS, &rows,
-                          TP_DB_ARGS(deadline, grace, deadline))) != NULL) {
-        return err;
-    }
-    for (i = 0; i < rows->nrows; i++) {
-        err = error_run(db, p, rows, i);
-        /* 409: it ended meanwhile, which is what was wanted */
-        if (err && err->status != 409) {
-            return err;
-        }
-        errored += err == NULL;
-    }
-    if ((err = tp_db_exec(db, p, &SQL_WS_STALLED, &rows, 0, NULL)) != NULL) {
+                          TP_DB_ARGS(deadline, grace, deadline))) != NULL
+        || (err = error_runs(db, p, rows, NULL, &errored)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_WS_STALLED, &rows, 0, NULL)) != NULL) {
         return err;
     }
     for (i = 0; i < rows->nrows; i++) {

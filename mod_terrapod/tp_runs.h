@@ -66,14 +66,23 @@ tp_err_t *tp_run_apply_saved(tp_db_t *db, apr_pool_t *p, const char *id,
                              const char *ws_id, const char *actor);
 
 /* Claims the oldest queued run of an agent-mode workspace for listener:
- * plan_queued becomes planning, apply_queued applying. *run_id is NULL
- * when there was none; otherwise *phase is "plan" or "apply". */
+ * plan_queued becomes planning, apply_queued applying, and the run gets a
+ * new claim id (the runner tokens of the phase are signed for it).
+ * *run_id is NULL when there was none; otherwise *phase is "plan" or
+ * "apply". 403 once the listener is revoked, 401 once it is gone. */
 tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
                        const char **run_id, const char **phase);
 
+/* Errors the runs listener is planning or applying, each in its own
+ * transaction as the reconciler does, with why as their error message
+ * (what waits behind them is queued); *errored is increased by the number
+ * ended. Runs that ended meanwhile are left alone. */
+tp_err_t *tp_runs_release(tp_db_t *db, apr_pool_t *p, const char *listener,
+                          const char *why, int *errored);
+
 /* Background task "reconcile-runs": errors claimed runs whose listener
- * stopped heartbeating, vanished or ran past the deadline, and queues
- * pending runs of workspaces that became free. */
+ * stopped heartbeating, vanished, was revoked or ran past the deadline,
+ * and queues pending runs of workspaces that became free. */
 tp_err_t *tp_runs_reconcile(tp_db_t *db, apr_pool_t *p, const char **summary);
 
 #endif

@@ -4,6 +4,7 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "../mod_terrapod.h"
+#include "../tp_pool.h"
 
 #define POOL_COLUMNS \
     "p.id, p.name, p.description, p.labels::text AS labels, p.owner_email," \
@@ -18,10 +19,6 @@ static const tp_stmt_t SQL_POOL_ALL = {"pool_all",
     "SELECT " POOL_COLUMNS " FROM agent_pools p ORDER BY p.name"};
 static const tp_stmt_t SQL_POOL_GET = {"pool_get",
     "SELECT " POOL_COLUMNS " FROM agent_pools p WHERE p.id = %s"};
-static const tp_stmt_t SQL_POOL_INSERT = {"pool_insert",
-    "INSERT INTO agent_pools (id, name, description, labels, owner_email)"
-    " VALUES (%s, %s, %s, COALESCE(%s::jsonb, '{}'), %s)"
-    " ON CONFLICT (name) DO NOTHING RETURNING id"};
 static const tp_stmt_t SQL_POOL_NAME_TAKEN = {"pool_name_taken",
     "SELECT 1 FROM agent_pools WHERE name = %s AND id <> %s"};
 static const tp_stmt_t SQL_POOL_UPDATE = {"pool_update",
@@ -32,19 +29,8 @@ static const tp_stmt_t SQL_POOL_UPDATE = {"pool_update",
 static const tp_stmt_t SQL_POOL_DELETE = {"pool_delete",
     "DELETE FROM agent_pools WHERE id = %s"};
 
-#define PTOK_COLUMNS \
-    "id, pool_id, description, max_uses, uses, created_by," \
-    " tp_ts(expires_at) AS expires_at, tp_ts(revoked_at) AS revoked_at," \
-    " tp_ts(last_used_at) AS last_used_at, tp_ts(created_at) AS created_at"
-
-static const tp_stmt_t SQL_PTOK_INSERT = {"pool_token_insert",
-    "INSERT INTO agent_pool_tokens (id, pool_id, token_hash, description,"
-    " max_uses, expires_at, created_by)"
-    " VALUES (%s, %s, %s, %s, %s::integer,"
-    "  COALESCE(%s::timestamptz, now() + %s::bigint * interval '1 hour'), %s)"
-    " RETURNING " PTOK_COLUMNS};
 static const tp_stmt_t SQL_PTOK_PAGE = {"pool_token_page",
-    "SELECT " PTOK_COLUMNS ", count(*) OVER () AS total"
+    "SELECT " TP_JOIN_TOKEN_COLUMNS ", count(*) OVER () AS total"
     "  FROM agent_pool_tokens WHERE pool_id = %s"
     " ORDER BY created_at DESC, id LIMIT %s::bigint OFFSET %s::bigint"};
 static const tp_stmt_t SQL_PTOK_REVOKE = {"pool_token_revoke",
@@ -52,11 +38,6 @@ static const tp_stmt_t SQL_PTOK_REVOKE = {"pool_token_revoke",
     " WHERE id = %s AND pool_id = %s RETURNING id"};
 static const tp_stmt_t SQL_FUTURE = {"is_future",
     "SELECT %s::timestamptz > now() AS future"};
-
-#define MAX_LIFESPAN_HOURS 8760
-#define MAX_USES 1000000
-
-
 
 static tp_json_t *pool_resource(tp_req_t *req, const tp_rows_t *rows, int i)
 {
@@ -174,18 +155,6 @@ tp_err_t *tp_api_agent_pool_show(tp_req_t *req)
                                                                  0)));
 }
 
-static int pool_name_valid(const char *s)
-{
-    apr_size_t n = 0;
-
-    for (; s[n]; n++) {
-        if (!apr_isalnum(s[n]) && s[n] != '-' && s[n] != '_') {
-            return 0;
-        }
-    }
-    return n >= 1 && n <= 90;
-}
-
 /* Pool attributes as bound values; NULL leaves a column as it is. */
 typedef struct {
     const char *name, *description, *labels;
@@ -201,7 +170,7 @@ static tp_err_t *parse_pool(apr_pool_t *p, const tp_json_t *a,
     if ((err = tp_attr_string(p, a, "name", 90, &in->name, &has)) != NULL) {
         return err;
     }
-    if (has && !pool_name_valid(in->name)) {
+    if (has && !tp_pool_name_valid(in->name)) {
         return tp_err(p, 422, "name must be 1 to 90 letters, digits, '-' "
                       "or '_'");
     }
@@ -226,10 +195,10 @@ static tp_err_t *parse_pool(apr_pool_t *p, const tp_json_t *a,
 tp_err_t *tp_api_agent_pool_create(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *id = tp_id_generate(p, "apool");
+    const char *id;
     tp_json_t *body, *a;
     pool_input_t in;
-    tp_rows_t *rows;
+    tp_db_t *db;
     tp_err_t *err;
 
     if ((err = tp_read_json(req, &body)) != NULL
@@ -240,14 +209,12 @@ tp_err_t *tp_api_agent_pool_create(tp_req_t *req)
     if (!in.name) {
         return tp_err(p, 422, "name is required");
     }
-    if ((err = tp_req_exec(req, &SQL_POOL_INSERT, &rows,
-                           TP_DB_ARGS(id, in.name,
-                                      in.description ? in.description : "",
-                                      in.labels, req->who->grants.email)))
-        != NULL) {
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_pool_create(db, p, in.name, in.description, in.labels,
+                                 req->who->grants.email, &id)) != NULL) {
         return err;
     }
-    if (rows->nrows == 0) {
+    if (!id) {
         return tp_err(p, 409, "agent pool %s already exists", in.name);
     }
     return send_pool(req, 201, id);
@@ -389,7 +356,7 @@ static tp_err_t *token_expiry(tp_req_t *req, const tp_json_t *a,
         }
         return NULL;
     }
-    if ((err = tp_attr_int(p, a, "lifespan-hours", 1, MAX_LIFESPAN_HOURS, &h,
+    if ((err = tp_attr_int(p, a, "lifespan-hours", 1, TP_JOIN_TOKEN_MAX_HOURS, &h,
                            &has)) != NULL) {
         return err;
     }
@@ -401,10 +368,12 @@ tp_err_t *tp_api_pool_tokens_create(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *pool_id = tp_param(&req->params, "id");
-    const char *description, *max = NULL, *at, *hours, *raw;
+    tp_join_token_spec_t spec = {0};
+    const char *raw;
     long long uses;
     tp_json_t *body, *a, *doc;
     tp_rows_t *rows;
+    tp_db_t *db;
     tp_err_t *err;
     int has;
 
@@ -413,27 +382,22 @@ tp_err_t *tp_api_pool_tokens_create(tp_req_t *req)
         || (err = tp_read_json(req, &body)) != NULL
         || (err = tp_jsonapi_attributes(p, body, "authentication-tokens",
                                         &a)) != NULL
-        || (err = tp_attr_string(p, a, "description", 500, &description,
-                                 &has)) != NULL) {
-        return err;
-    }
-    if (!has) {
-        description = "";
-    }
-    if ((err = tp_attr_int(p, a, "max-uses", 1, MAX_USES, &uses, &has))
-        != NULL
-        || (err = token_expiry(req, a, &at, &hours)) != NULL) {
+        || (err = tp_attr_string(p, a, "description", 500, &spec.description,
+                                 &has)) != NULL
+        || (err = tp_attr_int(p, a, "max-uses", 1, TP_JOIN_TOKEN_MAX_USES,
+                              &uses, &has)) != NULL
+        || (err = token_expiry(req, a, &spec.expires_at,
+                               &spec.lifespan_hours)) != NULL) {
         return err;
     }
     if (has) {
-        max = apr_psprintf(p, "%" APR_INT64_T_FMT, (apr_int64_t)uses);
+        spec.max_uses = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                     (apr_int64_t)uses);
     }
-    raw = tp_token_generate(p);
-    if ((err = tp_req_exec(req, &SQL_PTOK_INSERT, &rows,
-                           TP_DB_ARGS(tp_id_generate(p, "apt"), pool_id,
-                                      tp_token_hash(p, raw), description, max,
-                                      at, hours, req->who->grants.email)))
-        != NULL) {
+    spec.created_by = req->who->grants.email;
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_join_token_create(db, p, pool_id, &spec, &raw, &rows))
+           != NULL) {
         return err;
     }
     doc = tp_jsonapi_doc(p, ptok_resource(req, rows, 0));

@@ -3,7 +3,8 @@
  * reports how each phase ended; the runner (authenticated by that token)
  * downloads the configuration and state, and uploads logs, the plan file
  * (with its JSON rendering and the files it created), the new state and
- * its resource usage. See docs/listener-protocol.md. */
+ * its resource usage, each only while the phase it belongs to runs. See
+ * docs/listener-protocol.md. */
 #include <apr_strings.h>
 #include <http_protocol.h>
 #include <ap_mpm.h>
@@ -24,7 +25,8 @@
     "(restored without its key?); set it again or restore the key"
 
 static const tp_stmt_t SQL_LR_RUN = {"lr_run",
-    "SELECT r.id, r.workspace_id, r.status, r.listener_id, r.plan_only,"
+    "SELECT r.id, r.workspace_id, r.status, r.listener_id, r.claim_id,"
+    "       r.plan_only,"
     "       r.save_plan, r.auto_apply, r.allow_empty_apply,"
     "       r.cancel_requested,"
     "       r.configuration_version_id, r.is_destroy, r.refresh,"
@@ -72,6 +74,38 @@ static tp_err_t *load(tp_req_t *req, const char *run_id, tp_rows_t **rows)
         return tp_err(req->r->pool, 404, "run %s not found", run_id);
     }
     return err;
+}
+
+/* What a runner request may do in which status of its run: write what
+ * belongs to the phase that runs, read while either runs. */
+enum { PLANNING = 1, APPLYING = 2, RUNNING = PLANNING | APPLYING };
+
+static int in_phase(const char *status, int phases)
+{
+    return ((phases & PLANNING) && strcmp(status, "planning") == 0)
+           || ((phases & APPLYING) && strcmp(status, "applying") == 0);
+}
+
+/* The run {run_id} of a runner request while it is in one of phases;
+ * 409 otherwise: a runner token outlives the phase it was minted for,
+ * and must then open nothing (a canceled or finished run's log and plan
+ * stay as they ended). */
+static tp_err_t *load_in(tp_req_t *req, int phases, tp_rows_t **rows)
+{
+    const char *status;
+    tp_err_t *err = load(req, tp_param(&req->params, "run_id"), rows);
+
+    if (err) {
+        return err;
+    }
+    status = tp_row(*rows, 0, "status");
+    if (in_phase(status, phases)) {
+        return NULL;
+    }
+    return tp_err(req->r->pool, 409, "run %s is %s; this is taken only "
+                  "while it %s", tp_row(*rows, 0, "id"), status,
+                  phases == PLANNING ? "plans"
+                  : phases == APPLYING ? "applies" : "plans or applies");
 }
 
 /* The {run_id} of the path, claimed by the listener {id}: 404 otherwise,
@@ -184,8 +218,16 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
     tp_db_t *db;
     tp_err_t *err;
 
-    if ((err = load(req, run_id, &run)) != NULL
-        || (err = tp_req_db(req, &db)) != NULL
+    if ((err = load(req, run_id, &run)) != NULL) {
+        return err;
+    }
+    /* ended since the claim committed (a revocation of this listener
+     * waits for the claim, then errors the run): its variables stay here */
+    if (!in_phase(tp_row(run, 0, "status"), RUNNING)) {
+        return tp_err(p, 409, "run %s was %s before it was handed over",
+                      run_id, tp_row(run, 0, "status"));
+    }
+    if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_vars_effective(db, p, tp_row(run, 0, "workspace_id"),
                                     &vars)) != NULL) {
         return err;
@@ -320,13 +362,15 @@ tp_err_t *tp_api_listener_runner_token(tp_req_t *req)
     if (ttl > TOKEN_TTL_MAX) {
         ttl = TOKEN_TTL_MAX;
     }
-    if (tp_run_final(tp_row(run, 0, "status"))) {
-        return tp_err(p, 409, "run %s has ended (%s)", tp_row(run, 0, "id"),
-                      tp_row(run, 0, "status"));
+    /* a token is for the phase the listener runs now, and only it */
+    if (!in_phase(tp_row(run, 0, "status"), RUNNING)) {
+        return tp_err(p, 409, "run %s is %s: no phase of it runs",
+                      tp_row(run, 0, "id"), tp_row(run, 0, "status"));
     }
     doc = tp_json_object(p);
     tp_json_sets(doc, tp_runtok_mint(p, &req->conf->hmac,
-                                     tp_row(run, 0, "id"), ttl,
+                                     tp_row(run, 0, "id"),
+                                     tp_row(run, 0, "claim_id"), ttl,
                                      apr_time_now()), "token", NULL);
     tp_json_seti(doc, ttl, "expires_in", NULL);
     apr_table_setn(req->r->headers_out, "Cache-Control", "no-store");
@@ -531,24 +575,40 @@ static const char *artifact_key(tp_req_t *req, const char *file)
                        tp_param(&req->params, "run_id"), "/", file, NULL);
 }
 
-/* The log a .../plan-log or .../apply-log path names. */
-static const char *log_key(tp_req_t *req)
+/* Whether a .../plan-log or .../apply-log path names the apply's. */
+static int apply_log(tp_req_t *req)
 {
     const char *path = req->r->parsed_uri.path;
     apr_size_t n = strlen(path);
-    int apply = n >= 10 && strcmp(path + n - 10, "/apply-log") == 0;
 
-    return tp_phase_log_key(req->r->pool, tp_param(&req->params, "run_id"),
-                            apply);
+    return n >= 10 && strcmp(path + n - 10, "/apply-log") == 0;
 }
 
+/* The log the path names, of a run in the phase that writes it. */
+static tp_err_t *load_log(tp_req_t *req, const char **key)
+{
+    int apply = apply_log(req);
+    tp_rows_t *run;
+    tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, &run);
+
+    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(run, 0, "id"),
+                                         apply);
+    return err;
+}
+
+/* A stored artifact, to the runner of a phase now running. */
 static tp_err_t *send_stored(tp_req_t *req, const char *key,
                              const char *what, const char *type)
 {
     apr_off_t size = 0;
-    const char *path = tp_storage_file(&req->conf->storage, req->r->pool,
-                                       key, &size);
+    const char *path;
+    tp_rows_t *run;
+    tp_err_t *err = load_in(req, RUNNING, &run);
 
+    if (err) {
+        return err;
+    }
+    path = tp_storage_file(&req->conf->storage, req->r->pool, key, &size);
     if (!path) {
         return tp_err(req->r->pool, 404, "run %s has no %s",
                       tp_param(&req->params, "run_id"), what);
@@ -560,7 +620,7 @@ tp_err_t *tp_api_artifact_config(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     tp_rows_t *run;
-    tp_err_t *err = load(req, tp_param(&req->params, "run_id"), &run);
+    tp_err_t *err = load_in(req, RUNNING, &run);
 
     if (err) {
         return err;
@@ -584,7 +644,7 @@ tp_err_t *tp_api_artifact_state(tp_req_t *req)
     tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+    if ((err = load_in(req, RUNNING, &run)) != NULL
         || (err = tp_sv_current_file(req, tp_row(run, 0, "workspace_id"),
                                      &sv_id, &path, &size)) != NULL
         || (strcmp(tp_row(run, 0, "status"), "planning") == 0
@@ -603,21 +663,16 @@ tp_err_t *tp_api_artifact_state(tp_req_t *req)
 /* PUT .../artifacts/state: the state an apply produced. */
 tp_err_t *tp_api_artifact_state_upload(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
     const char *sv_id, *id;
     tp_rows_t *run;
     tp_err_t *err;
     char *buf;
     apr_size_t len;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL) {
+    if ((err = load_in(req, APPLYING, &run)) != NULL) {
         return err;
     }
     id = tp_row(run, 0, "id");
-    if (strcmp(tp_row(run, 0, "status"), "applying") != 0) {
-        return tp_err(p, 409, "run %s is %s; state is stored while it "
-                      "applies", id, tp_row(run, 0, "status"));
-    }
     if ((err = tp_read_raw(req, req->conf->max_upload, &buf, &len)) != NULL
         || (err = tp_sv_store_for_run(req, tp_row(run, 0, "workspace_id"), id,
                                       buf, len, &sv_id)) != NULL
@@ -668,7 +723,7 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
     tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load(req, run_id, &run)) != NULL
+    if ((err = load_in(req, PLANNING, &run)) != NULL
         || (err = store_body(req, plan_file_key(req->r->pool, run_id)))
            != NULL
         || (err = tp_req_exec(req, &SQL_LR_PLAN_FILE, NULL,
@@ -698,7 +753,7 @@ tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
     tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load(req, run_id, &run)) != NULL
+    if ((err = load_in(req, PLANNING, &run)) != NULL
         || (err = receive(req, tp_plan_json_key(p, run_id),
                           req->conf->max_upload, &up)) != NULL
         || (err = tp_plan_count_file(p, tp_upload_path(up),
@@ -726,7 +781,7 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req)
     tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+    if ((err = load_in(req, PLANNING, &run)) != NULL
         || (err = store_capped(req, artifact_key(req, "plan-artifacts.tar"),
                                PLAN_ARTIFACTS_MAX)) != NULL) {
         return err;
@@ -737,11 +792,11 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req)
 /* PUT: the whole log, replacing what was there. */
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
 {
-    tp_rows_t *run;
+    const char *key;
     tp_err_t *err;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
-        || (err = store_body(req, log_key(req))) != NULL) {
+    if ((err = load_log(req, &key)) != NULL
+        || (err = store_body(req, key)) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);
@@ -750,17 +805,17 @@ tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
 /* POST: one more chunk, appended whole, so log readers see it grow. */
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req)
 {
-    tp_rows_t *run;
+    const char *key;
     tp_err_t *err;
     char *buf;
     apr_size_t len;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+    if ((err = load_log(req, &key)) != NULL
         || (err = tp_read_raw(req, req->conf->max_upload, &buf, &len))
            != NULL
         || (len && (err = tp_storage_append(&req->conf->storage,
-                                            req->r->pool, log_key(req), buf,
-                                            len)) != NULL)) {
+                                            req->r->pool, key, buf, len))
+            != NULL)) {
         return err;
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);
@@ -794,7 +849,7 @@ tp_err_t *tp_api_run_resource_profile(tp_req_t *req)
     tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load(req, tp_param(&req->params, "run_id"), &run)) != NULL
+    if ((err = load_in(req, RUNNING, &run)) != NULL
         || (err = tp_read_json(req, &body)) != NULL) {
         return err;
     }

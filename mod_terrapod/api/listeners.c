@@ -1,23 +1,24 @@
 /* Listeners: join with a pool's join token and receive a client
  * certificate from the listener CA; afterwards that certificate is the
- * listener's only credential (heartbeat, renew). */
+ * listener's only credential (heartbeat, renew). A pool admin revokes or
+ * removes one (tp_listener.c does the work). */
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include "../mod_terrapod.h"
 #include "../tp_crypto.h"
+#include "../tp_listener.h"
 
 /* Short-lived certificates: a listener renews well before expiry, and a
  * lost one stops working on its own. */
 #define CERT_DAYS 30
-
-#define ADMITTED_NOTE "terrapod-listener-fingerprint"
 
 #define LISTENER_COLUMNS \
     "id, pool_id, name, cert_serial, cert_fingerprint, revoked, capacity," \
     " version, tp_ts(cert_not_after) AS cert_not_after," \
     " tp_ts(last_heartbeat_at) AS last_heartbeat_at," \
     " tp_ts(created_at) AS created_at, tp_ts(updated_at) AS updated_at," \
-    " CASE WHEN " TP_LISTENER_ONLINE \
+    " tp_ts(revoked_at) AS revoked_at, revoked_by," \
+    " CASE WHEN revoked THEN 'revoked' WHEN " TP_LISTENER_ONLINE \
     "  THEN 'online' ELSE 'offline' END AS status"
 
 /* One use of a live token; the condition on uses makes concurrent joins
@@ -30,7 +31,9 @@ static const tp_stmt_t SQL_JOIN_CONSUME = {"join_token_consume",
     "   AND (%s::text IS NULL OR pool_id = %s)"
     " RETURNING id, pool_id"};
 /* The same name in the same pool is the same listener (a restarted pod):
- * its certificate is replaced, so the previous one stops working. */
+ * its certificate is replaced, so the previous one stops working. A
+ * revoked one stays revoked: no row comes back, and nobody joins under
+ * its name until it is removed. */
 static const tp_stmt_t SQL_LISTENER_UPSERT = {"listener_upsert",
     "INSERT INTO listeners (id, pool_id, name, cert_serial, cert_fingerprint,"
     " cert_not_after, joined_with)"
@@ -39,12 +42,9 @@ static const tp_stmt_t SQL_LISTENER_UPSERT = {"listener_upsert",
     " SET cert_serial = EXCLUDED.cert_serial,"
     "     cert_fingerprint = EXCLUDED.cert_fingerprint,"
     "     cert_not_after = EXCLUDED.cert_not_after,"
-    "     joined_with = EXCLUDED.joined_with, revoked = false,"
-    "     updated_at = now()"
+    "     joined_with = EXCLUDED.joined_with, updated_at = now()"
+    " WHERE NOT listeners.revoked"
     " RETURNING id, pool_id, name"};
-static const tp_stmt_t SQL_LISTENER_ADMIT = {"listener_admit",
-    "SELECT id, name FROM listeners WHERE id = %s AND cert_fingerprint = %s"
-    " AND NOT revoked AND cert_not_after > now()"};
 static const tp_stmt_t SQL_LISTENER_RENEW = {"listener_renew",
     "UPDATE listeners SET cert_serial = %s, cert_fingerprint = %s,"
     " cert_not_after = to_timestamp(%s::bigint), updated_at = now()"
@@ -56,7 +56,9 @@ static const tp_stmt_t SQL_LISTENER_HEARTBEAT = {"listener_heartbeat",
     "UPDATE listeners SET last_heartbeat_at = now(),"
     " capacity = COALESCE(%s::integer, capacity),"
     " version = COALESCE(%s, version)"
-    " WHERE id = %s RETURNING " LISTENER_COLUMNS};
+    " WHERE id = %s AND NOT revoked RETURNING " LISTENER_COLUMNS};
+static const tp_stmt_t SQL_LISTENER_GET = {"listener_get",
+    "SELECT " LISTENER_COLUMNS " FROM listeners WHERE id = %s"};
 static const tp_stmt_t SQL_LISTENERS_OF_POOL = {"listeners_of_pool",
     "SELECT " LISTENER_COLUMNS ", count(*) OVER () AS total"
     "  FROM listeners WHERE pool_id = %s ORDER BY name"
@@ -72,6 +74,7 @@ static tp_json_t *listener_resource(tp_req_t *req, const tp_rows_t *rows,
         {"cert_not_after", "certificate-expires-at"},
         {"last_heartbeat_at", "last-heartbeat-at"},
         {"created_at", "created-at"}, {"updated_at", "updated-at"},
+        {"revoked_at", "revoked-at"}, {"revoked_by", "revoked-by"},
         {NULL, NULL}
     };
     tp_json_t *l = tp_jsonapi_resource(req->r->pool, "listeners",
@@ -89,35 +92,6 @@ static tp_json_t *listener_resource(tp_req_t *req, const tp_rows_t *rows,
     tp_jsonapi_relate_to(req->r->pool, l, "agent-pool", "agent-pools",
                          tp_row(rows, i, "pool_id"));
     return l;
-}
-
-tp_err_t *tp_listener_admit(tp_req_t *req, const char *pem)
-{
-    apr_pool_t *p = req->r->pool;
-    const char *id = tp_param(&req->params, "id");
-    tp_x509_t cert;
-    tp_rows_t *rows;
-    tp_err_t *err;
-
-    if (tp_x509_inspect(p, pem, &cert) != APR_SUCCESS) {
-        return tp_err(p, 401, "the client certificate could not be read");
-    }
-    if ((err = tp_req_exec(req, &SQL_LISTENER_ADMIT, &rows,
-                           TP_DB_ARGS(id, cert.fingerprint))) != NULL) {
-        return err;
-    }
-    if (rows->nrows == 0) {
-        err = tp_err(p, 401, "the client certificate is not the current, "
-                     "valid certificate of listener %s", id);
-        err->log = apr_psprintf(p, "certificate CN=%s serial %s refused",
-                                cert.common_name ? cert.common_name : "",
-                                cert.serial);
-        return err;
-    }
-    req->actor = tp_row(rows, 0, "name");
-    /* renew replaces exactly this certificate */
-    apr_table_setn(req->r->notes, ADMITTED_NOTE, cert.fingerprint);
-    return NULL;
 }
 
 /* Listener names become certificate subjects: DNS-label-like only. */
@@ -225,8 +199,20 @@ tp_err_t *tp_api_listener_join(tp_req_t *req)
                                      apr_psprintf(p, "%" APR_TIME_T_FMT,
                                                   apr_time_sec(
                                                       cert.not_after)),
-                                     token_id))) != NULL
-        || (err = tp_db_commit(db)) != NULL) {
+                                     token_id))) != NULL) {
+        return err;
+    }
+    /* the token's use goes back with the refused join */
+    if (rows->nrows == 0) {
+        tp_db_rollback(db);
+        ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP00714: the "
+                      "revoked listener %s of pool %s tried to join again "
+                      "(token %s)", name, pool_id, token_id);
+        return tp_err(p, 403, "listener %s of this pool has been revoked; "
+                      "a pool admin must remove it before a listener of "
+                      "that name can join", name);
+    }
+    if ((err = tp_db_commit(db)) != NULL) {
         return err;
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP00710: listener %s "
@@ -260,7 +246,7 @@ tp_err_t *tp_api_listener_renew(tp_req_t *req)
                                                    apr_time_sec(
                                                        cert.not_after)),
                                       id, apr_table_get(req->r->notes,
-                                                        ADMITTED_NOTE))))
+                                                        TP_LISTENER_NOTE))))
         != NULL) {
         return err;
     }
@@ -305,6 +291,10 @@ tp_err_t *tp_api_listener_heartbeat(tp_req_t *req)
         != NULL) {
         return err;
     }
+    if (rows->nrows == 0) {
+        return tp_err(p, 403, "listener %s has been revoked",
+                      tp_param(&req->params, "id"));
+    }
     return tp_send_json(req, 200, tp_jsonapi_doc(p, listener_resource(req,
                                                                       rows,
                                                                       0)));
@@ -318,4 +308,90 @@ tp_err_t *tp_api_pool_listeners_list(tp_req_t *req)
 
     return err ? err : tp_send_page(req, &SQL_LISTENERS_OF_POOL,
                                     TP_DB_ARGS(pool_id), listener_resource);
+}
+
+/* The listener {id} of the path, for a caller with the route's level on
+ * its pool; a listener of a pool the caller cannot read does not exist
+ * for it. */
+static tp_err_t *load_managed(tp_req_t *req, tp_rows_t **rows)
+{
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *pool;
+    tp_err_t *err = tp_req_exec(req, &SQL_LISTENER_GET, rows, TP_DB_ARGS(id));
+
+    if (!err && (*rows)->nrows > 0) {
+        err = tp_pool_require(req, tp_row(*rows, 0, "pool_id"),
+                              req->route->level, &pool);
+    }
+    if (err && err->status != 404) {
+        return err;
+    }
+    if (err || (*rows)->nrows == 0) {
+        return tp_err(req->r->pool, 404, "listener %s not found", id);
+    }
+    return NULL;
+}
+
+/* Ends the listener {id} of the path by end (revoke or remove) for the
+ * caller, admin on its pool: *rows is the listener as it was, *errored the
+ * number of its runs that were ended. */
+static tp_err_t *end_listener(tp_req_t *req,
+                              tp_err_t *(*end)(tp_db_t *, apr_pool_t *,
+                                               const char *, const char *,
+                                               int *),
+                              tp_rows_t **rows, int *errored)
+{
+    tp_db_t *db;
+    tp_err_t *err;
+
+    *errored = 0;
+    if ((err = load_managed(req, rows)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    return end(db, req->r->pool, tp_param(&req->params, "id"),
+               req->who->grants.email, errored);
+}
+
+/* POST /listeners/{id}/actions/revoke: from its commit on, the listener
+ * is refused everywhere; the runs it held are errored. */
+tp_err_t *tp_api_listener_revoke(tp_req_t *req)
+{
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int errored;
+
+    if ((err = end_listener(req, tp_listener_revoke, &rows, &errored))
+        != NULL
+        || (err = tp_req_exec(req, &SQL_LISTENER_GET, &rows, TP_DB_ARGS(id)))
+           != NULL) {
+        return err;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP00712: listener %s "
+                  "(%s) of pool %s revoked by %s; %d runs errored", id,
+                  tp_row(rows, 0, "name"), tp_row(rows, 0, "pool_id"),
+                  req->who->grants.email, errored);
+    return tp_send_json(req, 200, tp_jsonapi_doc(req->r->pool,
+                                                 listener_resource(req, rows,
+                                                                   0)));
+}
+
+/* DELETE /listeners/{id}: its runs errored, its name free again. */
+tp_err_t *tp_api_listener_delete(tp_req_t *req)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int errored;
+
+    if ((err = end_listener(req, tp_listener_remove, &rows, &errored))
+        != NULL) {
+        return err;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP00713: listener %s "
+                  "(%s) of pool %s removed by %s; %d runs errored",
+                  tp_row(rows, 0, "id"), tp_row(rows, 0, "name"),
+                  tp_row(rows, 0, "pool_id"), req->who->grants.email,
+                  errored);
+    return tp_send_empty(req, HTTP_NO_CONTENT);
 }

@@ -8,6 +8,7 @@
 #include "../tp_backup.h"
 #include "../tp_crypto.h"
 #include "../tp_state.h"
+#include "../tp_plan.h"
 
 #define UPLOAD_TTL apr_time_from_sec(3600)
 
@@ -113,8 +114,14 @@ static const tp_stmt_t SQL_SV_FINALIZE = {"sv_finalize",
     "                     WHERE d.state_version_id = f.id)"
     "  ON CONFLICT (state_version_id, name) DO NOTHING)"
     " SELECT id FROM f"};
-static const tp_stmt_t SQL_SV_JSON_STORED = {"sv_json_stored",
-    "UPDATE state_versions SET has_json_state = true WHERE id = %s"};
+/* The JSON rendering is taken once per version, before or after the
+ * state (go-tfe sends the two at once): this claims the flag in the
+ * transaction that puts the bytes in place, so of two racing uploads one
+ * wins, and a replay of the URL replaces nothing. */
+static const tp_stmt_t SQL_SV_JSON_CLAIM = {"sv_json_claim",
+    "UPDATE state_versions SET has_json_state = true"
+    " WHERE id = %s AND NOT has_json_state AND status <> 'discarded'"
+    " RETURNING id"};
 static const tp_stmt_t SQL_SV_OF_RUN = {"sv_of_run",
     "UPDATE state_versions SET run_id = %s WHERE id = %s"};
 static const tp_stmt_t SQL_SV_DELETE = {"sv_delete",
@@ -781,6 +788,12 @@ tp_err_t *tp_api_state_version_create(tp_req_t *req)
     return respond_with(req, 201, id);
 }
 
+static tp_err_t *json_taken(apr_pool_t *p, const char *id)
+{
+    return tp_err(p, 409, "the JSON state of version %s has already been "
+                  "uploaded", id);
+}
+
 /* Streams a signed-URL upload for the version {id} into storage (raw
  * state, or its JSON rendering); the signed URL is the authority. */
 static tp_err_t *receive(tp_req_t *req, int json, tp_rows_t **rows,
@@ -799,6 +812,10 @@ static tp_err_t *receive(tp_req_t *req, int json, tp_rows_t **rows,
     if (!json && strcmp(tp_row(*rows, 0, "status"), "pending") != 0) {
         return tp_err(p, 409, "state version %s has already been uploaded",
                       id);
+    }
+    /* checked again when the upload is committed; this spares the body */
+    if (json && tp_row_bool(*rows, 0, "has_json_state")) {
+        return json_taken(p, id);
     }
     if ((err = tp_storage_begin(&req->conf->storage, p,
                                 state_key(p, tp_row(*rows, 0, "workspace_id"),
@@ -838,17 +855,37 @@ tp_err_t *tp_api_state_version_upload(tp_req_t *req)
     return tp_send_empty(req, HTTP_OK);
 }
 
-/* PUT <hosted-json-state-upload-url>: the JSON rendering, kept to serve. */
+/* PUT <hosted-json-state-upload-url>: the JSON rendering, kept to serve;
+ * once per version, and only a state as terraform show -json renders it
+ * (a refused one uses nothing up). */
 tp_err_t *tp_api_state_version_json_upload(tp_req_t *req)
 {
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id");
     tp_upload_t *up;
     tp_rows_t *rows;
+    tp_db_t *db;
     tp_err_t *err;
 
     if ((err = receive(req, 1, &rows, &up)) != NULL
-        || (err = tp_upload_commit(up)) != NULL
-        || (err = tp_req_exec(req, &SQL_SV_JSON_STORED, NULL,
-                              TP_DB_ARGS(tp_row(rows, 0, "id")))) != NULL) {
+        || (err = tp_state_json_check_file(p, tp_upload_path(up),
+                                           req->conf->max_upload)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_db_begin(db, p)) != NULL
+        || (err = tp_db_exec(db, p, &SQL_SV_JSON_CLAIM, &rows,
+                             TP_DB_ARGS(id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        tp_db_rollback(db);
+        return json_taken(p, id);
+    }
+    /* a failed commit of the bytes takes the claim back with it */
+    if ((err = tp_upload_commit(up)) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if ((err = tp_db_commit(db)) != NULL) {
         return err;
     }
     return tp_send_empty(req, HTTP_OK);

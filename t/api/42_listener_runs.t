@@ -11,12 +11,10 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use Time::HiRes qw(time sleep);
 use POSIX ();
-use IO::Socket::INET ();
-use URI ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 181;
+plan tests => 184;
 
 my $NAT = '/api/terrapod/v1';
 my $LST = "$NAT/listeners";
@@ -173,33 +171,7 @@ is_deeply json_of($r)->{data}, {status => 'planning', 'cancel-requested' => JSON
           'planning, no cancel requested';
 is_error(as_l($l2, GET => "/runs/$id"), 404, 'another listener does not see it');
 
-# ==== reports ====
-
-is_error(patch_run($l1, $id, status => 'applied'), 409, 'applied while planning');
-is_error(patch_run($l1, $id, status => 'bogus'), 422, 'an unknown status');
-is_error(patch_run($l2, $id, status => 'planned', 'has-changes' => JSON::PP::true()), 404,
-         'a report by a listener that did not claim the run');
-is status_of($id), 'planning', 'the refused reports changed nothing';
-$r = patch_run($l1, $id, status => 'planned', 'has-changes' => JSON::PP::true());
-is $r->code, 200, 'planned: 200';
-is json_of($r)->{data}{status}, 'planned', 'the answer says planned';
-my $planned = run_of($id);
-is $planned->{attributes}{status}, 'planned', 'the run is planned';
-ok $planned->{attributes}{'has-changes'}, 'with changes';
-ok $planned->{attributes}{actions}{'is-confirmable'}, 'and confirmable';
-like log_of($run, 'plan'), qr/Plan: 1 to add\n\x03$/, 'the plan log ends with ETX';
-is ws_lock(), $id, 'the run still holds the workspace';
-
-is api(POST => "/api/v2/runs/$id/actions/apply", token => $owner, body => {})->code, 202,
-   'confirmed';
-is status_of($id), 'apply_queued', 'queued for apply';
-$r = next_run($l1, 1);
-is $r->code, 200, 'next: the apply';
-is json_of($r)->{data}{'run-id'}, $id, 'of the same run';
-is json_of($r)->{data}{phase}, 'apply', 'phase apply';
-is status_of($id), 'applying', 'the run is applying';
-
-# ==== plan file, state, apply log ====
+# ==== what the plan stores: plan file, plan JSON, plan artifacts ====
 
 my $planbin = join '', map { chr } 0 .. 255;
 is as_runner($tok, PUT => $id, 'artifacts/plan-file', body => $planbin,
@@ -251,22 +223,49 @@ is_error(as_runner(undef, GET => $id, 'artifacts/plan-artifacts'), 401,
 
 # an announced body over 256 MiB is refused before a byte of it is read
 {
-    my $u = URI->new(Apache::TestRequest::resolve_url("$NAT/runs/$id/artifacts/plan-artifacts"));
-    my $sock = IO::Socket::INET->new(PeerAddr => $u->host, PeerPort => $u->port,
-                                     Proto => 'tcp', Timeout => 10)
-        or die "connect: $!";
-    $sock->autoflush(1);
-    print $sock "PUT " . $u->path_query . " HTTP/1.1\r\nHost: " . $u->host_port
-              . "\r\nAuthorization: Bearer $tok\r\nContent-Type: application/x-tar\r\n"
-              . "Content-Length: " . (256 * 1024 * 1024 + 1) . "\r\n\r\n";
-    local $/;
-    my $answer = <$sock> // '';
-    close $sock;
+    my $answer = announce_body(PUT => "$NAT/runs/$id/artifacts/plan-artifacts",
+                               256 * 1024 * 1024 + 1, Authorization => "Bearer $tok",
+                               'Content-Type' => 'application/x-tar');
     like $answer, qr{^HTTP/1\.1 413 }, 'plan artifacts over 256 MiB: 413';
     like $answer, qr/"status":\s*"413"/, 'with a JSON:API error';
 }
 $r = as_runner($tok, GET => $id, 'artifacts/plan-artifacts');
 ok $r->content eq $tar, 'the stored artifacts are unchanged';
+
+# ==== reports ====
+
+is_error(patch_run($l1, $id, status => 'applied'), 409, 'applied while planning');
+is_error(patch_run($l1, $id, status => 'bogus'), 422, 'an unknown status');
+is_error(patch_run($l2, $id, status => 'planned', 'has-changes' => JSON::PP::true()), 404,
+         'a report by a listener that did not claim the run');
+is status_of($id), 'planning', 'the refused reports changed nothing';
+$r = patch_run($l1, $id, status => 'planned', 'has-changes' => JSON::PP::true());
+is $r->code, 200, 'planned: 200';
+is json_of($r)->{data}{status}, 'planned', 'the answer says planned';
+my $planned = run_of($id);
+is $planned->{attributes}{status}, 'planned', 'the run is planned';
+ok $planned->{attributes}{'has-changes'}, 'with changes';
+ok $planned->{attributes}{actions}{'is-confirmable'}, 'and confirmable';
+like log_of($run, 'plan'), qr/Plan: 1 to add\n\x03$/, 'the plan log ends with ETX';
+is ws_lock(), $id, 'the run still holds the workspace';
+
+is api(POST => "/api/v2/runs/$id/actions/apply", token => $owner, body => {})->code, 202,
+   'confirmed';
+is status_of($id), 'apply_queued', 'queued for apply';
+$r = next_run($l1, 1);
+is $r->code, 200, 'next: the apply';
+is json_of($r)->{data}{'run-id'}, $id, 'of the same run';
+is json_of($r)->{data}{phase}, 'apply', 'phase apply';
+is status_of($id), 'applying', 'the run is applying';
+
+# ==== the apply: its own runner token, the state, the apply log ====
+
+my $ptok = $tok;
+$tok = json_of(as_l($l1, POST => "/runs/$id/runner-token", body => {}))->{token};
+isnt $tok, $ptok, 'the apply gets a token of its own';
+$r = as_runner($tok, GET => $id, 'artifacts/plan-file');
+is $r->code, 200, 'the apply reads the plan file';
+ok $r->content eq $planbin, 'the one the plan stored';
 
 my $before = current_sv_id($ws, $owner);
 my $state = '{"version":4,"terraform_version":"1.9.0","serial":3,"lineage":"lr-lineage",'

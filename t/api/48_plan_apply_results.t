@@ -240,6 +240,7 @@ is upload($ftok, $failing->{id}, 'plan-json',
    ->code, 204, 'its plan JSON';
 report($l1, $failing->{id}, status => 'planned', 'has-changes' => JSON::PP::true());
 claim($l1);
+$ftok = runner_token($l1, $failing->{id});
 is upload($ftok, $failing->{id}, 'apply-log',
           "terraform_data.x: Creating...\n\nError: provider exploded\n")->code, 204,
    'a log without a summary';

@@ -31,14 +31,7 @@ die $r->as_string unless $r->code == 201;
 my $var = json_of($r)->{data}{id};
 make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 
-sub new_run {
-    my $res = api(POST => '/api/v2/runs', token => $owner,
-                  body => {data => {type => 'runs', attributes => {},
-                                    relationships => {workspace => {data => {
-                                        type => 'workspaces', id => $ws}}}}});
-    die $res->as_string unless $res->code == 201;
-    return json_of($res)->{data}{id};
-}
+sub queue_run { new_run($owner, $ws)->{id} }
 sub run_attr {
     my ($id) = @_;
     return json_of(api(GET => "/api/v2/runs/$id", token => $owner))->{data}{attributes};
@@ -59,7 +52,7 @@ sub error_log {
 # ---- the plan phase ----
 
 spoil_seal();
-my $run = new_run();
+my $run = queue_run();
 is run_attr($run)->{status}, 'plan_queued', 'a run is queued';
 ok locked(), 'and holds the workspace';
 $r = as_l($l, GET => '/runs/next?wait=1');
@@ -83,7 +76,7 @@ $r = api(PATCH => "/api/v2/workspaces/$ws/vars/$var", token => $owner,
          body => {data => {type => 'vars', id => $var,
                            attributes => {value => 'second-secret'}}});
 is $r->code, 200, 'the variable is set again';
-$run = new_run();
+$run = queue_run();
 $r = as_l($l, GET => '/runs/next?wait=1');
 is $r->code, 200, 'a new run is handed out';
 my $job = json_of($r)->{data};

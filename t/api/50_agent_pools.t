@@ -352,7 +352,7 @@ sql("UPDATE listeners SET cert_not_after = now() - interval '1 minute'"
 is_error(as_listener(POST => "$LST/$j2->{listener_id}/heartbeat", $j2->{certificate}),
          401, 'an expired certificate');
 sql("UPDATE listeners SET revoked = true WHERE id = '$j1->{listener_id}'");
-is_error(as_listener(POST => "$L1/heartbeat", $j1c->{certificate}), 401,
+is_error(as_listener(POST => "$L1/heartbeat", $j1c->{certificate}), 403,
          'a revoked listener');
 sql("UPDATE listeners SET revoked = false WHERE id = '$j1->{listener_id}'");
 is as_listener(POST => "$L1/heartbeat", $j1c->{certificate})->code, 200,

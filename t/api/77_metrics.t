@@ -20,13 +20,14 @@ plan tests => 69;
 my $NAT = '/api/terrapod/v1';
 
 sub base_of {
-    my ($vhost) = @_;
+    my ($vhost, $scheme) = @_;
     Apache::TestRequest::module($vhost);
-    my $base = 'http://' . Apache::TestRequest::hostport();
+    my $base = ($scheme // 'http') . '://' . Apache::TestRequest::hostport();
     $Apache::TestRequest::Module = undef;
     return $base;
 }
-my $ELSEWHERE = base_of('terrapod_metrics_elsewhere');
+# behind the proxy, which proves itself: the addresses it forwards count
+my $ELSEWHERE = base_of('terrapod_metrics_elsewhere', 'https');
 my $OFF = base_of('terrapod_metrics_off');
 
 # ==== a small parser of the exposition format ====
@@ -343,12 +344,19 @@ ok wait_until(15, sub { api(GET => '/ready')->code == 200 }), 'the database is b
 
 # ==== who may read it ====
 
-my $far = {'X-Forwarded-For' => '192.0.2.77'};
-is_error(scrape_raw(headers => $far), 403, 'another address, through the trusted proxy');
-like error_detail(scrape_raw(headers => $far)), qr/TerrapodMetricsAllow/, 'the detail names the setting';
-is_error(scrape_raw(headers => $far, token => $owner), 403, 'another address with a user\'s token');
-is_error(scrape_raw(headers => $far, token => 'not-a-token'), 403, 'another address with a bad token');
-is scrape_raw(headers => $far, token => $admin)->code, 200, 'another address with an admin\'s token: 200';
+# from another address, through the proxy of the vhost that allows only
+# 192.0.2.0/24
+my $far = {'X-Forwarded-For' => '198.51.100.77'};
+is_error(scrape_raw(base => $ELSEWHERE, headers => $far), 403,
+         'another address, through the trusted proxy');
+like error_detail(scrape_raw(base => $ELSEWHERE, headers => $far)),
+     qr/TerrapodMetricsAllow/, 'the detail names the setting';
+is_error(scrape_raw(base => $ELSEWHERE, headers => $far, token => $owner), 403,
+         'another address with a user\'s token');
+is_error(scrape_raw(base => $ELSEWHERE, headers => $far, token => 'not-a-token'), 403,
+         'another address with a bad token');
+is scrape_raw(base => $ELSEWHERE, headers => $far, token => $admin)->code, 200,
+   'another address with an admin\'s token: 200';
 my $auditor_email = 'metrics77-auditor@test.local';
 my $auditor = user_token($auditor_email);
 $r = api(PUT => "$NAT/role-assignments", token => $admin,
@@ -357,11 +365,13 @@ $r = api(PUT => "$NAT/role-assignments", token => $admin,
                                           roles => ['audit']}}});
 is $r->code, 200, 'an auditor';
 token_cache_expired();
-is scrape_raw(headers => $far, token => $auditor)->code, 200, 'another address with an auditor\'s token: 200';
+is scrape_raw(base => $ELSEWHERE, headers => $far, token => $auditor)->code, 200,
+   'another address with an auditor\'s token: 200';
 $r = api(POST => '/metrics');
 is $r->code, 405, 'POST /metrics: 405';
 
-is_error(scrape_raw(base => $ELSEWHERE), 403, 'TerrapodMetricsAllow 192.0.2.0/24: loopback refused');
+is_error(scrape_raw(base => $ELSEWHERE), 403,
+         'TerrapodMetricsAllow 192.0.2.0/24: the proxy\'s own address refused');
 is scrape_raw(base => $ELSEWHERE, headers => {'X-Forwarded-For' => '192.0.2.9'})->code, 200,
    'an address of the block: 200';
 is_error(scrape_raw(base => $ELSEWHERE, headers => {'X-Forwarded-For' => '198.51.100.9'}), 403,

@@ -27,15 +27,16 @@ static void presented(apr_pool_t *p, const char *a, const char *b,
 
     err = tp_ticket_verify(p, &key, "cv", a, now, &id, &minter);
     FUZZ_ASSERT(!err ? id && minter : err->status == 401);
-    err = tp_runtok_verify(p, &key, a, b, now);
+    err = tp_runtok_verify(p, &key, a, b, "claim-x", now);
     FUZZ_ASSERT(!err || err->status == 401);
     err = tp_cap_verify(p, &key, "state", "sv-x", a, b, now);
     FUZZ_ASSERT(!err || err->status == 401);
 }
 
-/* Minted now with a fuzzed id and lifetime: valid until it expires. */
-static void minted(apr_pool_t *p, const char *id, long long ttl,
-                   apr_time_t now)
+/* Minted now with a fuzzed id and lifetime: valid until it expires, and
+ * for the claim it was minted for only. */
+static void minted(apr_pool_t *p, const char *id, const char *b,
+                   long long ttl, apr_time_t now)
 {
     const char *got = NULL, *minter = NULL;
     char *tok;
@@ -44,9 +45,12 @@ static void minted(apr_pool_t *p, const char *id, long long ttl,
     if (!*id || strchr(id, ':')) {
         return;   /* ids are generated, never empty or with a colon */
     }
-    tok = tp_runtok_mint(p, &key, id, ttl, now);
-    err = tp_runtok_verify(p, &key, tok, id, now);
+    tok = tp_runtok_mint(p, &key, id, b, ttl, now);
+    err = tp_runtok_verify(p, &key, tok, id, b, now);
     FUZZ_ASSERT(ttl < 0 ? err != NULL : err == NULL);
+    err = tp_runtok_verify(p, &key, tok, id, apr_pstrcat(p, b, "'", NULL),
+                           now);
+    FUZZ_ASSERT(err && err->status == 401);
     tok = tp_ticket_mint(p, &key, "cv", id, "someone@example.com",
                          now + apr_time_from_sec(60));
     err = tp_ticket_verify(p, &key, "cv", tok, now, &got, &minter);
@@ -64,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_create(&p, fuzz_root);
     fuzz_split(p, data, size, &a, &b);
     presented(p, a, b, now);
-    minted(p, a, ttl, now);
+    minted(p, a, b, ttl, now);
     apr_pool_destroy(p);
     return 0;
 }

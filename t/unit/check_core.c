@@ -1304,6 +1304,48 @@ START_TEST(run_saved_plans)
 }
 END_TEST
 
+/* ---- listener CA ---- */
+
+START_TEST(ca_create_signs_listener_certificates)
+{
+    tp_x509_t ca, other, leaf, seen;
+    apr_time_t nb, na;
+    const char *why;
+
+    ck_assert_int_eq(tp_x509_ca_create(pool, "unit CA", 30, &ca, &why),
+                     APR_SUCCESS);
+    ck_assert_ptr_null(why);
+    ck_assert_ptr_nonnull(strstr(ca.cert_pem, "BEGIN CERTIFICATE"));
+    ck_assert_ptr_nonnull(strstr(ca.key_pem, "PRIVATE KEY"));
+    ck_assert_str_eq(ca.common_name, "unit CA");
+    ck_assert_int_eq(strlen(ca.serial), 32);
+    /* what mod_terrapod checks of TerrapodListenerCACert / Key */
+    ck_assert_int_eq(tp_x509_ca_check(pool, ca.cert_pem, ca.key_pem, &why),
+                     APR_SUCCESS);
+    ck_assert_int_eq(tp_x509_validity(ca.cert_pem, &nb, &na), APR_SUCCESS);
+    ck_assert(nb <= apr_time_now());
+    ck_assert(na - apr_time_now() > apr_time_from_sec(29 * 86400));
+    ck_assert(na - apr_time_now() < apr_time_from_sec(31 * 86400));
+    /* it issues listener certificates */
+    ck_assert_int_eq(tp_x509_issue(pool, ca.cert_pem, ca.key_pem, "l1", 7,
+                                   &leaf, &why), APR_SUCCESS);
+    ck_assert_int_eq(tp_x509_inspect(pool, leaf.cert_pem, &seen),
+                     APR_SUCCESS);
+    ck_assert_str_eq(seen.common_name, "l1");
+    /* every CA has a key of its own: keys of two do not pair */
+    ck_assert_int_eq(tp_x509_ca_create(pool, "other", 30, &other, &why),
+                     APR_SUCCESS);
+    ck_assert_str_ne(ca.key_pem, other.key_pem);
+    ck_assert_int_eq(tp_x509_ca_check(pool, ca.cert_pem, other.key_pem,
+                                      &why), APR_EINVAL);
+    ck_assert_str_eq(why, "the CA key does not belong to the CA certificate");
+    /* a listener certificate is no CA */
+    ck_assert_int_eq(tp_x509_ca_check(pool, leaf.cert_pem, leaf.key_pem,
+                                      &why), APR_EINVAL);
+    ck_assert_str_eq(why, "the CA certificate may not sign certificates");
+}
+END_TEST
+
 static Suite *core_suite(void)
 {
     Suite *s = suite_create("core");
@@ -1362,6 +1404,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, state_resource_instances);
     tcase_add_test(tc, run_events_of_statuses);
     tcase_add_test(tc, run_saved_plans);
+    tcase_add_test(tc, ca_create_signs_listener_certificates);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -37,6 +37,27 @@ static const char *parse_args(tpl_config_t *cfg, const char *env_token, ...)
     return tpl_parse_args(pool, argc, argv, env_token, cfg);
 }
 
+/* The arguments after --url, --name and --state-dir are refused with a
+ * message holding want. */
+static void refused(const char *want, ...)
+{
+    const char *argv[32] = {"terrapod-listener", "--url", "https://h",
+                            "--name", "n", "--state-dir", "/s"};
+    const char *why;
+    tpl_config_t cfg;
+    int argc = 7;
+    va_list ap;
+
+    va_start(ap, want);
+    while ((argv[argc] = va_arg(ap, const char *)) != NULL) {
+        argc++;
+    }
+    va_end(ap);
+    why = tpl_parse_args(pool, argc, argv, NULL, &cfg);
+    ck_assert_ptr_nonnull(why);
+    ck_assert_msg(strstr(why, want), "\"%s\" does not say \"%s\"", why, want);
+}
+
 START_TEST(args_defaults_and_forms)
 {
     tpl_config_t cfg;
@@ -52,6 +73,9 @@ START_TEST(args_defaults_and_forms)
     ck_assert_int_eq(cfg.token_ttl, 7200);
     ck_assert_str_eq(cfg.work_dir, "/s/work");
     ck_assert_ptr_null(cfg.ca_file);
+    ck_assert_ptr_null(cfg.log_file);
+    ck_assert_int_eq(cfg.pass_env->nelts, 0);
+    ck_assert_int_eq(cfg.version, 0);
     ck_assert_ptr_null(parse_args(&cfg, "envtok", "--url", "http://h",
                                   "--name", "n", "--state-dir", "/s",
                                   "--ca-file", "/ca.pem", "--terraform",
@@ -64,6 +88,20 @@ START_TEST(args_defaults_and_forms)
     ck_assert_str_eq(cfg.terraform, "/bin/tf");
     ck_assert_int_eq(cfg.concurrency, 5);
     ck_assert_str_eq(cfg.work_dir, "/w");
+    /* --pass-env adds up, given again or as a list */
+    ck_assert_ptr_null(parse_args(&cfg, NULL, "--url", "http://h",
+                                  "--name", "n", "--state-dir", "/s",
+                                  "--pass-env", "HTTPS_PROXY,NO_PROXY",
+                                  "--log-file", "/var/log/l.log",
+                                  "--pass-env=TF_PLUGIN_CACHE_DIR", NULL));
+    ck_assert_int_eq(cfg.pass_env->nelts, 3);
+    ck_assert_str_eq(APR_ARRAY_IDX(cfg.pass_env, 0, const char *),
+                     "HTTPS_PROXY");
+    ck_assert_str_eq(APR_ARRAY_IDX(cfg.pass_env, 1, const char *),
+                     "NO_PROXY");
+    ck_assert_str_eq(APR_ARRAY_IDX(cfg.pass_env, 2, const char *),
+                     "TF_PLUGIN_CACHE_DIR");
+    ck_assert_str_eq(cfg.log_file, "/var/log/l.log");
     /* the flag wins over the environment */
     ck_assert_ptr_null(parse_args(&cfg, "envtok", "--url", "http://h",
                                   "--name", "n", "--state-dir", "/s",
@@ -77,6 +115,14 @@ START_TEST(args_errors)
     tpl_config_t cfg;
 
     ck_assert_str_eq(parse_args(&cfg, NULL, "--help", NULL), "");
+    ck_assert_int_eq(cfg.version, 0);
+    ck_assert_str_eq(parse_args(&cfg, NULL, "--version", NULL), "");
+    ck_assert_int_eq(cfg.version, 1);
+    refused("\"A-B\" is no environment variable", "--pass-env", "A-B",
+            NULL);
+    refused("TERRAPOD_JOIN_TOKEN is the listener's", "--pass-env",
+            "HTTPS_PROXY,TERRAPOD_JOIN_TOKEN", NULL);
+    refused("--log-file needs a value", "--log-file", NULL);
     ck_assert_ptr_nonnull(strstr(parse_args(&cfg, NULL, "--url", "https://h",
                                             "--name", "n", NULL),
                                  "required"));
@@ -329,14 +375,25 @@ static int env_count(char **env, const char *name)
 START_TEST(env_layers_variables)
 {
     char *base[] = {"PATH=/usr/bin", "HOME=/root", "TF_INPUT=1",
-                    "TERRAPOD_JOIN_TOKEN=secret", "junk", NULL};
+                    "TERRAPOD_JOIN_TOKEN=secret", "junk",
+                    "TF_CLI_CONFIG_FILE=/root/.tfrc", "FOO_LEAK=1",
+                    "SSL_CERT_FILE=/etc/ca.pem", "HTTPS_PROXY=http://p:3128",
+                    "NO_PROXY=.corp", "TMPDIR=/var/tmp", NULL};
+    apr_array_header_t *pass = apr_array_make(pool, 2, sizeof(char *));
     const char *why;
     tpl_job_t *job = job_of(JOB, &why);
-    int skipped;
-    char **env = tpl_build_env(pool, base, job, &skipped);
+    int skipped, n;
+    char **env;
 
+    APR_ARRAY_PUSH(pass, const char *) = "HTTPS_PROXY";
+    APR_ARRAY_PUSH(pass, const char *) = "UNSET_ONE";
+    env = tpl_build_env(pool, base, pass, "/run/home", "/run/tmp", job,
+                        &skipped);
     ck_assert_int_eq(skipped, 1);                       /* bad-name */
     ck_assert_str_eq(env_get(env, "PATH"), "/usr/bin");
+    ck_assert_str_eq(env_get(env, "SSL_CERT_FILE"), "/etc/ca.pem");
+    ck_assert_str_eq(env_get(env, "HTTPS_PROXY"), "http://p:3128");
+    ck_assert_str_eq(env_get(env, "TMPDIR"), "/run/tmp");
     ck_assert_str_eq(env_get(env, "TF_VAR_region"), "eu");
     ck_assert_ptr_null(env_get(env, "TF_VAR_tags"));    /* in tfvars */
     ck_assert_str_eq(env_get(env, "AWS_SECRET"), "s3cr3t");
@@ -347,12 +404,25 @@ START_TEST(env_layers_variables)
     ck_assert_int_eq(env_count(env, "TF_INPUT"), 1);
     ck_assert_str_eq(env_get(env, "TF_IN_AUTOMATION"), "1");
     ck_assert_str_eq(env_get(env, "CHECKPOINT_DISABLE"), "1");
-    /* the listener's own settings and malformed entries are not passed */
-    ck_assert_ptr_null(env_get(env, "TERRAPOD_JOIN_TOKEN"));
-    ck_assert_ptr_null(env_get(env, "bad-name"));
-    for (; *env; env++) {
-        ck_assert_str_ne(*env, "junk");
+    /* nothing else of the listener's environment: PATH, SSL_CERT_FILE,
+     * HTTPS_PROXY, HOME, TMPDIR, TF_VAR_region, AWS_SECRET and the three
+     * settings */
+    for (n = 0; env[n]; n++) {
     }
+    ck_assert_int_eq(n, 10);
+    ck_assert_ptr_null(env_get(env, "TERRAPOD_JOIN_TOKEN"));
+    ck_assert_ptr_null(env_get(env, "TF_CLI_CONFIG_FILE"));
+    ck_assert_ptr_null(env_get(env, "FOO_LEAK"));
+    ck_assert_ptr_null(env_get(env, "NO_PROXY"));       /* not passed */
+    ck_assert_ptr_null(env_get(env, "UNSET_ONE"));
+    ck_assert_ptr_null(env_get(env, "bad-name"));
+    /* without a job's HOME, the run's own; without PATH, a default */
+    job->vars->nelts = 0;
+    env = tpl_build_env(pool, (char *[]){"HOME=/root", NULL}, NULL,
+                        "/run/home", "/run/tmp", job, &skipped);
+    ck_assert_str_eq(env_get(env, "HOME"), "/run/home");
+    ck_assert_str_eq(env_get(env, "PATH"), "/usr/local/bin:/usr/bin:/bin");
+    ck_assert_ptr_null(env_get(env, "SSL_CERT_FILE"));
 }
 END_TEST
 

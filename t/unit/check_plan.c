@@ -356,6 +356,53 @@ START_TEST(plan_count_file)
 }
 END_TEST
 
+/* The JSON rendering of a state (terraform show -json): an object with a
+ * string format_version, checked whole, capped, wherever the version is. */
+START_TEST(state_json_check)
+{
+    static const struct {
+        const char *doc;
+        int status;
+    } cases[] = {
+        {"{\"format_version\":\"1.0\"}", 0},
+        {"{\"values\":{\"outputs\":{\"format_version\":1}},"
+         "\"terraform_version\":\"1.11.4\",\"format_version\":\"1.0\"}", 0},
+        {"{\"values\":{\"format_version\":\"1.0\"}}", 422},
+        {"{\"format_version\":1}", 422},
+        {"{\"version\":4,\"serial\":1,\"lineage\":\"x\"}", 422},
+        {"[\"format_version\"]", 422},
+        {"{\"format_version\":\"1.0\"", 422},
+        {"{\"format_version\":\"1.0\"} {}", 422},
+        {"", 422},
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *path = temp_file(cases[i].doc);
+        tp_err_t *err = tp_state_json_check_file(pool, path, 1 << 20);
+
+        if (cases[i].status) {
+            ck_assert_msg(err && err->status == cases[i].status,
+                          "case %d accepted", (int)i);
+        }
+        else {
+            ck_assert_msg(err == NULL, "case %d: %s", (int)i,
+                          err ? err->detail : "");
+        }
+        unlink(path);
+    }
+    {
+        const char *path = temp_file("{\"format_version\":\"1.0\"}");
+
+        ck_assert_int_eq(tp_state_json_check_file(pool, path, 10)->status,
+                         422);
+        unlink(path);
+    }
+    ck_assert_int_eq(tp_state_json_check_file(pool, "/nonexistent/s.json",
+                                              1 << 20)->status, 503);
+}
+END_TEST
+
 /* The summary of log, fed in pieces of step bytes; 0 when none. */
 static int summary(const char *log, apr_size_t step, tp_plan_counts_t *c)
 {
@@ -540,6 +587,7 @@ Suite *plan_suite(void)
     tcase_add_test(tc, plan_limits);
     tcase_add_test(tc, plan_read_in_pieces_and_capped);
     tcase_add_test(tc, plan_count_file);
+    tcase_add_test(tc, state_json_check);
     tcase_add_test(tc, apply_summaries);
     tcase_add_test(tc, apply_without_summary);
     tcase_add_test(tc, apply_long_lines);

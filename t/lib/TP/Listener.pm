@@ -9,7 +9,7 @@ use Exporter 'import';
 use URI::Escape qw(uri_escape);
 use TP::Test;
 
-our @EXPORT = qw(make_pool join_as as_l as_runner);
+our @EXPORT = qw(make_pool join_as as_l as_runner new_run);
 
 my $NAT = '/api/terrapod/v1';
 
@@ -33,6 +33,17 @@ sub join_as {
                   body => {join_token => $join, name => $name});
     die 'join: ' . $res->as_string unless $res->code == 201;
     return json_of($res);
+}
+
+# a new run of workspace $ws by the owner of $token: its JSON:API data
+sub new_run {
+    my ($token, $ws, %attrs) = @_;
+    my $res = api(POST => '/api/v2/runs', token => $token,
+                  body => {data => {type => 'runs', attributes => \%attrs,
+                                    relationships => {workspace => {data => {
+                                        type => 'workspaces', id => $ws}}}}});
+    die 'run: ' . $res->as_string unless $res->code == 201;
+    return json_of($res)->{data};
 }
 
 # a request of listener $l to /listeners/<its id>$path

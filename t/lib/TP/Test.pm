@@ -11,11 +11,13 @@ use Apache::TestRequest ();
 use HTTP::Request ();
 use LWP::UserAgent ();
 use Time::HiRes ();
+use IO::Socket::INET ();
+use URI ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
                  targz make_cv token_cache_expired read_cache_expired
-                 kept_alive grant_ws_role proxied tls_agent);
+                 kept_alive grant_ws_role proxied tls_agent announce_body);
 
 my $json = JSON::PP->new->canonical;
 
@@ -97,6 +99,26 @@ sub kept_alive {
             Apache::TestRequest::resolve_url($path),
             [Authorization => "Bearer $token", %headers]));
     };
+}
+
+# The whole answer (status line, headers, body) to a $method of $url that
+# announces a body of $length bytes and sends none of it: what the server
+# says when it refuses a body by its Content-Length, before reading it.
+sub announce_body {
+    my ($method, $url, $length, %headers) = @_;
+    my $u = URI->new($url =~ m{^https?://} ? $url
+                                           : Apache::TestRequest::resolve_url($url));
+    my $sock = IO::Socket::INET->new(PeerAddr => $u->host, PeerPort => $u->port,
+                                     Proto => 'tcp', Timeout => 10)
+        or die "connect: $!";
+    $sock->autoflush(1);
+    print $sock "$method " . $u->path_query . " HTTP/1.1\r\nHost: " . $u->host_port . "\r\n"
+              . join('', map { "$_: $headers{$_}\r\n" } sort keys %headers)
+              . "Content-Length: $length\r\n\r\n";
+    local $/;
+    my $answer = <$sock> // '';
+    close $sock;
+    return $answer;
 }
 
 # Two tests: the status, and a JSON:API errors document saying the same
