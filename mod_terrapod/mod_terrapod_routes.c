@@ -264,6 +264,9 @@ const tp_route_t tp_routes[] = {
      tp_api_pool_listeners_list, POOLRD},
     {"POST", NATIVE "/agent-pools/{pool_id}/listeners/join", JOIN,
      tp_api_listener_join},
+    /* mod_ssl asks for a client certificate only on LISTENER paths (the
+     * LocationMatch of conf/httpd.conf.in and conf/terrapod.conf): a new
+     * one goes there too, a USER one must not match it */
     {"POST", NATIVE "/listeners/{id}/heartbeat", LISTENER,
      tp_api_listener_heartbeat},
     {"POST", NATIVE "/listeners/{id}/renew", LISTENER,

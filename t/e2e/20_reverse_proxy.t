@@ -8,7 +8,8 @@
 # proxy's port takes no connection without the proxy's certificate. A
 # proxy without a certificate of its own in front of the instance's own
 # port logs no AH02268 for ordinary requests, while listeners
-# authenticate there.
+# authenticate there: the instance asks for a certificate on listener
+# paths only.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -377,6 +378,29 @@ subtest 'a proxy without a certificate logs no AH02268' => sub {
        200, "a listener's certificate on the instance's own port is asked for and admitted";
     my @warned = grep { /AH02268/ } split /\n/, slurp($apache_log);
     is scalar(@warned), 0, "the proxy's error log has no AH02268" or diag $warned[0];
+};
+
+# The template's LocationMatch and the route table agree: a certificate
+# is asked for on every LISTENER path and on no other, so people's
+# requests for a listener (from browsers, which cannot be asked after the
+# handshake) get the API's answer.
+subtest 'the instance asks for a certificate on listener paths only' => sub {
+    my ($asks) = slurp("$ENV{TP_SRC}/conf/httpd.conf.in") =~ /^<LocationMatch "([^"]+)">/m
+        or die 'no LocationMatch in conf/httpd.conf.in';
+    like slurp("$ENV{TP_SRC}/conf/terrapod.conf"), qr/<LocationMatch "\Q$asks\E">/,
+         'conf/terrapod.conf asks on the same paths';
+    my $routes = slurp("$ENV{TP_SRC}/mod_terrapod/mod_terrapod_routes.c");
+    my %wrong;
+    while ($routes =~ /\{"(\w+)", NATIVE "([^"]+)",\s*(\w+)/g) {
+        my ($method, $path, $auth) = ($1, "/api/terrapod/v1$2", $3);
+        (my $concrete = $path) =~ s/\{\w+\}/x-1/g;
+        $wrong{"$method $path ($auth)"} = 1
+            if ($concrete =~ /$asks/ xor $auth eq 'LISTENER');
+    }
+    is_deeply [sort keys %wrong], [], 'every LISTENER route and no other';
+    my ($res, $doc) = api(POST => "$NAT/listeners/listener-none/actions/revoke");
+    is $res->code, 404, "an admin's request for a listener, without a certificate: "
+                        . "the API's answer" or diag $res->content;
 };
 
 done_testing;
