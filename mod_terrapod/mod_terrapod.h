@@ -1,5 +1,5 @@
 /* Private header of the httpd glue: configuration, the request context the
- * API handlers receive, and the route table's shape. */
+ * API handlers receive, and the route table (its shape is tp_route.h's). */
 #ifndef MOD_TERRAPOD_H
 #define MOD_TERRAPOD_H
 
@@ -29,6 +29,9 @@
 
 APLOG_USE_MODULE(terrapod);
 extern module AP_MODULE_DECLARE_DATA terrapod_module;
+
+/* the module's release, as the API's description states it */
+#define TP_VERSION               "0.1.0"
 
 #define TP_DEFAULT_MAX_BODY      (10 * 1024 * 1024)
 #define TP_DEFAULT_MAX_UPLOAD    ((apr_off_t)512 * 1024 * 1024)
@@ -112,39 +115,6 @@ typedef struct tp_srv_conf {
     const char *listener_ca_key_pem;
 } tp_srv_conf_t;
 
-typedef enum {
-    TP_AUTH_NONE,       /* open: probes, discovery */
-    TP_AUTH_OPTIONAL,   /* open, but a valid API token makes it its owner's */
-    TP_AUTH_USER,       /* Authorization: Bearer <API token> */
-    TP_AUTH_CAPABILITY, /* a signed URL bound to the {id} of the path */
-    TP_AUTH_LISTENER,   /* the client certificate of listener {id} */
-    TP_AUTH_RUNNER      /* Authorization: Bearer runtok:... for {run_id} */
-} tp_auth_e;
-
-typedef enum {
-    TP_PERM_NONE,           /* no principal needed */
-    TP_PERM_AUTHENTICATED,  /* any active user */
-    TP_PERM_ADMIN,          /* platform role admin */
-    TP_PERM_AUDIT           /* platform role admin or audit */
-} tp_perm_e;
-
-typedef struct tp_req tp_req_t;
-typedef tp_err_t *tp_handler_fn(tp_req_t *req);
-
-typedef struct tp_route {
-    const char *method;
-    const char *pattern;
-    tp_auth_e auth;
-    tp_perm_e perm;
-    tp_handler_fn *handler;
-    const char *capability;   /* kind of signed URL, for TP_AUTH_CAPABILITY */
-    tp_level_e level;         /* level the handler demands on its resource */
-    /* the handler changes who may do what (tokens, users, roles): cached
-     * token lookups are dropped after it */
-    int principals;
-    /* a GET whose answers the read cache keeps (TerrapodReadCache) */
-    int cached;
-} tp_route_t;
 
 struct tp_req {
     request_rec *r;
@@ -481,6 +451,7 @@ tp_err_t *tp_api_health(tp_req_t *req);
 tp_err_t *tp_api_ready(tp_req_t *req);
 tp_err_t *tp_api_metrics(tp_req_t *req);
 tp_err_t *tp_api_discovery(tp_req_t *req);
+tp_err_t *tp_api_openapi(tp_req_t *req);
 tp_err_t *tp_api_ping(tp_req_t *req);
 tp_err_t *tp_api_account_details(tp_req_t *req);
 tp_err_t *tp_api_account_update(tp_req_t *req);

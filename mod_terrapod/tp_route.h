@@ -1,11 +1,55 @@
-/* Path patterns for the route table: literal segments and {name}
- * placeholders, each placeholder matching one non-empty segment. */
+/* The route table's shape, and its path patterns: literal segments and
+ * {name} placeholders, each placeholder matching one non-empty segment.
+ * The shape lives in the core so that what describes the API (the
+ * OpenAPI document) reads the table without httpd. */
 #ifndef TP_ROUTE_H
 #define TP_ROUTE_H
 
 #include <apr_pools.h>
+#include "tp_error.h"
+#include "tp_rbac.h"
 
 #define TP_ROUTE_MAX_PARAMS 6
+
+typedef enum {
+    TP_AUTH_NONE,       /* open: probes, discovery */
+    TP_AUTH_OPTIONAL,   /* open, but a valid API token makes it its owner's */
+    TP_AUTH_USER,       /* Authorization: Bearer <API token> */
+    TP_AUTH_CAPABILITY, /* a signed URL bound to the {id} of the path */
+    TP_AUTH_LISTENER,   /* the client certificate of listener {id} */
+    TP_AUTH_RUNNER      /* Authorization: Bearer runtok:... for {run_id} */
+} tp_auth_e;
+
+typedef enum {
+    TP_PERM_NONE,           /* no principal needed */
+    TP_PERM_AUTHENTICATED,  /* any active user */
+    TP_PERM_ADMIN,          /* platform role admin */
+    TP_PERM_AUDIT           /* platform role admin or audit */
+} tp_perm_e;
+
+/* The request a handler serves: the glue's (mod_terrapod.h). */
+typedef struct tp_req tp_req_t;
+typedef tp_err_t *tp_handler_fn(tp_req_t *req);
+
+typedef struct tp_route {
+    const char *method;
+    const char *pattern;
+    tp_auth_e auth;
+    tp_perm_e perm;
+    tp_handler_fn *handler;
+    const char *capability;   /* kind of signed URL, for TP_AUTH_CAPABILITY */
+    tp_level_e level;         /* level the handler demands on its resource */
+    /* the handler changes who may do what (tokens, users, roles): cached
+     * token lookups are dropped after it */
+    int principals;
+    /* a GET whose answers the read cache keeps (TerrapodReadCache) */
+    int cached;
+    tp_axis_e axis;           /* what level is demanded on */
+    /* one line on what the route does, for the API's descriptions; rows
+     * set it by name (.summary), and a row without one is still served
+     * and described */
+    const char *summary;
+} tp_route_t;
 
 typedef struct tp_params {
     int n;
