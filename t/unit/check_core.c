@@ -35,6 +35,7 @@ Suite *cache_suite(void);
 Suite *resource_suite(void);
 Suite *plan_suite(void);
 Suite *metrics_suite(void);
+Suite *openapi_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -1428,6 +1429,7 @@ int main(void)
     srunner_add_suite(sr, resource_suite());
     srunner_add_suite(sr, plan_suite());
     srunner_add_suite(sr, metrics_suite());
+    srunner_add_suite(sr, openapi_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
