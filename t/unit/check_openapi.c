@@ -30,10 +30,10 @@ static tp_err_t *handler(tp_req_t *req)
 }
 
 static const tp_attr_t ATTRS[] = {
-    {"name", "name", TP_ATTR_STRING},
-    {"is-on", "on", TP_ATTR_BOOL},
-    {"count", "n", TP_ATTR_INT},
-    {"tags", "tags", TP_ATTR_JSON},
+    {"title", "title", TP_ATTR_STRING},
+    {"enabled", "enabled", TP_ATTR_BOOL},
+    {"size", "size", TP_ATTR_INT},
+    {"labels", "labels", TP_ATTR_JSON},
     {NULL, NULL, 0}
 };
 
@@ -265,10 +265,10 @@ START_TEST(schemas_of_the_types)
     ck_assert_str_eq(tp_json_dump(tp_json_get(things, "properties",
                                               "attributes", "properties",
                                               NULL), pool),
-                     "{\"name\":{\"type\":[\"string\",\"null\"]},"
-                     "\"is-on\":{\"type\":[\"boolean\",\"null\"]},"
-                     "\"count\":{\"type\":[\"integer\",\"null\"]},"
-                     "\"tags\":{}}");
+                     "{\"title\":{\"type\":[\"string\",\"null\"]},"
+                     "\"enabled\":{\"type\":[\"boolean\",\"null\"]},"
+                     "\"size\":{\"type\":[\"integer\",\"null\"]},"
+                     "\"labels\":{}}");
     ck_assert_str_eq(tp_json_gets(things, "properties", "relationships",
                                   "properties", "owner", "$ref", NULL),
                      "#/components/schemas/relationship-to-one");
