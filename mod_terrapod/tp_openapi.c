@@ -11,7 +11,6 @@
 #include "tp_openapi.h"
 
 #define SCHEMAS "#/components/schemas/"
-#define PARAMETERS "#/components/parameters/"
 /* what the API answers with (docs/api.md, Conventions) */
 #define MEDIA_TYPE "application/json"
 
@@ -255,7 +254,8 @@ static tp_json_t *type_schema(apr_pool_t *p, const tp_type_desc_t *d)
 }
 
 /* {data: item or [item], included: [resource]} and, for a list, its page
- * links and meta.pagination */
+ * links and meta.pagination: not every list is paged, and which are the
+ * descriptions do not say, so neither is required */
 static tp_json_t *document_schema(apr_pool_t *p, const char *type, int list)
 {
     tp_json_t *s = typed(p, "object");
@@ -268,6 +268,9 @@ static tp_json_t *document_schema(apr_pool_t *p, const char *type, int list)
 
         tp_json_setj(items, data, "items", NULL);
         data = items;
+        tp_json_sets(s, "A list. A paged one has links and meta.pagination "
+                     "and takes the query parameters page[number] and "
+                     "page[size] (docs/api.md).", "description", NULL);
         tp_json_setj(s, schema_ref(p, SCHEMAS, "pagination-links"),
                      "properties", "links", NULL);
         tp_json_sets(s, "object", "properties", "meta", "type", NULL);
@@ -500,8 +503,7 @@ static const char *permission(apr_pool_t *p, const tp_route_t *r)
 
 /* ---- the operations ---- */
 
-static tp_json_t *parameters_of(apr_pool_t *p, const char *pattern,
-                                const answer_t *a)
+static tp_json_t *parameters_of(apr_pool_t *p, const char *pattern)
 {
     apr_array_header_t *segs = segments(p, pattern);
     tp_json_t *params = tp_json_array(p);
@@ -521,10 +523,6 @@ static tp_json_t *parameters_of(apr_pool_t *p, const char *pattern,
         tp_json_setb(param, 1, "required", NULL);
         tp_json_setj(param, typed(p, "string"), "schema", NULL);
         tp_json_push(params, param);
-    }
-    if (a && a->list) {
-        tp_json_push(params, schema_ref(p, PARAMETERS, "page-number"));
-        tp_json_push(params, schema_ref(p, PARAMETERS, "page-size"));
     }
     return params;
 }
@@ -566,7 +564,7 @@ static tp_json_t *operation(apr_pool_t *p, const tp_route_t *r,
     tp_json_sets(op, apr_pstrcat(p, "Authentication and permission: ",
                                  permission(p, r), ".", NULL),
                  "description", NULL);
-    tp_json_setj(op, parameters_of(p, r->pattern, a), "parameters", NULL);
+    tp_json_setj(op, parameters_of(p, r->pattern), "parameters", NULL);
     tp_json_setj(op, security_of(p, r), "security", NULL);
     tp_json_setj(op, responses_of(p, a), "responses", NULL);
     return op;
@@ -581,19 +579,6 @@ static char *lower(apr_pool_t *p, const char *s)
         *c = apr_tolower(*c);
     }
     return out;
-}
-
-static tp_json_t *page_parameter(apr_pool_t *p, const char *name,
-                                 const char *description)
-{
-    tp_json_t *param = tp_json_object(p);
-
-    tp_json_sets(param, name, "name", NULL);
-    tp_json_sets(param, "query", "in", NULL);
-    tp_json_sets(param, description, "description", NULL);
-    tp_json_sets(param, "integer", "schema", "type", NULL);
-    tp_json_seti(param, 1, "schema", "minimum", NULL);
-    return param;
 }
 
 tp_json_t *tp_openapi(apr_pool_t *p, const tp_route_t *routes,
@@ -633,11 +618,6 @@ tp_json_t *tp_openapi(apr_pool_t *p, const tp_route_t *routes,
     }
     tp_json_setj(doc, security_schemes(p), "components", "securitySchemes",
                  NULL);
-    tp_json_setj(doc, page_parameter(p, "page[number]", "the page, from 1"),
-                 "components", "parameters", "page-number", NULL);
-    tp_json_setj(doc, page_parameter(p, "page[size]", "items a page holds "
-                                     "(default 20, at most 100)"),
-                 "components", "parameters", "page-size", NULL);
     tp_json_setj(doc, schemas_of(p, types), "components", "schemas", NULL);
     return doc;
 }
