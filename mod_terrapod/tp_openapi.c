@@ -20,12 +20,11 @@ typedef struct answer {
     int list;
 } answer_t;
 
-static tp_json_t *schema_ref(apr_pool_t *p, const char *base,
-                             const char *name)
+static tp_json_t *schema_ref(apr_pool_t *p, const char *name)
 {
     tp_json_t *r = tp_json_object(p);
 
-    tp_json_sets(r, apr_pstrcat(p, base, name, NULL), "$ref", NULL);
+    tp_json_sets(r, apr_pstrcat(p, SCHEMAS, name, NULL), "$ref", NULL);
     return r;
 }
 
@@ -105,7 +104,8 @@ const char *tp_openapi_tag(apr_pool_t *p, const char *pattern)
         i = i < n - 1 ? i + 1 : 1;
     }
     /* there is one organization: what lies under it is the resource */
-    if (i + 2 < n && strcmp(s[i], "organizations") == 0 && is_param(s[i + 1])) {
+    if (i + 2 < n && strcmp(s[i], "organizations") == 0
+        && is_param(s[i + 1])) {
         i += 2;
     }
     if (i + 1 < n && strcmp(s[i], "admin") == 0) {
@@ -242,9 +242,9 @@ static tp_json_t *type_schema(apr_pool_t *p, const tp_type_desc_t *d)
     }
     tp_json_sets(s, "object", "properties", "relationships", "type", NULL);
     for (rel = d->rels; rel && rel->name; rel++) {
-        tp_json_setj(s, schema_ref(p, SCHEMAS, rel->kind == TP_REL_MANY
-                                   ? "relationship-to-many"
-                                   : "relationship-to-one"),
+        tp_json_setj(s, schema_ref(p, rel->kind == TP_REL_MANY
+                                      ? "relationship-to-many"
+                                      : "relationship-to-one"),
                      "properties", "relationships", "properties", rel->name,
                      NULL);
     }
@@ -259,7 +259,7 @@ static tp_json_t *type_schema(apr_pool_t *p, const tp_type_desc_t *d)
 static tp_json_t *document_schema(apr_pool_t *p, const char *type, int list)
 {
     tp_json_t *s = typed(p, "object");
-    tp_json_t *data = schema_ref(p, SCHEMAS, type);
+    tp_json_t *data = schema_ref(p, type);
     tp_json_t *included = typed(p, "array");
 
     tp_json_setj(s, strings(p, "data", NULL), "required", NULL);
@@ -271,14 +271,14 @@ static tp_json_t *document_schema(apr_pool_t *p, const char *type, int list)
         tp_json_sets(s, "A list. A paged one has links and meta.pagination "
                      "and takes the query parameters page[number] and "
                      "page[size] (docs/api.md).", "description", NULL);
-        tp_json_setj(s, schema_ref(p, SCHEMAS, "pagination-links"),
+        tp_json_setj(s, schema_ref(p, "pagination-links"),
                      "properties", "links", NULL);
         tp_json_sets(s, "object", "properties", "meta", "type", NULL);
-        tp_json_setj(s, schema_ref(p, SCHEMAS, "pagination"), "properties",
+        tp_json_setj(s, schema_ref(p, "pagination"), "properties",
                      "meta", "properties", "pagination", NULL);
     }
     tp_json_setj(s, data, "properties", "data", NULL);
-    tp_json_setj(included, schema_ref(p, SCHEMAS, "resource"), "items", NULL);
+    tp_json_setj(included, schema_ref(p, "resource"), "items", NULL);
     tp_json_setj(s, included, "properties", "included", NULL);
     return s;
 }
@@ -318,15 +318,14 @@ static void add_common_schemas(apr_pool_t *p, tp_json_t *schemas)
     tp_json_setj(schemas, typed(p, "string"), "resource", "properties",
                  "type", NULL);
 
-    tp_json_push(one, schema_ref(p, SCHEMAS, "resource-identifier"));
+    tp_json_push(one, schema_ref(p, "resource-identifier"));
     tp_json_push(one, typed(p, "null"));
     tp_json_sets(schemas, "object", "relationship-to-one", "type", NULL);
     tp_json_setj(schemas, one, "relationship-to-one", "properties", "data",
                  "oneOf", NULL);
     tp_json_setj(schemas, typed(p, "string"), "relationship-to-one",
                  "properties", "links", "properties", "related", NULL);
-    tp_json_setj(many, schema_ref(p, SCHEMAS, "resource-identifier"), "items",
-                 NULL);
+    tp_json_setj(many, schema_ref(p, "resource-identifier"), "items", NULL);
     tp_json_sets(schemas, "object", "relationship-to-many", "type", NULL);
     tp_json_setj(schemas, many, "relationship-to-many", "properties", "data",
                  NULL);
@@ -532,11 +531,10 @@ static tp_json_t *responses_of(apr_pool_t *p, const answer_t *a)
     tp_json_t *rs = tp_json_object(p);
 
     if (a) {
-        tp_json_sets(rs, apr_pstrcat(p, a->list ? "a page of " : "one of ",
+        tp_json_sets(rs, apr_pstrcat(p, a->list ? "a list of " : "one of ",
                                      a->type, NULL), "200", "description",
                      NULL);
-        tp_json_setj(rs, schema_ref(p, SCHEMAS,
-                                    document_name(p, a->type, a->list)),
+        tp_json_setj(rs, schema_ref(p, document_name(p, a->type, a->list)),
                      "200", "content", MEDIA_TYPE, "schema", NULL);
     }
     else {
@@ -544,7 +542,7 @@ static tp_json_t *responses_of(apr_pool_t *p, const answer_t *a)
     }
     tp_json_sets(rs, "a JSON:API error document", "default", "description",
                  NULL);
-    tp_json_setj(rs, schema_ref(p, SCHEMAS, "error-document"), "default",
+    tp_json_setj(rs, schema_ref(p, "error-document"), "default",
                  "content", MEDIA_TYPE, "schema", NULL);
     return rs;
 }

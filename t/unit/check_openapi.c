@@ -55,6 +55,8 @@ static const tp_type_desc_t PARTS = {
 };
 static const tp_type_desc_t *const TYPES[] = {&THINGS, &PARTS, NULL};
 
+#define RUNNER_PATH "/api/terrapod/v1/runs/{run_id}/artifacts/state"
+
 static const tp_route_t ROUTES[] = {
     {"GET", "/health", TP_AUTH_NONE, TP_PERM_NONE, handler},
     {"GET", "/api/v2/ping", TP_AUTH_OPTIONAL, TP_PERM_NONE, handler},
@@ -76,8 +78,7 @@ static const tp_route_t ROUTES[] = {
      handler, "thing-content"},
     {"POST", "/api/terrapod/v1/listeners/{id}/heartbeat", TP_AUTH_LISTENER,
      TP_PERM_NONE, handler},
-    {"PUT", "/api/terrapod/v1/runs/{run_id}/artifacts/state",
-     TP_AUTH_RUNNER, TP_PERM_NONE, handler},
+    {"PUT", RUNNER_PATH, TP_AUTH_RUNNER, TP_PERM_NONE, handler},
     {NULL, NULL, 0, 0, NULL}
 };
 
@@ -149,8 +150,7 @@ START_TEST(path_parameters_declared)
     ck_assert_str_eq(dump(doc, "/api/v2/things/{id}", "patch", "parameters"),
                      "[{\"name\":\"id\",\"in\":\"path\",\"required\":true,"
                      "\"schema\":{\"type\":\"string\"}}]");
-    ck_assert_str_eq(dump(doc, "/api/terrapod/v1/runs/{run_id}/artifacts/state",
-                          "put", "parameters"),
+    ck_assert_str_eq(dump(doc, RUNNER_PATH, "put", "parameters"),
                      "[{\"name\":\"run_id\",\"in\":\"path\",\"required\":true,"
                      "\"schema\":{\"type\":\"string\"}}]");
     ck_assert_str_eq(dump(doc, "/health", "get", "parameters"), "[]");
@@ -174,8 +174,8 @@ START_TEST(security_of_every_kind)
     ck_assert_str_eq(dump(doc, "/api/terrapod/v1/listeners/{id}/heartbeat",
                           "post", "security"),
                      "[{\"listenerCertificate\":[]}]");
-    ck_assert_str_eq(dump(doc, "/api/terrapod/v1/runs/{run_id}/artifacts/state",
-                          "put", "security"), "[{\"runnerToken\":[]}]");
+    ck_assert_str_eq(dump(doc, RUNNER_PATH, "put", "security"),
+                     "[{\"runnerToken\":[]}]");
     ck_assert_str_eq(tp_json_gets(doc, "components", "securitySchemes",
                                   "listenerCertificate", "type", NULL),
                      "mutualTLS");
