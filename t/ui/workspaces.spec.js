@@ -1,0 +1,73 @@
+// The workspaces list: signing in through the form from it, finding a
+// workspace by name and by label, paging, and opening one.
+'use strict';
+const { test, expect } = require('@playwright/test');
+const { admin, unique, createWorkspace } = require('./lib/instance');
+const { signIn, expectClean, expectAccessible } = require('./lib/ui');
+
+test('signing in through the form comes back to the workspaces list', async ({ page }) => {
+    const name = unique('ui-list');
+    await createWorkspace(name, { labels: { team: 'ui' } });
+    await signIn(page, admin, '/');
+    await expect(page).toHaveURL(/\/app\/default\/workspaces$/);
+    await expect(page.getByRole('heading', { name: 'Workspaces', level: 1 })).toBeVisible();
+    await page.getByLabel('Name').fill(name);
+    await expect(page).toHaveURL(new RegExp(`search=${name}`));
+    const row = page.locator('tr', { has: page.getByRole('link', { name }) });
+    await expect(row).toHaveCount(1);
+    await expect(row).toContainText('team=ui');
+    await expect(row).toContainText('Unlocked');
+    await expectAccessible(page);
+    expectClean(page);
+});
+
+test('a deep link survives signing in and a reload', async ({ page }) => {
+    const name = unique('ui-deep');
+    await createWorkspace(name);
+    const path = `/app/default/workspaces?search=${name}`;
+    await signIn(page, admin, path);
+    await expect(page).toHaveURL(new RegExp(`/app/default/workspaces\\?search=${name}$`));
+    await expect(page.getByRole('link', { name })).toBeVisible();
+    await page.reload();
+    await expect(page.getByRole('link', { name })).toBeVisible();
+    await expect(page.getByLabel('Name')).toHaveValue(name);
+    expectClean(page);
+});
+
+test('the label filter and paging ask the server', async ({ page }) => {
+    const team = unique('team');
+    const names = [];
+    for (let i = 0; i < 23; i++) {
+        names.push(`${team}-${String(i).padStart(2, '0')}`);
+        await createWorkspace(names[i], { labels: { team, odd: String(i % 2) } });
+    }
+    await signIn(page, admin, `/app/default/workspaces?label=team%3D${team}`);
+    await expect(page.getByText(`Page 1 of 2 (23 workspaces)`)).toBeVisible();
+    await expect(page.locator('tbody tr')).toHaveCount(20);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await expect(page.getByText(`Page 2 of 2 (23 workspaces)`)).toBeVisible();
+    await expect(page.locator('tbody tr')).toHaveCount(3);
+    await expect(page.getByRole('link', { name: names[22] })).toBeVisible();
+    await page.getByLabel('Label').fill(`team=${team},odd=1`);
+    await expect(page.getByText('(11 workspaces)')).toBeVisible();
+    expectClean(page);
+});
+
+test('opening a workspace from the list', async ({ page }) => {
+    const name = unique('ui-open');
+    await createWorkspace(name);
+    await signIn(page, admin, `/app/default/workspaces?search=${name}`);
+    await page.getByRole('link', { name }).click();
+    await expect(page).toHaveURL(new RegExp(`/app/default/workspaces/${name}$`));
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    expectClean(page);
+});
+
+test('signing out ends the session', async ({ page }) => {
+    await signIn(page, admin, '/');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await expect(page.getByText('You are signed out.')).toBeVisible();
+    const res = await page.request.get('/api/v2/account/details');
+    expect(res.status()).toBe(401);
+    expectClean(page);
+});
