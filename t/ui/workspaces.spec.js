@@ -71,3 +71,41 @@ test('signing out ends the session', async ({ page }) => {
     expect(res.status()).toBe(401);
     expectClean(page);
 });
+
+test('on a phone the list and a workspace fit the screen', async ({ page }) => {
+    const name = unique('ui-phone');
+    await createWorkspace(name, { labels: { team: 'phone', env: 'a-rather-long-label-value' } });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, admin, `/app/default/workspaces?search=${name}`);
+    await expect(page.getByRole('link', { name })).toBeVisible();
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await expectAccessible(page);
+    await page.getByRole('link', { name }).click();
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await expectAccessible(page);
+    expectClean(page);
+});
+
+test('the keyboard alone reaches a workspace', async ({ page }) => {
+    const name = unique('ui-keys');
+    await createWorkspace(name);
+    await signIn(page, admin, `/app/default/workspaces?search=${name}`);
+    await expect(page.getByRole('link', { name })).toBeVisible();
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.locator('main')).toBeFocused();
+    await expect(page).toHaveURL(new RegExp(`search=${name}$`));
+    // from the content on, the fields, then the workspace's link
+    let steps = 0;
+    while (!(await page.getByRole('link', { name }).evaluate((a) => a === document.activeElement))) {
+        await page.keyboard.press('Tab');
+        expect(++steps).toBeLessThan(10);
+    }
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    await expect(page.locator('main')).toBeFocused();
+    expectClean(page);
+});
