@@ -81,6 +81,42 @@ test('a run waiting for confirmation is confirmed from its page and applies', as
     expectClean(page);
 });
 
+test('a long coloured log: colours drawn, only the lines in view in the page', async ({ page }) => {
+    const name = unique('ui-longlog');
+    const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': true });
+    const cv = await uploadConfig(ws.id, configDir(name, `
+resource "terraform_data" "noisy" {
+  provisioner "local-exec" {
+    command = "printf '\\\\033[1;31mred alert\\\\033[0m\\n'; seq -f 'noise line %g' 1 6000"
+  }
+}
+`));
+    await until(60, 'the configuration to be uploaded', async () =>
+        (await api('GET', `/api/v2/configuration-versions/${cv}`)).json.data.attributes.status === 'uploaded');
+    const run = await queueRun(ws.id, cv);
+    const end = await until(180, 'the run to end', async () => {
+        const st = await runStatus(run);
+        return ['applied', 'errored', 'canceled'].includes(st) && st;
+    });
+    expect(end).toBe('applied');
+
+    await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
+    const log = page.getByRole('region', { name: /^Apply output, \d+ lines$/ });
+    await expect(log).toBeVisible();
+    const lines = Number((await log.getAttribute('aria-label')).match(/(\d+) lines/)[1]);
+    expect(lines).toBeGreaterThan(6000);
+    // a screenful and some either side, not six thousand rows
+    expect(await log.locator('.log-line').count()).toBeLessThan(200);
+    const red = log.locator('span.ansi-fg1.ansi-bold', { hasText: 'red alert' });
+    await expect(red).toHaveCount(1);
+    expect(await red.evaluate((e) => getComputedStyle(e).fontWeight)).toBe('700');
+    await log.evaluate((e) => { e.scrollTop = e.scrollHeight; });
+    await expect(log).toContainText('noise line 6000');
+    await expect(log).not.toContainText('red alert');
+    expect(await log.locator('.log-line').count()).toBeLessThan(200);
+    expectClean(page);
+});
+
 test('the run status turns applied without a reload over the live stream', async ({ page }) => {
     test.skip(!(await hasLiveEvents()), 'the server has no live event streams (404)');
     const name = unique('ui-live-run');
