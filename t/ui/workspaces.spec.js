@@ -67,6 +67,8 @@ test('signing out ends the session', async ({ page }) => {
     await signIn(page, admin, '/');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.getByText('You are signed out.')).toBeVisible();
+    await expect(page.getByRole('link', { name: 'Sign in with email and password' })).toBeVisible();
+    await expectAccessible(page);
     const res = await page.request.get('/api/v2/account/details');
     expect(res.status()).toBe(401);
     expectClean(page);
