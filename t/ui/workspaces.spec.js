@@ -111,3 +111,22 @@ test('the keyboard alone reaches a workspace', async ({ page }) => {
     await expect(page.locator('main')).toBeFocused();
     expectClean(page);
 });
+
+test('when the session ends, signing in again comes back to the page', async ({ page }) => {
+    const name = unique('ui-expired');
+    await createWorkspace(name);
+    await signIn(page, admin, `/app/default/workspaces/${name}`);
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    // the session ends (signed out elsewhere, or expired): the next call is a 401
+    const csrf = (await page.context().cookies()).find((c) => c.name === 'terrapod_csrf').value;
+    const out = await page.request.post('/api/terrapod/v1/auth/logout', { headers: { 'X-CSRF-Token': csrf } });
+    expect(out.status()).toBe(204);
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await expect(page).toHaveURL(/\/api\/terrapod\/v1\/auth\/authorize\?return_to=/);
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page).toHaveURL(new RegExp(`/app/default/workspaces/${name}/runs$`));
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    expectClean(page);
+});
