@@ -60,6 +60,7 @@ test('opening a workspace from the list', async ({ page }) => {
     await page.getByRole('link', { name }).click();
     await expect(page).toHaveURL(new RegExp(`/app/default/workspaces/${name}$`));
     await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    await expect(page).toHaveTitle(`Workspace · ${name} · Terrapod`);
     expectClean(page);
 });
 

@@ -100,7 +100,9 @@ export function App() {
     }, [route, account]);
     const first = useRef(true);
     useEffect(() => {
-        document.title = route && route.title ? `${route.title} · Terrapod` : 'Terrapod';
+        // each page its own title: the workspace's name on its pages
+        const parts = [route && route.title, m && m.params.name, 'Terrapod'];
+        document.title = parts.filter(Boolean).join(' · ');
         // a new page: reading (and a screen reader) starts at its top
         window.scrollTo(0, 0);
         const main = document.getElementById('main');
