@@ -374,7 +374,7 @@ sub hot_reads {
         my ($r) = api(GET => $path, token => $reader);
         must(200, $r, $name);
         write_file_sized("$DIR/htdocs/$static", length($r->content), '', '');
-        $static{$name} = {%{warm_wrk("/$static")},
+        $static{$name} = {%{warm_wrk("/static/$static")},
                           bytes => length($r->content)};
         $measure->($name, $path, $static{$name});
     }
@@ -478,7 +478,7 @@ sub state_transfer {
         must(200, $r, 'current state version');
         push @down, curl_rate(GET => $d->{data}{attributes}{'hosted-state-download-url'},
                               undef, 1);
-        push @static, curl_rate(GET => "$URL/static-50m");
+        push @static, curl_rate(GET => "$URL/static/static-50m");
         ($r) = api(DELETE => "/api/v2/workspaces/$ws");
         must(204, $r, 'delete workspace');
     }

@@ -30,6 +30,8 @@ sub files_under {
 sub mode_of { sprintf '%04o', (stat $_[0])[2] & 07777 }
 
 my @sql = map { s{.*/}{}r } glob "$ENV{TP_SRC}/sql/*.sql";
+# the built web UI: index.html and its hashed assets
+my @ui = map { s{.*/ui/dist/}{}r } glob "$ENV{TP_SRC}/ui/dist/index.html $ENV{TP_SRC}/ui/dist/assets/*";
 my %expect = (
     "$apxs/mod_terrapod.so" => '0644',
     "$prefix/bin/terrapod-admin" => '0755',
@@ -37,6 +39,7 @@ my %expect = (
     "$prefix/bin/terrapod-backup" => '0755',
     (map { ("/usr/share/mod_terrapod/sql/$_" => '0644') } @sql),
     '/usr/share/mod_terrapod/terrapod-site.conf.example' => '0644',
+    (map { ("/usr/share/mod_terrapod/ui/$_" => '0644') } @ui),
     "$prefix/lib/systemd/system/terrapod-listener.service" => '0644',
     '/etc/logrotate.d/terrapod-listener' => '0644',
     '/usr/share/mod_terrapod/conf/terrapod-listener.logrotate' => '0644',

@@ -262,6 +262,26 @@ step 'the schema, then the site' => sub {
     ok @children, 'the children run as www-data';
 };
 
+step 'the web UI, served by the site' => sub {
+    my ($res) = api(GET => '/');
+    is $res->code, 200, 'GET / answers';
+    like $res->content, qr{<script type="module" src="assets/app-\w+\.js">}, 'with the UI\'s page';
+    like $res->header('Content-Security-Policy') // '', qr/^default-src 'self'/,
+         'under a policy that allows its own files only';
+    ($res) = api(GET => '/app/default/my-ws/runs/run-x');
+    is $res->code, 200, 'a UI address answers too (a reload of a deep link)';
+    like $res->content, qr{<base href="/">}, 'with the same page';
+    my ($js) = $res->content =~ m{src="(assets/[^"]+)"};
+    ($res) = api(GET => "/$js");
+    is $res->code, 200, 'its script is there';
+    like $res->header('Cache-Control') // '', qr/immutable/, 'kept for good by browsers';
+    ($res) = api(GET => '/assets/app-GONE.js');
+    is $res->code, 404, 'an asset that is not there is a 404, not the page';
+    ($res) = api(GET => '/api/v2/nothing-here');
+    is $res->code, 404, 'the module\'s paths stay the module\'s';
+    like $res->content, qr/"errors"/, 'answered by it';
+};
+
 my ($token, $join);
 step 'the first admin, a pool and a join token' => sub {
     my $out = ok_run('terrapod-admin bootstrap', $admin, 'bootstrap', '--db', $db,

@@ -1,0 +1,23 @@
+// @ts-check
+// Addresses of the pages other pages link to (route paths; see routes.js).
+
+/** The organization every instance serves. */
+export const ORG = 'default';
+export const HOME = `/app/${ORG}/workspaces`;
+
+/**
+ * @param {string} name workspace name
+ * @param {string} [tab] runs, variables, state, configurations or settings; the overview without
+ */
+export function workspacePath(name, tab) {
+    const p = `/app/${ORG}/workspaces/${encodeURIComponent(name)}`;
+    return tab ? `${p}/${tab}` : p;
+}
+
+/**
+ * @param {string} name workspace name
+ * @param {string} runId
+ */
+export function runPath(name, runId) {
+    return `${workspacePath(name, 'runs')}/${encodeURIComponent(runId)}`;
+}

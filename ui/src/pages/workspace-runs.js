@@ -1,0 +1,11 @@
+// @ts-check
+// A workspace's runs tab: not written yet.
+import { html } from '../lib/html.js';
+import { WorkspaceShell } from '../components/workspace-shell.js';
+
+/** @param {{params: {name: string}}} props */
+export function WorkspaceRunsPage({ params }) {
+    return html`<${WorkspaceShell} name=${params.name} tab="runs">
+        ${() => html`<p class="muted">This tab is not written yet.</p>`}
+    <//>`;
+}

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient, cookieValue, withQuery, errorMessage, includedIndex, related, ApiError }
+    from '../src/lib/api.js';
+
+/** A fetch that records its calls and answers from a list. */
+function fakeFetch(answers) {
+    const calls = [];
+    const fn = async (url, init) => {
+        calls.push({ url, init });
+        const a = answers.shift();
+        return {
+            status: a.status,
+            ok: a.status >= 200 && a.status < 300,
+            text: async () => (a.body === undefined ? '' : JSON.stringify(a.body)),
+        };
+    };
+    return { fn, calls };
+}
+
+function client(answers, cookies = '') {
+    const f = fakeFetch(answers);
+    let unauthorized = 0;
+    const c = createClient({ fetch: f.fn, cookies: () => cookies, unauthorized: () => unauthorized++ });
+    return { c, calls: f.calls, unauthorized: () => unauthorized };
+}
+
+test('cookie values are found among others and decoded', () => {
+    assert.equal(cookieValue('a=1; terrapod_csrf=x%2By; b=2', 'terrapod_csrf'), 'x+y');
+    assert.equal(cookieValue('terrapod_csrf_old=1', 'terrapod_csrf'), '');
+    assert.equal(cookieValue('', 'terrapod_csrf'), '');
+});
+
+test('queries leave empty values out and encode brackets', () => {
+    assert.equal(withQuery('/x', { 'search[name]': 'a b', label: '', n: null, page: 2 }),
+        '/x?search%5Bname%5D=a%20b&page=2');
+    assert.equal(withQuery('/x?y=1', { z: 2 }), '/x?y=1&z=2');
+    assert.equal(withQuery('/x', {}), '/x');
+});
+
+test('GETs carry no CSRF header; other methods carry the cookie\'s value', async () => {
+    const { c, calls } = client([{ status: 200, body: { data: [] } }, { status: 204 }],
+        'terrapod_csrf=tok123');
+    await c.get('/api/v2/x');
+    const res = await c.post('/api/v2/y', { data: {} });
+    assert.equal(res, null);
+    assert.equal(calls[0].init.headers['X-CSRF-Token'], undefined);
+    assert.equal(calls[0].init.credentials, 'same-origin');
+    assert.equal(calls[1].init.headers['X-CSRF-Token'], 'tok123');
+    assert.equal(calls[1].init.headers['Content-Type'], 'application/vnd.api+json');
+    assert.equal(calls[1].init.body, '{"data":{}}');
+});
+
+test('a 401 ends the session and fails the call', async () => {
+    const { c, unauthorized } = client([{ status: 401, body: { errors: [{ detail: 'no session' }] } }]);
+    await assert.rejects(c.get('/api/v2/x'), (e) => e instanceof ApiError && e.status === 401);
+    assert.equal(unauthorized(), 1);
+});
+
+test('errors carry the server\'s details', async () => {
+    const { c, unauthorized } = client([{ status: 409, body: { errors: [
+        { status: '409', title: 'Conflict', detail: 'workspace is locked' }] } }]);
+    await assert.rejects(c.post('/api/v2/x'), { status: 409, message: 'workspace is locked' });
+    assert.equal(unauthorized(), 0);
+    assert.equal(errorMessage(502, null), 'the server answered 502');
+    assert.equal(errorMessage(400, { errors: [{ title: 'Bad' }, { detail: 'worse' }] }), 'Bad; worse');
+});
+
+test('lists ask for a page and return its pagination and included documents', async () => {
+    const { c, calls } = client([{ status: 200, body: {
+        data: [{ id: 'ws-1', type: 'workspaces',
+                 relationships: { 'current-run': { data: { id: 'run-1', type: 'runs' } } } }],
+        included: [{ id: 'run-1', type: 'runs', attributes: { status: 'applied' } }],
+        meta: { pagination: { 'current-page': 3, 'total-pages': 4, 'total-count': 70,
+                              'prev-page': 2, 'next-page': 4 } },
+    } }]);
+    const page = await c.list('/api/v2/organizations/default/workspaces', 3, 20, { 'search[name]': 'a' });
+    assert.match(calls[0].url, /page%5Bnumber%5D=3&page%5Bsize%5D=20/);
+    assert.match(calls[0].url, /search%5Bname%5D=a/);
+    assert.equal(page.pagination['total-count'], 70);
+    assert.equal(related(page.included, page.data[0], 'current-run').attributes.status, 'applied');
+    assert.equal(related(page.included, page.data[0], 'latest-run'), undefined);
+});
+
+test('included documents are indexed by type and id', () => {
+    const idx = includedIndex({ data: null, included: [{ id: '1', type: 'a' }, { id: '1', type: 'b' }] });
+    assert.equal(idx.size, 2);
+    assert.equal(includedIndex({ data: null }).size, 0);
+});
