@@ -10,7 +10,8 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { chromium } = require('@playwright/test');
-const { browserHome } = require('../lib/trust');
+const { launchOptions } = require('../lib/trust');
+const { submitSignIn } = require('../lib/ui');
 
 const SRC = path.resolve(__dirname, '..', '..', '..');
 const OUT = path.join(SRC, 'docs', 'ui');
@@ -55,13 +56,6 @@ async function settled(page) {
     await page.waitForTimeout(700);
 }
 
-async function signIn(page) {
-    await page.getByLabel('Email').fill(process.env.TERRAPOD_ADMIN_EMAIL);
-    await page.getByLabel('Password').fill(process.env.TERRAPOD_ADMIN_PASSWORD);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.waitForURL((u) => !u.pathname.startsWith('/api/'));
-}
-
 function writeList() {
     const doc = fs.readFileSync(DOC, 'utf8');
     const from = doc.indexOf(BEGIN), to = doc.indexOf(END);
@@ -75,16 +69,15 @@ function writeList() {
 
 (async () => {
     const ids = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-    const browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        env: { ...process.env, HOME: browserHome() },
-    });
+    const browser = await chromium.launch(launchOptions());
     const base = process.env.TERRAPOD_URL;
     const signedOut = await browser.newContext({ baseURL: base, viewport: LAPTOP });
     const context = await browser.newContext({ baseURL: base, viewport: LAPTOP });
     const first = await context.newPage();
     await first.goto('/');
-    await signIn(first);
+    await submitSignIn(first, { email: process.env.TERRAPOD_ADMIN_EMAIL,
+                                password: process.env.TERRAPOD_ADMIN_PASSWORD });
+    await first.waitForURL((u) => !u.pathname.startsWith('/api/'));
     await first.close();
     fs.mkdirSync(OUT, { recursive: true });
     const skipped = [];
