@@ -93,7 +93,8 @@ my ($net, $net_dir) = remote_workspace('network-prod', {env => 'prod', team => '
 write_file("$net_dir/main.tf", config('network-prod', 3));
 tf($net_dir, 'plan');
 my (undef, $runs) = api(GET => "/api/v2/workspaces/$net/runs");
-my ($applied) = grep { $_->{attributes}{status} eq 'applied' } @{ $runs->{data} };
+# the first apply, which created everything (the list is newest first)
+my ($applied) = reverse grep { $_->{attributes}{status} eq 'applied' } @{ $runs->{data} };
 @ids{qw(workspace run)} = ('network-prod', $applied->{id});
 
 remote_workspace('billing-api-prod', {env => 'prod', team => 'payments'}, 1);

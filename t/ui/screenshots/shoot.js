@@ -1,8 +1,8 @@
 // The screenshots of docs/ui.md (tools/ui-screenshots): each page of PAGES
 // in Chromium, signed in as the instance's admin, saved as docs/ui/NAME.png
-// (a laptop's width; the workspaces list also at a phone's), and the list
-// of images in docs/ui.md between its screenshot markers rewritten to what
-// exists. A page that says it is not written yet is left out (an image it
+// (a laptop's window, or its width for a whole long page; the workspaces
+// list also at a phone's), and the list of images in docs/ui.md between
+// its screenshot markers rewritten to what exists. A page that says it is not written yet is left out (an image it
 // had stays), so running this again once it is captures it.
 //
 //   node shoot.js IDS.json   IDS: what seed.pl printed (a workspace, a run)
@@ -27,7 +27,8 @@ const PAGES = [
       viewport: PHONE },
     { name: 'workspace-overview', path: '/app/default/workspaces/:ws', caption: "A workspace's overview" },
     { name: 'workspace-runs', path: '/app/default/workspaces/:ws/runs', caption: "A workspace's runs" },
-    { name: 'run', path: '/app/default/workspaces/:ws/runs/:run', caption: 'A run, with its log' },
+    { name: 'run', path: '/app/default/workspaces/:ws/runs/:run', caption: 'A run, with its log',
+      fullPage: true },
     { name: 'workspace-variables', path: '/app/default/workspaces/:ws/variables', caption: 'Variables' },
     { name: 'workspace-state', path: '/app/default/workspaces/:ws/state', caption: 'State versions' },
     { name: 'workspace-configurations', path: '/app/default/workspaces/:ws/configurations',
@@ -93,7 +94,8 @@ function writeList() {
         if (await page.getByText(/not written yet/i).count()) {
             skipped.push(p.name);
         } else {
-            await page.screenshot({ path: path.join(OUT, `${p.name}.png`), animations: 'disabled', caret: 'hide' });
+            await page.screenshot({ path: path.join(OUT, `${p.name}.png`), fullPage: Boolean(p.fullPage),
+                                    animations: 'disabled', caret: 'hide' });
             console.log(`docs/ui/${p.name}.png: ${p.path}`);
         }
         await page.close();
