@@ -1,8 +1,9 @@
 # The benchmarks of make bench, against the instance bench/run started:
 # hot reads and locks against a static file (and the locks' statements
 # against PostgreSQL alone), state transfer and the upload child's memory,
-# the CLI with the cloud and local backends, listener claim latency, and
-# reads at scale with their query plans. Prints the results and writes
+# the CLI with the cloud and local backends, listener claim latency,
+# reads at scale with their query plans, and the web UI's first load and
+# its workspaces list at scale in Chromium. Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -821,9 +822,65 @@ sub scale {
     reconfigure('scale', undef);
 }
 
+# ---- 6. the web UI ----
+
+# bench/ui.js in Chromium, with the Node and Playwright of t/ui: what the
+# workspaces list's first load transfers, and its first row against its
+# API call alone, at 10,000 workspaces (section 5's, loaded here when it
+# did not run).
+sub ui {
+    my $node = "$SRC/t/ui/node_modules/.bin/node";
+    load_scale() if psql(q{SELECT count(*) FROM workspaces WHERE id LIKE 'ws-scale%'}) < 10000;
+    my $count = psql('SELECT count(*) FROM workspaces');
+    local @ENV{qw(TERRAPOD_URL TERRAPOD_CA_FILE NODE_EXTRA_CA_CERTS
+                  TERRAPOD_ADMIN_EMAIL TERRAPOD_ADMIN_PASSWORD)} =
+        @$e{qw(TERRAPOD_URL TERRAPOD_CA_FILE TERRAPOD_CA_FILE
+               TERRAPOD_ADMIN_EMAIL TERRAPOD_ADMIN_PASSWORD)};
+    my $out = qx{'$node' '$SRC/bench/ui.js'};
+    die "bench/ui.js failed\n" if $?;
+    my $r = JSON::PP->new->decode($out);
+    my @assets = grep { $_->{type} ne 'document' } @{ $r->{files} };
+    my $kb = sum(0, map { $_->{bytes} } @assets) / 1024;
+    my $l = $r->{loads};
+    my $ratio = $l->{firstRow}{median} / $r->{api_median};
+    say_line('## 6. Web UI (Chromium)');
+    say_line('');
+    say_line('A first load of the workspaces list (`/app/default/workspaces`) with an '
+             . 'empty cache, signed in: what it transferred, the bodies as the server '
+             . 'sent them (Chromium asks for gzip, deflate, br and zstd).');
+    say_line('');
+    table(['file', 'type', 'encoding', 'transferred KB', 'size KB'],
+          (map { ["`$_->{url}`", $_->{type}, $_->{encoding}, fmt($_->{bytes} / 1024, 1),
+                  fmt($_->{size} / 1024, 1)] } @{ $r->{files} }),
+          ['JavaScript and CSS', '', '', fmt($kb, 1), '<= 150: ' . verdict($kb <= 150)]);
+    say_line("Then, with $count workspaces, $r->{rounds} rounds on a warm page (its "
+             . 'assets cached, after two loads and one call), each a load of the list '
+             . 'until its first row is in the document, then the API call the page makes, '
+             . "`$r->{api_url}`, from the same page with `fetch` (until its JSON is "
+             . 'parsed). Medians; the moments of a load are ms from the start of its '
+             . 'navigation (`performance.now()`, navigation and resource timing).');
+    say_line('');
+    my $row = sub {
+        my ($name, $v) = @_;
+        return [$name, fmt($v->{median}, 1), join(' ', map { fmt($_, 0) } @{ $v->{ms} })];
+    };
+    table(['measure', 'median ms', 'rounds ms'],
+          $row->('the list API call alone', {median => $r->{api_median}, ms => $r->{api_ms}}),
+          $row->('load: index.html received', $l->{document}),
+          $row->('load: script run (DOMContentLoaded ended)', $l->{script}),
+          $row->("load: the page's list call sent", $l->{callStart}),
+          $row->("load: the page's list call answered", $l->{callEnd}),
+          $row->('load: first row in the document', $l->{firstRow}),
+          ['ratio first row / API call', fmt($ratio), '< 2: ' . verdict($ratio < 2)]);
+    $summary{'ui: first load JavaScript and CSS KB (gzip)'} =
+        [fmt($kb, 1), '<= 150', verdict($kb <= 150)];
+    $summary{'ui: workspaces list first row / its API call'} =
+        [fmt($ratio), '< 2', verdict($ratio < 2)];
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
-my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5';
+my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

@@ -5,7 +5,7 @@
 'use strict';
 const { defineConfig } = require('@playwright/test');
 const { baseURL } = require('./lib/instance');
-const { browserHome } = require('./lib/trust');
+const { launchOptions } = require('./lib/trust');
 
 module.exports = defineConfig({
     testDir: '.',
@@ -20,10 +20,7 @@ module.exports = defineConfig({
     outputDir: process.env.TP_UI_OUTPUT || 'test-results',
     use: {
         baseURL,
-        launchOptions: {
-            executablePath: '/usr/bin/chromium',
-            env: { ...process.env, HOME: browserHome() },
-        },
+        launchOptions: launchOptions(),
         trace: 'off',
         screenshot: 'only-on-failure',
     },

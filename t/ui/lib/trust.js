@@ -32,4 +32,9 @@ function browserHome() {
     return home;
 }
 
-module.exports = { browserHome };
+/** How Playwright starts Debian's Chromium with that HOME. */
+function launchOptions() {
+    return { executablePath: '/usr/bin/chromium', env: { ...process.env, HOME: browserHome() } };
+}
+
+module.exports = { browserHome, launchOptions };

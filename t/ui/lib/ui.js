@@ -27,14 +27,19 @@ function expectClean(page) {
  * Signs in through the module's sign-in form, starting from `path` (which
  * sends a person who is not signed in there), and waits to be back.
  */
-async function signIn(page, { email, password }, path = '/') {
+async function signIn(page, who, path = '/') {
     watch(page);
     await page.goto(path);
     await expect(page).toHaveURL(/\/api\/terrapod\/v1\/auth\/authorize\?/);
+    await submitSignIn(page, who);
+    await expect(page).not.toHaveURL(/\/api\/terrapod\/v1\/auth\//);
+}
+
+/** Fills in and sends the module's sign-in form the page shows. */
+async function submitSignIn(page, { email, password }) {
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect(page).not.toHaveURL(/\/api\/terrapod\/v1\/auth\//);
 }
 
 /** An axe scan of the page as it is: no serious or critical violation. */
@@ -45,4 +50,4 @@ async function expectAccessible(page) {
     expect(bad).toEqual([]);
 }
 
-module.exports = { watch, expectClean, signIn, expectAccessible };
+module.exports = { watch, expectClean, signIn, submitSignIn, expectAccessible };

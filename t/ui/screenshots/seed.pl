@@ -1,0 +1,156 @@
+# Content for the screenshots of docs/ui.md (tools/ui-screenshots), on
+# the instance TP_INSTANCE names: workspaces of a small platform team with
+# labels, remote runs on the instance's listener through the real
+# terraform CLI (applied, plan-only, errored), state versions, variables,
+# a variable set, a lock, a custom role and a second person. Prints what
+# the pages' addresses need as JSON.
+use strict;
+use warnings FATAL => 'all';
+use JSON::PP ();
+use TP::E2E;
+
+my $ORG_WS = '/api/v2/organizations/default/workspaces';
+
+sub must {
+    my ($want, $res, $what) = @_;
+    die "$what: " . $res->code . ' ' . $res->content . "\n" unless $res->code == $want;
+}
+
+sub tf {
+    my ($dir, @args) = @_;
+    my ($rc, $out) = terraform($dir, @args, '-input=false');
+    return $out;
+}
+
+sub set_attrs {
+    my ($ws, %attrs) = @_;
+    my ($res) = api(PATCH => "/api/v2/workspaces/$ws", body => {data => {
+        type => 'workspaces', attributes => \%attrs}});
+    must(200, $res, "update $ws");
+}
+
+sub add_var {
+    my ($ws, %attrs) = @_;
+    my ($res) = api(POST => "/api/v2/workspaces/$ws/vars", body => {data => {
+        type => 'vars', attributes => {category => 'terraform', %attrs}}});
+    must(201, $res, "variable $attrs{key}");
+}
+
+# A configuration of terraform_data resources (no provider to download).
+sub config {
+    my ($name, $round, @extra) = @_;
+    my $body = <<"HCL";
+variable "cidr_block" {
+  type    = string
+  default = "10.0.0.0/16"
+}
+resource "terraform_data" "vpc" {
+  input = { cidr = var.cidr_block, round = $round }
+}
+resource "terraform_data" "subnet" {
+  count = 3
+  input = cidrsubnet(var.cidr_block, 8, count.index)
+}
+resource "terraform_data" "routes" {
+  input = [for s in terraform_data.subnet : s.output]
+}
+output "vpc_cidr" {
+  value = terraform_data.vpc.output.cidr
+}
+output "subnets" {
+  value = terraform_data.routes.output
+}
+HCL
+    return cloud_config(workspace => $name, body => join '', $body, @extra);
+}
+
+# A workspace whose runs go to the listener: made by terraform init, in
+# agent mode with labels and variables, then applied $applies times.
+sub remote_workspace {
+    my ($name, $labels, $applies) = @_;
+    my $dir = workdir();
+    write_file("$dir/main.tf", config($name, 1));
+    tf($dir, 'init');
+    my ($ws, $code) = agent_workspace($name, labels => $labels,
+                                      description => "Managed by the $labels->{team} team");
+    die "agent mode for $name: $code\n" unless $code == 200;
+    add_var($ws, key => 'cidr_block', value => '10.20.0.0/16',
+            description => 'The address range of the network');
+    add_var($ws, key => 'AWS_REGION', value => 'eu-west-1', category => 'env');
+    add_var($ws, key => 'api_key', value => 'not-shown-anywhere', sensitive => JSON::PP::true(),
+            description => 'Read by the monitoring hooks');
+    for my $round (1 .. $applies) {
+        write_file("$dir/main.tf", config($name, $round));
+        my $out = tf($dir, 'apply', '-auto-approve');
+        die "apply in $name: $out" unless $out =~ /Apply complete/;
+    }
+    return ($ws, $dir);
+}
+
+my %ids;
+my ($net, $net_dir) = remote_workspace('network-prod', {env => 'prod', team => 'platform'}, 2);
+# a plan-only run after the applies
+write_file("$net_dir/main.tf", config('network-prod', 3));
+tf($net_dir, 'plan');
+my (undef, $runs) = api(GET => "/api/v2/workspaces/$net/runs");
+# the first apply, which created everything (the list is newest first)
+my ($applied) = reverse grep { $_->{attributes}{status} eq 'applied' } @{ $runs->{data} };
+@ids{qw(workspace run)} = ('network-prod', $applied->{id});
+
+remote_workspace('billing-api-prod', {env => 'prod', team => 'payments'}, 1);
+my (undef, $billing_dir) = remote_workspace('billing-api-staging',
+                                            {env => 'staging', team => 'payments'}, 1);
+# an errored run: a precondition that fails at plan time
+write_file("$billing_dir/main.tf", config('billing-api-staging', 2, <<'HCL'));
+resource "terraform_data" "guard" {
+  lifecycle {
+    precondition {
+      condition     = var.cidr_block != "10.20.0.0/16"
+      error_message = "Staging must not use the production address range."
+    }
+  }
+}
+HCL
+tf($billing_dir, 'plan');
+
+for my $w (['network-staging', {env => 'staging', team => 'platform'}],
+           ['data-warehouse', {env => 'prod', team => 'data'}],
+           ['dns', {team => 'platform'}],
+           ['monitoring', {env => 'prod', team => 'sre'}],
+           ['sandbox-dana', {team => 'payments', purpose => 'sandbox'}]) {
+    my ($res) = api(POST => $ORG_WS, body => {data => {type => 'workspaces',
+        attributes => {name => $w->[0], labels => $w->[1]}}});
+    must(201, $res, "create $w->[0]");
+}
+my (undef, $dns) = api(GET => "$ORG_WS/dns");
+my ($res) = api(POST => "/api/v2/workspaces/$dns->{data}{id}/actions/lock",
+                body => {reason => 'Moving the zones to the new provider by hand'});
+must(200, $res, 'lock dns');
+
+# a variable set every workspace gets
+my $set;
+($res, $set) = api(POST => '/api/v2/organizations/default/varsets', body => {data => {
+    type => 'varsets', attributes => {name => 'cloud-credentials', global => JSON::PP::true(),
+        description => 'Credentials of the deployment account'}}});
+must(201, $res, 'variable set');
+for my $v (['AWS_ACCESS_KEY_ID', 'AKIAEXAMPLEEXAMPLE', 0],
+           ['AWS_SECRET_ACCESS_KEY', 'not-shown-anywhere', 1]) {
+    ($res) = api(POST => "/api/v2/varsets/$set->{data}{id}/relationships/vars", body => {data => {
+        type => 'vars', attributes => {key => $v->[0], value => $v->[1], category => 'env',
+            sensitive => $v->[2] ? JSON::PP::true() : JSON::PP::false()}}});
+    must(201, $res, "variable set variable $v->[0]");
+}
+
+# a team's role and a person holding it
+($res) = api(POST => '/api/terrapod/v1/roles', body => {data => {type => 'roles',
+    attributes => {name => 'payments-developers', 'workspace-permission' => 'write',
+                   'allow-labels' => {team => 'payments'},
+                   description => 'Plan and apply the payments workspaces'}}});
+must(201, $res, 'role');
+admin_cmd('user', '--email', 'dana@example.com');
+($res) = api(PUT => '/api/terrapod/v1/role-assignments', body => {data => {
+    type => 'role-assignments', attributes => {'provider-name' => 'local',
+        email => 'dana@example.com', roles => ['payments-developers']}}});
+must(200, $res, 'role assignment');
+
+print JSON::PP->new->canonical->encode(\%ids), "\n";
