@@ -13,6 +13,7 @@ import { sideBySide } from '../lib/diff.js';
 import { WorkspaceShell } from '../components/workspace-shell.js';
 import { ErrorNote, Loading, Pager } from '../components/common.js';
 import { useReloadOn } from '../components/workspace-tab.js';
+import { CompareVersions } from '../components/compare.js';
 
 /**
  * @typedef {import('../lib/api.js').Resource} Resource
@@ -72,7 +73,9 @@ function Configurations({ ws, ctx }) {
                 && list.data.meta.pagination['total-pages'] > 1 && html`<${Pager}
                 pagination=${list.data.meta.pagination} go=${setPage} noun="versions" />`}
         </section>
-        ${uploaded.length > 1 && html`<${Compare} versions=${uploaded} />`}`;
+        ${uploaded.length > 1 && html`<${CompareVersions} versions=${uploaded} id="cv-compare"
+            name=${(/** @type {Resource} */ v) => `${v.id} (${when(v.attributes && v.attributes['created-at'])})`}
+            diff=${(/** @type {string} */ from, /** @type {string} */ to) => html`<${ConfigDiff} from=${from} to=${to} />`} />`}`;
 }
 
 /**
@@ -93,30 +96,6 @@ function VersionRow({ cv, current, busy, onDownload }) {
         <td class="actions">${a.status === 'uploaded' && html`<button type="button" disabled=${busy}
             onClick=${() => onDownload(cv)}>Download<span class="visually-hidden"> ${cv.id}</span></button>`}</td>
     </tr>`;
-}
-
-/** @param {{versions: Resource[]}} props */
-function Compare({ versions }) {
-    const [from, setFrom] = useState(versions[1].id);
-    const [to, setTo] = useState(versions[0].id);
-    const [shown, setShown] = useState(/** @type {{from: string, to: string} | null} */ (null));
-    /** @param {string} label @param {string} value @param {(v: string) => void} set */
-    const select = (label, value, set) => html`<label>${label}
-        <select value=${value} onChange=${(/** @type {any} */ e) => set(e.currentTarget.value)}>
-            ${versions.map((v) => html`<option value=${v.id}>${v.id} (${when(v.attributes && v.attributes['created-at'])})</option>`)}
-        </select></label>`;
-    return html`<section aria-labelledby="cv-compare">
-        <h2 id="cv-compare">Compare two versions</h2>
-        <form class="compare" onSubmit=${(/** @type {Event} */ e) => {
-            e.preventDefault();
-            setShown({ from, to });
-        }}>
-            ${select('From', from, setFrom)}
-            ${select('To', to, setTo)}
-            <button type="submit">Compare</button>
-        </form>
-        ${shown && html`<${ConfigDiff} key=${`${shown.from}/${shown.to}`} from=${shown.from} to=${shown.to} />`}
-    </section>`;
 }
 
 /** @param {{from: string, to: string}} props */

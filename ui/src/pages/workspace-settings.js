@@ -88,6 +88,19 @@ function projectOf(ws) {
     return (rel && rel.data && rel.data.id) || '';
 }
 
+/**
+ * The options of a choice among resources (projects, pools) by name; the
+ * current one stays a choice under its id when the list does not hold it
+ * (past its first page, or not readable).
+ * @param {Resource[]} list
+ * @param {string} current
+ */
+function choices(list, current) {
+    const known = list.some((p) => p.id === current);
+    return [...(current && !known ? [html`<option value=${current}>${current}</option>`] : []),
+        ...list.map((p) => html`<option value=${p.id}>${p.attributes && p.attributes.name}</option>`)];
+}
+
 /** @param {{params: {name: string}}} props */
 export function WorkspaceSettingsPage({ params }) {
     return html`<${WorkspaceShell} name=${params.name} tab="settings">
@@ -192,11 +205,9 @@ function SettingsForm({ ws, ctx }) {
         const described = f.hint ? `${id}-hint` : undefined;
         let input;
         if (f.name === 'agent-pool-id') {
-            const list = pools.data ? pools.data.data : [];
             input = html`<select id=${id} name=${f.name} value=${value} onChange=${onInput}>
                 <option value="">The pool named default</option>
-                ${value && !list.some((p) => p.id === value) && html`<option value=${value}>${value}</option>`}
-                ${list.map((p) => html`<option value=${p.id}>${p.attributes && p.attributes.name}</option>`)}
+                ${choices(pools.data ? pools.data.data : [], value)}
             </select>`;
         } else if (f.options) {
             input = html`<select id=${id} name=${f.name} value=${value} onChange=${onInput}>
@@ -230,8 +241,7 @@ function SettingsForm({ ws, ctx }) {
                                 setSaved(false);
                                 setForm({ ...form, project: e.currentTarget.value });
                             }}>
-                            ${(projects.data ? projects.data.data : []).map((p) => html`<option value=${p.id}>
-                                ${p.attributes && p.attributes.name}</option>`)}
+                            ${choices(projects.data ? projects.data.data : [], form.project)}
                         </select>
                     </div>`}
                 </fieldset>`)}

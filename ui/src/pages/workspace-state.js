@@ -16,6 +16,7 @@ import { WorkspaceShell } from '../components/workspace-shell.js';
 import { ErrorNote, Loading, Pager } from '../components/common.js';
 import { ConfirmButton } from '../components/confirm.js';
 import { useReloadOn } from '../components/workspace-tab.js';
+import { CompareVersions } from '../components/compare.js';
 
 /**
  * @typedef {import('../lib/api.js').Resource} Resource
@@ -99,7 +100,9 @@ function StateTab({ ws, ctx }) {
             ${versions.data && versions.data.pagination['total-pages'] > 1 && html`<${Pager}
                 pagination=${versions.data.pagination} go=${setPage} noun="versions" />`}
         </section>
-        ${may.download && list.length > 1 && html`<${Compare} versions=${list} />`}`;
+        ${may.download && list.length > 1 && html`<${CompareVersions} versions=${list} id="state-compare"
+            name=${(/** @type {Resource} */ v) => `Serial ${v.attributes && v.attributes.serial}`}
+            diff=${(/** @type {string} */ from, /** @type {string} */ to) => html`<${StateDiff} from=${from} to=${to} />`} />`}`;
 }
 
 /** @param {{outputs: Resource[]}} props */
@@ -147,30 +150,6 @@ function VersionRow({ sv, may, busy, onRollback, onDelete }) {
                 onConfirm=${() => onDelete(sv)} />`}
         </td>
     </tr>`;
-}
-
-/** @param {{versions: Resource[]}} props */
-function Compare({ versions }) {
-    const [from, setFrom] = useState(versions[1].id);
-    const [to, setTo] = useState(versions[0].id);
-    const [shown, setShown] = useState(/** @type {{from: string, to: string} | null} */ (null));
-    /** @param {string} label @param {string} value @param {(v: string) => void} set */
-    const select = (label, value, set) => html`<label>${label}
-        <select value=${value} onChange=${(/** @type {any} */ e) => set(e.currentTarget.value)}>
-            ${versions.map((v) => html`<option value=${v.id}>Serial ${v.attributes && v.attributes.serial}</option>`)}
-        </select></label>`;
-    return html`<section aria-labelledby="state-compare">
-        <h2 id="state-compare">Compare two versions</h2>
-        <form class="compare" onSubmit=${(/** @type {Event} */ e) => {
-            e.preventDefault();
-            setShown({ from, to });
-        }}>
-            ${select('From', from, setFrom)}
-            ${select('To', to, setTo)}
-            <button type="submit">Compare</button>
-        </form>
-        ${shown && html`<${StateDiff} key=${`${shown.from}/${shown.to}`} from=${shown.from} to=${shown.to} />`}
-    </section>`;
 }
 
 /**
