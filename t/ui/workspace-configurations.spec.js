@@ -4,18 +4,19 @@
 'use strict';
 const { test, expect } = require('@playwright/test');
 const { execFileSync } = require('node:child_process');
-const { admin, api, unique, createWorkspace } = require('./lib/instance');
+const { admin, unique, createWorkspace, until, runStatus } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { uploadConfig } = require('./lib/workspace');
+const { uploadFiles } = require('./lib/workspace');
+const { queueRun } = require('./lib/terraform');
 
 test('configurations: versions, a download, and a side-by-side diff', async ({ page }) => {
     const name = unique('ui-cv');
     const ws = await createWorkspace(name);
-    const older = await uploadConfig(ws.id, {
+    const older = await uploadFiles(ws.id, {
         'main.tf': 'output "greeting" {\n  value = "hello"\n}\n\noutput "same" {\n  value = 1\n}\n',
         'gone.tf': 'locals {\n  x = 1\n}\n',
     });
-    const newer = await uploadConfig(ws.id, {
+    const newer = await uploadFiles(ws.id, {
         'main.tf': 'output "greeting" {\n  value = "goodbye"\n}\n\noutput "same" {\n  value = 1\n}\n',
         'modules/new.tf': 'locals {\n  y = 2\n}\n',
     });
@@ -52,14 +53,11 @@ test('configurations: versions, a download, and a side-by-side diff', async ({ p
 test('configurations: the version of the last successful apply is current', async ({ page }) => {
     const name = unique('ui-cv-current');
     const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': true });
-    const applied = await uploadConfig(ws.id, { 'main.tf': 'output "n" {\n  value = 1\n}\n' });
-    const { json } = await api('POST', '/api/v2/runs', { body: { data: { type: 'runs',
-        attributes: { 'auto-apply': true },
-        relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } } });
+    const applied = await uploadFiles(ws.id, { 'main.tf': 'output "n" {\n  value = 1\n}\n' });
     // the instance's listener runs it with terraform
-    await expect.poll(async () => (await api('GET', `/api/v2/runs/${json.data.id}`)).json.data.attributes.status,
-        { timeout: 150000, intervals: [1000] }).toBe('applied');
-    const later = await uploadConfig(ws.id, { 'main.tf': 'output "n" {\n  value = 2\n}\n' });
+    const run = await queueRun(ws.id, applied, { 'auto-apply': true });
+    await until(150, 'the run to apply', async () => (await runStatus(run)) === 'applied');
+    const later = await uploadFiles(ws.id, { 'main.tf': 'output "n" {\n  value = 2\n}\n' });
     await signIn(page, admin, `/app/default/workspaces/${name}/configurations`);
     await expect(page.locator(`tr[data-cv="${applied}"]`)).toContainText('Current');
     await expect(page.locator(`tr[data-cv="${later}"]`)).not.toContainText('Current');

@@ -6,7 +6,7 @@
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique, createWorkspace } = require('./lib/instance');
 const { signIn, expectClean } = require('./lib/ui');
-const { stateOf, uploadState, uploadConfig, createVar } = require('./lib/workspace');
+const { stateOf, uploadState, uploadFiles, createVar } = require('./lib/workspace');
 
 /**
  * Serves the workspace's event stream: each connection gets the events
@@ -36,7 +36,7 @@ test('live: each tab reads its list again on its event', async ({ page }) => {
     const name = unique('ui-live');
     const ws = await createWorkspace(name);
     await uploadState(ws.id, stateOf(1, { a: '1' }));
-    await uploadConfig(ws.id, { 'main.tf': 'output "x" {\n  value = 1\n}\n' });
+    await uploadFiles(ws.id, { 'main.tf': 'output "x" {\n  value = 1\n}\n' });
     const stream = await playStream(page, ws.id);
     const tab = (t) => `/app/default/workspaces/${name}/${t}`;
 
@@ -64,7 +64,7 @@ test('live: each tab reads its list again on its event', async ({ page }) => {
 
     await page.goto(tab('configurations'));
     await expect(page.locator('tbody tr')).toHaveCount(1);
-    await uploadConfig(ws.id, { 'main.tf': 'output "x" {\n  value = 2\n}\n' });
+    await uploadFiles(ws.id, { 'main.tf': 'output "x" {\n  value = 2\n}\n' });
     stream.send({ event: 'run_status_change', run_id: json.data.id, status: 'planning', previous_status: 'pending' });
     await expect(page.locator('tbody tr')).toHaveCount(2);
 

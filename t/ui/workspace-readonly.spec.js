@@ -4,7 +4,7 @@
 const { test, expect } = require('@playwright/test');
 const { unique, createWorkspace } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { personWithLevel, stateOf, uploadState, uploadConfig, createVar } = require('./lib/workspace');
+const { personWithLevel, stateOf, uploadState, uploadFiles, createVar } = require('./lib/workspace');
 
 test('read only: no write control on any tab', async ({ page }) => {
     const name = unique('ui-ro');
@@ -13,8 +13,8 @@ test('read only: no write control on any tab', async ({ page }) => {
     await createVar(ws.id, { key: 'secret', value: 'do-not-show', sensitive: true });
     await uploadState(ws.id, stateOf(1, { a: '1' }));
     await uploadState(ws.id, stateOf(2, { a: '2' }));
-    await uploadConfig(ws.id, { 'main.tf': 'output "x" {\n  value = 1\n}\n' });
-    await uploadConfig(ws.id, { 'main.tf': 'output "x" {\n  value = 2\n}\n' });
+    await uploadFiles(ws.id, { 'main.tf': 'output "x" {\n  value = 1\n}\n' });
+    await uploadFiles(ws.id, { 'main.tf': 'output "x" {\n  value = 2\n}\n' });
     const reader = await personWithLevel(name, 'read');
     const tab = (t) => `/app/default/workspaces/${name}/${t}`;
     const noButton = async (label) => expect(page.getByRole('button', { name: label })).toHaveCount(0);

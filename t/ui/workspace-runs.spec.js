@@ -4,12 +4,12 @@
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique, createWorkspace } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { uploadConfig } = require('./lib/workspace');
+const { uploadFiles } = require('./lib/workspace');
 
 test('runs: queueing a plan from the runs tab', async ({ page }) => {
     const name = unique('ui-runs');
     const ws = await createWorkspace(name);
-    const cv = await uploadConfig(ws.id, { 'main.tf': 'output "answer" {\n  value = 42\n}\n' });
+    const cv = await uploadFiles(ws.id, { 'main.tf': 'output "answer" {\n  value = 42\n}\n' });
     await signIn(page, admin, `/app/default/workspaces/${name}/runs`);
     await expect(page.getByText('This workspace has no runs yet.')).toBeVisible();
     const kinds = page.getByRole('group', { name: 'What to run' });
@@ -46,7 +46,7 @@ test('runs: a destroy plan, and the refusal without a configuration', async ({ p
     await expect(page.getByRole('alert')).toContainText('no uploaded configuration');
     expect((await api('GET', `/api/v2/workspaces/${ws.id}/runs`)).json.data).toEqual([]);
 
-    await uploadConfig(ws.id, { 'main.tf': 'output "x" {\n  value = 1\n}\n' });
+    await uploadFiles(ws.id, { 'main.tf': 'output "x" {\n  value = 1\n}\n' });
     await page.getByLabel('Destroy plan (plan only)').check();
     await expect(page.getByLabel(/Apply without waiting/)).toHaveCount(0);
     await page.getByRole('button', { name: 'Queue run' }).click();

@@ -3,8 +3,9 @@
 // and deleting.
 'use strict';
 const { test, expect } = require('@playwright/test');
-const { admin, api, unique, createWorkspace } = require('./lib/instance');
+const { admin, api, unique, createWorkspace, createUser, createRole } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
+const { uploadState } = require('./lib/workspace');
 
 async function attributes(wsId) {
     return (await api('GET', `/api/v2/workspaces/${wsId}`)).json.data.attributes;
@@ -66,16 +67,11 @@ test('settings: a label change that would lower the editor\'s own access is conf
     const name = unique('ui-lockout');
     const ws = await createWorkspace(name, { labels: { env: 'dev', team: 'core' } });
     // an admin of dev workspaces, by label, who does not own this one
-    const email = `${unique('dev-admin')}@example.com`;
-    const password = `Pw-${unique('x')}-9z`;
     const role = unique('dev-admin');
-    await api('POST', '/api/terrapod/v1/users', { body: { data: { type: 'users', attributes: { email, password } } } });
-    await api('POST', '/api/terrapod/v1/roles', { body: { data: { type: 'roles', attributes: {
-        name: role, 'workspace-permission': 'admin', 'allow-labels': { env: 'dev' } } } } });
-    await api('PUT', '/api/terrapod/v1/role-assignments', { body: { data: { type: 'role-assignments',
-        attributes: { 'provider-name': 'local', email, roles: [role] } } } });
+    await createRole(role, { 'workspace-permission': 'admin', 'allow-labels': { env: 'dev' } });
+    const editor = await createUser(`${unique('dev-admin')}@example.com`, `Pw-${unique('x')}-9z`, [role]);
 
-    await signIn(page, { email, password }, `/app/default/workspaces/${name}/settings`);
+    await signIn(page, editor, `/app/default/workspaces/${name}/settings`);
     await expect(page.getByLabel('Label 1 key')).toHaveValue('env');
     // a harmless change saves at once
     await page.getByRole('button', { name: 'Add label' }).click();
@@ -112,7 +108,7 @@ test('settings: safe delete is refused while state holds resources; deleting goe
     const state = { version: 4, serial: 1, lineage: 'l', outputs: {}, resources: [{
         mode: 'managed', type: 'terraform_data', name: 'x', provider: 'provider["terraform.io/builtin/terraform"]',
         instances: [{ schema_version: 0, attributes: { id: 'a' } }] }] };
-    await require('./lib/workspace').uploadState(ws.id, state);
+    await uploadState(ws.id, state);
     await signIn(page, admin, `/app/default/workspaces/${name}/settings`);
     const zone = page.getByRole('region', { name: 'Delete this workspace' });
     await expect(zone.getByRole('button', { name: 'Safe delete' })).toBeDisabled();

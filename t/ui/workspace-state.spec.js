@@ -2,6 +2,7 @@
 // versions, rollback, deleting an old version, and a diff of two.
 'use strict';
 const { test, expect } = require('@playwright/test');
+const fs = require('node:fs');
 const { admin, api, unique, createWorkspace } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
 const { stateOf, uploadState } = require('./lib/workspace');
@@ -88,7 +89,7 @@ test('state: the download is the stored state', async ({ page }) => {
     ]);
     expect(download.suggestedFilename()).toBe('state-1.tfstate');
     const path = await download.path();
-    const state = JSON.parse(require('node:fs').readFileSync(path, 'utf8'));
+    const state = JSON.parse(fs.readFileSync(path, 'utf8'));
     expect(state).toMatchObject({ serial: 1, outputs: { a: { value: 'b' } } });
     expectClean(page);
 });

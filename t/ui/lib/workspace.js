@@ -1,34 +1,22 @@
 // What the workspace tab tests set up through the API: people with a role
-// on one workspace, state versions, configuration versions (a tarball made
-// with tar), and variables.
+// on one workspace, state versions, configuration versions of several
+// files, and variables.
 'use strict';
-const { execFileSync } = require('node:child_process');
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { api, unique } = require('./instance');
+const { api, unique, createUser, createRole } = require('./instance');
+const { uploadConfig } = require('./terraform');
 
 /**
  * A person who signs in with a password and holds one role granting
  * `level` on the workspace named `wsName` only; their credentials.
  */
 async function personWithLevel(wsName, level) {
-    const email = `${unique(level)}@example.com`;
-    const password = `Pw-${unique('x')}-9z`;
     const role = unique(`ws-${level}`);
-    await api('POST', '/api/terrapod/v1/users', {
-        body: { data: { type: 'users', attributes: { email, password } } },
-    });
-    await api('POST', '/api/terrapod/v1/roles', {
-        body: { data: { type: 'roles', attributes: {
-            name: role, 'workspace-permission': level, 'allow-names': [wsName] } } },
-    });
-    await api('PUT', '/api/terrapod/v1/role-assignments', {
-        body: { data: { type: 'role-assignments', attributes: {
-            'provider-name': 'local', email, roles: [role] } } },
-    });
-    return { email, password };
+    await createRole(role, { 'workspace-permission': level, 'allow-names': [wsName] });
+    return createUser(`${unique(level)}@example.com`, `Pw-${unique('x')}-9z`, [role]);
 }
 
 /** A terraform state as terraform writes it, with outputs. */
@@ -61,27 +49,14 @@ async function uploadState(wsId, state) {
 }
 
 /** Uploads files ({path: content}) as a configuration version; its id. */
-async function uploadConfig(wsId, files) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-ui-cv-'));
+async function uploadFiles(wsId, files) {
+    const dir = fs.mkdtempSync(path.join(process.env.TP_INSTANCE || os.tmpdir(), 'ui-cv-'));
     try {
         for (const [name, content] of Object.entries(files)) {
-            fs.mkdirSync(path.dirname(path.join(dir, 'src', name)), { recursive: true });
-            fs.writeFileSync(path.join(dir, 'src', name), content);
+            fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+            fs.writeFileSync(path.join(dir, name), content);
         }
-        execFileSync('tar', ['-czf', path.join(dir, 'cv.tar.gz'), '-C', path.join(dir, 'src'),
-            ...Object.keys(files)]);
-        const { json } = await api('POST', `/api/v2/workspaces/${wsId}/configuration-versions`, {
-            body: { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } },
-        });
-        const res = await fetch(json.data.attributes['upload-url'], {
-            method: 'PUT',
-            headers: { 'Content-Type': 'application/octet-stream' },
-            body: fs.readFileSync(path.join(dir, 'cv.tar.gz')),
-        });
-        if (res.status !== 200) {
-            throw new Error(`configuration upload: ${res.status} ${await res.text()}`);
-        }
-        return json.data.id;
+        return await uploadConfig(wsId, dir, Object.keys(files));
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -98,4 +73,4 @@ async function listVars(wsId) {
     return (await api('GET', `/api/v2/workspaces/${wsId}/vars`)).json.data;
 }
 
-module.exports = { personWithLevel, stateOf, uploadState, uploadConfig, createVar, listVars };
+module.exports = { personWithLevel, stateOf, uploadState, uploadFiles, createVar, listVars };
