@@ -93,7 +93,7 @@ function VersionRow({ cv, current, busy, onDownload }) {
         <td>${a['created-by']}</td>
         <td>${when(a['created-at'])}</td>
         <td>${bytes(a.size)}</td>
-        <td class="actions">${a.status === 'uploaded' && html`<button type="button" disabled=${busy}
+        <td class="row-actions">${a.status === 'uploaded' && html`<button type="button" disabled=${busy}
             onClick=${() => onDownload(cv)}>Download<span class="visually-hidden"> ${cv.id}</span></button>`}</td>
     </tr>`;
 }
@@ -153,6 +153,7 @@ function cells(c) {
 /** @param {{diff: string}} props */
 function SideBySide({ diff }) {
     return html`<div class="table-wrap"><table class="diff">
+        <colgroup><col class="no" /><col /><col class="no" /><col /></colgroup>
         <thead class="visually-hidden"><tr>
             <th scope="col">Line before</th><th scope="col">Before</th>
             <th scope="col">Line after</th><th scope="col">After</th>

@@ -66,7 +66,8 @@ function Runs({ ws, ctx }) {
             <${ErrorNote} error=${runs.error} />
             ${!runs.data && !runs.error && html`<${Loading} />`}
             ${runs.data && html`<${RunTable} ws=${ws} runs=${runs.data.data} />
-                <${Pager} pagination=${runs.data.pagination} go=${setPage} noun="runs" />`}
+                ${runs.data.pagination['total-pages'] > 1 && html`<${Pager} pagination=${runs.data.pagination}
+                    go=${setPage} noun="runs" />`}`}
         </section>`;
 }
 

@@ -365,9 +365,11 @@ function DeleteWorkspace({ ws }) {
         <h2 id="settings-delete">Delete this workspace</h2>
         <p>Deleting removes the workspace with its runs, variables, state versions and configurations.
             A safe delete is refused while its state still manages resources.</p>
-        <label>Type <strong>${name}</strong> to confirm
-            <input value=${typed} autocomplete="off" onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
-        </label>
+        <div class="field">
+            <label for="delete-confirm">Type <strong>${name}</strong> to confirm</label>
+            <input id="delete-confirm" value=${typed} autocomplete="off" spellcheck=${false}
+                onInput=${(/** @type {any} */ e) => setTyped(e.currentTarget.value)} />
+        </div>
         <${ErrorNote} error=${del.error} />
         <p class="buttons">
             <button type="button" class="danger" disabled=${typed !== name || del.busy}

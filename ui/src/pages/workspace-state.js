@@ -138,7 +138,7 @@ function VersionRow({ sv, may, busy, onRollback, onDelete }) {
         <td>${a['created-by'] || html`<span class="muted">unknown</span>`}</td>
         <td>${a['terraform-version']}</td>
         <td>${bytes(a.size)}</td>
-        <td class="actions">
+        <td class="row-actions">
             ${may.download && html`<a class="button" href=${`/api/v2/state-versions/${sv.id}/download`}
                 download=${`state-${a.serial}.tfstate`}>Download<span class="visually-hidden">
                 serial ${a.serial}</span></a>`}
@@ -183,6 +183,7 @@ function StateDiff({ from, to }) {
     }
     return html`<div class="table-wrap"><table class="diff" data-testid="state-diff">
         <caption class="visually-hidden">Lines removed and added between the two versions</caption>
+        <colgroup><col class="no" /><col class="no" /><col /></colgroup>
         <thead class="visually-hidden"><tr>
             <th scope="col">Line before</th><th scope="col">Line after</th><th scope="col">Content</th>
         </tr></thead>

@@ -111,7 +111,7 @@ function VarTable({ vars, writable, busy, onEdit, onDelete }) {
                 <td>${CATEGORIES[/** @type {'terraform'|'env'} */ (a.category)] || a.category}</td>
                 <td>${a.hcl ? 'Yes' : 'No'}</td>
                 <td>${a.description}</td>
-                ${writable && html`<td class="actions">
+                ${writable && html`<td class="row-actions">
                     <button type="button" onClick=${() => onEdit(v)}
                         aria-label=${`Edit ${a.key}`}>Edit</button>
                     <${ConfirmButton} label="Delete" danger disabled=${busy}
