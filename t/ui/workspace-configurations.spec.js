@@ -34,8 +34,8 @@ test('configurations: versions, a download, and a side-by-side diff', async ({ p
     const listing = execFileSync('tar', ['-tzf', await download.path()], { encoding: 'utf8' });
     expect(listing).toContain('gone.tf');
 
-    await page.getByLabel('From').selectOption(older);
-    await page.getByLabel('To').selectOption(newer);
+    await page.getByLabel('From', { exact: true }).selectOption(older);
+    await page.getByLabel('To', { exact: true }).selectOption(newer);
     await page.getByRole('button', { name: 'Compare' }).click();
     const diff = page.getByTestId('cv-diff');
     await expect(diff.getByRole('status')).toHaveText('3 files changed.');

@@ -49,8 +49,8 @@ test('state: a diff of two versions, sensitive values hidden, and deleting an ol
     await signIn(page, admin, `/app/default/workspaces/${name}/state`);
     await expect(page.getByTestId('outputs').locator('tr', { hasText: 'password' }))
         .toContainText('Sensitive: hidden');
-    await page.getByLabel('From').selectOption({ label: 'Serial 1' });
-    await page.getByLabel('To').selectOption({ label: 'Serial 2' });
+    await page.getByLabel('From', { exact: true }).selectOption({ label: 'Serial 1' });
+    await page.getByLabel('To', { exact: true }).selectOption({ label: 'Serial 2' });
     await page.getByRole('button', { name: 'Compare' }).click();
     const diff = page.getByTestId('state-diff');
     await expect(diff.locator('del', { hasText: '"value": "blue"' })).toBeVisible();
@@ -62,7 +62,7 @@ test('state: a diff of two versions, sensitive values hidden, and deleting an ol
     await expectAccessible(page);
 
     // the same version on both sides
-    await page.getByLabel('From').selectOption({ label: 'Serial 2' });
+    await page.getByLabel('From', { exact: true }).selectOption({ label: 'Serial 2' });
     await page.getByRole('button', { name: 'Compare' }).click();
     await expect(page.getByText('The two versions hold the same state.')).toBeVisible();
 

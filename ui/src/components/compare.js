@@ -22,10 +22,13 @@ export function CompareVersions({ versions, name, id, diff }) {
     const from = ids.includes(picked.from) ? picked.from : ids[1];
     const to = ids.includes(picked.to) ? picked.to : ids[0];
     /** @param {'from'|'to'} side @param {string} label @param {string} value */
-    const select = (side, label, value) => html`<label>${label}
-        <select value=${value} onChange=${(/** @type {any} */ e) => setPicked({ from, to, [side]: e.currentTarget.value })}>
+    const select = (side, label, value) => html`<div class="field">
+        <label for=${`${id}-${side}`}>${label}</label>
+        <select id=${`${id}-${side}`} value=${value}
+            onChange=${(/** @type {any} */ e) => setPicked({ from, to, [side]: e.currentTarget.value })}>
             ${versions.map((v) => html`<option value=${v.id}>${name(v)}</option>`)}
-        </select></label>`;
+        </select>
+    </div>`;
     return html`<section aria-labelledby=${id}>
         <h2 id=${id}>Compare two versions</h2>
         <form class="compare" onSubmit=${(/** @type {Event} */ e) => {
