@@ -40,12 +40,15 @@ function terraform(dir, ...args) {
     });
 }
 
-/** Uploads dir as a new configuration version of workspace id; its id. */
-async function uploadConfig(wsId, dir) {
+/**
+ * Uploads files of dir (its main.tf unless named) as a new configuration
+ * version of workspace id; its id.
+ */
+async function uploadConfig(wsId, dir, files = ['main.tf']) {
     const { json } = await api('POST', `/api/v2/workspaces/${wsId}/configuration-versions`, {
         body: { data: { type: 'configuration-versions', attributes: { 'auto-queue-runs': false } } },
     });
-    const tgz = execFileSync('tar', ['-C', dir, '-czf', '-', '--exclude=.terraform', 'main.tf']);
+    const tgz = execFileSync('tar', ['-C', dir, '-czf', '-', '--exclude=.terraform', ...files]);
     const res = await fetch(json.data.attributes['upload-url'], {
         method: 'PUT', headers: { 'Content-Type': 'application/octet-stream' }, body: tgz,
     });
