@@ -31,6 +31,7 @@ test('the API page and Swagger UI show the server\'s document, or say there is n
         await expectAccessible(page);
         await page.goto('/api-docs.html');
         await expect(page.getByRole('alert')).toContainText(`This server does not publish an API description: ${OPENAPI} answered 404.`);
+        await expectAccessible(page);
     } else {
         await expect(page.getByText(`${Object.keys(json.paths).length} paths`)).toBeVisible();
         await expectAccessible(page);
@@ -38,6 +39,7 @@ test('the API page and Swagger UI show the server\'s document, or say there is n
         await expect(page).toHaveURL(/\/api-docs\.html$/);
         await expect(page.locator('.swagger-ui .info .title')).toContainText(json.info.title);
         await expect(page.locator('.opblock').first()).toBeVisible();
+        await expectAccessible(page);
     }
     await page.waitForLoadState('networkidle');
     expect(elsewhere).toEqual([]);

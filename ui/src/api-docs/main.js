@@ -3,7 +3,9 @@
 // than an inline script (the Content-Security-Policy allows none). Calls
 // made with "Try it out" go to this origin with the session cookie, and
 // those that change something carry the X-CSRF-Token header as the UI's
-// own calls do. No validator: nothing is sent elsewhere.
+// own calls do. No validator: nothing is sent elsewhere. Deep links are
+// off: Swagger UI puts them as links inside the operations' buttons, which
+// assistive technology cannot tell apart.
 import { CSRF_COOKIE, cookieValue } from '../lib/api.js';
 import { OPENAPI, withCSRF } from './openapi.js';
 import './api-docs.css';
@@ -39,10 +41,20 @@ async function start() {
         spec,
         domNode: root,
         validatorUrl: null,
-        deepLinking: true,
+        deepLinking: false,
         tryItOutEnabled: false,
         requestInterceptor: (/** @type {any} */ req) => withCSRF(req, cookieValue(document.cookie, CSRF_COOKIE)),
     });
+    labelTextareas();
+}
+
+/** Swagger UI's text areas (a request body, a parameter's values) come
+ * without a label: each gets one as it appears. */
+function labelTextareas() {
+    const label = () => root.querySelectorAll('textarea:not([aria-label])').forEach((t) => {
+        t.setAttribute('aria-label', t.closest('.body-param') ? 'Request body' : 'Value');
+    });
+    new MutationObserver(label).observe(root, { childList: true, subtree: true });
 }
 
 window.addEventListener('load', start);

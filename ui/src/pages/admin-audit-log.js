@@ -4,6 +4,7 @@
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
+import { withQuery } from '../lib/api.js';
 import { useLoad } from '../lib/hooks.js';
 import { AUDIT_FILTERS, auditQuery } from '../lib/audit.js';
 import { inputValue } from '../lib/forms.js';
@@ -25,13 +26,8 @@ export function AuditLogPage({ query }) {
     const [form, setForm] = useState(Object.fromEntries(AUDIT_FILTERS.map((n) => [n, query.get(n) || ''])));
 
     /** @param {Record<string, string>} f @param {number} p */
-    const go = (f, p) => {
-        const q = new URLSearchParams();
-        AUDIT_FILTERS.forEach((n) => f[n] && q.set(n, f[n]));
-        if (p > 1) q.set('page', String(p));
-        const qs = q.toString();
-        navigate(`/app/admin/audit-log${qs ? `?${qs}` : ''}`, { replace: true });
-    };
+    const go = (f, p) => navigate(withQuery('/app/admin/audit-log', { ...f, page: p > 1 ? p : '' }),
+                                  { replace: true });
     return html`<section>
         <header class="page-head"><h1>Audit log</h1></header>
         <form class="filters" role="search" aria-label="Filter the audit log" onSubmit=${(/** @type {Event} */ e) => {

@@ -4,6 +4,7 @@
 // tokens about to expire.
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
+import { withQuery } from '../lib/api.js';
 import { useLoad } from '../lib/hooks.js';
 import { inputValue } from '../lib/forms.js';
 import { navigate } from '../lib/nav.js';
@@ -21,13 +22,8 @@ export function AdminTokensPage({ query }) {
         [kind, page]);
 
     /** @param {string} k @param {number} p */
-    const go = (k, p) => {
-        const q = new URLSearchParams();
-        if (k) q.set('kind', k);
-        if (p > 1) q.set('page', String(p));
-        const qs = q.toString();
-        navigate(`/app/admin/tokens${qs ? `?${qs}` : ''}`, { replace: true });
-    };
+    const go = (k, p) => navigate(withQuery('/app/admin/tokens', { kind: k, page: p > 1 ? p : '' }),
+                                  { replace: true });
     return html`<section>
         <header class="page-head"><h1>All tokens</h1></header>
         <${ExpiringTokens} />

@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
+import { withQuery } from '../lib/api.js';
 import { useLoad } from '../lib/hooks.js';
 import { useAction, confirmed } from '../lib/action.js';
 import { isAdmin } from '../lib/account.js';
@@ -29,13 +30,8 @@ export function UsersPage({ query, account }) {
     const act = useAction();
 
     /** @param {string} s @param {number} p */
-    const go = (s, p) => {
-        const q = new URLSearchParams();
-        if (s) q.set('email', s);
-        if (p > 1) q.set('page', String(p));
-        const qs = q.toString();
-        navigate(`/app/admin/users${qs ? `?${qs}` : ''}`, { replace: true });
-    };
+    const go = (s, p) => navigate(withQuery('/app/admin/users', { email: s, page: p > 1 ? p : '' }),
+                                  { replace: true });
     useEffect(() => {
         if (text === search) {
             return undefined;
