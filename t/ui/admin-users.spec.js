@@ -1,5 +1,6 @@
-// Users from the UI: a user created there can sign in; deactivating them
-// stops their tokens; deleting them removes them.
+// Users from the UI: a user created there exists as typed; deactivating
+// them stops their tokens until they are reactivated; revoking their
+// tokens ends them for good; deleting them removes them.
 'use strict';
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique } = require('./lib/instance');
@@ -35,6 +36,10 @@ test('create a user, deactivate them, delete them', async ({ page }) => {
     await row.getByRole('button', { name: `Reactivate ${email}` }).click();
     await expect(row.getByRole('button', { name: `Deactivate ${email}` })).toBeVisible();
     expect(await statusWith(token)).toBe(200);
+
+    await row.getByRole('button', { name: `Revoke tokens of ${email}` }).click();
+    await expect(page.getByRole('status').filter({ hasText: `1 token(s) of ${email} revoked.` })).toBeVisible();
+    expect(await statusWith(token)).toBe(401);
 
     await row.getByRole('button', { name: `Delete ${email}` }).click();
     await expect(page.getByText('No users match.')).toBeVisible();

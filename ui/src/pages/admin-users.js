@@ -1,7 +1,8 @@
 // @ts-check
 // Users: found by part of their email, page by page; platform admins
 // create local users, deactivate and reactivate them (which stops or
-// restores every token and session of theirs) and delete them.
+// restores every token and session of theirs), revoke all their tokens
+// at once (offboarding) and delete them.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
@@ -28,6 +29,7 @@ export function UsersPage({ query, account }) {
     const admin = isAdmin(account);
     const me = account && account.attributes ? account.attributes.email : '';
     const act = useAction();
+    const [done, setDone] = useState('');
 
     /** @param {string} s @param {number} p */
     const go = (s, p) => navigate(withQuery('/app/admin/users', { email: s, page: p > 1 ? p : '' }),
@@ -51,6 +53,16 @@ export function UsersPage({ query, account }) {
         reload();
     };
     /** @param {Resource} u */
+    const revokeTokens = async (u) => {
+        const email = u.attributes && u.attributes.email;
+        if (confirmed(`Revoke every API token of ${email}?`)) {
+            await act.run(async () => {
+                const doc = await api.post('/api/terrapod/v1/admin/authentication-tokens/actions/revoke-all', { email });
+                setDone(`${doc.data.revoked} token(s) of ${email} revoked.`);
+            });
+        }
+    };
+    /** @param {Resource} u */
     const remove = async (u) => {
         const email = u.attributes && u.attributes.email;
         if (confirmed(`Delete ${email}, their tokens and their role assignments?`)) {
@@ -67,6 +79,7 @@ export function UsersPage({ query, account }) {
             <button type="submit">Search</button>
         </form>
         <${ErrorNote} error=${error || act.error} />
+        ${done && html`<p role="status">${done}</p>`}
         ${!data && !error && html`<${Loading} />`}
         ${data && html`${data.data.length === 0 ? html`<p>No users match.</p>`
             : html`<div class="table-wrap"><table class="list">
@@ -90,6 +103,8 @@ export function UsersPage({ query, account }) {
                                     aria-label=${`Deactivate ${a.email}`} onClick=${() => setActive(u, false)}>Deactivate</button>`
                                 : html`<button type="button" disabled=${act.busy}
                                     aria-label=${`Reactivate ${a.email}`} onClick=${() => setActive(u, true)}>Reactivate</button>`}
+                            <button class="danger" type="button" disabled=${act.busy}
+                                aria-label=${`Revoke tokens of ${a.email}`} onClick=${() => revokeTokens(u)}>Revoke tokens</button>
                             <button class="danger" type="button" disabled=${act.busy}
                                 aria-label=${`Delete ${a.email}`} onClick=${() => remove(u)}>Delete</button>`}</td>`}
                     </tr>`;
