@@ -14,6 +14,15 @@ const { createPool, acceptDialogs } = require('./lib/admin');
 
 const LISTENER = path.join(__dirname, '..', '..', 'listener', 'terrapod-listener');
 
+/** Whether the server has the pool's event stream (it answers 200 and streams). */
+async function poolStreamExists(poolId) {
+    const ctl = new AbortController();
+    const res = await fetch(new URL(`/api/terrapod/v1/agent-pools/${poolId}/events`, baseURL), {
+        headers: { Authorization: `Bearer ${admin.token}`, Accept: 'text/event-stream' }, signal: ctl.signal });
+    ctl.abort();
+    return res.status === 200;
+}
+
 /** A terrapod-listener joining with this token; resolves its exit status. */
 function startListener(name, joinToken) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-ui-listener-'));
@@ -33,6 +42,10 @@ test('join token, listener, revocations', async ({ page }) => {
     await signIn(page, admin, `/app/admin/agent-pools/${pool.id}`);
     await expect(page.getByRole('heading', { name: pool.attributes.name, level: 1 })).toBeVisible();
     await expect(page.getByText('No listener has joined this pool.')).toBeVisible();
+    // live from the pool's stream where the server has one; read every 30 s otherwise
+    const live = await poolStreamExists(pool.id);
+    await expect(page.getByRole('region', { name: 'Listeners' }).getByRole('status'))
+        .toHaveText(live ? 'Live' : 'Not live: refreshing every 30 seconds');
 
     await page.getByText('New join token', { exact: true }).click();
     await page.getByLabel('Description').fill('from the UI');
