@@ -45,15 +45,17 @@ async function start() {
         tryItOutEnabled: false,
         requestInterceptor: (/** @type {any} */ req) => withCSRF(req, cookieValue(document.cookie, CSRF_COOKIE)),
     });
-    labelTextareas();
+    labelControls();
 }
 
-/** Swagger UI's text areas (a request body, a parameter's values) come
- * without a label: each gets one as it appears. */
-function labelTextareas() {
-    const label = () => root.querySelectorAll('textarea:not([aria-label])').forEach((t) => {
-        t.setAttribute('aria-label', t.closest('.body-param') ? 'Request body' : 'Value');
-    });
+/** Swagger UI's text areas (a request body, a parameter's values) and its
+ * server list come without a label: each gets one as it appears. */
+function labelControls() {
+    const name = (/** @type {Element} */ el) => (el.tagName === 'SELECT' ? 'Server'
+        : el.closest('.body-param') ? 'Request body' : 'Value');
+    const label = () => root.querySelectorAll('textarea:not([aria-label]), select#servers:not([aria-label])')
+        .forEach((el) => el.setAttribute('aria-label', name(el)));
+    label();
     new MutationObserver(label).observe(root, { childList: true, subtree: true });
 }
 
