@@ -109,7 +109,7 @@ function RoleForm({ current, done, cancel }) {
     const field = (k) => ({ value: f[k], onInput: (/** @type {Event} */ e) => setF({ ...f, [k]: inputValue(e) }) });
     /** @param {string} label @param {keyof typeof f} k @param {string[]} levels */
     const level = (label, k, levels) => html`<label>${label}
-        <select ...${field(k)} onChange=${(/** @type {Event} */ e) => setF({ ...f, [k]: inputValue(e) })}>
+        <select ...${field(k)}>
             <option value="">none</option>
             ${levels.map((l) => html`<option value=${l}>${l}</option>`)}
         </select></label>`;
