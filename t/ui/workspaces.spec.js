@@ -60,6 +60,7 @@ test('opening a workspace from the list', async ({ page }) => {
     await page.getByRole('link', { name }).click();
     await expect(page).toHaveURL(new RegExp(`/app/default/workspaces/${name}$`));
     await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    await expect(page).toHaveTitle(`Workspace · ${name} · Terrapod`);
     expectClean(page);
 });
 
@@ -67,7 +68,66 @@ test('signing out ends the session', async ({ page }) => {
     await signIn(page, admin, '/');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.getByText('You are signed out.')).toBeVisible();
+    await expect(page.getByRole('link', { name: 'Sign in with email and password' })).toBeVisible();
+    await expectAccessible(page);
     const res = await page.request.get('/api/v2/account/details');
     expect(res.status()).toBe(401);
+    expectClean(page);
+});
+
+test('on a phone the list and a workspace fit the screen', async ({ page }) => {
+    const name = unique('ui-phone');
+    await createWorkspace(name, { labels: { team: 'phone', env: 'a-rather-long-label-value' } });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await signIn(page, admin, `/app/default/workspaces?search=${name}`);
+    await expect(page.getByRole('link', { name })).toBeVisible();
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await expectAccessible(page);
+    await page.getByRole('link', { name }).click();
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await expectAccessible(page);
+    expectClean(page);
+});
+
+test('the keyboard alone reaches a workspace', async ({ page }) => {
+    const name = unique('ui-keys');
+    await createWorkspace(name);
+    await signIn(page, admin, `/app/default/workspaces?search=${name}`);
+    await expect(page.getByRole('link', { name })).toBeVisible();
+    await page.keyboard.press('Tab');
+    await expect(page.getByRole('link', { name: 'Skip to content' })).toBeFocused();
+    await page.keyboard.press('Enter');
+    await expect(page.locator('main')).toBeFocused();
+    await expect(page).toHaveURL(new RegExp(`search=${name}$`));
+    // from the content on, the fields, then the workspace's link
+    let steps = 0;
+    while (!(await page.getByRole('link', { name }).evaluate((a) => a === document.activeElement))) {
+        await page.keyboard.press('Tab');
+        expect(++steps).toBeLessThan(10);
+    }
+    await page.keyboard.press('Enter');
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    await expect(page.locator('main')).toBeFocused();
+    expectClean(page);
+});
+
+test('when the session ends, signing in again comes back to the page', async ({ page }) => {
+    const name = unique('ui-expired');
+    await createWorkspace(name);
+    await signIn(page, admin, `/app/default/workspaces/${name}`);
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
+    // the session ends (signed out elsewhere, or expired): the next call is a 401
+    const csrf = (await page.context().cookies()).find((c) => c.name === 'terrapod_csrf').value;
+    const out = await page.request.post('/api/terrapod/v1/auth/logout', { headers: { 'X-CSRF-Token': csrf } });
+    expect(out.status()).toBe(204);
+    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await expect(page).toHaveURL(/\/api\/terrapod\/v1\/auth\/authorize\?return_to=/);
+    await page.getByLabel('Email').fill(admin.email);
+    await page.getByLabel('Password').fill(admin.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page).toHaveURL(new RegExp(`/app/default/workspaces/${name}/runs$`));
+    await expect(page.getByRole('heading', { name, level: 1 })).toBeVisible();
     expectClean(page);
 });

@@ -1,7 +1,7 @@
 // @ts-check
 // The page frame: finds the route of the address, keeps clicks on links
 // inside the page, and lays out the navigation around the page.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './lib/html.js';
 import { match, fill, isInAppClick } from './lib/router.js';
 import { base, currentPath, navigate, onNavigate } from './lib/nav.js';
@@ -42,11 +42,23 @@ async function signOut() {
     }
 }
 
+/**
+ * "#main" would resolve against <base>, another page: focus it instead.
+ * @param {MouseEvent} ev
+ */
+function skipToContent(ev) {
+    ev.preventDefault();
+    const main = document.getElementById('main');
+    if (main) {
+        main.focus();
+    }
+}
+
 /** @param {{account: any}} props */
 function Header({ account }) {
     const a = (account && account.attributes) || {};
     return html`<header class="site-header">
-        <a class="skip" href="#main">Skip to content</a>
+        <a class="skip" href="#main" onClick=${skipToContent}>Skip to content</a>
         <${Link} to="/" class="brand">Terrapod<//>
         <div class="who">
             ${a.email && html`<span>${a['display-name'] || a.email}</span>`}
@@ -86,10 +98,18 @@ export function App() {
             api.get('/api/v2/account/details').then((d) => setAccount(d.data), () => {});
         }
     }, [route, account]);
+    const first = useRef(true);
     useEffect(() => {
-        document.title = route && route.title ? `${route.title} · Terrapod` : 'Terrapod';
-        // a new page: reading starts at its top (and its heading)
+        // each page its own title: the workspace's name on its pages
+        const parts = [route && route.title, m && m.params.name, 'Terrapod'];
+        document.title = parts.filter(Boolean).join(' · ');
+        // a new page: reading (and a screen reader) starts at its top
         window.scrollTo(0, 0);
+        const main = document.getElementById('main');
+        if (!first.current && main) {
+            main.focus({ preventScroll: true });
+        }
+        first.current = false;
     }, [pathname]);
 
     if (route && route.redirect) {

@@ -56,4 +56,57 @@ async function createWorkspace(name, attributes = {}) {
     return json.data;
 }
 
-module.exports = { baseURL, admin, ORG, api, unique, createWorkspace };
+/** A person with a password and exactly the roles named. */
+async function createUser(email, password, roles = []) {
+    await api('POST', '/api/terrapod/v1/users', {
+        body: { data: { type: 'users', attributes: { email, password } } },
+    });
+    await api('PUT', '/api/terrapod/v1/role-assignments', {
+        body: { data: { type: 'role-assignments', attributes: {
+            'provider-name': 'local', email, roles } } },
+    });
+    return { email, password };
+}
+
+async function createRole(name, attributes) {
+    await api('POST', '/api/terrapod/v1/roles', {
+        body: { data: { type: 'roles', attributes: { name, ...attributes } } },
+    });
+}
+
+/** Calls fn until it returns a truthy value (at most `seconds`). */
+async function until(seconds, what, fn) {
+    const end = Date.now() + seconds * 1000;
+    for (;;) {
+        const v = await fn();
+        if (v) {
+            return v;
+        }
+        if (Date.now() > end) {
+            throw new Error(`waited ${seconds} s for ${what}`);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+    }
+}
+
+async function runStatus(id) {
+    const { json } = await api('GET', `/api/v2/runs/${id}`);
+    return json.data.attributes.status;
+}
+
+/** Whether the server has live event streams (the UI works without). */
+async function hasLiveEvents() {
+    const res = await fetch(new URL('/api/terrapod/v1/workspace-events', baseURL), {
+        headers: { Authorization: `Bearer ${admin.token}` },
+        signal: AbortSignal.timeout(5000),
+    }).catch(() => null);
+    if (res && res.body) {
+        res.body.cancel().catch(() => {});
+    }
+    return !!res && res.status !== 404;
+}
+
+module.exports = {
+    baseURL, admin, ORG, api, unique, createWorkspace, createUser, createRole, until,
+    runStatus, hasLiveEvents,
+};

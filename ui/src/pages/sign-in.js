@@ -1,7 +1,7 @@
 // @ts-check
-// Where the UI sends people who are not signed in: the module's sign-in
-// page for email and password, or a single sign-on provider. With only the
-// password form configured, it goes there at once.
+// Where the UI sends people who signed out: the ways to sign in again,
+// the module's form for email and password and each single sign-on
+// provider. With only the password form configured, it goes there at once.
 import { useEffect } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { useLoad } from '../lib/hooks.js';

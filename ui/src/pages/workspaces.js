@@ -42,17 +42,20 @@ export function WorkspacesPage({ params, query }) {
     useInterval(reload, 10000, live === 'unavailable');
 
     /**
+     * A search, a filter or a page, as the address (typing replaces it;
+     * a new page is a step back can undo).
      * @param {string} s
      * @param {string} l
      * @param {number} p
+     * @param {boolean} [step]
      */
-    const go = (s, l, p) => {
+    const go = (s, l, p, step = false) => {
         const q = new URLSearchParams();
         if (s) q.set('search', s);
         if (l) q.set('label', l);
         if (p > 1) q.set('page', String(p));
         const qs = q.toString();
-        navigate(`/app/${encodeURIComponent(org)}/workspaces${qs ? `?${qs}` : ''}`, { replace: true });
+        navigate(`/app/${encodeURIComponent(org)}/workspaces${qs ? `?${qs}` : ''}`, { replace: !step });
     };
     // typing searches once the person pauses
     useEffect(() => {
@@ -82,7 +85,7 @@ export function WorkspacesPage({ params, query }) {
         ${!data && !error && html`<${Loading} />`}
         ${data && html`<${WorkspaceTable} list=${data} />
             <${Pager} pagination=${data.pagination} noun="workspaces"
-                go=${(/** @type {number} */ p) => go(search, label, p)} />`}
+                go=${(/** @type {number} */ p) => go(search, label, p, true)} />`}
     </section>`;
 }
 

@@ -1,0 +1,139 @@
+// The run page: a run made by terraform apply in agent mode, opened from
+// the address the CLI prints, with its logs, planned changes and final
+// status; and confirming from the page a run that waits for it.
+'use strict';
+const { test, expect } = require('@playwright/test');
+const { admin, api, unique, createWorkspace, until, runStatus, hasLiveEvents } = require('./lib/instance');
+const { configDir, terraform, uploadConfig, queueRun } = require('./lib/terraform');
+const { signIn, expectClean, expectAccessible } = require('./lib/ui');
+
+const TWO_RESOURCES = `
+resource "terraform_data" "greeting" {
+  input = "hello from the ui tests"
+}
+resource "terraform_data" "second" {
+  input = "and another"
+}
+`;
+
+test('terraform apply in agent mode: the run page shows the log and the final status', async ({ page }) => {
+    const name = unique('ui-tf');
+    await createWorkspace(name, { 'execution-mode': 'agent' });
+    const dir = configDir(name, TWO_RESOURCES);
+    let r = await terraform(dir, 'init', '-input=false');
+    expect(r.code, r.out).toBe(0);
+    r = await terraform(dir, 'apply', '-auto-approve', '-input=false');
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('Apply complete! Resources: 2 added');
+    // the address terraform printed for the run
+    const printed = r.out.match(/https:\/\/\S+\/app\/default\/[^/\s]+\/runs\/run-\w+/);
+    expect(printed, r.out).not.toBeNull();
+    const link = new URL(printed[0]);
+    expect(link.pathname).toMatch(new RegExp(`^/app/default/${name}/runs/run-\\w+$`));
+
+    await signIn(page, admin, link.pathname);
+    await expect(page).toHaveURL(link.href);
+    await expect(page.getByTestId('run-status')).toHaveText('Applied');
+    const planLog = page.getByRole('region', { name: /^Plan output/ });
+    await expect(planLog).toContainText('Plan: 2 to add, 0 to change, 0 to destroy.');
+    const applyLog = page.getByRole('region', { name: /^Apply output/ });
+    await expect(applyLog).toContainText('Apply complete! Resources: 2 added, 0 changed, 0 destroyed.');
+    const changes = page.locator('table.changes');
+    await expect(changes.locator('tr', { hasText: 'terraform_data.greeting' })).toContainText('add');
+    await expect(changes.locator('tr', { hasText: 'terraform_data.second' })).toContainText('add');
+    await expect(page.locator('.counts')).toContainText('+2 to add');
+    const timeline = page.locator('ol.timeline');
+    await expect(timeline).toContainText('Run created');
+    await expect(timeline.locator('li').last()).toContainText(/applied/i);
+    await expect(page.locator('dl.facts')).toContainText('Exitclean');
+    // a finished run offers nothing to do
+    await expect(page.getByRole('group', { name: 'Run actions' })).toHaveCount(0);
+    await expectAccessible(page);
+    // the workspace's own address of the run shows the same page
+    const run = link.pathname.split('/').pop();
+    await page.goto(`/app/default/workspaces/${name}/runs/${run}`);
+    await expect(page.getByTestId('run-status')).toHaveText('Applied');
+    expectClean(page);
+});
+
+test('a run waiting for confirmation is confirmed from its page and applies', async ({ page }) => {
+    const name = unique('ui-confirm');
+    const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': false });
+    const cv = await uploadConfig(ws.id, configDir(name, TWO_RESOURCES));
+    await until(60, 'the configuration to be uploaded', async () =>
+        (await api('GET', `/api/v2/configuration-versions/${cv}`)).json.data.attributes.status === 'uploaded');
+    const run = await queueRun(ws.id, cv);
+    await until(120, 'the run to plan', async () => (await runStatus(run)) === 'planned');
+
+    await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
+    await expect(page.getByTestId('run-status')).toHaveText('Planned');
+    await expect(page.getByRole('button', { name: 'Discard run' })).toBeVisible();
+    await expectAccessible(page);
+    await page.getByRole('button', { name: 'Confirm & apply' }).click();
+    // followed without a reload: the live stream, or reading the run again
+    await expect(page.getByTestId('run-status')).toHaveText('Applied', { timeout: 120000 });
+    await expect(page.getByRole('region', { name: /^Apply output/ }))
+        .toContainText('Apply complete! Resources: 2 added');
+    await expect(page.getByRole('group', { name: 'Run actions' })).toHaveCount(0);
+    expect(await runStatus(run)).toBe('applied');
+    const { json } = await api('GET', `/api/v2/runs/${run}`);
+    expect(json.data.relationships['confirmed-by'].data).not.toBeNull();
+    expectClean(page);
+});
+
+test('a long coloured log: colours drawn, only the lines in view in the page', async ({ page }) => {
+    const name = unique('ui-longlog');
+    const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': true });
+    const cv = await uploadConfig(ws.id, configDir(name, `
+resource "terraform_data" "noisy" {
+  provisioner "local-exec" {
+    command = "printf '\\\\033[1;31mred alert\\\\033[0m\\n'; seq -f 'noise line %g' 1 6000"
+  }
+}
+`));
+    await until(60, 'the configuration to be uploaded', async () =>
+        (await api('GET', `/api/v2/configuration-versions/${cv}`)).json.data.attributes.status === 'uploaded');
+    const run = await queueRun(ws.id, cv);
+    const end = await until(180, 'the run to end', async () => {
+        const st = await runStatus(run);
+        return ['applied', 'errored', 'canceled'].includes(st) && st;
+    });
+    expect(end).toBe('applied');
+
+    await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
+    const log = page.getByRole('region', { name: /^Apply output, \d+ lines$/ });
+    await expect(log).toBeVisible();
+    const lines = Number((await log.getAttribute('aria-label')).match(/(\d+) lines/)[1]);
+    expect(lines).toBeGreaterThan(6000);
+    // a screenful and some either side, not six thousand rows
+    expect(await log.locator('.log-line').count()).toBeLessThan(200);
+    const red = log.locator('span.ansi-fg1.ansi-bold', { hasText: 'red alert' });
+    await expect(red).toHaveCount(1);
+    expect(await red.evaluate((e) => getComputedStyle(e).fontWeight)).toBe('700');
+    await log.evaluate((e) => { e.scrollTop = e.scrollHeight; });
+    await expect(log).toContainText('noise line 6000');
+    await expect(log).not.toContainText('red alert');
+    expect(await log.locator('.log-line').count()).toBeLessThan(200);
+    expectClean(page);
+});
+
+test('the run status turns applied without a reload over the live stream', async ({ page }) => {
+    test.skip(!(await hasLiveEvents()), 'the server has no live event streams (404)');
+    const name = unique('ui-live-run');
+    const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': false });
+    const cv = await uploadConfig(ws.id, configDir(name, TWO_RESOURCES));
+    await until(60, 'the configuration to be uploaded', async () =>
+        (await api('GET', `/api/v2/configuration-versions/${cv}`)).json.data.attributes.status === 'uploaded');
+    const run = await queueRun(ws.id, cv);
+    await until(120, 'the run to plan', async () => (await runStatus(run)) === 'planned');
+    await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
+    await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible();
+    await expect(page.getByTestId('run-status')).toHaveText('Planned');
+    // confirmed elsewhere (the API, as the CLI would): the page follows
+    await api('POST', `/api/v2/runs/${run}/actions/apply`);
+    await expect(page.getByTestId('run-status')).toHaveText('Applied', { timeout: 120000 });
+    // and the workspaces list shows the new status of its current run
+    await page.goto(`/app/default/workspaces?search=${name}`);
+    await expect(page.locator('tr', { hasText: name })).toContainText('Applied');
+    expectClean(page);
+});
