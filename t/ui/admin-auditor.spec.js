@@ -3,9 +3,9 @@
 // the session anyway is refused by the server (403).
 'use strict';
 const { test, expect } = require('@playwright/test');
-const { api, unique } = require('./lib/instance');
+const { api, unique, createUser } = require('./lib/instance');
 const { signIn, expectClean } = require('./lib/ui');
-const { createUser, createPool } = require('./lib/admin');
+const { createPool, PASSWORD } = require('./lib/admin');
 
 /** Buttons that change nothing on the server. */
 const READ_ONLY = new Set(['Search', 'Filter', 'Clear', 'Previous', 'Next', 'Sign out']);
@@ -18,7 +18,7 @@ async function writeControls(page) {
 }
 
 test('an auditor sees no write controls and is refused when forcing one', async ({ page }) => {
-    const auditor = await createUser(['audit'], 'ui-auditor');
+    const auditor = await createUser(`${unique('ui-auditor')}@example.com`, PASSWORD, ['audit']);
     const pool = await createPool(unique('ui-audit-pool'));
     const { json } = await api('POST', '/api/v2/organizations/default/varsets', {
         body: { data: { type: 'varsets', attributes: { name: unique('ui-audit-set') } } },

@@ -2,13 +2,13 @@
 // take it back and delete it; built-in roles offer no controls.
 'use strict';
 const { test, expect } = require('@playwright/test');
-const { admin, api, unique } = require('./lib/instance');
+const { admin, api, unique, createUser } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { createUser, acceptDialogs } = require('./lib/admin');
+const { acceptDialogs, PASSWORD } = require('./lib/admin');
 
 test('create, assign, edit and delete a role', async ({ page }) => {
     const role = unique('ui-role');
-    const person = await createUser([], 'ui-holder');
+    const person = await createUser(`${unique('ui-holder')}@example.com`, PASSWORD);
     acceptDialogs(page);
     await signIn(page, admin, '/app/admin/roles');
     await expect(page.locator('tr[data-role="admin"]').getByRole('button')).toHaveCount(0);

@@ -1,24 +1,9 @@
-// People, roles and pools the administration tests set up through the
-// API, and a signed-in page that accepts the confirmations destructive
-// buttons ask for.
+// Tokens and pools the administration tests set up through the API, and
+// a page that accepts the confirmations destructive buttons ask for.
 'use strict';
-const { api, unique } = require('./instance');
+const { api } = require('./instance');
 
 const PASSWORD = 'Correct-Horse-42-battery';
-
-/** A local user who can sign in, holding the given roles. */
-async function createUser(roles = [], prefix = 'ui-user') {
-    const email = `${unique(prefix)}@example.com`;
-    const { json } = await api('POST', '/api/terrapod/v1/users', {
-        body: { data: { type: 'users', attributes: { email, 'display-name': prefix, password: PASSWORD } } },
-    });
-    if (roles.length) {
-        await api('PUT', '/api/terrapod/v1/role-assignments', {
-            body: { data: { type: 'role-assignments', attributes: { email, roles } } },
-        });
-    }
-    return { id: json.data.id, email, password: PASSWORD };
-}
 
 /** An API token of the user with this id; the admin's token by default. */
 async function createToken(userId, attributes) {
@@ -45,4 +30,4 @@ function acceptDialogs(page) {
     page.on('dialog', (d) => d.accept());
 }
 
-module.exports = { createUser, createToken, createPool, statusWith, acceptDialogs, PASSWORD };
+module.exports = { createToken, createPool, statusWith, acceptDialogs, PASSWORD };
