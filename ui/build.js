@@ -5,6 +5,7 @@ import * as esbuild from 'esbuild';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildApiDocs } from './build-api-docs.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, 'dist');
@@ -32,3 +33,4 @@ if (!js || !css) {
 const page = (await readFile(path.join(here, 'src/index.html'), 'utf8'))
     .replace('@JS@', js).replace('@CSS@', css);
 await writeFile(path.join(dist, 'index.html'), page);
+await buildApiDocs(here, dist);

@@ -19,7 +19,7 @@ export default [
         },
     },
     {
-        files: ['build.js', 'eslint.config.js', 'test/**/*.js'],
+        files: ['build.js', 'build-api-docs.js', 'eslint.config.js', 'test/**/*.js'],
         languageOptions: { globals: { ...globals.node } },
     },
 ];

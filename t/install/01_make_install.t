@@ -30,8 +30,8 @@ sub files_under {
 sub mode_of { sprintf '%04o', (stat $_[0])[2] & 07777 }
 
 my @sql = map { s{.*/}{}r } glob "$ENV{TP_SRC}/sql/*.sql";
-# the built web UI: index.html and its hashed assets
-my @ui = map { s{.*/ui/dist/}{}r } glob "$ENV{TP_SRC}/ui/dist/index.html $ENV{TP_SRC}/ui/dist/assets/*";
+# the built web UI: index.html, api-docs.html and their hashed assets
+my @ui = map { s{.*/ui/dist/}{}r } glob "$ENV{TP_SRC}/ui/dist/index.html $ENV{TP_SRC}/ui/dist/api-docs.html $ENV{TP_SRC}/ui/dist/assets/*";
 my %expect = (
     "$apxs/mod_terrapod.so" => '0644',
     "$prefix/bin/terrapod-admin" => '0755',

@@ -11,7 +11,9 @@ import { WorkspaceConfigurationsPage } from './pages/workspace-configurations.js
 import { WorkspaceSettingsPage } from './pages/workspace-settings.js';
 import { RunPage } from './pages/run.js';
 import { AgentPoolsPage } from './pages/admin-agent-pools.js';
+import { AgentPoolPage } from './pages/admin-agent-pool.js';
 import { VariableSetsPage } from './pages/admin-variable-sets.js';
+import { VariableSetPage } from './pages/admin-variable-set.js';
 import { RolesPage } from './pages/admin-roles.js';
 import { UsersPage } from './pages/admin-users.js';
 import { AdminTokensPage } from './pages/admin-tokens.js';
@@ -51,8 +53,10 @@ export const routes = [
     { pattern: '/app/:org/:name/runs/:run', page: RunPage, title: 'Run' },
     { pattern: '/app/admin/agent-pools', page: AgentPoolsPage, title: 'Agent pools',
       nav: { label: 'Agent pools', group: 'admin', admin: true } },
+    { pattern: '/app/admin/agent-pools/:id', page: AgentPoolPage, title: 'Agent pool' },
     { pattern: '/app/admin/variable-sets', page: VariableSetsPage, title: 'Variable sets',
       nav: { label: 'Variable sets', group: 'admin', admin: true } },
+    { pattern: '/app/admin/variable-sets/:id', page: VariableSetPage, title: 'Variable set' },
     { pattern: '/app/admin/roles', page: RolesPage, title: 'Roles',
       nav: { label: 'Roles', group: 'admin', admin: true } },
     { pattern: '/app/admin/users', page: UsersPage, title: 'Users',

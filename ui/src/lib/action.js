@@ -1,27 +1,37 @@
 // @ts-check
-// A person's action (a save, a delete): whether it is under way and why
-// it failed, for the page to show beside the control.
+// A button's request: busy while it runs, its error shown where it was
+// made, then whatever the page reads again.
 import { useState } from 'preact/hooks';
 
 /**
- * @returns {{busy: boolean, error: any, run: (fn: () => Promise<any>) => Promise<boolean>,
- *   clear: () => void}} run resolves true when fn succeeded
+ * @returns {{busy: boolean, error: any, clear: () => void,
+ *   run: (fn: () => Promise<any>) => Promise<boolean>}} run answers whether fn succeeded
  */
 export function useAction() {
-    const [state, setState] = useState({ busy: false, error: /** @type {any} */ (null) });
-    return {
-        ...state,
-        async run(fn) {
-            setState({ busy: true, error: null });
-            try {
-                await fn();
-                setState({ busy: false, error: null });
-                return true;
-            } catch (error) {
-                setState({ busy: false, error });
-                return false;
-            }
-        },
-        clear: () => setState({ busy: false, error: null }),
-    };
+    const [busy, setBusy] = useState(false);
+    const [error, setError] = useState(/** @type {any} */ (null));
+
+    async function run(/** @type {() => Promise<any>} */ fn) {
+        setBusy(true);
+        setError(null);
+        try {
+            await fn();
+            return true;
+        } catch (e) {
+            setError(e);
+            return false;
+        } finally {
+            setBusy(false);
+        }
+    }
+    return { busy, error, clear: () => setError(null), run };
+}
+
+/**
+ * Asks before an action that cannot be undone.
+ * @param {string} question
+ * @returns {boolean}
+ */
+export function confirmed(question) {
+    return window.confirm(question);
 }

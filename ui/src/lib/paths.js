@@ -21,3 +21,13 @@ export function workspacePath(name, tab) {
 export function runPath(name, runId) {
     return `${workspacePath(name, 'runs')}/${encodeURIComponent(runId)}`;
 }
+
+/** @param {string} id agent pool id */
+export function poolPath(id) {
+    return `/app/admin/agent-pools/${encodeURIComponent(id)}`;
+}
+
+/** @param {string} id variable set id */
+export function varsetPath(id) {
+    return `/app/admin/variable-sets/${encodeURIComponent(id)}`;
+}

@@ -1,8 +1,76 @@
 // @ts-check
-// Agent pools: not written yet.
+// Agent pools: the list (paged by the server) with each pool's listener
+// count, and a form for platform admins to create one.
+import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
-import { Placeholder } from '../components/common.js';
+import { api } from '../lib/session.js';
+import { useLoad } from '../lib/hooks.js';
+import { useAction } from '../lib/action.js';
+import { isAdmin } from '../lib/account.js';
+import { parseLabels, inputValue } from '../lib/forms.js';
+import { labelList } from '../lib/format.js';
+import { navigate } from '../lib/nav.js';
+import { poolPath } from '../lib/paths.js';
+import { Link, ErrorNote, Loading, Pager } from '../components/common.js';
 
-export function AgentPoolsPage() {
-    return html`<${Placeholder} title="Agent pools" />`;
+const POOLS = '/api/terrapod/v1/agent-pools';
+
+/** @param {{query: URLSearchParams, account: any}} props */
+export function AgentPoolsPage({ query, account }) {
+    const page = Number(query.get('page')) || 1;
+    const { data, error, reload } = useLoad(() => api.list(POOLS, page, 20), [page]);
+
+    return html`<section>
+        <header class="page-head"><h1>Agent pools</h1></header>
+        ${isAdmin(account) && html`<${NewPool} created=${reload} />`}
+        <${ErrorNote} error=${error} />
+        ${!data && !error && html`<${Loading} />`}
+        ${data && html`${data.data.length === 0 ? html`<p>No agent pools yet.</p>`
+            : html`<div class="table-wrap"><table class="list">
+                <thead><tr>
+                    <th scope="col">Name</th><th scope="col">Listeners</th>
+                    <th scope="col">Labels</th><th scope="col">Description</th>
+                </tr></thead>
+                <tbody>${data.data.map((p) => { const a = p.attributes || {}; return html`<tr key=${p.id}>
+                    <th scope="row"><${Link} to=${poolPath(p.id)}>${a.name}<//></th>
+                    <td>${a['listener-count']}</td>
+                    <td>${labelList(a.labels).map((l) => html`<span class="label">${l}</span> `)}</td>
+                    <td>${a.description}</td>
+                </tr>`; })}</tbody>
+            </table></div>`}
+            <${Pager} pagination=${data.pagination} noun="pools"
+                go=${(/** @type {number} */ p) => navigate(`/app/admin/agent-pools?page=${p}`, { replace: true })} />`}
+    </section>`;
+}
+
+/** @param {{created: () => void}} props */
+function NewPool({ created }) {
+    const [name, setName] = useState('');
+    const [description, setDescription] = useState('');
+    const [labels, setLabels] = useState('');
+    const act = useAction();
+
+    const submit = async (/** @type {Event} */ e) => {
+        e.preventDefault();
+        const ok = await act.run(() => api.post(POOLS, { data: { type: 'agent-pools', attributes: {
+            name, description, labels: parseLabels(labels) } } }));
+        if (ok) {
+            setName('');
+            setDescription('');
+            setLabels('');
+            created();
+        }
+    };
+    return html`<details class="panel">
+        <summary>New agent pool</summary>
+        <form class="stack" onSubmit=${submit}>
+            <label>Name <input required value=${name} onInput=${(/** @type {Event} */ e) => setName(inputValue(e))} /></label>
+            <label>Description <input value=${description}
+                onInput=${(/** @type {Event} */ e) => setDescription(inputValue(e))} /></label>
+            <label>Labels <input value=${labels} placeholder="key=value, key=value"
+                onInput=${(/** @type {Event} */ e) => setLabels(inputValue(e))} /></label>
+            <${ErrorNote} error=${act.error} />
+            <p><button class="primary" type="submit" disabled=${act.busy}>Create pool</button></p>
+        </form>
+    </details>`;
 }
