@@ -27,6 +27,8 @@ test('create, assign, edit and delete a role', async ({ page }) => {
     await set.getByLabel('Email').fill(person.email);
     await set.getByLabel(role).check();
     await set.getByRole('button', { name: 'Set roles' }).click();
+    // the form empties once the server has taken the assignment
+    await expect(set.getByLabel('Email')).toHaveValue('');
     const ra = await api('GET', '/api/terrapod/v1/role-assignments?page[size]=100');
     expect(ra.json.data.find((r) => r.attributes.email === person.email)?.attributes.roles).toEqual([role]);
     await expectAccessible(page);
