@@ -31,6 +31,11 @@
 #define POOLADM NULL, TP_LEVEL_ADMIN
 /* changes who may do what: cached token lookups are dropped after it */
 #define PRINCIPALS NULL, TP_LEVEL_NONE, 1
+/* event streams, open long: their database connection is only borrowed;
+ * the level one demands, as it opens, on its workspace or its pool */
+#define STREAM     NULL, TP_LEVEL_NONE, 0, 0, 1
+#define WSSTREAM   NULL, TP_LEVEL_READ, 0, 0, 1
+#define POOLSTREAM NULL, TP_LEVEL_READ, 0, 0, 1
 
 #define V2 "/api/v2"
 #define NATIVE "/api/terrapod/v1"
@@ -313,6 +318,14 @@ const tp_route_t tp_routes[] = {
      tp_api_artifact_log_append},
     {"POST", NATIVE "/runs/{run_id}/resource-profile", RUNNER,
      tp_api_run_resource_profile},
+
+    /* live events (text/event-stream) */
+    {"GET", NATIVE "/workspaces/{id}/runs/events", USER,
+     tp_api_workspace_events, WSSTREAM},
+    {"GET", NATIVE "/workspace-events", USER, tp_api_workspaces_events,
+     STREAM},
+    {"GET", NATIVE "/agent-pools/{id}/events", AUDIT,
+     tp_api_agent_pool_events, POOLSTREAM},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list},

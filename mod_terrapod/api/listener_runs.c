@@ -585,15 +585,41 @@ static int apply_log(tp_req_t *req)
 }
 
 /* The log the path names, of a run in the phase that writes it. */
-static tp_err_t *load_log(tp_req_t *req, const char **key)
+static tp_err_t *load_log(tp_req_t *req, tp_rows_t **run, const char **key)
 {
     int apply = apply_log(req);
-    tp_rows_t *run;
-    tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, &run);
+    tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, run);
 
-    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(run, 0, "id"),
+    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(*run, 0, "id"),
                                          apply);
     return err;
+}
+
+static const tp_stmt_t SQL_LOG_EVENT = {"log_event",
+    "SELECT tp_event('log_updated', %s, NULL,"
+    " jsonb_build_object('workspace_id', %s::text, 'run_id', %s::text,"
+    "                    'phase', %s::text, 'size', %s::bigint))"};
+
+/* Tells the run's followers (log_updated) how long its log now is; they
+ * read the new bytes from its log-read-url. The bytes are stored by now:
+ * a failure here is only logged, or the runner would send them again. */
+static void log_updated(tp_req_t *req, const tp_rows_t *run, const char *key)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *ws = tp_row(run, 0, "workspace_id");
+    apr_off_t size = 0;
+    tp_err_t *err;
+
+    tp_storage_file(&req->conf->storage, p, key, &size);
+    err = tp_req_exec(req, &SQL_LOG_EVENT, NULL,
+                      TP_DB_ARGS(ws, ws, tp_row(run, 0, "id"),
+                                 apply_log(req) ? "apply" : "plan",
+                                 apr_off_t_toa(p, size)));
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP01606: no "
+                      "log_updated event for run %s: %s",
+                      tp_row(run, 0, "id"), err->log ? err->log : err->detail);
+    }
 }
 
 /* A stored artifact, to the runner of a phase now running. */
@@ -793,12 +819,14 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req)
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
 {
     const char *key;
+    tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load_log(req, &key)) != NULL
+    if ((err = load_log(req, &run, &key)) != NULL
         || (err = store_body(req, key)) != NULL) {
         return err;
     }
+    log_updated(req, run, key);
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }
 
@@ -806,17 +834,21 @@ tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req)
 {
     const char *key;
+    tp_rows_t *run;
     tp_err_t *err;
     char *buf;
     apr_size_t len;
 
-    if ((err = load_log(req, &key)) != NULL
+    if ((err = load_log(req, &run, &key)) != NULL
         || (err = tp_read_raw(req, req->conf->max_upload, &buf, &len))
            != NULL
         || (len && (err = tp_storage_append(&req->conf->storage,
                                             req->r->pool, key, buf, len))
             != NULL)) {
         return err;
+    }
+    if (len) {
+        log_updated(req, run, key);
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }
