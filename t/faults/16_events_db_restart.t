@@ -69,7 +69,7 @@ ok hub_notes() > $notes, 'the event hubs say they are back (TP01602)';
 like error_log(), qr/TP01601: event hub lost the database/, 'and said they had lost it';
 diag sprintf 'the events arrived within %.1f s of the first write after the restart;'
      . ' the hubs caught up %s events from the table', time - $t0,
-     join(', ', error_log() =~ /TP01602: .*?; (\d+) events caught up/g));
+     join(', ', error_log() =~ /TP01602: .*?; (\d+) events caught up/g);
 
 my $late = open_stream(last_id => $last_before);
 my @replayed;
