@@ -331,8 +331,9 @@ static int take(stream_t *st, apr_pool_t *p, apr_time_t quiet,
     if (!hub.stopping) {
         n = tp_ev_ring_since(hub.ring, st->after, st->since, p, BATCH, evs,
                              &lost);
-        if (n == 0) {
-            st->after = hub.last;   /* all it skipped was out of window */
+        if (n == 0 && hub.last > st->after) {
+            /* all there was above it is out of the window: past it */
+            st->after = hub.last;
         }
     }
     apr_thread_mutex_unlock(hub.lock);

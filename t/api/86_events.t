@@ -1,14 +1,17 @@
 # Live events (text/event-stream): who may open which stream (401, 403,
 # 404 and 400 as the rest of the API answers them); the frames, the retry
-# line and keep-alives, with nothing compressing them; each event type
+# line and keep-alives (that nothing compresses them is in
+# t/faults/16_events_db_restart.t, where mod_deflate is loaded); each event type
 # produced by the API call that causes it (lock and unlock, PATCH, a
 # variable created, updated and deleted, a state version uploaded, a run
 # moved through its statuses by a listener, a plan log appended, a
-# listener joining and heartbeating); the stream of every workspace
+# listener joining and heartbeating); a session cookie opening a stream as
+# EventSource does; the stream of every workspace
 # filtered by what each subscriber may read; a change of roles ending the
 # streams of the person it concerns; Last-Event-ID replaying what was
 # missed; the per-process cap (503 + Retry-After, the rest of the API
-# answering meanwhile) and the end of a stream's lifetime.
+# answering meanwhile), old events swept, and the end of a stream's
+# lifetime.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -16,9 +19,10 @@ use Apache::TestRequest ();
 use JSON::PP ();
 use TP::Test;
 use TP::Listener;
+use TP::Browser qw(browser password_user sign_in cookie);
 use TP::SSE;
 
-plan tests => 76;
+plan tests => 81;
 
 my $NAT = '/api/terrapod/v1';
 my $WAIT = 15;      # seconds any awaited frame may take
@@ -108,11 +112,10 @@ refused(ws_stream($ws, $owner, last_id => '-1'), 400, 'a negative Last-Event-ID'
 
 # ==== a stream: its head, the retry line, keep-alives ====
 
-my $s = ws_stream($ws, $owner, headers => {'Accept-Encoding' => 'gzip'});
+my $s = ws_stream($ws, $owner);
 is $s->code, 200, 'the owner opens the workspace stream';
 like $s->header('Content-Type'), qr{^text/event-stream}, 'text/event-stream';
 is $s->header('Cache-Control'), 'no-cache', 'not cached';
-ok !defined $s->header('Content-Encoding'), 'not compressed, though gzip was accepted';
 is $s->header('Transfer-Encoding'), 'chunked', 'chunked: frames go as they come';
 my $f = $s->frame($WAIT);
 is $f && $f->{retry}, 1000, 'it starts with the retry line';
@@ -295,6 +298,24 @@ $f = $s->frame($WAIT) if $f && defined $f->{retry};
 is $f && $f->{comment}, 'keepalive', 'from the newest id: nothing to replay';
 $s->close;
 
+# ==== a browser: the session cookie is what EventSource sends ====
+
+password_user('ev-browser@test.local', 'Ev-browser-pass-2024');
+my $ua = browser();
+$r = sign_in($ua, '/api/terrapod/v1/auth/authorize?return_to=/',
+             'ev-browser@test.local', 'Ev-browser-pass-2024');
+die 'sign-in: ' . $r->as_string unless $r->code == 303;
+my $session = 'terrapod_session=' . cookie($ua, 'terrapod_session');
+$s = all_stream(undef, headers => {Cookie => $session});
+is $s->code, 200, 'a session cookie opens workspace-events, no CSRF header needed';
+ok_call('patch', api(PATCH => "/api/v2/workspaces/$open", token => $admin,
+                     body => {data => {type => 'workspaces',
+                                       attributes => {description => 'browser'}}}));
+ok next_of($s, 'workspace_updated', $open), 'and it is sent what its person may read';
+$s->close;
+refused(all_stream(undef, headers => {Cookie => 'terrapod_session=tps1.' . 'Q' x 43}),
+        401, 'a session cookie that is no session');
+
 # ==== the cap: TerrapodMaxEventStreams 2 per process ====
 
 # four processes at most (MaxRequestWorkers 40 / ThreadsPerChild 10): at
@@ -320,6 +341,17 @@ ok wait_until(10, sub {
        my $code = $t->code;
        $t->close;
        $code == 200 }), 'closed streams free their places';
+
+# ==== old events are swept ====
+
+# older than the replay window (600 s) and the hour kept beyond it
+sql("INSERT INTO events (type, workspace_id, payload, created_at) VALUES"
+    . " ('workspace_updated', '$open', '{}', now() - interval '2 hours'),"
+    . " ('workspace_updated', '$open', '{}', now() - interval '30 minutes')");
+ok wait_until(15, sub { sql("SELECT count(*) FROM events WHERE created_at < now() - interval '1 hour'") == 0 }),
+   'the purge-events task deletes events past the window and its hour';
+is sql("SELECT count(*) FROM events WHERE created_at < now() - interval '29 minutes'"), 1,
+   'and keeps the younger';
 
 # ==== the lifetime ====
 

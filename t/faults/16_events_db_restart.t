@@ -3,7 +3,9 @@
 # each process's event hub reconnects by itself, and every event committed
 # after the restart reaches every stream, in order, none missing; a
 # stream opened afterwards with the Last-Event-ID of before the crash is
-# replayed the same events.
+# replayed the same events. All of it with mod_deflate set to compress
+# event streams and API answers alike: the streams go uncompressed, frame
+# by frame, all the same.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -16,6 +18,18 @@ my $e = instance();
 my $NAT = '/api/terrapod/v1';
 my $streams = 4;
 my $WAIT = 30;      # seconds any awaited frame may take
+
+chomp(my $moddir = qx{apxs -q LIBEXECDIR});
+restart_with_snippet('events-deflate', <<"CONF");
+<IfModule !deflate_module>
+    LoadModule deflate_module $moddir/mod_deflate.so
+</IfModule>
+<Location "/api">
+    SetOutputFilter DEFLATE
+</Location>
+CONF
+my ($probe) = api(GET => '/api/v2/account/details', headers => {'Accept-Encoding' => 'gzip'});
+is $probe->header('Content-Encoding'), 'gzip', 'API answers are compressed here';
 
 my ($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
     body => {data => {type => 'workspaces', attributes => {name => 'fault-events'}}});
@@ -35,8 +49,10 @@ sub patch {
 }
 sub hub_notes { my @m = error_log() =~ /TP01602: event hub back on the database/g; scalar @m }
 
-my @s = map { open_stream() } 1 .. $streams;
+my @s = map { open_stream(headers => {'Accept-Encoding' => 'gzip'}) } 1 .. $streams;
 is scalar(grep { $_->code == 200 } @s), $streams, "$streams streams open";
+is scalar(grep { !defined $_->header('Content-Encoding') } @s), $streams,
+   'none of them compressed, though gzip was accepted';
 is patch('before'), 200, 'a change before the crash';
 my @before = map { $_->event_where($WAIT, sub { $_[0]{event} eq 'workspace_updated' }) } @s;
 is scalar(grep { defined } @before), $streams, 'every stream has it';
