@@ -22,7 +22,7 @@ use TP::Listener;
 use TP::Browser qw(browser password_user sign_in cookie);
 use TP::SSE;
 
-plan tests => 81;
+plan tests => 83;
 
 my $NAT = '/api/terrapod/v1';
 my $WAIT = 15;      # seconds any awaited frame may take
@@ -265,6 +265,40 @@ $e = next_of($again, 'workspace_updated');
 is $e && $e->{json}{workspace_id}, $open,
    'reconnected, the reader no longer sees the workspace its role showed';
 $_->close for values %sub, $again;
+
+# ==== concurrent writers: every event, in id order ====
+
+# Transactions commit in another order than they began; the ids are
+# handed out at the commit, so a stream (and a hub reading "id > N")
+# misses none of them.
+my @busy = map { make_ws($admin, "ev-busy-$_") } 1 .. 6;
+my $all = all_stream($admin);
+my $from = sql('SELECT max(id) FROM events');
+my @kids;
+for my $w (@busy) {
+    my $pid = fork // die "fork: $!";
+    if (!$pid) {
+        for my $n (1 .. 10) {
+            api(PATCH => "/api/v2/workspaces/$w", token => $admin,
+                body => {data => {type => 'workspaces', attributes => {description => "busy $n"}}});
+            api(POST => "/api/v2/workspaces/$w/actions/lock", token => $admin, body => {});
+            api(POST => "/api/v2/workspaces/$w/actions/unlock", token => $admin);
+        }
+        exit 0;
+    }
+    push @kids, $pid;
+}
+waitpid $_, 0 for @kids;
+my $in = join ',', map { "'$_'" } @busy;
+my @table = split /\n/, sql("SELECT id FROM events WHERE id > $from AND workspace_id IN ($in) ORDER BY id");
+my %busy = map { $_ => 1 } @busy;
+my @got;
+while (@got < @table and my $ev = $all->event($WAIT)) {
+    push @got, $ev->{id} if $busy{ $ev->{json}{workspace_id} // '' };
+}
+is scalar(@table), 6 * 30, 'six writers at once: 180 events committed';
+is_deeply \@got, \@table, 'the stream has every one of them, in id order';
+$all->close;
 
 # ==== Last-Event-ID: a reconnect is replayed what it missed ====
 
