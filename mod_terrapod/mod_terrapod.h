@@ -152,8 +152,8 @@ typedef struct tp_route {
     int principals;
     /* a GET whose answers the read cache keeps (TerrapodReadCache) */
     int cached;
-    /* an event stream: open long, so its database connection is only
-     * borrowed (tp_req_db_release gives it back) */
+    /* held open long (event streams, long polls): its database
+     * connection is only borrowed, and tp_req_db_release gives it back */
     int stream;
 } tp_route_t;
 
@@ -191,7 +191,7 @@ void tp_req_child_init(apr_pool_t *pchild, server_rec *s);
 volatile apr_uint32_t *tp_req_write_counter(void);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
-/* Gives back the connection of a stream route (tp_route_t.stream) before
+/* Gives back the connection of a held route (tp_route_t.stream) before
  * it waits; a later tp_req_db borrows another. */
 void tp_req_db_release(tp_req_t *req);
 /* Runs a statement on the request's connection. */
@@ -459,6 +459,10 @@ tp_err_t *tp_hold(tp_req_t *req);
 /* The same for an event stream, against TerrapodMaxEventStreams (by
  * default a quarter of ThreadsPerChild). */
 tp_err_t *tp_hold_stream(tp_req_t *req);
+/* 1 once this Apache process is asked to stop or restart: a held
+ * request then ends at once rather than hold the process up until Apache
+ * kills it. */
+int tp_process_stopping(void);
 
 /* mod_terrapod_events.c: the event hub of each process (a thread with
  * its own database connection that LISTENs and fills a ring of recent
@@ -470,6 +474,11 @@ void tp_events_child_init(apr_pool_t *pchild, server_rec *s);
  * database connection before it waits. */
 struct tp_ev_sub;
 tp_err_t *tp_events_stream(tp_req_t *req, const struct tp_ev_sub *sub);
+/* How many runs this process's hub has seen queued so far; then waits up
+ * to timeout for one more than *seen (updated), 1 when one came. Without
+ * a hub it only sleeps. What a long poll waits on instead of a LISTEN. */
+apr_uint32_t tp_events_queued(void);
+int tp_events_wait_queued(apr_uint32_t *seen, apr_interval_time_t timeout);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,

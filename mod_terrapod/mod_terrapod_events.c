@@ -11,7 +11,6 @@
 #include <http_config.h>
 #include <http_log.h>
 #include <http_protocol.h>
-#include <ap_mpm.h>
 #include <util_filter.h>
 #include <apr_strings.h>
 #include <apr_thread_proc.h>
@@ -41,6 +40,7 @@ static struct {
     apr_thread_t *thread;
     tp_ev_ring_t *ring;
     apr_int64_t last;           /* the newest id read from the table */
+    apr_uint32_t queued;        /* runs queued (plan_queued, apply_queued) */
     int ready;                  /* has read the table once */
     int stopping;
     server_rec *s;
@@ -61,6 +61,8 @@ static const tp_stmt_t SQL_EVENTS_START = {"events_start",
 static const tp_stmt_t SQL_EVENTS_AFTER = {"events_after",
     "SELECT e.id, e.type, e.workspace_id, e.pool_id,"
     " e.payload->>'email' AS principal,"
+    " e.type = 'run_status_change'"
+    "   AND e.payload->>'status' IN ('plan_queued', 'apply_queued') AS queued,"
     " (extract(epoch FROM e.created_at) * 1000000)::bigint AS at,"
     " (jsonb_build_object('event', e.type, 'id', e.id::text,"
     "                     'at', tp_ts(e.created_at)) || e.payload)::text"
@@ -71,14 +73,6 @@ static const tp_stmt_t SQL_EVENTS_AFTER = {"events_after",
     " WHERE e.id > %s::bigint ORDER BY e.id LIMIT " PAGE};
 
 /* ---- the hub ---- */
-
-static int stopping(void)
-{
-    int state = AP_MPMQ_RUNNING;
-
-    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-           && state == AP_MPMQ_STOPPING;
-}
 
 static apr_int64_t int64_cell(const tp_rows_t *rows, int i, const char *col)
 {
@@ -123,6 +117,7 @@ static tp_err_t *catch_up(tp_db_t *db, apr_pool_t *p, int *n)
                              "out of memory", ev.id);
             }
             hub.last = ev.id;
+            hub.queued += tp_row_bool(rows, i, "queued");
         }
         hub.ready = 1;
         apr_thread_cond_broadcast(hub.news);
@@ -297,6 +292,39 @@ void tp_events_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, NULL, stop_hub);
 }
 
+/* ---- the listeners' long polls ---- */
+
+apr_uint32_t tp_events_queued(void)
+{
+    apr_uint32_t n = 0;
+
+    if (hub.thread) {
+        apr_thread_mutex_lock(hub.lock);
+        n = hub.queued;
+        apr_thread_mutex_unlock(hub.lock);
+    }
+    return n;
+}
+
+int tp_events_wait_queued(apr_uint32_t *seen, apr_interval_time_t timeout)
+{
+    apr_time_t until = apr_time_now() + timeout;
+    int news;
+
+    if (!hub.thread) {
+        apr_sleep(timeout);
+        return 0;
+    }
+    apr_thread_mutex_lock(hub.lock);
+    while (hub.queued == *seen && !hub.stopping && apr_time_now() < until) {
+        apr_thread_cond_timedwait(hub.news, hub.lock, until - apr_time_now());
+    }
+    news = hub.queued != *seen;
+    *seen = hub.queued;
+    apr_thread_mutex_unlock(hub.lock);
+    return news;
+}
+
 /* ---- a stream ---- */
 
 typedef struct {
@@ -390,7 +418,8 @@ static void run(stream_t *st)
     for (;;) {
         apr_pool_clear(iter);
         if ((n = take(st, iter, quiet < st->end ? quiet : st->end, &evs)) < 0
-            || (wrote = deliver(st, iter, evs, n)) < 0 || stopping()) {
+            || (wrote = deliver(st, iter, evs, n)) < 0
+            || tp_process_stopping()) {
             return;
         }
         if (!wrote && apr_time_now() >= quiet) {

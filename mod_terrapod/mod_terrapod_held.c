@@ -116,6 +116,14 @@ static tp_err_t *hold(tp_req_t *req, hold_t *h)
     return NULL;
 }
 
+int tp_process_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
+           && state == AP_MPMQ_STOPPING;
+}
+
 tp_err_t *tp_hold(tp_req_t *req)
 {
     return hold(req, &polls);

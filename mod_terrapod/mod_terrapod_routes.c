@@ -31,9 +31,10 @@
 #define POOLADM NULL, TP_LEVEL_ADMIN
 /* changes who may do what: cached token lookups are dropped after it */
 #define PRINCIPALS NULL, TP_LEVEL_NONE, 1
-/* event streams, open long: their database connection is only borrowed;
- * the level one demands, as it opens, on its workspace or its pool */
-#define STREAM     NULL, TP_LEVEL_NONE, 0, 0, 1
+/* held open long (event streams, long polls): their database connection
+ * is only borrowed; the level a stream demands, as it opens, on its
+ * workspace or its pool */
+#define HELD       NULL, TP_LEVEL_NONE, 0, 0, 1
 #define WSSTREAM   NULL, TP_LEVEL_READ, 0, 0, 1
 #define POOLSTREAM NULL, TP_LEVEL_READ, 0, 0, 1
 
@@ -283,7 +284,7 @@ const tp_route_t tp_routes[] = {
 
     /* the listener and runner protocol */
     {"GET", NATIVE "/listeners/{id}/runs/next", LISTENER,
-     tp_api_listener_run_next},
+     tp_api_listener_run_next, HELD},
     {"POST", NATIVE "/listeners/{id}/runs/{run_id}/runner-token", LISTENER,
      tp_api_listener_runner_token},
     {"GET", NATIVE "/listeners/{id}/runs/{run_id}", LISTENER,
@@ -323,7 +324,7 @@ const tp_route_t tp_routes[] = {
     {"GET", NATIVE "/workspaces/{id}/runs/events", USER,
      tp_api_workspace_events, WSSTREAM},
     {"GET", NATIVE "/workspace-events", USER, tp_api_workspaces_events,
-     STREAM},
+     HELD},
     {"GET", NATIVE "/agent-pools/{id}/events", AUDIT,
      tp_api_agent_pool_events, POOLSTREAM},
 

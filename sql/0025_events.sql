@@ -169,3 +169,8 @@ CREATE CONSTRAINT TRIGGER users_event_delete AFTER DELETE ON users
 CREATE CONSTRAINT TRIGGER api_tokens_event_delete AFTER DELETE ON api_tokens
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     EXECUTE FUNCTION tp_event_principal('user_email');
+
+-- Listeners' long polls wait on their process's event hub, woken by the
+-- run_status_change of a queued run: the channel of 0007 has no listener.
+DROP TRIGGER runs_queued_notify ON runs;
+DROP FUNCTION tp_run_queued_notify();

@@ -7,14 +7,12 @@
  * docs/listener-protocol.md. */
 #include <apr_strings.h>
 #include <http_protocol.h>
-#include <ap_mpm.h>
 #include "../mod_terrapod.h"
 #include "../tp_run.h"
 #include "../tp_vars.h"
 #include "../tp_plan.h"
 
 #define RECHECK       apr_time_from_sec(1)
-#define RUN_QUEUED_CHANNEL "terrapod_run_queued"   /* sql/0007 */
 #define TOKEN_TTL     3600
 #define TOKEN_TTL_MAX 7200
 /* files a plan wrote for its apply: bounded on their own, whatever
@@ -269,21 +267,12 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
     return tp_send_json(req, 200, doc);
 }
 
-/* 1 once this Apache process is asked to stop or restart: a long poll
- * then answers "nothing yet" at once rather than holding the process up
- * until Apache kills it. */
-static int stopping(void)
-{
-    int state = AP_MPMQ_RUNNING;
-
-    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-           && state == AP_MPMQ_STOPPING;
-}
-
 /* GET /listeners/{id}/runs/next?wait=N: a claim is tried, then again
- * each time a run is queued (the database NOTIFYs it) or RECHECK passes
- * (a finished phase frees capacity without a notification), until one
- * succeeds or the wait is over. Each try is one short transaction. */
+ * each time this process's event hub sees a run queued or RECHECK passes
+ * (a finished phase frees capacity without a queued run), until one
+ * succeeds or the wait is over. Each try is one short transaction on a
+ * connection borrowed for it: a waiting poll holds a worker thread, not
+ * a database connection. */
 tp_err_t *tp_api_listener_run_next(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool, *iter;
@@ -292,6 +281,7 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
     int max = req->conf->listener_poll_wait >= 0
               ? req->conf->listener_poll_wait : TP_DEFAULT_POLL_WAIT;
     apr_time_t deadline, left;
+    apr_uint32_t seen;
     long wait = 0;
     tp_db_t *db;
     tp_err_t *err;
@@ -304,20 +294,20 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
         }
     }
     deadline = apr_time_now() + apr_time_from_sec(wait < max ? wait : max);
-    /* a wait holds a worker and a database connection: bounded */
-    if ((wait > 0 && max > 0 && (err = tp_hold(req)) != NULL)
-        || (err = tp_req_db(req, &db)) != NULL
-        || (wait > 0 && (err = tp_db_listen(db, p, RUN_QUEUED_CHANNEL))
-            != NULL)) {
+    /* a wait holds a worker: bounded */
+    if (wait > 0 && max > 0 && (err = tp_hold(req)) != NULL) {
         return err;
     }
+    /* taken before the first try: a run queued after it wakes the wait */
+    seen = tp_events_queued();
     apr_pool_create(&iter, p);
     for (;;) {
         const char *run_id, *phase;
 
         apr_pool_clear(iter);
-        if ((err = tp_run_claim(db, iter, listener, &run_id, &phase))
-            != NULL) {
+        if ((err = tp_req_db(req, &db)) != NULL
+            || (err = tp_run_claim(db, iter, listener, &run_id, &phase))
+               != NULL) {
             return err;
         }
         if (run_id) {
@@ -327,11 +317,13 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
             return send_job(req, apr_pstrdup(p, run_id),
                             apr_pstrdup(p, phase));
         }
+        tp_req_db_release(req);
         left = deadline - apr_time_now();
-        if (left <= 0 || req->r->connection->aborted || stopping()) {
+        if (left <= 0 || req->r->connection->aborted
+            || tp_process_stopping()) {
             return tp_send_empty(req, HTTP_NO_CONTENT);
         }
-        tp_db_notified(db, left < RECHECK ? left : RECHECK);
+        tp_events_wait_queued(&seen, left < RECHECK ? left : RECHECK);
     }
 }
 
