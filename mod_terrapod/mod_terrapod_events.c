@@ -87,7 +87,7 @@ static tp_err_t *catch_up(tp_db_t *db, apr_pool_t *p, int *n)
 {
     tp_rows_t *rows;
     tp_err_t *err;
-    int i;
+    int i, got;
 
     *n = 0;
     do {
@@ -122,9 +122,10 @@ static tp_err_t *catch_up(tp_db_t *db, apr_pool_t *p, int *n)
         hub.ready = 1;
         apr_thread_cond_broadcast(hub.news);
         apr_thread_mutex_unlock(hub.lock);
-        *n += rows->nrows;
-        apr_pool_clear(p);
-    } while (rows->nrows == PAGE_N);
+        got = rows->nrows;
+        *n += got;
+        apr_pool_clear(p);      /* rows with it */
+    } while (got == PAGE_N);
     return NULL;
 }
 
@@ -180,7 +181,10 @@ static int hub_sleep(apr_interval_time_t t)
     return stop;
 }
 
-static void log_down(tp_err_t *err, apr_time_t *lost)
+/* The connection failed with err: it goes, and the next is tried after
+ * a backoff (the failure logged once per outage). */
+static void drop(tp_err_t *err, apr_pool_t *conn_pool, tp_db_t **db,
+                 apr_time_t *lost, apr_interval_time_t *backoff)
 {
     if (!*lost) {
         *lost = apr_time_now();
@@ -188,6 +192,10 @@ static void log_down(tp_err_t *err, apr_time_t *lost)
                      "lost the database (%s); reconnecting",
                      err->log ? err->log : err->detail);
     }
+    apr_pool_clear(conn_pool);
+    *db = NULL;
+    hub_sleep(*backoff);
+    *backoff = *backoff * 2 < BACKOFF_MAX ? *backoff * 2 : BACKOFF_MAX;
 }
 
 static void *APR_THREAD_FUNC hub_main(apr_thread_t *thread, void *data)
@@ -197,20 +205,17 @@ static void *APR_THREAD_FUNC hub_main(apr_thread_t *thread, void *data)
     apr_time_t lost = 0;
     tp_db_t *db = NULL;
     tp_err_t *err;
-    int session = 0, n, heard = 1;
+    int session = 0, n = 0, heard = 1;
 
     (void)data;
     apr_pool_create_unmanaged_ex(&p, NULL, NULL);
     apr_pool_create(&conn_pool, p);
     apr_pool_create(&iter, p);
     while (!hub_stopped()) {
+        apr_pool_clear(iter);
         if (!db) {
             if ((err = hub_connect(conn_pool, &db)) != NULL) {
-                log_down(err, &lost);
-                apr_pool_clear(conn_pool);
-                db = NULL;
-                hub_sleep(backoff);
-                backoff = backoff * 2 < BACKOFF_MAX ? backoff * 2 : BACKOFF_MAX;
+                drop(err, conn_pool, &db, &lost, &backoff);
                 continue;
             }
             session = tp_db_session(db);
@@ -221,27 +226,20 @@ static void *APR_THREAD_FUNC hub_main(apr_thread_t *thread, void *data)
             /* the adapter reconnected under the read: LISTEN again */
             err = tp_err_internal(iter, 503, "reconnected", "reconnected");
         }
-        if (err) {
-            log_down(err, &lost);
-            apr_pool_clear(conn_pool);
-            db = NULL;
-            continue;
-        }
-        if (lost) {
+        if (!err && lost) {
             ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, hub.s, "TP01602: event "
                          "hub back on the database after %" APR_TIME_T_FMT
                          " s; %d events caught up",
                          apr_time_sec(apr_time_now() - lost), n);
             lost = 0;
+            backoff = BACKOFF_MIN;
         }
-        backoff = BACKOFF_MIN;
-        apr_pool_clear(iter);
-        if ((heard = tp_db_notified(db, TICK)) < 0) {
+        if (!err && (heard = tp_db_notified(db, TICK)) < 0) {
             err = tp_err_internal(iter, 503, "database unavailable",
                                   "the listening connection closed");
-            log_down(err, &lost);
-            apr_pool_clear(conn_pool);
-            db = NULL;
+        }
+        if (err) {
+            drop(err, conn_pool, &db, &lost, &backoff);
         }
     }
     apr_pool_destroy(p);

@@ -1,10 +1,10 @@
 /* Requests an Apache process holds open while they wait for news: a
  * listener's runs/next long poll, and the event streams. Each holds a
- * worker thread for as long as it waits (a long poll a database
- * connection too), so a flood of them would leave none for the rest of
- * the API: a process holds at most TerrapodMaxHeldRequests long polls
- * and TerrapodMaxEventStreams streams at once and answers any more at
- * once, 503 with Retry-After. */
+ * worker thread for as long as it waits (and a long poll borrows a
+ * database connection for each claim it tries), so a flood of them would
+ * leave none for the rest of the API: a process holds at most
+ * TerrapodMaxHeldRequests long polls and TerrapodMaxEventStreams streams
+ * at once and answers any more at once, 503 with Retry-After. */
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
