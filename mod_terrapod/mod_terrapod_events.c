@@ -495,7 +495,7 @@ tp_err_t *tp_events_stream(tp_req_t *req, const tp_ev_sub_t *sub)
     if (r->header_only) {
         return NULL;
     }
-    if (put(&st, "retry: " APR_STRINGIFY(RETRY_MS) "\n\n")) {
+    if (put(&st, tp_sse_start(r->pool, RETRY_MS, st.after))) {
         run(&st);
     }
     return NULL;

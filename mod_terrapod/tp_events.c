@@ -48,6 +48,12 @@ const char *tp_sse_frame(apr_pool_t *p, apr_int64_t id, const char *event,
     return out;
 }
 
+const char *tp_sse_start(apr_pool_t *p, int retry_ms, apr_int64_t id)
+{
+    return apr_psprintf(p, "retry: %d\nid: %" APR_INT64_T_FMT "\n\n",
+                        retry_ms, id);
+}
+
 const char *tp_sse_comment(apr_pool_t *p, const char *text)
 {
     return apr_pstrcat(p, ": ", one_line(p, text), "\n\n", NULL);

@@ -37,6 +37,11 @@ typedef struct tp_event {
  * hold one, is dropped. */
 const char *tp_sse_frame(apr_pool_t *p, apr_int64_t id, const char *event,
                          const char *data);
+/* The frame a stream starts with: how soon to reconnect, and the id it
+ * starts after. It dispatches no event, but the browser keeps the id and
+ * sends it back as Last-Event-ID: a stream that ends before its first
+ * event resumes where it began, not at its reconnect. */
+const char *tp_sse_start(apr_pool_t *p, int retry_ms, apr_int64_t id);
 /* A comment frame (": text"), what keep-alives are; line breaks dropped. */
 const char *tp_sse_comment(apr_pool_t *p, const char *text);
 

@@ -22,7 +22,7 @@ use TP::Listener;
 use TP::Browser qw(browser password_user sign_in cookie);
 use TP::SSE;
 
-plan tests => 83;
+plan tests => 86;
 
 my $NAT = '/api/terrapod/v1';
 my $WAIT = 15;      # seconds any awaited frame may take
@@ -119,6 +119,9 @@ is $s->header('Cache-Control'), 'no-cache', 'not cached';
 is $s->header('Transfer-Encoding'), 'chunked', 'chunked: frames go as they come';
 my $f = $s->frame($WAIT);
 is $f && $f->{retry}, 1000, 'it starts with the retry line';
+like $f->{id}, qr/^\d+$/, 'and the id it starts after, for a reconnect';
+ok !defined $f->{event} && !defined $f->{data}, 'which is no event';
+my $start = $f->{id};
 $f = $s->frame($WAIT);
 is $f && $f->{comment}, 'keepalive', 'a keep-alive comment while nothing happens';
 ok !defined $f->{event} && !defined $f->{id}, 'a keep-alive is no event';
@@ -132,6 +135,7 @@ ok $e, 'lock: workspace_lock_change';
 is_deeply [@{ $e->{json} }{qw(event workspace_id locked)}],
           ['workspace_lock_change', $ws, JSON::PP::true], 'lock: locked true';
 like $e->{id}, qr/^\d+$/, 'an event has a decimal id';
+ok $e->{id} > $start, 'above the one the stream started after';
 is $e->{json}{id}, $e->{id}, 'the JSON carries the same id';
 like $e->{json}{at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'and its time';
 unlike $e->{raw}, qr/\r/, 'frames are LF-terminated';

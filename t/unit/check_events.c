@@ -38,6 +38,8 @@ START_TEST(sse_frames)
                      "id: 1\nevent: e\ndata: \n\n");
     ck_assert_str_eq(tp_sse_frame(pool, 2, "e", "\n\n"),
                      "id: 2\nevent: e\ndata: \ndata: \ndata: \n\n");
+    ck_assert_str_eq(tp_sse_start(pool, 1000, 4711),
+                     "retry: 1000\nid: 4711\n\n");
     ck_assert_str_eq(tp_sse_comment(pool, "keepalive"), ": keepalive\n\n");
     ck_assert_str_eq(tp_sse_comment(pool, "a\r\nb"), ": ab\n\n");
 }
