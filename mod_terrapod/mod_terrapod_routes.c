@@ -32,11 +32,11 @@
 /* changes who may do what: cached token lookups are dropped after it */
 #define PRINCIPALS NULL, TP_LEVEL_NONE, 1
 /* held open long (event streams, long polls): their database connection
- * is only borrowed; the level a stream demands, as it opens, on its
- * workspace or its pool */
-#define HELD       NULL, TP_LEVEL_NONE, 0, 0, 1
-#define WSSTREAM   NULL, TP_LEVEL_READ, 0, 0, 1
-#define POOLSTREAM NULL, TP_LEVEL_READ, 0, 0, 1
+ * is only borrowed; a stream of a workspace or a pool demands read on it
+ * as it opens */
+#define HELD       .stream = 1
+#define WSSTREAM   READ, .stream = 1
+#define POOLSTREAM POOLRD, .stream = 1
 
 #define V2 "/api/v2"
 #define NATIVE "/api/terrapod/v1"
