@@ -3,7 +3,10 @@
 # each process's event hub reconnects by itself, and every event committed
 # after the restart reaches every stream, in order, none missing; a
 # stream opened afterwards with the Last-Event-ID of before the crash is
-# replayed the same events. All of it with mod_deflate set to compress
+# replayed the same events. Apache restarted gracefully under open
+# streams: they end (a process that is to stop holds none open), and a
+# reconnect with Last-Event-ID is replayed what was committed meanwhile.
+# All of it with mod_deflate set to compress
 # event streams and API answers alike: the streams go uncompressed, frame
 # by frame, all the same.
 use strict;
@@ -94,5 +97,19 @@ while (@replayed < @committed and my $ev = $late->event($WAIT)) {
 }
 is_deeply \@replayed, \@committed, 'a reconnect with Last-Event-ID is replayed them too';
 $_->close for @s, $late;
+
+# a graceful restart: the old processes end their streams rather than
+# wait for them (TerrapodEventStreamLifetime is 300 s here)
+@s = map { open_stream() } 1 .. 2;
+is scalar(grep { $_->code == 200 } @s), 2, 'two streams open';
+my $pos = $s[0]->frame($WAIT)->{id};
+kill 'USR1', httpd_pid() or die "graceful restart: $!";
+ok scalar(grep { $_->ends($WAIT) } @s) == 2, 'a graceful restart ends them';
+ok wait_until(30, sub { patch('during the restart') == 200 }), 'a change meanwhile';
+my $after = open_stream(last_id => $pos);
+is $after->code, 200, 'a new process takes the reconnect';
+my $ev = $after->event_where($WAIT, sub { $_[0]{event} eq 'workspace_updated' });
+ok $ev && $ev->{id} > $pos, 'and replays the change made while it reconnected';
+$_->close for @s, $after;
 
 done_testing;
