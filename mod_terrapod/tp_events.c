@@ -250,7 +250,12 @@ tp_ev_verdict_e tp_ev_decide(apr_pool_t *p, const tp_ev_sub_t *sub,
     }
     switch (sub->scope) {
     case TP_EV_WORKSPACE:
-        return same(ev->workspace_id, sub->id) ? TP_EV_SEND : TP_EV_SKIP;
+        if (!same(ev->workspace_id, sub->id)) {
+            return TP_EV_SKIP;
+        }
+        /* relabelled or gone out of the subscriber's sight: the stream
+         * ends, and opening it again is refused */
+        return may_read(p, sub->who, ev) ? TP_EV_SEND : TP_EV_END;
     case TP_EV_POOL:
         return same(ev->pool_id, sub->id) ? TP_EV_SEND : TP_EV_SKIP;
     case TP_EV_WORKSPACES:

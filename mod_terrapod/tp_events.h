@@ -88,7 +88,9 @@ typedef struct tp_ev_sub {
 typedef enum {
     TP_EV_SKIP,   /* not this subscriber's */
     TP_EV_SEND,
-    TP_EV_END     /* the subscriber's access may have changed: end */
+    /* the subscriber's access may have changed (its roles, or its
+     * workspace's name, owner or labels): end */
+    TP_EV_END
 } tp_ev_verdict_e;
 
 /* What to do with ev for sub; p for the decision's scratch. */

@@ -22,7 +22,7 @@ use TP::Listener;
 use TP::Browser qw(browser password_user sign_in cookie);
 use TP::SSE;
 
-plan tests => 86;
+plan tests => 90;
 
 my $NAT = '/api/terrapod/v1';
 my $WAIT = 15;      # seconds any awaited frame may take
@@ -335,6 +335,27 @@ $f = $s->frame($WAIT);
 $f = $s->frame($WAIT) if $f && defined $f->{retry};
 is $f && $f->{comment}, 'keepalive', 'from the newest id: nothing to replay';
 $s->close;
+
+# ==== a workspace relabelled out of a reader's sight ====
+
+assign_reader('ev-blue-readers');
+# a stream opened before its process's hub read the role change is ended
+# by it once: the reader opens another, as a browser would
+my $following;
+for my $try (1 .. 3) {
+    $s = ws_stream($blue, $reader);
+    ok_call('patch', api(PATCH => "/api/v2/workspaces/$blue", token => $admin,
+                         body => {data => {type => 'workspaces',
+                                           attributes => {description => "seen $try"}}}));
+    last if $following = next_of($s, 'workspace_updated', $blue);
+    $s->close;
+}
+ok $following, 'the reader follows the workspace its role shows';
+ok_call('relabel', api(PATCH => "/api/v2/workspaces/$blue", token => $admin,
+                       body => {data => {type => 'workspaces',
+                                         attributes => {labels => {team => 'ev-red'}}}}));
+ok $s->ends($WAIT), 'relabelled out of its sight: the stream ends';
+refused(ws_stream($blue, $reader), 404, 'and opening it again is refused');
 
 # ==== a browser: the session cookie is what EventSource sends ====
 

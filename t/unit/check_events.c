@@ -189,7 +189,7 @@ START_TEST(decide_scopes)
     tp_grants_t *alice = grants("alice@example.com", 0, 0, 0);
     tp_ev_sub_t ws = {TP_EV_WORKSPACE, "ws-a", alice};
     tp_ev_sub_t pool_sub = {TP_EV_POOL, "apool-1", alice};
-    tp_event_t ev = ws_event("ws-a", "a", NULL, "{}");
+    tp_event_t ev = ws_event("ws-a", "a", "alice@example.com", "{}");
 
     ck_assert_int_eq(tp_ev_decide(pool, &ws, &ev), TP_EV_SEND);
     ev.workspace_id = "ws-b";
@@ -202,6 +202,30 @@ START_TEST(decide_scopes)
     ck_assert_int_eq(tp_ev_decide(pool, &ws, &ev), TP_EV_SKIP);
     ev.pool_id = "apool-2";
     ck_assert_int_eq(tp_ev_decide(pool, &pool_sub, &ev), TP_EV_SKIP);
+}
+END_TEST
+
+START_TEST(decide_workspace_out_of_sight)
+{
+    tp_grants_t *alice = grants("alice@example.com", 0, 0, 1);
+    tp_grants_t *auditor = grants("audit@example.com", 0, 1, 0);
+    tp_ev_sub_t a = {TP_EV_WORKSPACE, "ws-1", alice};
+    tp_ev_sub_t au = {TP_EV_WORKSPACE, "ws-1", auditor};
+    tp_event_t ev = ws_event("ws-1", "blue-1", NULL, "{\"team\":\"blue\"}");
+
+    ck_assert_int_eq(tp_ev_decide(pool, &a, &ev), TP_EV_SEND);
+    /* relabelled away from the role that showed it */
+    ev.ws_labels = "{\"team\":\"red\"}";
+    ck_assert_int_eq(tp_ev_decide(pool, &a, &ev), TP_EV_END);
+    ck_assert_int_eq(tp_ev_decide(pool, &au, &ev), TP_EV_SEND);
+    /* renamed into the role's deny rule */
+    ev.ws_labels = "{\"team\":\"blue\"}";
+    ev.ws_name = "blue-secret";
+    ck_assert_int_eq(tp_ev_decide(pool, &a, &ev), TP_EV_END);
+    /* deleted */
+    ev.ws_name = NULL;
+    ck_assert_int_eq(tp_ev_decide(pool, &a, &ev), TP_EV_END);
+    ck_assert_int_eq(tp_ev_decide(pool, &au, &ev), TP_EV_SEND);
 }
 END_TEST
 
@@ -282,6 +306,7 @@ Suite *events_suite(void)
     tcase_add_test(tc, ring_order_and_eviction);
     tcase_add_test(tc, ring_window);
     tcase_add_test(tc, decide_scopes);
+    tcase_add_test(tc, decide_workspace_out_of_sight);
     tcase_add_test(tc, decide_visibility);
     tcase_add_test(tc, decide_principal_changes);
     suite_add_tcase(s, tc);
