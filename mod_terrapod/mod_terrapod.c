@@ -21,6 +21,7 @@
 #include "tp_migrate.h"
 #include "tp_crypto.h"
 #include "tp_tasks.h"
+#include "tp_events.h"
 #include "tp_audit.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
@@ -49,6 +50,10 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->dbd_max = -1;
     c->metrics = -1;
     c->max_held = -1;
+    c->max_streams = -1;
+    c->stream_lifetime = -1;
+    c->event_keepalive = -1;
+    c->event_replay = -1;
     return c;
 }
 
@@ -96,6 +101,10 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->metrics = MERGE_INT(metrics);
     c->metrics_allow = MERGE(metrics_allow);
     c->max_held = MERGE_INT(max_held);
+    c->max_streams = MERGE_INT(max_streams);
+    c->stream_lifetime = MERGE_INT(stream_lifetime);
+    c->event_keepalive = MERGE_INT(event_keepalive);
+    c->event_replay = MERGE_INT(event_replay);
     return c;
 }
 
@@ -486,6 +495,14 @@ static const int_directive_t read_cache = {
     APR_OFFSETOF(tp_srv_conf_t, read_cache), 0, TP_READ_CACHE_MAX};
 static const int_directive_t max_held = {
     APR_OFFSETOF(tp_srv_conf_t, max_held), 1, 100000};
+static const int_directive_t max_streams = {
+    APR_OFFSETOF(tp_srv_conf_t, max_streams), 1, 100000};
+static const int_directive_t stream_lifetime = {
+    APR_OFFSETOF(tp_srv_conf_t, stream_lifetime), 1, 86400};
+static const int_directive_t event_keepalive = {
+    APR_OFFSETOF(tp_srv_conf_t, event_keepalive), 1, 300};
+static const int_directive_t event_replay = {
+    APR_OFFSETOF(tp_srv_conf_t, event_replay), 0, 86400};
 
 static const int_directive_t user_rate_limit = {
     APR_OFFSETOF(tp_srv_conf_t, rate_limits)
@@ -619,6 +636,19 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "Requests waiting for news (listener long "
                   "polls) an Apache process holds at once; more are "
                   "answered 503"),
+    AP_INIT_TAKE1("TerrapodMaxEventStreams", set_int, (void *)&max_streams,
+                  RSRC_CONF, "Event streams an Apache process holds open at "
+                  "once; more are answered 503"),
+    AP_INIT_TAKE1("TerrapodEventStreamLifetime", set_int,
+                  (void *)&stream_lifetime, RSRC_CONF, "Seconds after which "
+                  "the server ends an event stream (the client reconnects)"),
+    AP_INIT_TAKE1("TerrapodEventKeepAlive", set_int,
+                  (void *)&event_keepalive, RSRC_CONF, "Seconds between "
+                  "keep-alive comments on an idle event stream"),
+    AP_INIT_TAKE1("TerrapodEventReplayWindow", set_int,
+                  (void *)&event_replay, RSRC_CONF, "Seconds of events a "
+                  "reconnecting stream is replayed from its Last-Event-ID "
+                  "(0: none)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,
@@ -968,6 +998,15 @@ static void finish_conf(apr_pool_t *p, tp_srv_conf_t *c)
     if (c->audit_queue == -1) {
         c->audit_queue = TP_DEFAULT_AUDIT_QUEUE;
     }
+    if (c->stream_lifetime == -1) {
+        c->stream_lifetime = TP_DEFAULT_STREAM_LIFETIME;
+    }
+    if (c->event_keepalive == -1) {
+        c->event_keepalive = TP_DEFAULT_EVENT_KEEPALIVE;
+    }
+    if (c->event_replay == -1) {
+        c->event_replay = TP_DEFAULT_EVENT_REPLAY;
+    }
     if (c->token_cache == -1) {
         c->token_cache = TP_DEFAULT_TOKEN_CACHE;
     }
@@ -1166,6 +1205,7 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     migrate(ptemp, s, first);
     /* the background child inherits it with the fork */
     tp_audit_set_retention(first->audit_retention_days);
+    tp_events_set_retention(first->event_replay);
     return tp_child_start(pconf, s, first) == APR_SUCCESS
            ? OK : HTTP_INTERNAL_SERVER_ERROR;
 }
@@ -1201,6 +1241,7 @@ static void register_hooks(apr_pool_t *p)
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_rl_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_audit_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(tp_events_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_req_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(tp_metrics_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_log_transaction(tp_audit_mask_request, NULL, before_logs,

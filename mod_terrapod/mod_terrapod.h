@@ -49,6 +49,9 @@ extern module AP_MODULE_DECLARE_DATA terrapod_module;
 #define TP_READ_CACHE_ENTRIES    500  /* answers a process keeps */
 #define TP_READ_CACHE_ANSWER_MAX 16384 /* bytes of the largest kept */
 #define TP_DBD_DEFAULT_MAX       10   /* mod_dbd's DBDMax default */
+#define TP_DEFAULT_STREAM_LIFETIME 300 /* seconds an event stream lasts */
+#define TP_DEFAULT_EVENT_KEEPALIVE 1  /* seconds between keep-alives */
+#define TP_DEFAULT_EVENT_REPLAY  600  /* seconds a reconnect is replayed */
 
 /* SQL: a listener (a row of listeners) is online while its heartbeats
  * keep coming */
@@ -109,6 +112,11 @@ typedef struct tp_srv_conf {
     /* who may read /metrics without a token (apr_ipsubnet_t *) */
     apr_array_header_t *metrics_allow;
     int max_held;                 /* requests; -1: derived at start-up */
+    /* event streams (TerrapodMaxEventStreams ...); -1: inherit */
+    int max_streams;              /* per process; -1: derived */
+    int stream_lifetime;          /* seconds */
+    int event_keepalive;          /* seconds */
+    int event_replay;             /* seconds of the replay window */
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -126,6 +134,7 @@ struct tp_req {
     tp_params_t params;
     tp_principal_t *who;   /* NULL for open routes */
     tp_db_t *db;           /* acquired on first use */
+    apr_pool_t *db_pool;   /* owns db when it is borrowed (streams) */
     apr_table_t *args;     /* the query string, parsed on first use */
     void *ctx;             /* the handler's own, e.g. for list renderers */
     tp_json_t *meta;       /* extra members tp_send_page puts in meta */
@@ -149,6 +158,9 @@ void tp_req_child_init(apr_pool_t *pchild, server_rec *s);
 volatile apr_uint32_t *tp_req_write_counter(void);
 int tp_is_api_path(const char *path);
 tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db);
+/* Gives back the connection of a held route (tp_route_t.stream) before
+ * it waits; a later tp_req_db borrows another. */
+void tp_req_db_release(tp_req_t *req);
 /* Runs a statement on the request's connection. */
 tp_err_t *tp_req_exec(tp_req_t *req, const tp_stmt_t *stmt, tp_rows_t **rows,
                       int nargs, const char **args);
@@ -391,6 +403,9 @@ tp_metrics_t *tp_metrics(void);
 /* mod_dbd's connection for r (NULL when there is none), counted in the
  * metrics with the time spent waiting for it. */
 ap_dbd_t *tp_dbd_acquire(request_rec *r);
+/* The same, given back when p is cleaned up rather than with r: what a
+ * request that stays open long borrows and gives back before it waits. */
+ap_dbd_t *tp_dbd_borrow(request_rec *r, apr_pool_t *p);
 
 /* mod_terrapod_audit.c: records each API request after its response,
  * through a writer thread per process that child_init starts. */
@@ -408,6 +423,29 @@ void tp_held_post_config(server_rec *s, const tp_srv_conf_t *first);
 /* Counts req as held until its pool goes; past the maximum a 503 with
  * Retry-After instead. */
 tp_err_t *tp_hold(tp_req_t *req);
+/* The same for an event stream, against TerrapodMaxEventStreams (by
+ * default a quarter of ThreadsPerChild). */
+tp_err_t *tp_hold_stream(tp_req_t *req);
+/* 1 once this Apache process is asked to stop or restart: a held
+ * request then ends at once rather than hold the process up until Apache
+ * kills it. */
+int tp_process_stopping(void);
+
+/* mod_terrapod_events.c: the event hub of each process (a thread with
+ * its own database connection that LISTENs and fills a ring of recent
+ * events) and the streams it feeds. */
+void tp_events_child_init(apr_pool_t *pchild, server_rec *s);
+/* Answers req with the stream of sub's events, from its Last-Event-ID
+ * (within the replay window) or from now, until the stream's lifetime
+ * ends, the client goes or the process stops. Gives back the request's
+ * database connection before it waits. */
+struct tp_ev_sub;
+tp_err_t *tp_events_stream(tp_req_t *req, const struct tp_ev_sub *sub);
+/* How many runs this process's hub has seen queued so far; then waits up
+ * to timeout for one more than *seen (updated), 1 when one came. Without
+ * a hub it only sleeps. What a long poll waits on instead of a LISTEN. */
+apr_uint32_t tp_events_queued(void);
+int tp_events_wait_queued(apr_uint32_t *seen, apr_interval_time_t timeout);
 
 /* mod_terrapod_child.c */
 apr_status_t tp_child_start(apr_pool_t *pconf, server_rec *s,
@@ -574,6 +612,9 @@ tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
 tp_err_t *tp_api_audit_log_list(tp_req_t *req);
+tp_err_t *tp_api_workspace_events(tp_req_t *req);
+tp_err_t *tp_api_workspaces_events(tp_req_t *req);
+tp_err_t *tp_api_agent_pool_events(tp_req_t *req);
 tp_err_t *tp_api_role_list(tp_req_t *req);
 tp_err_t *tp_api_role_create(tp_req_t *req);
 tp_err_t *tp_api_role_show(tp_req_t *req);

@@ -56,7 +56,8 @@ static const tp_stmt_t SQL_CONNECTION_LIMIT = {"connection_limit",
 
 /* Warns when Apache may open more connections than the database accepts
  * from ordinary roles: each process's mod_dbd pool (DBDMax, but never more
- * than its threads use at once) and audit writer, and this child. Past
+ * than its threads use at once), audit writer and event hub, and this
+ * child. Past
  * that, requests wait for connections or fail with 503 under load. 1 once
  * checked. */
 static int check_connection_sizing(conn_t *cn, apr_pool_t *p)
@@ -71,13 +72,14 @@ static int check_connection_sizing(conn_t *cn, apr_pool_t *p)
         return 0;
     }
     pooled = bg.conf->dbd_max < threads ? bg.conf->dbd_max : threads;
-    need = processes * (pooled + 1) + 1;
+    need = processes * (pooled + 2) + 1;
     max = atoi(tp_row(rows, 0, "max_connections"));
     reserved = atoi(tp_row(rows, 0, "reserved"));
     if (need > max - reserved) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, bg.s, "TP00212: Apache "
                      "may open up to %d database connections (%d processes "
-                     "x (%d pooled + 1 audit writer) + 1 background child); "
+                     "x (%d pooled + 1 audit writer + 1 event hub) + 1 "
+                     "background child); "
                      "PostgreSQL accepts %d (max_connections %d less %d "
                      "reserved): raise max_connections, or lower "
                      "MaxRequestWorkers or DBDMax", need, processes, pooled,

@@ -139,3 +139,47 @@ ap_dbd_t *tp_dbd_acquire(request_rec *r)
     }
     return dbd;
 }
+
+/* A connection borrowed outside mod_dbd's request bookkeeping. */
+typedef struct {
+    server_rec *s;
+    ap_dbd_t *dbd;
+} borrowed_t;
+
+static apr_status_t give_back(void *data)
+{
+    static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *close_fn;
+    borrowed_t *b = data;
+
+    if (!close_fn) {
+        close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    }
+    if (metrics) {
+        tp_metrics_db_released(metrics);
+    }
+    close_fn(b->s, b->dbd);
+    return APR_SUCCESS;
+}
+
+ap_dbd_t *tp_dbd_borrow(request_rec *r, apr_pool_t *p)
+{
+    static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *open_fn;
+    apr_time_t asked = apr_time_now();
+    borrowed_t *b;
+    ap_dbd_t *dbd;
+
+    if (!open_fn) {
+        open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    }
+    dbd = open_fn ? open_fn(p, r->server) : NULL;
+    if (metrics) {
+        tp_metrics_db_acquired(metrics, dbd != NULL, apr_time_now() - asked);
+    }
+    if (dbd) {
+        b = apr_palloc(p, sizeof(*b));
+        b->s = r->server;
+        b->dbd = dbd;
+        apr_pool_cleanup_register(p, b, give_back, apr_pool_cleanup_null);
+    }
+    return dbd;
+}

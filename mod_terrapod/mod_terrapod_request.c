@@ -127,16 +127,30 @@ tp_err_t *tp_req_db(tp_req_t *req, tp_db_t **db)
     ap_dbd_t *dbd;
 
     if (!req->db) {
-        if ((dbd = tp_dbd_acquire(req->r)) == NULL) {
+        if (req->route && req->route->stream && !req->db_pool) {
+            apr_pool_create(&req->db_pool, req->r->pool);
+        }
+        dbd = req->db_pool ? tp_dbd_borrow(req->r, req->db_pool)
+                           : tp_dbd_acquire(req->r);
+        if (!dbd) {
             return tp_err_internal(req->r->pool, 503, "database unavailable",
                                    "mod_dbd gave no connection");
         }
-        req->db = tp_db_wrap(req->r->pool, dbd->driver, dbd->handle,
-                             dbd->pool);
+        req->db = tp_db_wrap(req->db_pool ? req->db_pool : req->r->pool,
+                             dbd->driver, dbd->handle, dbd->pool);
         tp_db_count_writes(req->db, tp_req_write_counter());
     }
     *db = req->db;
     return NULL;
+}
+
+void tp_req_db_release(tp_req_t *req)
+{
+    if (req->db_pool) {
+        apr_pool_destroy(req->db_pool);
+        req->db_pool = NULL;
+        req->db = NULL;
+    }
 }
 
 tp_err_t *tp_req_exec(tp_req_t *req, const tp_stmt_t *stmt, tp_rows_t **rows,

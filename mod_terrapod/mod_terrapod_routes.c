@@ -31,6 +31,12 @@
 #define POOLADM NULL, TP_LEVEL_ADMIN, 0, 0, TP_AXIS_POOL
 /* changes who may do what: cached token lookups are dropped after it */
 #define PRINCIPALS NULL, TP_LEVEL_NONE, 1
+/* held open long (event streams, long polls): their database connection
+ * is only borrowed; a stream of a workspace or a pool demands read on it
+ * as it opens */
+#define HELD       .stream = 1
+#define WSSTREAM   READ, .stream = 1
+#define POOLSTREAM POOLRD, .stream = 1
 
 #define V2 "/api/v2"
 #define NATIVE "/api/terrapod/v1"
@@ -378,7 +384,8 @@ const tp_route_t tp_routes[] = {
 
     /* the listener and runner protocol */
     {"GET", NATIVE "/listeners/{id}/runs/next", LISTENER,
-     tp_api_listener_run_next, .summary = "Wait for the next run to execute"},
+     tp_api_listener_run_next, HELD,
+     .summary = "Wait for the next run to execute"},
     {"POST", NATIVE "/listeners/{id}/runs/{run_id}/runner-token", LISTENER,
      tp_api_listener_runner_token, .summary = "Mint a runner token for a run"},
     {"GET", NATIVE "/listeners/{id}/runs/{run_id}", LISTENER,
@@ -418,6 +425,17 @@ const tp_route_t tp_routes[] = {
      tp_api_artifact_log_append, .summary = "Append to the apply log"},
     {"POST", NATIVE "/runs/{run_id}/resource-profile", RUNNER,
      tp_api_run_resource_profile, .summary = "Report a run's resource usage"},
+
+    /* live events (text/event-stream) */
+    {"GET", NATIVE "/workspaces/{id}/runs/events", USER,
+     tp_api_workspace_events, WSSTREAM,
+     .summary = "Follow a workspace's live events (text/event-stream)"},
+    {"GET", NATIVE "/workspace-events", USER, tp_api_workspaces_events,
+     HELD,
+     .summary = "Follow the live events of every workspace one may read"},
+    {"GET", NATIVE "/agent-pools/{id}/events", AUDIT,
+     tp_api_agent_pool_events, POOLSTREAM,
+     .summary = "Follow an agent pool's listener events"},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,

@@ -445,17 +445,35 @@ tp_err_t *tp_db_listen(tp_db_t *db, apr_pool_t *p, const char *channel)
     return err;
 }
 
+int tp_db_session(tp_db_t *db)
+{
+    PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
+
+    return conn ? PQbackendPID(conn) : 0;
+}
+
+/* 1 when a notification was drained; -1 when reading found the
+ * connection gone. */
+static int heard(PGconn *conn)
+{
+    if (!PQconsumeInput(conn)) {
+        return PQstatus(conn) == CONNECTION_OK ? 0 : -1;
+    }
+    return drain_notifies(conn);
+}
+
 int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout)
 {
     PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
     struct pollfd pfd;
+    int got;
 
     if (!conn || PQsocket(conn) < 0) {
         apr_sleep(timeout);
-        return 0;
+        return -1;
     }
-    if (PQconsumeInput(conn) && drain_notifies(conn)) {
-        return 1;
+    if ((got = heard(conn)) != 0) {
+        return got;
     }
     pfd.fd = PQsocket(conn);
     pfd.events = POLLIN;
@@ -463,9 +481,8 @@ int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout)
     if (poll(&pfd, 1, (int)apr_time_as_msec(timeout)) <= 0) {
         return 0;
     }
-    /* a dropped connection is readable too: the caller's next statement
-     * finds out and reconnects */
-    return PQconsumeInput(conn) && drain_notifies(conn);
+    /* a dropped connection is readable too */
+    return heard(conn);
 }
 
 const char *tp_row(const tp_rows_t *rows, int row, const char *column)

@@ -75,9 +75,14 @@ const char *tp_db_bool(int v);
 
 /* Wake-ups: LISTEN on a channel (a fixed identifier, never a value)
  * until p is cleaned up, then UNLISTEN; tp_db_notified waits at most
- * timeout for a NOTIFY on it and is 1 when one came. Nothing else may run
- * on the connection while it waits. */
+ * timeout for a NOTIFY on it and is 1 when one came, 0 when none did and
+ * -1 when the connection is gone (the next statement reconnects it, and
+ * the LISTEN must then be sent again). Nothing else may run on the
+ * connection while it waits. */
 tp_err_t *tp_db_listen(tp_db_t *db, apr_pool_t *p, const char *channel);
 int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout);
+/* The server session of db (its backend's pid): another one after a
+ * statement means the adapter reconnected, and LISTENs were lost. */
+int tp_db_session(tp_db_t *db);
 
 #endif

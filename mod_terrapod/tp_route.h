@@ -45,6 +45,9 @@ typedef struct tp_route {
     /* a GET whose answers the read cache keeps (TerrapodReadCache) */
     int cached;
     tp_axis_e axis;           /* what level is demanded on */
+    /* held open long (event streams, long polls): its database
+     * connection is only borrowed, and tp_req_db_release gives it back */
+    int stream;
     /* one line on what the route does, for the API's descriptions; rows
      * set it by name (.summary), and a row without one is still served
      * and described */

@@ -6,6 +6,7 @@
 #include "tp_runs.h"
 #include "tp_session.h"
 #include "tp_audit.h"
+#include "tp_events.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -13,6 +14,7 @@ const tp_task_t tp_tasks[] = {
     {"reconcile-runs", 15, "7310003", tp_runs_reconcile},
     {"purge-expired-sessions", 300, "7310008", tp_session_purge},
     {"purge-audit-log", 3600, "7310004", tp_audit_purge},
+    {"purge-events", 300, "7310026", tp_events_purge},
     {NULL, 0, NULL, NULL}
 };
 

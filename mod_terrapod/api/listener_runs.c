@@ -7,14 +7,12 @@
  * docs/listener-protocol.md. */
 #include <apr_strings.h>
 #include <http_protocol.h>
-#include <ap_mpm.h>
 #include "../mod_terrapod.h"
 #include "../tp_run.h"
 #include "../tp_vars.h"
 #include "../tp_plan.h"
 
 #define RECHECK       apr_time_from_sec(1)
-#define RUN_QUEUED_CHANNEL "terrapod_run_queued"   /* sql/0007 */
 #define TOKEN_TTL     3600
 #define TOKEN_TTL_MAX 7200
 /* files a plan wrote for its apply: bounded on their own, whatever
@@ -269,21 +267,12 @@ static tp_err_t *send_job(tp_req_t *req, const char *run_id,
     return tp_send_json(req, 200, doc);
 }
 
-/* 1 once this Apache process is asked to stop or restart: a long poll
- * then answers "nothing yet" at once rather than holding the process up
- * until Apache kills it. */
-static int stopping(void)
-{
-    int state = AP_MPMQ_RUNNING;
-
-    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS
-           && state == AP_MPMQ_STOPPING;
-}
-
 /* GET /listeners/{id}/runs/next?wait=N: a claim is tried, then again
- * each time a run is queued (the database NOTIFYs it) or RECHECK passes
- * (a finished phase frees capacity without a notification), until one
- * succeeds or the wait is over. Each try is one short transaction. */
+ * each time this process's event hub sees a run queued or RECHECK passes
+ * (a finished phase frees capacity without a queued run), until one
+ * succeeds or the wait is over. Each try is one short transaction on a
+ * connection borrowed for it: a waiting poll holds a worker thread, not
+ * a database connection. */
 tp_err_t *tp_api_listener_run_next(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool, *iter;
@@ -292,6 +281,7 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
     int max = req->conf->listener_poll_wait >= 0
               ? req->conf->listener_poll_wait : TP_DEFAULT_POLL_WAIT;
     apr_time_t deadline, left;
+    apr_uint32_t seen;
     long wait = 0;
     tp_db_t *db;
     tp_err_t *err;
@@ -304,20 +294,20 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
         }
     }
     deadline = apr_time_now() + apr_time_from_sec(wait < max ? wait : max);
-    /* a wait holds a worker and a database connection: bounded */
-    if ((wait > 0 && max > 0 && (err = tp_hold(req)) != NULL)
-        || (err = tp_req_db(req, &db)) != NULL
-        || (wait > 0 && (err = tp_db_listen(db, p, RUN_QUEUED_CHANNEL))
-            != NULL)) {
+    /* a wait holds a worker: bounded */
+    if (wait > 0 && max > 0 && (err = tp_hold(req)) != NULL) {
         return err;
     }
+    /* taken before the first try: a run queued after it wakes the wait */
+    seen = tp_events_queued();
     apr_pool_create(&iter, p);
     for (;;) {
         const char *run_id, *phase;
 
         apr_pool_clear(iter);
-        if ((err = tp_run_claim(db, iter, listener, &run_id, &phase))
-            != NULL) {
+        if ((err = tp_req_db(req, &db)) != NULL
+            || (err = tp_run_claim(db, iter, listener, &run_id, &phase))
+               != NULL) {
             return err;
         }
         if (run_id) {
@@ -327,11 +317,13 @@ tp_err_t *tp_api_listener_run_next(tp_req_t *req)
             return send_job(req, apr_pstrdup(p, run_id),
                             apr_pstrdup(p, phase));
         }
+        tp_req_db_release(req);
         left = deadline - apr_time_now();
-        if (left <= 0 || req->r->connection->aborted || stopping()) {
+        if (left <= 0 || req->r->connection->aborted
+            || tp_process_stopping()) {
             return tp_send_empty(req, HTTP_NO_CONTENT);
         }
-        tp_db_notified(db, left < RECHECK ? left : RECHECK);
+        tp_events_wait_queued(&seen, left < RECHECK ? left : RECHECK);
     }
 }
 
@@ -585,15 +577,41 @@ static int apply_log(tp_req_t *req)
 }
 
 /* The log the path names, of a run in the phase that writes it. */
-static tp_err_t *load_log(tp_req_t *req, const char **key)
+static tp_err_t *load_log(tp_req_t *req, tp_rows_t **run, const char **key)
 {
     int apply = apply_log(req);
-    tp_rows_t *run;
-    tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, &run);
+    tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, run);
 
-    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(run, 0, "id"),
+    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(*run, 0, "id"),
                                          apply);
     return err;
+}
+
+static const tp_stmt_t SQL_LOG_EVENT = {"log_event",
+    "SELECT tp_event('log_updated', %s, NULL,"
+    " jsonb_build_object('workspace_id', %s::text, 'run_id', %s::text,"
+    "                    'phase', %s::text, 'size', %s::bigint))"};
+
+/* Tells the run's followers (log_updated) how long its log now is; they
+ * read the new bytes from its log-read-url. The bytes are stored by now:
+ * a failure here is only logged, or the runner would send them again. */
+static void log_updated(tp_req_t *req, const tp_rows_t *run, const char *key)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *ws = tp_row(run, 0, "workspace_id");
+    apr_off_t size = 0;
+    tp_err_t *err;
+
+    tp_storage_file(&req->conf->storage, p, key, &size);
+    err = tp_req_exec(req, &SQL_LOG_EVENT, NULL,
+                      TP_DB_ARGS(ws, ws, tp_row(run, 0, "id"),
+                                 apply_log(req) ? "apply" : "plan",
+                                 apr_off_t_toa(p, size)));
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP01606: no "
+                      "log_updated event for run %s: %s",
+                      tp_row(run, 0, "id"), err->log ? err->log : err->detail);
+    }
 }
 
 /* A stored artifact, to the runner of a phase now running. */
@@ -793,12 +811,14 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req)
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
 {
     const char *key;
+    tp_rows_t *run;
     tp_err_t *err;
 
-    if ((err = load_log(req, &key)) != NULL
+    if ((err = load_log(req, &run, &key)) != NULL
         || (err = store_body(req, key)) != NULL) {
         return err;
     }
+    log_updated(req, run, key);
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }
 
@@ -806,17 +826,21 @@ tp_err_t *tp_api_artifact_log_put(tp_req_t *req)
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req)
 {
     const char *key;
+    tp_rows_t *run;
     tp_err_t *err;
     char *buf;
     apr_size_t len;
 
-    if ((err = load_log(req, &key)) != NULL
+    if ((err = load_log(req, &run, &key)) != NULL
         || (err = tp_read_raw(req, req->conf->max_upload, &buf, &len))
            != NULL
         || (len && (err = tp_storage_append(&req->conf->storage,
                                             req->r->pool, key, buf, len))
             != NULL)) {
         return err;
+    }
+    if (len) {
+        log_updated(req, run, key);
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }

@@ -22,16 +22,16 @@ subtest 'connection sizing is checked at start-up' => sub {
     restart_with_snippet('db-sizing', "# as made\n");
     ok wait_until(20, sub { log_since($seen) =~ /TP0021[23]/ }), 'the check ran';
     like log_since($seen),
-         qr/TP00213: Apache may open up to 417 database connections; PostgreSQL accepts 447/,
-         'MaxRequestWorkers 400: 16 processes x (25 + 1 audit writer) + 1 fit';
+         qr/TP00213: Apache may open up to 433 database connections; PostgreSQL accepts 447/,
+         'MaxRequestWorkers 400: 16 processes x (25 + 1 audit writer + 1 event hub) + 1 fit';
     unlike log_since($seen), qr/TP00212/, 'no warning';
 
     $seen = length error_log();
     restart_with_snippet('db-sizing', "ThreadsPerChild 30\nMaxRequestWorkers 480\n"
                                       . "DBDMax 30\n");
     ok wait_until(20, sub { log_since($seen) =~ /TP0021[23]/ }), 'checked again';
-    like log_since($seen), qr/TP00212: Apache may open up to 497 database connections \(16 processes x \(30 pooled \+ 1 audit writer\) \+ 1 background child\); PostgreSQL accepts 447 \(max_connections 450 less 3 reserved\)/,
-         'DBDMax 30 on 30 threads: 16 processes need 497, and a warning says so';
+    like log_since($seen), qr/TP00212: Apache may open up to 513 database connections \(16 processes x \(30 pooled \+ 1 audit writer \+ 1 event hub\) \+ 1 background child\); PostgreSQL accepts 447 \(max_connections 450 less 3 reserved\)/,
+         'DBDMax 30 on 30 threads: 16 processes need 513, and a warning says so';
     like log_since($seen), qr/\[terrapod:warn\][^\n]*TP00212/, 'at warning level';
     write_file(snippet('db-sizing'), "# as made\n");
 };

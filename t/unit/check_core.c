@@ -36,6 +36,7 @@ Suite *resource_suite(void);
 Suite *plan_suite(void);
 Suite *metrics_suite(void);
 Suite *openapi_suite(void);
+Suite *events_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -1425,6 +1426,7 @@ int main(void)
     srunner_add_suite(sr, jwt_suite());
     srunner_add_suite(sr, web_suite());
     srunner_add_suite(sr, audit_suite());
+    srunner_add_suite(sr, events_suite());
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, resource_suite());
     srunner_add_suite(sr, plan_suite());
