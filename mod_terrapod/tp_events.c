@@ -1,5 +1,6 @@
 /* Live events' httpd-free parts: SSE frames, the ring of recent events,
  * Last-Event-ID, and who is sent which event. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <apr_strings.h>
@@ -86,14 +87,14 @@ struct tp_ev_ring {
 };
 
 static const apr_size_t STRINGS[] = {
-    APR_OFFSETOF(tp_event_t, type),
-    APR_OFFSETOF(tp_event_t, workspace_id),
-    APR_OFFSETOF(tp_event_t, pool_id),
-    APR_OFFSETOF(tp_event_t, principal),
-    APR_OFFSETOF(tp_event_t, data),
-    APR_OFFSETOF(tp_event_t, ws_name),
-    APR_OFFSETOF(tp_event_t, ws_owner),
-    APR_OFFSETOF(tp_event_t, ws_labels),
+    offsetof(tp_event_t, type),
+    offsetof(tp_event_t, workspace_id),
+    offsetof(tp_event_t, pool_id),
+    offsetof(tp_event_t, principal),
+    offsetof(tp_event_t, data),
+    offsetof(tp_event_t, ws_name),
+    offsetof(tp_event_t, ws_owner),
+    offsetof(tp_event_t, ws_labels),
 };
 #define N_STRINGS (sizeof(STRINGS) / sizeof(STRINGS[0]))
 #define FIELD(e, i) (*(const char **)((char *)(e) + STRINGS[i]))
