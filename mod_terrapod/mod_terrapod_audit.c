@@ -19,6 +19,7 @@
 
 #include "mod_terrapod.h"
 #include "tp_audit.h"
+#include "tp_flat.h"
 
 #define BATCH_MAX 256       /* entries per statement */
 /* How long the writer lets entries gather before it writes a batch that
@@ -30,16 +31,15 @@
 
 /* The string fields of an entry, copied with it into the queue. */
 static const apr_size_t STRINGS[] = {
-    APR_OFFSETOF(tp_audit_entry_t, actor),
-    APR_OFFSETOF(tp_audit_entry_t, token_id),
-    APR_OFFSETOF(tp_audit_entry_t, method),
-    APR_OFFSETOF(tp_audit_entry_t, path),
-    APR_OFFSETOF(tp_audit_entry_t, resource_type),
-    APR_OFFSETOF(tp_audit_entry_t, resource_id),
-    APR_OFFSETOF(tp_audit_entry_t, client_ip),
+    offsetof(tp_audit_entry_t, actor),
+    offsetof(tp_audit_entry_t, token_id),
+    offsetof(tp_audit_entry_t, method),
+    offsetof(tp_audit_entry_t, path),
+    offsetof(tp_audit_entry_t, resource_type),
+    offsetof(tp_audit_entry_t, resource_id),
+    offsetof(tp_audit_entry_t, client_ip),
 };
 #define N_STRINGS (sizeof(STRINGS) / sizeof(STRINGS[0]))
-#define FIELD(e, i) (*(const char **)((char *)(e) + STRINGS[i]))
 
 static struct {
     apr_thread_mutex_t *lock;
@@ -181,33 +181,6 @@ void tp_audit_child_init(apr_pool_t *pchild, server_rec *s)
     apr_pool_pre_cleanup_register(pchild, NULL, stop_writer);
 }
 
-/* A copy of e with its strings in one malloc'd block. A pool per entry
- * would cost an mmap and a munmap per request (APR's allocator maps its
- * memory), and every munmap interrupts each CPU the process runs on. */
-static tp_audit_entry_t *entry_copy(const tp_audit_entry_t *e)
-{
-    apr_size_t size = sizeof(*e), i, n;
-    tp_audit_entry_t *c;
-    char *at;
-
-    for (i = 0; i < N_STRINGS; i++) {
-        size += FIELD(e, i) ? strlen(FIELD(e, i)) + 1 : 0;
-    }
-    if ((c = malloc(size)) == NULL) {
-        return NULL;
-    }
-    *c = *e;
-    at = (char *)(c + 1);
-    for (i = 0; i < N_STRINGS; i++) {
-        if (FIELD(e, i)) {
-            n = strlen(FIELD(e, i)) + 1;
-            FIELD(c, i) = memcpy(at, FIELD(e, i), n);
-            at += n;
-        }
-    }
-    return c;
-}
-
 /* Hands a copy of the entry to the writer; 0 when there is no writer or
  * its queue is full. */
 static int enqueue(const tp_audit_entry_t *e)
@@ -215,7 +188,8 @@ static int enqueue(const tp_audit_entry_t *e)
     tp_audit_entry_t *c;
     int queued = 0;
 
-    if (!aq.thread || (c = entry_copy(e)) == NULL) {
+    if (!aq.thread
+        || (c = tp_flat_copy(e, sizeof(*e), STRINGS, N_STRINGS)) == NULL) {
         return 0;
     }
     apr_thread_mutex_lock(aq.lock);

@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "tp_events.h"
+#include "tp_flat.h"
 #include "tp_json.h"
 
 /* ---- frames ---- */
@@ -97,7 +98,7 @@ static const apr_size_t STRINGS[] = {
     offsetof(tp_event_t, ws_labels),
 };
 #define N_STRINGS (sizeof(STRINGS) / sizeof(STRINGS[0]))
-#define FIELD(e, i) (*(const char **)((char *)(e) + STRINGS[i]))
+#define FIELD(e, i) TP_FLAT_STR(e, STRINGS[i])
 
 tp_ev_ring_t *tp_ev_ring_create(int capacity)
 {
@@ -128,34 +129,9 @@ void tp_ev_ring_destroy(tp_ev_ring_t *ring)
     free(ring);
 }
 
-/* A copy of ev with its strings in one malloc'd block. */
-static tp_event_t *event_copy(const tp_event_t *ev)
-{
-    apr_size_t size = sizeof(*ev), i, n;
-    tp_event_t *c;
-    char *at;
-
-    for (i = 0; i < N_STRINGS; i++) {
-        size += FIELD(ev, i) ? strlen(FIELD(ev, i)) + 1 : 0;
-    }
-    if ((c = malloc(size)) == NULL) {
-        return NULL;
-    }
-    *c = *ev;
-    at = (char *)(c + 1);
-    for (i = 0; i < N_STRINGS; i++) {
-        if (FIELD(ev, i)) {
-            n = strlen(FIELD(ev, i)) + 1;
-            FIELD(c, i) = memcpy(at, FIELD(ev, i), n);
-            at += n;
-        }
-    }
-    return c;
-}
-
 int tp_ev_ring_push(tp_ev_ring_t *ring, const tp_event_t *ev)
 {
-    tp_event_t *c = event_copy(ev), *old;
+    tp_event_t *c = tp_flat_copy(ev, sizeof(*ev), STRINGS, N_STRINGS), *old;
 
     if (!c) {
         return 0;

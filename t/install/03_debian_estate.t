@@ -254,8 +254,8 @@ step 'the schema, then the site' => sub {
     ok wait_until(30, sub { slurp("$E/log/apache2/error.log") =~ /TP0021[23]/ }),
        'the connection sizing is checked';
     my $log = slurp("$E/log/apache2/error.log");
-    like $log, qr/TP00213: Apache may open up to 177 database connections; PostgreSQL accepts 197/,
-         'and fits: 16 x (10 + 1) + 1 = 177 of 197';
+    like $log, qr/TP00213: Apache may open up to 193 database connections; PostgreSQL accepts 197/,
+         'and fits: 16 x (10 + 2) + 1 = 193 of 197';
     unlike $log, qr/TP00212/, 'no warning';
     my @children = grep { (stat "/proc/$_")[4] == getpwnam('www-data') }
                    split ' ', qx{pgrep -P \$(cat $E/run/apache2/apache2.pid)};

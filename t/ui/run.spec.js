@@ -56,14 +56,63 @@ test('terraform apply in agent mode: the run page shows the log and the final st
     expectClean(page);
 });
 
-test('a run waiting for confirmation is confirmed from its page and applies', async ({ page }) => {
-    const name = unique('ui-confirm');
+/**
+ * A workspace in agent mode whose run has planned and waits for its
+ * confirmation.
+ * @param {string} prefix
+ */
+async function plannedRun(prefix) {
+    const name = unique(prefix);
     const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': false });
     const cv = await uploadConfig(ws.id, configDir(name, TWO_RESOURCES));
     await until(60, 'the configuration to be uploaded', async () =>
         (await api('GET', `/api/v2/configuration-versions/${cv}`)).json.data.attributes.status === 'uploaded');
     const run = await queueRun(ws.id, cv);
     await until(120, 'the run to plan', async () => (await runStatus(run)) === 'planned');
+    return { name, run };
+}
+
+// an apply that writes a line a second for ten seconds
+const SLOW_APPLY = `
+resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "for i in 1 2 3 4 5 6 7 8 9 10; do echo \\"step $i of 10\\"; sleep 1; done"
+  }
+}
+`;
+
+test('terraform apply from the CLI with the run page open: the log grows, the status turns applied, no reload', async ({ page }) => {
+    test.skip(!(await hasLiveEvents()), 'the server has no live event streams (404)');
+    const name = unique('ui-tf-live');
+    const ws = await createWorkspace(name, { 'execution-mode': 'agent' });
+    const dir = configDir(name, SLOW_APPLY);
+    const init = await terraform(dir, 'init', '-input=false');
+    expect(init.code, init.out).toBe(0);
+    const applying = terraform(dir, 'apply', '-auto-approve', '-input=false');
+    let run = '';
+    await until(120, 'the run of the CLI to be queued', async () => {
+        const { json } = await api('GET', `/api/v2/workspaces/${ws.id}/runs`);
+        run = json.data.length ? json.data[0].id : '';
+        return run !== '';
+    });
+    await signIn(page, admin, `/app/default/${name}/runs/${run}`);
+    // gone if the page were loaded again
+    await page.evaluate(() => { /** @type {any} */ (window).sameDocument = true; });
+    const applyLog = page.getByRole('region', { name: /^Apply output/ });
+    await expect(applyLog).toContainText('step 1 of 10', { timeout: 120000 });
+    // the first line is there while the last is still seconds away: the
+    // log grows in the open page
+    await expect(applyLog).not.toContainText('step 10 of 10', { timeout: 1 });
+    await expect(applyLog).toContainText('step 10 of 10', { timeout: 60000 });
+    await expect(page.getByTestId('run-status')).toHaveText('Applied', { timeout: 60000 });
+    expect(await page.evaluate(() => /** @type {any} */ (window).sameDocument)).toBe(true);
+    const r = await applying;
+    expect(r.code, r.out).toBe(0);
+    expectClean(page);
+});
+
+test('a run waiting for confirmation is confirmed from its page and applies', async ({ page }) => {
+    const { name, run } = await plannedRun('ui-confirm');
 
     await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
     await expect(page.getByTestId('run-status')).toHaveText('Planned');
@@ -119,13 +168,7 @@ resource "terraform_data" "noisy" {
 
 test('the run status turns applied without a reload over the live stream', async ({ page }) => {
     test.skip(!(await hasLiveEvents()), 'the server has no live event streams (404)');
-    const name = unique('ui-live-run');
-    const ws = await createWorkspace(name, { 'execution-mode': 'agent', 'auto-apply': false });
-    const cv = await uploadConfig(ws.id, configDir(name, TWO_RESOURCES));
-    await until(60, 'the configuration to be uploaded', async () =>
-        (await api('GET', `/api/v2/configuration-versions/${cv}`)).json.data.attributes.status === 'uploaded');
-    const run = await queueRun(ws.id, cv);
-    await until(120, 'the run to plan', async () => (await runStatus(run)) === 'planned');
+    const { name, run } = await plannedRun('ui-live-run');
     await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
     await expect(page.getByRole('status').filter({ hasText: 'Live' })).toBeVisible();
     await expect(page.getByTestId('run-status')).toHaveText('Planned');

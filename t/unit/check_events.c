@@ -3,12 +3,15 @@
  * events (order, eviction, the replay window, what was lost), and which
  * subscriber is sent which event. */
 #include <check.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
 #include "tp_events.h"
+#include "tp_flat.h"
 #include "tp_json.h"
 
 static apr_pool_t *pool;
@@ -293,6 +296,33 @@ START_TEST(decide_principal_changes)
 }
 END_TEST
 
+/* The strings travel with the record: the copy outlives its source and
+ * frees as one block. */
+START_TEST(flat_copy)
+{
+    struct rec { int n; const char *a, *b, *c; } r = {7, "one", NULL, ""};
+    static const apr_size_t strings[] = {
+        offsetof(struct rec, a), offsetof(struct rec, b),
+        offsetof(struct rec, c)};
+    char buf[8];
+    struct rec *c;
+
+    strcpy(buf, "one");
+    r.a = buf;
+    c = tp_flat_copy(&r, sizeof(r), strings, 3);
+    ck_assert_ptr_nonnull(c);
+    memset(buf, 'x', sizeof(buf) - 1);
+    ck_assert_int_eq(c->n, 7);
+    ck_assert_str_eq(c->a, "one");
+    ck_assert_ptr_null(c->b);
+    ck_assert_str_eq(c->c, "");
+    /* inside the copy's own block, not the source's */
+    ck_assert((const char *)c->a > (const char *)c
+              && (const char *)c->c > c->a);
+    free(c);
+}
+END_TEST
+
 Suite *events_suite(void);
 
 Suite *events_suite(void)
@@ -309,6 +339,7 @@ Suite *events_suite(void)
     tcase_add_test(tc, decide_workspace_out_of_sight);
     tcase_add_test(tc, decide_visibility);
     tcase_add_test(tc, decide_principal_changes);
+    tcase_add_test(tc, flat_copy);
     suite_add_tcase(s, tc);
     return s;
 }
