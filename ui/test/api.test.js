@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createClient, cookieValue, withQuery, errorMessage, includedIndex, related, ApiError }
-    from '../src/lib/api.js';
+import { createClient, cookieValue, withQuery, errorMessage, includedIndex, related, ApiError,
+    rateLimitWait } from '../src/lib/api.js';
 
 /** A fetch that records its calls and answers from a list. */
 function fakeFetch(answers) {
@@ -12,6 +12,7 @@ function fakeFetch(answers) {
         return {
             status: a.status,
             ok: a.status >= 200 && a.status < 300,
+            headers: { get: (name) => (a.headers || {})[name] ?? null },
             text: async () => (a.body === undefined ? '' : JSON.stringify(a.body)),
         };
     };
@@ -21,8 +22,10 @@ function fakeFetch(answers) {
 function client(answers, cookies = '') {
     const f = fakeFetch(answers);
     let unauthorized = 0;
-    const c = createClient({ fetch: f.fn, cookies: () => cookies, unauthorized: () => unauthorized++ });
-    return { c, calls: f.calls, unauthorized: () => unauthorized };
+    const waits = [];
+    const c = createClient({ fetch: f.fn, cookies: () => cookies, unauthorized: () => unauthorized++,
+                             sleep: async (ms) => { waits.push(ms); } });
+    return { c, calls: f.calls, unauthorized: () => unauthorized, waits };
 }
 
 test('cookie values are found among others and decoded', () => {
@@ -86,4 +89,26 @@ test('included documents are indexed by type and id', () => {
     const idx = includedIndex({ data: null, included: [{ id: '1', type: 'a' }, { id: '1', type: 'b' }] });
     assert.equal(idx.size, 2);
     assert.equal(includedIndex({ data: null }).size, 0);
+});
+
+test('a rate-limited call waits as Retry-After says and is sent again', async () => {
+    const { c, calls, waits } = client([
+        { status: 429, headers: { 'Retry-After': '2' }, body: { errors: [{ status: '429' }] } },
+        { status: 429, body: { errors: [{ status: '429' }] } },
+        { status: 201, body: { data: { id: 'ws-1' } } },
+    ], 'terrapod_csrf=t');
+    const doc = await c.post('/api/v2/x', { data: {} });
+    assert.equal(doc.data.id, 'ws-1');
+    assert.equal(calls.length, 3);
+    assert.deepEqual(waits, [2000, 1000]);
+    assert.equal(calls[2].init.headers['X-CSRF-Token'], 't');
+});
+
+test('a call still refused after its tries shows the 429', async () => {
+    const refused = { status: 429, headers: { 'Retry-After': '600' }, body: { errors: [{ detail: 'slow down' }] } };
+    const { c, calls, waits } = client([refused, refused, refused, refused, refused]);
+    await assert.rejects(c.get('/api/v2/x'), (e) => e instanceof ApiError && e.status === 429);
+    assert.equal(calls.length, 4);
+    assert.deepEqual(waits, [10000, 10000, 10000]);
+    assert.equal(rateLimitWait({ headers: { get: () => 'soon' } }), 1000);
 });

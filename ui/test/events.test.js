@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SSEParser, reconnectDelay, retryAfter, follow } from '../src/lib/events.js';
+import { SSEParser, reconnectDelay, follow } from '../src/lib/events.js';
+import { retryAfter } from '../src/lib/api.js';
 
 test('frames are parsed as they arrive, in any pieces', () => {
     const p = new SSEParser();

@@ -107,12 +107,42 @@ export function related(index, res, name) {
  * @property {typeof fetch} fetch
  * @property {() => string} cookies document.cookie
  * @property {() => void} unauthorized called on a 401 (the session ended)
+ * @property {(ms: number) => Promise<void>} [sleep] waits (tests pass their own)
  */
+
+/** Tries of a request the server's rate limits refuse (429) before its
+ * error is shown; the server refuses before it acts, so any method may
+ * be sent again. */
+const RATE_LIMITED_TRIES = 4;
+/** The longest a page waits for one Retry-After. */
+const MAX_RETRY_WAIT_MS = 10000;
+
+/**
+ * How long to wait after a 429: its Retry-After, one second without one.
+ * @param {{headers?: {get: (name: string) => string|null}}} res
+ * @returns {number} ms
+ */
+export function rateLimitWait(res) {
+    const ms = retryAfter(res.headers ? res.headers.get('Retry-After') : null);
+    return Math.min(ms ?? 1000, MAX_RETRY_WAIT_MS);
+}
+
+/**
+ * Seconds of a Retry-After header (delta seconds only), in ms, or null.
+ * @param {string|null} value
+ * @returns {number|null}
+ */
+export function retryAfter(value) {
+    return value && /^\d+$/.test(value.trim()) ? Number(value) * 1000 : null;
+}
 
 /**
  * @param {ClientDeps} deps
  */
 export function createClient(deps) {
+    const sleep = deps.sleep
+        || ((/** @type {number} */ ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+
     /**
      * @param {string} method
      * @param {string} path
@@ -131,12 +161,19 @@ export function createClient(deps) {
                 headers['X-CSRF-Token'] = token;
             }
         }
-        const res = await deps.fetch(withQuery(path, opts.query), {
+        const send = () => deps.fetch(withQuery(path, opts.query), {
             method,
             headers,
             credentials: 'same-origin',
             body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
         });
+        let res = await send();
+        // a person's pages share their rate limit with their other tabs
+        // and tools: wait as the server asks, as any good client does
+        for (let tries = 1; res.status === 429 && tries < RATE_LIMITED_TRIES; tries++) {
+            await sleep(rateLimitWait(res));
+            res = await send();
+        }
         const text = await res.text();
         let body = null;
         if (text) {

@@ -4,6 +4,7 @@
 // this server has no live events (pages then poll what they show), a 503
 // says when to come back, and an ended stream is resumed from the last id.
 // An event only says what to fetch again; the API stays the source of truth.
+import { retryAfter } from './api.js';
 
 /**
  * @typedef {{id: string, event: string, data: any}} StreamEvent
@@ -114,15 +115,6 @@ export class SSEParser {
 export function reconnectDelay(failures, hint) {
     const base = hint !== null && hint > 0 ? hint : 1000;
     return Math.min(30000, base * 2 ** Math.max(0, failures));
-}
-
-/**
- * Seconds of a Retry-After header (delta seconds only), in ms, or null.
- * @param {string|null} value
- * @returns {number|null}
- */
-export function retryAfter(value) {
-    return value && /^\d+$/.test(value.trim()) ? Number(value) * 1000 : null;
 }
 
 /**
