@@ -448,6 +448,9 @@ const tp_route_t tp_routes[] = {
      tp_api_vcs_connection_update, .summary = "Update a VCS connection"},
     {"DELETE", NATIVE "/vcs-connections/{id}", ADMIN,
      tp_api_vcs_connection_delete, .summary = "Delete a VCS connection"},
+    {"POST", NATIVE "/vcs-connections/{id}/actions/test", ADMIN,
+     tp_api_vcs_connection_test,
+     .summary = "Test a VCS connection and record its health"},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,

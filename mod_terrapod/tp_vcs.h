@@ -6,6 +6,8 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_time.h>
+#include "tp_error.h"
 
 /* what credentials of a connection are sealed for (tp_seal) */
 #define TP_VCS_SEAL_PURPOSE "vcs-credentials"
@@ -42,5 +44,71 @@ const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
 apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
                                const char *server_url, const char *repo_url,
                                const char **owner, const char **name);
+
+/* ---- the provider clients (tp_vcs_github.c, tp_vcs_gitlab.c) ----
+ * Every call goes through tp_http_client with a timeout, is retried on
+ * 5xx (a Retry-After within TP_VCS_RETRY_MAX seconds honoured), and
+ * leaves in the connection what the provider reported of its rate limit.
+ * A provider's refusal is a 502 whose detail says what it answered. */
+
+#define TP_VCS_ATTEMPTS 3
+#define TP_VCS_TIMEOUT 30           /* seconds per request */
+#define TP_VCS_RETRY_MAX 10         /* longest Retry-After waited for */
+/* an installation token is used until this long before it expires */
+#define TP_VCS_TOKEN_MARGIN apr_time_from_sec(300)
+
+typedef struct tp_vcs_conn {
+    tp_vcs_provider_e provider;
+    const char *api_base;           /* tp_vcs_api_base */
+    const char *credential;         /* the App's PEM key or the token */
+    const char *app_id;             /* GitHub App */
+    const char *installation_id;
+    const char *ca_extra_file;      /* trusted besides the system's CAs */
+    /* GitHub: the installation token the caller kept (NULL: none) and
+     * its expiry; a call that mints one sets token_minted, for the
+     * caller to keep the new one */
+    const char *token;
+    apr_time_t token_expires;
+    int token_minted;
+    /* from the provider's last answer; -1 / 0 when it said nothing */
+    long rate_remaining;
+    apr_time_t rate_reset;
+} tp_vcs_conn_t;
+
+/* The rate limit a response's headers report (GitHub's X-RateLimit-*,
+ * GitLab's RateLimit-*; the reset as Unix seconds): *remaining -1 and
+ * *reset 0 for what they do not say. */
+void tp_vcs_rate_limit(const apr_table_t *headers, long *remaining,
+                       apr_time_t *reset);
+
+/* The App's JWT (RS256): iat a minute ago against clock skew, exp nine
+ * minutes from now (GitHub refuses more than ten), iss the App id. NULL,
+ * *why saying what is wrong with the key, when it cannot sign. */
+char *tp_vcs_github_app_jwt(apr_pool_t *p, const char *app_id,
+                            const char *key_pem, apr_time_t now,
+                            const char **why);
+
+/* Proves the connection works: GitHub mints an installation token (or
+ * uses the kept one) and lists one repository of the installation with
+ * it; GitLab reads the token's user. *who: the account the provider
+ * says it is. */
+tp_err_t *tp_vcs_check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who);
+
+/* ---- shared by the clients ---- */
+
+/* One API request with the retries above: method on api_base + path
+ * with headers ("Name: value", the provider's authentication among
+ * them) and a JSON body or none. *answer is the JSON body of a 2xx
+ * answer; anything else is a 502 naming the status and the provider's
+ * message. */
+tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
+                         const char *method, const char *path,
+                         apr_array_header_t *headers, const char *body,
+                         const char **answer);
+
+tp_err_t *tp_vcs_github_check(apr_pool_t *p, tp_vcs_conn_t *c,
+                              const char **who);
+tp_err_t *tp_vcs_gitlab_check(apr_pool_t *p, tp_vcs_conn_t *c,
+                              const char **who);
 
 #endif

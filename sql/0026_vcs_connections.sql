@@ -19,6 +19,10 @@ CREATE TABLE vcs_connections (
     github_account_type     text,
     -- the App's private key (PEM) or the GitLab token, sealed
     credential_sealed       text NOT NULL,
+    -- a GitHub App's installation access token, sealed, kept until
+    -- shortly before it expires; dropped when the App's key or ids change
+    token_sealed            text,
+    token_expires_at        timestamptz,
     -- NULL: the server-wide TerrapodVCSWebhookSecret
     webhook_secret_sealed   text,
     -- health, as the provider last answered

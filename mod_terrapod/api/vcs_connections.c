@@ -50,7 +50,31 @@ static const tp_stmt_t SQL_VCS_UPDATE = {"vcs_update",
     " github_account_type = COALESCE(%s, github_account_type),"
     " credential_sealed = COALESCE(%s, credential_sealed),"
     " webhook_secret_sealed = COALESCE(%s, webhook_secret_sealed),"
+    " token_sealed = CASE WHEN %s::boolean THEN NULL ELSE token_sealed END,"
     " updated_at = now()"
+    " WHERE id = %s"};
+/* What the provider clients need, sealed as stored. */
+static const tp_stmt_t SQL_VCS_SECRETS = {"vcs_secrets",
+    "SELECT provider, server_url, github_app_id::text AS app_id,"
+    " github_installation_id::text AS installation_id, credential_sealed,"
+    " token_sealed,"
+    " extract(epoch FROM token_expires_at)::bigint AS token_expires"
+    " FROM vcs_connections WHERE id = %s"};
+/* Health after a call: its success or error, the rate limit the provider
+ * last reported, a newly minted token. */
+static const tp_stmt_t SQL_VCS_HEALTH = {"vcs_health",
+    "UPDATE vcs_connections SET"
+    " last_success_at = CASE WHEN %s::text IS NULL THEN now()"
+    "                        ELSE last_success_at END,"
+    " last_error = COALESCE(%s, last_error),"
+    " last_error_at = CASE WHEN %s::text IS NULL THEN last_error_at"
+    "                      ELSE now() END,"
+    " rate_limit_remaining = COALESCE(%s::integer, rate_limit_remaining),"
+    " rate_limit_reset_at = COALESCE(to_timestamp(%s::bigint),"
+    "                                rate_limit_reset_at),"
+    " token_sealed = COALESCE(%s, token_sealed),"
+    " token_expires_at = COALESCE(to_timestamp(%s::bigint),"
+    "                             token_expires_at)"
     " WHERE id = %s"};
 static const tp_stmt_t SQL_VCS_DELETE = {"vcs_delete",
     "DELETE FROM vcs_connections WHERE id = %s RETURNING id"};
@@ -59,6 +83,7 @@ static const tp_stmt_t SQL_VCS_DELETE = {"vcs_delete",
 #define VCS_URL_MAX 2048
 #define VCS_LOGIN_MAX 255
 #define VCS_SECRET_MAX 16384    /* a PEM of a 4096-bit key is ~3.3 KiB */
+#define VCS_ERROR_MAX 500       /* characters of a last error kept */
 
 /* ---- rendering ---- */
 
@@ -106,20 +131,27 @@ static tp_err_t *load(tp_req_t *req, const char *id, tp_rows_t **rows)
     return err;
 }
 
-static tp_err_t *send_connection(tp_req_t *req, int status, const char *id)
+/* account: the provider's account a test found, for meta; or NULL */
+static tp_err_t *send_connection(tp_req_t *req, int status, const char *id,
+                                 const char *account)
 {
     tp_rows_t *rows;
+    tp_json_t *doc;
     tp_err_t *err = load(req, id, &rows);
 
-    return err ? err : tp_send_json(req, status,
-                                    tp_jsonapi_doc(req->r->pool,
-                                                   vcs_resource(req, rows,
-                                                                0)));
+    if (err) {
+        return err;
+    }
+    doc = tp_jsonapi_doc(req->r->pool, vcs_resource(req, rows, 0));
+    if (account) {
+        tp_json_sets(doc, account, "meta", "account", NULL);
+    }
+    return tp_send_json(req, status, doc);
 }
 
 tp_err_t *tp_api_vcs_connection_show(tp_req_t *req)
 {
-    return send_connection(req, 200, tp_param(&req->params, "id"));
+    return send_connection(req, 200, tp_param(&req->params, "id"), NULL);
 }
 
 tp_err_t *tp_api_vcs_connection_list(tp_req_t *req)
@@ -326,7 +358,7 @@ tp_err_t *tp_api_vcs_connection_create(tp_req_t *req)
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP01900: VCS "
                   "connection %s (%s, %s) created by %s", id, in.name,
                   in.provider, req->who->grants.email);
-    return send_connection(req, 201, id);
+    return send_connection(req, 201, id, NULL);
 }
 
 tp_err_t *tp_api_vcs_connection_update(tp_req_t *req)
@@ -348,7 +380,11 @@ tp_err_t *tp_api_vcs_connection_update(tp_req_t *req)
                                          in.server_url, in.status, in.app_id,
                                          in.installation_id, in.account_login,
                                          in.account_type, in.credential,
-                                         in.webhook_secret, id))) != NULL) {
+                                         in.webhook_secret,
+                                         in.credential || in.app_id
+                                         || in.installation_id
+                                         || in.server_url ? "true" : "false",
+                                         id))) != NULL) {
         return err;
     }
     if (in.credential || in.webhook_secret) {
@@ -358,7 +394,7 @@ tp_err_t *tp_api_vcs_connection_update(tp_req_t *req)
                       in.credential && in.webhook_secret ? " and " : "",
                       in.webhook_secret ? "webhook secret" : "", req->who->grants.email);
     }
-    return send_connection(req, 200, id);
+    return send_connection(req, 200, id, NULL);
 }
 
 tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req)
@@ -376,4 +412,96 @@ tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req)
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP01902: VCS "
                   "connection %s deleted by %s", id, req->who->grants.email);
     return tp_send_empty(req, HTTP_NO_CONTENT);
+}
+
+/* ---- testing a connection ---- */
+
+static const char *unseal(tp_req_t *req, const char *sealed)
+{
+    return sealed ? tp_unseal(req->r->pool, req->conf->hmac.bytes,
+                              req->conf->hmac.len, TP_VCS_SEAL_PURPOSE,
+                              sealed) : NULL;
+}
+
+/* The connection of row 0 for the clients, its credential unsealed. */
+static tp_err_t *client_conn(tp_req_t *req, const tp_rows_t *rows,
+                             tp_vcs_conn_t *c)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *expires = tp_row(rows, 0, "token_expires");
+
+    memset(c, 0, sizeof(*c));
+    c->provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
+    c->api_base = tp_vcs_api_base(p, c->provider,
+                                  tp_row(rows, 0, "server_url"));
+    c->app_id = tp_row(rows, 0, "app_id");
+    c->installation_id = tp_row(rows, 0, "installation_id");
+    c->ca_extra_file = req->conf->vcs_ca_file;
+    c->token = unseal(req, tp_row(rows, 0, "token_sealed"));
+    c->token_expires = expires ? apr_time_from_sec(apr_atoi64(expires)) : 0;
+    if (!(c->credential = unseal(req, tp_row(rows, 0, "credential_sealed")))) {
+        return tp_err(p, 422, "the connection's credential cannot be "
+                      "unsealed (was the deployment's key replaced?); "
+                      "send it again");
+    }
+    return NULL;
+}
+
+/* Records what a call to the provider found: failed (its error) or not,
+ * with the rate limit and any new token. */
+static tp_err_t *record_health(tp_req_t *req, const char *id,
+                               const tp_vcs_conn_t *c, const tp_err_t *failed)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *error = failed ? apr_pstrndup(p, failed->detail,
+                                              VCS_ERROR_MAX) : NULL;
+    const char *token = NULL, *expires = NULL;
+
+    if (c->token_minted) {
+        token = tp_seal(p, req->conf->hmac.bytes, req->conf->hmac.len,
+                        TP_VCS_SEAL_PURPOSE, c->token);
+        expires = apr_psprintf(p, "%" APR_TIME_T_FMT,
+                               apr_time_sec(c->token_expires));
+    }
+    return tp_req_exec(req, &SQL_VCS_HEALTH, NULL, TP_DB_ARGS(
+        error, error, error,
+        c->rate_remaining >= 0 ? apr_psprintf(p, "%ld", c->rate_remaining)
+                               : NULL,
+        c->rate_reset ? apr_psprintf(p, "%" APR_TIME_T_FMT,
+                                     apr_time_sec(c->rate_reset)) : NULL,
+        token, token ? expires : NULL, id));
+}
+
+/* Asks the provider whether the connection works (an installation token
+ * and one repository, or the GitLab token's user) and records the
+ * answer as the connection's health. */
+tp_err_t *tp_api_vcs_connection_test(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_param(&req->params, "id"), *who = NULL;
+    tp_vcs_conn_t c;
+    tp_rows_t *rows;
+    tp_err_t *err, *failed;
+
+    if ((err = tp_req_exec(req, &SQL_VCS_SECRETS, &rows, TP_DB_ARGS(id)))
+        != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "VCS connection %s not found", id);
+    }
+    if ((err = client_conn(req, rows, &c)) != NULL) {
+        return err;
+    }
+    failed = tp_vcs_check(p, &c, &who);
+    if ((err = record_health(req, id, &c, failed)) != NULL) {
+        return err;
+    }
+    if (failed) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP01903: VCS "
+                      "connection %s does not work: %s", id, failed->detail);
+        return tp_err(p, 502, "the provider refused the connection: %s",
+                      failed->detail);
+    }
+    return send_connection(req, 200, id, who);
 }
