@@ -2,11 +2,13 @@
  * URLs (tp_vcs.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 
 #include "tp_vcs.h"
 #include "tp_http_client.h"
+#include "tp_crypto.h"
 #include "tp_json.h"
 
 #define GITHUB_WEB "https://github.com"
@@ -214,26 +216,32 @@ static apr_interval_time_t backoff(int n, long retry_after)
 }
 
 tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
-                         const char *method, const char *path,
-                         apr_array_header_t *headers, const char *body,
-                         const char **answer)
+                         tp_vcs_call_t *call)
 {
+    const char *method = call->method ? call->method : "GET";
     tp_http_req_t req = {0};
     tp_http_resp_t resp;
     tp_err_t *err = NULL;
     int attempt;
 
     req.method = method;
-    req.url = apr_pstrcat(p, c->api_base, path, NULL);
-    req.headers = headers;
-    req.body = body;
-    req.body_len = body ? strlen(body) : 0;
+    req.url = apr_pstrcat(p, c->api_base, call->path, NULL);
+    req.headers = call->headers;
+    req.body = call->body;
+    req.body_len = call->body ? strlen(call->body) : 0;
+    req.out_file = call->out_file;
+    req.follow = call->out_file != NULL;
+    req.max_body = call->out_file ? 0 : TP_VCS_MAX_ANSWER;
     req.ca_extra_file = c->ca_extra_file;
     req.timeout = TP_VCS_TIMEOUT;
-    APR_ARRAY_PUSH(headers, const char *) = "User-Agent: mod_terrapod";
-    if (body) {
-        APR_ARRAY_PUSH(headers, const char *) =
+    APR_ARRAY_PUSH(call->headers, const char *) = "User-Agent: mod_terrapod";
+    if (call->body) {
+        APR_ARRAY_PUSH(call->headers, const char *) =
             "Content-Type: application/json";
+    }
+    if (call->etag) {
+        APR_ARRAY_PUSH(call->headers, const char *) =
+            apr_pstrcat(p, "If-None-Match: ", call->etag, NULL);
     }
     for (attempt = 1; attempt <= TP_VCS_ATTEMPTS; attempt++) {
         if (attempt > 1) {
@@ -250,20 +258,195 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
     if (err) {
         return err;
     }
-    if (resp.status < 200 || resp.status > 299) {
-        return tp_err(p, 502, "%s %s answered %d%s%s", method, path,
-                      resp.status, *provider_message(p, resp.body)
-                                   ? ": " : "",
-                      provider_message(p, resp.body));
+    call->status = resp.status;
+    call->answer = resp.body;
+    call->resp_headers = resp.headers;
+    if ((resp.status >= 200 && resp.status <= 299)
+        || (resp.status == 304 && call->etag)) {
+        return NULL;
     }
-    *answer = resp.body;
-    return NULL;
+    return tp_err(p, resp.status == 404 ? 404 : 502, "%s %s answered %d%s%s",
+                  method, call->path, resp.status,
+                  *provider_message(p, resp.body) ? ": " : "",
+                  provider_message(p, resp.body));
+}
+
+/* Percent-encodes s for a path: all but the unreserved characters, and
+ * '/' unless keep_slash. */
+static const char *escape(apr_pool_t *p, const char *s, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (apr_isalnum(ch) || strchr("-._~", ch)
+            || (keep_slash && ch == '/')) {
+            *o++ = (char)ch;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[ch >> 4];
+            *o++ = hex[ch & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static const tp_vcs_ops_t *ops(const tp_vcs_conn_t *c)
+{
+    return c->provider == TP_VCS_GITHUB ? &tp_vcs_github_ops
+                                        : &tp_vcs_gitlab_ops;
+}
+
+/* A GET under the repository, authenticated. */
+static tp_err_t *repo_get(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, const char *path,
+                          tp_vcs_call_t *call)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_err_t *err = o->auth(p, c, &call->headers);
+
+    if (err) {
+        return err;
+    }
+    call->path = apr_pstrcat(p, o->repo_prefix,
+                             escape(p, apr_pstrcat(p, owner, "/", name, NULL),
+                                    !o->escape_repo_slash), path, NULL);
+    return tp_vcs_request(p, c, call);
+}
+
+/* The JSON of a call's answer; 502 when it is not JSON. */
+static tp_err_t *answer_json(apr_pool_t *p, const tp_vcs_call_t *call,
+                             tp_json_t **j)
+{
+    *j = tp_json_parse(p, call->answer, strlen(call->answer), NULL);
+    return *j ? NULL : tp_err(p, 502, "%s answered something that is not "
+                              "JSON", call->path);
 }
 
 tp_err_t *tp_vcs_check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
 {
     c->rate_remaining = -1;
     c->rate_reset = 0;
-    return c->provider == TP_VCS_GITHUB ? tp_vcs_github_check(p, c, who)
-                                        : tp_vcs_gitlab_check(p, c, who);
+    return ops(c)->check(p, c, who);
+}
+
+tp_err_t *tp_vcs_default_branch(apr_pool_t *p, tp_vcs_conn_t *c,
+                                const char *owner, const char *name,
+                                const char **branch)
+{
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    if ((err = repo_get(p, c, owner, name, "", &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    *branch = tp_json_gets(j, "default_branch", NULL);
+    return *branch ? NULL : tp_err(p, 502, "the repository %s/%s has no "
+                                   "default branch", owner, name);
+}
+
+/* A page of refs as both providers list them, [{name, commit: {key}}],
+ * appended to refs; the number it held, or -1 when it is not such a
+ * list. */
+static int refs_page(apr_pool_t *p, const char *answer, const char *key,
+                     apr_array_header_t *refs)
+{
+    tp_json_t *list = tp_json_parse(p, answer, strlen(answer), NULL), *e;
+    apr_size_t i, n = tp_json_len(list);
+    tp_vcs_ref_t *ref;
+
+    if (!list || tp_json_type(list, NULL) != TP_JSON_ARRAY) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        e = tp_json_at(list, i);
+        ref = apr_array_push(refs);
+        ref->name = tp_json_gets(e, "name", NULL);
+        ref->sha = tp_json_gets(e, "commit", key, NULL);
+        if (!ref->name || !ref->sha) {
+            return -1;
+        }
+    }
+    return (int)n;
+}
+
+#define REFS_PER_PAGE 100
+
+tp_err_t *tp_vcs_refs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, int tags, apr_array_header_t **refs)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call;
+    tp_err_t *err;
+    int page, n = REFS_PER_PAGE;
+
+    *refs = apr_array_make(p, 16, sizeof(tp_vcs_ref_t));
+    /* page by page while pages are full: both providers number them */
+    for (page = 1; n == REFS_PER_PAGE && (*refs)->nelts < TP_VCS_MAX_REFS;
+         page++) {
+        memset(&call, 0, sizeof(call));
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p,
+                            "%s?per_page=%d&page=%d", tags ? o->tags
+                            : o->branches, REFS_PER_PAGE, page), &call))
+            != NULL) {
+            return err;
+        }
+        if ((n = refs_page(p, call.answer, o->sha_key, *refs)) < 0) {
+            return tp_err(p, 502, "%s answered something that is not a "
+                          "list of refs", call.path);
+        }
+    }
+    if ((*refs)->nelts > TP_VCS_MAX_REFS) {
+        (*refs)->nelts = TP_VCS_MAX_REFS;
+    }
+    return NULL;
+}
+
+tp_err_t *tp_vcs_head(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *branch, const char *etag,
+                      const char **sha, const char **new_etag)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    call.etag = etag;
+    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->branches, "/",
+                        escape(p, branch, c->provider == TP_VCS_GITHUB),
+                        NULL), &call)) != NULL) {
+        return err;
+    }
+    *new_etag = apr_table_get(call.resp_headers, "ETag");
+    *sha = NULL;
+    if (call.status == 304) {
+        return NULL;
+    }
+    if ((err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    *sha = tp_json_gets(j, "commit", o->sha_key, NULL);
+    return *sha ? NULL : tp_err(p, 502, "%s answered no commit",
+                                call.path);
+}
+
+tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *sha,
+                         const char *out_file)
+{
+    tp_vcs_call_t call = {0};
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "an archive is fetched by commit SHA, not %s",
+                      sha);
+    }
+    call.out_file = out_file;
+    return repo_get(p, c, owner, name, apr_pstrcat(p, ops(c)->archive, sha,
+                                                   NULL), &call);
 }

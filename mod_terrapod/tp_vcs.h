@@ -54,6 +54,7 @@ apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
 #define TP_VCS_ATTEMPTS 3
 #define TP_VCS_TIMEOUT 30           /* seconds per request */
 #define TP_VCS_RETRY_MAX 10         /* longest Retry-After waited for */
+#define TP_VCS_MAX_ANSWER (4 << 20) /* bytes of a JSON answer */
 /* an installation token is used until this long before it expires */
 #define TP_VCS_TOKEN_MARGIN apr_time_from_sec(300)
 
@@ -94,21 +95,78 @@ char *tp_vcs_github_app_jwt(apr_pool_t *p, const char *app_id,
  * says it is. */
 tp_err_t *tp_vcs_check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who);
 
+/* ---- repositories (owner and name as tp_vcs_repo_parse gives them) ---- */
+
+typedef struct tp_vcs_ref {
+    const char *name;
+    const char *sha;            /* the commit; a tag's peeled */
+} tp_vcs_ref_t;
+
+#define TP_VCS_MAX_REFS 1000    /* branches or tags read of a repository */
+
+tp_err_t *tp_vcs_default_branch(apr_pool_t *p, tp_vcs_conn_t *c,
+                                const char *owner, const char *name,
+                                const char **branch);
+
+/* The repository's branches (tags 0) or tags (tags 1), of tp_vcs_ref_t,
+ * in the provider's order, at most TP_VCS_MAX_REFS. */
+tp_err_t *tp_vcs_refs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, int tags, apr_array_header_t **refs);
+
+/* The head commit of a branch, asked conditionally: with etag (from an
+ * earlier answer, or NULL) an unchanged branch costs the provider a 304,
+ * and *sha is then NULL. *new_etag: the answer's ETag, or NULL. A branch
+ * that does not exist is a 404. */
+tp_err_t *tp_vcs_head(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *branch, const char *etag,
+                      const char **sha, const char **new_etag);
+
+/* Downloads the archive (tar.gz) of a commit to out_file, following the
+ * provider's redirect. Its single top directory (GitHub's
+ * OWNER-REPO-SHORTSHA, GitLab's PROJECT-REF-SHA) is the caller's to
+ * strip. */
+tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *sha,
+                         const char *out_file);
+
 /* ---- shared by the clients ---- */
 
-/* One API request with the retries above: method on api_base + path
- * with headers ("Name: value", the provider's authentication among
- * them) and a JSON body or none. *answer is the JSON body of a 2xx
- * answer; anything else is a 502 naming the status and the provider's
- * message. */
-tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
-                         const char *method, const char *path,
-                         apr_array_header_t *headers, const char *body,
-                         const char **answer);
+/* One API request: in, what to ask; out, what came back. */
+typedef struct tp_vcs_call {
+    const char *method;             /* "GET" when NULL */
+    const char *path;               /* under api_base */
+    apr_array_header_t *headers;    /* "Name: value", authentication too */
+    const char *body;               /* JSON, or NULL */
+    const char *etag;               /* If-None-Match; a 304 is an answer */
+    const char *out_file;           /* the body to this file, redirects
+                                       followed */
+    int status;
+    const char *answer;             /* the body (memory answers) */
+    apr_table_t *resp_headers;
+} tp_vcs_call_t;
 
-tp_err_t *tp_vcs_github_check(apr_pool_t *p, tp_vcs_conn_t *c,
-                              const char **who);
-tp_err_t *tp_vcs_gitlab_check(apr_pool_t *p, tp_vcs_conn_t *c,
-                              const char **who);
+/* Makes the call with the retries above. Anything but a 2xx (or a 304
+ * to a conditional call) is a 502 naming the status and the provider's
+ * message; 404 when the provider says the thing does not exist. */
+tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
+                         tp_vcs_call_t *call);
+
+/* What differs between the providers. */
+typedef struct tp_vcs_ops {
+    tp_err_t *(*check)(apr_pool_t *p, tp_vcs_conn_t *c, const char **who);
+    /* the headers of an authenticated call: GitHub's installation token
+     * (minted first when needed), GitLab's PRIVATE-TOKEN */
+    tp_err_t *(*auth)(apr_pool_t *p, tp_vcs_conn_t *c,
+                      apr_array_header_t **headers);
+    const char *repo_prefix;    /* "/repos/", "/projects/" */
+    int escape_repo_slash;      /* GitLab's project id is O%2FR */
+    const char *branches;       /* under the repository */
+    const char *tags;
+    const char *sha_key;        /* of commit in a branch or tag */
+    const char *archive;        /* under the repository, then the SHA */
+} tp_vcs_ops_t;
+
+extern const tp_vcs_ops_t tp_vcs_github_ops;
+extern const tp_vcs_ops_t tp_vcs_gitlab_ops;
 
 #endif

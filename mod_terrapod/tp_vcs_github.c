@@ -51,7 +51,8 @@ static apr_array_header_t *headers(apr_pool_t *p, const char *credential)
 /* c->token, minted when there is none or it is about to expire. */
 static tp_err_t *installation_token(apr_pool_t *p, tp_vcs_conn_t *c)
 {
-    const char *jwt, *why, *answer, *token, *expires;
+    tp_vcs_call_t call = {0};
+    const char *jwt, *why, *token, *expires;
     tp_json_t *j;
     apr_time_t at;
     tp_err_t *err;
@@ -63,13 +64,15 @@ static tp_err_t *installation_token(apr_pool_t *p, tp_vcs_conn_t *c)
                                       apr_time_now(), &why))) {
         return tp_err(p, 422, "the App's private key %s", why);
     }
-    if ((err = tp_vcs_request(p, c, "POST", apr_pstrcat(p,
-                              "/app/installations/", c->installation_id,
-                              "/access_tokens", NULL), headers(p, jwt), "{}",
-                              &answer)) != NULL) {
+    call.method = "POST";
+    call.path = apr_pstrcat(p, "/app/installations/", c->installation_id,
+                            "/access_tokens", NULL);
+    call.headers = headers(p, jwt);
+    call.body = "{}";
+    if ((err = tp_vcs_request(p, c, &call)) != NULL) {
         return err;
     }
-    j = tp_json_parse(p, answer, strlen(answer), NULL);
+    j = tp_json_parse(p, call.answer, strlen(call.answer), NULL);
     token = j ? tp_json_gets(j, "token", NULL) : NULL;
     expires = j ? tp_json_gets(j, "expires_at", NULL) : NULL;
     if (!token || !*token || !expires
@@ -83,22 +86,33 @@ static tp_err_t *installation_token(apr_pool_t *p, tp_vcs_conn_t *c)
     return NULL;
 }
 
-tp_err_t *tp_vcs_github_check(apr_pool_t *p, tp_vcs_conn_t *c,
-                              const char **who)
+static tp_err_t *auth(apr_pool_t *p, tp_vcs_conn_t *c,
+                      apr_array_header_t **h)
 {
-    const char *answer;
+    tp_err_t *err = installation_token(p, c);
+
+    *h = err ? NULL : headers(p, c->token);
+    return err;
+}
+
+static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
+{
+    tp_vcs_call_t call = {0};
     tp_json_t *j;
     tp_err_t *err;
 
-    if ((err = installation_token(p, c)) != NULL
-        || (err = tp_vcs_request(p, c, "GET",
-                                 "/installation/repositories?per_page=1",
-                                 headers(p, c->token), NULL, &answer))
-           != NULL) {
+    call.path = "/installation/repositories?per_page=1";
+    if ((err = auth(p, c, &call.headers)) != NULL
+        || (err = tp_vcs_request(p, c, &call)) != NULL) {
         return err;
     }
-    j = tp_json_parse(p, answer, strlen(answer), NULL);
+    j = tp_json_parse(p, call.answer, strlen(call.answer), NULL);
     j = j ? tp_json_at(tp_json_get(j, "repositories", NULL), 0) : NULL;
     *who = j ? tp_json_gets(j, "owner", "login", NULL) : NULL;
     return NULL;
 }
+
+/* The tarball's redirect goes to codeload, which wants no token. */
+const tp_vcs_ops_t tp_vcs_github_ops = {
+    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/"
+};

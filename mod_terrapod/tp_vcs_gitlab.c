@@ -16,18 +16,31 @@ static apr_array_header_t *headers(apr_pool_t *p, const tp_vcs_conn_t *c)
     return h;
 }
 
-tp_err_t *tp_vcs_gitlab_check(apr_pool_t *p, tp_vcs_conn_t *c,
-                              const char **who)
+static tp_err_t *auth(apr_pool_t *p, tp_vcs_conn_t *c,
+                      apr_array_header_t **h)
 {
-    const char *answer;
-    tp_json_t *j;
-    tp_err_t *err = tp_vcs_request(p, c, "GET", "/user", headers(p, c), NULL,
-                                   &answer);
+    *h = headers(p, c);
+    return NULL;
+}
 
-    if (err) {
+static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
+{
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    call.path = "/user";
+    call.headers = headers(p, c);
+    if ((err = tp_vcs_request(p, c, &call)) != NULL) {
         return err;
     }
-    j = tp_json_parse(p, answer, strlen(answer), NULL);
+    j = tp_json_parse(p, call.answer, strlen(call.answer), NULL);
     *who = j ? tp_json_gets(j, "username", NULL) : NULL;
     return NULL;
 }
+
+/* A project is addressed by its URL-encoded path, group/sub/name. */
+const tp_vcs_ops_t tp_vcs_gitlab_ops = {
+    check, auth, "/projects/", 1, "/repository/branches",
+    "/repository/tags", "id", "/repository/archive.tar.gz?sha="
+};

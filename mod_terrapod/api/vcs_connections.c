@@ -8,6 +8,10 @@
 #include "../mod_terrapod.h"
 #include "../tp_crypto.h"
 #include "../tp_vcs.h"
+#include "../tp_archive.h"
+
+/* entries an archive a test downloads may hold */
+#define TP_VCS_ARCHIVE_ENTRIES 100000
 
 #define VCS_COLUMNS \
     "id, name, provider, server_url, status, github_app_id," \
@@ -131,27 +135,20 @@ static tp_err_t *load(tp_req_t *req, const char *id, tp_rows_t **rows)
     return err;
 }
 
-/* account: the provider's account a test found, for meta; or NULL */
-static tp_err_t *send_connection(tp_req_t *req, int status, const char *id,
-                                 const char *account)
+static tp_err_t *send_connection(tp_req_t *req, int status, const char *id)
 {
     tp_rows_t *rows;
-    tp_json_t *doc;
     tp_err_t *err = load(req, id, &rows);
 
-    if (err) {
-        return err;
-    }
-    doc = tp_jsonapi_doc(req->r->pool, vcs_resource(req, rows, 0));
-    if (account) {
-        tp_json_sets(doc, account, "meta", "account", NULL);
-    }
-    return tp_send_json(req, status, doc);
+    return err ? err : tp_send_json(req, status,
+                                    tp_jsonapi_doc(req->r->pool,
+                                                   vcs_resource(req, rows,
+                                                                0)));
 }
 
 tp_err_t *tp_api_vcs_connection_show(tp_req_t *req)
 {
-    return send_connection(req, 200, tp_param(&req->params, "id"), NULL);
+    return send_connection(req, 200, tp_param(&req->params, "id"));
 }
 
 tp_err_t *tp_api_vcs_connection_list(tp_req_t *req)
@@ -358,7 +355,7 @@ tp_err_t *tp_api_vcs_connection_create(tp_req_t *req)
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP01900: VCS "
                   "connection %s (%s, %s) created by %s", id, in.name,
                   in.provider, req->who->grants.email);
-    return send_connection(req, 201, id, NULL);
+    return send_connection(req, 201, id);
 }
 
 tp_err_t *tp_api_vcs_connection_update(tp_req_t *req)
@@ -394,7 +391,7 @@ tp_err_t *tp_api_vcs_connection_update(tp_req_t *req)
                       in.credential && in.webhook_secret ? " and " : "",
                       in.webhook_secret ? "webhook secret" : "", req->who->grants.email);
     }
-    return send_connection(req, 200, id, NULL);
+    return send_connection(req, 200, id);
 }
 
 tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req)
@@ -472,13 +469,80 @@ static tp_err_t *record_health(tp_req_t *req, const char *id,
         token, token ? expires : NULL, id));
 }
 
+/* refs as the seed's vcs-refs lists them: [{name, sha}] */
+static tp_json_t *refs_json(apr_pool_t *p, const apr_array_header_t *refs)
+{
+    tp_json_t *list = tp_json_array(p), *e;
+    int i;
+
+    for (i = 0; i < refs->nelts; i++) {
+        e = tp_json_object(p);
+        tp_json_sets(e, APR_ARRAY_IDX(refs, i, tp_vcs_ref_t).name, "name",
+                     NULL);
+        tp_json_sets(e, APR_ARRAY_IDX(refs, i, tp_vcs_ref_t).sha, "sha",
+                     NULL);
+        tp_json_push(list, e);
+    }
+    return list;
+}
+
+/* Reads what runs will need of a repository: its default branch, the
+ * branches and tags, and the archive of the default branch's head,
+ * checked as an uploaded configuration is. */
+static tp_err_t *read_repository(tp_req_t *req, tp_vcs_conn_t *c,
+                                 const char *owner, const char *name,
+                                 tp_json_t *out)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_archive_limits_t limits = {req->conf->max_upload,
+                                  req->conf->max_upload, TP_VCS_ARCHIVE_ENTRIES};
+    apr_array_header_t *branches, *tags;
+    const char *branch, *head, *etag, *dir, *file;
+    char *tmpl;
+    tp_archive_info_t info;
+    apr_file_t *f;
+    tp_err_t *err;
+
+    if ((err = tp_vcs_default_branch(p, c, owner, name, &branch)) != NULL
+        || (err = tp_vcs_refs(p, c, owner, name, 0, &branches)) != NULL
+        || (err = tp_vcs_refs(p, c, owner, name, 1, &tags)) != NULL
+        || (err = tp_vcs_head(p, c, owner, name, branch, NULL, &head,
+                              &etag)) != NULL) {
+        return err;
+    }
+    if (apr_temp_dir_get(&dir, p) != APR_SUCCESS
+        || apr_file_mktemp(&f, (tmpl = apr_pstrcat(p, dir,
+                           "/tp-vcs-XXXXXX", NULL)), APR_FOPEN_CREATE
+                           | APR_FOPEN_WRITE | APR_FOPEN_EXCL
+                           | APR_FOPEN_DELONCLOSE, p) != APR_SUCCESS) {
+        return tp_err(p, 500, "no temporary file for the archive");
+    }
+    apr_file_name_get(&file, f);
+    if ((err = tp_vcs_archive(p, c, owner, name, head, file)) != NULL
+        || (err = tp_archive_validate(p, file, &limits, &info)) != NULL) {
+        apr_file_close(f);
+        return err;
+    }
+    apr_file_close(f);
+    tp_json_sets(out, branch, "default-branch", NULL);
+    tp_json_sets(out, head, "head", NULL);
+    tp_json_setj(out, refs_json(p, branches), "branches", NULL);
+    tp_json_setj(out, refs_json(p, tags), "tags", NULL);
+    tp_json_seti(out, info.files, "archive-files", NULL);
+    return NULL;
+}
+
 /* Asks the provider whether the connection works (an installation token
- * and one repository, or the GitLab token's user) and records the
- * answer as the connection's health. */
+ * and one repository, or the GitLab token's user; with ?repo-url= that
+ * repository's refs and head archive too) and records the answer as the
+ * connection's health. */
 tp_err_t *tp_api_vcs_connection_test(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id"), *who = NULL;
+    const char *repo_url = tp_query_arg(req, "repo-url");
+    const char *owner = NULL, *name = NULL;
+    tp_json_t *doc, *repo = tp_json_object(p);
     tp_vcs_conn_t c;
     tp_rows_t *rows;
     tp_err_t *err, *failed;
@@ -493,15 +557,38 @@ tp_err_t *tp_api_vcs_connection_test(tp_req_t *req)
     if ((err = client_conn(req, rows, &c)) != NULL) {
         return err;
     }
+    if (repo_url && tp_vcs_repo_parse(p, c.provider,
+                                      tp_row(rows, 0, "server_url"),
+                                      repo_url, &owner, &name)
+                    != APR_SUCCESS) {
+        return tp_err(p, 422, "repo-url %s is not a repository of this "
+                      "connection's host", repo_url);
+    }
     failed = tp_vcs_check(p, &c, &who);
+    if (!failed && repo_url) {
+        failed = read_repository(req, &c, owner, name, repo);
+    }
     if ((err = record_health(req, id, &c, failed)) != NULL) {
         return err;
     }
     if (failed) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP01903: VCS "
                       "connection %s does not work: %s", id, failed->detail);
-        return tp_err(p, 502, "the provider refused the connection: %s",
+        return tp_err(p, failed->status == 404 || failed->status == 422
+                         ? 422 : 502, "the provider %s: %s",
+                      failed->status == 404 ? "does not know the repository "
+                      "or does not let the connection read it" : "refused",
                       failed->detail);
     }
-    return send_connection(req, 200, id, who);
+    if ((err = load(req, id, &rows)) != NULL) {
+        return err;
+    }
+    doc = tp_jsonapi_doc(p, vcs_resource(req, rows, 0));
+    if (who) {
+        tp_json_sets(doc, who, "meta", "account", NULL);
+    }
+    if (repo_url) {
+        tp_json_setj(doc, repo, "meta", "repository", NULL);
+    }
+    return tp_send_json(req, 200, doc);
 }

@@ -3,7 +3,10 @@
 # JWT accepted by a server that verifies it, the installation token minted
 # once and kept (and dropped when the key changes), a 5xx retried, a
 # refusal recorded as the connection's last error, the rate limit the
-# provider reports recorded; no credential in the error log.
+# provider reports recorded; with ?repo-url=, a real git repository's
+# default branch, branches, tags (annotated ones peeled) and the archive of
+# its head through GitHub's redirect and GitLab's archive.tar.gz; no
+# credential in the error log.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -12,8 +15,9 @@ use TP::FakeGitHub;
 use TP::FakeGitLab;
 use File::Temp ();
 use IO::Socket::INET ();
+use URI::Escape qw(uri_escape);
 
-plan tests => 49;
+plan tests => 61;
 
 my $admin = admin_token();
 my $user = user_token('vcs89-user@test.local');
@@ -39,15 +43,39 @@ for my $k (qw(app other)) {
            . " 2>/dev/null") == 0 or die 'openssl failed';
 }
 my $key = slurp("$dir/app.pem");
+
+# A bare repository: main with two commits, a branch feature/x, a
+# lightweight tag v1 and an annotated tag v2.
+sub git { system('git', @_) == 0 or die "git @_ failed" }
+$ENV{$_} = 'vcs89' for qw(GIT_AUTHOR_NAME GIT_COMMITTER_NAME);
+$ENV{$_} = 'vcs89@test.local' for qw(GIT_AUTHOR_EMAIL GIT_COMMITTER_EMAIL);
+my $work = "$dir/work";
+git('init', '-q', '-b', 'main', $work);
+mkdir "$work/envs";
+for my $n (1, 2) {
+    open my $fh, '>', "$work/envs/main$n.tf" or die $!;
+    print $fh qq{resource "terraform_data" "n$n" {}\n};
+    close $fh;
+    git('-C', $work, 'add', '.');
+    git('-C', $work, 'commit', '-q', '-m', "commit $n");
+    git('-C', $work, 'tag', 'v1') if $n == 1;
+}
+git('-C', $work, 'tag', '-a', '-m', 'release', 'v2');
+git('-C', $work, 'branch', 'feature/x', 'v1');
+git('clone', '-q', '--bare', $work, "$dir/infra.git");
+my %sha = map { $_ => scalar(qx{git -C $work rev-parse '$_^{commit}'}) =~ s/\s+$//r }
+          qw(main v1 v2 feature/x);
 my $other_key = slurp("$dir/other.pem");
 
 my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 4242,
                              installation_id => 990001,
                              public_key => "$dir/app.pub",
-                             account => 'acme', repos => ['infra'])->start;
+                             account => 'acme',
+                             repos => {'acme/infra' => "$dir/infra.git"})->start;
 my $gl_token = 'glpat-vcs89-' . join '', map { ('a'..'z')[rand 26] } 1..20;
 my $gl = TP::FakeGitLab->new(port => free_port(), token => $gl_token,
-                             username => 'ci-bot')->start;
+                             username => 'ci-bot',
+                             projects => {'group/sub/infra' => "$dir/infra.git"})->start;
 
 sub create {
     my (%attrs) = @_;
@@ -59,9 +87,19 @@ sub create {
 }
 
 sub test_conn {
-    my ($id, $token) = @_;
-    return api(POST => "$BASE/$id/actions/test", token => $token // $admin);
+    my ($id, $token, $repo) = @_;
+    return api(POST => "$BASE/$id/actions/test"
+                       . ($repo ? '?repo-url=' . uri_escape($repo) : ''),
+               token => $token // $admin);
 }
+
+# What a repository test should find of infra.git.
+my $INFRA = {
+    'default-branch' => 'main', head => $sha{main},
+    branches => [{name => 'feature/x', sha => $sha{'feature/x'}},
+                 {name => 'main', sha => $sha{main}}],
+    tags => [{name => 'v1', sha => $sha{v1}}, {name => 'v2', sha => $sha{v2}}],
+    'archive-files' => 2};
 
 sub attrs_of {
     my ($id) = @_;
@@ -170,6 +208,29 @@ $r = test_conn($app);
 is $r->code, 502, 'a 401 when minting is not retried';
 is $gh->count($TOKENS), 3, 'one attempt';
 
+# ---- a repository ----
+$r = test_conn($app, undef, $gh->base . '/acme/infra');
+is $r->code, 200, 'the repository read';
+is_deeply json_of($r)->{meta}{repository}, $INFRA,
+          'its default branch, branches, tags (v2 peeled) and head archive';
+isnt $sha{v2}, scalar(qx{git -C $work rev-parse v2}) =~ s/\s+$//r,
+     'v2 is an annotated tag: its own object is not the commit';
+my @tarball = grep { $_->{path} =~ m{^/(api/v3/repos/acme/infra/tarball|_codeload)/} }
+              $gh->received;
+is_deeply [map { $_->{path} =~ s/\?.*//r } @tarball],
+          ["/api/v3/repos/acme/infra/tarball/$sha{main}",
+           "/_codeload/acme/infra/legacy.tar.gz/$sha{main}"],
+          'the tarball of the head commit, through the redirect';
+$r = test_conn($app, undef, $gh->base . '/acme/nosuch');
+is $r->code, 422, 'a repository the installation has not: 422';
+like error_detail($r), qr/does not know the repository/, 'says so';
+like attrs_of($app)->{'last-error'}, qr{/repos/acme/nosuch answered 404},
+     'recorded as the last error';
+$r = test_conn($app, undef, 'https://github.com/acme/infra');
+is $r->code, 422, "a repository of another host than the connection's: 422";
+like error_detail($r), qr/not a repository of this connection's host/,
+     'says so';
+
 # ---- GitLab ----
 my $glc = create(name => 'gl-vcs89', provider => 'gitlab',
                  'server-url' => $gl->base . '/', token => $gl_token);
@@ -180,6 +241,13 @@ like json_of($r)->{data}{attributes}{'rate-limit-remaining'}, qr/^\d+$/,
      "GitLab's RateLimit-Remaining recorded";
 my ($u) = grep { $_->{path} eq '/api/v4/user' } $gl->received;
 is $u->{headers}{'private-token'}, $gl_token, 'sent as PRIVATE-TOKEN';
+$r = test_conn($glc, undef, $gl->base . '/group/sub/infra');
+is $r->code, 200, 'the GitLab project read';
+is_deeply json_of($r)->{meta}{repository}, $INFRA,
+          'its default branch, branches, tags and head archive';
+ok scalar(grep { $_->{path} eq '/api/v4/projects/group%2Fsub%2Finfra/repository/'
+                 . "archive.tar.gz?sha=$sha{main}" } $gl->received),
+   'the project addressed by its encoded path, the archive by SHA';
 my $glbad = create(name => 'gl-bad-vcs89', provider => 'gitlab',
                    'server-url' => $gl->base, token => 'glpat-wrong');
 $r = test_conn($glbad);

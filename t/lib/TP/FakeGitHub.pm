@@ -4,15 +4,23 @@ package TP::FakeGitHub;
 # key, iss the App id, iat and exp sane), mints installation access tokens
 # that expire in an hour, and wants one of them on everything else.
 #
+# The installation's repositories are bare git repositories on disk: the
+# refs, heads and tarballs (git archive, under GitHub's OWNER-REPO-SHA7/,
+# through a redirect to a codeload URL with a token of its own) are
+# theirs.
+#
 #   TP::FakeGitHub->new(port => P, app_id => 12345,
 #                       installation_id => 880001, public_key => FILE,
-#                       account => 'my-org', repos => ['infra'])->start
+#                       account => 'my-org',
+#                       repos => {'my-org/infra' => BARE_DIR})->start
 use strict;
 use warnings FATAL => 'all';
 use parent -norequire, 'TP::FakeVCS';
 use TP::FakeVCS;
 use MIME::Base64 qw(decode_base64url);
 use File::Temp qw(tempfile);
+use URI::Escape ();
+use URI::QueryParam;
 use POSIX qw(strftime);
 
 sub api { "$_[0]{base}/api/v3" }
@@ -22,6 +30,12 @@ sub routes {
         ['POST', qr{^/api/v3/app/installations/(\d+)/access_tokens$},
          'access_token'],
         ['GET', qr{^/api/v3/installation/repositories$}, 'repositories'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)$}, 'repository'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/(branches|tags)$}, 'refs'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/branches/(.+)$}, 'branch'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
+        ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
+         'codeload'],
     );
 }
 
@@ -102,11 +116,77 @@ sub repositories {
     if (my $why = $self->token_refusal($req, $state)) {
         return unauthorized($why);
     }
-    my @repos = map { {name => $_, full_name => "$self->{account}/$_",
-                       owner => {login => $self->{account}}} }
-                @{ $self->{repos} };
+    my @repos = map { {name => (split m{/})[1], full_name => $_,
+                       owner => {login => (split m{/})[0]}} }
+                sort keys %{ $self->{repos} };
     return TP::FakeVCS::json_response(200, {total_count => scalar @repos,
                                             repositories => \@repos});
+}
+
+sub not_found { TP::FakeVCS::json_response(404, {message => 'Not Found'}) }
+
+# The repository's directory after the token is checked: (dir) or
+# (undef, the refusal to answer).
+sub repo_dir {
+    my ($self, $req, $state, $full) = @_;
+    if (my $why = $self->token_refusal($req, $state)) {
+        return (undef, unauthorized($why));
+    }
+    my $dir = $self->{repos}{$full};
+    return $dir ? ($dir) : (undef, not_found());
+}
+
+sub repository {
+    my ($self, $req, $state, $full) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    return TP::FakeVCS::json_response(200, {
+        name => (split m{/}, $full)[1], full_name => $full, private => JSON::PP::true,
+        default_branch => $self->default_branch($dir)});
+}
+
+sub refs {
+    my ($self, $req, $state, $full, $kind) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my @refs = map { {name => $_->[0], commit => {sha => $_->[1],
+                      url => "$self->{base}/api/v3/repos/$full/commits/$_->[1]"}} }
+               $self->git_refs($dir, $kind eq 'tags');
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @refs));
+}
+
+sub branch {
+    my ($self, $req, $state, $full, $branch) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $sha = $self->branch_sha($dir, URI::Escape::uri_unescape($branch))
+        // return TP::FakeVCS::json_response(404, {message => 'Branch not found'});
+    return TP::FakeVCS::json_response(200, {name => $branch,
+        commit => {sha => $sha}, protected => JSON::PP::false});
+}
+
+# GitHub answers a tarball with a redirect to codeload, whose URL carries
+# a short-lived token of its own.
+sub tarball {
+    my ($self, $req, $state, $full, $ref) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $sha = $self->commit_of($dir, $ref) // return not_found();
+    my $token = join '', map { ('A'..'Z')[rand 26] } 1..20;
+    $state->{codeload}{$token} = 1;
+    my $r = HTTP::Response->new(302);
+    $r->header(Location => "$self->{base}/_codeload/$full/legacy.tar.gz/$sha?token=$token");
+    return $r;
+}
+
+sub codeload {
+    my ($self, $req, $state, $full, $sha) = @_;
+    my $token = $req->uri->query_param('token') // '';
+    return unauthorized('Bad token') unless delete $state->{codeload}{$token};
+    my $dir = $self->{repos}{$full} // return not_found();
+    my ($owner, $name) = split m{/}, $full;
+    return $self->archive_response($dir, $sha,
+                                   "$owner-$name-" . substr($sha, 0, 7));
 }
 
 1;

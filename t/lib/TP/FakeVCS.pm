@@ -16,6 +16,7 @@ use HTTP::Response;
 use LWP::UserAgent;
 use JSON::PP ();
 use Digest::SHA qw(sha1_hex);
+use URI::QueryParam;
 use POSIX ();
 
 our $json = JSON::PP->new->canonical;
@@ -142,6 +143,63 @@ sub routes { () }
 
 # The names of the rate-limit headers: remaining, reset (Unix seconds).
 sub rate_headers { ('X-RateLimit-Remaining', 'X-RateLimit-Reset') }
+
+# ---- the git repositories the fakes serve (bare, made by the test) ----
+
+sub git {
+    my ($dir, @args) = @_;
+    open my $fh, '-|', 'git', '-C', $dir, @args or die "git: $!";
+    local $/;
+    my $out = <$fh>;
+    close $fh;
+    return $? ? undef : $out;
+}
+
+sub default_branch { (git($_[1], qw(symbolic-ref --short HEAD)) // '') =~ s/\s+$//r }
+
+# [name, commit sha] of each branch (tags 0) or tag (tags 1, peeled)
+sub git_refs {
+    my ($self, $dir, $tags) = @_;
+    my $out = git($dir, 'for-each-ref',
+                  '--format=%(refname:short) %(objectname) %(*objectname)',
+                  $tags ? 'refs/tags' : 'refs/heads');
+    return map { my ($n, $o, $peeled) = split / /; [$n, $peeled || $o] }
+           split /\n/, $out;
+}
+
+# The commit of a branch, or undef.
+sub branch_sha {
+    my ($self, $dir, $branch) = @_;
+    my $sha = git($dir, 'rev-parse', '--verify', '--quiet',
+                  "refs/heads/$branch^{commit}");
+    return $sha ? $sha =~ s/\s+$//r : undef;
+}
+
+# The commit a ref or SHA names, or undef.
+sub commit_of {
+    my ($self, $dir, $ref) = @_;
+    my $sha = git($dir, 'rev-parse', '--verify', '--quiet', "$ref^{commit}");
+    return $sha ? $sha =~ s/\s+$//r : undef;
+}
+
+# A page of a list as both providers page them (page, per_page).
+sub paged {
+    my ($req, @items) = @_;
+    my $per = $req->uri->query_param('per_page') || 30;
+    my $page = $req->uri->query_param('page') || 1;
+    my @slice = grep { defined } @items[($page - 1) * $per .. $page * $per - 1];
+    return \@slice;
+}
+
+# The tar.gz of a commit, its files under $prefix/.
+sub archive_response {
+    my ($self, $dir, $sha, $prefix) = @_;
+    my $r = HTTP::Response->new(200);
+    $r->header('Content-Type' => 'application/x-gzip');
+    $r->content(git($dir, 'archive', '--format=tar.gz', "--prefix=$prefix/",
+                    $sha));
+    return $r;
+}
 
 # A 200 answer to a GET gets an ETag; a request that already has it, 304.
 sub conditional {
