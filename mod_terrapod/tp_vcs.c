@@ -165,6 +165,12 @@ apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
 
 /* ---- the clients' common part ---- */
 
+/* The largest figure believed: an int (the remaining count is stored as
+ * one) and, as Unix seconds, a time in 2038 that apr_time_t holds. */
+#define HEADER_MAX 2147483647L
+
+/* A non-negative figure of the header a, or else b; -1 when neither
+ * holds one. */
 static long header_long(const apr_table_t *h, const char *a, const char *b)
 {
     const char *v = apr_table_get(h, a);
@@ -178,7 +184,7 @@ static long header_long(const apr_table_t *h, const char *a, const char *b)
         return -1;
     }
     n = strtol(v, &end, 10);
-    return *end || n < 0 ? -1 : n;
+    return *end || n < 0 || n > HEADER_MAX ? -1 : n;
 }
 
 void tp_vcs_rate_limit(const apr_table_t *headers, long *remaining,

@@ -160,6 +160,12 @@ START_TEST(rate_limit_headers)
     apr_table_set(h, "RateLimit-Remaining", "-3");
     tp_vcs_rate_limit(h, &remaining, &reset);
     ck_assert_int_eq(remaining, -1);
+    /* figures past an int are not believed (nor overflow a time) */
+    apr_table_set(h, "RateLimit-Remaining", "2147483648");
+    apr_table_set(h, "RateLimit-Reset", "9223372036854775807");
+    tp_vcs_rate_limit(h, &remaining, &reset);
+    ck_assert_int_eq(remaining, -1);
+    ck_assert_int_eq(reset, 0);
 }
 END_TEST
 
