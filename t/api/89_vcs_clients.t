@@ -17,7 +17,7 @@ use File::Temp ();
 use IO::Socket::INET ();
 use URI::Escape qw(uri_escape);
 
-plan tests => 61;
+plan tests => 67;
 
 my $admin = admin_token();
 my $user = user_token('vcs89-user@test.local');
@@ -254,6 +254,31 @@ $r = test_conn($glbad);
 is $r->code, 502, 'a wrong token: 502';
 like attrs_of($glbad)->{'last-error'}, qr{GET /user answered 401: 401 Unauthorized},
      'recorded as the last error';
+
+# ---- HTTPS: the CA of TerrapodVCSCAFile trusted, besides the system's ----
+my $tls = "$ENV{TP_INSTANCE}/tls";
+system("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1"
+       . " -addext subjectAltName=IP:127.0.0.1 -days 1 -keyout $dir/self.key"
+       . " -out $dir/self.pem 2>/dev/null") == 0 or die 'openssl req failed';
+my %https = (tls => {cert => "$tls/server.pem", key => "$tls/server.key",
+                     ca => "$tls/ca.pem"});
+my %self_signed = (tls => {cert => "$dir/self.pem", key => "$dir/self.key",
+                           ca => "$dir/self.pem"});
+my %gl_fake = (token => $gl_token, username => 'ci-bot', projects => {});
+my $gls = TP::FakeGitLab->new(port => free_port(), %gl_fake, %https)->start;
+my $gly = TP::FakeGitLab->new(port => free_port(), %gl_fake, %self_signed)->start;
+like $gls->base, qr{^https://127\.0\.0\.1:}, 'a fake provider over https';
+$r = test_conn(create(name => 'gl-tls-vcs89', provider => 'gitlab',
+                      'server-url' => $gls->base, token => $gl_token));
+is $r->code, 200, "a certificate of TerrapodVCSCAFile's CA is trusted";
+is $gls->count(qr{^GET /api/v4/user$}), 1, 'the provider was asked';
+$r = test_conn(create(name => 'gl-self-vcs89', provider => 'gitlab',
+                      'server-url' => $gly->base, token => $gl_token));
+is $r->code, 502, 'a certificate of no trusted CA: 502';
+like error_detail($r), qr/certificate/i, 'says so';
+is $gly->count(qr/./), 0, 'nothing was sent to it';
+$gls->stop;
+$gly->stop;
 
 my $log = error_log();
 like $log, qr/TP01903: VCS connection \Q$glbad\E does not work/,

@@ -17,13 +17,17 @@ use LWP::UserAgent;
 use JSON::PP ();
 use Digest::SHA qw(sha1_hex);
 use URI::QueryParam;
+use IO::Socket::SSL ();
 use POSIX ();
 
 our $json = JSON::PP->new->canonical;
 
+# new(port => P, tls => {cert => PEM_FILE, key => PEM_FILE, ca => FILE
+# the test trusts it with}, ...): over https with tls, else plain http
 sub new {
     my ($class, %o) = @_;
-    return bless {%o, base => "http://127.0.0.1:$o{port}"}, $class;
+    my $scheme = $o{tls} ? 'https' : 'http';
+    return bless {%o, base => "$scheme://127.0.0.1:$o{port}"}, $class;
 }
 
 sub base { $_[0]{base} }
@@ -44,6 +48,7 @@ sub start {
     # one request per connection: an idle keep-alive client would block
     # this serial server
     while (my $c = $d->accept) {
+        next if $self->{tls} && !start_tls($c, $self->{tls});
         if (my $req = $c->get_request) {
             $c->force_last_request;
             $c->send_response($self->dispatch($req, \%state));
@@ -51,6 +56,22 @@ sub start {
         $c->close;
     }
     POSIX::_exit(0);   # not through the test's END blocks
+}
+
+# A connection read and answered by HTTP::Daemon over TLS: IO::Socket::SSL
+# ties the handle, so the daemon's reads and prints go through TLS.
+{
+    package TP::FakeVCS::TLSConn;
+    our @ISA = ('IO::Socket::SSL', 'HTTP::Daemon::ClientConn');
+}
+
+sub start_tls {
+    my ($c, $tls) = @_;
+    IO::Socket::SSL->start_SSL($c, SSL_server => 1,
+                               SSL_cert_file => $tls->{cert},
+                               SSL_key_file => $tls->{key}) or return 0;
+    bless $c, 'TP::FakeVCS::TLSConn';
+    return 1;
 }
 
 sub stop {
@@ -75,7 +96,8 @@ sub json_response {
 
 sub control {
     my ($self, $what, $body) = @_;
-    my $ua = LWP::UserAgent->new(keep_alive => 0);
+    my $ua = LWP::UserAgent->new(keep_alive => 0, $self->{tls}
+        ? (ssl_opts => {SSL_ca_file => $self->{tls}{ca}}) : ());
     my $r = $ua->post("$self->{base}/_fake/$what",
                       Content => $json->encode($body // {}));
     die "fake $what: " . $r->status_line unless $r->is_success;
