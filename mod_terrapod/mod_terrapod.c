@@ -105,6 +105,9 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->stream_lifetime = MERGE_INT(stream_lifetime);
     c->event_keepalive = MERGE_INT(event_keepalive);
     c->event_replay = MERGE_INT(event_replay);
+    c->vcs_internal_hosts = MERGE(vcs_internal_hosts);
+    c->vcs_ca_file = MERGE(vcs_ca_file);
+    c->vcs_webhook_secret = MERGE(vcs_webhook_secret);
     return c;
 }
 
@@ -485,6 +488,27 @@ static const char *add_sso_role(cmd_parms *cmd, void *dc, const char *role)
     return NULL;
 }
 
+/* TerrapodVCSInternalHost: each host name a connection's server-url may
+ * reach over plain http. */
+static const char *add_vcs_internal_host(cmd_parms *cmd, void *dc,
+                                         const char *host)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+
+    (void)dc;
+    if (!*host || strpbrk(host, "/:@ ")) {
+        return apr_pstrcat(cmd->pool, "TerrapodVCSInternalHost: ", host,
+                           " is not a host name (no scheme, port or path)",
+                           NULL);
+    }
+    if (!c->vcs_internal_hosts) {
+        c->vcs_internal_hosts = apr_array_make(cmd->pool, 2,
+                                               sizeof(const char *));
+    }
+    APR_ARRAY_PUSH(c->vcs_internal_hosts, const char *) = host;
+    return NULL;
+}
+
 static const int_directive_t audit_retention_days = {
     APR_OFFSETOF(tp_srv_conf_t, audit_retention_days), 0, 36500};
 static const int_directive_t audit_queue = {
@@ -649,6 +673,15 @@ static const command_rec tp_cmds[] = {
                   (void *)&event_replay, RSRC_CONF, "Seconds of events a "
                   "reconnecting stream is replayed from its Last-Event-ID "
                   "(0: none)"),
+    AP_INIT_ITERATE("TerrapodVCSInternalHost", add_vcs_internal_host, NULL,
+                    RSRC_CONF, "Hosts a VCS connection's server-url may reach "
+                    "over plain http"),
+    AP_INIT_TAKE1("TerrapodVCSCAFile", set_path, OFF(vcs_ca_file), RSRC_CONF,
+                  "CA certificates (PEM) VCS providers' HTTPS is trusted "
+                  "with, besides the system's"),
+    AP_INIT_TAKE1("TerrapodVCSWebhookSecret", set_string,
+                  OFF(vcs_webhook_secret), RSRC_CONF,
+                  "Webhook secret of VCS connections without their own"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,

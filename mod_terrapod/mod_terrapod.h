@@ -117,6 +117,12 @@ typedef struct tp_srv_conf {
     int stream_lifetime;          /* seconds */
     int event_keepalive;          /* seconds */
     int event_replay;             /* seconds of the replay window */
+    /* VCS connections: hosts a server-url may reach over plain http
+     * (const char *), the CA file outbound HTTPS trusts besides the
+     * system's, the webhook secret of connections without their own */
+    apr_array_header_t *vcs_internal_hosts;
+    const char *vcs_ca_file;
+    const char *vcs_webhook_secret;
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -511,6 +517,12 @@ tp_err_t *tp_api_workspace_safe_delete(tp_req_t *req);
 tp_err_t *tp_api_workspace_lock(tp_req_t *req);
 tp_err_t *tp_api_workspace_unlock(tp_req_t *req);
 tp_err_t *tp_api_workspace_force_unlock(tp_req_t *req);
+tp_err_t *tp_api_vcs_connection_list(tp_req_t *req);
+tp_err_t *tp_api_vcs_connection_create(tp_req_t *req);
+tp_err_t *tp_api_vcs_connection_show(tp_req_t *req);
+tp_err_t *tp_api_vcs_connection_update(tp_req_t *req);
+tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req);
+tp_err_t *tp_api_vcs_connection_test(tp_req_t *req);
 tp_err_t *tp_api_project_list(tp_req_t *req);
 tp_err_t *tp_api_project_create(tp_req_t *req);
 tp_err_t *tp_api_project_show(tp_req_t *req);

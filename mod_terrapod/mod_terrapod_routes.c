@@ -437,6 +437,21 @@ const tp_route_t tp_routes[] = {
      tp_api_agent_pool_events, POOLSTREAM,
      .summary = "Follow an agent pool's listener events"},
 
+    /* VCS connections (credentials write-only) */
+    {"GET", NATIVE "/vcs-connections", ADMIN, tp_api_vcs_connection_list,
+     .summary = "List VCS connections"},
+    {"POST", NATIVE "/vcs-connections", ADMIN, tp_api_vcs_connection_create,
+     .summary = "Create a VCS connection"},
+    {"GET", NATIVE "/vcs-connections/{id}", ADMIN,
+     tp_api_vcs_connection_show, .summary = "Show a VCS connection"},
+    {"PATCH", NATIVE "/vcs-connections/{id}", ADMIN,
+     tp_api_vcs_connection_update, .summary = "Update a VCS connection"},
+    {"DELETE", NATIVE "/vcs-connections/{id}", ADMIN,
+     tp_api_vcs_connection_delete, .summary = "Delete a VCS connection"},
+    {"POST", NATIVE "/vcs-connections/{id}/actions/test", ADMIN,
+     tp_api_vcs_connection_test,
+     .summary = "Test a VCS connection and record its health"},
+
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,
      .summary = "Read the audit log"},

@@ -871,3 +871,33 @@ int tp_pubkey_verify(const tp_pubkey_t *key, tp_sig_alg_e alg,
     ERR_clear_error();
     return ok;
 }
+
+unsigned char *tp_rs256_sign(apr_pool_t *p, const char *key_pem,
+                             const void *data, apr_size_t len,
+                             apr_size_t *siglen, const char **why)
+{
+    EVP_PKEY *k = pem_key(key_pem);
+    EVP_MD_CTX *ctx = NULL;
+    unsigned char *sig = NULL;
+    size_t n = 0;
+
+    if (!k || !EVP_PKEY_is_a(k, "RSA")) {
+        *why = "is not a PEM RSA private key";
+    }
+    else if (EVP_PKEY_get_bits(k) < 2048) {
+        *why = "is an RSA key of fewer than 2048 bits";
+    }
+    else if (!(ctx = EVP_MD_CTX_new())
+             || EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, k) != 1
+             || EVP_DigestSign(ctx, NULL, &n, data, len) != 1
+             || !(sig = apr_palloc(p, n))
+             || EVP_DigestSign(ctx, sig, &n, data, len) != 1) {
+        *why = "could not sign";
+        sig = NULL;
+    }
+    *siglen = n;
+    ERR_clear_error();
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(k);
+    return sig;
+}

@@ -144,4 +144,11 @@ int tp_pubkey_verify(const tp_pubkey_t *key, tp_sig_alg_e alg,
                      const void *data, apr_size_t len,
                      const unsigned char *sig, apr_size_t siglen);
 
+/* The RS256 signature (RSASSA-PKCS1-v1_5 with SHA-256) of data under a
+ * PEM RSA private key of at least 2048 bits; NULL, and *why says what is
+ * wrong with the key, otherwise. The key itself is never in *why. */
+unsigned char *tp_rs256_sign(apr_pool_t *p, const char *key_pem,
+                             const void *data, apr_size_t len,
+                             apr_size_t *siglen, const char **why);
+
 #endif

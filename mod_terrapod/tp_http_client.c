@@ -5,6 +5,8 @@
 #include <string.h>
 #include <errno.h>
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <apr_strings.h>
 #include "tp_http_client.h"
 
@@ -17,6 +19,7 @@ typedef struct sink {
     char *buf;
     apr_size_t len, cap, max;
     int too_long;
+    apr_table_t *headers;
 } sink_t;
 
 apr_status_t tp_http_global_init(void)
@@ -49,6 +52,39 @@ static size_t on_data(char *data, size_t size, size_t n, void *baton)
     memcpy(s->buf + s->len, data, len);
     s->len += len;
     return len;
+}
+
+/* Keeps the header lines of the last response: a status line (of a
+ * redirect's next response) starts them over. */
+static size_t on_header(char *data, size_t size, size_t n, void *baton)
+{
+    sink_t *s = baton;
+    apr_size_t len = size * n, name_len;
+    const char *colon = memchr(data, ':', len), *end = data + len;
+
+    if (len >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+        apr_table_clear(s->headers);
+    }
+    else if (colon) {
+        name_len = (apr_size_t)(colon - data);
+        for (colon++; colon < end && (*colon == ' ' || *colon == '\t');
+             colon++);
+        while (end > colon && strchr(" \t\r\n", end[-1])) {
+            end--;
+        }
+        apr_table_set(s->headers, apr_pstrndup(s->p, data, name_len),
+                      apr_pstrndup(s->p, colon, (apr_size_t)(end - colon)));
+    }
+    return len;
+}
+
+/* Adds the CA file's certificates to the store curl filled with the
+ * system's. */
+static CURLcode add_cas(CURL *h, void *ssl_ctx, void *file)
+{
+    (void)h;
+    return X509_STORE_load_file(SSL_CTX_get_cert_store(ssl_ctx), file) == 1
+           ? CURLE_OK : CURLE_SSL_CACERT_BADFILE;
 }
 
 static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,
@@ -109,6 +145,13 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
+    if (req->follow) {
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+        curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+        curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
     if (req->abort) {
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -122,6 +165,10 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
     }
     if (req->ca_file) {
         curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+    }
+    if (req->ca_extra_file) {
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_cas);
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, req->ca_extra_file);
     }
     for (i = 0; req->headers && i < req->headers->nelts; i++) {
         hl = curl_slist_append(hl, APR_ARRAY_IDX(req->headers, i,
@@ -172,6 +219,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     memset(&sink, 0, sizeof(sink));
     sink.p = p;
     sink.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    sink.headers = apr_table_make(p, 16);
     if (!(h = curl_easy_init())) {
         return tp_err(p, 500, "curl_easy_init failed");
     }
@@ -204,6 +252,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     }
     resp->status = (int)status;
     resp->retry_after = (long)retry_after;
+    resp->headers = sink.headers;
     resp->body = sink.buf ? sink.buf : apr_pstrdup(p, "");
     resp->body_len = sink.len;
     if (sink.buf) {

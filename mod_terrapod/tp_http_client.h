@@ -22,6 +22,8 @@ typedef struct tp_http_req {
     const char *cert_file;          /* client certificate, PEM */
     const char *key_file;           /* its key, PEM; NULL: in cert_file */
     const char *ca_file;            /* trust these CAs instead of the system's */
+    const char *ca_extra_file;      /* trust these CAs besides the system's */
+    int follow;                     /* follow up to 5 redirects */
     long timeout;                   /* whole request, seconds; 0: 60 */
     volatile sig_atomic_t *abort;   /* the request stops when it turns non-zero */
 } tp_http_req_t;
@@ -29,6 +31,8 @@ typedef struct tp_http_req {
 typedef struct tp_http_resp {
     int status;
     long retry_after;               /* seconds a Retry-After asked; 0: none */
+    apr_table_t *headers;           /* of the last response (redirects
+                                       followed), names in any case */
     char *body;                     /* NUL-terminated; "" for file responses */
     apr_size_t body_len;
 } tp_http_resp_t;

@@ -37,6 +37,7 @@ Suite *plan_suite(void);
 Suite *metrics_suite(void);
 Suite *openapi_suite(void);
 Suite *events_suite(void);
+Suite *vcs_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -1432,6 +1433,7 @@ int main(void)
     srunner_add_suite(sr, plan_suite());
     srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, openapi_suite());
+    srunner_add_suite(sr, vcs_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,0 +1,458 @@
+/* VCS connections: provider names, server URLs, API bases and repository
+ * URLs (tp_vcs.h). */
+#include <stdlib.h>
+#include <string.h>
+#include <apr_lib.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "tp_vcs.h"
+#include "tp_http_client.h"
+#include "tp_crypto.h"
+#include "tp_json.h"
+
+#define GITHUB_WEB "https://github.com"
+#define GITHUB_API "https://api.github.com"
+#define GITLAB_WEB "https://gitlab.com"
+
+int tp_vcs_provider_named(const char *name)
+{
+    if (name && strcmp(name, "github") == 0) {
+        return TP_VCS_GITHUB;
+    }
+    if (name && strcmp(name, "gitlab") == 0) {
+        return TP_VCS_GITLAB;
+    }
+    return -1;
+}
+
+static int host_listed(const char *host,
+                       const apr_array_header_t *hosts)
+{
+    int i;
+
+    for (i = 0; hosts && i < hosts->nelts; i++) {
+        if (strcasecmp(host, APR_ARRAY_IDX(hosts, i, const char *)) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static char *without_trailing_slashes(apr_pool_t *p, const char *s)
+{
+    char *c = apr_pstrdup(p, s);
+    apr_size_t n = strlen(c);
+
+    while (n > 0 && c[n - 1] == '/') {
+        c[--n] = '\0';
+    }
+    return c;
+}
+
+const char *tp_vcs_server_url_check(apr_pool_t *p, const char *url,
+                                    const apr_array_header_t *internal_hosts,
+                                    const char **out)
+{
+    apr_uri_t u;
+
+    if (apr_uri_parse(p, url, &u) != APR_SUCCESS || !u.scheme
+        || !u.hostname || !*u.hostname) {
+        return "must be an absolute URL such as https://github.example.com";
+    }
+    if (u.user || u.password || u.query || u.fragment) {
+        return "may not carry a user name, password, query or fragment";
+    }
+    if (strcasecmp(u.scheme, "https") != 0
+        && !(strcasecmp(u.scheme, "http") == 0
+             && host_listed(u.hostname, internal_hosts))) {
+        return "must use https; http is accepted only for a host named "
+               "by TerrapodVCSInternalHost";
+    }
+    *out = without_trailing_slashes(p, url);
+    return NULL;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    apr_size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
+                            const char *server_url)
+{
+    const char *path = provider == TP_VCS_GITHUB ? "/api/v3" : "/api/v4";
+
+    if (!server_url) {
+        return provider == TP_VCS_GITHUB ? GITHUB_API
+                                         : GITLAB_WEB "/api/v4";
+    }
+    server_url = without_trailing_slashes(p, server_url);
+    return ends_with(server_url, path)
+           ? server_url : apr_pstrcat(p, server_url, path, NULL);
+}
+
+/* The web root repositories live under: the public service's, or the
+ * server URL without its API path. */
+static const char *web_root(apr_pool_t *p, tp_vcs_provider_e provider,
+                            const char *server_url)
+{
+    const char *base;
+
+    if (!server_url) {
+        return provider == TP_VCS_GITHUB ? GITHUB_WEB : GITLAB_WEB;
+    }
+    base = tp_vcs_api_base(p, provider, server_url);
+    return apr_pstrndup(p, base, strlen(base) - strlen("/api/vN"));
+}
+
+/* A path segment a repository's owner or name may be. */
+static int segment_ok(const char *s, apr_size_t n)
+{
+    apr_size_t i;
+
+    if (n == 0 || (n == 1 && s[0] == '.') || (n == 2 && s[0] == '.'
+                                                && s[1] == '.')) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                    "0123456789-_.", s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
+                               const char *server_url, const char *repo_url,
+                               const char **owner, const char **name)
+{
+    const char *root = web_root(p, provider, server_url);
+    apr_size_t rn = strlen(root);
+    char *rest, *seg, *last_slash;
+    int segments = 0;
+
+    if (!repo_url || strncasecmp(repo_url, root, rn) != 0
+        || repo_url[rn] != '/') {
+        return APR_EINVAL;
+    }
+    rest = without_trailing_slashes(p, repo_url + rn + 1);
+    if (ends_with(rest, ".git")) {
+        rest[strlen(rest) - 4] = '\0';
+    }
+    for (seg = rest; ; seg = last_slash + 1) {
+        last_slash = strchr(seg, '/');
+        if (!segment_ok(seg, last_slash ? (apr_size_t)(last_slash - seg)
+                                        : strlen(seg))) {
+            return APR_EINVAL;
+        }
+        segments++;
+        if (!last_slash) {
+            break;
+        }
+    }
+    if (segments < 2 || (provider == TP_VCS_GITHUB && segments != 2)) {
+        return APR_EINVAL;
+    }
+    last_slash = strrchr(rest, '/');
+    *owner = apr_pstrndup(p, rest, (apr_size_t)(last_slash - rest));
+    *name = last_slash + 1;
+    return APR_SUCCESS;
+}
+
+/* ---- the clients' common part ---- */
+
+/* The largest figure believed: an int (the remaining count is stored as
+ * one) and, as Unix seconds, a time in 2038 that apr_time_t holds. */
+#define HEADER_MAX 2147483647L
+
+/* A non-negative figure of the header a, or else b; -1 when neither
+ * holds one. */
+static long header_long(const apr_table_t *h, const char *a, const char *b)
+{
+    const char *v = apr_table_get(h, a);
+    char *end;
+    long n;
+
+    if (!v) {
+        v = apr_table_get(h, b);
+    }
+    if (!v || !*v) {
+        return -1;
+    }
+    n = strtol(v, &end, 10);
+    return *end || n < 0 || n > HEADER_MAX ? -1 : n;
+}
+
+void tp_vcs_rate_limit(const apr_table_t *headers, long *remaining,
+                       apr_time_t *reset)
+{
+    long at = header_long(headers, "X-RateLimit-Reset", "RateLimit-Reset");
+
+    *remaining = header_long(headers, "X-RateLimit-Remaining",
+                             "RateLimit-Remaining");
+    *reset = at > 0 ? apr_time_from_sec(at) : 0;
+}
+
+/* The provider's own words of a refusal: GitHub's "message", GitLab's
+ * "message" or "error"; bounded, for the connection's last error. */
+static const char *provider_message(apr_pool_t *p, const char *body)
+{
+    tp_json_t *j = body ? tp_json_parse(p, body, strlen(body), NULL) : NULL;
+    const char *m = j ? tp_json_gets(j, "message", NULL) : NULL;
+
+    if (!m && j) {
+        m = tp_json_gets(j, "error", NULL);
+    }
+    return m ? apr_pstrndup(p, m, 200) : "";
+}
+
+/* How long to wait before attempt n (1, 2, ...): what Retry-After asked
+ * within TP_VCS_RETRY_MAX, else a quarter second doubling. */
+static apr_interval_time_t backoff(int n, long retry_after)
+{
+    if (retry_after > 0) {
+        return apr_time_from_sec(retry_after < TP_VCS_RETRY_MAX
+                                 ? retry_after : TP_VCS_RETRY_MAX);
+    }
+    return apr_time_from_msec(250) << (n - 1);
+}
+
+tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
+                         tp_vcs_call_t *call)
+{
+    const char *method = call->method ? call->method : "GET";
+    tp_http_req_t req = {0};
+    tp_http_resp_t resp;
+    tp_err_t *err = NULL;
+    int attempt;
+
+    req.method = method;
+    req.url = apr_pstrcat(p, c->api_base, call->path, NULL);
+    req.headers = call->headers;
+    req.body = call->body;
+    req.body_len = call->body ? strlen(call->body) : 0;
+    req.out_file = call->out_file;
+    req.follow = call->out_file != NULL;
+    req.max_body = call->out_file ? 0 : TP_VCS_MAX_ANSWER;
+    req.ca_extra_file = c->ca_extra_file;
+    req.timeout = TP_VCS_TIMEOUT;
+    APR_ARRAY_PUSH(call->headers, const char *) = "User-Agent: mod_terrapod";
+    if (call->body) {
+        APR_ARRAY_PUSH(call->headers, const char *) =
+            "Content-Type: application/json";
+    }
+    if (call->etag) {
+        APR_ARRAY_PUSH(call->headers, const char *) =
+            apr_pstrcat(p, "If-None-Match: ", call->etag, NULL);
+    }
+    for (attempt = 1; attempt <= TP_VCS_ATTEMPTS; attempt++) {
+        if (attempt > 1) {
+            apr_sleep(backoff(attempt - 1, err ? 0 : resp.retry_after));
+        }
+        if ((err = tp_http_perform(p, &req, &resp)) != NULL) {
+            continue;           /* the exchange failed: tried again */
+        }
+        tp_vcs_rate_limit(resp.headers, &c->rate_remaining, &c->rate_reset);
+        if (resp.status < 500) {
+            break;
+        }
+    }
+    if (err) {
+        return err;
+    }
+    call->status = resp.status;
+    call->answer = resp.body;
+    call->resp_headers = resp.headers;
+    if ((resp.status >= 200 && resp.status <= 299)
+        || (resp.status == 304 && call->etag)) {
+        return NULL;
+    }
+    return tp_err(p, resp.status == 404 ? 404 : 502, "%s %s answered %d%s%s",
+                  method, call->path, resp.status,
+                  *provider_message(p, resp.body) ? ": " : "",
+                  provider_message(p, resp.body));
+}
+
+/* Percent-encodes s for a path: all but the unreserved characters, and
+ * '/' unless keep_slash. */
+static const char *escape(apr_pool_t *p, const char *s, int keep_slash)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *out = apr_palloc(p, strlen(s) * 3 + 1), *o = out;
+
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+
+        if (apr_isalnum(ch) || strchr("-._~", ch)
+            || (keep_slash && ch == '/')) {
+            *o++ = (char)ch;
+        }
+        else {
+            *o++ = '%';
+            *o++ = hex[ch >> 4];
+            *o++ = hex[ch & 15];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static const tp_vcs_ops_t *ops(const tp_vcs_conn_t *c)
+{
+    return c->provider == TP_VCS_GITHUB ? &tp_vcs_github_ops
+                                        : &tp_vcs_gitlab_ops;
+}
+
+/* A GET under the repository, authenticated. */
+static tp_err_t *repo_get(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, const char *path,
+                          tp_vcs_call_t *call)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_err_t *err = o->auth(p, c, &call->headers);
+
+    if (err) {
+        return err;
+    }
+    call->path = apr_pstrcat(p, o->repo_prefix,
+                             escape(p, apr_pstrcat(p, owner, "/", name, NULL),
+                                    !o->escape_repo_slash), path, NULL);
+    return tp_vcs_request(p, c, call);
+}
+
+/* The JSON of a call's answer; 502 when it is not JSON. */
+static tp_err_t *answer_json(apr_pool_t *p, const tp_vcs_call_t *call,
+                             tp_json_t **j)
+{
+    *j = tp_json_parse(p, call->answer, strlen(call->answer), NULL);
+    return *j ? NULL : tp_err(p, 502, "%s answered something that is not "
+                              "JSON", call->path);
+}
+
+tp_err_t *tp_vcs_check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
+{
+    c->rate_remaining = -1;
+    c->rate_reset = 0;
+    return ops(c)->check(p, c, who);
+}
+
+tp_err_t *tp_vcs_default_branch(apr_pool_t *p, tp_vcs_conn_t *c,
+                                const char *owner, const char *name,
+                                const char **branch)
+{
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    if ((err = repo_get(p, c, owner, name, "", &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    *branch = tp_json_gets(j, "default_branch", NULL);
+    return *branch ? NULL : tp_err(p, 502, "the repository %s/%s has no "
+                                   "default branch", owner, name);
+}
+
+/* A page of refs as both providers list them, [{name, commit: {key}}],
+ * appended to refs; the number it held, or -1 when it is not such a
+ * list. */
+static int refs_page(apr_pool_t *p, const char *answer, const char *key,
+                     apr_array_header_t *refs)
+{
+    tp_json_t *list = tp_json_parse(p, answer, strlen(answer), NULL), *e;
+    apr_size_t i, n = tp_json_len(list);
+    tp_vcs_ref_t *ref;
+
+    if (!list || tp_json_type(list, NULL) != TP_JSON_ARRAY) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        e = tp_json_at(list, i);
+        ref = apr_array_push(refs);
+        ref->name = tp_json_gets(e, "name", NULL);
+        ref->sha = tp_json_gets(e, "commit", key, NULL);
+        if (!ref->name || !ref->sha) {
+            return -1;
+        }
+    }
+    return (int)n;
+}
+
+#define REFS_PER_PAGE 100
+
+tp_err_t *tp_vcs_refs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, int tags, apr_array_header_t **refs)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call;
+    tp_err_t *err;
+    int page, n = REFS_PER_PAGE;
+
+    *refs = apr_array_make(p, 16, sizeof(tp_vcs_ref_t));
+    /* page by page while pages are full: both providers number them */
+    for (page = 1; n == REFS_PER_PAGE && (*refs)->nelts < TP_VCS_MAX_REFS;
+         page++) {
+        memset(&call, 0, sizeof(call));
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p,
+                            "%s?per_page=%d&page=%d", tags ? o->tags
+                            : o->branches, REFS_PER_PAGE, page), &call))
+            != NULL) {
+            return err;
+        }
+        if ((n = refs_page(p, call.answer, o->sha_key, *refs)) < 0) {
+            return tp_err(p, 502, "%s answered something that is not a "
+                          "list of refs", call.path);
+        }
+    }
+    if ((*refs)->nelts > TP_VCS_MAX_REFS) {
+        (*refs)->nelts = TP_VCS_MAX_REFS;
+    }
+    return NULL;
+}
+
+tp_err_t *tp_vcs_head(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *branch, const char *etag,
+                      const char **sha, const char **new_etag)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    call.etag = etag;
+    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->branches, "/",
+                        escape(p, branch, c->provider == TP_VCS_GITHUB),
+                        NULL), &call)) != NULL) {
+        return err;
+    }
+    *new_etag = apr_table_get(call.resp_headers, "ETag");
+    *sha = NULL;
+    if (call.status == 304) {
+        return NULL;
+    }
+    if ((err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    *sha = tp_json_gets(j, "commit", o->sha_key, NULL);
+    return *sha ? NULL : tp_err(p, 502, "%s answered no commit",
+                                call.path);
+}
+
+tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *sha,
+                         const char *out_file)
+{
+    tp_vcs_call_t call = {0};
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "an archive is fetched by commit SHA, not %s",
+                      sha);
+    }
+    call.out_file = out_file;
+    return repo_get(p, c, owner, name, apr_pstrcat(p, ops(c)->archive, sha,
+                                                   NULL), &call);
+}

@@ -1,0 +1,172 @@
+/* VCS connections: what the API, and the provider clients built on it,
+ * agree on about a connection's provider and addresses. Pure functions
+ * of their arguments, for unit tests. */
+#ifndef TP_VCS_H
+#define TP_VCS_H
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include "tp_error.h"
+
+/* what credentials of a connection are sealed for (tp_seal) */
+#define TP_VCS_SEAL_PURPOSE "vcs-credentials"
+
+typedef enum {
+    TP_VCS_GITHUB,
+    TP_VCS_GITLAB
+} tp_vcs_provider_e;
+
+/* "github" or "gitlab"; -1 for anything else. */
+int tp_vcs_provider_named(const char *name);
+
+/* Checks a connection's server-url: https to any host, or http to one of
+ * internal_hosts (const char *, compared ignoring case; may be NULL);
+ * no user name or password, query or fragment. *out is the URL without
+ * trailing slashes. NULL when it is fine, else why not. */
+const char *tp_vcs_server_url_check(apr_pool_t *p, const char *url,
+                                    const apr_array_header_t *internal_hosts,
+                                    const char **out);
+
+/* The REST base of a connection without a trailing slash: the public
+ * service's (https://api.github.com, https://gitlab.com/api/v4) when
+ * server_url is NULL, else SERVER/api/v3 (GitHub Enterprise) or
+ * SERVER/api/v4 (GitLab); a server URL already ending in that path is
+ * kept as it is. */
+const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
+                            const char *server_url);
+
+/* A repository's web URL on the connection's host
+ * (https://github.com/OWNER/REPO, https://HOST/OWNER/REPO for a server
+ * URL, an optional ".git" or trailing slash): *owner and *name. GitHub
+ * has exactly one owner; GitLab's owner is the group path with any
+ * subgroups. APR_EINVAL for another host, scheme or shape. */
+apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
+                               const char *server_url, const char *repo_url,
+                               const char **owner, const char **name);
+
+/* ---- the provider clients (tp_vcs_github.c, tp_vcs_gitlab.c) ----
+ * Every call goes through tp_http_client with a timeout, is retried on
+ * 5xx (a Retry-After within TP_VCS_RETRY_MAX seconds honoured), and
+ * leaves in the connection what the provider reported of its rate limit.
+ * A provider's refusal is a 502 whose detail says what it answered. */
+
+#define TP_VCS_ATTEMPTS 3
+#define TP_VCS_TIMEOUT 30           /* seconds per request */
+#define TP_VCS_RETRY_MAX 10         /* longest Retry-After waited for */
+#define TP_VCS_MAX_ANSWER (4 << 20) /* bytes of a JSON answer */
+/* an installation token is used until this long before it expires */
+#define TP_VCS_TOKEN_MARGIN apr_time_from_sec(300)
+
+typedef struct tp_vcs_conn {
+    tp_vcs_provider_e provider;
+    const char *api_base;           /* tp_vcs_api_base */
+    const char *credential;         /* the App's PEM key or the token */
+    const char *app_id;             /* GitHub App */
+    const char *installation_id;
+    const char *ca_extra_file;      /* trusted besides the system's CAs */
+    /* GitHub: the installation token the caller kept (NULL: none) and
+     * its expiry; a call that mints one sets token_minted, for the
+     * caller to keep the new one */
+    const char *token;
+    apr_time_t token_expires;
+    int token_minted;
+    /* from the provider's last answer; -1 / 0 when it said nothing */
+    long rate_remaining;
+    apr_time_t rate_reset;
+} tp_vcs_conn_t;
+
+/* The rate limit a response's headers report (GitHub's X-RateLimit-*,
+ * GitLab's RateLimit-*; the reset as Unix seconds): *remaining -1 and
+ * *reset 0 for what they do not say. */
+void tp_vcs_rate_limit(const apr_table_t *headers, long *remaining,
+                       apr_time_t *reset);
+
+/* The App's JWT (RS256): iat a minute ago against clock skew, exp nine
+ * minutes from now (GitHub refuses more than ten), iss the App id. NULL,
+ * *why saying what is wrong with the key, when it cannot sign. */
+char *tp_vcs_github_app_jwt(apr_pool_t *p, const char *app_id,
+                            const char *key_pem, apr_time_t now,
+                            const char **why);
+
+/* Proves the connection works: GitHub mints an installation token (or
+ * uses the kept one) and lists one repository of the installation with
+ * it; GitLab reads the token's user. *who: the account the provider
+ * says it is. */
+tp_err_t *tp_vcs_check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who);
+
+/* ---- repositories (owner and name as tp_vcs_repo_parse gives them) ---- */
+
+typedef struct tp_vcs_ref {
+    const char *name;
+    const char *sha;            /* the commit; a tag's peeled */
+} tp_vcs_ref_t;
+
+#define TP_VCS_MAX_REFS 1000    /* branches or tags read of a repository */
+
+tp_err_t *tp_vcs_default_branch(apr_pool_t *p, tp_vcs_conn_t *c,
+                                const char *owner, const char *name,
+                                const char **branch);
+
+/* The repository's branches (tags 0) or tags (tags 1), of tp_vcs_ref_t,
+ * in the provider's order, at most TP_VCS_MAX_REFS. */
+tp_err_t *tp_vcs_refs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, int tags, apr_array_header_t **refs);
+
+/* The head commit of a branch, asked conditionally: with etag (from an
+ * earlier answer, or NULL) an unchanged branch costs the provider a 304,
+ * and *sha is then NULL. *new_etag: the answer's ETag, or NULL. A branch
+ * that does not exist is a 404. */
+tp_err_t *tp_vcs_head(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *branch, const char *etag,
+                      const char **sha, const char **new_etag);
+
+/* Downloads the archive (tar.gz) of a commit to out_file, following the
+ * provider's redirect. Its single top directory (GitHub's
+ * OWNER-REPO-SHORTSHA, GitLab's PROJECT-REF-SHA) is the caller's to
+ * strip. */
+tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *sha,
+                         const char *out_file);
+
+/* ---- shared by the clients ---- */
+
+/* One API request: in, what to ask; out, what came back. */
+typedef struct tp_vcs_call {
+    const char *method;             /* "GET" when NULL */
+    const char *path;               /* under api_base */
+    apr_array_header_t *headers;    /* "Name: value", authentication too */
+    const char *body;               /* JSON, or NULL */
+    const char *etag;               /* If-None-Match; a 304 is an answer */
+    const char *out_file;           /* the body to this file, redirects
+                                       followed */
+    int status;
+    const char *answer;             /* the body (memory answers) */
+    apr_table_t *resp_headers;
+} tp_vcs_call_t;
+
+/* Makes the call with the retries above. Anything but a 2xx (or a 304
+ * to a conditional call) is a 502 naming the status and the provider's
+ * message; 404 when the provider says the thing does not exist. */
+tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
+                         tp_vcs_call_t *call);
+
+/* What differs between the providers. */
+typedef struct tp_vcs_ops {
+    tp_err_t *(*check)(apr_pool_t *p, tp_vcs_conn_t *c, const char **who);
+    /* the headers of an authenticated call: GitHub's installation token
+     * (minted first when needed), GitLab's PRIVATE-TOKEN */
+    tp_err_t *(*auth)(apr_pool_t *p, tp_vcs_conn_t *c,
+                      apr_array_header_t **headers);
+    const char *repo_prefix;    /* "/repos/", "/projects/" */
+    int escape_repo_slash;      /* GitLab's project id is O%2FR */
+    const char *branches;       /* under the repository */
+    const char *tags;
+    const char *sha_key;        /* of commit in a branch or tag */
+    const char *archive;        /* under the repository, then the SHA */
+} tp_vcs_ops_t;
+
+extern const tp_vcs_ops_t tp_vcs_github_ops;
+extern const tp_vcs_ops_t tp_vcs_gitlab_ops;
+
+#endif
