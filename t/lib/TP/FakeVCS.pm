@@ -11,14 +11,13 @@ package TP::FakeVCS;
 #   my @seen = $gh->received;                 # [{method, path, headers}]
 use strict;
 use warnings FATAL => 'all';
-use HTTP::Daemon;
+use parent -norequire, 'TP::FakeServer';
+use TP::FakeServer;
 use HTTP::Response;
 use LWP::UserAgent;
 use JSON::PP ();
 use Digest::SHA qw(sha1_hex);
 use URI::QueryParam;
-use IO::Socket::SSL ();
-use POSIX ();
 
 our $json = JSON::PP->new->canonical;
 
@@ -32,57 +31,7 @@ sub new {
 
 sub base { $_[0]{base} }
 
-# Serves in a child process until stop (or the test's end).
-sub start {
-    my ($self) = @_;
-    my $d = HTTP::Daemon->new(LocalAddr => '127.0.0.1',
-                              LocalPort => $self->{port}, ReuseAddr => 1)
-        or die "cannot listen on port $self->{port}: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        $d->close;
-        $self->{pid} = $pid;
-        return $self;
-    }
-    my %state = (received => [], failures => [], rate_remaining => 5000);
-    # one request per connection: an idle keep-alive client would block
-    # this serial server
-    while (my $c = $d->accept) {
-        next if $self->{tls} && !start_tls($c, $self->{tls});
-        if (my $req = $c->get_request) {
-            $c->force_last_request;
-            $c->send_response($self->dispatch($req, \%state));
-        }
-        $c->close;
-    }
-    POSIX::_exit(0);   # not through the test's END blocks
-}
-
-# A connection read and answered by HTTP::Daemon over TLS: IO::Socket::SSL
-# ties the handle, so the daemon's reads and prints go through TLS.
-{
-    package TP::FakeVCS::TLSConn;
-    our @ISA = ('IO::Socket::SSL', 'HTTP::Daemon::ClientConn');
-}
-
-sub start_tls {
-    my ($c, $tls) = @_;
-    IO::Socket::SSL->start_SSL($c, SSL_server => 1,
-                               SSL_cert_file => $tls->{cert},
-                               SSL_key_file => $tls->{key}) or return 0;
-    bless $c, 'TP::FakeVCS::TLSConn';
-    return 1;
-}
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    waitpid $self->{pid}, 0;
-    delete $self->{pid};
-}
-
-sub DESTROY { $_[0]->stop }
+sub initial_state { {received => [], failures => [], rate_remaining => 5000} }
 
 sub json_response {
     my ($code, $doc, %headers) = @_;
@@ -121,7 +70,7 @@ sub count {
     return scalar grep { "$_->{method} $_->{path}" =~ $re } $self->received;
 }
 
-sub dispatch {
+sub respond {
     my ($self, $req, $state) = @_;
     my $path = $req->uri->path_query;
     if ($path =~ m{^/_fake/(\w+)$}) {

@@ -8,7 +8,8 @@ package TP::OIDCProvider;
 # makes the token for that code bad in one chosen way.
 use strict;
 use warnings FATAL => 'all';
-use HTTP::Daemon;
+use parent -norequire, 'TP::FakeServer';
+use TP::FakeServer;
 use LWP::UserAgent;
 use HTTP::Response;
 use HTTP::Status qw(:constants);
@@ -18,7 +19,6 @@ use JSON::PP ();
 use MIME::Base64 qw(encode_base64url decode_base64);
 use Digest::SHA qw(sha256 sha256_hex hmac_sha256);
 use File::Temp qw(tempfile);
-use POSIX ();
 use URI::Escape ();
 
 my $json = JSON::PP->new->canonical;
@@ -114,40 +114,6 @@ sub new {
 
 sub issuer { $_[0]{issuer} }
 
-# Serves in a child process until stop (or the test's end).
-sub start {
-    my ($self) = @_;
-    my $d = HTTP::Daemon->new(LocalAddr => '127.0.0.1',
-                              LocalPort => $self->{port}, ReuseAddr => 1)
-        or die "cannot listen on port $self->{port}: $!";
-    my $pid = fork // die "fork: $!";
-    if ($pid) {
-        $d->close;
-        $self->{pid} = $pid;
-        return $self;
-    }
-    # one request per connection: an idle keep-alive client would block
-    # this serial server
-    while (my $c = $d->accept) {
-        if (my $req = $c->get_request) {
-            $c->force_last_request;
-            $c->send_response($self->handle($req));
-        }
-        $c->close;
-    }
-    POSIX::_exit(0);   # not through the test's END blocks
-}
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    kill 'TERM', $self->{pid};
-    waitpid $self->{pid}, 0;
-    delete $self->{pid};
-}
-
-sub DESTROY { $_[0]->stop }
-
 # A browser for the code flow: a cookie jar and no automatic redirects,
 # so tests see (and may tamper with) every hop.
 sub browser {
@@ -193,7 +159,7 @@ sub reply {
     return $r;
 }
 
-sub handle {
+sub respond {
     my ($self, $req) = @_;
     my $path = $req->uri->path;
     return $self->discovery if $path =~ m{/\.well-known/openid-configuration$};
