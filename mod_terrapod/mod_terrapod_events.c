@@ -56,6 +56,13 @@ static const tp_stmt_t SQL_EVENTS_START = {"events_start",
     "       (SELECT min(id) AS first FROM events"
     "         WHERE created_at > now() - %s::integer * interval '1 second') w"};
 
+/* The newest event committed: where a stream without Last-Event-ID
+ * starts, since this process's hub may not have read it yet (its NOTIFY
+ * is still on the way) and a stream opened after a commit must not be
+ * sent what the commit raised. */
+static const tp_stmt_t SQL_EVENTS_NEWEST = {"events_newest",
+    "SELECT COALESCE(max(id), 0) AS last FROM events"};
+
 /* The workspace's access columns as they are now, just after the commit
  * of the event (or its replay): what the workspace list would decide on. */
 static const tp_stmt_t SQL_EVENTS_AFTER = {"events_after",
@@ -435,19 +442,38 @@ static void run(stream_t *st)
     }
 }
 
+/* The newest event id the database has committed, into *id. */
+static tp_err_t *newest(tp_req_t *req, apr_int64_t *id)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if ((err = tp_req_exec(req, &SQL_EVENTS_NEWEST, &rows, 0, NULL))
+        != NULL) {
+        return err;
+    }
+    *id = int64_cell(rows, 0, "last");
+    return NULL;
+}
+
 /* Where a new stream starts: after its Last-Event-ID, or now. */
 static tp_err_t *start(tp_req_t *req, stream_t *st)
 {
     const char *last = apr_table_get(req->r->headers_in, "Last-Event-ID");
+    apr_int64_t now = 0;
     int replay = 0;
+    tp_err_t *err;
 
     if (last && !tp_ev_parse_id(last, &st->after)) {
         return tp_err(req->r->pool, 400, "Last-Event-ID must be the decimal "
                       "id of an event");
     }
+    if (!last && (err = newest(req, &now)) != NULL) {
+        return err;
+    }
     apr_thread_mutex_lock(hub.lock);
     if (hub.ready && !last) {
-        st->after = hub.last;
+        st->after = hub.last > now ? hub.last : now;
     }
     st->sub.opened = hub.last;
     replay = hub.ready;
