@@ -23,6 +23,7 @@
 #include "tp_tasks.h"
 #include "tp_events.h"
 #include "tp_audit.h"
+#include "tp_vcs_store.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -555,6 +556,14 @@ static const char *set_rate_limit(cmd_parms *cmd, void *dc, const char *cls,
     }
     srv_conf(cmd->server)->rate_limits[c] = v;
     return NULL;
+}
+
+void tp_vcs_env_from(const tp_srv_conf_t *conf, tp_vcs_env_t *env)
+{
+    env->key = conf->hmac;
+    env->ca_file = conf->vcs_ca_file;
+    env->storage = &conf->storage;
+    env->max_upload = conf->max_upload;
 }
 
 #define OFF(f) (void *)APR_OFFSETOF(tp_srv_conf_t, f)

@@ -149,6 +149,10 @@ struct tp_req {
     const char *answer;    /* the JSON of a 200 answer, for the read cache */
 };
 
+/* What VCS work needs of this configuration (mod_terrapod.c). */
+struct tp_vcs_env;
+void tp_vcs_env_from(const tp_srv_conf_t *conf, struct tp_vcs_env *env);
+
 /* The route table (mod_terrapod_routes.c). */
 extern const tp_route_t tp_routes[];
 

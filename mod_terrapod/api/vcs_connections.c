@@ -7,7 +7,7 @@
 #include <apr_strings.h>
 #include "../mod_terrapod.h"
 #include "../tp_crypto.h"
-#include "../tp_vcs.h"
+#include "../tp_vcs_store.h"
 #include "../tp_archive.h"
 
 /* entries an archive a test downloads may hold */
@@ -57,29 +57,6 @@ static const tp_stmt_t SQL_VCS_UPDATE = {"vcs_update",
     " token_sealed = CASE WHEN %s::boolean THEN NULL ELSE token_sealed END,"
     " updated_at = now()"
     " WHERE id = %s"};
-/* What the provider clients need, sealed as stored. */
-static const tp_stmt_t SQL_VCS_SECRETS = {"vcs_secrets",
-    "SELECT provider, server_url, github_app_id::text AS app_id,"
-    " github_installation_id::text AS installation_id, credential_sealed,"
-    " token_sealed,"
-    " extract(epoch FROM token_expires_at)::bigint AS token_expires"
-    " FROM vcs_connections WHERE id = %s"};
-/* Health after a call: its success or error, the rate limit the provider
- * last reported, a newly minted token. */
-static const tp_stmt_t SQL_VCS_HEALTH = {"vcs_health",
-    "UPDATE vcs_connections SET"
-    " last_success_at = CASE WHEN %s::text IS NULL THEN now()"
-    "                        ELSE last_success_at END,"
-    " last_error = COALESCE(%s, last_error),"
-    " last_error_at = CASE WHEN %s::text IS NULL THEN last_error_at"
-    "                      ELSE now() END,"
-    " rate_limit_remaining = COALESCE(%s::integer, rate_limit_remaining),"
-    " rate_limit_reset_at = COALESCE(to_timestamp(%s::bigint),"
-    "                                rate_limit_reset_at),"
-    " token_sealed = COALESCE(%s, token_sealed),"
-    " token_expires_at = COALESCE(to_timestamp(%s::bigint),"
-    "                             token_expires_at)"
-    " WHERE id = %s"};
 static const tp_stmt_t SQL_VCS_DELETE = {"vcs_delete",
     "DELETE FROM vcs_connections WHERE id = %s RETURNING id"};
 
@@ -87,7 +64,6 @@ static const tp_stmt_t SQL_VCS_DELETE = {"vcs_delete",
 #define VCS_URL_MAX 2048
 #define VCS_LOGIN_MAX 255
 #define VCS_SECRET_MAX 16384    /* a PEM of a 4096-bit key is ~3.3 KiB */
-#define VCS_ERROR_MAX 500       /* characters of a last error kept */
 
 /* ---- rendering ---- */
 
@@ -413,62 +389,6 @@ tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req)
 
 /* ---- testing a connection ---- */
 
-static const char *unseal(tp_req_t *req, const char *sealed)
-{
-    return sealed ? tp_unseal(req->r->pool, req->conf->hmac.bytes,
-                              req->conf->hmac.len, TP_VCS_SEAL_PURPOSE,
-                              sealed) : NULL;
-}
-
-/* The connection of row 0 for the clients, its credential unsealed. */
-static tp_err_t *client_conn(tp_req_t *req, const tp_rows_t *rows,
-                             tp_vcs_conn_t *c)
-{
-    apr_pool_t *p = req->r->pool;
-    const char *expires = tp_row(rows, 0, "token_expires");
-
-    memset(c, 0, sizeof(*c));
-    c->provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
-    c->api_base = tp_vcs_api_base(p, c->provider,
-                                  tp_row(rows, 0, "server_url"));
-    c->app_id = tp_row(rows, 0, "app_id");
-    c->installation_id = tp_row(rows, 0, "installation_id");
-    c->ca_extra_file = req->conf->vcs_ca_file;
-    c->token = unseal(req, tp_row(rows, 0, "token_sealed"));
-    c->token_expires = expires ? apr_time_from_sec(apr_atoi64(expires)) : 0;
-    if (!(c->credential = unseal(req, tp_row(rows, 0, "credential_sealed")))) {
-        return tp_err(p, 422, "the connection's credential cannot be "
-                      "unsealed (was the deployment's key replaced?); "
-                      "send it again");
-    }
-    return NULL;
-}
-
-/* Records what a call to the provider found: failed (its error) or not,
- * with the rate limit and any new token. */
-static tp_err_t *record_health(tp_req_t *req, const char *id,
-                               const tp_vcs_conn_t *c, const tp_err_t *failed)
-{
-    apr_pool_t *p = req->r->pool;
-    const char *error = failed ? apr_pstrndup(p, failed->detail,
-                                              VCS_ERROR_MAX) : NULL;
-    const char *token = NULL, *expires = NULL;
-
-    if (c->token_minted) {
-        token = tp_seal(p, req->conf->hmac.bytes, req->conf->hmac.len,
-                        TP_VCS_SEAL_PURPOSE, c->token);
-        expires = apr_psprintf(p, "%" APR_TIME_T_FMT,
-                               apr_time_sec(c->token_expires));
-    }
-    return tp_req_exec(req, &SQL_VCS_HEALTH, NULL, TP_DB_ARGS(
-        error, error, error,
-        c->rate_remaining >= 0 ? apr_psprintf(p, "%ld", c->rate_remaining)
-                               : NULL,
-        c->rate_reset ? apr_psprintf(p, "%" APR_TIME_T_FMT,
-                                     apr_time_sec(c->rate_reset)) : NULL,
-        token, token ? expires : NULL, id));
-}
-
 /* refs as the seed's vcs-refs lists them: [{name, sha}] */
 static tp_json_t *refs_json(apr_pool_t *p, const apr_array_header_t *refs)
 {
@@ -543,32 +463,28 @@ tp_err_t *tp_api_vcs_connection_test(tp_req_t *req)
     const char *repo_url = tp_query_arg(req, "repo-url");
     const char *owner = NULL, *name = NULL;
     tp_json_t *doc, *repo = tp_json_object(p);
-    tp_vcs_conn_t c;
+    tp_vcs_env_t env;
+    tp_vcs_link_t link;
+    tp_db_t *db;
     tp_rows_t *rows;
     tp_err_t *err, *failed;
 
-    if ((err = tp_req_exec(req, &SQL_VCS_SECRETS, &rows, TP_DB_ARGS(id)))
-        != NULL) {
+    tp_vcs_env_from(req->conf, &env);
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_vcs_link_load(db, p, &env, id, &link)) != NULL) {
         return err;
     }
-    if (rows->nrows == 0) {
-        return tp_err(p, 404, "VCS connection %s not found", id);
-    }
-    if ((err = client_conn(req, rows, &c)) != NULL) {
-        return err;
-    }
-    if (repo_url && tp_vcs_repo_parse(p, c.provider,
-                                      tp_row(rows, 0, "server_url"),
+    if (repo_url && tp_vcs_repo_parse(p, link.conn.provider, link.server_url,
                                       repo_url, &owner, &name)
                     != APR_SUCCESS) {
         return tp_err(p, 422, "repo-url %s is not a repository of this "
                       "connection's host", repo_url);
     }
-    failed = tp_vcs_check(p, &c, &who);
+    failed = tp_vcs_check(p, &link.conn, &who);
     if (!failed && repo_url) {
-        failed = read_repository(req, &c, owner, name, repo);
+        failed = read_repository(req, &link.conn, owner, name, repo);
     }
-    if ((err = record_health(req, id, &c, failed)) != NULL) {
+    if ((err = tp_vcs_link_record(db, p, &env, &link, failed)) != NULL) {
         return err;
     }
     if (failed) {
