@@ -347,10 +347,7 @@ static tp_err_t *resolve_cv(tp_db_t *db, apr_pool_t *p, const char *ws_id,
         return in->cv_id
                ? tp_err(p, 422, "configuration version %s does not belong to "
                         "this workspace", in->cv_id)
-               : tp_err(p, 422, "Workspace has no uploaded configuration. "
-                        "Upload one via 'tofu plan' / 'tofu apply' (CLI), or "
-                        "POST a configuration version + tarball before "
-                        "queueing a run.");
+               : tp_err(p, 422, TP_RUN_NO_CONFIG);
     }
     if (strcmp(tp_row(rows, 0, "status"), "uploaded") != 0) {
         return tp_err(p, 409, "configuration version %s is %s, not uploaded",

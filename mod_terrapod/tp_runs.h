@@ -13,6 +13,12 @@
 /* Seconds a claimed run may stay in planning or applying. */
 #define TP_RUN_DEADLINE (6 * 3600)
 
+/* The answer to a run that has no configuration to run. */
+#define TP_RUN_NO_CONFIG \
+    "Workspace has no uploaded configuration. Upload one via 'tofu plan' / " \
+    "'tofu apply' (CLI), or POST a configuration version + tarball before " \
+    "queueing a run."
+
 /* What a new run is to do, as POST /runs describes it. */
 typedef struct tp_run_spec {
     const char *cv_id;          /* NULL: the workspace's newest uploaded,

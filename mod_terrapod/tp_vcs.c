@@ -94,9 +94,7 @@ const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
            ? server_url : apr_pstrcat(p, server_url, path, NULL);
 }
 
-/* The web root repositories live under: the public service's, or the
- * server URL without its API path. */
-static const char *web_root(apr_pool_t *p, tp_vcs_provider_e provider,
+const char *tp_vcs_web_root(apr_pool_t *p, tp_vcs_provider_e provider,
                             const char *server_url)
 {
     const char *base;
@@ -130,7 +128,7 @@ apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
                                const char *server_url, const char *repo_url,
                                const char **owner, const char **name)
 {
-    const char *root = web_root(p, provider, server_url);
+    const char *root = tp_vcs_web_root(p, provider, server_url);
     apr_size_t rn = strlen(root);
     char *rest, *seg, *last_slash;
     int segments = 0;
