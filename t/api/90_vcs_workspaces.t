@@ -9,8 +9,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
-use TP::FakeGitHub;
-use TP::FakeGitLab;
 use TP::VCSFixture;
 use File::Temp ();
 
@@ -29,7 +27,6 @@ sub call {
     return $r;
 }
 
-my ($key, $pub) = app_key_pair($dir);
 my $repo = TP::VCSFixture::Repo->new("$dir/infra");
 my $first = $repo->commit('first', 'envs/dev/main.tf' => "# dev\n");
 $repo->tag('v1');
@@ -39,28 +36,12 @@ $repo->branch('feature/x');
 my $feature = $repo->commit('feature', 'envs/dev/x.tf' => "# x\n");
 $repo->checkout('main');
 
-my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 9090,
-                             installation_id => 909001, public_key => $pub,
-                             account => 'acme',
-                             repos => {'acme/infra' => $repo->bare})->start;
-my $gl_token = 'glpat-vcs90-' . join '', map { ('a'..'z')[rand 26] } 1..20;
-my $gl = TP::FakeGitLab->new(port => free_port(), token => $gl_token,
-                             username => 'ci-bot',
-                             projects => {'group/sub/infra' => $repo->bare})->start;
-
-sub connection {
-    my (%attrs) = @_;
-    my $r = call(POST => '/api/terrapod/v1/vcs-connections', token => $admin,
-                 body => {data => {type => 'vcs-connections',
-                                   attributes => \%attrs}});
-    die 'creating a connection: ' . $r->as_string unless $r->code == 201;
-    return json_of($r)->{data}{id};
-}
-my $ghc = connection(name => 'gh-vcs90', provider => 'github',
-                     'server-url' => $gh->base, 'github-app-id' => 9090,
-                     'github-installation-id' => 909001, 'private-key' => $key);
-my $glc = connection(name => 'gl-vcs90', provider => 'gitlab',
-                     'server-url' => $gl->base, token => $gl_token);
+my $f = fake_providers(dir => $dir, api => \&call, admin => $admin,
+                       name => 'vcs90', app_id => 9090,
+                       github => {'acme/infra' => $repo->bare},
+                       gitlab => {'group/sub/infra' => $repo->bare});
+my ($gh, $gl, $ghc, $glc) = @$f{qw(gh gl github gitlab)};
+my $gl_token = $f->{gitlab_token};
 my $GH_URL = $gh->base . '/acme/infra';
 my $GL_URL = $gl->base . '/group/sub/infra';
 
@@ -254,8 +235,9 @@ like error_detail($r), qr/VCS connection $glc of workspace vcs90-gl is disabled/
 is $gl->count(qr/./), $before, 'the provider was not asked';
 
 # ---- the connection deleted: the workspace is unbound ----
-my $tmp = connection(name => 'gl-vcs90-tmp', provider => 'gitlab',
-                     'server-url' => $gl->base, token => $gl_token);
+my $tmp = vcs_connection(\&call, $admin, name => 'gl-vcs90-tmp',
+                         provider => 'gitlab', 'server-url' => $gl->base,
+                         token => $gl_token);
 my $tmpws = json_of(create({name => 'vcs90-tmp', 'vcs-repo-url' => $GL_URL},
                            conn_rel($tmp)))->{data}{id};
 is call(DELETE => "/api/terrapod/v1/vcs-connections/$tmp",

@@ -11,8 +11,6 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
-use TP::FakeGitHub;
-use TP::FakeGitLab;
 use TP::VCSFixture;
 use File::Temp ();
 use Archive::Tar ();
@@ -26,7 +24,6 @@ my $reader = user_token($reader_email);
 my $dir = File::Temp->newdir;
 my $STORAGE = "$ENV{TP_INSTANCE}/storage";
 
-my ($key, $pub) = app_key_pair($dir);
 my $repo = TP::VCSFixture::Repo->new("$dir/infra");
 my $TF = qq{resource "terraform_data" "x" {}\n};
 my $first = $repo->commit("First commit\n\nwith a body",
@@ -46,29 +43,12 @@ $big->commit('noise', 'zeros.bin' => undef,
              'noise.bin' => join '', map { chr int rand 256 } 1..100_000);
 $big->checkout('main');
 
-my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 9191,
-                             installation_id => 919001, public_key => $pub,
-                             account => 'acme',
-                             repos => {'acme/infra' => $repo->bare,
-                                       'acme/big' => $big->bare})->start;
-my $gl_token = 'glpat-vcs91-' . join '', map { ('a'..'z')[rand 26] } 1..20;
-my $gl = TP::FakeGitLab->new(port => free_port(), token => $gl_token,
-                             username => 'ci-bot',
-                             projects => {'group/infra' => $repo->bare})->start;
-
-sub connection {
-    my (%attrs) = @_;
-    my $r = api(POST => '/api/terrapod/v1/vcs-connections', token => $admin,
-                body => {data => {type => 'vcs-connections',
-                                  attributes => \%attrs}});
-    die 'creating a connection: ' . $r->as_string unless $r->code == 201;
-    return json_of($r)->{data}{id};
-}
-my $ghc = connection(name => 'gh-vcs91', provider => 'github',
-                     'server-url' => $gh->base, 'github-app-id' => 9191,
-                     'github-installation-id' => 919001, 'private-key' => $key);
-my $glc = connection(name => 'gl-vcs91', provider => 'gitlab',
-                     'server-url' => $gl->base, token => $gl_token);
+my $f = fake_providers(dir => $dir, api => \&api, admin => $admin,
+                       name => 'vcs91', app_id => 9191,
+                       github => {'acme/infra' => $repo->bare,
+                                  'acme/big' => $big->bare},
+                       gitlab => {'group/infra' => $repo->bare});
+my ($gh, $gl, $ghc, $glc) = @$f{qw(gh gl github gitlab)};
 
 sub bound_ws {
     my ($name, $conn, %attrs) = @_;

@@ -1,21 +1,29 @@
 package TP::VCSFixture;
 # What the tests of VCS-bound workspaces share: a free port for a fake
-# provider, a GitHub App's key pair, and a git repository built commit by
-# commit and served bare.
+# provider, a GitHub App's key pair, a git repository built commit by
+# commit and served bare, and a fake GitHub and a fake GitLab with their
+# connections.
 #
 #   my $repo = TP::VCSFixture::Repo->new("$dir/infra");
 #   my $sha = $repo->commit('add vpc', 'envs/dev/main.tf' => '...');
 #   $repo->tag('v1', 'release');            # annotated with a message
-#   my $gh = TP::FakeGitHub->new(port => free_port(), ...,
-#                                repos => {'acme/infra' => $repo->bare})
+#   my $f = fake_providers(dir => $dir, api => \&api, admin => $admin,
+#                          name => 'vcs90', app_id => 9090,
+#                          github => {'acme/infra' => $repo->bare},
+#                          gitlab => {'group/infra' => $repo->bare});
+#   # $f->{gh}, $f->{gl}: the fakes; $f->{github}, $f->{gitlab}: the
+#   # connections' ids; $f->{gitlab_token}
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
 use IO::Socket::INET ();
 use File::Path qw(make_path);
 use File::Basename qw(dirname);
+use JSON::PP ();
+use TP::FakeGitHub;
+use TP::FakeGitLab;
 
-our @EXPORT = qw(free_port app_key_pair);
+our @EXPORT = qw(free_port app_key_pair vcs_connection fake_providers);
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -32,6 +40,44 @@ sub app_key_pair {
     open my $fh, '<', "$dir/app.pem" or die $!;
     local $/;
     return (scalar <$fh>, "$dir/app.pub");
+}
+
+# Creates a VCS connection with the platform admin's token $admin through
+# $api (TP::Test's api, or a wrapper of it); returns its id.
+sub vcs_connection {
+    my ($api, $admin, %attrs) = @_;
+    my $r = $api->(POST => '/api/terrapod/v1/vcs-connections', token => $admin,
+                   body => {data => {type => 'vcs-connections',
+                                     attributes => \%attrs}});
+    die 'creating a VCS connection: ' . $r->as_string unless $r->code == 201;
+    return JSON::PP->new->decode($r->content)->{data}{id};
+}
+
+# A fake GitHub of App app_id (installation app_id * 100 + 1) serving the
+# repositories of github, and a fake GitLab with a token of its own
+# serving the projects of gitlab, each with its connection
+# ("NAME-github", "NAME-gitlab").
+sub fake_providers {
+    my (%o) = @_;
+    my ($key, $pub) = app_key_pair($o{dir});
+    my $installation = $o{app_id} * 100 + 1;
+    my %f = (gitlab_token => "glpat-$o{name}-"
+                             . join '', map { ('a'..'z')[rand 26] } 1..20);
+    $f{gh} = TP::FakeGitHub->new(port => free_port(), app_id => $o{app_id},
+                                 installation_id => $installation,
+                                 public_key => $pub, account => 'acme',
+                                 repos => $o{github})->start;
+    $f{gl} = TP::FakeGitLab->new(port => free_port(), token => $f{gitlab_token},
+                                 username => 'ci-bot',
+                                 projects => $o{gitlab})->start;
+    $f{github} = vcs_connection($o{api}, $o{admin}, name => "$o{name}-github",
+        provider => 'github', 'server-url' => $f{gh}->base,
+        'github-app-id' => $o{app_id},
+        'github-installation-id' => $installation, 'private-key' => $key);
+    $f{gitlab} = vcs_connection($o{api}, $o{admin}, name => "$o{name}-gitlab",
+        provider => 'gitlab', 'server-url' => $f{gl}->base,
+        token => $f{gitlab_token});
+    return \%f;
 }
 
 package TP::VCSFixture::Repo;
