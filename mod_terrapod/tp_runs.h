@@ -35,6 +35,13 @@ typedef struct tp_run_spec {
     tp_level_e level;           /* the creator's on the workspace */
 } tp_run_spec_t;
 
+/* Whether spec's creator may create it on a workspace that allows
+ * destroy plans (allow_destroy) or not: 403 below the level it needs
+ * (plan-only runs and saved plans need plan, others write), 422 for a
+ * destroy run the workspace does not allow. */
+tp_err_t *tp_run_allowed(apr_pool_t *p, const tp_run_spec_t *spec,
+                         int allow_destroy);
+
 /* Creates a run of workspace ws_id for created_by (an email; NULL: the
  * server) in one transaction: its configuration resolved (422 when there
  * is none, 409 when it is not uploaded; a speculative one makes the run

@@ -181,6 +181,20 @@ static tp_err_t *resolve_ref(apr_pool_t *p, ws_repo_t *r, const char *tracked_br
     return NULL;
 }
 
+/* What tp_run_create would refuse of the run, asked before the provider
+ * is, so that no configuration version is left without its run; before
+ * the ref is known, the run may be plan-only. */
+static tp_err_t *may_queue(apr_pool_t *p, const tp_ws_t *ws,
+                           const tp_run_spec_t *in, int plan_only)
+{
+    tp_run_spec_t spec = *in;
+
+    spec.level = ws->level;
+    spec.plan_only |= plan_only;
+    return tp_run_allowed(p, &spec, tp_row_bool(ws->row, 0,
+                                                "allow_destroy_plan"));
+}
+
 tp_err_t *tp_ws_vcs_run_config(tp_req_t *req, const tp_ws_t *ws,
                                tp_run_spec_t *in)
 {
@@ -200,9 +214,8 @@ tp_err_t *tp_ws_vcs_run_config(tp_req_t *req, const tp_ws_t *ws,
     if (!*tp_row(ws->row, 0, "vcs_repo_url")) {
         return tp_err(p, 422, TP_RUN_NO_CONFIG);
     }
-    /* the provider is asked only for someone who may queue a run */
-    if (ws->level < TP_LEVEL_PLAN) {
-        return tp_err(p, 403, "this run needs plan on the workspace");
+    if ((err = may_queue(p, ws, in, 1)) != NULL) {
+        return err;
     }
     memset(&ing, 0, sizeof(ing));
     if ((err = open_repo(req, ws, &r)) != NULL) {
@@ -210,6 +223,9 @@ tp_err_t *tp_ws_vcs_run_config(tp_req_t *req, const tp_ws_t *ws,
     }
     err = resolve_ref(p, &r, tp_row(ws->row, 0, "vcs_branch"), in->vcs_ref,
                       &ing, &tracked);
+    if (!err && tracked) {
+        err = may_queue(p, ws, in, 0);
+    }
     if (!err) {
         err = tp_vcs_fetch(p, &r.env, &r.link.conn, r.owner, r.name,
                            ing.commit_sha, &tarball);

@@ -16,7 +16,7 @@ use File::Temp ();
 use Archive::Tar ();
 use IO::Uncompress::Gunzip qw(gunzip);
 
-plan tests => 102;
+plan tests => 114;
 
 my $admin = admin_token();
 my $reader_email = 'vcs91-reader@test.local';
@@ -209,6 +209,29 @@ my $asked = $gh->count(qr/./);
 $r = post_run($ws, token => $reader);
 is_error $r, 403, 'a reader';
 is $gh->count(qr/./), $asked, 'the provider was not asked for a reader';
+my $planner_email = 'vcs91-planner@test.local';
+my $planner = user_token($planner_email);
+grant_ws_role($admin, $planner_email, 'vcs91-planners', 'plan', 'vcs91-gh');
+$cvs = cv_count($ws);
+$r = post_run($ws, token => $planner);
+is_error $r, 403, 'a run of the tracked branch that may apply, by a planner';
+like error_detail($r), qr/needs write/, 'it needs write';
+is cv_count($ws), $cvs, 'no configuration version left without its run';
+$r = post_run($ws, token => $planner, 'plan-only' => JSON::PP::true);
+is $r->code, 201, 'a plan-only run of it by the planner';
+$r = post_run($ws, token => $planner, 'vcs-ref' => 'feature/x');
+is $r->code, 201, 'a run of another branch by the planner: plan-only';
+is cv_count($ws), $cvs + 2, 'each with its configuration version';
+is api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
+       body => {data => {type => 'workspaces', attributes => {
+           'allow-destroy-plan' => JSON::PP::false}}})->code, 200,
+   'destroy plans turned off';
+$asked = $gh->count(qr/./);
+$cvs = cv_count($ws);
+$r = post_run($ws, 'is-destroy' => JSON::PP::true);
+is_error $r, 422, 'a destroy run where destroy plans are off';
+is cv_count($ws), $cvs, 'nothing stored';
+is $gh->count(qr/./), $asked, 'nor the provider asked';
 
 # ---- misconfigured, disabled, not connected ----
 my $nourl = bound_ws('vcs91-nourl', $ghc);
