@@ -284,7 +284,8 @@ $gh->fail(qr{/_codeload/}, 500, 3);
 $cvs = cv_count($ws);
 $r = post_run($ws, 'plan-only' => JSON::PP::true);
 is_error $r, 502, 'an archive the provider fails to send';
-like error_detail($r), qr{/tarball/$main answered 500}, 'what the provider answered';
+like error_detail($r), qr{/tarball/$main answered 500: injected failure},
+     "what the provider answered, read from the download";
 is cv_count($ws), $cvs, 'no configuration version';
 
 # ---- the caps ----
