@@ -494,10 +494,14 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     tp_json_t *j;
     tp_err_t *err;
 
-    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
-                        escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
-                        &call)) != NULL
-        || (err = answer_json(p, &call, &j)) != NULL) {
+    err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
+                   escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
+                   &call);
+    /* GitHub answers a ref that names no commit with a 422 */
+    if (err && call.status == 422) {
+        return tp_err(p, 404, "%s/%s has no commit %s", owner, name, ref);
+    }
+    if (err || (err = answer_json(p, &call, &j)) != NULL) {
         return err;
     }
     memset(commit, 0, sizeof(*commit));

@@ -16,7 +16,7 @@ use File::Temp ();
 use Archive::Tar ();
 use IO::Uncompress::Gunzip qw(gunzip);
 
-plan tests => 114;
+plan tests => 117;
 
 my $admin = admin_token();
 my $reader_email = 'vcs91-reader@test.local';
@@ -187,8 +187,8 @@ is_error $r, 422, 'a ref that names nothing';
 like error_detail($r), qr/vcs-ref nosuch names no branch, tag or commit of acme\/infra/,
      'says so';
 $r = post_run($ws, 'vcs-ref' => 'abcdef1');
-is $r->code, 502, 'a SHA the provider does not know: its refusal';
-like error_detail($r), qr/No commit found for SHA: abcdef1/, "in the provider's words";
+is_error $r, 422, 'a SHA that names no commit (GitHub answers 422)';
+like error_detail($r), qr/vcs-ref abcdef1 names no branch, tag or commit/, 'says so';
 is cv_count($ws), $cvs, 'no configuration version for either';
 
 # ---- a retry keeps the configuration, so its ingress ----
@@ -268,6 +268,10 @@ is_deeply listing(cv_of($glrun)), ['README.md', 'envs/dev/extra.tf',
           "GitLab's top directory stripped";
 ok scalar(grep { $_->{path} =~ m{/repository/commits/feature%2Fx$} } $gl->received),
    'the branch asked for with its slash encoded';
+is post_run($glws, 'vcs-ref' => 'abcdef1')->code, 422,
+   'a SHA that names no commit (GitLab answers 404)';
+is post_run($glws, 'vcs-ref' => 'nosuch')->code, 422,
+   'a ref that names nothing';
 is api(PATCH => "/api/terrapod/v1/vcs-connections/$glc", token => $admin,
        body => {data => {type => 'vcs-connections',
                          attributes => {status => 'disabled'}}})->code, 200,
