@@ -165,6 +165,16 @@ sub commit_of {
     return $sha ? $sha =~ s/\s+$//r : undef;
 }
 
+# The commit a ref or SHA names: {sha, author, email, message}, or undef.
+sub commit_info {
+    my ($self, $dir, $ref) = @_;
+    my $sha = $self->commit_of($dir, $ref) // return undef;
+    my ($author, $email, $message) = split /\0/,
+        git($dir, 'log', '-1', '--format=%an%x00%ae%x00%B', $sha), 3;
+    return {sha => $sha, author => $author, email => $email,
+            message => $message =~ s/\s+$//r};
+}
+
 # The entries of a commit's tree, recursively, as git lists them:
 # [{path, type (blob, tree or commit), sha}], or undef for no such commit.
 sub tree_entries {
