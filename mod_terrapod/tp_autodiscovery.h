@@ -52,8 +52,10 @@ typedef struct tp_ad_entry {
     const char *name;           /* the workspace name, NULL: none left */
     int collision;              /* nothing to create: the directory is
                                    bound or the name taken */
-    int existing_autodiscovered;/* ... by a workspace this rule made */
-    const char *workspace_id;   /* the workspace bound to it, if any */
+    int bound;                  /* a workspace is bound to the directory */
+    int existing_autodiscovered;/* ... one this rule made */
+    const char *workspace_id;   /* the workspace bound, or holding the
+                                   name */
 } tp_ad_entry_t;
 
 /* The entries (tp_ad_entry_t) of dirs named by tmpl; a name that nothing
