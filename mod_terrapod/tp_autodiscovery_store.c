@@ -213,13 +213,22 @@ static const tp_stmt_t SQL_AD_LIFECYCLE = {"ad_lifecycle",
     " lifecycle_run_id = %s, updated_at = now()"
     " WHERE id = %s AND lifecycle_state = 'active'"};
 
-/* A rule's row as a walk takes it. */
-static tp_ad_rule_t rule_of(apr_pool_t *p, const tp_rows_t *rows, int i)
+apr_array_header_t *tp_ad_patterns(apr_pool_t *p, const tp_json_t *list)
+{
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    apr_size_t k;
+
+    for (k = 0; k < tp_json_len(list); k++) {
+        APR_ARRAY_PUSH(a, const char *) = tp_json_gets(tp_json_at(list, k),
+                                                       NULL);
+    }
+    return a;
+}
+
+tp_ad_rule_t tp_ad_rule_row(apr_pool_t *p, const tp_rows_t *rows, int i)
 {
     const char *text = tp_row(rows, i, "ignore_patterns");
-    tp_json_t *ignores = tp_json_parse(p, text, strlen(text), NULL);
     tp_ad_rule_t r;
-    apr_size_t k;
 
     r.id = tp_row(rows, i, "id");
     r.repo_url = tp_row(rows, i, "repo_url");
@@ -227,11 +236,8 @@ static tp_ad_rule_t rule_of(apr_pool_t *p, const tp_rows_t *rows, int i)
     r.pattern = tp_row(rows, i, "pattern");
     r.name_template = tp_row(rows, i, "name_template");
     r.on_directory_delete = tp_row(rows, i, "on_directory_delete");
-    r.ignores = apr_array_make(p, 4, sizeof(const char *));
-    for (k = 0; k < tp_json_len(ignores); k++) {
-        APR_ARRAY_PUSH(r.ignores, const char *) =
-            tp_json_gets(tp_json_at(ignores, k), NULL);
-    }
+    r.ignores = tp_ad_patterns(p, tp_json_parse(p, text, strlen(text),
+                                                NULL));
     return r;
 }
 
@@ -454,7 +460,7 @@ tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
         return err;
     }
     for (i = 0; i < rules->nrows; i++) {
-        rule = rule_of(p, rules, i);
+        rule = tp_ad_rule_row(p, rules, i);
         if ((err = follows(p, link, &rule, owner, name, branch, &def, &yes))
                 != NULL
             || (yes && ((err = tp_ad_walk(db, p, link, &rule, branch, sha,

@@ -8,6 +8,7 @@
 
 #include "tp_autodiscovery.h"
 #include "tp_vcs_store.h"
+#include "tp_json.h"
 
 /* What a walk needs of a rule, saved or not. */
 typedef struct tp_ad_rule {
@@ -19,6 +20,13 @@ typedef struct tp_ad_rule {
     const char *name_template;
     const char *on_directory_delete;    /* "flag", "destroy" */
 } tp_ad_rule_t;
+
+/* Row i of a rule's columns (id, repo_url, branch, pattern,
+ * ignore_patterns as JSON text, name_template, on_directory_delete). */
+tp_ad_rule_t tp_ad_rule_row(apr_pool_t *p, const tp_rows_t *rows, int i);
+
+/* The strings of a JSON list of patterns. */
+apr_array_header_t *tp_ad_patterns(apr_pool_t *p, const tp_json_t *list);
 
 /* A walk of a rule's branch at one commit. */
 typedef struct tp_ad_walk {
