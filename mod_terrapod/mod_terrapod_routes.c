@@ -456,8 +456,7 @@ const tp_route_t tp_routes[] = {
      * before {id} */
     {"POST", NATIVE "/autodiscovery-rules/preview", ADMIN,
      tp_api_autodiscovery_rule_preview_unsaved,
-     .summary = "Preview the workspaces an unsaved autodiscovery rule would "
-                "create"},
+     .summary = "Preview what an unsaved autodiscovery rule would create"},
     {"GET", NATIVE "/autodiscovery-rules", ADMIN,
      tp_api_autodiscovery_rule_list, .summary = "List autodiscovery rules"},
     {"POST", NATIVE "/autodiscovery-rules", ADMIN,
@@ -473,7 +472,7 @@ const tp_route_t tp_routes[] = {
      .summary = "Delete an autodiscovery rule (its workspaces stay)"},
     {"GET", NATIVE "/autodiscovery-rules/{id}/preview", ADMIN,
      tp_api_autodiscovery_rule_preview,
-     .summary = "Preview the workspaces an autodiscovery rule would create"},
+     .summary = "Preview what an autodiscovery rule would create"},
     {"POST", NATIVE "/autodiscovery-rules/{id}/scan", ADMIN,
      tp_api_autodiscovery_rule_scan,
      .summary = "Create the workspaces of an autodiscovery rule now"},
