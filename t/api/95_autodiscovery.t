@@ -16,7 +16,7 @@ use TP::FakeGitLab;
 use File::Temp ();
 use IO::Socket::INET ();
 
-plan tests => 130;
+plan tests => 133;
 
 my $admin = admin_token();
 my $user = user_token('ad95-user@test.local');
@@ -343,6 +343,24 @@ api(PATCH => "/api/terrapod/v1/vcs-connections/$glc", token => $admin,
 $r = api(GET => "$BASE/$glrid/preview", token => $admin);
 is $r->code, 422, 'a rule of a disabled connection: 422';
 like error_detail($r), qr/disabled/, 'says so';
+
+# ---- a destroy run queued for a removed directory: its apply archives ----
+make_cv($admin, $ws);
+$r = api(POST => '/api/v2/runs', token => $admin,
+         body => {data => {type => 'runs', attributes => {'is-destroy' => $T},
+                           relationships => {workspace => {data => {
+                               type => 'workspaces', id => $ws}}}}});
+is $r->code, 201, 'a destroy run queued';
+my $run = json_of($r)->{data}{id};
+sql("UPDATE workspaces SET lifecycle_state = 'pending_deletion',"
+    . " lifecycle_reason = 'gone', lifecycle_run_id = '$run' WHERE id = '$ws'");
+sql("UPDATE runs SET status = 'errored' WHERE id = '$run'");
+is sql("SELECT lifecycle_state FROM workspaces WHERE id = '$ws'"),
+   'pending_deletion', 'a run that did not apply archives nothing';
+sql("UPDATE runs SET status = 'applied' WHERE id = '$run'");
+$a = json_of(api(GET => "/api/v2/workspaces/$ws", token => $admin))->{data}{attributes};
+is_deeply [@$a{qw(lifecycle-state lifecycle-reason)}],
+          ['archived', "gone; destroyed by $run"], 'its apply archives the workspace';
 
 # ---- delete: the workspaces stay ----
 is api(DELETE => "$BASE/$rid", token => $admin)->code, 204, 'the rule deleted';
