@@ -450,7 +450,7 @@ tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
     tp_ad_rule_t rule;
     tp_ad_walk_t w;
     tp_rows_t *rules;
-    tp_err_t *err;
+    tp_err_t *err, *first = NULL;
     int i, yes;
 
     (void)env;      /* walks need no more of the deployment than link */
@@ -467,8 +467,13 @@ tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
                                           &w)) != NULL
                         || (err = reconcile_rule(db, p, link, &rule, &w,
                                                  changed)) != NULL))) {
-            return err;
+            /* the database failing stops all; a rule the provider
+             * refuses (a tree too large, say) leaves the others to go */
+            if (err->status >= 500 && err->status != 502) {
+                return err;
+            }
+            first = first ? first : err;
         }
     }
-    return NULL;
+    return first;
 }

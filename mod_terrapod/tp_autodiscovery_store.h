@@ -62,7 +62,9 @@ tp_err_t *tp_ad_create(tp_db_t *db, apr_pool_t *p, const char *rule_id,
  * workspaces of new directories; a directory of one of its workspaces
  * gone moves the workspace in place when a new directory holds the same
  * files (a rename), else follows the rule's on-directory-delete.
- * *changed counts the workspaces created, moved or flagged. */
+ * *changed counts the workspaces created, moved or flagged. A rule the
+ * provider refuses (a 413 for a truncated tree, 422, 502) does not stop
+ * the others: the first such refusal is returned after them. */
 tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
                                      const tp_vcs_env_t *env,
                                      tp_vcs_link_t *link, const char *owner,
