@@ -456,3 +456,206 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     return repo_get(p, c, owner, name, apr_pstrcat(p, ops(c)->archive, sha,
                                                    NULL), &call);
 }
+
+/* ---- pull and merge requests ---- */
+
+/* A call with a JSON body under the repository, authenticated. */
+static tp_err_t *repo_send(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                           const char *name, const char *method,
+                           const char *path, const tp_json_t *body,
+                           tp_vcs_call_t *call)
+{
+    call->method = method;
+    call->body = tp_json_dump(body, p);
+    return repo_get(p, c, owner, name, path, call);
+}
+
+#define LIST_PER_PAGE 100
+
+/* Reads the list at path page by page while pages are
+ * full and fewer than max items came, calling item for each; item
+ * returns -1 for something that is not an item of the list. *more: 1
+ * when the list went on past max. */
+static tp_err_t *repo_list(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                           const char *name, const char *path, int max,
+                           int (*item)(const tp_json_t *e, void *baton),
+                           void *baton, int *more)
+{
+    tp_vcs_call_t call;
+    tp_json_t *page;
+    tp_err_t *err;
+    int n = LIST_PER_PAGE, seen = 0, pageno;
+    apr_size_t i;
+
+    *more = 0;
+    for (pageno = 1; n == LIST_PER_PAGE; pageno++) {
+        memset(&call, 0, sizeof(call));
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p,
+                            "%s%cper_page=%d&page=%d", path,
+                            strchr(path, '?') ? '&' : '?', LIST_PER_PAGE,
+                            pageno), &call)) != NULL
+            || (err = answer_json(p, &call, &page)) != NULL) {
+            return err;
+        }
+        if (tp_json_type(page, NULL) != TP_JSON_ARRAY) {
+            return tp_err(p, 502, "%s answered something that is not a list",
+                          call.path);
+        }
+        n = (int)tp_json_len(page);
+        for (i = 0; i < (apr_size_t)n; i++) {
+            if (seen == max) {
+                *more = 1;
+                return NULL;
+            }
+            if (item(tp_json_at(page, i), baton) < 0) {
+                return tp_err(p, 502, "%s answered a list of something "
+                              "else", call.path);
+            }
+            seen++;
+        }
+    }
+    return NULL;
+}
+
+struct pr_list {
+    const tp_vcs_ops_t *ops;
+    apr_array_header_t *prs;
+};
+
+static int pr_item(const tp_json_t *e, void *baton)
+{
+    struct pr_list *l = baton;
+    tp_vcs_pr_t pr = {0};
+
+    if (l->ops->pr_parse(e, &pr) < 0) {
+        return -1;
+    }
+    APR_ARRAY_PUSH(l->prs, tp_vcs_pr_t) = pr;
+    return 0;
+}
+
+tp_err_t *tp_vcs_prs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                     const char *name, const char *branch,
+                     apr_array_header_t **prs)
+{
+    struct pr_list l;
+    int more;
+
+    *prs = apr_array_make(p, 8, sizeof(tp_vcs_pr_t));
+    l.ops = ops(c);
+    l.prs = *prs;
+    return repo_list(p, c, owner, name, apr_pstrcat(p, l.ops->prs,
+                     escape(p, branch, 0), NULL), TP_VCS_MAX_PRS, pr_item,
+                     &l, &more);
+}
+
+struct file_list {
+    const tp_vcs_ops_t *ops;
+    apr_array_header_t *files;
+};
+
+static int file_item(const tp_json_t *e, void *baton)
+{
+    struct file_list *l = baton;
+    const char *path = tp_json_gets(e, l->ops->file_path, NULL);
+    const char *old = tp_json_gets(e, l->ops->file_old_path, NULL);
+
+    if (!path) {
+        return -1;
+    }
+    APR_ARRAY_PUSH(l->files, const char *) = path;
+    if (old && strcmp(old, path) != 0) {
+        APR_ARRAY_PUSH(l->files, const char *) = old;
+    }
+    return 0;
+}
+
+tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          apr_array_header_t **files, int *truncated)
+{
+    struct file_list l;
+
+    *files = apr_array_make(p, 16, sizeof(const char *));
+    l.ops = ops(c);
+    l.files = *files;
+    return repo_list(p, c, owner, name, apr_psprintf(p, l.ops->pr_files,
+                     number), TP_VCS_MAX_PR_FILES, file_item, &l, truncated);
+}
+
+/* s cut to at most max characters, a cut marked by an ellipsis. */
+static const char *utf8_cut(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    const char *at = s;
+    apr_size_t n = 0;
+
+    if (tp_utf8_len(s) <= max) {
+        return s;
+    }
+    /* keep max - 1 characters: the ellipsis is the last */
+    for (; *at && n < max - 1; n++) {
+        at++;
+        while ((*at & 0xC0) == 0x80) {
+            at++;
+        }
+    }
+    return apr_pstrcat(p, apr_pstrndup(p, s, (apr_size_t)(at - s)),
+                       "\xE2\x80\xA6", NULL);
+}
+
+tp_err_t *tp_vcs_status_post(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name,
+                             const char *sha, tp_vcs_state_e state,
+                             const char *context, const char *description,
+                             const char *target_url)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_json_t *body = tp_json_object(p);
+    tp_vcs_call_t call = {0};
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "a status is set on a commit SHA, not %s",
+                      sha);
+    }
+    tp_json_sets(body, o->states[state], "state", NULL);
+    tp_json_sets(body, context, o->status_name, NULL);
+    tp_json_sets(body, utf8_cut(p, description, TP_VCS_DESCRIPTION_MAX),
+                 "description", NULL);
+    if (target_url) {
+        tp_json_sets(body, target_url, "target_url", NULL);
+    }
+    return repo_send(p, c, owner, name, "POST",
+                     apr_pstrcat(p, "/statuses/", sha, NULL), body, &call);
+}
+
+tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name, int number,
+                             const char *id, const char *body,
+                             const char **new_id)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_json_t *doc = tp_json_object(p), *j;
+    tp_vcs_call_t call = {0};
+    tp_err_t *err = NULL;
+
+    tp_json_sets(doc, body, "body", NULL);
+    if (id) {
+        err = repo_send(p, c, owner, name, o->comment_edit,
+                        o->comment_path(p, number, id), doc, &call);
+        if (!err || err->status != 404) {
+            *new_id = id;
+            return err;
+        }
+        memset(&call, 0, sizeof(call));
+    }
+    if ((err = repo_send(p, c, owner, name, "POST",
+                         o->comment_path(p, number, NULL), doc, &call))
+        != NULL || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    if (tp_json_type(j, "id", NULL) != TP_JSON_INTEGER) {
+        return tp_err(p, 502, "%s answered no comment id", call.path);
+    }
+    *new_id = apr_psprintf(p, "%lld", tp_json_geti(j, "id", NULL));
+    return NULL;
+}

@@ -112,7 +112,29 @@ static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
     return NULL;
 }
 
+static int pr_parse(const tp_json_t *j, tp_vcs_pr_t *pr)
+{
+    pr->number = (int)tp_json_geti(j, "number", NULL);
+    pr->head_sha = tp_json_gets(j, "head", "sha", NULL);
+    pr->head_ref = tp_json_gets(j, "head", "ref", NULL);
+    pr->web_url = tp_json_gets(j, "html_url", NULL);
+    pr->title = tp_json_gets(j, "title", NULL);
+    pr->author = tp_json_gets(j, "user", "login", NULL);
+    return pr->number > 0 && pr->head_sha && pr->head_ref && pr->web_url
+           && pr->title ? 0 : -1;
+}
+
+/* A pull request's comments are its issue's. */
+static const char *comment_path(apr_pool_t *p, int number, const char *id)
+{
+    return id ? apr_pstrcat(p, "/issues/comments/", id, NULL)
+              : apr_psprintf(p, "/issues/%d/comments", number);
+}
+
 /* The tarball's redirect goes to codeload, which wants no token. */
 const tp_vcs_ops_t tp_vcs_github_ops = {
-    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/"
+    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/",
+    "/pulls?state=open&base=", pr_parse, "/pulls/%d/files", "filename",
+    "previous_filename", {"pending", "pending", "success", "failure", "error"},
+    "context", comment_path, "PATCH"
 };

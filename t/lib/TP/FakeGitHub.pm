@@ -36,6 +36,15 @@ sub routes {
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls$}, 'pulls'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls/(\d+)/files$},
+         'pull_files'],
+        ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40})$},
+         'status'],
+        ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/issues/(\d+)/comments$},
+         'comment_create'],
+        ['PATCH', qr{^/api/v3/repos/([^/]+/[^/]+)/issues/comments/(\d+)$},
+         'comment_update'],
     );
 }
 
@@ -163,6 +172,73 @@ sub branch {
         // return TP::FakeVCS::json_response(404, {message => 'Branch not found'});
     return TP::FakeVCS::json_response(200, {name => $branch,
         commit => {sha => $sha}, protected => JSON::PP::false});
+}
+
+sub pulls {
+    my ($self, $req, $state, $full) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $q = $req->uri;
+    my @prs = ($q->query_param('state') // 'open') eq 'open'
+        ? $self->open_prs($state, $full, $dir, $q->query_param('base')) : ();
+    my @list = map { {number => $_->{number}, state => 'open',
+        title => $_->{title}, user => {login => $_->{author} // 'octocat'},
+        html_url => "$self->{base}/$full/pull/$_->{number}",
+        head => {ref => $_->{head}, sha => $_->{sha}},
+        base => {ref => $_->{base}}} } @prs;
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+sub pull_files {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $full, $number) // return not_found();
+    my @files = map { {filename => $_, status => 'modified'} }
+                $self->pr_paths($dir, $pr);
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @files));
+}
+
+sub invalid {
+    TP::FakeVCS::json_response(422, {message => 'Validation Failed',
+                                     errors => [{message => $_[0]}]});
+}
+
+sub status {
+    my ($self, $req, $state, $full, $sha) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req) // return invalid('Problems parsing JSON');
+    return not_found() unless $self->commit_of($dir, $sha);
+    return invalid('state is not included in the list')
+        unless ($b->{state} // '') =~ /^(?:pending|success|failure|error)$/;
+    return invalid('description is too long (maximum is 140 characters)')
+        if length($b->{description} // '') > 140;
+    $self->record_status($state, repo => $full, sha => $sha,
+        map { $_ => $b->{$_} } qw(state context description target_url));
+    return TP::FakeVCS::json_response(201, {id => scalar @{ $state->{statuses} },
+                                            %$b});
+}
+
+sub comment_create {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return invalid('body is missing') unless $b && defined $b->{body};
+    return not_found() unless $self->pr_of($state, $full, $number);
+    my $c = $self->comment_add($state, $full, $number, $b->{body});
+    return TP::FakeVCS::json_response(201, {id => $c->{id}, body => $c->{body}});
+}
+
+sub comment_update {
+    my ($self, $req, $state, $full, $id) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return invalid('body is missing') unless $b && defined $b->{body};
+    my $c = $self->comment_edit($state, $id, $b->{body}) // return not_found();
+    return TP::FakeVCS::json_response(200, {id => $c->{id}, body => $c->{body}});
 }
 
 # GitHub answers a tarball with a redirect to codeload, whose URL carries
