@@ -238,6 +238,7 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
     req.out_file = call->out_file;
     req.follow = call->out_file != NULL;
     req.max_body = call->out_file ? 0 : TP_VCS_MAX_ANSWER;
+    req.max_file = call->max_file;
     req.ca_extra_file = c->ca_extra_file;
     req.timeout = TP_VCS_TIMEOUT;
     APR_ARRAY_PUSH(call->headers, const char *) = "User-Agent: mod_terrapod";
@@ -254,6 +255,9 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
             apr_sleep(backoff(attempt - 1, err ? 0 : resp.retry_after));
         }
         if ((err = tp_http_perform(p, &req, &resp)) != NULL) {
+            if (err->status == 413) {
+                return err;     /* too large now, too large again */
+            }
             continue;           /* the exchange failed: tried again */
         }
         tp_vcs_rate_limit(resp.headers, &c->rate_remaining, &c->rate_reset);
@@ -453,6 +457,7 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                       sha);
     }
     call.out_file = out_file;
+    call.max_file = c->max_archive;
     return repo_get(p, c, owner, name, apr_pstrcat(p, ops(c)->archive, sha,
                                                    NULL), &call);
 }
@@ -583,8 +588,7 @@ tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                      number), TP_VCS_MAX_PR_FILES, file_item, &l, truncated);
 }
 
-/* s cut to at most max characters, a cut marked by an ellipsis. */
-static const char *utf8_cut(apr_pool_t *p, const char *s, apr_size_t max)
+const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max)
 {
     const char *at = s;
     apr_size_t n = 0;
@@ -619,13 +623,22 @@ tp_err_t *tp_vcs_status_post(apr_pool_t *p, tp_vcs_conn_t *c,
     }
     tp_json_sets(body, o->states[state], "state", NULL);
     tp_json_sets(body, context, o->status_name, NULL);
-    tp_json_sets(body, utf8_cut(p, description, TP_VCS_DESCRIPTION_MAX),
+    tp_json_sets(body, tp_vcs_cut(p, description, TP_VCS_DESCRIPTION_MAX),
                  "description", NULL);
     if (target_url) {
         tp_json_sets(body, target_url, "target_url", NULL);
     }
     return repo_send(p, c, owner, name, "POST",
                      apr_pstrcat(p, "/statuses/", sha, NULL), body, &call);
+}
+
+int tp_vcs_status_refused(const tp_vcs_conn_t *c, tp_vcs_state_e from,
+                          tp_vcs_state_e to)
+{
+    const tp_vcs_ops_t *o = ops(c);
+
+    return o->same_state_refused
+           && strcmp(o->states[from], o->states[to]) == 0;
 }
 
 tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
@@ -657,5 +670,31 @@ tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
         return tp_err(p, 502, "%s answered no comment id", call.path);
     }
     *new_id = apr_psprintf(p, "%lld", tp_json_geti(j, "id", NULL));
+    return NULL;
+}
+
+tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                        const char *name, const char *ref,
+                        tp_vcs_commit_t *commit)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
+                        escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
+                        &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    memset(commit, 0, sizeof(*commit));
+    o->commit_read(j, commit);
+    if (!commit->sha || !tp_is_hex(commit->sha)) {
+        return tp_err(p, 502, "%s answered no commit", call.path);
+    }
+    if (!commit->message) commit->message = "";
+    if (!commit->author) commit->author = "";
+    if (!commit->url) commit->url = "";
     return NULL;
 }

@@ -75,6 +75,7 @@ typedef struct tp_vcs_conn {
     /* from the provider's last answer; -1 / 0 when it said nothing */
     long rate_remaining;
     apr_time_t rate_reset;
+    apr_off_t max_archive;          /* bytes of an archive; 0: no limit */
 } tp_vcs_conn_t;
 
 /* The rate limit a response's headers report (GitHub's X-RateLimit-*,
@@ -123,12 +124,26 @@ tp_err_t *tp_vcs_head(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                       const char **sha, const char **new_etag);
 
 /* Downloads the archive (tar.gz) of a commit to out_file, following the
- * provider's redirect. Its single top directory (GitHub's
+ * provider's redirect; 413 past c->max_archive. Its single top directory (GitHub's
  * OWNER-REPO-SHORTSHA, GitLab's PROJECT-REF-SHA) is the caller's to
  * strip. */
 tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                          const char *name, const char *sha,
                          const char *out_file);
+
+/* A commit as the provider describes it. */
+typedef struct tp_vcs_commit {
+    const char *sha;            /* the full SHA */
+    const char *message;
+    const char *author;         /* the account's login, else the name */
+    const char *url;            /* its web page */
+} tp_vcs_commit_t;
+
+/* The commit ref names: a branch's head, a tag's (peeled), or a commit by
+ * its SHA, abbreviated or not. 404 when there is none. */
+tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                        const char *name, const char *ref,
+                        tp_vcs_commit_t *commit);
 
 /* ---- pull requests (GitHub) and merge requests (GitLab) ---- */
 
@@ -179,6 +194,14 @@ tp_err_t *tp_vcs_status_post(apr_pool_t *p, tp_vcs_conn_t *c,
                              const char *context, const char *description,
                              const char *target_url);
 
+/* 1 when the provider refuses a status moved from state `from` to `to`
+ * (GitLab: the same state again), which is then not to be posted. */
+int tp_vcs_status_refused(const tp_vcs_conn_t *c, tp_vcs_state_e from,
+                          tp_vcs_state_e to);
+
+/* s cut to at most max characters (UTF-8), a cut marked by an ellipsis. */
+const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max);
+
 /* Writes body as the comment id of request number, or as a new comment
  * when id is NULL or the comment is gone (deleted by someone);
  * *new_id: the comment's id, for the next edit. */
@@ -198,6 +221,7 @@ typedef struct tp_vcs_call {
     const char *etag;               /* If-None-Match; a 304 is an answer */
     const char *out_file;           /* the body to this file, redirects
                                        followed */
+    apr_off_t max_file;             /* its cap (413, not retried); 0: none */
     int status;
     const char *answer;             /* the body (memory answers) */
     apr_table_t *resp_headers;
@@ -222,6 +246,9 @@ typedef struct tp_vcs_ops {
     const char *tags;
     const char *sha_key;        /* of commit in a branch or tag */
     const char *archive;        /* under the repository, then the SHA */
+    const char *commits;        /* under the repository, then the ref */
+    /* the fields of tp_vcs_commit_t in the provider's commit answer */
+    void (*commit_read)(const tp_json_t *j, tp_vcs_commit_t *commit);
     /* requests: the list's path, then the target branch */
     const char *prs;
     /* a request of that list, or -1 when it is not one */
@@ -231,6 +258,7 @@ typedef struct tp_vcs_ops {
     const char *file_old_path;
     const char *states[5];      /* tp_vcs_state_e's names */
     const char *status_name;    /* the status's context member */
+    int same_state_refused;     /* tp_vcs_status_refused */
     /* a request's comments; a comment (id) of one */
     const char *(*comment_path)(apr_pool_t *p, int number, const char *id);
     const char *comment_edit;   /* the edit's method */

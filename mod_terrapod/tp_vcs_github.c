@@ -131,10 +131,24 @@ static const char *comment_path(apr_pool_t *p, int number, const char *id)
               : apr_psprintf(p, "/issues/%d/comments", number);
 }
 
+/* GET /repos/O/R/commits/REF: the author's login when the commit's
+ * e-mail belongs to an account, else the name git recorded. */
+static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
+{
+    commit->sha = tp_json_gets(j, "sha", NULL);
+    commit->message = tp_json_gets(j, "commit", "message", NULL);
+    commit->author = tp_json_gets(j, "author", "login", NULL);
+    if (!commit->author) {
+        commit->author = tp_json_gets(j, "commit", "author", "name", NULL);
+    }
+    commit->url = tp_json_gets(j, "html_url", NULL);
+}
+
 /* The tarball's redirect goes to codeload, which wants no token. */
 const tp_vcs_ops_t tp_vcs_github_ops = {
     check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/",
+    "/commits/", commit_read,
     "/pulls?state=open&base=", pr_parse, "/pulls/%d/files", "filename",
     "previous_filename", {"pending", "pending", "success", "failure", "error"},
-    "context", comment_path, "PATCH"
+    "context", 0, comment_path, "PATCH"
 };

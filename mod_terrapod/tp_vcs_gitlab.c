@@ -58,13 +58,23 @@ static const char *comment_path(apr_pool_t *p, int number, const char *id)
                         id ? "/" : "", id ? id : "");
 }
 
+/* GET /projects/P/repository/commits/REF */
+static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
+{
+    commit->sha = tp_json_gets(j, "id", NULL);
+    commit->message = tp_json_gets(j, "message", NULL);
+    commit->author = tp_json_gets(j, "author_name", NULL);
+    commit->url = tp_json_gets(j, "web_url", NULL);
+}
+
 /* A project is addressed by its URL-encoded path, group/sub/name. A
  * canceled run's status is canceled, GitLab having no "error". */
 const tp_vcs_ops_t tp_vcs_gitlab_ops = {
     check, auth, "/projects/", 1, "/repository/branches",
     "/repository/tags", "id", "/repository/archive.tar.gz?sha=",
+    "/repository/commits/", commit_read,
     "/merge_requests?state=opened&target_branch=", pr_parse,
     "/merge_requests/%d/diffs", "new_path", "old_path",
-    {"pending", "running", "success", "failed", "canceled"}, "name",
+    {"pending", "running", "success", "failed", "canceled"}, "name", 1,
     comment_path, "PUT"
 };
