@@ -129,6 +129,15 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                          const char *name, const char *sha,
                          const char *out_file);
 
+/* The paths that changed between two commits (the provider's compare of
+ * base...head), new and old names of renamed files both listed, into
+ * *files (const char *). *truncated is 1 when the provider lists no more
+ * than some of them (GitHub at most 300 files, GitLab 1000). */
+tp_err_t *tp_vcs_compare(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *base_sha,
+                         const char *head_sha, apr_array_header_t **files,
+                         int *truncated);
+
 /* ---- shared by the clients ---- */
 
 /* One API request: in, what to ask; out, what came back. */
@@ -164,6 +173,14 @@ typedef struct tp_vcs_ops {
     const char *tags;
     const char *sha_key;        /* of commit in a branch or tag */
     const char *archive;        /* under the repository, then the SHA */
+    /* compare: the path under the repository (a format of base, head),
+     * the list of files in the answer, a file's new and old path keys,
+     * and the most files the provider lists */
+    const char *compare;
+    const char *compare_files;
+    const char *compare_path;
+    const char *compare_old_path;
+    int compare_max;
 } tp_vcs_ops_t;
 
 extern const tp_vcs_ops_t tp_vcs_github_ops;

@@ -114,5 +114,6 @@ static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
 
 /* The tarball's redirect goes to codeload, which wants no token. */
 const tp_vcs_ops_t tp_vcs_github_ops = {
-    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/"
+    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/",
+    "/compare/%s...%s", "files", "filename", "previous_filename", 300
 };

@@ -42,5 +42,7 @@ static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
 /* A project is addressed by its URL-encoded path, group/sub/name. */
 const tp_vcs_ops_t tp_vcs_gitlab_ops = {
     check, auth, "/projects/", 1, "/repository/branches",
-    "/repository/tags", "id", "/repository/archive.tar.gz?sha="
+    "/repository/tags", "id", "/repository/archive.tar.gz?sha=",
+    "/repository/compare?from=%s&to=%s", "diffs", "new_path", "old_path",
+    1000
 };
