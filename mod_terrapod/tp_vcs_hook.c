@@ -21,7 +21,8 @@ static const char *github(apr_pool_t *p, tp_json_t *j, const char *event,
     long long installation = tp_json_geti(j, "installation", "id", NULL);
 
     if (installation > 0) {
-        hook->installation_id = apr_psprintf(p, "%lld", installation);
+        hook->installation_id = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                                             (apr_int64_t)installation);
     }
     if (strcmp(event, "ping") == 0) {
         hook->ping = 1;
