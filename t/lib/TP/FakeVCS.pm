@@ -9,6 +9,10 @@ package TP::FakeVCS;
 #   my $gh = TP::FakeGitHub->new(port => P, ...)->start;
 #   $gh->fail(qr{access_tokens}, 503, 1);     # the next one answers 503
 #   my @seen = $gh->received;                 # [{method, path, headers}]
+#
+# Tests change the repositories as people do (commit_to: a commit pushed
+# to a branch) and send the module webhook deliveries signed as the
+# provider signs them (each subclass's deliver).
 use strict;
 use warnings FATAL => 'all';
 use parent -norequire, 'TP::FakeServer';
@@ -17,6 +21,7 @@ use HTTP::Response;
 use LWP::UserAgent;
 use JSON::PP ();
 use Digest::SHA qw(sha1_hex);
+use File::Temp ();
 use URI::QueryParam;
 
 our $json = JSON::PP->new->canonical;
@@ -170,6 +175,60 @@ sub archive_response {
     $r->content(git($dir, 'archive', '--format=tar.gz', "--prefix=$prefix/",
                     $sha));
     return $r;
+}
+
+# The paths a compare of $base...$head lists: [new path, old path]
+# (renames detected, as providers show them).
+sub changed_files {
+    my ($self, $dir, $base, $head) = @_;
+    my $out = git($dir, 'diff', '--name-status', '-M', "$base...$head")
+        // return;
+    return map { my ($st, @p) = split /\t/; [$p[-1], $p[0]] }
+           split /\n/, $out;
+}
+
+# Commits $files ({path => content, or undef to delete}) to $branch of
+# the bare repository $bare through a work clone, as a push would; the
+# new commit's SHA.
+sub commit_to {
+    my ($bare, $branch, $files, $message) = @_;
+    my $tmp = File::Temp->newdir;
+    my $w = "$tmp/w";
+    local $ENV{GIT_AUTHOR_NAME} = local $ENV{GIT_COMMITTER_NAME} = 'tester';
+    local $ENV{GIT_AUTHOR_EMAIL} = local $ENV{GIT_COMMITTER_EMAIL}
+        = 'tester@test.local';
+    system('git', 'clone', '-q', '-b', $branch, $bare, $w) == 0
+        or die "git clone $bare failed";
+    for my $path (sort keys %$files) {
+        if (!defined $files->{$path}) {
+            system('git', '-C', $w, 'rm', '-q', $path) == 0 or die "git rm";
+            next;
+        }
+        (my $d = "$w/$path") =~ s{/[^/]+$}{};
+        system('mkdir', '-p', $d) == 0 or die "mkdir $d";
+        open my $fh, '>', "$w/$path" or die "$path: $!";
+        print $fh $files->{$path};
+        close $fh;
+        system('git', '-C', $w, 'add', $path) == 0 or die "git add";
+    }
+    system('git', '-C', $w, 'commit', '-q', '--allow-empty', '-m',
+           $message // 'a change') == 0 or die 'git commit failed';
+    system('git', '-C', $w, 'push', '-q', 'origin', $branch) == 0
+        or die 'git push failed';
+    return git($w, 'rev-parse', 'HEAD') =~ s/\s+$//r;
+}
+
+# Posts a webhook delivery to the module at $url: $body with %headers.
+sub post_delivery {
+    my ($url, $body, %headers) = @_;
+    my $ua = LWP::UserAgent->new(keep_alive => 0, ssl_opts =>
+                                 {verify_hostname => 0, SSL_verify_mode => 0});
+    return $ua->post($url, 'Content-Type' => 'application/json', %headers,
+                     Content => $body);
+}
+
+sub delivery_id {
+    return join '-', map { sprintf '%04x%04x', rand 65536, rand 65536 } 1..4;
 }
 
 # A 200 answer to a GET gets an ETag; a request that already has it, 304.
