@@ -527,6 +527,8 @@ tp_err_t *tp_api_vcs_connection_show(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_update(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_test(tp_req_t *req);
+tp_err_t *tp_api_vcs_events_github(tp_req_t *req);
+tp_err_t *tp_api_vcs_events_gitlab(tp_req_t *req);
 tp_err_t *tp_api_project_list(tp_req_t *req);
 tp_err_t *tp_api_project_create(tp_req_t *req);
 tp_err_t *tp_api_project_show(tp_req_t *req);

@@ -698,3 +698,49 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     if (!commit->url) commit->url = "";
     return NULL;
 }
+
+/* Pushes the string at key of file f to files unless it is the path just
+ * pushed (an unchanged name of a modified file). */
+static void push_path(apr_array_header_t *files, const tp_json_t *f,
+                      const char *key)
+{
+    const char *path = tp_json_gets(f, key, NULL);
+
+    if (path && *path && !(files->nelts > 0 && strcmp(path,
+        APR_ARRAY_IDX(files, files->nelts - 1, const char *)) == 0)) {
+        APR_ARRAY_PUSH(files, const char *) = path;
+    }
+}
+
+tp_err_t *tp_vcs_compare(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *base_sha,
+                         const char *head_sha, apr_array_header_t **files,
+                         int *truncated)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j, *list;
+    apr_size_t i, n;
+    tp_err_t *err;
+
+    if (!tp_is_hex(base_sha) || !tp_is_hex(head_sha)) {
+        return tp_err(p, 422, "commits are compared by SHA");
+    }
+    if ((err = repo_get(p, c, owner, name, apr_psprintf(p, o->compare,
+                        base_sha, head_sha), &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    list = tp_json_get(j, o->compare_files, NULL);
+    if (list && tp_json_type(list, NULL) != TP_JSON_ARRAY) {
+        return tp_err(p, 502, "%s answered no list of files", call.path);
+    }
+    n = tp_json_len(list);
+    *files = apr_array_make(p, (int)n + 1, sizeof(const char *));
+    for (i = 0; i < n; i++) {
+        push_path(*files, tp_json_at(list, i), o->compare_path);
+        push_path(*files, tp_json_at(list, i), o->compare_old_path);
+    }
+    *truncated = n >= (apr_size_t)o->compare_max;
+    return NULL;
+}

@@ -145,6 +145,15 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                         const char *name, const char *ref,
                         tp_vcs_commit_t *commit);
 
+/* The paths that changed between two commits (the provider's compare of
+ * base...head), new and old names of renamed files both listed, into
+ * *files (const char *). *truncated is 1 when the provider lists no more
+ * than some of them (GitHub at most 300 files, GitLab 1000). */
+tp_err_t *tp_vcs_compare(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *base_sha,
+                         const char *head_sha, apr_array_header_t **files,
+                         int *truncated);
+
 /* ---- pull requests (GitHub) and merge requests (GitLab) ---- */
 
 typedef struct tp_vcs_pr {
@@ -262,6 +271,14 @@ typedef struct tp_vcs_ops {
     /* a request's comments; a comment (id) of one */
     const char *(*comment_path)(apr_pool_t *p, int number, const char *id);
     const char *comment_edit;   /* the edit's method */
+    /* compare: the path under the repository (a format of base, head),
+     * the list of files in the answer, a file's new and old path keys,
+     * and the most files the provider lists */
+    const char *compare;
+    const char *compare_files;
+    const char *compare_path;
+    const char *compare_old_path;
+    int compare_max;
 } tp_vcs_ops_t;
 
 extern const tp_vcs_ops_t tp_vcs_github_ops;

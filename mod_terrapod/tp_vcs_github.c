@@ -150,5 +150,6 @@ const tp_vcs_ops_t tp_vcs_github_ops = {
     "/commits/", commit_read,
     "/pulls?state=open&base=", pr_parse, "/pulls/%d/files", "filename",
     "previous_filename", {"pending", "pending", "success", "failure", "error"},
-    "context", 0, comment_path, "PATCH"
+    "context", 0, comment_path, "PATCH",
+    "/compare/%s...%s", "files", "filename", "previous_filename", 300
 };

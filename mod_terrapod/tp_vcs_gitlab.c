@@ -76,5 +76,7 @@ const tp_vcs_ops_t tp_vcs_gitlab_ops = {
     "/merge_requests?state=opened&target_branch=", pr_parse,
     "/merge_requests/%d/diffs", "new_path", "old_path",
     {"pending", "running", "success", "failed", "canceled"}, "name", 1,
-    comment_path, "PUT"
+    comment_path, "PUT",
+    "/repository/compare?from=%s&to=%s", "diffs", "new_path", "old_path",
+    1000
 };

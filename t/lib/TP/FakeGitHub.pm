@@ -9,6 +9,10 @@ package TP::FakeGitHub;
 # through a redirect to a codeload URL with a token of its own) are
 # theirs.
 #
+# It compares commits (git diff) and sends webhooks as an App does
+# (deliver: X-Hub-Signature-256 over the body, the installation in the
+# payload).
+#
 #   TP::FakeGitHub->new(port => P, app_id => 12345,
 #                       installation_id => 880001, public_key => FILE,
 #                       account => 'my-org',
@@ -22,6 +26,7 @@ use File::Temp qw(tempfile);
 use URI::Escape ();
 use URI::QueryParam;
 use POSIX qw(strftime);
+use Digest::SHA qw(hmac_sha256_hex);
 
 sub api { "$_[0]{base}/api/v3" }
 
@@ -35,6 +40,8 @@ sub routes {
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/branches/(.+)$}, 'branch'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/commits/(.+)$}, 'commit'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)$},
+         'compare'],
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls$}, 'pulls'],
@@ -270,6 +277,51 @@ sub tarball {
     my $r = HTTP::Response->new(302);
     $r->header(Location => "$self->{base}/_codeload/$full/legacy.tar.gz/$sha?token=$token");
     return $r;
+}
+
+sub compare {
+    my ($self, $req, $state, $full, $base, $head) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    defined $self->commit_of($dir, $base) && defined $self->commit_of($dir, $head)
+        or return not_found();
+    my @changed = $self->changed_files($dir, $base, $head);
+    return TP::FakeVCS::json_response(200, {status => 'ahead',
+        base_commit => {sha => $base}, commits => [],
+        files => [map { {filename => $_->[0], status => 'modified',
+                         $_->[0] ne $_->[1] ? (previous_filename => $_->[1],
+                                               status => 'renamed') : ()} }
+                  @changed]});
+}
+
+# A push of $after to $branch (its head was $before) as the App's
+# webhook describes it.
+sub push_payload {
+    my ($self, $full, $branch, $before, $after) = @_;
+    my ($owner, $name) = split m{/}, $full;
+    return {ref => "refs/heads/$branch", before => $before, after => $after,
+            repository => {full_name => $full, name => $name,
+                           owner => {login => $owner}},
+            installation => {id => $self->{installation_id} + 0},
+            sender => {login => 'tester'}};
+}
+
+# Sends the module ($url) a delivery of $event with $payload (a hash, or
+# raw bytes), signed with $secret as GitHub signs it; %o: delivery (its
+# id), signature (sent instead), headers. The module's answer.
+sub deliver {
+    my ($self, $url, $secret, $event, $payload, %o) = @_;
+    my $body = ref $payload ? $TP::FakeVCS::json->encode($payload) : $payload;
+    return TP::FakeVCS::post_delivery($url, $body,
+        'X-GitHub-Event' => $event,
+        'X-GitHub-Delivery' => $o{delivery} // TP::FakeVCS::delivery_id(),
+        'X-GitHub-Hook-ID' => 1,
+        'X-GitHub-Hook-Installation-Target-Type' => 'integration',
+        'X-GitHub-Hook-Installation-Target-ID' => $self->{app_id},
+        exists $o{signature}
+            ? (defined $o{signature} ? ('X-Hub-Signature-256' => $o{signature}) : ())
+            : ('X-Hub-Signature-256' => 'sha256=' . hmac_sha256_hex($body, $secret)),
+        %{ $o{headers} // {} });
 }
 
 sub codeload {

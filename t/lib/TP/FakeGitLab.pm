@@ -5,6 +5,9 @@ package TP::FakeGitLab;
 # Projects are bare git repositories on disk: refs, branch heads and
 # archive.tar.gz (git archive, under GitLab's PROJECT-SHA-SHA/).
 #
+# It compares commits (git diff) and sends webhooks as GitLab does
+# (deliver: the secret token verbatim in X-Gitlab-Token).
+#
 #   TP::FakeGitLab->new(port => P, token => 'glpat-...',
 #                       username => 'ci-bot',
 #                       projects => {'group/sub/infra' => BARE_DIR})->start
@@ -39,6 +42,7 @@ sub routes {
          'note_update'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/commits/([^/]+)$},
          'commit'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/repository/compare$}, 'compare'],
     );
 }
 
@@ -114,6 +118,45 @@ sub commit {
         short_id => substr($c->{sha}, 0, 8), message => $c->{message},
         author_name => $c->{author}, author_email => $c->{email},
         web_url => "$self->{base}/$path/-/commit/$c->{sha}"});
+}
+
+sub compare {
+    my ($self, $req, $state, $id) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my ($from, $to) = map { $req->uri->query_param($_) // '' } qw(from to);
+    defined $self->commit_of($dir, $from) && defined $self->commit_of($dir, $to)
+        or return not_found('Commit');
+    return TP::FakeVCS::json_response(200, {commits => [],
+        compare_timeout => JSON::PP::false,
+        diffs => [map { {new_path => $_->[0], old_path => $_->[1],
+                         renamed_file => $_->[0] ne $_->[1]
+                             ? JSON::PP::true : JSON::PP::false} }
+                  $self->changed_files($dir, $from, $to)]});
+}
+
+# A push of $after to $branch of project $path as its webhook describes it.
+sub push_payload {
+    my ($self, $path, $branch, $before, $after) = @_;
+    return {object_kind => 'push', event_name => 'push',
+            ref => "refs/heads/$branch", before => $before, after => $after,
+            checkout_sha => $after, user_username => 'tester',
+            project => {path_with_namespace => $path,
+                        web_url => "$self->{base}/$path"}};
+}
+
+# Sends the module ($url) a delivery of $event ("Push Hook", ...) with
+# $payload, its secret $token as GitLab sends it (undef: none); %o:
+# delivery (its X-Gitlab-Event-UUID), headers. The module's answer.
+sub deliver {
+    my ($self, $url, $token, $event, $payload, %o) = @_;
+    my $body = ref $payload ? $TP::FakeVCS::json->encode($payload) : $payload;
+    return TP::FakeVCS::post_delivery($url, $body,
+        'X-Gitlab-Event' => $event,
+        'X-Gitlab-Event-UUID' => $o{delivery} // TP::FakeVCS::delivery_id(),
+        'X-Gitlab-Instance' => $self->{base},
+        defined $token ? ('X-Gitlab-Token' => $token) : (),
+        %{ $o{headers} // {} });
 }
 
 sub archive {

@@ -14,6 +14,10 @@ package TP::FakeVCS;
 #   my $n = $gh->pr_open(repo => 'acme/infra', head => 'feature',
 #                        base => 'main', title => 'More');
 #   # a push to the request is a push to its head branch
+#
+# Tests change the repositories as people do (commit_to: a commit pushed
+# to a branch) and send the module webhook deliveries signed as the
+# provider signs them (each subclass's deliver).
 use strict;
 use warnings FATAL => 'all';
 use parent -norequire, 'TP::FakeServer';
@@ -22,6 +26,7 @@ use HTTP::Response;
 use LWP::UserAgent;
 use JSON::PP ();
 use Digest::SHA qw(sha1_hex);
+use File::Temp ();
 use URI::QueryParam;
 
 our $json = JSON::PP->new->canonical;
@@ -229,12 +234,13 @@ sub pr_of {
 }
 
 # The paths request $pr changes: those of its head since it left its
-# base (git diff base...head), a rename as a deletion and an addition.
+# base, a renamed file's new and old path.
 sub pr_paths {
     my ($self, $dir, $pr) = @_;
-    my $out = git($dir, 'diff', '--name-only', '--no-renames',
-                  "refs/heads/$pr->{base}...refs/heads/$pr->{head}") // '';
-    return split /\n/, $out;
+    my %seen;
+    return grep { !$seen{$_}++ } map { @$_ }
+        $self->changed_files($dir, "refs/heads/$pr->{base}",
+                             "refs/heads/$pr->{head}");
 }
 
 sub record_status {
@@ -290,6 +296,60 @@ sub archive_response {
     $r->content(git($dir, 'archive', '--format=tar.gz', "--prefix=$prefix/",
                     $sha));
     return $r;
+}
+
+# The paths a compare of $base...$head lists: [new path, old path]
+# (renames detected, as providers show them).
+sub changed_files {
+    my ($self, $dir, $base, $head) = @_;
+    my $out = git($dir, 'diff', '--name-status', '-M', "$base...$head")
+        // return;
+    return map { my ($st, @p) = split /\t/; [$p[-1], $p[0]] }
+           split /\n/, $out;
+}
+
+# Commits $files ({path => content, or undef to delete}) to $branch of
+# the bare repository $bare through a work clone, as a push would; the
+# new commit's SHA.
+sub commit_to {
+    my ($bare, $branch, $files, $message) = @_;
+    my $tmp = File::Temp->newdir;
+    my $w = "$tmp/w";
+    local $ENV{GIT_AUTHOR_NAME} = local $ENV{GIT_COMMITTER_NAME} = 'tester';
+    local $ENV{GIT_AUTHOR_EMAIL} = local $ENV{GIT_COMMITTER_EMAIL}
+        = 'tester@test.local';
+    system('git', 'clone', '-q', '-b', $branch, $bare, $w) == 0
+        or die "git clone $bare failed";
+    for my $path (sort keys %$files) {
+        if (!defined $files->{$path}) {
+            system('git', '-C', $w, 'rm', '-q', $path) == 0 or die "git rm";
+            next;
+        }
+        (my $d = "$w/$path") =~ s{/[^/]+$}{};
+        system('mkdir', '-p', $d) == 0 or die "mkdir $d";
+        open my $fh, '>', "$w/$path" or die "$path: $!";
+        print $fh $files->{$path};
+        close $fh;
+        system('git', '-C', $w, 'add', $path) == 0 or die "git add";
+    }
+    system('git', '-C', $w, 'commit', '-q', '--allow-empty', '-m',
+           $message // 'a change') == 0 or die 'git commit failed';
+    system('git', '-C', $w, 'push', '-q', 'origin', $branch) == 0
+        or die 'git push failed';
+    return git($w, 'rev-parse', 'HEAD') =~ s/\s+$//r;
+}
+
+# Posts a webhook delivery to the module at $url: $body with %headers.
+sub post_delivery {
+    my ($url, $body, %headers) = @_;
+    my $ua = LWP::UserAgent->new(keep_alive => 0, ssl_opts =>
+                                 {verify_hostname => 0, SSL_verify_mode => 0});
+    return $ua->post($url, 'Content-Type' => 'application/json', %headers,
+                     Content => $body);
+}
+
+sub delivery_id {
+    return join '-', map { sprintf '%04x%04x', rand 65536, rand 65536 } 1..4;
 }
 
 # A 200 answer to a GET gets an ETag; a request that already has it, 304.
