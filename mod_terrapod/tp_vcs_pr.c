@@ -7,6 +7,7 @@
 
 #include "tp_vcs_pr.h"
 #include "tp_vcs_config.h"
+#include "tp_vcs_poll.h"
 #include "tp_run.h"
 #include "tp_runs.h"
 #include "tp_json.h"
@@ -16,54 +17,6 @@
 #define ORGANIZATION "default"
 
 /* ---- pure parts ---- */
-
-/* path without leading "./" or "/": *n its length without trailing "/" */
-static const char *dir_of(const char *path, apr_size_t *n)
-{
-    while (strncmp(path, "./", 2) == 0 || *path == '/') {
-        path += *path == '/' ? 1 : 2;
-    }
-    *n = strlen(path);
-    while (*n > 0 && path[*n - 1] == '/') {
-        (*n)--;
-    }
-    return path;
-}
-
-/* 1 when file is the directory dir (n bytes) or under it; everything is
- * under "" */
-static int under(const char *file, const char *dir, apr_size_t n)
-{
-    return n == 0 || (strncmp(file, dir, n) == 0
-                      && (file[n] == '\0' || file[n] == '/'));
-}
-
-int tp_vcs_paths_touch(const char *working_dir,
-                       const apr_array_header_t *trigger_prefixes,
-                       int file_triggers,
-                       const apr_array_header_t *files, int truncated)
-{
-    const char *wd, *d;
-    apr_size_t wn, dn;
-    int i, j, hit = 0;
-
-    if (!file_triggers || truncated) {
-        return 1;
-    }
-    wd = dir_of(working_dir ? working_dir : "", &wn);
-    for (i = 0; !hit && i < files->nelts; i++) {
-        const char *f = APR_ARRAY_IDX(files, i, const char *);
-
-        hit = under(f, wd, wn);
-        for (j = 0; !hit && trigger_prefixes && j < trigger_prefixes->nelts;
-             j++) {
-            d = dir_of(APR_ARRAY_IDX(trigger_prefixes, j, const char *), &dn);
-            /* an empty prefix would name the whole repository */
-            hit = dn > 0 && under(f, d, dn);
-        }
-    }
-    return hit;
-}
 
 /* "+a ~c -d" */
 static const char *counts_text(apr_pool_t *p, const tp_plan_counts_t *c)
@@ -428,10 +381,11 @@ static tp_err_t *sync_workspace(sync_t *s, apr_pool_t *p, pr_work_t *w,
                            &w->truncated))) != NULL) {
         return err;
     }
-    if (tp_vcs_paths_touch(tp_row(s->ws, i, "working_directory"),
-                           prefixes_of(p, s->ws, i),
-                           tp_row_bool(s->ws, i, "file_triggers_enabled"),
-                           w->files, w->truncated)) {
+    /* file triggers off, or a list the provider cut: any change counts,
+     * as for pushes */
+    if (!tp_row_bool(s->ws, i, "file_triggers_enabled") || w->truncated
+        || tp_vcs_files_trigger(tp_row(s->ws, i, "working_directory"),
+                                prefixes_of(p, s->ws, i), w->files)) {
         err = plan_pr(s, p, w, i, &run_id);
         /* a commit that is no configuration is not tried again; the
          * provider failing is, next time */
@@ -759,4 +713,11 @@ tp_err_t *tp_vcs_statuses_send(tp_db_t *db, apr_pool_t *p,
                             "failed, %d dropped", d.statuses, d.comments,
                             d.failed, d.dropped);
     return err;
+}
+
+tp_err_t *tp_vcs_statuses_task(tp_db_t *db, apr_pool_t *p,
+                               const tp_task_env_t *env,
+                               const char **summary)
+{
+    return tp_vcs_statuses_send(db, p, env->vcs, env->public_url, summary);
 }

@@ -10,11 +10,12 @@
 #include "tp_db.h"
 #include "tp_plan.h"
 #include "tp_vcs_store.h"
+#include "tp_tasks.h"
 
 /* For each request open against branch of repository owner/name on link,
  * and each workspace bound to that repository and branch with
- * speculative plans on whose working directory or trigger prefixes the
- * request's files touch: a plan-only run of the request's head commit
+ * speculative plans whose files the request changes (its file triggers,
+ * as for pushes: tp_vcs_files_trigger): a plan-only run of the request's head commit
  * when that workspace has none of it yet (its archive downloaded once),
  * the unfinished runs of older commits of the request canceled. The
  * unfinished runs of requests no longer open are canceled. *queued: the
@@ -34,20 +35,17 @@ tp_err_t *tp_vcs_statuses_send(tp_db_t *db, apr_pool_t *p,
                                const tp_vcs_env_t *env, const char *base_url,
                                const char **summary);
 
+/* The task that runs it, with the deployment's public URL. */
+#define TP_VCS_STATUSES_TASK "vcs-statuses"
+#define TP_VCS_STATUSES_INTERVAL 5      /* seconds */
+tp_err_t *tp_vcs_statuses_task(tp_db_t *db, apr_pool_t *p,
+                               const tp_task_env_t *env,
+                               const char **summary);
+
 #define TP_VCS_SEND_ATTEMPTS 12
 #define TP_VCS_SEND_BATCH 200       /* rows sent by one call */
 
 /* ---- pure parts ---- */
-
-/* 1 when files (const char *, paths in the repository) touch a workspace
- * in working_dir with trigger_prefixes (const char *; may be NULL): any
- * file with file triggers off, or when the list was truncated; else a
- * file under the working directory (the whole repository when it is
- * empty) or under a prefix. */
-int tp_vcs_paths_touch(const char *working_dir,
-                       const apr_array_header_t *trigger_prefixes,
-                       int file_triggers,
-                       const apr_array_header_t *files, int truncated);
 
 /* What a run looked like when its status is told. */
 typedef struct tp_vcs_run_view {

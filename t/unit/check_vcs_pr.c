@@ -1,7 +1,7 @@
-/* Unit tests of what pull and merge requests are told and which
- * workspaces they touch: commit states and descriptions per run status,
- * their cut at 140 characters, the comment, the run page's URL, trigger
- * paths, repository identifiers, and the states GitLab refuses again. */
+/* Unit tests of what pull and merge requests are told:
+ * commit states and descriptions per run status,
+ * their cut at 140 characters, the comment, the run page's URL,
+ * repository identifiers, and the states GitLab refuses again. */
 #include <check.h>
 #include <string.h>
 #include <apr_general.h>
@@ -137,49 +137,6 @@ START_TEST(run_url_and_context)
 }
 END_TEST
 
-static apr_array_header_t *list(const char *a, const char *b)
-{
-    apr_array_header_t *l = apr_array_make(pool, 2, sizeof(const char *));
-
-    if (a) {
-        APR_ARRAY_PUSH(l, const char *) = a;
-    }
-    if (b) {
-        APR_ARRAY_PUSH(l, const char *) = b;
-    }
-    return l;
-}
-
-START_TEST(paths_touch)
-{
-    apr_array_header_t *files = list("envs/prod/main.tf", "README.md");
-    apr_array_header_t *none = list(NULL, NULL);
-
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/prod", NULL, 1, files, 0), 1);
-    ck_assert_int_eq(tp_vcs_paths_touch("./envs/prod/", NULL, 1, files, 0),
-                     1);
-    ck_assert_int_eq(tp_vcs_paths_touch("/envs/prod", NULL, 1, files, 0), 1);
-    /* a directory's name is not a prefix of another's */
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/pro", NULL, 1, files, 0), 0);
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/staging", NULL, 1, files, 0),
-                     0);
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/staging",
-                                        list("modules", "/docs/"), 1,
-                                        list("modules/vpc/main.tf", NULL),
-                                        0), 1);
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/staging", list("", NULL), 1,
-                                        files, 0), 0);
-    /* the whole repository */
-    ck_assert_int_eq(tp_vcs_paths_touch("", NULL, 1, files, 0), 1);
-    ck_assert_int_eq(tp_vcs_paths_touch("", NULL, 1, none, 0), 0);
-    /* file triggers off, or a list the provider cut: anything */
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/staging", NULL, 0, files, 0),
-                     1);
-    ck_assert_int_eq(tp_vcs_paths_touch("envs/staging", NULL, 1, files, 1),
-                     1);
-}
-END_TEST
-
 START_TEST(identifiers)
 {
     const char *o, *n;
@@ -236,7 +193,6 @@ Suite *vcs_pr_suite(void)
     tcase_add_test(tc, descriptions_cut);
     tcase_add_test(tc, comment_rendering);
     tcase_add_test(tc, run_url_and_context);
-    tcase_add_test(tc, paths_touch);
     tcase_add_test(tc, identifiers);
     tcase_add_test(tc, states_refused_again);
     suite_add_tcase(s, tc);
