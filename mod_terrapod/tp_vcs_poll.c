@@ -6,6 +6,7 @@
 #include <apr_strings.h>
 
 #include "tp_vcs_poll.h"
+#include "tp_vcs_pr.h"
 #include "tp_vcs_store.h"
 #include "tp_json.h"
 
@@ -376,7 +377,7 @@ static tp_err_t *poll_branch(poll_t *pl, const tp_rows_t *state)
     const char *etag = all_at(r, last) ? tp_row(state, 0, "etag") : NULL;
     const char *new_etag = NULL;
     tp_err_t *err;
-    int i;
+    int i, queued;
 
     pl->branch = *r->branch ? r->branch : tp_row(state, 0, "default_branch");
     if ((!pl->branch
@@ -389,8 +390,23 @@ static tp_err_t *poll_branch(poll_t *pl, const tp_rows_t *state)
     }
     pl->cy->polled++;
     pl->sha = pl->sha ? pl->sha : last;     /* a 304: unchanged */
-    /* Work due at every poll of a repository and branch goes here: the
-     * pull requests targeting it (tp_vcs_prs_sync). */
+    /* Work due at every poll of a repository and branch: the pull
+     * requests targeting it. Their trouble is the connection's record,
+     * and the branch goes on. */
+    if ((err = tp_vcs_prs_sync(pl->cy->db, pl->p, pl->cy->env->vcs, pl->link,
+                               r->owner, r->name, pl->branch,
+                               pl->cy->env->public_url, &queued)) != NULL) {
+        if (database_down(err)) {
+            return err;
+        }
+        pl->cy->failed++;
+        if (!pl->cy->first_error) {
+            pl->cy->first_error = apr_psprintf(pl->cy->p, "%s/%s requests: "
+                                               "%.*s", r->owner, r->name,
+                                               ERROR_MAX, err->detail);
+        }
+    }
+    pl->cy->runs += queued;
     if (!last || strcmp(pl->sha, last) != 0) {
         pl->cy->commits++;
         /* Work due when the branch moves goes here: autodiscovery
