@@ -669,7 +669,8 @@ tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
     if (tp_json_type(j, "id", NULL) != TP_JSON_INTEGER) {
         return tp_err(p, 502, "%s answered no comment id", call.path);
     }
-    *new_id = apr_psprintf(p, "%lld", tp_json_geti(j, "id", NULL));
+    *new_id = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                           (apr_int64_t)tp_json_geti(j, "id", NULL));
     return NULL;
 }
 
