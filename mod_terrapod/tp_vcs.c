@@ -477,14 +477,24 @@ static tp_err_t *repo_send(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
 
 #define LIST_PER_PAGE 100
 
-/* Reads the list at path page by page while pages are
- * full and fewer than max items came, calling item for each; item
- * returns -1 for something that is not an item of the list. *more: 1
- * when the list went on past max. */
+/* A list read page by page. */
+typedef struct list_read {
+    const char *path;
+    int max;                    /* items read at most */
+    /* called for each item; -1 for something that is not one */
+    int (*item)(const tp_json_t *e, void *baton);
+    void *baton;
+    const char *etag;           /* the first page asked with it, or NULL */
+    /* out */
+    const char *new_etag;       /* the list's, when one page held it all */
+    int unchanged;              /* a 304 to etag: no item read */
+    int more;                   /* the list went on past max */
+} list_read_t;
+
+/* Reads l->path page by page while pages are full and fewer than l->max
+ * items came. */
 static tp_err_t *repo_list(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
-                           const char *name, const char *path, int max,
-                           int (*item)(const tp_json_t *e, void *baton),
-                           void *baton, int *more)
+                           const char *name, list_read_t *l)
 {
     tp_vcs_call_t call;
     tp_json_t *page;
@@ -492,14 +502,21 @@ static tp_err_t *repo_list(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     int n = LIST_PER_PAGE, seen = 0, pageno;
     apr_size_t i;
 
-    *more = 0;
     for (pageno = 1; n == LIST_PER_PAGE; pageno++) {
         memset(&call, 0, sizeof(call));
+        call.etag = pageno == 1 ? l->etag : NULL;
         if ((err = repo_get(p, c, owner, name, apr_psprintf(p,
-                            "%s%cper_page=%d&page=%d", path,
-                            strchr(path, '?') ? '&' : '?', LIST_PER_PAGE,
-                            pageno), &call)) != NULL
-            || (err = answer_json(p, &call, &page)) != NULL) {
+                            "%s%cper_page=%d&page=%d", l->path,
+                            strchr(l->path, '?') ? '&' : '?', LIST_PER_PAGE,
+                            pageno), &call)) != NULL) {
+            return err;
+        }
+        if (call.status == 304) {
+            l->unchanged = 1;
+            l->new_etag = l->etag;
+            return NULL;
+        }
+        if ((err = answer_json(p, &call, &page)) != NULL) {
             return err;
         }
         if (tp_json_type(page, NULL) != TP_JSON_ARRAY) {
@@ -507,12 +524,15 @@ static tp_err_t *repo_list(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                           call.path);
         }
         n = (int)tp_json_len(page);
+        /* a later page may change unseen: only a one-page list's tag */
+        l->new_etag = pageno == 1 && n < LIST_PER_PAGE
+                      ? apr_table_get(call.resp_headers, "ETag") : NULL;
         for (i = 0; i < (apr_size_t)n; i++) {
-            if (seen == max) {
-                *more = 1;
+            if (seen == l->max) {
+                l->more = 1;
                 return NULL;
             }
-            if (item(tp_json_at(page, i), baton) < 0) {
+            if (l->item(tp_json_at(page, i), l->baton) < 0) {
                 return tp_err(p, 502, "%s answered a list of something "
                               "else", call.path);
             }
@@ -540,18 +560,24 @@ static int pr_item(const tp_json_t *e, void *baton)
 }
 
 tp_err_t *tp_vcs_prs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
-                     const char *name, const char *branch,
-                     apr_array_header_t **prs)
+                     const char *name, const char *branch, const char *etag,
+                     apr_array_header_t **prs, const char **new_etag)
 {
     struct pr_list l;
-    int more;
+    list_read_t r = {0};
+    tp_err_t *err;
 
-    *prs = apr_array_make(p, 8, sizeof(tp_vcs_pr_t));
     l.ops = ops(c);
-    l.prs = *prs;
-    return repo_list(p, c, owner, name, apr_pstrcat(p, l.ops->prs,
-                     escape(p, branch, 0), NULL), TP_VCS_MAX_PRS, pr_item,
-                     &l, &more);
+    l.prs = apr_array_make(p, 8, sizeof(tp_vcs_pr_t));
+    r.path = apr_pstrcat(p, l.ops->prs, escape(p, branch, 0), NULL);
+    r.max = TP_VCS_MAX_PRS;
+    r.item = pr_item;
+    r.baton = &l;
+    r.etag = etag;
+    err = repo_list(p, c, owner, name, &r);
+    *prs = r.unchanged ? NULL : l.prs;
+    *new_etag = r.new_etag;
+    return err;
 }
 
 struct file_list {
@@ -580,12 +606,19 @@ tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                           apr_array_header_t **files, int *truncated)
 {
     struct file_list l;
+    list_read_t r = {0};
+    tp_err_t *err;
 
     *files = apr_array_make(p, 16, sizeof(const char *));
     l.ops = ops(c);
     l.files = *files;
-    return repo_list(p, c, owner, name, apr_psprintf(p, l.ops->pr_files,
-                     number), TP_VCS_MAX_PR_FILES, file_item, &l, truncated);
+    r.path = apr_psprintf(p, l.ops->pr_files, number);
+    r.max = TP_VCS_MAX_PR_FILES;
+    r.item = file_item;
+    r.baton = &l;
+    err = repo_list(p, c, owner, name, &r);
+    *truncated = r.more;
+    return err;
 }
 
 const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max)

@@ -169,10 +169,13 @@ typedef struct tp_vcs_pr {
 #define TP_VCS_MAX_PR_FILES 3000    /* GitHub lists no more */
 
 /* The open requests targeting branch, of tp_vcs_pr_t, in the provider's
- * order, at most TP_VCS_MAX_PRS. */
+ * order, at most TP_VCS_MAX_PRS, asked conditionally: with etag (from an
+ * earlier answer, or NULL) an unchanged list costs a 304 and *prs is
+ * NULL. *new_etag: the list's ETag when one page held it all (a later
+ * page could change unseen), else NULL. */
 tp_err_t *tp_vcs_prs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
-                     const char *name, const char *branch,
-                     apr_array_header_t **prs);
+                     const char *name, const char *branch, const char *etag,
+                     apr_array_header_t **prs, const char **new_etag);
 
 /* The paths (const char *) request number changes: a renamed file's old
  * path and its new one, at most TP_VCS_MAX_PR_FILES; *truncated 1 when

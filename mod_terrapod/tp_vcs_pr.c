@@ -187,6 +187,23 @@ static const tp_stmt_t SQL_PR_CLOSED = {"vcs_pr_closed",
     "   AND r.status NOT IN (SELECT jsonb_array_elements_text(%s::jsonb))"
     "   AND NOT r.cancel_requested"};
 
+static const tp_stmt_t SQL_PR_LIST_TAG = {"vcs_pr_list_tag",
+    "SELECT etag FROM vcs_pr_lists"
+    " WHERE vcs_connection_id = %s AND identifier = %s AND branch = %s"
+    "   AND workspaces = %s"};
+
+static const tp_stmt_t SQL_PR_LIST_TAGGED = {"vcs_pr_list_tagged",
+    "INSERT INTO vcs_pr_lists (vcs_connection_id, identifier, branch,"
+    "                          workspaces, etag)"
+    " VALUES (%s, %s, %s, %s, %s)"
+    " ON CONFLICT (vcs_connection_id, identifier, branch)"
+    " DO UPDATE SET workspaces = EXCLUDED.workspaces,"
+    "               etag = EXCLUDED.etag"};
+
+static const tp_stmt_t SQL_PR_LIST_UNTAGGED = {"vcs_pr_list_untagged",
+    "DELETE FROM vcs_pr_lists"
+    " WHERE vcs_connection_id = %s AND identifier = %s AND branch = %s"};
+
 /* What one sync works with. */
 typedef struct sync {
     tp_db_t *db;
@@ -261,6 +278,25 @@ static tp_err_t *branch_workspaces(sync_t *s, apr_pool_t *p)
     all->nrows = keep->nelts;
     s->ws = all;
     return NULL;
+}
+
+/* A digest of what the workspaces of the branch are: the list of
+ * requests is asked conditionally only while it is the same, so a
+ * workspace bound or changed since is looked at. */
+static const char *workspaces_digest(apr_pool_t *p, const tp_rows_t *ws)
+{
+    tp_json_t *all = tp_json_array(p);
+    const char *text;
+    int i, j;
+
+    for (i = 0; i < ws->nrows; i++) {
+        for (j = 0; j < ws->ncols; j++) {
+            tp_json_pushs(all, ws->cells[i * ws->ncols + j]
+                               ? ws->cells[i * ws->ncols + j] : "");
+        }
+    }
+    text = tp_json_dump(all, p);
+    return tp_sha256_hex(p, text, strlen(text));
 }
 
 /* Ends the unfinished runs of request number on workspace ws_id other
@@ -440,17 +476,28 @@ tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
                           const char *base_url, int *queued)
 {
     sync_t s = {db, env, link, owner, name, branch, NULL, NULL, queued};
+    const char *id = apr_pstrcat(p, owner, "/", name, NULL), *digest;
+    const char *etag = NULL;
     apr_array_header_t *prs;
+    tp_rows_t *tag;
     tp_err_t *err;
     int i, j;
 
     (void)base_url;     /* the runs' links are the outbox's to send */
     *queued = 0;
     s.finals = finals_json(p);
-    if ((err = branch_workspaces(&s, p)) != NULL || s.ws->nrows == 0
-        || (err = recorded(&s, p, tp_vcs_prs(p, &link->conn, owner, name,
-                                             branch, &prs))) != NULL) {
+    if ((err = branch_workspaces(&s, p)) != NULL || s.ws->nrows == 0) {
         return err;
+    }
+    digest = workspaces_digest(p, s.ws);
+    if ((err = tp_db_exec(db, p, &SQL_PR_LIST_TAG, &tag,
+                          TP_DB_ARGS(link->id, id, branch, digest))) != NULL
+        || (err = recorded(&s, p, tp_vcs_prs(p, &link->conn, owner, name,
+                                             branch, tag->nrows
+                                             ? tp_row(tag, 0, "etag") : NULL,
+                                             &prs, &etag))) != NULL
+        || !prs) {
+        return err;     /* or the same requests at the same commits */
     }
     /* all in p, no subpool: an installation token minted on the way is
      * kept in the connection, which outlives any */
@@ -466,7 +513,14 @@ tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
             err = sync_workspace(&s, p, &w, j);
         }
     }
-    return err ? err : stop_closed(&s, p, prs);
+    if (err || (err = stop_closed(&s, p, prs)) != NULL) {
+        return err;
+    }
+    /* all done: the same list next time has nothing new */
+    return etag ? tp_db_exec(db, p, &SQL_PR_LIST_TAGGED, NULL,
+                             TP_DB_ARGS(link->id, id, branch, digest, etag))
+                : tp_db_exec(db, p, &SQL_PR_LIST_UNTAGGED, NULL,
+                             TP_DB_ARGS(link->id, id, branch));
 }
 
 /* ---- the status outbox ---- */

@@ -15,6 +15,19 @@ CREATE TABLE vcs_pr_runs (
 );
 CREATE INDEX vcs_pr_runs_run ON vcs_pr_runs (run_id);
 
+-- the open requests of a repository's branch as last listed: asked again
+-- with their ETag, an unchanged list costs a 304; only while the
+-- workspaces of that branch stay as they were (their digest)
+CREATE TABLE vcs_pr_lists (
+    vcs_connection_id text NOT NULL
+                      REFERENCES vcs_connections (id) ON DELETE CASCADE,
+    identifier        text NOT NULL,
+    branch            text NOT NULL,
+    workspaces        text NOT NULL,
+    etag              text NOT NULL,
+    PRIMARY KEY (vcs_connection_id, identifier, branch)
+);
+
 -- the comment each workspace keeps on a request, edited in place
 CREATE TABLE vcs_pr_comments (
     workspace_id  text NOT NULL REFERENCES workspaces (id) ON DELETE CASCADE,
