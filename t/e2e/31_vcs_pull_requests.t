@@ -7,7 +7,7 @@
 # while a plan runs cancels the older run (its commit's status: error);
 # a closed request's runs are canceled; a status the provider refused
 # (5xx) is posted when tried again, the refusal recorded on the
-# connection. And a merge request on a fake GitLab: its statuses are
+# connection; an unchanged list of requests is a 304. And a merge request on a fake GitLab: its statuses are
 # GitLab's (pending, running, success, a state never posted twice in a
 # row) and its note is the comment.
 use strict;
@@ -17,6 +17,7 @@ use JSON::PP ();
 use IO::Socket::INET ();
 use File::Temp ();
 use TP::E2E;
+use TP::Util qw(free_port);
 use TP::FakeGitHub;
 use TP::FakeGitLab;
 
@@ -25,12 +26,6 @@ my $NAT = '/api/terrapod/v1';
 my $WS = 'e2e-vcs-pr';
 my $REPO = 'acme/infra';
 my $tmp = File::Temp->newdir;
-
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 # ==== the instance polls often and may reach the fake over http ====
 
@@ -91,29 +86,41 @@ my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 5151,
 
 # ==== a connection and a workspace bound to main ====
 
-my ($res, $doc) = api(POST => "$NAT/vcs-connections", body => {data => {
-    type => 'vcs-connections', attributes => {
-        name => 'e2e-github', provider => 'github', 'server-url' => $gh->base,
-        'github-app-id' => 5151, 'github-installation-id' => 770001,
-        'private-key' => $key}}});
-is $res->code, 201, 'a GitHub App connection';
-my $conn = $doc->{data}{id};
+# A connection with %attrs: its id.
+sub connection {
+    my (%attrs) = @_;
+    my ($res, $doc) = api(POST => "$NAT/vcs-connections", body => {data => {
+        type => 'vcs-connections', attributes => \%attrs}});
+    is $res->code, 201, "a $attrs{provider} connection";
+    return $doc->{data}{id};
+}
 
-($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
-    body => {data => {type => 'workspaces', attributes => {
-        name => $WS, 'execution-mode' => 'agent'}}});
-is $res->code, 201, 'an agent-mode workspace';
-my $ws = $doc->{data}{id};
-# seeded with the branch's head: only the requests are this test's runs
-psql("UPDATE workspaces SET vcs_last_commit_sha = '$main_sha'"
-     . " WHERE id = '$ws'");
-($res) = api(PATCH => "/api/v2/workspaces/$ws", body => {data => {
-    type => 'workspaces',
-    attributes => {'vcs-repo-url' => $gh->base . "/$REPO",
-                   'vcs-branch' => 'main'},
-    relationships => {'vcs-connection' => {data => {
-        type => 'vcs-connections', id => $conn}}}}});
-is $res->code, 200, 'bound to acme/infra, branch main';
+# An agent-mode workspace $name bound to branch main of $repo_url on
+# $conn, seeded with its head (only the requests are this test's runs):
+# its id.
+sub bound_workspace {
+    my ($name, $conn, $repo_url) = @_;
+    my ($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
+        body => {data => {type => 'workspaces', attributes => {
+            name => $name, 'execution-mode' => 'agent'}}});
+    die $res->content unless $res->code == 201;
+    my $id = $doc->{data}{id};
+    psql("UPDATE workspaces SET vcs_last_commit_sha = '$main_sha'"
+         . " WHERE id = '$id'");
+    ($res) = api(PATCH => "/api/v2/workspaces/$id", body => {data => {
+        type => 'workspaces',
+        attributes => {'vcs-repo-url' => $repo_url, 'vcs-branch' => 'main'},
+        relationships => {'vcs-connection' => {data => {
+            type => 'vcs-connections', id => $conn}}}}});
+    is $res->code, 200, "$name is bound to $repo_url, branch main";
+    return $id;
+}
+
+my $conn = connection(name => 'e2e-github', provider => 'github',
+                      'server-url' => $gh->base, 'github-app-id' => 5151,
+                      'github-installation-id' => 770001,
+                      'private-key' => $key);
+my $ws = bound_workspace($WS, $conn, $gh->base . "/$REPO");
 
 # ==== helpers ====
 
@@ -156,7 +163,7 @@ my $pr = $gh->pr_open(repo => $REPO, head => 'feature', base => 'main',
                       title => 'Add b', author => 'dev');
 my $run1 = pr_run($sha1);
 ok $run1, 'the poller queued a run of the request head';
-($res, $doc) = api(GET => "/api/v2/runs/$run1");
+my ($res, $doc) = api(GET => "/api/v2/runs/$run1");
 ok $doc->{data}{attributes}{'plan-only'}, 'a plan-only run';
 like $doc->{data}{attributes}{message}, qr/^Speculative plan of #$pr: Add b/,
      'its message names the request';
@@ -229,6 +236,11 @@ cmp_ok $gh->count(qr{^POST /api/v3/repos/acme/infra/statuses/$sha4}) - $before,
 like $doc->{data}{attributes}{'last-error'} // '', qr/statuses.*502/,
      'the refusal is recorded on the connection';
 is scalar(comments_of_pr($pr)), 1, 'a canceled plan writes no comment';
+is $gh->count(qr{^GET /api/v3/repos/acme/infra/pulls/$pr/files}), 4,
+   'the files of each pushed commit were asked for once';
+ok scalar(grep { $_->{path} =~ m{/pulls\?} && $_->{headers}{'if-none-match'} }
+          $gh->received),
+   'the open requests are asked for conditionally (ETag)';
 
 # ==== GitLab: a merge request ====
 
@@ -237,25 +249,9 @@ my $gl_token = 'glpat-e2e-' . join '', map { ('a'..'z')[rand 26] } 1..20;
 my $gl = TP::FakeGitLab->new(port => free_port(), token => $gl_token,
                              username => 'ci-bot',
                              projects => {'group/infra' => $bare})->start;
-($res, $doc) = api(POST => "$NAT/vcs-connections", body => {data => {
-    type => 'vcs-connections', attributes => {
-        name => 'e2e-gitlab', provider => 'gitlab', 'server-url' => $gl->base,
-        token => $gl_token}}});
-is $res->code, 201, 'a GitLab connection';
-my $glconn = $doc->{data}{id};
-($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
-    body => {data => {type => 'workspaces', attributes => {
-        name => $GLWS, 'execution-mode' => 'agent'}}});
-my $glws = $doc->{data}{id};
-psql("UPDATE workspaces SET vcs_last_commit_sha = '$main_sha'"
-     . " WHERE id = '$glws'");
-($res) = api(PATCH => "/api/v2/workspaces/$glws", body => {data => {
-    type => 'workspaces',
-    attributes => {'vcs-repo-url' => $gl->base . '/group/infra',
-                   'vcs-branch' => 'main'},
-    relationships => {'vcs-connection' => {data => {
-        type => 'vcs-connections', id => $glconn}}}}});
-is $res->code, 200, 'a workspace bound to group/infra on GitLab';
+my $glconn = connection(name => 'e2e-gitlab', provider => 'gitlab',
+                        'server-url' => $gl->base, token => $gl_token);
+my $glws = bound_workspace($GLWS, $glconn, $gl->base . '/group/infra');
 system('git', '-C', $bare, 'branch', 'feature2', 'main') == 0 or die;
 my $sha5 = TP::FakeVCS::commit_to($bare, 'feature2', {
     'main.tf' => cloud_config(workspace => $GLWS, body => resource('a')),
