@@ -238,6 +238,7 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
     req.out_file = call->out_file;
     req.follow = call->out_file != NULL;
     req.max_body = call->out_file ? 0 : TP_VCS_MAX_ANSWER;
+    req.max_file = call->max_file;
     req.ca_extra_file = c->ca_extra_file;
     req.timeout = TP_VCS_TIMEOUT;
     APR_ARRAY_PUSH(call->headers, const char *) = "User-Agent: mod_terrapod";
@@ -254,6 +255,9 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
             apr_sleep(backoff(attempt - 1, err ? 0 : resp.retry_after));
         }
         if ((err = tp_http_perform(p, &req, &resp)) != NULL) {
+            if (err->status == 413) {
+                return err;     /* too large now, too large again */
+            }
             continue;           /* the exchange failed: tried again */
         }
         tp_vcs_rate_limit(resp.headers, &c->rate_remaining, &c->rate_reset);
@@ -453,8 +457,35 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                       sha);
     }
     call.out_file = out_file;
+    call.max_file = c->max_archive;
     return repo_get(p, c, owner, name, apr_pstrcat(p, ops(c)->archive, sha,
                                                    NULL), &call);
+}
+
+tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                        const char *name, const char *ref,
+                        tp_vcs_commit_t *commit)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
+                        escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
+                        &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    memset(commit, 0, sizeof(*commit));
+    o->commit_read(j, commit);
+    if (!commit->sha || !tp_is_hex(commit->sha)) {
+        return tp_err(p, 502, "%s answered no commit", call.path);
+    }
+    if (!commit->message) commit->message = "";
+    if (!commit->author) commit->author = "";
+    if (!commit->url) commit->url = "";
+    return NULL;
 }
 
 /* Pushes the string at key of file f to files unless it is the path just

@@ -47,11 +47,6 @@ static const tp_stmt_t SQL_CV_ERRORED = {"cv_errored",
     "UPDATE configuration_versions SET status = 'errored',"
     " error = %s, error_message = %s WHERE id = %s AND status = 'pending'"};
 
-static const char *cv_key(apr_pool_t *p, const char *ws, const char *cv)
-{
-    return apr_pstrcat(p, "config/", ws, "/", cv, ".tar.gz", NULL);
-}
-
 static const tp_attr_t CV_ATTRS[] = {
     {"status", "status", TP_ATTR_STRING},
     {"error", "error", TP_ATTR_STRING},
@@ -228,17 +223,14 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
                       tp_row(cv, 0, "status"));
     }
     if ((err = tp_storage_begin(&req->conf->storage, p,
-                                cv_key(p, tp_row(cv, 0, "workspace_id"), id),
+                                tp_cv_key(p, tp_row(cv, 0, "workspace_id"), id),
                                 req->conf->max_upload, &up)) != NULL
         || (err = tp_receive_upload(req, up)) != NULL) {
         /* a refused body (413) is the client's fault; the version is
          * errored so a run never waits on it */
         return err->status == 413 ? reject(req, id, err) : err;
     }
-    /* unpacked, a configuration may be no larger than an upload */
-    limits.max_entry_size = req->conf->max_upload;
-    limits.max_total_size = req->conf->max_upload;
-    limits.max_entries = 100000;
+    limits = tp_archive_config_limits(req->conf->max_upload);
     if ((err = tp_archive_validate(p, tp_upload_path(up), &limits, &info))
         != NULL) {
         tp_upload_abort(up);
@@ -278,7 +270,7 @@ static tp_err_t *cv_file(tp_req_t *req, const tp_rows_t *rows,
                       "configuration", id);
     }
     *path = tp_storage_file(&req->conf->storage, p,
-                            cv_key(p, tp_row(rows, 0, "workspace_id"), id),
+                            tp_cv_key(p, tp_row(rows, 0, "workspace_id"), id),
                             size);
     if (strcmp(status, "archived") == 0 || !*path) {
         return tp_err(p, 410, "configuration version %s was removed by "
