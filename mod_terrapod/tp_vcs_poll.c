@@ -126,16 +126,13 @@ static int under(const char *file, const char *dir)
                       && (file[n] == '/' || file[n] == '\0'));
 }
 
-int tp_vcs_files_trigger(const char *working_dir,
+int tp_vcs_files_trigger(apr_pool_t *p, const char *working_dir,
                          const apr_array_header_t *prefixes,
                          const apr_array_header_t *files)
 {
-    apr_pool_t *p;
-    apr_array_header_t *dirs;
+    apr_array_header_t *dirs = apr_array_make(p, 4, sizeof(const char *));
     int i, j, hit = 0;
 
-    apr_pool_create(&p, NULL);
-    dirs = apr_array_make(p, 4, sizeof(const char *));
     if (working_dir && *dir_of(p, working_dir)) {
         APR_ARRAY_PUSH(dirs, const char *) = dir_of(p, working_dir);
     }
@@ -152,7 +149,6 @@ int tp_vcs_files_trigger(const char *working_dir,
                         APR_ARRAY_IDX(dirs, j, const char *));
         }
     }
-    apr_pool_destroy(p);
     return hit;
 }
 
@@ -329,7 +325,7 @@ static tp_err_t *concerns(poll_t *pl, const ws_t *ws, int *yes)
         }
         apr_hash_set(pl->compared, ws->last_sha, APR_HASH_KEY_STRING, files);
     }
-    *yes = tp_vcs_files_trigger(ws->working_dir, ws->prefixes, files);
+    *yes = tp_vcs_files_trigger(pl->p, ws->working_dir, ws->prefixes, files);
     return NULL;
 }
 
