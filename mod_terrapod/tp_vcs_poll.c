@@ -8,11 +8,14 @@
 #include "tp_vcs_poll.h"
 #include "tp_vcs_pr.h"
 #include "tp_vcs_store.h"
+#include "tp_vcs_config.h"
+#include "tp_runs.h"
 #include "tp_json.h"
 
 /* The workspaces the poller serves: active ones on an active connection,
  * each with its repository's web URL (autodiscovery's workspaces of a
- * pull request follow that request, not a branch). */
+ * pull request follow that request, not a branch; nothing would run a
+ * local-execution workspace's runs). */
 static const tp_stmt_t SQL_TRACKED = {"vcs_poll_tracked",
     "SELECT w.id, w.vcs_connection_id AS conn, c.provider, c.server_url,"
     " w.vcs_repo_url AS url, w.vcs_branch AS branch,"
@@ -23,6 +26,7 @@ static const tp_stmt_t SQL_TRACKED = {"vcs_poll_tracked",
     " FROM workspaces w JOIN vcs_connections c ON c.id = w.vcs_connection_id"
     " WHERE w.lifecycle_state = 'active' AND c.status = 'active'"
     " AND w.vcs_repo_url <> '' AND w.autodiscovery_pr_number IS NULL"
+    " AND w.execution_mode <> 'local'"
     " ORDER BY w.vcs_connection_id, w.vcs_repo_url, w.vcs_branch, w.id"};
 /* A repository and branch's state, made on first sight: whether it is
  * due (its time came, or a webhook asked since it was last asked), and
@@ -123,16 +127,13 @@ static int under(const char *file, const char *dir)
                       && (file[n] == '/' || file[n] == '\0'));
 }
 
-int tp_vcs_files_trigger(const char *working_dir,
+int tp_vcs_files_trigger(apr_pool_t *p, const char *working_dir,
                          const apr_array_header_t *prefixes,
                          const apr_array_header_t *files)
 {
-    apr_pool_t *p;
-    apr_array_header_t *dirs;
+    apr_array_header_t *dirs = apr_array_make(p, 4, sizeof(const char *));
     int i, j, hit = 0;
 
-    apr_pool_create(&p, NULL);
-    dirs = apr_array_make(p, 4, sizeof(const char *));
     if (working_dir && *dir_of(p, working_dir)) {
         APR_ARRAY_PUSH(dirs, const char *) = dir_of(p, working_dir);
     }
@@ -149,7 +150,6 @@ int tp_vcs_files_trigger(const char *working_dir,
                         APR_ARRAY_IDX(dirs, j, const char *));
         }
     }
-    apr_pool_destroy(p);
     return hit;
 }
 
@@ -252,6 +252,7 @@ typedef struct {
     const char *polled_at;
     const char *sha;                /* its head now */
     const char *tarball;            /* the head's files, once fetched */
+    tp_vcs_commit_t commit;         /* the head, described once asked */
     apr_hash_t *compared;           /* base sha -> files changed since */
     int stale;                      /* a workspace is left behind */
 } poll_t;
@@ -325,15 +326,60 @@ static tp_err_t *concerns(poll_t *pl, const ws_t *ws, int *yes)
         }
         apr_hash_set(pl->compared, ws->last_sha, APR_HASH_KEY_STRING, files);
     }
-    *yes = tp_vcs_files_trigger(ws->working_dir, ws->prefixes, files);
+    *yes = tp_vcs_files_trigger(pl->p, ws->working_dir, ws->prefixes, files);
     return NULL;
 }
 
-/* A configuration version of the head and a run on ws. */
+/* The head's files and description, fetched once for all the
+ * workspaces of the poll. */
+static tp_err_t *fetch_head(poll_t *pl)
+{
+    const repo_t *r = pl->repo;
+    tp_err_t *err;
+
+    if (pl->tarball) {
+        return NULL;
+    }
+    if ((err = tp_vcs_commit(pl->p, &pl->link->conn, r->owner, r->name,
+                             pl->sha, &pl->commit)) != NULL) {
+        return err;
+    }
+    return tp_vcs_fetch(pl->p, pl->cy->env->vcs, &pl->link->conn, r->owner,
+                        r->name, pl->sha, &pl->tarball);
+}
+
+/* A configuration version of the head and a run on ws, applied as the
+ * workspace's auto-apply says. */
 static tp_err_t *queue_run(poll_t *pl, const ws_t *ws)
 {
-    (void)ws;
-    return tp_err(pl->p, 501, "runs from a VCS commit are not built yet");
+    tp_vcs_ingress_t ing = {0};
+    tp_run_spec_t spec = {0};
+    const char *cv_id, *run_id;
+    tp_err_t *err;
+
+    if ((err = fetch_head(pl)) != NULL) {
+        return err;
+    }
+    ing.commit_sha = pl->sha;
+    ing.commit_url = *pl->commit.url ? pl->commit.url : NULL;
+    ing.branch = pl->branch;
+    ing.commit_message = pl->commit.message;
+    ing.sender_username = *pl->commit.author ? pl->commit.author : NULL;
+    ing.identifier = apr_pstrcat(pl->p, pl->repo->owner, "/",
+                                 pl->repo->name, NULL);
+    if ((err = tp_vcs_cv_create(pl->cy->db, pl->p, pl->cy->env->vcs, ws->id,
+                                pl->tarball, &ing, 0, &cv_id)) != NULL) {
+        return err;
+    }
+    spec.cv_id = cv_id;
+    spec.message = *pl->commit.message ? pl->commit.message
+                   : apr_psprintf(pl->p, "Commit %.7s on %s", pl->sha,
+                                  pl->branch);
+    spec.vcs_ref = "";
+    spec.refresh = 1;
+    spec.target_addrs = spec.replace_addrs = spec.variables = "[]";
+    spec.level = TP_LEVEL_ADMIN;        /* the server's own run */
+    return tp_run_create(pl->cy->db, pl->p, ws->id, &spec, NULL, &run_id);
 }
 
 /* Brings ws to the new head: a run when the change concerns it, and the

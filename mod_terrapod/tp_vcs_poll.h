@@ -31,7 +31,7 @@ tp_err_t *tp_vcs_poll(tp_db_t *db, apr_pool_t *p, const tp_task_env_t *env,
  * concerns a workspace: a path under its working directory or one of its
  * trigger prefixes (const char *); with neither, or one of them the
  * root, any change does. */
-int tp_vcs_files_trigger(const char *working_dir,
+int tp_vcs_files_trigger(apr_pool_t *p, const char *working_dir,
                          const apr_array_header_t *prefixes,
                          const apr_array_header_t *files);
 

@@ -420,7 +420,7 @@ static tp_err_t *sync_workspace(sync_t *s, apr_pool_t *p, pr_work_t *w,
     /* file triggers off, or a list the provider cut: any change counts,
      * as for pushes */
     if (!tp_row_bool(s->ws, i, "file_triggers_enabled") || w->truncated
-        || tp_vcs_files_trigger(tp_row(s->ws, i, "working_directory"),
+        || tp_vcs_files_trigger(p, tp_row(s->ws, i, "working_directory"),
                                 prefixes_of(p, s->ws, i), w->files)) {
         err = plan_pr(s, p, w, i, &run_id);
         /* a commit that is no configuration is not tried again; the

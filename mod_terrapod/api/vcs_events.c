@@ -138,8 +138,9 @@ static tp_err_t *receive(tp_req_t *req, const hook_kind_t *k)
     }
     conn_id = tp_row(conn, 0, "id");
     if (!(secret = secret_of(req, conn)) || !*secret) {
-        return tp_err(p, 401, "VCS connection %s has no webhook secret (nor "
-                      "has the server, TerrapodVCSWebhookSecret)", conn_id);
+        return tp_err(p, 401, "VCS connection %s has no usable webhook "
+                      "secret (nor has the server, TerrapodVCSWebhookSecret)",
+                      conn_id);
     }
     if (!authentic(req, k, secret, body, len)) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP01970: %s "

@@ -244,6 +244,12 @@ static apr_array_header_t *list(const char *a, const char *b,
     return l;
 }
 
+static int triggers(const char *working_dir, apr_array_header_t *prefixes,
+                    apr_array_header_t *files)
+{
+    return tp_vcs_files_trigger(pool, working_dir, prefixes, files);
+}
+
 START_TEST(file_triggers)
 {
     apr_array_header_t *none = list(NULL, NULL, NULL);
@@ -251,26 +257,23 @@ START_TEST(file_triggers)
     apr_array_header_t *prod = list("docs/a.md", "envs/prod/main.tf", NULL);
 
     /* no working directory nor prefixes: the whole repository */
-    ck_assert_int_eq(tp_vcs_files_trigger("", none, docs), 1);
-    ck_assert_int_eq(tp_vcs_files_trigger(NULL, NULL, docs), 1);
-    ck_assert_int_eq(tp_vcs_files_trigger("", none, none), 0);
+    ck_assert_int_eq(triggers("", none, docs), 1);
+    ck_assert_int_eq(triggers(NULL, NULL, docs), 1);
+    ck_assert_int_eq(triggers("", none, none), 0);
     /* the working directory, however it is written */
-    ck_assert_int_eq(tp_vcs_files_trigger("envs/prod", none, docs), 0);
-    ck_assert_int_eq(tp_vcs_files_trigger("envs/prod", none, prod), 1);
-    ck_assert_int_eq(tp_vcs_files_trigger("./envs/prod/", none, prod), 1);
-    ck_assert_int_eq(tp_vcs_files_trigger("/envs/prod", none, prod), 1);
+    ck_assert_int_eq(triggers("envs/prod", none, docs), 0);
+    ck_assert_int_eq(triggers("envs/prod", none, prod), 1);
+    ck_assert_int_eq(triggers("./envs/prod/", none, prod), 1);
+    ck_assert_int_eq(triggers("/envs/prod", none, prod), 1);
     /* a directory, not a prefix of names */
-    ck_assert_int_eq(tp_vcs_files_trigger("envs/pro", none, prod), 0);
-    ck_assert_int_eq(tp_vcs_files_trigger("envs/prod/main.tf", none, prod),
-                     1);
+    ck_assert_int_eq(triggers("envs/pro", none, prod), 0);
+    ck_assert_int_eq(triggers("envs/prod/main.tf", none, prod), 1);
     /* trigger prefixes add to it */
-    ck_assert_int_eq(tp_vcs_files_trigger("envs/prod",
-                                          list("modules/", "docs", NULL),
-                                          docs), 1);
-    ck_assert_int_eq(tp_vcs_files_trigger("envs/prod", list("modules/",
-                                          NULL, NULL), docs), 0);
-    ck_assert_int_eq(tp_vcs_files_trigger("", list("/", NULL, NULL), docs),
-                     1);
+    ck_assert_int_eq(triggers("envs/prod", list("modules/", "docs", NULL),
+                              docs), 1);
+    ck_assert_int_eq(triggers("envs/prod", list("modules/", NULL, NULL),
+                              docs), 0);
+    ck_assert_int_eq(triggers("", list("/", NULL, NULL), docs), 1);
 }
 END_TEST
 
