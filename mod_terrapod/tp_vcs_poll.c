@@ -155,22 +155,6 @@ int tp_vcs_files_trigger(apr_pool_t *p, const char *working_dir,
 
 /* ---- what is tracked ---- */
 
-static apr_array_header_t *strings_of(apr_pool_t *p, const char *json)
-{
-    tp_json_t *j = json ? tp_json_parse(p, json, strlen(json), NULL) : NULL;
-    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
-    apr_size_t i;
-
-    for (i = 0; i < tp_json_len(j); i++) {
-        const char *s = tp_json_gets(tp_json_at(j, i), NULL);
-
-        if (s) {
-            APR_ARRAY_PUSH(a, const char *) = s;
-        }
-    }
-    return a;
-}
-
 /* The tracked repositories in order, their workspaces grouped under
  * them. A workspace whose URL is not its connection's is skipped (the API
  * refuses such URLs; a connection's server URL may have changed). */
@@ -212,7 +196,8 @@ static tp_err_t *tracked(cycle_t *cy, apr_array_header_t **repos)
         ws = apr_array_push(repo->ws);
         ws->id = tp_row(rows, i, "id");
         ws->working_dir = tp_row(rows, i, "working_dir");
-        ws->prefixes = strings_of(cy->p, tp_row(rows, i, "prefixes"));
+        ws->prefixes = tp_json_text_strings(cy->p, tp_row(rows, i,
+                                                          "prefixes"));
         ws->file_triggers = tp_row_bool(rows, i, "file_triggers");
         ws->auto_apply = tp_row_bool(rows, i, "auto_apply");
         ws->last_sha = tp_row(rows, i, "last_sha");

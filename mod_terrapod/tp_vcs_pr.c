@@ -324,25 +324,6 @@ static tp_err_t *stop_older(sync_t *s, apr_pool_t *p, const char *ws_id,
     return NULL;
 }
 
-/* The trigger prefixes of workspace row i. */
-static apr_array_header_t *prefixes_of(apr_pool_t *p, const tp_rows_t *ws,
-                                       int i)
-{
-    const char *text = tp_row(ws, i, "trigger_prefixes");
-    tp_json_t *list = tp_json_parse(p, text, strlen(text), NULL);
-    apr_array_header_t *out = apr_array_make(p, 4, sizeof(const char *));
-    apr_size_t k;
-
-    for (k = 0; k < tp_json_len(list); k++) {
-        const char *d = tp_json_gets(tp_json_at(list, k), NULL);
-
-        if (d) {
-            APR_ARRAY_PUSH(out, const char *) = d;
-        }
-    }
-    return out;
-}
-
 /* What one request needs for its runs: its files and archive, each
  * fetched once, when a workspace first needs them. */
 typedef struct pr_work {
@@ -421,7 +402,9 @@ static tp_err_t *sync_workspace(sync_t *s, apr_pool_t *p, pr_work_t *w,
      * as for pushes */
     if (!tp_row_bool(s->ws, i, "file_triggers_enabled") || w->truncated
         || tp_vcs_files_trigger(p, tp_row(s->ws, i, "working_directory"),
-                                prefixes_of(p, s->ws, i), w->files)) {
+                                tp_json_text_strings(p, tp_row(s->ws, i,
+                                                     "trigger_prefixes")),
+                                w->files)) {
         err = plan_pr(s, p, w, i, &run_id);
         /* a commit that is no configuration is not tried again; the
          * provider failing is, next time */

@@ -124,6 +124,20 @@ START_TEST(json_rejects_malformed_and_duplicates)
 }
 END_TEST
 
+START_TEST(json_text_strings)
+{
+    apr_array_header_t *a = tp_json_text_strings(pool,
+                                                 "[\"a\", 1, \"b/\", null]");
+
+    ck_assert_int_eq(a->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 0, const char *), "a");
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 1, const char *), "b/");
+    ck_assert_int_eq(tp_json_text_strings(pool, "{\"a\":\"b\"}")->nelts, 0);
+    ck_assert_int_eq(tp_json_text_strings(pool, "[")->nelts, 0);
+    ck_assert_int_eq(tp_json_text_strings(pool, NULL)->nelts, 0);
+}
+END_TEST
+
 /* ---- tp_error and tp_jsonapi ---- */
 
 START_TEST(error_document_shape)
@@ -1361,6 +1375,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, json_roundtrip_and_paths);
     tcase_add_test(tc, json_setters_build_nested_objects);
     tcase_add_test(tc, json_rejects_malformed_and_duplicates);
+    tcase_add_test(tc, json_text_strings);
     tcase_add_test(tc, utf8_lengths_count_characters);
     tcase_add_test(tc, error_document_shape);
     tcase_add_test(tc, error_internal_cause_is_not_in_document);
