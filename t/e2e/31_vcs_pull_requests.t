@@ -7,9 +7,9 @@
 # while a plan runs cancels the older run (its commit's status: error);
 # a closed request's runs are canceled; a status the provider refused
 # (5xx) is posted when tried again, the refusal recorded on the
-# connection; an unchanged list of requests is a 304. And a merge request on a fake GitLab: its statuses are
-# GitLab's (pending, running, success, a state never posted twice in a
-# row) and its note is the comment.
+# connection; an unchanged list of requests is a 304. And a merge request
+# on a fake GitLab: its statuses are GitLab's (pending, running, success,
+# a state never posted twice in a row) and its note is the comment.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -17,9 +17,7 @@ use JSON::PP ();
 use IO::Socket::INET ();
 use File::Temp ();
 use TP::E2E;
-use TP::Util qw(free_port);
-use TP::FakeGitHub;
-use TP::FakeGitLab;
+use TP::VCSFixture;
 
 my $e = instance();
 my $NAT = '/api/terrapod/v1';
@@ -45,11 +43,6 @@ END {
 
 # ==== a repository: main, and a feature branch for the requests ====
 
-system("openssl genrsa -out $tmp/app.pem 2048 2>/dev/null"
-       . " && openssl rsa -in $tmp/app.pem -pubout -out $tmp/app.pub"
-       . " 2>/dev/null") == 0 or die 'openssl failed';
-my $key = do { local (@ARGV, $/) = "$tmp/app.pem"; <> };
-
 # a plan that waits for ever on a remote state nobody answers
 my $hang = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1',
                                  LocalPort => 0, Proto => 'tcp') or die $!;
@@ -63,37 +56,19 @@ data "terraform_remote_state" "stuck" {
 HCL
 sub resource { qq{resource "terraform_data" "$_[0]" {\n  input = "$_[0]"\n}\n} }
 
-my $bare = "$tmp/infra.git";
-system('git', 'init', '-q', '--bare', '-b', 'main', $bare) == 0 or die;
-{
-    my $w = "$tmp/seed";
-    system('git', 'init', '-q', '-b', 'main', $w) == 0 or die;
-    write_file("$w/main.tf", cloud_config(workspace => $WS,
-                                          body => resource('a')));
-    local $ENV{GIT_AUTHOR_NAME} = local $ENV{GIT_COMMITTER_NAME} = 'tester';
-    local $ENV{GIT_AUTHOR_EMAIL} = local $ENV{GIT_COMMITTER_EMAIL}
-        = 'tester@test.local';
-    system("git -C $w add . && git -C $w commit -q -m seed"
-           . " && git -C $w push -q $bare main && git -C $w push -q $bare main:feature") == 0
-        or die 'seeding the repository failed';
-}
-my $main_sha = qx{git -C $bare rev-parse main} =~ s/\s+$//r;
+my $repo = TP::VCSFixture::Repo->new("$tmp/infra");
+my $main_sha = $repo->commit('seed', 'main.tf' => cloud_config(
+    workspace => $WS, body => resource('a')));
+$repo->branch('feature');
 
-my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 5151,
-                             installation_id => 770001,
-                             public_key => "$tmp/app.pub", account => 'acme',
-                             repos => {$REPO => $bare})->start;
+# the fake GitHub and GitLab serving it, and their connections
+my $f = fake_providers(dir => "$tmp", api => sub { (api(@_))[0] },
+                       admin => $e->{TERRAPOD_TOKEN}, name => 'e2e31',
+                       app_id => 3131, github => {$REPO => $repo->bare},
+                       gitlab => {'group/infra' => $repo->bare});
+my ($gh, $gl) = ($f->{gh}, $f->{gl});
 
-# ==== a connection and a workspace bound to main ====
-
-# A connection with %attrs: its id.
-sub connection {
-    my (%attrs) = @_;
-    my ($res, $doc) = api(POST => "$NAT/vcs-connections", body => {data => {
-        type => 'vcs-connections', attributes => \%attrs}});
-    is $res->code, 201, "a $attrs{provider} connection";
-    return $doc->{data}{id};
-}
+# ==== a workspace bound to main ====
 
 # An agent-mode workspace $name bound to branch main of $repo_url on
 # $conn, seeded with its head (only the requests are this test's runs):
@@ -116,10 +91,7 @@ sub bound_workspace {
     return $id;
 }
 
-my $conn = connection(name => 'e2e-github', provider => 'github',
-                      'server-url' => $gh->base, 'github-app-id' => 5151,
-                      'github-installation-id' => 770001,
-                      'private-key' => $key);
+my $conn = $f->{github};
 my $ws = bound_workspace($WS, $conn, $gh->base . "/$REPO");
 
 # ==== helpers ====
@@ -153,7 +125,7 @@ sub comments_of_pr { grep { $_->{number} == $_[0] } $gh->comments }
 
 sub push_feature {
     my ($files, $message) = @_;
-    return TP::FakeVCS::commit_to($bare, 'feature', $files, $message);
+    return $repo->commit($message, %$files);
 }
 
 # ==== a request: a speculative plan, pending then success, one comment ====
@@ -245,17 +217,12 @@ ok scalar(grep { $_->{path} =~ m{/pulls\?} && $_->{headers}{'if-none-match'} }
 # ==== GitLab: a merge request ====
 
 my $GLWS = 'e2e-vcs-mr';
-my $gl_token = 'glpat-e2e-' . join '', map { ('a'..'z')[rand 26] } 1..20;
-my $gl = TP::FakeGitLab->new(port => free_port(), token => $gl_token,
-                             username => 'ci-bot',
-                             projects => {'group/infra' => $bare})->start;
-my $glconn = connection(name => 'e2e-gitlab', provider => 'gitlab',
-                        'server-url' => $gl->base, token => $gl_token);
-my $glws = bound_workspace($GLWS, $glconn, $gl->base . '/group/infra');
-system('git', '-C', $bare, 'branch', 'feature2', 'main') == 0 or die;
-my $sha5 = TP::FakeVCS::commit_to($bare, 'feature2', {
+my $glws = bound_workspace($GLWS, $f->{gitlab}, $gl->base . '/group/infra');
+$repo->checkout('main');
+$repo->branch('feature2');
+my $sha5 = $repo->commit('add d',
     'main.tf' => cloud_config(workspace => $GLWS, body => resource('a')),
-    'd.tf' => resource('d')}, 'add d');
+    'd.tf' => resource('d'));
 my $mr = $gl->pr_open(repo => 'group/infra', head => 'feature2',
                       base => 'main', title => 'Add d', author => 'dev');
 my $run5;
