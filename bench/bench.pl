@@ -971,6 +971,8 @@ sub vcs {
     my @all = $gh->received;
     my @asked = @all[$seen .. $#all];
     my $conditional = grep { $_->{headers}{'if-none-match'} } @asked;
+    # each branch's open pull requests are listed too (conditionally)
+    my $lists = grep { $_->{path} =~ m{/pulls\?} } @asked;
     my $cycle_ms = ($s2 - $s1) / ($n2 - $n1) * 1000;
 
     # a webhook to a queued run: the poller woken at once, no turn of its
@@ -1010,9 +1012,10 @@ sub vcs {
            '<= 1000: ' . verdict($p50 <= 1000)],
           ['webhook received -> run queued p99 (ms)', fmt($p99, 1), ''],
           ['poll cycle, 201 workspaces on 21 repositories, nothing new: provider requests',
-           scalar(@asked), '21: ' . verdict(@asked == 21)],
+           scalar(@asked), '42 (21 heads, 21 pull request lists): '
+           . verdict(@asked == 42 && $lists == 21)],
           ['of which conditional (answered 304)', $conditional,
-           '21: ' . verdict($conditional == 21)],
+           '42: ' . verdict($conditional == 42)],
           ['poll cycle duration (ms)', fmt($cycle_ms, 1), '']);
     say_line('A push is a commit to a bare repository of the fake GitHub (a serial '
              . 'Perl server: `git archive` for the tarball) and its signed delivery; '
@@ -1024,7 +1027,8 @@ sub vcs {
     say_line('');
     $summary{'vcs: webhook -> run queued p50 ms'} = [fmt($p50, 1), '<= 1000', verdict($p50 <= 1000)];
     $summary{'vcs: poll cycle with nothing new: provider requests (21 branches)'} =
-        [scalar(@asked), '21, each a 304', verdict(@asked == 21 && $conditional == 21)];
+        [scalar(@asked), '42 (a head and a pull request list each), each a 304',
+         verdict(@asked == 42 && $lists == 21 && $conditional == 42)];
 }
 
 # TP_BENCH_ONLY="2 5" runs some sections only
