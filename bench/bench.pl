@@ -2,8 +2,9 @@
 # hot reads and locks against a static file (and the locks' statements
 # against PostgreSQL alone), state transfer and the upload child's memory,
 # the CLI with the cloud and local backends, listener claim latency,
-# reads at scale with their query plans, and the web UI's first load and
-# its workspaces list at scale in Chromium. Prints the results and writes
+# reads at scale with their query plans, the web UI's first load and
+# its workspaces list at scale in Chromium, and VCS-driven runs (a webhook
+# to a queued run, a poll cycle with nothing new) against a fake GitHub. Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -13,6 +14,8 @@ use List::Util qw(sum);
 use POSIX qw(floor strftime);
 use Time::HiRes qw(time sleep);
 use TP::E2E;
+use TP::FakeGitHub;
+use IO::Socket::INET ();
 
 my $out_file = shift or die "usage: bench.pl RESULTS.md\n";
 my $e = instance();
@@ -878,9 +881,160 @@ sub ui {
         [fmt($ratio), '< 2', verdict($ratio < 2)];
 }
 
+# ---- 7. VCS: a webhook to a queued run, a poll cycle with nothing new ----
+
+my $VCS_SECRET = 'bench-webhook-secret';
+
+# Restarts Apache with the poller every $interval seconds.
+sub vcs_conf {
+    my ($interval) = @_;
+    write_file("$DIR/conf.d/vcs.conf", "TerrapodVCSInternalHost 127.0.0.1\n"
+               . "TerrapodVCSPollInterval $interval\n"
+               . "TerrapodVCSWebhookSecret $VCS_SECRET\n");
+    restart_httpd();
+}
+
+# The poll task's turns so far and the seconds they took (its metrics).
+sub poll_turns {
+    my ($r) = api(GET => '/metrics');
+    my $m = $r->content;
+    my ($n) = $m =~ /^terrapod_task_duration_seconds_count\{task="vcs-poll"\} (\S+)/m;
+    my ($s) = $m =~ /^terrapod_task_duration_seconds_sum\{task="vcs-poll"\} (\S+)/m;
+    return ($n // 0, $s // 0);
+}
+
+sub wait_turns {
+    my ($n) = @_;
+    my $deadline = time + 120;
+    while ((poll_turns())[0] < $n) {
+        die "the poll task did not run\n" if time > $deadline;
+        sleep 0.1;
+    }
+}
+
+sub vcs {
+    my $root = "$DIR/vcs";
+    mkdir $root;
+    system("openssl genrsa -out $root/app.pem 2048 2>/dev/null && openssl rsa"
+           . " -in $root/app.pem -pubout -out $root/app.pub 2>/dev/null") == 0
+        or die "openssl failed\n";
+    # 20 repositories and one the webhooks push to, all of one commit
+    system("git init -q -b main $root/w && git -C $root/w commit -q --allow-empty -m init"
+           . " && git clone -q --bare $root/w $root/template.git") == 0
+        or die "git failed\n";
+    my $head = TP::FakeVCS::commit_to("$root/template.git", 'main',
+                                      {'main.tf' => qq{resource "terraform_data" "x" {}\n}});
+    my %repos;
+    for my $name ((map { sprintf 'repo-%02d', $_ } 0 .. 19), 'hooked') {
+        system("git clone -q --bare $root/template.git $root/$name.git") == 0
+            or die "git clone failed\n";
+        $repos{"bench/$name"} = "$root/$name.git";
+    }
+    my $port = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                     Listen => 1)->sockport;
+    my $gh = TP::FakeGitHub->new(port => $port, app_id => 7171,
+                                 installation_id => 990071,
+                                 public_key => "$root/app.pub", account => 'bench',
+                                 repos => \%repos)->start;
+    my $key = do { local (@ARGV, $/) = "$root/app.pem"; <> };
+    vcs_conf(5);
+    my ($r, $d) = api(POST => '/api/terrapod/v1/vcs-connections', body => {data => {
+        type => 'vcs-connections', attributes => {
+            name => 'bench-github', provider => 'github', 'server-url' => $gh->base,
+            'github-app-id' => 7171, 'github-installation-id' => 990071,
+            'private-key' => $key}}});
+    must(201, $r, 'VCS connection');
+    my $conn = $d->{data}{id};
+    my $base = $gh->base;
+    # 200 workspaces on the 20 repositories, at their head already, and
+    # one on the pushed repository; in a pool no listener serves, so the
+    # runs stay queued and nothing else takes the CPU
+    psql(qq{INSERT INTO agent_pools (id, name) VALUES ('apool-vcsbench', 'vcs-bench')});
+    psql(qq{INSERT INTO workspaces (id, name, execution_mode, agent_pool_id,
+                                    vcs_connection_id, vcs_repo_url, vcs_branch,
+                                    vcs_last_commit_sha)
+          SELECT 'ws-vcsb' || lpad(i::text, 5, '0'), 'vcs-bench-' || i, 'agent',
+                 'apool-vcsbench', '$conn',
+                 '$base/bench/repo-' || lpad((i % 20)::text, 2, '0'), 'main', '$head'
+            FROM generate_series(1, 200) i
+          UNION ALL SELECT 'ws-vcsbhook', 'vcs-bench-hooked', 'agent', 'apool-vcsbench',
+                 '$conn', '$base/bench/hooked', 'main', '$head'});
+
+    # a cycle: the first turn that finds the workspaces learns each
+    # branch's ETag; the turns after it ask conditionally
+    my ($turns) = poll_turns();
+    wait_turns($turns + 2);
+    my ($n1, $s1) = poll_turns();
+    my $seen = scalar $gh->received;
+    wait_turns($n1 + 1);
+    my ($n2, $s2) = poll_turns();
+    my @all = $gh->received;
+    my @asked = @all[$seen .. $#all];
+    my $conditional = grep { $_->{headers}{'if-none-match'} } @asked;
+    # each branch's open pull requests are listed too (conditionally)
+    my $lists = grep { $_->{path} =~ m{/pulls\?} } @asked;
+    my $cycle_ms = ($s2 - $s1) / ($n2 - $n1) * 1000;
+
+    # a webhook to a queued run: the poller woken at once, no turn of its
+    # interval in between
+    vcs_conf(3600);
+    wait_turns(1);          # the child's first turn (Apache started anew)
+    my $url = "$URL/api/terrapod/v1/vcs-events/github";
+    my (@ms, $sha);
+    my $before = $head;
+    for my $i (1 .. 30) {
+        $sha = TP::FakeVCS::commit_to("$root/hooked.git", 'main',
+            {'main.tf' => qq{resource "terraform_data" "x" { input = "$i" }\n}});
+        my $t0 = time;
+        my $res = $gh->deliver($url, $VCS_SECRET, 'push',
+                               $gh->push_payload('bench/hooked', 'main', $before, $sha));
+        must(200, $res, 'push delivery');
+        my $deadline = time + 60;
+        my $at;
+        until (defined($at = psql("SELECT extract(epoch FROM r.created_at) FROM runs r"
+                . " JOIN configuration_versions c ON c.id = r.configuration_version_id"
+                . " WHERE r.workspace_id = 'ws-vcsbhook' AND c.ingress->>'commit-sha' = '$sha'"))
+               && $at ne '') {
+            die "no run for $sha\n" if time > $deadline;
+            sleep 0.02;
+        }
+        push @ms, ($at - $t0) * 1000;
+        $before = $sha;
+    }
+    my ($p50, $p99) = (percentile(50, @ms), percentile(99, @ms));
+    $gh->stop;
+    unlink "$DIR/conf.d/vcs.conf";
+
+    say_line('## 7. VCS-driven runs');
+    say_line('');
+    table(['measure', 'value', 'target'],
+          ['webhook received -> run queued p50 (30 pushes, ms)', fmt($p50, 1),
+           '<= 1000: ' . verdict($p50 <= 1000)],
+          ['webhook received -> run queued p99 (ms)', fmt($p99, 1), ''],
+          ['poll cycle, 201 workspaces on 21 repositories, nothing new: provider requests',
+           scalar(@asked), '42 (21 heads, 21 pull request lists): '
+           . verdict(@asked == 42 && $lists == 21)],
+          ['of which conditional (answered 304)', $conditional,
+           '42: ' . verdict($conditional == 42)],
+          ['poll cycle duration (ms)', fmt($cycle_ms, 1), '']);
+    say_line('A push is a commit to a bare repository of the fake GitHub (a serial '
+             . 'Perl server: `git archive` for the tarball) and its signed delivery; '
+             . 'the time is from just before the delivery is posted to the run\'s '
+             . '`created_at`, and includes the head asked, the commit described, the '
+             . 'archive downloaded and checked, the configuration version stored. The '
+             . 'cycle is one turn of the poll task (its metrics), the requests those '
+             . 'the fake received during it.');
+    say_line('');
+    $summary{'vcs: webhook -> run queued p50 ms'} = [fmt($p50, 1), '<= 1000', verdict($p50 <= 1000)];
+    $summary{'vcs: poll cycle with nothing new: provider requests (21 branches)'} =
+        [scalar(@asked), '42 (a head and a pull request list each), each a 304',
+         verdict(@asked == 42 && $lists == 21 && $conditional == 42)];
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
-my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6';
+my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui,
+                \&vcs);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

@@ -24,6 +24,7 @@
 #include "tp_events.h"
 #include "tp_audit.h"
 #include "tp_vcs_store.h"
+#include "tp_vcs_poll.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -176,14 +177,11 @@ static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_task_interval(cmd_parms *cmd, void *dc,
                                      const char *name, const char *secs)
 {
-    const tp_task_t *t;
     char *end;
     long v = strtol(secs, &end, 10);
 
     (void)dc;
-    for (t = tp_tasks; t->name && strcmp(t->name, name) != 0; t++) {
-    }
-    if (!t->name) {
+    if (!tp_task_named(name)) {
         return apr_pstrcat(cmd->pool, "TerrapodTaskInterval: no task named ",
                            name, NULL);
     }
@@ -192,6 +190,13 @@ static const char *set_task_interval(cmd_parms *cmd, void *dc,
     }
     apr_table_set(srv_conf(cmd->server)->task_intervals, name, secs);
     return NULL;
+}
+
+/* TerrapodVCSPollInterval: the poll task's interval, by its own name. */
+static const char *set_vcs_poll_interval(cmd_parms *cmd, void *dc,
+                                         const char *secs)
+{
+    return set_task_interval(cmd, dc, TP_VCS_POLL_TASK, secs);
 }
 
 /* Adds an address or CIDR block ("10.0.0.0/8") to *list; 0 when it is
@@ -688,6 +693,9 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodVCSCAFile", set_path, OFF(vcs_ca_file), RSRC_CONF,
                   "CA certificates (PEM) VCS providers' HTTPS is trusted "
                   "with, besides the system's"),
+    AP_INIT_TAKE1("TerrapodVCSPollInterval", set_vcs_poll_interval, NULL,
+                  RSRC_CONF, "Seconds between polls of a repository VCS "
+                  "workspaces track (TerrapodTaskInterval vcs-poll)"),
     AP_INIT_TAKE1("TerrapodVCSWebhookSecret", set_string,
                   OFF(vcs_webhook_secret), RSRC_CONF,
                   "Webhook secret of VCS connections without their own"),

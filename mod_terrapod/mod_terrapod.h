@@ -540,6 +540,8 @@ tp_err_t *tp_api_autodiscovery_rule_delete(tp_req_t *req);
 tp_err_t *tp_api_autodiscovery_rule_preview(tp_req_t *req);
 tp_err_t *tp_api_autodiscovery_rule_preview_unsaved(tp_req_t *req);
 tp_err_t *tp_api_autodiscovery_rule_scan(tp_req_t *req);
+tp_err_t *tp_api_vcs_events_github(tp_req_t *req);
+tp_err_t *tp_api_vcs_events_gitlab(tp_req_t *req);
 tp_err_t *tp_api_project_list(tp_req_t *req);
 tp_err_t *tp_api_project_create(tp_req_t *req);
 tp_err_t *tp_api_project_show(tp_req_t *req);

@@ -18,6 +18,7 @@
 #include "mod_terrapod.h"
 #include "tp_migrate.h"
 #include "tp_tasks.h"
+#include "tp_vcs_poll.h"
 
 #define TICK apr_time_from_sec(1)
 #define STOP_GRACE apr_time_from_sec(5)
@@ -46,6 +47,7 @@ typedef struct {
     int down_logged;
     apr_time_t lost;     /* since when it has had no connection; 0: fine */
     int sized;           /* the connection sizing has been checked */
+    int listening;       /* the server session its LISTEN is on; 0: none */
 } conn_t;
 
 static const tp_stmt_t SQL_CONNECTION_LIMIT = {"connection_limit",
@@ -167,7 +169,8 @@ static int interval_of(const tp_task_t *t)
     return v ? atoi(v) : t->interval;
 }
 
-static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
+static void run_due_tasks(conn_t *cn, apr_pool_t *iter,
+                          const tp_task_env_t *env, apr_time_t *next)
 {
     apr_time_t now = apr_time_now();
     int i;
@@ -183,7 +186,7 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
             continue;
         }
         started = apr_time_now();
-        err = tp_task_run(cn->db, iter, t, &ran, &summary);
+        err = tp_task_run(cn->db, iter, t, env, &ran, &summary);
         tp_metrics_task(tp_metrics(), i, err ? TP_TASK_FAILED
                                          : ran ? TP_TASK_OK : TP_TASK_SKIPPED,
                         apr_time_now() - started);
@@ -202,11 +205,40 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter, apr_time_t *next)
     }
 }
 
+/* Waits a tick, or less when a webhook asks for a poll: the child LISTENs
+ * for it on its own connection (again after the adapter reconnected), and
+ * the poll task becomes due at once. */
+static void wait_tick(conn_t *cn, apr_time_t *next)
+{
+    int poll_task = (int)(tp_task_named(TP_VCS_POLL_TASK) - tp_tasks);
+
+    if (cn->db && cn->listening != tp_db_session(cn->db)) {
+        cn->listening = tp_db_listen(cn->db, cn->pool, TP_VCS_POLL_CHANNEL)
+                        ? 0 : tp_db_session(cn->db);
+    }
+    if (!cn->db || !cn->listening) {
+        apr_sleep(TICK);
+        return;
+    }
+    switch (tp_db_notified(cn->db, TICK)) {
+    case 1:
+        next[poll_task] = 0;
+        break;
+    case -1:
+        cn->listening = 0;
+        break;
+    default:
+        break;
+    }
+}
+
 static void child_main(apr_pool_t *p, pid_t parent)
 {
     apr_time_t *next;
     apr_pool_t *iter;
     conn_t cn = {0};
+    tp_vcs_env_t vcs;
+    tp_task_env_t env = {0};
     int ntasks = 0;
 
     apr_signal(SIGTERM, on_stop);
@@ -226,16 +258,20 @@ static void child_main(apr_pool_t *p, pid_t parent)
         ntasks++;
     }
     next = apr_pcalloc(p, sizeof(*next) * (apr_size_t)ntasks);
+    tp_vcs_env_from(bg.conf, &vcs);
+    env.vcs = &vcs;
+    env.public_url = bg.conf->public_url;
+    env.vcs_poll_interval = interval_of(tp_task_named(TP_VCS_POLL_TASK));
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "
                  "child started (pid %" APR_PID_T_FMT ")", getpid());
     while (!stop_requested && getppid() == parent) {
         if (ensure_connected(&cn, iter)) {
-            run_due_tasks(&cn, iter, next);
+            run_due_tasks(&cn, iter, &env, next);
         }
         apr_pool_clear(iter);
-        apr_sleep(TICK);
+        wait_tick(&cn, next);
     }
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00206: background "
                  "child (pid %" APR_PID_T_FMT ") exiting", getpid());

@@ -14,6 +14,8 @@
 #define LISTENER TP_AUTH_LISTENER, TP_PERM_NONE
 #define RUNNER TP_AUTH_RUNNER, TP_PERM_NONE     /* runtok: for {run_id} */
 #define JOIN  TP_AUTH_NONE, TP_PERM_NONE   /* the join token is the body */
+/* open: a webhook delivery proves itself with the connection's secret */
+#define HOOK  TP_AUTH_NONE, TP_PERM_NONE
 /* open to the addresses of TerrapodMetricsAllow; from elsewhere, the
  * handler wants the API token of a platform admin or auditor */
 #define SCRAPE TP_AUTH_OPTIONAL, TP_PERM_AUDIT
@@ -457,6 +459,11 @@ const tp_route_t tp_routes[] = {
     {"POST", NATIVE "/vcs-connections/{id}/actions/test", ADMIN,
      tp_api_vcs_connection_test,
      .summary = "Test a VCS connection and record its health"},
+    /* webhook deliveries */
+    {"POST", NATIVE "/vcs-events/github", HOOK, tp_api_vcs_events_github,
+     .summary = "Receive a GitHub webhook delivery"},
+    {"POST", NATIVE "/vcs-events/gitlab", HOOK, tp_api_vcs_events_gitlab,
+     .summary = "Receive a GitLab webhook delivery"},
 
     /* autodiscovery rules (platform admins); the unsaved rule's preview
      * before {id} */

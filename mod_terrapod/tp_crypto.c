@@ -171,15 +171,33 @@ unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
     return out;
 }
 
-char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
-                     apr_size_t keylen, const char *data, apr_size_t len)
+/* HMAC-SHA256(key, data) into out (32 bytes) */
+static void hmac_sha256(const unsigned char *key, apr_size_t keylen,
+                        const char *data, apr_size_t len,
+                        unsigned char out[32])
 {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int outlen = 0;
+    unsigned int outlen = 32;
 
     HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data, len,
          out, &outlen);
-    return tp_b64url(p, out, outlen);
+}
+
+char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
+                     apr_size_t keylen, const char *data, apr_size_t len)
+{
+    unsigned char out[32];
+
+    hmac_sha256(key, keylen, data, len, out);
+    return tp_b64url(p, out, sizeof(out));
+}
+
+char *tp_hmac_sha256_hex(apr_pool_t *p, const unsigned char *key,
+                         apr_size_t keylen, const char *data, apr_size_t len)
+{
+    unsigned char out[32];
+
+    hmac_sha256(key, keylen, data, len, out);
+    return to_hex(p, out, sizeof(out));
 }
 
 #define SEAL_NONCE 12

@@ -44,6 +44,10 @@ char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p);
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
                      apr_size_t keylen, const char *data, apr_size_t len);
 
+/* lower-case hex of HMAC-SHA256(key, data) */
+char *tp_hmac_sha256_hex(apr_pool_t *p, const unsigned char *key,
+                         apr_size_t keylen, const char *data, apr_size_t len);
+
 /* Sealing secrets at rest (sensitive variables): AES-256-GCM under a key
  * derived from the deployment key for one purpose. The sealed form is
  * base64url(nonce | ciphertext | tag). tp_unseal returns NULL when the

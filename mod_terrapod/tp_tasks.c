@@ -7,6 +7,8 @@
 #include "tp_session.h"
 #include "tp_audit.h"
 #include "tp_events.h"
+#include "tp_vcs_poll.h"
+#include "tp_vcs_pr.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -15,6 +17,9 @@ const tp_task_t tp_tasks[] = {
     {"purge-expired-sessions", 300, "7310008", tp_session_purge},
     {"purge-audit-log", 3600, "7310004", tp_audit_purge},
     {"purge-events", 300, "7310026", tp_events_purge},
+    {TP_VCS_POLL_TASK, TP_VCS_POLL_INTERVAL, "7310028", NULL, tp_vcs_poll},
+    {TP_VCS_STATUSES_TASK, TP_VCS_STATUSES_INTERVAL, "7310029", NULL,
+     tp_vcs_statuses_task},
     {NULL, 0, NULL, NULL}
 };
 
@@ -23,8 +28,21 @@ static const tp_stmt_t SQL_TRY_LOCK = {"task_try_lock",
 static const tp_stmt_t SQL_UNLOCK = {"task_unlock",
     "SELECT pg_advisory_unlock(%s::bigint)"};
 
+const tp_task_t *tp_task_named(const char *name)
+{
+    const tp_task_t *t;
+
+    for (t = tp_tasks; t->name; t++) {
+        if (strcmp(t->name, name) == 0) {
+            return t;
+        }
+    }
+    return NULL;
+}
+
 tp_err_t *tp_task_run(tp_db_t *db, apr_pool_t *p, const tp_task_t *task,
-                      int *ran, const char **summary)
+                      const tp_task_env_t *env, int *ran,
+                      const char **summary)
 {
     tp_rows_t *rows;
     tp_err_t *err;
@@ -38,7 +56,8 @@ tp_err_t *tp_task_run(tp_db_t *db, apr_pool_t *p, const tp_task_t *task,
         return NULL;
     }
     *ran = 1;
-    err = task->fn(db, p, summary);
+    err = task->fn ? task->fn(db, p, summary)
+                   : task->fn_env(db, p, env, summary);
     tp_db_exec(db, p, &SQL_UNLOCK, NULL, TP_DB_ARGS(task->lock_key));
     return err;
 }

@@ -485,6 +485,251 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                                                    NULL), &call);
 }
 
+/* ---- pull and merge requests ---- */
+
+/* A call with a JSON body under the repository, authenticated. */
+static tp_err_t *repo_send(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                           const char *name, const char *method,
+                           const char *path, const tp_json_t *body,
+                           tp_vcs_call_t *call)
+{
+    call->method = method;
+    call->body = tp_json_dump(body, p);
+    return repo_get(p, c, owner, name, path, call);
+}
+
+#define LIST_PER_PAGE 100
+
+/* A list read page by page. */
+typedef struct list_read {
+    const char *path;
+    int max;                    /* items read at most */
+    /* called for each item; -1 for something that is not one */
+    int (*item)(const tp_json_t *e, void *baton);
+    void *baton;
+    const char *etag;           /* the first page asked with it, or NULL */
+    /* out */
+    const char *new_etag;       /* the list's, when one page held it all */
+    int unchanged;              /* a 304 to etag: no item read */
+    int more;                   /* the list went on past max */
+} list_read_t;
+
+/* Reads l->path page by page while pages are full and fewer than l->max
+ * items came. */
+static tp_err_t *repo_list(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                           const char *name, list_read_t *l)
+{
+    tp_vcs_call_t call;
+    tp_json_t *page;
+    tp_err_t *err;
+    int n = LIST_PER_PAGE, seen = 0, pageno;
+    apr_size_t i;
+
+    for (pageno = 1; n == LIST_PER_PAGE; pageno++) {
+        memset(&call, 0, sizeof(call));
+        call.etag = pageno == 1 ? l->etag : NULL;
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p,
+                            "%s%cper_page=%d&page=%d", l->path,
+                            strchr(l->path, '?') ? '&' : '?', LIST_PER_PAGE,
+                            pageno), &call)) != NULL) {
+            return err;
+        }
+        if (call.status == 304) {
+            l->unchanged = 1;
+            l->new_etag = l->etag;
+            return NULL;
+        }
+        if ((err = answer_json(p, &call, &page)) != NULL) {
+            return err;
+        }
+        if (tp_json_type(page, NULL) != TP_JSON_ARRAY) {
+            return tp_err(p, 502, "%s answered something that is not a list",
+                          call.path);
+        }
+        n = (int)tp_json_len(page);
+        /* a later page may change unseen: only a one-page list's tag */
+        l->new_etag = pageno == 1 && n < LIST_PER_PAGE
+                      ? apr_table_get(call.resp_headers, "ETag") : NULL;
+        for (i = 0; i < (apr_size_t)n; i++) {
+            if (seen == l->max) {
+                l->more = 1;
+                return NULL;
+            }
+            if (l->item(tp_json_at(page, i), l->baton) < 0) {
+                return tp_err(p, 502, "%s answered a list of something "
+                              "else", call.path);
+            }
+            seen++;
+        }
+    }
+    return NULL;
+}
+
+struct pr_list {
+    const tp_vcs_ops_t *ops;
+    apr_array_header_t *prs;
+};
+
+static int pr_item(const tp_json_t *e, void *baton)
+{
+    struct pr_list *l = baton;
+    tp_vcs_pr_t pr = {0};
+
+    if (l->ops->pr_parse(e, &pr) < 0) {
+        return -1;
+    }
+    APR_ARRAY_PUSH(l->prs, tp_vcs_pr_t) = pr;
+    return 0;
+}
+
+tp_err_t *tp_vcs_prs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                     const char *name, const char *branch, const char *etag,
+                     apr_array_header_t **prs, const char **new_etag)
+{
+    struct pr_list l;
+    list_read_t r = {0};
+    tp_err_t *err;
+
+    l.ops = ops(c);
+    l.prs = apr_array_make(p, 8, sizeof(tp_vcs_pr_t));
+    r.path = apr_pstrcat(p, l.ops->prs, escape(p, branch, 0), NULL);
+    r.max = TP_VCS_MAX_PRS;
+    r.item = pr_item;
+    r.baton = &l;
+    r.etag = etag;
+    err = repo_list(p, c, owner, name, &r);
+    *prs = r.unchanged ? NULL : l.prs;
+    *new_etag = r.new_etag;
+    return err;
+}
+
+struct file_list {
+    const tp_vcs_ops_t *ops;
+    apr_array_header_t *files;
+};
+
+static int file_item(const tp_json_t *e, void *baton)
+{
+    struct file_list *l = baton;
+    const char *path = tp_json_gets(e, l->ops->file_path, NULL);
+    const char *old = tp_json_gets(e, l->ops->file_old_path, NULL);
+
+    if (!path) {
+        return -1;
+    }
+    APR_ARRAY_PUSH(l->files, const char *) = path;
+    if (old && strcmp(old, path) != 0) {
+        APR_ARRAY_PUSH(l->files, const char *) = old;
+    }
+    return 0;
+}
+
+tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          apr_array_header_t **files, int *truncated)
+{
+    struct file_list l;
+    list_read_t r = {0};
+    tp_err_t *err;
+
+    *files = apr_array_make(p, 16, sizeof(const char *));
+    l.ops = ops(c);
+    l.files = *files;
+    r.path = apr_psprintf(p, l.ops->pr_files, number);
+    r.max = TP_VCS_MAX_PR_FILES;
+    r.item = file_item;
+    r.baton = &l;
+    err = repo_list(p, c, owner, name, &r);
+    *truncated = r.more;
+    return err;
+}
+
+const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    const char *at = s;
+    apr_size_t n = 0;
+
+    if (tp_utf8_len(s) <= max) {
+        return s;
+    }
+    /* keep max - 1 characters: the ellipsis is the last */
+    for (; *at && n < max - 1; n++) {
+        at++;
+        while ((*at & 0xC0) == 0x80) {
+            at++;
+        }
+    }
+    return apr_pstrcat(p, apr_pstrndup(p, s, (apr_size_t)(at - s)),
+                       "\xE2\x80\xA6", NULL);
+}
+
+tp_err_t *tp_vcs_status_post(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name,
+                             const char *sha, tp_vcs_state_e state,
+                             const char *context, const char *description,
+                             const char *target_url)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_json_t *body = tp_json_object(p);
+    tp_vcs_call_t call = {0};
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "a status is set on a commit SHA, not %s",
+                      sha);
+    }
+    tp_json_sets(body, o->states[state], "state", NULL);
+    tp_json_sets(body, context, o->status_name, NULL);
+    tp_json_sets(body, tp_vcs_cut(p, description, TP_VCS_DESCRIPTION_MAX),
+                 "description", NULL);
+    if (target_url) {
+        tp_json_sets(body, target_url, "target_url", NULL);
+    }
+    return repo_send(p, c, owner, name, "POST",
+                     apr_pstrcat(p, "/statuses/", sha, NULL), body, &call);
+}
+
+int tp_vcs_status_refused(const tp_vcs_conn_t *c, tp_vcs_state_e from,
+                          tp_vcs_state_e to)
+{
+    const tp_vcs_ops_t *o = ops(c);
+
+    return o->same_state_refused
+           && strcmp(o->states[from], o->states[to]) == 0;
+}
+
+tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name, int number,
+                             const char *id, const char *body,
+                             const char **new_id)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_json_t *doc = tp_json_object(p), *j;
+    tp_vcs_call_t call = {0};
+    tp_err_t *err = NULL;
+
+    tp_json_sets(doc, body, "body", NULL);
+    if (id) {
+        err = repo_send(p, c, owner, name, o->comment_edit,
+                        o->comment_path(p, number, id), doc, &call);
+        if (!err || err->status != 404) {
+            *new_id = id;
+            return err;
+        }
+        memset(&call, 0, sizeof(call));
+    }
+    if ((err = repo_send(p, c, owner, name, "POST",
+                         o->comment_path(p, number, NULL), doc, &call))
+        != NULL || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    if (tp_json_type(j, "id", NULL) != TP_JSON_INTEGER) {
+        return tp_err(p, 502, "%s answered no comment id", call.path);
+    }
+    *new_id = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                           (apr_int64_t)tp_json_geti(j, "id", NULL));
+    return NULL;
+}
+
 tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                         const char *name, const char *ref,
                         tp_vcs_commit_t *commit)
@@ -585,5 +830,51 @@ tp_err_t *tp_vcs_tree(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     if (more) {
         *truncated = 1;         /* pages left unread */
     }
+    return NULL;
+}
+
+/* Pushes the string at key of file f to files unless it is the path just
+ * pushed (an unchanged name of a modified file). */
+static void push_path(apr_array_header_t *files, const tp_json_t *f,
+                      const char *key)
+{
+    const char *path = tp_json_gets(f, key, NULL);
+
+    if (path && *path && !(files->nelts > 0 && strcmp(path,
+        APR_ARRAY_IDX(files, files->nelts - 1, const char *)) == 0)) {
+        APR_ARRAY_PUSH(files, const char *) = path;
+    }
+}
+
+tp_err_t *tp_vcs_compare(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                         const char *name, const char *base_sha,
+                         const char *head_sha, apr_array_header_t **files,
+                         int *truncated)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j, *list;
+    apr_size_t i, n;
+    tp_err_t *err;
+
+    if (!tp_is_hex(base_sha) || !tp_is_hex(head_sha)) {
+        return tp_err(p, 422, "commits are compared by SHA");
+    }
+    if ((err = repo_get(p, c, owner, name, apr_psprintf(p, o->compare,
+                        base_sha, head_sha), &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    list = tp_json_get(j, o->compare_files, NULL);
+    if (list && tp_json_type(list, NULL) != TP_JSON_ARRAY) {
+        return tp_err(p, 502, "%s answered no list of files", call.path);
+    }
+    n = tp_json_len(list);
+    *files = apr_array_make(p, (int)n + 1, sizeof(const char *));
+    for (i = 0; i < n; i++) {
+        push_path(*files, tp_json_at(list, i), o->compare_path);
+        push_path(*files, tp_json_at(list, i), o->compare_old_path);
+    }
+    *truncated = n >= (apr_size_t)o->compare_max;
     return NULL;
 }

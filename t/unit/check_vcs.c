@@ -1,6 +1,7 @@
 /* Unit tests of the VCS connections' core: server URLs and API bases,
- * repository URLs, the rate-limit headers, and the GitHub App's JWT
- * (its claims, and its signature under the App's key). */
+ * repository URLs, the rate-limit headers, the GitHub App's JWT (its
+ * claims, and its signature under the App's key), which changed files
+ * trigger a workspace's run, and webhook payloads and signatures. */
 #include <check.h>
 #include <string.h>
 #include <apr_general.h>
@@ -12,6 +13,8 @@
 
 #include "tp_vcs.h"
 #include "tp_jwt.h"
+#include "tp_vcs_hook.h"
+#include "tp_vcs_poll.h"
 
 static apr_pool_t *pool;
 
@@ -228,6 +231,129 @@ START_TEST(github_app_jwt)
 }
 END_TEST
 
+static apr_array_header_t *list(const char *a, const char *b,
+                                const char *c)
+{
+    apr_array_header_t *l = apr_array_make(pool, 3, sizeof(const char *));
+    const char *all[] = {a, b, c};
+    int i;
+
+    for (i = 0; i < 3 && all[i]; i++) {
+        APR_ARRAY_PUSH(l, const char *) = all[i];
+    }
+    return l;
+}
+
+static int triggers(const char *working_dir, apr_array_header_t *prefixes,
+                    apr_array_header_t *files)
+{
+    return tp_vcs_files_trigger(pool, working_dir, prefixes, files);
+}
+
+START_TEST(file_triggers)
+{
+    apr_array_header_t *none = list(NULL, NULL, NULL);
+    apr_array_header_t *docs = list("README.md", "docs/a.md", NULL);
+    apr_array_header_t *prod = list("docs/a.md", "envs/prod/main.tf", NULL);
+
+    /* no working directory nor prefixes: the whole repository */
+    ck_assert_int_eq(triggers("", none, docs), 1);
+    ck_assert_int_eq(triggers(NULL, NULL, docs), 1);
+    ck_assert_int_eq(triggers("", none, none), 0);
+    /* the working directory, however it is written */
+    ck_assert_int_eq(triggers("envs/prod", none, docs), 0);
+    ck_assert_int_eq(triggers("envs/prod", none, prod), 1);
+    ck_assert_int_eq(triggers("./envs/prod/", none, prod), 1);
+    ck_assert_int_eq(triggers("/envs/prod", none, prod), 1);
+    /* a directory, not a prefix of names */
+    ck_assert_int_eq(triggers("envs/pro", none, prod), 0);
+    ck_assert_int_eq(triggers("envs/prod/main.tf", none, prod), 1);
+    /* trigger prefixes add to it */
+    ck_assert_int_eq(triggers("envs/prod", list("modules/", "docs", NULL),
+                              docs), 1);
+    ck_assert_int_eq(triggers("envs/prod", list("modules/", NULL, NULL),
+                              docs), 0);
+    ck_assert_int_eq(triggers("", list("/", NULL, NULL), docs), 1);
+}
+END_TEST
+
+START_TEST(webhook_payloads)
+{
+    tp_vcs_hook_t h;
+    const char *push = "{\"ref\":\"refs/heads/main\",\"after\":\"abc1\","
+        "\"repository\":{\"full_name\":\"my-org/Infra\"},"
+        "\"installation\":{\"id\":880001}}";
+    const char *pr = "{\"action\":\"opened\",\"pull_request\":{\"base\":"
+        "{\"ref\":\"main\"}},\"repository\":{\"full_name\":\"o/r\"}}";
+    const char *gl = "{\"object_kind\":\"push\",\"ref\":\"refs/heads/dev\","
+        "\"after\":\"f00\",\"project\":{\"path_with_namespace\":"
+        "\"group/sub/infra\"}}";
+
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "push", push,
+                                         strlen(push), &h));
+    ck_assert_int_eq(h.poll, 1);
+    ck_assert_str_eq(h.repo, "my-org/Infra");
+    ck_assert_str_eq(h.branch, "main");
+    ck_assert_str_eq(h.sha, "abc1");
+    ck_assert_str_eq(h.installation_id, "880001");
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "pull_request",
+                                         pr, strlen(pr), &h));
+    ck_assert_str_eq(h.branch, "main");
+    ck_assert_ptr_null(h.sha);
+    ck_assert_ptr_null(h.installation_id);
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "ping", pr,
+                                         strlen(pr), &h));
+    ck_assert_int_eq(h.ping, 1);
+    ck_assert_int_eq(h.poll, 0);
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "issues", pr,
+                                         strlen(pr), &h));
+    ck_assert_int_eq(h.poll + h.ping, 0);
+    /* a pushed tag moves no branch: every branch is looked at */
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "push",
+        "{\"ref\":\"refs/tags/v1\",\"after\":\"abc\",\"repository\":"
+        "{\"full_name\":\"o/r\"}}", 69, &h));
+    ck_assert_int_eq(h.poll, 1);
+    ck_assert_ptr_null(h.branch);
+    ck_assert_ptr_null(h.sha);
+    ck_assert_ptr_nonnull(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "push",
+                                            "{\"ref\":1}", 9, &h));
+    ck_assert_ptr_nonnull(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "push",
+                                            "[1", 2, &h));
+    ck_assert_ptr_nonnull(tp_vcs_hook_parse(pool, TP_VCS_GITHUB, "push",
+                                            "[]", 2, &h));
+
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITLAB, "Push Hook",
+                                         gl, strlen(gl), &h));
+    ck_assert_str_eq(h.repo, "group/sub/infra");
+    ck_assert_str_eq(h.branch, "dev");
+    ck_assert_str_eq(h.sha, "f00");
+    ck_assert_ptr_null(tp_vcs_hook_parse(pool, TP_VCS_GITLAB, "Note Hook",
+                                         gl, strlen(gl), &h));
+    ck_assert_int_eq(h.poll, 0);
+}
+END_TEST
+
+START_TEST(webhook_signatures)
+{
+    /* GitHub's documented example: secret "It's a Secret to Everybody",
+     * payload "Hello, World!" */
+    const char *body = "Hello, World!";
+    const char *sig = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d75"
+                      "86c22c46f4379c8b043e17";
+
+    ck_assert_int_eq(tp_vcs_hook_signed(pool, "It's a Secret to Everybody",
+                                        body, strlen(body), sig), 1);
+    ck_assert_int_eq(tp_vcs_hook_signed(pool, "another secret", body,
+                                        strlen(body), sig), 0);
+    ck_assert_int_eq(tp_vcs_hook_signed(pool, "It's a Secret to Everybody",
+                                        body, strlen(body), sig + 7), 0);
+    ck_assert_int_eq(tp_vcs_hook_signed(pool, "It's a Secret to Everybody",
+                                        body, strlen(body), NULL), 0);
+    ck_assert_int_eq(tp_vcs_hook_signed(pool, "It's a Secret to Everybody",
+                                        "Hello, World?", 13, sig), 0);
+}
+END_TEST
+
 Suite *vcs_suite(void);
 
 Suite *vcs_suite(void)
@@ -242,6 +368,9 @@ Suite *vcs_suite(void)
     tcase_add_test(tc, repo_urls);
     tcase_add_test(tc, rate_limit_headers);
     tcase_add_test(tc, github_app_jwt);
+    tcase_add_test(tc, file_triggers);
+    tcase_add_test(tc, webhook_payloads);
+    tcase_add_test(tc, webhook_signatures);
     suite_add_tcase(s, tc);
     return s;
 }

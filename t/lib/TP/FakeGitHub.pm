@@ -9,6 +9,10 @@ package TP::FakeGitHub;
 # through a redirect to a codeload URL with a token of its own) are
 # theirs.
 #
+# It compares commits (git diff) and sends webhooks as an App does
+# (deliver: X-Hub-Signature-256 over the body, the installation in the
+# payload).
+#
 #   TP::FakeGitHub->new(port => P, app_id => 12345,
 #                       installation_id => 880001, public_key => FILE,
 #                       account => 'my-org',
@@ -22,6 +26,7 @@ use File::Temp qw(tempfile);
 use URI::Escape ();
 use URI::QueryParam;
 use POSIX qw(strftime);
+use Digest::SHA qw(hmac_sha256_hex);
 
 sub api { "$_[0]{base}/api/v3" }
 
@@ -36,8 +41,19 @@ sub routes {
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/commits/(.+)$}, 'commit'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/git/trees/([^/]+)$}, 'tree'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)$},
+         'compare'],
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls$}, 'pulls'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls/(\d+)/files$},
+         'pull_files'],
+        ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40})$},
+         'status'],
+        ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/issues/(\d+)/comments$},
+         'comment_create'],
+        ['PATCH', qr{^/api/v3/repos/([^/]+/[^/]+)/issues/comments/(\d+)$},
+         'comment_update'],
     );
 }
 
@@ -167,6 +183,73 @@ sub branch {
         commit => {sha => $sha}, protected => JSON::PP::false});
 }
 
+sub pulls {
+    my ($self, $req, $state, $full) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $q = $req->uri;
+    my @prs = ($q->query_param('state') // 'open') eq 'open'
+        ? $self->open_prs($state, $full, $dir, $q->query_param('base')) : ();
+    my @list = map { {number => $_->{number}, state => 'open',
+        title => $_->{title}, user => {login => $_->{author} // 'octocat'},
+        html_url => "$self->{base}/$full/pull/$_->{number}",
+        head => {ref => $_->{head}, sha => $_->{sha}},
+        base => {ref => $_->{base}}} } @prs;
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+sub pull_files {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $full, $number) // return not_found();
+    my @files = map { {filename => $_, status => 'modified'} }
+                $self->pr_paths($dir, $pr);
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @files));
+}
+
+sub invalid {
+    TP::FakeVCS::json_response(422, {message => 'Validation Failed',
+                                     errors => [{message => $_[0]}]});
+}
+
+sub status {
+    my ($self, $req, $state, $full, $sha) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req) // return invalid('Problems parsing JSON');
+    return not_found() unless $self->commit_of($dir, $sha);
+    return invalid('state is not included in the list')
+        unless ($b->{state} // '') =~ /^(?:pending|success|failure|error)$/;
+    return invalid('description is too long (maximum is 140 characters)')
+        if length($b->{description} // '') > 140;
+    $self->record_status($state, repo => $full, sha => $sha,
+        map { $_ => $b->{$_} } qw(state context description target_url));
+    return TP::FakeVCS::json_response(201, {id => scalar @{ $state->{statuses} },
+                                            %$b});
+}
+
+sub comment_create {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return invalid('body is missing') unless $b && defined $b->{body};
+    return not_found() unless $self->pr_of($state, $full, $number);
+    my $c = $self->comment_add($state, $full, $number, $b->{body});
+    return TP::FakeVCS::json_response(201, {id => $c->{id}, body => $c->{body}});
+}
+
+sub comment_update {
+    my ($self, $req, $state, $full, $id) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return invalid('body is missing') unless $b && defined $b->{body};
+    my $c = $self->comment_edit($state, $id, $b->{body}) // return not_found();
+    return TP::FakeVCS::json_response(200, {id => $c->{id}, body => $c->{body}});
+}
+
 # A commit by branch, tag or SHA; the author's login is the part of
 # their e-mail before the @, as if every author had an account.
 sub commit {
@@ -215,6 +298,51 @@ sub tarball {
     my $r = HTTP::Response->new(302);
     $r->header(Location => "$self->{base}/_codeload/$full/legacy.tar.gz/$sha?token=$token");
     return $r;
+}
+
+sub compare {
+    my ($self, $req, $state, $full, $base, $head) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    defined $self->commit_of($dir, $base) && defined $self->commit_of($dir, $head)
+        or return not_found();
+    my @changed = $self->changed_files($dir, $base, $head);
+    return TP::FakeVCS::json_response(200, {status => 'ahead',
+        base_commit => {sha => $base}, commits => [],
+        files => [map { {filename => $_->[0], status => 'modified',
+                         $_->[0] ne $_->[1] ? (previous_filename => $_->[1],
+                                               status => 'renamed') : ()} }
+                  @changed]});
+}
+
+# A push of $after to $branch (its head was $before) as the App's
+# webhook describes it.
+sub push_payload {
+    my ($self, $full, $branch, $before, $after) = @_;
+    my ($owner, $name) = split m{/}, $full;
+    return {ref => "refs/heads/$branch", before => $before, after => $after,
+            repository => {full_name => $full, name => $name,
+                           owner => {login => $owner}},
+            installation => {id => $self->{installation_id} + 0},
+            sender => {login => 'tester'}};
+}
+
+# Sends the module ($url) a delivery of $event with $payload (a hash, or
+# raw bytes), signed with $secret as GitHub signs it; %o: delivery (its
+# id), signature (sent instead), headers. The module's answer.
+sub deliver {
+    my ($self, $url, $secret, $event, $payload, %o) = @_;
+    my $body = ref $payload ? $TP::FakeVCS::json->encode($payload) : $payload;
+    return TP::FakeVCS::post_delivery($url, $body,
+        'X-GitHub-Event' => $event,
+        'X-GitHub-Delivery' => $o{delivery} // TP::FakeVCS::delivery_id(),
+        'X-GitHub-Hook-ID' => 1,
+        'X-GitHub-Hook-Installation-Target-Type' => 'integration',
+        'X-GitHub-Hook-Installation-Target-ID' => $self->{app_id},
+        exists $o{signature}
+            ? (defined $o{signature} ? ('X-Hub-Signature-256' => $o{signature}) : ())
+            : ('X-Hub-Signature-256' => 'sha256=' . hmac_sha256_hex($body, $secret)),
+        %{ $o{headers} // {} });
 }
 
 sub codeload {

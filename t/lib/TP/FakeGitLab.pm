@@ -5,6 +5,9 @@ package TP::FakeGitLab;
 # Projects are bare git repositories on disk: refs, branch heads and
 # archive.tar.gz (git archive, under GitLab's PROJECT-SHA-SHA/).
 #
+# It compares commits (git diff) and sends webhooks as GitLab does
+# (deliver: the secret token verbatim in X-Gitlab-Token).
+#
 #   TP::FakeGitLab->new(port => P, token => 'glpat-...',
 #                       username => 'ci-bot',
 #                       projects => {'group/sub/infra' => BARE_DIR})->start
@@ -27,9 +30,20 @@ sub routes {
          'branch'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/archive\.tar\.gz$},
          'archive'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests$},
+         'merge_requests'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/diffs$},
+         'diffs'],
+        ['POST', qr{^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{40})$},
+         'status'],
+        ['POST', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$},
+         'note_create'],
+        ['PUT', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)$},
+         'note_update'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/commits/([^/]+)$},
          'commit'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/tree$}, 'tree'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/repository/compare$}, 'compare'],
     );
 }
 
@@ -131,6 +145,45 @@ sub tree {
     return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @entries));
 }
 
+sub compare {
+    my ($self, $req, $state, $id) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my ($from, $to) = map { $req->uri->query_param($_) // '' } qw(from to);
+    defined $self->commit_of($dir, $from) && defined $self->commit_of($dir, $to)
+        or return not_found('Commit');
+    return TP::FakeVCS::json_response(200, {commits => [],
+        compare_timeout => JSON::PP::false,
+        diffs => [map { {new_path => $_->[0], old_path => $_->[1],
+                         renamed_file => $_->[0] ne $_->[1]
+                             ? JSON::PP::true : JSON::PP::false} }
+                  $self->changed_files($dir, $from, $to)]});
+}
+
+# A push of $after to $branch of project $path as its webhook describes it.
+sub push_payload {
+    my ($self, $path, $branch, $before, $after) = @_;
+    return {object_kind => 'push', event_name => 'push',
+            ref => "refs/heads/$branch", before => $before, after => $after,
+            checkout_sha => $after, user_username => 'tester',
+            project => {path_with_namespace => $path,
+                        web_url => "$self->{base}/$path"}};
+}
+
+# Sends the module ($url) a delivery of $event ("Push Hook", ...) with
+# $payload, its secret $token as GitLab sends it (undef: none); %o:
+# delivery (its X-Gitlab-Event-UUID), headers. The module's answer.
+sub deliver {
+    my ($self, $url, $token, $event, $payload, %o) = @_;
+    my $body = ref $payload ? $TP::FakeVCS::json->encode($payload) : $payload;
+    return TP::FakeVCS::post_delivery($url, $body,
+        'X-Gitlab-Event' => $event,
+        'X-Gitlab-Event-UUID' => $o{delivery} // TP::FakeVCS::delivery_id(),
+        'X-Gitlab-Instance' => $self->{base},
+        defined $token ? ('X-Gitlab-Token' => $token) : (),
+        %{ $o{headers} // {} });
+}
+
 sub archive {
     my ($self, $req, $state, $id) = @_;
     my ($path, $dir, $refused) = $self->project_dir($req, $id);
@@ -139,6 +192,85 @@ sub archive {
     my $sha = $self->commit_of($dir, $ref) // return not_found('Commit');
     return $self->archive_response($dir, $sha,
                                    (split m{/}, $path)[-1] . "-$ref-$sha");
+}
+
+sub merge_requests {
+    my ($self, $req, $state, $id) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $q = $req->uri;
+    my @mrs = ($q->query_param('state') // 'opened') eq 'opened'
+        ? $self->open_prs($state, $path, $dir,
+                          $q->query_param('target_branch')) : ();
+    my @list = map { {iid => $_->{number}, id => 1000 + $_->{number},
+        state => 'opened', title => $_->{title},
+        author => {username => $_->{author} // 'dev'},
+        web_url => "$self->{base}/$path/-/merge_requests/$_->{number}",
+        source_branch => $_->{head}, target_branch => $_->{base},
+        sha => $_->{sha}} } @mrs;
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+sub diffs {
+    my ($self, $req, $state, $id, $iid) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $mr = $self->pr_of($state, $path, $iid)
+        // return not_found('Merge Request');
+    my @diffs = map { {old_path => $_, new_path => $_, new_file => JSON::PP::false,
+                       renamed_file => JSON::PP::false,
+                       deleted_file => JSON::PP::false} }
+                $self->pr_paths($dir, $mr);
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @diffs));
+}
+
+sub bad_request { TP::FakeVCS::json_response(400, {message => $_[0]}) }
+
+# GitLab refuses to move a status to the state it is in.
+sub status {
+    my ($self, $req, $state, $id, $sha) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $b = $self->body_of($req) // return bad_request('400 Bad request');
+    return not_found('Commit') unless $self->commit_of($dir, $sha);
+    return bad_request('state does not have a valid value')
+        unless ($b->{state} // '')
+               =~ /^(?:pending|running|success|failed|canceled)$/;
+    my $name = $b->{name} // 'default';
+    my ($last) = reverse grep { $_->{repo} eq $path && $_->{sha} eq $sha
+                                && $_->{context} eq $name }
+                         @{ $state->{statuses} };
+    return bad_request("Cannot transition status via :$b->{state} from "
+                       . ":$last->{state}")
+        if $last && $last->{state} eq $b->{state};
+    $self->record_status($state, repo => $path, sha => $sha, context => $name,
+        map { $_ => $b->{$_} } qw(state description target_url));
+    return TP::FakeVCS::json_response(201, {id => scalar @{ $state->{statuses} },
+        sha => $sha, status => $b->{state}, name => $name});
+}
+
+sub note_create {
+    my ($self, $req, $state, $id, $iid) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return bad_request('400 (Bad request) "body" not given')
+        unless $b && defined $b->{body};
+    return not_found('Merge Request') unless $self->pr_of($state, $path, $iid);
+    my $c = $self->comment_add($state, $path, $iid, $b->{body});
+    return TP::FakeVCS::json_response(201, {id => $c->{id}, body => $c->{body}});
+}
+
+sub note_update {
+    my ($self, $req, $state, $id, $iid, $note) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return bad_request('400 (Bad request) "body" not given')
+        unless $b && defined $b->{body};
+    my $c = $self->comment_edit($state, $note, $b->{body})
+        // return not_found('Note');
+    return TP::FakeVCS::json_response(200, {id => $c->{id}, body => $c->{body}});
 }
 
 1;

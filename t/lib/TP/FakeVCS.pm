@@ -3,13 +3,22 @@ package TP::FakeVCS;
 # TP::FakeGitLab): a serial HTTP server on loopback in a child process,
 # answering from a table of routes a subclass gives, with what every
 # provider does: credentials checked (401 otherwise), conditional GETs
-# answered 304 by ETag, and two things a test asks for over /_fake:
-# failures or delays on demand, and the record of what was received.
+# answered 304 by ETag, and what a test asks for over /_fake: failures or
+# delays on demand, the record of what was received, pull (merge)
+# requests opened and closed between branches of the repositories, and
+# the commit statuses and comments posted to them.
 #
 #   my $gh = TP::FakeGitHub->new(port => P, ...)->start;
 #   $gh->fail(qr{access_tokens}, 503, 1);     # the next one answers 503
 #   my @seen = $gh->received;                 # [{method, path, headers}]
 #   $gh->truncate_trees(1);                   # trees answered truncated
+#   my $n = $gh->pr_open(repo => 'acme/infra', head => 'feature',
+#                        base => 'main', title => 'More');
+#   # a push to the request is a push to its head branch
+#
+# Tests change the repositories as people do (commit_to: a commit pushed
+# to a branch) and send the module webhook deliveries signed as the
+# provider signs them (each subclass's deliver).
 use strict;
 use warnings FATAL => 'all';
 use parent -norequire, 'TP::FakeServer';
@@ -18,6 +27,7 @@ use HTTP::Response;
 use LWP::UserAgent;
 use JSON::PP ();
 use Digest::SHA qw(sha1_hex);
+use File::Temp ();
 use URI::QueryParam;
 
 our $json = JSON::PP->new->canonical;
@@ -32,7 +42,10 @@ sub new {
 
 sub base { $_[0]{base} }
 
-sub initial_state { {received => [], failures => [], rate_remaining => 5000} }
+sub initial_state {
+    return {received => [], failures => [], rate_remaining => 5000,
+            prs => [], statuses => [], comments => [], comment_id => 9000};
+}
 
 sub json_response {
     my ($code, $doc, %headers) = @_;
@@ -78,20 +91,61 @@ sub count {
     return scalar grep { "$_->{method} $_->{path}" =~ $re } $self->received;
 }
 
+# Opens a request (repo, head and base branch names, title, author) and
+# returns its number.
+sub pr_open {
+    my ($self, %pr) = @_;
+    return $self->control(pr_open => \%pr)->{number};
+}
+
+sub pr_close {
+    my ($self, $repo, $number) = @_;
+    $self->control(pr_close => {repo => $repo, number => $number});
+}
+
+# The commit statuses posted, oldest first: {repo, sha, state, context
+# (GitLab's name), description, target_url}.
+sub statuses { @{ $_[0]->control('statuses') } }
+
+# The comments on requests: {repo, number, id, body, edits}.
+sub comments { @{ $_[0]->control('comments') } }
+
+# The children's side of those, by name.
+sub control_fail {
+    my ($self, $body, $state) = @_;
+    push @{ $state->{failures} }, $body;
+    return {};
+}
+
+sub control_truncate { $_[2]{truncate} = $_[1]{on}; return {} }
+sub control_received { $_[2]{received} }
+sub control_statuses { $_[2]{statuses} }
+sub control_comments { $_[2]{comments} }
+
+sub control_pr_open {
+    my ($self, $body, $state) = @_;
+    my $n = 1 + grep { $_->{repo} eq $body->{repo} } @{ $state->{prs} };
+    push @{ $state->{prs} }, {%$body, number => $n, open => 1};
+    return {number => $n};
+}
+
+sub control_pr_close {
+    my ($self, $body, $state) = @_;
+    $_->{open} = 0 for grep { $_->{repo} eq $body->{repo}
+                              && $_->{number} == $body->{number} }
+                       @{ $state->{prs} };
+    return {};
+}
+
 sub respond {
     my ($self, $req, $state) = @_;
     my $path = $req->uri->path_query;
     if ($path =~ m{^/_fake/(\w+)$}) {
-        my $body = $json->decode($req->content || '{}');
-        if ($1 eq 'fail') {
-            push @{ $state->{failures} }, $body;
-            return json_response(200, {});
-        }
-        if ($1 eq 'truncate') {
-            $state->{truncate} = $body->{on};
-            return json_response(200, {});
-        }
-        return json_response(200, $state->{received});
+        my $handler = "control_$1";
+        return json_response(404, {message => 'no such control'})
+            unless $self->can($handler);
+        return json_response(200, $self->$handler(
+            $json->decode($req->content || '{}'), $state));
     }
     my $line = $req->method . ' ' . $path;
     push @{ $state->{received} }, {
@@ -165,6 +219,65 @@ sub commit_of {
     return $sha ? $sha =~ s/\s+$//r : undef;
 }
 
+# ---- requests as the providers' routes serve them ----
+
+# The open requests of $repo (in the directory $dir) into $base, each
+# with its head's commit now; a request whose branch is gone is left out.
+sub open_prs {
+    my ($self, $state, $repo, $dir, $base) = @_;
+    my @prs;
+    for my $pr (grep { $_->{repo} eq $repo && $_->{open}
+                       && (!defined $base || $_->{base} eq $base) }
+                @{ $state->{prs} }) {
+        my $sha = $self->branch_sha($dir, $pr->{head}) // next;
+        push @prs, {%$pr, sha => $sha};
+    }
+    return @prs;
+}
+
+sub pr_of {
+    my ($self, $state, $repo, $number) = @_;
+    my ($pr) = grep { $_->{repo} eq $repo && $_->{number} == $number }
+               @{ $state->{prs} };
+    return $pr;
+}
+
+# The paths request $pr changes: those of its head since it left its
+# base, a renamed file's new and old path.
+sub pr_paths {
+    my ($self, $dir, $pr) = @_;
+    my %seen;
+    return grep { !$seen{$_}++ } map { @$_ }
+        $self->changed_files($dir, "refs/heads/$pr->{base}",
+                             "refs/heads/$pr->{head}");
+}
+
+sub record_status {
+    my ($self, $state, %status) = @_;
+    push @{ $state->{statuses} }, \%status;
+}
+
+# A new comment's record.
+sub comment_add {
+    my ($self, $state, $repo, $number, $body) = @_;
+    my $c = {repo => $repo, number => $number + 0,
+             id => ++$state->{comment_id}, body => $body, edits => 0};
+    push @{ $state->{comments} }, $c;
+    return $c;
+}
+
+# The comment $id edited to $body, or undef when there is none.
+sub comment_edit {
+    my ($self, $state, $id, $body) = @_;
+    my ($c) = grep { $_->{id} == $id } @{ $state->{comments} } or return;
+    $c->{body} = $body;
+    $c->{edits}++;
+    return $c;
+}
+
+# A JSON request body, or undef.
+sub body_of { eval { $json->decode($_[1]->content) } }
+
 # The commit a ref or SHA names: {sha, author, email, message}, or undef.
 sub commit_info {
     my ($self, $dir, $ref) = @_;
@@ -203,6 +316,60 @@ sub archive_response {
     $r->content(git($dir, 'archive', '--format=tar.gz', "--prefix=$prefix/",
                     $sha));
     return $r;
+}
+
+# The paths a compare of $base...$head lists: [new path, old path]
+# (renames detected, as providers show them).
+sub changed_files {
+    my ($self, $dir, $base, $head) = @_;
+    my $out = git($dir, 'diff', '--name-status', '-M', "$base...$head")
+        // return;
+    return map { my ($st, @p) = split /\t/; [$p[-1], $p[0]] }
+           split /\n/, $out;
+}
+
+# Commits $files ({path => content, or undef to delete}) to $branch of
+# the bare repository $bare through a work clone, as a push would; the
+# new commit's SHA.
+sub commit_to {
+    my ($bare, $branch, $files, $message) = @_;
+    my $tmp = File::Temp->newdir;
+    my $w = "$tmp/w";
+    local $ENV{GIT_AUTHOR_NAME} = local $ENV{GIT_COMMITTER_NAME} = 'tester';
+    local $ENV{GIT_AUTHOR_EMAIL} = local $ENV{GIT_COMMITTER_EMAIL}
+        = 'tester@test.local';
+    system('git', 'clone', '-q', '-b', $branch, $bare, $w) == 0
+        or die "git clone $bare failed";
+    for my $path (sort keys %$files) {
+        if (!defined $files->{$path}) {
+            system('git', '-C', $w, 'rm', '-q', $path) == 0 or die "git rm";
+            next;
+        }
+        (my $d = "$w/$path") =~ s{/[^/]+$}{};
+        system('mkdir', '-p', $d) == 0 or die "mkdir $d";
+        open my $fh, '>', "$w/$path" or die "$path: $!";
+        print $fh $files->{$path};
+        close $fh;
+        system('git', '-C', $w, 'add', $path) == 0 or die "git add";
+    }
+    system('git', '-C', $w, 'commit', '-q', '--allow-empty', '-m',
+           $message // 'a change') == 0 or die 'git commit failed';
+    system('git', '-C', $w, 'push', '-q', 'origin', $branch) == 0
+        or die 'git push failed';
+    return git($w, 'rev-parse', 'HEAD') =~ s/\s+$//r;
+}
+
+# Posts a webhook delivery to the module at $url: $body with %headers.
+sub post_delivery {
+    my ($url, $body, %headers) = @_;
+    my $ua = LWP::UserAgent->new(keep_alive => 0, ssl_opts =>
+                                 {verify_hostname => 0, SSL_verify_mode => 0});
+    return $ua->post($url, 'Content-Type' => 'application/json', %headers,
+                     Content => $body);
+}
+
+sub delivery_id {
+    return join '-', map { sprintf '%04x%04x', rand 65536, rand 65536 } 1..4;
 }
 
 # A 200 answer to a GET gets an ETag; a request that already has it, 304.
