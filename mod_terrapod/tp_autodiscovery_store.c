@@ -441,7 +441,6 @@ static tp_err_t *follows(apr_pool_t *p, tp_vcs_link_t *link,
 }
 
 tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
-                                     const tp_vcs_env_t *env,
                                      tp_vcs_link_t *link, const char *owner,
                                      const char *name, const char *branch,
                                      const char *sha, int *changed)
@@ -453,7 +452,6 @@ tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
     tp_err_t *err, *first = NULL;
     int i, yes;
 
-    (void)env;      /* walks need no more of the deployment than link */
     *changed = 0;
     if ((err = tp_db_exec(db, p, &SQL_AD_RULES, &rules,
                           TP_DB_ARGS(link->id))) != NULL) {

@@ -66,7 +66,6 @@ tp_err_t *tp_ad_create(tp_db_t *db, apr_pool_t *p, const char *rule_id,
  * provider refuses (a 413 for a truncated tree, 422, 502) does not stop
  * the others: the first such refusal is returned after them. */
 tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
-                                     const tp_vcs_env_t *env,
                                      tp_vcs_link_t *link, const char *owner,
                                      const char *name, const char *branch,
                                      const char *sha, int *changed);

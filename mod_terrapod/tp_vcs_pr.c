@@ -456,7 +456,7 @@ static tp_err_t *stop_closed(sync_t *s, apr_pool_t *p,
 tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
                           tp_vcs_link_t *link, const char *owner,
                           const char *name, const char *branch,
-                          const char *base_url, int *queued)
+                          int *queued)
 {
     sync_t s = {db, env, link, owner, name, branch, NULL, NULL, queued};
     const char *id = apr_pstrcat(p, owner, "/", name, NULL), *digest;
@@ -466,7 +466,6 @@ tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
     tp_err_t *err;
     int i, j;
 
-    (void)base_url;     /* the runs' links are the outbox's to send */
     *queued = 0;
     s.finals = finals_json(p);
     if ((err = branch_workspaces(&s, p)) != NULL || s.ws->nrows == 0) {

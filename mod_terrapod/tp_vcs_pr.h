@@ -24,7 +24,7 @@
 tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
                           tp_vcs_link_t *link, const char *owner,
                           const char *name, const char *branch,
-                          const char *base_url, int *queued);
+                          int *queued);
 
 /* Background work: sends the status outbox in order, per run: the commit
  * status of each status a run entered, and for a request's run whose plan
