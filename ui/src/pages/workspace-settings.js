@@ -4,7 +4,7 @@
 // drift detection, plan summaries), its labels (a change that would lower the editor's own
 // access is refused by the server until confirmed), and deleting it.
 // People without can-update see the settings without the controls.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
@@ -131,19 +131,30 @@ function Settings({ ws, ctx, admin }) {
  * Keeps a form in step with the resource it edits: when the resource
  * changes (a live update, or the person's own save), the form follows it
  * unless the person has changes in it that the new version does not hold.
+ * After a save, adopt() makes it take the next version whatever it holds
+ * (the server may change more than was sent: binding a repository turns
+ * drift detection on).
  * @template T
  * @param {() => T} make the form for the resource as it is now
  * @param {any} resource what the form is made from, compared as JSON
  * @param {(a: T, b: T) => boolean} [same] whether two forms say the same
- * @returns {[T, (f: T) => void]}
+ * @returns {[T, (f: T) => void, () => void]}
  */
 function useSyncedForm(make, resource, same = (a, b) => JSON.stringify(a) === JSON.stringify(b)) {
     const [state, setState] = useState(() => ({ form: make(), made: make() }));
+    const adopting = useRef(false);
     useEffect(() => {
         const next = make();
-        setState((s) => (same(s.form, s.made) || same(s.form, next) ? { form: next, made: next } : s));
+        const take = adopting.current;
+        adopting.current = false;
+        setState((s) => (take || same(s.form, s.made) || same(s.form, next) ? { form: next, made: next } : s));
     }, [JSON.stringify(resource)]);
-    return [state.form, (form) => setState((s) => ({ ...s, form }))];
+    return [state.form, (form) => {
+        adopting.current = false;
+        setState((s) => ({ ...s, form }));
+    }, () => {
+        adopting.current = true;
+    }];
 }
 
 /**
@@ -164,8 +175,8 @@ function sameSettings(a, b) {
 function SettingsForm({ ws, ctx, admin }) {
     const a = ws.attributes || {};
     const editable = can(ws, 'can-update');
-    const [form, setForm] = useSyncedForm(() => ({ fields: formOf(a), project: projectOf(ws), connection: connectionOf(ws) }),
-        [a, projectOf(ws), connectionOf(ws)], sameSettings);
+    const [form, setForm, adopt] = useSyncedForm(() => ({ fields: formOf(a), project: projectOf(ws),
+        connection: connectionOf(ws) }), [a, projectOf(ws), connectionOf(ws)], sameSettings);
     const [saved, setSaved] = useState(false);
     const save = useAction();
     const projects = useLoad(() => api.list(`/api/v2/organizations/${ORG}/projects`, 1, 100), []);
@@ -190,11 +201,13 @@ function SettingsForm({ ws, ctx, admin }) {
         e.preventDefault();
         /** @type {any} */
         const data = { type: 'workspaces', attributes: changes };
-        data.relationships = {
-            ...(projectChanged ? { project: { data: { type: 'projects', id: form.project } } } : {}),
-            ...(connectionChanged ? { 'vcs-connection': {
-                data: form.connection ? { type: 'vcs-connections', id: form.connection } : null } } : {}),
-        };
+        if (projectChanged || connectionChanged) {
+            data.relationships = {
+                ...(projectChanged ? { project: { data: { type: 'projects', id: form.project } } } : {}),
+                ...(connectionChanged ? { 'vcs-connection': {
+                    data: form.connection ? { type: 'vcs-connections', id: form.connection } : null } } : {}),
+            };
+        }
         /** @type {Resource | null} */
         let updated = null;
         const ok = await save.run(async () => {
@@ -208,6 +221,7 @@ function SettingsForm({ ws, ctx, admin }) {
         if (name && name !== a.name) {
             navigate(workspacePath(name, 'settings'), { replace: true });
         } else {
+            adopt();
             ctx.reload();
         }
     };
@@ -231,6 +245,7 @@ function SettingsForm({ ws, ctx, admin }) {
     const disconnect = async () => {
         if (await save.run(() => api.patch(`/api/v2/workspaces/${ws.id}`, { data: { type: 'workspaces',
             relationships: { 'vcs-connection': { data: null } } } }))) {
+            adopt();
             ctx.reload();
         }
     };
