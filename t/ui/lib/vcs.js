@@ -19,20 +19,26 @@ function git(...args) {
 }
 
 /**
- * A bare repository with a configuration on main, a branch feature/x and
- * a tag v1; the commits of each by name.
+ * A bare repository with a configuration on main (main.tf, or the files
+ * given by path), a branch feature/x and a tag v1; the commits of each by
+ * name.
+ * @param {Record<string, string>} [files]
  */
-function makeRepo() {
+function makeRepo(files = { 'main.tf': 'output "where" { value = "main" }\n' }) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tp-ui-vcs-'));
     const work = path.join(dir, 'work');
     git('init', '-q', '-b', 'main', work);
-    fs.writeFileSync(path.join(work, 'main.tf'), 'output "where" { value = "main" }\n');
+    for (const [name, text] of Object.entries(files)) {
+        fs.mkdirSync(path.dirname(path.join(work, name)), { recursive: true });
+        fs.writeFileSync(path.join(work, name), text);
+    }
     git('-C', work, 'add', '.');
     git('-C', work, 'commit', '-q', '-m', 'First configuration');
     git('-C', work, 'tag', 'v1');
     git('-C', work, 'checkout', '-q', '-b', 'feature/x');
-    fs.writeFileSync(path.join(work, 'main.tf'), 'output "where" { value = "feature" }\n');
-    git('-C', work, 'commit', '-q', '-am', 'A feature');
+    fs.writeFileSync(path.join(work, 'feature.tf'), 'output "feature" { value = true }\n');
+    git('-C', work, 'add', '.');
+    git('-C', work, 'commit', '-q', '-m', 'A feature');
     git('-C', work, 'checkout', '-q', 'main');
     git('clone', '-q', '--bare', work, path.join(dir, 'infra.git'));
     const sha = Object.fromEntries(['main', 'feature/x', 'v1'].map((r) => [r, git('-C', work, 'rev-parse', `${r}^{commit}`)]));
@@ -101,6 +107,22 @@ async function createGitLabConnection(name, serverUrl, token) {
     return json.data;
 }
 
+/**
+ * One statement on the instance's database, as its service user (as
+ * tools/tp-instance runs psql), with :'name' variables bound from vars:
+ * for states only the server's background work reaches.
+ * @param {string} sql
+ * @param {Record<string, string>} vars
+ */
+function psql(sql, vars = {}) {
+    const bin = path.join(process.env.PG_BINDIR || '', 'psql');
+    const as = process.getuid && process.getuid() === 0 ? ['runuser', '-u', 'terrapod', '--'] : [];
+    const args = [...as, bin, '-X', '-q', '-v', 'ON_ERROR_STOP=1',
+        `host=${process.env.TP_INSTANCE}/run dbname=terrapod user=terrapod`, '-tA',
+        ...Object.entries(vars).flatMap(([k, v]) => ['-v', `${k}=${v}`])];
+    return execFileSync(args[0], args.slice(1), { input: sql, encoding: 'utf8' }).trim();
+}
+
 /** Whether the server lists a workspace's branches (GET .../vcs-refs). */
 async function hasVcsRefs(wsId) {
     const { status } = await api('GET', `/api/terrapod/v1/workspaces/${wsId}/vcs-refs`,
@@ -108,4 +130,4 @@ async function hasVcsRefs(wsId) {
     return status !== 404 && status !== 405;
 }
 
-module.exports = { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, git };
+module.exports = { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, psql };
