@@ -85,6 +85,13 @@ async function startGitLab({ token, project, bare }) {
     return {
         base,
         repoUrl: `${base}/${project}`,
+        /** Asks the fake to behave otherwise (TP::FakeVCS's /_fake/ controls). */
+        control: async (what, body) => {
+            const res = await fetch(`${base}/_fake/${what}`, { method: 'POST', body: JSON.stringify(body) });
+            if (!res.ok) {
+                throw new Error(`the fake GitLab refused ${what}: ${res.status}`);
+            }
+        },
         stop: () => new Promise((resolve) => {
             if (stopped) {
                 resolve();
@@ -123,6 +130,12 @@ function psql(sql, vars = {}) {
     return execFileSync(args[0], args.slice(1), { input: sql, encoding: 'utf8' }).trim();
 }
 
+/** Whether the server has autodiscovery rules. */
+async function hasAutodiscovery() {
+    const { status } = await api('GET', '/api/terrapod/v1/autodiscovery-rules', { expect: [200, 404] });
+    return status === 200;
+}
+
 /** Whether the server lists a workspace's branches (GET .../vcs-refs). */
 async function hasVcsRefs(wsId) {
     const { status } = await api('GET', `/api/terrapod/v1/workspaces/${wsId}/vcs-refs`,
@@ -130,4 +143,4 @@ async function hasVcsRefs(wsId) {
     return status !== 404 && status !== 405;
 }
 
-module.exports = { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, psql };
+module.exports = { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, hasAutodiscovery, psql };

@@ -47,7 +47,8 @@ export function AutodiscoveryRulePage({ params }) {
         <${ErrorNote} error=${scan.error} />
         ${scanned && html`<section aria-labelledby="scan-h">
             <h2 id="scan-h">Scan</h2>
-            <p role="status">The scan is done.</p>
+            <p role="status">The scan is done${scanned.meta && typeof scanned.meta.created === 'number'
+                ? `: ${scanned.meta.created} workspaces created` : ''}.</p>
             ${rows.length > 0 && html`<${PreviewTable} rows=${rows} />`}
         </section>`}
         <section aria-labelledby="rule-h">
