@@ -30,7 +30,7 @@ test('a rule: previewed unsaved, created, scanned, previewed, changed, deleted',
         await form.getByLabel('Repository URL').fill(gitlab.repoUrl);
         await form.getByLabel('Pattern', { exact: true }).fill('envs/*/*.tf');
         await form.getByLabel('Ignore patterns').fill('modules/**');
-        await form.getByLabel('Name template').fill(`${name}-{name}`);
+        await form.getByLabel('Name template').fill(`${name}-{dir}`);
         await form.getByLabel('Labels').fill('managed-by=ui-test');
 
         // the preview of the unsaved rule: two new workspaces, nothing made

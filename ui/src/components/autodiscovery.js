@@ -30,7 +30,7 @@ const GROUPS = /** @type {{legend: string, fields: Field[]}[]} */ ([
           hint: 'The files that make a directory a workspace, such as accounts/*/**/*.tf.' },
         { name: 'ignore-patterns', label: 'Ignore patterns', kind: 'lines', hint: 'One a line, such as modules/**.' },
         { name: 'name-template', label: 'Name template', kind: 'text',
-          hint: 'The name of each workspace, such as ws-{path}.' },
+          hint: 'The name of each workspace: {path} (the directory, / as -), {dir} (its last part), {repo}.' },
         { name: 'enabled', label: 'Enabled: pushes and pull requests create workspaces', kind: 'bool' },
         { name: 'on-directory-delete', label: 'When a directory is removed', kind: 'text',
           options: [['flag', 'Flag its workspace for deletion'], ['destroy', 'Destroy its resources, then archive it']] },

@@ -6,12 +6,14 @@ import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
 import { navigate } from '../lib/nav.js';
+import { isAdmin } from '../lib/account.js';
 import { rulePath } from '../lib/paths.js';
 import { AUTODISCOVERY_RULES } from '../lib/vcs.js';
 import { Link, ErrorNote, Loading } from '../components/common.js';
 import { RuleForm, usePreview, previewUnsaved } from '../components/autodiscovery.js';
 
-export function AutodiscoveryRulesPage() {
+/** @param {{account: any}} props */
+export function AutodiscoveryRulesPage({ account }) {
     const { data, error } = useLoad(() => api.list(AUTODISCOVERY_RULES, 1, 100), []);
     const preview = usePreview();
 
@@ -19,7 +21,7 @@ export function AutodiscoveryRulesPage() {
         <header class="page-head"><h1>Autodiscovery rules</h1></header>
         <p class="muted">A rule makes a workspace of every directory of a repository that matches its pattern,
             as pushes and pull requests bring them.</p>
-        <details class="panel">
+        ${isAdmin(account) && html`<details class="panel">
             <summary>New rule</summary>
             <${RuleForm}
                 send=${async (/** @type {Record<string, any>} */ attributes) => {
@@ -28,7 +30,7 @@ export function AutodiscoveryRulesPage() {
                 }}
                 preview=${(/** @type {Record<string, any>} */ attributes) => preview.show(() => previewUnsaved(attributes))} />
             ${preview.view}
-        </details>
+        </details>`}
         <${ErrorNote} error=${error} />
         ${!data && !error && html`<${Loading} />`}
         ${data && (data.data.length === 0 ? html`<p>No rules yet.</p>`

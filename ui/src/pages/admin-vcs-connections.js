@@ -6,25 +6,27 @@ import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
 import { when } from '../lib/format.js';
+import { isAdmin } from '../lib/account.js';
 import { navigate } from '../lib/nav.js';
 import { vcsConnectionPath } from '../lib/paths.js';
 import { VCS_CONNECTIONS, rateLimitText } from '../lib/vcs.js';
 import { Link, ErrorNote, Loading } from '../components/common.js';
 import { ConnectionForm, Health } from '../components/vcs-connection.js';
 
-export function VcsConnectionsPage() {
+/** @param {{account: any}} props */
+export function VcsConnectionsPage({ account }) {
     const { data, error } = useLoad(() => api.list(VCS_CONNECTIONS, 1, 100), []);
 
     return html`<section>
         <header class="page-head"><h1>VCS connections</h1></header>
         <p class="muted">Workspaces bound to a repository fetch their configuration through one of these.</p>
-        <details class="panel">
+        ${isAdmin(account) && html`<details class="panel">
             <summary>New connection</summary>
             <${ConnectionForm} send=${async (/** @type {Record<string, any>} */ attributes) => {
                 const doc = await api.post(VCS_CONNECTIONS, { data: { type: 'vcs-connections', attributes } });
                 navigate(vcsConnectionPath(doc.data.id));
             }} />
-        </details>
+        </details>`}
         <${ErrorNote} error=${error} />
         ${!data && !error && html`<${Loading} />`}
         ${data && (data.data.length === 0 ? html`<p>No connections yet.</p>`
