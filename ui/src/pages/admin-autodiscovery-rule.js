@@ -7,10 +7,9 @@ import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
 import { useAction } from '../lib/action.js';
-import { navigate } from '../lib/nav.js';
 import { AUTODISCOVERY_RULES, previewRows } from '../lib/vcs.js';
 import { Link, ErrorNote, Loading } from '../components/common.js';
-import { ConfirmButton } from '../components/confirm.js';
+import { DeleteSection } from '../components/delete-section.js';
 import { RuleForm, PreviewTable, usePreview, previewUnsaved } from '../components/autodiscovery.js';
 
 /** @param {{params: {id: string}}} props */
@@ -19,7 +18,6 @@ export function AutodiscoveryRulePage({ params }) {
     const { data, error, reload } = useLoad(() => api.get(path), [path]);
     const preview = usePreview();
     const scan = useAction();
-    const del = useAction();
     const [scanned, setScanned] = useState(/** @type {any} */ (null));
     const r = data && data.data;
 
@@ -60,17 +58,7 @@ export function AutodiscoveryRulePage({ params }) {
                 }}
                 preview=${(/** @type {Record<string, any>} */ attributes) => preview.show(() => previewUnsaved(attributes))} />
         </section>
-        <section aria-labelledby="delete-h">
-            <h2 id="delete-h">Delete</h2>
-            <p>The workspaces this rule created stay; they are no longer tied to it.</p>
-            <${ErrorNote} error=${del.error} />
-            <${ConfirmButton} label="Delete rule" danger=${true} disabled=${del.busy}
-                question=${`Delete the rule ${a.name}?`} yes="Delete it"
-                onConfirm=${async () => {
-                    if (await del.run(() => api.del(path))) {
-                        navigate('/app/admin/autodiscovery-rules');
-                    }
-                }} />
-        </section>
+        <${DeleteSection} noun="rule" name=${a.name} path=${path} back="/app/admin/autodiscovery-rules">
+            The workspaces this rule created stay; they are no longer tied to it.<//>
     </article>`;
 }

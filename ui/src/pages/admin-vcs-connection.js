@@ -11,10 +11,9 @@ import { useLoad } from '../lib/hooks.js';
 import { useAction } from '../lib/action.js';
 import { inputValue } from '../lib/forms.js';
 import { when } from '../lib/format.js';
-import { navigate } from '../lib/nav.js';
 import { VCS_CONNECTIONS, rateLimitText, webhookUrl } from '../lib/vcs.js';
 import { Link, ErrorNote, Loading } from '../components/common.js';
-import { ConfirmButton } from '../components/confirm.js';
+import { DeleteSection } from '../components/delete-section.js';
 import { ConnectionForm, Health } from '../components/vcs-connection.js';
 
 /** @typedef {import('../lib/api.js').Resource} Resource */
@@ -23,7 +22,6 @@ import { ConnectionForm, Health } from '../components/vcs-connection.js';
 export function VcsConnectionPage({ params }) {
     const path = `${VCS_CONNECTIONS}/${encodeURIComponent(params.id)}`;
     const { data, error, reload } = useLoad(() => api.get(path), [path]);
-    const del = useAction();
     const c = data && data.data;
 
     if (error && !c) {
@@ -57,18 +55,8 @@ export function VcsConnectionPage({ params }) {
                     data: { type: 'vcs-connections', attributes } })}
                 done=${reload} />
         </section>
-        <section aria-labelledby="delete-h">
-            <h2 id="delete-h">Delete</h2>
-            <p>Workspaces bound to this connection stay, unbound from their repository.</p>
-            <${ErrorNote} error=${del.error} />
-            <${ConfirmButton} label="Delete connection" danger=${true} disabled=${del.busy}
-                question=${`Delete the connection ${a.name}?`} yes="Delete it"
-                onConfirm=${async () => {
-                    if (await del.run(() => api.del(path))) {
-                        navigate('/app/admin/vcs-connections');
-                    }
-                }} />
-        </section>
+        <${DeleteSection} noun="connection" name=${a.name} path=${path} back="/app/admin/vcs-connections">
+            Workspaces bound to this connection stay, unbound from their repository.<//>
     </article>`;
 }
 
