@@ -51,7 +51,7 @@ export function AutodiscoveryRulePage({ params }) {
         </section>`}
         <section aria-labelledby="rule-h">
             <h2 id="rule-h">Settings</h2>
-            <${RuleForm} key=${a['updated-at']} current=${r}
+            <${RuleForm} current=${r}
                 send=${async (/** @type {Record<string, any>} */ attributes) => {
                     await api.patch(path, { data: { type: 'autodiscovery-rules', attributes } });
                     await reload();

@@ -50,7 +50,7 @@ export function VcsConnectionPage({ params }) {
         <${Webhook} conn=${c} />
         <section aria-labelledby="settings-h">
             <h2 id="settings-h">Settings</h2>
-            <${ConnectionForm} key=${a['updated-at']} current=${c}
+            <${ConnectionForm} current=${c}
                 send=${(/** @type {Record<string, any>} */ attributes) => api.patch(path, {
                     data: { type: 'vcs-connections', attributes } })}
                 done=${reload} />

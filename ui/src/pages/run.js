@@ -52,7 +52,8 @@ async function loadRun(id) {
 
 /**
  * The commit a run's configuration came from: included with the run, or
- * read from its configuration version (404: uploaded, none).
+ * read from its configuration version (404: uploaded, none; the run is
+ * shown without it if it cannot be read).
  * @param {Map<string, Resource>} idx
  * @param {Resource} run
  */
@@ -66,12 +67,7 @@ async function loadIngress(idx, run) {
         return null;
     }
     return api.get(`/api/v2/configuration-versions/${encodeURIComponent(cvId)}/ingress-attributes`)
-        .then(ingressFromDoc, (e) => {
-            if (e.status === 404) {
-                return null;
-            }
-            throw e;
-        });
+        .then(ingressFromDoc, () => null);
 }
 
 /**
