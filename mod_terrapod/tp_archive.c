@@ -1,8 +1,9 @@
-/* Validation, extraction and reading of configuration tarballs, the only
- * code that talks to libarchive. All walk the entries with the same checks
- * by name and type, and read the data so that the sizes counted are the
- * real ones; extraction then writes what passed, with modes of its own
- * choosing, and reading keeps the regular files in memory. */
+/* Validation, extraction, reading and rewriting of configuration tarballs,
+ * the only code that talks to libarchive. All walk the entries with the
+ * same checks by name and type, and read the data so that the sizes
+ * counted are the real ones; extraction then writes what passed, with
+ * modes of its own choosing, reading keeps the regular files in memory,
+ * and stripping copies them into a new archive one level up. */
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
@@ -35,6 +36,9 @@ typedef struct scan {
     tp_archive_file_t *cur; /* the file being read */
     apr_size_t cap;         /* bytes allocated for its data */
     apr_sha1_ctx_t sha1;
+    struct archive *out;    /* stripping: the archive written */
+    const char *top;        /* stripping: the one top directory */
+    int copy_data;          /* the entry's data goes to out */
     int over_total;         /* status when max_total_size is passed */
     int entries;
     int files;
@@ -379,6 +383,9 @@ static tp_err_t *write_failed(scan_t *s, const char *name, const char *what)
                                         shown(s->p, name), strerror(errno)));
 }
 
+static tp_err_t *write_error(apr_pool_t *p, struct archive *a,
+                             const char *what);
+
 /* Appends the block just read to the file being read while it stays
  * within keep; its digest covers every byte. */
 static void hold(scan_t *s, apr_size_t n)
@@ -434,6 +441,10 @@ static tp_err_t *read_data(scan_t *s, const char *name, int fd)
         }
         if (fd >= 0 && write(fd, s->buf, (size_t)n) != n) {
             return write_failed(s, name, "write");
+        }
+        if (s->copy_data && archive_write_data(s->out, s->buf, (size_t)n)
+                            != n) {
+            return write_error(s->p, s->out, name);
         }
     }
     return n < 0 ? corrupt(s, name) : NULL;
@@ -537,6 +548,64 @@ static tp_err_t *read_file(scan_t *s, struct archive_entry *e,
     return err;
 }
 
+/* A provider's archive of a commit holds everything in one directory
+ * named after the commit: norm loses that first component, and an entry
+ * elsewhere is refused. The root itself stays the root. */
+static const char *strip_top(scan_t *s, const char **norm)
+{
+    const char *slash = strchr(*norm, '/');
+    apr_size_t n = slash ? (apr_size_t)(slash - *norm) : strlen(*norm);
+
+    if (n == 0) {
+        return NULL;
+    }
+    if (!s->top) {
+        s->top = apr_pstrmemdup(s->p, *norm, n);
+    }
+    else if (strlen(s->top) != n || strncmp(s->top, *norm, n) != 0) {
+        return "outside the archive's single top directory";
+    }
+    *norm = slash ? slash + 1 : "";
+    return NULL;
+}
+
+/* Copies an entry that passed the checks under its stripped name, in the
+ * form tp_archive_write gives: modes 0644 or 0755, no owners. */
+static tp_err_t *copy_entry(scan_t *s, struct archive_entry *e,
+                            const char *name, const char *norm)
+{
+    unsigned int type = archive_entry_filetype(e);
+    struct archive_entry *o;
+    tp_err_t *err;
+
+    if (!*norm) {
+        return read_data(s, name, -1);      /* the top directory itself */
+    }
+    o = archive_entry_new();
+    archive_entry_set_pathname_utf8(o, norm);
+    archive_entry_set_filetype(o, type);
+    archive_entry_set_perm(o, type == AE_IFDIR
+                              || (archive_entry_perm(e) & 0111) ? 0755
+                                                                : 0644);
+    archive_entry_set_mtime(o, archive_entry_mtime(e), 0);
+    if (type == AE_IFLNK) {
+        archive_entry_set_symlink_utf8(o, entry_symlink(e));
+    }
+    if (type == AE_IFREG) {
+        archive_entry_set_size(o, archive_entry_size(e));
+    }
+    if (archive_write_header(s->out, o) != ARCHIVE_OK) {
+        err = write_error(s->p, s->out, norm);
+    }
+    else {
+        s->copy_data = type == AE_IFREG;
+        err = read_data(s, name, -1);
+        s->copy_data = 0;
+    }
+    archive_entry_free(o);
+    return err;
+}
+
 static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
 {
     const char *name = entry_path(e);
@@ -551,12 +620,16 @@ static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
                       "than %d entries", s->limits->max_entries));
     }
     if ((why = normalise(s->scratch, name, &norm)) != NULL
+        || (s->out && (why = strip_top(s, &norm)) != NULL)
         || (why = through_symlink(s, norm)) != NULL
         || (why = kind_problem(s, e, norm)) != NULL) {
         return reject(s, name, why);
     }
     if (s->dest) {
         return extract_entry(s, e, name, norm);
+    }
+    if (s->out) {
+        return copy_entry(s, e, name, norm);
     }
     if (s->read && archive_entry_filetype(e) == AE_IFREG) {
         return read_file(s, e, name, norm);
@@ -619,6 +692,16 @@ static tp_err_t *walk(scan_t *s, apr_pool_t *p, const char *path,
         info->total_size = s->total;
     }
     return err;
+}
+
+tp_archive_limits_t tp_archive_config_limits(apr_off_t max)
+{
+    tp_archive_limits_t l;
+
+    l.max_entry_size = max;
+    l.max_total_size = max;
+    l.max_entries = 100000;
+    return l;
 }
 
 tp_err_t *tp_archive_validate(apr_pool_t *p, const char *path,
@@ -729,27 +812,58 @@ static tp_err_t *write_file(apr_pool_t *p, struct archive *a, char *buf,
     return err;
 }
 
-tp_err_t *tp_archive_write(apr_pool_t *p, const char *root_dir,
-                           const apr_array_header_t *files,
-                           const char *out_path)
+/* A new gzip-compressed tar at out_path, freed with p. */
+static tp_err_t *open_writer(apr_pool_t *p, const char *out_path,
+                             struct archive **out)
 {
     struct archive *a = archive_write_new();
-    char *buf = apr_palloc(p, READ_BLOCK);
-    tp_err_t *err = NULL;
-    int i;
 
     apr_pool_cleanup_register(p, a, free_writer, apr_pool_cleanup_null);
+    *out = a;
     if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK
         || archive_write_add_filter_gzip(a) != ARCHIVE_OK
         || archive_write_open_filename(a, out_path) != ARCHIVE_OK) {
         return write_error(p, a, out_path);
     }
-    for (i = 0; i < files->nelts && !err; i++) {
-        err = write_file(p, a, buf, root_dir,
-                         APR_ARRAY_IDX(files, i, const char *));
-    }
+    return NULL;
+}
+
+static tp_err_t *close_writer(apr_pool_t *p, struct archive *a,
+                              const char *out_path, tp_err_t *err)
+{
     if (archive_write_close(a) != ARCHIVE_OK && !err) {
         err = write_error(p, a, out_path);
     }
     return err;
+}
+
+tp_err_t *tp_archive_write(apr_pool_t *p, const char *root_dir,
+                           const apr_array_header_t *files,
+                           const char *out_path)
+{
+    char *buf = apr_palloc(p, READ_BLOCK);
+    struct archive *a;
+    tp_err_t *err = open_writer(p, out_path, &a);
+    int i;
+
+    for (i = 0; i < files->nelts && !err; i++) {
+        err = write_file(p, a, buf, root_dir,
+                         APR_ARRAY_IDX(files, i, const char *));
+    }
+    return close_writer(p, a, out_path, err);
+}
+
+tp_err_t *tp_archive_strip(apr_pool_t *p, const char *path,
+                           const char *out_path,
+                           const tp_archive_limits_t *limits,
+                           tp_archive_info_t *info)
+{
+    scan_t s;
+    tp_err_t *err;
+
+    memset(&s, 0, sizeof(s));
+    if ((err = open_writer(p, out_path, &s.out)) == NULL) {
+        err = walk(&s, p, path, limits, info);
+    }
+    return close_writer(p, s.out, out_path, err);
 }

@@ -13,6 +13,10 @@ typedef struct tp_archive_limits {
     int max_entries;            /* entries of any kind */
 } tp_archive_limits_t;
 
+/* The limits of a configuration uploaded with a cap of max bytes:
+ * unpacked, no larger than the upload may be. */
+tp_archive_limits_t tp_archive_config_limits(apr_off_t max);
+
 typedef struct tp_archive_info {
     int files;                  /* regular files */
     apr_off_t total_size;       /* their uncompressed bytes */
@@ -64,5 +68,17 @@ tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
 tp_err_t *tp_archive_write(apr_pool_t *p, const char *root_dir,
                            const apr_array_header_t *files,
                            const char *out_path);
+
+/* Rewrites the archive at path, whose entries all lie in one top
+ * directory (a provider's archive of a commit), as the archive of that
+ * directory's contents at out_path, in the form tp_archive_write gives.
+ * The checks and limits of tp_archive_validate apply to the entries as
+ * they come out, so a symlink that climbs out of the new root is refused;
+ * an entry outside the top directory is a 422 too. Streamed: no file is
+ * held in memory. The caller removes out_path on failure. */
+tp_err_t *tp_archive_strip(apr_pool_t *p, const char *path,
+                           const char *out_path,
+                           const tp_archive_limits_t *limits,
+                           tp_archive_info_t *info);
 
 #endif

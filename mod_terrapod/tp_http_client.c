@@ -18,6 +18,7 @@ typedef struct sink {
     FILE *file;
     char *buf;
     apr_size_t len, cap, max;
+    apr_off_t file_len, file_max;
     int too_long;
     apr_table_t *headers;
 } sink_t;
@@ -35,6 +36,11 @@ static size_t on_data(char *data, size_t size, size_t n, void *baton)
     char *grown;
 
     if (s->file) {
+        s->file_len += len;
+        if (s->file_max && s->file_len > s->file_max) {
+            s->too_long = 1;
+            return 0;
+        }
         return fwrite(data, 1, len, s->file);
     }
     if (s->len + len > s->max) {
@@ -219,6 +225,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     memset(&sink, 0, sizeof(sink));
     sink.p = p;
     sink.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
+    sink.file_max = req->max_file;
     sink.headers = apr_table_make(p, 16);
     if (!(h = curl_easy_init())) {
         return tp_err(p, 500, "curl_easy_init failed");
@@ -232,6 +239,10 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
         if (rc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
             curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &retry_after);
+        } else if (sink.too_long && sink.file) {
+            err = tp_err(p, 413, "%s %s: response longer than %" APR_OFF_T_FMT
+                         " bytes", req->method ? req->method : "GET",
+                         req->url, sink.file_max);
         } else if (sink.too_long) {
             err = tp_err(p, 502, "%s %s: response longer than %lu bytes",
                          req->method ? req->method : "GET", req->url,

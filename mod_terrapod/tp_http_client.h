@@ -19,6 +19,8 @@ typedef struct tp_http_req {
     const char *out_file;           /* response body to this file (any
                                        status) instead of memory */
     apr_size_t max_body;            /* memory responses longer fail; 0: 1 MiB */
+    apr_off_t max_file;             /* file responses longer fail (413);
+                                       0: no limit */
     const char *cert_file;          /* client certificate, PEM */
     const char *key_file;           /* its key, PEM; NULL: in cert_file */
     const char *ca_file;            /* trust these CAs instead of the system's */
@@ -41,7 +43,8 @@ typedef struct tp_http_resp {
 apr_status_t tp_http_global_init(void);
 
 /* Performs the request. An HTTP error status is a response, not an error:
- * a tp_err_t (status 502) only says the exchange itself failed. */
+ * a tp_err_t (status 502) only says the exchange itself failed, or (413)
+ * that a file response passed max_file. */
 tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
                           tp_http_resp_t *resp);
 

@@ -297,6 +297,161 @@ tp_err_t *tp_run_apply_saved(tp_db_t *db, apr_pool_t *p, const char *id,
                  : NULL;
 }
 
+/* ---- creating runs ---- */
+
+static const tp_stmt_t SQL_WS_CLAIM = {"run_ws_claim",
+    "SELECT lock_holder, auto_apply, allow_destroy_plan FROM workspaces"
+    " WHERE id = %s FOR UPDATE"};
+static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
+    "SELECT id, status, speculative FROM configuration_versions"
+    " WHERE id = %s AND workspace_id = %s"};
+/* A provisional version (what terraform plan -out uploads) becomes the
+ * workspace's configuration only once a run of it has applied. */
+static const tp_stmt_t SQL_CV_LATEST = {"run_cv_latest",
+    "SELECT id, status, speculative FROM configuration_versions cv"
+    " WHERE workspace_id = %s AND status = 'uploaded' AND NOT speculative"
+    "   AND (NOT provisional"
+    "        OR EXISTS (SELECT 1 FROM runs r"
+    "                    WHERE r.workspace_id = cv.workspace_id"
+    "                      AND r.configuration_version_id = cv.id"
+    "                      AND r.status = 'applied'))"
+    " ORDER BY seq DESC LIMIT 1"};
+static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
+    "INSERT INTO runs (id, plan_id, apply_id, workspace_id,"
+    "   configuration_version_id, message, is_destroy, auto_apply,"
+    "   plan_only, refresh, refresh_only, allow_empty_apply, save_plan,"
+    "   target_addrs, replace_addrs, variables, vcs_ref, created_by,"
+    "   status_timestamps)"
+    " VALUES (%s, %s, %s, %s, %s, %s, %s::boolean, %s::boolean, %s::boolean,"
+    "   %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::jsonb,"
+    "   %s::jsonb, %s::jsonb, %s, %s,"
+    "   jsonb_build_object('pending-at', tp_ts(now())))"};
+
+/* The configuration version a run uses: the one named, or the newest
+ * uploaded one (of those that are the workspace's). A speculative one
+ * makes the run plan-only. */
+static tp_err_t *resolve_cv(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                            tp_run_spec_t *in)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    err = in->cv_id
+          ? tp_db_exec(db, p, &SQL_CV_FOR_RUN, &rows,
+                       TP_DB_ARGS(in->cv_id, ws_id))
+          : tp_db_exec(db, p, &SQL_CV_LATEST, &rows, TP_DB_ARGS(ws_id));
+    if (err) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return in->cv_id
+               ? tp_err(p, 422, "configuration version %s does not belong to "
+                        "this workspace", in->cv_id)
+               : tp_err(p, 422, TP_RUN_NO_CONFIG);
+    }
+    if (strcmp(tp_row(rows, 0, "status"), "uploaded") != 0) {
+        return tp_err(p, 409, "configuration version %s is %s, not uploaded",
+                      tp_row(rows, 0, "id"), tp_row(rows, 0, "status"));
+    }
+    in->cv_id = tp_row(rows, 0, "id");
+    if (tp_row_bool(rows, 0, "speculative")) {
+        in->plan_only = 1;
+    }
+    return NULL;
+}
+
+/* Inserts the run, created and (when queued) queued by its creator, and
+ * queues it when it may start now. */
+static tp_err_t *insert_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                            const tp_run_spec_t *in, const char *id,
+                            const char *created_by)
+{
+    const char *suffix = id + 4;
+    int took;
+    tp_err_t *err;
+
+    err = tp_db_exec(db, p, &SQL_RUN_INSERT, NULL,
+        TP_DB_ARGS(id, apr_pstrcat(p, "plan-", suffix, NULL),
+                   apr_pstrcat(p, "apply-", suffix, NULL), ws_id, in->cv_id,
+                   in->message, tp_db_bool(in->is_destroy),
+                   tp_db_bool(in->auto_apply), tp_db_bool(in->plan_only),
+                   tp_db_bool(in->refresh), tp_db_bool(in->refresh_only),
+                   tp_db_bool(in->allow_empty_apply), tp_db_bool(in->save_plan),
+                   in->target_addrs, in->replace_addrs, in->variables,
+                   in->vcs_ref, created_by));
+    if (err || (err = tp_run_created(db, p, id, created_by)) != NULL) {
+        return err;
+    }
+    /* a saved plan takes the lock only when it is applied */
+    if (in->plan_only || in->save_plan) {
+        return tp_run_move(db, p, id, "pending", "plan_queued", created_by);
+    }
+    if ((err = tp_run_take(db, p, ws_id, id, &took)) != NULL) {
+        return err;
+    }
+    /* someone (or another run) holds the workspace: wait in line */
+    return took ? tp_run_move(db, p, id, "pending", "plan_queued",
+                              created_by)
+                : NULL;
+}
+
+/* The configuration is resolved before the level is checked: a
+ * speculative one makes the run plan-only, which needs less. */
+static tp_err_t *create_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                            tp_run_spec_t *in, const char *created_by,
+                            const char *id)
+{
+    tp_level_e need;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if ((err = tp_db_exec(db, p, &SQL_WS_CLAIM, &rows, TP_DB_ARGS(ws_id)))
+        != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 404, "workspace %s not found", ws_id);
+    }
+    if ((err = resolve_cv(db, p, ws_id, in)) != NULL) {
+        return err;
+    }
+    need = in->plan_only || in->save_plan ? TP_LEVEL_PLAN : TP_LEVEL_WRITE;
+    if (in->level < need) {
+        return tp_err(p, 403, "this run needs %s on the workspace",
+                      need == TP_LEVEL_PLAN ? "plan" : "write");
+    }
+    if (in->is_destroy && !tp_row_bool(rows, 0, "allow_destroy_plan")) {
+        return tp_err(p, 422, "destroy runs are turned off for this "
+                      "workspace (allow-destroy-plan is false)");
+    }
+    if (!in->has_auto_apply) {
+        in->auto_apply = tp_row_bool(rows, 0, "auto_apply");
+    }
+    return insert_run(db, p, ws_id, in, id, created_by);
+}
+
+tp_err_t *tp_run_create(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                        const tp_run_spec_t *spec, const char *created_by,
+                        const char **run_id)
+{
+    tp_run_spec_t in = *spec;
+    const char *id = tp_id_generate(p, "run");
+    tp_err_t *err;
+
+    if ((err = tp_db_begin(db, p)) != NULL) {
+        return err;
+    }
+    if ((err = create_run(db, p, ws_id, &in, created_by, id)) != NULL) {
+        tp_db_rollback(db);
+        return err;
+    }
+    if ((err = tp_db_commit(db)) != NULL) {
+        return err;
+    }
+    *run_id = id;
+    return NULL;
+}
+
 tp_err_t *tp_run_claim(tp_db_t *db, apr_pool_t *p, const char *listener,
                        const char **run_id, const char **phase)
 {

@@ -6,11 +6,47 @@
 #define TP_RUNS_H
 
 #include "tp_db.h"
+#include "tp_rbac.h"
 
 /* Seconds without a heartbeat after which a listener's runs are errored. */
 #define TP_RUN_HEARTBEAT_GRACE 60
 /* Seconds a claimed run may stay in planning or applying. */
 #define TP_RUN_DEADLINE (6 * 3600)
+
+/* The answer to a run that has no configuration to run. */
+#define TP_RUN_NO_CONFIG \
+    "Workspace has no uploaded configuration. Upload one via 'tofu plan' / " \
+    "'tofu apply' (CLI), or POST a configuration version + tarball before " \
+    "queueing a run."
+
+/* What a new run is to do, as POST /runs describes it. */
+typedef struct tp_run_spec {
+    const char *cv_id;          /* NULL: the workspace's newest uploaded,
+                                   non-speculative configuration */
+    const char *message;
+    const char *vcs_ref;        /* "" unless it ran from a named ref */
+    int is_destroy, plan_only, refresh, refresh_only, allow_empty_apply;
+    int save_plan;
+    int auto_apply;
+    int has_auto_apply;         /* 0: the workspace's auto-apply */
+    const char *target_addrs;   /* JSON lists */
+    const char *replace_addrs;
+    const char *variables;
+    tp_level_e level;           /* the creator's on the workspace */
+} tp_run_spec_t;
+
+/* Creates a run of workspace ws_id for created_by (an email; NULL: the
+ * server) in one transaction: its configuration resolved (422 when there
+ * is none, 409 when it is not uploaded; a speculative one makes the run
+ * plan-only), the creator's level checked (403: plan-only runs and saved
+ * plans need plan, others write), the run inserted with its created
+ * event and queued when it may start now: plan-only runs and saved plans
+ * always, others when the workspace is free (they then take its lock),
+ * else it waits in pending. 422 for a destroy run the workspace does not
+ * allow. */
+tp_err_t *tp_run_create(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                        const tp_run_spec_t *spec, const char *created_by,
+                        const char **run_id);
 
 /* Records the "created" run event of the new run id, made by actor (an
  * email; NULL: by the server). Inside the caller's transaction. */

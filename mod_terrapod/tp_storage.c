@@ -184,6 +184,11 @@ static apr_status_t upload_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+const char *tp_cv_key(apr_pool_t *p, const char *ws_id, const char *cv_id)
+{
+    return apr_pstrcat(p, "config/", ws_id, "/", cv_id, ".tar.gz", NULL);
+}
+
 tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
                            const char *key, apr_off_t max, tp_upload_t **out)
 {

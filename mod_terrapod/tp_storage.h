@@ -16,6 +16,9 @@ typedef struct tp_storage {
 
 typedef struct tp_upload tp_upload_t;
 
+/* The key of a configuration version's tarball. */
+const char *tp_cv_key(apr_pool_t *p, const char *ws_id, const char *cv_id);
+
 /* Readiness: a file can be created, synced and removed under the root. */
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p);
 

@@ -94,9 +94,7 @@ const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
            ? server_url : apr_pstrcat(p, server_url, path, NULL);
 }
 
-/* The web root repositories live under: the public service's, or the
- * server URL without its API path. */
-static const char *web_root(apr_pool_t *p, tp_vcs_provider_e provider,
+const char *tp_vcs_web_root(apr_pool_t *p, tp_vcs_provider_e provider,
                             const char *server_url)
 {
     const char *base;
@@ -130,7 +128,7 @@ apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
                                const char *server_url, const char *repo_url,
                                const char **owner, const char **name)
 {
-    const char *root = web_root(p, provider, server_url);
+    const char *root = tp_vcs_web_root(p, provider, server_url);
     apr_size_t rn = strlen(root);
     char *rest, *seg, *last_slash;
     int segments = 0;
@@ -238,6 +236,7 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
     req.out_file = call->out_file;
     req.follow = call->out_file != NULL;
     req.max_body = call->out_file ? 0 : TP_VCS_MAX_ANSWER;
+    req.max_file = call->max_file;
     req.ca_extra_file = c->ca_extra_file;
     req.timeout = TP_VCS_TIMEOUT;
     APR_ARRAY_PUSH(call->headers, const char *) = "User-Agent: mod_terrapod";
@@ -254,6 +253,9 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
             apr_sleep(backoff(attempt - 1, err ? 0 : resp.retry_after));
         }
         if ((err = tp_http_perform(p, &req, &resp)) != NULL) {
+            if (err->status == 413) {
+                return err;     /* too large now, too large again */
+            }
             continue;           /* the exchange failed: tried again */
         }
         tp_vcs_rate_limit(resp.headers, &c->rate_remaining, &c->rate_reset);
@@ -453,6 +455,33 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                       sha);
     }
     call.out_file = out_file;
+    call.max_file = c->max_archive;
     return repo_get(p, c, owner, name, apr_pstrcat(p, ops(c)->archive, sha,
                                                    NULL), &call);
+}
+
+tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                        const char *name, const char *ref,
+                        tp_vcs_commit_t *commit)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+
+    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
+                        escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
+                        &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    memset(commit, 0, sizeof(*commit));
+    o->commit_read(j, commit);
+    if (!commit->sha || !tp_is_hex(commit->sha)) {
+        return tp_err(p, 502, "%s answered no commit", call.path);
+    }
+    if (!commit->message) commit->message = "";
+    if (!commit->author) commit->author = "";
+    if (!commit->url) commit->url = "";
+    return NULL;
 }

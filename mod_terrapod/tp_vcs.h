@@ -8,6 +8,7 @@
 #include <apr_tables.h>
 #include <apr_time.h>
 #include "tp_error.h"
+#include "tp_json.h"
 
 /* what credentials of a connection are sealed for (tp_seal) */
 #define TP_VCS_SEAL_PURPOSE "vcs-credentials"
@@ -34,6 +35,12 @@ const char *tp_vcs_server_url_check(apr_pool_t *p, const char *url,
  * SERVER/api/v4 (GitLab); a server URL already ending in that path is
  * kept as it is. */
 const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
+                            const char *server_url);
+
+/* The web root repositories live under: the public service's
+ * (https://github.com, https://gitlab.com), or the server URL without
+ * its API path. */
+const char *tp_vcs_web_root(apr_pool_t *p, tp_vcs_provider_e provider,
                             const char *server_url);
 
 /* A repository's web URL on the connection's host
@@ -74,6 +81,7 @@ typedef struct tp_vcs_conn {
     /* from the provider's last answer; -1 / 0 when it said nothing */
     long rate_remaining;
     apr_time_t rate_reset;
+    apr_off_t max_archive;          /* bytes of an archive; 0: no limit */
 } tp_vcs_conn_t;
 
 /* The rate limit a response's headers report (GitHub's X-RateLimit-*,
@@ -122,12 +130,26 @@ tp_err_t *tp_vcs_head(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                       const char **sha, const char **new_etag);
 
 /* Downloads the archive (tar.gz) of a commit to out_file, following the
- * provider's redirect. Its single top directory (GitHub's
+ * provider's redirect; 413 past c->max_archive. Its single top directory (GitHub's
  * OWNER-REPO-SHORTSHA, GitLab's PROJECT-REF-SHA) is the caller's to
  * strip. */
 tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                          const char *name, const char *sha,
                          const char *out_file);
+
+/* A commit as the provider describes it. */
+typedef struct tp_vcs_commit {
+    const char *sha;            /* the full SHA */
+    const char *message;
+    const char *author;         /* the account's login, else the name */
+    const char *url;            /* its web page */
+} tp_vcs_commit_t;
+
+/* The commit ref names: a branch's head, a tag's (peeled), or a commit by
+ * its SHA, abbreviated or not. 404 when there is none. */
+tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                        const char *name, const char *ref,
+                        tp_vcs_commit_t *commit);
 
 /* ---- shared by the clients ---- */
 
@@ -140,6 +162,7 @@ typedef struct tp_vcs_call {
     const char *etag;               /* If-None-Match; a 304 is an answer */
     const char *out_file;           /* the body to this file, redirects
                                        followed */
+    apr_off_t max_file;             /* its cap (413, not retried); 0: none */
     int status;
     const char *answer;             /* the body (memory answers) */
     apr_table_t *resp_headers;
@@ -164,6 +187,9 @@ typedef struct tp_vcs_ops {
     const char *tags;
     const char *sha_key;        /* of commit in a branch or tag */
     const char *archive;        /* under the repository, then the SHA */
+    const char *commits;        /* under the repository, then the ref */
+    /* the fields of tp_vcs_commit_t in the provider's commit answer */
+    void (*commit_read)(const tp_json_t *j, tp_vcs_commit_t *commit);
 } tp_vcs_ops_t;
 
 extern const tp_vcs_ops_t tp_vcs_github_ops;

@@ -112,7 +112,21 @@ static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
     return NULL;
 }
 
+/* GET /repos/O/R/commits/REF: the author's login when the commit's
+ * e-mail belongs to an account, else the name git recorded. */
+static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
+{
+    commit->sha = tp_json_gets(j, "sha", NULL);
+    commit->message = tp_json_gets(j, "commit", "message", NULL);
+    commit->author = tp_json_gets(j, "author", "login", NULL);
+    if (!commit->author) {
+        commit->author = tp_json_gets(j, "commit", "author", "name", NULL);
+    }
+    commit->url = tp_json_gets(j, "html_url", NULL);
+}
+
 /* The tarball's redirect goes to codeload, which wants no token. */
 const tp_vcs_ops_t tp_vcs_github_ops = {
-    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/"
+    check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/",
+    "/commits/", commit_read
 };

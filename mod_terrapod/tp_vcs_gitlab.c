@@ -39,8 +39,18 @@ static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
     return NULL;
 }
 
+/* GET /projects/P/repository/commits/REF */
+static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
+{
+    commit->sha = tp_json_gets(j, "id", NULL);
+    commit->message = tp_json_gets(j, "message", NULL);
+    commit->author = tp_json_gets(j, "author_name", NULL);
+    commit->url = tp_json_gets(j, "web_url", NULL);
+}
+
 /* A project is addressed by its URL-encoded path, group/sub/name. */
 const tp_vcs_ops_t tp_vcs_gitlab_ops = {
     check, auth, "/projects/", 1, "/repository/branches",
-    "/repository/tags", "id", "/repository/archive.tar.gz?sha="
+    "/repository/tags", "id", "/repository/archive.tar.gz?sha=",
+    "/repository/commits/", commit_read
 };

@@ -647,11 +647,9 @@ tp_err_t *tp_api_artifact_config(tp_req_t *req)
         return tp_err(p, 404, "run %s has no configuration",
                       tp_row(run, 0, "id"));
     }
-    return send_stored(req, apr_pstrcat(p, "config/",
-                                        tp_row(run, 0, "workspace_id"), "/",
-                                        tp_row(run, 0,
-                                               "configuration_version_id"),
-                                        ".tar.gz", NULL),
+    return send_stored(req, tp_cv_key(p, tp_row(run, 0, "workspace_id"),
+                                      tp_row(run, 0,
+                                             "configuration_version_id")),
                        "configuration", "application/gzip");
 }
 

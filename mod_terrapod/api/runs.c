@@ -85,35 +85,8 @@ static const tp_stmt_t SQL_RUN_COUNTS = {"run_counts",
     "  FROM runs WHERE status NOT IN ('planned_and_finished', 'applied',"
     "                                 'discarded', 'errored', 'canceled')"};
 
-static const tp_stmt_t SQL_WS_CLAIM = {"run_ws_claim",
-    "SELECT lock_holder, auto_apply, allow_destroy_plan FROM workspaces"
-    " WHERE id = %s FOR UPDATE"};
 static const tp_stmt_t SQL_WS_MODE = {"run_ws_mode",
     "SELECT execution_mode FROM workspaces WHERE id = %s"};
-static const tp_stmt_t SQL_CV_FOR_RUN = {"run_cv",
-    "SELECT id, status, speculative FROM configuration_versions"
-    " WHERE id = %s AND workspace_id = %s"};
-/* A provisional version (what terraform plan -out uploads) becomes the
- * workspace's configuration only once a run of it has applied. */
-static const tp_stmt_t SQL_CV_LATEST = {"run_cv_latest",
-    "SELECT id, status, speculative FROM configuration_versions cv"
-    " WHERE workspace_id = %s AND status = 'uploaded' AND NOT speculative"
-    "   AND (NOT provisional"
-    "        OR EXISTS (SELECT 1 FROM runs r"
-    "                    WHERE r.workspace_id = cv.workspace_id"
-    "                      AND r.configuration_version_id = cv.id"
-    "                      AND r.status = 'applied'))"
-    " ORDER BY seq DESC LIMIT 1"};
-static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
-    "INSERT INTO runs (id, plan_id, apply_id, workspace_id,"
-    "   configuration_version_id, message, is_destroy, auto_apply,"
-    "   plan_only, refresh, refresh_only, allow_empty_apply, save_plan,"
-    "   target_addrs, replace_addrs, variables, vcs_ref, created_by,"
-    "   status_timestamps)"
-    " VALUES (%s, %s, %s, %s, %s, %s, %s::boolean, %s::boolean, %s::boolean,"
-    "   %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::jsonb,"
-    "   %s::jsonb, %s::jsonb, %s, %s,"
-    "   jsonb_build_object('pending-at', tp_ts(now())))"};
 
 static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
     "UPDATE runs SET cancel_requested = true, cancel_requested_by = %s"
@@ -302,12 +275,6 @@ tp_err_t *tp_api_run_list(tp_req_t *req)
 
 /* ---- create ---- */
 
-typedef struct {
-    const char *message, *vcs_ref, *cv_id;
-    int is_destroy, auto_apply, plan_only, refresh, refresh_only;
-    int allow_empty_apply, save_plan, has_auto_apply;
-    const char *target_addrs, *replace_addrs, *variables;
-} run_input_t;
 
 static tp_err_t *string_list(apr_pool_t *p, const tp_json_t *a,
                              const char *name, const char **out)
@@ -348,7 +315,7 @@ static tp_err_t *run_variables(apr_pool_t *p, const tp_json_t *a,
 }
 
 static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
-                           run_input_t *in, const char **ws_id)
+                           tp_run_spec_t *in, const char **ws_id)
 {
     tp_json_t *a;
     tp_err_t *err;
@@ -393,139 +360,32 @@ static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
     return NULL;
 }
 
-/* The configuration version a run uses: the one named, or the newest
- * uploaded one (of those that are the workspace's). A speculative one
- * makes the run plan-only. */
-static tp_err_t *resolve_cv(tp_req_t *req, tp_db_t *db, const char *ws_id,
-                            run_input_t *in)
-{
-    apr_pool_t *p = req->r->pool;
-    tp_rows_t *rows;
-    tp_err_t *err;
-
-    err = in->cv_id
-          ? tp_db_exec(db, p, &SQL_CV_FOR_RUN, &rows,
-                       TP_DB_ARGS(in->cv_id, ws_id))
-          : tp_db_exec(db, p, &SQL_CV_LATEST, &rows, TP_DB_ARGS(ws_id));
-    if (err) {
-        return err;
-    }
-    if (rows->nrows == 0) {
-        return in->cv_id
-               ? tp_err(p, 422, "configuration version %s does not belong to "
-                        "this workspace", in->cv_id)
-               : tp_err(p, 422, "Workspace has no uploaded configuration. "
-                        "Upload one via 'tofu plan' / 'tofu apply' (CLI), or "
-                        "POST a configuration version + tarball before "
-                        "queueing a run.");
-    }
-    if (strcmp(tp_row(rows, 0, "status"), "uploaded") != 0) {
-        return tp_err(p, 409, "configuration version %s is %s, not uploaded",
-                      tp_row(rows, 0, "id"), tp_row(rows, 0, "status"));
-    }
-    in->cv_id = tp_row(rows, 0, "id");
-    if (tp_row_bool(rows, 0, "speculative")) {
-        in->plan_only = 1;
-    }
-    return NULL;
-}
-
-/* Inserts the run, created and (when queued) queued by its creator, and
- * queues it when it may start now: plan-only runs and saved plans always
- * (a saved plan takes the lock only when it is applied); others when the
- * workspace is free (they then take its lock). */
-static tp_err_t *insert_run(tp_req_t *req, tp_db_t *db, const char *ws_id,
-                            const run_input_t *in, const char *id,
-                            const char *created_by)
-{
-    apr_pool_t *p = req->r->pool;
-    const char *suffix = id + 4;
-    int took;
-    tp_err_t *err;
-
-    err = tp_db_exec(db, p, &SQL_RUN_INSERT, NULL,
-        TP_DB_ARGS(id, apr_pstrcat(p, "plan-", suffix, NULL),
-                   apr_pstrcat(p, "apply-", suffix, NULL), ws_id, in->cv_id,
-                   in->message, tp_db_bool(in->is_destroy),
-                   tp_db_bool(in->auto_apply), tp_db_bool(in->plan_only),
-                   tp_db_bool(in->refresh), tp_db_bool(in->refresh_only),
-                   tp_db_bool(in->allow_empty_apply), tp_db_bool(in->save_plan),
-                   in->target_addrs, in->replace_addrs, in->variables,
-                   in->vcs_ref, created_by));
-    if (err || (err = tp_run_created(db, p, id, created_by)) != NULL) {
-        return err;
-    }
-    if (in->plan_only || in->save_plan) {
-        return tp_run_move(db, p, id, "pending", "plan_queued", created_by);
-    }
-    if ((err = tp_run_take(db, p, ws_id, id, &took)) != NULL) {
-        return err;
-    }
-    /* someone (or another run) holds the workspace: wait in line */
-    return took ? tp_run_move(db, p, id, "pending", "plan_queued",
-                              created_by)
-                : NULL;
-}
-
-/* Queues a run in one transaction: the configuration resolved, then the
- * level checked (a speculative configuration makes it plan-only, which
- * needs less, as a saved plan does until it is applied), then the
- * insert. */
-static tp_err_t *queue_run(tp_req_t *req, const char *ws_id, tp_level_e have,
-                           run_input_t *in, const char *created_by,
-                           const char **id)
-{
-    apr_pool_t *p = req->r->pool;
-    tp_level_e need;
-    tp_rows_t *rows;
-    tp_db_t *db;
-    tp_err_t *err;
-
-    *id = tp_id_generate(p, "run");
-    if ((err = tp_req_db(req, &db)) != NULL
-        || (err = tp_db_begin(db, p)) != NULL
-        || (err = tp_db_exec(db, p, &SQL_WS_CLAIM, &rows,
-                             TP_DB_ARGS(ws_id))) != NULL
-        || (err = resolve_cv(req, db, ws_id, in)) != NULL) {
-        return err;
-    }
-    /* plan-only needs plan; anything that may apply needs write */
-    need = in->plan_only || in->save_plan ? TP_LEVEL_PLAN : TP_LEVEL_WRITE;
-    if (have < need) {
-        tp_db_rollback(db);
-        return tp_err(p, 403, "this run needs %s on the workspace",
-                      need == TP_LEVEL_PLAN ? "plan" : "write");
-    }
-    if (in->is_destroy && !tp_row_bool(rows, 0, "allow_destroy_plan")) {
-        tp_db_rollback(db);
-        return tp_err(p, 422, "destroy runs are turned off for this "
-                      "workspace (allow-destroy-plan is false)");
-    }
-    if (!in->has_auto_apply) {
-        in->auto_apply = tp_row_bool(rows, 0, "auto_apply");
-    }
-    if ((err = insert_run(req, db, ws_id, in, *id, created_by)) != NULL) {
-        return err;
-    }
-    return tp_db_commit(db);
-}
-
+/* A run asked for without a configuration version runs the workspace's
+ * repository when it has one, else its newest upload. */
 static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
-                            run_input_t *in, const char **id)
+                            tp_run_spec_t *in, const char **id)
 {
     tp_ws_t *ws;
+    tp_db_t *db;
     tp_err_t *err = tp_ws_require(req, ws_id, TP_LEVEL_READ, &ws);
 
-    return err ? err : queue_run(req, ws->id, ws->level, in,
-                                 req->who->grants.email, id);
+    if (err || (!in->cv_id && (err = tp_ws_vcs_run_config(req, ws, in))
+                              != NULL)
+        || (err = tp_req_db(req, &db)) != NULL) {
+        return err;
+    }
+    in->level = ws->level;
+    return tp_run_create(db, req->r->pool, ws->id, in,
+                         req->who->grants.email, id);
 }
 
 tp_err_t *tp_run_queue_for_cv(tp_req_t *req, const char *ws_id,
                               const char *cv_id, const char *created_by)
 {
     const char *id;
-    run_input_t in;
+    tp_run_spec_t in;
     tp_rows_t *rows;
+    tp_db_t *db;
     tp_err_t *err = tp_req_exec(req, &SQL_WS_MODE, &rows, TP_DB_ARGS(ws_id));
 
     /* nothing would ever run it in a local-execution workspace, where it
@@ -541,14 +401,17 @@ tp_err_t *tp_run_queue_for_cv(tp_req_t *req, const char *ws_id,
     in.vcs_ref = "";
     in.target_addrs = in.replace_addrs = in.variables = "[]";
     /* whoever created the version had write on the workspace */
-    return queue_run(req, ws_id, TP_LEVEL_WRITE, &in, created_by, &id);
+    in.level = TP_LEVEL_WRITE;
+    return (err = tp_req_db(req, &db)) != NULL
+           ? err : tp_run_create(db, req->r->pool, ws_id, &in, created_by,
+                                 &id);
 }
 
 tp_err_t *tp_api_run_create(tp_req_t *req)
 {
     const char *ws_id, *id;
     tp_json_t *body;
-    run_input_t in;
+    tp_run_spec_t in;
     tp_err_t *err;
 
     if ((err = tp_read_json(req, &body)) != NULL
@@ -564,7 +427,7 @@ tp_err_t *tp_api_run_retry(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id"), *new_id;
-    run_input_t in;
+    tp_run_spec_t in;
     tp_rows_t *run, *src;
     tp_ws_t *ws;
     tp_err_t *err;

@@ -696,6 +696,95 @@ START_TEST(extract_refuses_duplicates_and_bad_input)
 }
 END_TEST
 
+/* ---- stripping a provider's top directory ---- */
+
+static const char *strip(const spec_t *specs, const tp_archive_limits_t *l,
+                         tp_err_t **err, tp_archive_info_t *info)
+{
+    apr_file_t *f;
+    const char *out = temp_file(&f);
+
+    *err = tp_archive_strip(pool, build(specs), out, l, info);
+    return out;
+}
+
+START_TEST(strip_moves_everything_up)
+{
+    spec_t specs[] = {
+        {"org-repo-abc1234/", AE_IFDIR, 0, NULL, NULL},
+        {"org-repo-abc1234/main.tf", AE_IFREG, 100, NULL, NULL},
+        {"org-repo-abc1234/envs/", AE_IFDIR, 0, NULL, NULL},
+        {"org-repo-abc1234/envs/dev/run.sh", AE_IFREG, 7, NULL, NULL, 0775},
+        {"org-repo-abc1234/envs/up.tf", AE_IFLNK, 0, "../main.tf", NULL},
+        {NULL}
+    };
+    tp_archive_info_t info;
+    apr_array_header_t *files;
+    const tp_archive_file_t *fs;
+    tp_err_t *err;
+    const char *out = strip(specs, &roomy, &err, &info);
+
+    ck_assert_ptr_null(err);
+    ck_assert_int_eq(info.files, 2);
+    ck_assert_ptr_null(tp_archive_read(pool, out, &roomy, 1000, &files,
+                                       &info));
+    ck_assert_int_eq(files->nelts, 2);
+    fs = (const tp_archive_file_t *)files->elts;
+    ck_assert_str_eq(fs[0].path, "envs/dev/run.sh");
+    ck_assert_str_eq(fs[1].path, "main.tf");
+    ck_assert_int_eq(fs[1].size, 100);
+}
+END_TEST
+
+START_TEST(strip_refuses_a_second_top)
+{
+    spec_t specs[] = {
+        {"a/main.tf", AE_IFREG, 10, NULL, NULL},
+        {"b/main.tf", AE_IFREG, 10, NULL, NULL},
+        {NULL}
+    };
+    spec_t top_file[] = {
+        {"a/main.tf", AE_IFREG, 10, NULL, NULL},
+        {"README", AE_IFREG, 10, NULL, NULL},
+        {NULL}
+    };
+    tp_archive_info_t info;
+    tp_err_t *err;
+
+    strip(specs, &roomy, &err, &info);
+    ck_rejected(err, "outside the archive's single top directory");
+    strip(top_file, &roomy, &err, &info);
+    ck_rejected(err, "outside the archive's single top directory");
+}
+END_TEST
+
+/* a link that stayed inside the old root may leave the new one */
+START_TEST(strip_checks_the_stripped_names)
+{
+    spec_t climbs[] = {
+        {"top/link", AE_IFLNK, 0, "../other", NULL},
+        {NULL}
+    };
+    spec_t big[] = {
+        {"top/a.tf", AE_IFREG, 1 << 20, NULL, NULL},
+        {"top/b.tf", AE_IFREG, 1 << 20, NULL, NULL},
+        {"top/c.tf", AE_IFREG, 1 << 20, NULL, NULL},
+        {"top/d.tf", AE_IFREG, 1 << 20, NULL, NULL},
+        {"top/e.tf", AE_IFREG, 1 << 20, NULL, NULL},
+        {NULL}
+    };
+    tp_archive_info_t info;
+    tp_err_t *err;
+
+    strip(climbs, &roomy, &err, &info);
+    ck_rejected(err, "symlink target escapes the archive root");
+    strip(big, &roomy, &err, &info);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->status, 422);
+    ck_assert_ptr_nonnull(strstr(err->detail, "exceeds"));
+}
+END_TEST
+
 Suite *archive_suite(void);
 
 Suite *archive_suite(void)
@@ -733,6 +822,9 @@ Suite *archive_suite(void)
     tcase_add_test(tc, extract_writes_tree_with_safe_modes);
     tcase_add_test(tc, extract_refuses_what_validate_refuses);
     tcase_add_test(tc, extract_refuses_duplicates_and_bad_input);
+    tcase_add_test(tc, strip_moves_everything_up);
+    tcase_add_test(tc, strip_refuses_a_second_top);
+    tcase_add_test(tc, strip_checks_the_stripped_names);
     suite_add_tcase(s, tc);
     return s;
 }

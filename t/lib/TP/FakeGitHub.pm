@@ -34,6 +34,7 @@ sub routes {
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/(branches|tags)$}, 'refs'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/branches/(.+)$}, 'branch'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/commits/(.+)$}, 'commit'],
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
     );
@@ -163,6 +164,22 @@ sub branch {
         // return TP::FakeVCS::json_response(404, {message => 'Branch not found'});
     return TP::FakeVCS::json_response(200, {name => $branch,
         commit => {sha => $sha}, protected => JSON::PP::false});
+}
+
+# A commit by branch, tag or SHA; the author's login is the part of
+# their e-mail before the @, as if every author had an account.
+sub commit {
+    my ($self, $req, $state, $full, $ref) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $c = $self->commit_info($dir, URI::Escape::uri_unescape($ref))
+        // return TP::FakeVCS::json_response(422,
+               {message => "No commit found for SHA: $ref"});
+    return TP::FakeVCS::json_response(200, {sha => $c->{sha},
+        html_url => "$self->{base}/$full/commit/$c->{sha}",
+        commit => {message => $c->{message},
+                   author => {name => $c->{author}, email => $c->{email}}},
+        author => {login => ($c->{email} =~ /^([^@]+)/)[0]}});
 }
 
 # GitHub answers a tarball with a redirect to codeload, whose URL carries

@@ -27,6 +27,8 @@ sub routes {
          'branch'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/archive\.tar\.gz$},
          'archive'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/repository/commits/([^/]+)$},
+         'commit'],
     );
 }
 
@@ -90,6 +92,18 @@ sub branch {
     my $sha = $self->branch_sha($dir, $branch) // return not_found('Branch');
     return TP::FakeVCS::json_response(200, {name => $branch,
         commit => {id => $sha, short_id => substr($sha, 0, 8)}});
+}
+
+sub commit {
+    my ($self, $req, $state, $id, $ref) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $c = $self->commit_info($dir, URI::Escape::uri_unescape($ref))
+        // return not_found('Commit');
+    return TP::FakeVCS::json_response(200, {id => $c->{sha},
+        short_id => substr($c->{sha}, 0, 8), message => $c->{message},
+        author_name => $c->{author}, author_email => $c->{email},
+        web_url => "$self->{base}/$path/-/commit/$c->{sha}"});
 }
 
 sub archive {

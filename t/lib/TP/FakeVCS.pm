@@ -153,6 +153,16 @@ sub commit_of {
     return $sha ? $sha =~ s/\s+$//r : undef;
 }
 
+# The commit a ref or SHA names: {sha, author, email, message}, or undef.
+sub commit_info {
+    my ($self, $dir, $ref) = @_;
+    my $sha = $self->commit_of($dir, $ref) // return undef;
+    my ($author, $email, $message) = split /\0/,
+        git($dir, 'log', '-1', '--format=%an%x00%ae%x00%B', $sha), 3;
+    return {sha => $sha, author => $author, email => $email,
+            message => $message =~ s/\s+$//r};
+}
+
 # A page of a list as both providers page them (page, per_page).
 sub paged {
     my ($req, @items) = @_;
