@@ -92,7 +92,7 @@ test('the branch picked from vcs-refs, and a plan from a tag shows its commit', 
         expect(JSON.parse(req.postData()).data.attributes).toMatchObject({ 'vcs-ref': 'v1', 'plan-only': true });
         await page.getByRole('status').getByRole('link').click();
         const short = s.repo.sha.v1.slice(0, 7);
-        const source = page.getByRole('region', { name: 'Source' });
+        const source = page.getByRole('region', { name: 'Source', exact: true });
         await expect(source).toContainText(short);
         await expect(source).toContainText('First configuration');
         await expect(source.getByText('v1', { exact: true })).toBeVisible();
