@@ -485,3 +485,76 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     if (!commit->url) commit->url = "";
     return NULL;
 }
+
+/* GitLab's tree pages hold this many entries (per_page of ops->tree) */
+#define TREE_PER_PAGE 100
+
+int tp_vcs_tree_page(apr_pool_t *p, tp_vcs_provider_e provider,
+                     const char *answer, apr_array_header_t *files,
+                     int *more, int *truncated)
+{
+    tp_json_t *j = tp_json_parse(p, answer, strlen(answer), NULL), *list, *e;
+    apr_size_t i, n;
+    const char *type;
+    tp_vcs_file_t *f;
+
+    list = provider == TP_VCS_GITHUB ? tp_json_get(j, "tree", NULL) : j;
+    if (tp_json_type(list, NULL) != TP_JSON_ARRAY) {
+        return -1;
+    }
+    n = tp_json_len(list);
+    for (i = 0; i < n; i++) {
+        e = tp_json_at(list, i);
+        if (!(type = tp_json_gets(e, "type", NULL))) {
+            return -1;
+        }
+        if (strcmp(type, "blob") != 0) {
+            continue;           /* a directory, or a submodule's commit */
+        }
+        f = apr_array_push(files);
+        f->path = tp_json_gets(e, "path", NULL);
+        f->sha = tp_json_gets(e, provider == TP_VCS_GITHUB ? "sha" : "id",
+                              NULL);
+        if (!f->path || !*f->path || !f->sha) {
+            return -1;
+        }
+    }
+    *more = provider == TP_VCS_GITLAB && n == TREE_PER_PAGE;
+    *truncated = provider == TP_VCS_GITHUB
+                 && tp_json_getb(j, "truncated", NULL);
+    return 0;
+}
+
+tp_err_t *tp_vcs_tree(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *sha,
+                      apr_array_header_t **files, int *truncated)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call;
+    tp_err_t *err;
+    int page, more = 1;
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "a tree is read by commit SHA, not %s", sha);
+    }
+    *files = apr_array_make(p, 64, sizeof(tp_vcs_file_t));
+    *truncated = 0;
+    for (page = 1; more && page <= TP_VCS_TREE_PAGES; page++) {
+        memset(&call, 0, sizeof(call));
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p, "%s%s%s%s",
+                            o->tree, sha, o->tree_after, page > 1
+                            ? apr_psprintf(p, "&page=%d", page) : ""),
+                            &call)) != NULL) {
+            return err;
+        }
+        if (tp_vcs_tree_page(p, c->provider, call.answer, *files, &more,
+                             truncated) < 0) {
+            return tp_err(p, 502, "%s answered something that is not a "
+                          "tree", call.path);
+        }
+    }
+    if (more) {
+        *truncated = 1;         /* pages left unread */
+    }
+    return NULL;
+}

@@ -151,6 +151,33 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                         const char *name, const char *ref,
                         tp_vcs_commit_t *commit);
 
+/* A file of a commit's tree. */
+typedef struct tp_vcs_file {
+    const char *path;           /* from the repository's root */
+    const char *sha;            /* the blob: equal SHAs, equal content */
+} tp_vcs_file_t;
+
+/* GitLab lists a tree in pages of 100; a tree with more pages than this
+ * is taken as truncated, as GitHub truncates a tree it will not send
+ * whole. */
+#define TP_VCS_TREE_PAGES 100
+
+/* The files (tp_vcs_file_t, blobs only: no directories or submodules)
+ * of a commit's tree, recursively. *truncated: the provider did not list
+ * them all (GitHub's truncated flag, or TP_VCS_TREE_PAGES pages). */
+tp_err_t *tp_vcs_tree(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *sha,
+                      apr_array_header_t **files, int *truncated);
+
+/* Parses one answer of a tree call as provider gives it (GitHub's
+ * {tree: [...], truncated}, a page of GitLab's [...]), appending its
+ * blobs to files (tp_vcs_file_t). *more: GitLab's page was full, so
+ * another may follow; *truncated: GitHub says the tree is not whole.
+ * -1 when it is not such an answer. */
+int tp_vcs_tree_page(apr_pool_t *p, tp_vcs_provider_e provider,
+                     const char *answer, apr_array_header_t *files,
+                     int *more, int *truncated);
+
 /* ---- shared by the clients ---- */
 
 /* One API request: in, what to ask; out, what came back. */
@@ -190,6 +217,9 @@ typedef struct tp_vcs_ops {
     const char *commits;        /* under the repository, then the ref */
     /* the fields of tp_vcs_commit_t in the provider's commit answer */
     void (*commit_read)(const tp_json_t *j, tp_vcs_commit_t *commit);
+    /* a commit's tree, recursive: under the repository, the SHA between
+     * them; GitLab's is paged (tp_vcs_tree_page says when it ends) */
+    const char *tree, *tree_after;
 } tp_vcs_ops_t;
 
 extern const tp_vcs_ops_t tp_vcs_github_ops;

@@ -128,5 +128,6 @@ static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
 /* The tarball's redirect goes to codeload, which wants no token. */
 const tp_vcs_ops_t tp_vcs_github_ops = {
     check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/",
-    "/commits/", commit_read
+    "/commits/", commit_read,
+    "/git/trees/", "?recursive=1"
 };

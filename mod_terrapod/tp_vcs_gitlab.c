@@ -52,5 +52,6 @@ static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
 const tp_vcs_ops_t tp_vcs_gitlab_ops = {
     check, auth, "/projects/", 1, "/repository/branches",
     "/repository/tags", "id", "/repository/archive.tar.gz?sha=",
-    "/repository/commits/", commit_read
+    "/repository/commits/", commit_read,
+    "/repository/tree?recursive=true&per_page=100&ref=", ""
 };

@@ -35,6 +35,7 @@ sub routes {
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/branches/(.+)$}, 'branch'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/commits/(.+)$}, 'commit'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/git/trees/([^/]+)$}, 'tree'],
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
     );
@@ -180,6 +181,26 @@ sub commit {
         commit => {message => $c->{message},
                    author => {name => $c->{author}, email => $c->{email}}},
         author => {login => ($c->{email} =~ /^([^@]+)/)[0]}});
+}
+
+# A commit's tree (recursive=1 for all of it, as GitHub's git/trees);
+# truncated, when the test asks, to the first half of the entries.
+sub tree {
+    my ($self, $req, $state, $full, $sha) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $commit = $self->commit_of($dir, $sha) // return not_found();
+    my @entries = @{ $self->tree_entries($dir, $commit) };
+    @entries = grep { $_->{path} !~ m{/} } @entries
+        unless $req->uri->query_param('recursive');
+    @entries = map { +{%$_, mode => $_->{type} eq 'tree' ? '040000' : '100644',
+                      url => "$self->{base}/api/v3/repos/$full/git/$_->{type}s/$_->{sha}"} }
+               @entries;
+    @entries = @entries[0 .. $#entries / 2] if $state->{truncate};
+    return TP::FakeVCS::json_response(200, {sha => $commit,
+        url => "$self->{base}/api/v3/repos/$full/git/trees/$commit",
+        tree => \@entries,
+        truncated => $state->{truncate} ? JSON::PP::true : JSON::PP::false});
 }
 
 # GitHub answers a tarball with a redirect to codeload, whose URL carries

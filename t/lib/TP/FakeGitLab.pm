@@ -29,6 +29,7 @@ sub routes {
          'archive'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/commits/([^/]+)$},
          'commit'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/repository/tree$}, 'tree'],
     );
 }
 
@@ -104,6 +105,30 @@ sub commit {
         short_id => substr($c->{sha}, 0, 8), message => $c->{message},
         author_name => $c->{author}, author_email => $c->{email},
         web_url => "$self->{base}/$path/-/commit/$c->{sha}"});
+}
+
+# A ref's tree (recursive=true for all of it), paged; when the test asks
+# for truncation, full pages of made-up files without end.
+sub tree {
+    my ($self, $req, $state, $id) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $ref = $req->uri->query_param('ref') // $self->default_branch($dir);
+    my $sha = $self->commit_of($dir, $ref) // return not_found('Tree');
+    my @entries = map { +{id => $_->{sha}, name => (split m{/}, $_->{path})[-1],
+                         type => $_->{type}, path => $_->{path},
+                         mode => $_->{type} eq 'tree' ? '040000' : '100644'} }
+                  @{ $self->tree_entries($dir, $sha) };
+    @entries = grep { $_->{path} !~ m{/} } @entries
+        unless ($req->uri->query_param('recursive') // '') eq 'true';
+    if ($state->{truncate}) {
+        my $per = $req->uri->query_param('per_page') || 20;
+        my $page = $req->uri->query_param('page') || 1;
+        return TP::FakeVCS::json_response(200, [map {
+            +{id => '0' x 40, name => "f$_.tf", type => 'blob',
+             path => "filler/p$page/f$_.tf", mode => '100644'} } 1 .. $per]);
+    }
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @entries));
 }
 
 sub archive {

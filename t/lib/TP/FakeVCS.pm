@@ -9,6 +9,7 @@ package TP::FakeVCS;
 #   my $gh = TP::FakeGitHub->new(port => P, ...)->start;
 #   $gh->fail(qr{access_tokens}, 503, 1);     # the next one answers 503
 #   my @seen = $gh->received;                 # [{method, path, headers}]
+#   $gh->truncate_trees(1);                   # trees answered truncated
 use strict;
 use warnings FATAL => 'all';
 use parent -norequire, 'TP::FakeServer';
@@ -61,6 +62,13 @@ sub fail {
                             times => $times // 1, delay => $delay // 0});
 }
 
+# With $on, trees are answered as a provider answers one too large to
+# send whole (GitHub: truncated; GitLab: pages without end).
+sub truncate_trees {
+    my ($self, $on) = @_;
+    $self->control(truncate => {on => $on ? 1 : 0});
+}
+
 # Everything received so far, oldest first: {method, path, headers}.
 sub received { @{ $_[0]->control('received') } }
 
@@ -77,6 +85,10 @@ sub respond {
         my $body = $json->decode($req->content || '{}');
         if ($1 eq 'fail') {
             push @{ $state->{failures} }, $body;
+            return json_response(200, {});
+        }
+        if ($1 eq 'truncate') {
+            $state->{truncate} = $body->{on};
             return json_response(200, {});
         }
         return json_response(200, $state->{received});
@@ -161,6 +173,17 @@ sub commit_info {
         git($dir, 'log', '-1', '--format=%an%x00%ae%x00%B', $sha), 3;
     return {sha => $sha, author => $author, email => $email,
             message => $message =~ s/\s+$//r};
+}
+
+# The entries of a commit's tree, recursively, as git lists them:
+# [{path, type (blob, tree or commit), sha}], or undef for no such commit.
+sub tree_entries {
+    my ($self, $dir, $sha) = @_;
+    my $out = git($dir, 'ls-tree', '-r', '-t', '--full-tree', $sha)
+        // return undef;
+    return [map { my ($mode, $type, $obj, $path) = /^(\S+) (\S+) (\S+)\t(.*)$/;
+                  +{path => $path, type => $type, sha => $obj} }
+            split /\n/, $out];
 }
 
 # A page of a list as both providers page them (page, per_page).
