@@ -120,14 +120,15 @@ export function RuleForm({ current, send, preview }) {
 }
 
 /**
- * What a rule would create: the workspaces, each new or skipped.
- * @param {{rows: import('../lib/vcs.js').PreviewRow[]}} props
+ * What a rule would create (or a scan created): the workspaces, each new
+ * or skipped.
+ * @param {{rows: import('../lib/vcs.js').PreviewRow[], label: string}} props
  */
-export function PreviewTable({ rows }) {
+export function PreviewTable({ rows, label }) {
     if (rows.length === 0) {
         return html`<p>No directory of the branch matches the pattern.</p>`;
     }
-    return html`<div class="table-wrap"><table class="list" aria-label="Preview">
+    return html`<div class="table-wrap"><table class="list" aria-label=${label}>
         <thead><tr>
             <th scope="col">Workspace</th><th scope="col">Working directory</th><th scope="col">Outcome</th>
         </tr></thead>
@@ -160,7 +161,7 @@ export function usePreview() {
         <h2 id="preview-h">Preview</h2>
         ${act.busy && html`<p class="muted" role="status">Reading the repository…</p>`}
         <${ErrorNote} error=${error} />
-        ${rows && html`<${PreviewTable} rows=${rows} />`}
+        ${rows && html`<${PreviewTable} rows=${rows} label="Preview" />`}
     </section>`;
     return { show, view };
 }

@@ -47,7 +47,7 @@ export function AutodiscoveryRulePage({ params }) {
             <h2 id="scan-h">Scan</h2>
             <p role="status">The scan is done${scanned.meta && typeof scanned.meta.created === 'number'
                 ? `: ${scanned.meta.created} workspaces created` : ''}.</p>
-            ${rows.length > 0 && html`<${PreviewTable} rows=${rows} />`}
+            ${rows.length > 0 && html`<${PreviewTable} rows=${rows} label="Scanned" />`}
         </section>`}
         <section aria-labelledby="rule-h">
             <h2 id="rule-h">Settings</h2>
