@@ -1,16 +1,32 @@
 // A workspace bound to a repository from its settings: the connection
 // picked among the platform's, the repository and branch (the branches
 // its provider lists, through vcs-refs), PR plans, disconnecting; and a
-// plan queued from a tag, whose run shows the commit it ran.
+// plan queued from a tag, whose run shows the commit it ran; a pull
+// request's plan marked as such.
 'use strict';
 const crypto = require('node:crypto');
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique, createWorkspace, until } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs } = require('./lib/vcs');
+const { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, psql } = require('./lib/vcs');
 
 async function workspace(id) {
     return (await api('GET', `/api/v2/workspaces/${id}`)).json.data;
+}
+
+/** Binds a workspace to the test repository through the API. */
+async function bind(s) {
+    await api('PATCH', `/api/v2/workspaces/${s.ws.id}`, { body: { data: { type: 'workspaces',
+        attributes: { 'vcs-repo-url': s.gitlab.repoUrl },
+        relationships: { 'vcs-connection': { data: { type: 'vcs-connections', id: s.conn.id } } } } } });
+}
+
+/** A plan-only run of a ref through the API. */
+async function planOf(ws, ref) {
+    const { json } = await api('POST', '/api/v2/runs', { body: { data: { type: 'runs',
+        attributes: { 'vcs-ref': ref, 'plan-only': true, message: `A plan of ${ref}` },
+        relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } } } } });
+    return json.data;
 }
 
 /** A fake GitLab with the test repository, a connection to it, a workspace. */
@@ -68,9 +84,7 @@ test('settings bind a workspace to a repository, and disconnect it', async ({ pa
 test('the branch picked from vcs-refs, and a plan from a tag shows its commit', async ({ page }) => {
     const s = await setUp();
     try {
-        await api('PATCH', `/api/v2/workspaces/${s.ws.id}`, { body: { data: { type: 'workspaces',
-            attributes: { 'vcs-repo-url': s.gitlab.repoUrl },
-            relationships: { 'vcs-connection': { data: { type: 'vcs-connections', id: s.conn.id } } } } } });
+        await bind(s);
         test.skip(!(await hasVcsRefs(s.ws.id)), 'the server does not list a workspace\'s refs (vcs-refs) yet');
         const name = s.ws.attributes.name;
         await signIn(page, admin, `/app/default/workspaces/${name}/settings`);
@@ -100,6 +114,41 @@ test('the branch picked from vcs-refs, and a plan from a tag shows its commit', 
 
         await page.getByRole('navigation', { name: 'Workspace' }).getByRole('link', { name: 'Runs' }).click();
         await expect(page.locator('tr[data-run]').first()).toContainText(short);
+        expectClean(page);
+    } finally {
+        await s.tearDown();
+    }
+});
+
+test("a pull request's plan: a badge in the runs list and on its page", async ({ page }) => {
+    const s = await setUp();
+    try {
+        await bind(s);
+        test.skip(!(await hasVcsRefs(s.ws.id)), 'the server does not run from a repository yet');
+        const branch = await planOf(s.ws, 'main');
+        const pr = await planOf(s.ws, 'feature/x');
+        // what the server's pull request polling records of a request's commit
+        const url = `${s.gitlab.repoUrl}/-/merge_requests/7`;
+        psql(`UPDATE configuration_versions SET ingress = ingress || jsonb_build_object(
+                'pull-request-number', 7, 'pull-request-url', :'url',
+                'pull-request-title', 'A feature', 'is-pull-request', true)
+              WHERE id = :'cv'`, { url, cv: pr.relationships['configuration-version'].data.id });
+
+        await signIn(page, admin, `/app/default/workspaces/${s.ws.attributes.name}/runs`);
+        const prRow = page.locator(`tr[data-run="${pr.id}"]`);
+        await expect(prRow.getByTestId('pr-badge')).toHaveText('PR #7');
+        await expect(prRow.getByRole('link', { name: 'PR #7' })).toHaveAttribute('href', url);
+        await expect(prRow).toContainText(s.repo.sha['feature/x'].slice(0, 7));
+        const branchRow = page.locator(`tr[data-run="${branch.id}"]`);
+        await expect(branchRow).toContainText(s.repo.sha.main.slice(0, 7));
+        await expect(branchRow.getByTestId('pr-badge')).toHaveCount(0);
+        await expectAccessible(page);
+
+        await prRow.getByRole('link', { name: pr.id }).click();
+        await expect(page.locator('.run-head').getByTestId('pr-badge')).toHaveText('PR #7');
+        const source = page.getByRole('region', { name: 'Source', exact: true });
+        await expect(source).toContainText('A feature');
+        await expect(source).toContainText('feature/x');
         expectClean(page);
     } finally {
         await s.tearDown();
