@@ -8,10 +8,9 @@ const crypto = require('node:crypto');
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { makeRepo, startGitLab, createGitLabConnection, hasAutodiscovery } = require('./lib/vcs');
+const { makeRepo, startGitLab, createGitLabConnection } = require('./lib/vcs');
 
 test('a rule: previewed unsaved, created, scanned, previewed, changed, deleted', async ({ page }) => {
-    test.skip(!(await hasAutodiscovery()), 'the server has no autodiscovery rules yet');
     const repo = makeRepo({
         'envs/dev/main.tf': 'output "env" { value = "dev" }\n',
         'envs/prod/main.tf': 'output "env" { value = "prod" }\n',

@@ -8,7 +8,7 @@ const crypto = require('node:crypto');
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique, createWorkspace, until } = require('./lib/instance');
 const { signIn, expectClean, expectAccessible } = require('./lib/ui');
-const { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, psql } = require('./lib/vcs');
+const { makeRepo, startGitLab, createGitLabConnection, psql } = require('./lib/vcs');
 
 async function workspace(id) {
     return (await api('GET', `/api/v2/workspaces/${id}`)).json.data;
@@ -85,7 +85,6 @@ test('the branch picked from vcs-refs, and a plan from a tag shows its commit', 
     const s = await setUp();
     try {
         await bind(s);
-        test.skip(!(await hasVcsRefs(s.ws.id)), 'the server does not list a workspace\'s refs (vcs-refs) yet');
         const name = s.ws.attributes.name;
         await signIn(page, admin, `/app/default/workspaces/${name}/settings`);
         const branch = page.getByLabel('Branch', { exact: true });
@@ -124,7 +123,6 @@ test("a pull request's plan: a badge in the runs list and on its page", async ({
     const s = await setUp();
     try {
         await bind(s);
-        test.skip(!(await hasVcsRefs(s.ws.id)), 'the server does not run from a repository yet');
         const branch = await planOf(s.ws, 'main');
         const pr = await planOf(s.ws, 'feature/x');
         // what the server's pull request polling records of a request's commit

@@ -130,17 +130,4 @@ function psql(sql, vars = {}) {
     return execFileSync(args[0], args.slice(1), { input: sql, encoding: 'utf8' }).trim();
 }
 
-/** Whether the server has autodiscovery rules. */
-async function hasAutodiscovery() {
-    const { status } = await api('GET', '/api/terrapod/v1/autodiscovery-rules', { expect: [200, 404] });
-    return status === 200;
-}
-
-/** Whether the server lists a workspace's branches (GET .../vcs-refs). */
-async function hasVcsRefs(wsId) {
-    const { status } = await api('GET', `/api/terrapod/v1/workspaces/${wsId}/vcs-refs`,
-        { expect: [200, 404, 405, 422] });
-    return status !== 404 && status !== 405;
-}
-
-module.exports = { makeRepo, startGitLab, createGitLabConnection, hasVcsRefs, hasAutodiscovery, psql };
+module.exports = { makeRepo, startGitLab, createGitLabConnection, psql };
