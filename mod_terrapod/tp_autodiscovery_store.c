@@ -278,6 +278,8 @@ static tp_err_t *directory_gone(tp_db_t *db, apr_pool_t *p,
     spec.message = apr_pstrcat(p, "Destroy: ", reason, NULL);
     spec.vcs_ref = "";
     spec.is_destroy = 1;
+    spec.refresh = 1;
+    spec.target_addrs = spec.replace_addrs = spec.variables = "[]";
     spec.level = TP_LEVEL_ADMIN;
     if ((err = tp_run_create(db, p, id, &spec, NULL, &run_id)) != NULL) {
         /* left for an operator, saying why */

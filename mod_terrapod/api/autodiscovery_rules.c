@@ -40,10 +40,23 @@ static const tp_stmt_t SQL_AD_POOL = {"ad_pool",
 static const tp_stmt_t SQL_AD_NAME_TAKEN = {"ad_name_taken",
     "SELECT 1 FROM autodiscovery_rules WHERE vcs_connection_id = %s"
     " AND lower(name) = lower(%s) AND id <> %s"};
+/* The poller reconciles a branch's rules when the branch moves: the
+ * branch of a rule created or changed (the rule r, in the same statement)
+ * is asked again as if never seen, so that the rule acts on the branch's
+ * current commit without waiting for the next one. */
+#define AD_REPOLL \
+    " repoll AS (UPDATE vcs_poll_state s" \
+    "   SET last_sha = NULL, etag = NULL, next_at = NULL FROM r" \
+    "   WHERE r.enabled AND s.vcs_connection_id = r.vcs_connection_id" \
+    "   AND s.branch = r.branch AND lower(s.repo_owner) = lower(%s)" \
+    "   AND lower(s.repo_name) = lower(%s))"
+#define AD_CHANGED "RETURNING id, vcs_connection_id, branch, enabled)"
+
 /* No row back: the connection already has a rule of that name. */
 static const tp_stmt_t SQL_AD_INSERT = {"ad_insert",
-    "INSERT INTO autodiscovery_rules (id, name, vcs_connection_id, repo_url,"
-    " branch, pattern, ignore_patterns, name_template, enabled,"
+    "WITH r AS (INSERT INTO autodiscovery_rules (id, name,"
+    " vcs_connection_id, repo_url, branch, pattern, ignore_patterns,"
+    " name_template, enabled,"
     " execution_mode, execution_backend, agent_pool_id, terraform_version,"
     " resource_cpu, resource_memory, auto_apply, on_directory_delete, labels,"
     " owner_email, var_files, run_task_templates, notification_templates)"
@@ -55,10 +68,11 @@ static const tp_stmt_t SQL_AD_INSERT = {"ad_insert",
     " COALESCE(%s, 'flag'), COALESCE(%s::jsonb, '{}'), %s,"
     " COALESCE(%s::jsonb, '[]'), COALESCE(%s::jsonb, '[]'),"
     " COALESCE(%s::jsonb, '[]'))"
-    " ON CONFLICT (vcs_connection_id, lower(name)) DO NOTHING RETURNING id"};
+    " ON CONFLICT (vcs_connection_id, lower(name)) DO NOTHING " AD_CHANGED
+    "," AD_REPOLL " SELECT id FROM r"};
 /* NULL leaves a column as it is. */
 static const tp_stmt_t SQL_AD_UPDATE = {"ad_update",
-    "UPDATE autodiscovery_rules SET name = COALESCE(%s, name),"
+    "WITH r AS (UPDATE autodiscovery_rules SET name = COALESCE(%s, name),"
     " vcs_connection_id = COALESCE(%s, vcs_connection_id),"
     " repo_url = COALESCE(%s, repo_url), branch = COALESCE(%s, branch),"
     " pattern = COALESCE(%s, pattern),"
@@ -79,7 +93,7 @@ static const tp_stmt_t SQL_AD_UPDATE = {"ad_update",
     " run_task_templates = COALESCE(%s::jsonb, run_task_templates),"
     " notification_templates = COALESCE(%s::jsonb, notification_templates),"
     " updated_at = now()"
-    " WHERE id = %s"};
+    " WHERE id = %s " AD_CHANGED "," AD_REPOLL " SELECT id FROM r"};
 static const tp_stmt_t SQL_AD_DELETE = {"ad_delete",
     "DELETE FROM autodiscovery_rules WHERE id = %s RETURNING id"};
 
@@ -419,13 +433,14 @@ static tp_err_t *parse_input(tp_req_t *req, const tp_json_t *body,
     return parse_settings(req, a, in);
 }
 
-/* The connection named exists and knows the repository URL's host; the
- * pool named exists. 422 otherwise. */
+/* The connection named exists and knows the repository URL's host (the
+ * repository's *owner and *name on it); the pool named exists. 422
+ * otherwise. */
 static tp_err_t *check_refs(tp_req_t *req, const char *conn_id,
-                            const char *repo_url, const char *pool_id)
+                            const char *repo_url, const char *pool_id,
+                            const char **owner, const char **name)
 {
     apr_pool_t *p = req->r->pool;
-    const char *owner, *name;
     tp_rows_t *rows;
     tp_err_t *err;
 
@@ -438,7 +453,7 @@ static tp_err_t *check_refs(tp_req_t *req, const char *conn_id,
     }
     if (tp_vcs_repo_parse(p, tp_vcs_provider_named(tp_row(rows, 0,
                           "provider")), tp_row(rows, 0, "server_url"),
-                          repo_url, &owner, &name) != APR_SUCCESS) {
+                          repo_url, owner, name) != APR_SUCCESS) {
         return tp_err(p, 422, "repo-url %s is not a repository of the "
                       "connection's host", repo_url);
     }
@@ -460,6 +475,7 @@ tp_err_t *tp_api_autodiscovery_rule_create(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_id_generate(p, "adr");
+    const char *owner, *repo;
     tp_json_t *body;
     ad_input_t in;
     tp_rows_t *rows;
@@ -474,7 +490,7 @@ tp_err_t *tp_api_autodiscovery_rule_create(tp_req_t *req)
                       "are required");
     }
     if ((err = check_refs(req, in.vcs_connection_id, in.repo_url,
-                          in.agent_pool_id)) != NULL
+                          in.agent_pool_id, &owner, &repo)) != NULL
         || (err = tp_req_exec(req, &SQL_AD_INSERT, &rows, TP_DB_ARGS(
                 id, in.name, in.vcs_connection_id, in.repo_url, in.branch,
                 in.pattern, in.ignore_patterns, in.name_template, in.enabled,
@@ -482,7 +498,7 @@ tp_err_t *tp_api_autodiscovery_rule_create(tp_req_t *req)
                 in.terraform_version, in.resource_cpu, in.resource_memory,
                 in.auto_apply, in.on_directory_delete, in.labels,
                 in.owner_email, in.var_files, in.templates[0],
-                in.templates[1]))) != NULL) {
+                in.templates[1], owner, repo))) != NULL) {
         return err;
     }
     if (rows->nrows == 0) {
@@ -497,7 +513,7 @@ tp_err_t *tp_api_autodiscovery_rule_create(tp_req_t *req)
 tp_err_t *tp_api_autodiscovery_rule_update(tp_req_t *req)
 {
     const char *id = tp_param(&req->params, "id");
-    const char *conn, *name;
+    const char *conn, *name, *owner, *repo;
     tp_json_t *body;
     ad_input_t in;
     tp_rows_t *rows, *taken;
@@ -512,8 +528,8 @@ tp_err_t *tp_api_autodiscovery_rule_update(tp_req_t *req)
                                 : tp_row(rows, 0, "vcs_connection_id");
     name = in.name ? in.name : tp_row(rows, 0, "name");
     if ((err = check_refs(req, conn, in.repo_url ? in.repo_url
-                          : tp_row(rows, 0, "repo_url"), in.agent_pool_id))
-            != NULL
+                          : tp_row(rows, 0, "repo_url"), in.agent_pool_id,
+                          &owner, &repo)) != NULL
         || (err = tp_req_exec(req, &SQL_AD_NAME_TAKEN, &taken,
                               TP_DB_ARGS(conn, name, id))) != NULL) {
         return err;
@@ -528,7 +544,7 @@ tp_err_t *tp_api_autodiscovery_rule_update(tp_req_t *req)
             in.agent_pool_id, in.terraform_version, in.resource_cpu,
             in.resource_memory, in.auto_apply, in.on_directory_delete,
             in.labels, in.owner_set, in.owner_email, in.var_files,
-            in.templates[0], in.templates[1], id))) != NULL) {
+            in.templates[0], in.templates[1], id, owner, repo))) != NULL) {
         return err;
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP02021: "

@@ -16,7 +16,6 @@ use TP::FakeGitHub;
 
 my $e = instance();
 my $root = "$e->{DIR}/vcs-e2e";
-my $snippet = "$e->{DIR}/conf.d/vcs-poll.conf";
 my $SECRET = 'e2e-webhook-secret';
 my $NAT = '/api/terrapod/v1';
 mkdir $root;
@@ -28,10 +27,8 @@ sub free_port {
 }
 
 # polls every 2 seconds; the fake is plain http on the loopback
-write_file($snippet, "TerrapodVCSInternalHost 127.0.0.1\n"
-                     . "TerrapodVCSPollInterval 2\n"
-                     . "TerrapodVCSWebhookSecret $SECRET\n");
-restart_httpd();
+with_directives('vcs-poll', 'TerrapodVCSInternalHost 127.0.0.1',
+                'TerrapodVCSPollInterval 2', "TerrapodVCSWebhookSecret $SECRET");
 
 system("openssl genrsa -out $root/app.pem 2048 2>/dev/null"
        . " && openssl rsa -in $root/app.pem -pubout -out $root/app.pub 2>/dev/null") == 0
@@ -84,12 +81,7 @@ sub runs {
 sub applied_run {
     my ($n, $name, $status) = @_;
     $status //= 'applied';
-    my $ok = wait_until(120, sub {
-        my @r = runs();
-        @r == $n && $r[0]{attributes}{status}
-                    =~ /^(applied|planned_and_finished|errored|discarded)$/;
-    });
-    my @r = runs();
+    my @r = runs_ended($ws, $n);
     is scalar(@r), $n, "$name: run $n";
     is $r[0]{attributes}{status}, $status, "$name: $status"
         or diag explain $r[0]{attributes};
@@ -170,8 +162,6 @@ unlike $log, qr/\Q$SECRET\E|BEGIN (RSA )?PRIVATE KEY/, 'no secret in the error l
 
 # leave the instance as the other tests expect it
 api(DELETE => "$NAT/vcs-connections/$conn");
-unlink $snippet;
-restart_httpd();
 $gh->stop;
 
 done_testing;

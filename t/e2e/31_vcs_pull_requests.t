@@ -27,19 +27,8 @@ my $tmp = File::Temp->newdir;
 
 # ==== the instance polls often and may reach the fake over http ====
 
-my $snippet = "$e->{DIR}/conf.d/vcs-pr.conf";
-write_file($snippet, join '', map { "$_\n" }
-    'TerrapodVCSInternalHost 127.0.0.1',
-    'TerrapodVCSPollInterval 1',
-    'TerrapodTaskInterval vcs-statuses 1');
-restart_httpd();
-END {
-    local $?;
-    if (-e $snippet) {
-        unlink $snippet;
-        eval { restart_httpd() };
-    }
-}
+with_directives('vcs-pr', 'TerrapodVCSInternalHost 127.0.0.1',
+                'TerrapodVCSPollInterval 1', 'TerrapodTaskInterval vcs-statuses 1');
 
 # ==== a repository: main, and a feature branch for the requests ====
 
