@@ -5,7 +5,8 @@
 # number) and its speculative plan, and no other request's; merged (a
 # real merge commit in the repository), the workspace graduates and the
 # merge commit is applied; a request adding envs/tmp closed unmerged
-# leaves its workspace archived, saying why.
+# leaves its workspace archived, saying why. The same with merge requests
+# on a fake GitLab.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -48,18 +49,24 @@ $repo->checkout('main');
 my $f = fake_providers(dir => "$tmp", api => sub { (api(@_))[0] },
                        admin => $e->{TERRAPOD_TOKEN}, name => 'e2e23',
                        app_id => 2323, github => {$REPO => $repo->bare},
-                       gitlab => {});
-my $gh = $f->{gh};
+                       gitlab => {'group/infra23' => $repo->bare});
+my ($gh, $gl) = @$f{qw(gh gl)};
 
-# ==== a rule: each envs/* directory of main an auto-applying workspace ====
+# A rule $name of connection $conn on main of $url: each envs/* directory
+# an auto-applying workspace named PREFIX-DIR.
+sub rule {
+    my ($name, $conn, $url, $prefix) = @_;
+    my ($res) = api(POST => "$NAT/autodiscovery-rules", body => {data => {
+        type => 'autodiscovery-rules', attributes => {
+            name => $name, 'vcs-connection-id' => $conn, 'repo-url' => $url,
+            branch => 'main', pattern => 'envs/*/*.tf',
+            'name-template' => "$prefix-{dir}", 'execution-mode' => 'agent',
+            'auto-apply' => JSON::PP::true}}});
+    is $res->code, 201, "a rule on main of $url" or diag $res->content;
+}
 
-my ($res, $doc) = api(POST => "$NAT/autodiscovery-rules", body => {data => {
-    type => 'autodiscovery-rules', attributes => {
-        name => 'e2e23-envs', 'vcs-connection-id' => $f->{github},
-        'repo-url' => $gh->base . "/$REPO", branch => 'main',
-        pattern => 'envs/*/*.tf', 'name-template' => 'e2e23-{dir}',
-        'execution-mode' => 'agent', 'auto-apply' => JSON::PP::true}}});
-is $res->code, 201, 'a rule on main' or diag $res->content;
+rule('e2e23-envs', $f->{github}, $gh->base . "/$REPO", 'e2e23');
+my ($res, $doc);
 
 sub ws_id { scalar psql("SELECT id FROM workspaces WHERE name = '$_[0]'") }
 
@@ -148,5 +155,51 @@ is ws_attrs('e2e23-tmp')->{'lifecycle-reason'},
    'saying why';
 is ws_attrs('e2e23-live')->{'lifecycle-state'}, 'active',
    'the workspace of main is left as it was';
+is psql("SELECT count(*) FROM vcs_pr_runs WHERE workspace_id = '$live'"
+        . " AND run_id IS NOT NULL"), 0,
+   'which no request touched, so none planned it';
+
+# ==== GitLab: one merge request merged, another closed ====
+
+$repo->pull('main');
+$repo->branch('gl-add');
+my $gl_new_sha = $repo->commit('gl env', 'envs/glnew/main.tf' => tf('glnew'));
+$repo->checkout('main');
+$repo->branch('gl-drop');
+$repo->commit('gl drop', 'envs/gldrop/main.tf' => tf('gldrop'));
+$repo->checkout('main');
+rule('e2e23-gl', $f->{gitlab}, $gl->base . '/group/infra23', 'e2e23gl');
+ok wait_until(60, sub { ws_id('e2e23gl-live') && ws_id('e2e23gl-new') }),
+   'the GitLab rule made the workspaces of main';
+my $mr_new = $gl->pr_open(repo => 'group/infra23', head => 'gl-add',
+                          base => 'main', title => 'Add glnew', author => 'dev');
+my $mr_drop = $gl->pr_open(repo => 'group/infra23', head => 'gl-drop',
+                           base => 'main', title => 'Add gldrop',
+                           author => 'dev');
+ok wait_until(90, sub { ws_id('e2e23gl-glnew') && ws_id('e2e23gl-gldrop') }),
+   'each merge request\'s directory is a workspace';
+my $glnew = ws_id('e2e23gl-glnew');
+is ws_attrs('e2e23gl-glnew')->{'autodiscovery-pr-number'}, $mr_new,
+   'of its merge request';
+my $mr_run = pr_run($glnew, $mr_new, $gl_new_sha);
+ok $mr_run, 'planned';
+ok wait_until(180, sub { status_of($mr_run) eq 'planned_and_finished' }),
+   'on the listener';
+$merge = $gl->pr_merge('group/infra23', $mr_new);
+ok wait_until(60, sub { !defined ws_attrs('e2e23gl-glnew')->{'autodiscovery-pr-number'} }),
+   'merged, it graduates';
+ok wait_until(180, sub {
+    $applied = psql("SELECT r.id FROM runs r"
+        . " JOIN configuration_versions cv ON cv.id = r.configuration_version_id"
+        . " WHERE r.workspace_id = '$glnew' AND NOT r.plan_only"
+        . " AND cv.ingress->>'commit-sha' = '$merge'");
+    $applied && status_of($applied) eq 'applied' }),
+   'and the merge commit is applied on it';
+$gl->pr_close('group/infra23', $mr_drop);
+ok wait_until(60, sub { ws_attrs('e2e23gl-gldrop')->{'lifecycle-state'} eq 'archived' }),
+   'the merge request closed unmerged leaves its workspace archived';
+is ws_attrs('e2e23gl-gldrop')->{'lifecycle-reason'},
+   "origin MR !$mr_drop closed unmerged; never applied \xE2\x80\x94 auto-archived",
+   'naming it as GitLab does';
 
 done_testing;
