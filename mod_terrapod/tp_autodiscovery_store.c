@@ -38,11 +38,12 @@ static const tp_stmt_t SQL_AD_CREATE = {"ad_create",
     " execution_mode, execution_backend, agent_pool_id, terraform_version,"
     " resource_cpu, resource_memory, auto_apply, labels, vcs_connection_id,"
     " vcs_repo_url, vcs_branch, working_directory, drift_detection_enabled,"
-    " autodiscovery_rule_id, vcs_last_commit_sha)"
+    " autodiscovery_rule_id, vcs_last_commit_sha, autodiscovery_pr_number)"
     " SELECT %s, %s, r.owner_email, tp_default_project(), r.execution_mode,"
     " r.execution_backend, r.agent_pool_id, r.terraform_version,"
     " r.resource_cpu, r.resource_memory, r.auto_apply, r.labels,"
-    " r.vcs_connection_id, r.repo_url, r.branch, %s, true, r.id, %s"
+    " r.vcs_connection_id, r.repo_url, r.branch, %s, true, r.id, %s,"
+    " NULLIF(%s::integer, 0)"
     " FROM autodiscovery_rules r WHERE r.id = %s"
     " ON CONFLICT (name) DO NOTHING RETURNING id"};
 
@@ -172,7 +173,9 @@ tp_err_t *tp_ad_create(tp_db_t *db, apr_pool_t *p, const char *rule_id,
         }
         id = tp_id_generate(p, "ws");
         if ((err = tp_db_exec(db, p, &SQL_AD_CREATE, &rows,
-                              TP_DB_ARGS(id, e->name, e->dir, w->sha,
+                              TP_DB_ARGS(id, e->name, e->dir,
+                                         w->seed_sha ? w->seed_sha : w->sha,
+                                         apr_itoa(p, w->pr_number),
                                          rule_id)))
             != NULL) {
             return err;
@@ -194,13 +197,17 @@ static const tp_stmt_t SQL_AD_RULES = {"ad_rules",
     " ignore_patterns::text AS ignore_patterns, on_directory_delete"
     " FROM autodiscovery_rules WHERE vcs_connection_id = %s AND enabled"
     " ORDER BY created_at, id"};
-/* The rule's workspaces still active, with what is needed to end one. */
+/* The rule's workspaces still active, with what is needed to end one
+ * (not those of a request's branch: their directories are not on the
+ * rule's branch until it merges). */
 static const tp_stmt_t SQL_AD_TRACKED = {"ad_tracked",
     "SELECT w.id, w.working_directory, w.vcs_last_commit_sha,"
     " EXISTS (SELECT 1 FROM state_versions sv WHERE sv.workspace_id = w.id"
     "          AND sv.status = 'finalized') AS has_state"
     " FROM workspaces w WHERE w.autodiscovery_rule_id = %s"
-    "   AND w.lifecycle_state = 'active' ORDER BY w.working_directory"};
+    "   AND w.lifecycle_state = 'active'"
+    "   AND w.autodiscovery_pr_number IS NULL"
+    " ORDER BY w.working_directory"};
 /* A rename: the new directory, and the new name unless it is taken. */
 static const tp_stmt_t SQL_AD_MOVE = {"ad_move",
     "UPDATE workspaces SET working_directory = %s,"
@@ -476,4 +483,126 @@ tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
         }
     }
     return first;
+}
+
+/* ---- directories that exist only in a request's branch ---- */
+
+static const tp_stmt_t SQL_AD_GRADUATE = {"ad_graduate",
+    "UPDATE workspaces SET autodiscovery_pr_number = NULL, updated_at = now()"
+    " WHERE id = %s AND autodiscovery_pr_number = %s::integer"
+    "   AND lifecycle_state = 'active'"};
+static const tp_stmt_t SQL_AD_HAS_STATE = {"ad_has_state",
+    "SELECT EXISTS (SELECT 1 FROM state_versions"
+    "                WHERE workspace_id = %s AND status = 'finalized')"
+    "       AS has_state"};
+
+tp_err_t *tp_ad_branch_rules(tp_db_t *db, apr_pool_t *p, tp_vcs_link_t *link,
+                             const char *owner, const char *name,
+                             const char *branch, apr_array_header_t **rules)
+{
+    const char *def = NULL;
+    tp_ad_rule_t rule;
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int i, yes;
+
+    *rules = apr_array_make(p, 2, sizeof(tp_ad_rule_t));
+    if ((err = tp_db_exec(db, p, &SQL_AD_RULES, &rows,
+                          TP_DB_ARGS(link->id))) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        rule = tp_ad_rule_row(p, rows, i);
+        if ((err = follows(p, link, &rule, owner, name, branch, &def, &yes))
+            != NULL) {
+            return err;
+        }
+        if (yes) {
+            APR_ARRAY_PUSH(*rules, tp_ad_rule_t) = rule;
+        }
+    }
+    return NULL;
+}
+
+/* 1 when the walk has a directory to create. */
+static int has_new(const tp_ad_walk_t *w)
+{
+    int i;
+
+    for (i = 0; i < w->entries->nelts; i++) {
+        if (!APR_ARRAY_IDX(w->entries, i, tp_ad_entry_t).collision) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+tp_err_t *tp_autodiscovery_pr_open(tp_db_t *db, apr_pool_t *p,
+                                   tp_vcs_link_t *link,
+                                   const apr_array_header_t *rules,
+                                   const char *branch, const tp_vcs_pr_t *pr,
+                                   int *created)
+{
+    const char *seed = NULL, *etag;
+    tp_err_t *err, *first = NULL;
+    tp_ad_walk_t w;
+    int i, n;
+
+    *created = 0;
+    for (i = 0; i < rules->nelts; i++) {
+        const tp_ad_rule_t *rule = &APR_ARRAY_IDX(rules, i, tp_ad_rule_t);
+
+        /* the branch's head asked once, when something is to be made */
+        if ((err = tp_ad_walk(db, p, link, rule, branch, pr->head_sha, &w))
+                != NULL
+            || (has_new(&w) && !seed
+                && (err = tp_vcs_head(p, &link->conn, w.owner, w.name,
+                                      branch, NULL, &seed, &etag)) != NULL)) {
+            if (err->status >= 500 && err->status != 502) {
+                return err;
+            }
+            first = first ? first : err;
+            continue;
+        }
+        w.pr_number = pr->number;
+        w.seed_sha = seed;
+        if ((err = tp_ad_create(db, p, rule->id, &w, &n)) != NULL) {
+            return err;
+        }
+        *created += n;
+    }
+    return first;
+}
+
+tp_err_t *tp_autodiscovery_pr_ended(tp_db_t *db, apr_pool_t *p,
+                                    const tp_vcs_link_t *link,
+                                    const char *ws_id, int number,
+                                    tp_vcs_pr_state_e state)
+{
+    const char *origin = apr_psprintf(p, "origin %s%d closed unmerged",
+                                      link->conn.provider == TP_VCS_GITLAB
+                                      ? "MR !" : "PR #", number);
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if (state == TP_VCS_PR_MERGED) {
+        return tp_db_exec(db, p, &SQL_AD_GRADUATE, NULL,
+                          TP_DB_ARGS(ws_id, apr_itoa(p, number)));
+    }
+    if (state != TP_VCS_PR_CLOSED) {
+        return NULL;
+    }
+    if ((err = tp_db_exec(db, p, &SQL_AD_HAS_STATE, &rows,
+                          TP_DB_ARGS(ws_id))) != NULL) {
+        return err;
+    }
+    /* applied by someone after all: its resources are an operator's */
+    if (tp_row_bool(rows, 0, "has_state")) {
+        return set_lifecycle(db, p, ws_id, "pending_deletion",
+                             apr_pstrcat(p, origin, "; it has state: left "
+                                         "for an operator", NULL), NULL);
+    }
+    return set_lifecycle(db, p, ws_id, "archived",
+                         apr_pstrcat(p, origin, "; never applied \xE2\x80\x94 "
+                                     "auto-archived", NULL), NULL);
 }

@@ -36,6 +36,11 @@ typedef struct tp_ad_walk {
     const char *sha;                /* the commit walked */
     apr_array_header_t *files;      /* tp_vcs_file_t */
     apr_array_header_t *entries;    /* tp_ad_entry_t, one per directory */
+    /* a walk of a request's head: its number, and the branch's head
+     * that the workspaces it creates are seeded with (0, NULL: a walk of
+     * the branch, whose workspaces are seeded with sha) */
+    int pr_number;
+    const char *seed_sha;
 } tp_ad_walk_t;
 
 /* Walks rule over link's repository: the branch given (NULL: the rule's)
@@ -69,5 +74,36 @@ tp_err_t *tp_autodiscovery_reconcile(tp_db_t *db, apr_pool_t *p,
                                      tp_vcs_link_t *link, const char *owner,
                                      const char *name, const char *branch,
                                      const char *sha, int *changed);
+
+/* ---- directories that exist only in a request's branch ---- */
+
+/* The enabled rules (tp_ad_rule_t) of link that follow branch of
+ * owner/name. */
+tp_err_t *tp_ad_branch_rules(tp_db_t *db, apr_pool_t *p, tp_vcs_link_t *link,
+                             const char *owner, const char *name,
+                             const char *branch, apr_array_header_t **rules);
+
+/* For the requests' sync, request pr open against branch of owner/name:
+ * each of rules (tp_ad_branch_rules) walked at the request's head makes
+ * the workspaces of the directories that no workspace of the branch has,
+ * as reconciling does, with autodiscovery_pr_number the request's number
+ * and seeded with the branch's head: the poller leaves them to the
+ * request until it merges. *created counts them. A rule the provider
+ * refuses does not stop the others, as for tp_autodiscovery_reconcile. */
+tp_err_t *tp_autodiscovery_pr_open(tp_db_t *db, apr_pool_t *p,
+                                   tp_vcs_link_t *link,
+                                   const apr_array_header_t *rules,
+                                   const char *branch, const tp_vcs_pr_t *pr,
+                                   int *created);
+
+/* Workspace ws_id, made for request number, which ended (state): merged,
+ * it graduates (autodiscovery_pr_number cleared: the branch's poller
+ * runs it from its seed on, so the merge is its next run); closed
+ * unmerged, it is archived, or flagged pending_deletion when someone
+ * applied it after all. */
+tp_err_t *tp_autodiscovery_pr_ended(tp_db_t *db, apr_pool_t *p,
+                                    const tp_vcs_link_t *link,
+                                    const char *ws_id, int number,
+                                    tp_vcs_pr_state_e state);
 
 #endif

@@ -644,6 +644,28 @@ tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     return err;
 }
 
+tp_err_t *tp_vcs_pr_state(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          tp_vcs_pr_state_e *state)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+    int s;
+
+    if ((err = repo_get(p, c, owner, name, apr_psprintf(p, o->pr_one, number),
+                        &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    if ((s = o->pr_state(j)) < 0) {
+        return tp_err(p, 502, "%s answered no state", call.path);
+    }
+    *state = (tp_vcs_pr_state_e)s;
+    return NULL;
+}
+
 const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max)
 {
     const char *at = s;

@@ -217,6 +217,20 @@ tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                           const char *name, int number,
                           apr_array_header_t **files, int *truncated);
 
+/* What became of a request. */
+typedef enum {
+    TP_VCS_PR_OPEN,
+    TP_VCS_PR_MERGED,
+    TP_VCS_PR_CLOSED            /* closed unmerged */
+} tp_vcs_pr_state_e;
+
+/* Whether request number is open, merged or closed unmerged (GitHub's
+ * pull request, merged when it has a merged_at; GitLab's merge request
+ * state, a locked one counted open). 404 when there is none. */
+tp_err_t *tp_vcs_pr_state(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          tp_vcs_pr_state_e *state);
+
 /* A commit status's state, named per provider by tp_vcs_status_post. */
 typedef enum {
     TP_VCS_STATE_PENDING,
@@ -319,6 +333,10 @@ typedef struct tp_vcs_ops {
     const char *compare_path;
     const char *compare_old_path;
     int compare_max;
+    /* one request ("/pulls/%d"), and what became of it in its answer
+     * (a tp_vcs_pr_state_e, or -1 when the answer does not say) */
+    const char *pr_one;
+    int (*pr_state)(const tp_json_t *j);
 } tp_vcs_ops_t;
 
 extern const tp_vcs_ops_t tp_vcs_github_ops;

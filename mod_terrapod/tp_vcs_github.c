@@ -124,6 +124,21 @@ static int pr_parse(const tp_json_t *j, tp_vcs_pr_t *pr)
            && pr->title ? 0 : -1;
 }
 
+/* GET /repos/O/R/pulls/N: closed, and merged when it has a merged_at. */
+static int pr_state(const tp_json_t *j)
+{
+    const char *state = tp_json_gets(j, "state", NULL);
+
+    if (!state) {
+        return -1;
+    }
+    if (strcmp(state, "open") == 0) {
+        return TP_VCS_PR_OPEN;
+    }
+    return tp_json_gets(j, "merged_at", NULL) ? TP_VCS_PR_MERGED
+                                              : TP_VCS_PR_CLOSED;
+}
+
 /* A pull request's comments are its issue's. */
 static const char *comment_path(apr_pool_t *p, int number, const char *id)
 {
@@ -152,5 +167,6 @@ const tp_vcs_ops_t tp_vcs_github_ops = {
     "/pulls?state=open&base=", pr_parse, "/pulls/%d/files", "filename",
     "previous_filename", {"pending", "pending", "success", "failure", "error"},
     "context", 0, comment_path, "PATCH",
-    "/compare/%s...%s", "files", "filename", "previous_filename", 300
+    "/compare/%s...%s", "files", "filename", "previous_filename", 300,
+    "/pulls/%d", pr_state
 };

@@ -52,6 +52,21 @@ static int pr_parse(const tp_json_t *j, tp_vcs_pr_t *pr)
            && pr->title ? 0 : -1;
 }
 
+/* GET /projects/P/merge_requests/IID: opened, locked (being merged),
+ * merged or closed. */
+static int pr_state(const tp_json_t *j)
+{
+    const char *state = tp_json_gets(j, "state", NULL);
+
+    if (!state) {
+        return -1;
+    }
+    if (strcmp(state, "merged") == 0) {
+        return TP_VCS_PR_MERGED;
+    }
+    return strcmp(state, "closed") == 0 ? TP_VCS_PR_CLOSED : TP_VCS_PR_OPEN;
+}
+
 static const char *comment_path(apr_pool_t *p, int number, const char *id)
 {
     return apr_psprintf(p, "/merge_requests/%d/notes%s%s", number,
@@ -79,5 +94,5 @@ const tp_vcs_ops_t tp_vcs_gitlab_ops = {
     {"pending", "running", "success", "failed", "canceled"}, "name", 1,
     comment_path, "PUT",
     "/repository/compare?from=%s&to=%s", "diffs", "new_path", "old_path",
-    1000
+    1000, "/merge_requests/%d", pr_state
 };

@@ -12,6 +12,7 @@
 #include "tp_runs.h"
 #include "tp_json.h"
 #include "tp_crypto.h"
+#include "tp_autodiscovery_store.h"
 
 /* the one organization, as the web UI's paths name it */
 #define ORGANIZATION "default"
@@ -151,7 +152,8 @@ apr_status_t tp_vcs_identifier_split(apr_pool_t *p, const char *identifier,
 static const tp_stmt_t SQL_PR_WORKSPACES = {"vcs_pr_workspaces",
     "SELECT id, vcs_repo_url, vcs_branch, working_directory,"
     "       trigger_prefixes::text AS trigger_prefixes,"
-    "       file_triggers_enabled, speculative_enabled"
+    "       file_triggers_enabled, speculative_enabled,"
+    "       autodiscovery_pr_number"
     "  FROM workspaces"
     " WHERE vcs_connection_id = %s AND vcs_repo_url <> ''"
     "   AND lifecycle_state = 'active'"
@@ -160,6 +162,13 @@ static const tp_stmt_t SQL_PR_WORKSPACES = {"vcs_pr_workspaces",
 static const tp_stmt_t SQL_PR_SEEN = {"vcs_pr_seen",
     "SELECT 1 FROM vcs_pr_runs"
     " WHERE workspace_id = %s AND pr_number = %s::integer AND head_sha = %s"};
+
+/* whether a workspace of the branch (a JSON list) has looked at the
+ * request's commit: then its directories were walked too */
+static const tp_stmt_t SQL_PR_KNOWN = {"vcs_pr_known",
+    "SELECT 1 FROM vcs_pr_runs"
+    " WHERE workspace_id IN (SELECT jsonb_array_elements_text(%s::jsonb))"
+    "   AND pr_number = %s::integer AND head_sha = %s LIMIT 1"};
 
 /* run_id NULL: the commit was looked at and touches nothing of it */
 static const tp_stmt_t SQL_PR_RECORD = {"vcs_pr_record",
@@ -212,6 +221,7 @@ typedef struct sync {
     const char *owner, *name, *branch;
     const char *finals;             /* JSON list of final run statuses */
     tp_rows_t *ws;                  /* the workspaces of the branch */
+    apr_array_header_t *rules;      /* its autodiscovery rules */
     int *queued;
 } sync_t;
 
@@ -280,15 +290,20 @@ static tp_err_t *branch_workspaces(sync_t *s, apr_pool_t *p)
     return NULL;
 }
 
-/* A digest of what the workspaces of the branch are: the list of
- * requests is asked conditionally only while it is the same, so a
- * workspace bound or changed since is looked at. */
-static const char *workspaces_digest(apr_pool_t *p, const tp_rows_t *ws)
+/* A digest of what the workspaces and autodiscovery rules of the branch
+ * are: the list of requests is asked conditionally only while it is the
+ * same, so a workspace bound or changed since, or a rule made, is looked
+ * at. */
+static const char *workspaces_digest(apr_pool_t *p, const tp_rows_t *ws,
+                                     const apr_array_header_t *rules)
 {
     tp_json_t *all = tp_json_array(p);
     const char *text;
     int i, j;
 
+    for (i = 0; i < rules->nelts; i++) {
+        tp_json_pushs(all, APR_ARRAY_IDX(rules, i, tp_ad_rule_t).id);
+    }
     for (i = 0; i < ws->nrows; i++) {
         for (j = 0; j < ws->ncols; j++) {
             tp_json_pushs(all, ws->cells[i * ws->ncols + j]
@@ -381,10 +396,13 @@ static tp_err_t *sync_workspace(sync_t *s, apr_pool_t *p, pr_work_t *w,
                                 int i)
 {
     const char *ws_id = tp_row(s->ws, i, "id"), *run_id = NULL;
+    const char *origin = tp_row(s->ws, i, "autodiscovery_pr_number");
     tp_rows_t *seen;
     tp_err_t *err;
 
-    if (!tp_row_bool(s->ws, i, "speculative_enabled")) {
+    /* a workspace of another request's branch is that request's alone */
+    if (!tp_row_bool(s->ws, i, "speculative_enabled")
+        || (origin && strcmp(origin, w->number) != 0)) {
         return NULL;
     }
     if ((err = tp_db_exec(s->db, p, &SQL_PR_SEEN, &seen,
@@ -419,6 +437,87 @@ static tp_err_t *sync_workspace(sync_t *s, apr_pool_t *p, pr_work_t *w,
         return err;
     }
     return stop_older(s, p, ws_id, w->number, w->pr->head_sha);
+}
+
+/* The directories only the request's head has, made workspaces by the
+ * branch's rules; a commit a workspace of the branch has looked at was
+ * walked already. The workspaces are read anew when some were made. A
+ * rule that cannot be walked (a tree too large, a repository URL of
+ * another host) leaves the request's plans to go on. */
+static tp_err_t *discover(sync_t *s, apr_pool_t *p, const pr_work_t *w)
+{
+    tp_json_t *ids = tp_json_array(p);
+    tp_rows_t *known;
+    tp_err_t *err;
+    int i, created;
+
+    if (s->rules->nelts == 0) {
+        return NULL;
+    }
+    for (i = 0; i < s->ws->nrows; i++) {
+        tp_json_pushs(ids, tp_row(s->ws, i, "id"));
+    }
+    if ((err = tp_db_exec(s->db, p, &SQL_PR_KNOWN, &known,
+                          TP_DB_ARGS(tp_json_dump(ids, p), w->number,
+                                     w->pr->head_sha))) != NULL
+        || known->nrows > 0) {
+        return err;
+    }
+    err = recorded(s, p, tp_autodiscovery_pr_open(s->db, p, s->link,
+                                                  s->rules, s->branch, w->pr,
+                                                  &created));
+    if (err && err->status != 413 && err->status != 422) {
+        return err;
+    }
+    return created > 0 ? branch_workspaces(s, p) : NULL;
+}
+
+/* 1 when request number is in prs. */
+static int listed(const apr_array_header_t *prs, int number)
+{
+    int i;
+
+    for (i = 0; i < prs->nelts; i++) {
+        if (APR_ARRAY_IDX(prs, i, tp_vcs_pr_t).number == number) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The workspaces made for requests that are no longer open (not in prs:
+ * asked, as a list may be cut, or the request now target another
+ * branch): graduated when the request merged, archived when it closed
+ * unmerged. *ended: how many. */
+static tp_err_t *end_discovered(sync_t *s, apr_pool_t *p,
+                                const apr_array_header_t *prs, int *ended)
+{
+    tp_vcs_pr_state_e state;
+    const char *origin;
+    tp_err_t *err;
+    int i, number;
+
+    *ended = 0;
+    for (i = 0; i < s->ws->nrows; i++) {
+        origin = tp_row(s->ws, i, "autodiscovery_pr_number");
+        if (!origin || listed(prs, number = atoi(origin))) {
+            continue;
+        }
+        err = recorded(s, p, tp_vcs_pr_state(p, &s->link->conn, s->owner,
+                                             s->name, number, &state));
+        if (err && err->status == 404) {
+            err = NULL;
+            state = TP_VCS_PR_CLOSED;   /* deleted: it never merged */
+        }
+        if (err || (err = tp_autodiscovery_pr_ended(s->db, p, s->link,
+                                                    tp_row(s->ws, i, "id"),
+                                                    number, state))
+                   != NULL) {
+            return err;
+        }
+        *ended += state != TP_VCS_PR_OPEN;
+    }
+    return NULL;
 }
 
 /* The runs of requests that are no longer open (prs) stopped. */
@@ -458,20 +557,24 @@ tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
                           const char *name, const char *branch,
                           int *queued)
 {
-    sync_t s = {db, env, link, owner, name, branch, NULL, NULL, queued};
+    sync_t s = {db, env, link, owner, name, branch, NULL, NULL, NULL,
+                queued};
     const char *id = apr_pstrcat(p, owner, "/", name, NULL), *digest;
     const char *etag = NULL;
     apr_array_header_t *prs;
     tp_rows_t *tag;
     tp_err_t *err;
-    int i, j;
+    int i, j, ended;
 
     *queued = 0;
     s.finals = finals_json(p);
-    if ((err = branch_workspaces(&s, p)) != NULL || s.ws->nrows == 0) {
+    if ((err = branch_workspaces(&s, p)) != NULL
+        || (err = tp_ad_branch_rules(db, p, link, owner, name, branch,
+                                     &s.rules)) != NULL
+        || (s.ws->nrows == 0 && s.rules->nelts == 0)) {
         return err;
     }
-    digest = workspaces_digest(p, s.ws);
+    digest = workspaces_digest(p, s.ws, s.rules);
     if ((err = tp_db_exec(db, p, &SQL_PR_LIST_TAG, &tag,
                           TP_DB_ARGS(link->id, id, branch, digest))) != NULL
         || (err = recorded(&s, p, tp_vcs_prs(p, &link->conn, owner, name,
@@ -491,14 +594,19 @@ tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,
         if (!tp_is_hex(w.pr->head_sha)) {
             continue;               /* not a commit this can fetch */
         }
+        err = discover(&s, p, &w);
         for (j = 0; !err && j < s.ws->nrows; j++) {
             err = sync_workspace(&s, p, &w, j);
         }
     }
-    if (err || (err = stop_closed(&s, p, prs)) != NULL) {
+    if (err || (err = stop_closed(&s, p, prs)) != NULL
+        || (err = end_discovered(&s, p, prs, &ended)) != NULL
+        || (ended && (err = branch_workspaces(&s, p)) != NULL)) {
         return err;
     }
-    /* all done: the same list next time has nothing new */
+    /* all done: the same list next time, with the workspaces as they are
+     * now, has nothing new */
+    digest = workspaces_digest(p, s.ws, s.rules);
     return etag ? tp_db_exec(db, p, &SQL_PR_LIST_TAGGED, NULL,
                              TP_DB_ARGS(link->id, id, branch, digest, etag))
                 : tp_db_exec(db, p, &SQL_PR_LIST_UNTAGGED, NULL,

@@ -18,7 +18,11 @@
  * as for pushes: tp_vcs_files_trigger): a plan-only run of the request's head commit
  * when that workspace has none of it yet (its archive downloaded once),
  * the unfinished runs of older commits of the request canceled. The
- * unfinished runs of requests no longer open are canceled. *queued: the
+ * unfinished runs of requests no longer open are canceled. The
+ * autodiscovery rules of the branch make workspaces of the directories
+ * only a request's head has (tp_autodiscovery_pr_open), planned for that
+ * request alone; when it is no longer open they graduate (merged) or are
+ * archived (closed unmerged: tp_autodiscovery_pr_ended). *queued: the
  * runs made. The connection's health records what the provider
  * answered. */
 tp_err_t *tp_vcs_prs_sync(tp_db_t *db, apr_pool_t *p, const tp_vcs_env_t *env,

@@ -1,7 +1,8 @@
 /* Unit tests of what pull and merge requests are told:
  * commit states and descriptions per run status,
  * their cut at 140 characters, the comment, the run page's URL,
- * repository identifiers, and the states GitLab refuses again. */
+ * repository identifiers, the states GitLab refuses again, and what
+ * became of a request as each provider answers it. */
 #include <check.h>
 #include <string.h>
 #include <apr_general.h>
@@ -180,6 +181,36 @@ START_TEST(states_refused_again)
 }
 END_TEST
 
+static int pr_state(const tp_vcs_ops_t *ops, const char *answer)
+{
+    return ops->pr_state(tp_json_parse(pool, answer, strlen(answer), NULL));
+}
+
+START_TEST(request_states)
+{
+    const tp_vcs_ops_t *gh = &tp_vcs_github_ops, *gl = &tp_vcs_gitlab_ops;
+
+    /* GitHub: closed is merged only with a merged_at */
+    ck_assert_int_eq(pr_state(gh, "{\"state\":\"open\"}"), TP_VCS_PR_OPEN);
+    ck_assert_int_eq(pr_state(gh, "{\"state\":\"closed\","
+                                  "\"merged_at\":\"2026-01-01T00:00:00Z\"}"),
+                     TP_VCS_PR_MERGED);
+    ck_assert_int_eq(pr_state(gh, "{\"state\":\"closed\","
+                                  "\"merged_at\":null}"), TP_VCS_PR_CLOSED);
+    ck_assert_int_eq(pr_state(gh, "{\"number\":3}"), -1);
+    /* GitLab: a locked request is being merged, not yet merged */
+    ck_assert_int_eq(pr_state(gl, "{\"state\":\"opened\"}"), TP_VCS_PR_OPEN);
+    ck_assert_int_eq(pr_state(gl, "{\"state\":\"locked\"}"), TP_VCS_PR_OPEN);
+    ck_assert_int_eq(pr_state(gl, "{\"state\":\"merged\"}"),
+                     TP_VCS_PR_MERGED);
+    ck_assert_int_eq(pr_state(gl, "{\"state\":\"closed\"}"),
+                     TP_VCS_PR_CLOSED);
+    ck_assert_int_eq(pr_state(gl, "{}"), -1);
+    ck_assert_str_eq(apr_psprintf(pool, gh->pr_one, 7), "/pulls/7");
+    ck_assert_str_eq(apr_psprintf(pool, gl->pr_one, 7), "/merge_requests/7");
+}
+END_TEST
+
 Suite *vcs_pr_suite(void);
 
 Suite *vcs_pr_suite(void)
@@ -195,6 +226,7 @@ Suite *vcs_pr_suite(void)
     tcase_add_test(tc, run_url_and_context);
     tcase_add_test(tc, identifiers);
     tcase_add_test(tc, states_refused_again);
+    tcase_add_test(tc, request_states);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -46,6 +46,7 @@ sub routes {
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls$}, 'pulls'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls/(\d+)$}, 'pull'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls/(\d+)/files$},
          'pull_files'],
         ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40})$},
@@ -196,6 +197,21 @@ sub pulls {
         head => {ref => $_->{head}, sha => $_->{sha}},
         base => {ref => $_->{base}}} } @prs;
     return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+# One request: open, or closed (merged_at set when it merged).
+sub pull {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $full, $number) // return not_found();
+    return TP::FakeVCS::json_response(200, {number => $pr->{number},
+        state => $pr->{open} ? 'open' : 'closed', title => $pr->{title},
+        html_url => "$self->{base}/$full/pull/$pr->{number}",
+        merged => $pr->{merged} ? JSON::PP::true : JSON::PP::false,
+        merged_at => $pr->{merged} ? '2026-01-01T00:00:00Z' : undef,
+        merge_commit_sha => $pr->{merge_sha},
+        head => {ref => $pr->{head}}, base => {ref => $pr->{base}}});
 }
 
 sub pull_files {

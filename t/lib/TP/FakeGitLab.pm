@@ -32,6 +32,8 @@ sub routes {
          'archive'],
         ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests$},
          'merge_requests'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)$},
+         'merge_request'],
         ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/diffs$},
          'diffs'],
         ['POST', qr{^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{40})$},
@@ -209,6 +211,21 @@ sub merge_requests {
         source_branch => $_->{head}, target_branch => $_->{base},
         sha => $_->{sha}} } @mrs;
     return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+# One merge request: opened, merged or closed.
+sub merge_request {
+    my ($self, $req, $state, $id, $iid) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $path, $iid)
+        // return not_found('Merge Request');
+    return TP::FakeVCS::json_response(200, {iid => $pr->{number},
+        id => 1000 + $pr->{number}, title => $pr->{title},
+        state => $pr->{merged} ? 'merged' : $pr->{open} ? 'opened' : 'closed',
+        web_url => "$self->{base}/$path/-/merge_requests/$pr->{number}",
+        source_branch => $pr->{head}, target_branch => $pr->{base},
+        merge_commit_sha => $pr->{merge_sha}});
 }
 
 sub diffs {

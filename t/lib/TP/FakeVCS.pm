@@ -15,6 +15,7 @@ package TP::FakeVCS;
 #   my $n = $gh->pr_open(repo => 'acme/infra', head => 'feature',
 #                        base => 'main', title => 'More');
 #   # a push to the request is a push to its head branch
+#   my $merge = $gh->pr_merge('acme/infra', $n);   # merged into its base
 #
 # Tests change the repositories as people do (commit_to: a commit pushed
 # to a branch) and send the module webhook deliveries signed as the
@@ -103,6 +104,15 @@ sub pr_close {
     $self->control(pr_close => {repo => $repo, number => $number});
 }
 
+# Merges request $number as a merge button does: a merge commit of its
+# head into its base branch in the bare repository, the request closed as
+# merged. Returns the merge commit's SHA.
+sub pr_merge {
+    my ($self, $repo, $number) = @_;
+    return $self->control(pr_merge => {repo => $repo,
+                                       number => $number})->{sha};
+}
+
 # The commit statuses posted, oldest first: {repo, sha, state, context
 # (GitLab's name), description, target_url}.
 sub statuses { @{ $_[0]->control('statuses') } }
@@ -135,6 +145,25 @@ sub control_pr_close {
                               && $_->{number} == $body->{number} }
                        @{ $state->{prs} };
     return {};
+}
+
+sub control_pr_merge {
+    my ($self, $body, $state) = @_;
+    my $pr = $self->pr_of($state, $body->{repo}, $body->{number})
+        // die "no request $body->{number}";
+    my $dir = ($self->{repos} // $self->{projects})->{$pr->{repo}};
+    my ($base, $head) = map { $self->branch_sha($dir, $_) // die "no $_" }
+                        @$pr{qw(base head)};
+    my ($tree) = split /\n/, git($dir, 'merge-tree', '--write-tree', $base,
+                                 $head) // die 'the request conflicts';
+    local @ENV{qw(GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME
+                  GIT_COMMITTER_EMAIL)} = ('merger', 'merger@test.local') x 2;
+    my $sha = git($dir, 'commit-tree', $tree, '-p', $base, '-p', $head, '-m',
+                  "Merge request $pr->{number} from $pr->{head}") =~ s/\s+$//r;
+    defined git($dir, 'update-ref', "refs/heads/$pr->{base}", $sha, $base)
+        or die 'the base moved';
+    @$pr{qw(open merged merge_sha)} = (0, 1, $sha);
+    return {sha => $sha};
 }
 
 sub respond {
