@@ -152,8 +152,10 @@ resource "terraform_data" "noisy" {
     await signIn(page, admin, `/app/default/workspaces/${name}/runs/${run}`);
     const log = page.getByRole('region', { name: /^Apply output, \d+ lines$/ });
     await expect(log).toBeVisible();
-    const lines = Number((await log.getAttribute('aria-label')).match(/(\d+) lines/)[1]);
-    expect(lines).toBeGreaterThan(6000);
+    // the log arrives in reads of a limited size: the count grows to all of it
+    await expect.poll(async () =>
+        Number((await log.getAttribute('aria-label')).match(/(\d+) lines/)[1]),
+    { timeout: 30000 }).toBeGreaterThan(6000);
     // a screenful and some either side, not six thousand rows
     expect(await log.locator('.log-line').count()).toBeLessThan(200);
     const red = log.locator('span.ansi-fg1.ansi-bold', { hasText: 'red alert' });
