@@ -252,7 +252,7 @@ extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
     tp_type_configuration_versions, tp_type_state_versions,
     tp_type_state_version_outputs, tp_type_users, tp_type_projects,
-    tp_type_run_events;
+    tp_type_run_events, tp_type_ingress_attributes;
 
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
@@ -560,6 +560,8 @@ tp_err_t *tp_api_state_version_raw_upload(tp_req_t *req);
 tp_err_t *tp_api_cv_list(tp_req_t *req);
 tp_err_t *tp_api_cv_create(tp_req_t *req);
 tp_err_t *tp_api_cv_show(tp_req_t *req);
+tp_err_t *tp_api_cv_ingress_attributes(tp_req_t *req);
+tp_err_t *tp_api_workspace_vcs_refs(tp_req_t *req);
 tp_err_t *tp_api_cv_upload(tp_req_t *req);
 tp_err_t *tp_api_cv_download(tp_req_t *req);
 tp_err_t *tp_api_cv_download_ticket(tp_req_t *req);
@@ -593,6 +595,14 @@ tp_err_t *tp_api_run_apply_phase(tp_req_t *req);
  * auto-queue-runs is set, on behalf of its creator. */
 tp_err_t *tp_run_queue_for_cv(tp_req_t *req, const char *ws_id,
                               const char *cv_id, const char *created_by);
+/* The configuration of a run asked for without one (api/workspace_vcs.c):
+ * on a workspace bound to a repository, the commit of in->vcs_ref (a
+ * branch, tag or SHA) or of the tracked branch's head is fetched and made
+ * a configuration version with its ingress; a ref other than the tracked
+ * branch makes it speculative, so the run is plan-only. Nothing is done
+ * for an unbound workspace (a vcs-ref there is a 422). */
+tp_err_t *tp_ws_vcs_run_config(tp_req_t *req, const tp_ws_t *ws,
+                               tp_run_spec_t *in);
 tp_err_t *tp_api_agent_pool_list(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_create(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_show(tp_req_t *req);

@@ -134,6 +134,9 @@ const tp_route_t tp_routes[] = {
      WSADM, .summary = "Update a workspace"},
     {"DELETE", NATIVE "/workspaces/{id}", USER, tp_api_workspace_delete,
      WSADM, .summary = "Delete a workspace"},
+    {"GET", NATIVE "/workspaces/{id}/vcs-refs", USER,
+     tp_api_workspace_vcs_refs, READ,
+     .summary = "List the branches and tags of a workspace's repository"},
 
     /* projects group workspaces; any user reads them, platform admins
      * manage them (a project grants nothing on its workspaces) */
@@ -223,6 +226,9 @@ const tp_route_t tp_routes[] = {
      READ, .summary = "Compare two configuration versions"},
     {"GET", V2 "/configuration-versions/{id}", USER, tp_api_cv_show, READ,
      .summary = "Show a configuration version"},
+    {"GET", V2 "/configuration-versions/{id}/ingress-attributes", USER,
+     tp_api_cv_ingress_attributes, READ,
+     .summary = "Show where a configuration version came from"},
     {"PUT", V2 "/configuration-versions/{id}/upload", CAP, tp_api_cv_upload,
      "cv-upload", .summary = "Upload a configuration version's tarball"},
     {"GET", NATIVE "/configuration-versions/download-by-ticket/{ticket}",
@@ -520,5 +526,6 @@ const tp_type_t *const tp_types[] = {
     &tp_type_organizations, &tp_type_workspaces, &tp_type_runs,
     &tp_type_plans, &tp_type_applies, &tp_type_configuration_versions,
     &tp_type_state_versions, &tp_type_state_version_outputs, &tp_type_users,
-    &tp_type_projects, &tp_type_run_events, NULL
+    &tp_type_projects, &tp_type_run_events, &tp_type_ingress_attributes,
+    NULL
 };

@@ -347,10 +347,7 @@ static tp_err_t *resolve_cv(tp_db_t *db, apr_pool_t *p, const char *ws_id,
         return in->cv_id
                ? tp_err(p, 422, "configuration version %s does not belong to "
                         "this workspace", in->cv_id)
-               : tp_err(p, 422, "Workspace has no uploaded configuration. "
-                        "Upload one via 'tofu plan' / 'tofu apply' (CLI), or "
-                        "POST a configuration version + tarball before "
-                        "queueing a run.");
+               : tp_err(p, 422, TP_RUN_NO_CONFIG);
     }
     if (strcmp(tp_row(rows, 0, "status"), "uploaded") != 0) {
         return tp_err(p, 409, "configuration version %s is %s, not uploaded",
@@ -398,13 +395,29 @@ static tp_err_t *insert_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                 : NULL;
 }
 
+tp_err_t *tp_run_allowed(apr_pool_t *p, const tp_run_spec_t *spec,
+                         int allow_destroy)
+{
+    tp_level_e need = spec->plan_only || spec->save_plan ? TP_LEVEL_PLAN
+                                                         : TP_LEVEL_WRITE;
+
+    if (spec->level < need) {
+        return tp_err(p, 403, "this run needs %s on the workspace",
+                      need == TP_LEVEL_PLAN ? "plan" : "write");
+    }
+    if (spec->is_destroy && !allow_destroy) {
+        return tp_err(p, 422, "destroy runs are turned off for this "
+                      "workspace (allow-destroy-plan is false)");
+    }
+    return NULL;
+}
+
 /* The configuration is resolved before the level is checked: a
  * speculative one makes the run plan-only, which needs less. */
 static tp_err_t *create_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                             tp_run_spec_t *in, const char *created_by,
                             const char *id)
 {
-    tp_level_e need;
     tp_rows_t *rows;
     tp_err_t *err;
 
@@ -418,14 +431,10 @@ static tp_err_t *create_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
     if ((err = resolve_cv(db, p, ws_id, in)) != NULL) {
         return err;
     }
-    need = in->plan_only || in->save_plan ? TP_LEVEL_PLAN : TP_LEVEL_WRITE;
-    if (in->level < need) {
-        return tp_err(p, 403, "this run needs %s on the workspace",
-                      need == TP_LEVEL_PLAN ? "plan" : "write");
-    }
-    if (in->is_destroy && !tp_row_bool(rows, 0, "allow_destroy_plan")) {
-        return tp_err(p, 422, "destroy runs are turned off for this "
-                      "workspace (allow-destroy-plan is false)");
+    if ((err = tp_run_allowed(p, in, tp_row_bool(rows, 0,
+                                                 "allow_destroy_plan")))
+        != NULL) {
+        return err;
     }
     if (!in->has_auto_apply) {
         in->auto_apply = tp_row_bool(rows, 0, "auto_apply");

@@ -13,6 +13,12 @@
 /* Seconds a claimed run may stay in planning or applying. */
 #define TP_RUN_DEADLINE (6 * 3600)
 
+/* The answer to a run that has no configuration to run. */
+#define TP_RUN_NO_CONFIG \
+    "Workspace has no uploaded configuration. Upload one via 'tofu plan' / " \
+    "'tofu apply' (CLI), or POST a configuration version + tarball before " \
+    "queueing a run."
+
 /* What a new run is to do, as POST /runs describes it. */
 typedef struct tp_run_spec {
     const char *cv_id;          /* NULL: the workspace's newest uploaded,
@@ -28,6 +34,13 @@ typedef struct tp_run_spec {
     const char *variables;
     tp_level_e level;           /* the creator's on the workspace */
 } tp_run_spec_t;
+
+/* Whether spec's creator may create it on a workspace that allows
+ * destroy plans (allow_destroy) or not: 403 below the level it needs
+ * (plan-only runs and saved plans need plan, others write), 422 for a
+ * destroy run the workspace does not allow. */
+tp_err_t *tp_run_allowed(apr_pool_t *p, const tp_run_spec_t *spec,
+                         int allow_destroy);
 
 /* Creates a run of workspace ws_id for created_by (an email; NULL: the
  * server) in one transaction: its configuration resolved (422 when there

@@ -2,6 +2,7 @@
  * URLs (tp_vcs.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <apr_file_io.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
@@ -94,9 +95,7 @@ const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
            ? server_url : apr_pstrcat(p, server_url, path, NULL);
 }
 
-/* The web root repositories live under: the public service's, or the
- * server URL without its API path. */
-static const char *web_root(apr_pool_t *p, tp_vcs_provider_e provider,
+const char *tp_vcs_web_root(apr_pool_t *p, tp_vcs_provider_e provider,
                             const char *server_url)
 {
     const char *base;
@@ -130,7 +129,7 @@ apr_status_t tp_vcs_repo_parse(apr_pool_t *p, tp_vcs_provider_e provider,
                                const char *server_url, const char *repo_url,
                                const char **owner, const char **name)
 {
-    const char *root = web_root(p, provider, server_url);
+    const char *root = tp_vcs_web_root(p, provider, server_url);
     apr_size_t rn = strlen(root);
     char *rest, *seg, *last_slash;
     int segments = 0;
@@ -210,6 +209,28 @@ static const char *provider_message(apr_pool_t *p, const char *body)
     return m ? apr_pstrndup(p, m, 200) : "";
 }
 
+#define REFUSAL_READ 4096   /* bytes of a refusal read from a download */
+
+/* The start of a refusal a download wrote to its file instead of memory,
+ * for its message. */
+static const char *refusal_of(apr_pool_t *p, const char *file)
+{
+    char *buf = apr_palloc(p, REFUSAL_READ + 1);
+    apr_size_t n = REFUSAL_READ;
+    apr_file_t *f;
+
+    if (apr_file_open(&f, file, APR_FOPEN_READ, APR_OS_DEFAULT, p)
+        != APR_SUCCESS) {
+        return "";
+    }
+    if (apr_file_read(f, buf, &n) != APR_SUCCESS) {
+        n = 0;
+    }
+    apr_file_close(f);
+    buf[n] = '\0';
+    return buf;
+}
+
 /* How long to wait before attempt n (1, 2, ...): what Retry-After asked
  * within TP_VCS_RETRY_MAX, else a quarter second doubling. */
 static apr_interval_time_t backoff(int n, long retry_after)
@@ -228,6 +249,7 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
     tp_http_req_t req = {0};
     tp_http_resp_t resp;
     tp_err_t *err = NULL;
+    const char *message;
     int attempt;
 
     req.method = method;
@@ -275,10 +297,11 @@ tp_err_t *tp_vcs_request(apr_pool_t *p, tp_vcs_conn_t *c,
         || (resp.status == 304 && call->etag)) {
         return NULL;
     }
+    message = provider_message(p, call->out_file
+                                  ? refusal_of(p, call->out_file) : resp.body);
     return tp_err(p, resp.status == 404 ? 404 : 502, "%s %s answered %d%s%s",
-                  method, call->path, resp.status,
-                  *provider_message(p, resp.body) ? ": " : "",
-                  provider_message(p, resp.body));
+                  method, call->path, resp.status, *message ? ": " : "",
+                  message);
 }
 
 /* Percent-encodes s for a path: all but the unreserved characters, and
@@ -471,10 +494,14 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     tp_json_t *j;
     tp_err_t *err;
 
-    if ((err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
-                        escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
-                        &call)) != NULL
-        || (err = answer_json(p, &call, &j)) != NULL) {
+    err = repo_get(p, c, owner, name, apr_pstrcat(p, o->commits,
+                   escape(p, ref, c->provider == TP_VCS_GITHUB), NULL),
+                   &call);
+    /* GitHub answers a ref that names no commit with a 422 */
+    if (err && call.status == 422) {
+        return tp_err(p, 404, "%s/%s has no commit %s", owner, name, ref);
+    }
+    if (err || (err = answer_json(p, &call, &j)) != NULL) {
         return err;
     }
     memset(commit, 0, sizeof(*commit));

@@ -37,6 +37,12 @@ const char *tp_vcs_server_url_check(apr_pool_t *p, const char *url,
 const char *tp_vcs_api_base(apr_pool_t *p, tp_vcs_provider_e provider,
                             const char *server_url);
 
+/* The web root repositories live under: the public service's
+ * (https://github.com, https://gitlab.com), or the server URL without
+ * its API path. */
+const char *tp_vcs_web_root(apr_pool_t *p, tp_vcs_provider_e provider,
+                            const char *server_url);
+
 /* A repository's web URL on the connection's host
  * (https://github.com/OWNER/REPO, https://HOST/OWNER/REPO for a server
  * URL, an optional ".git" or trailing slash): *owner and *name. GitHub

@@ -49,6 +49,22 @@ tp_json_t *tp_vcs_ingress_json(apr_pool_t *p, const tp_vcs_ingress_t *ing)
     return j;
 }
 
+tp_json_t *tp_vcs_refs_json(apr_pool_t *p, const apr_array_header_t *refs)
+{
+    tp_json_t *list = tp_json_array(p), *e;
+    int i;
+
+    for (i = 0; i < refs->nelts; i++) {
+        e = tp_json_object(p);
+        tp_json_sets(e, APR_ARRAY_IDX(refs, i, tp_vcs_ref_t).name, "name",
+                     NULL);
+        tp_json_sets(e, APR_ARRAY_IDX(refs, i, tp_vcs_ref_t).sha, "sha",
+                     NULL);
+        tp_json_push(list, e);
+    }
+    return list;
+}
+
 int tp_vcs_ref_is_sha(const char *ref)
 {
     apr_size_t n = strlen(ref);

@@ -29,6 +29,9 @@ typedef struct tp_vcs_ingress {
  * null for what is unknown. */
 tp_json_t *tp_vcs_ingress_json(apr_pool_t *p, const tp_vcs_ingress_t *ing);
 
+/* refs (of tp_vcs_ref_t) as the API lists them: [{name, sha}]. */
+tp_json_t *tp_vcs_refs_json(apr_pool_t *p, const apr_array_header_t *refs);
+
 /* Whether a vcs-ref names a commit by its SHA: 7 to 40 hex digits. */
 int tp_vcs_ref_is_sha(const char *ref);
 

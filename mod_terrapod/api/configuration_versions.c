@@ -13,12 +13,17 @@
 #define DIFF_FILE_MAX (1 << 20)         /* larger files: path only */
 #define DIFF_PAIR_MAX (32 << 20)        /* both versions, uncompressed */
 
+/* a version from a repository has ingress attributes, under an id of
+ * their own derived from the version's, as TFE's are */
+#define IA_ID "CASE WHEN cv.ingress IS NOT NULL" \
+              " THEN 'ia-' || substr(cv.id, 4) END"
 #define CV_COLUMNS \
     "cv.id, cv.workspace_id, cv.status, cv.error, cv.error_message," \
     " cv.auto_queue_runs, cv.speculative, cv.provisional, cv.source," \
     " cv.size, cv.file_count, cv.created_by," \
     " tp_ts(cv.created_at) AS created_at," \
-    " tp_ts(cv.uploaded_at) AS uploaded_at"
+    " tp_ts(cv.uploaded_at) AS uploaded_at, cv.ingress::text AS ingress," \
+    " " IA_ID " AS ingress_id"
 
 static const tp_stmt_t SQL_CV_INSERT = {"cv_insert",
     "INSERT INTO configuration_versions (id, workspace_id, auto_queue_runs,"
@@ -63,6 +68,8 @@ static const tp_attr_t CV_ATTRS[] = {
 
 static const tp_rel_t CV_RELS[] = {
     {"workspace", "workspaces", TP_REL_ONE, "workspace_id"},
+    {"ingress-attributes", "ingress-attributes", TP_REL_ONE, "ingress_id",
+     "/api/v2/configuration-versions/%s/ingress-attributes"},
     {NULL, NULL, 0, NULL}
 };
 
@@ -98,6 +105,44 @@ static tp_json_t *cv_include(tp_req_t *req, const tp_rows_t *rows, int i)
 
 const tp_type_t tp_type_configuration_versions = {&CV_DESC, &SQL_CV_BY_IDS,
                                                   NULL, cv_include};
+
+/* ---- ingress attributes ---- */
+
+static const tp_rel_t IA_RELS[] = {
+    {"configuration-version", "configuration-versions", TP_REL_ONE, "id"},
+    {NULL, NULL, 0, NULL}
+};
+
+static const tp_type_desc_t IA_DESC = {
+    "ingress-attributes", "ingress_id", NULL, NULL, IA_RELS
+};
+
+/* Rendered from a version's row: the attributes are its ingress as
+ * stored. */
+static tp_json_t *ia_resource(apr_pool_t *p, const tp_rows_t *rows, int i)
+{
+    tp_json_t *r = tp_resource_render(p, &IA_DESC, rows, i);
+
+    tp_json_setj(r, tp_row_json(p, rows, i, "ingress"), "attributes", NULL);
+    tp_json_sets(r, tp_resource_link(p,
+                     "/api/v2/configuration-versions/%s/ingress-attributes",
+                     tp_row(rows, i, "id")), "links", "self", NULL);
+    return r;
+}
+
+static tp_json_t *ia_include(tp_req_t *req, const tp_rows_t *rows, int i)
+{
+    return tp_row_ws_level(req, rows, i) < TP_LEVEL_READ
+           ? NULL : ia_resource(req->r->pool, rows, i);
+}
+
+static const tp_stmt_t SQL_IA_BY_IDS = {"ia_by_ids",
+    "SELECT " CV_COLUMNS "," TP_WS_ACCESS_COLUMNS
+    " FROM configuration_versions cv JOIN workspaces w ON w.id = cv.workspace_id"
+    " WHERE" TP_AMONG_KEYS(IA_ID)};
+
+const tp_type_t tp_type_ingress_attributes = {&IA_DESC, &SQL_IA_BY_IDS,
+                                              NULL, ia_include};
 
 static tp_err_t *send_cv(tp_req_t *req, int status, const char *id)
 {
@@ -168,6 +213,28 @@ tp_err_t *tp_api_cv_show(tp_req_t *req)
     return err ? err : tp_send_json(req, 200,
                                     tp_jsonapi_doc(req->r->pool,
                                                    cv_resource(req, rows, 0)));
+}
+
+/* GET configuration-versions/{id}/ingress-attributes: 404 for a version
+ * that was not made from a repository. */
+tp_err_t *tp_api_cv_ingress_attributes(tp_req_t *req)
+{
+    const char *id = tp_param(&req->params, "id");
+    tp_rows_t *rows;
+    tp_ws_t *ws;
+    tp_err_t *err = load_cv(req, id, &rows, &ws);
+
+    if (err) {
+        return err;
+    }
+    if (!tp_row(rows, 0, "ingress_id")) {
+        return tp_err(req->r->pool, 404, "configuration version %s has no "
+                      "ingress attributes: it was not made from a "
+                      "repository", id);
+    }
+    return tp_send_json(req, 200, tp_jsonapi_doc(req->r->pool,
+                                                 ia_resource(req->r->pool,
+                                                             rows, 0)));
 }
 
 tp_err_t *tp_api_cv_list(tp_req_t *req)

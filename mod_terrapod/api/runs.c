@@ -360,6 +360,8 @@ static tp_err_t *parse_run(apr_pool_t *p, const tp_json_t *body,
     return NULL;
 }
 
+/* A run asked for without a configuration version runs the workspace's
+ * repository when it has one, else its newest upload. */
 static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
                             tp_run_spec_t *in, const char **id)
 {
@@ -367,7 +369,9 @@ static tp_err_t *create_run(tp_req_t *req, const char *ws_id,
     tp_db_t *db;
     tp_err_t *err = tp_ws_require(req, ws_id, TP_LEVEL_READ, &ws);
 
-    if (err || (err = tp_req_db(req, &db)) != NULL) {
+    if (err || (!in->cv_id && (err = tp_ws_vcs_run_config(req, ws, in))
+                              != NULL)
+        || (err = tp_req_db(req, &db)) != NULL) {
         return err;
     }
     in->level = ws->level;

@@ -6,6 +6,7 @@
  * connection never changes; another provider is another connection. */
 #include <apr_strings.h>
 #include "../mod_terrapod.h"
+#include "../tp_vcs_config.h"
 #include "../tp_crypto.h"
 #include "../tp_vcs_store.h"
 #include "../tp_archive.h"
@@ -389,23 +390,6 @@ tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req)
 
 /* ---- testing a connection ---- */
 
-/* refs as the seed's vcs-refs lists them: [{name, sha}] */
-static tp_json_t *refs_json(apr_pool_t *p, const apr_array_header_t *refs)
-{
-    tp_json_t *list = tp_json_array(p), *e;
-    int i;
-
-    for (i = 0; i < refs->nelts; i++) {
-        e = tp_json_object(p);
-        tp_json_sets(e, APR_ARRAY_IDX(refs, i, tp_vcs_ref_t).name, "name",
-                     NULL);
-        tp_json_sets(e, APR_ARRAY_IDX(refs, i, tp_vcs_ref_t).sha, "sha",
-                     NULL);
-        tp_json_push(list, e);
-    }
-    return list;
-}
-
 /* Reads what runs will need of a repository: its default branch, the
  * branches and tags, and the archive of the default branch's head,
  * checked as an uploaded configuration is. */
@@ -446,8 +430,8 @@ static tp_err_t *read_repository(tp_req_t *req, tp_vcs_conn_t *c,
     apr_file_close(f);
     tp_json_sets(out, branch, "default-branch", NULL);
     tp_json_sets(out, head, "head", NULL);
-    tp_json_setj(out, refs_json(p, branches), "branches", NULL);
-    tp_json_setj(out, refs_json(p, tags), "tags", NULL);
+    tp_json_setj(out, tp_vcs_refs_json(p, branches), "branches", NULL);
+    tp_json_setj(out, tp_vcs_refs_json(p, tags), "tags", NULL);
     tp_json_seti(out, info.files, "archive-files", NULL);
     return NULL;
 }

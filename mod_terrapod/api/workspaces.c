@@ -5,6 +5,7 @@
 #include <apr_lib.h>
 #include "../mod_terrapod.h"
 #include "../tp_backup.h"
+#include "../tp_vcs_config.h"
 
 #define WS_COLUMNS \
     "w.id, w.name, w.description, w.owner_email, w.execution_mode," \
@@ -23,6 +24,7 @@
     " w.allow_destroy_plan, w.file_triggers_enabled, w.queue_all_runs," \
     " w.speculative_enabled, w.global_remote_state," \
     " w.trigger_prefixes::text AS trigger_prefixes," \
+    " vc.provider AS vcs_provider, vc.server_url AS vcs_server_url," \
     " tp_ts(w.created_at) AS created_at, tp_ts(w.updated_at) AS updated_at," \
     " cur.id AS current_state_version_id," \
     " COALESCE(cur.resource_count, 0) AS resource_count," \
@@ -38,7 +40,8 @@
     " LEFT JOIN LATERAL (" \
     "   SELECT sv.id, sv.resource_count FROM state_versions sv" \
     "    WHERE sv.workspace_id = w.id AND sv.status = 'finalized'" \
-    "    ORDER BY sv.seq DESC LIMIT 1) cur ON true"
+    "    ORDER BY sv.seq DESC LIMIT 1) cur ON true" \
+    " LEFT JOIN vcs_connections vc ON vc.id = w.vcs_connection_id"
 #define WS_FROM " FROM workspaces w" WS_CURRENT
 
 static const tp_stmt_t SQL_WS_BY_ID = {"ws_by_id",
@@ -110,6 +113,10 @@ static const tp_stmt_t SQL_WS_UPDATE = {"ws_update",
     " trigger_prefixes = COALESCE(%s::jsonb, trigger_prefixes),"
     " updated_at = now()"
     " WHERE id = %s RETURNING id"};
+
+/* what a workspace's repository URL is checked against */
+static const tp_stmt_t SQL_WS_VCS_CONN = {"ws_vcs_conn",
+    "SELECT provider, server_url FROM vcs_connections WHERE id = %s"};
 
 static const tp_stmt_t SQL_WS_NAME_TAKEN = {"ws_name_taken",
     "SELECT 1 FROM workspaces WHERE name = %s AND id <> %s"};
@@ -236,6 +243,40 @@ static const tp_type_desc_t WS_DESC = {
     "workspaces", NULL, "/api/v2/workspaces/%s", WS_ATTRS, WS_RELS
 };
 
+/* TFE's vcs-repo of a workspace bound to a repository, else NULL. */
+static tp_json_t *vcs_repo(apr_pool_t *p, const tp_rows_t *rows, int i)
+{
+    const char *conn = tp_row(rows, i, "vcs_connection_id");
+    const char *url = tp_row(rows, i, "vcs_repo_url");
+    const char *server = tp_row(rows, i, "vcs_server_url");
+    const char *owner, *name, *branch = tp_row(rows, i, "vcs_branch");
+    const char *identifier = NULL;
+    int provider = conn ? tp_vcs_provider_named(tp_row(rows, i,
+                                                       "vcs_provider")) : -1;
+    tp_json_t *v;
+
+    if (provider < 0) {
+        return NULL;
+    }
+    if (tp_vcs_repo_parse(p, provider, server, url, &owner, &name)
+        == APR_SUCCESS) {
+        identifier = apr_pstrcat(p, owner, "/", name, NULL);
+    }
+    v = tp_json_object(p);
+    tp_json_sets(v, identifier, "identifier", NULL);
+    tp_json_sets(v, identifier, "display-identifier", NULL);
+    tp_json_sets(v, branch, "branch", NULL);
+    tp_json_sets(v, *url ? url : NULL, "repository-http-url", NULL);
+    tp_json_sets(v, tp_vcs_service_provider(provider, server),
+                 "service-provider", NULL);
+    tp_json_sets(v, conn, "oauth-token-id", NULL);
+    tp_json_sets(v, provider == TP_VCS_GITHUB ? conn : NULL,
+                 "github-app-installation-id", NULL);
+    tp_json_setb(v, 0, "ingress-submodules", NULL);
+    tp_json_setnull(v, "tags-regex", NULL);
+    return v;
+}
+
 static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                               tp_level_e lvl)
 {
@@ -253,7 +294,7 @@ static tp_json_t *ws_resource(apr_pool_t *p, const tp_rows_t *rows, int i,
                  "attributes", "operations", NULL);
     tp_json_each(labels, collect_tag_name, tags);
     tp_json_setj(w, tags, "attributes", "tag-names", NULL);
-    tp_json_setnull(w, "attributes", "vcs-repo", NULL);
+    tp_json_setj(w, vcs_repo(p, rows, i), "attributes", "vcs-repo", NULL);
     tp_json_setb(w, 0, "attributes", "structured-run-output-enabled", NULL);
     tp_json_sets(w, "default", "attributes", "source", NULL);
     /* TFE's one environment */
@@ -517,6 +558,7 @@ typedef struct {
     const char *ai_mode, *ai_context;
     const char *flags[WS_NFLAGS];      /* WS_FLAGS, in order */
     const char *trigger_prefixes;
+    const char *vcs_identifier;        /* TFE's vcs-repo: owner/name */
     int force;
     tp_json_t *labels_json;
 } ws_input_t;
@@ -707,6 +749,74 @@ static tp_err_t *parse_settings(apr_pool_t *p, const tp_json_t *a,
     return NULL;
 }
 
+static void bind_connection(ws_input_t *in, const char *id)
+{
+    in->vcs_set = "true";
+    in->vcs_connection_id = id;
+    /* drift detection follows a VCS connection unless said otherwise */
+    if (!in->drift_enabled) {
+        in->drift_enabled = "true";
+    }
+}
+
+/* TFE's vcs-repo: the repository as owner/name on the connection's host,
+ * its branch, and the connection, which TFE names by oauth-token-id or
+ * github-app-installation-id (either takes the connection's id here);
+ * null unbinds the workspace. */
+static tp_err_t *parse_vcs_repo(apr_pool_t *p, const tp_json_t *a,
+                                ws_input_t *in)
+{
+    tp_json_t *v = tp_json_get(a, "vcs-repo", NULL);
+    const char *oauth = NULL, *app = NULL, *branch = NULL, *conn;
+    tp_err_t *err;
+    int has;
+
+    switch (tp_json_type(a, "vcs-repo", NULL)) {
+    case TP_JSON_ABSENT:
+        return NULL;
+    case TP_JSON_NULL:
+        in->vcs_set = "true";
+        in->vcs_connection_id = NULL;
+        in->vcs_repo_url = in->vcs_branch = "";
+        return NULL;
+    case TP_JSON_OBJECT:
+        break;
+    default:
+        return tp_err(p, 422, "vcs-repo must be an object or null");
+    }
+    if ((err = tp_attr_string(p, v, "identifier", 500, &in->vcs_identifier,
+                              &has)) != NULL
+        || (err = tp_attr_string(p, v, "branch", 255, &branch, &has)) != NULL
+        || (err = tp_attr_string(p, v, "oauth-token-id", 100, &oauth, &has))
+           != NULL
+        || (err = tp_attr_string(p, v, "github-app-installation-id", 100,
+                                 &app, &has)) != NULL) {
+        return err;
+    }
+    if (oauth && app && strcmp(oauth, app) != 0) {
+        return tp_err(p, 422, "vcs-repo names two VCS connections: "
+                      "oauth-token-id %s and github-app-installation-id %s",
+                      oauth, app);
+    }
+    conn = oauth ? oauth : app;
+    if (conn && in->vcs_connection_id
+        && strcmp(conn, in->vcs_connection_id) != 0) {
+        return tp_err(p, 422, "vcs-repo names VCS connection %s, "
+                      "relationships.vcs-connection %s", conn,
+                      in->vcs_connection_id);
+    }
+    if (conn) {
+        bind_connection(in, conn);
+    }
+    if (branch) {
+        in->vcs_branch = branch;
+    }
+    if (in->vcs_identifier && !strchr(in->vcs_identifier, '/')) {
+        return tp_err(p, 422, "vcs-repo.identifier must be owner/name");
+    }
+    return NULL;
+}
+
 static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
                              ws_input_t *in)
 {
@@ -757,28 +867,25 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
         || (err = parse_settings(p, a, in)) != NULL) {
         return err;
     }
+    in->vcs_set = "false";
     switch (tp_json_type(body, "data", "relationships", "vcs-connection",
                          "data", NULL)) {
     case TP_JSON_NULL:
         in->vcs_set = "true";
         break;
     case TP_JSON_OBJECT:
-        in->vcs_set = "true";
-        in->vcs_connection_id = tp_json_gets(body, "data", "relationships",
-                                             "vcs-connection", "data", "id",
-                                             NULL);
+        bind_connection(in, tp_json_gets(body, "data", "relationships",
+                                         "vcs-connection", "data", "id",
+                                         NULL));
         if (!in->vcs_connection_id) {
             return tp_err(p, 422, "vcs-connection needs an id");
         }
-        /* drift detection follows a VCS connection unless said otherwise */
-        if (!in->drift_enabled) {
-            in->drift_enabled = "true";
-        }
         break;
     default:
-        in->vcs_set = "false";
+        break;
     }
-    if ((err = parse_project(p, body, in)) != NULL) {
+    if ((err = parse_vcs_repo(p, a, in)) != NULL
+        || (err = parse_project(p, body, in)) != NULL) {
         return err;
     }
     return parse_pool(p, body, a, in);
@@ -812,6 +919,54 @@ static tp_err_t *apply_input(tp_db_t *db, apr_pool_t *p, const char *id,
                    in->drift_interval, in->drift_ignore_rules, in->ai_mode,
                    in->ai_context, in->flags[0], in->flags[1], in->flags[2],
                    in->flags[3], in->flags[4], in->trigger_prefixes, id));
+}
+
+/* A workspace's repository must be one of its connection's host: checked
+ * when either changes (the identifier of a vcs-repo becomes the URL on
+ * that host). An unbound workspace keeps what it is sent. ws is NULL on
+ * create. */
+static tp_err_t *check_vcs(tp_db_t *db, apr_pool_t *p, const tp_ws_t *ws,
+                           ws_input_t *in)
+{
+    int setting = strcmp(in->vcs_set, "true") == 0;
+    const char *conn = setting ? in->vcs_connection_id
+                       : ws ? tp_row(ws->row, 0, "vcs_connection_id") : NULL;
+    const char *url, *server, *owner, *name;
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int provider;
+
+    if (!conn) {
+        return in->vcs_identifier
+               ? tp_err(p, 422, "vcs-repo.identifier needs a VCS connection: "
+                        "oauth-token-id, github-app-installation-id or "
+                        "relationships.vcs-connection")
+               : NULL;
+    }
+    if ((err = tp_db_exec(db, p, &SQL_WS_VCS_CONN, &rows, TP_DB_ARGS(conn)))
+        != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 422, "VCS connection %s not found", conn);
+    }
+    provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
+    server = tp_row(rows, 0, "server_url");
+    if (in->vcs_identifier) {
+        in->vcs_repo_url = apr_pstrcat(p, tp_vcs_web_root(p, provider,
+                                                          server),
+                                       "/", in->vcs_identifier, NULL);
+    }
+    url = in->vcs_repo_url ? in->vcs_repo_url
+          : ws ? tp_row(ws->row, 0, "vcs_repo_url") : "";
+    if (*url && (setting || in->vcs_repo_url)
+        && tp_vcs_repo_parse(p, provider, server, url, &owner, &name)
+           != APR_SUCCESS) {
+        return tp_err(p, 422, "vcs-repo-url %s is not a repository of VCS "
+                      "connection %s: it must be %s/OWNER/NAME", url, conn,
+                      tp_vcs_web_root(p, provider, server));
+    }
+    return NULL;
 }
 
 /* Tags sent the TFE way: relationships.tags (names) and
@@ -913,6 +1068,7 @@ tp_err_t *tp_api_workspace_create(tp_req_t *req)
         return tp_err(p, 422, "name is required");
     }
     if ((err = tp_req_db(req, &db)) != NULL
+        || (err = check_vcs(db, p, NULL, &in)) != NULL
         || (err = begin_with_project(db, p, &in)) != NULL
         || (err = tp_db_exec(db, p, &SQL_WS_INSERT, &rows,
                              TP_DB_ARGS(id, in.name, req->who->grants.email,
@@ -971,6 +1127,7 @@ tp_err_t *tp_api_workspace_update(tp_req_t *req)
         || (err = check_lockout(req, ws, &in)) != NULL
         || (err = check_pool(req, &in)) != NULL
         || (err = tp_req_db(req, &db)) != NULL
+        || (err = check_vcs(db, p, ws, &in)) != NULL
         || (err = begin_with_project(db, p, &in)) != NULL
         || (err = apply_input(db, p, ws->id, &in)) != NULL
         || (err = tp_db_commit(db)) != NULL) {

@@ -1,17 +1,21 @@
 /* The configuration tarball validator: any uploaded bytes are refused
  * with a 4xx naming why, or accepted within the limits; the in-memory
- * reader the diff uses agrees with the validator. */
+ * reader the diff uses agrees with the validator; stripping a provider's
+ * top directory refuses at least what the validator refuses, and what it
+ * writes the validator accepts. */
 #include <unistd.h>
 #include "fuzz.h"
 #include "tp_archive.h"
 
 static char path[] = "/tmp/tp-fuzz-archive-XXXXXX";
-static int fd = -1;
+static char stripped[] = "/tmp/tp-fuzz-stripped-XXXXXX";
+static int fd = -1, sfd = -1;
 
 /* The validator reads a file, as the upload handler hands it one. */
 static int store(const uint8_t *data, size_t size)
 {
-    if (fd < 0 && (fd = mkstemp(path)) < 0) {
+    if ((fd < 0 && (fd = mkstemp(path)) < 0)
+        || (sfd < 0 && (sfd = mkstemp(stripped)) < 0)) {
         return 0;
     }
     return ftruncate(fd, 0) == 0 && pwrite(fd, data, size, 0)
@@ -23,15 +27,19 @@ static void cleanup(void)
     if (fd >= 0) {
         unlink(path);
     }
+    if (sfd >= 0) {
+        unlink(stripped);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const tp_archive_limits_t limits = {64 * 1024, 256 * 1024, 64};
     apr_pool_t *p;
-    tp_archive_info_t info = {0, 0}, rinfo = {0, 0};
+    tp_archive_info_t info = {0, 0}, rinfo = {0, 0}, sinfo = {0, 0};
+    tp_archive_info_t again = {0, 0};
     apr_array_header_t *files = NULL;
-    tp_err_t *verr, *rerr;
+    tp_err_t *verr, *rerr, *serr;
 
     if (fd < 0) {
         atexit(cleanup);
@@ -47,6 +55,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rerr = tp_archive_read(p, path, &limits, 1024, &files, &rinfo);
     FUZZ_ASSERT(!verr == !rerr);
     FUZZ_ASSERT(rerr || files->nelts <= info.files);
+    serr = tp_archive_strip(p, path, stripped, &limits, &sinfo);
+    FUZZ_ASSERT(!serr || (serr->status >= 400 && serr->status < 500));
+    FUZZ_ASSERT(!verr || serr);
+    if (!serr) {
+        FUZZ_ASSERT(!tp_archive_validate(p, stripped, &limits, &again));
+        FUZZ_ASSERT(again.files == sinfo.files
+                    && again.total_size <= sinfo.total_size);
+    }
     apr_pool_destroy(p);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* Unit tests of what configurations from a repository record: the
- * ingress attributes as TFE names them, refs that are SHAs, and the
- * service provider a workspace's vcs-repo names. */
+ * ingress attributes as TFE names them, refs that are SHAs, and what a
+ * workspace's vcs-repo names: the service provider and the web root its
+ * identifier is under. */
 #include <check.h>
 #include <string.h>
 #include <apr_general.h>
@@ -75,6 +76,22 @@ START_TEST(service_providers)
 }
 END_TEST
 
+/* where vcs-repo's identifier becomes a repository URL */
+START_TEST(web_roots)
+{
+    ck_assert_str_eq(tp_vcs_web_root(pool, TP_VCS_GITHUB, NULL),
+                     "https://github.com");
+    ck_assert_str_eq(tp_vcs_web_root(pool, TP_VCS_GITLAB, NULL),
+                     "https://gitlab.com");
+    ck_assert_str_eq(tp_vcs_web_root(pool, TP_VCS_GITHUB,
+                                     "https://ghe.example/api/v3/"),
+                     "https://ghe.example");
+    ck_assert_str_eq(tp_vcs_web_root(pool, TP_VCS_GITLAB,
+                                     "http://127.0.0.1:8080"),
+                     "http://127.0.0.1:8080");
+}
+END_TEST
+
 Suite *vcs_config_suite(void);
 
 Suite *vcs_config_suite(void)
@@ -86,6 +103,7 @@ Suite *vcs_config_suite(void)
     tcase_add_test(tc, ingress_json_names);
     tcase_add_test(tc, refs_that_are_shas);
     tcase_add_test(tc, service_providers);
+    tcase_add_test(tc, web_roots);
     suite_add_tcase(s, tc);
     return s;
 }

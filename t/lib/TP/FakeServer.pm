@@ -25,6 +25,9 @@ sub start {
         return $self;
     }
     my $state = $self->initial_state;
+    # a client that hangs up mid-answer (a download refused past its
+    # cap) ends that answer, not the server
+    $SIG{PIPE} = 'IGNORE';
     # one request per connection: an idle keep-alive client would block
     # this serial server
     while (my $c = $d->accept) {
