@@ -56,7 +56,7 @@ my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 6161,
 
 my ($res, $doc) = api(POST => "$NAT/vcs-connections", body => {data => {
     type => 'vcs-connections', attributes => {
-        name => 'e2e-github', provider => 'github', 'server-url' => $gh->base,
+        name => 'e2e-poll-github', provider => 'github', 'server-url' => $gh->base,
         'github-app-id' => 6161, 'github-installation-id' => 880021,
         'private-key' => $key}}});
 is $res->code, 201, 'a GitHub App connection' or diag $res->content;
@@ -64,7 +64,7 @@ my $conn = $doc->{data}{id};
 
 ($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces', body => {data => {
     type => 'workspaces',
-    attributes => {name => 'e2e-vcs', 'execution-mode' => 'agent',
+    attributes => {name => 'e2e-vcs-poll', 'execution-mode' => 'agent',
                    'auto-apply' => JSON::PP::true, 'working-directory' => 'envs/prod',
                    'trigger-prefixes' => ['modules'],
                    'vcs-repo-url' => $gh->base . '/acme/infra', 'vcs-branch' => 'main'},
