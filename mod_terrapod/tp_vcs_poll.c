@@ -436,11 +436,16 @@ static tp_err_t *poll_branch(poll_t *pl, const tp_rows_t *state)
     pl->cy->polled++;
     pl->sha = pl->sha ? pl->sha : last;     /* a 304: unchanged */
     /* Work due at every poll of a repository and branch goes here: the
-     * pull requests targeting it (tp_vcs_prs_sync). */
+     * pull requests targeting it, tp_vcs_prs_sync(pl->cy->db, pl->p,
+     * pl->cy->env->vcs, pl->link, r->owner, r->name, pl->branch,
+     * pl->cy->env->public_url, &queued); its error, like the provider's
+     * above, the branch's (failed) unless database_down. */
     if (!last || strcmp(pl->sha, last) != 0) {
         pl->cy->commits++;
-        /* Work due when the branch moves goes here: autodiscovery
-         * (tp_autodiscovery_reconcile). */
+        /* Work due when the branch moves goes here: autodiscovery,
+         * tp_autodiscovery_reconcile(pl->cy->db, pl->p,
+         * pl->cy->env->vcs, pl->link, r->owner, r->name, pl->branch,
+         * pl->sha, &changed). */
     }
     for (i = 0; i < r->ws->nelts; i++) {
         const ws_t *ws = &APR_ARRAY_IDX(r->ws, i, ws_t);
