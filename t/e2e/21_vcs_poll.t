@@ -4,8 +4,8 @@
 # commit announced by a signed webhook, one the poller finds by itself
 # within its interval, a change outside the working directory and trigger
 # prefixes that queues nothing, a provider answering 5xx (the error
-# recorded on the connection, then recovery) and PostgreSQL restarted
-# under the poller.
+# recorded on the connection, then recovery), and Apache stopped and
+# PostgreSQL restarted under the poller while commits are pushed.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -151,17 +151,25 @@ is applied_run(5, 'after the provider recovered'), $sha{5}, 'the commit still ra
 is psql("SELECT last_success_at > last_error_at FROM vcs_connections WHERE id = '$conn'"),
    't', 'the connection worked again since its error';
 
+# ---- Apache stopped: a commit pushed meanwhile runs once it is back ----
+tp_instance('httpd-down', $e->{DIR});
+$sha{6} = TP::FakeVCS::commit_to($BARE, 'main', {'envs/prod/main.tf' => tf('v6')},
+                                 'a commit while Apache is down');
+tp_instance('httpd-up', $e->{DIR});
+is applied_run(6, 'a commit made while Apache was down'), $sha{6},
+   'the new background child found it';
+
 # ---- PostgreSQL restarted under the poller: the commit still runs ----
 my $pg = "$ENV{PG_BINDIR}/pg_ctl";
 my $as = $> == 0 ? 'runuser -u terrapod -- ' : '';
 system("${as}$pg -D $e->{DIR}/pg -m fast -w stop >/dev/null") == 0 or die 'pg stop';
-$sha{6} = TP::FakeVCS::commit_to($BARE, 'main', {'envs/prod/main.tf' => tf('v6')},
+$sha{7} = TP::FakeVCS::commit_to($BARE, 'main', {'envs/prod/main.tf' => tf('v7')},
                                  'a commit while the database is down');
 sleep 3;
 system("${as}$pg -D $e->{DIR}/pg -w -l $e->{DIR}/log/postgresql.log "
        . "-o '-k $e->{DIR}/run -c listen_addresses=' start >/dev/null") == 0
     or die 'pg start';
-is applied_run(6, 'a commit made while the database was down'), $sha{6},
+is applied_run(7, 'a commit made while the database was down'), $sha{7},
    'the poller found it once the database was back';
 
 my $log = error_log();
