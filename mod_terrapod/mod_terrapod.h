@@ -482,6 +482,11 @@ tp_err_t *tp_ws_require(tp_req_t *req, const char *ws_id, tp_level_e need,
  * row or its workspace is invisible to the caller, so neither leaks. */
 tp_err_t *tp_ws_owner(tp_req_t *req, const tp_rows_t *rows, tp_level_e need,
                       const char *what, const char *id, tp_ws_t **out);
+/* Checks the workspace settings among attributes a as a workspace's
+ * create checks them (execution-mode, execution-backend,
+ * terraform-version, resource-cpu, resource-memory): what an
+ * autodiscovery rule gives the workspaces it creates. */
+tp_err_t *tp_ws_settings_check(apr_pool_t *p, const tp_json_t *a);
 
 /* Loads agent pool id as rows (every column) when the caller holds need
  * on it: 404 when it does not exist or the caller cannot read it, 403
@@ -527,6 +532,14 @@ tp_err_t *tp_api_vcs_connection_show(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_update(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_test(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_list(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_create(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_show(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_update(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_delete(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_preview(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_preview_unsaved(tp_req_t *req);
+tp_err_t *tp_api_autodiscovery_rule_scan(tp_req_t *req);
 tp_err_t *tp_api_vcs_events_github(tp_req_t *req);
 tp_err_t *tp_api_vcs_events_gitlab(tp_req_t *req);
 tp_err_t *tp_api_project_list(tp_req_t *req);

@@ -465,6 +465,31 @@ const tp_route_t tp_routes[] = {
     {"POST", NATIVE "/vcs-events/gitlab", HOOK, tp_api_vcs_events_gitlab,
      .summary = "Receive a GitLab webhook delivery"},
 
+    /* autodiscovery rules (platform admins); the unsaved rule's preview
+     * before {id} */
+    {"POST", NATIVE "/autodiscovery-rules/preview", ADMIN,
+     tp_api_autodiscovery_rule_preview_unsaved,
+     .summary = "Preview what an unsaved autodiscovery rule would create"},
+    {"GET", NATIVE "/autodiscovery-rules", ADMIN,
+     tp_api_autodiscovery_rule_list, .summary = "List autodiscovery rules"},
+    {"POST", NATIVE "/autodiscovery-rules", ADMIN,
+     tp_api_autodiscovery_rule_create,
+     .summary = "Create an autodiscovery rule"},
+    {"GET", NATIVE "/autodiscovery-rules/{id}", ADMIN,
+     tp_api_autodiscovery_rule_show, .summary = "Show an autodiscovery rule"},
+    {"PATCH", NATIVE "/autodiscovery-rules/{id}", ADMIN,
+     tp_api_autodiscovery_rule_update,
+     .summary = "Update an autodiscovery rule"},
+    {"DELETE", NATIVE "/autodiscovery-rules/{id}", ADMIN,
+     tp_api_autodiscovery_rule_delete,
+     .summary = "Delete an autodiscovery rule (its workspaces stay)"},
+    {"GET", NATIVE "/autodiscovery-rules/{id}/preview", ADMIN,
+     tp_api_autodiscovery_rule_preview,
+     .summary = "Preview what an autodiscovery rule would create"},
+    {"POST", NATIVE "/autodiscovery-rules/{id}/scan", ADMIN,
+     tp_api_autodiscovery_rule_scan,
+     .summary = "Create the workspaces of an autodiscovery rule now"},
+
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,
      .summary = "Read the audit log"},

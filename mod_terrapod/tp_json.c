@@ -300,3 +300,19 @@ tp_json_t *tp_json_strings(apr_pool_t *p, const apr_array_header_t *a)
     }
     return list;
 }
+
+apr_array_header_t *tp_json_text_strings(apr_pool_t *p, const char *text)
+{
+    tp_json_t *j = text ? tp_json_parse(p, text, strlen(text), NULL) : NULL;
+    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
+    apr_size_t i;
+
+    for (i = 0; i < tp_json_len(j); i++) {
+        const char *s = tp_json_gets(tp_json_at(j, i), NULL);
+
+        if (s) {
+            APR_ARRAY_PUSH(a, const char *) = s;
+        }
+    }
+    return a;
+}

@@ -57,6 +57,9 @@ void tp_json_pushs(tp_json_t *arr, const char *value);
 void tp_json_pushi(tp_json_t *arr, long long value);
 /* A new array of the strings in a (of const char *; NULL: empty). */
 tp_json_t *tp_json_strings(apr_pool_t *p, const apr_array_header_t *a);
+/* The strings (const char *) of the JSON array in text, anything else in
+ * it skipped; none when text is NULL or no array. */
+apr_array_header_t *tp_json_text_strings(apr_pool_t *p, const char *text);
 
 /* Calls fn for each member of an object, in order; stops on non-zero. */
 typedef int tp_json_member_fn(void *baton, const char *key, tp_json_t *val);

@@ -272,6 +272,24 @@ tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
     return tp_db_commit(db);
 }
 
+static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
+    "UPDATE runs SET cancel_requested = true, cancel_requested_by = %s"
+    " WHERE id = %s"};
+
+tp_err_t *tp_run_stop(tp_db_t *db, apr_pool_t *p, const char *id,
+                      const char *ws_id, const char *status,
+                      const char *actor)
+{
+    if (strcmp(status, "planning") == 0 || strcmp(status, "applying") == 0) {
+        return tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
+                          TP_DB_ARGS(actor, id));
+    }
+    return tp_run_finish(db, p, id, ws_id, status,
+                         tp_run_allows(status, TP_RUN_DISCARD) ? "discarded"
+                                                                : "canceled",
+                         actor);
+}
+
 tp_err_t *tp_run_apply_saved(tp_db_t *db, apr_pool_t *p, const char *id,
                              const char *ws_id, const char *actor)
 {

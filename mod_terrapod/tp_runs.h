@@ -92,6 +92,14 @@ tp_err_t *tp_run_finish(tp_db_t *db, apr_pool_t *p, const char *id,
                         const char *ws_id, const char *from, const char *to,
                         const char *actor);
 
+/* Ends run id (in status, not final) for actor (NULL: the server) as a
+ * person's cancel or discard would: one terraform is busy with is asked
+ * to stop (its listener ends it, or the reconciler when the listener is
+ * gone), one waiting for confirmation discarded, any other canceled. */
+tp_err_t *tp_run_stop(tp_db_t *db, apr_pool_t *p, const char *id,
+                      const char *ws_id, const char *status,
+                      const char *actor);
+
 /* Discards the workspace's saved plans that wait to be applied
  * (planned_and_saved, or confirmed and waiting for the workspace) whose
  * plan read a state other than the workspace's current one: another run

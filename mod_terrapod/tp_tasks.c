@@ -8,6 +8,7 @@
 #include "tp_audit.h"
 #include "tp_events.h"
 #include "tp_vcs_poll.h"
+#include "tp_vcs_pr.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -17,6 +18,8 @@ const tp_task_t tp_tasks[] = {
     {"purge-audit-log", 3600, "7310004", tp_audit_purge},
     {"purge-events", 300, "7310026", tp_events_purge},
     {TP_VCS_POLL_TASK, TP_VCS_POLL_INTERVAL, "7310028", NULL, tp_vcs_poll},
+    {TP_VCS_STATUSES_TASK, TP_VCS_STATUSES_INTERVAL, "7310029", NULL,
+     tp_vcs_statuses_task},
     {NULL, 0, NULL, NULL}
 };
 

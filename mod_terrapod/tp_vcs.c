@@ -485,6 +485,273 @@ tp_err_t *tp_vcs_archive(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                                                    NULL), &call);
 }
 
+/* ---- pull and merge requests ---- */
+
+/* A call with a JSON body under the repository, authenticated. */
+static tp_err_t *repo_send(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                           const char *name, const char *method,
+                           const char *path, const tp_json_t *body,
+                           tp_vcs_call_t *call)
+{
+    call->method = method;
+    call->body = tp_json_dump(body, p);
+    return repo_get(p, c, owner, name, path, call);
+}
+
+#define LIST_PER_PAGE 100
+
+/* A list read page by page. */
+typedef struct list_read {
+    const char *path;
+    int max;                    /* items read at most */
+    /* called for each item; -1 for something that is not one */
+    int (*item)(const tp_json_t *e, void *baton);
+    void *baton;
+    const char *etag;           /* the first page asked with it, or NULL */
+    /* out */
+    const char *new_etag;       /* the list's, when one page held it all */
+    int unchanged;              /* a 304 to etag: no item read */
+    int more;                   /* the list went on past max */
+} list_read_t;
+
+/* Reads l->path page by page while pages are full and fewer than l->max
+ * items came. */
+static tp_err_t *repo_list(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                           const char *name, list_read_t *l)
+{
+    tp_vcs_call_t call;
+    tp_json_t *page;
+    tp_err_t *err;
+    int n = LIST_PER_PAGE, seen = 0, pageno;
+    apr_size_t i;
+
+    for (pageno = 1; n == LIST_PER_PAGE; pageno++) {
+        memset(&call, 0, sizeof(call));
+        call.etag = pageno == 1 ? l->etag : NULL;
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p,
+                            "%s%cper_page=%d&page=%d", l->path,
+                            strchr(l->path, '?') ? '&' : '?', LIST_PER_PAGE,
+                            pageno), &call)) != NULL) {
+            return err;
+        }
+        if (call.status == 304) {
+            l->unchanged = 1;
+            l->new_etag = l->etag;
+            return NULL;
+        }
+        if ((err = answer_json(p, &call, &page)) != NULL) {
+            return err;
+        }
+        if (tp_json_type(page, NULL) != TP_JSON_ARRAY) {
+            return tp_err(p, 502, "%s answered something that is not a list",
+                          call.path);
+        }
+        n = (int)tp_json_len(page);
+        /* a later page may change unseen: only a one-page list's tag */
+        l->new_etag = pageno == 1 && n < LIST_PER_PAGE
+                      ? apr_table_get(call.resp_headers, "ETag") : NULL;
+        for (i = 0; i < (apr_size_t)n; i++) {
+            if (seen == l->max) {
+                l->more = 1;
+                return NULL;
+            }
+            if (l->item(tp_json_at(page, i), l->baton) < 0) {
+                return tp_err(p, 502, "%s answered a list of something "
+                              "else", call.path);
+            }
+            seen++;
+        }
+    }
+    return NULL;
+}
+
+struct pr_list {
+    const tp_vcs_ops_t *ops;
+    apr_array_header_t *prs;
+};
+
+static int pr_item(const tp_json_t *e, void *baton)
+{
+    struct pr_list *l = baton;
+    tp_vcs_pr_t pr = {0};
+
+    if (l->ops->pr_parse(e, &pr) < 0) {
+        return -1;
+    }
+    APR_ARRAY_PUSH(l->prs, tp_vcs_pr_t) = pr;
+    return 0;
+}
+
+tp_err_t *tp_vcs_prs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                     const char *name, const char *branch, const char *etag,
+                     apr_array_header_t **prs, const char **new_etag)
+{
+    struct pr_list l;
+    list_read_t r = {0};
+    tp_err_t *err;
+
+    l.ops = ops(c);
+    l.prs = apr_array_make(p, 8, sizeof(tp_vcs_pr_t));
+    r.path = apr_pstrcat(p, l.ops->prs, escape(p, branch, 0), NULL);
+    r.max = TP_VCS_MAX_PRS;
+    r.item = pr_item;
+    r.baton = &l;
+    r.etag = etag;
+    err = repo_list(p, c, owner, name, &r);
+    *prs = r.unchanged ? NULL : l.prs;
+    *new_etag = r.new_etag;
+    return err;
+}
+
+struct file_list {
+    const tp_vcs_ops_t *ops;
+    apr_array_header_t *files;
+};
+
+static int file_item(const tp_json_t *e, void *baton)
+{
+    struct file_list *l = baton;
+    const char *path = tp_json_gets(e, l->ops->file_path, NULL);
+    const char *old = tp_json_gets(e, l->ops->file_old_path, NULL);
+
+    if (!path) {
+        return -1;
+    }
+    APR_ARRAY_PUSH(l->files, const char *) = path;
+    if (old && strcmp(old, path) != 0) {
+        APR_ARRAY_PUSH(l->files, const char *) = old;
+    }
+    return 0;
+}
+
+tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          apr_array_header_t **files, int *truncated)
+{
+    struct file_list l;
+    list_read_t r = {0};
+    tp_err_t *err;
+
+    *files = apr_array_make(p, 16, sizeof(const char *));
+    l.ops = ops(c);
+    l.files = *files;
+    r.path = apr_psprintf(p, l.ops->pr_files, number);
+    r.max = TP_VCS_MAX_PR_FILES;
+    r.item = file_item;
+    r.baton = &l;
+    err = repo_list(p, c, owner, name, &r);
+    *truncated = r.more;
+    return err;
+}
+
+tp_err_t *tp_vcs_pr_state(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          tp_vcs_pr_state_e *state)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call = {0};
+    tp_json_t *j;
+    tp_err_t *err;
+    int s;
+
+    if ((err = repo_get(p, c, owner, name, apr_psprintf(p, o->pr_one, number),
+                        &call)) != NULL
+        || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    if ((s = o->pr_state(j)) < 0) {
+        return tp_err(p, 502, "%s answered no state", call.path);
+    }
+    *state = (tp_vcs_pr_state_e)s;
+    return NULL;
+}
+
+const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max)
+{
+    const char *at = s;
+    apr_size_t n = 0;
+
+    if (tp_utf8_len(s) <= max) {
+        return s;
+    }
+    /* keep max - 1 characters: the ellipsis is the last */
+    for (; *at && n < max - 1; n++) {
+        at++;
+        while ((*at & 0xC0) == 0x80) {
+            at++;
+        }
+    }
+    return apr_pstrcat(p, apr_pstrndup(p, s, (apr_size_t)(at - s)),
+                       "\xE2\x80\xA6", NULL);
+}
+
+tp_err_t *tp_vcs_status_post(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name,
+                             const char *sha, tp_vcs_state_e state,
+                             const char *context, const char *description,
+                             const char *target_url)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_json_t *body = tp_json_object(p);
+    tp_vcs_call_t call = {0};
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "a status is set on a commit SHA, not %s",
+                      sha);
+    }
+    tp_json_sets(body, o->states[state], "state", NULL);
+    tp_json_sets(body, context, o->status_name, NULL);
+    tp_json_sets(body, tp_vcs_cut(p, description, TP_VCS_DESCRIPTION_MAX),
+                 "description", NULL);
+    if (target_url) {
+        tp_json_sets(body, target_url, "target_url", NULL);
+    }
+    return repo_send(p, c, owner, name, "POST",
+                     apr_pstrcat(p, "/statuses/", sha, NULL), body, &call);
+}
+
+int tp_vcs_status_refused(const tp_vcs_conn_t *c, tp_vcs_state_e from,
+                          tp_vcs_state_e to)
+{
+    const tp_vcs_ops_t *o = ops(c);
+
+    return o->same_state_refused
+           && strcmp(o->states[from], o->states[to]) == 0;
+}
+
+tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name, int number,
+                             const char *id, const char *body,
+                             const char **new_id)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_json_t *doc = tp_json_object(p), *j;
+    tp_vcs_call_t call = {0};
+    tp_err_t *err = NULL;
+
+    tp_json_sets(doc, body, "body", NULL);
+    if (id) {
+        err = repo_send(p, c, owner, name, o->comment_edit,
+                        o->comment_path(p, number, id), doc, &call);
+        if (!err || err->status != 404) {
+            *new_id = id;
+            return err;
+        }
+        memset(&call, 0, sizeof(call));
+    }
+    if ((err = repo_send(p, c, owner, name, "POST",
+                         o->comment_path(p, number, NULL), doc, &call))
+        != NULL || (err = answer_json(p, &call, &j)) != NULL) {
+        return err;
+    }
+    if (tp_json_type(j, "id", NULL) != TP_JSON_INTEGER) {
+        return tp_err(p, 502, "%s answered no comment id", call.path);
+    }
+    *new_id = apr_psprintf(p, "%" APR_INT64_T_FMT,
+                           (apr_int64_t)tp_json_geti(j, "id", NULL));
+    return NULL;
+}
+
 tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                         const char *name, const char *ref,
                         tp_vcs_commit_t *commit)
@@ -512,6 +779,79 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
     if (!commit->message) commit->message = "";
     if (!commit->author) commit->author = "";
     if (!commit->url) commit->url = "";
+    return NULL;
+}
+
+/* GitLab's tree pages hold this many entries (per_page of ops->tree) */
+#define TREE_PER_PAGE 100
+
+int tp_vcs_tree_page(apr_pool_t *p, tp_vcs_provider_e provider,
+                     const char *answer, apr_array_header_t *files,
+                     int *more, int *truncated)
+{
+    tp_json_t *j = tp_json_parse(p, answer, strlen(answer), NULL), *list, *e;
+    apr_size_t i, n;
+    const char *type;
+    tp_vcs_file_t *f;
+
+    list = provider == TP_VCS_GITHUB ? tp_json_get(j, "tree", NULL) : j;
+    if (tp_json_type(list, NULL) != TP_JSON_ARRAY) {
+        return -1;
+    }
+    n = tp_json_len(list);
+    for (i = 0; i < n; i++) {
+        e = tp_json_at(list, i);
+        if (!(type = tp_json_gets(e, "type", NULL))) {
+            return -1;
+        }
+        if (strcmp(type, "blob") != 0) {
+            continue;           /* a directory, or a submodule's commit */
+        }
+        f = apr_array_push(files);
+        f->path = tp_json_gets(e, "path", NULL);
+        f->sha = tp_json_gets(e, provider == TP_VCS_GITHUB ? "sha" : "id",
+                              NULL);
+        if (!f->path || !*f->path || !f->sha) {
+            return -1;
+        }
+    }
+    *more = provider == TP_VCS_GITLAB && n == TREE_PER_PAGE;
+    *truncated = provider == TP_VCS_GITHUB
+                 && tp_json_getb(j, "truncated", NULL);
+    return 0;
+}
+
+tp_err_t *tp_vcs_tree(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *sha,
+                      apr_array_header_t **files, int *truncated)
+{
+    const tp_vcs_ops_t *o = ops(c);
+    tp_vcs_call_t call;
+    tp_err_t *err;
+    int page, more = 1;
+
+    if (!tp_is_hex(sha)) {
+        return tp_err(p, 422, "a tree is read by commit SHA, not %s", sha);
+    }
+    *files = apr_array_make(p, 64, sizeof(tp_vcs_file_t));
+    *truncated = 0;
+    for (page = 1; more && page <= TP_VCS_TREE_PAGES; page++) {
+        memset(&call, 0, sizeof(call));
+        if ((err = repo_get(p, c, owner, name, apr_psprintf(p, "%s%s%s%s",
+                            o->tree, sha, o->tree_after, page > 1
+                            ? apr_psprintf(p, "&page=%d", page) : ""),
+                            &call)) != NULL) {
+            return err;
+        }
+        if (tp_vcs_tree_page(p, c->provider, call.answer, *files, &more,
+                             truncated) < 0) {
+            return tp_err(p, 502, "%s answered something that is not a "
+                          "tree", call.path);
+        }
+    }
+    if (more) {
+        *truncated = 1;         /* pages left unread */
+    }
     return NULL;
 }
 

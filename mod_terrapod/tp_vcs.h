@@ -151,6 +151,33 @@ tp_err_t *tp_vcs_commit(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                         const char *name, const char *ref,
                         tp_vcs_commit_t *commit);
 
+/* A file of a commit's tree. */
+typedef struct tp_vcs_file {
+    const char *path;           /* from the repository's root */
+    const char *sha;            /* the blob: equal SHAs, equal content */
+} tp_vcs_file_t;
+
+/* GitLab lists a tree in pages of 100; a tree with more pages than this
+ * is taken as truncated, as GitHub truncates a tree it will not send
+ * whole. */
+#define TP_VCS_TREE_PAGES 100
+
+/* The files (tp_vcs_file_t, blobs only: no directories or submodules)
+ * of a commit's tree, recursively. *truncated: the provider did not list
+ * them all (GitHub's truncated flag, or TP_VCS_TREE_PAGES pages). */
+tp_err_t *tp_vcs_tree(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                      const char *name, const char *sha,
+                      apr_array_header_t **files, int *truncated);
+
+/* Parses one answer of a tree call as provider gives it (GitHub's
+ * {tree: [...], truncated}, a page of GitLab's [...]), appending its
+ * blobs to files (tp_vcs_file_t). *more: GitLab's page was full, so
+ * another may follow; *truncated: GitHub says the tree is not whole.
+ * -1 when it is not such an answer. */
+int tp_vcs_tree_page(apr_pool_t *p, tp_vcs_provider_e provider,
+                     const char *answer, apr_array_header_t *files,
+                     int *more, int *truncated);
+
 /* The paths that changed between two commits (the provider's compare of
  * base...head), new and old names of renamed files both listed, into
  * *files (const char *). *truncated is 1 when the provider lists no more
@@ -159,6 +186,88 @@ tp_err_t *tp_vcs_compare(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
                          const char *name, const char *base_sha,
                          const char *head_sha, apr_array_header_t **files,
                          int *truncated);
+
+/* ---- pull requests (GitHub) and merge requests (GitLab) ---- */
+
+typedef struct tp_vcs_pr {
+    int number;                 /* GitHub's number, GitLab's iid */
+    const char *head_sha;
+    const char *head_ref;       /* the branch it comes from */
+    const char *web_url;
+    const char *title;
+    const char *author;         /* login or username; NULL: unknown */
+} tp_vcs_pr_t;
+
+#define TP_VCS_MAX_PRS 500          /* open requests read of a branch */
+#define TP_VCS_MAX_PR_FILES 3000    /* GitHub lists no more */
+
+/* The open requests targeting branch, of tp_vcs_pr_t, in the provider's
+ * order, at most TP_VCS_MAX_PRS, asked conditionally: with etag (from an
+ * earlier answer, or NULL) an unchanged list costs a 304 and *prs is
+ * NULL. *new_etag: the list's ETag when one page held it all (a later
+ * page could change unseen), else NULL. */
+tp_err_t *tp_vcs_prs(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                     const char *name, const char *branch, const char *etag,
+                     apr_array_header_t **prs, const char **new_etag);
+
+/* The paths (const char *) request number changes: a renamed file's old
+ * path and its new one, at most TP_VCS_MAX_PR_FILES; *truncated 1 when
+ * there were more (a caller matching paths should assume any). */
+tp_err_t *tp_vcs_pr_files(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          apr_array_header_t **files, int *truncated);
+
+/* What became of a request. */
+typedef enum {
+    TP_VCS_PR_OPEN,
+    TP_VCS_PR_MERGED,
+    TP_VCS_PR_CLOSED            /* closed unmerged */
+} tp_vcs_pr_state_e;
+
+/* Whether request number is open, merged or closed unmerged (GitHub's
+ * pull request, merged when it has a merged_at; GitLab's merge request
+ * state, a locked one counted open). 404 when there is none. */
+tp_err_t *tp_vcs_pr_state(apr_pool_t *p, tp_vcs_conn_t *c, const char *owner,
+                          const char *name, int number,
+                          tp_vcs_pr_state_e *state);
+
+/* A commit status's state, named per provider by tp_vcs_status_post. */
+typedef enum {
+    TP_VCS_STATE_PENDING,
+    TP_VCS_STATE_RUNNING,       /* GitHub knows it as pending */
+    TP_VCS_STATE_SUCCESS,
+    TP_VCS_STATE_FAILURE,       /* the run errored */
+    TP_VCS_STATE_ERROR          /* the run was canceled or discarded */
+} tp_vcs_state_e;
+
+#define TP_VCS_DESCRIPTION_MAX 140  /* characters GitHub accepts */
+
+/* Sets the commit status named context on sha: GitHub's statuses
+ * (pending, success, failure, error), GitLab's commit statuses (pending,
+ * running, success, failed, canceled). GitLab refuses a status moved to
+ * the state it is in: the caller posts changes only. description is cut to
+ * TP_VCS_DESCRIPTION_MAX characters; target_url may be NULL. */
+tp_err_t *tp_vcs_status_post(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name,
+                             const char *sha, tp_vcs_state_e state,
+                             const char *context, const char *description,
+                             const char *target_url);
+
+/* 1 when the provider refuses a status moved from state `from` to `to`
+ * (GitLab: the same state again), which is then not to be posted. */
+int tp_vcs_status_refused(const tp_vcs_conn_t *c, tp_vcs_state_e from,
+                          tp_vcs_state_e to);
+
+/* s cut to at most max characters (UTF-8), a cut marked by an ellipsis. */
+const char *tp_vcs_cut(apr_pool_t *p, const char *s, apr_size_t max);
+
+/* Writes body as the comment id of request number, or as a new comment
+ * when id is NULL or the comment is gone (deleted by someone);
+ * *new_id: the comment's id, for the next edit. */
+tp_err_t *tp_vcs_comment_put(apr_pool_t *p, tp_vcs_conn_t *c,
+                             const char *owner, const char *name, int number,
+                             const char *id, const char *body,
+                             const char **new_id);
 
 /* ---- shared by the clients ---- */
 
@@ -199,7 +308,23 @@ typedef struct tp_vcs_ops {
     const char *commits;        /* under the repository, then the ref */
     /* the fields of tp_vcs_commit_t in the provider's commit answer */
     void (*commit_read)(const tp_json_t *j, tp_vcs_commit_t *commit);
+    /* a commit's tree, recursive: under the repository, the SHA between
+     * them; GitLab's is paged (tp_vcs_tree_page says when it ends) */
+    const char *tree, *tree_after;
 
+    /* requests: the list's path, then the target branch */
+    const char *prs;
+    /* a request of that list, or -1 when it is not one */
+    int (*pr_parse)(const tp_json_t *j, tp_vcs_pr_t *pr);
+    const char *pr_files;       /* "/pulls/%d/files" */
+    const char *file_path;      /* of a file of that list */
+    const char *file_old_path;
+    const char *states[5];      /* tp_vcs_state_e's names */
+    const char *status_name;    /* the status's context member */
+    int same_state_refused;     /* tp_vcs_status_refused */
+    /* a request's comments; a comment (id) of one */
+    const char *(*comment_path)(apr_pool_t *p, int number, const char *id);
+    const char *comment_edit;   /* the edit's method */
     /* compare: the path under the repository (a format of base, head),
      * the list of files in the answer, a file's new and old path keys,
      * and the most files the provider lists */
@@ -208,6 +333,10 @@ typedef struct tp_vcs_ops {
     const char *compare_path;
     const char *compare_old_path;
     int compare_max;
+    /* one request ("/pulls/%d"), and what became of it in its answer
+     * (a tp_vcs_pr_state_e, or -1 when the answer does not say) */
+    const char *pr_one;
+    int (*pr_state)(const tp_json_t *j);
 } tp_vcs_ops_t;
 
 extern const tp_vcs_ops_t tp_vcs_github_ops;

@@ -112,6 +112,40 @@ static tp_err_t *check(apr_pool_t *p, tp_vcs_conn_t *c, const char **who)
     return NULL;
 }
 
+static int pr_parse(const tp_json_t *j, tp_vcs_pr_t *pr)
+{
+    pr->number = (int)tp_json_geti(j, "number", NULL);
+    pr->head_sha = tp_json_gets(j, "head", "sha", NULL);
+    pr->head_ref = tp_json_gets(j, "head", "ref", NULL);
+    pr->web_url = tp_json_gets(j, "html_url", NULL);
+    pr->title = tp_json_gets(j, "title", NULL);
+    pr->author = tp_json_gets(j, "user", "login", NULL);
+    return pr->number > 0 && pr->head_sha && pr->head_ref && pr->web_url
+           && pr->title ? 0 : -1;
+}
+
+/* GET /repos/O/R/pulls/N: closed, and merged when it has a merged_at. */
+static int pr_state(const tp_json_t *j)
+{
+    const char *state = tp_json_gets(j, "state", NULL);
+
+    if (!state) {
+        return -1;
+    }
+    if (strcmp(state, "open") == 0) {
+        return TP_VCS_PR_OPEN;
+    }
+    return tp_json_gets(j, "merged_at", NULL) ? TP_VCS_PR_MERGED
+                                              : TP_VCS_PR_CLOSED;
+}
+
+/* A pull request's comments are its issue's. */
+static const char *comment_path(apr_pool_t *p, int number, const char *id)
+{
+    return id ? apr_pstrcat(p, "/issues/comments/", id, NULL)
+              : apr_psprintf(p, "/issues/%d/comments", number);
+}
+
 /* GET /repos/O/R/commits/REF: the author's login when the commit's
  * e-mail belongs to an account, else the name git recorded. */
 static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
@@ -129,5 +163,10 @@ static void commit_read(const tp_json_t *j, tp_vcs_commit_t *commit)
 const tp_vcs_ops_t tp_vcs_github_ops = {
     check, auth, "/repos/", 0, "/branches", "/tags", "sha", "/tarball/",
     "/commits/", commit_read,
-    "/compare/%s...%s", "files", "filename", "previous_filename", 300
+    "/git/trees/", "?recursive=1",
+    "/pulls?state=open&base=", pr_parse, "/pulls/%d/files", "filename",
+    "previous_filename", {"pending", "pending", "success", "failure", "error"},
+    "context", 0, comment_path, "PATCH",
+    "/compare/%s...%s", "files", "filename", "previous_filename", 300,
+    "/pulls/%d", pr_state
 };

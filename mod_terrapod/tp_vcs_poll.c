@@ -6,6 +6,8 @@
 #include <apr_strings.h>
 
 #include "tp_vcs_poll.h"
+#include "tp_vcs_pr.h"
+#include "tp_autodiscovery_store.h"
 #include "tp_vcs_store.h"
 #include "tp_vcs_config.h"
 #include "tp_runs.h"
@@ -26,7 +28,15 @@ static const tp_stmt_t SQL_TRACKED = {"vcs_poll_tracked",
     " WHERE w.lifecycle_state = 'active' AND c.status = 'active'"
     " AND w.vcs_repo_url <> '' AND w.autodiscovery_pr_number IS NULL"
     " AND w.execution_mode <> 'local'"
-    " ORDER BY w.vcs_connection_id, w.vcs_repo_url, w.vcs_branch, w.id"};
+    /* an enabled autodiscovery rule's branch is followed too, for the
+     * directories that have no workspace yet */
+    " UNION ALL"
+    " SELECT NULL, r.vcs_connection_id, c.provider, c.server_url,"
+    " r.repo_url, r.branch, NULL, NULL, NULL, NULL, NULL"
+    " FROM autodiscovery_rules r"
+    " JOIN vcs_connections c ON c.id = r.vcs_connection_id"
+    " WHERE r.enabled AND c.status = 'active'"
+    " ORDER BY 2, 5, 6, 1 NULLS FIRST"};
 /* A repository and branch's state, made on first sight: whether it is
  * due (its time came, or a webhook asked since it was last asked), and
  * the time this poll counts as asked at. */
@@ -72,6 +82,14 @@ static const tp_stmt_t SQL_PURGE = {"vcs_poll_purge",
     " r AS (DELETE FROM vcs_poll_requests"
     "       WHERE requested_at < now() - make_interval(days => %s::int))"
     " SELECT 1"};
+
+/* A poll asked of a repository (and branch: "" all of them). */
+static const tp_stmt_t SQL_REQUEST = {"vcs_poll_request",
+    "INSERT INTO vcs_poll_requests AS r"
+    " (vcs_connection_id, repo, branch, sha)"
+    " VALUES (%s, lower(%s), COALESCE(%s, ''), %s)"
+    " ON CONFLICT (vcs_connection_id, repo, branch)"
+    " DO UPDATE SET sha = EXCLUDED.sha, requested_at = now()"};
 
 #define ERROR_MAX 500           /* characters of a repository's error */
 
@@ -154,22 +172,6 @@ int tp_vcs_files_trigger(apr_pool_t *p, const char *working_dir,
 
 /* ---- what is tracked ---- */
 
-static apr_array_header_t *strings_of(apr_pool_t *p, const char *json)
-{
-    tp_json_t *j = json ? tp_json_parse(p, json, strlen(json), NULL) : NULL;
-    apr_array_header_t *a = apr_array_make(p, 4, sizeof(const char *));
-    apr_size_t i;
-
-    for (i = 0; i < tp_json_len(j); i++) {
-        const char *s = tp_json_gets(tp_json_at(j, i), NULL);
-
-        if (s) {
-            APR_ARRAY_PUSH(a, const char *) = s;
-        }
-    }
-    return a;
-}
-
 /* The tracked repositories in order, their workspaces grouped under
  * them. A workspace whose URL is not its connection's is skipped (the API
  * refuses such URLs; a connection's server URL may have changed). */
@@ -208,10 +210,14 @@ static tp_err_t *tracked(cycle_t *cy, apr_array_header_t **repos)
             apr_hash_set(seen, key, APR_HASH_KEY_STRING, repo);
             APR_ARRAY_PUSH(*repos, repo_t *) = repo;
         }
+        if (!tp_row(rows, i, "id")) {
+            continue;           /* a rule's branch: no workspace of it */
+        }
         ws = apr_array_push(repo->ws);
         ws->id = tp_row(rows, i, "id");
         ws->working_dir = tp_row(rows, i, "working_dir");
-        ws->prefixes = strings_of(cy->p, tp_row(rows, i, "prefixes"));
+        ws->prefixes = tp_json_text_strings(cy->p, tp_row(rows, i,
+                                                          "prefixes"));
         ws->file_triggers = tp_row_bool(rows, i, "file_triggers");
         ws->auto_apply = tp_row_bool(rows, i, "auto_apply");
         ws->last_sha = tp_row(rows, i, "last_sha");
@@ -415,6 +421,23 @@ static int all_at(const repo_t *repo, const char *sha)
     return sha != NULL;
 }
 
+/* What work beside the branch's own (its requests, its autodiscovery)
+ * found: the database failing stops the cycle; the provider's refusal is
+ * counted, the first kept for the summary, and the branch goes on. */
+static tp_err_t *side_work(poll_t *pl, const char *what, tp_err_t *err)
+{
+    if (!err || database_down(err)) {
+        return err;
+    }
+    pl->cy->failed++;
+    if (!pl->cy->first_error) {
+        pl->cy->first_error = apr_psprintf(pl->cy->p, "%s/%s %s: %.*s",
+                                           pl->repo->owner, pl->repo->name,
+                                           what, ERROR_MAX, err->detail);
+    }
+    return NULL;
+}
+
 static tp_err_t *poll_branch(poll_t *pl, const tp_rows_t *state)
 {
     const repo_t *r = pl->repo;
@@ -422,7 +445,7 @@ static tp_err_t *poll_branch(poll_t *pl, const tp_rows_t *state)
     const char *etag = all_at(r, last) ? tp_row(state, 0, "etag") : NULL;
     const char *new_etag = NULL;
     tp_err_t *err;
-    int i;
+    int i, queued = 0, changed = 0;
 
     pl->branch = *r->branch ? r->branch : tp_row(state, 0, "default_branch");
     if ((!pl->branch
@@ -435,17 +458,31 @@ static tp_err_t *poll_branch(poll_t *pl, const tp_rows_t *state)
     }
     pl->cy->polled++;
     pl->sha = pl->sha ? pl->sha : last;     /* a 304: unchanged */
-    /* Work due at every poll of a repository and branch goes here: the
-     * pull requests targeting it, tp_vcs_prs_sync(pl->cy->db, pl->p,
-     * pl->cy->env->vcs, pl->link, r->owner, r->name, pl->branch,
-     * pl->cy->env->public_url, &queued); its error, like the provider's
-     * above, the branch's (failed) unless database_down. */
+    /* Work due at every poll of a repository and branch: the pull
+     * requests targeting it. Their trouble is the connection's record,
+     * and the branch goes on. */
+    if ((err = side_work(pl, "requests", tp_vcs_prs_sync(pl->cy->db, pl->p,
+             pl->cy->env->vcs, pl->link, r->owner, r->name, pl->branch,
+             &queued))) != NULL) {
+        return err;
+    }
+    pl->cy->runs += queued;
     if (!last || strcmp(pl->sha, last) != 0) {
         pl->cy->commits++;
-        /* Work due when the branch moves goes here: autodiscovery,
-         * tp_autodiscovery_reconcile(pl->cy->db, pl->p,
-         * pl->cy->env->vcs, pl->link, r->owner, r->name, pl->branch,
-         * pl->sha, &changed). */
+        /* the autodiscovery rules of the branch; when they made, moved or
+         * flagged workspaces, the ones loaded for this cycle are stale:
+         * the branch is asked again at once, with them read anew */
+        if ((err = side_work(pl, "autodiscovery", tp_autodiscovery_reconcile(
+                 pl->cy->db, pl->p, pl->link, r->owner, r->name, pl->branch,
+                 pl->sha, &changed))) != NULL) {
+            return err;
+        }
+        if (changed) {
+            return tp_db_exec(pl->cy->db, pl->p, &SQL_REQUEST, NULL,
+                              TP_DB_ARGS(r->conn_id, apr_pstrcat(pl->p,
+                                         r->owner, "/", r->name, NULL),
+                                         r->branch, NULL));
+        }
     }
     for (i = 0; i < r->ws->nelts; i++) {
         const ws_t *ws = &APR_ARRAY_IDX(r->ws, i, ws_t);
@@ -535,12 +572,6 @@ tp_err_t *tp_vcs_poll(tp_db_t *db, apr_pool_t *p, const tp_task_env_t *env,
 static const tp_stmt_t SQL_DELIVERY = {"vcs_delivery",
     "INSERT INTO vcs_webhook_deliveries (provider, delivery_id)"
     " VALUES (%s, %s) ON CONFLICT DO NOTHING RETURNING 1 AS fresh"};
-static const tp_stmt_t SQL_REQUEST = {"vcs_poll_request",
-    "INSERT INTO vcs_poll_requests AS r"
-    " (vcs_connection_id, repo, branch, sha)"
-    " VALUES (%s, lower(%s), COALESCE(%s, ''), %s)"
-    " ON CONFLICT (vcs_connection_id, repo, branch)"
-    " DO UPDATE SET sha = EXCLUDED.sha, requested_at = now()"};
 
 tp_err_t *tp_vcs_poll_request(tp_db_t *db, apr_pool_t *p,
                               const char *provider, const char *delivery,

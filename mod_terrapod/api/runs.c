@@ -88,10 +88,6 @@ static const tp_stmt_t SQL_RUN_COUNTS = {"run_counts",
 static const tp_stmt_t SQL_WS_MODE = {"run_ws_mode",
     "SELECT execution_mode FROM workspaces WHERE id = %s"};
 
-static const tp_stmt_t SQL_RUN_CANCEL_REQUESTED = {"run_cancel_requested",
-    "UPDATE runs SET cancel_requested = true, cancel_requested_by = %s"
-    " WHERE id = %s"};
-
 static const tp_stmt_t SQL_RETRY_SOURCE = {"run_retry_source",
     "SELECT workspace_id, configuration_version_id, message, is_destroy,"
     "       auto_apply, plan_only, refresh, refresh_only, allow_empty_apply,"
@@ -531,8 +527,7 @@ static tp_err_t *act(tp_req_t *req, tp_run_action_e action, tp_level_e need)
          * apply's state included) and reports the run canceled; the
          * reconciler ends it if the listener is gone. The canceled
          * event the listener's report records names who asked. */
-        if ((err = tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
-                              TP_DB_ARGS(me, id))) != NULL) {
+        if ((err = tp_run_stop(db, p, id, ws_id, status, me)) != NULL) {
             return err;
         }
     }
@@ -552,23 +547,6 @@ static const tp_stmt_t SQL_RUNS_AHEAD = {"runs_ahead",
     "   AND NOT r.plan_only AND r.status <> 'planned_and_saved'"
     "   AND r.status IN (SELECT jsonb_array_elements_text(%s::jsonb))"
     " ORDER BY r.status = 'pending' DESC, r.seq"};
-
-/* Ends one run ahead for actor: a planned one is discarded, one
- * terraform is busy with is asked to stop (the listener ends it), any
- * other is canceled. */
-static tp_err_t *end_ahead(tp_db_t *db, apr_pool_t *p, const char *ws_id,
-                           const char *id, const char *status,
-                           const char *actor)
-{
-    if (strcmp(status, "planning") == 0 || strcmp(status, "applying") == 0) {
-        return tp_db_exec(db, p, &SQL_RUN_CANCEL_REQUESTED, NULL,
-                          TP_DB_ARGS(actor, id));
-    }
-    return tp_run_finish(db, p, id, ws_id, status,
-                         strcmp(status, "planned") == 0 ? "discarded"
-                                                        : "canceled",
-                         actor);
-}
 
 /* POST runs/{id}/actions/force-execute: a pending run goes next, the runs
  * ahead of it ended; it starts once the workspace is free. */
@@ -602,9 +580,9 @@ tp_err_t *tp_api_run_force_execute(tp_req_t *req)
         return err;
     }
     for (i = 0; i < ahead->nrows; i++) {
-        if ((err = end_ahead(db, p, ws->id, tp_row(ahead, i, "id"),
-                             tp_row(ahead, i, "status"),
-                             req->who->grants.email)) != NULL) {
+        if ((err = tp_run_stop(db, p, tp_row(ahead, i, "id"), ws->id,
+                               tp_row(ahead, i, "status"),
+                               req->who->grants.email)) != NULL) {
             return err;
         }
     }

@@ -19,7 +19,8 @@
     " tp_ts(w.drift_last_checked_at) AS drift_last_checked_at," \
     " w.drift_status, w.drift_latest_run_id, w.ai_summary_mode," \
     " w.ai_summary_context, w.lifecycle_state, w.lifecycle_reason," \
-    " w.autodiscovery_pr_number, w.state_diverged, w.lock_holder," \
+    " w.autodiscovery_pr_number, w.autodiscovery_rule_id," \
+    " w.state_diverged, w.lock_holder," \
     " w.lock_reason, tp_ts(w.locked_at) AS locked_at," \
     " w.allow_destroy_plan, w.file_triggers_enabled, w.queue_all_runs," \
     " w.speculative_enabled, w.global_remote_state," \
@@ -235,6 +236,8 @@ static const tp_rel_t WS_RELS[] = {
     {"vcs-connection", "vcs-connections", TP_REL_ONE, "vcs_connection_id",
      ""},
     {"agent-pool", "agent-pools", TP_REL_ONE, "agent_pool_id", ""},
+    {"autodiscovery-rule", "autodiscovery-rules", TP_REL_ONE,
+     "autodiscovery_rule_id", "/api/terrapod/v1/autodiscovery-rules/%s"},
     {"project", "projects", TP_REL_ONE, "project_id"},
     {NULL, NULL, 0, NULL}
 };
@@ -673,6 +676,26 @@ static tp_err_t *check_strings(apr_pool_t *p, ws_input_t *in,
                       "such as 2Gi or 512Mi");
     }
     return NULL;
+}
+
+tp_err_t *tp_ws_settings_check(apr_pool_t *p, const tp_json_t *a)
+{
+    static const char *const settings[] = {
+        "execution-mode", "execution-backend", "terraform-version",
+        "resource-cpu", "resource-memory", NULL
+    };
+    tp_json_t *only = tp_json_object(p);
+    ws_input_t in;
+    int i;
+
+    for (i = 0; settings[i]; i++) {
+        if (tp_json_type(a, settings[i], NULL) != TP_JSON_ABSENT) {
+            tp_json_setj(only, tp_json_get(a, settings[i], NULL),
+                         settings[i], NULL);
+        }
+    }
+    memset(&in, 0, sizeof(in));
+    return check_strings(p, &in, only);
 }
 
 /* The agent pool, as TFE clients send it: the agent-pool-id attribute or

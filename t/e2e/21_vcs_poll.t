@@ -17,7 +17,6 @@ use TP::FakeGitLab;
 
 my $e = instance();
 my $root = "$e->{DIR}/vcs-e2e";
-my $snippet = "$e->{DIR}/conf.d/vcs-poll.conf";
 my $SECRET = 'e2e-webhook-secret';
 my $NAT = '/api/terrapod/v1';
 mkdir $root;
@@ -29,10 +28,8 @@ sub free_port {
 }
 
 # polls every 2 seconds; the fake is plain http on the loopback
-write_file($snippet, "TerrapodVCSInternalHost 127.0.0.1\n"
-                     . "TerrapodVCSPollInterval 2\n"
-                     . "TerrapodVCSWebhookSecret $SECRET\n");
-restart_httpd();
+with_directives('vcs-poll', 'TerrapodVCSInternalHost 127.0.0.1',
+                'TerrapodVCSPollInterval 2', "TerrapodVCSWebhookSecret $SECRET");
 
 system("openssl genrsa -out $root/app.pem 2048 2>/dev/null"
        . " && openssl rsa -in $root/app.pem -pubout -out $root/app.pub 2>/dev/null") == 0
@@ -57,7 +54,7 @@ my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 6161,
 
 my ($res, $doc) = api(POST => "$NAT/vcs-connections", body => {data => {
     type => 'vcs-connections', attributes => {
-        name => 'e2e-poll-github', provider => 'github', 'server-url' => $gh->base,
+        name => 'e2e21-github', provider => 'github', 'server-url' => $gh->base,
         'github-app-id' => 6161, 'github-installation-id' => 880021,
         'private-key' => $key}}});
 is $res->code, 201, 'a GitHub App connection' or diag $res->content;
@@ -86,12 +83,7 @@ sub runs {
 sub applied_run {
     my ($ws, $n, $name, $status) = @_;
     $status //= 'applied';
-    my $ok = wait_until(120, sub {
-        my @r = runs($ws);
-        @r == $n && $r[0]{attributes}{status}
-                    =~ /^(applied|planned_and_finished|errored|discarded)$/;
-    });
-    my @r = runs($ws);
+    my @r = runs_ended($ws, $n);
     is scalar(@r), $n, "$name: run $n";
     is $r[0]{attributes}{status}, $status, "$name: $status"
         or diag explain $r[0]{attributes};
@@ -228,8 +220,6 @@ unlike $log, qr/\Q$SECRET\E|BEGIN (RSA )?PRIVATE KEY/, 'no secret in the error l
 
 # leave the instance as the other tests expect it
 api(DELETE => "$NAT/vcs-connections/$conn");
-unlink $snippet;
-restart_httpd();
 $gh->stop;
 
 done_testing;

@@ -1,5 +1,6 @@
 /* VCS connections: a server-url and a repository URL as an admin sends
- * them, and rate-limit headers as a provider sends them. Any bytes are
+ * them, and rate-limit headers and a request's answer (what became of
+ * it) as a provider sends them. Any bytes are
  * refused or accepted, never crash; what is accepted keeps the promises
  * of tp_vcs.h. */
 #include "fuzz.h"
@@ -48,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_table_t *headers;
     long remaining;
     apr_time_t reset;
-    int provider;
+    int provider, state;
+    tp_json_t *j;
 
     apr_pool_create(&p, fuzz_root);
     fuzz_split(p, data, size, &a, &b);
@@ -70,6 +72,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_table_set(headers, "RateLimit-Reset", b);
     tp_vcs_rate_limit(headers, &remaining, &reset);
     FUZZ_ASSERT(remaining >= -1 && reset >= 0);
+    if ((j = tp_json_parse(p, b, strlen(b), NULL)) != NULL) {
+        state = tp_vcs_github_ops.pr_state(j);
+        FUZZ_ASSERT(state >= -1 && state <= TP_VCS_PR_CLOSED);
+        state = tp_vcs_gitlab_ops.pr_state(j);
+        FUZZ_ASSERT(state >= -1 && state <= TP_VCS_PR_CLOSED);
+    }
     apr_pool_destroy(p);
     return 0;
 }

@@ -43,10 +43,17 @@ test('an auditor sees no write controls and is refused when forcing one', async 
         await expect(page.getByRole('navigation', { name: 'Main' })).toContainText('Administration');
         expect({ path, ...(await writeControls(page)) }).toEqual({ path, buttons: [], panels: 0 });
     }
-    // every token is listed to platform admins only: the page says what the server said
-    await page.goto('/app/admin/tokens');
-    await expect(page.getByRole('alert')).toBeVisible();
-    expect(await writeControls(page)).toEqual({ buttons: [], panels: 0 });
+    // every token, VCS connections and autodiscovery rules are listed to
+    // platform admins only: the page says what the server said (and the
+    // last two are not in the navigation)
+    const nav = page.getByRole('navigation', { name: 'Main' });
+    await expect(nav.getByRole('link', { name: 'VCS connections' })).toHaveCount(0);
+    await expect(nav.getByRole('link', { name: 'Autodiscovery' })).toHaveCount(0);
+    for (const path of ['/app/admin/tokens', '/app/admin/vcs-connections', '/app/admin/autodiscovery-rules']) {
+        await page.goto(path);
+        await expect(page.getByRole('alert')).toBeVisible();
+        expect({ path, ...(await writeControls(page)) }).toEqual({ path, buttons: [], panels: 0 });
+    }
 
     // the same calls the hidden controls would make, with this session
     const forced = await page.evaluate(async ({ poolId, setId, email }) => {

@@ -39,6 +39,8 @@ Suite *openapi_suite(void);
 Suite *events_suite(void);
 Suite *vcs_suite(void);
 Suite *vcs_config_suite(void);
+Suite *autodiscovery_suite(void);
+Suite *vcs_pr_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -120,6 +122,20 @@ START_TEST(json_rejects_malformed_and_duplicates)
     ck_assert_ptr_null(parse("{\"a\":1,\"a\":2}", &why));
     ck_assert_ptr_nonnull(why);
     ck_assert_ptr_null(parse("", &why));
+}
+END_TEST
+
+START_TEST(json_text_strings)
+{
+    apr_array_header_t *a = tp_json_text_strings(pool,
+                                                 "[\"a\", 1, \"b/\", null]");
+
+    ck_assert_int_eq(a->nelts, 2);
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 0, const char *), "a");
+    ck_assert_str_eq(APR_ARRAY_IDX(a, 1, const char *), "b/");
+    ck_assert_int_eq(tp_json_text_strings(pool, "{\"a\":\"b\"}")->nelts, 0);
+    ck_assert_int_eq(tp_json_text_strings(pool, "[")->nelts, 0);
+    ck_assert_int_eq(tp_json_text_strings(pool, NULL)->nelts, 0);
 }
 END_TEST
 
@@ -1360,6 +1376,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, json_roundtrip_and_paths);
     tcase_add_test(tc, json_setters_build_nested_objects);
     tcase_add_test(tc, json_rejects_malformed_and_duplicates);
+    tcase_add_test(tc, json_text_strings);
     tcase_add_test(tc, utf8_lengths_count_characters);
     tcase_add_test(tc, error_document_shape);
     tcase_add_test(tc, error_internal_cause_is_not_in_document);
@@ -1436,6 +1453,8 @@ int main(void)
     srunner_add_suite(sr, openapi_suite());
     srunner_add_suite(sr, vcs_suite());
     srunner_add_suite(sr, vcs_config_suite());
+    srunner_add_suite(sr, autodiscovery_suite());
+    srunner_add_suite(sr, vcs_pr_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

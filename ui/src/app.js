@@ -19,7 +19,8 @@ function Navigation({ account, active }) {
     const admin = a['is-admin'] || a['is-audit'];
     /** @param {string} group */
     const entries = (group) => routes.filter((r) => r.nav && r.nav.group === group
-                                             && (!r.nav.admin || admin));
+                                             && (!r.nav.admin || admin)
+                                             && (!r.nav.adminOnly || a['is-admin']));
     /** @param {RouteRow} r */
     const item = (r) => html`<li>
         <${Link} to=${fill(r.pattern, { org: ORG })}

@@ -1,7 +1,9 @@
 // @ts-check
 // Every page of the UI: one row per route, one file per page under pages/.
 // The first row whose pattern matches the path wins. `nav` puts a page in
-// the navigation (`admin`: shown to platform admins and auditors only).
+// the navigation (`admin`: shown to platform admins and auditors only;
+// `adminOnly`: to platform admins only, for pages the API serves to them
+// alone).
 import { WorkspacesPage } from './pages/workspaces.js';
 import { WorkspaceOverviewPage } from './pages/workspace-overview.js';
 import { WorkspaceRunsPage } from './pages/workspace-runs.js';
@@ -18,6 +20,10 @@ import { RolesPage } from './pages/admin-roles.js';
 import { UsersPage } from './pages/admin-users.js';
 import { AdminTokensPage } from './pages/admin-tokens.js';
 import { AuditLogPage } from './pages/admin-audit-log.js';
+import { VcsConnectionsPage } from './pages/admin-vcs-connections.js';
+import { VcsConnectionPage } from './pages/admin-vcs-connection.js';
+import { AutodiscoveryRulesPage } from './pages/admin-autodiscovery-rules.js';
+import { AutodiscoveryRulePage } from './pages/admin-autodiscovery-rule.js';
 import { MyTokensPage } from './pages/settings-tokens.js';
 import { SessionsPage } from './pages/settings-sessions.js';
 import { ApiDocsPage } from './pages/api-docs.js';
@@ -31,7 +37,7 @@ import { HOME } from './lib/paths.js';
  * @property {string} pattern
  * @property {any} page a component taking {params, query}
  * @property {string} title
- * @property {{label: string, admin?: boolean, group: string}} [nav]
+ * @property {{label: string, admin?: boolean, adminOnly?: boolean, group: string}} [nav]
  * @property {boolean} [public] shown without being signed in
  * @property {string} [redirect] goes to this path instead
  */
@@ -65,6 +71,12 @@ export const routes = [
       nav: { label: 'All tokens', group: 'admin', admin: true } },
     { pattern: '/app/admin/audit-log', page: AuditLogPage, title: 'Audit log',
       nav: { label: 'Audit log', group: 'admin', admin: true } },
+    { pattern: '/app/admin/vcs-connections', page: VcsConnectionsPage, title: 'VCS connections',
+      nav: { label: 'VCS connections', group: 'admin', admin: true, adminOnly: true } },
+    { pattern: '/app/admin/vcs-connections/:id', page: VcsConnectionPage, title: 'VCS connection' },
+    { pattern: '/app/admin/autodiscovery-rules', page: AutodiscoveryRulesPage, title: 'Autodiscovery rules',
+      nav: { label: 'Autodiscovery', group: 'admin', admin: true, adminOnly: true } },
+    { pattern: '/app/admin/autodiscovery-rules/:id', page: AutodiscoveryRulePage, title: 'Autodiscovery rule' },
     { pattern: '/app/settings/tokens', page: MyTokensPage, title: 'My tokens',
       nav: { label: 'My tokens', group: 'settings' } },
     { pattern: '/app/settings/sessions', page: SessionsPage, title: 'Sessions',

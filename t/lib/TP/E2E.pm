@@ -14,7 +14,7 @@ our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
                  config_test config_refuses restart_httpd agent_workspace
-                 httpd_cmd on_instance);
+                 httpd_cmd on_instance with_directives runs_ended);
 
 # the instance every helper works on (on_instance switches it for a while)
 our $inst = $ENV{TP_INSTANCE} or die "TP_INSTANCE is not set";
@@ -161,6 +161,31 @@ sub restart_httpd {
     tp_instance('httpd-up', $inst);
 }
 
+# The conf.d snippets with_directives wrote, removed when the test (the
+# process that wrote them, not a child it forked) ends.
+my (@snippets, $writer);
+
+# Restarts Apache with the directives (one a line) in conf.d/NAME.conf,
+# until the test ends: however it ends, the snippet is then removed and
+# Apache restarted without it, as the next test expects the instance.
+sub with_directives {
+    my ($name, @lines) = @_;
+    my $path = "$inst/conf.d/$name.conf";
+    write_file($path, join '', map { "$_\n" } @lines);
+    push @snippets, $path;
+    $writer = $$;
+    restart_httpd();
+}
+
+END {
+    local $?;
+    my @left = grep { -e } @snippets;
+    if (@left && $writer == $$) {
+        unlink @left;
+        eval { restart_httpd() };
+    }
+}
+
 # The command that runs httpd as tools/tp-instance does (with the
 # sanitizer's environment when the module is built with one).
 sub httpd_cmd {
@@ -214,6 +239,22 @@ sub status_of {
     my ($run) = @_;
     my (undef, $d) = api(GET => "/api/v2/runs/$run");
     return $d->{data}{attributes}{status} // '';
+}
+
+# Waits (up to 180 s) until workspace ws has n runs, the newest of them
+# ended; its runs, newest first.
+sub runs_ended {
+    my ($ws, $n) = @_;
+    my $runs = sub {
+        my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs?page[size]=100");
+        return @{ $d->{data} || [] };
+    };
+    wait_until(180, sub {
+        my @r = $runs->();
+        @r == $n && $r[0]{attributes}{status}
+                    =~ /^(applied|planned_and_finished|errored|discarded|canceled)$/;
+    });
+    return $runs->();
 }
 
 # Uploads dir's *.tf as a new (non-speculative) configuration version.

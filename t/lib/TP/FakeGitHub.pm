@@ -40,10 +40,21 @@ sub routes {
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/branches/(.+)$}, 'branch'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/tarball/(.+)$}, 'tarball'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/commits/(.+)$}, 'commit'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/git/trees/([^/]+)$}, 'tree'],
         ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/compare/([0-9a-f]+)\.\.\.([0-9a-f]+)$},
          'compare'],
         ['GET', qr{^/_codeload/([^/]+/[^/]+)/legacy\.tar\.gz/([0-9a-f]{40})$},
          'codeload'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls$}, 'pulls'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls/(\d+)$}, 'pull'],
+        ['GET', qr{^/api/v3/repos/([^/]+/[^/]+)/pulls/(\d+)/files$},
+         'pull_files'],
+        ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/statuses/([0-9a-f]{40})$},
+         'status'],
+        ['POST', qr{^/api/v3/repos/([^/]+/[^/]+)/issues/(\d+)/comments$},
+         'comment_create'],
+        ['PATCH', qr{^/api/v3/repos/([^/]+/[^/]+)/issues/comments/(\d+)$},
+         'comment_update'],
     );
 }
 
@@ -173,6 +184,88 @@ sub branch {
         commit => {sha => $sha}, protected => JSON::PP::false});
 }
 
+sub pulls {
+    my ($self, $req, $state, $full) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $q = $req->uri;
+    my @prs = ($q->query_param('state') // 'open') eq 'open'
+        ? $self->open_prs($state, $full, $dir, $q->query_param('base')) : ();
+    my @list = map { {number => $_->{number}, state => 'open',
+        title => $_->{title}, user => {login => $_->{author} // 'octocat'},
+        html_url => "$self->{base}/$full/pull/$_->{number}",
+        head => {ref => $_->{head}, sha => $_->{sha}},
+        base => {ref => $_->{base}}} } @prs;
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+# One request: open, or closed (merged_at set when it merged).
+sub pull {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $full, $number) // return not_found();
+    return TP::FakeVCS::json_response(200, {number => $pr->{number},
+        state => $pr->{open} ? 'open' : 'closed', title => $pr->{title},
+        html_url => "$self->{base}/$full/pull/$pr->{number}",
+        merged => $pr->{merged} ? JSON::PP::true : JSON::PP::false,
+        merged_at => $pr->{merged} ? '2026-01-01T00:00:00Z' : undef,
+        merge_commit_sha => $pr->{merge_sha},
+        head => {ref => $pr->{head}}, base => {ref => $pr->{base}}});
+}
+
+sub pull_files {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $full, $number) // return not_found();
+    my @files = map { {filename => $_, status => 'modified'} }
+                $self->pr_paths($dir, $pr);
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @files));
+}
+
+sub invalid {
+    TP::FakeVCS::json_response(422, {message => 'Validation Failed',
+                                     errors => [{message => $_[0]}]});
+}
+
+sub status {
+    my ($self, $req, $state, $full, $sha) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req) // return invalid('Problems parsing JSON');
+    return not_found() unless $self->commit_of($dir, $sha);
+    return invalid('state is not included in the list')
+        unless ($b->{state} // '') =~ /^(?:pending|success|failure|error)$/;
+    return invalid('description is too long (maximum is 140 characters)')
+        if length($b->{description} // '') > 140;
+    $self->record_status($state, repo => $full, sha => $sha,
+        map { $_ => $b->{$_} } qw(state context description target_url));
+    return TP::FakeVCS::json_response(201, {id => scalar @{ $state->{statuses} },
+                                            %$b});
+}
+
+sub comment_create {
+    my ($self, $req, $state, $full, $number) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return invalid('body is missing') unless $b && defined $b->{body};
+    return not_found() unless $self->pr_of($state, $full, $number);
+    my $c = $self->comment_add($state, $full, $number, $b->{body});
+    return TP::FakeVCS::json_response(201, {id => $c->{id}, body => $c->{body}});
+}
+
+sub comment_update {
+    my ($self, $req, $state, $full, $id) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return invalid('body is missing') unless $b && defined $b->{body};
+    my $c = $self->comment_edit($state, $id, $b->{body}) // return not_found();
+    return TP::FakeVCS::json_response(200, {id => $c->{id}, body => $c->{body}});
+}
+
 # A commit by branch, tag or SHA; the author's login is the part of
 # their e-mail before the @, as if every author had an account.
 sub commit {
@@ -187,6 +280,26 @@ sub commit {
         commit => {message => $c->{message},
                    author => {name => $c->{author}, email => $c->{email}}},
         author => {login => ($c->{email} =~ /^([^@]+)/)[0]}});
+}
+
+# A commit's tree (recursive=1 for all of it, as GitHub's git/trees);
+# truncated, when the test asks, to the first half of the entries.
+sub tree {
+    my ($self, $req, $state, $full, $sha) = @_;
+    my ($dir, $refused) = $self->repo_dir($req, $state, $full);
+    return $refused if $refused;
+    my $commit = $self->commit_of($dir, $sha) // return not_found();
+    my @entries = @{ $self->tree_entries($dir, $commit) };
+    @entries = grep { $_->{path} !~ m{/} } @entries
+        unless $req->uri->query_param('recursive');
+    @entries = map { +{%$_, mode => $_->{type} eq 'tree' ? '040000' : '100644',
+                      url => "$self->{base}/api/v3/repos/$full/git/$_->{type}s/$_->{sha}"} }
+               @entries;
+    @entries = @entries[0 .. $#entries / 2] if $state->{truncate};
+    return TP::FakeVCS::json_response(200, {sha => $commit,
+        url => "$self->{base}/api/v3/repos/$full/git/trees/$commit",
+        tree => \@entries,
+        truncated => $state->{truncate} ? JSON::PP::true : JSON::PP::false});
 }
 
 # GitHub answers a tarball with a redirect to codeload, whose URL carries

@@ -30,8 +30,21 @@ sub routes {
          'branch'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/archive\.tar\.gz$},
          'archive'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests$},
+         'merge_requests'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)$},
+         'merge_request'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/diffs$},
+         'diffs'],
+        ['POST', qr{^/api/v4/projects/([^/]+)/statuses/([0-9a-f]{40})$},
+         'status'],
+        ['POST', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes$},
+         'note_create'],
+        ['PUT', qr{^/api/v4/projects/([^/]+)/merge_requests/(\d+)/notes/(\d+)$},
+         'note_update'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/commits/([^/]+)$},
          'commit'],
+        ['GET', qr{^/api/v4/projects/([^/]+)/repository/tree$}, 'tree'],
         ['GET', qr{^/api/v4/projects/([^/]+)/repository/compare$}, 'compare'],
     );
 }
@@ -110,6 +123,30 @@ sub commit {
         web_url => "$self->{base}/$path/-/commit/$c->{sha}"});
 }
 
+# A ref's tree (recursive=true for all of it), paged; when the test asks
+# for truncation, full pages of made-up files without end.
+sub tree {
+    my ($self, $req, $state, $id) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $ref = $req->uri->query_param('ref') // $self->default_branch($dir);
+    my $sha = $self->commit_of($dir, $ref) // return not_found('Tree');
+    my @entries = map { +{id => $_->{sha}, name => (split m{/}, $_->{path})[-1],
+                         type => $_->{type}, path => $_->{path},
+                         mode => $_->{type} eq 'tree' ? '040000' : '100644'} }
+                  @{ $self->tree_entries($dir, $sha) };
+    @entries = grep { $_->{path} !~ m{/} } @entries
+        unless ($req->uri->query_param('recursive') // '') eq 'true';
+    if ($state->{truncate}) {
+        my $per = $req->uri->query_param('per_page') || 20;
+        my $page = $req->uri->query_param('page') || 1;
+        return TP::FakeVCS::json_response(200, [map {
+            +{id => '0' x 40, name => "f$_.tf", type => 'blob',
+             path => "filler/p$page/f$_.tf", mode => '100644'} } 1 .. $per]);
+    }
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @entries));
+}
+
 sub compare {
     my ($self, $req, $state, $id) = @_;
     my ($path, $dir, $refused) = $self->project_dir($req, $id);
@@ -157,6 +194,100 @@ sub archive {
     my $sha = $self->commit_of($dir, $ref) // return not_found('Commit');
     return $self->archive_response($dir, $sha,
                                    (split m{/}, $path)[-1] . "-$ref-$sha");
+}
+
+sub merge_requests {
+    my ($self, $req, $state, $id) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $q = $req->uri;
+    my @mrs = ($q->query_param('state') // 'opened') eq 'opened'
+        ? $self->open_prs($state, $path, $dir,
+                          $q->query_param('target_branch')) : ();
+    my @list = map { {iid => $_->{number}, id => 1000 + $_->{number},
+        state => 'opened', title => $_->{title},
+        author => {username => $_->{author} // 'dev'},
+        web_url => "$self->{base}/$path/-/merge_requests/$_->{number}",
+        source_branch => $_->{head}, target_branch => $_->{base},
+        sha => $_->{sha}} } @mrs;
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @list));
+}
+
+# One merge request: opened, merged or closed.
+sub merge_request {
+    my ($self, $req, $state, $id, $iid) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $pr = $self->pr_of($state, $path, $iid)
+        // return not_found('Merge Request');
+    return TP::FakeVCS::json_response(200, {iid => $pr->{number},
+        id => 1000 + $pr->{number}, title => $pr->{title},
+        state => $pr->{merged} ? 'merged' : $pr->{open} ? 'opened' : 'closed',
+        web_url => "$self->{base}/$path/-/merge_requests/$pr->{number}",
+        source_branch => $pr->{head}, target_branch => $pr->{base},
+        merge_commit_sha => $pr->{merge_sha}});
+}
+
+sub diffs {
+    my ($self, $req, $state, $id, $iid) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $mr = $self->pr_of($state, $path, $iid)
+        // return not_found('Merge Request');
+    my @diffs = map { {old_path => $_, new_path => $_, new_file => JSON::PP::false,
+                       renamed_file => JSON::PP::false,
+                       deleted_file => JSON::PP::false} }
+                $self->pr_paths($dir, $mr);
+    return TP::FakeVCS::json_response(200, TP::FakeVCS::paged($req, @diffs));
+}
+
+sub bad_request { TP::FakeVCS::json_response(400, {message => $_[0]}) }
+
+# GitLab refuses to move a status to the state it is in.
+sub status {
+    my ($self, $req, $state, $id, $sha) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $b = $self->body_of($req) // return bad_request('400 Bad request');
+    return not_found('Commit') unless $self->commit_of($dir, $sha);
+    return bad_request('state does not have a valid value')
+        unless ($b->{state} // '')
+               =~ /^(?:pending|running|success|failed|canceled)$/;
+    my $name = $b->{name} // 'default';
+    my ($last) = reverse grep { $_->{repo} eq $path && $_->{sha} eq $sha
+                                && $_->{context} eq $name }
+                         @{ $state->{statuses} };
+    return bad_request("Cannot transition status via :$b->{state} from "
+                       . ":$last->{state}")
+        if $last && $last->{state} eq $b->{state};
+    $self->record_status($state, repo => $path, sha => $sha, context => $name,
+        map { $_ => $b->{$_} } qw(state description target_url));
+    return TP::FakeVCS::json_response(201, {id => scalar @{ $state->{statuses} },
+        sha => $sha, status => $b->{state}, name => $name});
+}
+
+sub note_create {
+    my ($self, $req, $state, $id, $iid) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return bad_request('400 (Bad request) "body" not given')
+        unless $b && defined $b->{body};
+    return not_found('Merge Request') unless $self->pr_of($state, $path, $iid);
+    my $c = $self->comment_add($state, $path, $iid, $b->{body});
+    return TP::FakeVCS::json_response(201, {id => $c->{id}, body => $c->{body}});
+}
+
+sub note_update {
+    my ($self, $req, $state, $id, $iid, $note) = @_;
+    my ($path, $dir, $refused) = $self->project_dir($req, $id);
+    return $refused if $refused;
+    my $b = $self->body_of($req);
+    return bad_request('400 (Bad request) "body" not given')
+        unless $b && defined $b->{body};
+    my $c = $self->comment_edit($state, $note, $b->{body})
+        // return not_found('Note');
+    return TP::FakeVCS::json_response(200, {id => $c->{id}, body => $c->{body}});
 }
 
 1;

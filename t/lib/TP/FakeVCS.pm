@@ -3,12 +3,19 @@ package TP::FakeVCS;
 # TP::FakeGitLab): a serial HTTP server on loopback in a child process,
 # answering from a table of routes a subclass gives, with what every
 # provider does: credentials checked (401 otherwise), conditional GETs
-# answered 304 by ETag, and two things a test asks for over /_fake:
-# failures or delays on demand, and the record of what was received.
+# answered 304 by ETag, and what a test asks for over /_fake: failures or
+# delays on demand, the record of what was received, pull (merge)
+# requests opened and closed between branches of the repositories, and
+# the commit statuses and comments posted to them.
 #
 #   my $gh = TP::FakeGitHub->new(port => P, ...)->start;
 #   $gh->fail(qr{access_tokens}, 503, 1);     # the next one answers 503
 #   my @seen = $gh->received;                 # [{method, path, headers}]
+#   $gh->truncate_trees(1);                   # trees answered truncated
+#   my $n = $gh->pr_open(repo => 'acme/infra', head => 'feature',
+#                        base => 'main', title => 'More');
+#   # a push to the request is a push to its head branch
+#   my $merge = $gh->pr_merge('acme/infra', $n);   # merged into its base
 #
 # Tests change the repositories as people do (commit_to: a commit pushed
 # to a branch) and send the module webhook deliveries signed as the
@@ -36,7 +43,10 @@ sub new {
 
 sub base { $_[0]{base} }
 
-sub initial_state { {received => [], failures => [], rate_remaining => 5000} }
+sub initial_state {
+    return {received => [], failures => [], rate_remaining => 5000,
+            prs => [], statuses => [], comments => [], comment_id => 9000};
+}
 
 sub json_response {
     my ($code, $doc, %headers) = @_;
@@ -66,6 +76,13 @@ sub fail {
                             times => $times // 1, delay => $delay // 0});
 }
 
+# With $on, trees are answered as a provider answers one too large to
+# send whole (GitHub: truncated; GitLab: pages without end).
+sub truncate_trees {
+    my ($self, $on) = @_;
+    $self->control(truncate => {on => $on ? 1 : 0});
+}
+
 # Everything received so far, oldest first: {method, path, headers}.
 sub received { @{ $_[0]->control('received') } }
 
@@ -75,16 +92,89 @@ sub count {
     return scalar grep { "$_->{method} $_->{path}" =~ $re } $self->received;
 }
 
+# Opens a request (repo, head and base branch names, title, author) and
+# returns its number.
+sub pr_open {
+    my ($self, %pr) = @_;
+    return $self->control(pr_open => \%pr)->{number};
+}
+
+sub pr_close {
+    my ($self, $repo, $number) = @_;
+    $self->control(pr_close => {repo => $repo, number => $number});
+}
+
+# Merges request $number as a merge button does: a merge commit of its
+# head into its base branch in the bare repository, the request closed as
+# merged. Returns the merge commit's SHA.
+sub pr_merge {
+    my ($self, $repo, $number) = @_;
+    return $self->control(pr_merge => {repo => $repo,
+                                       number => $number})->{sha};
+}
+
+# The commit statuses posted, oldest first: {repo, sha, state, context
+# (GitLab's name), description, target_url}.
+sub statuses { @{ $_[0]->control('statuses') } }
+
+# The comments on requests: {repo, number, id, body, edits}.
+sub comments { @{ $_[0]->control('comments') } }
+
+# The children's side of those, by name.
+sub control_fail {
+    my ($self, $body, $state) = @_;
+    push @{ $state->{failures} }, $body;
+    return {};
+}
+
+sub control_truncate { $_[2]{truncate} = $_[1]{on}; return {} }
+sub control_received { $_[2]{received} }
+sub control_statuses { $_[2]{statuses} }
+sub control_comments { $_[2]{comments} }
+
+sub control_pr_open {
+    my ($self, $body, $state) = @_;
+    my $n = 1 + grep { $_->{repo} eq $body->{repo} } @{ $state->{prs} };
+    push @{ $state->{prs} }, {%$body, number => $n, open => 1};
+    return {number => $n};
+}
+
+sub control_pr_close {
+    my ($self, $body, $state) = @_;
+    $_->{open} = 0 for grep { $_->{repo} eq $body->{repo}
+                              && $_->{number} == $body->{number} }
+                       @{ $state->{prs} };
+    return {};
+}
+
+sub control_pr_merge {
+    my ($self, $body, $state) = @_;
+    my $pr = $self->pr_of($state, $body->{repo}, $body->{number})
+        // die "no request $body->{number}";
+    my $dir = ($self->{repos} // $self->{projects})->{$pr->{repo}};
+    my ($base, $head) = map { $self->branch_sha($dir, $_) // die "no $_" }
+                        @$pr{qw(base head)};
+    my ($tree) = split /\n/, git($dir, 'merge-tree', '--write-tree', $base,
+                                 $head) // die 'the request conflicts';
+    local @ENV{qw(GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME
+                  GIT_COMMITTER_EMAIL)} = ('merger', 'merger@test.local') x 2;
+    my $sha = git($dir, 'commit-tree', $tree, '-p', $base, '-p', $head, '-m',
+                  "Merge request $pr->{number} from $pr->{head}") =~ s/\s+$//r;
+    defined git($dir, 'update-ref', "refs/heads/$pr->{base}", $sha, $base)
+        or die 'the base moved';
+    @$pr{qw(open merged merge_sha)} = (0, 1, $sha);
+    return {sha => $sha};
+}
+
 sub respond {
     my ($self, $req, $state) = @_;
     my $path = $req->uri->path_query;
     if ($path =~ m{^/_fake/(\w+)$}) {
-        my $body = $json->decode($req->content || '{}');
-        if ($1 eq 'fail') {
-            push @{ $state->{failures} }, $body;
-            return json_response(200, {});
-        }
-        return json_response(200, $state->{received});
+        my $handler = "control_$1";
+        return json_response(404, {message => 'no such control'})
+            unless $self->can($handler);
+        return json_response(200, $self->$handler(
+            $json->decode($req->content || '{}'), $state));
     }
     my $line = $req->method . ' ' . $path;
     push @{ $state->{received} }, {
@@ -158,6 +248,65 @@ sub commit_of {
     return $sha ? $sha =~ s/\s+$//r : undef;
 }
 
+# ---- requests as the providers' routes serve them ----
+
+# The open requests of $repo (in the directory $dir) into $base, each
+# with its head's commit now; a request whose branch is gone is left out.
+sub open_prs {
+    my ($self, $state, $repo, $dir, $base) = @_;
+    my @prs;
+    for my $pr (grep { $_->{repo} eq $repo && $_->{open}
+                       && (!defined $base || $_->{base} eq $base) }
+                @{ $state->{prs} }) {
+        my $sha = $self->branch_sha($dir, $pr->{head}) // next;
+        push @prs, {%$pr, sha => $sha};
+    }
+    return @prs;
+}
+
+sub pr_of {
+    my ($self, $state, $repo, $number) = @_;
+    my ($pr) = grep { $_->{repo} eq $repo && $_->{number} == $number }
+               @{ $state->{prs} };
+    return $pr;
+}
+
+# The paths request $pr changes: those of its head since it left its
+# base, a renamed file's new and old path.
+sub pr_paths {
+    my ($self, $dir, $pr) = @_;
+    my %seen;
+    return grep { !$seen{$_}++ } map { @$_ }
+        $self->changed_files($dir, "refs/heads/$pr->{base}",
+                             "refs/heads/$pr->{head}");
+}
+
+sub record_status {
+    my ($self, $state, %status) = @_;
+    push @{ $state->{statuses} }, \%status;
+}
+
+# A new comment's record.
+sub comment_add {
+    my ($self, $state, $repo, $number, $body) = @_;
+    my $c = {repo => $repo, number => $number + 0,
+             id => ++$state->{comment_id}, body => $body, edits => 0};
+    push @{ $state->{comments} }, $c;
+    return $c;
+}
+
+# The comment $id edited to $body, or undef when there is none.
+sub comment_edit {
+    my ($self, $state, $id, $body) = @_;
+    my ($c) = grep { $_->{id} == $id } @{ $state->{comments} } or return;
+    $c->{body} = $body;
+    $c->{edits}++;
+    return $c;
+}
+
+# A JSON request body, or undef.
+sub body_of { eval { $json->decode($_[1]->content) } }
+
 # The commit a ref or SHA names: {sha, author, email, message}, or undef.
 sub commit_info {
     my ($self, $dir, $ref) = @_;
@@ -166,6 +315,17 @@ sub commit_info {
         git($dir, 'log', '-1', '--format=%an%x00%ae%x00%B', $sha), 3;
     return {sha => $sha, author => $author, email => $email,
             message => $message =~ s/\s+$//r};
+}
+
+# The entries of a commit's tree, recursively, as git lists them:
+# [{path, type (blob, tree or commit), sha}], or undef for no such commit.
+sub tree_entries {
+    my ($self, $dir, $sha) = @_;
+    my $out = git($dir, 'ls-tree', '-r', '-t', '--full-tree', $sha)
+        // return undef;
+    return [map { my ($mode, $type, $obj, $path) = /^(\S+) (\S+) (\S+)\t(.*)$/;
+                  +{path => $path, type => $type, sha => $obj} }
+            split /\n/, $out];
 }
 
 # A page of a list as both providers page them (page, per_page).

@@ -7,6 +7,7 @@ package TP::VCSFixture;
 #   my $repo = TP::VCSFixture::Repo->new("$dir/infra");
 #   my $sha = $repo->commit('add vpc', 'envs/dev/main.tf' => '...');
 #   $repo->tag('v1', 'release');            # annotated with a message
+#   $repo->pull('main');                    # as a merge on the fake left it
 #   my $f = fake_providers(dir => $dir, api => \&api, admin => $admin,
 #                          name => 'vcs90', app_id => 9090,
 #                          github => {'acme/infra' => $repo->bare},
@@ -148,6 +149,15 @@ sub tag {
 }
 
 sub sha { $_[0]->git('rev-parse', "$_[1]^{commit}") }
+
+# Branch $branch checked out as the bare repository has it (a merge the
+# provider made there), before the next push would undo it.
+sub pull {
+    my ($self, $branch) = @_;
+    $self->checkout($branch);
+    $self->git('fetch', '-q', $self->{bare}, $branch);
+    $self->git('reset', '-q', '--hard', 'FETCH_HEAD');
+}
 
 sub push {
     my ($self) = @_;

@@ -2,8 +2,10 @@
 # the instance TP_INSTANCE names: workspaces of a small platform team with
 # labels, remote runs on the instance's listener through the real
 # terraform CLI (applied, plan-only, errored), state versions, variables,
-# a variable set, a lock, a custom role and a second person. Prints what
-# the pages' addresses need as JSON.
+# a variable set, a lock, a custom role and a second person, version
+# control connections (a GitHub App and a GitLab) with a workspace bound
+# to a repository, an autodiscovery rule (when the server has them) and
+# a workspace it flagged. Prints what the pages' addresses need as JSON.
 use strict;
 use warnings FATAL => 'all';
 use JSON::PP ();
@@ -152,5 +154,42 @@ admin_cmd('user', '--email', 'dana@example.com');
     type => 'role-assignments', attributes => {'provider-name' => 'local',
         email => 'dana@example.com', roles => ['payments-developers']}}});
 must(200, $res, 'role assignment');
+
+# version control: a GitHub App (a key of its own) and a self-hosted GitLab
+my $key = qx{openssl genrsa 2048 2>/dev/null};
+my $vcs;
+($res, $vcs) = api(POST => '/api/terrapod/v1/vcs-connections', body => {data => {
+    type => 'vcs-connections', attributes => {name => 'github-acme', provider => 'github',
+        'github-app-id' => 123456, 'github-installation-id' => 45678901,
+        'github-account-login' => 'acme', 'github-account-type' => 'Organization',
+        'private-key' => $key, 'webhook-secret' => 'screenshots-only'}}});
+must(201, $res, 'GitHub connection');
+$ids{vcs} = $vcs->{data}{id};
+my $gitlab;
+($res, $gitlab) = api(POST => '/api/terrapod/v1/vcs-connections', body => {data => {
+    type => 'vcs-connections', attributes => {name => 'gitlab-internal', provider => 'gitlab',
+        'server-url' => 'https://gitlab.example.com', token => 'glpat-screenshots-only'}}});
+must(201, $res, 'GitLab connection');
+my (undef, $staging) = api(GET => "$ORG_WS/network-staging");
+($res) = api(PATCH => "/api/v2/workspaces/$staging->{data}{id}", body => {data => {
+    type => 'workspaces', attributes => {'vcs-repo-url' => 'https://github.com/acme/network',
+        'working-directory' => 'envs/staging', 'speculative-enabled' => JSON::PP::true()},
+    relationships => {'vcs-connection' => {data => {type => 'vcs-connections', id => $ids{vcs}}}}}});
+must(200, $res, 'bind network-staging');
+($res) = api(GET => '/api/terrapod/v1/autodiscovery-rules');
+if ($res->code == 200) {
+    my $rule;
+    ($res, $rule) = api(POST => '/api/terrapod/v1/autodiscovery-rules', body => {data => {
+        type => 'autodiscovery-rules', attributes => {name => 'accounts', 'vcs-connection-id' => $ids{vcs},
+            'repo-url' => 'https://github.com/acme/accounts', pattern => 'accounts/*/*.tf',
+            'ignore-patterns' => ['modules/**'], 'name-template' => 'acct-{dir}',
+            labels => {'managed-by' => 'autodiscovery'}}}});
+    must(201, $res, 'autodiscovery rule');
+    $ids{rule} = $rule->{data}{id};
+}
+# what autodiscovery does to a workspace whose directory went away
+my (undef, $sandbox) = api(GET => "$ORG_WS/sandbox-dana");
+psql("UPDATE workspaces SET lifecycle_state = 'pending_deletion', lifecycle_reason = "
+     . "'directory ''sandboxes/dana'' removed on ''main''' WHERE id = '$sandbox->{data}{id}'");
 
 print JSON::PP->new->canonical->encode(\%ids), "\n";

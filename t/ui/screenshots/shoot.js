@@ -19,7 +19,8 @@ const DOC = path.join(SRC, 'docs', 'ui.md');
 const LAPTOP = { width: 1280, height: 800 };
 const PHONE = { width: 390, height: 844 };
 
-/** Every page, in the order docs/ui.md shows them; :ws and :run from IDS. */
+/** Every page, in the order docs/ui.md shows them; :ws, :run, :vcs and :rule from IDS (a page
+ * whose id IDS has not is left out). */
 const PAGES = [
     { name: 'sign-in', path: '/app/default/workspaces', caption: 'Signing in', signedOut: true },
     { name: 'workspaces', path: '/app/default/workspaces', caption: 'The workspaces list' },
@@ -40,6 +41,13 @@ const PAGES = [
     { name: 'admin-users', path: '/app/admin/users', caption: 'Users' },
     { name: 'admin-tokens', path: '/app/admin/tokens', caption: 'All tokens' },
     { name: 'admin-audit-log', path: '/app/admin/audit-log', caption: 'The audit log' },
+    { name: 'admin-vcs-connections', path: '/app/admin/vcs-connections', caption: 'VCS connections' },
+    { name: 'admin-vcs-connection', path: '/app/admin/vcs-connections/:vcs',
+      caption: 'A VCS connection: health, test, webhook and settings', fullPage: true },
+    { name: 'admin-autodiscovery-rules', path: '/app/admin/autodiscovery-rules', caption: 'Autodiscovery rules',
+      needs: 'rule' },
+    { name: 'admin-autodiscovery-rule', path: '/app/admin/autodiscovery-rules/:rule',
+      caption: 'An autodiscovery rule', needs: 'rule' },
     { name: 'settings-tokens', path: '/app/settings/tokens', caption: 'Your tokens' },
     { name: 'settings-sessions', path: '/app/settings/sessions', caption: 'Your sessions' },
     { name: 'api', path: '/app/api', caption: "The API's description" },
@@ -83,9 +91,14 @@ function writeList() {
     fs.mkdirSync(OUT, { recursive: true });
     const skipped = [];
     for (const p of PAGES) {
+        if (p.needs && !ids[p.needs]) {
+            skipped.push(p.name);
+            continue;
+        }
         const page = await (p.signedOut ? signedOut : context).newPage();
         await page.setViewportSize(p.viewport || LAPTOP);
-        await page.goto(p.path.replace(':ws', ids.workspace).replace(':run', ids.run));
+        await page.goto(p.path.replace(':ws', ids.workspace).replace(':run', ids.run)
+            .replace(':vcs', ids.vcs).replace(':rule', ids.rule));
         if (p.signedOut) {
             await page.getByLabel('Email').waitFor();
         } else {
@@ -103,7 +116,7 @@ function writeList() {
     await browser.close();
     writeList();
     if (skipped.length) {
-        console.log(`not written yet, left out: ${skipped.join(', ')}`);
+        console.log(`not written yet (or nothing to show), left out: ${skipped.join(', ')}`);
     }
 })().catch((e) => {
     console.error(e);

@@ -1,6 +1,7 @@
 // @ts-check
-// The frame of every page of one workspace: its name, lock, tabs, and the
-// workspace's live event stream, which the page inside may listen to too.
+// The frame of every page of one workspace: its name, lock, lifecycle
+// (a workspace autodiscovery flagged for deletion or archived), tabs, and
+// the workspace's live event stream, which the page inside may listen to too.
 // A tab page renders <WorkspaceShell name tab>{(ws, ctx) => …}</WorkspaceShell>.
 import { useRef } from 'preact/hooks';
 import { html } from '../lib/html.js';
@@ -8,6 +9,7 @@ import { api } from '../lib/session.js';
 import { useLoad, useLive, useInterval } from '../lib/hooks.js';
 import { can } from '../lib/perms.js';
 import { lockText } from '../lib/format.js';
+import { lifecycleOf } from '../lib/vcs.js';
 import { ORG, workspacePath } from '../lib/paths.js';
 import { Link, ErrorNote, Loading, LiveState } from './common.js';
 
@@ -62,6 +64,7 @@ export function WorkspaceShell({ name, tab, children }) {
         return html`<${Loading} />`;
     }
     const a = ws.attributes;
+    const lifecycle = lifecycleOf(a);
     /** @type {Map<string, Resource>} */
     const included = new Map((data.included || []).map(
         (/** @type {Resource} */ r) => [`${r.type}/${r.id}`, r]));
@@ -82,6 +85,9 @@ export function WorkspaceShell({ name, tab, children }) {
             ${a.locked && html`<p class="lock" data-testid="lock">${lockText(a)}</p>`}
             <${LiveState} state=${live} />
         </header>
+        ${lifecycle && html`<p class=${`banner${lifecycle.state === 'archived' ? ' banner-bad' : ''}`}
+            role="status" data-testid="lifecycle"><strong>${lifecycle.label}</strong>${lifecycle.reason
+                ? `: ${lifecycle.reason}` : ''}</p>`}
         <nav class="tabs" aria-label="Workspace">
             <ul>
                 ${TABS.filter((t) => !t.perm || can(ws, t.perm)).map((t) => html`<li>

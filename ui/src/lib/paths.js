@@ -31,3 +31,13 @@ export function poolPath(id) {
 export function varsetPath(id) {
     return `/app/admin/variable-sets/${encodeURIComponent(id)}`;
 }
+
+/** @param {string} id VCS connection id */
+export function vcsConnectionPath(id) {
+    return `/app/admin/vcs-connections/${encodeURIComponent(id)}`;
+}
+
+/** @param {string} id autodiscovery rule id */
+export function rulePath(id) {
+    return `/app/admin/autodiscovery-rules/${encodeURIComponent(id)}`;
+}

@@ -1,7 +1,7 @@
 // @ts-check
 // A run: its status and timeline, the actions its reader may take, the
-// planned resource changes, the plan and apply logs as they grow, and what
-// the run used. Followed live through the workspace's event stream, or read
+// planned resource changes, the plan and apply logs as they grow, what the
+// run used, and the commit (and pull request) it ran, if from a repository. Followed live through the workspace's event stream, or read
 // again every 2 s while the run moves when there is none.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
@@ -14,6 +14,8 @@ import { plannedChanges, changeCounts } from '../lib/plan.js';
 import { WorkspaceShell } from '../components/workspace-shell.js';
 import { ErrorNote, Loading, RunStatus } from '../components/common.js';
 import { PhaseLog } from '../components/log-view.js';
+import { CommitFacts, PullRequestBadge } from '../components/vcs-commit.js';
+import { ingressOf, ingressFromDoc } from '../lib/vcs.js';
 
 /** @typedef {import('../lib/api.js').Resource} Resource */
 
@@ -32,18 +34,40 @@ export function RunPage({ params }) {
  */
 async function loadRun(id) {
     const [doc, events] = await Promise.all([
-        api.get(`/api/v2/runs/${encodeURIComponent(id)}`, { include: 'plan,apply,created_by' }),
+        api.get(`/api/v2/runs/${encodeURIComponent(id)}`,
+                { include: 'plan,apply,created_by,configuration_version.ingress_attributes' }),
         api.get(`/api/v2/runs/${encodeURIComponent(id)}/run-events`,
                 { include: 'actor', 'page[size]': 100 }),
     ]);
     const idx = includedIndex(doc);
     return {
         run: /** @type {Resource} */ (doc.data),
+        ingress: await loadIngress(idx, doc.data),
         plan: related(idx, doc.data, 'plan'),
         apply: related(idx, doc.data, 'apply'),
         events: /** @type {Resource[]} */ (events.data),
         actors: includedIndex(events),
     };
+}
+
+/**
+ * The commit a run's configuration came from: included with the run, or
+ * read from its configuration version (404: uploaded, none; the run is
+ * shown without it if it cannot be read).
+ * @param {Map<string, Resource>} idx
+ * @param {Resource} run
+ */
+async function loadIngress(idx, run) {
+    const cv = related(idx, run, 'configuration-version');
+    if (cv && cv.relationships && cv.relationships['ingress-attributes']) {
+        return ingressOf(idx, run);
+    }
+    const cvId = run.relationships?.['configuration-version']?.data?.id;
+    if (!cvId) {
+        return null;
+    }
+    return api.get(`/api/v2/configuration-versions/${encodeURIComponent(cvId)}/ingress-attributes`)
+        .then(ingressFromDoc, () => null);
 }
 
 /**
@@ -102,6 +126,7 @@ function Run({ id, ws, ctx }) {
         <header class="run-head">
             <h2 id="run-title">Run ${run.id}</h2>
             <p class="run-status" data-testid="run-status"><${RunStatus} status=${a.status} /></p>
+            ${data.ingress && html`<p><${PullRequestBadge} ing=${data.ingress} /></p>`}
             ${a.message && html`<p>${a.message}</p>`}
             <p class="muted">${a['is-destroy'] ? 'Destroy run' : a['plan-only'] ? 'Plan only' : 'Plan and apply'}
                 ${' · '}queued ${when(a['created-at'])}${a['created-by'] ? ` by ${a['created-by']}` : ''}
@@ -113,6 +138,7 @@ function Run({ id, ws, ctx }) {
         <div class="run-grid">
             <${Timeline} events=${data.events} actors=${data.actors} />
             <${Profile} attrs=${a} />
+            ${data.ingress && html`<${CommitFacts} ing=${data.ingress} />`}
         </div>
         <${PlannedChanges} plan=${plan} />
         ${plan && html`<${PhaseLog} label="Plan" url=${plan.attributes?.['log-read-url'] || null}

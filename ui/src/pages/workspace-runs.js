@@ -1,7 +1,9 @@
 // @ts-check
 // A workspace's runs tab: its runs, newest first, a page at a time, each
-// linking to its run page; and queueing a new one from the newest
-// uploaded configuration: a plan, a plan that may apply, or either as a
+// linking to its run page with the commit it ran (pull request runs
+// marked); and queueing a new one from the newest uploaded configuration,
+// or for a workspace bound to a repository from its branch's head or a
+// branch or tag picked: a plan, a plan that may apply, or either as a
 // destroy, each offered only as the workspace's permissions allow.
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
@@ -11,9 +13,12 @@ import { useAction } from '../lib/action.js';
 import { can } from '../lib/perms.js';
 import { when } from '../lib/format.js';
 import { runPath } from '../lib/paths.js';
+import { ingressOf } from '../lib/vcs.js';
 import { WorkspaceShell } from '../components/workspace-shell.js';
 import { Link, ErrorNote, Loading, Pager, RunStatus } from '../components/common.js';
 import { useReloadOn } from '../components/workspace-tab.js';
+import { CommitLine } from '../components/vcs-commit.js';
+import { connectionOf, useVcsRefs, RefOptions } from '../components/vcs-refs.js';
 
 /**
  * @typedef {import('../lib/api.js').Resource} Resource
@@ -52,7 +57,8 @@ export function WorkspaceRunsPage({ params }) {
 /** @param {{ws: Resource, ctx: ShellContext}} props */
 function Runs({ ws, ctx }) {
     const [page, setPage] = useState(1);
-    const runs = useLoad(() => api.list(`/api/v2/workspaces/${ws.id}/runs`, page, PAGE_SIZE), [ws.id, page]);
+    const runs = useLoad(() => api.list(`/api/v2/workspaces/${ws.id}/runs`, page, PAGE_SIZE,
+        { include: 'configuration_version.ingress_attributes' }), [ws.id, page]);
     useReloadOn(ctx, ['run_status_change'], runs.reload);
     const kinds = queueableKinds(ws);
 
@@ -65,7 +71,7 @@ function Runs({ ws, ctx }) {
             <h2 id="runs-list">Runs</h2>
             <${ErrorNote} error=${runs.error} />
             ${!runs.data && !runs.error && html`<${Loading} />`}
-            ${runs.data && html`<${RunTable} ws=${ws} runs=${runs.data.data} />
+            ${runs.data && html`<${RunTable} ws=${ws} runs=${runs.data.data} included=${runs.data.included} />
                 ${runs.data.pagination['total-pages'] > 1 && html`<${Pager} pagination=${runs.data.pagination}
                     go=${setPage} noun="runs" />`}`}
         </section>`;
@@ -79,8 +85,8 @@ function kindOf(a) {
     return a['auto-apply'] ? `${what}, automatic` : what;
 }
 
-/** @param {{ws: Resource, runs: Resource[]}} props */
-function RunTable({ ws, runs }) {
+/** @param {{ws: Resource, runs: Resource[], included: Map<string, Resource>}} props */
+function RunTable({ ws, runs, included }) {
     if (runs.length === 0) {
         return html`<p>This workspace has no runs yet.</p>`;
     }
@@ -88,7 +94,7 @@ function RunTable({ ws, runs }) {
     return html`<div class="table-wrap"><table class="list">
         <thead><tr>
             <th scope="col">Run</th><th scope="col">Status</th><th scope="col">Kind</th>
-            <th scope="col">Message</th><th scope="col">By</th><th scope="col">Created</th>
+            <th scope="col">Source</th><th scope="col">Message</th><th scope="col">By</th><th scope="col">Created</th>
         </tr></thead>
         <tbody>${runs.map((r) => {
             const a = r.attributes || {};
@@ -96,6 +102,7 @@ function RunTable({ ws, runs }) {
                 <th scope="row"><${Link} to=${runPath(name, r.id)}>${r.id}<//></th>
                 <td><${RunStatus} status=${a.status} /></td>
                 <td>${kindOf(a)}</td>
+                <td><${CommitLine} ing=${ingressOf(included, r)} /></td>
                 <td>${a.message}</td>
                 <td>${a['created-by']}</td>
                 <td>${when(a['created-at'])}</td>
@@ -113,7 +120,10 @@ function QueueRun({ ws, kinds, onQueued }) {
     const [message, setMessage] = useState('');
     const [autoApply, setAutoApply] = useState(a['auto-apply'] === true);
     const [queued, setQueued] = useState(/** @type {Resource | null} */ (null));
+    const [ref, setRef] = useState('');
     const queue = useAction();
+    const bound = connectionOf(ws) !== '';
+    const refs = useVcsRefs(ws);
     const chosen = kinds.find((k) => k.kind === kind) || kinds[0];
 
     /** @param {Event} e */
@@ -129,6 +139,7 @@ function QueueRun({ ws, kinds, onQueued }) {
                     'plan-only': chosen.planOnly,
                     'is-destroy': chosen.destroy,
                     ...(chosen.planOnly ? {} : { 'auto-apply': autoApply }),
+                    ...(ref ? { 'vcs-ref': ref } : {}),
                 },
                 relationships: { workspace: { data: { type: 'workspaces', id: ws.id } } },
             } });
@@ -144,7 +155,20 @@ function QueueRun({ ws, kinds, onQueued }) {
     return html`<section aria-labelledby="runs-queue">
         <h2 id="runs-queue">Queue a run</h2>
         <form class="settings" onSubmit=${submit}>
-            <p class="muted">The run uses the newest configuration uploaded to this workspace.</p>
+            ${bound ? html`<p class="muted">The run fetches its configuration from the repository: the head of the
+                    branch the workspace follows, or the branch or tag picked (a plan only, unless it is that branch).</p>
+                <div class="field">
+                    <label for="queue-ref">Branch or tag</label>
+                    <select id="queue-ref" name="vcs-ref" value=${ref} disabled=${!refs.data}
+                        onChange=${(/** @type {any} */ e) => setRef(e.currentTarget.value)}>
+                        ${refs.data ? html`<${RefOptions} refs=${refs.data} tags=${true}
+                            first=${`The followed branch (${a['vcs-branch'] || refs.data.defaultBranch})`} />`
+                            : html`<option value="">The followed branch</option>`}
+                    </select>
+                    ${refs.error && html`<span class="hint error-text">The repository's branches could not be read:
+                        ${refs.error.message}</span>`}
+                </div>`
+                : html`<p class="muted">The run uses the newest configuration uploaded to this workspace.</p>`}
             <fieldset>
                 <legend>What to run</legend>
                 ${kinds.map((k) => html`<label class="inline"><input type="radio" name="kind" value=${k.kind}

@@ -1,36 +1,40 @@
 // @ts-check
 // A workspace's settings tab: what PATCH workspaces takes (name, project,
-// how and where runs execute, run behaviour, drift detection, plan
-// summaries), its labels (a change that would lower the editor's own
+// how and where runs execute, run behaviour, the repository it follows,
+// drift detection, plan summaries), its labels (a change that would lower the editor's own
 // access is refused by the server until confirmed), and deleting it.
 // People without can-update see the settings without the controls.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
 import { useAction } from '../lib/action.js';
 import { can } from '../lib/perms.js';
+import { isAdmin } from '../lib/account.js';
+import { VCS_CONNECTIONS } from '../lib/vcs.js';
 import { labelList } from '../lib/format.js';
 import { navigate } from '../lib/nav.js';
 import { ORG, HOME, workspacePath } from '../lib/paths.js';
 import { toField, fromField, changedAttributes, labelRows, labelsFromRows } from '../lib/workspace-forms.js';
 import { WorkspaceShell } from '../components/workspace-shell.js';
 import { ErrorNote } from '../components/common.js';
+import { FieldControl } from '../components/field.js';
+import { ConfirmButton } from '../components/confirm.js';
+import { connectionOf, useVcsRefs, RefOptions } from '../components/vcs-refs.js';
 import '../components/workspace-tabs.css';
 
 /**
  * @typedef {import('../lib/api.js').Resource} Resource
  * @typedef {import('../components/workspace-shell.js').ShellContext} ShellContext
  * @typedef {import('../lib/workspace-forms.js').FieldKind} FieldKind
- * @typedef {{name: string, label: string, kind: FieldKind, options?: [string, string][],
- *   hint?: string, show?: (form: Record<string, any>) => boolean}} Field
+ * @typedef {import('../components/field.js').Field} Field
  */
 
 /** The settings, in the groups the form shows them in. */
 const GROUPS = /** @type {{legend: string, fields: Field[]}[]} */ ([
     { legend: 'General', fields: [
         { name: 'name', label: 'Name', kind: 'text', hint: 'Letters, digits, - and _; terraform finds the workspace by it.' },
-        { name: 'description', label: 'Description', kind: 'text' },
+        { name: 'description', label: 'Description', kind: 'text', long: true },
     ] },
     { legend: 'Execution', fields: [
         { name: 'execution-mode', label: 'Execution mode', kind: 'text',
@@ -40,19 +44,25 @@ const GROUPS = /** @type {{legend: string, fields: Field[]}[]} */ ([
           options: [['terraform', 'Terraform'], ['tofu', 'OpenTofu']] },
         { name: 'terraform-version', label: 'Version', kind: 'text',
           hint: 'A version, a constraint such as ~> 1.9, or latest.' },
-        { name: 'working-directory', label: 'Working directory', kind: 'text',
-          hint: 'A relative path inside the configuration; empty for its root.' },
         { name: 'resource-cpu', label: 'CPU per run', kind: 'text', hint: 'Such as 1 or 500m.' },
         { name: 'resource-memory', label: 'Memory per run', kind: 'text', hint: 'Such as 2Gi or 512Mi.' },
     ] },
     { legend: 'Runs', fields: [
         { name: 'auto-apply', label: 'Apply automatically when a plan succeeds', kind: 'bool' },
         { name: 'allow-destroy-plan', label: 'Allow destroy runs', kind: 'bool' },
-        { name: 'speculative-enabled', label: 'Allow speculative plans', kind: 'bool' },
         { name: 'queue-all-runs', label: 'Queue all runs', kind: 'bool' },
-        { name: 'file-triggers-enabled', label: 'Run only when files under the trigger prefixes change', kind: 'bool' },
-        { name: 'trigger-prefixes', label: 'Trigger prefixes', kind: 'lines', hint: 'One path a line.' },
         { name: 'global-remote-state', label: 'Share state with every workspace', kind: 'bool' },
+    ] },
+    { legend: 'Version control', fields: [
+        { name: 'vcs-repo-url', label: 'Repository URL', kind: 'text',
+          hint: "The repository's address on its provider, such as https://github.com/OWNER/REPO." },
+        { name: 'vcs-branch', label: 'Branch', kind: 'text', hint: 'The branch runs follow; empty for the default branch.' },
+        { name: 'working-directory', label: 'Working directory', kind: 'text',
+          hint: 'A relative path inside the configuration; empty for its root.' },
+        { name: 'file-triggers-enabled', label: 'Run only when files under the trigger prefixes change', kind: 'bool' },
+        { name: 'trigger-prefixes', label: 'Trigger prefixes', kind: 'lines',
+          hint: 'One path a line, besides the working directory.' },
+        { name: 'speculative-enabled', label: 'Plan pull and merge requests (speculative plans)', kind: 'bool' },
     ] },
     { legend: 'Drift detection', fields: [
         { name: 'drift-detection-enabled', label: 'Check for drift regularly', kind: 'bool' },
@@ -64,14 +74,13 @@ const GROUPS = /** @type {{legend: string, fields: Field[]}[]} */ ([
     { legend: 'Plan summaries', fields: [
         { name: 'ai-summary-mode', label: 'Summaries of plans', kind: 'text',
           options: [['default', 'As the instance decides'], ['enabled', 'Always'], ['disabled', 'Never']] },
-        { name: 'ai-summary-context', label: 'Context for summaries', kind: 'text' },
+        { name: 'ai-summary-context', label: 'Context for summaries', kind: 'text', long: true },
     ] },
 ]);
 
 const FIELDS = GROUPS.flatMap((g) => g.fields);
 /** @type {Record<string, FieldKind>} */
 const KINDS = Object.fromEntries(FIELDS.map((f) => [f.name, f.kind]));
-const LONG = new Set(['description', 'trigger-prefixes', 'drift-ignore-rules', 'ai-summary-context']);
 
 /**
  * The form's fields for a workspace's attributes.
@@ -101,18 +110,19 @@ function choices(list, current) {
         ...list.map((p) => html`<option value=${p.id}>${p.attributes && p.attributes.name}</option>`)];
 }
 
-/** @param {{params: {name: string}}} props */
-export function WorkspaceSettingsPage({ params }) {
+/** @param {{params: {name: string}, account: any}} props */
+export function WorkspaceSettingsPage({ params, account }) {
     return html`<${WorkspaceShell} name=${params.name} tab="settings">
-        ${(/** @type {Resource} */ ws, /** @type {ShellContext} */ ctx) => html`<${Settings} ws=${ws} ctx=${ctx} />`}
+        ${(/** @type {Resource} */ ws, /** @type {ShellContext} */ ctx) => html`<${Settings} ws=${ws} ctx=${ctx}
+            admin=${isAdmin(account)} />`}
     <//>`;
 }
 
-/** @param {{ws: Resource, ctx: ShellContext}} props */
-function Settings({ ws, ctx }) {
+/** @param {{ws: Resource, ctx: ShellContext, admin: boolean}} props */
+function Settings({ ws, ctx, admin }) {
     // live: the shell reads the workspace again on workspace_updated, and
     // the forms follow it (useSyncedForm)
-    return html`<${SettingsForm} ws=${ws} ctx=${ctx} />
+    return html`<${SettingsForm} ws=${ws} ctx=${ctx} admin=${admin} />
         <${Labels} ws=${ws} ctx=${ctx} />
         ${can(ws, 'can-destroy') && html`<${DeleteWorkspace} ws=${ws} />`}`;
 }
@@ -121,44 +131,65 @@ function Settings({ ws, ctx }) {
  * Keeps a form in step with the resource it edits: when the resource
  * changes (a live update, or the person's own save), the form follows it
  * unless the person has changes in it that the new version does not hold.
+ * After a save, adopt() makes it take the next version whatever it holds
+ * (the server may change more than was sent: binding a repository turns
+ * drift detection on).
  * @template T
  * @param {() => T} make the form for the resource as it is now
  * @param {any} resource what the form is made from, compared as JSON
  * @param {(a: T, b: T) => boolean} [same] whether two forms say the same
- * @returns {[T, (f: T) => void]}
+ * @returns {[T, (f: T) => void, () => void]}
  */
 function useSyncedForm(make, resource, same = (a, b) => JSON.stringify(a) === JSON.stringify(b)) {
     const [state, setState] = useState(() => ({ form: make(), made: make() }));
+    const adopting = useRef(false);
     useEffect(() => {
         const next = make();
-        setState((s) => (same(s.form, s.made) || same(s.form, next) ? { form: next, made: next } : s));
+        const take = adopting.current;
+        adopting.current = false;
+        setState((s) => (take || same(s.form, s.made) || same(s.form, next) ? { form: next, made: next } : s));
     }, [JSON.stringify(resource)]);
-    return [state.form, (form) => setState((s) => ({ ...s, form }))];
+    return [state.form, (form) => {
+        adopting.current = false;
+        setState((s) => ({ ...s, form }));
+    }, () => {
+        adopting.current = true;
+    }];
 }
 
 /**
+ * @typedef {{fields: Record<string, any>, project: string, connection: string}} SettingsState
+ */
+
+/**
  * Whether two settings forms send the same thing.
- * @param {{fields: Record<string, any>, project: string}} a
- * @param {{fields: Record<string, any>, project: string}} b
+ * @param {SettingsState} a
+ * @param {SettingsState} b
  */
 function sameSettings(a, b) {
     const sent = (/** @type {Record<string, any>} */ f) => JSON.stringify(FIELDS.map((x) => fromField(x.kind, f[x.name])));
-    return a.project === b.project && sent(a.fields) === sent(b.fields);
+    return a.project === b.project && a.connection === b.connection && sent(a.fields) === sent(b.fields);
 }
 
-/** @param {{ws: Resource, ctx: ShellContext}} props */
-function SettingsForm({ ws, ctx }) {
+/** @param {{ws: Resource, ctx: ShellContext, admin: boolean}} props */
+function SettingsForm({ ws, ctx, admin }) {
     const a = ws.attributes || {};
     const editable = can(ws, 'can-update');
-    const [form, setForm] = useSyncedForm(() => ({ fields: formOf(a), project: projectOf(ws) }),
-        [a, projectOf(ws)], sameSettings);
+    const [form, setForm, adopt] = useSyncedForm(() => ({ fields: formOf(a), project: projectOf(ws),
+        connection: connectionOf(ws) }), [a, projectOf(ws), connectionOf(ws)], sameSettings);
     const [saved, setSaved] = useState(false);
     const save = useAction();
     const projects = useLoad(() => api.list(`/api/v2/organizations/${ORG}/projects`, 1, 100), []);
     const pools = useLoad(() => (editable ? api.list(`/api/v2/organizations/${ORG}/agent-pools`, 1, 100)
         : Promise.resolve(null)), [editable]);
+    // the API lists connections to platform admins alone; others see the
+    // bound one by its id
+    const connections = useLoad(() => (editable && admin ? api.list(VCS_CONNECTIONS, 1, 100)
+        : Promise.resolve(null)), [editable, admin]);
+    const refs = useVcsRefs(ws);
     const changes = changedAttributes(KINDS, a, form.fields);
     const projectChanged = form.project !== projectOf(ws);
+    const connectionChanged = form.connection !== connectionOf(ws);
 
     /** @param {string} name @param {any} value */
     const set = (name, value) => {
@@ -170,8 +201,12 @@ function SettingsForm({ ws, ctx }) {
         e.preventDefault();
         /** @type {any} */
         const data = { type: 'workspaces', attributes: changes };
-        if (projectChanged) {
-            data.relationships = { project: { data: { type: 'projects', id: form.project } } };
+        if (projectChanged || connectionChanged) {
+            data.relationships = {
+                ...(projectChanged ? { project: { data: { type: 'projects', id: form.project } } } : {}),
+                ...(connectionChanged ? { 'vcs-connection': {
+                    data: form.connection ? { type: 'vcs-connections', id: form.connection } : null } } : {}),
+            };
         }
         /** @type {Resource | null} */
         let updated = null;
@@ -186,46 +221,52 @@ function SettingsForm({ ws, ctx }) {
         if (name && name !== a.name) {
             navigate(workspacePath(name, 'settings'), { replace: true });
         } else {
+            adopt();
             ctx.reload();
         }
     };
 
     /** @param {Field} f */
     const control = (f) => {
-        const value = form.fields[f.name];
-        const id = `setting-${f.name}`;
         if (f.show && !f.show(form.fields)) {
             return null;
         }
-        if (f.kind === 'bool') {
-            return html`<label class="inline"><input type="checkbox" name=${f.name} checked=${value}
-                onChange=${(/** @type {any} */ e) => set(f.name, e.currentTarget.checked)} /> ${f.label}</label>`;
-        }
-        const onInput = (/** @type {any} */ e) => set(f.name, e.currentTarget.value);
-        const described = f.hint ? `${id}-hint` : undefined;
-        let input;
+        const value = form.fields[f.name];
+        let options = null;
         if (f.name === 'agent-pool-id') {
-            input = html`<select id=${id} name=${f.name} value=${value} onChange=${onInput}>
-                <option value="">The pool named default</option>
-                ${choices(pools.data ? pools.data.data : [], value)}
-            </select>`;
-        } else if (f.options) {
-            input = html`<select id=${id} name=${f.name} value=${value} onChange=${onInput}>
-                ${f.options.map(([v, label]) => html`<option value=${v}>${label}</option>`)}
-            </select>`;
-        } else if (LONG.has(f.name)) {
-            input = html`<textarea id=${id} name=${f.name} rows="3" value=${value} aria-describedby=${described}
-                onInput=${onInput}></textarea>`;
-        } else {
-            input = html`<input id=${id} name=${f.name} value=${value} aria-describedby=${described}
-                inputmode=${f.kind === 'int' ? 'numeric' : undefined} onInput=${onInput} />`;
+            options = html`<option value="">The pool named default</option>
+                ${choices(pools.data ? pools.data.data : [], value)}`;
+        } else if (f.name === 'vcs-branch' && refs.data) {
+            options = html`<${RefOptions} refs=${refs.data} current=${value}
+                first=${`The default branch (${refs.data.defaultBranch})`} />`;
         }
-        return html`<div class="field">
-            <label for=${id}>${f.label}</label>
-            ${input}
-            ${f.hint && html`<span class="hint" id=${described}>${f.hint}</span>`}
-        </div>`;
+        return html`<${FieldControl} f=${f} value=${value} set=${set} prefix="setting" choices=${options} />`;
     };
+    const disconnect = async () => {
+        if (await save.run(() => api.patch(`/api/v2/workspaces/${ws.id}`, { data: { type: 'workspaces',
+            relationships: { 'vcs-connection': { data: null } } } }))) {
+            adopt();
+            ctx.reload();
+        }
+    };
+    /** The connection: a choice among those the person may list. */
+    const connectionField = () => html`<div class="field">
+        <label for="setting-vcs-connection">Connection</label>
+        <select id="setting-vcs-connection" name="vcs-connection" value=${form.connection}
+            disabled=${!admin}
+            onChange=${(/** @type {any} */ e) => {
+                setSaved(false);
+                setForm({ ...form, connection: e.currentTarget.value });
+            }}>
+            <option value="">None: runs use uploaded configurations</option>
+            ${choices(connections.data ? connections.data.data : [], form.connection)}
+        </select>
+        ${!admin && html`<span class="hint">Platform admins bind workspaces to connections.</span>`}
+        ${editable && connectionOf(ws) && html`<span><${ConfirmButton} label="Disconnect" disabled=${save.busy}
+            question="Disconnect this workspace from its repository?" yes="Disconnect" onConfirm=${disconnect} /></span>`}
+        ${connectionOf(ws) && refs.error && html`<span class="hint error-text">The repository's branches
+            could not be read: ${refs.error.message}</span>`}
+    </div>`;
 
     return html`<section aria-labelledby="settings-form">
         <h2 id="settings-form">Settings</h2>
@@ -233,6 +274,7 @@ function SettingsForm({ ws, ctx }) {
             <fieldset disabled=${!editable} class="plain">
                 ${GROUPS.map((g) => html`<fieldset>
                     <legend>${g.legend}</legend>
+                    ${g.legend === 'Version control' && connectionField()}
                     ${g.fields.map(control)}
                     ${g.legend === 'General' && html`<div class="field">
                         <label for="setting-project">Project</label>
@@ -246,10 +288,11 @@ function SettingsForm({ ws, ctx }) {
                     </div>`}
                 </fieldset>`)}
             </fieldset>
-            <${ErrorNote} error=${save.error || projects.error} />
+            <${ErrorNote} error=${save.error || projects.error || connections.error} />
             ${editable && html`<p class="buttons">
                 <button type="submit" class="primary"
-                    disabled=${save.busy || (Object.keys(changes).length === 0 && !projectChanged)}>Save settings</button>
+                    disabled=${save.busy || (Object.keys(changes).length === 0 && !projectChanged
+                        && !connectionChanged)}>Save settings</button>
                 ${saved && html`<span role="status">Settings saved.</span>`}
             </p>`}
         </form>
