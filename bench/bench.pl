@@ -1002,6 +1002,24 @@ sub vcs {
         $before = $sha;
     }
     my ($p50, $p99) = (percentile(50, @ms), percentile(99, @ms));
+
+    # a storm: the deliveries of one push, each with its own id, as fast
+    # as one client sends them; how often the poller asked the branch
+    $sha = TP::FakeVCS::commit_to("$root/hooked.git", 'main',
+        {'main.tf' => qq{resource "terraform_data" "x" { input = "storm" }\n}});
+    my $storm = $gh->push_payload('bench/hooked', 'main', $before, $sha);
+    my $from = scalar $gh->received;
+    my $t0 = time;
+    for (1 .. 1000) {
+        must(200, $gh->deliver($url, $VCS_SECRET, 'push', $storm), 'storm delivery');
+    }
+    my $storm_s = time - $t0;
+    sleep 2;                # a poll the last deliveries caused, done
+    my @got = $gh->received;
+    my @storm = @got[$from .. $#got];
+    my $heads = grep { $_->{path} =~ m{^/api/v3/repos/bench/hooked/branches/main} } @storm;
+    my $storm_runs = psql("SELECT count(*) FROM runs r JOIN configuration_versions c"
+        . " ON c.id = r.configuration_version_id WHERE c.ingress->>'commit-sha' = '$sha'");
     $gh->stop;
     unlink "$DIR/conf.d/vcs.conf";
 
@@ -1016,7 +1034,10 @@ sub vcs {
            . verdict(@asked == 42 && $lists == 21)],
           ['of which conditional (answered 304)', $conditional,
            '42: ' . verdict($conditional == 42)],
-          ['poll cycle duration (ms)', fmt($cycle_ms, 1), '']);
+          ['poll cycle duration (ms)', fmt($cycle_ms, 1), ''],
+          ["a storm of 1000 deliveries of one push (sent in ${\ fmt($storm_s, 1)} s):"
+           . ' polls of its branch', $heads, '1: ' . verdict($heads == 1)],
+          ['runs it queued', $storm_runs, '1: ' . verdict($storm_runs == 1)]);
     say_line('A push is a commit to a bare repository of the fake GitHub (a serial '
              . 'Perl server: `git archive` for the tarball) and its signed delivery; '
              . 'the time is from just before the delivery is posted to the run\'s '
@@ -1026,6 +1047,8 @@ sub vcs {
              . 'the fake received during it.');
     say_line('');
     $summary{'vcs: webhook -> run queued p50 ms'} = [fmt($p50, 1), '<= 1000', verdict($p50 <= 1000)];
+    $summary{'vcs: a storm of 1000 deliveries of one push: polls'} =
+        [$heads, '1', verdict($heads == 1)];
     $summary{'vcs: poll cycle with nothing new: provider requests (21 branches)'} =
         [scalar(@asked), '42 (a head and a pull request list each), each a 304',
          verdict(@asked == 42 && $lists == 21 && $conditional == 42)];
