@@ -283,6 +283,20 @@ static int may_write(const char *sql)
            || has_keyword(sql, "DELETE");
 }
 
+/* Whether res says its statement changed nothing: an INSERT, UPDATE,
+ * DELETE or MERGE of no row (a purge or a claim with nothing to do). A
+ * query that writes in a WITH answers as a SELECT and counts as it is. */
+static int changed_nothing(PGresult *res)
+{
+    const char *status = PQcmdStatus(res);
+
+    return (strncmp(status, "INSERT ", 7) == 0
+            || strncmp(status, "UPDATE ", 7) == 0
+            || strncmp(status, "DELETE ", 7) == 0
+            || strncmp(status, "MERGE ", 6) == 0)
+           && strcmp(PQcmdTuples(res), "0") == 0;
+}
+
 /* Counts a change made outside a transaction now, one made inside at its
  * commit. */
 static void wrote(tp_db_t *db)
@@ -314,7 +328,7 @@ tp_err_t *tp_db_exec(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
         return err;
     }
     /* the statement's text is only looked at where changes are counted */
-    if (db->writes && may_write(stmt->sql)) {
+    if (db->writes && may_write(stmt->sql) && !changed_nothing(res)) {
         wrote(db);
     }
     if (rows) {

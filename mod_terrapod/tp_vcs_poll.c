@@ -76,12 +76,14 @@ static const tp_stmt_t SQL_FAILED = {"vcs_poll_failed",
     " AND branch = %s"};
 static const tp_stmt_t SQL_WS_SEEN = {"vcs_poll_ws_seen",
     "UPDATE workspaces SET vcs_last_commit_sha = %s WHERE id = %s"};
-static const tp_stmt_t SQL_PURGE = {"vcs_poll_purge",
-    "WITH d AS (DELETE FROM vcs_webhook_deliveries"
-    "           WHERE received_at < now() - make_interval(days => %s::int)),"
-    " r AS (DELETE FROM vcs_poll_requests"
-    "       WHERE requested_at < now() - make_interval(days => %s::int))"
-    " SELECT 1"};
+/* Two statements, so that a purge with nothing to purge counts as no
+ * change (tp_db) and leaves the processes' cached reads alone. */
+static const tp_stmt_t SQL_PURGE_DELIVERIES = {"vcs_poll_purge_deliveries",
+    "DELETE FROM vcs_webhook_deliveries"
+    " WHERE received_at < now() - make_interval(days => %s::int)"};
+static const tp_stmt_t SQL_PURGE_REQUESTS = {"vcs_poll_purge_requests",
+    "DELETE FROM vcs_poll_requests"
+    " WHERE requested_at < now() - make_interval(days => %s::int)"};
 
 /* A poll asked of a repository (and branch: "" all of them). */
 static const tp_stmt_t SQL_REQUEST = {"vcs_poll_request",
@@ -549,8 +551,10 @@ tp_err_t *tp_vcs_poll(tp_db_t *db, apr_pool_t *p, const tp_task_env_t *env,
     cy.p = p;
     cy.env = env;
     cy.links = apr_hash_make(p);
-    if ((err = tp_db_exec(db, p, &SQL_PURGE, NULL, TP_DB_ARGS(days, days)))
-        != NULL
+    if ((err = tp_db_exec(db, p, &SQL_PURGE_DELIVERIES, NULL,
+                          TP_DB_ARGS(days))) != NULL
+        || (err = tp_db_exec(db, p, &SQL_PURGE_REQUESTS, NULL,
+                             TP_DB_ARGS(days))) != NULL
         || (err = tracked(&cy, &repos)) != NULL) {
         return err;
     }
