@@ -19,6 +19,7 @@
 #include "tp_migrate.h"
 #include "tp_tasks.h"
 #include "tp_vcs_poll.h"
+#include "tp_notify_store.h"
 
 #define TICK apr_time_from_sec(1)
 #define STOP_GRACE apr_time_from_sec(5)
@@ -239,6 +240,7 @@ static void child_main(apr_pool_t *p, pid_t parent)
     conn_t cn = {0};
     tp_vcs_env_t vcs;
     tp_task_env_t env = {0};
+    tp_notify_env_t notify;
     int ntasks = 0;
 
     apr_signal(SIGTERM, on_stop);
@@ -262,6 +264,8 @@ static void child_main(apr_pool_t *p, pid_t parent)
     env.vcs = &vcs;
     env.public_url = bg.conf->public_url;
     env.vcs_poll_interval = interval_of(tp_task_named(TP_VCS_POLL_TASK));
+    tp_notify_env_from(bg.conf, &notify);
+    env.notify = &notify;
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "
