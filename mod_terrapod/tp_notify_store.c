@@ -178,7 +178,8 @@ static const tp_stmt_t SQL_FAN_OUT = {"notify_fan_out",
     "                                     run_status, run_updated_at)"
     " SELECT c.id, %s, %s, %s, %s::timestamptz"
     "   FROM notification_configurations c"
-    "  WHERE c.workspace_id = %s AND c.enabled AND c.triggers ? %s"
+    "  WHERE c.workspace_id = %s AND c.enabled"
+    "    AND c.triggers @> jsonb_build_array(%s::text)"
     " ON CONFLICT (configuration_id, run_id, trigger) DO NOTHING"};
 
 static const tp_stmt_t SQL_EVENT_DONE = {"notify_event_done",

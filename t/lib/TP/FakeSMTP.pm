@@ -5,6 +5,8 @@ package TP::FakeSMTP;
 # directory: the envelope's sender and recipients, then the message.
 use strict;
 use warnings FATAL => 'all';
+# stop and DESTROY are the base's: the child is ended the same way
+use parent 'TP::FakeServer';
 use IO::Socket::INET;
 use File::Temp ();
 use POSIX ();
@@ -92,16 +94,5 @@ sub messages {
     return map { local (@ARGV, $/) = $_; scalar <> }
            sort glob("$self->{dir}/*.eml");
 }
-
-sub stop {
-    my ($self) = @_;
-    return unless $self->{pid};
-    local $?;
-    kill 'TERM', $self->{pid};
-    waitpid $self->{pid}, 0;
-    delete $self->{pid};
-}
-
-sub DESTROY { $_[0]->stop }
 
 1;
