@@ -82,8 +82,6 @@ BEGIN
                 WHERE c.workspace_id = NEW.workspace_id AND c.enabled) THEN
         INSERT INTO notification_events (run_id, status)
         VALUES (NEW.id, NEW.status);
-        -- wakes the background child, which LISTENs on its own connection
-        PERFORM pg_notify('terrapod_notifications', '');
     END IF;
     RETURN NULL;
 END $$;
