@@ -21,7 +21,9 @@ sub free_port {
 my $recv = TP::FakeReceiver->new(port => free_port())->start;
 my $smtp_port = free_port();
 my $smtp = TP::FakeSMTP->new(port => $smtp_port)->start;
+# runs are linked from their notifications through the public URL
 with_directives('notifications', 'TerrapodOutboundAllow 127.0.0.0/8',
+                'TerrapodPublicURL ' . instance()->{TERRAPOD_URL},
                 "TerrapodSMTPURL smtp://127.0.0.1:$smtp_port",
                 'TerrapodSMTPFrom terrapod@e2e.local');
 
