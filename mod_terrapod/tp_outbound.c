@@ -207,12 +207,14 @@ tp_err_t *tp_outbound_check(apr_pool_t *p, const char *url,
     char text[INET6_ADDRSTRLEN];
     const unsigned char *addr;
     const char *why;
+    tp_cidr_t ip;
     tp_err_t *err;
-    int rc, v6;
+    int rc, v6, literal;
 
     if ((err = tp_outbound_url(p, url, schemes, t)) != NULL) {
         return err;
     }
+    literal = tp_cidr_parse(t->host, &ip) == APR_SUCCESS;
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -237,8 +239,10 @@ tp_err_t *tp_outbound_check(apr_pool_t *p, const char *url,
         }
         if (!t->address) {
             t->address = apr_pstrdup(p, text);
-            t->resolve = apr_psprintf(p, v6 ? "%s:%d:[%s]" : "%s:%d:%s",
-                                      t->host, t->port, text);
+            /* a literal address is connected to as it is */
+            t->resolve = literal ? NULL
+                         : apr_psprintf(p, v6 ? "%s:%d:[%s]" : "%s:%d:%s",
+                                        t->host, t->port, text);
         }
     }
     freeaddrinfo(res);

@@ -39,7 +39,8 @@ typedef struct tp_outbound_target {
     int port;
     const char *address;        /* the address checked, as text */
     const char *resolve;        /* "host:port:address" for libcurl's
-                                   CURLOPT_RESOLVE, pinning it */
+                                   CURLOPT_RESOLVE, pinning it; NULL for
+                                   a literal address */
 } tp_outbound_target_t;
 
 /* Checks the syntax of url: an absolute URL of one of schemes

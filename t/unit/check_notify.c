@@ -405,7 +405,15 @@ START_TEST(check_resolves_and_pins)
     ck_assert_ptr_null(tp_outbound_check(pool, "http://127.0.0.1:9/hook",
                                          "http,https", allow, &t));
     ck_assert_str_eq(t.address, "127.0.0.1");
-    ck_assert_str_eq(t.resolve, "127.0.0.1:9:127.0.0.1");
+    ck_assert_ptr_null(t.resolve);
+    /* a name: pinned to the address checked */
+    tp_cidr_parse("::1", &APR_ARRAY_PUSH(allow, tp_cidr_t));
+    ck_assert_ptr_null(tp_outbound_check(pool, "http://localhost:9/",
+                                         "http,https", allow, &t));
+    ck_assert_str_eq(t.resolve, apr_psprintf(pool, strchr(t.address, ':')
+                                             ? "localhost:9:[%s]"
+                                             : "localhost:9:%s", t.address));
+    apr_array_pop(allow);
     err = tp_outbound_check(pool, "http://[::1]:9/", "http,https", allow, &t);
     ck_assert_int_eq(err->status, 422);
     err = tp_outbound_check(pool, "http://name.invalid/", "http,https",
