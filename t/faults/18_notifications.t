@@ -17,7 +17,7 @@ sub free_port {
 }
 
 restart_with_snippet('notifications', "TerrapodOutboundAllow 127.0.0.0/8\n"
-                                      . "TerrapodNotificationRetry 1\n");
+                                      . "TerrapodNotificationRetry 2\n");
 my ($res, $doc) = api(POST => '/api/v2/organizations/default/workspaces',
     body => {data => {type => 'workspaces', attributes => {name => 'fault-notify'}}});
 die 'workspace: ' . $res->as_string unless $res->code == 201;
