@@ -221,7 +221,16 @@ $r = create({name => 'mail', 'destination-type' => 'email',
              'email-addresses' => ['ops@example.com', 'dev@example.com'],
              enabled => JSON::PP::true});
 is $r->code, 201, 'email: created';
-$dr = attrs(verify(json_of($r)->{data}{id}))->{'delivery-responses'};
+my $mail_id = json_of($r)->{data}{id};
+# where STARTTLS is required, a server that offers none gets nothing
+Apache::TestRequest::module('terrapod_smtp_tls');
+my $tls_base = 'http://' . Apache::TestRequest::hostport();
+$Apache::TestRequest::Module = undef;
+$dr = attrs(api(POST => "$tls_base$N/notification-configurations/$mail_id/actions/verify",
+                token => $admin))->{'delivery-responses'};
+is $dr->[0]{successful}, JSON::PP::false, 'email: STARTTLS required and not offered: refused';
+is scalar $smtp->messages, 0, 'email: nothing sent in the clear';
+$dr = attrs(verify($mail_id))->{'delivery-responses'};
 is $dr->[0]{successful}, JSON::PP::true, 'email: accepted';
 my @mail = $smtp->messages;
 is scalar @mail, 1, 'email: one message';
