@@ -206,24 +206,37 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter,
     }
 }
 
-/* Waits a tick, or less when a webhook asks for a poll: the child LISTENs
- * for it on its own connection (again after the adapter reconnected), and
- * the poll task becomes due at once. */
+/* What wakes the child, in the bits tp_db_notified_on reports: a webhook
+ * asking for a poll, a run's change to notify of. */
+static const char *const CHANNELS[] = {TP_VCS_POLL_CHANNEL, TP_NOTIFY_CHANNEL,
+                                       NULL};
+
+/* Waits a tick, or less when one of CHANNELS is notified: the child
+ * LISTENs on its own connection (again after the adapter reconnected),
+ * and the task the channel is for becomes due at once. */
 static void wait_tick(conn_t *cn, apr_time_t *next)
 {
     int poll_task = (int)(tp_task_named(TP_VCS_POLL_TASK) - tp_tasks);
+    int notify_task = (int)(tp_task_named(TP_NOTIFY_TASK) - tp_tasks);
+    unsigned bits = 0;
 
     if (cn->db && cn->listening != tp_db_session(cn->db)) {
-        cn->listening = tp_db_listen(cn->db, cn->pool, TP_VCS_POLL_CHANNEL)
+        cn->listening = tp_db_listen(cn->db, cn->pool, CHANNELS[0])
+                        || tp_db_listen(cn->db, cn->pool, CHANNELS[1])
                         ? 0 : tp_db_session(cn->db);
     }
     if (!cn->db || !cn->listening) {
         apr_sleep(TICK);
         return;
     }
-    switch (tp_db_notified(cn->db, TICK)) {
+    switch (tp_db_notified_on(cn->db, TICK, CHANNELS, &bits)) {
     case 1:
-        next[poll_task] = 0;
+        if (bits & 1) {
+            next[poll_task] = 0;
+        }
+        if (bits & 2) {
+            next[notify_task] = 0;
+        }
         break;
     case -1:
         cn->listening = 0;

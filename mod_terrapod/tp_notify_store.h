@@ -66,7 +66,10 @@ tp_err_t *tp_notify_record(tp_db_t *db, apr_pool_t *p, const char *config_id,
  * sent, at most TP_NOTIFY_BATCH; a destination that failed is not tried
  * again in the same run. */
 #define TP_NOTIFY_TASK "notifications"
-#define TP_NOTIFY_INTERVAL 1        /* seconds */
+#define TP_NOTIFY_INTERVAL 5        /* seconds: retries; new changes wake
+                                       the child (TP_NOTIFY_CHANNEL) */
+/* notified by the transaction that writes a run's change */
+#define TP_NOTIFY_CHANNEL "terrapod_notifications"
 tp_err_t *tp_notify_task(tp_db_t *db, apr_pool_t *p, const tp_task_env_t *env,
                          const char **summary);
 

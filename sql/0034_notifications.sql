@@ -82,6 +82,8 @@ BEGIN
                 WHERE c.workspace_id = NEW.workspace_id AND c.enabled) THEN
         INSERT INTO notification_events (run_id, status)
         VALUES (NEW.id, NEW.status);
+        -- wakes the background child (TP_NOTIFY_CHANNEL) at the commit
+        PERFORM pg_notify('terrapod_notifications', '');
     END IF;
     RETURN NULL;
 END $$;
