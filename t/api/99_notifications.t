@@ -16,7 +16,7 @@ use TP::FakeSMTP;
 use Digest::SHA qw(hmac_sha512_hex);
 use IO::Socket::INET;
 
-plan tests => 96;
+plan tests => 128;
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,

@@ -16,6 +16,7 @@ sub new {
     return bless {%o, base => "http://127.0.0.1:$o{port}"}, $class;
 }
 
+sub base { $_[0]{base} }
 sub url { "$_[0]{base}/hook" }
 
 sub initial_state { {received => [], fail => 0, status => 500, delay => 0} }
