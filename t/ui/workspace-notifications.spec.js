@@ -15,14 +15,14 @@ test('notifications: add, refuse, verify with its history, disable, delete', asy
     await expect(section.getByText('No notification configurations.')).toBeVisible();
 
     // a literal loopback address is refused at once, with the reason
-    await section.getByLabel('Name').fill('hooks');
-    await section.getByLabel('URL').fill('http://127.0.0.1:9/hook');
+    await section.getByLabel('Notification name').fill('hooks');
+    await section.getByLabel('Destination URL').fill('http://127.0.0.1:9/hook');
     await section.getByLabel('run:completed').check();
     await section.getByRole('button', { name: 'Add notification' }).click();
     await expect(section.getByRole('alert')).toContainText('loopback');
 
     // a name is checked when it is reached
-    await section.getByLabel('URL').fill('http://localhost:9/hook');
+    await section.getByLabel('Destination URL').fill('http://localhost:9/hook');
     await section.getByLabel('Token (signs each payload)').fill('ui-secret');
     await section.getByRole('button', { name: 'Add notification' }).click();
     const card = section.getByRole('article', { name: 'Notification hooks' });

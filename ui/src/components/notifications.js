@@ -106,7 +106,7 @@ function NewConfiguration({ ws, reload }) {
 
     return html`<form class="settings" onSubmit=${submit} aria-label="New notification">
         <h3>New notification</h3>
-        <div class="field"><label for="nc-name">Name</label>
+        <div class="field"><label for="nc-name">Notification name</label>
             <input id="nc-name" value=${form.name} onInput=${(/** @type {any} */ e) => edit({ name: e.currentTarget.value })} /></div>
         <div class="field"><label for="nc-destination">Destination</label>
             <select id="nc-destination" value=${form.destination}
@@ -116,7 +116,7 @@ function NewConfiguration({ ws, reload }) {
         ${email ? html`<div class="field"><label for="nc-emails">Email addresses</label>
                 <input id="nc-emails" value=${form.emails}
                     onInput=${(/** @type {any} */ e) => edit({ emails: e.currentTarget.value })} /></div>`
-            : html`<div class="field"><label for="nc-url">URL</label>
+            : html`<div class="field"><label for="nc-url">Destination URL</label>
                 <input id="nc-url" type="url" value=${form.url}
                     onInput=${(/** @type {any} */ e) => edit({ url: e.currentTarget.value })} /></div>`}
         ${form.destination === 'generic' && html`<div class="field"><label for="nc-token">Token (signs each payload)</label>
