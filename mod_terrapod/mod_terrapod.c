@@ -25,6 +25,8 @@
 #include "tp_audit.h"
 #include "tp_vcs_store.h"
 #include "tp_vcs_poll.h"
+#include "tp_outbound.h"
+#include "tp_notify_store.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -56,6 +58,8 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->stream_lifetime = -1;
     c->event_keepalive = -1;
     c->event_replay = -1;
+    c->smtp_require_tls = -1;
+    c->notify_retry = -1;
     return c;
 }
 
@@ -110,6 +114,13 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->vcs_internal_hosts = MERGE(vcs_internal_hosts);
     c->vcs_ca_file = MERGE(vcs_ca_file);
     c->vcs_webhook_secret = MERGE(vcs_webhook_secret);
+    c->outbound_allow = MERGE(outbound_allow);
+    c->smtp_url = MERGE(smtp_url);
+    c->smtp_from = MERGE(smtp_from);
+    c->smtp_user = MERGE(smtp_user);
+    c->smtp_password = MERGE(smtp_password);
+    c->smtp_require_tls = MERGE_INT(smtp_require_tls);
+    c->notify_retry = MERGE_INT(notify_retry);
     return c;
 }
 
@@ -234,6 +245,66 @@ static const char *add_subnet(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* TerrapodOutboundAllow: each CIDR block notifications may reach although
+ * the outbound guard refuses its class of address. */
+static const char *add_outbound_allow(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    tp_cidr_t cidr;
+
+    (void)dc;
+    if (tp_cidr_parse(arg, &cidr) != APR_SUCCESS) {
+        return apr_pstrcat(cmd->pool, "TerrapodOutboundAllow: not an IP "
+                           "address or CIDR block (with the bits past its "
+                           "prefix zero): ", arg, NULL);
+    }
+    if (!c->outbound_allow) {
+        c->outbound_allow = apr_array_make(cmd->pool, 2, sizeof(cidr));
+    }
+    APR_ARRAY_PUSH(c->outbound_allow, tp_cidr_t) = cidr;
+    return NULL;
+}
+
+/* TerrapodSMTPURL: smtp:// (STARTTLS when offered) or smtps://. */
+static const char *set_smtp_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    tp_outbound_target_t t;
+    tp_err_t *err = tp_outbound_url(cmd->pool, arg, "smtp,smtps", &t);
+
+    if (err) {
+        return apr_pstrcat(cmd->pool, "TerrapodSMTPURL ", err->detail, NULL);
+    }
+    return set_string(cmd, dc, arg);
+}
+
+/* TerrapodSMTPTLS try|require: STARTTLS when offered, or always. */
+static const char *set_smtp_tls(cmd_parms *cmd, void *dc, const char *arg)
+{
+    (void)dc;
+    if (strcasecmp(arg, "try") && strcasecmp(arg, "require")) {
+        return "TerrapodSMTPTLS takes try or require";
+    }
+    srv_conf(cmd->server)->smtp_require_tls = !strcasecmp(arg, "require");
+    return NULL;
+}
+
+void tp_notify_env_from(const tp_srv_conf_t *conf, tp_notify_env_t *env)
+{
+    memset(env, 0, sizeof(*env));
+    env->key = conf->hmac;
+    env->public_url = conf->public_url;
+    env->organization = TP_ORGANIZATION;
+    env->allow = conf->outbound_allow;
+    env->smtp_url = conf->smtp_url;
+    env->smtp_from = conf->smtp_from;
+    env->smtp_user = conf->smtp_user;
+    env->smtp_password = conf->smtp_password;
+    env->smtp_require_tls = conf->smtp_require_tls == 1;
+    env->retry = conf->notify_retry > 0 ? conf->notify_retry
+                                        : TP_NOTIFY_RETRY;
+}
+
 /* mod_dbd keeps its settings private; seeing its directives first (this
  * module is loaded after mod_dbd, so httpd asks it first) lets the
  * background child and the migrator open connections of their own. */
@@ -270,6 +341,8 @@ static const int_directive_t listener_poll_wait = {
     APR_OFFSETOF(tp_srv_conf_t, listener_poll_wait), 0, 300};
 static const int_directive_t session_idle = {
     APR_OFFSETOF(tp_srv_conf_t, session_idle), 60, 86400 * 365};
+static const int_directive_t notify_retry = {
+    APR_OFFSETOF(tp_srv_conf_t, notify_retry), 1, 3600};
 static const int_directive_t session_max = {
     APR_OFFSETOF(tp_srv_conf_t, session_max), 60, 86400 * 365};
 
@@ -699,6 +772,25 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodVCSWebhookSecret", set_string,
                   OFF(vcs_webhook_secret), RSRC_CONF,
                   "Webhook secret of VCS connections without their own"),
+    AP_INIT_ITERATE("TerrapodOutboundAllow", add_outbound_allow, NULL,
+                    RSRC_CONF, "Addresses or CIDR blocks notifications may "
+                    "reach although they are loopback, private, link-local "
+                    "or metadata addresses"),
+    AP_INIT_TAKE1("TerrapodSMTPURL", set_smtp_url, OFF(smtp_url), RSRC_CONF,
+                  "Mail server of email notifications: smtp://host:port or "
+                  "smtps://host:port"),
+    AP_INIT_TAKE1("TerrapodSMTPFrom", set_string, OFF(smtp_from), RSRC_CONF,
+                  "Sender address of email notifications"),
+    AP_INIT_TAKE1("TerrapodSMTPUser", set_string, OFF(smtp_user), RSRC_CONF,
+                  "User name the mail server is logged in to with"),
+    AP_INIT_TAKE1("TerrapodSMTPPassword", set_string, OFF(smtp_password),
+                  RSRC_CONF, "Password of TerrapodSMTPUser"),
+    AP_INIT_TAKE1("TerrapodSMTPTLS", set_smtp_tls, NULL, RSRC_CONF,
+                  "STARTTLS on smtp://: try (default) or require"),
+    AP_INIT_TAKE1("TerrapodNotificationRetry", set_int,
+                  (void *)&notify_retry, RSRC_CONF,
+                  "Seconds before a failed notification is tried again, "
+                  "doubling each time (default 60)"),
     AP_INIT_TAKE1("DBDriver", see_dbd, OFF(dbd_driver), RSRC_CONF,
                   "(seen for mod_dbd)"),
     AP_INIT_TAKE1("DBDParams", see_dbd, OFF(dbd_params), RSRC_CONF,

@@ -123,6 +123,13 @@ typedef struct tp_srv_conf {
     apr_array_header_t *vcs_internal_hosts;
     const char *vcs_ca_file;
     const char *vcs_webhook_secret;
+    /* notifications: the addresses the outbound guard lets through
+     * (tp_cidr_t), the mail server, the first retry's wait (seconds;
+     * -1: inherit) */
+    apr_array_header_t *outbound_allow;
+    const char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
+    int smtp_require_tls;               /* -1: inherit */
+    int notify_retry;
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -152,6 +159,8 @@ struct tp_req {
 /* What VCS work needs of this configuration (mod_terrapod.c). */
 struct tp_vcs_env;
 void tp_vcs_env_from(const tp_srv_conf_t *conf, struct tp_vcs_env *env);
+struct tp_notify_env;
+void tp_notify_env_from(const tp_srv_conf_t *conf, struct tp_notify_env *env);
 
 /* The route table (mod_terrapod_routes.c). */
 extern const tp_route_t tp_routes[];
@@ -526,6 +535,12 @@ tp_err_t *tp_api_workspace_safe_delete(tp_req_t *req);
 tp_err_t *tp_api_workspace_lock(tp_req_t *req);
 tp_err_t *tp_api_workspace_unlock(tp_req_t *req);
 tp_err_t *tp_api_workspace_force_unlock(tp_req_t *req);
+tp_err_t *tp_api_notification_list(tp_req_t *req);
+tp_err_t *tp_api_notification_create(tp_req_t *req);
+tp_err_t *tp_api_notification_show(tp_req_t *req);
+tp_err_t *tp_api_notification_update(tp_req_t *req);
+tp_err_t *tp_api_notification_delete(tp_req_t *req);
+tp_err_t *tp_api_notification_verify(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_list(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_create(tp_req_t *req);
 tp_err_t *tp_api_vcs_connection_show(tp_req_t *req);

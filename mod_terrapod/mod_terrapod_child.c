@@ -19,6 +19,7 @@
 #include "tp_migrate.h"
 #include "tp_tasks.h"
 #include "tp_vcs_poll.h"
+#include "tp_notify_store.h"
 
 #define TICK apr_time_from_sec(1)
 #define STOP_GRACE apr_time_from_sec(5)
@@ -205,24 +206,37 @@ static void run_due_tasks(conn_t *cn, apr_pool_t *iter,
     }
 }
 
-/* Waits a tick, or less when a webhook asks for a poll: the child LISTENs
- * for it on its own connection (again after the adapter reconnected), and
- * the poll task becomes due at once. */
+/* What wakes the child, in the bits tp_db_notified_on reports: a webhook
+ * asking for a poll, a run's change to notify of. */
+static const char *const CHANNELS[] = {TP_VCS_POLL_CHANNEL, TP_NOTIFY_CHANNEL,
+                                       NULL};
+
+/* Waits a tick, or less when one of CHANNELS is notified: the child
+ * LISTENs on its own connection (again after the adapter reconnected),
+ * and the task the channel is for becomes due at once. */
 static void wait_tick(conn_t *cn, apr_time_t *next)
 {
     int poll_task = (int)(tp_task_named(TP_VCS_POLL_TASK) - tp_tasks);
+    int notify_task = (int)(tp_task_named(TP_NOTIFY_TASK) - tp_tasks);
+    unsigned bits = 0;
 
     if (cn->db && cn->listening != tp_db_session(cn->db)) {
-        cn->listening = tp_db_listen(cn->db, cn->pool, TP_VCS_POLL_CHANNEL)
+        cn->listening = tp_db_listen(cn->db, cn->pool, CHANNELS[0])
+                        || tp_db_listen(cn->db, cn->pool, CHANNELS[1])
                         ? 0 : tp_db_session(cn->db);
     }
     if (!cn->db || !cn->listening) {
         apr_sleep(TICK);
         return;
     }
-    switch (tp_db_notified(cn->db, TICK)) {
+    switch (tp_db_notified_on(cn->db, TICK, CHANNELS, &bits)) {
     case 1:
-        next[poll_task] = 0;
+        if (bits & 1) {
+            next[poll_task] = 0;
+        }
+        if (bits & 2) {
+            next[notify_task] = 0;
+        }
         break;
     case -1:
         cn->listening = 0;
@@ -239,6 +253,7 @@ static void child_main(apr_pool_t *p, pid_t parent)
     conn_t cn = {0};
     tp_vcs_env_t vcs;
     tp_task_env_t env = {0};
+    tp_notify_env_t notify;
     int ntasks = 0;
 
     apr_signal(SIGTERM, on_stop);
@@ -262,6 +277,8 @@ static void child_main(apr_pool_t *p, pid_t parent)
     env.vcs = &vcs;
     env.public_url = bg.conf->public_url;
     env.vcs_poll_interval = interval_of(tp_task_named(TP_VCS_POLL_TASK));
+    tp_notify_env_from(bg.conf, &notify);
+    env.notify = &notify;
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "

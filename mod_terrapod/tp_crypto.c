@@ -200,6 +200,17 @@ char *tp_hmac_sha256_hex(apr_pool_t *p, const unsigned char *key,
     return to_hex(p, out, sizeof(out));
 }
 
+char *tp_hmac_sha512_hex(apr_pool_t *p, const unsigned char *key,
+                         apr_size_t keylen, const char *data, apr_size_t len)
+{
+    unsigned char out[64];
+    unsigned int outlen = sizeof(out);
+
+    HMAC(EVP_sha512(), key, (int)keylen, (const unsigned char *)data, len,
+         out, &outlen);
+    return to_hex(p, out, sizeof(out));
+}
+
 #define SEAL_NONCE 12
 #define SEAL_TAG 16
 

@@ -48,6 +48,10 @@ char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
 char *tp_hmac_sha256_hex(apr_pool_t *p, const unsigned char *key,
                          apr_size_t keylen, const char *data, apr_size_t len);
 
+/* lower-case hex of HMAC-SHA512(key, data), as TFE signs notifications */
+char *tp_hmac_sha512_hex(apr_pool_t *p, const unsigned char *key,
+                         apr_size_t keylen, const char *data, apr_size_t len);
+
 /* Sealing secrets at rest (sensitive variables): AES-256-GCM under a key
  * derived from the deployment key for one purpose. The sealed form is
  * base64url(nonce | ciphertext | tag). tp_unseal returns NULL when the

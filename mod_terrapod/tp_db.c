@@ -421,13 +421,20 @@ void tp_db_rollback(tp_db_t *db)
     trans_end(db, "ROLLBACK");
 }
 
-/* Drops what was heard so far; 1 when there was anything. */
-static int drain_notifies(PGconn *conn)
+/* Drops what was heard so far; 1 when there was anything. Each of
+ * channels (NULL-terminated; NULL: none) heard sets its bit in *bits. */
+static int drain_notifies(PGconn *conn, const char *const *channels,
+                          unsigned *bits)
 {
     PGnotify *n;
-    int any = 0;
+    int any = 0, i;
 
     while ((n = PQnotifies(conn)) != NULL) {
+        for (i = 0; channels && channels[i]; i++) {
+            if (strcmp(channels[i], n->relname) == 0) {
+                *bits |= 1u << i;
+            }
+        }
         PQfreemem(n);
         any = 1;
     }
@@ -443,7 +450,7 @@ static apr_status_t unlisten(void *data)
     /* a pooled connection goes back to others deaf, with nothing queued */
     apr_dbd_query(db->driver, db->handle, &nrows, "UNLISTEN *");
     if (conn) {
-        drain_notifies(conn);
+        drain_notifies(conn, NULL, NULL);
     }
     return APR_SUCCESS;
 }
@@ -468,25 +475,29 @@ int tp_db_session(tp_db_t *db)
 
 /* 1 when a notification was drained; -1 when reading found the
  * connection gone. */
-static int heard(PGconn *conn)
+static int heard(PGconn *conn, const char *const *channels, unsigned *bits)
 {
     if (!PQconsumeInput(conn)) {
         return PQstatus(conn) == CONNECTION_OK ? 0 : -1;
     }
-    return drain_notifies(conn);
+    return drain_notifies(conn, channels, bits);
 }
 
-int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout)
+int tp_db_notified_on(tp_db_t *db, apr_interval_time_t timeout,
+                      const char *const *channels, unsigned *bits)
 {
     PGconn *conn = apr_dbd_native_handle(db->driver, db->handle);
     struct pollfd pfd;
     int got;
 
+    if (bits) {
+        *bits = 0;
+    }
     if (!conn || PQsocket(conn) < 0) {
         apr_sleep(timeout);
         return -1;
     }
-    if ((got = heard(conn)) != 0) {
+    if ((got = heard(conn, channels, bits)) != 0) {
         return got;
     }
     pfd.fd = PQsocket(conn);
@@ -496,7 +507,12 @@ int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout)
         return 0;
     }
     /* a dropped connection is readable too */
-    return heard(conn);
+    return heard(conn, channels, bits);
+}
+
+int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout)
+{
+    return tp_db_notified_on(db, timeout, NULL, NULL);
 }
 
 const char *tp_row(const tp_rows_t *rows, int row, const char *column)

@@ -81,6 +81,10 @@ const char *tp_db_bool(int v);
  * connection while it waits. */
 tp_err_t *tp_db_listen(tp_db_t *db, apr_pool_t *p, const char *channel);
 int tp_db_notified(tp_db_t *db, apr_interval_time_t timeout);
+/* The same, telling which of channels (NULL-terminated) were heard: bit
+ * i of *bits for channels[i]. */
+int tp_db_notified_on(tp_db_t *db, apr_interval_time_t timeout,
+                      const char *const *channels, unsigned *bits);
 /* The server session of db (its backend's pid): another one after a
  * statement means the adapter reconnected, and LISTENs were lost. */
 int tp_db_session(tp_db_t *db);

@@ -114,6 +114,18 @@ static apr_status_t free_slist(void *l)
     return APR_SUCCESS;
 }
 
+/* Pins the request to the checked address: libcurl resolves nothing. */
+static void pin(apr_pool_t *sp, CURL *h, const char *resolve)
+{
+    struct curl_slist *l;
+
+    if (resolve) {
+        l = curl_slist_append(NULL, resolve);
+        apr_pool_cleanup_register(sp, l, free_slist, apr_pool_cleanup_null);
+        curl_easy_setopt(h, CURLOPT_RESOLVE, l);
+    }
+}
+
 static apr_status_t free_handle(void *h)
 {
     curl_easy_cleanup(h);
@@ -153,6 +165,7 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
+    pin(sp, h, req->resolve);
     if (req->follow) {
         curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
         curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
@@ -270,4 +283,77 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
         sink.buf[sink.len] = '\0';
     }
     return NULL;
+}
+
+/* The message as libcurl reads it for DATA. */
+typedef struct source {
+    const char *data;
+    apr_size_t left;
+} source_t;
+
+static size_t on_read(char *buf, size_t size, size_t n, void *baton)
+{
+    source_t *src = baton;
+    size_t len = size * n < src->left ? size * n : src->left;
+
+    memcpy(buf, src->data, len);
+    src->data += len;
+    src->left -= len;
+    return len;
+}
+
+tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req)
+{
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *rcpts = NULL;
+    source_t src = {req->message, strlen(req->message)};
+    apr_pool_t *sp;
+    tp_err_t *err = NULL;
+    CURLcode rc;
+    long code = 0;
+    CURL *h;
+    int i;
+
+    if (!(h = curl_easy_init())) {
+        return tp_err(p, 500, "curl_easy_init failed");
+    }
+    apr_pool_create(&sp, p);
+    apr_pool_cleanup_register(sp, h, free_handle, apr_pool_cleanup_null);
+    for (i = 0; req->to && i < req->to->nelts; i++) {
+        rcpts = curl_slist_append(rcpts, APR_ARRAY_IDX(req->to, i,
+                                                       const char *));
+    }
+    apr_pool_cleanup_register(sp, rcpts, free_slist, apr_pool_cleanup_null);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, req->timeout > 0 ? req->timeout
+                                                          : DEFAULT_TIMEOUT);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+    pin(sp, h, req->resolve);
+    curl_easy_setopt(h, CURLOPT_USE_SSL, req->require_tls ? CURLUSESSL_ALL
+                                                          : CURLUSESSL_TRY);
+    if (req->ca_file) {
+        curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+    }
+    if (req->user) {
+        curl_easy_setopt(h, CURLOPT_USERNAME, req->user);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, req->password
+                                              ? req->password : "");
+    }
+    curl_easy_setopt(h, CURLOPT_MAIL_FROM, req->from);
+    curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
+    curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &src);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)src.left);
+    rc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    if (rc != CURLE_OK) {
+        err = tp_err(p, 502, "SMTP %s: %s (last reply %ld)", req->url,
+                     *errbuf ? errbuf : curl_easy_strerror(rc), code);
+    }
+    apr_pool_destroy(sp);
+    return err;
 }

@@ -26,6 +26,9 @@ typedef struct tp_http_req {
     const char *ca_file;            /* trust these CAs instead of the system's */
     const char *ca_extra_file;      /* trust these CAs besides the system's */
     int follow;                     /* follow up to 5 redirects */
+    const char *resolve;            /* "host:port:address": connect there
+                                       and nowhere else (the address the
+                                       outbound guard checked) */
     long timeout;                   /* whole request, seconds; 0: 60 */
     volatile sig_atomic_t *abort;   /* the request stops when it turns non-zero */
 } tp_http_req_t;
@@ -47,5 +50,24 @@ apr_status_t tp_http_global_init(void);
  * that a file response passed max_file. */
 tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
                           tp_http_resp_t *resp);
+
+/* One email through SMTP: smtp:// (STARTTLS tried, or required with
+ * require_tls) or smtps://, authenticated when user is set. */
+typedef struct tp_smtp_req {
+    const char *url;                /* smtp://host:port or smtps://... */
+    const char *resolve;            /* as tp_http_req_t's */
+    const char *from;               /* the envelope sender */
+    const apr_array_header_t *to;   /* of const char *, the recipients */
+    const char *user;               /* NULL: no authentication */
+    const char *password;
+    int require_tls;                /* STARTTLS or fail */
+    const char *ca_file;            /* trust these CAs instead of the system's */
+    const char *message;            /* RFC 5322, CRLF line ends */
+    long timeout;                   /* whole exchange, seconds; 0: 60 */
+} tp_smtp_req_t;
+
+/* Sends the message; a tp_err_t (502) when the server refused it or the
+ * exchange failed, its detail naming the server's answer. */
+tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req);
 
 #endif

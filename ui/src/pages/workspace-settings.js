@@ -21,6 +21,7 @@ import { ErrorNote } from '../components/common.js';
 import { FieldControl } from '../components/field.js';
 import { ConfirmButton } from '../components/confirm.js';
 import { connectionOf, useVcsRefs, RefOptions } from '../components/vcs-refs.js';
+import { Notifications } from '../components/notifications.js';
 import '../components/workspace-tabs.css';
 
 /**
@@ -124,6 +125,7 @@ function Settings({ ws, ctx, admin }) {
     // the forms follow it (useSyncedForm)
     return html`<${SettingsForm} ws=${ws} ctx=${ctx} admin=${admin} />
         <${Labels} ws=${ws} ctx=${ctx} />
+        <${Notifications} ws=${ws} />
         ${can(ws, 'can-destroy') && html`<${DeleteWorkspace} ws=${ws} />`}`;
 }
 
