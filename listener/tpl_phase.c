@@ -373,9 +373,10 @@ static tp_err_t *phase_env(phase_t *ph, char ***env, int *skipped)
         return tp_err(ph->p, 500, "the listener could not create the run's "
                       "home and temporary directories: %s", strerror(errno));
     }
-    *env = tpl_build_env(ph->p, environ, ph->cfg->pass_env, home, tmp,
-                         ph->job, skipped);
-    return NULL;
+    *env = tpl_build_env(ph->p, environ, ph->cfg->pass_env,
+                         ph->cfg->ca_file, home, tmp, ph->job, skipped);
+    return write_file(ph->p, apr_pstrcat(ph->p, home, "/.terraformrc", NULL),
+                      tpl_cli_config(ph->p, ph->cfg->url, ph->ctx.bearer));
 }
 
 static int execute(phase_t *ph)

@@ -69,3 +69,32 @@ CREATE TRIGGER runs_run_triggers AFTER UPDATE OF status ON runs
     WHEN (NEW.status = 'applied' AND OLD.status <> 'applied'
           AND NOT NEW.plan_only)
     EXECUTE FUNCTION tp_run_triggers_enqueue();
+
+-- Live events: a trigger or a grant added or removed shows on both
+-- workspaces' streams, so pages of either side follow it.
+-- The trigger's arguments: the two workspace columns and the event type.
+CREATE FUNCTION tp_event_ws_pair() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    j jsonb := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD)
+                    ELSE to_jsonb(NEW) END;
+    ws text;
+BEGIN
+    FOREACH ws IN ARRAY ARRAY[j ->> TG_ARGV[0], j ->> TG_ARGV[1]] LOOP
+        PERFORM tp_event(TG_ARGV[2], ws, NULL,
+            jsonb_build_object('workspace_id', ws, 'id', j ->> 'id',
+                               TG_ARGV[0], j ->> TG_ARGV[0],
+                               TG_ARGV[1], j ->> TG_ARGV[1],
+                               'action', lower(TG_OP)));
+    END LOOP;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER run_triggers_event
+    AFTER INSERT OR DELETE ON run_triggers
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    EXECUTE FUNCTION tp_event_ws_pair('source_id', 'destination_id',
+                                      'run_trigger_change');
+CREATE CONSTRAINT TRIGGER remote_state_consumers_event
+    AFTER INSERT OR DELETE ON remote_state_consumers
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    EXECUTE FUNCTION tp_event_ws_pair('producer_id', 'consumer_id',
+                                      'remote_state_consumer_change');
