@@ -45,7 +45,7 @@ static const tp_stmt_t SQL_RSC_INSERT = {"rsc_insert",
     " VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id"};
 static const tp_stmt_t SQL_RSC_COUNT = {"rsc_count",
     "SELECT count(*) AS n FROM remote_state_consumers WHERE producer_id = %s"};
-/* the consumers among (%s: a JSON array) or, keep, not among them */
+/* the consumers among ids (a JSON array), or, with keep, the others */
 static const tp_stmt_t SQL_RSC_REMOVE = {"rsc_remove",
     "DELETE FROM remote_state_consumers"
     " WHERE producer_id = %s AND (consumer_id IN"
@@ -140,7 +140,8 @@ static tp_err_t *change(tp_req_t *req, const tp_ws_t *producer,
     if (strcmp(op, "add") != 0
         && (err = tp_db_exec(db, p, &SQL_RSC_REMOVE, NULL,
                              TP_DB_ARGS(producer->id, ids_json,
-                                        tp_db_bool(strcmp(op, "replace")))))
+                                        tp_db_bool(strcmp(op, "replace")
+                                                   == 0))))
            != NULL) {
         return err;
     }
