@@ -84,7 +84,8 @@ BEGIN
             jsonb_build_object('workspace_id', ws, 'id', j ->> 'id',
                                TG_ARGV[0], j ->> TG_ARGV[0],
                                TG_ARGV[1], j ->> TG_ARGV[1],
-                               'action', lower(TG_OP)));
+                               'action', CASE TG_OP WHEN 'INSERT' THEN 'created'
+                                                    ELSE 'deleted' END));
     END LOOP;
     RETURN NULL;
 END $$;

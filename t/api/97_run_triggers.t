@@ -122,7 +122,7 @@ is_error(api(GET => "$NAT/run-triggers/$extra", token => $owner), 404, 'gone');
 is_error(api(DELETE => "$NAT/run-triggers/$extra", token => $owner), 404,
          'deleting it again');
 is sql("SELECT count(*) FROM events WHERE type = 'run_trigger_change'"
-       . " AND payload->>'id' = '$extra' AND payload->>'action' = 'delete'"), 2,
+       . " AND payload->>'id' = '$extra' AND payload->>'action' = 'deleted'"), 2,
    'its removal is an event on both workspaces';
 
 # ==== firing ====

@@ -3,7 +3,9 @@
 // triggers (the sources whose applies queue its runs, and the workspaces
 // its own applies queue runs in) and remote-state consumers (who may read
 // its state, and whose state it may read). Admins of the workspace add
-// and remove its sources and its consumers; the others are shown.
+// and remove its sources and its consumers; the others are shown. A
+// change made elsewhere shows live (run_trigger_change and
+// remote_state_consumer_change reach both workspaces' streams).
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
@@ -12,8 +14,12 @@ import { useAction } from '../lib/action.js';
 import { can } from '../lib/perms.js';
 import { ORG, workspacePath } from '../lib/paths.js';
 import { ErrorNote, Loading } from './common.js';
+import { useReloadOn } from './workspace-tab.js';
 
-/** @typedef {import('../lib/api.js').Resource} Resource */
+/**
+ * @typedef {import('../lib/api.js').Resource} Resource
+ * @typedef {import('./workspace-shell.js').ShellContext} ShellContext
+ */
 
 const NATIVE = '/api/terrapod/v1';
 
@@ -81,12 +87,13 @@ function AddByName({ label, id, add, busy }) {
     </form>`;
 }
 
-/** @param {{ws: Resource}} props */
-export function RunTriggers({ ws }) {
+/** @param {{ws: Resource, ctx: ShellContext}} props */
+export function RunTriggers({ ws, ctx }) {
     const list = (/** @type {string} */ type) => api.list(`/api/v2/workspaces/${ws.id}/run-triggers`, 1, 100,
         { 'filter[run-trigger][type]': type });
     const inbound = useLoad(() => list('inbound'), [ws.id]);
     const outbound = useLoad(() => list('outbound'), [ws.id]);
+    useReloadOn(ctx, ['run_trigger_change'], () => Promise.all([inbound.reload(), outbound.reload()]));
     const act = useAction();
     const admin = can(ws, 'can-update');
 
@@ -116,13 +123,15 @@ export function RunTriggers({ ws }) {
     </section>`;
 }
 
-/** @param {{ws: Resource}} props */
-export function RemoteStateConsumers({ ws }) {
+/** @param {{ws: Resource, ctx: ShellContext}} props */
+export function RemoteStateConsumers({ ws, ctx }) {
     const path = `${NATIVE}/workspaces/${ws.id}/remote-state-consumers`;
     const list = (/** @type {string} */ type) => api.list(path, 1, 100,
         { 'filter[remote-state-consumer][type]': type });
     const consumers = useLoad(() => list('outbound'), [ws.id]);
     const producers = useLoad(() => list('inbound'), [ws.id]);
+    useReloadOn(ctx, ['remote_state_consumer_change'],
+        () => Promise.all([consumers.reload(), producers.reload()]));
     const act = useAction();
     const admin = can(ws, 'can-update');
     const global = !!(ws.attributes || {})['global-remote-state'];

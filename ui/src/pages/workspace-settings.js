@@ -126,8 +126,8 @@ function Settings({ ws, ctx, admin }) {
     // the forms follow it (useSyncedForm)
     return html`<${SettingsForm} ws=${ws} ctx=${ctx} admin=${admin} />
         <${Labels} ws=${ws} ctx=${ctx} />
-        <${RunTriggers} ws=${ws} />
-        <${RemoteStateConsumers} ws=${ws} />
+        <${RunTriggers} ws=${ws} ctx=${ctx} />
+        <${RemoteStateConsumers} ws=${ws} ctx=${ctx} />
         ${can(ws, 'can-destroy') && html`<${DeleteWorkspace} ws=${ws} />`}`;
 }
 
