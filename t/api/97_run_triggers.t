@@ -194,8 +194,8 @@ is $run_b->{attributes}{'trigger-reason'}, 'run_trigger', 'trigger-reason: run_t
 like $run_b->{attributes}{message}, qr/workspace rt-a \(run \Q$run_a\E\)/,
      'its message names the source and its run';
 ok $run_b->{attributes}{'auto-apply'}, 'with b\'s auto-apply';
-is sql("SELECT triggered_by_run_id FROM runs WHERE id = '$run_b->{id}'"), $run_a,
-   'it remembers the run that triggered it';
+is_deeply $run_b->{relationships}{'triggered-by-run'}{data}, {type => 'runs', id => $run_a},
+          'relationships.triggered-by-run: the source\'s run';
 is sql("SELECT trigger_chain::text FROM runs WHERE id = '$run_b->{id}'"), qq(["$a"]),
    'and the chain that led to it';
 ok wait_until(20, sub { sql("SELECT count(*) FROM run_trigger_outbox") == 0 }),
