@@ -11,12 +11,13 @@
 
 static const tp_stmt_t SQL_OUTBOX_NEXT = {"run_trigger_next",
     "SELECT o.seq, o.source_run_id, o.destination_id, o.chain::text AS chain,"
-    "       s.name AS source_name, d.name AS destination_name,"
-    "       d.execution_mode"
+    "       s.name AS source_name,"
+    "       COALESCE(d.name, o.destination_id) AS destination_name,"
+    "       COALESCE(d.execution_mode, '') AS execution_mode"
     "  FROM run_trigger_outbox o"
     "  JOIN runs r ON r.id = o.source_run_id"
     "  JOIN workspaces s ON s.id = r.workspace_id"
-    "  JOIN workspaces d ON d.id = o.destination_id"
+    "  LEFT JOIN workspaces d ON d.id = o.destination_id"
     " ORDER BY o.seq LIMIT 1 FOR UPDATE OF o SKIP LOCKED"};
 static const tp_stmt_t SQL_OUTBOX_DONE = {"run_trigger_done",
     "DELETE FROM run_trigger_outbox WHERE seq = %s::bigint"};
@@ -58,7 +59,8 @@ static tp_err_t *fire(tp_db_t *db, apr_pool_t *p, const tp_rows_t *o)
 }
 
 /* Fires the oldest row; *none when there was none. A destination that
- * cannot take the run loses this trigger (the row goes all the same). */
+ * cannot take the run (gone meanwhile: 404) loses this trigger (the row
+ * goes all the same). */
 static tp_err_t *fire_next(tp_db_t *db, apr_pool_t *p, tally_t *t, int *none)
 {
     tp_rows_t *o;

@@ -41,12 +41,15 @@ ALTER TABLE runs
 -- applied run, written by the transaction that marks the run applied,
 -- so no trigger is lost to a crash. The background child's
 -- `run-triggers` task queues the destination's run and deletes the row
--- in one transaction, so each fires once.
+-- in one transaction, so each fires once. No foreign key to the
+-- destination: its share lock would make two workspaces that trigger
+-- each other, applying at once, wait for each other's row (which each
+-- holds while it ends its run); a row whose destination is gone is
+-- dropped by the task.
 CREATE TABLE run_trigger_outbox (
     seq             bigserial PRIMARY KEY,
     source_run_id   text NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-    destination_id  text NOT NULL REFERENCES workspaces (id)
-                    ON DELETE CASCADE,
+    destination_id  text NOT NULL,
     chain           jsonb NOT NULL,
     created_at      timestamptz NOT NULL DEFAULT now()
 );
