@@ -945,7 +945,7 @@ static tp_err_t *authenticate_state_reader(tp_req_t *req, const char *raw)
                              TP_DB_ARGS(run_id))) != NULL) {
         return err;
     }
-    if (!tp_row_bool(rows, 0, "running")) {
+    if (rows->nrows == 0 || !tp_row_bool(rows, 0, "running")) {
         return tp_err(p, 401, "run %s is not planning or applying: its "
                       "runner token reads no state", run_id);
     }
