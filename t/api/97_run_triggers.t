@@ -9,7 +9,7 @@ use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Listener;
 
-plan tests => 77;
+plan tests => 104;
 
 my $NAT = '/api/terrapod/v1';
 my $admin = admin_token();

@@ -10,7 +10,7 @@ use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Listener;
 
-plan tests => 83;
+plan tests => 107;
 
 my $NAT = '/api/terrapod/v1';
 my $admin = admin_token();
