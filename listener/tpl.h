@@ -85,10 +85,10 @@ int tpl_env_name_valid(const char *name);
 /* terraform's environment. Never the listener's whole environment (base,
  * a NULL-terminated environ), which holds the operator's own settings:
  * from it only PATH (a default when unset), SSL_CERT_FILE and the names
- * pass lists, when set; without SSL_CERT_FILE, ca_file (the server's CA,
- * NULL: none) takes its place, so that terraform reaches the server as
- * the listener does (Go still reads the system's certificate
- * directories); HOME and TMPDIR are the phase's own directories;
+ * pass lists, when set; ca_file (NULL: none) replaces SSL_CERT_FILE: the
+ * certificates that let terraform reach the server as the listener does
+ * (tpl_phase.c; Go still reads the system's certificate directories);
+ * HOME and TMPDIR are the phase's own directories;
  * then the job's env variables and non-HCL terraform variables (as
  * TF_VAR_<key>), and the fixed automation settings over everything. A
  * later name replaces an earlier one. *skipped counts variables whose key

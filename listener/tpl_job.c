@@ -191,11 +191,11 @@ char **tpl_build_env(apr_pool_t *p, char *const *base,
      * operator's CLI configuration, credentials, TERRAPOD_*) stays out */
     entry = env_entry(base, "PATH");
     env_put(env, entry ? entry : "PATH=/usr/local/bin:/usr/bin:/bin");
-    if ((entry = env_entry(base, "SSL_CERT_FILE")) != NULL) {
-        env_put(env, entry);
-    }
-    else if (ca_file) {
+    if (ca_file) {
         env_put(env, apr_pstrcat(p, "SSL_CERT_FILE=", ca_file, NULL));
+    }
+    else if ((entry = env_entry(base, "SSL_CERT_FILE")) != NULL) {
+        env_put(env, entry);
     }
     for (i = 0; pass && i < pass->nelts; i++) {
         if ((entry = env_entry(base, APR_ARRAY_IDX(pass, i, const char *)))

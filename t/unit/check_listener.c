@@ -387,8 +387,8 @@ START_TEST(env_layers_variables)
 
     APR_ARRAY_PUSH(pass, const char *) = "HTTPS_PROXY";
     APR_ARRAY_PUSH(pass, const char *) = "UNSET_ONE";
-    env = tpl_build_env(pool, base, pass, "/srv/ca.pem", "/run/home",
-                        "/run/tmp", job, &skipped);
+    env = tpl_build_env(pool, base, pass, NULL, "/run/home", "/run/tmp", job,
+                        &skipped);
     ck_assert_int_eq(skipped, 1);                       /* bad-name */
     ck_assert_str_eq(env_get(env, "PATH"), "/usr/bin");
     ck_assert_str_eq(env_get(env, "SSL_CERT_FILE"), "/etc/ca.pem");
@@ -423,11 +423,11 @@ START_TEST(env_layers_variables)
     ck_assert_str_eq(env_get(env, "HOME"), "/run/home");
     ck_assert_str_eq(env_get(env, "PATH"), "/usr/local/bin:/usr/bin:/bin");
     ck_assert_ptr_null(env_get(env, "SSL_CERT_FILE"));
-    /* without SSL_CERT_FILE, the server's CA the listener trusts */
-    env = tpl_build_env(pool, (char *[]){"HOME=/root", NULL}, NULL,
-                        "/srv/ca.pem", "/run/home", "/run/tmp", job,
-                        &skipped);
+    /* the certificates that reach the server replace SSL_CERT_FILE */
+    env = tpl_build_env(pool, base, NULL, "/srv/ca.pem", "/run/home",
+                        "/run/tmp", job, &skipped);
     ck_assert_str_eq(env_get(env, "SSL_CERT_FILE"), "/srv/ca.pem");
+    ck_assert_int_eq(env_count(env, "SSL_CERT_FILE"), 1);
 }
 END_TEST
 
