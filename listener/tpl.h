@@ -85,14 +85,25 @@ int tpl_env_name_valid(const char *name);
 /* terraform's environment. Never the listener's whole environment (base,
  * a NULL-terminated environ), which holds the operator's own settings:
  * from it only PATH (a default when unset), SSL_CERT_FILE and the names
- * pass lists, when set; HOME and TMPDIR are the phase's own directories;
+ * pass lists, when set; ca_file (NULL: none) replaces SSL_CERT_FILE: the
+ * certificates that let terraform reach the server as the listener does
+ * (tpl_phase.c; Go still reads the system's certificate directories);
+ * HOME and TMPDIR are the phase's own directories;
  * then the job's env variables and non-HCL terraform variables (as
  * TF_VAR_<key>), and the fixed automation settings over everything. A
  * later name replaces an earlier one. *skipped counts variables whose key
  * is no valid variable name. */
 char **tpl_build_env(apr_pool_t *p, char *const *base,
-                     const apr_array_header_t *pass, const char *home,
-                     const char *tmpdir, const tpl_job_t *job, int *skipped);
+                     const apr_array_header_t *pass, const char *ca_file,
+                     const char *home, const char *tmpdir,
+                     const tpl_job_t *job, int *skipped);
+
+/* The CLI configuration ($HOME/.terraformrc) of a phase: the runner
+ * token as the credentials of the server's host (url's host and port),
+ * so that terraform_remote_state and tfe_outputs reads of the server
+ * act as the run's workspace. */
+const char *tpl_cli_config(apr_pool_t *p, const char *url,
+                           const char *token);
 
 /* NULL-terminated argument vectors. */
 const char **tpl_init_argv(apr_pool_t *p, const char *terraform);

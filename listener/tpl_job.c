@@ -176,8 +176,9 @@ static const char *env_entry(char *const *base, const char *name)
 }
 
 char **tpl_build_env(apr_pool_t *p, char *const *base,
-                     const apr_array_header_t *pass, const char *home,
-                     const char *tmpdir, const tpl_job_t *job, int *skipped)
+                     const apr_array_header_t *pass, const char *ca_file,
+                     const char *home, const char *tmpdir,
+                     const tpl_job_t *job, int *skipped)
 {
     apr_array_header_t *env = apr_array_make(p, 64, sizeof(const char *));
     const char *entry;
@@ -190,7 +191,10 @@ char **tpl_build_env(apr_pool_t *p, char *const *base,
      * operator's CLI configuration, credentials, TERRAPOD_*) stays out */
     entry = env_entry(base, "PATH");
     env_put(env, entry ? entry : "PATH=/usr/local/bin:/usr/bin:/bin");
-    if ((entry = env_entry(base, "SSL_CERT_FILE")) != NULL) {
+    if (ca_file) {
+        env_put(env, apr_pstrcat(p, "SSL_CERT_FILE=", ca_file, NULL));
+    }
+    else if ((entry = env_entry(base, "SSL_CERT_FILE")) != NULL) {
         env_put(env, entry);
     }
     for (i = 0; pass && i < pass->nelts; i++) {
@@ -358,4 +362,16 @@ int tpl_poll_delay(int status, long retry_after)
         return retry_after < TPL_RETRY_MAX ? (int)retry_after : TPL_RETRY_MAX;
     }
     return TPL_RETRY_SEC;
+}
+
+const char *tpl_cli_config(apr_pool_t *p, const char *url, const char *token)
+{
+    const char *host = strstr(url, "://");
+
+    host = host ? host + 3 : url;
+    return apr_psprintf(p, "# Written by terrapod-listener: the server "
+                        "knows this token as the run's\n# workspace, which "
+                        "may read the state other workspaces share with "
+                        "it.\ncredentials \"%.*s\" {\n  token = \"%s\"\n}\n",
+                        (int)strcspn(host, "/"), host, token);
 }

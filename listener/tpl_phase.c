@@ -361,6 +361,55 @@ static void finish_apply(phase_t *ph, int rc)
     }
 }
 
+/* Appends the file at path to f; 0 when it cannot be read. */
+static int append_file(FILE *f, const char *path)
+{
+    FILE *in = fopen(path, "r");
+    char buf[8192];
+    size_t n;
+    int ok;
+
+    if (!in) {
+        return 0;
+    }
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0
+           && fwrite(buf, 1, n, f) == n) {
+    }
+    ok = !ferror(in) && !ferror(f);
+    fclose(in);
+    return ok;
+}
+
+/* What terraform's SSL_CERT_FILE is to name so that it trusts the server
+ * as the listener does (terraform_remote_state reads it): with --ca-file,
+ * that CA, after the certificates of the listener's own SSL_CERT_FILE
+ * when it has one (a file of the phase's); *file stays NULL otherwise,
+ * and terraform gets the listener's SSL_CERT_FILE. */
+static tp_err_t *trust_file(phase_t *ph, const char **file)
+{
+    const char *own = getenv("SSL_CERT_FILE");
+    const char *bundle = apr_pstrcat(ph->p, ph->dir, "/ca-bundle.pem", NULL);
+    FILE *f;
+    int ok;
+
+    *file = ph->cfg->ca_file;
+    if (!*file || !own || !*own || strcmp(own, *file) == 0) {
+        return NULL;
+    }
+    if (!(f = fopen(bundle, "w"))) {
+        return tp_err(ph->p, 500, "cannot write %s: %s", bundle,
+                      strerror(errno));
+    }
+    ok = append_file(f, own) && fputc('\n', f) != EOF
+         && append_file(f, ph->cfg->ca_file);
+    if (fclose(f) != 0 || !ok) {
+        return tp_err(ph->p, 500, "the listener could not join its CA file "
+                      "and SSL_CERT_FILE for terraform in %s", bundle);
+    }
+    *file = bundle;
+    return NULL;
+}
+
 /* terraform's environment, with a home and a temporary directory of the
  * phase's own: nothing of the operator's home (CLI configuration,
  * credentials) is read, and nothing a run leaves there outlives it. */
@@ -368,14 +417,20 @@ static tp_err_t *phase_env(phase_t *ph, char ***env, int *skipped)
 {
     const char *home = apr_pstrcat(ph->p, ph->dir, "/home", NULL);
     const char *tmp = apr_pstrcat(ph->p, ph->dir, "/tmp", NULL);
+    const char *trust;
+    tp_err_t *err;
 
     if (mkdir(home, 0700) != 0 || mkdir(tmp, 0700) != 0) {
         return tp_err(ph->p, 500, "the listener could not create the run's "
                       "home and temporary directories: %s", strerror(errno));
     }
-    *env = tpl_build_env(ph->p, environ, ph->cfg->pass_env, home, tmp,
+    if ((err = trust_file(ph, &trust)) != NULL) {
+        return err;
+    }
+    *env = tpl_build_env(ph->p, environ, ph->cfg->pass_env, trust, home, tmp,
                          ph->job, skipped);
-    return NULL;
+    return write_file(ph->p, apr_pstrcat(ph->p, home, "/.terraformrc", NULL),
+                      tpl_cli_config(ph->p, ph->cfg->url, ph->ctx.bearer));
 }
 
 static int execute(phase_t *ph)

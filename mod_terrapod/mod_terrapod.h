@@ -154,6 +154,9 @@ struct tp_req {
     const char *client_ip; /* the real client, behind trusted proxies */
     const char *actor;     /* who authenticated, for the audit log */
     const char *answer;    /* the JSON of a 200 answer, for the read cache */
+    /* a run's runner token on a remote_state route: the run's workspace,
+     * which reads what other workspaces share with it */
+    const char *reader_ws;
 };
 
 /* What VCS work needs of this configuration (mod_terrapod.c). */
@@ -497,6 +500,12 @@ tp_err_t *tp_ws_owner(tp_req_t *req, const tp_rows_t *rows, tp_level_e need,
  * autodiscovery rule gives the workspaces it creates. */
 tp_err_t *tp_ws_settings_check(apr_pool_t *p, const tp_json_t *a);
 
+/* Whether the run whose token made req (req->reader_ws) may read
+ * workspace ws's state (need at most plan): its own, or one that shares
+ * its state globally or lists it as a remote-state consumer; 403 saying
+ * how to share it otherwise (api/remote_state_consumers.c). */
+tp_err_t *tp_remote_state_admit(tp_req_t *req, tp_ws_t *ws, tp_level_e need);
+
 /* Loads agent pool id as rows (every column) when the caller holds need
  * on it: 404 when it does not exist or the caller cannot read it, 403
  * below need (api/agent_pools.c). */
@@ -631,6 +640,19 @@ tp_err_t *tp_run_queue_for_cv(tp_req_t *req, const char *ws_id,
  * for an unbound workspace (a vcs-ref there is a 422). */
 tp_err_t *tp_ws_vcs_run_config(tp_req_t *req, const tp_ws_t *ws,
                                tp_run_spec_t *in);
+tp_err_t *tp_api_run_trigger_list(tp_req_t *req);
+tp_err_t *tp_api_run_trigger_create(tp_req_t *req);
+tp_err_t *tp_api_run_trigger_show(tp_req_t *req);
+tp_err_t *tp_api_run_trigger_delete(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumer_list(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumer_create(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumer_replace(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumer_show(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumer_delete(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumers_tfe_list(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumers_tfe_add(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumers_tfe_replace(tp_req_t *req);
+tp_err_t *tp_api_remote_state_consumers_tfe_remove(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_list(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_create(tp_req_t *req);
 tp_err_t *tp_api_agent_pool_show(tp_req_t *req);

@@ -922,9 +922,46 @@ static tp_err_t *authenticate_runner(tp_req_t *req)
     return NULL;
 }
 
+static const tp_stmt_t SQL_READER_RUN = {"reader_run",
+    "SELECT workspace_id, status IN ('planning', 'applying') AS running"
+    "  FROM runs WHERE id = %s"};
+
+/* A run's runner token on a remote_state route (raw: "runtok:RUN:..."):
+ * the caller is the run's workspace, holding no roles, while a phase of
+ * the run is running; tp_remote_state_admit decides each workspace. */
+static tp_err_t *authenticate_state_reader(tp_req_t *req, const char *raw)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *run_id = apr_pstrndup(p, raw + 7, strcspn(raw + 7, ":"));
+    tp_principal_t *who;
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_runner_admit(db, p, &req->conf->hmac, raw, run_id,
+                                  apr_time_now())) != NULL
+        || (err = tp_db_exec(db, p, &SQL_READER_RUN, &rows,
+                             TP_DB_ARGS(run_id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0 || !tp_row_bool(rows, 0, "running")) {
+        return tp_err(p, 401, "run %s is not planning or applying: its "
+                      "runner token reads no state", run_id);
+    }
+    who = apr_pcalloc(p, sizeof(*who));
+    who->user_id = run_id;      /* its own read cache answers and budget */
+    who->grants.roles = apr_array_make(p, 0, sizeof(tp_role_t));
+    req->who = who;
+    req->reader_ws = tp_row(rows, 0, "workspace_id");
+    req->actor = apr_pstrcat(p, "runner:", run_id, NULL);
+    return NULL;
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
+    const char *raw;
     tp_err_t *err;
 
     if (req->route->auth == TP_AUTH_NONE) {
@@ -942,6 +979,10 @@ static tp_err_t *authenticate(tp_req_t *req)
     }
     if (req->route->auth == TP_AUTH_RUNNER) {
         return authenticate_runner(req);
+    }
+    raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
+    if (req->route->remote_state && raw && strncmp(raw, "runtok:", 7) == 0) {
+        return authenticate_state_reader(req, raw);
     }
     if ((err = authenticate_user(req)) != NULL) {
         return err;
@@ -962,7 +1003,7 @@ static tp_err_t *authenticate(tp_req_t *req)
 static tp_rl_caller_e caller_of(const tp_req_t *req, const tp_err_t *auth)
 {
     if (req->who) {
-        return TP_RL_USER;
+        return req->reader_ws ? TP_RL_RUNNER : TP_RL_USER;
     }
     if (!req->route || auth) {
         return TP_RL_ANONYMOUS;

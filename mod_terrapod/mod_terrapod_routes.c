@@ -36,6 +36,9 @@
 /* held open long (event streams, long polls): their database connection
  * is only borrowed; a stream of a workspace or a pool demands read on it
  * as it opens */
+/* a run's runner token may call it too, for terraform_remote_state:
+ * what another workspace shares decides (tp_remote_state_admit) */
+#define SHARED     .remote_state = 1
 #define HELD       .stream = 1
 #define WSSTREAM   READ, .stream = 1
 #define POOLSTREAM POOLRD, .stream = 1
@@ -92,14 +95,14 @@ const tp_route_t tp_routes[] = {
     {"GET", NATIVE "/organizations/{org}", USER, tp_api_organization_show,
      .summary = "Show the organization"},
     {"GET", V2 "/organizations/{org}/entitlement-set", USER,
-     tp_api_entitlement_set,
+     tp_api_entitlement_set, SHARED,
      .summary = "Show the organization's entitlements"},
 
     /* workspaces (any user may create one and owns it) */
     {"GET", ORG_WS, USER, tp_api_workspace_list, .summary = "List workspaces"},
     {"POST", ORG_WS, USER, tp_api_workspace_create,
      .summary = "Create a workspace"},
-    {"GET", ORG_WS "/{name}", USER, tp_api_workspace_show, KEPT,
+    {"GET", ORG_WS "/{name}", USER, tp_api_workspace_show, KEPT, SHARED,
      .summary = "Show a workspace by name"},
     {"PATCH", ORG_WS "/{name}", USER, tp_api_workspace_update, WSADM,
      .summary = "Update a workspace by name"},
@@ -108,7 +111,7 @@ const tp_route_t tp_routes[] = {
     {"POST", ORG_WS "/{name}/actions/safe-delete", USER,
      tp_api_workspace_safe_delete, WSADM,
      .summary = "Delete a workspace by name if it manages nothing"},
-    {"GET", V2 "/workspaces/{id}", USER, tp_api_workspace_show, KEPT,
+    {"GET", V2 "/workspaces/{id}", USER, tp_api_workspace_show, KEPT, SHARED,
      .summary = "Show a workspace"},
     {"PATCH", V2 "/workspaces/{id}", USER, tp_api_workspace_update, WSADM,
      .summary = "Update a workspace"},
@@ -170,6 +173,57 @@ const tp_route_t tp_routes[] = {
     {"DELETE", V2 "/workspaces/{id}/relationships/tags", USER,
      tp_api_tags_remove, WSADM, .summary = "Remove tags from a workspace"},
 
+    /* run triggers: a destination's sources (admin on the destination to
+     * change them) */
+    {"GET", V2 "/workspaces/{id}/run-triggers", USER,
+     tp_api_run_trigger_list, READ,
+     .summary = "List a workspace's inbound or outbound run triggers"},
+    {"POST", V2 "/workspaces/{id}/run-triggers", USER,
+     tp_api_run_trigger_create, WSADM, .summary = "Create a run trigger"},
+    {"GET", V2 "/run-triggers/{id}", USER, tp_api_run_trigger_show,
+     .summary = "Show a run trigger"},
+    {"DELETE", V2 "/run-triggers/{id}", USER, tp_api_run_trigger_delete,
+     .summary = "Delete a run trigger"},
+    {"GET", NATIVE "/workspaces/{id}/run-triggers", USER,
+     tp_api_run_trigger_list, READ,
+     .summary = "List a workspace's inbound or outbound run triggers"},
+    {"POST", NATIVE "/workspaces/{id}/run-triggers", USER,
+     tp_api_run_trigger_create, WSADM, .summary = "Create a run trigger"},
+    {"GET", NATIVE "/run-triggers/{id}", USER, tp_api_run_trigger_show,
+     .summary = "Show a run trigger"},
+    {"DELETE", NATIVE "/run-triggers/{id}", USER, tp_api_run_trigger_delete,
+     .summary = "Delete a run trigger"},
+
+    /* remote-state consumers: who may read a producer's state besides its
+     * readers (admin on the producer to change them) */
+    {"GET", NATIVE "/workspaces/{id}/remote-state-consumers", USER,
+     tp_api_remote_state_consumer_list, READ,
+     .summary = "List a workspace's remote-state consumers or producers"},
+    {"POST", NATIVE "/workspaces/{id}/remote-state-consumers", USER,
+     tp_api_remote_state_consumer_create, WSADM,
+     .summary = "Let a workspace read this one's state"},
+    {"PUT", NATIVE "/workspaces/{id}/remote-state-consumers", USER,
+     tp_api_remote_state_consumer_replace, WSADM,
+     .summary = "Replace the workspaces that may read this one's state"},
+    {"GET", NATIVE "/remote-state-consumers/{id}", USER,
+     tp_api_remote_state_consumer_show,
+     .summary = "Show a remote-state consumer grant"},
+    {"DELETE", NATIVE "/remote-state-consumers/{id}", USER,
+     tp_api_remote_state_consumer_delete,
+     .summary = "Revoke a remote-state consumer grant"},
+    {"GET", V2 "/workspaces/{id}/relationships/remote-state-consumers", USER,
+     tp_api_remote_state_consumers_tfe_list, READ,
+     .summary = "List the workspaces that may read this one's state"},
+    {"POST", V2 "/workspaces/{id}/relationships/remote-state-consumers",
+     USER, tp_api_remote_state_consumers_tfe_add, WSADM,
+     .summary = "Add workspaces that may read this one's state"},
+    {"PATCH", V2 "/workspaces/{id}/relationships/remote-state-consumers",
+     USER, tp_api_remote_state_consumers_tfe_replace, WSADM,
+     .summary = "Replace the workspaces that may read this one's state"},
+    {"DELETE", V2 "/workspaces/{id}/relationships/remote-state-consumers",
+     USER, tp_api_remote_state_consumers_tfe_remove, WSADM,
+     .summary = "Remove workspaces that may read this one's state"},
+
     /* state versions */
     {"GET", V2 "/workspaces/{id}/state-versions", USER,
      tp_api_state_version_list, READ,
@@ -177,10 +231,10 @@ const tp_route_t tp_routes[] = {
     {"POST", V2 "/workspaces/{id}/state-versions", USER,
      tp_api_state_version_create, WRITE, .summary = "Create a state version"},
     {"GET", V2 "/workspaces/{id}/current-state-version", USER,
-     tp_api_state_version_current, KEPT,
+     tp_api_state_version_current, KEPT, SHARED,
      .summary = "Show a workspace's current state version"},
     {"GET", V2 "/workspaces/{id}/current-state-version-outputs", USER,
-     tp_api_current_state_version_outputs, KEPT,
+     tp_api_current_state_version_outputs, KEPT, SHARED,
      .summary = "List the outputs of a workspace's current state"},
     {"GET", V2 "/workspaces/{id}/resources", USER,
      tp_api_workspace_resources, READ,
@@ -188,9 +242,9 @@ const tp_route_t tp_routes[] = {
     {"GET", V2 "/state-versions", USER, tp_api_state_version_list_filtered,
      READ, .summary = "List state versions by workspace"},
     {"GET", V2 "/state-versions/{id}", USER, tp_api_state_version_show,
-     READ, .summary = "Show a state version"},
+     READ, SHARED, .summary = "Show a state version"},
     {"GET", V2 "/state-versions/{id}/download", USER,
-     tp_api_state_version_download, PLAN,
+     tp_api_state_version_download, PLAN, SHARED,
      .summary = "Download a state version"},
     {"GET", V2 "/state-versions/{id}/json-download", USER,
      tp_api_state_version_json_download, PLAN,
@@ -202,10 +256,10 @@ const tp_route_t tp_routes[] = {
      tp_api_state_version_json_upload, "state-json",
      .summary = "Upload a state version's JSON state"},
     {"GET", V2 "/state-versions/{id}/outputs", USER,
-     tp_api_state_version_outputs, READ,
+     tp_api_state_version_outputs, READ, SHARED,
      .summary = "List a state version's outputs"},
     {"GET", V2 "/state-version-outputs/{id}", USER,
-     tp_api_state_version_output_show, READ,
+     tp_api_state_version_output_show, READ, SHARED,
      .summary = "Show a state version output"},
     {"DELETE", NATIVE "/state-versions/{id}/manage", USER,
      tp_api_state_version_delete, WSADM, .summary = "Delete a state version"},

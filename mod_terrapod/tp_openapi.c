@@ -459,6 +459,9 @@ static tp_json_t *security_of(apr_pool_t *p, const tp_route_t *r)
     case TP_AUTH_USER:
         alternative(p, s, "apiToken", NULL);
         alternative(p, s, "session", is_safe(r->method) ? NULL : "csrf");
+        if (r->remote_state) {
+            alternative(p, s, "runnerToken", NULL);
+        }
         break;
     }
     return s;
@@ -496,6 +499,11 @@ static const char *permission(apr_pool_t *p, const tp_route_t *r)
     if (r->level > TP_LEVEL_NONE) {
         text = apr_pstrcat(p, text, ", ", tp_level_name(r->level), " on the ",
                            axes[r->axis], NULL);
+    }
+    if (r->remote_state) {
+        text = apr_pstrcat(p, text, "; or a run's runner token, for a "
+                           "workspace that shares its state with the run's",
+                           NULL);
     }
     return text;
 }

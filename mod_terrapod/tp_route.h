@@ -48,6 +48,10 @@ typedef struct tp_route {
     /* held open long (event streams, long polls): its database
      * connection is only borrowed, and tp_req_db_release gives it back */
     int stream;
+    /* a USER route a run's runner token may call too: terraform reading
+     * another workspace's state (terraform_remote_state), allowed per
+     * workspace by what it shares (tp_remote_state_admit) */
+    int remote_state;
     /* one line on what the route does, for the API's descriptions; rows
      * set it by name (.summary), and a row without one is still served
      * and described */

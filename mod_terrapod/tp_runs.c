@@ -460,18 +460,32 @@ static tp_err_t *create_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
     return insert_run(db, p, ws_id, in, id, created_by);
 }
 
+tp_err_t *tp_run_create_in(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                           const tp_run_spec_t *spec, const char *created_by,
+                           const char **run_id)
+{
+    tp_run_spec_t in = *spec;
+    const char *id = tp_id_generate(p, "run");
+    tp_err_t *err = create_run(db, p, ws_id, &in, created_by, id);
+
+    if (!err) {
+        *run_id = id;
+    }
+    return err;
+}
+
 tp_err_t *tp_run_create(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                         const tp_run_spec_t *spec, const char *created_by,
                         const char **run_id)
 {
-    tp_run_spec_t in = *spec;
-    const char *id = tp_id_generate(p, "run");
+    const char *id;
     tp_err_t *err;
 
     if ((err = tp_db_begin(db, p)) != NULL) {
         return err;
     }
-    if ((err = create_run(db, p, ws_id, &in, created_by, id)) != NULL) {
+    if ((err = tp_run_create_in(db, p, ws_id, spec, created_by, &id))
+        != NULL) {
         tp_db_rollback(db);
         return err;
     }

@@ -55,6 +55,12 @@ tp_err_t *tp_run_create(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                         const tp_run_spec_t *spec, const char *created_by,
                         const char **run_id);
 
+/* The same inside the caller's transaction, for work that commits more
+ * with the run (a run trigger's outbox row gone). */
+tp_err_t *tp_run_create_in(tp_db_t *db, apr_pool_t *p, const char *ws_id,
+                           const tp_run_spec_t *spec, const char *created_by,
+                           const char **run_id);
+
 /* Records the "created" run event of the new run id, made by actor (an
  * email; NULL: by the server). Inside the caller's transaction. */
 tp_err_t *tp_run_created(tp_db_t *db, apr_pool_t *p, const char *id,

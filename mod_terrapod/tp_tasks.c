@@ -10,6 +10,7 @@
 #include "tp_vcs_poll.h"
 #include "tp_vcs_pr.h"
 #include "tp_notify_store.h"
+#include "tp_run_triggers.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -22,6 +23,8 @@ const tp_task_t tp_tasks[] = {
     {TP_VCS_STATUSES_TASK, TP_VCS_STATUSES_INTERVAL, "7310029", NULL,
      tp_vcs_statuses_task},
     {TP_NOTIFY_TASK, TP_NOTIFY_INTERVAL, "7310034", NULL, tp_notify_task},
+    {TP_RUN_TRIGGERS_TASK, TP_RUN_TRIGGERS_INTERVAL, "7310033",
+     tp_run_triggers_task},
     {NULL, 0, NULL, NULL}
 };
 

@@ -21,6 +21,7 @@
     " r.target_addrs::text AS target_addrs," \
     " r.replace_addrs::text AS replace_addrs, r.vcs_ref, r.has_changes," \
     " r.error_message, r.created_by, r.created_state_version_id," \
+    " r.triggered_by_run_id," \
     " r.status_timestamps::text AS status_timestamps," \
     " r.peak_memory_bytes, r.peak_cpu_usec, r.exit_code," \
     " r.plan_additions, r.plan_changes, r.plan_destructions, r.plan_imports," \
@@ -132,6 +133,8 @@ static const tp_rel_t RUN_RELS[] = {
      "created_state_version_id"},
     {"created-by", "users", TP_REL_ONE, "created_by_id"},
     {"confirmed-by", "users", TP_REL_ONE, "confirmed_by_id"},
+    /* the source's run whose apply a run trigger queued this one for */
+    {"triggered-by-run", "runs", TP_REL_ONE, "triggered_by_run_id"},
     {"run-events", "run-events", TP_REL_MANY, NULL,
      "/api/v2/runs/%s/run-events"},
     {NULL, NULL, 0, NULL}

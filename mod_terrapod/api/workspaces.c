@@ -365,6 +365,9 @@ static tp_err_t *load(tp_req_t *req, const char *key, int by_name,
     if (err) {
         return err;
     }
+    if (req->reader_ws) {
+        return tp_remote_state_admit(req, *out, need);
+    }
     /* what the caller cannot read does not exist for it */
     if ((*out)->level < TP_LEVEL_READ) {
         return tp_err(p, 404, "workspace %s not found", key);

@@ -387,7 +387,7 @@ START_TEST(env_layers_variables)
 
     APR_ARRAY_PUSH(pass, const char *) = "HTTPS_PROXY";
     APR_ARRAY_PUSH(pass, const char *) = "UNSET_ONE";
-    env = tpl_build_env(pool, base, pass, "/run/home", "/run/tmp", job,
+    env = tpl_build_env(pool, base, pass, NULL, "/run/home", "/run/tmp", job,
                         &skipped);
     ck_assert_int_eq(skipped, 1);                       /* bad-name */
     ck_assert_str_eq(env_get(env, "PATH"), "/usr/bin");
@@ -418,11 +418,31 @@ START_TEST(env_layers_variables)
     ck_assert_ptr_null(env_get(env, "bad-name"));
     /* without a job's HOME, the run's own; without PATH, a default */
     job->vars->nelts = 0;
-    env = tpl_build_env(pool, (char *[]){"HOME=/root", NULL}, NULL,
+    env = tpl_build_env(pool, (char *[]){"HOME=/root", NULL}, NULL, NULL,
                         "/run/home", "/run/tmp", job, &skipped);
     ck_assert_str_eq(env_get(env, "HOME"), "/run/home");
     ck_assert_str_eq(env_get(env, "PATH"), "/usr/local/bin:/usr/bin:/bin");
     ck_assert_ptr_null(env_get(env, "SSL_CERT_FILE"));
+    /* the certificates that reach the server replace SSL_CERT_FILE */
+    env = tpl_build_env(pool, base, NULL, "/srv/ca.pem", "/run/home",
+                        "/run/tmp", job, &skipped);
+    ck_assert_str_eq(env_get(env, "SSL_CERT_FILE"), "/srv/ca.pem");
+    ck_assert_int_eq(env_count(env, "SSL_CERT_FILE"), 1);
+}
+END_TEST
+
+START_TEST(cli_config_names_the_server_host)
+{
+    ck_assert_str_eq(tpl_cli_config(pool, "https://tp.example:8443/base",
+                                    "runtok:run-1:60:1:sig"),
+                     "# Written by terrapod-listener: the server knows this "
+                     "token as the run's\n# workspace, which may read the "
+                     "state other workspaces share with it.\n"
+                     "credentials \"tp.example:8443\" {\n"
+                     "  token = \"runtok:run-1:60:1:sig\"\n}\n");
+    ck_assert_ptr_nonnull(strstr(tpl_cli_config(pool, "https://tp.example",
+                                                "t"),
+                                 "credentials \"tp.example\" {"));
 }
 END_TEST
 
@@ -546,6 +566,7 @@ Suite *listener_suite(void)
     tcase_add_test(tc, renewal_at_two_thirds);
     tcase_add_test(tc, poll_again_when_the_server_says);
     tcase_add_test(tc, plan_artifacts_round_trip);
+    tcase_add_test(tc, cli_config_names_the_server_host);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -2,7 +2,8 @@
 // A workspace's settings tab: what PATCH workspaces takes (name, project,
 // how and where runs execute, run behaviour, the repository it follows,
 // drift detection, plan summaries), its labels (a change that would lower the editor's own
-// access is refused by the server until confirmed), and deleting it.
+// access is refused by the server until confirmed), its run triggers and
+// remote-state consumers, and deleting it.
 // People without can-update see the settings without the controls.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
@@ -22,6 +23,7 @@ import { FieldControl } from '../components/field.js';
 import { ConfirmButton } from '../components/confirm.js';
 import { connectionOf, useVcsRefs, RefOptions } from '../components/vcs-refs.js';
 import { Notifications } from '../components/notifications.js';
+import { RunTriggers, RemoteStateConsumers } from '../components/workspace-links.js';
 import '../components/workspace-tabs.css';
 
 /**
@@ -126,6 +128,8 @@ function Settings({ ws, ctx, admin }) {
     return html`<${SettingsForm} ws=${ws} ctx=${ctx} admin=${admin} />
         <${Labels} ws=${ws} ctx=${ctx} />
         <${Notifications} ws=${ws} />
+        <${RunTriggers} ws=${ws} ctx=${ctx} />
+        <${RemoteStateConsumers} ws=${ws} ctx=${ctx} />
         ${can(ws, 'can-destroy') && html`<${DeleteWorkspace} ws=${ws} />`}`;
 }
 
