@@ -91,6 +91,7 @@ typedef struct tp_srv_conf {
     const char *dbd_params;
     int dbd_max;                  /* DBDMax; -1: inherit, then mod_dbd's */
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
+    int drift_max_concurrent;     /* drift runs in flight; -1: inherit */
     int listener_poll_wait;       /* seconds; -1: inherit */
     /* API token policy; -1: inherit (then the TP_*_DEFAULT of tp_auth.h) */
     int bound_idle_days;

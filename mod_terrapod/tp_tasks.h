@@ -12,6 +12,7 @@ typedef struct tp_task_env {
     const tp_vcs_env_t *vcs;
     const char *public_url;     /* TerrapodPublicURL; NULL when not set */
     int vcs_poll_interval;      /* seconds between polls of a repository */
+    int drift_max_concurrent;   /* drift runs in flight at most */
 } tp_task_env_t;
 
 /* A task that needs nothing of the configuration, or one that does. */
