@@ -253,7 +253,8 @@ extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
     tp_type_configuration_versions, tp_type_state_versions,
     tp_type_state_version_outputs, tp_type_users, tp_type_projects,
-    tp_type_run_events, tp_type_ingress_attributes;
+    tp_type_run_events, tp_type_ingress_attributes,
+    tp_type_assessment_results;
 
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
@@ -590,6 +591,9 @@ tp_err_t *tp_api_run_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_execute(tp_req_t *req);
 tp_err_t *tp_api_run_retry(tp_req_t *req);
+tp_err_t *tp_api_workspace_check_drift(tp_req_t *req);
+tp_err_t *tp_api_assessment_result_show(tp_req_t *req);
+tp_err_t *tp_api_assessment_result_list(tp_req_t *req);
 tp_err_t *tp_api_organization_runs(tp_req_t *req);
 tp_err_t *tp_api_run_task_stages(tp_req_t *req);
 tp_err_t *tp_api_run_event_list(tp_req_t *req);

@@ -15,7 +15,8 @@
 
 /* What makes a workspace checkable besides its turn. */
 #define CHECKABLE \
-    "   w.lifecycle_state = 'active' AND w.autodiscovery_pr_number IS NULL" \
+    "   w.execution_mode = 'agent' AND w.lifecycle_state = 'active'" \
+    "   AND w.autodiscovery_pr_number IS NULL" \
     "   AND w.lock_holder IS NULL" \
     "   AND EXISTS (SELECT 1 FROM state_versions sv" \
     "                WHERE sv.workspace_id = w.id" \
@@ -110,7 +111,7 @@ tp_err_t *tp_drift_queue(tp_db_t *db, apr_pool_t *p, const char *ws_id,
     }
     if (rows->nrows == 0) {
         return tp_err(p, 409, "the workspace cannot be checked for drift "
-                      "now: it needs a state, no lock, no run in flight and "
+                      "now: it needs agent execution, a state, no lock, no run in flight and "
                       "an active VCS connection if it has one");
     }
     return create(db, p, ws_id, actor, run_id);
