@@ -107,6 +107,10 @@ BEGIN
     UPDATE workspaces SET drift_status = result, drift_last_checked_at = now(),
            drift_latest_run_id = NEW.id
      WHERE id = NEW.workspace_id;
+    PERFORM tp_event('drift_status_change', NEW.workspace_id, NULL,
+                     jsonb_build_object('workspace_id', NEW.workspace_id,
+                                        'run_id', NEW.id,
+                                        'drift_status', result));
     INSERT INTO drift_assessments (id, workspace_id, run_id, drift_status,
                                    resources_drifted, resources_undrifted,
                                    error_message)
