@@ -208,6 +208,8 @@ static const tp_attr_t WS_ATTRS[] = {
     {"updated-at", "updated_at", TP_ATTR_STRING},
     {"auto-apply", "auto_apply", TP_ATTR_BOOL},
     {"drift-detection-enabled", "drift_detection_enabled", TP_ATTR_BOOL},
+    /* TFE's name for the same: health assessments are drift checks */
+    {"assessments-enabled", "drift_detection_enabled", TP_ATTR_BOOL},
     {"state-diverged", "state_diverged", TP_ATTR_BOOL},
     {"drift-detection-interval-seconds", "drift_detection_interval_seconds",
      TP_ATTR_INT},
@@ -863,7 +865,9 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
     }
     in->auto_apply = has ? tp_db_bool(b) : NULL;
     if ((err = tp_attr_bool(p, a, "drift-detection-enabled", &b, &has))
-        != NULL) {
+        != NULL
+        || (!has && (err = tp_attr_bool(p, a, "assessments-enabled", &b,
+                                        &has)) != NULL)) {
         return err;
     }
     in->drift_enabled = has ? tp_db_bool(b) : NULL;

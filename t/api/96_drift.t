@@ -144,6 +144,13 @@ is patch_ws($ws, $owner, 'drift-ignore-rules' => ['a.' . ('b' x 498),
 is patch_ws($ws, $owner, 'drift-detection-interval-seconds' => 3600,
             'drift-ignore-rules' => [])->code, 200, 'an hour is the least interval';
 
+is patch_ws($ws, $owner, 'assessments-enabled' => JSON::PP::false())->code, 200,
+   'TFE\'s assessments-enabled';
+is ws_doc($ws)->{attributes}{'drift-detection-enabled'}, JSON::PP::false(),
+   'is drift-detection-enabled';
+is patch_ws($ws, $owner, 'drift-detection-enabled' => $true)->code, 200, 'on again';
+is ws_doc($ws)->{attributes}{'assessments-enabled'}, $true, 'and reads as it';
+
 # ==== before any check ====
 
 my $doc = ws_doc($ws);
