@@ -13,7 +13,7 @@ use Digest::MD5 qw(md5_hex);
 use TP::Test;
 use TP::Listener;
 
-plan tests => 92;
+plan tests => 119;
 
 my $NAT = '/api/terrapod/v1';
 my $true = JSON::PP::true();
@@ -107,7 +107,7 @@ my $plan = JSON::PP->new->canonical->encode({format_version => '1.2',
          change => {actions => ['read'], before => undef, after => {}}}]});
 
 my $ws = agent_ws('drift-ws');
-make_cv($owner, $ws);
+make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 grant_ws_role($admin, 'drift-planner@test.local', 'drift-planners', 'plan', 'drift-ws');
 
 # ==== validation: nothing stored on a 422 ====
