@@ -48,8 +48,9 @@ sub nth_run_ended {
 # the task every 2 s, from now on
 with_directives('drift', 'TerrapodDriftCheckInterval 2', 'TerrapodDriftMaxConcurrent 5');
 my ($res) = api(PATCH => "/api/v2/workspaces/$ws", body => {data => {type => 'workspaces',
-                attributes => {'drift-detection-enabled' => $true}}});
-is $res->code, 200, 'drift detection on';
+                attributes => {'drift-detection-enabled' => $true,
+                               'drift-detection-interval-seconds' => 3600}}});
+is $res->code, 200, 'drift detection on, hourly';
 
 # ==== never checked: due at once, and nothing changed ====
 
@@ -68,7 +69,7 @@ is scalar @{ $runs->{data} }, 2, 'not checked again before its interval';
 # ==== the infrastructure changes behind its back ====
 
 set_input('two');
-# an hour ago, as far as the interval is concerned
+# two hours ago, as far as the hourly interval is concerned
 psql("UPDATE workspaces SET drift_last_checked_at = now() - interval '2 hours'"
      . " WHERE id = '$ws'");
 $run = nth_run_ended(3);
