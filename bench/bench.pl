@@ -4,7 +4,8 @@
 # the CLI with the cloud and local backends, listener claim latency,
 # reads at scale with their query plans, the web UI's first load and
 # its workspaces list at scale in Chromium, and VCS-driven runs (a webhook
-# to a queued run, a poll cycle with nothing new) against a fake GitHub. Prints the results and writes
+# to a queued run, a poll cycle with nothing new) against a fake GitHub,
+# and the drift task at scale. Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -1054,10 +1055,68 @@ sub vcs {
          verdict(@asked == 42 && $lists == 21 && $conditional == 42)];
 }
 
+# ---- 8. drift detection ----
+
+# Section 5's 10,000 workspaces, each with an uploaded configuration, in
+# agent mode with drift detection on and never checked, so all are due at
+# once, and no listener to claim what is queued: the drift task, every
+# second for a few turns, queues no more than its cap, and its selection
+# (auto_explain, ANALYZE) is a scan of the partial index that stops at
+# its limit.
+sub drift {
+    my $cap = 10;
+    load_scale() if psql(q{SELECT count(*) FROM workspaces WHERE id LIKE 'ws-scale%'}) < 10000;
+    my $pid = qx{cat '$DIR/run/listener.pid' 2>/dev/null};
+    kill 'TERM', $pid if $pid;
+    psql(q{INSERT INTO configuration_versions (id, workspace_id, status)
+          SELECT 'cv-' || substr(id, 4), id, 'uploaded' FROM workspaces
+           WHERE id LIKE 'ws-scale%' ON CONFLICT DO NOTHING});
+    psql(q{UPDATE workspaces SET execution_mode = 'agent', drift_detection_enabled = true
+            WHERE id LIKE 'ws-scale%'});
+    psql('ANALYZE');
+    my $due = psql(q{SELECT count(*) FROM workspaces WHERE drift_due_at <= now()});
+    my $turns = 0;
+    my $text = logged_during('SET auto_explain.log_min_duration = 0',
+                             'SET auto_explain.log_min_duration = -1', sub {
+        reconfigure('drift', "TerrapodDriftCheckInterval 1\n"
+                             . "TerrapodDriftMaxConcurrent $cap\n");
+        my $t = time;
+        sleep 1 while time - $t < 60
+                      && psql(q{SELECT count(*) FROM runs WHERE is_drift_detection}) < $cap;
+        sleep 5;        # more turns: none may queue more
+    });
+    reconfigure('drift', undef);
+    my $queued = psql(q{SELECT count(*) FROM runs WHERE is_drift_detection});
+    my @plan;
+    for my $block (split /^\S.*?LOG:\s+duration: [\d.]+ ms\s+plan:\n/m, $text) {
+        next unless $block =~ /Query Text: .*drift_due_at <= now\(\)/;
+        $turns++;
+        $block =~ s/^\S.*\z//ms;
+        @plan = ($block =~ s/\s+\z//r) unless @plan;
+    }
+    my $index = @plan && $plan[0] =~ /Index Scan using workspaces_drift_due/;
+    say_line('## 8. Drift detection at scale');
+    say_line('');
+    say_line("$due of 10,000 drift-enabled workspaces due at once, no listener; the "
+             . "drift task every second ($turns turns seen), "
+             . "`TerrapodDriftMaxConcurrent $cap`.");
+    say_line('');
+    table(['metric', 'value', 'target'],
+          ['drift runs queued', $queued, "<= $cap: " . verdict($queued <= $cap)],
+          ['selection', $index ? 'index scan of workspaces_drift_due' : 'no index scan',
+           verdict($index)]);
+    $summary{'drift: runs queued with 10,000 due'} = [$queued, "<= $cap",
+                                                      verdict($queued <= $cap)];
+    $summary{'drift: selection is an index scan'} = [$index ? 'yes' : 'no', 'yes',
+                                                     verdict($index)];
+    push @report, '## The drift task\'s selection (auto_explain, ANALYZE)', '', '```',
+         @plan, '```', '';
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
 my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui,
-                \&vcs);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7';
+                \&vcs, \&drift);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

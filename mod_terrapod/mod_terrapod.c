@@ -27,6 +27,7 @@
 #include "tp_vcs_poll.h"
 #include "tp_outbound.h"
 #include "tp_notify_store.h"
+#include "tp_drift_check.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -60,6 +61,7 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->event_replay = -1;
     c->smtp_require_tls = -1;
     c->notify_retry = -1;
+    c->drift_max_concurrent = -1;
     return c;
 }
 
@@ -111,6 +113,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->stream_lifetime = MERGE_INT(stream_lifetime);
     c->event_keepalive = MERGE_INT(event_keepalive);
     c->event_replay = MERGE_INT(event_replay);
+    c->drift_max_concurrent = MERGE_INT(drift_max_concurrent);
     c->vcs_internal_hosts = MERGE(vcs_internal_hosts);
     c->vcs_ca_file = MERGE(vcs_ca_file);
     c->vcs_webhook_secret = MERGE(vcs_webhook_secret);
@@ -208,6 +211,13 @@ static const char *set_vcs_poll_interval(cmd_parms *cmd, void *dc,
                                          const char *secs)
 {
     return set_task_interval(cmd, dc, TP_VCS_POLL_TASK, secs);
+}
+
+/* TerrapodDriftCheckInterval: the drift task's interval, by its own name. */
+static const char *set_drift_interval(cmd_parms *cmd, void *dc,
+                                      const char *secs)
+{
+    return set_task_interval(cmd, dc, TP_DRIFT_TASK, secs);
 }
 
 /* Adds an address or CIDR block ("10.0.0.0/8") to *list; 0 when it is
@@ -606,6 +616,8 @@ static const int_directive_t event_keepalive = {
     APR_OFFSETOF(tp_srv_conf_t, event_keepalive), 1, 300};
 static const int_directive_t event_replay = {
     APR_OFFSETOF(tp_srv_conf_t, event_replay), 0, 86400};
+static const int_directive_t drift_max_concurrent = {
+    APR_OFFSETOF(tp_srv_conf_t, drift_max_concurrent), 1, 100000};
 
 static const int_directive_t user_rate_limit = {
     APR_OFFSETOF(tp_srv_conf_t, rate_limits)
@@ -769,6 +781,13 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodVCSPollInterval", set_vcs_poll_interval, NULL,
                   RSRC_CONF, "Seconds between polls of a repository VCS "
                   "workspaces track (TerrapodTaskInterval vcs-poll)"),
+    AP_INIT_TAKE1("TerrapodDriftCheckInterval", set_drift_interval, NULL,
+                  RSRC_CONF, "Seconds between runs of the drift task, which "
+                  "queues the drift checks that are due "
+                  "(TerrapodTaskInterval drift-check)"),
+    AP_INIT_TAKE1("TerrapodDriftMaxConcurrent", set_int,
+                  (void *)&drift_max_concurrent, RSRC_CONF, "Drift runs "
+                  "queued or running at once, at most"),
     AP_INIT_TAKE1("TerrapodVCSWebhookSecret", set_string,
                   OFF(vcs_webhook_secret), RSRC_CONF,
                   "Webhook secret of VCS connections without their own"),

@@ -91,6 +91,7 @@ typedef struct tp_srv_conf {
     const char *dbd_params;
     int dbd_max;                  /* DBDMax; -1: inherit, then mod_dbd's */
     apr_table_t *task_intervals;  /* task name -> seconds, overrides */
+    int drift_max_concurrent;     /* drift runs in flight; -1: inherit */
     int listener_poll_wait;       /* seconds; -1: inherit */
     /* API token policy; -1: inherit (then the TP_*_DEFAULT of tp_auth.h) */
     int bound_idle_days;
@@ -264,7 +265,8 @@ extern const tp_type_t tp_type_organizations, tp_type_workspaces,
     tp_type_runs, tp_type_plans, tp_type_applies,
     tp_type_configuration_versions, tp_type_state_versions,
     tp_type_state_version_outputs, tp_type_users, tp_type_projects,
-    tp_type_run_events, tp_type_ingress_attributes;
+    tp_type_run_events, tp_type_ingress_attributes,
+    tp_type_assessment_results;
 
 /* Every described type (mod_terrapod_routes.c), and the one called type. */
 extern const tp_type_t *const tp_types[];
@@ -613,6 +615,9 @@ tp_err_t *tp_api_run_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_cancel(tp_req_t *req);
 tp_err_t *tp_api_run_force_execute(tp_req_t *req);
 tp_err_t *tp_api_run_retry(tp_req_t *req);
+tp_err_t *tp_api_workspace_check_drift(tp_req_t *req);
+tp_err_t *tp_api_assessment_result_show(tp_req_t *req);
+tp_err_t *tp_api_assessment_result_list(tp_req_t *req);
 tp_err_t *tp_api_organization_runs(tp_req_t *req);
 tp_err_t *tp_api_run_task_stages(tp_req_t *req);
 tp_err_t *tp_api_run_event_list(tp_req_t *req);

@@ -20,6 +20,7 @@
 #include "tp_tasks.h"
 #include "tp_vcs_poll.h"
 #include "tp_notify_store.h"
+#include "tp_drift_check.h"
 
 #define TICK apr_time_from_sec(1)
 #define STOP_GRACE apr_time_from_sec(5)
@@ -279,6 +280,9 @@ static void child_main(apr_pool_t *p, pid_t parent)
     env.vcs_poll_interval = interval_of(tp_task_named(TP_VCS_POLL_TASK));
     tp_notify_env_from(bg.conf, &notify);
     env.notify = &notify;
+    env.drift_max_concurrent = bg.conf->drift_max_concurrent > 0
+                               ? bg.conf->drift_max_concurrent
+                               : TP_DRIFT_MAX_CONCURRENT;
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "

@@ -317,6 +317,16 @@ const tp_route_t tp_routes[] = {
      .summary = "List a run's events"},
     {"GET", V2 "/run-events/{id}", USER, tp_api_run_event_show, READ,
      .summary = "Show a run event"},
+    /* drift checks and their results (TFE's assessments) */
+    {"POST", NATIVE "/workspaces/{id}/actions/check-drift", USER,
+     tp_api_workspace_check_drift, WSADM,
+     .summary = "Check a workspace for drift now"},
+    {"GET", NATIVE "/workspaces/{id}/assessment-results", USER,
+     tp_api_assessment_result_list, READ,
+     .summary = "List a workspace's drift checks"},
+    {"GET", V2 "/assessment-results/{id}", USER,
+     tp_api_assessment_result_show, READ,
+     .summary = "Show an assessment result"},
     {"GET", V2 "/runs/{id}/task-stages", USER, tp_api_run_task_stages, READ,
      .summary = "List a run's task stages (none)"},
     {"GET", V2 "/organizations/{org}/runs", USER, tp_api_organization_runs,
@@ -645,5 +655,5 @@ const tp_type_t *const tp_types[] = {
     &tp_type_plans, &tp_type_applies, &tp_type_configuration_versions,
     &tp_type_state_versions, &tp_type_state_version_outputs, &tp_type_users,
     &tp_type_projects, &tp_type_run_events, &tp_type_ingress_attributes,
-    NULL
+    &tp_type_assessment_results, NULL
 };

@@ -339,10 +339,10 @@ static const tp_stmt_t SQL_RUN_INSERT = {"run_insert",
     "   configuration_version_id, message, is_destroy, auto_apply,"
     "   plan_only, refresh, refresh_only, allow_empty_apply, save_plan,"
     "   target_addrs, replace_addrs, variables, vcs_ref, created_by,"
-    "   status_timestamps)"
+    "   is_drift_detection, status_timestamps)"
     " VALUES (%s, %s, %s, %s, %s, %s, %s::boolean, %s::boolean, %s::boolean,"
     "   %s::boolean, %s::boolean, %s::boolean, %s::boolean, %s::jsonb,"
-    "   %s::jsonb, %s::jsonb, %s, %s,"
+    "   %s::jsonb, %s::jsonb, %s, %s, %s::boolean,"
     "   jsonb_build_object('pending-at', tp_ts(now())))"};
 
 /* The configuration version a run uses: the one named, or the newest
@@ -396,7 +396,7 @@ static tp_err_t *insert_run(tp_db_t *db, apr_pool_t *p, const char *ws_id,
                    tp_db_bool(in->refresh), tp_db_bool(in->refresh_only),
                    tp_db_bool(in->allow_empty_apply), tp_db_bool(in->save_plan),
                    in->target_addrs, in->replace_addrs, in->variables,
-                   in->vcs_ref, created_by));
+                   in->vcs_ref, created_by, tp_db_bool(in->is_drift)));
     if (err || (err = tp_run_created(db, p, id, created_by)) != NULL) {
         return err;
     }

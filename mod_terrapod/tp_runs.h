@@ -27,6 +27,7 @@ typedef struct tp_run_spec {
     const char *vcs_ref;        /* "" unless it ran from a named ref */
     int is_destroy, plan_only, refresh, refresh_only, allow_empty_apply;
     int save_plan;
+    int is_drift;               /* a drift check (plan-only, never applied) */
     int auto_apply;
     int has_auto_apply;         /* 0: the workspace's auto-apply */
     const char *target_addrs;   /* JSON lists */

@@ -11,6 +11,7 @@
 #include "tp_vcs_pr.h"
 #include "tp_notify_store.h"
 #include "tp_run_triggers.h"
+#include "tp_drift_check.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -25,6 +26,7 @@ const tp_task_t tp_tasks[] = {
     {TP_NOTIFY_TASK, TP_NOTIFY_INTERVAL, "7310034", NULL, tp_notify_task},
     {TP_RUN_TRIGGERS_TASK, TP_RUN_TRIGGERS_INTERVAL, "7310033",
      tp_run_triggers_task},
+    {TP_DRIFT_TASK, TP_DRIFT_INTERVAL, "7310032", NULL, tp_drift_check},
     {NULL, 0, NULL, NULL}
 };
 

@@ -13,6 +13,7 @@ typedef struct tp_task_env {
     const char *public_url;     /* TerrapodPublicURL; NULL when not set */
     int vcs_poll_interval;      /* seconds between polls of a repository */
     const struct tp_notify_env *notify;     /* tp_notify_store.h */
+    int drift_max_concurrent;   /* drift runs in flight at most */
 } tp_task_env_t;
 
 /* A task that needs nothing of the configuration, or one that does. */

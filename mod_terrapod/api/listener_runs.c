@@ -11,6 +11,7 @@
 #include "../tp_run.h"
 #include "../tp_vars.h"
 #include "../tp_plan.h"
+#include "../tp_drift_check.h"
 
 #define RECHECK       apr_time_from_sec(1)
 #define TOKEN_TTL     3600
@@ -30,7 +31,8 @@ static const tp_stmt_t SQL_LR_RUN = {"lr_run",
     "       r.configuration_version_id, r.is_destroy, r.refresh,"
     "       r.refresh_only, r.message, r.target_addrs::text AS target_addrs,"
     "       r.replace_addrs::text AS replace_addrs,"
-    "       r.variables::text AS variables, w.name AS ws_name,"
+    "       r.variables::text AS variables, r.is_drift_detection,"
+    "       w.drift_ignore_rules::text AS drift_ignore_rules, w.name AS ws_name,"
     "       w.working_directory, w.terraform_version, w.execution_backend"
     "  FROM runs r JOIN workspaces w ON w.id = r.workspace_id"
     " WHERE r.id = %s"};
@@ -758,6 +760,33 @@ tp_err_t *tp_api_artifact_plan_json(tp_req_t *req)
                        "plan JSON", "application/json");
 }
 
+/* A drift run's plan classified after the workspace's ignore rules, for
+ * the drift status its end records. Extra, as the counts of an apply
+ * are: a plan that cannot be classified leaves the status to what
+ * terraform said (has-changes), and the upload goes on. */
+static void classify_drift(tp_req_t *req, const tp_rows_t *run)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *id = tp_row(run, 0, "id");
+    apr_off_t size;
+    const char *path = tp_storage_file(&req->conf->storage, p,
+                                       tp_plan_json_key(p, id), &size);
+    tp_db_t *db;
+    tp_err_t *err = tp_req_db(req, &db);
+
+    if (!err) {
+        err = path ? tp_drift_classify_run(db, p, id,
+                                           tp_row(run, 0, "drift_ignore_rules"),
+                                           path)
+                   : tp_err(p, 404, "the plan JSON is not stored");
+    }
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP02050: the "
+                      "plan of drift run %s is not classified: %s", id,
+                      err->log ? err->log : err->detail);
+    }
+}
+
 /* The plan's resource counts are read from it before it is stored: a
  * document that is no plan is refused (422) and replaces nothing. */
 tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
@@ -781,6 +810,9 @@ tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
                               TP_DB_ARGS(counts.terraform_version,
                                          tp_row(run, 0, "id")))) != NULL) {
         return err;
+    }
+    if (tp_row_bool(run, 0, "is_drift_detection")) {
+        classify_drift(req, run);
     }
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }

@@ -8,6 +8,7 @@
 #include "../tp_run.h"
 #include "../tp_runs.h"
 #include "../tp_log.h"
+#include "../tp_drift_check.h"
 
 #define LOG_TTL apr_time_from_sec(24 * 3600)
 
@@ -16,7 +17,7 @@
     " r.configuration_version_id, r.status, r.plan_status, r.apply_status," \
     " r.message, r.source, r.trigger_reason, r.terraform_version," \
     " r.is_destroy, r.auto_apply," \
-    " r.plan_only," \
+    " r.plan_only, r.is_drift_detection," \
     " r.refresh, r.refresh_only, r.allow_empty_apply, r.save_plan," \
     " r.target_addrs::text AS target_addrs," \
     " r.replace_addrs::text AS replace_addrs, r.vcs_ref, r.has_changes," \
@@ -116,6 +117,7 @@ static const tp_attr_t RUN_ATTRS[] = {
     {"refresh-only", "refresh_only", TP_ATTR_BOOL},
     {"allow-empty-apply", "allow_empty_apply", TP_ATTR_BOOL},
     {"save-plan", "save_plan", TP_ATTR_BOOL},
+    {"is-drift-detection", "is_drift_detection", TP_ATTR_BOOL},
     {"has-changes", "has_changes", TP_ATTR_BOOL},
     {"target-addrs", "target_addrs", TP_ATTR_JSON},
     {"replace-addrs", "replace_addrs", TP_ATTR_JSON},
@@ -461,6 +463,27 @@ tp_err_t *tp_api_run_retry(tp_req_t *req)
         return err;
     }
     return send_run(req, 201, new_id);
+}
+
+/* POST /workspaces/{id}/actions/check-drift: a drift run now, whatever
+ * the workspace's interval (admin on it: a check costs a plan). */
+tp_err_t *tp_api_workspace_check_drift(tp_req_t *req)
+{
+    const char *run_id;
+    tp_ws_t *ws;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_ws_load(req, tp_param(&req->params, "id"), 0, &ws)) != NULL
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_drift_queue(db, req->r->pool, ws->id,
+                                 req->who->grants.email, &run_id)) != NULL) {
+        return err;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP02051: %s asked for "
+                  "a drift check of workspace %s: run %s",
+                  req->who->grants.email, ws->name, run_id);
+    return send_run(req, 201, run_id);
 }
 
 /* ---- actions ---- */

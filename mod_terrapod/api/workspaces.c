@@ -6,6 +6,7 @@
 #include "../mod_terrapod.h"
 #include "../tp_backup.h"
 #include "../tp_vcs_config.h"
+#include "../tp_drift.h"
 
 #define WS_COLUMNS \
     "w.id, w.name, w.description, w.owner_email, w.execution_mode," \
@@ -32,6 +33,8 @@
     " w.current_run_id, '" TP_ORGANIZATION "' AS organization_name," \
     " (SELECT r.id FROM runs r WHERE r.workspace_id = w.id" \
     "   ORDER BY r.seq DESC LIMIT 1) AS latest_run_id," \
+    " (SELECT a.id FROM drift_assessments a WHERE a.workspace_id = w.id" \
+    "   ORDER BY a.seq DESC LIMIT 1) AS current_assessment_result_id," \
     " CASE WHEN w.lock_run_id IS NOT NULL THEN 'runs'" \
     "      WHEN w.lock_holder IS NOT NULL THEN 'users' END AS locked_by_type," \
     " COALESCE(w.lock_run_id, (SELECT u.id FROM users u" \
@@ -205,6 +208,8 @@ static const tp_attr_t WS_ATTRS[] = {
     {"updated-at", "updated_at", TP_ATTR_STRING},
     {"auto-apply", "auto_apply", TP_ATTR_BOOL},
     {"drift-detection-enabled", "drift_detection_enabled", TP_ATTR_BOOL},
+    /* TFE's name for the same: health assessments are drift checks */
+    {"assessments-enabled", "drift_detection_enabled", TP_ATTR_BOOL},
     {"state-diverged", "state_diverged", TP_ATTR_BOOL},
     {"drift-detection-interval-seconds", "drift_detection_interval_seconds",
      TP_ATTR_INT},
@@ -239,6 +244,8 @@ static const tp_rel_t WS_RELS[] = {
     {"autodiscovery-rule", "autodiscovery-rules", TP_REL_ONE,
      "autodiscovery_rule_id", "/api/terrapod/v1/autodiscovery-rules/%s"},
     {"project", "projects", TP_REL_ONE, "project_id"},
+    {"current-assessment-result", "assessment-results", TP_REL_ONE,
+     "current_assessment_result_id"},
     {NULL, NULL, 0, NULL}
 };
 
@@ -861,7 +868,9 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
     }
     in->auto_apply = has ? tp_db_bool(b) : NULL;
     if ((err = tp_attr_bool(p, a, "drift-detection-enabled", &b, &has))
-        != NULL) {
+        != NULL
+        || (!has && (err = tp_attr_bool(p, a, "assessments-enabled", &b,
+                                        &has)) != NULL)) {
         return err;
     }
     in->drift_enabled = has ? tp_db_bool(b) : NULL;
@@ -882,6 +891,10 @@ static tp_err_t *parse_input(apr_pool_t *p, const tp_json_t *body,
         return err;
     }
     in->drift_ignore_rules = has ? tp_json_dump(rules, p) : NULL;
+    if (has && (err = tp_drift_rules_check(p, tp_json_text_strings(
+                          p, in->drift_ignore_rules))) != NULL) {
+        return err;
+    }
     if (tp_json_type(a, "labels", NULL) != TP_JSON_ABSENT) {
         in->labels_json = tp_json_get(a, "labels", NULL);
         if ((err = tp_labels_check(p, in->labels_json, "labels", 1)) != NULL) {

@@ -136,7 +136,7 @@ is_error(create_ws($owner, name => 'ws10-rules',
 is_error(create_ws($owner, name => 'ws10-rules', 'drift-ignore-rules' => [1]),
          422, 'drift-ignore-rule not a string');
 is count_named('ws10-rules'), '0', 'invalid drift-ignore-rules: nothing stored';
-my @rules = map { sprintf('%03d', $_) . ('r' x 497) } 1 .. 50;
+my @rules = map { sprintf('r.%03d', $_) . ('r' x 495) } 1 .. 50;
 $r = create_ws($owner, name => 'ws10-rules', 'drift-ignore-rules' => \@rules);
 is $r->code, 201, '50 drift-ignore-rules of 500 characters: 201';
 is_deeply json_of($r)->{data}{attributes}{'drift-ignore-rules'}, \@rules,

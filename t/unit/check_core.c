@@ -34,6 +34,7 @@ Suite *audit_suite(void);
 Suite *cache_suite(void);
 Suite *resource_suite(void);
 Suite *plan_suite(void);
+Suite *drift_suite(void);
 Suite *metrics_suite(void);
 Suite *openapi_suite(void);
 Suite *events_suite(void);
@@ -1450,6 +1451,7 @@ int main(void)
     srunner_add_suite(sr, cache_suite());
     srunner_add_suite(sr, resource_suite());
     srunner_add_suite(sr, plan_suite());
+    srunner_add_suite(sr, drift_suite());
     srunner_add_suite(sr, metrics_suite());
     srunner_add_suite(sr, openapi_suite());
     srunner_add_suite(sr, vcs_suite());

@@ -1,13 +1,15 @@
 // @ts-check
 // A workspace's overview tab: how it runs, its current run, who holds its
 // lock and why, the lock controls its reader may use, and what needs
-// attention (state that diverged, drift). The shell keeps it live.
+// attention (state that diverged, drift), its drift checks (with "check
+// now" for its admins). The shell keeps it live.
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { related } from '../lib/api.js';
 import { useLoad } from '../lib/hooks.js';
-import { lockActions } from '../lib/perms.js';
+import { can, lockActions } from '../lib/perms.js';
+import { driftOf, assessmentSummary } from '../lib/drift.js';
 import { lockText, labelList, when } from '../lib/format.js';
 import { runPath } from '../lib/paths.js';
 import { WorkspaceShell } from '../components/workspace-shell.js';
@@ -55,7 +57,63 @@ function Overview({ ws, ctx }) {
                 <${LockPanel} ws=${ws} reload=${ctx.reload} />
             </section>
         </div>
+        <${DriftPanel} ws=${ws} reload=${ctx.reload} />
     </div>`;
+}
+
+/**
+ * Drift detection: the status, the last checks (each linking to its drift
+ * run) and, for the workspace's admins, a check now.
+ * @param {{ws: Resource, reload: () => Promise<void>}} props
+ */
+function DriftPanel({ ws, reload }) {
+    const a = ws.attributes || {};
+    const drift = driftOf(a);
+    const [busy, setBusy] = useState(false);
+    const [error, setError] = useState(/** @type {any} */ (null));
+    const history = useLoad(async () => api.get(
+        `/api/terrapod/v1/workspaces/${encodeURIComponent(ws.id)}/assessment-results?page[size]=10`),
+    [ws.id, a['drift-last-checked-at']]);
+
+    async function checkNow() {
+        setBusy(true);
+        setError(null);
+        try {
+            await api.post(`/api/terrapod/v1/workspaces/${ws.id}/actions/check-drift`);
+            await reload();
+        } catch (e) {
+            setError(e);
+        } finally {
+            setBusy(false);
+        }
+    }
+
+    if (!drift && !(history.data && history.data.data.length)) {
+        return null;
+    }
+    return html`<section aria-labelledby="drift-title">
+        <h2 id="drift-title">Drift</h2>
+        <p data-testid="drift-state">${drift ? html`<span class=${`badge badge-${drift.tone}`}>${drift.label}</span>` : 'Off'}
+            ${a['drift-last-checked-at'] && html`<span class="muted"> — checked ${when(a['drift-last-checked-at'])}</span>`}</p>
+        ${can(ws, 'can-update') && html`<div class="actions">
+            <button type="button" disabled=${busy} onClick=${checkNow}>Check for drift now</button>
+        </div>`}
+        <${ErrorNote} error=${error || history.error} />
+        ${history.data && history.data.data.length > 0 && html`<table class="list">
+            <caption>Last checks</caption>
+            <thead><tr><th scope="col">Checked</th><th scope="col">Result</th><th scope="col">Run</th></tr></thead>
+            <tbody>${history.data.data.map((/** @type {Resource} */ r) => {
+                const ra = r.attributes || {};
+                const runId = r.relationships?.run?.data?.id;
+                return html`<tr key=${r.id} data-assessment=${r.id}>
+                    <td>${when(ra['created-at'])}</td>
+                    <td><span class=${`badge badge-${driftOf(ra)?.tone || 'done'}`}>${driftOf(ra)?.label}</span>
+                        ${' '}${assessmentSummary(ra)}</td>
+                    <td>${runId && html`<${Link} to=${runPath(a.name, runId)}>${runId}<//>`}</td>
+                </tr>`;
+            })}</tbody>
+        </table>`}
+    </section>`;
 }
 
 /** @param {{ws: Resource}} props */

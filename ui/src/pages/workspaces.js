@@ -11,6 +11,7 @@ import { lockText, labelList, labelQuery } from '../lib/format.js';
 import { navigate } from '../lib/nav.js';
 import { workspacePath } from '../lib/paths.js';
 import { lifecycleOf } from '../lib/vcs.js';
+import { driftOf } from '../lib/drift.js';
 import { Link, ErrorNote, Loading, RunStatus, Pager, LiveState } from '../components/common.js';
 
 const PAGE_SIZE = 20;
@@ -106,10 +107,12 @@ function WorkspaceTable({ list }) {
             const a = ws.attributes || {};
             const run = related(list.included, ws, 'current-run');
             const lifecycle = lifecycleOf(a);
+            const drift = driftOf(a);
             return html`<tr key=${ws.id} data-workspace=${a.name}>
                 <th scope="row"><${Link} to=${workspacePath(a.name)}>${a.name}<//>${lifecycle && html` <span
                     class=${`badge badge-${lifecycle.state === 'archived' ? 'done' : 'wait'}`}
-                    title=${lifecycle.reason}>${lifecycle.label}</span>`}</th>
+                    title=${lifecycle.reason}>${lifecycle.label}</span>`}${drift && drift.status && html` <span
+                    class=${`badge badge-${drift.tone}`} data-drift=${drift.status}>${drift.label}</span>`}</th>
                 <td class="run-status"><${RunStatus} status=${run && run.attributes ? run.attributes.status : ''} /></td>
                 <td class="lock">${lockText(a) || html`<span class="muted">Unlocked</span>`}</td>
                 <td>${labelList(a.labels).map((l) => html`<span class="label">${l}</span> `)}</td>
