@@ -262,6 +262,9 @@ static void child_main(apr_pool_t *p, pid_t parent)
     env.vcs = &vcs;
     env.public_url = bg.conf->public_url;
     env.vcs_poll_interval = interval_of(tp_task_named(TP_VCS_POLL_TASK));
+    env.storage = &bg.conf->storage;
+    env.retention_run_days = bg.conf->retention_run_days;
+    env.retention_cv_days = bg.conf->retention_cv_days;
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "

@@ -9,6 +9,7 @@
 #include "tp_events.h"
 #include "tp_vcs_poll.h"
 #include "tp_vcs_pr.h"
+#include "tp_retention.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -20,6 +21,8 @@ const tp_task_t tp_tasks[] = {
     {TP_VCS_POLL_TASK, TP_VCS_POLL_INTERVAL, "7310028", NULL, tp_vcs_poll},
     {TP_VCS_STATUSES_TASK, TP_VCS_STATUSES_INTERVAL, "7310029", NULL,
      tp_vcs_statuses_task},
+    {TP_RETENTION_TASK, TP_RETENTION_INTERVAL, "7310035", NULL,
+     tp_retention_task},
     {NULL, 0, NULL, NULL}
 };
 

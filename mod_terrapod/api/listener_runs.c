@@ -415,7 +415,7 @@ static void count_apply(tp_req_t *req, const char *id)
     apr_pool_t *p = req->r->pool;
     apr_off_t size;
     const char *path = tp_storage_file(&req->conf->storage, p,
-                                       tp_phase_log_key(p, id, 1), &size);
+                                       tp_run_log_key(p, id, 1), &size);
     tp_plan_counts_t c;
     int found = 0;
     tp_err_t *err = path ? tp_apply_count_file(p, path, &c, &found) : NULL;
@@ -550,21 +550,10 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
 
 /* ---- runner artifacts ---- */
 
-static const char *plan_file_key(apr_pool_t *p, const char *run)
-{
-    return apr_pstrcat(p, "runs/", run, "/plan.tfplan", NULL);
-}
-
-const char *tp_plan_json_key(apr_pool_t *p, const char *run_id)
-{
-    return apr_pstrcat(p, "runs/", run_id, "/plan.json", NULL);
-}
-
 /* where the {run_id} of the path keeps an artifact named file */
 static const char *artifact_key(tp_req_t *req, const char *file)
 {
-    return apr_pstrcat(req->r->pool, "runs/",
-                       tp_param(&req->params, "run_id"), "/", file, NULL);
+    return tp_run_key(req->r->pool, tp_param(&req->params, "run_id"), file);
 }
 
 /* Whether a .../plan-log or .../apply-log path names the apply's. */
@@ -582,7 +571,7 @@ static tp_err_t *load_log(tp_req_t *req, tp_rows_t **run, const char **key)
     int apply = apply_log(req);
     tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, run);
 
-    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(*run, 0, "id"),
+    *key = err ? NULL : tp_run_log_key(req->r->pool, tp_row(*run, 0, "id"),
                                          apply);
     return err;
 }
@@ -703,8 +692,7 @@ tp_err_t *tp_api_artifact_state_upload(tp_req_t *req)
 
 tp_err_t *tp_api_artifact_plan_file(tp_req_t *req)
 {
-    return send_stored(req, plan_file_key(req->r->pool,
-                                          tp_param(&req->params, "run_id")),
+    return send_stored(req, artifact_key(req, TP_PLAN_FILE),
                        "plan file", "application/octet-stream");
 }
 
@@ -740,7 +728,7 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
     tp_err_t *err;
 
     if ((err = load_in(req, PLANNING, &run)) != NULL
-        || (err = store_body(req, plan_file_key(req->r->pool, run_id)))
+        || (err = store_body(req, artifact_key(req, TP_PLAN_FILE)))
            != NULL
         || (err = tp_req_exec(req, &SQL_LR_PLAN_FILE, NULL,
                               TP_DB_ARGS(run_id))) != NULL) {
@@ -753,8 +741,7 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
  * plan (api/runs.c) serves it to people. */
 tp_err_t *tp_api_artifact_plan_json(tp_req_t *req)
 {
-    return send_stored(req, tp_plan_json_key(req->r->pool,
-                       tp_param(&req->params, "run_id")),
+    return send_stored(req, artifact_key(req, TP_PLAN_JSON),
                        "plan JSON", "application/json");
 }
 
@@ -763,14 +750,13 @@ tp_err_t *tp_api_artifact_plan_json(tp_req_t *req)
 tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *run_id = tp_param(&req->params, "run_id");
     tp_plan_counts_t counts;
     tp_upload_t *up;
     tp_rows_t *run;
     tp_err_t *err;
 
     if ((err = load_in(req, PLANNING, &run)) != NULL
-        || (err = receive(req, tp_plan_json_key(p, run_id),
+        || (err = receive(req, artifact_key(req, TP_PLAN_JSON),
                           req->conf->max_upload, &up)) != NULL
         || (err = tp_plan_count_file(p, tp_upload_path(up),
                                      req->conf->max_upload, &counts)) != NULL
