@@ -39,6 +39,12 @@ static const tp_stmt_t SQL_LR_REPORT = {"lr_report",
     "UPDATE runs SET has_changes = COALESCE(%s::boolean, has_changes),"
     " error_message = COALESCE(%s, error_message), updated_at = now()"
     " WHERE id = %s AND status = %s AND listener_id = %s RETURNING id"};
+/* Set when an apply changed the infrastructure but its state could not
+ * be stored; cleared by a successful apply (and by any state version
+ * stored, api/state_versions.c). */
+static const tp_stmt_t SQL_LR_DIVERGED = {"lr_diverged",
+    "UPDATE workspaces SET state_diverged = %s::boolean"
+    " WHERE id = %s AND state_diverged <> %s::boolean RETURNING id"};
 static const tp_stmt_t SQL_LR_PLAN_COUNTS = {"lr_plan_counts",
     "UPDATE runs SET plan_additions = %s::bigint, plan_changes = %s::bigint,"
     " plan_destructions = %s::bigint, plan_imports = %s::bigint"
@@ -430,6 +436,32 @@ static void count_apply(tp_req_t *req, const char *id)
     }
 }
 
+/* An apply's report moves the workspace's state-diverged flag: set when
+ * the listener could not store the state of a successful apply, cleared
+ * when an apply succeeded. Before the run ends, so whoever sees it ended
+ * sees the flag. */
+static tp_err_t *mark_diverged(tp_req_t *req, const tp_rows_t *run,
+                               const char *report, int diverged)
+{
+    const char *v = tp_db_bool(diverged);
+    const char *ws = tp_row(run, 0, "workspace_id");
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if (!diverged && strcmp(report, "applied") != 0) {
+        return NULL;
+    }
+    if ((err = tp_req_exec(req, &SQL_LR_DIVERGED, &rows,
+                           TP_DB_ARGS(v, ws, v))) == NULL
+        && diverged && rows->nrows > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP02090: run "
+                      "%s applied but its state could not be stored: "
+                      "workspace %s is marked state-diverged",
+                      tp_row(run, 0, "id"), ws);
+    }
+    return err;
+}
+
 /* A successful plan: where tp_run_after_plan says. Auto-apply runs pass
  * planned and confirmed into the apply queue in one transaction, so no
  * client ever sees them stop at planned. What a listener reports is the
@@ -488,7 +520,7 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
     tp_rows_t *run, *done;
     tp_db_t *db;
     tp_err_t *err;
-    int has, has_changes = 0, has_hc, planning;
+    int has, has_changes = 0, has_hc, planning, diverged = 0;
 
     if ((err = load_claimed(req, &run)) != NULL
         || (err = tp_read_json(req, &body)) != NULL) {
@@ -501,7 +533,9 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
         || (err = tp_attr_bool(p, a, "has-changes", &has_changes, &has_hc))
            != NULL
         || (err = tp_attr_string(p, a, "error-message", 4000, &message,
-                                 &has)) != NULL) {
+                                 &has)) != NULL
+        || (err = tp_attr_bool(p, a, "state-diverged", &diverged, &has))
+           != NULL) {
         return err;
     }
     if (!report) {
@@ -516,6 +550,10 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
         || (!planning && strcmp(report, "planned") == 0)) {
         return tp_err(p, 409, "run %s is %s; it cannot become %s", id, status,
                       report);
+    }
+    if (diverged && (planning || strcmp(report, "errored") != 0)) {
+        return tp_err(p, 422, "state-diverged is reported only with an "
+                      "apply that errored");
     }
     /* a plan reported without has-changes has none: what after_plan
      * goes on with, and what clients read once the plan finished */
@@ -534,6 +572,9 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
     /* before the run ends, so whoever sees it ended sees them */
     if (!planning) {
         count_apply(req, id);
+        if ((err = mark_diverged(req, run, report, diverged)) != NULL) {
+            return err;
+        }
     }
     err = strcmp(report, "planned") == 0
           ? after_plan(db, p, run, has_changes)
