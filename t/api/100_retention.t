@@ -18,13 +18,7 @@ my $storage = "$ENV{TP_INSTANCE}/storage";
 my $NAT = '/api/terrapod/v1';
 my $admin = admin_token();
 my $owner = user_token('ret-owner@test.local');
-my ($pool, $join) = make_pool($admin, 'ret-pool');
-my $l = join_as($join, 'ret-1');
-my $ws = make_ws($owner, 'ret-ws');
-my $r = api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
-            body => {data => {type => 'workspaces', attributes => {
-                'execution-mode' => 'agent', 'agent-pool-id' => $pool}}});
-die 'agent mode: ' . $r->as_string unless $r->code == 200;
+my ($ws, $l) = agent_ws($admin, $owner, 'ret-ws');
 
 my $plan_json = '{"format_version":"1.2","resource_changes":[]}';
 my $state = '{"version":4,"terraform_version":"1.11.4","serial":%d,"lineage":"ret",'
@@ -41,15 +35,8 @@ sub create_run {
                                  relationships => \%rel}});
 }
 sub claim {
-    my ($want, $phase) = @_;
-    my $res = as_l($l, GET => '/runs/next?wait=2');
-    die 'next: ' . $res->as_string unless $res->code == 200;
-    my $job = json_of($res)->{data};
-    die "claimed $job->{'run-id'}/$job->{phase}" unless $job->{'run-id'} eq $want
-                                                        && $job->{phase} eq $phase;
-    $res = as_l($l, POST => "/runs/$want/runner-token", body => {});
-    die 'token: ' . $res->as_string unless $res->code == 200;
-    return json_of($res)->{token};
+    claim_job($l, @_);
+    return runner_token($l, $_[0]);
 }
 sub report {
     my ($id, %body) = @_;

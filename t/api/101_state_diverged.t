@@ -13,13 +13,7 @@ plan tests => 19;
 
 my $admin = admin_token();
 my $owner = user_token('div-owner@test.local');
-my ($pool, $join) = make_pool($admin, 'div-pool');
-my $l = join_as($join, 'div-1');
-my $ws = make_ws($owner, 'div-ws');
-my $r = api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
-            body => {data => {type => 'workspaces', attributes => {
-                'execution-mode' => 'agent', 'agent-pool-id' => $pool}}});
-die 'agent mode: ' . $r->as_string unless $r->code == 200;
+my ($ws, $l) = agent_ws($admin, $owner, 'div-ws');
 make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 
 sub diverged {
@@ -27,14 +21,7 @@ sub diverged {
     return exists $a->{'state-diverged'} ? ($a->{'state-diverged'} ? 'true' : 'false')
                                          : 'absent';
 }
-sub claim {
-    my ($want, $phase) = @_;
-    my $res = as_l($l, GET => '/runs/next?wait=2');
-    die 'next: ' . $res->as_string unless $res->code == 200;
-    my $job = json_of($res)->{data};
-    die "claimed $job->{'run-id'}/$job->{phase}" unless $job->{'run-id'} eq $want
-                                                        && $job->{phase} eq $phase;
-}
+sub claim { claim_job($l, @_) }
 sub report { my ($id, %body) = @_; as_l($l, PATCH => "/runs/$id", body => \%body) }
 # an auto-apply run, planned and claimed for its apply
 sub applying {
@@ -90,7 +77,7 @@ report($id, status => 'errored', 'error-message' => 'terraform apply failed');
 is diverged(), 'true', 'an apply that failed does not clear it';
 my $state = '{"version":4,"terraform_version":"1.11.4","serial":7,"lineage":"div",'
           . '"outputs":{},"resources":[]}';
-$r = api(POST => "/api/terrapod/v1/workspaces/$ws/state-versions/actions/upload",
+my $r = api(POST => "/api/terrapod/v1/workspaces/$ws/state-versions/actions/upload",
          token => $owner, body => $state, headers => {'Content-Type' => 'application/json'});
 is $r->code, 201, 'a person uploads the state that matches reality';
 is diverged(), 'false', 'state-diverged is cleared';

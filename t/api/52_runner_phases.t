@@ -17,13 +17,7 @@ plan tests => 121;
 
 my $admin = admin_token();
 my $owner = user_token('ph-owner@test.local');
-my ($pool, $join) = make_pool($admin, 'ph-pool');
-my $l = join_as($join, 'ph-1');
-my $ws = make_ws($owner, 'ph-ws');
-my $r = api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
-            body => {data => {type => 'workspaces', attributes => {
-                'execution-mode' => 'agent', 'agent-pool-id' => $pool}}});
-die 'agent mode: ' . $r->as_string unless $r->code == 200;
+my ($ws, $l) = agent_ws($admin, $owner, 'ph-ws');
 make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 
 my $plan_json = '{"format_version":"1.2","resource_changes":[]}';
@@ -34,19 +28,8 @@ sub create_run { new_run($owner, $ws, @_) }
 sub status_of {
     json_of(api(GET => "/api/v2/runs/$_[0]", token => $owner))->{data}{attributes}{status};
 }
-sub claim {
-    my ($want, $phase) = @_;
-    my $res = as_l($l, GET => '/runs/next?wait=2');
-    die 'next: ' . $res->as_string unless $res->code == 200;
-    my $job = json_of($res)->{data};
-    die "claimed $job->{'run-id'}/$job->{phase}" unless $job->{'run-id'} eq $want
-                                                        && $job->{phase} eq $phase;
-}
-sub token_for {
-    my $res = as_l($l, POST => "/runs/$_[0]/runner-token", body => {});
-    die 'token: ' . $res->as_string unless $res->code == 200;
-    return json_of($res)->{token};
-}
+sub claim { claim_job($l, @_) }
+sub token_for { runner_token($l, @_) }
 sub report {
     my ($id, %body) = @_;
     my $res = as_l($l, PATCH => "/runs/$id", body => \%body);
