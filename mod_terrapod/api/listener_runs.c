@@ -613,7 +613,7 @@ static tp_err_t *load_log(tp_req_t *req, tp_rows_t **run, const char **key)
     tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, run);
 
     *key = err ? NULL : tp_run_log_key(req->r->pool, tp_row(*run, 0, "id"),
-                                         apply);
+                                       apply);
     return err;
 }
 
