@@ -2,9 +2,12 @@
  * (and locked) first, the files removed, then the marks committed; a
  * batch cut short rolls back and its rows, whose files may already be
  * gone, are found and marked again next time. Removing a missing file
- * does nothing, so the task can always run again. */
+ * does nothing, so the task can always run again. While a backup runs
+ * nothing is removed (its dump may name the files it is about to copy):
+ * the task waits for its next run. */
 #include <apr_strings.h>
 #include "tp_retention.h"
+#include "tp_backup.h"
 
 /* rows per transaction and transactions per run, so a backlog never
  * holds many locks or keeps the task busy for long */
@@ -91,21 +94,24 @@ typedef void remove_fn(const tp_storage_t *st, apr_pool_t *p,
                        const tp_rows_t *rows, int i);
 
 /* One transaction: marks up to BATCH rows, removes their files, commits;
- * *n is how many were marked. */
+ * *n is how many were marked, *backup 1 when a backup held it off. */
 static tp_err_t *sweep_batch(tp_db_t *db, apr_pool_t *p,
                              const tp_storage_t *st, const tp_stmt_t *stmt,
-                             const char *days, remove_fn *remove, int *n)
+                             const char *days, remove_fn *remove, int *n,
+                             int *backup)
 {
     tp_rows_t *rows;
     tp_err_t *err;
-    int i;
+    int i, no_backup;
 
     *n = 0;
     if ((err = tp_db_begin(db, p)) != NULL) {
         return err;
     }
-    if ((err = tp_db_exec(db, p, stmt, &rows,
-                          TP_DB_ARGS(days, apr_itoa(p, BATCH)))) != NULL) {
+    if ((err = tp_backup_hold_off(db, p, &no_backup)) != NULL || !no_backup
+        || (err = tp_db_exec(db, p, stmt, &rows,
+                             TP_DB_ARGS(days, apr_itoa(p, BATCH)))) != NULL) {
+        *backup = !err;
         tp_db_rollback(db);
         return err;
     }
@@ -121,7 +127,7 @@ static tp_err_t *sweep_batch(tp_db_t *db, apr_pool_t *p,
 /* Every batch of stmt due after days (0: none), up to MAX_BATCHES. */
 static tp_err_t *sweep(tp_db_t *db, apr_pool_t *p, const tp_storage_t *st,
                        const tp_stmt_t *stmt, int days, remove_fn *remove,
-                       int *total)
+                       int *total, int *backup)
 {
     apr_pool_t *batch_pool;
     tp_err_t *err = NULL;
@@ -132,10 +138,11 @@ static tp_err_t *sweep(tp_db_t *db, apr_pool_t *p, const tp_storage_t *st,
         return NULL;
     }
     apr_pool_create(&batch_pool, p);
-    for (batch = 0; batch < MAX_BATCHES && n == BATCH && !err; batch++) {
+    for (batch = 0; batch < MAX_BATCHES && n == BATCH && !err && !*backup;
+         batch++) {
         apr_pool_clear(batch_pool);
         err = sweep_batch(db, batch_pool, st, stmt, apr_itoa(p, days),
-                          remove, &n);
+                          remove, &n, backup);
         *total += n;
     }
     apr_pool_destroy(batch_pool);
@@ -145,15 +152,18 @@ static tp_err_t *sweep(tp_db_t *db, apr_pool_t *p, const tp_storage_t *st,
 tp_err_t *tp_retention_task(tp_db_t *db, apr_pool_t *p,
                             const tp_task_env_t *env, const char **summary)
 {
-    int runs = 0, cvs = 0;
+    int runs = 0, cvs = 0, backup = 0;
     tp_err_t *err;
 
     if ((err = sweep(db, p, env->storage, &SQL_RETAIN_RUNS,
-                     env->retention_run_days, remove_run_row, &runs)) == NULL) {
+                     env->retention_run_days, remove_run_row, &runs,
+                     &backup)) == NULL) {
         err = sweep(db, p, env->storage, &SQL_RETAIN_CVS,
-                    env->retention_cv_days, remove_cv_row, &cvs);
+                    env->retention_cv_days, remove_cv_row, &cvs, &backup);
     }
     *summary = apr_psprintf(p, "removed the artifacts of %d run(s) and %d "
-                            "configuration version tarball(s)", runs, cvs);
+                            "configuration version tarball(s)%s", runs, cvs,
+                            backup ? "; a backup is under way, the rest "
+                                     "waits for the next run" : "");
     return err;
 }
