@@ -3,8 +3,9 @@
 # tarballs, and marks them, so the API answers 410 for them; it keeps the
 # artifacts of the run behind the current state, the current
 # configuration version, a version a run not yet finished uses, and every
-# state version. A row whose files are gone but that is not marked (a
-# batch cut short) is found and marked again.
+# state version. While a backup holds its lock the task removes nothing.
+# A row whose files are gone but that is not marked (a batch cut short) is
+# found and marked again.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
@@ -12,7 +13,7 @@ use JSON::PP ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 38;
+plan tests => 46;
 
 my $storage = "$ENV{TP_INSTANCE}/storage";
 my $NAT = '/api/terrapod/v1';
@@ -87,6 +88,11 @@ sub json_code {
 sub cv_code { api(GET => "$NAT/configuration-versions/$_[0]/download", token => $owner)->code }
 sub removed { sql("SELECT artifacts_removed_at IS NOT NULL FROM runs WHERE id = '$_[0]'") eq 't' }
 sub cv_status { sql("SELECT status FROM configuration_versions WHERE id = '$_[0]'") }
+# the turns of the retention task this server has finished
+sub turns {
+    my $m = api(GET => '/metrics')->content;
+    return $m =~ /^terrapod_task_runs_total\{task="retention",outcome="ok"\} (\d+)$/m ? $1 : -1;
+}
 
 # ==== a workspace's history ====
 
@@ -160,6 +166,23 @@ is sql("SELECT count(*) FROM state_versions WHERE workspace_id = '$ws' AND statu
    2, 'every state version stays';
 is api(GET => "/api/v2/state-versions/$_/download", token => $owner)->code, 200,
    "state version $_ is still served" for @svs;
+
+# ==== nothing removed while a backup runs ====
+
+my $lock = hold_backup_lock();
+is api(POST => "/api/v2/runs/$r4->{id}/actions/discard", token => $owner)->code, 202,
+   'the waiting run is discarded while a backup runs';
+my $turns = turns();
+# the turn under way may have begun before the discard: two turns more
+ok wait_until(30, sub { turns() >= $turns + 2 }), 'the task turns meanwhile';
+ok !removed($r4->{id}), 'it marks nothing';
+ok -e "$storage/runs/$r4->{id}/plan.tfplan", 'and removes nothing';
+is cv_code($cvx), 200, 'the configuration only that run used stays too';
+release_backup_lock($lock);
+ok wait_until(30, sub { removed($r4->{id}) }), 'once the backup is done, the task sweeps';
+ok !-e "$storage/runs/$r4->{id}", 'the discarded run\'s files are removed';
+ok wait_until(10, sub { cv_status($cvx) eq 'archived' }),
+   'and the configuration only it used is archived';
 
 # ==== a batch cut short: files gone, rows not marked ====
 
