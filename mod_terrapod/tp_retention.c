@@ -94,7 +94,10 @@ typedef void remove_fn(const tp_storage_t *st, apr_pool_t *p,
                        const tp_rows_t *rows, int i);
 
 /* One transaction: marks up to BATCH rows, removes their files, commits;
- * *n is how many were marked, *backup 1 when a backup held it off. */
+ * *n is how many were marked, *backup 1 when a backup held it off. The
+ * backup lock is taken once there is something to remove, before any
+ * file goes: a backup starting later waits for the commit, so its dump
+ * shows the rows marked. */
 static tp_err_t *sweep_batch(tp_db_t *db, apr_pool_t *p,
                              const tp_storage_t *st, const tp_stmt_t *stmt,
                              const char *days, remove_fn *remove, int *n,
@@ -102,15 +105,17 @@ static tp_err_t *sweep_batch(tp_db_t *db, apr_pool_t *p,
 {
     tp_rows_t *rows;
     tp_err_t *err;
-    int i, no_backup;
+    int i, no_backup = 1;
 
     *n = 0;
     if ((err = tp_db_begin(db, p)) != NULL) {
         return err;
     }
-    if ((err = tp_backup_hold_off(db, p, &no_backup)) != NULL || !no_backup
-        || (err = tp_db_exec(db, p, stmt, &rows,
-                             TP_DB_ARGS(days, apr_itoa(p, BATCH)))) != NULL) {
+    if ((err = tp_db_exec(db, p, stmt, &rows,
+                          TP_DB_ARGS(days, apr_itoa(p, BATCH)))) != NULL
+        || (rows->nrows > 0
+            && (err = tp_backup_hold_off(db, p, &no_backup)) != NULL)
+        || !no_backup) {
         *backup = !err;
         tp_db_rollback(db);
         return err;
