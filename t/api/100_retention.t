@@ -13,13 +13,13 @@ use JSON::PP ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 46;
+plan tests => 47;
 
 my $storage = "$ENV{TP_INSTANCE}/storage";
 my $NAT = '/api/terrapod/v1';
 my $admin = admin_token();
 my $owner = user_token('ret-owner@test.local');
-my ($ws, $l) = agent_ws($admin, $owner, 'ret-ws');
+my ($ws, $l) = agent_pool_ws($admin, $owner, 'ret-ws');
 
 my $plan_json = '{"format_version":"1.2","resource_changes":[]}';
 my $state = '{"version":4,"terraform_version":"1.11.4","serial":%d,"lineage":"ret",'
@@ -37,7 +37,7 @@ sub create_run {
 }
 sub claim {
     claim_job($l, @_);
-    return runner_token($l, $_[0]);
+    return runner_token_of($l, $_[0]);
 }
 sub report {
     my ($id, %body) = @_;
@@ -192,3 +192,7 @@ ok wait_until(30, sub { removed($r1->{id}) && cv_status($cv1) eq 'archived' }),
    'the task finds the rows again and marks them';
 is log_code($r1, 'apply'), 410, 'the log answers 410 again';
 is cv_code($cv1), 410, 'the configuration too';
+
+# other tests count what storage holds: the workspace goes with its files
+is api(DELETE => "/api/v2/workspaces/$ws", token => $owner)->code, 204,
+   'the workspace is deleted';

@@ -9,11 +9,11 @@ use JSON::PP ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 19;
+plan tests => 20;
 
 my $admin = admin_token();
 my $owner = user_token('div-owner@test.local');
-my ($ws, $l) = agent_ws($admin, $owner, 'div-ws');
+my ($ws, $l) = agent_pool_ws($admin, $owner, 'div-ws');
 make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 
 sub diverged {
@@ -81,3 +81,7 @@ my $r = api(POST => "/api/terrapod/v1/workspaces/$ws/state-versions/actions/uplo
          token => $owner, body => $state, headers => {'Content-Type' => 'application/json'});
 is $r->code, 201, 'a person uploads the state that matches reality';
 is diverged(), 'false', 'state-diverged is cleared';
+
+# other tests count what storage holds: the workspace goes with its files
+is api(DELETE => "/api/v2/workspaces/$ws", token => $owner)->code, 204,
+   'the workspace is deleted';

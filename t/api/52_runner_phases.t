@@ -17,7 +17,7 @@ plan tests => 121;
 
 my $admin = admin_token();
 my $owner = user_token('ph-owner@test.local');
-my ($ws, $l) = agent_ws($admin, $owner, 'ph-ws');
+my ($ws, $l) = agent_pool_ws($admin, $owner, 'ph-ws');
 make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 
 my $plan_json = '{"format_version":"1.2","resource_changes":[]}';
@@ -29,7 +29,7 @@ sub status_of {
     json_of(api(GET => "/api/v2/runs/$_[0]", token => $owner))->{data}{attributes}{status};
 }
 sub claim { claim_job($l, @_) }
-sub token_for { runner_token($l, @_) }
+sub token_for { runner_token_of($l, @_) }
 sub report {
     my ($id, %body) = @_;
     my $res = as_l($l, PATCH => "/runs/$id", body => \%body);

@@ -9,8 +9,8 @@ use Exporter 'import';
 use URI::Escape qw(uri_escape);
 use TP::Test;
 
-our @EXPORT = qw(make_pool join_as as_l as_runner new_run agent_ws claim_job
-                 runner_token);
+our @EXPORT = qw(make_pool join_as as_l as_runner new_run agent_pool_ws claim_job
+                 runner_token_of);
 
 my $NAT = '/api/terrapod/v1';
 
@@ -39,7 +39,7 @@ sub join_as {
 # A workspace $name of the owner of $token in agent execution mode, on a
 # pool of its own ($name-pool, made with the admin token $admin) that one
 # listener joined: (workspace id, the listener's join answer).
-sub agent_ws {
+sub agent_pool_ws {
     my ($admin, $token, $name) = @_;
     my ($pool, $join) = make_pool($admin, "$name-pool");
     my $l = join_as($join, "$name-1");
@@ -62,7 +62,7 @@ sub claim_job {
 }
 
 # A runner token listener $l gets for the phase of run $run it claimed.
-sub runner_token {
+sub runner_token_of {
     my ($l, $run) = @_;
     my $res = as_l($l, POST => "/runs/$run/runner-token", body => {});
     die 'token: ' . $res->as_string unless $res->code == 200;
