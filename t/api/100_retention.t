@@ -73,14 +73,7 @@ sub run_of {
 sub status_of {
     json_of(api(GET => "/api/v2/runs/$_[0]", token => $owner))->{data}{attributes}{status};
 }
-# the status of GET <log-read-url> of $run's $phase
-sub log_code {
-    my ($run, $phase) = @_;
-    my $pid = $run->{relationships}{$phase}{data}{id};
-    my $url = json_of(api(GET => "/api/v2/" . ($phase eq 'plan' ? 'plans' : 'applies') . "/$pid",
-                          token => $owner))->{data}{attributes}{'log-read-url'};
-    return api(GET => "$url?offset=0&limit=100000")->code;
-}
+sub log_code { read_phase_log($owner, @_)->code }
 sub json_code {
     api(GET => "/api/v2/plans/$_[0]{relationships}{plan}{data}{id}/json-output",
         token => $owner)->code;

@@ -41,13 +41,7 @@ sub write_as {
     return as_runner($tok, $method => $id, $what, body => $body,
                      headers => {'Content-Type' => 'application/octet-stream'});
 }
-sub log_of {
-    my ($run, $phase) = @_;
-    my $pid = $run->{relationships}{$phase}{data}{id};
-    my $url = json_of(api(GET => "/api/v2/" . ($phase eq 'plan' ? 'plans' : 'applies') . "/$pid",
-                          token => $owner))->{data}{attributes}{'log-read-url'};
-    return api(GET => "$url?offset=0&limit=100000")->content;
-}
+sub log_of { read_phase_log($owner, @_)->content }
 sub stored { sql("SELECT $_[1] FROM runs WHERE id = '$_[0]'") }
 
 # Every runner write of a phase refused with $code, and the reads too.

@@ -10,7 +10,7 @@ use URI::Escape qw(uri_escape);
 use TP::Test;
 
 our @EXPORT = qw(make_pool join_as as_l as_runner new_run agent_pool_ws claim_job
-                 runner_token_of);
+                 runner_token_of read_phase_log);
 
 my $NAT = '/api/terrapod/v1';
 
@@ -67,6 +67,16 @@ sub runner_token_of {
     my $res = as_l($l, POST => "/runs/$run/runner-token", body => {});
     die 'token: ' . $res->as_string unless $res->code == 200;
     return json_of($res)->{token};
+}
+
+# The answer to GET <log-read-url> (the whole log) of the plan or apply
+# ($phase) of run $run (its JSON:API data), the URL read with $token.
+sub read_phase_log {
+    my ($token, $run, $phase) = @_;
+    my $pid = $run->{relationships}{$phase}{data}{id};
+    my $url = json_of(api(GET => "/api/v2/" . ($phase eq 'plan' ? 'plans' : 'applies') . "/$pid",
+                          token => $token))->{data}{attributes}{'log-read-url'};
+    return api(GET => "$url?offset=0&limit=100000");
 }
 
 # a new run of workspace $ws by the owner of $token: its JSON:API data
