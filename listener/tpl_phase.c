@@ -41,6 +41,7 @@ typedef struct phase {
     const char *outcome;
     int has_changes;
     const char *message;
+    int state_diverged;         /* applied, but its state not stored */
 } phase_t;
 
 /* Records how the phase ended, for the report that comes once everything
@@ -145,6 +146,9 @@ static void report(phase_t *ph, const char *status, int has_changes,
     }
     if (message) {
         tp_json_sets(body, message, "error-message", NULL);
+    }
+    if (ph->state_diverged) {
+        tp_json_setb(body, 1, "state-diverged", NULL);
     }
     for (attempt = 0; attempt < 5; attempt++) {
         memset(&req, 0, sizeof(req));
@@ -336,7 +340,9 @@ static void finish_plan(phase_t *ph, int rc, char **env)
 }
 
 /* A failed or interrupted apply may have changed resources: whatever
- * state terraform wrote is uploaded in every case. */
+ * state terraform wrote is uploaded in every case. A successful apply
+ * whose state could not be stored left the infrastructure ahead of the
+ * server's state: the report says so, and the workspace shows it. */
 static void finish_apply(phase_t *ph, int rc)
 {
     const char *state = apr_pstrcat(ph->p, ph->wd, "/terraform.tfstate",
@@ -355,6 +361,7 @@ static void finish_apply(phase_t *ph, int rc)
     } else if (rc != 0) {
         conclude(ph, "errored", 0, failure(ph, "terraform apply failed"));
     } else if (err) {
+        ph->state_diverged = 1;
         conclude(ph, "errored", 0, err->detail);
     } else {
         conclude(ph, "applied", 0, NULL);

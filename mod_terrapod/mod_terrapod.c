@@ -28,6 +28,7 @@
 #include "tp_outbound.h"
 #include "tp_notify_store.h"
 #include "tp_drift_check.h"
+#include "tp_retention.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -49,6 +50,8 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
         c->rate_limits[i] = -1;
     }
     c->audit_retention_days = -1;
+    c->retention_run_days = -1;
+    c->retention_cv_days = -1;
     c->audit_queue = -1;
     c->token_cache = -1;
     c->read_cache = -1;
@@ -103,6 +106,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
         c->rate_limits[i] = MERGE_INT(rate_limits[i]);
     }
     c->audit_retention_days = MERGE_INT(audit_retention_days);
+    c->retention_run_days = MERGE_INT(retention_run_days);
+    c->retention_cv_days = MERGE_INT(retention_cv_days);
     c->audit_queue = MERGE_INT(audit_queue);
     c->token_cache = MERGE_INT(token_cache);
     c->read_cache = MERGE_INT(read_cache);
@@ -600,6 +605,10 @@ static const char *add_vcs_internal_host(cmd_parms *cmd, void *dc,
 
 static const int_directive_t audit_retention_days = {
     APR_OFFSETOF(tp_srv_conf_t, audit_retention_days), 0, 36500};
+static const int_directive_t retention_run_days = {
+    APR_OFFSETOF(tp_srv_conf_t, retention_run_days), 0, 36500};
+static const int_directive_t retention_cv_days = {
+    APR_OFFSETOF(tp_srv_conf_t, retention_cv_days), 0, 36500};
 static const int_directive_t audit_queue = {
     APR_OFFSETOF(tp_srv_conf_t, audit_queue), 1, 1000000};
 static const int_directive_t token_cache = {
@@ -741,6 +750,14 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodAuditRetentionDays", set_int,
                   (void *)&audit_retention_days, RSRC_CONF,
                   "Days audit log entries are kept (0: forever)"),
+    AP_INIT_TAKE1("TerrapodRetentionRunArtifactsDays", set_int,
+                  (void *)&retention_run_days, RSRC_CONF,
+                  "Days the logs, plan files and plan JSON of a finished "
+                  "run are kept (0: forever)"),
+    AP_INIT_TAKE1("TerrapodRetentionConfigVersionsDays", set_int,
+                  (void *)&retention_cv_days, RSRC_CONF,
+                  "Days the tarball of a configuration version no longer "
+                  "in use is kept (0: forever)"),
     AP_INIT_TAKE1("TerrapodAuditQueue", set_int, (void *)&audit_queue,
                   RSRC_CONF, "Audit entries an Apache process holds for "
                   "its writer before requests write their own"),
@@ -1155,6 +1172,12 @@ static void finish_conf(apr_pool_t *p, tp_srv_conf_t *c)
     if (c->session_max == -1) c->session_max = TP_DEFAULT_SESSION_MAX;
     if (c->audit_retention_days == -1) {
         c->audit_retention_days = TP_AUDIT_RETENTION_DAYS_DEFAULT;
+    }
+    if (c->retention_run_days == -1) {
+        c->retention_run_days = TP_RETENTION_DAYS_DEFAULT;
+    }
+    if (c->retention_cv_days == -1) {
+        c->retention_cv_days = TP_RETENTION_DAYS_DEFAULT;
     }
     if (c->audit_queue == -1) {
         c->audit_queue = TP_DEFAULT_AUDIT_QUEUE;

@@ -106,6 +106,8 @@ typedef struct tp_srv_conf {
      * inherit */
     int rate_limits[TP_RL_NCLASSES];
     int audit_retention_days;     /* 0: forever; -1: inherit */
+    int retention_run_days;       /* run artifacts; 0: forever; -1: inherit */
+    int retention_cv_days;        /* configuration tarballs; likewise */
     int audit_queue;              /* entries; -1: inherit */
     int token_cache;              /* seconds; 0: off; -1: inherit */
     int read_cache;               /* seconds; 0: off; -1: inherit */
@@ -681,12 +683,6 @@ tp_err_t *tp_api_artifact_state(tp_req_t *req);
 tp_err_t *tp_api_artifact_state_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_file(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req);
-/* The storage key of a run's plan JSON: the runner stores it, GET
- * /api/v2/plans/{id}/json-output serves it. */
-const char *tp_plan_json_key(apr_pool_t *p, const char *run_id);
-/* The storage key of a run's plan or apply log: the runner stores it, the
- * log-read-url of the plan or apply streams it. */
-const char *tp_phase_log_key(apr_pool_t *p, const char *run_id, int apply);
 tp_err_t *tp_api_artifact_plan_json(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_plan_artifacts(tp_req_t *req);

@@ -283,6 +283,9 @@ static void child_main(apr_pool_t *p, pid_t parent)
     env.drift_max_concurrent = bg.conf->drift_max_concurrent > 0
                                ? bg.conf->drift_max_concurrent
                                : TP_DRIFT_MAX_CONCURRENT;
+    env.storage = &bg.conf->storage;
+    env.retention_run_days = bg.conf->retention_run_days;
+    env.retention_cv_days = bg.conf->retention_cv_days;
     apr_pool_create(&cn.pool, p);
     apr_pool_create(&iter, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, bg.s, "TP00200: background "

@@ -189,6 +189,27 @@ const char *tp_cv_key(apr_pool_t *p, const char *ws_id, const char *cv_id)
     return apr_pstrcat(p, "config/", ws_id, "/", cv_id, ".tar.gz", NULL);
 }
 
+const char *tp_run_prefix(apr_pool_t *p, const char *run_id)
+{
+    return apr_pstrcat(p, "runs/", run_id, NULL);
+}
+
+const char *tp_run_log_prefix(apr_pool_t *p, const char *run_id)
+{
+    return apr_pstrcat(p, "logs/", run_id, NULL);
+}
+
+const char *tp_run_key(apr_pool_t *p, const char *run_id, const char *file)
+{
+    return apr_pstrcat(p, tp_run_prefix(p, run_id), "/", file, NULL);
+}
+
+const char *tp_run_log_key(apr_pool_t *p, const char *run_id, int apply)
+{
+    return apr_pstrcat(p, tp_run_log_prefix(p, run_id),
+                       apply ? "/apply.log" : "/plan.log", NULL);
+}
+
 tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
                            const char *key, apr_off_t max, tp_upload_t **out)
 {

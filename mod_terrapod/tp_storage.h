@@ -19,6 +19,16 @@ typedef struct tp_upload tp_upload_t;
 /* The key of a configuration version's tarball. */
 const char *tp_cv_key(apr_pool_t *p, const char *ws_id, const char *cv_id);
 
+/* Where a run's artifacts live: the key of file (plan.tfplan, plan.json,
+ * plan-artifacts.tar) under runs/{run}/, of the plan or apply log under
+ * logs/{run}/; the two prefixes are what the retention task removes. */
+const char *tp_run_key(apr_pool_t *p, const char *run_id, const char *file);
+#define TP_PLAN_FILE "plan.tfplan"
+#define TP_PLAN_JSON "plan.json"
+const char *tp_run_log_key(apr_pool_t *p, const char *run_id, int apply);
+const char *tp_run_prefix(apr_pool_t *p, const char *run_id);
+const char *tp_run_log_prefix(apr_pool_t *p, const char *run_id);
+
 /* Readiness: a file can be created, synced and removed under the root. */
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p);
 

@@ -12,6 +12,7 @@
 #include "tp_notify_store.h"
 #include "tp_run_triggers.h"
 #include "tp_drift_check.h"
+#include "tp_retention.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -27,6 +28,8 @@ const tp_task_t tp_tasks[] = {
     {TP_RUN_TRIGGERS_TASK, TP_RUN_TRIGGERS_INTERVAL, "7310033",
      tp_run_triggers_task},
     {TP_DRIFT_TASK, TP_DRIFT_INTERVAL, "7310032", NULL, tp_drift_check},
+    {TP_RETENTION_TASK, TP_RETENTION_INTERVAL, "7310035", NULL,
+     tp_retention_task},
     {NULL, 0, NULL, NULL}
 };
 

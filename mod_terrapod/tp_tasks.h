@@ -5,6 +5,7 @@
 
 #include "tp_db.h"
 #include "tp_vcs_store.h"
+#include "tp_storage.h"
 
 /* What tasks need of the deployment's configuration, built once by the
  * background child. */
@@ -14,6 +15,9 @@ typedef struct tp_task_env {
     int vcs_poll_interval;      /* seconds between polls of a repository */
     const struct tp_notify_env *notify;     /* tp_notify_store.h */
     int drift_max_concurrent;   /* drift runs in flight at most */
+    const tp_storage_t *storage;
+    int retention_run_days;     /* run artifacts kept; 0: forever */
+    int retention_cv_days;      /* configuration tarballs kept; 0: forever */
 } tp_task_env_t;
 
 /* A task that needs nothing of the configuration, or one that does. */

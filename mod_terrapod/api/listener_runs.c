@@ -41,6 +41,12 @@ static const tp_stmt_t SQL_LR_REPORT = {"lr_report",
     "UPDATE runs SET has_changes = COALESCE(%s::boolean, has_changes),"
     " error_message = COALESCE(%s, error_message), updated_at = now()"
     " WHERE id = %s AND status = %s AND listener_id = %s RETURNING id"};
+/* Set when an apply changed the infrastructure but its state could not
+ * be stored; cleared by a successful apply (and by any state version
+ * stored, api/state_versions.c). */
+static const tp_stmt_t SQL_LR_DIVERGED = {"lr_diverged",
+    "UPDATE workspaces SET state_diverged = %s::boolean"
+    " WHERE id = %s AND state_diverged <> %s::boolean RETURNING id"};
 static const tp_stmt_t SQL_LR_PLAN_COUNTS = {"lr_plan_counts",
     "UPDATE runs SET plan_additions = %s::bigint, plan_changes = %s::bigint,"
     " plan_destructions = %s::bigint, plan_imports = %s::bigint"
@@ -417,7 +423,7 @@ static void count_apply(tp_req_t *req, const char *id)
     apr_pool_t *p = req->r->pool;
     apr_off_t size;
     const char *path = tp_storage_file(&req->conf->storage, p,
-                                       tp_phase_log_key(p, id, 1), &size);
+                                       tp_run_log_key(p, id, 1), &size);
     tp_plan_counts_t c;
     int found = 0;
     tp_err_t *err = path ? tp_apply_count_file(p, path, &c, &found) : NULL;
@@ -430,6 +436,32 @@ static void count_apply(tp_req_t *req, const char *id)
                       "apply counts of run %s are unknown: %s", id,
                       err->log ? err->log : err->detail);
     }
+}
+
+/* An apply's report moves the workspace's state-diverged flag: set when
+ * the listener could not store the state of a successful apply, cleared
+ * when an apply succeeded. Before the run ends, so whoever sees it ended
+ * sees the flag. */
+static tp_err_t *mark_diverged(tp_req_t *req, const tp_rows_t *run,
+                               const char *report, int diverged)
+{
+    const char *v = tp_db_bool(diverged);
+    const char *ws = tp_row(run, 0, "workspace_id");
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if (!diverged && strcmp(report, "applied") != 0) {
+        return NULL;
+    }
+    if ((err = tp_req_exec(req, &SQL_LR_DIVERGED, &rows,
+                           TP_DB_ARGS(v, ws, v))) == NULL
+        && diverged && rows->nrows > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP02090: run "
+                      "%s applied but its state could not be stored: "
+                      "workspace %s is marked state-diverged",
+                      tp_row(run, 0, "id"), ws);
+    }
+    return err;
 }
 
 /* A successful plan: where tp_run_after_plan says. Auto-apply runs pass
@@ -490,7 +522,7 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
     tp_rows_t *run, *done;
     tp_db_t *db;
     tp_err_t *err;
-    int has, has_changes = 0, has_hc, planning;
+    int has, has_changes = 0, has_hc, planning, diverged = 0;
 
     if ((err = load_claimed(req, &run)) != NULL
         || (err = tp_read_json(req, &body)) != NULL) {
@@ -503,7 +535,9 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
         || (err = tp_attr_bool(p, a, "has-changes", &has_changes, &has_hc))
            != NULL
         || (err = tp_attr_string(p, a, "error-message", 4000, &message,
-                                 &has)) != NULL) {
+                                 &has)) != NULL
+        || (err = tp_attr_bool(p, a, "state-diverged", &diverged, &has))
+           != NULL) {
         return err;
     }
     if (!report) {
@@ -518,6 +552,10 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
         || (!planning && strcmp(report, "planned") == 0)) {
         return tp_err(p, 409, "run %s is %s; it cannot become %s", id, status,
                       report);
+    }
+    if (diverged && (planning || strcmp(report, "errored") != 0)) {
+        return tp_err(p, 422, "state-diverged is reported only with an "
+                      "apply that errored");
     }
     /* a plan reported without has-changes has none: what after_plan
      * goes on with, and what clients read once the plan finished */
@@ -536,6 +574,9 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
     /* before the run ends, so whoever sees it ended sees them */
     if (!planning) {
         count_apply(req, id);
+        if ((err = mark_diverged(req, run, report, diverged)) != NULL) {
+            return err;
+        }
     }
     err = strcmp(report, "planned") == 0
           ? after_plan(db, p, run, has_changes)
@@ -552,21 +593,10 @@ tp_err_t *tp_api_listener_run_update(tp_req_t *req)
 
 /* ---- runner artifacts ---- */
 
-static const char *plan_file_key(apr_pool_t *p, const char *run)
-{
-    return apr_pstrcat(p, "runs/", run, "/plan.tfplan", NULL);
-}
-
-const char *tp_plan_json_key(apr_pool_t *p, const char *run_id)
-{
-    return apr_pstrcat(p, "runs/", run_id, "/plan.json", NULL);
-}
-
 /* where the {run_id} of the path keeps an artifact named file */
 static const char *artifact_key(tp_req_t *req, const char *file)
 {
-    return apr_pstrcat(req->r->pool, "runs/",
-                       tp_param(&req->params, "run_id"), "/", file, NULL);
+    return tp_run_key(req->r->pool, tp_param(&req->params, "run_id"), file);
 }
 
 /* Whether a .../plan-log or .../apply-log path names the apply's. */
@@ -584,8 +614,8 @@ static tp_err_t *load_log(tp_req_t *req, tp_rows_t **run, const char **key)
     int apply = apply_log(req);
     tp_err_t *err = load_in(req, apply ? APPLYING : PLANNING, run);
 
-    *key = err ? NULL : tp_phase_log_key(req->r->pool, tp_row(*run, 0, "id"),
-                                         apply);
+    *key = err ? NULL : tp_run_log_key(req->r->pool, tp_row(*run, 0, "id"),
+                                       apply);
     return err;
 }
 
@@ -705,8 +735,7 @@ tp_err_t *tp_api_artifact_state_upload(tp_req_t *req)
 
 tp_err_t *tp_api_artifact_plan_file(tp_req_t *req)
 {
-    return send_stored(req, plan_file_key(req->r->pool,
-                                          tp_param(&req->params, "run_id")),
+    return send_stored(req, artifact_key(req, TP_PLAN_FILE),
                        "plan file", "application/octet-stream");
 }
 
@@ -742,7 +771,7 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
     tp_err_t *err;
 
     if ((err = load_in(req, PLANNING, &run)) != NULL
-        || (err = store_body(req, plan_file_key(req->r->pool, run_id)))
+        || (err = store_body(req, artifact_key(req, TP_PLAN_FILE)))
            != NULL
         || (err = tp_req_exec(req, &SQL_LR_PLAN_FILE, NULL,
                               TP_DB_ARGS(run_id))) != NULL) {
@@ -755,8 +784,7 @@ tp_err_t *tp_api_artifact_plan_file_upload(tp_req_t *req)
  * plan (api/runs.c) serves it to people. */
 tp_err_t *tp_api_artifact_plan_json(tp_req_t *req)
 {
-    return send_stored(req, tp_plan_json_key(req->r->pool,
-                       tp_param(&req->params, "run_id")),
+    return send_stored(req, artifact_key(req, TP_PLAN_JSON),
                        "plan JSON", "application/json");
 }
 
@@ -792,14 +820,13 @@ static void classify_drift(tp_req_t *req, const tp_rows_t *run)
 tp_err_t *tp_api_artifact_plan_json_upload(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *run_id = tp_param(&req->params, "run_id");
     tp_plan_counts_t counts;
     tp_upload_t *up;
     tp_rows_t *run;
     tp_err_t *err;
 
     if ((err = load_in(req, PLANNING, &run)) != NULL
-        || (err = receive(req, tp_plan_json_key(p, run_id),
+        || (err = receive(req, artifact_key(req, TP_PLAN_JSON),
                           req->conf->max_upload, &up)) != NULL
         || (err = tp_plan_count_file(p, tp_upload_path(up),
                                      req->conf->max_upload, &counts)) != NULL

@@ -30,6 +30,7 @@
     " r.apply_imports, r.plan_execution::text AS plan_execution," \
     " r.apply_execution::text AS apply_execution," \
     " tp_ts(r.created_at) AS created_at," \
+    " r.artifacts_removed_at IS NOT NULL AS artifacts_removed," \
     " (SELECT u.id FROM users u WHERE u.email = r.created_by)" \
     "   AS created_by_id," \
     " (SELECT u.id FROM users u WHERE u.email = r.confirmed_by)" \
@@ -790,12 +791,6 @@ tp_err_t *tp_api_organization_capacity(tp_req_t *req)
 
 /* ---- plans, applies and their logs ---- */
 
-const char *tp_phase_log_key(apr_pool_t *p, const char *run_id, int apply)
-{
-    return apr_pstrcat(p, "logs/", run_id, apply ? "/apply.log" : "/plan.log",
-                       NULL);
-}
-
 /* Plans and applies are phases of a run: they render from its row. The
  * counts are null until known: a plan's once the runner stored its JSON,
  * an apply's once it ended with terraform's summary; execution-details
@@ -948,17 +943,31 @@ tp_err_t *tp_api_run_apply_phase(tp_req_t *req)
     return send_phase(req, tp_param(&req->params, "id"), 1, 1);
 }
 
+/* 410 once the retention task removed the run's stored artifacts. */
+static tp_err_t *artifacts_kept(apr_pool_t *p, const tp_rows_t *rows,
+                                const char *what)
+{
+    return tp_row_bool(rows, 0, "artifacts_removed")
+           ? tp_err(p, 410, "the %s of run %s was removed by retention",
+                    what, tp_row(rows, 0, "id"))
+           : NULL;
+}
+
 /* The plan as `terraform show -json` rendered it, once the runner stored
  * it; an apply id names no plan. */
 static tp_err_t *send_plan_json(tp_req_t *req, const tp_rows_t *rows)
 {
     apr_pool_t *p = req->r->pool;
     apr_off_t size = 0;
-    const char *path = tp_storage_file(&req->conf->storage, p,
-                                       tp_plan_json_key(p, tp_row(rows, 0,
-                                                                  "id")),
-                                       &size);
+    const char *path;
+    tp_err_t *err = artifacts_kept(p, rows, "plan JSON");
 
+    if (err) {
+        return err;
+    }
+    path = tp_storage_file(&req->conf->storage, p,
+                           tp_run_key(p, tp_row(rows, 0, "id"), TP_PLAN_JSON),
+                           &size);
     if (!path) {
         return tp_err(p, 404, "plan %s has no JSON output",
                       tp_row(rows, 0, "plan_id"));
@@ -1005,6 +1014,9 @@ static tp_err_t *send_log(tp_req_t *req, int apply)
     if (rows->nrows == 0) {
         return tp_err(p, 404, "%s not found", id);
     }
+    if ((err = artifacts_kept(p, rows, "log")) != NULL) {
+        return err;
+    }
     offset_s = tp_query_arg(req, "offset");
     limit_s = tp_query_arg(req, "limit");
     if ((offset_s && apr_strtoff(&offset, offset_s, NULL, 10) != APR_SUCCESS)
@@ -1015,7 +1027,7 @@ static tp_err_t *send_log(tp_req_t *req, int apply)
     /* ETX only once the phase has ended and its log is stored */
     final = strcmp(phase, "pending") != 0 && strcmp(phase, "queued") != 0
             && strcmp(phase, "running") != 0;
-    key = tp_phase_log_key(p, tp_row(rows, 0, "id"), apply);
+    key = tp_run_log_key(p, tp_row(rows, 0, "id"), apply);
     tp_storage_file(&req->conf->storage, p, key, &size);
     tp_log_slice(size, final, offset, limit, &s);
     if ((err = tp_storage_read_range(&req->conf->storage, p, key,

@@ -100,7 +100,9 @@ static const tp_stmt_t SQL_SV_INSERT = {"sv_insert",
     " SELECT " SV_COLUMNS "," OUTPUT_IDS_FROM("o") " FROM v sv"};
 
 /* Finalizes a pending version; outputs read from the state are stored
- * when the client declared none. One statement, so one round trip. */
+ * when the client declared none, and the workspace's state no longer
+ * diverges from what an apply did (api/listener_runs.c sets the flag).
+ * One statement, so one round trip. */
 static const tp_stmt_t SQL_SV_FINALIZE = {"sv_finalize",
     "WITH f AS ("
     " UPDATE state_versions SET status = 'finalized', size = %s::bigint,"
@@ -108,11 +110,13 @@ static const tp_stmt_t SQL_SV_FINALIZE = {"sv_finalize",
     " terraform_version = COALESCE(%s, terraform_version),"
     " lineage = CASE WHEN lineage = '' THEN COALESCE(%s, '') ELSE lineage END,"
     " finalized_at = now()"
-    " WHERE id = %s AND status = 'pending' RETURNING id),"
+    " WHERE id = %s AND status = 'pending' RETURNING id, workspace_id),"
     " o AS (" OUT_INSERT_FROM("f.id", "%s::jsonb") ", f"
     "  WHERE NOT EXISTS (SELECT 1 FROM state_version_outputs d"
     "                     WHERE d.state_version_id = f.id)"
-    "  ON CONFLICT (state_version_id, name) DO NOTHING)"
+    "  ON CONFLICT (state_version_id, name) DO NOTHING),"
+    " c AS (UPDATE workspaces w SET state_diverged = false FROM f"
+    "  WHERE w.id = f.workspace_id AND w.state_diverged)"
     " SELECT id FROM f"};
 /* The JSON rendering is taken once per version, before or after the
  * state (go-tfe sends the two at once): this claims the flag in the

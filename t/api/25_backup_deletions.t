@@ -13,8 +13,6 @@ use TP::Test;
 
 plan tests => 30;
 
-# the key tools/terrapod-backup locks ("tpbackup", mod_terrapod/tp_backup.h)
-my $BACKUP_LOCK = '8390314276210570608';
 my $storage = "$ENV{TP_INSTANCE}/storage";
 my $owner = user_token('backup-owner@test.local');
 
@@ -28,24 +26,6 @@ sub stored_sv {
                       . qq("type":"string"}},"resources":[]}));
     die 'storing state: ' . $r->as_string unless $r->code == 201;
     return json_of($r)->{data}{id};
-}
-
-# Holds the backup lock as the backup tool does, in a psql session of its
-# own; returns the handles that end the session.
-sub hold_backup_lock {
-    my $pid = IPC::Open2::open2(my $out, my $in, "$ENV{PG_BINDIR}/psql",
-                                '-X', '-q', '-tA', $ENV{TP_DB});
-    print $in "SELECT 'locked' FROM pg_advisory_lock($BACKUP_LOCK);\n";
-    $in->flush;
-    chomp(my $line = <$out> // '');
-    die "the backup lock was not taken: $line" unless $line eq 'locked';
-    return [$pid, $in, $out];
-}
-
-sub release_backup_lock {
-    my ($pid, $in) = @{ $_[0] };
-    close $in;
-    waitpid $pid, 0;
 }
 
 sub error_log {

@@ -17,13 +17,7 @@ plan tests => 121;
 
 my $admin = admin_token();
 my $owner = user_token('ph-owner@test.local');
-my ($pool, $join) = make_pool($admin, 'ph-pool');
-my $l = join_as($join, 'ph-1');
-my $ws = make_ws($owner, 'ph-ws');
-my $r = api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
-            body => {data => {type => 'workspaces', attributes => {
-                'execution-mode' => 'agent', 'agent-pool-id' => $pool}}});
-die 'agent mode: ' . $r->as_string unless $r->code == 200;
+my ($ws, $l) = agent_pool_ws($admin, $owner, 'ph-ws');
 make_cv($owner, $ws, 'auto-queue-runs' => JSON::PP::false());
 
 my $plan_json = '{"format_version":"1.2","resource_changes":[]}';
@@ -34,19 +28,8 @@ sub create_run { new_run($owner, $ws, @_) }
 sub status_of {
     json_of(api(GET => "/api/v2/runs/$_[0]", token => $owner))->{data}{attributes}{status};
 }
-sub claim {
-    my ($want, $phase) = @_;
-    my $res = as_l($l, GET => '/runs/next?wait=2');
-    die 'next: ' . $res->as_string unless $res->code == 200;
-    my $job = json_of($res)->{data};
-    die "claimed $job->{'run-id'}/$job->{phase}" unless $job->{'run-id'} eq $want
-                                                        && $job->{phase} eq $phase;
-}
-sub token_for {
-    my $res = as_l($l, POST => "/runs/$_[0]/runner-token", body => {});
-    die 'token: ' . $res->as_string unless $res->code == 200;
-    return json_of($res)->{token};
-}
+sub claim { claim_job($l, @_) }
+sub token_for { runner_token_of($l, @_) }
 sub report {
     my ($id, %body) = @_;
     my $res = as_l($l, PATCH => "/runs/$id", body => \%body);
@@ -58,13 +41,7 @@ sub write_as {
     return as_runner($tok, $method => $id, $what, body => $body,
                      headers => {'Content-Type' => 'application/octet-stream'});
 }
-sub log_of {
-    my ($run, $phase) = @_;
-    my $pid = $run->{relationships}{$phase}{data}{id};
-    my $url = json_of(api(GET => "/api/v2/" . ($phase eq 'plan' ? 'plans' : 'applies') . "/$pid",
-                          token => $owner))->{data}{attributes}{'log-read-url'};
-    return api(GET => "$url?offset=0&limit=100000")->content;
-}
+sub log_of { read_phase_log($owner, @_)->content }
 sub stored { sql("SELECT $_[1] FROM runs WHERE id = '$_[0]'") }
 
 # Every runner write of a phase refused with $code, and the reads too.

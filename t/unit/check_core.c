@@ -22,6 +22,7 @@
 #include "tp_run.h"
 #include "tp_auth.h"
 #include "tp_storage.h"
+#include "tp_retention.h"
 
 Suite *archive_suite(void);
 Suite *vars_suite(void);
@@ -1124,6 +1125,52 @@ END_TEST
 /* A write the file system refuses (here the file size limit) fails the
  * upload with a 503, whether it comes while the body arrives or at its
  * end, and nothing can commit what was written. */
+/* Whether key is stored. */
+static int stored(const tp_storage_t *st, const char *key)
+{
+    apr_off_t size;
+
+    return tp_storage_file(st, pool, key, &size) != NULL;
+}
+
+/* Retention removes every artifact of the run it is given, under the keys
+ * the API stores them at, and nothing of another run or any state; a run
+ * whose files are already gone is no error (a batch cut short is swept
+ * again). */
+START_TEST(storage_retention_removes_run_artifacts)
+{
+    tp_storage_t st = {temp_dir(pool)};
+    const char *keys[] = {
+        tp_run_key(pool, "run-a", TP_PLAN_FILE),
+        tp_run_key(pool, "run-a", TP_PLAN_JSON),
+        tp_run_key(pool, "run-a", "plan-artifacts.tar"),
+        tp_run_log_key(pool, "run-a", 0), tp_run_log_key(pool, "run-a", 1),
+    };
+    const char *kept[] = {
+        tp_run_key(pool, "run-ab", TP_PLAN_JSON),
+        tp_run_log_key(pool, "run-b", 1), "state/ws-a/sv-a.tfstate",
+        tp_cv_key(pool, "ws-a", "cv-a"),
+    };
+    size_t i;
+
+    for (i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        ck_assert_ptr_null(tp_storage_put(&st, pool, keys[i], "x", 1));
+    }
+    for (i = 0; i < sizeof(kept) / sizeof(*kept); i++) {
+        ck_assert_ptr_null(tp_storage_put(&st, pool, kept[i], "x", 1));
+    }
+    tp_retention_remove_run(&st, pool, "run-a");
+    for (i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+        ck_assert_msg(!stored(&st, keys[i]), "%s removed", keys[i]);
+    }
+    for (i = 0; i < sizeof(kept) / sizeof(*kept); i++) {
+        ck_assert_msg(stored(&st, kept[i]), "%s kept", kept[i]);
+    }
+    tp_retention_remove_run(&st, pool, "run-a");
+    ck_assert(stored(&st, kept[0]));
+}
+END_TEST
+
 START_TEST(storage_upload_write_refused)
 {
     tp_storage_t st = {temp_dir(pool)};
@@ -1411,6 +1458,7 @@ static Suite *core_suite(void)
     tcase_add_test(tc, storage_upload_sizes);
     tcase_add_test(tc, storage_upload_given_up);
     tcase_add_test(tc, storage_upload_write_refused);
+    tcase_add_test(tc, storage_retention_removes_run_artifacts);
     tcase_add_test(tc, rbac_level_names);
     tcase_add_test(tc, rbac_grants_hold);
     tcase_add_test(tc, token_lifespan_caps);

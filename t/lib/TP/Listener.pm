@@ -9,7 +9,8 @@ use Exporter 'import';
 use URI::Escape qw(uri_escape);
 use TP::Test;
 
-our @EXPORT = qw(make_pool join_as as_l as_runner new_run);
+our @EXPORT = qw(make_pool join_as as_l as_runner new_run agent_pool_ws claim_job
+                 runner_token_of read_phase_log);
 
 my $NAT = '/api/terrapod/v1';
 
@@ -33,6 +34,49 @@ sub join_as {
                   body => {join_token => $join, name => $name});
     die 'join: ' . $res->as_string unless $res->code == 201;
     return json_of($res);
+}
+
+# A workspace $name of the owner of $token in agent execution mode, on a
+# pool of its own ($name-pool, made with the admin token $admin) that one
+# listener joined: (workspace id, the listener's join answer).
+sub agent_pool_ws {
+    my ($admin, $token, $name) = @_;
+    my ($pool, $join) = make_pool($admin, "$name-pool");
+    my $l = join_as($join, "$name-1");
+    my $ws = make_ws($token, $name);
+    my $r = api(PATCH => "/api/v2/workspaces/$ws", token => $admin,
+                body => {data => {type => 'workspaces', attributes => {
+                    'execution-mode' => 'agent', 'agent-pool-id' => $pool}}});
+    die 'agent mode: ' . $r->as_string unless $r->code == 200;
+    return ($ws, $l);
+}
+
+# Listener $l claims its next job, which must be phase $phase of run $want.
+sub claim_job {
+    my ($l, $want, $phase) = @_;
+    my $res = as_l($l, GET => '/runs/next?wait=2');
+    die 'next: ' . $res->as_string unless $res->code == 200;
+    my $job = json_of($res)->{data};
+    die "claimed $job->{'run-id'}/$job->{phase}" unless $job->{'run-id'} eq $want
+                                                        && $job->{phase} eq $phase;
+}
+
+# A runner token listener $l gets for the phase of run $run it claimed.
+sub runner_token_of {
+    my ($l, $run) = @_;
+    my $res = as_l($l, POST => "/runs/$run/runner-token", body => {});
+    die 'token: ' . $res->as_string unless $res->code == 200;
+    return json_of($res)->{token};
+}
+
+# The answer to GET <log-read-url> (the whole log) of the plan or apply
+# ($phase) of run $run (its JSON:API data), the URL read with $token.
+sub read_phase_log {
+    my ($token, $run, $phase) = @_;
+    my $pid = $run->{relationships}{$phase}{data}{id};
+    my $url = json_of(api(GET => "/api/v2/" . ($phase eq 'plan' ? 'plans' : 'applies') . "/$pid",
+                          token => $token))->{data}{attributes}{'log-read-url'};
+    return api(GET => "$url?offset=0&limit=100000");
 }
 
 # a new run of workspace $ws by the owner of $token: its JSON:API data

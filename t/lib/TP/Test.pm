@@ -13,11 +13,13 @@ use LWP::UserAgent ();
 use Time::HiRes ();
 use IO::Socket::INET ();
 use URI ();
+use IPC::Open2 ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
                  wait_until error_detail is_error make_ws current_sv_id
                  targz make_cv token_cache_expired read_cache_expired
-                 kept_alive grant_ws_role proxied tls_agent announce_body);
+                 kept_alive grant_ws_role proxied tls_agent announce_body
+                 hold_backup_lock release_backup_lock $BACKUP_LOCK);
 
 my $json = JSON::PP->new->canonical;
 
@@ -226,6 +228,27 @@ sub sql {
     die "psql: $out" if $?;
     chomp $out;
     return $out;
+}
+
+# the key tools/terrapod-backup locks ("tpbackup", mod_terrapod/tp_backup.h)
+our $BACKUP_LOCK = '8390314276210570608';
+
+# Holds the backup lock as the backup tool does, in a psql session of its
+# own; returns the handles that end the session.
+sub hold_backup_lock {
+    my $pid = IPC::Open2::open2(my $out, my $in, "$ENV{PG_BINDIR}/psql",
+                                '-X', '-q', '-tA', $ENV{TP_DB});
+    print $in "SELECT 'locked' FROM pg_advisory_lock($BACKUP_LOCK);\n";
+    $in->flush;
+    chomp(my $line = <$out> // '');
+    die "the backup lock was not taken: $line" unless $line eq 'locked';
+    return [$pid, $in, $out];
+}
+
+sub release_backup_lock {
+    my ($pid, $in) = @{ $_[0] };
+    close $in;
+    waitpid $pid, 0;
 }
 
 sub pg_ctl {

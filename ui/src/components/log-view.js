@@ -100,7 +100,9 @@ export function PhaseLog({ label, url: given, phaseId, running, poll, tick }) {
                     const res = await fetch(nextRead(urlRef.current, c, CHUNK),
                                             { credentials: 'omit', cache: 'no-store' });
                     if (!res.ok) {
-                        throw new Error(`the log could not be read (${res.status})`);
+                        throw new Error(res.status === 410
+                            ? 'the log was removed by retention'
+                            : `the log could not be read (${res.status})`);
                     }
                     const bytes = new Uint8Array(await res.arrayBuffer());
                     const text = consume(c, bytes);
