@@ -798,7 +798,7 @@ static void classify_drift(tp_req_t *req, const tp_rows_t *run)
     const char *id = tp_row(run, 0, "id");
     apr_off_t size;
     const char *path = tp_storage_file(&req->conf->storage, p,
-                                       tp_plan_json_key(p, id), &size);
+                                       tp_run_key(p, id, TP_PLAN_JSON), &size);
     tp_db_t *db;
     tp_err_t *err = tp_req_db(req, &db);
 
