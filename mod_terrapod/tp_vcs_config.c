@@ -104,7 +104,7 @@ static tp_err_t *temp_file(apr_pool_t *p, const char **path)
 
 tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
                        tp_vcs_conn_t *c, const char *owner, const char *name,
-                       const char *sha, const char **tarball)
+                       const char *sha, const char **tarball, int *files)
 {
     tp_archive_limits_t limits = tp_archive_config_limits(env->max_upload);
     tp_archive_info_t info;
@@ -124,6 +124,9 @@ tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
                : err;
     }
     *tarball = out;
+    if (files) {
+        *files = info.files;
+    }
     return NULL;
 }
 

@@ -44,10 +44,11 @@ const char *tp_vcs_service_provider(tp_vcs_provider_e provider,
 /* Downloads the archive of commit sha once, strips its single top
  * directory and checks it as an upload is checked (env's caps: 413 for a
  * download past them, 422 for an archive that is no configuration or
- * unpacks past them). *tarball: a temp file that lives as long as p. */
+ * unpacks past them). *tarball: a temp file that lives as long as p;
+ * *files (unless NULL): the regular files it holds. */
 tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
                        tp_vcs_conn_t *c, const char *owner, const char *name,
-                       const char *sha, const char **tarball);
+                       const char *sha, const char **tarball, int *files);
 
 /* Makes tarball (from tp_vcs_fetch) an uploaded configuration version of
  * workspace ws_id, with the source of its VCS connection ("github",

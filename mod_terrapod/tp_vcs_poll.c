@@ -352,7 +352,7 @@ static tp_err_t *fetch_head(poll_t *pl)
         return err;
     }
     return tp_vcs_fetch(pl->p, pl->cy->env->vcs, &pl->link->conn, r->owner,
-                        r->name, pl->sha, &pl->tarball);
+                        r->name, pl->sha, &pl->tarball, NULL);
 }
 
 /* A configuration version of the head and a run on ws, applied as the

@@ -361,7 +361,7 @@ static tp_err_t *plan_pr(sync_t *s, apr_pool_t *p, pr_work_t *w, int i,
 
     if (!w->tarball
         && (err = recorded(s, p, tp_vcs_fetch(p, s->env, &s->link->conn,
-                           s->owner, s->name, pr->head_sha, &w->tarball)))
+                           s->owner, s->name, pr->head_sha, &w->tarball, NULL)))
            != NULL) {
         return err;
     }

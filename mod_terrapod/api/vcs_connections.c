@@ -9,10 +9,6 @@
 #include "../tp_vcs_config.h"
 #include "../tp_crypto.h"
 #include "../tp_vcs_store.h"
-#include "../tp_archive.h"
-
-/* entries an archive a test downloads may hold */
-#define TP_VCS_ARCHIVE_ENTRIES 100000
 
 #define VCS_COLUMNS \
     "id, name, provider, server_url, status, github_app_id," \
@@ -392,47 +388,31 @@ tp_err_t *tp_api_vcs_connection_delete(tp_req_t *req)
 
 /* Reads what runs will need of a repository: its default branch, the
  * branches and tags, and the archive of the default branch's head,
- * checked as an uploaded configuration is. */
-static tp_err_t *read_repository(tp_req_t *req, tp_vcs_conn_t *c,
-                                 const char *owner, const char *name,
-                                 tp_json_t *out)
+ * checked as a run from it would take it (tp_vcs_fetch). */
+static tp_err_t *read_repository(tp_req_t *req, const tp_vcs_env_t *env,
+                                 tp_vcs_conn_t *c, const char *owner,
+                                 const char *name, tp_json_t *out)
 {
     apr_pool_t *p = req->r->pool;
-    tp_archive_limits_t limits = {req->conf->max_upload,
-                                  req->conf->max_upload, TP_VCS_ARCHIVE_ENTRIES};
     apr_array_header_t *branches, *tags;
-    const char *branch, *head, *etag, *dir, *file;
-    char *tmpl;
-    tp_archive_info_t info;
-    apr_file_t *f;
+    const char *branch, *head, *etag, *tarball;
     tp_err_t *err;
+    int files;
 
     if ((err = tp_vcs_default_branch(p, c, owner, name, &branch)) != NULL
         || (err = tp_vcs_refs(p, c, owner, name, 0, &branches)) != NULL
         || (err = tp_vcs_refs(p, c, owner, name, 1, &tags)) != NULL
         || (err = tp_vcs_head(p, c, owner, name, branch, NULL, &head,
-                              &etag)) != NULL) {
+                              &etag)) != NULL
+        || (err = tp_vcs_fetch(p, env, c, owner, name, head, &tarball,
+                               &files)) != NULL) {
         return err;
     }
-    if (apr_temp_dir_get(&dir, p) != APR_SUCCESS
-        || apr_file_mktemp(&f, (tmpl = apr_pstrcat(p, dir,
-                           "/tp-vcs-XXXXXX", NULL)), APR_FOPEN_CREATE
-                           | APR_FOPEN_WRITE | APR_FOPEN_EXCL
-                           | APR_FOPEN_DELONCLOSE, p) != APR_SUCCESS) {
-        return tp_err(p, 500, "no temporary file for the archive");
-    }
-    apr_file_name_get(&file, f);
-    if ((err = tp_vcs_archive(p, c, owner, name, head, file)) != NULL
-        || (err = tp_archive_validate(p, file, &limits, &info)) != NULL) {
-        apr_file_close(f);
-        return err;
-    }
-    apr_file_close(f);
     tp_json_sets(out, branch, "default-branch", NULL);
     tp_json_sets(out, head, "head", NULL);
     tp_json_setj(out, tp_vcs_refs_json(p, branches), "branches", NULL);
     tp_json_setj(out, tp_vcs_refs_json(p, tags), "tags", NULL);
-    tp_json_seti(out, info.files, "archive-files", NULL);
+    tp_json_seti(out, files, "archive-files", NULL);
     return NULL;
 }
 
@@ -466,7 +446,7 @@ tp_err_t *tp_api_vcs_connection_test(tp_req_t *req)
     }
     failed = tp_vcs_check(p, &link.conn, &who);
     if (!failed && repo_url) {
-        failed = read_repository(req, &link.conn, owner, name, repo);
+        failed = read_repository(req, &env, &link.conn, owner, name, repo);
     }
     if ((err = tp_vcs_link_record(db, p, &env, &link, failed)) != NULL) {
         return err;

@@ -228,7 +228,7 @@ tp_err_t *tp_ws_vcs_run_config(tp_req_t *req, const tp_ws_t *ws,
     }
     if (!err) {
         err = tp_vcs_fetch(p, &r.env, &r.link.conn, r.owner, r.name,
-                           ing.commit_sha, &tarball);
+                           ing.commit_sha, &tarball, NULL);
     }
     if ((err = provider_done(req, &r, err)) != NULL
         || (err = tp_vcs_cv_create(r.db, p, &r.env, ws->id, tarball, &ing,
