@@ -123,6 +123,7 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->vcs_ca_file = MERGE(vcs_ca_file);
     c->vcs_webhook_secret = MERGE(vcs_webhook_secret);
     c->outbound_allow = MERGE(outbound_allow);
+    c->outbound_ca_file = MERGE(outbound_ca_file);
     c->smtp_url = MERGE(smtp_url);
     c->smtp_from = MERGE(smtp_from);
     c->smtp_user = MERGE(smtp_user);
@@ -311,6 +312,7 @@ void tp_notify_env_from(const tp_srv_conf_t *conf, tp_notify_env_t *env)
     env->public_url = conf->public_url;
     env->organization = TP_ORGANIZATION;
     env->allow = conf->outbound_allow;
+    env->ca_file = conf->outbound_ca_file;
     env->smtp_url = conf->smtp_url;
     env->smtp_from = conf->smtp_from;
     env->smtp_user = conf->smtp_user;
@@ -812,6 +814,9 @@ static const command_rec tp_cmds[] = {
                     RSRC_CONF, "Addresses or CIDR blocks notifications may "
                     "reach although they are loopback, private, link-local "
                     "or metadata addresses"),
+    AP_INIT_TAKE1("TerrapodOutboundCAFile", set_path, OFF(outbound_ca_file),
+                  RSRC_CONF, "CA certificates notifications' HTTPS and "
+                  "mail TLS trust besides the system's"),
     AP_INIT_TAKE1("TerrapodSMTPURL", set_smtp_url, OFF(smtp_url), RSRC_CONF,
                   "Mail server of email notifications: smtp://host:port or "
                   "smtps://host:port"),

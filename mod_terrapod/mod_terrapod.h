@@ -127,9 +127,11 @@ typedef struct tp_srv_conf {
     const char *vcs_ca_file;
     const char *vcs_webhook_secret;
     /* notifications: the addresses the outbound guard lets through
-     * (tp_cidr_t), the mail server, the first retry's wait (seconds;
+     * (tp_cidr_t), the CA file their HTTPS and mail TLS trust besides
+     * the system's, the mail server, the first retry's wait (seconds;
      * -1: inherit) */
     apr_array_header_t *outbound_allow;
+    const char *outbound_ca_file;
     const char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
     int smtp_require_tls;               /* -1: inherit */
     int notify_retry;

@@ -334,8 +334,9 @@ tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req)
     pin(sp, h, req->resolve);
     curl_easy_setopt(h, CURLOPT_USE_SSL, req->require_tls ? CURLUSESSL_ALL
                                                           : CURLUSESSL_TRY);
-    if (req->ca_file) {
-        curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file);
+    if (req->ca_extra_file) {
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, add_cas);
+        curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, req->ca_extra_file);
     }
     if (req->user) {
         curl_easy_setopt(h, CURLOPT_USERNAME, req->user);

@@ -61,7 +61,7 @@ typedef struct tp_smtp_req {
     const char *user;               /* NULL: no authentication */
     const char *password;
     int require_tls;                /* STARTTLS or fail */
-    const char *ca_file;            /* trust these CAs instead of the system's */
+    const char *ca_extra_file;      /* trust these CAs besides the system's */
     const char *message;            /* RFC 5322, CRLF line ends */
     long timeout;                   /* whole exchange, seconds; 0: 60 */
 } tp_smtp_req_t;

@@ -66,6 +66,7 @@ static void send_email(apr_pool_t *p, const tp_notify_env_t *env,
     req.user = env->smtp_user;
     req.password = env->smtp_password;
     req.require_tls = env->smtp_require_tls;
+    req.ca_extra_file = env->ca_file;
     req.timeout = TP_NOTIFY_TIMEOUT;
     req.message = tp_notify_email(p, env->smtp_from, dest->emails, run,
                                   trigger, date, apr_psprintf(p,
@@ -125,6 +126,7 @@ void tp_notify_send(apr_pool_t *p, const tp_notify_env_t *env,
     req.body = body;
     req.body_len = strlen(body);
     req.resolve = t.resolve;
+    req.ca_extra_file = env->ca_file;
     req.timeout = TP_NOTIFY_TIMEOUT;
     req.max_body = 64 * 1024;
     /* redirects are not followed: the guard checked this address only */

@@ -17,6 +17,8 @@ typedef struct tp_notify_env {
     const char *organization;       /* the one organization's name */
     const apr_array_header_t *allow;    /* TerrapodOutboundAllow, of
                                            tp_cidr_t; NULL: none */
+    const char *ca_file;            /* trusted besides the system's CAs;
+                                       NULL: none */
     const char *smtp_url;           /* TerrapodSMTPURL; NULL: no email */
     const char *smtp_from;
     const char *smtp_user;          /* NULL: no authentication */

@@ -16,7 +16,7 @@ use TP::FakeSMTP;
 use Digest::SHA qw(hmac_sha512_hex);
 use IO::Socket::INET;
 
-plan tests => 128;
+plan tests => 135;
 
 sub free_port {
     my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
@@ -235,8 +235,29 @@ is $dr->[0]{successful}, JSON::PP::true, 'email: accepted';
 my @mail = $smtp->messages;
 is scalar @mail, 1, 'email: one message';
 like $mail[0], qr/^X-Envelope-To: ops\@example.com,dev\@example.com\r$/m, 'email: both recipients';
+like $mail[0], qr/^X-Received-TLS: no\r$/m, 'email: in the clear where STARTTLS is not offered';
 like $mail[0], qr/^From: terrapod\@test.local\r$/m, 'email: the sender';
 like $mail[0], qr/^Subject: \[Terrapod\] /m, 'email: a subject';
+
+# STARTTLS required, offered, the certificate of TerrapodOutboundCAFile's
+# CA, a login only over TLS
+my $tls_dir = "$ENV{TP_INSTANCE}/tls";
+my $smtps = TP::FakeSMTP->new(port => $ENV{TP_SMTP_TLS_PORT},
+                              tls => {cert => "$tls_dir/server.pem",
+                                      key => "$tls_dir/server.key"},
+                              auth => ['notifier', 'mail-secret-99'])->start;
+Apache::TestRequest::module('terrapod_smtp_starttls');
+my $starttls_base = 'http://' . Apache::TestRequest::hostport();
+$Apache::TestRequest::Module = undef;
+$dr = attrs(api(POST => "$starttls_base$N/notification-configurations/$mail_id/actions/verify",
+                token => $admin))->{'delivery-responses'};
+is $dr->[0]{successful}, JSON::PP::true, 'email: STARTTLS and a login: accepted';
+@mail = $smtps->messages;
+is scalar @mail, 1, 'email over TLS: one message';
+like $mail[0], qr/^X-Received-TLS: yes\r$/m, 'email over TLS: sent after STARTTLS';
+like $mail[0], qr/^X-Authenticated-As: notifier\r$/m, 'email over TLS: logged in';
+like $mail[0], qr/^Subject: \[Terrapod\] /m, 'email over TLS: the message';
+is scalar $smtp->messages, 1, 'email over TLS: nothing more at the server in the clear';
 
 # ---- at most 20 per workspace; delete ----
 create({name => "more-$_", 'destination-type' => 'generic', url => $recv->url})

@@ -3,11 +3,16 @@ package TP::FakeSMTP;
 # RCPT TO, DATA with dot-stuffing, RSET, NOOP, QUIT) on the loopback in a
 # child process and writes each message accepted to a file of its
 # directory: the envelope's sender and recipients, then the message.
+# Given tls => {cert, key} it offers STARTTLS; given auth => [user,
+# password] it offers AUTH PLAIN and LOGIN (over TLS only, when it has
+# TLS) and takes no mail before a login.
 use strict;
 use warnings FATAL => 'all';
 # stop and DESTROY are the base's: the child is ended the same way
 use parent 'TP::FakeServer';
 use IO::Socket::INET;
+use IO::Socket::SSL ();
+use MIME::Base64 qw(decode_base64);
 use File::Temp ();
 use POSIX ();
 
@@ -31,21 +36,69 @@ sub start {
     $SIG{PIPE} = 'IGNORE';
     my $n = 0;
     while (my $c = $l->accept) {
-        session($c, "$self->{dir}", \$n);
+        session($self, $c, \$n);
         close $c;
     }
     POSIX::_exit(0);
 }
 
+# What EHLO offers now.
+sub extensions {
+    my ($self, $tls, $user) = @_;
+    my @ext = ('8BITMIME', 'SIZE 1000000');
+    push @ext, 'STARTTLS' if $self->{tls} && !$tls;
+    push @ext, 'AUTH PLAIN LOGIN'
+        if $self->{auth} && !defined $user && ($tls || !$self->{tls});
+    return @ext;
+}
+
+# AUTH PLAIN or LOGIN: the user name when the credentials are right.
+sub login {
+    my ($self, $c, $line) = @_;
+    my ($mech, $initial) = $line =~ /^AUTH (PLAIN|LOGIN)(?: (\S+))?$/i
+        or return;
+    my ($user, $pass);
+    if (uc $mech eq 'PLAIN') {
+        if (!defined $initial) { print $c "334 \r\n"; ($initial = <$c> // '') =~ s/\r\n\z// }
+        (undef, $user, $pass) = split /\0/, decode_base64($initial), 3;
+    } else {
+        print $c "334 VXNlcm5hbWU6\r\n";
+        ($user = <$c> // '') =~ s/\r\n\z//;
+        print $c "334 UGFzc3dvcmQ6\r\n";
+        ($pass = <$c> // '') =~ s/\r\n\z//;
+        ($user, $pass) = (decode_base64($user), decode_base64($pass));
+    }
+    return defined $pass && "$user\0$pass" eq join("\0", @{$self->{auth}})
+           ? $user : undef;
+}
+
 sub session {
-    my ($c, $dir, $n) = @_;
-    my ($from, @to);
+    my ($self, $c, $n) = @_;
+    my $dir = "$self->{dir}";
+    my ($from, @to, $tls, $user);
     local $/ = "\r\n";
     print $c "220 fake.test.local ESMTP\r\n";
     while (defined(my $line = <$c>)) {
         $line =~ s/\r\n\z//;
         if ($line =~ /^EHLO /i) {
-            print $c "250-fake.test.local\r\n250-8BITMIME\r\n250 SIZE 1000000\r\n";
+            my @ext = ('fake.test.local', $self->extensions($tls, $user));
+            print $c join('', map { "250-$_\r\n" } @ext[0 .. $#ext - 1]),
+                     "250 $ext[-1]\r\n";
+        } elsif ($line =~ /^STARTTLS$/i && $self->{tls} && !$tls) {
+            print $c "220 Ready to start TLS\r\n";
+            IO::Socket::SSL->start_SSL($c, SSL_server => 1,
+                                       SSL_cert_file => $self->{tls}{cert},
+                                       SSL_key_file => $self->{tls}{key})
+                or return;
+            # RFC 3207: everything before the handshake is forgotten
+            ($tls, $from, @to) = (1);
+        } elsif ($line =~ /^AUTH /i && $self->{auth}) {
+            if ($self->{tls} && !$tls) { print $c "538 Encryption required\r\n"; next }
+            $user = $self->login($c, $line);
+            print $c defined $user ? "235 Authenticated\r\n"
+                                   : "535 Authentication failed\r\n";
+        } elsif ($line =~ /^MAIL FROM:/i && $self->{auth} && !defined $user) {
+            print $c "530 Authentication required\r\n";
         } elsif ($line =~ /^HELO /i) {
             print $c "250 fake.test.local\r\n";
         } elsif ($line =~ /^MAIL FROM:\s*<([^>]*)>/i) {
@@ -67,7 +120,9 @@ sub session {
             $$n++;
             open my $fh, '>', sprintf('%s/%06d.eml.new', $dir, $$n) or die $!;
             print $fh "X-Envelope-From: $from\r\nX-Envelope-To: "
-                      . join(',', @to) . "\r\n$msg";
+                      . join(',', @to) . "\r\nX-Received-TLS: "
+                      . ($tls ? 'yes' : 'no') . "\r\nX-Authenticated-As: "
+                      . ($user // '') . "\r\n$msg";
             close $fh;
             rename sprintf('%s/%06d.eml.new', $dir, $$n),
                    sprintf('%s/%06d.eml', $dir, $$n);
@@ -88,7 +143,8 @@ sub session {
 }
 
 # The messages accepted so far, oldest first, each as its text (the
-# envelope first, as X-Envelope-From and X-Envelope-To).
+# envelope first, as X-Envelope-From and X-Envelope-To, then whether it
+# came over TLS and who had logged in: X-Received-TLS, X-Authenticated-As).
 sub messages {
     my ($self) = @_;
     return map { local (@ARGV, $/) = $_; scalar <> }
