@@ -5,7 +5,8 @@
 # reads at scale with their query plans, the web UI's first load and
 # its workspaces list at scale in Chromium, and VCS-driven runs (a webhook
 # to a queued run, a poll cycle with nothing new) against a fake GitHub,
-# and the drift task at scale. Prints the results and writes
+# the drift task at scale, and a notification fan-out to 100 receivers.
+# Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -16,7 +17,7 @@ use POSIX qw(floor strftime);
 use Time::HiRes qw(time sleep);
 use TP::E2E;
 use TP::FakeGitHub;
-use IO::Socket::INET ();
+use TP::FakeReceiver;
 
 my $out_file = shift or die "usage: bench.pl RESULTS.md\n";
 my $e = instance();
@@ -144,6 +145,7 @@ sub md5_of {
 }
 
 # ---- fixtures ----
+
 
 # A PostgreSQL setting changed for the whole cluster, in force once this
 # returns: the half second lets the postmaster pass the reload on to every
@@ -931,9 +933,7 @@ sub vcs {
             or die "git clone failed\n";
         $repos{"bench/$name"} = "$root/$name.git";
     }
-    my $port = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                     Listen => 1)->sockport;
-    my $gh = TP::FakeGitHub->new(port => $port, app_id => 7171,
+    my $gh = TP::FakeGitHub->new(port => free_port(), app_id => 7171,
                                  installation_id => 990071,
                                  public_key => "$root/app.pub", account => 'bench',
                                  repos => \%repos)->start;
@@ -1113,10 +1113,75 @@ sub drift {
          @plan, '```', '';
 }
 
+# ---- 9. notification fan-out ----
+
+# One run, 100 enabled generic configurations subscribed to run:created,
+# each its own receiver URL on one local receiver: every notification is
+# delivered, none tried twice, and the last lands within one retry
+# interval (TerrapodNotificationRetry's default, 60 s) of the run's
+# creation. The API allows 20 configurations per workspace, as TFE does;
+# the other 80 are written with SQL, as the task reads them the same way.
+sub notification_fan_out {
+    my $n = 100;
+    my $retry = 60;
+    my $recv = TP::FakeReceiver->new(port => free_port())->start;
+    reconfigure('notify', "TerrapodOutboundAllow 127.0.0.0/8\n");
+    my $ws = make_ws('bench-notify');
+    my ($r, $d) = api(POST => "/api/v2/workspaces/$ws/configuration-versions",
+        body => {data => {type => 'configuration-versions',
+                          attributes => {'auto-queue-runs' => JSON::PP::false()}}});
+    must(201, $r, 'configuration version');
+    my $dir = "$DIR/run/bench-notify";
+    mkdir $dir;
+    write_file("$dir/main.tf", qq(resource "terraform_data" "x" {}\n));
+    ($r) = api(PUT => $d->{data}{attributes}{'upload-url'},
+               raw => scalar qx{tar -C '$dir' -czf - .});
+    must(200, $r, 'configuration upload');
+    psql(qq{INSERT INTO notification_configurations (id, workspace_id, name,
+                destination_type, url, triggers, enabled)
+            SELECT 'nc-benchfanout' || lpad(i::text, 4, '0'), '$ws', 'fan-out ' || i,
+                   'generic', '} . $recv->base . q{/hook/' || i, '["run:created"]', true
+              FROM generate_series(1, } . $n . q{) AS i});
+    ($r, $d) = api(POST => '/api/v2/runs', body => {data => {type => 'runs',
+        attributes => {'plan-only' => JSON::PP::true()},
+        relationships => {workspace => {data => {type => 'workspaces', id => $ws}}}}});
+    must(201, $r, 'queue a run');
+    my $run = $d->{data}{id};
+    my $deadline = time + 2 * $retry;
+    sleep 0.5 while time < $deadline
+        && psql(qq{SELECT count(*) FROM notification_deliveries
+                    WHERE run_id = '$run' AND delivered_at IS NOT NULL}) < $n;
+    my ($delivered, $tries, $secs) = split /\|/, psql(qq{
+        SELECT count(delivered_at), COALESCE(max(attempts), 0),
+               COALESCE(extract(epoch FROM max(delivered_at) - r.created_at), 'NaN')
+          FROM runs r LEFT JOIN notification_deliveries d ON d.run_id = r.id
+         WHERE r.id = '$run' GROUP BY r.created_at});
+    my %paths = map { $_->{path} => 1 } grep { ($_->{body}{run_id} // '') eq $run }
+                $recv->received;
+    my $received = keys %paths;
+    $recv->stop;
+    reconfigure('notify', undef);
+    psql(q{DELETE FROM notification_configurations WHERE id LIKE 'nc-benchfanout%'});
+    my $ok = $delivered == $n && $received == $n && $secs <= $retry;
+    say_line('## 9. Notification fan-out');
+    say_line('');
+    say_line("One run of a workspace with $n enabled generic configurations subscribed "
+             . "to `run:created`, each a receiver of its own on one local HTTP receiver.");
+    say_line('');
+    table(['metric', 'value', 'target'],
+          ['delivered (recorded / received)', "$delivered / $received", "$n: "
+           . verdict($delivered == $n && $received == $n)],
+          ['tries of the most tried delivery', $tries, '1: ' . verdict($tries == 1)],
+          ['run created -> last delivered (s)', fmt($secs, 1),
+           "<= $retry (one retry interval): " . verdict($secs <= $retry)]);
+    $summary{'notifications: 100-configuration fan-out (s)'} =
+        [fmt($secs, 1), "<= $retry, all delivered once", verdict($ok && $tries == 1)];
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
 my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui,
-                \&vcs, \&drift);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8';
+                \&vcs, \&drift, \&notification_fan_out);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

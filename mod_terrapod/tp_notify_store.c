@@ -315,13 +315,58 @@ static tp_err_t *deliver(tp_db_t *db, apr_pool_t *p,
                                TP_DB_ARGS(res.response, id));
 }
 
+/* What one run of the task has sent so far. */
+typedef struct sending {
+    apr_hash_t *failing;        /* configurations that failed this time */
+    int sent, failed;
+} sending_t;
+
+/* Sends one batch of due deliveries; *more when the batch was full and
+ * something of it was tried, so another may follow at once. */
+static tp_err_t *send_batch(tp_db_t *db, apr_pool_t *p,
+                            const tp_notify_env_t *env, sending_t *s,
+                            int *more)
+{
+    int i, ok, tried = 0;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    *more = 0;
+    if ((err = tp_db_exec(db, p, &SQL_DUE, &rows, 0, NULL)) != NULL) {
+        return err;
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        const char *conf = tp_row(rows, i, "configuration_id");
+
+        /* a receiver that failed (or hung) this time costs no more of it */
+        if (apr_hash_get(s->failing, conf, APR_HASH_KEY_STRING)) {
+            continue;
+        }
+        if ((err = deliver(db, p, env, rows, i, &ok)) != NULL) {
+            return err;
+        }
+        tried++;
+        s->sent += ok;
+        s->failed += !ok;
+        if (!ok) {
+            apr_hash_set(s->failing, conf, APR_HASH_KEY_STRING, "");
+        }
+    }
+    *more = rows->nrows == TP_NOTIFY_BATCH && tried > 0;
+    return NULL;
+}
+
 tp_err_t *tp_notify_task(tp_db_t *db, apr_pool_t *p, const tp_task_env_t *env,
                          const char **summary)
 {
-    apr_hash_t *failing = apr_hash_make(p);
-    int made = 0, sent = 0, nfailed = 0, i, ok;
+    /* a fan-out larger than a batch goes on at once, for about as long as
+     * the task's interval, so other tasks still get their turn */
+    apr_time_t until = apr_time_now()
+                       + apr_time_from_sec(TP_NOTIFY_INTERVAL);
+    sending_t s = {apr_hash_make(p), 0, 0};
+    int made = 0, more = 1, i;
     tp_rows_t *rows;
-    tp_err_t *err;
+    tp_err_t *err = NULL;
 
     if ((err = tp_db_exec(db, p, &SQL_EVENTS, &rows, 0, NULL)) != NULL) {
         return err;
@@ -331,26 +376,11 @@ tp_err_t *tp_notify_task(tp_db_t *db, apr_pool_t *p, const tp_task_env_t *env,
             return err;
         }
     }
-    if ((err = tp_db_exec(db, p, &SQL_DUE, &rows, 0, NULL)) != NULL) {
-        return err;
-    }
-    for (i = 0; !err && i < rows->nrows; i++) {
-        const char *conf = tp_row(rows, i, "configuration_id");
-
-        /* a receiver that failed (or hung) this time costs no more of it */
-        if (apr_hash_get(failing, conf, APR_HASH_KEY_STRING)) {
-            continue;
-        }
-        if ((err = deliver(db, p, env->notify, rows, i, &ok)) == NULL) {
-            sent += ok;
-            nfailed += !ok;
-            if (!ok) {
-                apr_hash_set(failing, conf, APR_HASH_KEY_STRING, "");
-            }
-        }
+    while (!err && more && apr_time_now() < until) {
+        err = send_batch(db, p, env->notify, &s, &more);
     }
     *summary = apr_psprintf(p, "%d status changes fanned out, %d notifications sent, "
                             "%d failed",
-                            made, sent, nfailed);
+                            made, s.sent, s.failed);
     return err;
 }

@@ -14,7 +14,6 @@ use TP::Test;
 use TP::FakeGitHub;
 use TP::FakeGitLab;
 use File::Temp ();
-use IO::Socket::INET ();
 use URI::Escape qw(uri_escape);
 
 plan tests => 67;
@@ -24,11 +23,6 @@ my $user = user_token('vcs89-user@test.local');
 my $BASE = '/api/terrapod/v1/vcs-connections';
 my $dir = File::Temp->newdir;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 sub slurp {
     local (@ARGV, $/) = @_;

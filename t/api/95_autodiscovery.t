@@ -14,7 +14,6 @@ use TP::Test;
 use TP::FakeGitHub;
 use TP::FakeGitLab;
 use File::Temp ();
-use IO::Socket::INET ();
 
 plan tests => 133;
 
@@ -25,11 +24,6 @@ my $T = JSON::PP::true;
 my $F = JSON::PP::false;
 my $dir = File::Temp->newdir;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 sub git { system('git', @_) == 0 or die "git @_ failed" }
 

@@ -14,15 +14,9 @@ use TP::Test;
 use TP::FakeReceiver;
 use TP::FakeSMTP;
 use Digest::SHA qw(hmac_sha512_hex);
-use IO::Socket::INET;
 
 plan tests => 135;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 my $admin = admin_token();
 my $ws = make_ws($admin, 'notify99');

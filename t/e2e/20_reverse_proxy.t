@@ -36,11 +36,6 @@ IO::Socket::IP->new(LocalHost => '::1', LocalPort => 0, Listen => 1)
 mkdir $dir;
 chmod 0755, $dir;
 
-sub free_port {
-    my ($host) = @_;
-    return IO::Socket::IP->new(LocalHost => $host, LocalPort => 0, Listen => 1)
-        ->sockport;
-}
 
 sub run_ok {
     my $out = qx{@{[ join ' ', map { quotemeta } @_ ]} 2>&1};

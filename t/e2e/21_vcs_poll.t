@@ -10,7 +10,6 @@ use strict;
 use warnings FATAL => 'all';
 use Test::More;
 use JSON::PP ();
-use IO::Socket::INET ();
 use TP::E2E;
 use TP::FakeGitHub;
 use TP::FakeGitLab;
@@ -21,11 +20,6 @@ my $SECRET = 'e2e-webhook-secret';
 my $NAT = '/api/terrapod/v1';
 mkdir $root;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 # polls every 2 seconds; the fake is plain http on the loopback
 with_directives('vcs-poll', 'TerrapodVCSInternalHost 127.0.0.1',

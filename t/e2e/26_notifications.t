@@ -6,17 +6,11 @@
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
-use IO::Socket::INET;
 use Digest::SHA qw(hmac_sha512_hex);
 use TP::E2E;
 use TP::FakeReceiver;
 use TP::FakeSMTP;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 my $recv = TP::FakeReceiver->new(port => free_port())->start;
 my $smtp_port = free_port();

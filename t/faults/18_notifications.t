@@ -10,11 +10,6 @@ use TP::E2E;
 use TP::Faults;
 use TP::FakeReceiver;
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 restart_with_snippet('notifications', "TerrapodOutboundAllow 127.0.0.0/8\n"
                                       . "TerrapodNotificationRetry 2\n");

@@ -17,7 +17,6 @@ use warnings FATAL => 'all';
 use Test::More;
 use File::Temp ();
 use File::Path ();
-use IO::Socket::INET ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 use JSON::PP ();
@@ -47,9 +46,6 @@ my %apache_env = (APACHE_CONFDIR => $apache, APACHE_STATE_DIRECTORY => "$E/state
 my $db = "host=$E/pgrun port=$pgport dbname=terrapod user=terrapod";
 my (@stop, $listener);
 
-sub free_port {
-    IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport;
-}
 
 # a command with some environment: (exit status, output)
 sub run_env {

@@ -11,7 +11,7 @@ use LWP::UserAgent ();
 use JSON::PP ();
 
 our @EXPORT = qw(instance terraform workdir cloud_config api error_log
-                 wait_until tp_instance write_file admin_cmd kill_listener
+                 wait_until free_port tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
                  config_test config_refuses restart_httpd agent_workspace
                  httpd_cmd on_instance with_directives runs_ended);

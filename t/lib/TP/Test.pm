@@ -16,7 +16,7 @@ use URI ();
 use IPC::Open2 ();
 
 our @EXPORT = qw(api json_of admin_token user_token sql pg_stop pg_start
-                 wait_until error_detail is_error make_ws current_sv_id
+                 wait_until free_port error_detail is_error make_ws current_sv_id
                  targz make_cv token_cache_expired read_cache_expired
                  kept_alive grant_ws_role proxied tls_agent announce_body
                  hold_backup_lock release_backup_lock $BACKUP_LOCK);

@@ -3,8 +3,19 @@ package TP::Util;
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
+use IO::Socket::IP ();
 
-our @EXPORT = qw(wait_until);
+our @EXPORT = qw(wait_until free_port);
+
+# A port nothing listens on now, of host (127.0.0.1 unless given), for a
+# server a test starts. The probe is closed before this returns.
+sub free_port {
+    my ($host) = @_;
+    my $s = IO::Socket::IP->new(LocalHost => $host // '127.0.0.1',
+                                LocalPort => 0, Listen => 1)
+        or die "no port: $!";
+    return $s->sockport;
+}
 
 # Polls fn every 0.2 s until it returns true or timeout seconds pass.
 sub wait_until {

@@ -17,20 +17,15 @@ package TP::VCSFixture;
 use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
-use IO::Socket::INET ();
 use File::Path qw(make_path);
 use File::Basename qw(dirname);
 use JSON::PP ();
 use TP::FakeGitHub;
 use TP::FakeGitLab;
+use TP::Util;
 
-our @EXPORT = qw(free_port app_key_pair vcs_connection fake_providers);
+our @EXPORT = qw(app_key_pair vcs_connection fake_providers);
 
-sub free_port {
-    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Listen => 1) or die "no port: $!";
-    return $s->sockport;
-}
 
 # (private key PEM text, public key file) of a new 2048-bit RSA key.
 sub app_key_pair {
