@@ -289,16 +289,27 @@ tp_err_t *tp_api_remote_state_consumer_create(tp_req_t *req)
     return send_rsc(req, 201, rows);
 }
 
+/* The request's producer changed by op with the consumers of its body. */
+static tp_err_t *change_from_body(tp_req_t *req, const char *op,
+                                  tp_ws_t **producer)
+{
+    apr_array_header_t *ids = NULL;
+    const char *ids_json = NULL;
+    tp_err_t *err;
+
+    if ((err = producer_of(req, producer)) != NULL
+        || (err = consumer_list(req, *producer, &ids, &ids_json)) != NULL) {
+        return err;
+    }
+    return change(req, *producer, op, ids, ids_json);
+}
+
 tp_err_t *tp_api_remote_state_consumer_replace(tp_req_t *req)
 {
-    apr_array_header_t *ids;
-    const char *ids_json;
     tp_ws_t *producer;
     tp_err_t *err;
 
-    if ((err = producer_of(req, &producer)) != NULL
-        || (err = consumer_list(req, producer, &ids, &ids_json)) != NULL
-        || (err = change(req, producer, "replace", ids, ids_json)) != NULL) {
+    if ((err = change_from_body(req, "replace", &producer)) != NULL) {
         return err;
     }
     return tp_send_page(req, &SQL_RSC_OUTBOUND, TP_DB_ARGS(producer->id),
@@ -377,17 +388,10 @@ tp_err_t *tp_api_remote_state_consumers_tfe_list(tp_req_t *req)
 
 static tp_err_t *tfe_change(tp_req_t *req, const char *op)
 {
-    apr_array_header_t *ids;
-    const char *ids_json;
     tp_ws_t *producer;
-    tp_err_t *err;
+    tp_err_t *err = change_from_body(req, op, &producer);
 
-    if ((err = producer_of(req, &producer)) != NULL
-        || (err = consumer_list(req, producer, &ids, &ids_json)) != NULL
-        || (err = change(req, producer, op, ids, ids_json)) != NULL) {
-        return err;
-    }
-    return tp_send_empty(req, HTTP_NO_CONTENT);
+    return err ? err : tp_send_empty(req, HTTP_NO_CONTENT);
 }
 
 tp_err_t *tp_api_remote_state_consumers_tfe_add(tp_req_t *req)

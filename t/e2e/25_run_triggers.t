@@ -14,23 +14,6 @@ my $e = instance();
 my $NAT = '/api/terrapod/v1';
 my $true = JSON::PP::true();
 
-# an agent workspace with auto-apply and a configuration of body
-sub agent_ws_with {
-    my ($name, $body) = @_;
-    my ($res, $d) = api(POST => '/api/v2/organizations/default/workspaces',
-        body => {data => {type => 'workspaces', attributes => {
-            name => $name, 'execution-mode' => 'agent', 'auto-apply' => $true}}});
-    die $res->content unless $res->code == 201;
-    my $dir = workdir();
-    write_file("$dir/main.tf", $body);
-    upload_config($d->{data}{id}, $dir);
-    return $d->{data}{id};
-}
-sub runs_of {
-    my ($ws) = @_;
-    my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs");
-    return @{ $d->{data} || [] };
-}
 sub log_of {
     my ($run) = @_;
     my (undef, $d) = api(GET => "/api/v2/plans/$run->{relationships}{plan}{data}{id}");
@@ -43,7 +26,7 @@ sub applied_at { $_[0]{attributes}{'status-timestamps'}{'applied-at'} // '' }
 
 my %ws;
 for my $n (qw(a b c)) {
-    $ws{$n} = agent_ws_with("e2e-chain-$n", <<"HCL");
+    $ws{$n} = new_agent_workspace("e2e-chain-$n", <<"HCL");
 resource "terraform_data" "step" {
   input = "$n"
 }
@@ -76,7 +59,7 @@ is $out->{data}[0]{attributes}{value}, 'c', 'c\'s state is stored';
 
 # ==== a consumer reading a producer's output ====
 
-my $consumer = agent_ws_with('e2e-consumer', <<"HCL");
+my $consumer = new_agent_workspace('e2e-consumer', <<"HCL");
 data "terraform_remote_state" "a" {
   backend = "remote"
   config = {

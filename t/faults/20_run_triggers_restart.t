@@ -14,19 +14,11 @@ restart_with_snippet('run-triggers-held', "TerrapodTaskInterval run-triggers 360
 
 sub agent_ws {
     my ($name) = @_;
-    my ($res, $d) = api(POST => '/api/v2/organizations/default/workspaces',
-        body => {data => {type => 'workspaces', attributes => {
-            name => $name, 'execution-mode' => 'agent', 'auto-apply' => JSON::PP::true()}}});
-    die $res->content unless $res->code == 201;
-    my $dir = workdir();
-    write_file("$dir/main.tf", qq{resource "terraform_data" "x" {\n  input = "$name"\n}\n});
-    upload_config($d->{data}{id}, $dir);
-    return $d->{data}{id};
+    return new_agent_workspace($name,
+        qq{resource "terraform_data" "x" {
+  input = "$name"
 }
-sub runs_of {
-    my ($ws) = @_;
-    my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs");
-    return @{ $d->{data} || [] };
+});
 }
 sub owed { scalar psql("SELECT count(*) FROM run_trigger_outbox") }
 

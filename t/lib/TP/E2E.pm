@@ -14,6 +14,7 @@ our @EXPORT = qw(instance terraform workdir cloud_config api error_log
                  wait_until free_port tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
                  config_test config_refuses restart_httpd agent_workspace
+                 new_agent_workspace runs_of
                  httpd_cmd on_instance with_directives runs_ended);
 
 # the instance every helper works on (on_instance switches it for a while)
@@ -245,16 +246,34 @@ sub status_of {
 # ended; its runs, newest first.
 sub runs_ended {
     my ($ws, $n) = @_;
-    my $runs = sub {
-        my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs?page[size]=100");
-        return @{ $d->{data} || [] };
-    };
     wait_until(180, sub {
-        my @r = $runs->();
+        my @r = runs_of($ws);
         @r == $n && $r[0]{attributes}{status}
                     =~ /^(applied|planned_and_finished|errored|discarded|canceled)$/;
     });
-    return $runs->();
+    return runs_of($ws);
+}
+
+# The workspace's runs, newest first (up to 100).
+sub runs_of {
+    my ($ws) = @_;
+    my (undef, $d) = api(GET => "/api/v2/workspaces/$ws/runs?page[size]=100");
+    return @{ $d->{data} || [] };
+}
+
+# A new agent-mode workspace named name with auto-apply and an uploaded
+# configuration whose main.tf is body; its id.
+sub new_agent_workspace {
+    my ($name, $body) = @_;
+    my ($res, $d) = api(POST => '/api/v2/organizations/default/workspaces',
+        body => {data => {type => 'workspaces', attributes => {
+            name => $name, 'execution-mode' => 'agent',
+            'auto-apply' => JSON::PP::true()}}});
+    die $res->content unless $res->code == 201;
+    my $dir = workdir();
+    write_file("$dir/main.tf", $body);
+    upload_config($d->{data}{id}, $dir);
+    return $d->{data}{id};
 }
 
 # Uploads dir's *.tf as a new (non-speculative) configuration version.
