@@ -4,8 +4,9 @@
 # terraform CLI (applied, plan-only, errored), state versions, variables,
 # a variable set, a lock, a custom role and a second person, version
 # control connections (a GitHub App and a GitLab) with a workspace bound
-# to a repository, an autodiscovery rule (when the server has them) and
-# a workspace it flagged. Prints what the pages' addresses need as JSON.
+# to a repository, an autodiscovery rule and a workspace it flagged, a
+# drift check, a run trigger, a remote-state consumer and notification
+# configurations. Prints what the pages' addresses need as JSON.
 use strict;
 use warnings FATAL => 'all';
 use JSON::PP ();
@@ -99,7 +100,7 @@ my (undef, $runs) = api(GET => "/api/v2/workspaces/$net/runs");
 my ($applied) = reverse grep { $_->{attributes}{status} eq 'applied' } @{ $runs->{data} };
 @ids{qw(workspace run)} = ('network-prod', $applied->{id});
 
-remote_workspace('billing-api-prod', {env => 'prod', team => 'payments'}, 1);
+my ($billing) = remote_workspace('billing-api-prod', {env => 'prod', team => 'payments'}, 1);
 my (undef, $billing_dir) = remote_workspace('billing-api-staging',
                                             {env => 'staging', team => 'payments'}, 1);
 # an errored run: a precondition that fails at plan time
@@ -176,20 +177,47 @@ my (undef, $staging) = api(GET => "$ORG_WS/network-staging");
         'working-directory' => 'envs/staging', 'speculative-enabled' => JSON::PP::true()},
     relationships => {'vcs-connection' => {data => {type => 'vcs-connections', id => $ids{vcs}}}}}});
 must(200, $res, 'bind network-staging');
-($res) = api(GET => '/api/terrapod/v1/autodiscovery-rules');
-if ($res->code == 200) {
-    my $rule;
-    ($res, $rule) = api(POST => '/api/terrapod/v1/autodiscovery-rules', body => {data => {
-        type => 'autodiscovery-rules', attributes => {name => 'accounts', 'vcs-connection-id' => $ids{vcs},
-            'repo-url' => 'https://github.com/acme/accounts', pattern => 'accounts/*/*.tf',
-            'ignore-patterns' => ['modules/**'], 'name-template' => 'acct-{dir}',
-            labels => {'managed-by' => 'autodiscovery'}}}});
-    must(201, $res, 'autodiscovery rule');
-    $ids{rule} = $rule->{data}{id};
-}
+my $rule;
+($res, $rule) = api(POST => '/api/terrapod/v1/autodiscovery-rules', body => {data => {
+    type => 'autodiscovery-rules', attributes => {name => 'accounts', 'vcs-connection-id' => $ids{vcs},
+        'repo-url' => 'https://github.com/acme/accounts', pattern => 'accounts/*/*.tf',
+        'ignore-patterns' => ['modules/**'], 'name-template' => 'acct-{dir}',
+        labels => {'managed-by' => 'autodiscovery'}}}});
+must(201, $res, 'autodiscovery rule');
+$ids{rule} = $rule->{data}{id};
 # what autodiscovery does to a workspace whose directory went away
 my (undef, $sandbox) = api(GET => "$ORG_WS/sandbox-dana");
 psql("UPDATE workspaces SET lifecycle_state = 'pending_deletion', lifecycle_reason = "
      . "'directory ''sandboxes/dana'' removed on ''main''' WHERE id = '$sandbox->{data}{id}'");
+
+# the network checked for drift on the listener (nothing drifted), its
+# applies triggering billing's runs, billing reading its outputs, and who
+# is told of its runs
+($res) = api(PATCH => "/api/v2/workspaces/$net", body => {data => {type => 'workspaces',
+    attributes => {'drift-detection-enabled' => JSON::PP::true(),
+                   'drift-ignore-rules' => ['terraform_data.routes.output']}}});
+must(200, $res, 'drift detection on');
+($res) = api(POST => "/api/terrapod/v1/workspaces/$net/actions/check-drift");
+must(201, $res, 'check for drift');
+wait_until(120, sub {
+    my (undef, $w) = api(GET => "/api/v2/workspaces/$net");
+    ($w->{data}{attributes}{'drift-status'} // '') ne '';
+}) or die "no drift result\n";
+($res) = api(POST => "/api/v2/workspaces/$billing/run-triggers", body => {data => {
+    relationships => {sourceable => {data => {type => 'workspaces', id => $net}}}}});
+must(201, $res, 'run trigger');
+($res) = api(POST => "/api/v2/workspaces/$net/relationships/remote-state-consumers",
+             body => {data => [{type => 'workspaces', id => $billing}]});
+must(204, $res, 'remote-state consumer');
+for my $nc ({name => 'platform-alerts', 'destination-type' => 'slack',
+             url => 'https://hooks.slack.example/services/T000/B000/screenshots',
+             triggers => ['run:needs_attention', 'run:errored', 'assessment:drifted']},
+            {name => 'change-log', 'destination-type' => 'generic',
+             url => 'https://changes.example.com/terrapod', token => 'not-shown-anywhere',
+             triggers => ['run:completed']}) {
+    ($res) = api(POST => "/api/v2/workspaces/$net/notification-configurations", body => {data => {
+        type => 'notification-configurations', attributes => {%$nc, enabled => JSON::PP::true()}}});
+    must(201, $res, "notification configuration $nc->{name}");
+}
 
 print JSON::PP->new->canonical->encode(\%ids), "\n";

@@ -34,7 +34,7 @@ const PAGES = [
     { name: 'workspace-state', path: '/app/default/workspaces/:ws/state', caption: 'State versions' },
     { name: 'workspace-configurations', path: '/app/default/workspaces/:ws/configurations',
       caption: 'Configuration versions' },
-    { name: 'workspace-settings', path: '/app/default/workspaces/:ws/settings', caption: "A workspace's settings" },
+    { name: 'workspace-settings', path: '/app/default/workspaces/:ws/settings', caption: "A workspace's settings: general, execution, drift, repository, run triggers, remote-state consumers, notifications", fullPage: true },
     { name: 'admin-agent-pools', path: '/app/admin/agent-pools', caption: 'Agent pools and listeners' },
     { name: 'admin-variable-sets', path: '/app/admin/variable-sets', caption: 'Variable sets' },
     { name: 'admin-roles', path: '/app/admin/roles', caption: 'Roles' },
