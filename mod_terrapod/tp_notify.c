@@ -62,7 +62,7 @@ int tp_notify_triggers_of(const tp_notify_run_t *run, const char *out[3])
 
     out[0] = NULL;
     if (run->is_drift && strcmp(run->status, "planned_and_finished") == 0) {
-        if (run->has_changes) {
+        if (run->drifted) {
             out[n++] = "run:drift_detected";
             out[n++] = "assessment:drifted";
         }

@@ -39,7 +39,8 @@ typedef struct tp_notify_run {
     const char *url;                /* the run's page; NULL without a
                                        public URL */
     int is_drift;                   /* a drift detection run */
-    int has_changes;                /* its plan found changes */
+    int drifted;                    /* a drift run that found drift the
+                                       ignore rules leave (its assessment) */
 } tp_notify_run_t;
 
 /* The triggers a run entering its status fires (at most 2, in out[],

@@ -167,9 +167,11 @@ tp_err_t *tp_notify_record(tp_db_t *db, apr_pool_t *p, const char *config_id,
 
 static const tp_stmt_t SQL_EVENTS = {"notify_events",
     "SELECT e.seq, e.run_id, e.status, r.workspace_id,"
-    "       COALESCE(r.has_changes, false) AS has_changes,"
-    "       COALESCE((to_jsonb(r) ->> 'is_drift_detection')::boolean, false)"
-    "         AS is_drift, e.created_at"
+    "       r.is_drift_detection AS is_drift,"
+    /* drift as the assessment tells it, after the ignore rules */
+    "       EXISTS (SELECT 1 FROM drift_assessments a WHERE a.run_id = r.id"
+    "                  AND a.drift_status = 'drifted') AS drifted,"
+    "       e.created_at"
     "  FROM notification_events e JOIN runs r ON r.id = e.run_id"
     " ORDER BY e.seq LIMIT 500"};
 
@@ -200,7 +202,7 @@ static tp_err_t *fan_out(tp_db_t *db, apr_pool_t *p, const tp_rows_t *rows,
     run.id = tp_row(rows, i, "run_id");
     run.status = tp_row(rows, i, "status");
     run.is_drift = tp_row_bool(rows, i, "is_drift");
-    run.has_changes = tp_row_bool(rows, i, "has_changes");
+    run.drifted = tp_row_bool(rows, i, "drifted");
     tp_notify_triggers_of(&run, triggers);
     if ((err = tp_db_begin(db, p)) != NULL) {
         return err;
@@ -233,9 +235,7 @@ static const tp_stmt_t SQL_DUE = {"notify_due",
     "       c.destination_type, c.url, c.token_sealed,"
     "       (c.email_addresses || c.email_user_ids)::text AS emails,"
     "       r.message, tp_ts(r.created_at) AS run_created_at, r.created_by,"
-    "       COALESCE(r.has_changes, false) AS has_changes,"
-    "       COALESCE((to_jsonb(r) ->> 'is_drift_detection')::boolean, false)"
-    "         AS is_drift,"
+    "       r.is_drift_detection AS is_drift,"
     "       w.id AS workspace_id, w.name AS ws_name"
     "  FROM notification_deliveries d"
     "  JOIN notification_configurations c ON c.id = d.configuration_id"
@@ -280,7 +280,6 @@ static void run_of(apr_pool_t *p, const tp_notify_env_t *env,
     run->url = tp_vcs_run_url(p, env->public_url, run->workspace_name,
                               run->id);
     run->is_drift = tp_row_bool(rows, i, "is_drift");
-    run->has_changes = tp_row_bool(rows, i, "has_changes");
 }
 
 static tp_err_t *deliver(tp_db_t *db, apr_pool_t *p,

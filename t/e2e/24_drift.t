@@ -3,14 +3,17 @@
 # the configuration; the drift task (every 2 s here) checks it and finds
 # no drift; the file changes behind the workspace's back, the check falls
 # due again and reports drifted, with the assessment result to show for
-# it; ignore rules for the attributes that changed make a check asked for
+# it, and a receiver is told (run:drift_detected and assessment:drifted,
+# signed with HMAC-SHA512 under the configuration's token); ignore rules for the attributes that changed make a check asked for
 # now (check-drift) no_drift; an apply then clears drift-latest-run-id.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
+use Digest::SHA qw(hmac_sha512_hex);
 use File::Temp ();
 use JSON::PP ();
 use TP::E2E;
+use TP::FakeReceiver;
 
 my $true = JSON::PP::true();
 my $dir = workdir();
@@ -45,9 +48,21 @@ sub nth_run_ended {
     return $runs[0];
 }
 
-# the task every 2 s, from now on
-with_directives('drift', 'TerrapodDriftCheckInterval 2', 'TerrapodDriftMaxConcurrent 5');
-my ($res) = api(PATCH => "/api/v2/workspaces/$ws", body => {data => {type => 'workspaces',
+# the task every 2 s, from now on; a receiver of drift notifications
+my $recv = TP::FakeReceiver->new(port => free_port())->start;
+with_directives('drift', 'TerrapodDriftCheckInterval 2', 'TerrapodDriftMaxConcurrent 5',
+                'TerrapodOutboundAllow 127.0.0.0/8');
+my ($res) = api(POST => "/api/v2/workspaces/$ws/notification-configurations",
+    body => {data => {type => 'notification-configurations', attributes => {
+        name => 'drift-alerts', 'destination-type' => 'generic', url => $recv->url,
+        token => 'e2e-drift-token', enabled => $true,
+        triggers => ['run:drift_detected', 'assessment:drifted']}}});
+is $res->code, 201, 'a receiver of drift notifications';
+sub told {
+    my ($run) = @_;
+    return grep { ($_->{body}{run_id} // '') eq $run } $recv->received;
+}
+($res) = api(PATCH => "/api/v2/workspaces/$ws", body => {data => {type => 'workspaces',
                 attributes => {'drift-detection-enabled' => $true,
                                'drift-detection-interval-seconds' => 3600}}});
 is $res->code, 200, 'drift detection on, hourly';
@@ -86,6 +101,13 @@ my $plan_id = $run->{relationships}{plan}{data}{id};
 my (undef, $pj) = api(GET => "/api/v2/plans/$plan_id/json-output");
 my ($x) = grep { $_->{address} eq 'terraform_data.x' } @{ $pj->{resource_changes} || [] };
 is_deeply $x->{change}{actions}, ['update'], 'terraform plans to update it';
+ok wait_until(30, sub { told($run->{id}) == 2 }), 'the receiver is told of the drift';
+is_deeply [sort map { $_->{body}{notifications}[0]{trigger} } told($run->{id})],
+          ['assessment:drifted', 'run:drift_detected'], 'run:drift_detected and assessment:drifted';
+is scalar(grep { ($_->{headers}{'x-tfe-notification-signature'} // '')
+                 eq hmac_sha512_hex($_->{raw}, 'e2e-drift-token') } told($run->{id})), 2,
+   'each signed with HMAC-SHA512 under the token';
+is scalar($recv->received), 2, 'nothing for the check that found no drift';
 
 # ==== ignore what changed, and check now ====
 
@@ -100,6 +122,8 @@ $run = nth_run_ended(4);
 is $run->{id}, $doc->{data}{id}, 'that run ended';
 $w = ws_attrs();
 is $w->{attributes}{'drift-status'}, 'no_drift', 'no_drift: every change is ignored';
+sleep 3;
+is scalar($recv->received), 2, 'and nobody is told of it';
 ($res, $doc) = api(GET => "/api/terrapod/v1/workspaces/$ws/assessment-results");
 is_deeply [map { $_->{attributes}{'drift-status'} } @{ $doc->{data} }],
           [qw(no_drift drifted no_drift)], 'the drift history';

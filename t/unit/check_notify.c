@@ -49,7 +49,7 @@ static const char *fires(const char *status, int drift, int changes,
     const char *out[3];
 
     r.is_drift = drift;
-    r.has_changes = changes;
+    r.drifted = changes;
     tp_notify_triggers_of(&r, out);
     return out[which];
 }
