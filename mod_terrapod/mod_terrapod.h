@@ -534,6 +534,8 @@ tp_err_t *tp_api_registry_module_delete(tp_req_t *req);
 tp_err_t *tp_api_registry_module_versions(tp_req_t *req);
 tp_err_t *tp_api_registry_module_version_show(tp_req_t *req);
 tp_err_t *tp_api_registry_module_upload(tp_req_t *req);
+tp_err_t *tp_api_registry_module_version_create(tp_req_t *req);
+tp_err_t *tp_api_registry_module_upload_link(tp_req_t *req);
 tp_err_t *tp_api_registry_module_version_delete(tp_req_t *req);
 tp_err_t *tp_api_registry_module_links(tp_req_t *req);
 tp_err_t *tp_api_registry_module_link_create(tp_req_t *req);

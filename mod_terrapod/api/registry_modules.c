@@ -10,10 +10,13 @@
 #include "../mod_terrapod.h"
 #include "../tp_archive.h"
 #include "../tp_backup.h"
+#include "../tp_crypto.h"
 #include "../tp_module.h"
 
 #define ARCHIVE_TTL apr_time_from_sec(300)
 #define ARCHIVE_KIND "module-archive"
+#define UPLOAD_TTL apr_time_from_sec(3600)
+#define UPLOAD_KIND "module-upload"
 /* .tf files and READMEs larger than this are not read for the interface */
 #define INSPECT_FILE_MAX (1 << 20)
 #define NATIVE_PATH "/api/terrapod/v1/registry-modules/private/default/"
@@ -552,25 +555,16 @@ static tp_err_t *inspect_upload(tp_req_t *req, tp_upload_t *up,
                                          readme);
 }
 
-/* PUT .../versions/{version}/upload: the version is created by its
- * upload, stored under an id of its own so that a concurrent upload of
- * the same version (the loser gets 409) never replaces the winner's
- * bytes. */
-tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
+/* 422 for a version that is not a semantic version, 409 for one module
+ * row 0 has; *sv is the version parsed. */
+static tp_err_t *version_free(tp_req_t *req, const tp_rows_t *mod,
+                              const char *version, tp_semver_t *sv)
 {
     apr_pool_t *p = req->r->pool;
-    const char *version = tp_param(&req->params, "version");
-    const char *vid = tp_id_generate(p, "modver"), *readme, *key;
-    tp_semver_t sv;
-    tp_json_t *iface, *doc;
-    tp_upload_t *up;
-    tp_rows_t *mod, *rows;
+    tp_rows_t *rows;
     tp_err_t *err;
 
-    if ((err = module_require(req, req->route->level, &mod, NULL)) != NULL) {
-        return err;
-    }
-    if (!tp_semver_parse(p, version, &sv)) {
+    if (!tp_semver_parse(p, version, sv)) {
         return tp_err(p, 422, "version \"%s\" is not a semantic version "
                       "(MAJOR.MINOR.PATCH, optionally -PRERELEASE, no build "
                       "metadata)", version);
@@ -585,9 +579,28 @@ tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
                       "are immutable: publish a new one",
                       module_address(p, mod, 0), version);
     }
-    key = tp_module_key(p, tp_row(mod, 0, "id"), vid);
-    if ((err = tp_storage_begin(&req->conf->storage, p, key,
-                                req->conf->max_upload, &up)) != NULL
+    return NULL;
+}
+
+/* Publishes the request body as version (id vid) of module row 0 for
+ * created_by. The archive is stored under the version's own id, so that
+ * a concurrent upload of the same version (the loser gets 409) never
+ * replaces the winner's bytes. */
+static tp_err_t *publish(tp_req_t *req, const tp_rows_t *mod,
+                         const char *version, const char *vid,
+                         const char *created_by)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *key = tp_module_key(p, tp_row(mod, 0, "id"), vid), *readme;
+    tp_semver_t sv;
+    tp_json_t *iface, *doc;
+    tp_upload_t *up;
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if ((err = version_free(req, mod, version, &sv)) != NULL
+        || (err = tp_storage_begin(&req->conf->storage, p, key,
+                                   req->conf->max_upload, &up)) != NULL
         || (err = tp_receive_upload(req, up)) != NULL) {
         return err;
     }
@@ -605,7 +618,7 @@ tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
                                          apr_off_t_toa(p,
                                                        tp_upload_size(up)),
                                          tp_json_dump(iface, p), readme,
-                                         req->who->grants.email))) != NULL) {
+                                         created_by))) != NULL) {
         tp_storage_remove(&req->conf->storage, p, key);
         return err;
     }
@@ -616,7 +629,7 @@ tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP02102: module %s "
                   "version %s published by %s", module_address(p, mod, 0),
-                  version, req->who->grants.email);
+                  version, created_by);
     if ((err = tp_req_exec(req, &SQL_VER_BY_ID, &rows, TP_DB_ARGS(vid)))
         != NULL) {
         return err;
@@ -625,6 +638,92 @@ tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
     tp_json_setj(doc, queue_impact_runs(req, mod, version), "meta",
                  "impact-runs", NULL);
     return tp_send_json(req, 201, doc);
+}
+
+/* PUT .../versions/{version}/upload: the version is created by its
+ * upload. */
+tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
+{
+    tp_rows_t *mod;
+    tp_err_t *err = module_require(req, req->route->level, &mod, NULL);
+
+    return err ? err : publish(req, mod, tp_param(&req->params, "version"),
+                               tp_id_generate(req->r->pool, "modver"),
+                               req->who->grants.email);
+}
+
+/* TFE's two steps (go-tfe's CreateVersion, then Upload): the version is
+ * checked and an upload link handed out, signed for the module, the
+ * version, the id it will have and who asked; nothing is stored until
+ * the upload. */
+tp_err_t *tp_api_registry_module_version_create(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *version = NULL, *vid = tp_id_generate(p, "modver"), *id;
+    const char *email = req->who->grants.email;
+    tp_json_t *body, *a, *v;
+    tp_semver_t sv;
+    tp_rows_t *mod;
+    tp_err_t *err;
+    int has;
+
+    if ((err = module_require(req, req->route->level, &mod, NULL)) != NULL
+        || (err = tp_read_json(req, &body)) != NULL
+        || (err = tp_jsonapi_attributes(p, body, "registry-module-versions",
+                                        &a)) != NULL
+        || (err = tp_attr_string(p, a, "version", 64, &version, &has))
+           != NULL) {
+        return err;
+    }
+    if (!has) {
+        return tp_err(p, 422, "version is required");
+    }
+    if ((err = version_free(req, mod, version, &sv)) != NULL) {
+        return err;
+    }
+    id = apr_pstrcat(p, tp_row(mod, 0, "id"), ":", version, ":", vid, ":",
+                     tp_b64url(p, (const unsigned char *)email,
+                               strlen(email)), NULL);
+    v = tp_jsonapi_resource(p, "registry-module-versions", vid);
+    tp_json_sets(v, version, "attributes", "version", NULL);
+    tp_json_sets(v, "pending", "attributes", "status", NULL);
+    tp_json_sets(v, module_address(p, mod, 0), "attributes", "source", NULL);
+    tp_jsonapi_relate_to(p, v, "registry-module", "registry-modules",
+                         tp_row(mod, 0, "id"));
+    tp_json_sets(v, tp_capability_path_url(req, apr_pstrcat(p,
+                     "/api/terrapod/v1/registry-module-uploads/",
+                     tp_url_encode(p, id), NULL), UPLOAD_KIND, id,
+                     UPLOAD_TTL), "links", "upload", NULL);
+    return tp_send_json(req, 201, tp_jsonapi_doc(p, v));
+}
+
+/* PUT <links.upload>: the signed URL is the authority. */
+tp_err_t *tp_api_registry_module_upload_link(tp_req_t *req)
+{
+    apr_pool_t *p = req->r->pool;
+    char *id = apr_pstrdup(p, tp_param(&req->params, "id")), *last;
+    const char *module_id = apr_strtok(id, ":", &last);
+    const char *version = apr_strtok(NULL, ":", &last);
+    const char *vid = apr_strtok(NULL, ":", &last);
+    const char *email = apr_strtok(NULL, ":", &last);
+    apr_size_t len;
+    unsigned char *who = email ? tp_b64url_decode(p, email, &len) : NULL;
+    tp_rows_t *mod;
+    tp_err_t *err;
+
+    if (!who) {
+        /* signed, so made here: never happens short of a changed format */
+        return tp_err(p, 404, "no such upload");
+    }
+    if ((err = tp_req_exec(req, &SQL_MOD_BY_ID, &mod, TP_DB_ARGS(module_id)))
+        != NULL) {
+        return err;
+    }
+    if (mod->nrows == 0) {
+        return tp_err(p, 404, "module %s no longer exists", module_id);
+    }
+    return publish(req, mod, version, vid,
+                   apr_pstrmemdup(p, (const char *)who, len));
 }
 
 tp_err_t *tp_api_registry_module_version_delete(tp_req_t *req)

@@ -12,7 +12,7 @@ use Apache::Test qw(-withtestmore);
 use File::Find ();
 use TP::Test;
 
-plan tests => 192;
+plan tests => 212;
 
 my $MODS = '/api/terrapod/v1/registry-modules';
 my $PRIV = "$MODS/private/default";
@@ -463,11 +463,46 @@ $r = api(PATCH => "$TFE/private/default/tfe-mod/gcp", token => $admin,
 is $r->code, 200, 'TFE: update';
 is upload($admin, 'tfe-mod', 'gcp', '0.1.0', $module_tgz)->code, 201,
    'a version of it';
+sub tfe_version {
+    my ($token, $version) = @_;
+    return api(POST => "$TFE/private/default/tfe-mod/gcp/versions",
+               token => $token,
+               body => {data => {type => 'registry-module-versions',
+                                 attributes => {version => $version}}});
+}
+$r = tfe_version($admin, '0.2.0');
+is $r->code, 201, 'TFE: create a version';
+my $tv = json_of($r)->{data};
+is $tv->{attributes}{status}, 'pending', 'TFE: pending until uploaded';
+like $tv->{id}, qr/^modver-/, 'TFE: the id it will have';
+my $upload_link = $tv->{links}{upload} // '';
+like $upload_link, qr{^http://[^/]+/api/terrapod/v1/registry-module-uploads/[^/]+/\d+\.[A-Za-z0-9_-]+$},
+     'TFE: a signed upload link';
+is sql("SELECT count(*) FROM registry_module_versions WHERE version = '0.2.0'"),
+   0, 'TFE: nothing stored before the upload';
+(my $forged_link = $upload_link) =~ s{/(\d+)\.([A-Za-z0-9_-]+)$}{/$1.AAAA$2};
+is_error(api(PUT => $forged_link, body => $module_tgz), 401,
+         'TFE: a forged upload link');
+$r = api(PUT => $upload_link, body => $module_tgz,
+         headers => {'Content-Type' => 'application/octet-stream'});
+is $r->code, 201, 'TFE: the upload link takes the tarball without a token';
+is json_of($r)->{data}{id}, $tv->{id}, 'TFE: the version has the id announced';
+is sql("SELECT created_by FROM registry_module_versions WHERE id = '$tv->{id}'"),
+   'admin@test.local', 'TFE: published by who asked for the link';
+is_error(api(PUT => $upload_link, body => $module_tgz), 409,
+         'TFE: the upload link used twice');
+is_error(tfe_version($admin, '0.2.0'), 409, 'TFE: a version that exists');
+is_error(tfe_version($admin, 'latest'), 422, 'TFE: not a semantic version');
+is_error(api(POST => "$TFE/private/default/tfe-mod/gcp/versions", token => $admin,
+             body => {data => {type => 'registry-module-versions',
+                               attributes => {}}}), 422, 'TFE: no version');
+is_error(tfe_version($reader, '0.3.0'), 404,
+         'TFE: a version of a module the caller cannot see');
 is api(DELETE => "$TFE/private/default/tfe-mod/gcp/0.1.0", token => $admin)
    ->code, 204, 'TFE: delete a version';
 my $tfe_id = sql("SELECT id FROM registry_modules WHERE name = 'tfe-mod'");
-is sql("SELECT count(*) FROM registry_module_versions"
-       . " WHERE module_id = '$tfe_id'"), 0, 'the version is gone';
+is sql("SELECT string_agg(version, ',') FROM registry_module_versions"
+       . " WHERE module_id = '$tfe_id'"), '0.2.0', 'the version is gone';
 is api(DELETE => "$TFE/private/default/tfe-mod/gcp", token => $admin)->code,
    204, 'TFE: delete the module';
 is_error(api(GET => "$TFE/private/default/tfe-mod/gcp", token => $admin),
