@@ -158,7 +158,8 @@ struct tp_req {
     const char *actor;     /* who authenticated, for the audit log */
     const char *answer;    /* the JSON of a 200 answer, for the read cache */
     /* a run's runner token on a remote_state route: the run's workspace,
-     * which reads what other workspaces share with it */
+     * which reads what other workspaces share with it (on a registry_read
+     * route too, where it only counts the request as a runner's) */
     const char *reader_ws;
 };
 

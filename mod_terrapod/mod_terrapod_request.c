@@ -958,6 +958,44 @@ static tp_err_t *authenticate_state_reader(tp_req_t *req, const char *raw)
     return NULL;
 }
 
+/* The person a run acts for when terraform init reads the registry: who
+ * created it or, for a run the server made (VCS, drift, triggers, module
+ * impact), its workspace's owner; while a phase of the run is running. */
+static const tp_stmt_t SQL_RUN_PRINCIPAL = {"run_principal",
+    "SELECT" TP_PRINCIPAL_COLUMNS ", ru.workspace_id"
+    " FROM runs ru JOIN workspaces w ON w.id = ru.workspace_id"
+    " JOIN users u ON u.email = COALESCE(ru.created_by, w.owner_email)"
+    " WHERE ru.id = %s AND ru.status IN ('planning', 'applying')"
+    " AND u.is_active"};
+
+/* A run's runner token on a registry_read route (raw: "runtok:RUN:..."):
+ * the caller is the person the run is for, with that person's roles. */
+static tp_err_t *authenticate_registry_reader(tp_req_t *req, const char *raw)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *run_id = apr_pstrndup(p, raw + 7, strcspn(raw + 7, ":"));
+    tp_rows_t *rows;
+    tp_db_t *db;
+    tp_err_t *err;
+
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_runner_admit(db, p, &req->conf->hmac, raw, run_id,
+                                  apr_time_now())) != NULL
+        || (err = tp_db_exec(db, p, &SQL_RUN_PRINCIPAL, &rows,
+                             TP_DB_ARGS(run_id))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 401, "run %s is not planning or applying, or the "
+                      "person it runs for is no longer an active user: its "
+                      "runner token reads no registry", run_id);
+    }
+    req->who = tp_principal_from_row(p, rows);
+    req->reader_ws = tp_row(rows, 0, "workspace_id");
+    req->actor = apr_pstrcat(p, "runner:", run_id, NULL);
+    return NULL;
+}
+
 static tp_err_t *authenticate(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -983,6 +1021,10 @@ static tp_err_t *authenticate(tp_req_t *req)
     raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
     if (req->route->remote_state && raw && strncmp(raw, "runtok:", 7) == 0) {
         return authenticate_state_reader(req, raw);
+    }
+    if (req->route->registry_read && raw
+        && strncmp(raw, "runtok:", 7) == 0) {
+        return authenticate_registry_reader(req, raw);
     }
     if ((err = authenticate_user(req)) != NULL) {
         return err;

@@ -39,6 +39,9 @@
 /* a run's runner token may call it too, for terraform_remote_state:
  * what another workspace shares decides (tp_remote_state_admit) */
 #define SHARED     .remote_state = 1
+/* a running run's runner token may call it too: terraform init reading
+ * the registry, as the person the run is for */
+#define RUNREAD    .registry_read = 1
 #define HELD       .stream = 1
 #define WSSTREAM   READ, .stream = 1
 #define POOLSTREAM POOLRD, .stream = 1
@@ -604,15 +607,16 @@ const tp_route_t tp_routes[] = {
      * archive by signed URL: terraform sends no token there), the
      * management API, and TFE's paths for go-tfe and the tfe provider */
     {"GET", V2 "/registry/modules/default/{name}/{provider}/versions", USER,
-     tp_api_modules_v1_versions, .summary = "modules.v1: list a module's versions"},
+     tp_api_modules_v1_versions, RUNREAD,
+     .summary = "modules.v1: list a module's versions"},
     {"GET", V2 "/registry/modules/default/{name}/{provider}/{version}/download",
-     USER, tp_api_modules_v1_download,
+     USER, tp_api_modules_v1_download, RUNREAD,
      .summary = "modules.v1: where to download a module version"},
     {"GET", NATIVE "/registry/modules/default/{name}/{provider}/versions",
-     USER, tp_api_modules_v1_versions,
+     USER, tp_api_modules_v1_versions, RUNREAD,
      .summary = "modules.v1: list a module's versions"},
     {"GET", NATIVE "/registry/modules/default/{name}/{provider}/{version}"
-     "/download", USER, tp_api_modules_v1_download,
+     "/download", USER, tp_api_modules_v1_download, RUNREAD,
      .summary = "modules.v1: where to download a module version"},
     {"GET", NATIVE "/registry-archives/modules/{id}/{cap}/module.tar.gz", CAP,
      tp_api_module_archive, "module-archive",

@@ -11,8 +11,9 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use File::Find ();
 use TP::Test;
+use TP::Listener;
 
-plan tests => 212;
+plan tests => 226;
 
 my $MODS = '/api/terrapod/v1/registry-modules';
 my $PRIV = "$MODS/private/default";
@@ -366,10 +367,8 @@ $r = api(PATCH => "$PRIV/network/aws", token => $admin,
 is $r->code, 200, 'labels given back';
 
 # ---- workspace links and impact runs ----
-$r = api(POST => '/api/terrapod/v1/agent-pools', token => $admin,
-         body => {data => {type => 'agent-pools',
-                           attributes => {name => 'regmod-pool'}}});
-my $pool = json_of($r)->{data}{id};
+my ($pool, $join) = make_pool($admin, 'regmod-pool');
+my $listener = join_as($join, 'regmod-listener');
 my %agent = ('execution-mode' => 'agent', 'agent-pool-id' => $pool);
 my $ws = make_ws($admin, 'regmod-ws', %agent);
 make_cv($admin, $ws, 'auto-queue-runs' => JSON::PP::false);
@@ -429,6 +428,32 @@ is sql("SELECT plan_only::text || ' ' || message FROM runs"
    'plan-only, saying why';
 is sql("SELECT count(*) FROM runs WHERE workspace_id IN ('$bare_ws',"
        . " '$local_ws')"), 0, 'none on the others';
+
+# ---- the runner token of a run reads modules.v1 as the person it runs for ----
+is api(POST => $MODS, token => $admin,
+       body => mod_body(name => 'hidden', provider => 'aws'))->code, 201,
+   'a module without labels';
+is json_of(as_l($listener, GET => '/runs/next?wait=5'))->{data}{'run-id'},
+   $run_id, 'the impact run is planning on the listener';
+my $runtok = json_of(as_l($listener, POST => "/runs/$run_id/runner-token",
+                          body => {}))->{token};
+sub as_run { api(GET => shift, headers => {Authorization => "Bearer $runtok"}) }
+is versions_of(as_run("$V1/network/aws/versions")), '2.0.0,1.10.0,1.1.0,1.0.0,1.0.0-rc.1,1.0.0-beta',
+   'the impact run (the server\'s) reads as the workspace\'s owner, the admin';
+is as_run("$V1N/network/aws/2.0.0/download")->code, 204, 'and downloads';
+is as_run("$V1/hidden/aws/versions")->code, 200, 'the admin reads every module';
+sql("UPDATE workspaces SET owner_email = '$reader_email' WHERE id = '$ws'");
+is as_run("$V1/network/aws/versions")->code, 200,
+   'owned by the reader: the module its role covers';
+is_error(as_run("$V1/hidden/aws/versions"), 404, 'but not the other');
+is_error(as_run("$PRIV/network/aws"), 401,
+         'the management API does not take the token');
+is as_l($listener, PATCH => "/runs/$run_id",
+        body => {status => 'planned', 'has-changes' => JSON::PP::false})->code,
+   200, 'the run ends';
+is_error(as_run("$V1/network/aws/versions"), 401,
+         'its token reads no module any more');
+sql("UPDATE workspaces SET owner_email = 'admin\@test.local' WHERE id = '$ws'");
 
 is_error(api(DELETE => "$links/$link->{id}", token => $writer), 403,
          'a writer cannot unlink');
@@ -511,6 +536,8 @@ is_error(api(GET => "$TFE/private/default/tfe-mod/gcp", token => $admin),
 # ---- deleting a module ----
 is_error(api(DELETE => "$PRIV/network/aws", token => $writer), 403,
          'a writer cannot delete the module');
+is api(DELETE => "$PRIV/hidden/aws", token => $admin)->code, 204,
+   'the module without labels deleted';
 is api(DELETE => "$PRIV/dns/aws", token => $writer)->code, 204,
    'its owner deletes a module';
 $r = api(DELETE => "$PRIV/network/aws", token => $radm);
