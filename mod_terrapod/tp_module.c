@@ -1,10 +1,23 @@
-/* Module addresses, semantic versions and the reading of a published
- * archive (tp_module.h). */
+/* Module addresses, semantic versions, the reading of a published
+ * archive, recording versions and their impact runs (tp_module.h). */
 #include <string.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 #include "tp_module.h"
 #include "tp_hcl_scan.h"
+#include "tp_runs.h"
+
+static const tp_stmt_t SQL_VERSION_ADD = {"module_version_add",
+    "INSERT INTO registry_module_versions (id, module_id, version, major,"
+    "  minor, patch, prerelease, size, interface, readme, created_by,"
+    "  vcs_tag, vcs_commit_sha)"
+    " VALUES (%s, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s::bigint,"
+    "         %s::jsonb, %s, %s, %s, %s)"
+    " ON CONFLICT DO NOTHING RETURNING id"};
+static const tp_stmt_t SQL_LINKED = {"module_linked_ws",
+    "SELECT l.workspace_id, w.execution_mode FROM registry_module_links l"
+    "  JOIN workspaces w ON w.id = l.workspace_id WHERE l.module_id = %s"
+    " ORDER BY l.created_at, l.id"};
 
 int tp_module_name_valid(const char *name)
 {
@@ -198,4 +211,66 @@ tp_err_t *tp_module_inspect(apr_pool_t *p, const char *path,
     add_vars(p, tp_json_get(*iface, "variables", NULL), vars);
     add_outputs(p, tp_json_get(*iface, "outputs", NULL), outputs);
     return NULL;
+}
+
+tp_err_t *tp_module_version_add(tp_db_t *db, apr_pool_t *p,
+                                const tp_module_version_t *v, int *added)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_VERSION_ADD, &rows,
+        TP_DB_ARGS(v->id, v->module_id, v->version,
+                   apr_psprintf(p, "%" APR_INT64_T_FMT, v->sv.major),
+                   apr_psprintf(p, "%" APR_INT64_T_FMT, v->sv.minor),
+                   apr_psprintf(p, "%" APR_INT64_T_FMT, v->sv.patch),
+                   v->sv.prerelease, apr_off_t_toa(p, v->size),
+                   tp_json_dump(v->iface, p), v->readme, v->created_by,
+                   v->vcs_tag, v->vcs_sha));
+
+    *added = !err && rows->nrows > 0;
+    return err;
+}
+
+tp_json_t *tp_module_impact_runs(tp_db_t *db, apr_pool_t *p,
+                                 const char *module_id, const char *address,
+                                 const char *version)
+{
+    tp_json_t *runs = tp_json_array(p);
+    tp_run_spec_t spec;
+    tp_rows_t *links;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_db_exec(db, p, &SQL_LINKED, &links,
+                          TP_DB_ARGS(module_id))) != NULL) {
+        tp_json_t *r = tp_json_object(p);
+
+        tp_json_sets(r, err->detail, "error", NULL);
+        tp_json_push(runs, r);
+        return runs;
+    }
+    memset(&spec, 0, sizeof(spec));
+    spec.plan_only = 1;
+    spec.refresh = 1;
+    spec.vcs_ref = "";
+    spec.target_addrs = spec.replace_addrs = spec.variables = "[]";
+    spec.level = TP_LEVEL_ADMIN;        /* the server's own run */
+    spec.message = apr_psprintf(p, "Module impact: %s %s published", address,
+                                version);
+    for (i = 0; i < links->nrows; i++) {
+        const char *ws_id = tp_row(links, i, "workspace_id"), *run_id = NULL;
+        tp_json_t *r = tp_json_object(p);
+
+        err = strcmp(tp_row(links, i, "execution_mode"), "local") == 0
+              ? tp_err(p, 422, "the workspace runs terraform locally")
+              : tp_run_create(db, p, ws_id, &spec, NULL, &run_id);
+        tp_json_sets(r, ws_id, "workspace-id", NULL);
+        if (err) {
+            tp_json_sets(r, err->detail, "error", NULL);
+        }
+        else {
+            tp_json_sets(r, run_id, "run-id", NULL);
+        }
+        tp_json_push(runs, r);
+    }
+    return runs;
 }

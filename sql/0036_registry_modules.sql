@@ -3,7 +3,9 @@
 -- sees and changes them; their versions, each a gzip tarball in storage
 -- (registry/modules/<module>/<version>.tar.gz) with the interface and
 -- README found in it at upload; and the workspaces linked to a module,
--- which get a plan-only run when a new version is published.
+-- which get a plan-only run when a new version is published. A module
+-- may instead follow a repository of a VCS connection, whose tags
+-- matching its pattern become versions.
 
 CREATE TABLE registry_modules (
     id              text PRIMARY KEY,
@@ -15,6 +17,14 @@ CREATE TABLE registry_modules (
     description     text NOT NULL DEFAULT '',
     labels          jsonb NOT NULL DEFAULT '{}',
     owner_email     text,
+    -- VCS-backed: NULL connection, a module published by uploads
+    vcs_connection_id text REFERENCES vcs_connections (id)
+                    ON DELETE SET NULL,
+    vcs_repo_url    text NOT NULL DEFAULT '',
+    vcs_tag_pattern text NOT NULL DEFAULT 'v*'
+                    CHECK (length(vcs_tag_pattern) BETWEEN 1 AND 100),
+    vcs_checked_at  timestamptz,
+    vcs_error       text,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
@@ -37,6 +47,12 @@ CREATE TABLE registry_module_versions (
     interface       jsonb NOT NULL DEFAULT '{}',
     readme          text NOT NULL DEFAULT '',
     created_by      text,
+    -- from a tag: the tag and its commit; a tag moved since to another
+    -- commit is reported (moved_to_sha), never published again
+    vcs_tag         text,
+    vcs_commit_sha  text,
+    vcs_moved_to_sha text,
+    vcs_moved_at    timestamptz,
     created_at      timestamptz NOT NULL DEFAULT now(),
     UNIQUE (module_id, version)
 );

@@ -12,6 +12,7 @@
 #include "../tp_backup.h"
 #include "../tp_crypto.h"
 #include "../tp_module.h"
+#include "../tp_vcs.h"
 
 #define ARCHIVE_TTL apr_time_from_sec(300)
 #define ARCHIVE_KIND "module-archive"
@@ -31,12 +32,16 @@
     "w.id, w.namespace, w.name, w.provider, w.description," \
     " w.labels::text AS labels, w.owner_email," \
     " tp_ts(w.created_at) AS created_at, tp_ts(w.updated_at) AS updated_at," \
+    " w.vcs_connection_id, w.vcs_repo_url, w.vcs_tag_pattern, w.vcs_error," \
+    " tp_ts(w.vcs_checked_at) AS vcs_checked_at," \
     " (SELECT COALESCE(jsonb_agg(v.version ORDER BY " VERSION_ORDER "), '[]')" \
     "    FROM registry_module_versions v WHERE v.module_id = w.id)::text" \
     "   AS versions"
 #define VER_COLUMNS \
     "v.id, v.module_id, v.version, v.size, v.interface::text AS interface," \
-    " v.readme, v.created_by, tp_ts(v.created_at) AS created_at"
+    " v.readme, v.created_by, tp_ts(v.created_at) AS created_at," \
+    " v.vcs_tag, v.vcs_commit_sha, v.vcs_moved_to_sha," \
+    " tp_ts(v.vcs_moved_at) AS vcs_moved_at"
 
 static const tp_stmt_t SQL_MOD_GET = {"regmod_get",
     "SELECT " MOD_COLUMNS " FROM registry_modules w"
@@ -53,13 +58,19 @@ static const tp_stmt_t SQL_MOD_PAGE = {"regmod_page",
     " ORDER BY w.name, w.provider LIMIT %s::bigint OFFSET %s::bigint"};
 static const tp_stmt_t SQL_MOD_INSERT = {"regmod_insert",
     "INSERT INTO registry_modules (id, name, provider, description, labels,"
-    "                              owner_email)"
-    " VALUES (%s, %s, %s, COALESCE(%s, ''), COALESCE(%s::jsonb, '{}'), %s)"
+    "  owner_email, vcs_connection_id, vcs_repo_url, vcs_tag_pattern)"
+    " VALUES (%s, %s, %s, COALESCE(%s, ''), COALESCE(%s::jsonb, '{}'), %s,"
+    "         %s, COALESCE(%s, ''), COALESCE(%s, 'v*'))"
     " ON CONFLICT DO NOTHING RETURNING id"};
 static const tp_stmt_t SQL_MOD_UPDATE = {"regmod_update",
     "UPDATE registry_modules SET description = COALESCE(%s, description),"
-    " labels = COALESCE(%s::jsonb, labels), updated_at = now()"
+    " labels = COALESCE(%s::jsonb, labels),"
+    " vcs_connection_id = COALESCE(%s, vcs_connection_id),"
+    " vcs_repo_url = COALESCE(%s, vcs_repo_url),"
+    " vcs_tag_pattern = COALESCE(%s, vcs_tag_pattern), updated_at = now()"
     " WHERE id = %s"};
+static const tp_stmt_t SQL_VCS_CONN = {"regmod_vcs_conn",
+    "SELECT provider, server_url FROM vcs_connections WHERE id = %s"};
 static const tp_stmt_t SQL_MOD_DELETE = {"regmod_delete",
     "DELETE FROM registry_modules WHERE id = %s"};
 
@@ -72,12 +83,6 @@ static const tp_stmt_t SQL_VER_PAGE = {"regmod_ver_page",
     "SELECT " VER_COLUMNS ", count(*) OVER () AS total"
     "  FROM registry_module_versions v WHERE v.module_id = %s"
     " ORDER BY " VERSION_ORDER " LIMIT %s::bigint OFFSET %s::bigint"};
-static const tp_stmt_t SQL_VER_INSERT = {"regmod_ver_insert",
-    "INSERT INTO registry_module_versions (id, module_id, version, major,"
-    "  minor, patch, prerelease, size, interface, readme, created_by)"
-    " VALUES (%s, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s::bigint,"
-    "         %s::jsonb, %s, %s)"
-    " ON CONFLICT DO NOTHING RETURNING id"};
 static const tp_stmt_t SQL_VER_DELETE = {"regmod_ver_delete",
     "DELETE FROM registry_module_versions WHERE id = %s"};
 
@@ -98,11 +103,6 @@ static const tp_stmt_t SQL_LINK_INSERT = {"regmod_link_insert",
 static const tp_stmt_t SQL_LINK_DELETE = {"regmod_link_delete",
     "DELETE FROM registry_module_links WHERE id = %s AND module_id = %s"
     " RETURNING id"};
-static const tp_stmt_t SQL_LINKED_WS = {"regmod_linked_ws",
-    "SELECT l.workspace_id, w.execution_mode FROM registry_module_links l"
-    "  JOIN workspaces w ON w.id = l.workspace_id WHERE l.module_id = %s"
-    " ORDER BY l.created_at, l.id"};
-
 /* ---- modules ---- */
 
 static const char *module_address(apr_pool_t *p, const tp_rows_t *rows,
@@ -148,12 +148,29 @@ static tp_json_t *module_resource(tp_req_t *req, const tp_rows_t *rows,
     tp_json_setj(m, statuses, "attributes", "version-statuses", NULL);
     tp_json_setj(m, tp_row_json(p, rows, i, "labels"), "attributes",
                  "labels", NULL);
+    if (tp_row(rows, i, "vcs_connection_id")) {
+        static const char *const vcs[][2] = {
+            {"vcs_connection_id", "vcs-connection-id"},
+            {"vcs_repo_url", "repo-url"}, {"vcs_tag_pattern", "tag-pattern"},
+            {"vcs_checked_at", "checked-at"}, {"vcs_error", "error"},
+            {NULL, NULL}
+        };
+
+        for (k = 0; vcs[k][0]; k++) {
+            tp_json_sets(m, tp_row(rows, i, vcs[k][0]), "attributes",
+                         "vcs-repo", vcs[k][1], NULL);
+        }
+    }
+    else {
+        tp_json_setnull(m, "attributes", "vcs-repo", NULL);
+    }
     tp_json_setb(m, lvl >= TP_LEVEL_ADMIN, "attributes", "permissions",
                  "can-update", NULL);
     tp_json_setb(m, lvl >= TP_LEVEL_ADMIN, "attributes", "permissions",
                  "can-destroy", NULL);
-    tp_json_setb(m, lvl >= TP_LEVEL_WRITE, "attributes", "permissions",
-                 "can-create-version", NULL);
+    tp_json_setb(m, lvl >= TP_LEVEL_WRITE
+                    && !tp_row(rows, i, "vcs_connection_id"),
+                 "attributes", "permissions", "can-create-version", NULL);
     tp_json_sets(m, apr_pstrcat(p, NATIVE_PATH, tp_row(rows, i, "name"), "/",
                                 tp_row(rows, i, "provider"), NULL),
                  "links", "self", NULL);
@@ -235,11 +252,13 @@ tp_err_t *tp_api_registry_module_show(tp_req_t *req)
                                                                    0)));
 }
 
-/* description and labels, as bound values; NULL: unchanged */
+/* description, labels and the repository, as bound values; NULL:
+ * unchanged */
 typedef struct {
     const char *description, *labels;
     const tp_json_t *labels_json;
     int force;
+    const char *vcs_connection_id, *vcs_repo_url, *vcs_tag_pattern;
 } module_input_t;
 
 static tp_err_t *parse_module(apr_pool_t *p, const tp_json_t *a,
@@ -251,8 +270,17 @@ static tp_err_t *parse_module(apr_pool_t *p, const tp_json_t *a,
     memset(in, 0, sizeof(*in));
     if ((err = tp_attr_string(p, a, "description", 1000, &in->description,
                               &has)) != NULL
-        || (err = tp_attr_bool(p, a, "force", &in->force, &has)) != NULL) {
+        || (err = tp_attr_bool(p, a, "force", &in->force, &has)) != NULL
+        || (err = tp_attr_string(p, a, "vcs-connection-id", 64,
+                                 &in->vcs_connection_id, &has)) != NULL
+        || (err = tp_attr_string(p, a, "vcs-repo-url", 500,
+                                 &in->vcs_repo_url, &has)) != NULL
+        || (err = tp_attr_string(p, a, "vcs-tag-pattern", 100,
+                                 &in->vcs_tag_pattern, &has)) != NULL) {
         return err;
+    }
+    if (in->vcs_tag_pattern && !*in->vcs_tag_pattern) {
+        return tp_err(p, 422, "vcs-tag-pattern must not be empty");
     }
     if (tp_json_type(a, "labels", NULL) != TP_JSON_ABSENT) {
         in->labels_json = tp_json_get(a, "labels", NULL);
@@ -261,6 +289,46 @@ static tp_err_t *parse_module(apr_pool_t *p, const tp_json_t *a,
             return err;
         }
         in->labels = tp_json_dump(in->labels_json, p);
+    }
+    return NULL;
+}
+
+/* The repository a module follows: a VCS connection that exists and a
+ * repository URL of its host (what row, when not NULL, has already counts
+ * unless changed). */
+static tp_err_t *check_vcs(tp_req_t *req, const tp_rows_t *row,
+                           const module_input_t *in)
+{
+    apr_pool_t *p = req->r->pool;
+    const char *conn = in->vcs_connection_id ? in->vcs_connection_id
+                       : row ? tp_row(row, 0, "vcs_connection_id") : NULL;
+    const char *url = in->vcs_repo_url ? in->vcs_repo_url
+                      : row ? tp_row(row, 0, "vcs_repo_url") : NULL;
+    const char *owner, *name, *server;
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int provider;
+
+    if (!conn) {
+        return in->vcs_repo_url || in->vcs_tag_pattern
+               ? tp_err(p, 422, "vcs-repo-url and vcs-tag-pattern need a "
+                        "vcs-connection-id")
+               : NULL;
+    }
+    if ((err = tp_req_exec(req, &SQL_VCS_CONN, &rows, TP_DB_ARGS(conn)))
+        != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 422, "VCS connection %s not found", conn);
+    }
+    provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
+    server = tp_row(rows, 0, "server_url");
+    if (!url || tp_vcs_repo_parse(p, provider, server, url, &owner, &name)
+                != APR_SUCCESS) {
+        return tp_err(p, 422, "vcs-repo-url must be a repository of VCS "
+                      "connection %s: %s/OWNER/NAME", conn,
+                      tp_vcs_web_root(p, provider, server));
     }
     return NULL;
 }
@@ -318,10 +386,13 @@ tp_err_t *tp_api_registry_module_create(tp_req_t *req)
                       "write on it; you have %s", name, provider,
                       tp_level_name(lvl));
     }
-    if ((err = tp_req_exec(req, &SQL_MOD_INSERT, &rows,
-                           TP_DB_ARGS(id, name, provider, in.description,
-                                      in.labels,
-                                      req->who->grants.email))) != NULL) {
+    if ((err = check_vcs(req, NULL, &in)) != NULL
+        || (err = tp_req_exec(req, &SQL_MOD_INSERT, &rows,
+                              TP_DB_ARGS(id, name, provider, in.description,
+                                         in.labels, req->who->grants.email,
+                                         in.vcs_connection_id,
+                                         in.vcs_repo_url,
+                                         in.vcs_tag_pattern))) != NULL) {
         return err;
     }
     if (rows->nrows == 0) {
@@ -373,7 +444,8 @@ tp_err_t *tp_api_registry_module_update(tp_req_t *req)
         || (err = tp_jsonapi_attributes(p, body, "registry-modules", &a))
            != NULL
         || (err = parse_module(p, a, &in)) != NULL
-        || (err = check_lockout(req, rows, lvl, &in)) != NULL) {
+        || (err = check_lockout(req, rows, lvl, &in)) != NULL
+        || (err = check_vcs(req, rows, &in)) != NULL) {
         return err;
     }
     if (tp_json_type(a, "name", NULL) != TP_JSON_ABSENT
@@ -383,6 +455,8 @@ tp_err_t *tp_api_registry_module_update(tp_req_t *req)
     }
     if ((err = tp_req_exec(req, &SQL_MOD_UPDATE, NULL,
                            TP_DB_ARGS(in.description, in.labels,
+                                      in.vcs_connection_id, in.vcs_repo_url,
+                                      in.vcs_tag_pattern,
                                       tp_row(rows, 0, "id")))) != NULL) {
         return err;
     }
@@ -427,6 +501,12 @@ static tp_json_t *version_resource(tp_req_t *req, const tp_rows_t *rows,
     tp_json_t *v = tp_jsonapi_resource(p, "registry-module-versions",
                                        tp_row(rows, i, "id"));
     tp_json_t *iface = tp_row_json(p, rows, i, "interface");
+    static const char *const vcs[][2] = {
+        {"vcs_tag", "vcs-tag"}, {"vcs_commit_sha", "vcs-commit-sha"},
+        {"vcs_moved_to_sha", "vcs-moved-to-sha"},
+        {"vcs_moved_at", "vcs-moved-at"}, {NULL, NULL}
+    };
+    int k;
 
     tp_json_sets(v, tp_row(rows, i, "version"), "attributes", "version",
                  NULL);
@@ -442,6 +522,10 @@ static tp_json_t *version_resource(tp_req_t *req, const tp_rows_t *rows,
     tp_json_setj(v, tp_json_get(iface, "outputs", NULL), "attributes",
                  "outputs", NULL);
     tp_json_sets(v, tp_row(rows, i, "readme"), "attributes", "readme", NULL);
+    for (k = 0; vcs[k][0]; k++) {
+        tp_json_sets(v, tp_row(rows, i, vcs[k][0]), "attributes", vcs[k][1],
+                     NULL);
+    }
     tp_jsonapi_relate_to(p, v, "registry-module", "registry-modules",
                          tp_row(rows, i, "module_id"));
     return v;
@@ -486,55 +570,34 @@ tp_err_t *tp_api_registry_module_version_show(tp_req_t *req)
                                                                   0)));
 }
 
-/* A plan-only run on every workspace linked to the module, for the
- * version just published: what the module's change does to them. A run
- * that cannot be created (a workspace without configuration, or one that
- * runs terraform locally, where nothing would run it) is logged and
- * listed, and does not undo the version. */
+/* The impact runs of the version just published (tp_module_impact_runs),
+ * each that could not be made logged. */
 static tp_json_t *queue_impact_runs(tp_req_t *req, const tp_rows_t *mod,
                                     const char *version)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *runs = tp_json_array(p);
-    tp_run_spec_t spec;
-    tp_rows_t *links;
+    const char *address = module_address(p, mod, 0);
+    tp_json_t *runs;
+    apr_size_t i;
     tp_db_t *db;
     tp_err_t *err;
-    int i;
 
-    if ((err = tp_req_exec(req, &SQL_LINKED_WS, &links,
-                           TP_DB_ARGS(tp_row(mod, 0, "id")))) != NULL
-        || (err = tp_req_db(req, &db)) != NULL) {
+    if ((err = tp_req_db(req, &db)) != NULL) {
         tp_log_err(req->r, err);
-        return runs;
+        return tp_json_array(p);
     }
-    memset(&spec, 0, sizeof(spec));
-    spec.plan_only = 1;
-    spec.refresh = 1;
-    spec.vcs_ref = "";
-    spec.target_addrs = spec.replace_addrs = spec.variables = "[]";
-    spec.level = TP_LEVEL_ADMIN;
-    spec.message = apr_psprintf(p, "Module impact: %s %s published",
-                                module_address(p, mod, 0), version);
-    for (i = 0; i < links->nrows; i++) {
-        const char *ws_id = tp_row(links, i, "workspace_id"), *run_id = NULL;
-        tp_json_t *r = tp_json_object(p);
+    runs = tp_module_impact_runs(db, p, tp_row(mod, 0, "id"), address,
+                                 version);
+    for (i = 0; i < tp_json_len(runs); i++) {
+        const char *why = tp_json_gets(tp_json_at(runs, i), "error", NULL);
 
-        err = strcmp(tp_row(links, i, "execution_mode"), "local") == 0
-              ? tp_err(p, 422, "the workspace runs terraform locally")
-              : tp_run_create(db, p, ws_id, &spec, NULL, &run_id);
-        tp_json_sets(r, ws_id, "workspace-id", NULL);
-        if (err) {
+        if (why) {
             ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, req->r, "TP02103: "
                           "module %s %s: no impact run on workspace %s: %s",
-                          module_address(p, mod, 0), version, ws_id,
-                          err->detail);
-            tp_json_sets(r, err->detail, "error", NULL);
+                          address, version,
+                          tp_json_gets(tp_json_at(runs, i), "workspace-id",
+                                       NULL), why);
         }
-        else {
-            tp_json_sets(r, run_id, "run-id", NULL);
-        }
-        tp_json_push(runs, r);
     }
     return runs;
 }
@@ -591,38 +654,40 @@ static tp_err_t *publish(tp_req_t *req, const tp_rows_t *mod,
                          const char *created_by)
 {
     apr_pool_t *p = req->r->pool;
-    const char *key = tp_module_key(p, tp_row(mod, 0, "id"), vid), *readme;
-    tp_semver_t sv;
+    const char *key = tp_module_key(p, tp_row(mod, 0, "id"), vid);
+    tp_module_version_t v = {vid, tp_row(mod, 0, "id"), version};
     tp_json_t *iface, *doc;
     tp_upload_t *up;
     tp_rows_t *rows;
+    tp_db_t *db;
     tp_err_t *err;
+    int added;
 
-    if ((err = version_free(req, mod, version, &sv)) != NULL
+    if (tp_row(mod, 0, "vcs_connection_id")) {
+        return tp_err(p, 409, "module %s publishes the tags of its "
+                      "repository; it takes no uploads",
+                      module_address(p, mod, 0));
+    }
+    if ((err = version_free(req, mod, version, &v.sv)) != NULL
         || (err = tp_storage_begin(&req->conf->storage, p, key,
                                    req->conf->max_upload, &up)) != NULL
         || (err = tp_receive_upload(req, up)) != NULL) {
         return err;
     }
-    if ((err = inspect_upload(req, up, &iface, &readme)) != NULL) {
+    if ((err = inspect_upload(req, up, &iface, &v.readme)) != NULL) {
         tp_upload_abort(up);
         return err;
     }
+    v.iface = iface;
+    v.size = tp_upload_size(up);
+    v.created_by = created_by;
     if ((err = tp_upload_commit(up)) != NULL
-        || (err = tp_req_exec(req, &SQL_VER_INSERT, &rows,
-                              TP_DB_ARGS(vid, tp_row(mod, 0, "id"), version,
-                                         apr_ltoa(p, (long)sv.major),
-                                         apr_ltoa(p, (long)sv.minor),
-                                         apr_ltoa(p, (long)sv.patch),
-                                         sv.prerelease,
-                                         apr_off_t_toa(p,
-                                                       tp_upload_size(up)),
-                                         tp_json_dump(iface, p), readme,
-                                         created_by))) != NULL) {
+        || (err = tp_req_db(req, &db)) != NULL
+        || (err = tp_module_version_add(db, p, &v, &added)) != NULL) {
         tp_storage_remove(&req->conf->storage, p, key);
         return err;
     }
-    if (rows->nrows == 0) {
+    if (!added) {
         tp_storage_remove(&req->conf->storage, p, key);
         return tp_err(p, 409, "module %s already has version %s (published "
                       "concurrently)", module_address(p, mod, 0), version);

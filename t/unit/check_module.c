@@ -11,6 +11,7 @@
 #include <apr_strings.h>
 #include "tp_hcl_scan.h"
 #include "tp_module.h"
+#include "tp_module_vcs.h"
 
 Suite *module_suite(void);
 
@@ -357,6 +358,24 @@ START_TEST(addresses)
 }
 END_TEST
 
+START_TEST(tag_versions)
+{
+    ck_assert_str_eq(tp_module_tag_version(pool, "v*", "v1.2.3"), "1.2.3");
+    ck_assert_str_eq(tp_module_tag_version(pool, "v*", "v2.0.0-rc.1"),
+                     "2.0.0-rc.1");
+    ck_assert_ptr_null(tp_module_tag_version(pool, "v*", "1.2.3"));
+    ck_assert_ptr_null(tp_module_tag_version(pool, "v*", "v1.2"));
+    ck_assert_ptr_null(tp_module_tag_version(pool, "v*", "vnext"));
+    ck_assert_str_eq(tp_module_tag_version(pool, "*", "1.0.0"), "1.0.0");
+    ck_assert_ptr_null(tp_module_tag_version(pool, "*", "v1.0.0"));
+    ck_assert_str_eq(tp_module_tag_version(pool, "release-*", "release-3.1.4"),
+                     "3.1.4");
+    ck_assert_ptr_null(tp_module_tag_version(pool, "release-*", "v3.1.4"));
+    /* a pattern without a star names one tag, which is no version */
+    ck_assert_ptr_null(tp_module_tag_version(pool, "v1.0.0", "v1.0.0"));
+}
+END_TEST
+
 Suite *module_suite(void)
 {
     Suite *s = suite_create("module");
@@ -371,6 +390,7 @@ Suite *module_suite(void)
     tcase_add_test(tc, length_respected);
     tcase_add_test(tc, semver);
     tcase_add_test(tc, addresses);
+    tcase_add_test(tc, tag_versions);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -53,6 +53,9 @@ export function RegistryModulePage({ params }) {
             <h1>${a.name}/${a.provider}</h1>
         </header>
         ${a.description && html`<p>${a.description}</p>`}
+        ${a['vcs-repo'] && html`<p>Publishes the tags matching <code>${a['vcs-repo']['tag-pattern']}</code>
+            of <a href=${a['vcs-repo']['repo-url']}>${a['vcs-repo']['repo-url']}</a>${a['vcs-repo'].error
+                && html` <span class="badge badge-bad">${a['vcs-repo'].error}</span>`}</p>`}
         <p>${labelList(a.labels).map((l) => html`<span class="label">${l}</span> `)}</p>
         <h2>Usage</h2>
         <pre class="code" aria-label="Usage">${usage(a, shown && (shown.attributes || {}).version)}</pre>
@@ -60,14 +63,16 @@ export function RegistryModulePage({ params }) {
         <section aria-labelledby="versions-h">
             <h2 id="versions-h">Versions</h2>
             ${list.length === 0 ? html`<p>No version published yet.
-                Publish one with <code>PUT ${base}/versions/VERSION/upload</code> (a gzip tarball).</p>`
+                ${a['vcs-repo'] ? 'Versions come from the tags of its repository.'
+                    : html`Publish one with <code>PUT ${base}/versions/VERSION/upload</code> (a gzip tarball).`}</p>`
             : html`<div class="table-wrap"><table class="list">
                 <thead><tr><th scope="col">Version</th><th scope="col">Published</th>
                     <th scope="col">By</th><th scope="col">Size</th>
                     <th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
                 <tbody>${list.map((v) => { const va = v.attributes || {}; return html`<tr key=${v.id}
                         aria-current=${v === shown ? 'true' : undefined}>
-                    <th scope="row">${va.version}</th>
+                    <th scope="row">${va.version}${va['vcs-moved-to-sha'] && html` <span class="badge badge-bad"
+                        title=${`the tag now points at ${va['vcs-moved-to-sha']}`}>tag moved</span>`}</th>
                     <td>${when(va['created-at'])}</td><td>${va['created-by']}</td><td>${bytes(va.size)}</td>
                     <td class="actions">
                         <button type="button" disabled=${v === shown}
