@@ -580,6 +580,21 @@ sub busy_time {
     return $busy;
 }
 
+# Where the slower of two timings (medians in s) spends its extra time:
+# the server's share ($server s serving $requests requests per $per, from
+# the access log) and the rest.
+sub extra_time {
+    my ($what, $per, $slow, $base, $requests, $server) = @_;
+    my $extra = $slow - $base;
+    table(['measure', 'ms'],
+          ["extra time of $what", fmt($extra * 1000, 1)],
+          ["requests per $per", $requests],
+          ['server time', fmt($server * 1000, 1)],
+          ['the rest: the CLI, TLS and the loopback between requests',
+           fmt(($extra - $server) * 1000, 1)],
+          ['ratio if the server answered in no time', fmt(($slow - $server) / $base)]);
+}
+
 sub init_dir {
     my ($head) = @_;
     my $dir = workdir();
@@ -627,15 +642,7 @@ sub cli {
              . 'server time is when Apache was serving at least one of the apply\'s '
              . 'requests, from the access log):');
     say_line('');
-    my $extra = median(@c) - median(@l);
-    table(['measure', 'ms'],
-          ['extra time of a cloud {} apply', fmt($extra * 1000, 1)],
-          ["requests per apply", median(@count)],
-          ['server time', fmt($server * 1000, 1)],
-          ['the rest: the CLI, TLS and the loopback between requests',
-           fmt(($extra - $server) * 1000, 1)],
-          ['ratio if the server answered in no time',
-           fmt((median(@c) - $server) / median(@l))]);
+    extra_time('a cloud {} apply', 'apply', median(@c), median(@l), median(@count), $server);
     $summary{'cloud/local apply median'} = [fmt($ratio), '<= 1.2', verdict($ratio <= 1.2)];
 }
 
@@ -1153,7 +1160,7 @@ sub registry_modules {
             type => 'registry-modules',
             attributes => {name => "bench-m$i", provider => 'tf', 'registry-name' => 'private'}}});
         must(201, $res, "creating module bench-m$i");
-        my $tgz = qx{tar -czf - -C '$src' .};
+        my $tgz = targz('main.tf' => module_tf($i));
         ($res) = api(PUT => "/api/terrapod/v1/registry-modules/private/default/bench-m$i/tf"
                             . "/versions/1.0.0/upload", raw => $tgz);
         must(201, $res, "publishing bench-m$i");
@@ -1181,7 +1188,7 @@ sub registry_modules {
              . '(5 runs each, alternating, after one warm-up each)');
     say_line('');
     say_line('Each registry module costs terraform a versions request, a download request '
-             . 'and the fetch of the signed archive URL.');
+             . 'and a HEAD and a GET of the signed archive URL.');
     say_line('');
     table(['source', 'median s', 'runs s', 'ratio', 'target'],
           ['local paths', fmt(median(@l)), join(' ', map { fmt($_) } @l), '1.00', ''],
@@ -1190,14 +1197,7 @@ sub registry_modules {
     say_line('Where the registry init spends its extra time (medians; server time is when '
              . 'Apache was serving at least one of its requests, from the access log):');
     say_line('');
-    my $extra = median(@r) - median(@l);
-    table(['measure', 'ms'],
-          ['extra time of the registry init', fmt($extra * 1000, 1)],
-          ['requests per init', median(@count)],
-          ['server time', fmt($server * 1000, 1)],
-          ['the rest: the CLI, TLS and the loopback between requests',
-           fmt(($extra - $server) * 1000, 1)],
-          ['ratio if the server answered in no time', fmt((median(@r) - $server) / median(@l))]);
+    extra_time('the registry init', 'init', median(@r), median(@l), median(@count), $server);
     $summary{"registry/local init of $BENCH_MODULES modules"} = [fmt($ratio), '<= 1.5',
                                                                  verdict($ratio <= 1.5)];
 }

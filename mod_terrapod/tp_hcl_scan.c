@@ -187,6 +187,20 @@ static int opener_close(int c)
     return c == '{' ? '}' : c == '[' ? ']' : c == '(' ? ')' : 0;
 }
 
+/* What starts with c: a string, a heredoc, a bracketed whole, or one
+ * character of anything else. */
+static int skip_token(sc_t *sc, int c)
+{
+    if (c == '"') {
+        return skip_string(sc);
+    }
+    if (c == '<' && peek(sc, 1) == '<') {
+        return skip_heredoc(sc, NULL, NULL, NULL);
+    }
+    sc->i++;
+    return !opener_close(c) || skip_until(sc, opener_close(c));
+}
+
 /* Everything up to and including the close that matches an opener just
  * passed: newlines are free inside brackets. */
 static int skip_until(sc_t *sc, int close)
@@ -214,24 +228,8 @@ static int skip_until(sc_t *sc, int close)
         if (c == '}' || c == ']' || c == ')') {
             return fail(sc, apr_psprintf(sc->p, "unexpected '%c'", c));
         }
-        if (c == '"') {
-            if (!skip_string(sc)) {
-                return 0;
-            }
-        }
-        else if (c == '<' && peek(sc, 1) == '<') {
-            if (!skip_heredoc(sc, NULL, NULL, NULL)) {
-                return 0;
-            }
-        }
-        else if (opener_close(c)) {
-            sc->i++;
-            if (!skip_until(sc, opener_close(c))) {
-                return 0;
-            }
-        }
-        else {
-            sc->i++;
+        if (!skip_token(sc, c)) {
+            return 0;
         }
     }
 }
@@ -263,24 +261,8 @@ static int read_expr(sc_t *sc, apr_size_t *start, apr_size_t *end)
             }
             continue;
         }
-        if (c == '"') {
-            if (!skip_string(sc)) {
-                return 0;
-            }
-        }
-        else if (c == '<' && peek(sc, 1) == '<') {
-            if (!skip_heredoc(sc, NULL, NULL, NULL)) {
-                return 0;
-            }
-        }
-        else if (opener_close(c)) {
-            sc->i++;
-            if (!skip_until(sc, opener_close(c))) {
-                return 0;
-            }
-        }
-        else {
-            sc->i++;
+        if (!skip_token(sc, c)) {
+            return 0;
         }
         *end = sc->i;
     }

@@ -22,11 +22,10 @@ write_file("$rc_dir/anonymous.terraformrc", "");
 $TP::E2E::cli_config = "$rc_dir/terraformrc";
 my $MODS = '/api/terrapod/v1/registry-modules';
 
-# a module directory's gzip tarball, as terraform packs nothing itself
+# a module of one variable and one output, and a README
 sub module_tgz {
     my ($version) = @_;
-    my $src = workdir();
-    write_file("$src/main.tf", <<"HCL");
+    return targz('main.tf' => <<"HCL", 'README.md' => "# Greeter $version\n");
 variable "name" {
   type        = string
   description = "Who to greet"
@@ -36,12 +35,6 @@ output "greeting" {
   value       = "hello \${var.name} from $version"
 }
 HCL
-    write_file("$src/README.md", "# Greeter $version\n");
-    my $tgz = "$src.tar.gz";
-    system('tar', '-czf', $tgz, '-C', $src, '.') == 0 or die "tar: $?";
-    open my $fh, '<:raw', $tgz or die "$tgz: $!";
-    my $bytes = do { local $/; <$fh> };
-    return $bytes;
 }
 
 my ($res, $doc) = api(POST => $MODS, body => {data => {

@@ -23,8 +23,7 @@ sub slurp {
 
 sub module_tgz {
     my ($version) = @_;
-    my $src = workdir();
-    write_file("$src/main.tf", <<"HCL");
+    return targz('main.tf' => <<"HCL");
 variable "name" {
   type = string
 }
@@ -32,7 +31,6 @@ output "greeting" {
   value = "hello \${var.name} from $version"
 }
 HCL
-    return scalar qx{tar -czf - -C '$src' .};
 }
 
 sub publish {
