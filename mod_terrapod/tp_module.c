@@ -9,10 +9,10 @@
 
 static const tp_stmt_t SQL_VERSION_ADD = {"module_version_add",
     "INSERT INTO registry_module_versions (id, module_id, version, major,"
-    "  minor, patch, prerelease, size, interface, readme, created_by,"
-    "  vcs_tag, vcs_commit_sha)"
-    " VALUES (%s, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s::bigint,"
-    "         %s::jsonb, %s, %s, %s, %s)"
+    "  minor, patch, prerelease, prerelease_order, size, interface, readme,"
+    "  created_by, vcs_tag, vcs_commit_sha)"
+    " VALUES (%s, %s, %s, %s::bigint, %s::bigint, %s::bigint, %s, %s,"
+    "         %s::bigint, %s::jsonb, %s, %s, %s, %s)"
     " ON CONFLICT DO NOTHING RETURNING id"};
 static const tp_stmt_t SQL_LINKED = {"module_linked_ws",
     "SELECT l.workspace_id, w.execution_mode FROM registry_module_links l"
@@ -67,10 +67,18 @@ static int number(const char **s, apr_int64_t *out)
     return 1;
 }
 
+#define ID_DIGITS 15
+
 /* Dot-separated non-empty identifiers of [0-9A-Za-z-]; numeric ones
- * without leading zeros. */
-static int prerelease_valid(const char *s)
+ * without leading zeros and of at most ID_DIGITS digits. *order gets
+ * the identifiers as precedence orders them byte by byte: a numeric one
+ * as '0' and its number zero-padded (below any other, compared as
+ * numbers), any other as '1' and itself, separated by a space (below
+ * every identifier character, so that fewer identifiers come first). */
+static int prerelease_parse(apr_pool_t *p, const char *s, const char **order)
 {
+    char *key = apr_palloc(p, strlen(s) * (ID_DIGITS + 2) + 1), *k = key;
+
     while (*s) {
         const char *id = s;
         int numeric = 1;
@@ -81,13 +89,26 @@ static int prerelease_valid(const char *s)
             }
             numeric &= apr_isdigit(*s) != 0;
         }
-        if (s == id || (numeric && *id == '0' && s - id > 1)) {
+        if (s == id || (numeric && ((*id == '0' && s - id > 1)
+                                    || s - id > ID_DIGITS))) {
             return 0;
         }
+        if (k > key) {
+            *k++ = ' ';
+        }
+        *k++ = numeric ? '0' : '1';
+        if (numeric) {
+            memset(k, '0', (apr_size_t)(ID_DIGITS - (s - id)));
+            k += ID_DIGITS - (s - id);
+        }
+        memcpy(k, id, (apr_size_t)(s - id));
+        k += s - id;
         if (*s == '.' && !*++s) {
             return 0;
         }
     }
+    *k = '\0';
+    *order = key;
     return 1;
 }
 
@@ -99,10 +120,10 @@ int tp_semver_parse(apr_pool_t *p, const char *s, tp_semver_t *v)
         return 0;
     }
     if (*s == '\0') {
-        v->prerelease = "";
+        v->prerelease = v->order = "";
         return 1;
     }
-    if (*s != '-' || !s[1] || !prerelease_valid(s + 1)) {
+    if (*s != '-' || !s[1] || !prerelease_parse(p, s + 1, &v->order)) {
         return 0;
     }
     v->prerelease = apr_pstrdup(p, s + 1);
@@ -222,7 +243,7 @@ tp_err_t *tp_module_version_add(tp_db_t *db, apr_pool_t *p,
                    apr_psprintf(p, "%" APR_INT64_T_FMT, v->sv.major),
                    apr_psprintf(p, "%" APR_INT64_T_FMT, v->sv.minor),
                    apr_psprintf(p, "%" APR_INT64_T_FMT, v->sv.patch),
-                   v->sv.prerelease, apr_off_t_toa(p, v->size),
+                   v->sv.prerelease, v->sv.order, apr_off_t_toa(p, v->size),
                    tp_json_dump(v->iface, p), v->readme, v->created_by,
                    v->vcs_tag, v->vcs_sha));
 

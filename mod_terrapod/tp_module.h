@@ -21,12 +21,15 @@ int tp_module_provider_valid(const char *provider);
 typedef struct tp_semver {
     apr_int64_t major, minor, patch;
     const char *prerelease;     /* "" for a release */
+    /* the pre-release as a key whose byte order is semver's precedence
+     * among pre-releases of one version; "" for a release */
+    const char *order;
 } tp_semver_t;
 
 /* Parses a semantic version (semver.org 2.0.0) without build metadata:
  * MAJOR.MINOR.PATCH with an optional "-" and dot-separated pre-release
- * identifiers of [0-9A-Za-z-], numbers without leading zeros and of at
- * most 15 digits. 0 for anything else. */
+ * identifiers of [0-9A-Za-z-], numbers (numeric identifiers too) without
+ * leading zeros and of at most 15 digits. 0 for anything else. */
 int tp_semver_parse(apr_pool_t *p, const char *s, tp_semver_t *v);
 
 /* The storage key of a module version's archive. */

@@ -42,6 +42,8 @@ CREATE TABLE registry_module_versions (
     minor           bigint NOT NULL,
     patch           bigint NOT NULL,
     prerelease      text NOT NULL DEFAULT '',
+    -- its precedence as bytes (tp_semver_parse), compared COLLATE "C"
+    prerelease_order text NOT NULL DEFAULT '',
     size            bigint NOT NULL,
     -- {"variables": [...], "outputs": [...]} as the scanner found them
     interface       jsonb NOT NULL DEFAULT '{}',

@@ -27,7 +27,7 @@
 /* versions newest first: a release above its pre-releases */
 #define VERSION_ORDER \
     "v.major DESC, v.minor DESC, v.patch DESC, v.prerelease = '' DESC," \
-    " v.prerelease DESC"
+    " v.prerelease_order COLLATE \"C\" DESC"
 #define MOD_COLUMNS \
     "w.id, w.namespace, w.name, w.provider, w.description," \
     " w.labels::text AS labels, w.owner_email," \

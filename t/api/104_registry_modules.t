@@ -265,7 +265,7 @@ is sql("SELECT count(*) FROM registry_module_versions"
        . " WHERE module_id = '$mod_id'"), 1, 'no refused version was stored';
 is stored($mod_id), 1, 'nor its archive';
 
-for my $version ('1.10.0', '1.0.0-rc.1', '1.1.0', '1.0.0-beta') {
+for my $version ('1.10.0', '1.0.0-rc.10', '1.1.0', '1.0.0-rc.9') {
     is upload($writer, 'network', 'aws', $version, $module_tgz)->code, 201,
        "publishes $version";
 }
@@ -273,11 +273,11 @@ for my $version ('1.10.0', '1.0.0-rc.1', '1.1.0', '1.0.0-beta') {
 # ---- modules.v1 ----
 $r = api(GET => "$V1/network/aws/versions", token => $reader);
 is $r->code, 200, 'modules.v1 versions';
-is versions_of($r), '1.10.0,1.1.0,1.0.0,1.0.0-rc.1,1.0.0-beta',
+is versions_of($r), '1.10.0,1.1.0,1.0.0,1.0.0-rc.10,1.0.0-rc.9',
    'newest first, releases above their pre-releases';
 is json_of($r)->{modules}[0]{source}, 'default/network/aws', 'the source';
 $r = api(GET => "$V1N/network/aws/versions/", token => $reader);
-is versions_of($r), '1.10.0,1.1.0,1.0.0,1.0.0-rc.1,1.0.0-beta',
+is versions_of($r), '1.10.0,1.1.0,1.0.0,1.0.0-rc.10,1.0.0-rc.9',
    'the same under the native prefix, with a trailing slash';
 is api(GET => "$V1/network/aws/versions")->code, 401, 'no token: 401';
 is_error(api(GET => "$V1/network/aws/versions", token => $plain), 404,
@@ -299,7 +299,7 @@ ok $r->content eq $module_tgz, 'the bytes published';
 is_error(api(GET => $forged), 401, 'a forged signature');
 (my $other = $get) =~ s{modver-[^/]+}{modver-0000};
 is_error(api(GET => $other), 401, 'the signature of another version');
-$r = api(GET => "$V1N/network/aws/1.0.0-rc.1/download", token => $reader);
+$r = api(GET => "$V1N/network/aws/1.0.0-rc.10/download", token => $reader);
 is $r->code, 204, 'download of a pre-release under the native prefix';
 is_error(api(GET => "$V1/network/aws/9.9.9/download", token => $reader), 404,
          'an unknown version');
@@ -310,7 +310,7 @@ is_error(api(GET => "$V1/network/aws/1.0.0/download", token => $plain), 404,
 $r = api(GET => "$PRIV/network/aws/versions", token => $reader);
 is $r->code, 200, 'versions list';
 is join(',', map { $_->{attributes}{version} } @{ json_of($r)->{data} }),
-   '1.10.0,1.1.0,1.0.0,1.0.0-rc.1,1.0.0-beta', 'in precedence order';
+   '1.10.0,1.1.0,1.0.0,1.0.0-rc.10,1.0.0-rc.9', 'in precedence order';
 $r = api(GET => "$PRIV/network/aws/versions/1.0.0", token => $reader);
 is $r->code, 200, 'one version';
 is $r->code == 200 && json_of($r)->{data}{attributes}{readme}, $readme,
@@ -320,14 +320,14 @@ is json_of($r)->{data}{attributes}{status}, 'setup_complete',
    'a module with versions: setup_complete';
 is join(',', map { $_->{version} }
         @{ json_of($r)->{data}{attributes}{'version-statuses'} }),
-   '1.10.0,1.1.0,1.0.0,1.0.0-rc.1,1.0.0-beta', 'its version-statuses';
+   '1.10.0,1.1.0,1.0.0,1.0.0-rc.10,1.0.0-rc.9', 'its version-statuses';
 
-is_error(api(DELETE => "$PRIV/network/aws/versions/1.0.0-beta",
+is_error(api(DELETE => "$PRIV/network/aws/versions/1.0.0-rc.9",
              token => $writer), 403, 'a writer cannot delete versions');
 $r = api(DELETE => "$PRIV/network/aws/versions/1.0.0", token => $radm);
 is $r->code, 204, 'a registry admin deletes 1.0.0';
 is versions_of(api(GET => "$V1/network/aws/versions", token => $reader)),
-   '1.10.0,1.1.0,1.0.0-rc.1,1.0.0-beta', 'gone from modules.v1';
+   '1.10.0,1.1.0,1.0.0-rc.10,1.0.0-rc.9', 'gone from modules.v1';
 is_error(api(GET => $get), 404, 'its signed archive URL answers 404');
 is stored($mod_id), 4, 'its archive removed';
 is_error(api(DELETE => "$PRIV/network/aws/versions/1.0.0", token => $radm),
@@ -438,7 +438,7 @@ is json_of(as_l($listener, GET => '/runs/next?wait=5'))->{data}{'run-id'},
 my $runtok = json_of(as_l($listener, POST => "/runs/$run_id/runner-token",
                           body => {}))->{token};
 sub as_run { api(GET => shift, headers => {Authorization => "Bearer $runtok"}) }
-is versions_of(as_run("$V1/network/aws/versions")), '2.0.0,1.10.0,1.1.0,1.0.0,1.0.0-rc.1,1.0.0-beta',
+is versions_of(as_run("$V1/network/aws/versions")), '2.0.0,1.10.0,1.1.0,1.0.0,1.0.0-rc.10,1.0.0-rc.9',
    'the impact run (the server\'s) reads as the workspace\'s owner, the admin';
 is as_run("$V1N/network/aws/2.0.0/download")->code, 204, 'and downloads';
 is as_run("$V1/hidden/aws/versions")->code, 200, 'the admin reads every module';

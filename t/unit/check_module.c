@@ -337,6 +337,29 @@ START_TEST(semver)
     ck_assert_str_eq(v.prerelease, "rc.1");
     ck_assert(tp_semver_parse(pool, "1.0.0", &v));
     ck_assert_str_eq(v.prerelease, "");
+    ck_assert_str_eq(v.order, "");
+    ck_assert(!tp_semver_parse(pool, "1.0.0-1234567890123456", &v));
+}
+END_TEST
+
+/* semver.org's own example of precedence, and more: each pre-release's
+ * order key sorts (as bytes) below the next one's. */
+START_TEST(semver_precedence)
+{
+    static const char *const ordered[] = {
+        "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-alpha-x",
+        "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1",
+        "1.0.0-rc.9", "1.0.0-rc.10", "1.0.0-rc1", NULL
+    };
+    tp_semver_t a, b;
+    int i;
+
+    for (i = 0; ordered[i + 1]; i++) {
+        ck_assert(tp_semver_parse(pool, ordered[i], &a));
+        ck_assert(tp_semver_parse(pool, ordered[i + 1], &b));
+        ck_assert_msg(strcmp(a.order, b.order) < 0, "%s < %s", ordered[i],
+                      ordered[i + 1]);
+    }
 }
 END_TEST
 
@@ -389,6 +412,7 @@ Suite *module_suite(void)
     tcase_add_test(tc, depth_bounded);
     tcase_add_test(tc, length_respected);
     tcase_add_test(tc, semver);
+    tcase_add_test(tc, semver_precedence);
     tcase_add_test(tc, addresses);
     tcase_add_test(tc, tag_versions);
     suite_add_tcase(s, tc);
