@@ -226,6 +226,27 @@ static tp_err_t *module_require(tp_req_t *req, tp_level_e need,
     return NULL;
 }
 
+/* The module of the path, at the route's level, and the string attribute
+ * name (at most 64 characters) a body of type must carry (422 without). */
+static tp_err_t *module_and_attr(tp_req_t *req, const char *type,
+                                 const char *name, tp_rows_t **mod,
+                                 const char **value)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *body, *a;
+    tp_err_t *err;
+    int has;
+
+    *value = NULL;
+    if ((err = module_require(req, req->route->level, mod, NULL)) != NULL
+        || (err = tp_read_json(req, &body)) != NULL
+        || (err = tp_jsonapi_attributes(p, body, type, &a)) != NULL
+        || (err = tp_attr_string(p, a, name, 64, value, &has)) != NULL) {
+        return err;
+    }
+    return has ? NULL : tp_err(p, 422, "%s is required", name);
+}
+
 tp_err_t *tp_api_registry_module_list(tp_req_t *req)
 {
     const tp_grants_t *g = &req->who->grants;
@@ -724,26 +745,16 @@ tp_err_t *tp_api_registry_module_upload(tp_req_t *req)
 tp_err_t *tp_api_registry_module_version_create(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *version = NULL, *vid = tp_id_generate(p, "modver"), *id;
+    const char *version, *vid = tp_id_generate(p, "modver"), *id;
     const char *email = req->who->grants.email;
-    tp_json_t *body, *a, *v;
+    tp_json_t *v;
     tp_semver_t sv;
     tp_rows_t *mod;
     tp_err_t *err;
-    int has;
 
-    if ((err = module_require(req, req->route->level, &mod, NULL)) != NULL
-        || (err = tp_read_json(req, &body)) != NULL
-        || (err = tp_jsonapi_attributes(p, body, "registry-module-versions",
-                                        &a)) != NULL
-        || (err = tp_attr_string(p, a, "version", 64, &version, &has))
-           != NULL) {
-        return err;
-    }
-    if (!has) {
-        return tp_err(p, 422, "version is required");
-    }
-    if ((err = version_free(req, mod, version, &sv)) != NULL) {
+    if ((err = module_and_attr(req, "registry-module-versions", "version",
+                               &mod, &version)) != NULL
+        || (err = version_free(req, mod, version, &sv)) != NULL) {
         return err;
     }
     id = apr_pstrcat(p, tp_row(mod, 0, "id"), ":", version, ":", vid, ":",
@@ -870,25 +881,14 @@ tp_err_t *tp_api_registry_module_links(tp_req_t *req)
 tp_err_t *tp_api_registry_module_link_create(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *id = tp_id_generate(p, "mwl"), *ws_id = NULL;
-    tp_json_t *body, *a;
+    const char *id = tp_id_generate(p, "mwl"), *ws_id;
     tp_rows_t *mod, *rows;
     tp_ws_t *ws;
     tp_err_t *err;
-    int has;
 
-    if ((err = module_require(req, req->route->level, &mod, NULL)) != NULL
-        || (err = tp_read_json(req, &body)) != NULL
-        || (err = tp_jsonapi_attributes(p, body, "module-workspace-links",
-                                        &a)) != NULL
-        || (err = tp_attr_string(p, a, "workspace-id", 64, &ws_id, &has))
-           != NULL) {
-        return err;
-    }
-    if (!has) {
-        return tp_err(p, 422, "workspace-id is required");
-    }
-    if ((err = tp_ws_require(req, ws_id, TP_LEVEL_PLAN, &ws)) != NULL
+    if ((err = module_and_attr(req, "module-workspace-links", "workspace-id",
+                               &mod, &ws_id)) != NULL
+        || (err = tp_ws_require(req, ws_id, TP_LEVEL_PLAN, &ws)) != NULL
         || (err = tp_req_exec(req, &SQL_LINK_INSERT, &rows,
                               TP_DB_ARGS(id, tp_row(mod, 0, "id"), ws->id,
                                          req->who->grants.email))) != NULL) {
