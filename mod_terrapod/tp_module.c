@@ -174,16 +174,19 @@ static void add_outputs(apr_pool_t *p, tp_json_t *list,
     }
 }
 
-static int at_root(const char *path)
-{
-    return strchr(path, '/') == NULL;
-}
-
 static int ends_with(const char *s, const char *suffix)
 {
     apr_size_t n = strlen(s), k = strlen(suffix);
 
     return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* What the registry reads of a module: its root's .tf files and README. */
+static int module_file(const char *path)
+{
+    return !strchr(path, '/')
+           && (ends_with(path, ".tf") || strcasecmp(path, "README.md") == 0
+               || strcasecmp(path, "README") == 0);
 }
 
 tp_err_t *tp_module_inspect(apr_pool_t *p, const char *path,
@@ -197,8 +200,8 @@ tp_err_t *tp_module_inspect(apr_pool_t *p, const char *path,
     tp_err_t *err;
     int i;
 
-    if ((err = tp_archive_read(p, path, limits, max_file, &files, &info))
-        != NULL) {
+    if ((err = tp_archive_read_some(p, path, limits, max_file, module_file,
+                                    &files, &info)) != NULL) {
         return err;
     }
     vars = apr_array_make(p, 8, sizeof(tp_hcl_var_t));
@@ -208,7 +211,7 @@ tp_err_t *tp_module_inspect(apr_pool_t *p, const char *path,
         const tp_archive_file_t *f = &APR_ARRAY_IDX(files, i,
                                                     tp_archive_file_t);
 
-        if (!f->data || !at_root(f->path)) {
+        if (!f->data) {
             continue;
         }
         if (ends_with(f->path, ".tf")

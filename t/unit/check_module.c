@@ -9,6 +9,7 @@
 #include <string.h>
 #include <apr_general.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include "tp_hcl_scan.h"
 #include "tp_module.h"
 #include "tp_module_vcs.h"
@@ -399,6 +400,82 @@ START_TEST(tag_versions)
 }
 END_TEST
 
+/* Writes path (relative to dir) with text. */
+static void put(const char *dir, const char *path, const char *text)
+{
+    const char *full = apr_pstrcat(pool, dir, "/", path, NULL);
+    char *parent = apr_pstrdup(pool, full);
+    apr_file_t *f;
+
+    *strrchr(parent, '/') = '\0';
+    ck_assert_int_eq(apr_dir_make_recursive(parent, APR_FPROT_OS_DEFAULT,
+                                            pool), APR_SUCCESS);
+    ck_assert_int_eq(apr_file_open(&f, full, APR_FOPEN_WRITE
+                                   | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                                   APR_FPROT_OS_DEFAULT, pool), APR_SUCCESS);
+    apr_file_puts(text, f);
+    apr_file_close(f);
+}
+
+/* A module's archive: only its root's .tf files and README are read (a
+ * submodule's are not, nor other files), and the archive's own checks
+ * still count every entry. */
+START_TEST(inspect_archive)
+{
+    static const char *const paths[] = {
+        "main.tf", "outputs.tf", "README.md", "modules/sub/main.tf",
+        "data.json", NULL
+    };
+    char dir[] = "/tmp/tp-check-module-XXXXXX";
+    tp_archive_limits_t limits = {1 << 20, 1 << 22, 100};
+    apr_array_header_t *files = apr_array_make(pool, 8, sizeof(char *)), *read;
+    const char *out, *readme;
+    tp_archive_info_t info;
+    tp_json_t *iface;
+    tp_err_t *err;
+    int i;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    out = apr_pstrcat(pool, dir, ".tar.gz", NULL);
+    put(dir, "main.tf", "variable \"a\" {\n  default = 1\n}\n");
+    put(dir, "outputs.tf", "output \"o\" { value = 1 }\n");
+    put(dir, "README.md", "# A\n");
+    put(dir, "modules/sub/main.tf", "variable \"inner\" {}\n");
+    put(dir, "data.json", "{\"variable\": \"not HCL {\"}\n");
+    for (i = 0; paths[i]; i++) {
+        APR_ARRAY_PUSH(files, const char *) = paths[i];
+    }
+    ck_assert_ptr_null(tp_archive_write(pool, dir, files, out));
+    ck_assert_ptr_null(tp_module_inspect(pool, out, &limits, 1 << 20, &iface,
+                                         &readme));
+    ck_assert_str_eq(tp_json_dump(iface, pool),
+                     "{\"variables\":[{\"name\":\"a\",\"type\":\"any\","
+                     "\"description\":\"\",\"required\":false,"
+                     "\"sensitive\":false}],\"outputs\":[{\"name\":\"o\","
+                     "\"description\":\"\",\"sensitive\":false}]}");
+    ck_assert_str_eq(readme, "# A\n");
+    ck_assert_ptr_null(tp_archive_read_some(pool, out, &limits, 1 << 20, NULL,
+                                            &read, &info));
+    ck_assert_int_eq(read->nelts, 5);
+    ck_assert_int_eq(info.files, 5);
+
+    put(dir, "main.tf", "variable \"a\" {\n");
+    ck_assert_ptr_null(tp_archive_write(pool, dir, files, out));
+    err = tp_module_inspect(pool, out, &limits, 1 << 20, &iface, &readme);
+    ck_assert_ptr_nonnull(err);
+    ck_assert_int_eq(err->status, 422);
+    ck_assert_str_eq(err->detail, "main.tf: line 2: '{' is never closed");
+
+    for (i = 0; paths[i]; i++) {
+        apr_file_remove(apr_pstrcat(pool, dir, "/", paths[i], NULL), pool);
+    }
+    apr_dir_remove(apr_pstrcat(pool, dir, "/modules/sub", NULL), pool);
+    apr_dir_remove(apr_pstrcat(pool, dir, "/modules", NULL), pool);
+    apr_dir_remove(dir, pool);
+    apr_file_remove(out, pool);
+}
+END_TEST
+
 Suite *module_suite(void)
 {
     Suite *s = suite_create("module");
@@ -415,6 +492,7 @@ Suite *module_suite(void)
     tcase_add_test(tc, semver_precedence);
     tcase_add_test(tc, addresses);
     tcase_add_test(tc, tag_versions);
+    tcase_add_test(tc, inspect_archive);
     suite_add_tcase(s, tc);
     return s;
 }
