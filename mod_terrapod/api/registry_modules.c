@@ -223,7 +223,22 @@ static tp_err_t *module_require(tp_req_t *req, tp_level_e need,
     if (level) {
         *level = lvl;
     }
+    /* what the versions and links rendered for it may say they allow */
+    req->ctx = apr_pmemdup(p, &lvl, sizeof(lvl));
     return NULL;
+}
+
+/* The permissions on a module's version or link: the caller's level on
+ * the module, when a module_require has found it (not for an upload
+ * link, which is no one's request). */
+static void sub_permissions(tp_req_t *req, tp_json_t *r)
+{
+    const tp_level_e *lvl = req->ctx;
+
+    if (lvl) {
+        tp_json_setb(r, *lvl >= TP_LEVEL_ADMIN, "attributes", "permissions",
+                     "can-destroy", NULL);
+    }
 }
 
 /* The module of the path, at the route's level, and the string attribute
@@ -549,6 +564,7 @@ static tp_json_t *version_resource(tp_req_t *req, const tp_rows_t *rows,
     }
     tp_jsonapi_relate_to(p, v, "registry-module", "registry-modules",
                          tp_row(rows, i, "module_id"));
+    sub_permissions(req, v);
     return v;
 }
 
@@ -850,6 +866,7 @@ static tp_json_t *link_resource(tp_req_t *req, const tp_rows_t *rows, int i)
                          tp_row(rows, i, "workspace_id"));
     tp_jsonapi_relate_to(p, l, "registry-module", "registry-modules",
                          tp_row(rows, i, "module_id"));
+    sub_permissions(req, l);
     return l;
 }
 

@@ -13,7 +13,7 @@ use File::Find ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 226;
+plan tests => 229;
 
 my $MODS = '/api/terrapod/v1/registry-modules';
 my $PRIV = "$MODS/private/default";
@@ -311,6 +311,11 @@ $r = api(GET => "$PRIV/network/aws/versions", token => $reader);
 is $r->code, 200, 'versions list';
 is join(',', map { $_->{attributes}{version} } @{ json_of($r)->{data} }),
    '1.10.0,1.1.0,1.0.0,1.0.0-rc.10,1.0.0-rc.9', 'in precedence order';
+ok !json_of($r)->{data}[0]{attributes}{permissions}{'can-destroy'},
+   'a reader may not delete versions';
+$r = api(GET => "$PRIV/network/aws/versions", token => $radm);
+ok json_of($r)->{data}[0]{attributes}{permissions}{'can-destroy'},
+   'a registry admin may';
 $r = api(GET => "$PRIV/network/aws/versions/1.0.0", token => $reader);
 is $r->code, 200, 'one version';
 is $r->code == 200 && json_of($r)->{data}{attributes}{readme}, $readme,
@@ -394,6 +399,7 @@ my $link = json_of($r)->{data};
 is $link->{type}, 'module-workspace-links', 'a link';
 is $link->{attributes}{'workspace-name'}, 'regmod-ws', 'naming its workspace';
 is $link->{relationships}{workspace}{data}{id}, $ws, 'related to it';
+ok $link->{attributes}{permissions}{'can-destroy'}, 'which its creator may remove';
 is_error(api(POST => $links, token => $admin, body => link_body($ws)), 409,
          'linked twice');
 is api(POST => $links, token => $admin, body => link_body($bare_ws))->code,
