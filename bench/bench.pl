@@ -5,8 +5,9 @@
 # reads at scale with their query plans, the web UI's first load and
 # its workspaces list at scale in Chromium, and VCS-driven runs (a webhook
 # to a queued run, a poll cycle with nothing new) against a fake GitHub,
-# the drift task at scale, and a notification fan-out to 100 receivers.
-# Prints the results and writes
+# the drift task at scale, a notification fan-out to 100 receivers, and
+# terraform init of registry modules against the same modules as local
+# paths. Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -581,6 +582,21 @@ sub busy_time {
     return $busy;
 }
 
+# Where the slower of two timings (medians in s) spends its extra time:
+# the server's share ($server s serving $requests requests per $per, from
+# the access log) and the rest.
+sub extra_time {
+    my ($what, $per, $slow, $base, $requests, $server) = @_;
+    my $extra = $slow - $base;
+    table(['measure', 'ms'],
+          ["extra time of $what", fmt($extra * 1000, 1)],
+          ["requests per $per", $requests],
+          ['server time', fmt($server * 1000, 1)],
+          ['the rest: the CLI, TLS and the loopback between requests',
+           fmt(($extra - $server) * 1000, 1)],
+          ['ratio if the server answered in no time', fmt(($slow - $server) / $base)]);
+}
+
 sub init_dir {
     my ($head) = @_;
     my $dir = workdir();
@@ -628,15 +644,7 @@ sub cli {
              . 'server time is when Apache was serving at least one of the apply\'s '
              . 'requests, from the access log):');
     say_line('');
-    my $extra = median(@c) - median(@l);
-    table(['measure', 'ms'],
-          ['extra time of a cloud {} apply', fmt($extra * 1000, 1)],
-          ["requests per apply", median(@count)],
-          ['server time', fmt($server * 1000, 1)],
-          ['the rest: the CLI, TLS and the loopback between requests',
-           fmt(($extra - $server) * 1000, 1)],
-          ['ratio if the server answered in no time',
-           fmt((median(@c) - $server) / median(@l))]);
+    extra_time('a cloud {} apply', 'apply', median(@c), median(@l), median(@count), $server);
     $summary{'cloud/local apply median'} = [fmt($ratio), '<= 1.2', verdict($ratio <= 1.2)];
 }
 
@@ -1178,10 +1186,91 @@ sub notification_fan_out {
         [fmt($secs, 1), "<= $retry, all delivered once", verdict($ok && $tries == 1)];
 }
 
+# ---- 10. the module registry: terraform init, registry modules vs local paths ----
+
+my $BENCH_MODULES = 20;
+
+# A module's main.tf: an input and an output, nothing to download.
+sub module_tf {
+    my ($i) = @_;
+    return qq{variable "name" {\n  type    = string\n  default = "m$i"\n}\n}
+         . qq{output "name" {\n  value = var.name\n}\n};
+}
+
+# Seconds of one terraform init in $dir from nothing installed.
+sub timed_init {
+    my ($dir) = @_;
+    system('rm', '-rf', "$dir/.terraform", "$dir/.terraform.lock.hcl") == 0 or die "rm failed\n";
+    my $t0 = time;
+    my ($rc, $out) = terraform($dir, 'init', '-input=false');
+    die "terraform init in $dir: $out" if $rc;
+    return time - $t0;
+}
+
+sub registry_modules {
+    # a registry host needs a dot: the instance's certificate names 127.0.0.1 too
+    (my $host = $e->{TERRAPOD_HOST}) =~ s/^localhost:/127.0.0.1:/;
+    my $rc_dir = workdir();
+    write_file("$rc_dir/terraformrc",
+               qq{credentials "$host" {\n  token = "$e->{TERRAPOD_TOKEN}"\n}\n});
+    local $TP::E2E::cli_config = "$rc_dir/terraformrc";
+    my $local = workdir();
+    my $registry = workdir();
+    my ($local_tf, $registry_tf) = ('', '');
+    for my $i (1 .. $BENCH_MODULES) {
+        my $src = "$local/modules/m$i";
+        system('mkdir', '-p', $src) == 0 or die "mkdir failed\n";
+        write_file("$src/main.tf", module_tf($i));
+        my ($res) = api(POST => '/api/terrapod/v1/registry-modules', body => {data => {
+            type => 'registry-modules',
+            attributes => {name => "bench-m$i", provider => 'tf', 'registry-name' => 'private'}}});
+        must(201, $res, "creating module bench-m$i");
+        my $tgz = targz('main.tf' => module_tf($i));
+        ($res) = api(PUT => "/api/terrapod/v1/registry-modules/private/default/bench-m$i/tf"
+                            . "/versions/1.0.0/upload", raw => $tgz);
+        must(201, $res, "publishing bench-m$i");
+        $local_tf .= qq{module "m$i" {\n  source = "./modules/m$i"\n}\n};
+        $registry_tf .= qq(module "m$i" {\n  source  = "$host/default/bench-m$i/tf"\n)
+                      . qq(  version = "~> 1.0"\n}\n);
+    }
+    write_file("$local/main.tf", $local_tf);
+    write_file("$registry/main.tf", $registry_tf);
+    # one warm-up each, then alternating
+    timed_init($local);
+    timed_init($registry);
+    my (@l, @r, @served, @count);
+    for (1 .. 5) {
+        push @l, timed_init($local);
+        my $t0 = time;
+        push @r, timed_init($registry);
+        my @reqs = logged_requests($t0, time);
+        push @served, busy_time(@reqs);
+        push @count, scalar @reqs;
+    }
+    my $ratio = median(@r) / median(@l);
+    my $server = median(@served);
+    say_line("## 10. terraform init of $BENCH_MODULES modules: registry vs local paths "
+             . '(5 runs each, alternating, after one warm-up each)');
+    say_line('');
+    say_line('Each registry module costs terraform a versions request, a download request '
+             . 'and a HEAD and a GET of the signed archive URL.');
+    say_line('');
+    table(['source', 'median s', 'runs s', 'ratio', 'target'],
+          ['local paths', fmt(median(@l)), join(' ', map { fmt($_) } @l), '1.00', ''],
+          ['registry (~> 1.0)', fmt(median(@r)), join(' ', map { fmt($_) } @r), fmt($ratio),
+           '<= 1.5: ' . verdict($ratio <= 1.5)]);
+    say_line('Where the registry init spends its extra time (medians; server time is when '
+             . 'Apache was serving at least one of its requests, from the access log):');
+    say_line('');
+    extra_time('the registry init', 'init', median(@r), median(@l), median(@count), $server);
+    $summary{"registry/local init of $BENCH_MODULES modules"} = [fmt($ratio), '<= 1.5',
+                                                                 verdict($ratio <= 1.5)];
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
 my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui,
-                \&vcs, \&drift, \&notification_fan_out);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9';
+                \&vcs, \&drift, \&notification_fan_out, \&registry_modules);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9 10';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

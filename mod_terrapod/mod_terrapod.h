@@ -160,7 +160,8 @@ struct tp_req {
     const char *actor;     /* who authenticated, for the audit log */
     const char *answer;    /* the JSON of a 200 answer, for the read cache */
     /* a run's runner token on a remote_state route: the run's workspace,
-     * which reads what other workspaces share with it */
+     * which reads what other workspaces share with it (on a registry_read
+     * route too, where it only counts the request as a runner's) */
     const char *reader_ws;
 };
 
@@ -528,6 +529,23 @@ tp_err_t *tp_api_health(tp_req_t *req);
 tp_err_t *tp_api_ready(tp_req_t *req);
 tp_err_t *tp_api_metrics(tp_req_t *req);
 tp_err_t *tp_api_discovery(tp_req_t *req);
+tp_err_t *tp_api_registry_module_list(tp_req_t *req);
+tp_err_t *tp_api_registry_module_create(tp_req_t *req);
+tp_err_t *tp_api_registry_module_show(tp_req_t *req);
+tp_err_t *tp_api_registry_module_update(tp_req_t *req);
+tp_err_t *tp_api_registry_module_delete(tp_req_t *req);
+tp_err_t *tp_api_registry_module_versions(tp_req_t *req);
+tp_err_t *tp_api_registry_module_version_show(tp_req_t *req);
+tp_err_t *tp_api_registry_module_upload(tp_req_t *req);
+tp_err_t *tp_api_registry_module_version_create(tp_req_t *req);
+tp_err_t *tp_api_registry_module_upload_link(tp_req_t *req);
+tp_err_t *tp_api_registry_module_version_delete(tp_req_t *req);
+tp_err_t *tp_api_registry_module_links(tp_req_t *req);
+tp_err_t *tp_api_registry_module_link_create(tp_req_t *req);
+tp_err_t *tp_api_registry_module_link_delete(tp_req_t *req);
+tp_err_t *tp_api_modules_v1_versions(tp_req_t *req);
+tp_err_t *tp_api_modules_v1_download(tp_req_t *req);
+tp_err_t *tp_api_module_archive(tp_req_t *req);
 tp_err_t *tp_api_openapi(tp_req_t *req);
 tp_err_t *tp_api_ping(tp_req_t *req);
 tp_err_t *tp_api_account_details(tp_req_t *req);

@@ -922,39 +922,86 @@ static tp_err_t *authenticate_runner(tp_req_t *req)
     return NULL;
 }
 
-static const tp_stmt_t SQL_READER_RUN = {"reader_run",
-    "SELECT workspace_id, status IN ('planning', 'applying') AS running"
-    "  FROM runs WHERE id = %s"};
-
-/* A run's runner token on a remote_state route (raw: "runtok:RUN:..."):
- * the caller is the run's workspace, holding no roles, while a phase of
- * the run is running; tp_remote_state_admit decides each workspace. */
-static tp_err_t *authenticate_state_reader(tp_req_t *req, const char *raw)
+/* A run's runner token (raw: "runtok:RUN:...") admitted, and the row
+ * stmt (taking the run's id, giving its workspace_id) finds for its run:
+ * a 401 saying the run `why` when there is none. The request is then the
+ * run's: its workspace and its actor. */
+static tp_err_t *admit_run_reader(tp_req_t *req, const char *raw,
+                                  const tp_stmt_t *stmt, const char *why,
+                                  tp_rows_t **rows)
 {
     apr_pool_t *p = req->r->pool;
     const char *run_id = apr_pstrndup(p, raw + 7, strcspn(raw + 7, ":"));
-    tp_principal_t *who;
-    tp_rows_t *rows;
     tp_db_t *db;
     tp_err_t *err;
 
     if ((err = tp_req_db(req, &db)) != NULL
         || (err = tp_runner_admit(db, p, &req->conf->hmac, raw, run_id,
                                   apr_time_now())) != NULL
-        || (err = tp_db_exec(db, p, &SQL_READER_RUN, &rows,
-                             TP_DB_ARGS(run_id))) != NULL) {
+        || (err = tp_db_exec(db, p, stmt, rows, TP_DB_ARGS(run_id)))
+           != NULL) {
         return err;
     }
-    if (rows->nrows == 0 || !tp_row_bool(rows, 0, "running")) {
-        return tp_err(p, 401, "run %s is not planning or applying: its "
-                      "runner token reads no state", run_id);
+    if ((*rows)->nrows == 0) {
+        return tp_err(p, 401, "run %s %s", run_id, why);
+    }
+    req->reader_ws = tp_row(*rows, 0, "workspace_id");
+    req->actor = apr_pstrcat(p, "runner:", run_id, NULL);
+    return NULL;
+}
+
+static const tp_stmt_t SQL_READER_RUN = {"reader_run",
+    "SELECT workspace_id FROM runs"
+    " WHERE id = %s AND status IN ('planning', 'applying')"};
+
+/* A run's runner token on a remote_state route: the caller is the run's
+ * workspace, holding no roles, while a phase of the run is running;
+ * tp_remote_state_admit decides each workspace. */
+static tp_err_t *authenticate_state_reader(tp_req_t *req, const char *raw)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_principal_t *who;
+    tp_rows_t *rows;
+    tp_err_t *err = admit_run_reader(req, raw, &SQL_READER_RUN,
+                                     "is not planning or applying: its "
+                                     "runner token reads no state", &rows);
+
+    if (err) {
+        return err;
     }
     who = apr_pcalloc(p, sizeof(*who));
-    who->user_id = run_id;      /* its own read cache answers and budget */
+    /* its own read cache answers and budget */
+    who->user_id = req->actor + strlen("runner:");
     who->grants.roles = apr_array_make(p, 0, sizeof(tp_role_t));
     req->who = who;
-    req->reader_ws = tp_row(rows, 0, "workspace_id");
-    req->actor = apr_pstrcat(p, "runner:", run_id, NULL);
+    return NULL;
+}
+
+/* The person a run acts for when terraform init reads the registry: who
+ * created it or, for a run the server made (VCS, drift, triggers, module
+ * impact), its workspace's owner; while a phase of the run is running. */
+static const tp_stmt_t SQL_RUN_PRINCIPAL = {"run_principal",
+    "SELECT" TP_PRINCIPAL_COLUMNS ", ru.workspace_id"
+    " FROM runs ru JOIN workspaces w ON w.id = ru.workspace_id"
+    " JOIN users u ON u.email = COALESCE(ru.created_by, w.owner_email)"
+    " WHERE ru.id = %s AND ru.status IN ('planning', 'applying')"
+    " AND u.is_active"};
+
+/* A run's runner token on a registry_read route: the caller is the
+ * person the run is for, with that person's roles. */
+static tp_err_t *authenticate_registry_reader(tp_req_t *req, const char *raw)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = admit_run_reader(req, raw, &SQL_RUN_PRINCIPAL,
+                                     "is not planning or applying, or the "
+                                     "person it runs for is no longer an "
+                                     "active user: its runner token reads "
+                                     "no registry", &rows);
+
+    if (err) {
+        return err;
+    }
+    req->who = tp_principal_from_row(req->r->pool, rows);
     return NULL;
 }
 
@@ -983,6 +1030,10 @@ static tp_err_t *authenticate(tp_req_t *req)
     raw = tp_bearer(apr_table_get(req->r->headers_in, "Authorization"));
     if (req->route->remote_state && raw && strncmp(raw, "runtok:", 7) == 0) {
         return authenticate_state_reader(req, raw);
+    }
+    if (req->route->registry_read && raw
+        && strncmp(raw, "runtok:", 7) == 0) {
+        return authenticate_registry_reader(req, raw);
     }
     if ((err = authenticate_user(req)) != NULL) {
         return err;

@@ -39,13 +39,23 @@
 /* a run's runner token may call it too, for terraform_remote_state:
  * what another workspace shares decides (tp_remote_state_admit) */
 #define SHARED     .remote_state = 1
+/* a running run's runner token may call it too: terraform init reading
+ * the registry, as the person the run is for */
+#define RUNREAD    .registry_read = 1
 #define HELD       .stream = 1
 #define WSSTREAM   READ, .stream = 1
 #define POOLSTREAM POOLRD, .stream = 1
+/* level a handler demands on its registry module */
+#define REGRD  NULL, TP_LEVEL_READ, 0, 0, TP_AXIS_REGISTRY
+#define REGWR  NULL, TP_LEVEL_WRITE, 0, 0, TP_AXIS_REGISTRY
+#define REGADM NULL, TP_LEVEL_ADMIN, 0, 0, TP_AXIS_REGISTRY
 
 #define V2 "/api/v2"
 #define NATIVE "/api/terrapod/v1"
 #define ORG_WS V2 "/organizations/{org}/workspaces"
+#define REGMOD NATIVE "/registry-modules/private/default/{name}/{provider}"
+#define ORG_REGMOD V2 "/organizations/{org}/registry-modules"
+#define TFE_REGMOD ORG_REGMOD "/private/default/{name}/{provider}"
 
 const tp_route_t tp_routes[] = {
     /* probes and protocol discovery */
@@ -592,6 +602,73 @@ const tp_route_t tp_routes[] = {
     {"POST", NATIVE "/autodiscovery-rules/{id}/scan", ADMIN,
      tp_api_autodiscovery_rule_scan,
      .summary = "Create the workspaces of an autodiscovery rule now"},
+
+    /* the private module registry: modules.v1 for terraform (the
+     * archive by signed URL: terraform sends no token there), the
+     * management API, and TFE's paths for go-tfe and the tfe provider */
+    {"GET", V2 "/registry/modules/default/{name}/{provider}/versions", USER,
+     tp_api_modules_v1_versions, RUNREAD,
+     .summary = "modules.v1: list a module's versions"},
+    {"GET", V2 "/registry/modules/default/{name}/{provider}/{version}/download",
+     USER, tp_api_modules_v1_download, RUNREAD,
+     .summary = "modules.v1: where to download a module version"},
+    {"GET", NATIVE "/registry/modules/default/{name}/{provider}/versions",
+     USER, tp_api_modules_v1_versions, RUNREAD,
+     .summary = "modules.v1: list a module's versions"},
+    {"GET", NATIVE "/registry/modules/default/{name}/{provider}/{version}"
+     "/download", USER, tp_api_modules_v1_download, RUNREAD,
+     .summary = "modules.v1: where to download a module version"},
+    {"GET", NATIVE "/registry-archives/modules/{id}/{cap}/module.tar.gz", CAP,
+     tp_api_module_archive, "module-archive",
+     .summary = "Download a module version's archive (signed URL)"},
+    {"GET", NATIVE "/registry-modules", USER, tp_api_registry_module_list,
+     .summary = "List registry modules"},
+    {"POST", NATIVE "/registry-modules", USER, tp_api_registry_module_create,
+     .summary = "Create a registry module"},
+    {"GET", REGMOD, USER, tp_api_registry_module_show, REGRD,
+     .summary = "Show a registry module"},
+    {"PATCH", REGMOD, USER, tp_api_registry_module_update, REGADM,
+     .summary = "Update a registry module's description and labels"},
+    {"DELETE", REGMOD, USER, tp_api_registry_module_delete, REGADM,
+     .summary = "Delete a registry module and its versions"},
+    {"GET", REGMOD "/versions", USER, tp_api_registry_module_versions, REGRD,
+     .summary = "List a module's versions with their interface"},
+    {"GET", REGMOD "/versions/{version}", USER,
+     tp_api_registry_module_version_show, REGRD,
+     .summary = "Show a module version: interface and README"},
+    {"PUT", REGMOD "/versions/{version}/upload", USER,
+     tp_api_registry_module_upload, REGWR,
+     .summary = "Publish a module version (streamed gzip tarball)"},
+    {"DELETE", REGMOD "/versions/{version}", USER,
+     tp_api_registry_module_version_delete, REGADM,
+     .summary = "Delete a module version"},
+    {"GET", REGMOD "/workspace-links", USER, tp_api_registry_module_links,
+     REGRD, .summary = "List the workspaces linked to a module"},
+    {"POST", REGMOD "/workspace-links", USER,
+     tp_api_registry_module_link_create, REGADM,
+     .summary = "Link a workspace to a module"},
+    {"DELETE", REGMOD "/workspace-links/{link_id}", USER,
+     tp_api_registry_module_link_delete, REGADM,
+     .summary = "Unlink a workspace from a module"},
+    {"GET", ORG_REGMOD, USER, tp_api_registry_module_list,
+     .summary = "List registry modules"},
+    {"POST", ORG_REGMOD, USER, tp_api_registry_module_create,
+     .summary = "Create a registry module"},
+    {"GET", TFE_REGMOD, USER, tp_api_registry_module_show, REGRD,
+     .summary = "Show a registry module"},
+    {"PATCH", TFE_REGMOD, USER, tp_api_registry_module_update, REGADM,
+     .summary = "Update a registry module"},
+    {"DELETE", TFE_REGMOD, USER, tp_api_registry_module_delete, REGADM,
+     .summary = "Delete a registry module and its versions"},
+    {"POST", TFE_REGMOD "/versions", USER,
+     tp_api_registry_module_version_create, REGWR,
+     .summary = "Create a module version: its upload link (TFE)"},
+    {"PUT", NATIVE "/registry-module-uploads/{id}/{cap}", CAP,
+     tp_api_registry_module_upload_link, "module-upload",
+     .summary = "Upload a module version's tarball (signed URL)"},
+    {"DELETE", TFE_REGMOD "/{version}", USER,
+     tp_api_registry_module_version_delete, REGADM,
+     .summary = "Delete a module version"},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,

@@ -33,6 +33,7 @@ typedef struct scan {
     apr_array_header_t *read;   /* files into memory when not NULL */
     apr_hash_t *seen;       /* path -> its index in read */
     apr_size_t keep;        /* largest file held in memory */
+    tp_archive_wanted_fn *wanted;   /* the files read; NULL: all */
     tp_archive_file_t *cur; /* the file being read */
     apr_size_t cap;         /* bytes allocated for its data */
     apr_sha1_ctx_t sha1;
@@ -631,7 +632,8 @@ static tp_err_t *check_entry(scan_t *s, struct archive_entry *e)
     if (s->out) {
         return copy_entry(s, e, name, norm);
     }
-    if (s->read && archive_entry_filetype(e) == AE_IFREG) {
+    if (s->read && archive_entry_filetype(e) == AE_IFREG
+        && (!s->wanted || s->wanted(norm))) {
         return read_file(s, e, name, norm);
     }
     return read_data(s, name, -1);
@@ -737,6 +739,15 @@ tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
                           apr_array_header_t **files,
                           tp_archive_info_t *info)
 {
+    return tp_archive_read_some(p, path, limits, keep, NULL, files, info);
+}
+
+tp_err_t *tp_archive_read_some(apr_pool_t *p, const char *path,
+                               const tp_archive_limits_t *limits,
+                               apr_size_t keep, tp_archive_wanted_fn *wanted,
+                               apr_array_header_t **files,
+                               tp_archive_info_t *info)
+{
     scan_t s;
     tp_err_t *err;
 
@@ -744,6 +755,7 @@ tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
     s.read = apr_array_make(p, 16, sizeof(tp_archive_file_t));
     s.seen = apr_hash_make(p);
     s.keep = keep;
+    s.wanted = wanted;
     s.over_total = 413;
     if ((err = walk(&s, p, path, limits, info)) != NULL) {
         return err;

@@ -61,6 +61,18 @@ tp_err_t *tp_archive_read(apr_pool_t *p, const char *path,
                           apr_array_header_t **files,
                           tp_archive_info_t *info);
 
+/* Whether a regular file (its normalised path) is to be read. */
+typedef int tp_archive_wanted_fn(const char *path);
+
+/* tp_archive_read of the files wanted accepts only: the others are
+ * checked and counted as ever, but neither held nor listed, so what is
+ * held in memory is bounded by the files wanted. */
+tp_err_t *tp_archive_read_some(apr_pool_t *p, const char *path,
+                               const tp_archive_limits_t *limits,
+                               apr_size_t keep, tp_archive_wanted_fn *wanted,
+                               apr_array_header_t **files,
+                               tp_archive_info_t *info);
+
 /* Writes the regular files named in files (const char *, relative to
  * root_dir) as a gzip-compressed tar at out_path, the form the functions
  * above accept: modes 0644 or 0755, no owners. A file that is no longer a

@@ -52,6 +52,9 @@ typedef struct tp_route {
      * another workspace's state (terraform_remote_state), allowed per
      * workspace by what it shares (tp_remote_state_admit) */
     int remote_state;
+    /* a USER route a running run's runner token may call too: terraform
+     * init reading the registry, as the person the run is for */
+    int registry_read;
     /* one line on what the route does, for the API's descriptions; rows
      * set it by name (.summary), and a row without one is still served
      * and described */

@@ -11,6 +11,8 @@
 #include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
 #include "tp_storage.h"
+
+#define COPY_BLOCK 65536       /* bytes copied at a time */
 #include "tp_crypto.h"
 
 /* An upload is staged in buffers of STAGE bytes. Once it outgrows one, a
@@ -497,6 +499,43 @@ tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
         || (err = tp_upload_commit(up)) != NULL) {
         return err;
     }
+    return NULL;
+}
+
+tp_err_t *tp_storage_put_file(const tp_storage_t *st, apr_pool_t *p,
+                              const char *key, const char *path,
+                              apr_off_t max, apr_off_t *size)
+{
+    char *buf = apr_palloc(p, COPY_BLOCK);
+    apr_size_t n = COPY_BLOCK;
+    tp_upload_t *up;
+    apr_file_t *f;
+    apr_status_t rv;
+    tp_err_t *err;
+
+    if ((err = tp_storage_begin(st, p, key, max, &up)) != NULL) {
+        return err;
+    }
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p))
+        != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "cannot read the file to store",
+                               apr_psprintf(p, "open %s", path));
+    }
+    while ((rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
+        if ((err = tp_upload_write(up, buf, n)) != NULL) {
+            return err;
+        }
+        n = COPY_BLOCK;
+    }
+    apr_file_close(f);
+    if (!APR_STATUS_IS_EOF(rv)) {
+        return tp_err_internal(p, 500, "cannot read the file to store",
+                               apr_psprintf(p, "read %s", path));
+    }
+    if ((err = tp_upload_commit(up)) != NULL) {
+        return err;
+    }
+    *size = tp_upload_size(up);
     return NULL;
 }
 

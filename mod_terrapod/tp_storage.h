@@ -72,6 +72,12 @@ tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
 tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len);
 
+/* Copies the file at path (at most max bytes: 413) into key, with the
+ * same atomic commit; *size is its size. */
+tp_err_t *tp_storage_put_file(const tp_storage_t *st, apr_pool_t *p,
+                              const char *key, const char *path,
+                              apr_off_t max, apr_off_t *size);
+
 /* Appends buf to key (created when absent) in one O_APPEND write, so
  * concurrent appends never interleave within a chunk. */
 tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,

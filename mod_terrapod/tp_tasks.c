@@ -13,6 +13,7 @@
 #include "tp_run_triggers.h"
 #include "tp_drift_check.h"
 #include "tp_retention.h"
+#include "tp_module_vcs.h"
 
 const tp_task_t tp_tasks[] = {
     {"purge-expired-tokens", 300, "7310001", tp_auth_purge_expired},
@@ -30,6 +31,8 @@ const tp_task_t tp_tasks[] = {
     {TP_DRIFT_TASK, TP_DRIFT_INTERVAL, "7310032", NULL, tp_drift_check},
     {TP_RETENTION_TASK, TP_RETENTION_INTERVAL, "7310035", NULL,
      tp_retention_task},
+    {TP_MODULE_VCS_TASK, TP_MODULE_VCS_INTERVAL, "7310036", NULL,
+     tp_module_vcs_poll},
     {NULL, 0, NULL, NULL}
 };
 

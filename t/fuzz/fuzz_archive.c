@@ -1,8 +1,9 @@
 /* The configuration tarball validator: any uploaded bytes are refused
  * with a 4xx naming why, or accepted within the limits; the in-memory
- * reader the diff uses agrees with the validator; stripping a provider's
- * top directory refuses at least what the validator refuses, and what it
- * writes the validator accepts. */
+ * reader the diff uses agrees with the validator, and so does reading
+ * some files only (the registry's), which lists no others; stripping a
+ * provider's top directory refuses at least what the validator refuses,
+ * and what it writes the validator accepts. */
 #include <unistd.h>
 #include "fuzz.h"
 #include "tp_archive.h"
@@ -32,13 +33,20 @@ static void cleanup(void)
     }
 }
 
+static int at_root(const char *path)
+{
+    return strchr(path, '/') == NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const tp_archive_limits_t limits = {64 * 1024, 256 * 1024, 64};
     apr_pool_t *p;
     tp_archive_info_t info = {0, 0}, rinfo = {0, 0}, sinfo = {0, 0};
     tp_archive_info_t again = {0, 0};
-    apr_array_header_t *files = NULL;
+    tp_archive_info_t sominfo = {0, 0};
+    apr_array_header_t *files = NULL, *some = NULL;
+    int i;
     tp_err_t *verr, *rerr, *serr;
 
     if (fd < 0) {
@@ -55,6 +63,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     rerr = tp_archive_read(p, path, &limits, 1024, &files, &rinfo);
     FUZZ_ASSERT(!verr == !rerr);
     FUZZ_ASSERT(rerr || files->nelts <= info.files);
+    /* reading some files checks as much and lists only those */
+    rerr = tp_archive_read_some(p, path, &limits, 1024, at_root, &some,
+                                &sominfo);
+    FUZZ_ASSERT(!verr == !rerr);
+    FUZZ_ASSERT(rerr || (some->nelts <= files->nelts
+                         && sominfo.files == rinfo.files));
+    for (i = 0; !rerr && i < some->nelts; i++) {
+        FUZZ_ASSERT(at_root(APR_ARRAY_IDX(some, i, tp_archive_file_t).path));
+    }
     serr = tp_archive_strip(p, path, stripped, &limits, &sinfo);
     FUZZ_ASSERT(!serr || (serr->status >= 400 && serr->status < 500));
     FUZZ_ASSERT(!verr || serr);

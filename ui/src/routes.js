@@ -12,6 +12,8 @@ import { WorkspaceStatePage } from './pages/workspace-state.js';
 import { WorkspaceConfigurationsPage } from './pages/workspace-configurations.js';
 import { WorkspaceSettingsPage } from './pages/workspace-settings.js';
 import { RunPage } from './pages/run.js';
+import { RegistryModulesPage } from './pages/registry-modules.js';
+import { RegistryModulePage } from './pages/registry-module.js';
 import { AgentPoolsPage } from './pages/admin-agent-pools.js';
 import { AgentPoolPage } from './pages/admin-agent-pool.js';
 import { VariableSetsPage } from './pages/admin-variable-sets.js';
@@ -57,6 +59,9 @@ export const routes = [
     { pattern: '/app/:org/workspaces/:name/settings', page: WorkspaceSettingsPage, title: 'Settings' },
     // the address terraform prints for a run ("To view this run in a browser")
     { pattern: '/app/:org/:name/runs/:run', page: RunPage, title: 'Run' },
+    { pattern: '/app/:org/registry/modules', page: RegistryModulesPage, title: 'Modules',
+      nav: { label: 'Modules', group: 'main' } },
+    { pattern: '/app/:org/registry/modules/:name/:provider', page: RegistryModulePage, title: 'Module' },
     { pattern: '/app/admin/agent-pools', page: AgentPoolsPage, title: 'Agent pools',
       nav: { label: 'Agent pools', group: 'admin', admin: true } },
     { pattern: '/app/admin/agent-pools/:id', page: AgentPoolPage, title: 'Agent pool' },

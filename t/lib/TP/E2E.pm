@@ -10,7 +10,7 @@ use File::Temp ();
 use LWP::UserAgent ();
 use JSON::PP ();
 
-our @EXPORT = qw(instance terraform workdir cloud_config api error_log
+our @EXPORT = qw(instance terraform workdir cloud_config api error_log targz
                  wait_until free_port tp_instance write_file admin_cmd kill_listener
                  status_of upload_config queue_run psql_cmd psql
                  config_test config_refuses restart_httpd agent_workspace
@@ -107,6 +107,21 @@ sub api {
         $res = $ua->request($req);
     }
     return ($res, eval { $json->decode($res->content) });
+}
+
+# The gzip tarball of files (path => content), as a module or configuration
+# is packed.
+sub targz {
+    my (%files) = @_;
+    my $dir = workdir();
+    for my $path (sort keys %files) {
+        system('mkdir', '-p', ($dir . '/' . $path) =~ s{/[^/]*$}{}r) == 0
+            or die "mkdir failed\n";
+        write_file("$dir/$path", $files{$path});
+    }
+    my $tgz = qx{tar -czf - -C '$dir' .};
+    die "tar failed\n" if $?;
+    return $tgz;
 }
 
 sub write_file {

@@ -41,3 +41,11 @@ export function vcsConnectionPath(id) {
 export function rulePath(id) {
     return `/app/admin/autodiscovery-rules/${encodeURIComponent(id)}`;
 }
+
+/**
+ * @param {string} name registry module name
+ * @param {string} provider its provider
+ */
+export function modulePath(name, provider) {
+    return `/app/${ORG}/registry/modules/${encodeURIComponent(name)}/${encodeURIComponent(provider)}`;
+}
