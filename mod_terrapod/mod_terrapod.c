@@ -129,6 +129,8 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->smtp_password = MERGE(smtp_password);
     c->smtp_require_tls = MERGE_INT(smtp_require_tls);
     c->notify_retry = MERGE_INT(notify_retry);
+    c->registry_host = MERGE(registry_host);
+    c->registry_url = MERGE(registry_url);
     return c;
 }
 
@@ -278,6 +280,34 @@ static const char *add_outbound_allow(cmd_parms *cmd, void *dc,
         c->outbound_allow = apr_array_make(cmd->pool, 2, sizeof(cidr));
     }
     APR_ARRAY_PUSH(c->outbound_allow, tp_cidr_t) = cidr;
+    return NULL;
+}
+
+/* TerrapodRegistryUpstream HOST [URL]: the registry the provider mirror
+ * caches, by the hostname provider sources name it with, and where its
+ * discovery document is read when not at https://HOST. */
+static const char *set_registry_upstream(cmd_parms *cmd, void *dc,
+                                         const char *host, const char *url)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    tp_outbound_target_t t;
+    tp_err_t *err;
+
+    (void)dc;
+    if (!*host || strpbrk(host, "/ :@")) {
+        return apr_pstrcat(cmd->pool, "TerrapodRegistryUpstream: not a "
+                           "hostname: ", host, NULL);
+    }
+    url = url ? url : apr_pstrcat(cmd->pool, "https://", host, NULL);
+    if ((err = tp_outbound_url(cmd->pool, url, "http,https", &t)) != NULL) {
+        return apr_pstrcat(cmd->pool, "TerrapodRegistryUpstream ", url, " ",
+                           err->detail, NULL);
+    }
+    c->registry_host = apr_pstrdup(cmd->pool, host);
+    /* its paths are appended to it */
+    c->registry_url = apr_pstrndup(cmd->pool, url,
+                                   strlen(url) - (url[strlen(url) - 1]
+                                                  == '/'));
     return NULL;
 }
 
@@ -812,6 +842,10 @@ static const command_rec tp_cmds[] = {
                     RSRC_CONF, "Addresses or CIDR blocks notifications may "
                     "reach although they are loopback, private, link-local "
                     "or metadata addresses"),
+    AP_INIT_TAKE12("TerrapodRegistryUpstream", set_registry_upstream, NULL,
+                   RSRC_CONF, "The registry the provider mirror caches: its "
+                   "hostname, and the URL its discovery document is read at "
+                   "when not https://HOST"),
     AP_INIT_TAKE1("TerrapodSMTPURL", set_smtp_url, OFF(smtp_url), RSRC_CONF,
                   "Mail server of email notifications: smtp://host:port or "
                   "smtps://host:port"),

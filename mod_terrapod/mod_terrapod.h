@@ -133,6 +133,11 @@ typedef struct tp_srv_conf {
     const char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
     int smtp_require_tls;               /* -1: inherit */
     int notify_retry;
+    /* the provider network mirror: the upstream registry's hostname and
+     * where its discovery document is read (NULL: registry.terraform.io,
+     * over https) */
+    const char *registry_host;
+    const char *registry_url;
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -167,6 +172,9 @@ struct tp_vcs_env;
 void tp_vcs_env_from(const tp_srv_conf_t *conf, struct tp_vcs_env *env);
 struct tp_notify_env;
 void tp_notify_env_from(const tp_srv_conf_t *conf, struct tp_notify_env *env);
+/* What the provider mirror needs of it (api/provider_mirror.c). */
+struct tp_mirror_env;
+void tp_mirror_env_from(const tp_srv_conf_t *conf, struct tp_mirror_env *env);
 
 /* The route table (mod_terrapod_routes.c). */
 extern const tp_route_t tp_routes[];
@@ -690,6 +698,8 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
+tp_err_t *tp_api_mirror_provider(tp_req_t *req);
+tp_err_t *tp_api_mirror_archive(tp_req_t *req);
 tp_err_t *tp_api_audit_log_list(tp_req_t *req);
 tp_err_t *tp_api_workspace_events(tp_req_t *req);
 tp_err_t *tp_api_workspaces_events(tp_req_t *req);

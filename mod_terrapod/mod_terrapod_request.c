@@ -37,7 +37,7 @@ static tp_cache_t *read_cache;
 /* Prefixes this module answers for; everything else stays with httpd. */
 static const char *const api_prefixes[] = {
     "/api/", "/oauth/", "/health", "/ready", "/.well-known/terraform.json",
-    "/metrics", NULL
+    "/metrics", "/v1/providers/", NULL
 };
 
 int tp_is_api_path(const char *path)

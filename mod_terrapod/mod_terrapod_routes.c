@@ -39,6 +39,9 @@
 /* a run's runner token may call it too, for terraform_remote_state:
  * what another workspace shares decides (tp_remote_state_admit) */
 #define SHARED     .remote_state = 1
+/* a run's runner token may call it too, as the run's workspace holding
+ * no roles: terraform init installing providers in agent runs */
+#define MIRRORED   .remote_state = 1
 #define HELD       .stream = 1
 #define WSSTREAM   READ, .stream = 1
 #define POOLSTREAM POOLRD, .stream = 1
@@ -592,6 +595,17 @@ const tp_route_t tp_routes[] = {
     {"POST", NATIVE "/autodiscovery-rules/{id}/scan", ADMIN,
      tp_api_autodiscovery_rule_scan,
      .summary = "Create the workspaces of an autodiscovery rule now"},
+
+    /* the provider network mirror (provider_installation network_mirror):
+     * a run's runner token reads it too, for terraform init in agent
+     * runs; the archives it names are signed URLs, as terraform sends no
+     * token there */
+    {"GET", "/v1/providers/{hostname}/{namespace}/{type}/{file}", USER,
+     tp_api_mirror_provider, MIRRORED,
+     .summary = "Network mirror: index.json or VERSION.json of a provider"},
+    {"GET", NATIVE "/provider-mirror/archives/{id}/{filename}", CAP,
+     tp_api_mirror_archive, "mirror-archive",
+     .summary = "Download a mirrored provider archive (signed URL)"},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,

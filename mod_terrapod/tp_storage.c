@@ -20,6 +20,8 @@
 #define STAGE (256 * 1024)
 /* MD5 needs little stack; a small one keeps the thread cheap to start */
 #define HASHER_STACK (256 * 1024)
+/* files copied into storage are read in blocks of this size */
+#define COPY_BLOCK (64 * 1024)
 
 typedef struct hasher {
     apr_thread_t *thread;
@@ -565,4 +567,61 @@ void tp_storage_remove_tree(const tp_storage_t *st, apr_pool_t *p,
                             const char *prefix)
 {
     remove_dir(apr_pstrcat(p, st->root, "/", prefix, NULL), p);
+}
+
+tp_err_t *tp_temp_file(apr_pool_t *p, const char *prefix, const char **path)
+{
+    const char *dir;
+    char *tmpl;
+    apr_file_t *f;
+    apr_status_t rv = apr_temp_dir_get(&dir, p);
+
+    if (rv == APR_SUCCESS) {
+        tmpl = apr_pstrcat(p, dir, "/", prefix, "-XXXXXX", NULL);
+        /* the default flags: deleted when the file is closed with p */
+        rv = apr_file_mktemp(&f, tmpl, 0, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "cannot make a temporary file",
+                               "apr_file_mktemp failed");
+    }
+    *path = tmpl;
+    return NULL;
+}
+
+tp_err_t *tp_storage_put_file(const tp_storage_t *st, apr_pool_t *p,
+                              const char *key, const char *path,
+                              apr_off_t max, apr_off_t *size)
+{
+    char *buf = apr_palloc(p, COPY_BLOCK);
+    apr_size_t n = COPY_BLOCK;
+    tp_upload_t *up;
+    apr_file_t *f;
+    apr_status_t rv;
+    tp_err_t *err;
+
+    if ((err = tp_storage_begin(st, p, key, max, &up)) != NULL) {
+        return err;
+    }
+    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p))
+        != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "cannot read a file to store",
+                               apr_psprintf(p, "open %s", path));
+    }
+    while ((rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
+        if ((err = tp_upload_write(up, buf, n)) != NULL) {
+            return err;
+        }
+        n = COPY_BLOCK;
+    }
+    apr_file_close(f);
+    if (!APR_STATUS_IS_EOF(rv)) {
+        return tp_err_internal(p, 500, "cannot read a file to store",
+                               apr_psprintf(p, "read %s", path));
+    }
+    if ((err = tp_upload_commit(up)) != NULL) {
+        return err;
+    }
+    *size = tp_upload_size(up);
+    return NULL;
 }

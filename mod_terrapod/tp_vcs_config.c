@@ -7,7 +7,6 @@
 #include "tp_archive.h"
 #include "tp_token.h"
 
-#define COPY_BLOCK 65536
 
 /* The version is uploaded from the start: nothing waits for its bytes. Its
  * source and connection are the workspace's. */
@@ -81,27 +80,6 @@ const char *tp_vcs_service_provider(tp_vcs_provider_e provider,
     return server_url ? "gitlab_enterprise" : "gitlab_hosted";
 }
 
-/* A new empty file in the temp directory, removed when p is cleaned up
- * (the file stays open until then). */
-static tp_err_t *temp_file(apr_pool_t *p, const char **path)
-{
-    const char *dir;
-    char *tmpl;
-    apr_file_t *f;
-    apr_status_t rv = apr_temp_dir_get(&dir, p);
-
-    if (rv == APR_SUCCESS) {
-        tmpl = apr_pstrcat(p, dir, "/terrapod-vcs-XXXXXX", NULL);
-        rv = apr_file_mktemp(&f, tmpl, 0, p);
-    }
-    if (rv != APR_SUCCESS) {
-        return tp_err_internal(p, 500, "cannot make a temporary file",
-                               "apr_file_mktemp failed");
-    }
-    *path = tmpl;
-    return NULL;
-}
-
 tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
                        tp_vcs_conn_t *c, const char *owner, const char *name,
                        const char *sha, const char **tarball, int *files)
@@ -112,8 +90,8 @@ tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
     tp_err_t *err;
 
     c->max_archive = env->max_upload;
-    if ((err = temp_file(p, &raw)) != NULL
-        || (err = temp_file(p, &out)) != NULL
+    if ((err = tp_temp_file(p, "terrapod-vcs", &raw)) != NULL
+        || (err = tp_temp_file(p, "terrapod-vcs", &out)) != NULL
         || (err = tp_vcs_archive(p, c, owner, name, sha, raw)) != NULL) {
         return err;
     }
@@ -127,44 +105,6 @@ tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
     if (files) {
         *files = info.files;
     }
-    return NULL;
-}
-
-/* Copies the file at path into an upload of key, committed. */
-static tp_err_t *store(apr_pool_t *p, const tp_vcs_env_t *env,
-                       const char *key, const char *path, apr_off_t *size)
-{
-    char *buf = apr_palloc(p, COPY_BLOCK);
-    apr_size_t n = COPY_BLOCK;
-    tp_upload_t *up;
-    apr_file_t *f;
-    apr_status_t rv;
-    tp_err_t *err;
-
-    if ((err = tp_storage_begin(env->storage, p, key, env->max_upload, &up))
-        != NULL) {
-        return err;
-    }
-    if ((rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p))
-        != APR_SUCCESS) {
-        return tp_err_internal(p, 500, "cannot read the configuration",
-                               apr_psprintf(p, "open %s", path));
-    }
-    while ((rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
-        if ((err = tp_upload_write(up, buf, n)) != NULL) {
-            return err;
-        }
-        n = COPY_BLOCK;
-    }
-    apr_file_close(f);
-    if (!APR_STATUS_IS_EOF(rv)) {
-        return tp_err_internal(p, 500, "cannot read the configuration",
-                               apr_psprintf(p, "read %s", path));
-    }
-    if ((err = tp_upload_commit(up)) != NULL) {
-        return err;
-    }
-    *size = tp_upload_size(up);
     return NULL;
 }
 
@@ -182,7 +122,8 @@ tp_err_t *tp_vcs_cv_create(tp_db_t *db, apr_pool_t *p,
     tp_err_t *err;
 
     if ((err = tp_archive_validate(p, tarball, &limits, &info)) != NULL
-        || (err = store(p, env, key, tarball, &size)) != NULL) {
+        || (err = tp_storage_put_file(env->storage, p, key, tarball,
+                                       env->max_upload, &size)) != NULL) {
         return err;
     }
     err = tp_db_exec(db, p, &SQL_VCS_CV_INSERT, &rows,
