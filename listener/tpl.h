@@ -101,7 +101,8 @@ char **tpl_build_env(apr_pool_t *p, char *const *base,
 /* The CLI configuration ($HOME/.terraformrc) of a phase: the runner
  * token as the credentials of the server's host (url's host and port),
  * so that terraform_remote_state and tfe_outputs reads of the server
- * act as the run's workspace. */
+ * act as the run's workspace, and the server's provider network mirror
+ * as the one way providers are installed. */
 const char *tpl_cli_config(apr_pool_t *p, const char *url,
                            const char *token);
 
