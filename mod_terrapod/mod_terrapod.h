@@ -138,6 +138,9 @@ typedef struct tp_srv_conf {
      * over https) */
     const char *registry_host;
     const char *registry_url;
+    /* the binary cache: where releases of terraform and tofu come from
+     * (tp_binary_upstream_t, keys read while the configuration is read) */
+    apr_array_header_t *binary_upstreams;
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -175,6 +178,8 @@ void tp_notify_env_from(const tp_srv_conf_t *conf, struct tp_notify_env *env);
 /* What the provider mirror needs of it (api/provider_mirror.c). */
 struct tp_mirror_env;
 void tp_mirror_env_from(const tp_srv_conf_t *conf, struct tp_mirror_env *env);
+struct tp_binary_env;
+void tp_binary_env_from(const tp_srv_conf_t *conf, struct tp_binary_env *env);
 
 /* The route table (mod_terrapod_routes.c). */
 extern const tp_route_t tp_routes[];
@@ -700,6 +705,11 @@ tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
 tp_err_t *tp_api_mirror_provider(tp_req_t *req);
 tp_err_t *tp_api_mirror_archive(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_get(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_file(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_list(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_warm(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_delete(tp_req_t *req);
 tp_err_t *tp_api_audit_log_list(tp_req_t *req);
 tp_err_t *tp_api_workspace_events(tp_req_t *req);
 tp_err_t *tp_api_workspaces_events(tp_req_t *req);

@@ -607,6 +607,22 @@ const tp_route_t tp_routes[] = {
      tp_api_mirror_archive, "mirror-archive",
      .summary = "Download a mirrored provider archive (signed URL)"},
 
+    /* the binary cache: releases of terraform and tofu, checked and kept;
+     * a run's runner token fetches the version its workspace pins */
+    {"GET", NATIVE "/binary-cache/{tool}/{version}/{os}/{arch}", USER,
+     tp_api_binary_cache_get, MIRRORED,
+     .summary = "Redirect to a cached release of terraform or tofu"},
+    {"GET", NATIVE "/binary-cache-files/{id}/{filename}", CAP,
+     tp_api_binary_cache_file, "binary-cache",
+     .summary = "Download a cached release (signed URL)"},
+    {"GET", NATIVE "/admin/binary-cache", ADMIN, tp_api_binary_cache_list,
+     .summary = "List the binary cache"},
+    {"POST", NATIVE "/admin/binary-cache/warm", ADMIN,
+     tp_api_binary_cache_warm, .summary = "Fetch a release into the cache"},
+    {"DELETE", NATIVE "/admin/binary-cache/{tool}/{version}", ADMIN,
+     tp_api_binary_cache_delete,
+     .summary = "Remove a version from the binary cache"},
+
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,
      .summary = "Read the audit log"},

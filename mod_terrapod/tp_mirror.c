@@ -125,22 +125,21 @@ static tp_err_t *get_json(apr_pool_t *p, const tp_mirror_env_t *env,
     if ((err = tp_outside_get(p, url, env->allow, env->ca_file, NULL, 0,
                               &resp)) != NULL) {
         return err->status == 422 ? err
-               : tp_err_internal(p, 502, apr_psprintf(p, "the upstream "
-                                 "registry %s cannot be reached", env->host),
+               : tp_err_internal(p, 502, apr_psprintf(p, "upstream %s "
+                                 "cannot be reached", env->host),
                                  err->log ? err->log : err->detail);
     }
     if (resp.status == 404) {
-        return tp_err(p, 404, "the upstream registry %s has no %s",
-                      env->host, url);
+        return tp_err(p, 404, "upstream %s has no %s", env->host, url);
     }
     if (resp.status != 200) {
-        return tp_err(p, 502, "the upstream registry %s answered %d to %s",
-                      env->host, resp.status, url);
+        return tp_err(p, 502, "upstream %s answered %d to %s", env->host,
+                      resp.status, url);
     }
     if (!(*doc = tp_json_parse(p, resp.body, resp.body_len, &why))
         || tp_json_type(*doc, NULL) != TP_JSON_OBJECT) {
-        return tp_err(p, 502, "the upstream registry %s answered no JSON "
-                      "object to %s", env->host, url);
+        return tp_err(p, 502, "upstream %s answered no JSON object to %s",
+                      env->host, url);
     }
     return NULL;
 }
@@ -367,6 +366,121 @@ tp_err_t *tp_mirror_fetch_archive(apr_pool_t *p, const tp_mirror_env_t *env,
     }
     if (apr_stat(&fi, out, APR_FINFO_SIZE, p) != APR_SUCCESS) {
         return tp_err_internal(p, 500, "cannot read a fetched archive",
+                               apr_psprintf(p, "stat %s", out));
+    }
+    *size = fi.size;
+    return NULL;
+}
+
+/* ---- releases of terraform and tofu (the binary cache) ---- */
+
+int tp_binary_tool_valid(const char *tool)
+{
+    return tool && (strcmp(tool, "terraform") == 0
+                    || strcmp(tool, "tofu") == 0);
+}
+
+const char *tp_binary_filename(apr_pool_t *p, const char *tool,
+                               const char *version, const char *os,
+                               const char *arch)
+{
+    return apr_psprintf(p, "%s_%s_%s_%s.zip", tool, version, os, arch);
+}
+
+/* 404 unless the release index at root lists version. */
+static tp_err_t *release_listed(apr_pool_t *p, const tp_binary_env_t *env,
+                                const tp_binary_upstream_t *up,
+                                const char *version)
+{
+    tp_mirror_env_t as = {up->url, up->url, env->allow, env->ca_file, 0};
+    tp_json_t *index;
+    tp_err_t *err;
+
+    if ((err = get_json(p, &as, apr_pstrcat(p, up->url, "/index.json", NULL),
+                        &index)) != NULL) {
+        return err->status == 404
+               ? tp_err(p, 502, "%s has no release index", up->url) : err;
+    }
+    if (tp_json_type(index, "versions", version, NULL) != TP_JSON_OBJECT) {
+        return tp_err(p, 404, "%s %s is not among the releases of %s",
+                      up->tool, version, up->url);
+    }
+    return NULL;
+}
+
+tp_err_t *tp_binary_fetch(apr_pool_t *p, const tp_binary_env_t *env,
+                          const char *tool, const char *version,
+                          const char *os, const char *arch, const char *out,
+                          const char **shasum, apr_off_t *size)
+{
+    const tp_binary_upstream_t *up = NULL;
+    const char *file = tp_binary_filename(p, tool, version, os, arch);
+    tp_mirror_env_t as;
+    const char *dir, *sums, *sig, *key_id, *got = NULL;
+    apr_size_t len, siglen;
+    tp_http_resp_t resp;
+    apr_finfo_t fi;
+    tp_err_t *err;
+    int i;
+
+    for (i = 0; env->upstreams && i < env->upstreams->nelts; i++) {
+        const tp_binary_upstream_t *u = &APR_ARRAY_IDX(env->upstreams, i,
+                                                       tp_binary_upstream_t);
+
+        if (strcmp(u->tool, tool) == 0) {
+            up = u;
+        }
+    }
+    if (!up) {
+        return tp_err(p, 404, "no releases of %s are configured "
+                      "(TerrapodBinaryUpstream)", tool);
+    }
+    memset(&as, 0, sizeof(as));
+    as.host = up->url;
+    as.allow = env->allow;
+    as.ca_file = env->ca_file;
+    dir = apr_pstrcat(p, up->url, "/", version, "/", tool, "_", version,
+                      NULL);
+    if ((err = release_listed(p, env, up, version)) != NULL
+        || (err = get_small(p, &as, apr_pstrcat(p, dir, "_SHA256SUMS", NULL),
+                            &sums, &len)) != NULL
+        || (err = get_small(p, &as, apr_pstrcat(p, dir, "_SHA256SUMS.sig",
+                                                NULL), &sig, &siglen))
+           != NULL) {
+        return err;
+    }
+    if ((err = tp_gpg_verify(p, &up->key, 1, sums, len, sig, siglen,
+                             &key_id)) != NULL) {
+        return tp_err(p, 422, "the SHA256SUMS of %s %s does not verify "
+                      "against the key TerrapodBinaryUpstream names: %s",
+                      tool, version, err->detail);
+    }
+    if ((err = tp_shasums_find(p, sums, len, file, shasum)) != NULL) {
+        return err;
+    }
+    if (!*shasum) {
+        return tp_err(p, 404, "%s %s has no build for %s_%s", tool, version,
+                      os, arch);
+    }
+    if ((err = tp_outside_get(p, apr_pstrcat(p, up->url, "/", version, "/",
+                                             file, NULL),
+                              env->allow, env->ca_file, out, env->max_archive,
+                              &resp)) != NULL) {
+        return err;
+    }
+    if (resp.status != 200) {
+        return tp_err(p, 502, "%s answered %d for %s", up->url, resp.status,
+                      file);
+    }
+    if ((err = file_sha256(p, out, &got)) != NULL) {
+        return err;
+    }
+    if (strcmp(got, *shasum) != 0) {
+        return tp_err(p, 422, "%s is not the one its signed SHA256SUMS names "
+                      "(SHA-256 %s, signed %s)", file, got, *shasum);
+    }
+    if (apr_stat(&fi, out, APR_FINFO_SIZE, p) != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "cannot read a fetched release",
                                apr_psprintf(p, "stat %s", out));
     }
     *size = fi.size;

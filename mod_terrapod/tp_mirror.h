@@ -84,4 +84,41 @@ int tp_mirror_name_valid(const char *s);
  * with a digit. */
 int tp_mirror_version_valid(const char *s);
 
+/* ---- releases of terraform and tofu (the binary cache) ---- */
+
+/* Where a tool's releases are (TerrapodBinaryUpstream): url/index.json
+ * lists them ({"versions": {"1.11.4": {...}}}), and url/VERSION/ holds
+ * TOOL_VERSION_SHA256SUMS, its detached signature (.sig) and
+ * TOOL_VERSION_OS_ARCH.zip, as releases.hashicorp.com lays them out. */
+typedef struct tp_binary_upstream {
+    const char *tool;
+    const char *url;        /* without a trailing slash */
+    const char *key_file;   /* where that key is read from */
+    const char *key;        /* the armoured key the sums are signed with */
+} tp_binary_upstream_t;
+
+typedef struct tp_binary_env {
+    const apr_array_header_t *upstreams;  /* of tp_binary_upstream_t */
+    const apr_array_header_t *allow;
+    const char *ca_file;
+    apr_off_t max_archive;
+} tp_binary_env_t;
+
+/* terraform or tofu. */
+int tp_binary_tool_valid(const char *tool);
+const char *tp_binary_filename(apr_pool_t *p, const char *tool,
+                               const char *version, const char *os,
+                               const char *arch);
+
+/* One release's zip for os/arch into the file out: the index must list
+ * the version, its SHA256SUMS must verify against the configured key, and
+ * the zip's SHA-256 (*shasum) must be the one it signs. 404 when no
+ * upstream is configured for tool, the version is not released or has no
+ * such build; 422 when a check fails; 502 when upstream cannot be
+ * read. */
+tp_err_t *tp_binary_fetch(apr_pool_t *p, const tp_binary_env_t *env,
+                          const char *tool, const char *version,
+                          const char *os, const char *arch, const char *out,
+                          const char **shasum, apr_off_t *size);
+
 #endif

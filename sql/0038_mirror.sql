@@ -45,6 +45,7 @@ CREATE TABLE mirror_archives (
 -- A release of terraform or tofu for one platform, checked against its
 -- signed SHA256SUMS and stored (storage key cache/binaries/<tool>/...).
 CREATE TABLE binary_cache (
+    id         text NOT NULL UNIQUE,
     tool       text NOT NULL CHECK (tool IN ('terraform', 'tofu')),
     version    text NOT NULL,
     os         text NOT NULL,

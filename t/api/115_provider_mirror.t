@@ -137,9 +137,7 @@ $reg->release('hashicorp', 'widget', '4.0.0', ['linux_amd64']);
     my $s = Digest::SHA->new(256)->addfile($bad, 'b')->hexdigest;
     $reg->replace_file('terraform-provider-widget_4.0.0_SHA256SUMS',
                        "$s  terraform-provider-widget_4.0.0_linux_amd64.zip\n");
-    $reg->gpg('--yes', '--local-user', $reg->key->{id}, '--output',
-              "$reg->{dir}/files/terraform-provider-widget_4.0.0_SHA256SUMS.sig",
-              '--detach-sign', "$reg->{dir}/files/terraform-provider-widget_4.0.0_SHA256SUMS");
+    $reg->sign("$reg->{dir}/files/terraform-provider-widget_4.0.0_SHA256SUMS");
 }
 aged();
 $r = get("$M/4.0.0.json");

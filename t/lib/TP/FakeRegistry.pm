@@ -1,5 +1,6 @@
 package TP::FakeRegistry;
-# A stand-in for a public provider registry (registry.terraform.io): the
+# A stand-in for a public provider registry (registry.terraform.io) and a
+# releases server (releases.hashicorp.com, binary_release): the
 # providers.v1 protocol as terraform reads it (service discovery, version
 # lists, download documents naming SHA256SUMS, its detached signature and
 # the key that made it) and the release files themselves, all over plain
@@ -26,12 +27,14 @@ use IO::Compress::Zip qw(zip $ZipError);
 
 my $json = JSON::PP->new->canonical;
 
-# new(port => P, dir => DIR): DIR holds the key and the releases.
+# new(port => P, dir => DIR, gnupg => HOME): DIR holds the releases;
+# HOME, when given, a signing key made before (the suite's, whose public
+# half the server is configured with), else one is made.
 sub new {
     my ($class, %o) = @_;
     # a short home: gpg-agent's socket path must fit in a sockaddr_un
     my $self = bless {%o, base => "http://127.0.0.1:$o{port}",
-                      gnupg => File::Temp::tempdir('/tmp/tpreg-XXXXXX', CLEANUP => 1),
+                      gnupg => $o{gnupg} // File::Temp::tempdir('/tmp/tpreg-XXXXXX', CLEANUP => 1),
                       owner => $$}, $class;
     make_path("$o{dir}/files");
     $self->key;     # before the server forks: it signs with the same key
@@ -61,9 +64,14 @@ sub gpg {
 sub key {
     my ($self) = @_;
     return $self->{key} if $self->{key};
-    $self->gpg('--quick-gen-key', 'Upstream releases <releases@upstream.test>',
-               'ed25519', 'sign', 'never');
-    my ($id) = $self->gpg('--with-colons', '--list-keys') =~ /^pub:[^:]*:[^:]*:[^:]*:([0-9A-F]{16}):/m;
+    my $id_of = sub { ($self->gpg('--with-colons', '--list-secret-keys')
+                       =~ /^sec:[^:]*:[^:]*:[^:]*:([0-9A-F]{16}):/m)[0] };
+    my $id = $id_of->();
+    if (!$id) {
+        $self->gpg('--quick-gen-key', 'Upstream releases <releases@upstream.test>',
+                   'ed25519', 'sign', 'never');
+        $id = $id_of->();
+    }
     $self->{key} = {id => $id, armor => $self->gpg('--armor', '--export', $id)};
     return $self->{key};
 }
@@ -103,9 +111,7 @@ sub release {
         $sums .= "$sha{$pl}  $zip\n";
     }
     write_bytes($self->files . "/$prefix\_SHA256SUMS", $sums);
-    $self->gpg('--yes', '--local-user', $key->{id}, '--output',
-               $self->files . "/$prefix\_SHA256SUMS.sig", '--detach-sign',
-               $self->files . "/$prefix\_SHA256SUMS");
+    $self->sign($self->files . "/$prefix\_SHA256SUMS");
     my $index = $self->index($ns, $type);
     @$index = grep { $_->{version} ne $version } @$index;
     push @$index, {version => $version, protocols => $o{protocols} // ['5.0'],
@@ -120,6 +126,42 @@ sub index {
     my ($self, $ns, $type) = @_;
     my $raw = read_bytes("$self->{dir}/$ns-$type.json");
     return $raw ? $json->decode($raw) : [];
+}
+
+# Signs file with the key (a detached binary signature at file.sig).
+sub sign {
+    my ($self, $file) = @_;
+    $self->gpg('--yes', '--local-user', $self->key->{id}, '--output', "$file.sig",
+               '--detach-sign', $file);
+}
+
+# A release of terraform or tofu as releases.hashicorp.com lays it out,
+# under /releases/TOOL/: index.json listing the versions, and VERSION/
+# holding TOOL_VERSION_OS_ARCH.zip (the executable $binary, a file, named
+# TOOL inside), TOOL_VERSION_SHA256SUMS and its signature. Returns the
+# zips' SHA-256 by platform.
+sub binary_release {
+    my ($self, $tool, $version, $platforms, $binary) = @_;
+    my $dir = $self->files . "/releases/$tool/$version";
+    make_path($dir);
+    my (%sha, $sums);
+    for my $pl (@$platforms) {
+        my $zip = "$dir/$tool\_$version\_$pl.zip";
+        zip $binary => $zip, Name => $tool, ExtAttr => 0755 << 16, BinModeIn => 1
+            or die "zip: $ZipError";
+        $sha{$pl} = Digest::SHA->new(256)->addfile($zip, 'b')->hexdigest;
+        $sums .= "$sha{$pl}  $tool\_$version\_$pl.zip\n";
+    }
+    write_bytes("$dir/$tool\_$version\_SHA256SUMS", $sums);
+    $self->sign("$dir/$tool\_$version\_SHA256SUMS");
+    my $index_file = $self->files . "/releases/$tool/index.json";
+    my $index = -e $index_file ? $json->decode(read_bytes($index_file))
+                               : {name => $tool, versions => {}};
+    $index->{versions}{$version} = {name => $tool, version => $version,
+                                    shasums => "$tool\_$version\_SHA256SUMS",
+                                    shasums_signature => "$tool\_$version\_SHA256SUMS.sig"};
+    write_bytes($index_file, $json->encode($index));
+    return \%sha;
 }
 
 # Replaces a release file's bytes (a tampered zip, a forged signature).
@@ -177,6 +219,15 @@ sub respond {
                 key_id => $self->key->{id}, ascii_armor => $self->key->{armor},
                 trust_signature => '', source => 'Upstream',
                 source_url => undef}]}});
+    }
+    if ($path =~ m{^/releases/((?:[\w.+-]+/)*[\w.+-]+)$} && $path !~ /\.\./
+        && -f $self->files . "/releases/$1") {
+        my $file = $1;
+        my $r = HTTP::Response->new(200);
+        $r->header('Content-Type' => $file =~ /\.json$/ ? 'application/json'
+                                                        : 'application/octet-stream');
+        $r->content(read_bytes($self->files . "/releases/$file"));
+        return $r;
     }
     if ($path =~ m{^/files/([^/]+)$} && -f $self->files . "/$1") {
         my $r = HTTP::Response->new(200);
