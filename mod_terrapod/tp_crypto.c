@@ -19,7 +19,11 @@
 #include <apr_escape.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include "tp_crypto.h"
+
+/* files are hashed in blocks of this size */
+#define FILE_BLOCK (64 * 1024)
 
 apr_status_t tp_random(unsigned char *buf, apr_size_t n)
 {
@@ -951,4 +955,30 @@ unsigned char *tp_rs256_sign(apr_pool_t *p, const char *key_pem,
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(k);
     return sig;
+}
+
+tp_err_t *tp_sha256_file(apr_pool_t *p, const char *path, const char **hex)
+{
+    tp_digest_t *d = tp_sha256_begin(p);
+    char *buf = apr_palloc(p, FILE_BLOCK);
+    apr_size_t n = FILE_BLOCK;
+    apr_file_t *f;
+    apr_status_t rv;
+
+    if (apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p)
+        != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "cannot read a downloaded file",
+                               apr_psprintf(p, "open %s", path));
+    }
+    while ((rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
+        tp_digest_update(d, buf, n);
+        n = FILE_BLOCK;
+    }
+    apr_file_close(f);
+    if (!APR_STATUS_IS_EOF(rv)) {
+        return tp_err_internal(p, 500, "cannot read a downloaded file",
+                               apr_psprintf(p, "read %s", path));
+    }
+    *hex = tp_digest_hex(d, p);
+    return NULL;
 }

@@ -14,7 +14,6 @@
 #include "tp_zip.h"
 
 #define MAX_REDIRECTS 5
-#define READ_BLOCK (64 * 1024)
 #define NAME_MAX_LEN 64
 
 static int all_of(const char *s, const char *extra)
@@ -302,34 +301,6 @@ tp_err_t *tp_mirror_verified_sums(apr_pool_t *p, const tp_mirror_env_t *env,
     return NULL;
 }
 
-/* Lower-case hex SHA-256 of the file at path. */
-static tp_err_t *file_sha256(apr_pool_t *p, const char *path,
-                             const char **hex)
-{
-    tp_digest_t *d = tp_sha256_begin(p);
-    char *buf = apr_palloc(p, READ_BLOCK);
-    apr_size_t n = READ_BLOCK;
-    apr_file_t *f;
-    apr_status_t rv;
-
-    if (apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p)
-        != APR_SUCCESS) {
-        return tp_err_internal(p, 500, "cannot read a fetched archive",
-                               apr_psprintf(p, "open %s", path));
-    }
-    while ((rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
-        tp_digest_update(d, buf, n);
-        n = READ_BLOCK;
-    }
-    apr_file_close(f);
-    if (!APR_STATUS_IS_EOF(rv)) {
-        return tp_err_internal(p, 500, "cannot read a fetched archive",
-                               apr_psprintf(p, "read %s", path));
-    }
-    *hex = tp_digest_hex(d, p);
-    return NULL;
-}
-
 tp_err_t *tp_mirror_fetch_archive(apr_pool_t *p, const tp_mirror_env_t *env,
                                   const tp_json_t *doc, const char *type,
                                   const char *shasum, const char *out,
@@ -351,7 +322,7 @@ tp_err_t *tp_mirror_fetch_archive(apr_pool_t *p, const tp_mirror_env_t *env,
     if (resp.status != 200) {
         return tp_err(p, 502, "%s answered %d", url, resp.status);
     }
-    if ((err = file_sha256(p, out, &got)) != NULL) {
+    if ((err = tp_sha256_file(p, out, &got)) != NULL) {
         return err;
     }
     if (strcmp(got, shasum) != 0) {
@@ -472,7 +443,7 @@ tp_err_t *tp_binary_fetch(apr_pool_t *p, const tp_binary_env_t *env,
         return tp_err(p, 502, "%s answered %d for %s", up->url, resp.status,
                       file);
     }
-    if ((err = file_sha256(p, out, &got)) != NULL) {
+    if ((err = tp_sha256_file(p, out, &got)) != NULL) {
         return err;
     }
     if (strcmp(got, *shasum) != 0) {
