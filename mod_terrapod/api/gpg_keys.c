@@ -129,6 +129,9 @@ tp_err_t *tp_api_gpg_key_create(tp_req_t *req)
         return tp_err(p, 409, "GPG key %s is already registered in namespace "
                       "%s", key->key_id, ns);
     }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP02120: GPG key %s "
+                  "(%s) registered in namespace %s by %s", key->key_id,
+                  key->fingerprint, ns, req->who->grants.email);
     if ((err = tp_req_exec(req, &SQL_KEY_GET, &rows,
                            TP_DB_ARGS(ns, key->key_id))) != NULL) {
         return err;
@@ -168,5 +171,8 @@ tp_err_t *tp_api_gpg_key_delete(tp_req_t *req)
                            TP_DB_ARGS(ns, key_id))) != NULL) {
         return err;
     }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP02121: GPG key %s "
+                  "removed from namespace %s by %s (it had signed %s "
+                  "version(s))", key_id, ns, req->who->grants.email, n);
     return tp_send_empty(req, HTTP_NO_CONTENT);
 }

@@ -681,6 +681,9 @@ tp_err_t *tp_api_provider_shasums_sig_put(tp_req_t *req)
                       "published platforms", tp_row(ver, 0, "version"),
                       prov.name);
     }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, "TP02122: SHA256SUMS of "
+                  "provider %s version %s verified, signed by key %s",
+                  prov.name, tp_row(ver, 0, "version"), signer);
     return send_version(req, &prov, 200);
 }
 
@@ -809,6 +812,9 @@ tp_err_t *tp_api_provider_platform_put(tp_req_t *req)
         return tp_err(p, 409, "version %s already has platform %s_%s",
                       version, os, arch);
     }
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP02123: provider %s "
+                  "version %s published for %s_%s by %s (%s)", prov.name,
+                  version, os, arch, req->who->grants.email, h1);
     return send_version(req, &prov, 201);
 }
 
