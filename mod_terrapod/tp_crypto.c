@@ -19,6 +19,7 @@
 #include <apr_escape.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include "tp_crypto.h"
 
 apr_status_t tp_random(unsigned char *buf, apr_size_t n)
@@ -157,6 +158,27 @@ char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p)
 
     EVP_DigestFinal_ex(d->ctx, out, &outlen);
     return to_hex(p, out, outlen);
+}
+
+apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex)
+{
+    tp_digest_t *d = tp_sha256_begin(p);
+    char *buf = apr_palloc(p, 65536);
+    apr_size_t n = 65536;
+    apr_file_t *f;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+
+    while (rv == APR_SUCCESS
+           && (rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
+        tp_digest_update(d, buf, n);
+        n = 65536;
+    }
+    if (rv != APR_EOF) {
+        return rv;
+    }
+    apr_file_close(f);
+    *hex = tp_digest_hex(d, p);
+    return APR_SUCCESS;
 }
 
 char *tp_digest_base64(tp_digest_t *d, apr_pool_t *p)

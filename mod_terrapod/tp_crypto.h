@@ -43,6 +43,8 @@ void tp_digest_update(tp_digest_t *d, const void *data, apr_size_t len);
 char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p);
 /* The digest in standard base64, padded. */
 char *tp_digest_base64(tp_digest_t *d, apr_pool_t *p);
+/* Lower-case hex SHA-256 of the file at path, read in blocks. */
+apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex);
 
 /* base64url(HMAC-SHA256(key, data)) */
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,

@@ -5,7 +5,6 @@
  * caller cannot read does not exist for it. */
 #include <apr_strings.h>
 #include <apr_lib.h>
-#include <apr_file_io.h>
 #include "../mod_terrapod_registry.h"
 #include "../tp_crypto.h"
 #include "../tp_gpg.h"
@@ -687,28 +686,6 @@ tp_err_t *tp_api_provider_shasums_sig_put(tp_req_t *req)
     return send_version(req, &prov, 200);
 }
 
-static tp_err_t *file_sha256(apr_pool_t *p, const char *path,
-                             const char **hex)
-{
-    tp_digest_t *d = tp_sha256_begin(p);
-    char *buf = apr_palloc(p, 65536);
-    apr_size_t n = 65536;
-    apr_file_t *f;
-    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
-
-    while (rv == APR_SUCCESS
-           && (rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
-        tp_digest_update(d, buf, n);
-        n = 65536;
-    }
-    if (rv != APR_EOF) {
-        return tp_err_internal(p, 500, "the upload could not be read",
-                               apr_psprintf(p, "read %s", path));
-    }
-    *hex = tp_digest_hex(d, p);
-    return NULL;
-}
-
 static int platform_valid(const char *s, int underscore)
 {
     apr_size_t i;
@@ -731,7 +708,7 @@ static tp_err_t *receive_zip(tp_req_t *req, const provider_t *prov,
 {
     apr_pool_t *p = req->r->pool;
     const char *manifest = tp_row(ver, 0, "shasums"), *want, *key;
-    const char *got = NULL;
+    char *got = NULL;
     tp_err_t *err;
 
     if ((err = tp_shasums_find(p, manifest, strlen(manifest), filename,
@@ -747,9 +724,12 @@ static tp_err_t *receive_zip(tp_req_t *req, const provider_t *prov,
                       "/", filename, NULL);
     if ((err = tp_storage_begin(&req->conf->storage, p, key,
                                 req->conf->max_upload, up)) != NULL
-        || (err = tp_receive_upload(req, *up)) != NULL
-        || (err = file_sha256(p, tp_upload_path(*up), &got)) != NULL) {
+        || (err = tp_receive_upload(req, *up)) != NULL) {
         return err;
+    }
+    if (tp_sha256_file(p, tp_upload_path(*up), &got) != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "the upload could not be read",
+                               tp_upload_path(*up));
     }
     if (strcmp(got, want)) {
         return tp_err(p, 422, "the zip's SHA-256 %s is not the %s the signed "
