@@ -5,6 +5,7 @@
 # h1: hash the server computed and the zip's zh: hash. A zip changed in
 # storage after publishing is refused by terraform itself, and a
 # signature by a key nobody registered is refused at publish.
+# terrapod-publish does all of it from a CI pipeline's files.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -96,5 +97,46 @@ is $res->code, 422, 'a manifest signed by an unregistered key: 422';
 like $res->content, qr/not registered/, 'and the answer says so';
 my ($signed) = psql(q{SELECT count(*) FROM registry_provider_versions WHERE version = '2.0.0' AND signed_by IS NOT NULL});
 is $signed, 0, 'the version is not signed';
+
+# terrapod-publish: checks, hashes, signs with the caller's keyring and
+# uploads in order, creating the provider on first use
+my $pub = "$ENV{TP_SRC}/mod_terrapod/terrapod-publish";
+sub publish_cmd {
+    my ($signer, @zips) = @_;
+    local $ENV{GNUPGHOME} = $signer->{home};
+    local $ENV{TERRAPOD_TOKEN} = $e->{TERRAPOD_TOKEN};
+    my $cmd = join ' ', map { quotemeta } $pub, 'provider', '--url', $e->{TERRAPOD_URL},
+        '--name', 'tool', '--version', '0.3.0', '--key', $signer->{key_id},
+        '--ca-file', $e->{TERRAPOD_CA_FILE}, @zips;
+    my $o = qx{$cmd 2>&1};
+    return ($? >> 8, $o);
+}
+my $rel = workdir();
+my @zips = map { "$rel/terraform-provider-tool_0.3.0_$_.zip" } qw(linux_amd64 darwin_arm64);
+write_file($_, provider_zip('tool', '0.3.0')) for @zips;
+write_file("$rel/terraform-provider-tool_0.4.0_linux_amd64.zip", provider_zip('tool', '0.4.0'));
+($rc, $out) = publish_cmd($key, "$rel/terraform-provider-tool_0.4.0_linux_amd64.zip");
+is $rc, 2, 'terrapod-publish refuses a zip of another version';
+like $out, qr/is not named terraform-provider-tool_0\.3\.0_OS_ARCH\.zip/, 'and says why';
+($rc, $out) = publish_cmd($stranger, @zips);
+is $rc, 1, 'terrapod-publish with an unregistered key fails';
+like $out, qr/422 .*not registered/, 'with the server\'s answer';
+($rc, $out) = publish_cmd($key, @zips);
+is $rc, 0, 'terrapod-publish publishes both platforms' or diag $out;
+like $out, qr/published terraform-provider-tool_0\.3\.0_darwin_arm64\.zip/, 'it reports each';
+my ($plats) = psql(q{SELECT string_agg(pl.os || '_' || pl.arch, ',' ORDER BY pl.os)
+    FROM registry_provider_platforms pl JOIN registry_provider_versions v ON v.id = pl.version_id
+    JOIN registry_providers p ON p.id = v.provider_id WHERE p.name = 'tool'});
+is $plats, 'darwin_arm64,linux_amd64', 'both platforms stored';
+$dir = workdir();
+write_file("$dir/main.tf", <<"HCL");
+terraform {
+  required_providers {
+    tool = { source = "$host/default/tool", version = "0.3.0" }
+  }
+}
+HCL
+($rc, $out) = terraform($dir, 'init', '-input=false');
+is $rc, 0, 'terraform installs what terrapod-publish published' or diag $out;
 
 done_testing;
