@@ -8,10 +8,9 @@ import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
 import { useAction } from '../lib/action.js';
 import { parseLabels, inputValue } from '../lib/forms.js';
-import { labelList } from '../lib/format.js';
-import { navigate } from '../lib/nav.js';
 import { providerPath, PROVIDERS } from '../lib/paths.js';
-import { Link, ErrorNote, Loading, Pager } from '../components/common.js';
+import { Link, ErrorNote, Loading } from '../components/common.js';
+import { LabelledList } from '../components/labelled-list.js';
 
 export const PROVIDERS_API = '/api/terrapod/v1/registry-providers';
 
@@ -27,21 +26,10 @@ export function ProvidersPage({ query }) {
         <${NewProvider} created=${reload} />
         <${ErrorNote} error=${error} />
         ${!data && !error && html`<${Loading} />`}
-        ${data && html`${data.data.length === 0 ? html`<p>No providers yet.</p>`
-            : html`<div class="table-wrap"><table class="list">
-                <thead><tr>
-                    <th scope="col">Name</th><th scope="col">Versions</th>
-                    <th scope="col">Labels</th><th scope="col">Description</th>
-                </tr></thead>
-                <tbody>${data.data.map((p) => { const a = p.attributes || {}; return html`<tr key=${p.id}>
-                    <th scope="row"><${Link} to=${providerPath(a.name)}>${a.name}<//></th>
-                    <td>${a['version-count']}</td>
-                    <td>${labelList(a.labels).map((l) => html`<span class="label">${l}</span> `)}</td>
-                    <td>${a.description}</td>
-                </tr>`; })}</tbody>
-            </table></div>`}
-            <${Pager} pagination=${data.pagination} noun="providers"
-                go=${(/** @type {number} */ p) => navigate(`${PROVIDERS}?page=${p}`, { replace: true })} />`}
+        ${data && html`<${LabelledList} page=${data} noun="providers"
+            count=${{ title: 'Versions', attribute: 'version-count' }}
+            linkOf=${(/** @type {any} */ p) => providerPath(p.attributes.name)}
+            pageUrl=${(/** @type {number} */ n) => `${PROVIDERS}?page=${n}`} />`}
     </section>`;
 }
 
