@@ -96,7 +96,8 @@ static tp_err_t *fetch(apr_pool_t *p, tpl_ctx_t *c, const char *version,
     const char *zip = apr_pstrcat(p, scratch, "/terraform.zip", NULL);
     const char *tmp = apr_psprintf(p, "%s/terraform.%ld", dir,
                                    (long)getpid());
-    const char *want, *got = NULL, *slash = strchr(platform, '_');
+    const char *want, *slash = strchr(platform, '_');
+    char *got = NULL;
     tp_http_req_t req = {0};
     tp_http_resp_t resp;
     tp_err_t *err;
@@ -118,8 +119,8 @@ static tp_err_t *fetch(apr_pool_t *p, tpl_ctx_t *c, const char *version,
                       "for %s (HTTP %d)", version, platform, resp.status);
     }
     want = apr_table_get(resp.headers, "X-Checksum-SHA256");
-    if ((err = tp_sha256_file(p, zip, &got)) != NULL) {
-        return err;
+    if (tp_sha256_file(p, zip, &got) != APR_SUCCESS) {
+        return tp_err(p, 500, "cannot read %s", zip);
     }
     if (!want || strcmp(want, got) != 0) {
         return tp_err(p, 502, "terraform %s from the binary cache is not "

@@ -220,6 +220,12 @@ typedef tp_json_t *tp_render_fn(tp_req_t *req, const tp_rows_t *rows, int i);
  * the count of all matching rows. */
 tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
                        const char **args, tp_render_fn *render);
+/* Sends one page of the rows of stmt (no arguments) the caller may read
+ * on axis (columns name, owner_email and labels), decided row by row:
+ * for the few agent pools and registry providers, where reading them all
+ * costs less than deciding in SQL. */
+tp_err_t *tp_send_readable(tp_req_t *req, const tp_stmt_t *stmt,
+                           tp_axis_e axis, tp_render_fn *render);
 /* A described resource type (tp_resource.h) as the API loads and renders
  * it for include=. The statements take a JSON array of keys: by_id rows
  * whose id is one of them; by_parent the rows of a to-many relationship

@@ -3,6 +3,7 @@
  * handler demands on the workspace it touches. It is the API index
  * (docs/api.md is checked against it); the first matching row wins. */
 #include "mod_terrapod.h"
+#include "mod_terrapod_registry.h"
 
 #define OPEN  TP_AUTH_NONE, TP_PERM_NONE
 /* open; a valid API token, if sent, makes the request its owner's */
@@ -414,6 +415,84 @@ const tp_route_t tp_routes[] = {
     {"DELETE", V2 "/varsets/{varset_id}/relationships/workspaces", ADMIN,
      tp_api_varset_workspaces_remove,
      .summary = "Remove a variable set from workspaces"},
+
+    /* the private provider registry: providers.v1 for terraform under
+     * both prefixes, the signed files its downloads point at, management
+     * and publishing (under TFE's paths too), and the publishers' keys
+     * (under go-tfe's too) */
+#define PROV "/registry-providers/private/{namespace}/{name}"
+#define PROV_V1 "/registry/providers/{namespace}/{type}"
+    {"GET", V2 PROV_V1 "/versions", USER, tp_api_providers_v1_versions,
+     .summary = "List a provider's versions (providers.v1)"},
+    {"GET", NATIVE PROV_V1 "/versions", USER, tp_api_providers_v1_versions,
+     .summary = "List a provider's versions (providers.v1)"},
+    {"GET", V2 PROV_V1 "/{version}/download/{os}/{arch}", USER,
+     tp_api_providers_v1_download,
+     .summary = "Find a provider package (providers.v1)"},
+    {"GET", NATIVE PROV_V1 "/{version}/download/{os}/{arch}", USER,
+     tp_api_providers_v1_download,
+     .summary = "Find a provider package (providers.v1)"},
+    {"GET", NATIVE "/registry/provider-versions/{id}/files/{file}", CAP,
+     tp_api_provider_file, "provider-files",
+     .summary = "Download a provider version's file (signed URL)"},
+    {"GET", NATIVE "/registry-providers", USER, tp_api_provider_list,
+     .summary = "List registry providers"},
+    {"POST", NATIVE "/registry-providers", USER, tp_api_provider_create,
+     .summary = "Create a registry provider"},
+    {"GET", NATIVE PROV, USER, tp_api_provider_show,
+     .summary = "Show a registry provider"},
+    {"PATCH", NATIVE PROV, USER, tp_api_provider_update,
+     .summary = "Update a registry provider"},
+    {"DELETE", NATIVE PROV, USER, tp_api_provider_delete,
+     .summary = "Delete a registry provider"},
+    {"GET", NATIVE PROV "/versions", USER, tp_api_provider_versions,
+     .summary = "List a registry provider's versions"},
+    {"DELETE", NATIVE PROV "/versions/{version}", USER,
+     tp_api_provider_version_delete,
+     .summary = "Delete a registry provider version"},
+    {"PUT", NATIVE PROV "/versions/{version}/shasums", USER,
+     tp_api_provider_shasums_put,
+     .summary = "Publish a provider version's SHA256SUMS"},
+    {"PUT", NATIVE PROV "/versions/{version}/shasums.sig", USER,
+     tp_api_provider_shasums_sig_put,
+     .summary = "Publish the signature of a provider version's SHA256SUMS"},
+    {"PUT", NATIVE PROV "/versions/{version}/platforms/{os}/{arch}", USER,
+     tp_api_provider_platform_put,
+     .summary = "Publish a provider version's zip for a platform"},
+    {"GET", V2 "/organizations/{org}/registry-providers", USER,
+     tp_api_provider_list, .summary = "List registry providers"},
+    {"POST", V2 "/organizations/{org}/registry-providers", USER,
+     tp_api_provider_create, .summary = "Create a registry provider"},
+    {"GET", V2 "/organizations/{org}" PROV, USER, tp_api_provider_show,
+     .summary = "Show a registry provider"},
+    {"PATCH", V2 "/organizations/{org}" PROV, USER, tp_api_provider_update,
+     .summary = "Update a registry provider"},
+    {"DELETE", V2 "/organizations/{org}" PROV, USER, tp_api_provider_delete,
+     .summary = "Delete a registry provider"},
+    {"GET", V2 "/organizations/{org}" PROV "/versions", USER,
+     tp_api_provider_versions,
+     .summary = "List a registry provider's versions"},
+    {"DELETE", V2 "/organizations/{org}" PROV "/versions/{version}", USER,
+     tp_api_provider_version_delete,
+     .summary = "Delete a registry provider version"},
+#undef PROV
+#undef PROV_V1
+    {"GET", NATIVE "/gpg-keys", USER, tp_api_gpg_key_list,
+     .summary = "List GPG keys"},
+    {"POST", NATIVE "/gpg-keys", USER, tp_api_gpg_key_create,
+     .summary = "Register a GPG key"},
+    {"GET", NATIVE "/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_show, .summary = "Show a GPG key"},
+    {"DELETE", NATIVE "/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_delete, .summary = "Delete a GPG key"},
+    {"GET", "/api/registry/private/v2/gpg-keys", USER, tp_api_gpg_key_list,
+     .summary = "List GPG keys"},
+    {"POST", "/api/registry/private/v2/gpg-keys", USER,
+     tp_api_gpg_key_create, .summary = "Register a GPG key"},
+    {"GET", "/api/registry/private/v2/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_show, .summary = "Show a GPG key"},
+    {"DELETE", "/api/registry/private/v2/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_delete, .summary = "Delete a GPG key"},
 
     /* agent pools and listeners (the pools under TFE's paths too) */
     {"GET", V2 "/organizations/{org}/agent-pools", USER,

@@ -22,9 +22,6 @@
 #include <apr_file_io.h>
 #include "tp_crypto.h"
 
-/* files are hashed in blocks of this size */
-#define FILE_BLOCK (64 * 1024)
-
 apr_status_t tp_random(unsigned char *buf, apr_size_t n)
 {
     return RAND_bytes(buf, (int)n) == 1 ? APR_SUCCESS : APR_EGENERAL;
@@ -161,6 +158,27 @@ char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p)
 
     EVP_DigestFinal_ex(d->ctx, out, &outlen);
     return to_hex(p, out, outlen);
+}
+
+apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex)
+{
+    tp_digest_t *d = tp_sha256_begin(p);
+    char *buf = apr_palloc(p, 65536);
+    apr_size_t n = 65536;
+    apr_file_t *f;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+
+    while (rv == APR_SUCCESS
+           && (rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
+        tp_digest_update(d, buf, n);
+        n = 65536;
+    }
+    if (rv != APR_EOF) {
+        return rv;
+    }
+    apr_file_close(f);
+    *hex = tp_digest_hex(d, p);
+    return APR_SUCCESS;
 }
 
 char *tp_digest_base64(tp_digest_t *d, apr_pool_t *p)
@@ -955,30 +973,4 @@ unsigned char *tp_rs256_sign(apr_pool_t *p, const char *key_pem,
     EVP_MD_CTX_free(ctx);
     EVP_PKEY_free(k);
     return sig;
-}
-
-tp_err_t *tp_sha256_file(apr_pool_t *p, const char *path, const char **hex)
-{
-    tp_digest_t *d = tp_sha256_begin(p);
-    char *buf = apr_palloc(p, FILE_BLOCK);
-    apr_size_t n = FILE_BLOCK;
-    apr_file_t *f;
-    apr_status_t rv;
-
-    if (apr_file_open(&f, path, APR_FOPEN_READ, APR_OS_DEFAULT, p)
-        != APR_SUCCESS) {
-        return tp_err_internal(p, 500, "cannot read a downloaded file",
-                               apr_psprintf(p, "open %s", path));
-    }
-    while ((rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
-        tp_digest_update(d, buf, n);
-        n = FILE_BLOCK;
-    }
-    apr_file_close(f);
-    if (!APR_STATUS_IS_EOF(rv)) {
-        return tp_err_internal(p, 500, "cannot read a downloaded file",
-                               apr_psprintf(p, "read %s", path));
-    }
-    *hex = tp_digest_hex(d, p);
-    return NULL;
 }

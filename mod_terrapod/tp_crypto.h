@@ -4,7 +4,6 @@
 #define TP_CRYPTO_H
 
 #include <apr_pools.h>
-#include "tp_error.h"
 #include <apr_time.h>
 #include <apr_tables.h>
 
@@ -41,11 +40,11 @@ typedef struct tp_digest tp_digest_t;
 tp_digest_t *tp_md5_begin(apr_pool_t *p);
 tp_digest_t *tp_sha256_begin(apr_pool_t *p);
 void tp_digest_update(tp_digest_t *d, const void *data, apr_size_t len);
-/* Lower-case hex SHA-256 of the file at path (a download to check). */
-tp_err_t *tp_sha256_file(apr_pool_t *p, const char *path, const char **hex);
 char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p);
 /* The digest in standard base64, padded. */
 char *tp_digest_base64(tp_digest_t *d, apr_pool_t *p);
+/* Lower-case hex SHA-256 of the file at path, read in blocks. */
+apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex);
 
 /* base64url(HMAC-SHA256(key, data)) */
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,

@@ -2,7 +2,8 @@
  * call imports what it was given into a fresh GNUPGHOME under the
  * temporary directory, asks gpg there, and removes it: no shared keyring,
  * no trust database that outlives the call, no agent (gpg.conf forbids
- * starting one, so a secret key cannot be stored anywhere). */
+ * starting one, so a secret key cannot be stored anywhere). Signing alone
+ * runs in the caller's own home, where its secret key is. */
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -309,6 +310,59 @@ tp_err_t *tp_gpg_verify(apr_pool_t *p, const char *const *armors, int n,
     }
     if (err) {
         *key_id = NULL;
+    }
+    apr_pool_destroy(sp);
+    return err;
+}
+
+tp_err_t *tp_gpg_sign(apr_pool_t *p, const char *signer, const char *data,
+                      apr_size_t len, const char **sig, apr_size_t *siglen)
+{
+    apr_pool_t *sp;
+    gpgme_key_t key = NULL;
+    gpgme_data_t in, out = NULL;
+    gpgme_error_t e;
+    gpg_t g;
+    char *mem;
+    size_t n;
+    tp_err_t *err = NULL;
+
+    pthread_once(&once, gpg_init);
+    *sig = NULL;
+    *siglen = 0;
+    if (!engine_version) {
+        return tp_err_internal(p, 500, "the signature could not be made",
+                               "gpgme: no usable gpg engine");
+    }
+    apr_pool_create(&sp, p);
+    g.p = p;
+    if ((e = gpgme_new(&g.ctx)) != GPG_ERR_NO_ERROR) {
+        apr_pool_destroy(sp);
+        return failed(p, "new", e);
+    }
+    apr_pool_cleanup_register(sp, g.ctx, release_ctx, apr_pool_cleanup_null);
+    if ((e = gpgme_get_key(g.ctx, signer, &key, 1)) != GPG_ERR_NO_ERROR) {
+        err = tp_err(p, 422, "no secret key %s in the keyring (%s)", signer,
+                     gpgme_strerror(e));
+    } else if ((e = gpgme_signers_add(g.ctx, key)) != GPG_ERR_NO_ERROR
+               || (e = gpgme_data_new(&out)) != GPG_ERR_NO_ERROR) {
+        err = failed(p, "signers", e);
+    } else if (!(err = data_of(&g, sp, data, len, &in))
+               && (e = gpgme_op_sign(g.ctx, in, out, GPGME_SIG_MODE_DETACH))
+                  != GPG_ERR_NO_ERROR) {
+        err = tp_err(p, 422, "key %s could not sign (%s)", signer,
+                     gpgme_strerror(e));
+    }
+    if (key) {
+        gpgme_key_unref(key);
+    }
+    if (out) {
+        mem = gpgme_data_release_and_get_mem(out, &n);
+        if (!err && mem) {
+            *sig = apr_pmemdup(p, mem, n);
+            *siglen = n;
+        }
+        gpgme_free(mem);
     }
     apr_pool_destroy(sp);
     return err;

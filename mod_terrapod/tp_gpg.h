@@ -1,7 +1,8 @@
 /* OpenPGP public keys and detached signatures, the only wrapper around
- * gpgme. Every call works in a keyring of its own that holds exactly the
- * keys it was given and is removed before it returns, so nothing depends
- * on a user's keyring and calls may run in parallel threads. */
+ * gpgme. Parsing and verifying work in a keyring of their own that holds
+ * exactly the keys given and is removed before they return, so nothing
+ * depends on a user's keyring and calls may run in parallel threads;
+ * signing, a publisher's act, uses the publisher's own keyring. */
 #ifndef TP_GPG_H
 #define TP_GPG_H
 
@@ -27,5 +28,12 @@ tp_err_t *tp_gpg_verify(apr_pool_t *p, const char *const *armors, int n,
                         const char *data, apr_size_t len,
                         const char *sig, apr_size_t siglen,
                         const char **key_id);
+
+/* A binary detached signature over data by the secret key signer (an id or
+ * fingerprint) of the caller's keyring (GNUPGHOME, or gpg's default);
+ * gpg's agent asks for a passphrase when the key has one. 422 when the
+ * key is not there or cannot sign. */
+tp_err_t *tp_gpg_sign(apr_pool_t *p, const char *signer, const char *data,
+                      apr_size_t len, const char **sig, apr_size_t *siglen);
 
 #endif

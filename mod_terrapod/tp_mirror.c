@@ -301,13 +301,21 @@ tp_err_t *tp_mirror_verified_sums(apr_pool_t *p, const tp_mirror_env_t *env,
     return NULL;
 }
 
+/* The SHA-256 of a file just fetched. */
+static tp_err_t *hash_of(apr_pool_t *p, const char *path, char **hex)
+{
+    return tp_sha256_file(p, path, hex) == APR_SUCCESS
+           ? NULL : tp_err_internal(p, 500, "cannot read a fetched file",
+                                    apr_psprintf(p, "read %s", path));
+}
+
 tp_err_t *tp_mirror_fetch_archive(apr_pool_t *p, const tp_mirror_env_t *env,
                                   const tp_json_t *doc, const char *type,
                                   const char *shasum, const char *out,
                                   const char **h1, apr_off_t *size)
 {
     const char *url = tp_json_gets(doc, "download_url", NULL);
-    const char *got = NULL;
+    char *got = NULL;
     tp_http_resp_t resp;
     apr_finfo_t fi;
     tp_err_t *err;
@@ -322,7 +330,7 @@ tp_err_t *tp_mirror_fetch_archive(apr_pool_t *p, const tp_mirror_env_t *env,
     if (resp.status != 200) {
         return tp_err(p, 502, "%s answered %d", url, resp.status);
     }
-    if ((err = tp_sha256_file(p, out, &got)) != NULL) {
+    if ((err = hash_of(p, out, &got)) != NULL) {
         return err;
     }
     if (strcmp(got, shasum) != 0) {
@@ -387,7 +395,8 @@ tp_err_t *tp_binary_fetch(apr_pool_t *p, const tp_binary_env_t *env,
     const tp_binary_upstream_t *up = NULL;
     const char *file = tp_binary_filename(p, tool, version, os, arch);
     tp_mirror_env_t as;
-    const char *dir, *sums, *sig, *key_id, *got = NULL;
+    const char *dir, *sums, *sig, *key_id;
+    char *got = NULL;
     apr_size_t len, siglen;
     tp_http_resp_t resp;
     apr_finfo_t fi;
@@ -443,7 +452,7 @@ tp_err_t *tp_binary_fetch(apr_pool_t *p, const tp_binary_env_t *env,
         return tp_err(p, 502, "%s answered %d for %s", up->url, resp.status,
                       file);
     }
-    if ((err = tp_sha256_file(p, out, &got)) != NULL) {
+    if ((err = hash_of(p, out, &got)) != NULL) {
         return err;
     }
     if (strcmp(got, *shasum) != 0) {

@@ -228,6 +228,29 @@ START_TEST(gpg_verify_refuses)
 }
 END_TEST
 
+/* Signing uses the caller's keyring: GNUPGHOME here, the fixture's. */
+START_TEST(gpg_sign_with_own_keyring)
+{
+    const char *sig, *id = NULL;
+    apr_size_t n;
+    blob_t b;
+
+    setenv("GNUPGHOME", home, 1);
+    ck_assert_ptr_null(tp_gpg_sign(pool, k.id_b, DATA, strlen(DATA), &sig,
+                                   &n));
+    ck_assert_uint_gt(n, 0);
+    b.data = sig;
+    b.len = n;
+    ck_assert_ptr_null(verify(b, DATA, &id, 1, k.pub_b.data));
+    ck_assert_str_eq(id, k.id_b);
+    assert_422(verify(b, DATA, &id, 1, k.pub_a.data), "not registered");
+    assert_422(tp_gpg_sign(pool, "0123456789ABCDEF", DATA, strlen(DATA), &sig,
+                           &n), "no secret key");
+    ck_assert_ptr_null(sig);
+    unsetenv("GNUPGHOME");
+}
+END_TEST
+
 Suite *gpg_suite(void);
 
 Suite *gpg_suite(void)
@@ -243,6 +266,7 @@ Suite *gpg_suite(void)
     tcase_add_test(tc, gpg_parse_refuses);
     tcase_add_test(tc, gpg_verify_good_signatures);
     tcase_add_test(tc, gpg_verify_refuses);
+    tcase_add_test(tc, gpg_sign_with_own_keyring);
     suite_add_tcase(s, tc);
     return s;
 }

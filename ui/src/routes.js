@@ -26,6 +26,9 @@ import { AutodiscoveryRulesPage } from './pages/admin-autodiscovery-rules.js';
 import { AutodiscoveryRulePage } from './pages/admin-autodiscovery-rule.js';
 import { MyTokensPage } from './pages/settings-tokens.js';
 import { SessionsPage } from './pages/settings-sessions.js';
+import { ProvidersPage } from './pages/registry-providers.js';
+import { ProviderPage } from './pages/registry-provider.js';
+import { GpgKeysPage } from './pages/registry-gpg-keys.js';
 import { ApiDocsPage } from './pages/api-docs.js';
 import { SignInPage } from './pages/sign-in.js';
 import { NotFoundPage } from './pages/not-found.js';
@@ -57,6 +60,11 @@ export const routes = [
     { pattern: '/app/:org/workspaces/:name/settings', page: WorkspaceSettingsPage, title: 'Settings' },
     // the address terraform prints for a run ("To view this run in a browser")
     { pattern: '/app/:org/:name/runs/:run', page: RunPage, title: 'Run' },
+    { pattern: '/app/registry/providers', page: ProvidersPage, title: 'Providers',
+      nav: { label: 'Providers', group: 'main' } },
+    { pattern: '/app/registry/providers/:name', page: ProviderPage, title: 'Provider' },
+    { pattern: '/app/registry/gpg-keys', page: GpgKeysPage, title: 'GPG keys',
+      nav: { label: 'GPG keys', group: 'main' } },
     { pattern: '/app/admin/agent-pools', page: AgentPoolsPage, title: 'Agent pools',
       nav: { label: 'Agent pools', group: 'admin', admin: true } },
     { pattern: '/app/admin/agent-pools/:id', page: AgentPoolPage, title: 'Agent pool' },

@@ -41,3 +41,11 @@ export function vcsConnectionPath(id) {
 export function rulePath(id) {
     return `/app/admin/autodiscovery-rules/${encodeURIComponent(id)}`;
 }
+
+/** The registry's provider list. */
+export const PROVIDERS = '/app/registry/providers';
+
+/** @param {string} name registry provider name */
+export function providerPath(name) {
+    return `${PROVIDERS}/${encodeURIComponent(name)}`;
+}
