@@ -50,6 +50,24 @@ static const tp_stmt_t SQL_ARCHIVE_CACHED = {"mirror_archive_cached",
     "UPDATE mirror_archives SET h1 = %s, size = %s::bigint,"
     "       cached_at = now() WHERE id = %s"};
 
+/* the private registry's providers (api/registry_providers.c), as the
+ * mirror answers for them: only versions with a published platform */
+static const tp_stmt_t SQL_PRIV_PROVIDER = {"mirror_priv_provider",
+    "SELECT id, name, owner_email, labels::text AS labels"
+    "  FROM registry_providers WHERE namespace = %s AND name = %s"};
+static const tp_stmt_t SQL_PRIV_VERSIONS = {"mirror_priv_versions",
+    "SELECT DISTINCT v.version FROM registry_provider_versions v"
+    "  JOIN registry_provider_platforms pl ON pl.version_id = v.id"
+    " WHERE v.provider_id = %s ORDER BY v.version"};
+static const tp_stmt_t SQL_PRIV_ARCHIVES = {"mirror_priv_archives",
+    "SELECT v.id AS version_id, pl.os, pl.arch, pl.filename, pl.shasum,"
+    "       pl.h1"
+    "  FROM registry_provider_versions v"
+    "  JOIN registry_provider_platforms pl ON pl.version_id = v.id"
+    " WHERE v.provider_id = %s AND v.version = %s ORDER BY pl.os, pl.arch"};
+/* the signed URLs of the private registry's files (its route's kind) */
+#define PRIVATE_FILE_KIND "provider-files"
+
 void tp_mirror_env_from(const tp_srv_conf_t *conf, tp_mirror_env_t *env)
 {
     memset(env, 0, sizeof(*env));
@@ -264,6 +282,102 @@ static tp_err_t *verify_version(tp_req_t *req, const tp_mirror_env_t *env,
     return NULL;
 }
 
+/* One archive of a {version}.json answer: its URL and hashes. */
+static void add_archive(tp_req_t *req, tp_json_t *archives,
+                        const tp_rows_t *rows, int i, const char *url)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *a = tp_json_object(p), *hashes = tp_json_array(p);
+
+    tp_json_sets(a, url, "url", NULL);
+    if (tp_row(rows, i, "h1")) {
+        tp_json_pushs(hashes, tp_row(rows, i, "h1"));
+    }
+    tp_json_pushs(hashes, apr_pstrcat(p, "zh:", tp_row(rows, i, "shasum"),
+                                      NULL));
+    tp_json_setj(a, hashes, "hashes", NULL);
+    tp_json_setj(archives, a, apr_pstrcat(p, tp_row(rows, i, "os"), "_",
+                                          tp_row(rows, i, "arch"), NULL),
+                 NULL);
+}
+
+/* "host[:port]" of this server as terraform names it in the sources of
+ * private providers. */
+static const char *own_host(tp_req_t *req)
+{
+    const char *base = tp_base_url(req), *host = strstr(base, "://");
+
+    host = host ? host + 3 : base;
+    return apr_pstrndup(req->r->pool, host, strcspn(host, "/"));
+}
+
+/* A provider of the private registry, when the caller may read it: by
+ * the registry's rules, and for a running phase's runner token any (the
+ * organization's runs install its providers). */
+static tp_err_t *private_provider(tp_req_t *req, const char *ns,
+                                  const char *type, const char **id)
+{
+    tp_rows_t *rows;
+    tp_err_t *err;
+
+    if ((err = tp_req_exec(req, &SQL_PRIV_PROVIDER, &rows,
+                           TP_DB_ARGS(ns, type))) != NULL) {
+        return err;
+    }
+    if (rows->nrows == 0
+        || (!req->reader_ws
+            && tp_row_level(req, rows, 0, TP_AXIS_REGISTRY) < TP_LEVEL_READ)) {
+        return tp_err(req->r->pool, 404, "provider %s/%s not found", ns,
+                      type);
+    }
+    *id = tp_row(rows, 0, "id");
+    return NULL;
+}
+
+/* index.json or {version}.json of a private provider, from what its
+ * publishers published: no upstream involved. */
+static tp_err_t *send_private(tp_req_t *req, const char *ns,
+                              const char *type, const char *version)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *doc = tp_json_object(p), *items = tp_json_object(p);
+    const char *id = NULL, *args[2];
+    tp_rows_t *rows;
+    tp_err_t *err;
+    int i;
+
+    if ((err = private_provider(req, ns, type, &id)) != NULL) {
+        return err;
+    }
+    args[0] = id;
+    args[1] = version;
+    if ((err = tp_req_exec(req, version ? &SQL_PRIV_ARCHIVES
+                                        : &SQL_PRIV_VERSIONS, &rows,
+                           version ? 2 : 1, args)) != NULL) {
+        return err;
+    }
+    if (version && rows->nrows == 0) {
+        return tp_err(p, 404, "provider %s/%s has no version %s", ns, type,
+                      version);
+    }
+    for (i = 0; i < rows->nrows; i++) {
+        const char *vid = version ? tp_row(rows, i, "version_id") : NULL;
+
+        if (!version) {
+            tp_json_setj(items, tp_json_object(p),
+                         tp_row(rows, i, "version"), NULL);
+            continue;
+        }
+        add_archive(req, items, rows, i, tp_capability_url(req,
+                    apr_pstrcat(p, "/api/terrapod/v1/registry/"
+                                "provider-versions/", vid, "/files/",
+                                tp_row(rows, i, "filename"), NULL),
+                    PRIVATE_FILE_KIND, vid, ARCHIVE_TTL));
+    }
+    tp_json_setj(doc, items, version ? "archives" : "versions", NULL);
+    return send_doc(req, doc);
+}
+
 static tp_err_t *send_version(tp_req_t *req, const tp_mirror_env_t *env,
                               const char *ns, const char *type,
                               const char *version)
@@ -292,21 +406,12 @@ static tp_err_t *send_version(tp_req_t *req, const tp_mirror_env_t *env,
     }
     for (i = 0; i < rows->nrows; i++) {
         const char *aid = tp_row(rows, i, "id");
-        tp_json_t *a = tp_json_object(p), *hashes = tp_json_array(p);
 
-        tp_json_sets(a, tp_capability_url(req, apr_pstrcat(p,
-                         "/api/terrapod/v1/provider-mirror/archives/", aid,
-                         "/", tp_row(rows, i, "filename"), NULL),
-                         ARCHIVE_KIND, aid, ARCHIVE_TTL), "url", NULL);
-        if (tp_row(rows, i, "h1")) {
-            tp_json_pushs(hashes, tp_row(rows, i, "h1"));
-        }
-        tp_json_pushs(hashes, apr_pstrcat(p, "zh:", tp_row(rows, i, "shasum"),
-                                          NULL));
-        tp_json_setj(a, hashes, "hashes", NULL);
-        tp_json_setj(archives, a, apr_pstrcat(p, tp_row(rows, i, "os"), "_",
-                                              tp_row(rows, i, "arch"), NULL),
-                     NULL);
+        add_archive(req, archives, rows, i, tp_capability_url(req,
+                    apr_pstrcat(p, "/api/terrapod/v1/provider-mirror/"
+                                "archives/", aid, "/",
+                                tp_row(rows, i, "filename"), NULL),
+                    ARCHIVE_KIND, aid, ARCHIVE_TTL));
     }
     tp_json_setj(doc, archives, "archives", NULL);
     return send_doc(req, doc);
@@ -317,22 +422,28 @@ tp_err_t *tp_api_mirror_provider(tp_req_t *req)
     const char *file = tp_param(&req->params, "file");
     apr_size_t n = strlen(file);
     tp_mirror_env_t env;
-    const char *ns, *type, *version;
+    const char *ns, *type, *version = NULL;
+    int own = strcasecmp(tp_param(&req->params, "hostname"),
+                         own_host(req)) == 0;
     tp_err_t *err;
 
+    if (strcmp(file, "index.json") != 0) {
+        version = n > 5 && strcmp(file + n - 5, ".json") == 0
+                  ? apr_pstrmemdup(req->r->pool, file, n - 5) : NULL;
+        if (!tp_mirror_version_valid(version)) {
+            return tp_err(req->r->pool, 404, "no such mirror document: %s",
+                          file);
+        }
+    }
+    if (own) {
+        return send_private(req, tp_param(&req->params, "namespace"),
+                            tp_param(&req->params, "type"), version);
+    }
     if ((err = provider_of(req, &env, &ns, &type)) != NULL) {
         return err;
     }
-    if (strcmp(file, "index.json") == 0) {
-        return send_index(req, &env, ns, type);
-    }
-    version = n > 5 && strcmp(file + n - 5, ".json") == 0
-              ? apr_pstrmemdup(req->r->pool, file, n - 5) : NULL;
-    if (!tp_mirror_version_valid(version)) {
-        return tp_err(req->r->pool, 404, "no such mirror document: %s",
-                      file);
-    }
-    return send_version(req, &env, ns, type, version);
+    return version ? send_version(req, &env, ns, type, version)
+                   : send_index(req, &env, ns, type);
 }
 
 /* Fetches archive id (row) from upstream, checks it against the signed

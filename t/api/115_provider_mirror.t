@@ -7,16 +7,19 @@
 # against the signed manifest (a tampered zip is refused and nothing
 # stored), kept and served through a signed URL; h1: and zh: hashes; and
 # everything it holds still answered with the upstream registry stopped.
+# On this server's own host it serves the private registry's providers,
+# to whom the registry shows them and to runs.
 use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Listener;
 use TP::FakeRegistry;
+use TP::ProviderRelease;
 use Digest::SHA qw(sha256_hex);
 use File::Temp ();
 
-plan tests => 82;
+plan tests => 104;
 
 my $admin = admin_token();
 my $user = user_token('mirror-user@test.local');
@@ -69,7 +72,7 @@ is_deeply [fetched()], ['/files/terraform-provider-widget_1.0.0_SHA256SUMS',
                         '/files/terraform-provider-widget_1.0.0_SHA256SUMS.sig'],
           'only the manifest and its signature fetched';
 is sql("SELECT signing_key_id FROM mirror_versions WHERE version = '1.0.0'"),
-   $reg->key->{id}, 'the signer recorded';
+   $reg->key->{key_id}, 'the signer recorded';
 
 # ---- the archive: fetched once, for the platform asked, checked ----
 $r = api(GET => $url);
@@ -128,23 +131,54 @@ is sql("SELECT count(*) FROM mirror_archives a JOIN mirror_versions v ON v.id = 
 
 # ---- a zip that is no provider package, though signed ----
 $reg->release('hashicorp', 'widget', '4.0.0', ['linux_amd64']);
-{
-    # signed afresh over a zip holding something else
-    use IO::Compress::Zip qw(zip $ZipError);
-    my $bad = "$reg->{dir}/files/terraform-provider-widget_4.0.0_linux_amd64.zip";
-    my $x = 'not a provider';
-    zip \$x => $bad, Name => '../escape' or die $ZipError;
-    my $s = Digest::SHA->new(256)->addfile($bad, 'b')->hexdigest;
-    $reg->replace_file('terraform-provider-widget_4.0.0_SHA256SUMS',
-                       "$s  terraform-provider-widget_4.0.0_linux_amd64.zip\n");
-    $reg->sign("$reg->{dir}/files/terraform-provider-widget_4.0.0_SHA256SUMS");
-}
+# signed afresh over a zip with an entry that climbs out of its directory
+my $bad = provider_zip('widget', '4.0.0', '../escape' => 'not a provider');
+my $bad_name = 'terraform-provider-widget_4.0.0_linux_amd64.zip';
+$reg->replace_file($bad_name, $bad);
+$reg->replace_file('terraform-provider-widget_4.0.0_SHA256SUMS', shasums_of($bad_name => $bad));
+$reg->sign_file("$reg->{dir}/files/terraform-provider-widget_4.0.0_SHA256SUMS");
 aged();
 $r = get("$M/4.0.0.json");
 is $r->code, 200, 'version 4.0.0 verified';
 $r = api(GET => json_of($r)->{archives}{linux_amd64}{url});
 is_error($r, 502, 'a signed zip that is no provider package');
 like error_detail($r), qr/"\.\."/, 'saying what is wrong';
+
+# ---- the private registry's providers, on this server's own host ----
+my $key = gpg_key('mirror-publisher');
+my $NAT = '/api/terrapod/v1';
+is api(POST => "$NAT/gpg-keys", token => $admin, body => {data => {type => 'gpg-keys',
+       attributes => {namespace => 'default', 'ascii-armor' => $key->{armor}}}})->code,
+   201, 'a publisher\'s key';
+is api(POST => "$NAT/registry-providers", token => $admin, body => {data => {
+       type => 'registry-providers', attributes => {name => 'inhouse',
+       namespace => 'default', 'registry-name' => 'private'}}})->code, 201, 'a private provider';
+my $V = "$NAT/registry-providers/private/default/inhouse/versions/0.3.0";
+my $pzip = provider_zip('inhouse', '0.3.0');
+my $psums = shasums_of('terraform-provider-inhouse_0.3.0_linux_amd64.zip' => $pzip);
+sub put_raw { api(PUT => $_[0], token => $admin, body => $_[1],
+                  headers => {'Content-Type' => 'application/octet-stream'}) }
+is put_raw("$V/shasums", $psums)->code, 201, 'its manifest';
+is put_raw("$V/shasums.sig", sign($key, $psums))->code, 200, 'signed';
+is put_raw("$V/platforms/linux/amd64", $pzip)->code, 201, 'its zip: published';
+my ($own) = Apache::TestRequest::resolve_url('/') =~ m{^https?://([^/]+)};
+my $O = "/v1/providers/$own/default/inhouse";
+$r = get("$O/index.json", $admin);
+is $r->code, 200, 'index.json of a private provider';
+is_deeply json_of($r), {versions => {'0.3.0' => {}}}, 'its published versions';
+$r = get("$O/0.3.0.json", $admin);
+is $r->code, 200, 'its {version}.json';
+my $pa = json_of($r)->{archives}{linux_amd64};
+like $pa->{hashes}[0], qr{^h1:}, 'the h1: the registry computed';
+is $pa->{hashes}[1], 'zh:' . sha256_hex($pzip), 'and the zh:';
+like $pa->{url}, qr{/api/terrapod/v1/registry/provider-versions/[^/]+/files/terraform-provider-inhouse_0\.3\.0_linux_amd64\.zip\?expires=},
+     'the private registry\'s signed URL';
+$r = api(GET => $pa->{url});
+is $r->code, 200, 'which serves the zip without a token';
+is sha256_hex($r->content), sha256_hex($pzip), 'the published bytes';
+is_error(get("$O/index.json"), 404, 'a user the registry does not show it to');
+is_error(get("$O/9.9.9.json", $admin), 404, 'a version not published');
+is_error(get("/v1/providers/$own/default/nothing/index.json", $admin), 404, 'no such provider');
 
 # ---- a run's runner token ----
 my ($ws, $l) = agent_pool_ws($admin, $admin, 'mirror115');
@@ -156,6 +190,9 @@ $r = api(GET => "$M/index.json", headers => {Authorization => "Bearer $tok"});
 is $r->code, 200, 'a planning run\'s runner token reads the mirror';
 $r = api(GET => "$M/1.0.0.json", headers => {Authorization => "Bearer $tok"});
 is $r->code, 200, 'and its versions';
+is api(GET => "/v1/providers/$own/default/inhouse/index.json",
+       headers => {Authorization => "Bearer $tok"})->code, 200,
+   'and the private registry\'s providers, as the organization\'s run';
 is_error(api(GET => "$M/index.json", headers => {Authorization => 'Bearer runtok:run-x:60:1:bad'}),
          401, 'a forged runner token');
 is as_l($l, PATCH => "/runs/$run", body => {status => 'planned',
@@ -193,3 +230,9 @@ is sql("SELECT count(*) FROM mirror_archives WHERE cached_at IS NOT NULL"), 1,
 ok -s "$ENV{TP_INSTANCE}/storage/registry/mirror/"
       . sql("SELECT id FROM mirror_archives WHERE cached_at IS NOT NULL") . '.zip',
    'kept in storage under registry/mirror/';
+
+# what this test published goes, for the tests after it
+is api(DELETE => "$NAT/registry-providers/private/default/inhouse", token => $admin)->code,
+   204, 'the private provider removed';
+is api(DELETE => "$NAT/gpg-keys/default/$key->{key_id}", token => $admin)->code, 204,
+   'and its key';
