@@ -24,6 +24,7 @@ import { VcsConnectionsPage } from './pages/admin-vcs-connections.js';
 import { VcsConnectionPage } from './pages/admin-vcs-connection.js';
 import { AutodiscoveryRulesPage } from './pages/admin-autodiscovery-rules.js';
 import { AutodiscoveryRulePage } from './pages/admin-autodiscovery-rule.js';
+import { BinaryCachePage } from './pages/admin-binary-cache.js';
 import { MyTokensPage } from './pages/settings-tokens.js';
 import { SessionsPage } from './pages/settings-sessions.js';
 import { ProvidersPage } from './pages/registry-providers.js';
@@ -85,6 +86,8 @@ export const routes = [
     { pattern: '/app/admin/autodiscovery-rules', page: AutodiscoveryRulesPage, title: 'Autodiscovery rules',
       nav: { label: 'Autodiscovery', group: 'admin', admin: true, adminOnly: true } },
     { pattern: '/app/admin/autodiscovery-rules/:id', page: AutodiscoveryRulePage, title: 'Autodiscovery rule' },
+    { pattern: '/app/admin/binary-cache', page: BinaryCachePage, title: 'Binary cache',
+      nav: { label: 'Binary cache', group: 'admin', admin: true, adminOnly: true } },
     { pattern: '/app/settings/tokens', page: MyTokensPage, title: 'My tokens',
       nav: { label: 'My tokens', group: 'settings' } },
     { pattern: '/app/settings/sessions', page: SessionsPage, title: 'Sessions',
