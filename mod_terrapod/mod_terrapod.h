@@ -709,6 +709,11 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
+/* The row stmt finds for the {id} of a signed file URL (.../{id}/
+ * {filename}): 404 ("<what> <id> not found") unless there is one and its
+ * filename column is the path's (api/provider_mirror.c). */
+tp_err_t *tp_signed_file_row(tp_req_t *req, const tp_stmt_t *stmt,
+                              const char *what, tp_rows_t **rows);
 tp_err_t *tp_api_mirror_provider(tp_req_t *req);
 tp_err_t *tp_api_mirror_archive(tp_req_t *req);
 tp_err_t *tp_api_binary_cache_get(tp_req_t *req);

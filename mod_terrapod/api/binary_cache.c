@@ -160,25 +160,22 @@ tp_err_t *tp_api_binary_cache_get(tp_req_t *req)
 tp_err_t *tp_api_binary_cache_file(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    const char *id = tp_param(&req->params, "id");
     const char *path;
     apr_off_t size;
     tp_rows_t *rows;
     tp_err_t *err;
 
-    if ((err = tp_req_exec(req, &SQL_BIN_BY_ID, &rows, TP_DB_ARGS(id)))
-        != NULL) {
+    if ((err = tp_signed_file_row(req, &SQL_BIN_BY_ID, "cached release",
+                                  &rows)) != NULL) {
         return err;
     }
-    if (rows->nrows == 0
-        || strcmp(tp_row(rows, 0, "filename"),
-                  tp_param(&req->params, "filename")) != 0
-        || !(path = tp_storage_file(&req->conf->storage, p,
-                                    binary_key(p, tp_row(rows, 0, "tool"),
-                                               tp_row(rows, 0, "version"),
-                                               tp_row(rows, 0, "filename")),
-                                    &size))) {
-        return tp_err(p, 404, "cached release %s not found", id);
+    if (!(path = tp_storage_file(&req->conf->storage, p,
+                                 binary_key(p, tp_row(rows, 0, "tool"),
+                                            tp_row(rows, 0, "version"),
+                                            tp_row(rows, 0, "filename")),
+                                 &size))) {
+        return tp_err(p, 404, "cached release %s not found",
+                      tp_param(&req->params, "id"));
     }
     /* what the listener checks the download against */
     apr_table_setn(req->r->headers_out, "X-Checksum-SHA256",

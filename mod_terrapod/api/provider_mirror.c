@@ -489,6 +489,23 @@ static tp_err_t *pull_archive(tp_req_t *req, const char *id,
     return NULL;
 }
 
+tp_err_t *tp_signed_file_row(tp_req_t *req, const tp_stmt_t *stmt,
+                              const char *what, tp_rows_t **rows)
+{
+    const char *id = tp_param(&req->params, "id");
+    tp_err_t *err;
+
+    if ((err = tp_req_exec(req, stmt, rows, TP_DB_ARGS(id))) != NULL) {
+        return err;
+    }
+    if ((*rows)->nrows == 0
+        || strcmp(tp_row(*rows, 0, "filename"),
+                  tp_param(&req->params, "filename")) != 0) {
+        return tp_err(req->r->pool, 404, "%s %s not found", what, id);
+    }
+    return NULL;
+}
+
 tp_err_t *tp_api_mirror_archive(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
@@ -498,14 +515,9 @@ tp_err_t *tp_api_mirror_archive(tp_req_t *req)
     tp_rows_t *rows;
     tp_err_t *err;
 
-    if ((err = tp_req_exec(req, &SQL_ARCHIVE_GET, &rows, TP_DB_ARGS(id)))
-        != NULL) {
+    if ((err = tp_signed_file_row(req, &SQL_ARCHIVE_GET, "mirrored archive",
+                                  &rows)) != NULL) {
         return err;
-    }
-    if (rows->nrows == 0
-        || strcmp(tp_row(rows, 0, "filename"),
-                  tp_param(&req->params, "filename")) != 0) {
-        return tp_err(p, 404, "mirrored archive %s not found", id);
     }
     if (!tp_row_bool(rows, 0, "cached")
         && (err = pull_archive(req, id, rows)) != NULL) {

@@ -161,13 +161,7 @@ sub received {
     return split /\n/, $log;
 }
 
-sub json_response {
-    my ($code, $doc) = @_;
-    my $r = HTTP::Response->new($code);
-    $r->header('Content-Type' => 'application/json');
-    $r->content($json->encode($doc));
-    return $r;
-}
+*json_response = \&TP::FakeServer::json_response;
 
 sub respond {
     my ($self, $req) = @_;
