@@ -714,6 +714,11 @@ tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
  * filename column is the path's (api/provider_mirror.c). */
 tp_err_t *tp_signed_file_row(tp_req_t *req, const tp_stmt_t *stmt,
                               const char *what, tp_rows_t **rows);
+/* Holds the lock of one file fetched from upstream (what names it), until
+ * tp_fetch_unlock, on the request's connection: a second request for it
+ * waits for the first, then finds it kept (api/provider_mirror.c). */
+tp_err_t *tp_fetch_lock(tp_req_t *req, const char *what);
+void tp_fetch_unlock(tp_req_t *req, const char *what);
 tp_err_t *tp_api_mirror_provider(tp_req_t *req);
 tp_err_t *tp_api_mirror_archive(tp_req_t *req);
 tp_err_t *tp_api_binary_cache_get(tp_req_t *req);

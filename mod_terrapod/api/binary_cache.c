@@ -87,23 +87,19 @@ static tp_err_t *release_of(tp_req_t *req, const char *tool,
     return NULL;
 }
 
-/* The entry of a release, fetched and stored first when it is not yet
- * cached; *fetched says it was. */
-static tp_err_t *cached(tp_req_t *req, const char *tool, const char *version,
-                        const char *os, const char *arch, tp_rows_t **rows,
-                        int *fetched)
+/* Fetches a release into the cache, unless it arrived meanwhile. */
+static tp_err_t *fetch(tp_req_t *req, const char *tool, const char *version,
+                       const char *os, const char *arch, const char *file,
+                       tp_rows_t **rows, int *fetched)
 {
     apr_pool_t *p = req->r->pool;
-    const char *tmp, *shasum, *file = tp_binary_filename(p, tool, version, os,
-                                                         arch);
+    const char *tmp, *shasum;
     tp_binary_env_t env;
     apr_off_t size;
     tp_err_t *err;
 
-    *fetched = 0;
-    if ((err = release_of(req, tool, version, os, arch)) != NULL
-        || (err = tp_req_exec(req, &SQL_BIN_GET, rows,
-                              TP_DB_ARGS(tool, version, os, arch))) != NULL
+    if ((err = tp_req_exec(req, &SQL_BIN_GET, rows,
+                           TP_DB_ARGS(tool, version, os, arch))) != NULL
         || (*rows)->nrows) {
         return err;
     }
@@ -133,6 +129,32 @@ static tp_err_t *cached(tp_req_t *req, const char *tool, const char *version,
                   "checked against its signed SHA256SUMS and cached", file);
     *fetched = 1;
     return NULL;
+}
+
+/* The entry of a release, fetched and stored first when it is not yet
+ * cached; *fetched says it was. */
+static tp_err_t *cached(tp_req_t *req, const char *tool, const char *version,
+                        const char *os, const char *arch, tp_rows_t **rows,
+                        int *fetched)
+{
+    const char *file = tp_binary_filename(req->r->pool, tool, version, os,
+                                          arch);
+    tp_err_t *err;
+
+    *fetched = 0;
+    if ((err = release_of(req, tool, version, os, arch)) != NULL
+        || (err = tp_req_exec(req, &SQL_BIN_GET, rows,
+                              TP_DB_ARGS(tool, version, os, arch))) != NULL
+        || (*rows)->nrows) {
+        return err;
+    }
+    /* a concurrent request for the same release fetches it once */
+    if ((err = tp_fetch_lock(req, file)) != NULL) {
+        return err;
+    }
+    err = fetch(req, tool, version, os, arch, file, rows, fetched);
+    tp_fetch_unlock(req, file);
+    return err;
 }
 
 tp_err_t *tp_api_binary_cache_get(tp_req_t *req)

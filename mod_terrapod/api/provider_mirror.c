@@ -65,6 +65,12 @@ static const tp_stmt_t SQL_PRIV_ARCHIVES = {"mirror_priv_archives",
     "  FROM registry_provider_versions v"
     "  JOIN registry_provider_platforms pl ON pl.version_id = v.id"
     " WHERE v.provider_id = %s AND v.version = %s ORDER BY pl.os, pl.arch"};
+/* one fetch of a file from upstream at a time: the advisory lock of the
+ * mirror and the binary cache, with the file's hash */
+static const tp_stmt_t SQL_FETCH_LOCK = {"mirror_fetch_lock",
+    "SELECT pg_advisory_lock(7310038, hashtext(%s))"};
+static const tp_stmt_t SQL_FETCH_UNLOCK = {"mirror_fetch_unlock",
+    "SELECT pg_advisory_unlock(7310038, hashtext(%s))"};
 /* the signed URLs of the private registry's files (its route's kind) */
 #define PRIVATE_FILE_KIND "provider-files"
 
@@ -489,6 +495,17 @@ static tp_err_t *pull_archive(tp_req_t *req, const char *id,
     return NULL;
 }
 
+tp_err_t *tp_fetch_lock(tp_req_t *req, const char *what)
+{
+    return tp_req_exec(req, &SQL_FETCH_LOCK, NULL, TP_DB_ARGS(what));
+}
+
+void tp_fetch_unlock(tp_req_t *req, const char *what)
+{
+    /* on failure the connection is gone, and the lock with its session */
+    tp_req_exec(req, &SQL_FETCH_UNLOCK, NULL, TP_DB_ARGS(what));
+}
+
 tp_err_t *tp_signed_file_row(tp_req_t *req, const tp_stmt_t *stmt,
                               const char *what, tp_rows_t **rows)
 {
@@ -519,9 +536,20 @@ tp_err_t *tp_api_mirror_archive(tp_req_t *req)
                                   &rows)) != NULL) {
         return err;
     }
-    if (!tp_row_bool(rows, 0, "cached")
-        && (err = pull_archive(req, id, rows)) != NULL) {
-        return err;
+    if (!tp_row_bool(rows, 0, "cached")) {
+        /* a concurrent download of the same archive fetches it once */
+        if ((err = tp_fetch_lock(req, id)) != NULL) {
+            return err;
+        }
+        err = tp_signed_file_row(req, &SQL_ARCHIVE_GET, "mirrored archive",
+                                 &rows);
+        if (!err && !tp_row_bool(rows, 0, "cached")) {
+            err = pull_archive(req, id, rows);
+        }
+        tp_fetch_unlock(req, id);
+        if (err) {
+            return err;
+        }
     }
     if (!(path = tp_storage_file(&req->conf->storage, p, archive_key(p, id),
                                  &size))) {

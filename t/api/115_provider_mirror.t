@@ -14,12 +14,13 @@ use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Listener;
+use TP::Util;
 use TP::FakeRegistry;
 use TP::ProviderRelease;
 use Digest::SHA qw(sha256_hex);
 use File::Temp ();
 
-plan tests => 104;
+plan tests => 106;
 
 my $admin = admin_token();
 my $user = user_token('mirror-user@test.local');
@@ -144,6 +145,17 @@ $r = api(GET => json_of($r)->{archives}{linux_amd64}{url});
 is_error($r, 502, 'a signed zip that is no provider package');
 like error_detail($r), qr/"\.\."/, 'saying what is wrong';
 
+# ---- two first downloads at once: upstream is asked once ----
+$reg->release('hashicorp', 'widget', '5.0.0', ['linux_amd64']);
+aged();
+my $url5 = json_of(get("$M/5.0.0.json"))->{archives}{linux_amd64}{url};
+$reg->slow_zips(2);
+is_deeply [concurrently(2, sub { api(GET => $url5)->code == 200 })], [1, 1],
+          'two clients download a new archive at once';
+$reg->slow_zips(0);
+is scalar(grep { /widget_5\.0\.0_linux_amd64\.zip$/ } fetched()), 1,
+   'which upstream gave once';
+
 # ---- the private registry's providers, on this server's own host ----
 my $key = gpg_key('mirror-publisher');
 my $NAT = '/api/terrapod/v1';
@@ -206,12 +218,12 @@ my $url2 = json_of(get("$M/1.0.0.json"))->{archives}{darwin_arm64}{url};
 $reg->stop;
 $r = get("$M/index.json");
 is $r->code, 200, 'index.json with upstream stopped';
-is_deeply [sort keys %{ json_of($r)->{versions} }], [qw(1.0.0 1.1.0 2.0.0 3.0.0 4.0.0)],
+is_deeply [sort keys %{ json_of($r)->{versions} }], [qw(1.0.0 1.1.0 2.0.0 3.0.0 4.0.0 5.0.0)],
           'the versions it last listed';
 aged();
 $r = get("$M/index.json");
 is $r->code, 200, 'even once the list is old';
-is scalar keys %{ json_of($r)->{versions} }, 5, 'the same versions';
+is scalar keys %{ json_of($r)->{versions} }, 6, 'the same versions';
 $r = get("$M/1.0.0.json");
 is $r->code, 200, '{version}.json of a verified version';
 is scalar @{ json_of($r)->{archives}{linux_amd64}{hashes} }, 2, 'with its hashes';
@@ -225,10 +237,10 @@ is_error(get('/v1/providers/registry.terraform.io/hashicorp/other/index.json'), 
          'nor a provider never listed');
 
 # ---- the rows hold what the answers said ----
-is sql("SELECT count(*) FROM mirror_archives WHERE cached_at IS NOT NULL"), 1,
-   'one archive cached in all';
+is sql("SELECT count(*) FROM mirror_archives WHERE cached_at IS NOT NULL"), 2,
+   'two archives cached in all';
 ok -s "$ENV{TP_INSTANCE}/storage/registry/mirror/"
-      . sql("SELECT id FROM mirror_archives WHERE cached_at IS NOT NULL") . '.zip',
+      . sql("SELECT id FROM mirror_archives WHERE cached_at IS NOT NULL LIMIT 1") . '.zip',
    'kept in storage under registry/mirror/';
 
 # what this test published goes, for the tests after it

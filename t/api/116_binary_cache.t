@@ -9,13 +9,14 @@ use strict;
 use warnings FATAL => 'all';
 use Apache::Test qw(-withtestmore);
 use TP::Test;
+use TP::Util;
 use TP::FakeRegistry;
 use Digest::SHA qw(sha256_hex);
 use File::Temp ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 
-plan tests => 69;
+plan tests => 72;
 
 my $admin = admin_token();
 my $user = user_token('binary-user@test.local');
@@ -83,6 +84,16 @@ $r = get('terraform/1.9.2/linux/amd64');
 is_error($r, 502, 'a zip that is not the one signed');
 like error_detail($r), qr/not the one its signed SHA256SUMS names/, 'saying so';
 is rows(), 1, 'nothing more cached';
+
+# ---- two first requests at once: upstream is asked once ----
+$reg->binary_release('terraform', '1.9.4', ['linux_amd64'], \$bin);
+$reg->slow_zips(2);
+is_deeply [concurrently(2, sub { get('terraform/1.9.4/linux/amd64')->code == 302 })], [1, 1],
+          'two clients ask for a new release at once';
+$reg->slow_zips(0);
+is scalar(grep { /terraform_1\.9\.4_linux_amd64\.zip$/ } fetched()), 1, 'which upstream gave once';
+is api(DELETE => "$N/admin/binary-cache/terraform/1.9.4", token => $admin)->code, 204,
+   'removed again';
 
 # ---- the admin's view ----
 is_error(api(GET => "$N/admin/binary-cache", token => $user), 403, 'the list: not for users');

@@ -154,6 +154,13 @@ sub replace_file {
     write_bytes($self->files . "/$name", $bytes);
 }
 
+# Zips are answered $seconds late from now on (0: at once), so that
+# requests of the server overlap.
+sub slow_zips {
+    my ($self, $seconds) = @_;
+    write_bytes("$self->{dir}/zip-delay", $seconds);
+}
+
 # Every path asked for so far, in order.
 sub received {
     my ($self) = @_;
@@ -207,6 +214,7 @@ sub respond {
         $r->content(read_bytes($self->files . "/releases/$file"));
         return $r;
     }
+    sleep(read_bytes("$self->{dir}/zip-delay") // 0) if $path =~ /\.zip$/;
     if ($path =~ m{^/files/([^/]+)$} && -f $self->files . "/$1") {
         my $r = HTTP::Response->new(200);
         $r->header('Content-Type' => 'application/octet-stream');
