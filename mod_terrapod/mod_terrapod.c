@@ -1524,6 +1524,13 @@ static void register_hooks(apr_pool_t *p)
     static const char *const before_logs[] = {"mod_log_config.c", NULL};
 
     (void)p;
+#ifdef __SANITIZE_ADDRESS__
+    /* A sanitizer build runs in an httpd with the ASan runtime preloaded
+     * (tools/tp-instance sanitizer-env). The gpg that gpgme starts with
+     * this environment deadlocks at start with that runtime in it: the
+     * preload is this process's, not its children's. Still one thread. */
+    unsetenv("LD_PRELOAD");
+#endif
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);
