@@ -1,9 +1,10 @@
 # The provider network mirror: a pull-through cache of the suite's
 # stand-in for the public registry (TP::FakeRegistry, signing its releases
 # with a key of its own). index.json and {version}.json as terraform reads
-# them, for an API token or a run's runner token only; a version believed
-# only once its SHA256SUMS verifies (a forged signature is refused and
-# nothing recorded); only the platform downloaded is fetched, checked
+# them, for an API token, a session or a run's runner token only; a
+# version believed only once its SHA256SUMS verifies (a forged signature
+# is refused and nothing recorded); only the platform downloaded is
+# fetched, checked
 # against the signed manifest (a tampered zip is refused and nothing
 # stored), kept and served through a signed URL; h1: and zh: hashes; and
 # everything it holds still answered with the upstream registry stopped.
@@ -15,12 +16,13 @@ use Apache::Test qw(-withtestmore);
 use TP::Test;
 use TP::Listener;
 use TP::Util;
+use TP::Browser;
 use TP::FakeRegistry;
 use TP::ProviderRelease;
 use Digest::SHA qw(sha256_hex);
 use File::Temp ();
 
-plan tests => 106;
+plan tests => 107;
 
 my $admin = admin_token();
 my $user = user_token('mirror-user@test.local');
@@ -39,6 +41,15 @@ sub aged { sql("UPDATE mirror_providers SET fetched_at = now() - interval '1 day
 is_error(api(GET => "$M/index.json"), 401, 'no token');
 is_error(api(GET => "$M/index.json", headers => {Authorization => 'Bearer nope'}),
          401, 'a token that is none');
+
+{
+    # a browser's session counts as a token does
+    password_user('mirror-browser@test.local', 'Mirror-pass-2024');
+    my $ua = browser();
+    sign_in($ua, '/api/terrapod/v1/auth/authorize?return_to=/', 'mirror-browser@test.local',
+            'Mirror-pass-2024')->code == 303 or die 'sign-in failed';
+    is $ua->get(url("$M/index.json"))->code, 200, 'a browser session';
+}
 
 # ---- index.json ----
 my $r = get("$M/index.json");
