@@ -4,9 +4,9 @@
 # them, for an API token, a session or a run's runner token only; a
 # version believed only once its SHA256SUMS verifies (a forged signature
 # is refused and nothing recorded); only the platform downloaded is
-# fetched, checked
-# against the signed manifest (a tampered zip is refused and nothing
-# stored), kept and served through a signed URL; h1: and zh: hashes; and
+# fetched, checked against the signed manifest (a tampered zip is refused
+# and nothing stored), kept and served through a signed URL, once however
+# many ask at the same time; h1: and zh: hashes; and
 # everything it holds still answered with the upstream registry stopped.
 # On this server's own host it serves the private registry's providers,
 # to whom the registry shows them and to runs.
