@@ -1,10 +1,12 @@
 /* The provider network mirror (terraform's provider_installation
  * network_mirror protocol): a pull-through cache of the upstream registry
- * (TerrapodRegistryUpstream). A version is believed once its SHA256SUMS
- * verified against the signature and keys upstream gives; a platform's
- * archive is fetched only when a client downloads it, checked against
- * that manifest, kept in storage and served through a signed URL, so the
- * mirror keeps answering for what it holds while upstream is away. */
+ * (TerrapodRegistryUpstream), and the private registry's providers on this
+ * server's own host. A version of upstream's is believed once its
+ * SHA256SUMS verified against the signature and keys upstream gives; a
+ * platform's archive is fetched only when a client downloads it, checked
+ * against that manifest, kept in storage and served through a signed URL,
+ * so the mirror keeps answering for what it holds while upstream is
+ * away. */
 #include <apr_strings.h>
 #include "../mod_terrapod.h"
 #include "../tp_mirror.h"
@@ -42,7 +44,7 @@ static const tp_stmt_t SQL_ARCHIVES = {"mirror_archives",
     "SELECT id, os, arch, filename, shasum, h1 FROM mirror_archives"
     " WHERE version_id = %s ORDER BY os, arch"};
 static const tp_stmt_t SQL_ARCHIVE_GET = {"mirror_archive_get",
-    "SELECT a.os, a.arch, a.filename, a.shasum, a.size::text AS size,"
+    "SELECT a.os, a.arch, a.filename, a.shasum,"
     "       a.cached_at IS NOT NULL AS cached, v.namespace, v.type, v.version"
     "  FROM mirror_archives a JOIN mirror_versions v ON v.id = a.version_id"
     " WHERE a.id = %s"};
