@@ -687,8 +687,12 @@ const tp_route_t tp_routes[] = {
      .summary = "Download a mirrored provider archive (signed URL)"},
 
     /* the binary cache: releases of terraform and tofu, checked and kept;
-     * a run's runner token fetches the version its workspace pins */
+     * a run's runner token fetches the version its workspace pins. Under
+     * both prefixes, as the native API and TFE's paths name it. */
     {"GET", NATIVE "/binary-cache/{tool}/{version}/{os}/{arch}", USER,
+     tp_api_binary_cache_get, MIRRORED,
+     .summary = "Redirect to a cached release of terraform or tofu"},
+    {"GET", V2 "/binary-cache/{tool}/{version}/{os}/{arch}", USER,
      tp_api_binary_cache_get, MIRRORED,
      .summary = "Redirect to a cached release of terraform or tofu"},
     {"GET", NATIVE "/binary-cache-files/{id}/{filename}", CAP,
@@ -696,11 +700,24 @@ const tp_route_t tp_routes[] = {
      .summary = "Download a cached release (signed URL)"},
     {"GET", NATIVE "/admin/binary-cache", ADMIN, tp_api_binary_cache_list,
      .summary = "List the binary cache"},
+    {"GET", V2 "/admin/binary-cache", ADMIN, tp_api_binary_cache_list,
+     .summary = "List the binary cache"},
     {"POST", NATIVE "/admin/binary-cache/warm", ADMIN,
+     tp_api_binary_cache_warm, .summary = "Fetch a release into the cache"},
+    {"POST", V2 "/admin/binary-cache/warm", ADMIN,
      tp_api_binary_cache_warm, .summary = "Fetch a release into the cache"},
     {"DELETE", NATIVE "/admin/binary-cache/{tool}/{version}", ADMIN,
      tp_api_binary_cache_delete,
      .summary = "Remove a version from the binary cache"},
+    {"DELETE", V2 "/admin/binary-cache/{tool}/{version}", ADMIN,
+     tp_api_binary_cache_delete,
+     .summary = "Remove a version from the binary cache"},
+    {"DELETE", NATIVE "/admin/binary-cache/{tool}/{version}/{os}/{arch}",
+     ADMIN, tp_api_binary_cache_delete,
+     .summary = "Remove one platform of a version from the binary cache"},
+    {"DELETE", V2 "/admin/binary-cache/{tool}/{version}/{os}/{arch}", ADMIN,
+     tp_api_binary_cache_delete,
+     .summary = "Remove one platform of a version from the binary cache"},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,

@@ -30,8 +30,10 @@ static const tp_stmt_t SQL_BIN_LIST = {"binary_list",
     " ORDER BY tool, string_to_array(regexp_replace(version, '[^0-9.].*', ''),"
     "                                '.')::int[] DESC, version DESC, os, arch"
     " LIMIT %s::bigint OFFSET %s::bigint"};
+/* a version, or one platform of it (os and arch, when not NULL) */
 static const tp_stmt_t SQL_BIN_DELETE = {"binary_delete",
     "DELETE FROM binary_cache WHERE tool = %s AND version = %s"
+    "   AND os = COALESCE(%s, os) AND arch = COALESCE(%s, arch)"
     " RETURNING id, tool, version, filename"};
 
 static const tp_attr_t BIN_ATTRS[] = {
@@ -213,7 +215,7 @@ tp_err_t *tp_api_binary_cache_list(tp_req_t *req)
 tp_err_t *tp_api_binary_cache_warm(tp_req_t *req)
 {
     apr_pool_t *p = req->r->pool;
-    tp_json_t *body, *doc;
+    tp_json_t *body, *doc, *a;
     tp_rows_t *rows;
     const char *tool, *version, *os, *arch;
     tp_err_t *err;
@@ -222,10 +224,13 @@ tp_err_t *tp_api_binary_cache_warm(tp_req_t *req)
     if ((err = tp_read_json(req, &body)) != NULL) {
         return err;
     }
-    tool = tp_json_gets(body, "data", "attributes", "tool", NULL);
-    version = tp_json_gets(body, "data", "attributes", "version", NULL);
-    os = tp_json_gets(body, "data", "attributes", "os", NULL);
-    arch = tp_json_gets(body, "data", "attributes", "arch", NULL);
+    /* a JSON:API document, or its attributes alone */
+    a = tp_json_get(body, "data", "attributes", NULL);
+    a = a ? a : body;
+    tool = tp_json_gets(a, "tool", NULL);
+    version = tp_json_gets(a, "version", NULL);
+    os = tp_json_gets(a, "os", NULL);
+    arch = tp_json_gets(a, "arch", NULL);
     if (!tp_binary_tool_valid(tool)) {
         return tp_err(p, 422, "tool must be terraform or tofu");
     }
@@ -253,17 +258,20 @@ tp_err_t *tp_api_binary_cache_delete(tp_req_t *req)
     apr_pool_t *p = req->r->pool;
     const char *tool = tp_param(&req->params, "tool");
     const char *version = tp_param(&req->params, "version");
+    const char *os = tp_param(&req->params, "os");
+    const char *arch = tp_param(&req->params, "arch");
     tp_rows_t *rows;
     tp_err_t *err;
     int i;
 
     if ((err = tp_req_exec(req, &SQL_BIN_DELETE, &rows,
-                           TP_DB_ARGS(tool, version))) != NULL) {
+                           TP_DB_ARGS(tool, version, os, arch))) != NULL) {
         return err;
     }
     if (rows->nrows == 0) {
-        return tp_err(p, 404, "the binary cache holds no %s %s", tool,
-                      version);
+        return tp_err(p, 404, "the binary cache holds no %s %s%s%s%s", tool,
+                      version, os ? " for " : "", os ? os : "",
+                      os ? apr_pstrcat(p, "_", arch, NULL) : "");
     }
     /* the rows are gone first: a file is never named by no row */
     for (i = 0; i < rows->nrows; i++) {
@@ -272,7 +280,7 @@ tp_err_t *tp_api_binary_cache_delete(tp_req_t *req)
                                      tp_row(rows, i, "filename")));
     }
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, req->r, "TP02153: %s %s "
-                  "removed from the binary cache (%d platforms)", tool,
+                  "removed from the binary cache (%d platform(s))", tool,
                   version, rows->nrows);
     return tp_send_empty(req, 204);
 }

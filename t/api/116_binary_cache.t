@@ -16,7 +16,7 @@ use File::Temp ();
 use LWP::UserAgent ();
 use HTTP::Request ();
 
-plan tests => 72;
+plan tests => 79;
 
 my $admin = admin_token();
 my $user = user_token('binary-user@test.local');
@@ -117,6 +117,11 @@ is json_of($r)->{data}{attributes}{shasum}, $sha->{darwin_arm64}, 'its SHA-256';
 is warm({tool => 'terraform', version => '1.9.0', os => 'darwin', arch => 'arm64'})->code, 200,
    'warming it again changes nothing';
 is warm({tool => 'terraform', version => '1.9.0'})->code, 200, 'linux/amd64 by default';
+is api(POST => "/api/v2/admin/binary-cache/warm", token => $admin,
+       body => {tool => 'terraform', version => '1.9.0'})->code, 200,
+   'TFE\'s path, with the attributes alone as the body';
+is scalar @{ json_of(api(GET => '/api/v2/admin/binary-cache', token => $admin))->{data} }, 2,
+   'TFE\'s path lists them';
 is_error(warm({tool => 'packer', version => '1.9.0'}), 422, 'a tool that is none');
 is_error(warm({tool => 'terraform', version => 'v1'}), 422, 'a version that is none');
 is_error(warm({tool => 'terraform', version => '1.9.0', os => '../x'}), 422, 'a platform that is none');
@@ -127,6 +132,9 @@ is rows(), 2, 'two entries';
 $reg->stop;
 $r = get('terraform/1.9.0/darwin/arm64');
 is $r->code, 302, 'a cached release with upstream stopped';
+is $ua->request(HTTP::Request->new(GET =>
+       Apache::TestRequest::resolve_url('/api/v2/binary-cache/terraform/1.9.0/darwin/arm64'),
+       [Authorization => "Bearer $user"]))->code, 302, 'TFE\'s path too';
 is sha256_hex(api(GET => $r->header('Location'))->content), $sha->{darwin_arm64}, 'served whole';
 is_error(get('terraform/1.9.3/linux/amd64'), 502, 'one never fetched cannot be');
 
@@ -135,6 +143,11 @@ is_error(api(DELETE => "$N/admin/binary-cache/terraform/1.9.0", token => $user),
          'deleting: not for users');
 my $file = "$ENV{TP_INSTANCE}/storage/cache/binaries/terraform/1.9.0/terraform_1.9.0_linux_amd64.zip";
 ok -e $file, 'kept in storage under cache/binaries/';
+is api(DELETE => '/api/v2/admin/binary-cache/terraform/1.9.0/darwin/arm64', token => $admin)->code,
+   204, 'one platform deleted, by TFE\'s path';
+is rows(), 1, 'that one only';
+is_error(api(DELETE => "$N/admin/binary-cache/terraform/1.9.0/darwin/arm64", token => $admin),
+         404, 'deleting it again');
 is api(DELETE => "$N/admin/binary-cache/terraform/1.9.0", token => $admin)->code, 204,
    'a version deleted';
 is rows(), 0, 'every platform of it';
