@@ -2,7 +2,7 @@
 // in the database as a fetch would, for this instance has no releases
 // server) is listed with its platform, size and SHA-256; a fetch the
 // server refuses shows its reason; removing the
-// version asks again and empties the list.
+// release asks again and empties the list.
 'use strict';
 const { test, expect } = require('@playwright/test');
 const { admin, api, unique } = require('./lib/instance');

@@ -1,7 +1,7 @@
 // @ts-check
 // The binary cache, for platform admins (the API serves it to them alone):
 // the releases of terraform and tofu the server keeps, page by page, a
-// form to fetch one now, and removing a version (every platform of it).
+// form to fetch one now, and removing one.
 import { useState } from 'preact/hooks';
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
@@ -48,7 +48,8 @@ function EntryRow({ entry, removed }) {
     const act = useAction();
     const release = `${a.tool} ${a.version}`;
     const remove = async () => {
-        const url = `${CACHE}/${encodeURIComponent(a.tool)}/${encodeURIComponent(a.version)}`;
+        const url = [CACHE, a.tool, a.version, a.os, a.arch].map((x, i) => (i ? encodeURIComponent(x) : x))
+            .join('/');
         if (await act.run(() => api.del(url))) {
             removed();
         }
@@ -62,7 +63,7 @@ function EntryRow({ entry, removed }) {
         <td>
             <${ErrorNote} error=${act.error} />
             <${ConfirmButton} label=${`Remove ${release} (${a.os}_${a.arch})`} danger=${true}
-                disabled=${act.busy} question=${`Remove every platform of ${release} from the cache?`}
+                disabled=${act.busy} question=${`Remove ${release} for ${a.os}_${a.arch} from the cache?`}
                 yes="Remove it" onConfirm=${remove} />
         </td>
     </tr>`;
