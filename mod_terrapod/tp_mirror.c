@@ -366,23 +366,27 @@ const char *tp_binary_filename(apr_pool_t *p, const char *tool,
     return apr_psprintf(p, "%s_%s_%s_%s.zip", tool, version, os, arch);
 }
 
-/* 404 unless the release index at root lists version. */
+/* 404 unless upstream's index of the version (VERSION/index.json, as
+ * releases.hashicorp.com publishes one per release) names it. */
 static tp_err_t *release_listed(apr_pool_t *p, const tp_binary_env_t *env,
                                 const tp_binary_upstream_t *up,
                                 const char *version)
 {
     tp_mirror_env_t as = {up->url, up->url, env->allow, env->ca_file, 0};
+    const char *v;
     tp_json_t *index;
     tp_err_t *err;
 
-    if ((err = get_json(p, &as, apr_pstrcat(p, up->url, "/index.json", NULL),
+    if ((err = get_json(p, &as, apr_pstrcat(p, up->url, "/", version,
+                                            "/index.json", NULL),
                         &index)) != NULL) {
         return err->status == 404
-               ? tp_err(p, 502, "%s has no release index", up->url) : err;
+               ? tp_err(p, 404, "%s %s is not among the releases of %s",
+                        up->tool, version, up->url) : err;
     }
-    if (tp_json_type(index, "versions", version, NULL) != TP_JSON_OBJECT) {
-        return tp_err(p, 404, "%s %s is not among the releases of %s",
-                      up->tool, version, up->url);
+    if (!(v = tp_json_gets(index, "version", NULL)) || strcmp(v, version)) {
+        return tp_err(p, 502, "the index of %s %s at %s names another "
+                      "version", up->tool, version, up->url);
     }
     return NULL;
 }

@@ -15,7 +15,7 @@
 
 #define TP_MIRROR_DEFAULT_HOST "registry.terraform.io"
 /* SHA256SUMS, signatures, JSON documents: small */
-#define TP_MIRROR_MAX_DOC (1024 * 1024)
+#define TP_MIRROR_MAX_DOC (4 * 1024 * 1024)
 
 typedef struct tp_mirror_env {
     const char *host;       /* upstream's hostname, as sources name it */
@@ -86,10 +86,10 @@ int tp_mirror_version_valid(const char *s);
 
 /* ---- releases of terraform and tofu (the binary cache) ---- */
 
-/* Where a tool's releases are (TerrapodBinaryUpstream): url/index.json
- * lists them ({"versions": {"1.11.4": {...}}}), and url/VERSION/ holds
- * TOOL_VERSION_SHA256SUMS, its detached signature (.sig) and
- * TOOL_VERSION_OS_ARCH.zip, as releases.hashicorp.com lays them out. */
+/* Where a tool's releases are (TerrapodBinaryUpstream): url/VERSION/
+ * holds index.json ({"version": "1.11.4", ...}), TOOL_VERSION_SHA256SUMS,
+ * its detached signature (.sig) and TOOL_VERSION_OS_ARCH.zip, as
+ * releases.hashicorp.com lays them out. */
 typedef struct tp_binary_upstream {
     const char *tool;
     const char *url;        /* without a trailing slash */
@@ -110,8 +110,8 @@ const char *tp_binary_filename(apr_pool_t *p, const char *tool,
                                const char *version, const char *os,
                                const char *arch);
 
-/* One release's zip for os/arch into the file out: the index must list
- * the version, its SHA256SUMS must verify against the configured key, and
+/* One release's zip for os/arch into the file out: the version's index
+ * must name it, its SHA256SUMS must verify against the configured key, and
  * the zip's SHA-256 (*shasum) must be the one it signs. 404 when no
  * upstream is configured for tool, the version is not released or has no
  * such build; 422 when a check fails; 502 when upstream cannot be

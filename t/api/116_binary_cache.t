@@ -45,7 +45,7 @@ is $r->code, 302, 'a redirect';
 my $url = $r->header('Location');
 like $url, qr{/api/terrapod/v1/binary-cache-files/bin-[^/]+/terraform_1\.9\.0_linux_amd64\.zip\?expires=\d+&signature=},
      'to a signed URL ending in the release\'s name';
-is_deeply [fetched()], ['/releases/terraform/index.json',
+is_deeply [fetched()], ['/releases/terraform/1.9.0/index.json',
                         '/releases/terraform/1.9.0/terraform_1.9.0_SHA256SUMS',
                         '/releases/terraform/1.9.0/terraform_1.9.0_SHA256SUMS.sig',
                         '/releases/terraform/1.9.0/terraform_1.9.0_linux_amd64.zip'],

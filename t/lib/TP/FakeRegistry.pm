@@ -119,8 +119,8 @@ sub sign_file {
 }
 
 # A release of terraform or tofu as releases.hashicorp.com lays it out,
-# under /releases/TOOL/: index.json listing the versions, and VERSION/
-# holding TOOL_VERSION_OS_ARCH.zip (the executable $binary, a file or a
+# under /releases/TOOL/VERSION/: index.json naming the version and its
+# builds, TOOL_VERSION_OS_ARCH.zip (the executable $binary, a file or a
 # reference to its bytes, named TOOL inside), TOOL_VERSION_SHA256SUMS and its signature. Returns the
 # zips' SHA-256 by platform.
 sub binary_release {
@@ -138,13 +138,13 @@ sub binary_release {
     }
     write_bytes("$dir/$tool\_$version\_SHA256SUMS", shasums_of(%zips));
     $self->sign_file("$dir/$tool\_$version\_SHA256SUMS");
-    my $index_file = $self->files . "/releases/$tool/index.json";
-    my $index = -e $index_file ? $json->decode(read_bytes($index_file))
-                               : {name => $tool, versions => {}};
-    $index->{versions}{$version} = {name => $tool, version => $version,
-                                    shasums => "$tool\_$version\_SHA256SUMS",
-                                    shasums_signature => "$tool\_$version\_SHA256SUMS.sig"};
-    write_bytes($index_file, $json->encode($index));
+    write_bytes("$dir/index.json", $json->encode({
+        name => $tool, version => $version,
+        shasums => "$tool\_$version\_SHA256SUMS",
+        shasums_signature => "$tool\_$version\_SHA256SUMS.sig",
+        builds => [map { my ($os, $arch) = split /_/, $_, 2;
+                         {os => $os, arch => $arch, filename => "$tool\_$version\_$_.zip"} }
+                   @$platforms]}));
     return \%sha;
 }
 
