@@ -5,9 +5,10 @@
 # reads at scale with their query plans, the web UI's first load and
 # its workspaces list at scale in Chromium, and VCS-driven runs (a webhook
 # to a queued run, a poll cycle with nothing new) against a fake GitHub,
-# the drift task at scale, a notification fan-out to 100 receivers, and
+# the drift task at scale, a notification fan-out to 100 receivers,
 # terraform init of registry modules against the same modules as local
-# paths. Prints the results and writes
+# paths, and a private provider's zip through its signed URL against a
+# static file. Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -19,6 +20,7 @@ use Time::HiRes qw(time sleep);
 use TP::E2E;
 use TP::FakeGitHub;
 use TP::FakeReceiver;
+use TP::ProviderRelease;
 
 my $out_file = shift or die "usage: bench.pl RESULTS.md\n";
 my $e = instance();
@@ -1267,10 +1269,63 @@ sub registry_modules {
                                                                  verdict($ratio <= 1.5)];
 }
 
+# ---- 11. a provider's zip through its signed URL ----
+
+# A provider published as a publisher does (a key made here, the manifest,
+# its signature, a 50 MiB zip of incompressible bytes), then its zip
+# fetched from the download answer's signed URL, without a token as
+# terraform fetches it, against a static file of the same size.
+sub provider_download {
+    my $size = 50 * $MIB;
+    my $key = gpg_key('bench-publisher');
+    my ($r) = api(POST => '/api/terrapod/v1/gpg-keys', body => {data => {
+        type => 'gpg-keys', attributes => {namespace => 'default',
+                                           'ascii-armor' => $key->{armor}}}});
+    must(201, $r, 'register the key');
+    ($r) = api(POST => '/api/terrapod/v1/registry-providers', body => {data => {
+        type => 'registry-providers', attributes => {name => 'bench', namespace => 'default'}}});
+    must(201, $r, 'create the provider');
+    open my $rnd, '<', '/dev/urandom' or die "/dev/urandom: $!";
+    my $bytes;
+    read $rnd, $bytes, $size;
+    close $rnd;
+    my $zip = provider_zip('bench', '1.0.0', 'data.bin' => $bytes);
+    my $name = 'terraform-provider-bench_1.0.0_linux_amd64.zip';
+    my $sums = shasums_of($name => $zip);
+    my $v = '/api/terrapod/v1/registry-providers/private/default/bench/versions/1.0.0';
+    ($r) = api(PUT => "$v/shasums", raw => $sums);
+    must(201, $r, 'the manifest');
+    ($r) = api(PUT => "$v/shasums.sig", raw => sign($key, $sums));
+    must(200, $r, 'its signature');
+    ($r) = api(PUT => "$v/platforms/linux/amd64", raw => $zip);
+    must(201, $r, 'the zip');
+    write_file_sized("$DIR/htdocs/static-provider.zip", length $zip, '', '');
+    my (@signed, @static);
+    for (1 .. $TRANSFER_ROUNDS) {
+        my ($res, $d) = api(GET => '/api/terrapod/v1/registry/providers/default/bench/1.0.0/download/linux/amd64');
+        must(200, $res, 'the download answer');
+        push @signed, curl_rate(GET => $d->{download_url});
+        push @static, curl_rate(GET => "$URL/static/static-provider.zip");
+    }
+    my ($sg, $st) = (median(@signed), median(@static));
+    say_line("## 11. A provider's zip (50 MiB, median of $TRANSFER_ROUNDS, curl over TLS)");
+    say_line('');
+    table(['transfer', 'MiB/s', 'static download MiB/s', 'ratio', 'target'],
+          ['provider zip (signed URL, no token)', fmt($sg, 1), fmt($st, 1), fmt($sg / $st),
+           '>= 0.8: ' . verdict($sg / $st >= 0.8)]);
+    say_line('Each round, MiB/s: signed URL ' . join(' ', map { fmt($_, 0) } @signed)
+             . '; static ' . join(' ', map { fmt($_, 0) } @static) . '.');
+    say_line('');
+    $summary{'provider zip download / static'} = [fmt($sg / $st), '>= 0.8',
+                                                  verdict($sg / $st >= 0.8)];
+    unlink "$DIR/htdocs/static-provider.zip";
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
 my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui,
-                \&vcs, \&drift, \&notification_fan_out, \&registry_modules);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9 10';
+                \&vcs, \&drift, \&notification_fan_out, \&registry_modules,
+                \&provider_download);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9 10 11';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

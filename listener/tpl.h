@@ -101,7 +101,8 @@ char **tpl_build_env(apr_pool_t *p, char *const *base,
 /* The CLI configuration ($HOME/.terraformrc) of a phase: the runner
  * token as the credentials of the server's host (url's host and port),
  * so that terraform_remote_state and tfe_outputs reads of the server
- * act as the run's workspace. */
+ * act as the run's workspace, and the server's provider network mirror
+ * as the one way providers are installed. */
 const char *tpl_cli_config(apr_pool_t *p, const char *url,
                            const char *token);
 
@@ -170,6 +171,24 @@ void tpl_runner_token_refresh(tpl_ctx_t *c);
 tp_err_t *tpl_heartbeat(apr_pool_t *p, const tpl_ctx_t *c, int *status);
 /* An error message from a JSON:API error answer, for logs. */
 const char *tpl_resp_why(apr_pool_t *p, const tp_http_resp_t *resp);
+
+/* ---- the terraform a phase runs (tpl_binaries.c) ---- */
+
+/* 1 when v is one exact version (1.11.4, 1.12.0-beta1), not a constraint
+ * or "latest". */
+int tpl_version_exact(const char *v);
+/* This machine's platform as releases name it: "linux_amd64". */
+const char *tpl_platform(apr_pool_t *p);
+/* The terraform to run for a workspace pinned to version: the
+ * listener's own when version is no exact version or is its own; else
+ * the one kept under the state directory, or fetched from the server's
+ * binary cache with the runner token (checked against the SHA-256 the
+ * server sends, then kept). scratch is a directory of the phase's; envp
+ * terraform's environment. *note says what was chosen when it is not the
+ * listener's own. */
+tp_err_t *tpl_terraform_for(apr_pool_t *p, tpl_ctx_t *c, const char *version,
+                            const char *scratch, char **envp,
+                            const char **tf, const char **note);
 
 /* ---- files a plan leaves for its apply (tpl_artifacts.c) ---- */
 

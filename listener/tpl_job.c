@@ -372,6 +372,10 @@ const char *tpl_cli_config(apr_pool_t *p, const char *url, const char *token)
     return apr_psprintf(p, "# Written by terrapod-listener: the server "
                         "knows this token as the run's\n# workspace, which "
                         "may read the state other workspaces share with "
-                        "it.\ncredentials \"%.*s\" {\n  token = \"%s\"\n}\n",
-                        (int)strcspn(host, "/"), host, token);
+                        "it.\ncredentials \"%.*s\" {\n  token = \"%s\"\n}\n"
+                        "# Providers are installed through the server's "
+                        "network mirror.\nprovider_installation {\n"
+                        "  network_mirror {\n    url = \"%s/v1/providers/\"\n"
+                        "  }\n}\n",
+                        (int)strcspn(host, "/"), host, token, url);
 }

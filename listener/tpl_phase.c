@@ -34,6 +34,7 @@ typedef struct phase {
     tpl_stream_t log;
     const char *dir;            /* ours, removed at the end */
     const char *wd;             /* terraform's working directory */
+    const char *terraform;      /* the binary the phase runs */
     apr_hash_t *after_init;     /* its files once init is done */
     int exit_code;              /* of the last terraform command */
     volatile sig_atomic_t *stop;
@@ -246,7 +247,7 @@ static void upload_plan_json(phase_t *ph, char **env)
     ssize_t n = 0;
     int rc, fd;
 
-    rc = tpl_exec_to_file(tpl_show_json_argv(ph->p, ph->cfg->terraform), env,
+    rc = tpl_exec_to_file(tpl_show_json_argv(ph->p, ph->terraform), env,
                           ph->wd, out, errs, SHOW_TIMEOUT_SEC, ph->stop);
     if (rc != 0) {
         if ((fd = open(errs, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -443,7 +444,7 @@ static tp_err_t *phase_env(phase_t *ph, char ***env, int *skipped)
 static int execute(phase_t *ph)
 {
     const tpl_job_t *job = ph->job;
-    const char *tf = ph->cfg->terraform;
+    const char *tf, *note;
     char **env = NULL;
     tp_err_t *err;
     int skipped, rc;
@@ -466,6 +467,19 @@ static int execute(phase_t *ph)
                         "%d variables with names that are no valid "
                         "environment names were left out\n", skipped));
     }
+    if ((err = tpl_terraform_for(ph->p, &ph->ctx, job->tf_version, ph->dir,
+                                 env, &tf, &note)) != NULL) {
+        tpl_log("TPL0062: run %s: %s", job->run_id, err->detail);
+        tpl_stream_note(&ph->log, apr_pstrcat(ph->p, "terrapod-listener: ",
+                                              err->detail, "\n", NULL));
+        conclude(ph, "errored", 0, err->detail);
+        return 1;
+    }
+    if (note) {
+        tpl_stream_note(&ph->log, apr_pstrcat(ph->p, "terrapod-listener: ",
+                                              note, "\n", NULL));
+    }
+    ph->terraform = tf;
     rc = ph->exit_code = tpl_exec(&ph->log, tpl_init_argv(ph->p, tf), env,
                                   ph->wd, ph->stop, GRACE_SEC);
     if (rc != 0 || ph->log.canceled) {

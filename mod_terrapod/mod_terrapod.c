@@ -29,6 +29,8 @@
 #include "tp_notify_store.h"
 #include "tp_drift_check.h"
 #include "tp_retention.h"
+#include "tp_mirror.h"
+#include "tp_gpg.h"
 
 static void *create_srv_conf(apr_pool_t *p, server_rec *s)
 {
@@ -130,6 +132,9 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     c->smtp_password = MERGE(smtp_password);
     c->smtp_require_tls = MERGE_INT(smtp_require_tls);
     c->notify_retry = MERGE_INT(notify_retry);
+    c->registry_host = MERGE(registry_host);
+    c->registry_url = MERGE(registry_url);
+    c->binary_upstreams = MERGE(binary_upstreams);
     return c;
 }
 
@@ -279,6 +284,66 @@ static const char *add_outbound_allow(cmd_parms *cmd, void *dc,
         c->outbound_allow = apr_array_make(cmd->pool, 2, sizeof(cidr));
     }
     APR_ARRAY_PUSH(c->outbound_allow, tp_cidr_t) = cidr;
+    return NULL;
+}
+
+/* TerrapodRegistryUpstream HOST [URL]: the registry the provider mirror
+ * caches, by the hostname provider sources name it with, and where its
+ * discovery document is read when not at https://HOST. */
+static const char *set_registry_upstream(cmd_parms *cmd, void *dc,
+                                         const char *host, const char *url)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    tp_outbound_target_t t;
+    tp_err_t *err;
+
+    (void)dc;
+    if (!*host || strpbrk(host, "/ :@")) {
+        return apr_pstrcat(cmd->pool, "TerrapodRegistryUpstream: not a "
+                           "hostname: ", host, NULL);
+    }
+    url = url ? url : apr_pstrcat(cmd->pool, "https://", host, NULL);
+    if ((err = tp_outbound_url(cmd->pool, url, "http,https", &t)) != NULL) {
+        return apr_pstrcat(cmd->pool, "TerrapodRegistryUpstream ", url, " ",
+                           err->detail, NULL);
+    }
+    c->registry_host = apr_pstrdup(cmd->pool, host);
+    /* its paths are appended to it */
+    c->registry_url = apr_pstrndup(cmd->pool, url,
+                                   strlen(url) - (url[strlen(url) - 1]
+                                                  == '/'));
+    return NULL;
+}
+
+/* TerrapodBinaryUpstream TOOL URL KEYFILE: where the binary cache fetches
+ * a tool's releases, and the file of the public key their SHA256SUMS are
+ * signed with (read by check_config). */
+static const char *add_binary_upstream(cmd_parms *cmd, void *dc,
+                                       const char *tool, const char *url,
+                                       const char *keyfile)
+{
+    tp_srv_conf_t *c = srv_conf(cmd->server);
+    tp_binary_upstream_t *up;
+    tp_outbound_target_t t;
+    tp_err_t *err;
+
+    (void)dc;
+    if (!tp_binary_tool_valid(tool)) {
+        return "TerrapodBinaryUpstream: the tool is terraform or tofu";
+    }
+    if ((err = tp_outbound_url(cmd->pool, url, "http,https", &t)) != NULL) {
+        return apr_pstrcat(cmd->pool, "TerrapodBinaryUpstream ", url, " ",
+                           err->detail, NULL);
+    }
+    if (!c->binary_upstreams) {
+        c->binary_upstreams = apr_array_make(cmd->pool, 2, sizeof(*up));
+    }
+    up = apr_array_push(c->binary_upstreams);
+    up->tool = tool;
+    up->url = apr_pstrndup(cmd->pool, url,
+                           strlen(url) - (url[strlen(url) - 1] == '/'));
+    up->key_file = ap_server_root_relative(cmd->pool, keyfile);
+    up->key = NULL;
     return NULL;
 }
 
@@ -817,6 +882,14 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodOutboundCAFile", set_path, OFF(outbound_ca_file),
                   RSRC_CONF, "CA certificates notifications' HTTPS and "
                   "mail TLS trust besides the system's"),
+    AP_INIT_TAKE12("TerrapodRegistryUpstream", set_registry_upstream, NULL,
+                   RSRC_CONF, "The registry the provider mirror caches: its "
+                   "hostname, and the URL its discovery document is read at "
+                   "when not https://HOST"),
+    AP_INIT_TAKE3("TerrapodBinaryUpstream", add_binary_upstream, NULL,
+                  RSRC_CONF, "Where the binary cache fetches a tool's "
+                  "releases: terraform|tofu, the URL of its releases, the "
+                  "file of the public key their SHA256SUMS are signed with"),
     AP_INIT_TAKE1("TerrapodSMTPURL", set_smtp_url, OFF(smtp_url), RSRC_CONF,
                   "Mail server of email notifications: smtp://host:port or "
                   "smtps://host:port"),
@@ -1131,6 +1204,36 @@ static int load_proxy_trust(check_t *ck, tp_srv_conf_t *c)
     return 1;
 }
 
+/* The public keys the binary cache checks releases with: each file must
+ * hold exactly one armoured public key. */
+static int load_binary_keys(check_t *ck, tp_srv_conf_t *c)
+{
+    int i, ok = 1;
+
+    for (i = 0; c->binary_upstreams && i < c->binary_upstreams->nelts; i++) {
+        tp_binary_upstream_t *up = &APR_ARRAY_IDX(c->binary_upstreams, i,
+                                                  tp_binary_upstream_t);
+        char *armor = NULL;
+        apr_size_t len = 0;
+        tp_gpg_key_t *key;
+        tp_err_t *err = NULL;
+        const char *why;
+
+        if (up->key) {              /* shared with a server seen */
+            continue;
+        }
+        why = read_file(ck->pconf, up->key_file, 1, TP_PEM_MAX, &armor, &len);
+        if (!why && (err = tp_gpg_key_parse(ck->pconf, armor, len, &key))
+                    == NULL) {
+            up->key = key->armor;
+            continue;
+        }
+        ok = refuse(ck, "TP02150: TerrapodBinaryUpstream %s %s: %s", up->tool,
+                    up->key_file, why ? why : err->detail);
+    }
+    return ok;
+}
+
 /* Everything a server with Terrapod On names. */
 static int check_server(check_t *ck, tp_srv_conf_t *c)
 {
@@ -1140,6 +1243,7 @@ static int check_server(check_t *ck, tp_srv_conf_t *c)
 
     ok &= load_listener_ca(ck, c);
     ok &= load_oidc(ck, c);
+    ok &= load_binary_keys(ck, c);
     ok &= check_dir(ck, "TP00007", "TerrapodStorageDir", c->storage.root);
     ok &= check_dir(ck, "TP00008", "TerrapodSchemaDir", c->schema_dir);
     ok &= check_dbd(ck, c);
@@ -1425,6 +1529,13 @@ static void register_hooks(apr_pool_t *p)
     static const char *const before_logs[] = {"mod_log_config.c", NULL};
 
     (void)p;
+#ifdef __SANITIZE_ADDRESS__
+    /* A sanitizer build runs in an httpd with the ASan runtime preloaded
+     * (tools/tp-instance sanitizer-env). The gpg that gpgme starts with
+     * this environment deadlocks at start with that runtime in it: the
+     * preload is this process's, not its children's. Still one thread. */
+    unsetenv("LD_PRELOAD");
+#endif
     ap_hook_pre_config(pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(post_config, after_dbd, NULL, APR_HOOK_MIDDLE);

@@ -135,6 +135,14 @@ typedef struct tp_srv_conf {
     const char *smtp_url, *smtp_from, *smtp_user, *smtp_password;
     int smtp_require_tls;               /* -1: inherit */
     int notify_retry;
+    /* the provider network mirror: the upstream registry's hostname and
+     * where its discovery document is read (NULL: registry.terraform.io,
+     * over https) */
+    const char *registry_host;
+    const char *registry_url;
+    /* the binary cache: where releases of terraform and tofu come from
+     * (tp_binary_upstream_t, keys read while the configuration is read) */
+    apr_array_header_t *binary_upstreams;
     /* read at check_config */
     tp_key_t hmac;
     const char *listener_ca_pem;       /* NULL: listeners cannot join */
@@ -170,6 +178,11 @@ struct tp_vcs_env;
 void tp_vcs_env_from(const tp_srv_conf_t *conf, struct tp_vcs_env *env);
 struct tp_notify_env;
 void tp_notify_env_from(const tp_srv_conf_t *conf, struct tp_notify_env *env);
+/* What the provider mirror needs of it (api/provider_mirror.c). */
+struct tp_mirror_env;
+void tp_mirror_env_from(const tp_srv_conf_t *conf, struct tp_mirror_env *env);
+struct tp_binary_env;
+void tp_binary_env_from(const tp_srv_conf_t *conf, struct tp_binary_env *env);
 
 /* The route table (mod_terrapod_routes.c). */
 extern const tp_route_t tp_routes[];
@@ -210,6 +223,12 @@ typedef tp_json_t *tp_render_fn(tp_req_t *req, const tp_rows_t *rows, int i);
  * the count of all matching rows. */
 tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
                        const char **args, tp_render_fn *render);
+/* Sends one page of the rows of stmt (no arguments) the caller may read
+ * on axis (columns name, owner_email and labels), decided row by row:
+ * for the few agent pools and registry providers, where reading them all
+ * costs less than deciding in SQL. */
+tp_err_t *tp_send_readable(tp_req_t *req, const tp_stmt_t *stmt,
+                           tp_axis_e axis, tp_render_fn *render);
 /* A described resource type (tp_resource.h) as the API loads and renders
  * it for include=. The statements take a JSON array of keys: by_id rows
  * whose id is one of them; by_parent the rows of a to-many relationship
@@ -710,6 +729,23 @@ tp_err_t *tp_api_artifact_plan_artifacts_upload(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_put(tp_req_t *req);
 tp_err_t *tp_api_artifact_log_append(tp_req_t *req);
 tp_err_t *tp_api_run_resource_profile(tp_req_t *req);
+/* The row stmt finds for the {id} of a signed file URL (.../{id}/
+ * {filename}): 404 ("<what> <id> not found") unless there is one and its
+ * filename column is the path's (api/provider_mirror.c). */
+tp_err_t *tp_signed_file_row(tp_req_t *req, const tp_stmt_t *stmt,
+                              const char *what, tp_rows_t **rows);
+/* Holds the lock of one file fetched from upstream (what names it), until
+ * tp_fetch_unlock, on the request's connection: a second request for it
+ * waits for the first, then finds it kept (api/provider_mirror.c). */
+tp_err_t *tp_fetch_lock(tp_req_t *req, const char *what);
+void tp_fetch_unlock(tp_req_t *req, const char *what);
+tp_err_t *tp_api_mirror_provider(tp_req_t *req);
+tp_err_t *tp_api_mirror_archive(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_get(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_file(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_list(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_warm(tp_req_t *req);
+tp_err_t *tp_api_binary_cache_delete(tp_req_t *req);
 tp_err_t *tp_api_audit_log_list(tp_req_t *req);
 tp_err_t *tp_api_workspace_events(tp_req_t *req);
 tp_err_t *tp_api_workspaces_events(tp_req_t *req);

@@ -37,7 +37,7 @@ static tp_cache_t *read_cache;
 /* Prefixes this module answers for; everything else stays with httpd. */
 static const char *const api_prefixes[] = {
     "/api/", "/oauth/", "/health", "/ready", "/.well-known/terraform.json",
-    "/metrics", NULL
+    "/metrics", "/v1/providers/", NULL
 };
 
 int tp_is_api_path(const char *path)
@@ -256,6 +256,37 @@ tp_err_t *tp_send_page(tp_req_t *req, const tp_stmt_t *stmt, int nargs,
     }
     tp_paginate(req, doc, &pg,
                 rows->nrows ? apr_atoi64(tp_row(rows, 0, "total")) : 0);
+    return tp_send_json(req, 200, doc);
+}
+
+tp_err_t *tp_send_readable(tp_req_t *req, const tp_stmt_t *stmt,
+                           tp_axis_e axis, tp_render_fn *render)
+{
+    apr_pool_t *p = req->r->pool;
+    tp_json_t *doc, *list = tp_json_array(p);
+    long long total = 0, first;
+    tp_rows_t *rows;
+    tp_page_t pg;
+    tp_err_t *err;
+    int i;
+
+    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
+                             tp_query_arg(req, "page[size]"), &pg)) != NULL
+        || (err = tp_req_exec(req, stmt, &rows, 0, NULL)) != NULL) {
+        return err;
+    }
+    first = tp_page_offset(&pg);
+    for (i = 0; i < rows->nrows; i++) {
+        if (tp_row_level(req, rows, i, axis) < TP_LEVEL_READ) {
+            continue;
+        }
+        if (total >= first && total < first + pg.size) {
+            tp_json_push(list, render(req, rows, i));
+        }
+        total++;
+    }
+    doc = tp_jsonapi_doc(p, list);
+    tp_paginate(req, doc, &pg, total);
     return tp_send_json(req, 200, doc);
 }
 

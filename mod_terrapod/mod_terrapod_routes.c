@@ -3,6 +3,7 @@
  * handler demands on the workspace it touches. It is the API index
  * (docs/api.md is checked against it); the first matching row wins. */
 #include "mod_terrapod.h"
+#include "mod_terrapod_registry.h"
 
 #define OPEN  TP_AUTH_NONE, TP_PERM_NONE
 /* open; a valid API token, if sent, makes the request its owner's */
@@ -42,6 +43,9 @@
 /* a running run's runner token may call it too: terraform init reading
  * the registry, as the person the run is for */
 #define RUNREAD    .registry_read = 1
+/* a run's runner token may call it too, as the run's workspace holding
+ * no roles: terraform init installing providers in agent runs */
+#define MIRRORED   .remote_state = 1
 #define HELD       .stream = 1
 #define WSSTREAM   READ, .stream = 1
 #define POOLSTREAM POOLRD, .stream = 1
@@ -422,6 +426,84 @@ const tp_route_t tp_routes[] = {
      tp_api_varset_workspaces_remove,
      .summary = "Remove a variable set from workspaces"},
 
+    /* the private provider registry: providers.v1 for terraform under
+     * both prefixes, the signed files its downloads point at, management
+     * and publishing (under TFE's paths too), and the publishers' keys
+     * (under go-tfe's too) */
+#define PROV "/registry-providers/private/{namespace}/{name}"
+#define PROV_V1 "/registry/providers/{namespace}/{type}"
+    {"GET", V2 PROV_V1 "/versions", USER, tp_api_providers_v1_versions,
+     .summary = "List a provider's versions (providers.v1)"},
+    {"GET", NATIVE PROV_V1 "/versions", USER, tp_api_providers_v1_versions,
+     .summary = "List a provider's versions (providers.v1)"},
+    {"GET", V2 PROV_V1 "/{version}/download/{os}/{arch}", USER,
+     tp_api_providers_v1_download,
+     .summary = "Find a provider package (providers.v1)"},
+    {"GET", NATIVE PROV_V1 "/{version}/download/{os}/{arch}", USER,
+     tp_api_providers_v1_download,
+     .summary = "Find a provider package (providers.v1)"},
+    {"GET", NATIVE "/registry/provider-versions/{id}/files/{file}", CAP,
+     tp_api_provider_file, "provider-files",
+     .summary = "Download a provider version's file (signed URL)"},
+    {"GET", NATIVE "/registry-providers", USER, tp_api_provider_list,
+     .summary = "List registry providers"},
+    {"POST", NATIVE "/registry-providers", USER, tp_api_provider_create,
+     .summary = "Create a registry provider"},
+    {"GET", NATIVE PROV, USER, tp_api_provider_show,
+     .summary = "Show a registry provider"},
+    {"PATCH", NATIVE PROV, USER, tp_api_provider_update,
+     .summary = "Update a registry provider"},
+    {"DELETE", NATIVE PROV, USER, tp_api_provider_delete,
+     .summary = "Delete a registry provider"},
+    {"GET", NATIVE PROV "/versions", USER, tp_api_provider_versions,
+     .summary = "List a registry provider's versions"},
+    {"DELETE", NATIVE PROV "/versions/{version}", USER,
+     tp_api_provider_version_delete,
+     .summary = "Delete a registry provider version"},
+    {"PUT", NATIVE PROV "/versions/{version}/shasums", USER,
+     tp_api_provider_shasums_put,
+     .summary = "Publish a provider version's SHA256SUMS"},
+    {"PUT", NATIVE PROV "/versions/{version}/shasums.sig", USER,
+     tp_api_provider_shasums_sig_put,
+     .summary = "Publish the signature of a provider version's SHA256SUMS"},
+    {"PUT", NATIVE PROV "/versions/{version}/platforms/{os}/{arch}", USER,
+     tp_api_provider_platform_put,
+     .summary = "Publish a provider version's zip for a platform"},
+    {"GET", V2 "/organizations/{org}/registry-providers", USER,
+     tp_api_provider_list, .summary = "List registry providers"},
+    {"POST", V2 "/organizations/{org}/registry-providers", USER,
+     tp_api_provider_create, .summary = "Create a registry provider"},
+    {"GET", V2 "/organizations/{org}" PROV, USER, tp_api_provider_show,
+     .summary = "Show a registry provider"},
+    {"PATCH", V2 "/organizations/{org}" PROV, USER, tp_api_provider_update,
+     .summary = "Update a registry provider"},
+    {"DELETE", V2 "/organizations/{org}" PROV, USER, tp_api_provider_delete,
+     .summary = "Delete a registry provider"},
+    {"GET", V2 "/organizations/{org}" PROV "/versions", USER,
+     tp_api_provider_versions,
+     .summary = "List a registry provider's versions"},
+    {"DELETE", V2 "/organizations/{org}" PROV "/versions/{version}", USER,
+     tp_api_provider_version_delete,
+     .summary = "Delete a registry provider version"},
+#undef PROV
+#undef PROV_V1
+    {"GET", NATIVE "/gpg-keys", USER, tp_api_gpg_key_list,
+     .summary = "List GPG keys"},
+    {"POST", NATIVE "/gpg-keys", USER, tp_api_gpg_key_create,
+     .summary = "Register a GPG key"},
+    {"GET", NATIVE "/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_show, .summary = "Show a GPG key"},
+    {"DELETE", NATIVE "/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_delete, .summary = "Delete a GPG key"},
+    {"GET", "/api/registry/private/v2/gpg-keys", USER, tp_api_gpg_key_list,
+     .summary = "List GPG keys"},
+    {"POST", "/api/registry/private/v2/gpg-keys", USER,
+     tp_api_gpg_key_create, .summary = "Register a GPG key"},
+    {"GET", "/api/registry/private/v2/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_show, .summary = "Show a GPG key"},
+    {"DELETE", "/api/registry/private/v2/gpg-keys/{namespace}/{key_id}", USER,
+     tp_api_gpg_key_delete, .summary = "Delete a GPG key"},
+
     /* agent pools and listeners (the pools under TFE's paths too) */
     {"GET", V2 "/organizations/{org}/agent-pools", USER,
      tp_api_agent_pool_list, .summary = "List agent pools"},
@@ -669,6 +751,50 @@ const tp_route_t tp_routes[] = {
     {"DELETE", TFE_REGMOD "/{version}", USER,
      tp_api_registry_module_version_delete, REGADM,
      .summary = "Delete a module version"},
+
+    /* the provider network mirror (provider_installation network_mirror):
+     * a run's runner token reads it too, for terraform init in agent
+     * runs; the archives it names are signed URLs, as terraform sends no
+     * token there */
+    {"GET", "/v1/providers/{hostname}/{namespace}/{type}/{file}", USER,
+     tp_api_mirror_provider, MIRRORED,
+     .summary = "Network mirror: index.json or VERSION.json of a provider"},
+    {"GET", NATIVE "/provider-mirror/archives/{id}/{filename}", CAP,
+     tp_api_mirror_archive, "mirror-archive",
+     .summary = "Download a mirrored provider archive (signed URL)"},
+
+    /* the binary cache: releases of terraform and tofu, checked and kept;
+     * a run's runner token fetches the version its workspace pins. Under
+     * both prefixes, as the native API and TFE's paths name it. */
+    {"GET", NATIVE "/binary-cache/{tool}/{version}/{os}/{arch}", USER,
+     tp_api_binary_cache_get, MIRRORED,
+     .summary = "Redirect to a cached release of terraform or tofu"},
+    {"GET", V2 "/binary-cache/{tool}/{version}/{os}/{arch}", USER,
+     tp_api_binary_cache_get, MIRRORED,
+     .summary = "Redirect to a cached release of terraform or tofu"},
+    {"GET", NATIVE "/binary-cache-files/{id}/{filename}", CAP,
+     tp_api_binary_cache_file, "binary-cache",
+     .summary = "Download a cached release (signed URL)"},
+    {"GET", NATIVE "/admin/binary-cache", ADMIN, tp_api_binary_cache_list,
+     .summary = "List the binary cache"},
+    {"GET", V2 "/admin/binary-cache", ADMIN, tp_api_binary_cache_list,
+     .summary = "List the binary cache"},
+    {"POST", NATIVE "/admin/binary-cache/warm", ADMIN,
+     tp_api_binary_cache_warm, .summary = "Fetch a release into the cache"},
+    {"POST", V2 "/admin/binary-cache/warm", ADMIN,
+     tp_api_binary_cache_warm, .summary = "Fetch a release into the cache"},
+    {"DELETE", NATIVE "/admin/binary-cache/{tool}/{version}", ADMIN,
+     tp_api_binary_cache_delete,
+     .summary = "Remove a version from the binary cache"},
+    {"DELETE", V2 "/admin/binary-cache/{tool}/{version}", ADMIN,
+     tp_api_binary_cache_delete,
+     .summary = "Remove a version from the binary cache"},
+    {"DELETE", NATIVE "/admin/binary-cache/{tool}/{version}/{os}/{arch}",
+     ADMIN, tp_api_binary_cache_delete,
+     .summary = "Remove one platform of a version from the binary cache"},
+    {"DELETE", V2 "/admin/binary-cache/{tool}/{version}/{os}/{arch}", ADMIN,
+     tp_api_binary_cache_delete,
+     .summary = "Remove one platform of a version from the binary cache"},
 
     /* the audit log of every API request */
     {"GET", NATIVE "/admin/audit-log", AUDIT, tp_api_audit_log_list,

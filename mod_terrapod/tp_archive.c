@@ -879,3 +879,56 @@ tp_err_t *tp_archive_strip(apr_pool_t *p, const char *path,
     }
     return close_writer(p, s.out, out_path, err);
 }
+
+tp_err_t *tp_archive_unzip_one(apr_pool_t *p, const char *zip,
+                               const char *name, const char *out,
+                               apr_off_t max)
+{
+    struct archive *a = archive_read_new();
+    struct archive_entry *e;
+    int rc, fd, found = 0;
+    tp_err_t *err = NULL;
+
+    if (!a) {
+        return tp_err_internal(p, 500, "cannot read an archive",
+                               "archive_read_new failed");
+    }
+    apr_pool_cleanup_register(p, a, free_archive, apr_pool_cleanup_null);
+    if (archive_read_support_format_zip_seekable(a) != ARCHIVE_OK
+        || archive_read_open_filename(a, zip, READ_BLOCK) != ARCHIVE_OK) {
+        return tp_err(p, 422, "%s is no zip archive: %s", zip,
+                      archive_error_string(a));
+    }
+    while (!found && !err
+           && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        if (strcmp(entry_path(e), name) != 0) {
+            continue;
+        }
+        found = 1;
+        if (archive_entry_filetype(e) != AE_IFREG
+            || archive_entry_size(e) > max) {
+            return tp_err(p, 422, "%s in %s is no regular file of at most %"
+                          APR_OFF_T_FMT " bytes", name, zip, max);
+        }
+        fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+                  0755);
+        if (fd < 0) {
+            return tp_err(p, 500, "cannot create %s: %s", out,
+                          strerror(errno));
+        }
+        if (archive_read_data_into_fd(a, fd) != ARCHIVE_OK) {
+            err = tp_err(p, 422, "%s in %s cannot be read: %s", name, zip,
+                         archive_error_string(a));
+        }
+        if (close(fd) != 0 && !err) {
+            err = tp_err(p, 500, "cannot write %s: %s", out, strerror(errno));
+        }
+    }
+    if (!found && !err) {
+        err = tp_err(p, 422, "%s holds no %s", zip, name);
+    }
+    if (err) {
+        unlink(out);
+    }
+    return err;
+}

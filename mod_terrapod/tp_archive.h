@@ -1,5 +1,7 @@
 /* Configuration tarballs as uploaded by terraform (go-slug): gzip-compressed
- * tar only, read and written. The only wrapper around libarchive. */
+ * tar only, read and written; and one file out of a zip (a release of
+ * terraform). The wrapper around libarchive, with tp_zip.c's provider
+ * packages. */
 #ifndef TP_ARCHIVE_H
 #define TP_ARCHIVE_H
 
@@ -92,5 +94,12 @@ tp_err_t *tp_archive_strip(apr_pool_t *p, const char *path,
                            const char *out_path,
                            const tp_archive_limits_t *limits,
                            tp_archive_info_t *info);
+
+/* Extracts the regular file called name (at most max bytes) from the zip
+ * archive at zip into the new file out, executable: a release of
+ * terraform. 422 when the archive holds no such file. */
+tp_err_t *tp_archive_unzip_one(apr_pool_t *p, const char *zip,
+                               const char *name, const char *out,
+                               apr_off_t max);
 
 #endif

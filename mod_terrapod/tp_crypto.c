@@ -19,6 +19,7 @@
 #include <apr_escape.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_file_io.h>
 #include "tp_crypto.h"
 
 apr_status_t tp_random(unsigned char *buf, apr_size_t n)
@@ -125,14 +126,24 @@ static apr_status_t digest_free(void *data)
     return APR_SUCCESS;
 }
 
-tp_digest_t *tp_md5_begin(apr_pool_t *p)
+static tp_digest_t *digest_begin(apr_pool_t *p, const EVP_MD *md)
 {
     tp_digest_t *d = apr_palloc(p, sizeof(*d));
 
     d->ctx = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(d->ctx, EVP_md5(), NULL);
+    EVP_DigestInit_ex(d->ctx, md, NULL);
     apr_pool_cleanup_register(p, d, digest_free, apr_pool_cleanup_null);
     return d;
+}
+
+tp_digest_t *tp_md5_begin(apr_pool_t *p)
+{
+    return digest_begin(p, EVP_md5());
+}
+
+tp_digest_t *tp_sha256_begin(apr_pool_t *p)
+{
+    return digest_begin(p, EVP_sha256());
 }
 
 void tp_digest_update(tp_digest_t *d, const void *data, apr_size_t len)
@@ -147,6 +158,39 @@ char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p)
 
     EVP_DigestFinal_ex(d->ctx, out, &outlen);
     return to_hex(p, out, outlen);
+}
+
+apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex)
+{
+    tp_digest_t *d = tp_sha256_begin(p);
+    char *buf = apr_palloc(p, 65536);
+    apr_size_t n = 65536;
+    apr_file_t *f;
+    apr_status_t rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
+
+    while (rv == APR_SUCCESS
+           && (rv = apr_file_read(f, buf, &n)) == APR_SUCCESS) {
+        tp_digest_update(d, buf, n);
+        n = 65536;
+    }
+    if (rv != APR_EOF) {
+        return rv;
+    }
+    apr_file_close(f);
+    *hex = tp_digest_hex(d, p);
+    return APR_SUCCESS;
+}
+
+char *tp_digest_base64(tp_digest_t *d, apr_pool_t *p)
+{
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int outlen = 0;
+    char *b64;
+
+    EVP_DigestFinal_ex(d->ctx, out, &outlen);
+    b64 = apr_palloc(p, 4 * ((outlen + 2) / 3) + 1);
+    EVP_EncodeBlock((unsigned char *)b64, out, (int)outlen);
+    return b64;
 }
 
 unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,

@@ -34,11 +34,17 @@ char *tp_sha256_hex(apr_pool_t *p, const void *data, apr_size_t len);
 char *tp_sha256_b64url(apr_pool_t *p, const void *data, apr_size_t len);
 char *tp_md5_hex(apr_pool_t *p, const void *data, apr_size_t len);
 
-/* Incremental MD5, for verifying uploads while they stream to disk. */
+/* Incremental MD5 or SHA-256, for verifying uploads while they stream to
+ * disk and hashing archive entries as they are read. */
 typedef struct tp_digest tp_digest_t;
 tp_digest_t *tp_md5_begin(apr_pool_t *p);
+tp_digest_t *tp_sha256_begin(apr_pool_t *p);
 void tp_digest_update(tp_digest_t *d, const void *data, apr_size_t len);
 char *tp_digest_hex(tp_digest_t *d, apr_pool_t *p);
+/* The digest in standard base64, padded. */
+char *tp_digest_base64(tp_digest_t *d, apr_pool_t *p);
+/* Lower-case hex SHA-256 of the file at path, read in blocks. */
+apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex);
 
 /* base64url(HMAC-SHA256(key, data)) */
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,

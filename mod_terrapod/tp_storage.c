@@ -22,6 +22,8 @@
 #define STAGE (256 * 1024)
 /* MD5 needs little stack; a small one keeps the thread cheap to start */
 #define HASHER_STACK (256 * 1024)
+/* files copied into storage are read in blocks of this size */
+#define COPY_BLOCK (64 * 1024)
 
 typedef struct hasher {
     apr_thread_t *thread;
@@ -604,4 +606,24 @@ void tp_storage_remove_tree(const tp_storage_t *st, apr_pool_t *p,
                             const char *prefix)
 {
     remove_dir(apr_pstrcat(p, st->root, "/", prefix, NULL), p);
+}
+
+tp_err_t *tp_temp_file(apr_pool_t *p, const char *prefix, const char **path)
+{
+    const char *dir;
+    char *tmpl;
+    apr_file_t *f;
+    apr_status_t rv = apr_temp_dir_get(&dir, p);
+
+    if (rv == APR_SUCCESS) {
+        tmpl = apr_pstrcat(p, dir, "/", prefix, "-XXXXXX", NULL);
+        /* the default flags: deleted when the file is closed with p */
+        rv = apr_file_mktemp(&f, tmpl, 0, p);
+    }
+    if (rv != APR_SUCCESS) {
+        return tp_err_internal(p, 500, "cannot make a temporary file",
+                               "apr_file_mktemp failed");
+    }
+    *path = tmpl;
+    return NULL;
 }

@@ -52,6 +52,16 @@ const char *tp_upload_path(const tp_upload_t *up);
 tp_err_t *tp_upload_commit(tp_upload_t *up);
 void tp_upload_abort(tp_upload_t *up);
 
+/* Copies the file at path into an upload of key (at most max bytes),
+ * committed; *size is its size. */
+tp_err_t *tp_storage_put_file(const tp_storage_t *st, apr_pool_t *p,
+                              const char *key, const char *path,
+                              apr_off_t max, apr_off_t *size);
+
+/* A new empty file named prefix-XXXXXX in the temporary directory,
+ * removed when p is cleaned up. */
+tp_err_t *tp_temp_file(apr_pool_t *p, const char *prefix, const char **path);
+
 /* The file behind key, for sending (NULL if absent), and its size. */
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size);
@@ -71,12 +81,6 @@ tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
 /* Stores buf under key in one go (same atomic commit as uploads). */
 tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len);
-
-/* Copies the file at path (at most max bytes: 413) into key, with the
- * same atomic commit; *size is its size. */
-tp_err_t *tp_storage_put_file(const tp_storage_t *st, apr_pool_t *p,
-                              const char *key, const char *path,
-                              apr_off_t max, apr_off_t *size);
 
 /* Appends buf to key (created when absent) in one O_APPEND write, so
  * concurrent appends never interleave within a chunk. */

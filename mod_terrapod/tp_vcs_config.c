@@ -79,27 +79,6 @@ const char *tp_vcs_service_provider(tp_vcs_provider_e provider,
     return server_url ? "gitlab_enterprise" : "gitlab_hosted";
 }
 
-/* A new empty file in the temp directory, removed when p is cleaned up
- * (the file stays open until then). */
-static tp_err_t *temp_file(apr_pool_t *p, const char **path)
-{
-    const char *dir;
-    char *tmpl;
-    apr_file_t *f;
-    apr_status_t rv = apr_temp_dir_get(&dir, p);
-
-    if (rv == APR_SUCCESS) {
-        tmpl = apr_pstrcat(p, dir, "/terrapod-vcs-XXXXXX", NULL);
-        rv = apr_file_mktemp(&f, tmpl, 0, p);
-    }
-    if (rv != APR_SUCCESS) {
-        return tp_err_internal(p, 500, "cannot make a temporary file",
-                               "apr_file_mktemp failed");
-    }
-    *path = tmpl;
-    return NULL;
-}
-
 tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
                        tp_vcs_conn_t *c, const char *owner, const char *name,
                        const char *sha, const char **tarball, int *files)
@@ -110,8 +89,8 @@ tp_err_t *tp_vcs_fetch(apr_pool_t *p, const tp_vcs_env_t *env,
     tp_err_t *err;
 
     c->max_archive = env->max_upload;
-    if ((err = temp_file(p, &raw)) != NULL
-        || (err = temp_file(p, &out)) != NULL
+    if ((err = tp_temp_file(p, "terrapod-vcs", &raw)) != NULL
+        || (err = tp_temp_file(p, "terrapod-vcs", &out)) != NULL
         || (err = tp_vcs_archive(p, c, owner, name, sha, raw)) != NULL) {
         return err;
     }

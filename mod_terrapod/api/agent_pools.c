@@ -112,35 +112,10 @@ static tp_err_t *send_pool(tp_req_t *req, int status, const char *id)
  * RBAC lets them read, decided per pool (pools are few). */
 tp_err_t *tp_api_agent_pool_list(tp_req_t *req)
 {
-    apr_pool_t *p = req->r->pool;
-    tp_json_t *doc, *list = tp_json_array(p);
-    long long total = 0, first;
-    tp_rows_t *rows;
-    tp_page_t pg;
-    tp_err_t *err;
-    int i;
-
     if (req->who->grants.is_admin || req->who->grants.is_audit) {
         return tp_send_page(req, &SQL_POOL_PAGE, 0, NULL, pool_resource);
     }
-    if ((err = tp_page_parse(p, tp_query_arg(req, "page[number]"),
-                             tp_query_arg(req, "page[size]"), &pg)) != NULL
-        || (err = tp_req_exec(req, &SQL_POOL_ALL, &rows, 0, NULL)) != NULL) {
-        return err;
-    }
-    first = tp_page_offset(&pg);
-    for (i = 0; i < rows->nrows; i++) {
-        if (tp_row_level(req, rows, i, TP_AXIS_POOL) < TP_LEVEL_READ) {
-            continue;
-        }
-        if (total >= first && total < first + pg.size) {
-            tp_json_push(list, pool_resource(req, rows, i));
-        }
-        total++;
-    }
-    doc = tp_jsonapi_doc(p, list);
-    tp_paginate(req, doc, &pg, total);
-    return tp_send_json(req, 200, doc);
+    return tp_send_readable(req, &SQL_POOL_ALL, TP_AXIS_POOL, pool_resource);
 }
 
 tp_err_t *tp_api_agent_pool_show(tp_req_t *req)

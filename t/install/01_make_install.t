@@ -35,6 +35,7 @@ my @ui = map { s{.*/ui/dist/}{}r } glob "$ENV{TP_SRC}/ui/dist/index.html $ENV{TP
 my %expect = (
     "$apxs/mod_terrapod.so" => '0644',
     "$prefix/bin/terrapod-admin" => '0755',
+    "$prefix/bin/terrapod-publish" => '0755',
     "$prefix/bin/terrapod-listener" => '0755',
     "$prefix/bin/terrapod-backup" => '0755',
     (map { ("/usr/share/mod_terrapod/sql/$_" => '0644') } @sql),

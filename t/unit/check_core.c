@@ -45,6 +45,8 @@ Suite *autodiscovery_suite(void);
 Suite *vcs_pr_suite(void);
 Suite *notify_suite(void);
 Suite *module_suite(void);
+Suite *gpg_suite(void);
+Suite *zip_suite(void);
 /* check_archive.c */
 int entries_in(apr_pool_t *p, const char *dir);
 const char *temp_dir(apr_pool_t *p);
@@ -1509,6 +1511,8 @@ int main(void)
     srunner_add_suite(sr, vcs_pr_suite());
     srunner_add_suite(sr, notify_suite());
     srunner_add_suite(sr, module_suite());
+    srunner_add_suite(sr, gpg_suite());
+    srunner_add_suite(sr, zip_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

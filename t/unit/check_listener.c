@@ -439,10 +439,34 @@ START_TEST(cli_config_names_the_server_host)
                      "token as the run's\n# workspace, which may read the "
                      "state other workspaces share with it.\n"
                      "credentials \"tp.example:8443\" {\n"
-                     "  token = \"runtok:run-1:60:1:sig\"\n}\n");
+                     "  token = \"runtok:run-1:60:1:sig\"\n}\n"
+                     "# Providers are installed through the server's network "
+                     "mirror.\nprovider_installation {\n  network_mirror {\n"
+                     "    url = \"https://tp.example:8443/base/v1/providers/\"\n"
+                     "  }\n}\n");
     ck_assert_ptr_nonnull(strstr(tpl_cli_config(pool, "https://tp.example",
                                                 "t"),
                                  "credentials \"tp.example\" {"));
+}
+END_TEST
+
+START_TEST(exact_versions_come_from_the_binary_cache)
+{
+    ck_assert_int_eq(tpl_version_exact("1.11.4"), 1);
+    ck_assert_int_eq(tpl_version_exact("1.12.0-beta1"), 1);
+    ck_assert_int_eq(tpl_version_exact("1.12.0+ent"), 1);
+    /* constraints and "latest" leave the listener's own terraform */
+    ck_assert_int_eq(tpl_version_exact("latest"), 0);
+    ck_assert_int_eq(tpl_version_exact("~> 1.5"), 0);
+    ck_assert_int_eq(tpl_version_exact(">= 1.0.0"), 0);
+    ck_assert_int_eq(tpl_version_exact("1.11"), 0);
+    ck_assert_int_eq(tpl_version_exact("1.11."), 0);
+    ck_assert_int_eq(tpl_version_exact("1..4.5"), 0);
+    ck_assert_int_eq(tpl_version_exact("1.2.3.4"), 0);
+    ck_assert_int_eq(tpl_version_exact("1.2.3-../x"), 0);
+    ck_assert_int_eq(tpl_version_exact(""), 0);
+    ck_assert_int_eq(tpl_version_exact(NULL), 0);
+    ck_assert_ptr_nonnull(strstr(tpl_platform(pool), "linux_"));
 }
 END_TEST
 
@@ -567,6 +591,7 @@ Suite *listener_suite(void)
     tcase_add_test(tc, poll_again_when_the_server_says);
     tcase_add_test(tc, plan_artifacts_round_trip);
     tcase_add_test(tc, cli_config_names_the_server_host);
+    tcase_add_test(tc, exact_versions_come_from_the_binary_cache);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -26,8 +26,12 @@ import { VcsConnectionsPage } from './pages/admin-vcs-connections.js';
 import { VcsConnectionPage } from './pages/admin-vcs-connection.js';
 import { AutodiscoveryRulesPage } from './pages/admin-autodiscovery-rules.js';
 import { AutodiscoveryRulePage } from './pages/admin-autodiscovery-rule.js';
+import { BinaryCachePage } from './pages/admin-binary-cache.js';
 import { MyTokensPage } from './pages/settings-tokens.js';
 import { SessionsPage } from './pages/settings-sessions.js';
+import { ProvidersPage } from './pages/registry-providers.js';
+import { ProviderPage } from './pages/registry-provider.js';
+import { GpgKeysPage } from './pages/registry-gpg-keys.js';
 import { ApiDocsPage } from './pages/api-docs.js';
 import { SignInPage } from './pages/sign-in.js';
 import { NotFoundPage } from './pages/not-found.js';
@@ -62,6 +66,11 @@ export const routes = [
     { pattern: '/app/:org/registry/modules', page: RegistryModulesPage, title: 'Modules',
       nav: { label: 'Modules', group: 'main' } },
     { pattern: '/app/:org/registry/modules/:name/:provider', page: RegistryModulePage, title: 'Module' },
+    { pattern: '/app/registry/providers', page: ProvidersPage, title: 'Providers',
+      nav: { label: 'Providers', group: 'main' } },
+    { pattern: '/app/registry/providers/:name', page: ProviderPage, title: 'Provider' },
+    { pattern: '/app/registry/gpg-keys', page: GpgKeysPage, title: 'GPG keys',
+      nav: { label: 'GPG keys', group: 'main' } },
     { pattern: '/app/admin/agent-pools', page: AgentPoolsPage, title: 'Agent pools',
       nav: { label: 'Agent pools', group: 'admin', admin: true } },
     { pattern: '/app/admin/agent-pools/:id', page: AgentPoolPage, title: 'Agent pool' },
@@ -82,6 +91,8 @@ export const routes = [
     { pattern: '/app/admin/autodiscovery-rules', page: AutodiscoveryRulesPage, title: 'Autodiscovery rules',
       nav: { label: 'Autodiscovery', group: 'admin', admin: true, adminOnly: true } },
     { pattern: '/app/admin/autodiscovery-rules/:id', page: AutodiscoveryRulePage, title: 'Autodiscovery rule' },
+    { pattern: '/app/admin/binary-cache', page: BinaryCachePage, title: 'Binary cache',
+      nav: { label: 'Binary cache', group: 'admin', admin: true, adminOnly: true } },
     { pattern: '/app/settings/tokens', page: MyTokensPage, title: 'My tokens',
       nav: { label: 'My tokens', group: 'settings' } },
     { pattern: '/app/settings/sessions', page: SessionsPage, title: 'Sessions',

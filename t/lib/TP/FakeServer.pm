@@ -9,8 +9,19 @@ use warnings FATAL => 'all';
 use HTTP::Daemon;
 use IO::Socket::SSL ();
 use POSIX ();
+use HTTP::Response ();
+use JSON::PP ();
 
 sub initial_state { {} }
+
+# An answer of status $code whose body is $doc as JSON.
+sub json_response {
+    my ($code, $doc) = @_;
+    my $r = HTTP::Response->new($code);
+    $r->header('Content-Type' => 'application/json');
+    $r->content(JSON::PP->new->canonical->encode($doc));
+    return $r;
+}
 
 # Serves in a child process until stop (or the test's end).
 sub start {

@@ -4,8 +4,9 @@ use strict;
 use warnings FATAL => 'all';
 use Exporter 'import';
 use IO::Socket::IP ();
+use POSIX ();
 
-our @EXPORT = qw(wait_until free_port);
+our @EXPORT = qw(wait_until free_port concurrently);
 
 # A port nothing listens on now, of host (127.0.0.1 unless given), for a
 # server a test starts. The probe is closed before this returns.
@@ -26,6 +27,21 @@ sub wait_until {
         select undef, undef, undef, 0.2;
     }
     return $fn->();
+}
+
+# Runs $code in $n processes at once; whether each returned true, in the
+# order they were started.
+sub concurrently {
+    my ($n, $code) = @_;
+    my @pids = map {
+        my $pid = fork // die "fork: $!";
+        if (!$pid) {
+            my $ok = eval { $code->() };
+            POSIX::_exit($ok ? 0 : 1);     # not through the test's END blocks
+        }
+        $pid;
+    } 1 .. $n;
+    return map { waitpid($_, 0); $? == 0 } @pids;
 }
 
 1;

@@ -49,3 +49,11 @@ export function rulePath(id) {
 export function modulePath(name, provider) {
     return `/app/${ORG}/registry/modules/${encodeURIComponent(name)}/${encodeURIComponent(provider)}`;
 }
+
+/** The registry's provider list. */
+export const PROVIDERS = '/app/registry/providers';
+
+/** @param {string} name registry provider name */
+export function providerPath(name) {
+    return `${PROVIDERS}/${encodeURIComponent(name)}`;
+}

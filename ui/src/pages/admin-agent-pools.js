@@ -8,10 +8,9 @@ import { useLoad } from '../lib/hooks.js';
 import { useAction } from '../lib/action.js';
 import { isAdmin } from '../lib/account.js';
 import { parseLabels, inputValue } from '../lib/forms.js';
-import { labelList } from '../lib/format.js';
-import { navigate } from '../lib/nav.js';
 import { poolPath } from '../lib/paths.js';
-import { Link, ErrorNote, Loading, Pager } from '../components/common.js';
+import { ErrorNote, Loading } from '../components/common.js';
+import { LabelledList } from '../components/labelled-list.js';
 
 const POOLS = '/api/terrapod/v1/agent-pools';
 
@@ -25,21 +24,10 @@ export function AgentPoolsPage({ query, account }) {
         ${isAdmin(account) && html`<${NewPool} created=${reload} />`}
         <${ErrorNote} error=${error} />
         ${!data && !error && html`<${Loading} />`}
-        ${data && html`${data.data.length === 0 ? html`<p>No agent pools yet.</p>`
-            : html`<div class="table-wrap"><table class="list">
-                <thead><tr>
-                    <th scope="col">Name</th><th scope="col">Listeners</th>
-                    <th scope="col">Labels</th><th scope="col">Description</th>
-                </tr></thead>
-                <tbody>${data.data.map((p) => { const a = p.attributes || {}; return html`<tr key=${p.id}>
-                    <th scope="row"><${Link} to=${poolPath(p.id)}>${a.name}<//></th>
-                    <td>${a['listener-count']}</td>
-                    <td>${labelList(a.labels).map((l) => html`<span class="label">${l}</span> `)}</td>
-                    <td>${a.description}</td>
-                </tr>`; })}</tbody>
-            </table></div>`}
-            <${Pager} pagination=${data.pagination} noun="pools"
-                go=${(/** @type {number} */ p) => navigate(`/app/admin/agent-pools?page=${p}`, { replace: true })} />`}
+        ${data && html`<${LabelledList} page=${data} noun="agent pools"
+            count=${{ title: 'Listeners', attribute: 'listener-count' }}
+            linkOf=${(/** @type {any} */ p) => poolPath(p.id)}
+            pageUrl=${(/** @type {number} */ n) => `/app/admin/agent-pools?page=${n}`} />`}
     </section>`;
 }
 
