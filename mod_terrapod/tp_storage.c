@@ -22,7 +22,7 @@
 #define STAGE (256 * 1024)
 /* MD5 needs little stack; a small one keeps the thread cheap to start */
 #define HASHER_STACK (256 * 1024)
-/* files copied into storage are read in blocks of this size */
+
 typedef struct hasher {
     apr_thread_t *thread;
     apr_thread_mutex_t *lock;
