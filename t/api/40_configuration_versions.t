@@ -69,10 +69,11 @@ sub cv_status {
                        token => $owner))->{data}{attributes}{status};
 }
 
+# the tarballs stored for this test's workspace (other tests store theirs)
 sub stored_files {
     my @found;
     File::Find::find(sub { push @found, $File::Find::name if -f $_ },
-                     "$storage/config") if -d "$storage/config";
+                     "$storage/config/$ws") if -d "$storage/config/$ws";
     return @found;
 }
 
