@@ -1349,6 +1349,12 @@ static int post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
     tp_srv_conf_t *first = NULL;
 
     (void)plog;
+#if defined(__SANITIZE_ADDRESS__)
+    /* a SANITIZE=1 module runs in an httpd started with the ASan runtime
+     * preloaded; the programs it starts (gpg, through gpgme) are not built
+     * for it and hang with it, so they must not inherit it */
+    unsetenv("LD_PRELOAD");
+#endif
     if (start_failures) {
         log_failures(start_failures, s);
         return HTTP_INTERNAL_SERVER_ERROR;
