@@ -40,19 +40,26 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-/* A temporary file removed when the pool goes; *f stays open for writing. */
-static const char *temp_file(apr_file_t **f)
+/* A temporary file removed when p goes; *f stays open for writing. */
+const char *temp_file_in(apr_pool_t *p, apr_file_t **f);
+
+const char *temp_file_in(apr_pool_t *p, apr_file_t **f)
 {
     const char *dir;
     char *path;
 
-    ck_assert_int_eq(apr_temp_dir_get(&dir, pool), APR_SUCCESS);
-    path = apr_pstrcat(pool, dir, "/tp-archive-XXXXXX", NULL);
+    ck_assert_int_eq(apr_temp_dir_get(&dir, p), APR_SUCCESS);
+    path = apr_pstrcat(p, dir, "/tp-check-XXXXXX", NULL);
     ck_assert_int_eq(apr_file_mktemp(f, path, APR_FOPEN_CREATE
                                      | APR_FOPEN_READ | APR_FOPEN_WRITE
                                      | APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
-                                     pool), APR_SUCCESS);
+                                     p), APR_SUCCESS);
     return path;
+}
+
+static const char *temp_file(apr_file_t **f)
+{
+    return temp_file_in(pool, f);
 }
 
 /* Data that does not compress, so a truncated gzip is cut mid-stream. */

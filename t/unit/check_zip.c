@@ -35,19 +35,8 @@ static void teardown(void)
     apr_pool_destroy(pool);
 }
 
-static const char *temp_path(apr_file_t **f)
-{
-    const char *dir;
-    char *path;
-
-    ck_assert_int_eq(apr_temp_dir_get(&dir, pool), APR_SUCCESS);
-    path = apr_pstrcat(pool, dir, "/tp-zip-XXXXXX", NULL);
-    ck_assert_int_eq(apr_file_mktemp(f, path, APR_FOPEN_CREATE
-                                     | APR_FOPEN_READ | APR_FOPEN_WRITE
-                                     | APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE,
-                                     pool), APR_SUCCESS);
-    return path;
-}
+/* check_archive.c */
+const char *temp_file_in(apr_pool_t *p, apr_file_t **f);
 
 static void add(struct archive *a, const zentry_t *z)
 {
@@ -74,7 +63,7 @@ static const char *zip_of(const zentry_t *zs, int copies)
 {
     apr_file_t *f;
     apr_os_file_t fd;
-    const char *path = temp_path(&f);
+    const char *path = temp_file_in(pool, &f);
     struct archive *a = archive_write_new();
     zentry_t extra = {NULL, AE_IFREG, "x"};
     int i;
@@ -97,7 +86,7 @@ static const char *zip_of(const zentry_t *zs, int copies)
 static const char *file_of(const char *data)
 {
     apr_file_t *f;
-    const char *path = temp_path(&f);
+    const char *path = temp_file_in(pool, &f);
 
     ck_assert_int_eq(apr_file_write_full(f, data, strlen(data), NULL),
                      APR_SUCCESS);
