@@ -5,7 +5,9 @@
 # constraint picks the newest version it admits (through modules.v1 and
 # the signed archive URL, which terraform fetches without a token), apply
 # runs that version's code, -upgrade moves to what a changed constraint
-# admits, and a constraint nothing matches fails init.
+# admits, and a constraint nothing matches fails init. terrapod-publish
+# packs a module's directory (leaving out .terraform and .git) and
+# publishes it, creating the module on first use.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -111,5 +113,50 @@ write_file("$dir2/main.tf", config('~> 1.0'));
 ($rc, $out) = terraform($dir2, 'init', '-input=false');
 is $rc, 0, 'init again' or diag $out;
 is installed_version($dir2), '1.0.0', 'the newest left: 1.0.0';
+
+# terrapod-publish module, as a CI pipeline runs it
+my $pub = "$ENV{TP_SRC}/mod_terrapod/terrapod-publish";
+sub publish_module {
+    my ($src, $version, %env) = @_;
+    local $ENV{TERRAPOD_TOKEN} = $env{token} // $e->{TERRAPOD_TOKEN};
+    my $cmd = join ' ', map { quotemeta } $pub, 'module', '--url', $e->{TERRAPOD_URL},
+        '--name', 'packed', '--provider', 'tf', '--version', $version,
+        '--ca-file', $e->{TERRAPOD_CA_FILE}, $src;
+    my $o = qx{$cmd 2>&1};
+    return ($? >> 8, $o);
+}
+my $src = workdir();
+system('mkdir', '-p', "$src/modules/inner", "$src/.terraform/providers", "$src/.git") == 0
+    or die "mkdir failed\n";
+write_file("$src/main.tf", qq{module "inner" {\n  source = "./modules/inner"\n}\n}
+                          . qq{output "packed" {\n  value = module.inner.word\n}\n});
+write_file("$src/modules/inner/main.tf", qq{output "word" {\n  value = "packed 0.1.0"\n}\n});
+write_file("$src/.terraform/providers/junk", 'not shipped');
+write_file("$src/.git/HEAD", 'not shipped');
+($rc, $out) = publish_module($src, '0.1.0', token => 'not-a-token');
+is $rc, 1, 'terrapod-publish with a bad token fails';
+like $out, qr/401/, "with the server's answer";
+($rc, $out) = publish_module($src, '0.1.0');
+is $rc, 0, 'terrapod-publish module creates the module and publishes 0.1.0' or diag $out;
+like $out, qr{published packed/tf 0\.1\.0 \(2 files\)}, 'two files: no .terraform, no .git';
+($rc, $out) = publish_module($src, '0.1.0');
+is $rc, 1, 'the same version again fails';
+like $out, qr/409/, 'as a duplicate';
+my $dir3 = workdir();
+write_file("$dir3/main.tf", <<"HCL");
+module "packed" {
+  source  = "$host/default/packed/tf"
+  version = "0.1.0"
+}
+output "packed" {
+  value = module.packed.packed
+}
+HCL
+($rc, $out) = terraform($dir3, 'init', '-input=false');
+is $rc, 0, 'terraform installs what terrapod-publish published' or diag $out;
+ok -f "$dir3/.terraform/modules/packed/modules/inner/main.tf", 'with its nested module';
+ok !-e "$dir3/.terraform/modules/packed/.git", 'and without .git';
+($rc, $out) = terraform($dir3, 'apply', '-auto-approve', '-input=false');
+like $out, qr/packed = "packed 0\.1\.0"/, 'and it runs';
 
 done_testing;
