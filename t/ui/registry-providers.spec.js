@@ -42,7 +42,7 @@ test('keys, providers, versions', async ({ page }) => {
     const name = unique('uiprov').replace(/[^a-z0-9-]/g, '');
     try {
         expectClean(page);
-        await signIn(page, admin, '/app/registry/gpg-keys');
+        await signIn(page, admin, '/app/default/registry/gpg-keys');
         await expect(page.getByRole('heading', { name: 'GPG keys', level: 1 })).toBeVisible();
         await page.getByText('Register a GPG key', { exact: true }).click();
         await page.getByLabel(/ASCII-armoured public key/).fill(key.armor);
@@ -77,7 +77,7 @@ test('keys, providers, versions', async ({ page }) => {
         await expectAccessible(page);
 
         // the key signed a published version: removing it is asked again
-        await page.goto('/app/registry/gpg-keys');
+        await page.goto('/app/default/registry/gpg-keys');
         await keyRow.getByRole('button', { name: `Remove key ${key.keyId}`, exact: true }).click();
         await keyRow.getByRole('button', { name: 'Remove it', exact: true }).click();
         await expect(keyRow).toContainText(/signed 1 published provider version/);
@@ -87,7 +87,7 @@ test('keys, providers, versions', async ({ page }) => {
         const keys = await api('GET', '/api/terrapod/v1/gpg-keys');
         expect(keys.json.data.map((k) => k.attributes['key-id'])).not.toContain(key.keyId);
 
-        await page.goto(`/app/registry/providers/${name}`);
+        await page.goto(`/app/default/registry/providers/${name}`);
         await page.getByRole('button', { name: 'Delete version 1.0.0' }).click();
         await page.getByRole('button', { name: 'Delete it' }).click();
         await expect(page.getByText('No version published yet')).toBeVisible();

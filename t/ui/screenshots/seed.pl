@@ -6,11 +6,13 @@
 # control connections (a GitHub App and a GitLab) with a workspace bound
 # to a repository, an autodiscovery rule and a workspace it flagged, a
 # drift check, a run trigger, a remote-state consumer and notification
-# configurations. Prints what the pages' addresses need as JSON.
+# configurations, registry modules and a provider signed by a key of its
+# own. Prints what the pages' addresses need as JSON.
 use strict;
 use warnings FATAL => 'all';
 use JSON::PP ();
 use TP::E2E;
+use TP::ProviderRelease;
 
 my $ORG_WS = '/api/v2/organizations/default/workspaces';
 
@@ -218,6 +220,61 @@ for my $nc ({name => 'platform-alerts', 'destination-type' => 'slack',
     ($res) = api(POST => "/api/v2/workspaces/$net/notification-configurations", body => {data => {
         type => 'notification-configurations', attributes => {%$nc, enabled => JSON::PP::true()}}});
     must(201, $res, "notification configuration $nc->{name}");
+}
+
+# the registry: a module of two versions linked to the network, and a
+# provider published as a publisher does, with its key registered
+($res) = api(POST => '/api/terrapod/v1/registry-modules', body => {data => {
+    type => 'registry-modules', attributes => {name => 'network', provider => 'aws',
+        'registry-name' => 'private', labels => {team => 'platform'}}}});
+must(201, $res, 'registry module');
+for my $v ('1.0.0', '1.1.0') {
+    ($res) = api(PUT => "/api/terrapod/v1/registry-modules/private/default/network/aws/versions/$v/upload",
+                 raw => targz('main.tf' => <<'HCL', 'README.md' => <<"MD"));
+variable "cidr_block" {
+  type        = string
+  description = "The address range of the network"
+}
+variable "zones" {
+  type        = number
+  description = "Availability zones to spread the subnets over"
+  default     = 3
+}
+output "vpc_id" {
+  description = "The network's id"
+  value       = "vpc-${var.cidr_block}"
+}
+HCL
+# network
+
+A VPC with one subnet per zone, as the platform team runs it ($v).
+MD
+    must(201, $res, "module version $v");
+}
+($res) = api(POST => '/api/terrapod/v1/registry-modules/private/default/network/aws/workspace-links',
+             body => {data => {type => 'module-workspace-links',
+                               attributes => {'workspace-id' => $net}}});
+must(201, $res, 'workspace link');
+my $signer = gpg_key('acme-releases');
+($res) = api(POST => '/api/terrapod/v1/gpg-keys', body => {data => {type => 'gpg-keys',
+    attributes => {namespace => 'default', 'ascii-armor' => $signer->{armor}}}});
+must(201, $res, 'GPG key');
+($res) = api(POST => '/api/terrapod/v1/registry-providers', body => {data => {
+    type => 'registry-providers', attributes => {name => 'acme', namespace => 'default',
+                                                 'registry-name' => 'private'}}});
+must(201, $res, 'registry provider');
+my %zips = map { ("terraform-provider-acme_2.4.0_$_.zip" => provider_zip('acme', '2.4.0')) }
+           qw(linux_amd64 linux_arm64 darwin_arm64);
+my $sums = shasums_of(%zips);
+my $ver = '/api/terrapod/v1/registry-providers/private/default/acme/versions/2.4.0';
+($res) = api(PUT => "$ver/shasums", raw => $sums);
+must(201, $res, 'SHA256SUMS');
+($res) = api(PUT => "$ver/shasums.sig", raw => sign($signer, $sums));
+must(200, $res, 'its signature');
+for my $file (sort keys %zips) {
+    my ($platform) = $file =~ /_(\w+_\w+)\.zip$/;
+    ($res) = api(PUT => "$ver/platforms/" . join('/', split /_/, $platform), raw => $zips{$file});
+    must(201, $res, "platform $platform");
 }
 
 print JSON::PP->new->canonical->encode(\%ids), "\n";

@@ -51,7 +51,10 @@ export function modulePath(name, provider) {
 }
 
 /** The registry's provider list. */
-export const PROVIDERS = '/app/registry/providers';
+export const PROVIDERS = `/app/${ORG}/registry/providers`;
+
+/** The publishers' GPG keys. */
+export const GPG_KEYS = `/app/${ORG}/registry/gpg-keys`;
 
 /** @param {string} name registry provider name */
 export function providerPath(name) {

@@ -5,7 +5,7 @@
 import { html } from '../lib/html.js';
 import { api } from '../lib/session.js';
 import { useLoad } from '../lib/hooks.js';
-import { providerPath, PROVIDERS } from '../lib/paths.js';
+import { GPG_KEYS, providerPath, PROVIDERS } from '../lib/paths.js';
 import { Link, ErrorNote, Loading } from '../components/common.js';
 import { LabelledList, NewLabelled } from '../components/labelled-list.js';
 
@@ -19,7 +19,7 @@ export function ProvidersPage({ query }) {
     return html`<section>
         <header class="page-head"><h1>Providers</h1></header>
         <p>Private providers terraform installs as <code>${location.host}/default/NAME</code>,
-            published with a <${Link} to="/app/registry/gpg-keys">registered GPG key<//>.</p>
+            published with a <${Link} to=${GPG_KEYS}>registered GPG key<//>.</p>
         <${NewLabelled} summary="New provider" button="Create provider" namePattern="[a-z][a-z0-9\\-]{0,63}"
             create=${(/** @type {any} */ a) => api.post(PROVIDERS_API, { data: { type: 'registry-providers',
                 attributes: { ...a, namespace: 'default', 'registry-name': 'private' } } })}
