@@ -369,13 +369,21 @@ const char *tpl_cli_config(apr_pool_t *p, const char *url, const char *token)
     const char *host = strstr(url, "://");
 
     host = host ? host + 3 : url;
+    int n = (int)strcspn(host, "/");
+
+    /* terraform asks a mirror for HOST/NAMESPACE/TYPE by a path that a
+     * port in HOST breaks, so the server's own providers come straight
+     * from its providers.v1, the runner token standing for the person
+     * the run is for */
     return apr_psprintf(p, "# Written by terrapod-listener: the server "
                         "knows this token as the run's\n# workspace, which "
                         "may read the state other workspaces share with "
                         "it.\ncredentials \"%.*s\" {\n  token = \"%s\"\n}\n"
                         "# Providers are installed through the server's "
-                        "network mirror.\nprovider_installation {\n"
+                        "network mirror, its own\n# private providers from "
+                        "its registry.\nprovider_installation {\n"
                         "  network_mirror {\n    url = \"%s/v1/providers/\"\n"
-                        "  }\n}\n",
-                        (int)strcspn(host, "/"), host, token, url);
+                        "    exclude = [\"%.*s/*/*\"]\n  }\n"
+                        "  direct {\n    include = [\"%.*s/*/*\"]\n  }\n}\n",
+                        n, host, token, url, n, host, n, host);
 }

@@ -41,7 +41,8 @@
  * what another workspace shares decides (tp_remote_state_admit) */
 #define SHARED     .remote_state = 1
 /* a running run's runner token may call it too: terraform init reading
- * the registry, as the person the run is for */
+ * the registry (modules, and this server's own providers), as the person
+ * the run is for */
 #define RUNREAD    .registry_read = 1
 /* a run's runner token may call it too, as the run's workspace holding
  * no roles: terraform init installing providers in agent runs */
@@ -433,14 +434,14 @@ const tp_route_t tp_routes[] = {
 #define PROV "/registry-providers/private/{namespace}/{name}"
 #define PROV_V1 "/registry/providers/{namespace}/{type}"
     {"GET", V2 PROV_V1 "/versions", USER, tp_api_providers_v1_versions,
-     .summary = "List a provider's versions (providers.v1)"},
+     RUNREAD, .summary = "List a provider's versions (providers.v1)"},
     {"GET", NATIVE PROV_V1 "/versions", USER, tp_api_providers_v1_versions,
-     .summary = "List a provider's versions (providers.v1)"},
+     RUNREAD, .summary = "List a provider's versions (providers.v1)"},
     {"GET", V2 PROV_V1 "/{version}/download/{os}/{arch}", USER,
-     tp_api_providers_v1_download,
+     tp_api_providers_v1_download, RUNREAD,
      .summary = "Find a provider package (providers.v1)"},
     {"GET", NATIVE PROV_V1 "/{version}/download/{os}/{arch}", USER,
-     tp_api_providers_v1_download,
+     tp_api_providers_v1_download, RUNREAD,
      .summary = "Find a provider package (providers.v1)"},
     {"GET", NATIVE "/registry/provider-versions/{id}/files/{file}", CAP,
      tp_api_provider_file, "provider-files",

@@ -5,7 +5,8 @@
 # h1: hash the server computed and the zip's zh: hash. A zip changed in
 # storage after publishing is refused by terraform itself, and a
 # signature by a key nobody registered is refused at publish.
-# terrapod-publish does all of it from a CI pipeline's files.
+# terrapod-publish does all of it from a CI pipeline's files. An agent
+# run's init installs the provider from the registry too.
 use strict;
 use warnings FATAL => 'all';
 use Test::More;
@@ -73,6 +74,22 @@ like $lock, qr/version\s*=\s*"1\.0\.0"/, 'at 1.0.0';
 my $zh = 'zh:' . Digest::SHA::sha256_hex($zip);
 like $lock, qr/"\Q$zh\E"/, 'with the zip\'s zh: hash';
 like $lock, qr/"\Q$h1\E"/, 'and the h1: hash the server computed';
+
+# an agent run installs it too: its listener points terraform at this
+# server's registry for its own providers, with the runner token
+my $agent = workdir();
+write_file("$agent/main.tf", cloud_config(workspace => 'e2e-private-provider',
+                                          body => config_for('~> 1.0')));
+($rc, $out) = terraform($agent, 'init', '-input=false');
+is $rc, 0, 'init of an agent workspace requiring it' or diag $out;
+my ($ws, $code) = agent_workspace('e2e-private-provider');
+is $code, 200, 'which runs on agents';
+($rc, $out) = terraform($agent, 'plan', '-input=false');
+($plain = $out) =~ s/\e\[[0-9;]*m//g;
+like $plain, qr/Installed \Q$host\E\/default\/stand v1\.0\.0 \(self-signed/,
+     "the run's init installed the private provider from the registry";
+# the stand-in binary is no plugin: the plan fails once it is started
+isnt $rc, 0, 'the plan then fails on the stand-in binary';
 ok -e "$dir/.terraform/providers/$host/default/stand/1.0.0/linux_amd64/terraform-provider-stand_v1.0.0",
     'the binary unpacked';
 

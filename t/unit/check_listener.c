@@ -441,8 +441,11 @@ START_TEST(cli_config_names_the_server_host)
                      "credentials \"tp.example:8443\" {\n"
                      "  token = \"runtok:run-1:60:1:sig\"\n}\n"
                      "# Providers are installed through the server's network "
-                     "mirror.\nprovider_installation {\n  network_mirror {\n"
+                     "mirror, its own\n# private providers from its registry.\n"
+                     "provider_installation {\n  network_mirror {\n"
                      "    url = \"https://tp.example:8443/base/v1/providers/\"\n"
+                     "    exclude = [\"tp.example:8443/*/*\"]\n  }\n"
+                     "  direct {\n    include = [\"tp.example:8443/*/*\"]\n"
                      "  }\n}\n");
     ck_assert_ptr_nonnull(strstr(tpl_cli_config(pool, "https://tp.example",
                                                 "t"),
