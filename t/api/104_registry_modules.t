@@ -13,7 +13,7 @@ use File::Find ();
 use TP::Test;
 use TP::Listener;
 
-plan tests => 229;
+plan tests => 233;
 
 my $MODS = '/api/terrapod/v1/registry-modules';
 my $PRIV = "$MODS/private/default";
@@ -448,6 +448,8 @@ is versions_of(as_run("$V1/network/aws/versions")), '2.0.0,1.10.0,1.1.0,1.0.0,1.
    'the impact run (the server\'s) reads as the workspace\'s owner, the admin';
 is as_run("$V1N/network/aws/2.0.0/download")->code, 204, 'and downloads';
 is as_run("$V1/hidden/aws/versions")->code, 200, 'the admin reads every module';
+is_error(as_run('/api/terrapod/v1/registry/providers/default/no-such/versions'), 404,
+         'providers.v1 takes the token too: no such provider, not 401');
 sql("UPDATE workspaces SET owner_email = '$reader_email' WHERE id = '$ws'");
 is as_run("$V1/network/aws/versions")->code, 200,
    'owned by the reader: the module its role covers';
@@ -459,6 +461,8 @@ is as_l($listener, PATCH => "/runs/$run_id",
    200, 'the run ends';
 is_error(as_run("$V1/network/aws/versions"), 401,
          'its token reads no module any more');
+is_error(as_run('/api/terrapod/v1/registry/providers/default/no-such/versions'), 401,
+         'and no provider');
 sql("UPDATE workspaces SET owner_email = 'admin\@test.local' WHERE id = '$ws'");
 
 is_error(api(DELETE => "$links/$link->{id}", token => $writer), 403,
