@@ -7,6 +7,7 @@
  * adapter, not the driver's transaction calls: apr_dbd_pgsql's transaction
  * start dereferences a NULL transaction when BEGIN fails, as it does on a
  * connection whose server just died. */
+#include <stdlib.h>
 #include <string.h>
 #include <apr_atomic.h>
 #include <apr_lib.h>
@@ -219,13 +220,14 @@ static tp_err_t *run(tp_db_t *db, apr_pool_t *p, const tp_stmt_t *stmt,
     return NULL;
 }
 
-static tp_rows_t *copy_rows(apr_pool_t *p, const PGresult *res)
+static tp_rows_t *copy_rows(apr_pool_t *p, PGresult *res)
 {
     tp_rows_t *rows = apr_pcalloc(p, sizeof(*rows));
     int c, r;
 
     rows->ncols = PQnfields(res);
     rows->nrows = PQntuples(res);
+    rows->changed = atoll(PQcmdTuples(res));    /* "" for a query */
     rows->names = apr_pcalloc(p, sizeof(char *) * (rows->ncols + 1));
     rows->cells = apr_pcalloc(p, sizeof(char *)
                                  * ((apr_size_t)rows->nrows * rows->ncols + 1));

@@ -22,6 +22,8 @@ typedef struct tp_rows {
     int ncols;
     const char **names;   /* ncols column names */
     const char **cells;   /* nrows * ncols values, NULL for SQL NULL */
+    long long changed;    /* rows an INSERT, UPDATE, DELETE or MERGE
+                             changed; 0 for a query */
 } tp_rows_t;
 
 /* Once per process, before any statement runs. */
