@@ -71,6 +71,9 @@ typedef struct tp_srv_conf {
     int enabled;                  /* -1: inherit */
     const char *public_url;       /* NULL: derived from each request */
     tp_storage_t storage;
+    tp_s3_t s3;                   /* storage.s3 points here once a bucket
+                                     is named; part_size, virtual_host and
+                                     redirect -1: inherit */
     const char *hmac_key_file;
     apr_off_t max_body;           /* JSON request bodies; -1: inherit */
     apr_off_t max_upload;         /* state and configuration uploads */

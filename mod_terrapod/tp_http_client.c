@@ -102,6 +102,29 @@ static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,
     return abort && *abort;
 }
 
+/* A streamed request body, from the caller's reader. */
+typedef struct reader {
+    const tp_http_req_t *req;
+    apr_off_t left;
+} reader_t;
+
+static size_t on_body_read(char *buf, size_t size, size_t n, void *baton)
+{
+    reader_t *rd = baton;
+    apr_size_t want = size * n, got;
+
+    if (rd->left <= 0) {
+        return 0;
+    }
+    if ((apr_off_t)want > rd->left) {
+        want = (apr_size_t)rd->left;
+    }
+    got = rd->req->body_read(rd->req->body_baton, buf, want);
+    rd->left -= (apr_off_t)got;
+    /* short of the announced length: abort rather than send a truncation */
+    return got ? got : CURL_READFUNC_ABORT;
+}
+
 static apr_status_t close_file(void *f)
 {
     fclose(f);
@@ -146,7 +169,7 @@ static tp_err_t *open_file(apr_pool_t *p, apr_pool_t *sp, const char *path,
 }
 
 static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
-                       const tp_http_req_t *req, sink_t *sink)
+                       const tp_http_req_t *req, sink_t *sink, reader_t *rd)
 {
     struct curl_slist *hl = NULL;
     const char *method = req->method ? req->method : "GET";
@@ -197,7 +220,20 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
     hl = curl_slist_append(hl, "Expect:");
     apr_pool_cleanup_register(sp, hl, free_slist, apr_pool_cleanup_null);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    if (req->body_file) {
+    if (req->aws_sigv4) {
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+        curl_easy_setopt(h, CURLOPT_USERNAME, req->aws_key);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, req->aws_secret);
+    }
+    if (req->body_read) {
+        rd->req = req;
+        rd->left = req->body_read_len;
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_body_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, rd);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                         (curl_off_t)req->body_read_len);
+    } else if (req->body_file) {
         if ((err = open_file(p, sp, req->body_file, "rb", &in)) != NULL) {
             return err;
         }
@@ -213,7 +249,11 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
                          (curl_off_t)req->body_len);
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "GET") && !req->body && !req->body_file) {
+    if (!strcmp(method, "HEAD")) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    }
+    if (!strcmp(method, "GET") && !req->body && !req->body_file
+        && !req->body_read) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     if (req->out_file) {
@@ -228,6 +268,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     char errbuf[CURL_ERROR_SIZE] = "";
     apr_pool_t *sp;
     sink_t sink;
+    reader_t rd;
     tp_err_t *err;
     CURL *h;
     CURLcode rc;
@@ -247,7 +288,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     apr_pool_create(&sp, p);
     apr_pool_cleanup_register(sp, h, free_handle, apr_pool_cleanup_null);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    if ((err = setup(p, sp, h, req, &sink)) == NULL) {
+    if ((err = setup(p, sp, h, req, &sink, &rd)) == NULL) {
         rc = curl_easy_perform(h);
         if (rc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -1,4 +1,4 @@
-/* The filesystem storage backend. */
+/* The filesystem storage backend, and the spool in front of the S3 one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -35,6 +35,7 @@ struct tp_upload {
     const tp_storage_t *st;
     apr_pool_t *p;
     apr_file_t *f;
+    const char *key;
     const char *tmp;
     const char *final;
     apr_off_t size;           /* bytes received */
@@ -78,6 +79,15 @@ static tp_err_t *io_error(const tp_storage_t *st, apr_pool_t *p,
     return err;
 }
 
+/* The bucket's failures are counted as the directory's are. */
+static tp_err_t *counted(const tp_storage_t *st, tp_err_t *err)
+{
+    if (err && (err->status == 503 || err->status == 507)) {
+        tp_metrics_storage_error(st->metrics, err->status);
+    }
+    return err;
+}
+
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
 {
     apr_file_t *f;
@@ -102,7 +112,7 @@ tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
         return tp_err_internal(p, 503, "storage is not writable",
                                io_cause(p, rv, "probe in", st->root));
     }
-    return NULL;
+    return st->s3 ? counted(st, tp_s3_check(st->s3, p)) : NULL;
 }
 
 static void *APR_THREAD_FUNC hash_loop(apr_thread_t *thread, void *data)
@@ -219,6 +229,7 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
 
     up->st = st;
     up->p = p;
+    up->key = key;
     up->max = max;
     up->final = apr_pstrcat(p, st->root, "/", key, NULL);
     dir = apr_pstrdup(p, up->final);
@@ -379,6 +390,24 @@ static void sync_dir(const char *path, apr_pool_t *p)
     }
 }
 
+/* The spooled file goes to the bucket; it is removed either way (the
+ * pool cleanup does it on failure). */
+static tp_err_t *commit_s3(tp_upload_t *up)
+{
+    tp_err_t *err;
+
+    apr_file_close(up->f);
+    err = tp_s3_put_file(up->st->s3, up->p, up->key, up->tmp, up->size,
+                         up->md5_hex);
+    if (err) {
+        return counted(up->st, err);
+    }
+    up->done = 1;
+    apr_pool_cleanup_kill(up->p, up, upload_cleanup);
+    apr_file_remove(up->tmp, up->p);
+    return NULL;
+}
+
 tp_err_t *tp_upload_commit(tp_upload_t *up)
 {
     tp_err_t *err = tp_upload_end(up);
@@ -386,6 +415,9 @@ tp_err_t *tp_upload_commit(tp_upload_t *up)
 
     if (err) {
         return err;
+    }
+    if (up->st->s3) {
+        return commit_s3(up);
     }
     rv = apr_file_sync(up->f);
     if (rv != APR_SUCCESS) {
@@ -413,12 +445,65 @@ void tp_upload_abort(tp_upload_t *up)
     }
 }
 
+/* A copy of key in the spool, removed when p is cleaned up. */
+static const char *fetch_s3(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, apr_off_t *size)
+{
+    char *tmpl = apr_pstrcat(p, st->root, "/.fetch-XXXXXX", NULL);
+    apr_file_t *f;
+    int found;
+
+    if (apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                        | APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE, p)
+            != APR_SUCCESS
+        || counted(st, tp_s3_get_file(st->s3, p, key, tmpl, &found, size))
+        || !found) {
+        return NULL;
+    }
+    return tmpl;
+}
+
+int tp_storage_size(const tp_storage_t *st, apr_pool_t *p, const char *key,
+                    apr_off_t *size)
+{
+    apr_finfo_t fi;
+    int found;
+
+    *size = 0;
+    if (st->s3) {
+        return !counted(st, tp_s3_size(st->s3, p, key, &found, size))
+               && found;
+    }
+    if (apr_stat(&fi, apr_pstrcat(p, st->root, "/", key, NULL),
+                 APR_FINFO_SIZE | APR_FINFO_TYPE, p) != APR_SUCCESS
+        || fi.filetype != APR_REG) {
+        return 0;
+    }
+    *size = fi.size;
+    return 1;
+}
+
+const char *tp_storage_redirect(const tp_storage_t *st, apr_pool_t *p,
+                                const char *key)
+{
+    tp_s3_creds_t c;
+
+    if (!st->s3 || !st->s3->redirect || tp_s3_creds(st->s3, p, &c)) {
+        return NULL;
+    }
+    return tp_s3_presign(st->s3, p, &c, key, apr_time_now(),
+                         TP_S3_PRESIGN_TTL);
+}
+
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size)
 {
     const char *path = apr_pstrcat(p, st->root, "/", key, NULL);
     apr_finfo_t fi;
 
+    if (st->s3) {
+        return fetch_s3(st, p, key, size);
+    }
     if (apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p) != APR_SUCCESS
         || fi.filetype != APR_REG) {
         return NULL;
@@ -432,10 +517,14 @@ tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
                           apr_size_t *len)
 {
     apr_off_t size;
-    const char *path = tp_storage_file(st, p, key, &size);
+    const char *path;
     apr_file_t *f;
     apr_status_t rv;
 
+    if (st->s3) {
+        return counted(st, tp_s3_read(st->s3, p, key, max, buf, len));
+    }
+    path = tp_storage_file(st, p, key, &size);
     if (!path) {
         return tp_err(p, 404, "stored object %s not found", key);
     }
@@ -465,6 +554,10 @@ tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
     apr_file_t *f = NULL;
     apr_status_t rv;
 
+    if (st->s3) {
+        return counted(st, tp_s3_read_range(st->s3, p, key, from, len, buf,
+                                            got));
+    }
     *buf = apr_palloc(p, len + 1);
     *got = 0;
     rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
@@ -509,6 +602,9 @@ tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
     ssize_t n;
     int fd;
 
+    if (st->s3) {
+        return counted(st, tp_s3_append(st->s3, p, key, buf, len));
+    }
     *strrchr(dir, '/') = '\0';
     rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
@@ -531,6 +627,10 @@ tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
 
 void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p, const char *key)
 {
+    if (st->s3) {
+        counted(st, tp_s3_remove(st->s3, p, key));
+        return;
+    }
     apr_file_remove(apr_pstrcat(p, st->root, "/", key, NULL), p);
 }
 
@@ -564,5 +664,9 @@ static void remove_dir(const char *dir, apr_pool_t *p)
 void tp_storage_remove_tree(const tp_storage_t *st, apr_pool_t *p,
                             const char *prefix)
 {
+    if (st->s3) {
+        counted(st, tp_s3_remove_tree(st->s3, p, prefix));
+        return;
+    }
     remove_dir(apr_pstrcat(p, st->root, "/", prefix, NULL), p);
 }
