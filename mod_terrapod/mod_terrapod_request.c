@@ -435,6 +435,26 @@ tp_err_t *tp_send_redirect(tp_req_t *req, int status, const char *location)
     return tp_send_empty(req, status);
 }
 
+tp_err_t *tp_send_stored(tp_req_t *req, const char *key, const char *type,
+                         tp_err_t *absent)
+{
+    apr_pool_t *p = req->r->pool;
+    const tp_storage_t *st = &req->conf->storage;
+    const char *url = tp_storage_redirect(st, p, key), *path = NULL;
+    apr_off_t size;
+    tp_err_t *err;
+    int found;
+
+    if (url) {
+        err = tp_storage_stat(st, p, key, &found, &size);
+        return err ? err : found ? tp_send_redirect(req, HTTP_MOVED_TEMPORARILY,
+                                                    url)
+                                 : absent;
+    }
+    err = tp_storage_fetch(st, p, key, &path, &size);
+    return err ? err : path ? tp_send_file(req, path, size, type) : absent;
+}
+
 tp_err_t *tp_send_empty(tp_req_t *req, int status)
 {
     req->r->status = status;

@@ -216,8 +216,12 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
         hl = curl_slist_append(hl, APR_ARRAY_IDX(req->headers, i,
                                                  const char *));
     }
-    /* curl would announce 100-continue and wait a second for it */
-    hl = curl_slist_append(hl, "Expect:");
+    /* curl would announce 100-continue and wait a second for it; but
+     * libcurl's SigV4 signs the empty header it is dropped with, which
+     * the receiver never sees, and S3 answers 100 at once anyway */
+    if (!req->aws_sigv4) {
+        hl = curl_slist_append(hl, "Expect:");
+    }
     apr_pool_cleanup_register(sp, hl, free_slist, apr_pool_cleanup_null);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
     if (req->aws_sigv4) {

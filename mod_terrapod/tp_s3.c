@@ -364,12 +364,11 @@ static tp_err_t *perform(const tp_s3_t *s3, apr_pool_t *p, tp_http_req_t *req,
 
 tp_err_t *tp_s3_check(const tp_s3_t *s3, apr_pool_t *p)
 {
-    tp_http_req_t req = {0};
+    tp_http_req_t req = {.method = "HEAD"};
     tp_http_resp_t resp;
-    tp_err_t *err = perform(s3, p, &req, NULL, "list-type=2&max-keys=1",
-                            &resp);
+    tp_err_t *err = perform(s3, p, &req, NULL, NULL, &resp);
 
-    return err ? err : OK(&resp) ? NULL : failed(p, "GET", NULL, &resp, NULL);
+    return err ? err : OK(&resp) ? NULL : failed(p, "HEAD", NULL, &resp, NULL);
 }
 
 static tp_err_t *list_page(const tp_s3_t *s3, apr_pool_t *p,

@@ -73,7 +73,7 @@ void tp_s3_parse_list(apr_pool_t *p, const tp_s3_t *s3, const char *xml,
  * 1 first). */
 char *tp_s3_complete_xml(apr_pool_t *p, const apr_array_header_t *etags);
 
-/* The bucket answers a listing with these credentials. */
+/* The bucket answers (HeadBucket) with these credentials. */
 tp_err_t *tp_s3_check(const tp_s3_t *s3, apr_pool_t *p);
 
 /* The object's size; 0 (and no error) when it is absent. A log written

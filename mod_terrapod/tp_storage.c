@@ -446,41 +446,42 @@ void tp_upload_abort(tp_upload_t *up)
 }
 
 /* A copy of key in the spool, removed when p is cleaned up. */
-static const char *fetch_s3(const tp_storage_t *st, apr_pool_t *p,
-                            const char *key, apr_off_t *size)
+static tp_err_t *fetch_s3(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, const char **path,
+                          apr_off_t *size)
 {
     char *tmpl = apr_pstrcat(p, st->root, "/.fetch-XXXXXX", NULL);
     apr_file_t *f;
+    apr_status_t rv;
+    tp_err_t *err;
     int found;
 
-    if (apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
-                        | APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE, p)
-            != APR_SUCCESS
-        || counted(st, tp_s3_get_file(st->s3, p, key, tmpl, &found, size))
-        || !found) {
-        return NULL;
+    *path = NULL;
+    rv = apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                         | APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE, p);
+    if (rv != APR_SUCCESS) {
+        return io_error(st, p, rv, "create", tmpl);
     }
-    return tmpl;
+    if ((err = tp_s3_get_file(st->s3, p, key, tmpl, &found, size)) != NULL) {
+        return counted(st, err);
+    }
+    *path = found ? tmpl : NULL;
+    return NULL;
 }
 
-int tp_storage_size(const tp_storage_t *st, apr_pool_t *p, const char *key,
-                    apr_off_t *size)
+tp_err_t *tp_storage_stat(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, int *found, apr_off_t *size)
 {
     apr_finfo_t fi;
-    int found;
 
-    *size = 0;
     if (st->s3) {
-        return !counted(st, tp_s3_size(st->s3, p, key, &found, size))
-               && found;
+        return counted(st, tp_s3_size(st->s3, p, key, found, size));
     }
-    if (apr_stat(&fi, apr_pstrcat(p, st->root, "/", key, NULL),
-                 APR_FINFO_SIZE | APR_FINFO_TYPE, p) != APR_SUCCESS
-        || fi.filetype != APR_REG) {
-        return 0;
-    }
-    *size = fi.size;
-    return 1;
+    *found = apr_stat(&fi, apr_pstrcat(p, st->root, "/", key, NULL),
+                      APR_FINFO_SIZE | APR_FINFO_TYPE, p) == APR_SUCCESS
+             && fi.filetype == APR_REG;
+    *size = *found ? fi.size : 0;
+    return NULL;
 }
 
 const char *tp_storage_redirect(const tp_storage_t *st, apr_pool_t *p,
@@ -495,21 +496,26 @@ const char *tp_storage_redirect(const tp_storage_t *st, apr_pool_t *p,
                          TP_S3_PRESIGN_TTL);
 }
 
+tp_err_t *tp_storage_fetch(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, const char **path,
+                           apr_off_t *size)
+{
+    int found;
+
+    if (st->s3) {
+        return fetch_s3(st, p, key, path, size);
+    }
+    tp_storage_stat(st, p, key, &found, size);
+    *path = found ? apr_pstrcat(p, st->root, "/", key, NULL) : NULL;
+    return NULL;
+}
+
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size)
 {
-    const char *path = apr_pstrcat(p, st->root, "/", key, NULL);
-    apr_finfo_t fi;
+    const char *path;
 
-    if (st->s3) {
-        return fetch_s3(st, p, key, size);
-    }
-    if (apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p) != APR_SUCCESS
-        || fi.filetype != APR_REG) {
-        return NULL;
-    }
-    *size = fi.size;
-    return path;
+    return tp_storage_fetch(st, p, key, &path, size) ? NULL : path;
 }
 
 tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,

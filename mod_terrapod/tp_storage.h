@@ -60,12 +60,16 @@ void tp_upload_abort(tp_upload_t *up);
 
 /* The file behind key, for sending (NULL if absent), and its size. On
  * S3, a copy fetched into the spool that the cleanup of p removes. */
+tp_err_t *tp_storage_fetch(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, const char **path,
+                           apr_off_t *size);
+/* The same, a failure of the bucket reading as absent. */
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size);
 
-/* Whether key is stored, and its size, without fetching it. */
-int tp_storage_size(const tp_storage_t *st, apr_pool_t *p, const char *key,
-                    apr_off_t *size);
+/* Whether key is stored (*found), and its size, without fetching it. */
+tp_err_t *tp_storage_stat(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, int *found, apr_off_t *size);
 
 /* A presigned URL to download key straight from the bucket when the
  * backend is S3 configured for redirects; NULL otherwise. */

@@ -633,8 +633,9 @@ static void log_updated(tp_req_t *req, const tp_rows_t *run, const char *key)
     const char *ws = tp_row(run, 0, "workspace_id");
     apr_off_t size = 0;
     tp_err_t *err;
+    int found;
 
-    tp_storage_file(&req->conf->storage, p, key, &size);
+    tp_storage_stat(&req->conf->storage, p, key, &found, &size);
     err = tp_req_exec(req, &SQL_LOG_EVENT, NULL,
                       TP_DB_ARGS(ws, ws, tp_row(run, 0, "id"),
                                  apply_log(req) ? "apply" : "plan",
