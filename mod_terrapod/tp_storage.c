@@ -220,29 +220,16 @@ const char *tp_run_log_key(apr_pool_t *p, const char *run_id, int apply)
                        apply ? "/apply.log" : "/plan.log", NULL);
 }
 
-tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
-                           const char *key, apr_off_t max, tp_upload_t **out)
+/* Opens the temp file the upload is staged in. */
+static tp_err_t *begin_file(tp_upload_t *up, char *tmpl, tp_upload_t **out)
 {
-    tp_upload_t *up = apr_pcalloc(p, sizeof(*up));
-    char *dir, *tmpl;
+    apr_pool_t *p = up->p;
     apr_status_t rv;
 
-    up->st = st;
-    up->p = p;
-    up->key = key;
-    up->max = max;
-    up->final = apr_pstrcat(p, st->root, "/", key, NULL);
-    dir = apr_pstrdup(p, up->final);
-    *strrchr(dir, '/') = '\0';
-    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
-        return io_error(st, p, rv, "mkdir", dir);
-    }
-    tmpl = apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL);
     rv = apr_file_mktemp(&up->f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                                        | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) {
-        return io_error(st, p, rv, "create", tmpl);
+        return io_error(up->st, p, rv, "create", tmpl);
     }
     up->tmp = tmpl;
     up->stage[0] = apr_palloc(p, STAGE);
@@ -253,6 +240,36 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     *out = up;
     return NULL;
 }
+
+tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, apr_off_t max, tp_upload_t **out)
+{
+    tp_upload_t *up = apr_pcalloc(p, sizeof(*up));
+    char *dir;
+    apr_status_t rv;
+
+    up->st = st;
+    up->p = p;
+    up->key = key;
+    up->max = max;
+    if (st->s3) {
+        /* staged flat in the spool: a tree of keys would only leave
+         * empty directories behind */
+        return begin_file(up, apr_pstrcat(p, st->root, "/.s3.tmp-XXXXXX",
+                                          NULL), out);
+    }
+    up->final = apr_pstrcat(p, st->root, "/", key, NULL);
+    dir = apr_pstrdup(p, up->final);
+    *strrchr(dir, '/') = '\0';
+    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        return io_error(st, p, rv, "mkdir", dir);
+    }
+    return begin_file(up, apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL),
+                      out);
+}
+
+
 
 /* Large uploads start their writeback as they arrive, so the fsync of the
  * commit waits for the last few MiB instead of the whole file (which on
