@@ -11,6 +11,8 @@
 #include "tp_http_client.h"
 
 #define CHUNKS ".chunks/"
+/* what every object is stored as (libcurl would call a body a form) */
+#define OCTETS "Content-Type: application/octet-stream"
 /* a listing page is small; a bucket error document too */
 #define MAX_XML (4 * 1024 * 1024)
 /* a part of the largest size moves well within this */
@@ -668,6 +670,7 @@ static tp_err_t *put_memory(const tp_s3_t *s3, apr_pool_t *p, const char *key,
     tp_err_t *err;
 
     req.headers = apr_array_make(p, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(req.headers, const char *) = OCTETS;
     APR_ARRAY_PUSH(req.headers, const char *) = apr_pstrcat(
         p, "Content-MD5: ", md5_b64(p, tp_md5_hex(p, buf, len)), NULL);
     if (if_absent) {
@@ -716,6 +719,7 @@ static tp_err_t *put_stream(const tp_s3_t *s3, apr_pool_t *p, const char *key,
     tp_err_t *err;
 
     req.headers = apr_array_make(p, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(req.headers, const char *) = OCTETS;
     if (content_md5) {
         APR_ARRAY_PUSH(req.headers, const char *) =
             apr_pstrcat(p, "Content-MD5: ", content_md5, NULL);
@@ -761,6 +765,8 @@ static tp_err_t *multipart(const tp_s3_t *s3, apr_pool_t *p, const char *key,
     apr_pool_t *sp;
     tp_err_t *err;
 
+    req.headers = apr_array_make(p, 4, sizeof(const char *));
+    APR_ARRAY_PUSH(req.headers, const char *) = OCTETS;
     if ((err = perform(s3, p, &req, key, "uploads=", &resp)) != NULL) {
         return err;
     }
