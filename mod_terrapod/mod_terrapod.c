@@ -220,15 +220,7 @@ static const char *set_s3_endpoint(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *set_s3_prefix(cmd_parms *cmd, void *dc, const char *arg)
 {
-    apr_size_t len = strlen(arg);
-
-    /* keys then read prefix/state/...; a prefix of "/" alone is none */
-    while (len > 0 && arg[len - 1] == '/') {
-        len--;
-    }
-    return set_string(cmd, dc, len ? apr_pstrcat(cmd->pool, apr_pstrmemdup(
-                                         cmd->pool, arg, len), "/", NULL)
-                                   : "");
+    return set_string(cmd, dc, tp_s3_prefix(cmd->pool, arg));
 }
 
 static const char *set_s3_addressing(cmd_parms *cmd, void *dc,

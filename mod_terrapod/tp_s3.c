@@ -117,6 +117,16 @@ tp_err_t *tp_s3_creds(const tp_s3_t *s3, apr_pool_t *p, tp_s3_creds_t *c)
 
 /* ---- URLs and signing inputs ---- */
 
+const char *tp_s3_prefix(apr_pool_t *p, const char *arg)
+{
+    apr_size_t len = strlen(arg);
+
+    while (len > 0 && arg[len - 1] == '/') {
+        len--;
+    }
+    return len ? apr_pstrcat(p, apr_pstrmemdup(p, arg, len), "/", NULL) : "";
+}
+
 char *tp_s3_uri_encode(apr_pool_t *p, const char *s, int keep_slash)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -263,7 +273,7 @@ void tp_s3_parse_list(apr_pool_t *p, const tp_s3_t *s3, const char *xml,
 {
     const char *at = xml, *next = xml;
     apr_size_t plen = strlen(s3->prefix);
-    char *block, *key, *size;
+    char *block, *key, *size, *etag;
     const char *in;
 
     while ((block = tp_s3_xml_text(p, &next, "Contents")) != NULL) {
@@ -271,11 +281,16 @@ void tp_s3_parse_list(apr_pool_t *p, const tp_s3_t *s3, const char *xml,
         key = tp_s3_xml_text(p, &in, "Key");
         in = block;
         size = tp_s3_xml_text(p, &in, "Size");
+        in = block;
+        etag = tp_s3_xml_text(p, &in, "ETag");
         if (key && size && strncmp(key, s3->prefix, plen) == 0) {
             tp_s3_object_t *o = apr_array_push(objs);
 
             o->key = key + plen;
             o->size = apr_atoi64(size);
+            o->etag = etag ? apr_pstrndup(p, etag + (*etag == '"'),
+                                          strcspn(etag + (*etag == '"'), "\""))
+                           : "";
         }
     }
     *token = NULL;

@@ -41,6 +41,10 @@ tp_err_t *tp_s3_creds(const tp_s3_t *s3, apr_pool_t *p, tp_s3_creds_t *c);
  * lines before any profile. 0 when it names no key and secret. */
 int tp_s3_parse_creds(apr_pool_t *p, const char *text, tp_s3_creds_t *c);
 
+/* The prefix as keys use it: "tp", "tp/" and "tp//" are "tp/"; "" and
+ * "/" are none. */
+const char *tp_s3_prefix(apr_pool_t *p, const char *arg);
+
 /* RFC 3986 encoding as SigV4 wants it; '/' kept when keep_slash. */
 char *tp_s3_uri_encode(apr_pool_t *p, const char *s, int keep_slash);
 
@@ -58,10 +62,12 @@ const char *tp_s3_presign(const tp_s3_t *s3, apr_pool_t *p,
  * decoded), moving *from past it; NULL when there is none. */
 char *tp_s3_xml_text(apr_pool_t *p, const char **from, const char *tag);
 
-/* One listed object: its key (the prefix removed) and size. */
+/* One listed object: its key (the prefix removed), size and ETag (the
+ * hex MD5 of an object put whole; "...-N" for one of N parts). */
 typedef struct tp_s3_object {
     const char *key;
     apr_off_t size;
+    const char *etag;
 } tp_s3_object_t;
 
 /* Adds the objects of a ListObjectsV2 page to objs; *token is the next

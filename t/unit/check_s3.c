@@ -70,6 +70,15 @@ START_TEST(s3_uri_encoding)
 }
 END_TEST
 
+START_TEST(s3_prefix_is_a_directory)
+{
+    ck_assert_str_eq(tp_s3_prefix(pool, "tp"), "tp/");
+    ck_assert_str_eq(tp_s3_prefix(pool, "a/b//"), "a/b/");
+    ck_assert_str_eq(tp_s3_prefix(pool, "/"), "");
+    ck_assert_str_eq(tp_s3_prefix(pool, ""), "");
+}
+END_TEST
+
 START_TEST(s3_urls_path_and_virtual)
 {
     tp_s3_t s3 = {.endpoint = "https://s3.example.net:8443", .region = "r",
@@ -136,9 +145,11 @@ START_TEST(s3_listing_parsed)
     o = &APR_ARRAY_IDX(objs, 0, tp_s3_object_t);
     ck_assert_str_eq(o->key, "a&b");
     ck_assert_int_eq(o->size, 12);
+    ck_assert_str_eq(o->etag, "x");
     o = &APR_ARRAY_IDX(objs, 1, tp_s3_object_t);
     ck_assert_str_eq(o->key, "logs/x.chunks/0000000000000012");
     ck_assert_int_eq(o->size, 7);
+    ck_assert_str_eq(o->etag, "");
     ck_assert_str_eq(token, "n<1");
     /* the last page; and a broken document adds nothing */
     tp_s3_parse_list(pool, &s3, "<ListBucketResult><IsTruncated>false"
@@ -191,6 +202,7 @@ Suite *s3_suite(void)
     tcase_add_test(tc, s3_presign_matches_aws_example);
     tcase_add_test(tc, s3_presign_session_token);
     tcase_add_test(tc, s3_uri_encoding);
+    tcase_add_test(tc, s3_prefix_is_a_directory);
     tcase_add_test(tc, s3_urls_path_and_virtual);
     tcase_add_test(tc, s3_credentials_file);
     tcase_add_test(tc, s3_listing_parsed);
