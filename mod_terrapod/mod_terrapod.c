@@ -206,6 +206,19 @@ static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 /* scheme://host[:port]: keys make the path (or the bucket and keys) */
+/* One of two words, stored as 0 or 1 at the int offset in cmd->info. */
+static const char *set_either(cmd_parms *cmd, const char *arg,
+                              const char *zero, const char *one)
+{
+    if (strcasecmp(arg, zero) && strcasecmp(arg, one)) {
+        return apr_psprintf(cmd->pool, "%s takes %s or %s", cmd->cmd->name,
+                            zero, one);
+    }
+    *(int *)((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info) =
+        !strcasecmp(arg, one);
+    return NULL;
+}
+
 static const char *set_s3_endpoint(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *host = strstr(arg, "://");
@@ -227,22 +240,14 @@ static const char *set_s3_addressing(cmd_parms *cmd, void *dc,
                                      const char *arg)
 {
     (void)dc;
-    if (strcasecmp(arg, "path") != 0 && strcasecmp(arg, "virtual") != 0) {
-        return "TerrapodStorageS3Addressing takes path or virtual";
-    }
-    srv_conf(cmd->server)->s3.virtual_host = !strcasecmp(arg, "virtual");
-    return NULL;
+    return set_either(cmd, arg, "path", "virtual");
 }
 
 static const char *set_s3_downloads(cmd_parms *cmd, void *dc,
                                     const char *arg)
 {
     (void)dc;
-    if (strcasecmp(arg, "proxy") != 0 && strcasecmp(arg, "redirect") != 0) {
-        return "TerrapodStorageS3Downloads takes proxy or redirect";
-    }
-    srv_conf(cmd->server)->s3.redirect = !strcasecmp(arg, "redirect");
-    return NULL;
+    return set_either(cmd, arg, "proxy", "redirect");
 }
 
 static const char *set_s3_part_size(cmd_parms *cmd, void *dc,
@@ -361,11 +366,7 @@ static const char *set_smtp_url(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_smtp_tls(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    if (strcasecmp(arg, "try") && strcasecmp(arg, "require")) {
-        return "TerrapodSMTPTLS takes try or require";
-    }
-    srv_conf(cmd->server)->smtp_require_tls = !strcasecmp(arg, "require");
-    return NULL;
+    return set_either(cmd, arg, "try", "require");
 }
 
 void tp_notify_env_from(const tp_srv_conf_t *conf, tp_notify_env_t *env)
@@ -747,7 +748,8 @@ static const command_rec tp_cmds[] = {
                   RSRC_CONF, "Bucket of the S3 storage backend"),
     AP_INIT_TAKE1("TerrapodStorageS3Prefix", set_s3_prefix, OFF(s3.prefix),
                   RSRC_CONF, "Key prefix of every object in the bucket"),
-    AP_INIT_TAKE1("TerrapodStorageS3Addressing", set_s3_addressing, NULL,
+    AP_INIT_TAKE1("TerrapodStorageS3Addressing", set_s3_addressing,
+                  OFF(s3.virtual_host),
                   RSRC_CONF, "path (host/bucket/key, the default) or "
                   "virtual (bucket.host/key)"),
     AP_INIT_TAKE1("TerrapodStorageS3CredentialsFile", set_path,
@@ -757,7 +759,8 @@ static const command_rec tp_cmds[] = {
     AP_INIT_TAKE1("TerrapodStorageS3PartSize", set_s3_part_size,
                   OFF(s3.part_size), RSRC_CONF, "Uploads larger than this "
                   "go to S3 in multipart parts of this size (16 MiB)"),
-    AP_INIT_TAKE1("TerrapodStorageS3Downloads", set_s3_downloads, NULL,
+    AP_INIT_TAKE1("TerrapodStorageS3Downloads", set_s3_downloads,
+                  OFF(s3.redirect),
                   RSRC_CONF, "proxy (streamed through Apache, the default) "
                   "or redirect (302 to a presigned S3 URL)"),
     AP_INIT_TAKE1("TerrapodHMACKeyFile", set_path, OFF(hmac_key_file),
@@ -911,7 +914,8 @@ static const command_rec tp_cmds[] = {
                   "User name the mail server is logged in to with"),
     AP_INIT_TAKE1("TerrapodSMTPPassword", set_string, OFF(smtp_password),
                   RSRC_CONF, "Password of TerrapodSMTPUser"),
-    AP_INIT_TAKE1("TerrapodSMTPTLS", set_smtp_tls, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TerrapodSMTPTLS", set_smtp_tls, OFF(smtp_require_tls),
+                  RSRC_CONF,
                   "STARTTLS on smtp://: try (default) or require"),
     AP_INIT_TAKE1("TerrapodNotificationRetry", set_int,
                   (void *)&notify_retry, RSRC_CONF,

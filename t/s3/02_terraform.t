@@ -25,14 +25,14 @@ sub bucket_keys {
 
 my $dir = workdir();
 write_file("$dir/main.tf", cloud_config(workspace => 's3-state', body => <<'HCL'));
-variable "greeting" {
-  default = "hello"
+variable "kept_in" {
+  default = "a directory"
 }
-resource "terraform_data" "a" {
-  input = var.greeting
+resource "terraform_data" "where" {
+  input = "state kept in ${var.kept_in}"
 }
-output "greeting" {
-  value = terraform_data.a.output
+output "where" {
+  value = terraform_data.where.output
 }
 HCL
 my ($rc, $out) = terraform($dir, 'init', '-input=false');
@@ -49,10 +49,10 @@ ok in_bucket("state/$ws/$sv.json"), 'and its JSON form';
 my $state = eval { decode_json($out) } || {};
 is $state->{serial}, 1, 'state pull reads it back from the bucket';
 ($rc, $out) = terraform($dir, 'apply', '-auto-approve', '-input=false',
-                        '-var', 'greeting=bonjour');
+                        '-var', 'kept_in=a bucket');
 is $rc, 0, 'a second apply reads and writes it again' or diag $out;
-($rc, $out) = terraform($dir, 'output', '-raw', 'greeting');
-is $out, 'bonjour', 'and the output is the new one';
+($rc, $out) = terraform($dir, 'output', '-raw', 'where');
+is $out, 'state kept in a bucket', 'and the output is the new one';
 my @states = bucket_keys("state/$ws");
 is scalar(@states), 4, 'two versions, raw and JSON, in the bucket';
 my @spooled;
