@@ -124,6 +124,11 @@ is $res->code, 200, 'the S3 server accepts the presigned URL';
 is $res->content, $bytes, 'and sends the state';
 (my $tampered = $to) =~ s{\.tfstate\?}{.json?};
 is $ua->get($tampered)->code, 403, 'the signature covers the key';
+$res = $ua->get(instance()->{TERRAPOD_URL} . "/api/terrapod/v1/configuration-versions/$cv/download",
+                Authorization => 'Bearer ' . instance()->{TERRAPOD_TOKEN});
+is $res->code, 302, 'a configuration download is redirected too';
+is $ua->get($res->header('Location') // '')->content, $tgz,
+   'to its tarball in the bucket';
 
 # a bucket that fails: wrong credentials make storage unavailable
 my $creds = "$inst/s3-credentials";
