@@ -319,6 +319,12 @@ char *tp_s3_complete_xml(apr_pool_t *p, const apr_array_header_t *etags)
 
 /* ---- requests ---- */
 
+int tp_s3_full(int status, const char *code)
+{
+    return status == 507
+           || (code && (strstr(code, "StorageFull") || strstr(code, "Quota")));
+}
+
 /* A full bucket (or a quota) is the client's 507; anything else 503. */
 static tp_err_t *failed(apr_pool_t *p, const char *method, const char *key,
                         const tp_http_resp_t *resp, const tp_err_t *cause)
@@ -332,8 +338,7 @@ static tp_err_t *failed(apr_pool_t *p, const char *method, const char *key,
                                    : apr_psprintf(p, "%d %s", resp->status,
                                                   code ? code : ""));
 
-    if ((resp && resp->status == 507)
-        || (code && (strstr(code, "StorageFull") || strstr(code, "Quota")))) {
+    if (resp && tp_s3_full(resp->status, code)) {
         return tp_err_internal(p, 507, "storage is full", log);
     }
     return tp_err_internal(p, 503, "storage is unavailable", log);

@@ -79,6 +79,11 @@ void tp_s3_parse_list(apr_pool_t *p, const tp_s3_t *s3, const char *xml,
  * 1 first). */
 char *tp_s3_complete_xml(apr_pool_t *p, const apr_array_header_t *etags);
 
+/* Whether a refusal (its HTTP status and S3 error code, or NULL) says
+ * the bucket is full: 507, or a code of a quota or of full storage
+ * (MinIO's XMinioStorageFull, Ceph's QuotaExceeded). */
+int tp_s3_full(int status, const char *code);
+
 /* The bucket answers (HeadBucket) with these credentials. */
 tp_err_t *tp_s3_check(const tp_s3_t *s3, apr_pool_t *p);
 

@@ -407,8 +407,7 @@ static void sync_dir(const char *path, apr_pool_t *p)
     }
 }
 
-/* The spooled file goes to the bucket; it is removed either way (the
- * pool cleanup does it on failure). */
+/* The spooled file goes to the bucket; it is removed either way. */
 static tp_err_t *commit_s3(tp_upload_t *up)
 {
     tp_err_t *err;
@@ -417,6 +416,7 @@ static tp_err_t *commit_s3(tp_upload_t *up)
     err = tp_s3_put_file(up->st->s3, up->p, up->key, up->tmp, up->size,
                          up->md5_hex);
     if (err) {
+        tp_upload_abort(up);
         return counted(up->st, err);
     }
     up->done = 1;

@@ -191,6 +191,18 @@ START_TEST(s3_complete_document)
 }
 END_TEST
 
+START_TEST(s3_full_bucket)
+{
+    ck_assert(tp_s3_full(507, NULL));
+    ck_assert(tp_s3_full(507, "InsufficientStorage"));
+    ck_assert(tp_s3_full(503, "XMinioStorageFull"));
+    ck_assert(tp_s3_full(403, "QuotaExceeded"));
+    ck_assert(!tp_s3_full(403, "AccessDenied"));
+    ck_assert(!tp_s3_full(503, "SlowDown"));
+    ck_assert(!tp_s3_full(500, NULL));
+}
+END_TEST
+
 Suite *s3_suite(void);
 
 Suite *s3_suite(void)
@@ -208,6 +220,7 @@ Suite *s3_suite(void)
     tcase_add_test(tc, s3_listing_parsed);
     tcase_add_test(tc, s3_xml_text);
     tcase_add_test(tc, s3_complete_document);
+    tcase_add_test(tc, s3_full_bucket);
     suite_add_tcase(s, tc);
     return s;
 }
