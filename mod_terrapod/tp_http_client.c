@@ -183,6 +183,10 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
     curl_easy_setopt(h, CURLOPT_TIMEOUT, req->timeout > 0 ? req->timeout
                                                           : DEFAULT_TIMEOUT);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+    if (req->stall > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->stall);
+    }
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);

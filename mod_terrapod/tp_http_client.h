@@ -39,6 +39,8 @@ typedef struct tp_http_req {
     const char *aws_key;            /* ... this access key id ... */
     const char *aws_secret;         /* ... and secret */
     long timeout;                   /* whole request, seconds; 0: 60 */
+    long stall;                     /* fail after this many seconds below
+                                       1 KiB/s; 0: only the timeout */
     volatile sig_atomic_t *abort;   /* the request stops when it turns non-zero */
 } tp_http_req_t;
 

@@ -15,8 +15,10 @@
 #define OCTETS "Content-Type: application/octet-stream"
 /* a listing page is small; a bucket error document too */
 #define MAX_XML (4 * 1024 * 1024)
-/* a part of the largest size moves well within this */
+/* a part of the largest size moves well within this; a store that hangs
+ * fails the request (and frees its Apache thread) long before */
 #define TIMEOUT 600
+#define STALL 30
 
 /* ---- credentials ---- */
 
@@ -362,6 +364,7 @@ static tp_err_t *perform(const tp_s3_t *s3, apr_pool_t *p, tp_http_req_t *req,
     req->aws_key = c.key;
     req->aws_secret = c.secret;
     req->timeout = TIMEOUT;
+    req->stall = STALL;
     if (!req->headers) {
         req->headers = apr_array_make(p, 4, sizeof(const char *));
     }
