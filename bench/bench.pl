@@ -1242,6 +1242,14 @@ sub s3_storage {
     die "the worker child changed during the upload\n" if worker_pid() != $worker;
     my $growth = (($reset ? $hwm1 : $rss1) - $rss0) / 1024;
     unlink "$DIR/state-200m.tfstate";
+    # and back: streamed from the bucket through the child
+    $reset = reset_peak($worker);
+    my $rss2 = vm_kib($worker, 'VmRSS');
+    my ($r, $d) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
+    my $down = curl_rate(GET => $d->{data}{attributes}{'hosted-state-download-url'},
+                         undef, 1);
+    my ($rss3, $hwm3) = (vm_kib($worker, 'VmRSS'), vm_kib($worker, 'VmHWM'));
+    my $down_growth = (($reset ? $hwm3 : $rss3) - $rss2) / 1024;
     reconfigure('s3', undef);
     kill 'TERM', $pid;
     close $out;
@@ -1263,8 +1271,14 @@ sub s3_storage {
              . ($reset ? ' (peak reset before the upload)' : ' (peak could not be reset)')
              . sprintf('; growth %.1f MiB (target < 8: %s).', $growth, verdict($growth < 8)));
     say_line('');
+    say_line(sprintf('Its download, streamed from the bucket at %.0f MiB/s: the child grew '
+                     . '%.1f MiB (target < 8: %s).', $down, $down_growth,
+                     verdict($down_growth < 8)));
+    say_line('');
     $summary{'S3: 200 MiB multipart upload child growth MiB'} =
         [fmt($growth, 1), '< 8', verdict($growth < 8)];
+    $summary{'S3: 200 MiB streamed download child growth MiB'} =
+        [fmt($down_growth, 1), '< 8', verdict($down_growth < 8)];
     $summary{'S3: 50 MiB download / directory'} = [fmt($s3[1] / $dir[1]), 'reported', '-'];
 }
 

@@ -312,8 +312,8 @@ tp_err_t *tp_send_json(tp_req_t *req, int status, tp_json_t *doc);
 tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
                        const char *content_type);
 /* The stored object key: a 302 to a presigned URL of the bucket when S3
- * downloads are redirected, else its bytes (a copy fetched from the
- * bucket on S3); absent when it is not stored. */
+ * downloads are redirected, else its bytes (streamed from the bucket as
+ * they arrive on S3); absent when it is not stored. */
 tp_err_t *tp_send_stored(tp_req_t *req, const char *key, const char *type,
                          tp_err_t *absent);
 tp_err_t *tp_send_empty(tp_req_t *req, int status);

@@ -21,6 +21,8 @@ typedef struct sink {
     apr_off_t file_len, file_max;
     int too_long;
     apr_table_t *headers;
+    const tp_http_req_t *req;       /* its out_write, if any */
+    CURL *h;
 } sink_t;
 
 apr_status_t tp_http_global_init(void)
@@ -35,6 +37,12 @@ static size_t on_data(char *data, size_t size, size_t n, void *baton)
     apr_size_t len = size * n;
     char *grown;
 
+    if (s->req->out_write) {
+        long status = 0;
+
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+        return s->req->out_write(s->req->out_baton, (int)status, data, len);
+    }
     if (s->file) {
         s->file_len += len;
         if (s->file_max && s->file_len > s->file_max) {
@@ -289,9 +297,11 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     sink.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
     sink.file_max = req->max_file;
     sink.headers = apr_table_make(p, 16);
+    sink.req = req;
     if (!(h = curl_easy_init())) {
         return tp_err(p, 500, "curl_easy_init failed");
     }
+    sink.h = h;
     /* the handle's cleanup registered first runs last, after the files */
     apr_pool_create(&sp, p);
     apr_pool_cleanup_register(sp, h, free_handle, apr_pool_cleanup_null);

@@ -23,6 +23,11 @@ typedef struct tp_http_req {
     apr_off_t body_read_len;
     const char *out_file;           /* response body to this file (any
                                        status) instead of memory */
+    /* ... or to this writer, told the status first; a return short of
+     * len fails the request */
+    apr_size_t (*out_write)(void *baton, int status, const char *buf,
+                            apr_size_t len);
+    void *out_baton;
     apr_size_t max_body;            /* memory responses longer fail; 0: 1 MiB */
     apr_off_t max_file;             /* file responses longer fail (413);
                                        0: no limit */

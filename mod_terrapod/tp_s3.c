@@ -670,6 +670,55 @@ tp_err_t *tp_s3_get_file(const tp_s3_t *s3, apr_pool_t *p, const char *key,
     return err;
 }
 
+/* Where a streamed GET's bytes go: the object's to the caller's writer,
+ * an error document (kept short) to be told in the log. */
+typedef struct relay {
+    tp_s3_writer_t write;
+    void *baton;
+    char refusal[4096];
+    apr_size_t refused;
+} relay_t;
+
+static apr_size_t relay_out(void *baton, int status, const char *buf,
+                            apr_size_t len)
+{
+    relay_t *r = baton;
+    apr_size_t n = sizeof(r->refusal) - 1 - r->refused;
+
+    if (status >= 200 && status < 300) {
+        return r->write(r->baton, buf, len);
+    }
+    memcpy(r->refusal + r->refused, buf, n < len ? n : len);
+    r->refused += n < len ? n : len;
+    r->refusal[r->refused] = '\0';
+    return len;
+}
+
+tp_err_t *tp_s3_stream(const tp_s3_t *s3, apr_pool_t *p, const char *key,
+                       tp_s3_writer_t write, void *baton)
+{
+    apr_array_header_t *segs;
+    relay_t *r = apr_pcalloc(p, sizeof(*r));
+    tp_http_resp_t resp;
+    tp_err_t *err = segments(s3, p, key, &segs);
+    int i;
+
+    r->write = write;
+    r->baton = baton;
+    for (i = 0; !err && i < segs->nelts; i++) {
+        const char *seg = APR_ARRAY_IDX(segs, i, tp_s3_object_t).key;
+        tp_http_req_t req = {.out_write = relay_out, .out_baton = r};
+
+        r->refused = 0;
+        r->refusal[0] = '\0';
+        if (!(err = perform(s3, p, &req, seg, NULL, &resp)) && !OK(&resp)) {
+            resp.body = r->refusal;
+            err = failed(p, "GET", seg, &resp, NULL);
+        }
+    }
+    return err;
+}
+
 static const char *md5_b64(apr_pool_t *p, const char *hex)
 {
     unsigned char bin[16];

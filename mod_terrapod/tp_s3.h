@@ -97,6 +97,15 @@ tp_err_t *tp_s3_size(const tp_s3_t *s3, apr_pool_t *p, const char *key,
 tp_err_t *tp_s3_get_file(const tp_s3_t *s3, apr_pool_t *p, const char *key,
                          const char *path, int *found, apr_off_t *size);
 
+/* Receives streamed bytes; a return short of len stops the stream. */
+typedef apr_size_t (*tp_s3_writer_t)(void *baton, const char *buf,
+                                     apr_size_t len);
+
+/* Streams the object (a log's chunks one after another) to write, which
+ * sees only the bytes of the object, never an error document. */
+tp_err_t *tp_s3_stream(const tp_s3_t *s3, apr_pool_t *p, const char *key,
+                       tp_s3_writer_t write, void *baton);
+
 /* Reads the whole object, at most max bytes (413 past that, 404 absent). */
 tp_err_t *tp_s3_read(const tp_s3_t *s3, apr_pool_t *p, const char *key,
                      apr_off_t max, char **buf, apr_size_t *len);

@@ -527,6 +527,13 @@ tp_err_t *tp_storage_fetch(const tp_storage_t *st, apr_pool_t *p,
     return NULL;
 }
 
+tp_err_t *tp_storage_stream(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, tp_s3_writer_t write,
+                            void *baton)
+{
+    return counted(st, tp_s3_stream(st->s3, p, key, write, baton));
+}
+
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size)
 {

@@ -63,7 +63,13 @@ void tp_upload_abort(tp_upload_t *up);
 tp_err_t *tp_storage_fetch(const tp_storage_t *st, apr_pool_t *p,
                            const char *key, const char **path,
                            apr_off_t *size);
-/* The same, a failure of the bucket reading as absent. */
+/* On S3 (only), key's bytes streamed to write as they arrive, for
+ * sending without a copy in the spool; stat it first for its size. */
+tp_err_t *tp_storage_stream(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, tp_s3_writer_t write,
+                            void *baton);
+/* The same as tp_storage_fetch, a failure of the bucket reading as
+ * absent. */
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size);
 
