@@ -344,20 +344,14 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     return NULL;
 }
 
-/* The message as libcurl reads it for DATA. */
-typedef struct source {
-    const char *data;
-    apr_size_t left;
-} source_t;
-
-static size_t on_read(char *buf, size_t size, size_t n, void *baton)
+/* The message as libcurl reads it for DATA (on_body_read never asks
+ * past its end). */
+static apr_size_t read_message(void *baton, char *buf, apr_size_t len)
 {
-    source_t *src = baton;
-    size_t len = size * n < src->left ? size * n : src->left;
+    const char **at = baton;
 
-    memcpy(buf, src->data, len);
-    src->data += len;
-    src->left -= len;
+    memcpy(buf, *at, len);
+    *at += len;
     return len;
 }
 
@@ -365,7 +359,10 @@ tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *rcpts = NULL;
-    source_t src = {req->message, strlen(req->message)};
+    const char *at = req->message;
+    tp_http_req_t body = {.body_read = read_message, .body_baton = &at,
+                          .body_read_len = (apr_off_t)strlen(req->message)};
+    reader_t rd = {&body, body.body_read_len};
     apr_pool_t *sp;
     tp_err_t *err = NULL;
     CURLcode rc;
@@ -405,9 +402,10 @@ tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req)
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, req->from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, &src);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)src.left);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_body_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &rd);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t)body.body_read_len);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK) {
