@@ -656,10 +656,11 @@ static tp_err_t *send_stored(tp_req_t *req, const char *key,
     tp_rows_t *run;
     tp_err_t *err = load_in(req, RUNNING, &run);
 
-    if (err) {
+    /* a failing bucket is the runner's 503 (it tries again), not a 404 */
+    if (err || (err = tp_storage_fetch(&req->conf->storage, req->r->pool,
+                                       key, &path, &size)) != NULL) {
         return err;
     }
-    path = tp_storage_file(&req->conf->storage, req->r->pool, key, &size);
     if (!path) {
         return tp_err(req->r->pool, 404, "run %s has no %s",
                       tp_param(&req->params, "run_id"), what);

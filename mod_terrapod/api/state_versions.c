@@ -1098,9 +1098,8 @@ tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
         return err;
     }
     *sv_id = tp_row(rows, 0, "id");
-    *path = tp_storage_file(&req->conf->storage, p,
-                            state_key(p, ws_id, *sv_id, 0), size);
-    return NULL;
+    return tp_storage_fetch(&req->conf->storage, p,
+                            state_key(p, ws_id, *sv_id, 0), path, size);
 }
 
 tp_err_t *tp_sv_store_for_run(tp_req_t *req, const char *ws_id,
