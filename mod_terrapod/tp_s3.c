@@ -734,8 +734,8 @@ static const char *md5_b64(apr_pool_t *p, const char *hex)
     return out;
 }
 
-static tp_err_t *put_memory(const tp_s3_t *s3, apr_pool_t *p, const char *key,
-                            const char *buf, apr_size_t len, int if_absent)
+tp_err_t *tp_s3_put(const tp_s3_t *s3, apr_pool_t *p, const char *key,
+                    const char *buf, apr_size_t len)
 {
     tp_http_req_t req = {.method = "PUT", .body = buf, .body_len = len};
     tp_http_resp_t resp;
@@ -745,19 +745,10 @@ static tp_err_t *put_memory(const tp_s3_t *s3, apr_pool_t *p, const char *key,
     APR_ARRAY_PUSH(req.headers, const char *) = OCTETS;
     APR_ARRAY_PUSH(req.headers, const char *) = apr_pstrcat(
         p, "Content-MD5: ", md5_b64(p, tp_md5_hex(p, buf, len)), NULL);
-    if (if_absent) {
-        APR_ARRAY_PUSH(req.headers, const char *) = "If-None-Match: *";
-    }
     if ((err = perform(s3, p, &req, key, NULL, &resp)) != NULL) {
         return err;
     }
     return OK(&resp) ? NULL : failed(p, "PUT", key, &resp, NULL);
-}
-
-tp_err_t *tp_s3_put(const tp_s3_t *s3, apr_pool_t *p, const char *key,
-                    const char *buf, apr_size_t len)
-{
-    return put_memory(s3, p, key, buf, len, 0);
 }
 
 /* A part of the spooled file, digested as libcurl reads it. */
@@ -912,12 +903,10 @@ tp_err_t *tp_s3_append(const tp_s3_t *s3, apr_pool_t *p, const char *key,
     if (err) {
         return err;
     }
-    /* a phase's log has one writer, its runner; If-None-Match makes a
-     * second writer's chunk at the same offset fail rather than replace
-     * the first where the store honours it */
-    return put_memory(s3, p, apr_psprintf(p, "%s" CHUNKS "%016"
-                                          APR_OFF_T_FMT, key, total(chunks)),
-                      buf, len, 1);
+    /* a phase's log has one writer, its runner, one chunk at a time (no
+     * conditional PUT: not every S3-compatible store has one) */
+    return tp_s3_put(s3, p, apr_psprintf(p, "%s" CHUNKS "%016" APR_OFF_T_FMT,
+                                         key, total(chunks)), buf, len);
 }
 
 tp_err_t *tp_s3_remove(const tp_s3_t *s3, apr_pool_t *p, const char *key)
