@@ -99,7 +99,8 @@ tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len);
 
 /* Appends buf to key (created when absent) in one O_APPEND write, so
- * concurrent appends never interleave within a chunk. */
+ * concurrent appends never interleave within a chunk. On S3, a chunk
+ * object of its own that reads merge (tp_s3_append): one writer a key. */
 tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, const char *buf, apr_size_t len);
 
