@@ -7,8 +7,9 @@
 # to a queued run, a poll cycle with nothing new) against a fake GitHub,
 # the drift task at scale, a notification fan-out to 100 receivers,
 # terraform init of registry modules against the same modules as local
-# paths, and a private provider's zip through its signed URL against a
-# static file. Prints the results and writes
+# paths, a private provider's zip through its signed URL against a
+# static file, and state transfer on an S3-compatible bucket against the
+# directory. Prints the results and writes
 # them as Markdown to the file named by the first argument.
 use strict;
 use warnings FATAL => 'all';
@@ -1321,11 +1322,114 @@ sub provider_download {
     unlink "$DIR/htdocs/static-provider.zip";
 }
 
+# ---- 12. S3-compatible object storage ----
+
+# The S3 server of t/s3 on a directory under bench/var: its port and pid.
+sub start_s3 {
+    my $data = "$DIR/s3-data";
+    mkdir $data;
+    my $pid = open my $out, '-|', "$SRC/t/s3/node_modules/.bin/node", "$SRC/t/s3/server.js",
+                                  $data, 'terrapod', 0
+        or die "the S3 server: $!";
+    my $line = <$out> // die "the S3 server did not start\n";
+    my ($port) = $line =~ /^listening (\d+)/ or die "the S3 server said: $line";
+    write_file("$DIR/s3-credentials",
+               "[default]\naws_access_key_id = S3RVER\naws_secret_access_key = S3RVER\n");
+    chmod 0644, "$DIR/s3-credentials";
+    return ($port, $pid, $out);
+}
+
+# Median MiB/s of 50 MiB up and down, and requests a second of a small
+# state's download, on the storage Apache runs with now.
+sub transfer_rates {
+    my ($tag) = @_;
+    my (@up, @down);
+    state_file("$DIR/state-50m.tfstate", 50 * $MIB, 1);
+    for my $round (1 .. 3) {
+        my $ws = make_ws("bench-$tag-$round");
+        push @up, push_state($ws, 1, "$DIR/state-50m.tfstate");
+        my ($r, $d) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
+        push @down, curl_rate(GET => $d->{data}{attributes}{'hosted-state-download-url'},
+                              undef, 1);
+        ($r) = api(DELETE => "/api/v2/workspaces/$ws");
+        must(204, $r, 'delete workspace');
+    }
+    my $ws = make_ws("bench-$tag-small");
+    state_file("$DIR/small.tfstate", 2048, 1);
+    push_state($ws, 1, "$DIR/small.tfstate");
+    my ($r, $d) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
+    my $url = $d->{data}{attributes}{'hosted-state-download-url'};
+    my $t0 = time;
+    curl_rate(GET => $url, undef, 1) for 1 .. 50;
+    my $small = 50 / (time - $t0);
+    unlink "$DIR/state-50m.tfstate";
+    return (median(@up), median(@down), $small);
+}
+
+sub s3_storage {
+    my ($port, $pid, $out) = start_s3();
+    my @dir = transfer_rates('dir');
+    reconfigure('s3', join '', map { "$_\n" }
+        "TerrapodStorageS3Endpoint http://127.0.0.1:$port", 'TerrapodStorageS3Bucket terrapod',
+        "TerrapodStorageS3CredentialsFile $DIR/s3-credentials");
+    my @s3 = transfer_rates('s3');
+
+    # a 200 MiB state: a multipart upload of 13 parts from the spool
+    my $ws = make_ws('bench-s3-200m');
+    state_file("$DIR/state-200m.tfstate", 200 * $MIB, 1);
+    my $worker = worker_pid();
+    my $reset = reset_peak($worker);
+    my $rss0 = vm_kib($worker, 'VmRSS');
+    push_state($ws, 1, "$DIR/state-200m.tfstate");
+    my ($rss1, $hwm1) = (vm_kib($worker, 'VmRSS'), vm_kib($worker, 'VmHWM'));
+    die "the worker child changed during the upload\n" if worker_pid() != $worker;
+    my $growth = (($reset ? $hwm1 : $rss1) - $rss0) / 1024;
+    unlink "$DIR/state-200m.tfstate";
+    # and back: streamed from the bucket through the child
+    $reset = reset_peak($worker);
+    my $rss2 = vm_kib($worker, 'VmRSS');
+    my ($r, $d) = api(GET => "/api/v2/workspaces/$ws/current-state-version");
+    my $down = curl_rate(GET => $d->{data}{attributes}{'hosted-state-download-url'},
+                         undef, 1);
+    my ($rss3, $hwm3) = (vm_kib($worker, 'VmRSS'), vm_kib($worker, 'VmHWM'));
+    my $down_growth = (($reset ? $hwm3 : $rss3) - $rss2) / 1024;
+    reconfigure('s3', undef);
+    kill 'TERM', $pid;
+    close $out;
+
+    say_line('## 12. S3-compatible object storage');
+    say_line('');
+    say_line('The same state transfers with the storage directory and with a bucket of '
+             . 't/s3\'s local S3 server (one Node process on this machine, writing to the '
+             . 'same disk), median of 3 rounds; small downloads one after another.');
+    say_line('');
+    table(['transfer', 'directory', 'S3', 'S3 / directory'],
+          ['50 MiB upload MiB/s', fmt($dir[0], 1), fmt($s3[0], 1), fmt($s3[0] / $dir[0])],
+          ['50 MiB download MiB/s', fmt($dir[1], 1), fmt($s3[1], 1), fmt($s3[1] / $dir[1])],
+          ['2 KiB state downloads / s', fmt($dir[2], 0), fmt($s3[2], 0),
+           fmt($s3[2] / $dir[2])]);
+    say_line('');
+    say_line("200 MiB upload to S3 (multipart), serving child $worker: VmRSS $rss0 -> "
+             . "$rss1 KiB, VmHWM -> $hwm1 KiB"
+             . ($reset ? ' (peak reset before the upload)' : ' (peak could not be reset)')
+             . sprintf('; growth %.1f MiB (target < 8: %s).', $growth, verdict($growth < 8)));
+    say_line('');
+    say_line(sprintf('Its download, streamed from the bucket at %.0f MiB/s: the child grew '
+                     . '%.1f MiB (target < 8: %s).', $down, $down_growth,
+                     verdict($down_growth < 8)));
+    say_line('');
+    $summary{'S3: 200 MiB multipart upload child growth MiB'} =
+        [fmt($growth, 1), '< 8', verdict($growth < 8)];
+    $summary{'S3: 200 MiB streamed download child growth MiB'} =
+        [fmt($down_growth, 1), '< 8', verdict($down_growth < 8)];
+    $summary{'S3: 50 MiB download / directory'} = [fmt($s3[1] / $dir[1]), 'reported', '-'];
+}
+
 # TP_BENCH_ONLY="2 5" runs some sections only
 my @sections = (\&hot_reads, \&state_transfer, \&cli, \&claim_latency, \&scale, \&ui,
                 \&vcs, \&drift, \&notification_fan_out, \&registry_modules,
-                \&provider_download);
-my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9 10 11';
+                \&provider_download, \&s3_storage);
+my @chosen = split ' ', $ENV{TP_BENCH_ONLY} // '1 2 3 4 5 6 7 8 9 10 11 12';
 my $t0 = time;
 for (@chosen) {
     # each section starts with the previous one's writes on the disk, so its

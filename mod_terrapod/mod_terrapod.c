@@ -59,6 +59,9 @@ static void *create_srv_conf(apr_pool_t *p, server_rec *s)
     c->read_cache = -1;
     c->dbd_max = -1;
     c->metrics = -1;
+    c->s3.part_size = -1;
+    c->s3.virtual_host = -1;
+    c->s3.redirect = -1;
     c->max_held = -1;
     c->max_streams = -1;
     c->stream_lifetime = -1;
@@ -84,6 +87,14 @@ static void *merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
                                           : base->max_upload;
     c->public_url = MERGE(public_url);
     c->storage.root = MERGE(storage.root);
+    c->s3.endpoint = MERGE(s3.endpoint);
+    c->s3.region = MERGE(s3.region);
+    c->s3.bucket = MERGE(s3.bucket);
+    c->s3.prefix = MERGE(s3.prefix);
+    c->s3.credentials_file = MERGE(s3.credentials_file);
+    c->s3.part_size = MERGE_INT(s3.part_size);
+    c->s3.virtual_host = MERGE_INT(s3.virtual_host);
+    c->s3.redirect = MERGE_INT(s3.redirect);
     c->hmac_key_file = MERGE(hmac_key_file);
     c->listener_ca_cert = MERGE(listener_ca_cert);
     c->listener_ca_key = MERGE(listener_ca_key);
@@ -197,6 +208,63 @@ static const char *set_size(cmd_parms *cmd, void *dc, const char *arg)
     *(apr_off_t *)((char *)srv_conf(cmd->server)
                    + (apr_size_t)cmd->info) = v;
     return NULL;
+}
+
+/* scheme://host[:port]: keys make the path (or the bucket and keys) */
+/* One of two words, stored as 0 or 1 at the int offset in cmd->info. */
+static const char *set_either(cmd_parms *cmd, const char *arg,
+                              const char *zero, const char *one)
+{
+    if (strcasecmp(arg, zero) && strcasecmp(arg, one)) {
+        return apr_psprintf(cmd->pool, "%s takes %s or %s", cmd->cmd->name,
+                            zero, one);
+    }
+    *(int *)((char *)srv_conf(cmd->server) + (apr_size_t)cmd->info) =
+        !strcasecmp(arg, one);
+    return NULL;
+}
+
+static const char *set_s3_endpoint(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *host = strstr(arg, "://");
+    const char *slash = host ? strchr(host + 3, '/') : NULL;
+
+    if ((strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0)
+        || !host[3] || (slash && slash[strspn(slash, "/")])) {
+        return "TerrapodStorageS3Endpoint takes an http(s)://host[:port] URL";
+    }
+    return set_public_url(cmd, dc, arg);
+}
+
+static const char *set_s3_prefix(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return set_string(cmd, dc, tp_s3_prefix(cmd->pool, arg));
+}
+
+static const char *set_s3_addressing(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    (void)dc;
+    return set_either(cmd, arg, "path", "virtual");
+}
+
+static const char *set_s3_downloads(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    (void)dc;
+    return set_either(cmd, arg, "proxy", "redirect");
+}
+
+static const char *set_s3_part_size(cmd_parms *cmd, void *dc,
+                                    const char *arg)
+{
+    const char *err = set_size(cmd, dc, arg);
+
+    if (!err && srv_conf(cmd->server)->s3.part_size < TP_S3_PART_SIZE_MIN) {
+        return "TerrapodStorageS3PartSize: S3 takes parts of 5 MiB "
+               "(5242880 bytes) or more";
+    }
+    return err;
 }
 
 static const char *set_task_interval(cmd_parms *cmd, void *dc,
@@ -363,11 +431,7 @@ static const char *set_smtp_url(cmd_parms *cmd, void *dc, const char *arg)
 static const char *set_smtp_tls(cmd_parms *cmd, void *dc, const char *arg)
 {
     (void)dc;
-    if (strcasecmp(arg, "try") && strcasecmp(arg, "require")) {
-        return "TerrapodSMTPTLS takes try or require";
-    }
-    srv_conf(cmd->server)->smtp_require_tls = !strcasecmp(arg, "require");
-    return NULL;
+    return set_either(cmd, arg, "try", "require");
 }
 
 void tp_notify_env_from(const tp_srv_conf_t *conf, tp_notify_env_t *env)
@@ -740,6 +804,30 @@ static const command_rec tp_cmds[] = {
                   "External base URL for capability URLs"),
     AP_INIT_TAKE1("TerrapodStorageDir", set_path, OFF(storage.root),
                   RSRC_CONF, "Directory for state, configuration and logs"),
+    AP_INIT_TAKE1("TerrapodStorageS3Endpoint", set_s3_endpoint,
+                  OFF(s3.endpoint), RSRC_CONF, "S3-compatible endpoint URL "
+                  "(https://host[:port]); objects go to its bucket"),
+    AP_INIT_TAKE1("TerrapodStorageS3Region", set_string, OFF(s3.region),
+                  RSRC_CONF, "Region requests are signed for (us-east-1)"),
+    AP_INIT_TAKE1("TerrapodStorageS3Bucket", set_string, OFF(s3.bucket),
+                  RSRC_CONF, "Bucket of the S3 storage backend"),
+    AP_INIT_TAKE1("TerrapodStorageS3Prefix", set_s3_prefix, OFF(s3.prefix),
+                  RSRC_CONF, "Key prefix of every object in the bucket"),
+    AP_INIT_TAKE1("TerrapodStorageS3Addressing", set_s3_addressing,
+                  OFF(s3.virtual_host),
+                  RSRC_CONF, "path (host/bucket/key, the default) or "
+                  "virtual (bucket.host/key)"),
+    AP_INIT_TAKE1("TerrapodStorageS3CredentialsFile", set_path,
+                  OFF(s3.credentials_file), RSRC_CONF,
+                  "AWS shared-credentials file (else the AWS_ACCESS_KEY_ID, "
+                  "AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN environment)"),
+    AP_INIT_TAKE1("TerrapodStorageS3PartSize", set_s3_part_size,
+                  OFF(s3.part_size), RSRC_CONF, "Uploads larger than this "
+                  "go to S3 in multipart parts of this size (16 MiB)"),
+    AP_INIT_TAKE1("TerrapodStorageS3Downloads", set_s3_downloads,
+                  OFF(s3.redirect),
+                  RSRC_CONF, "proxy (streamed through Apache, the default) "
+                  "or redirect (302 to a presigned S3 URL)"),
     AP_INIT_TAKE1("TerrapodHMACKeyFile", set_path, OFF(hmac_key_file),
                   RSRC_CONF, "File holding the HMAC signing key"),
     AP_INIT_TAKE1("TerrapodMaxBodySize", set_size, OFF(max_body), RSRC_CONF,
@@ -899,7 +987,8 @@ static const command_rec tp_cmds[] = {
                   "User name the mail server is logged in to with"),
     AP_INIT_TAKE1("TerrapodSMTPPassword", set_string, OFF(smtp_password),
                   RSRC_CONF, "Password of TerrapodSMTPUser"),
-    AP_INIT_TAKE1("TerrapodSMTPTLS", set_smtp_tls, NULL, RSRC_CONF,
+    AP_INIT_TAKE1("TerrapodSMTPTLS", set_smtp_tls, OFF(smtp_require_tls),
+                  RSRC_CONF,
                   "STARTTLS on smtp://: try (default) or require"),
     AP_INIT_TAKE1("TerrapodNotificationRetry", set_int,
                   (void *)&notify_retry, RSRC_CONF,
@@ -1234,6 +1323,17 @@ static int load_binary_keys(check_t *ck, tp_srv_conf_t *c)
     return ok;
 }
 
+/* A bucket needs an endpoint, and one without the other is a mistake. */
+static int check_s3(check_t *ck, const tp_srv_conf_t *c)
+{
+    if (!c->s3.bucket != !c->s3.endpoint) {
+        return refuse(ck, "TP02160: TerrapodStorageS3Bucket and "
+                      "TerrapodStorageS3Endpoint go together: name both for "
+                      "S3 storage, or neither");
+    }
+    return 1;
+}
+
 /* Everything a server with Terrapod On names. */
 static int check_server(check_t *ck, tp_srv_conf_t *c)
 {
@@ -1245,9 +1345,31 @@ static int check_server(check_t *ck, tp_srv_conf_t *c)
     ok &= load_oidc(ck, c);
     ok &= load_binary_keys(ck, c);
     ok &= check_dir(ck, "TP00007", "TerrapodStorageDir", c->storage.root);
+    ok &= check_s3(ck, c);
     ok &= check_dir(ck, "TP00008", "TerrapodSchemaDir", c->schema_dir);
     ok &= check_dbd(ck, c);
     return ok;
+}
+
+/* A bucket makes S3 the backend, the storage directory its spool. */
+static void finish_s3(tp_srv_conf_t *c)
+{
+    if (!c->s3.region) {
+        c->s3.region = "us-east-1";
+    }
+    if (!c->s3.prefix) {
+        c->s3.prefix = "";
+    }
+    if (c->s3.part_size == -1) {
+        c->s3.part_size = TP_S3_PART_SIZE_DEFAULT;
+    }
+    if (c->s3.virtual_host == -1) {
+        c->s3.virtual_host = 0;
+    }
+    if (c->s3.redirect == -1) {
+        c->s3.redirect = 0;
+    }
+    c->storage.s3 = c->s3.bucket ? &c->s3 : NULL;
 }
 
 static void finish_rate_limits(int *limits)
@@ -1312,6 +1434,7 @@ static void finish_conf(apr_pool_t *p, tp_srv_conf_t *c)
     if (c->metrics == -1) {
         c->metrics = 0;
     }
+    finish_s3(c);
     /* scrapers on the machine itself */
     if (!c->metrics_allow) {
         push_subnet(p, &c->metrics_allow, "127.0.0.1");

@@ -71,6 +71,9 @@ typedef struct tp_srv_conf {
     int enabled;                  /* -1: inherit */
     const char *public_url;       /* NULL: derived from each request */
     tp_storage_t storage;
+    tp_s3_t s3;                   /* storage.s3 points here once a bucket
+                                     is named; part_size, virtual_host and
+                                     redirect -1: inherit */
     const char *hmac_key_file;
     apr_off_t max_body;           /* JSON request bodies; -1: inherit */
     apr_off_t max_upload;         /* state and configuration uploads */
@@ -328,6 +331,11 @@ const char *tp_base_url(tp_req_t *req);
 tp_err_t *tp_send_json(tp_req_t *req, int status, tp_json_t *doc);
 tp_err_t *tp_send_file(tp_req_t *req, const char *path, apr_off_t size,
                        const char *content_type);
+/* The stored object key: a 302 to a presigned URL of the bucket when S3
+ * downloads are redirected, else its bytes (streamed from the bucket as
+ * they arrive on S3); absent when it is not stored. */
+tp_err_t *tp_send_stored(tp_req_t *req, const char *key, const char *type,
+                         tp_err_t *absent);
 tp_err_t *tp_send_empty(tp_req_t *req, int status);
 /* An empty answer with status (a 3xx) sending the client to location. */
 tp_err_t *tp_send_redirect(tp_req_t *req, int status, const char *location);

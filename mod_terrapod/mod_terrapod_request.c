@@ -466,6 +466,65 @@ tp_err_t *tp_send_redirect(tp_req_t *req, int status, const char *location)
     return tp_send_empty(req, status);
 }
 
+/* Where a stream from the bucket goes: to the client as it arrives. */
+typedef struct stream_out {
+    request_rec *r;
+    int sent;
+} stream_out_t;
+
+static apr_size_t send_out(void *baton, const char *buf, apr_size_t len)
+{
+    stream_out_t *o = baton;
+
+    o->sent = 1;
+    /* a client gone away stops the stream */
+    return ap_rwrite(buf, (int)len, o->r) == (int)len ? len : 0;
+}
+
+/* The object streamed from the bucket: nothing staged, the memory of a
+ * libcurl buffer whatever its size. */
+static tp_err_t *send_streamed(tp_req_t *req, const char *key,
+                               const char *type, apr_off_t size)
+{
+    stream_out_t o = {req->r, 0};
+    tp_err_t *err;
+
+    ap_set_content_type(req->r, type);
+    ap_set_content_length(req->r, size);
+    if (req->r->header_only) {
+        return NULL;
+    }
+    err = tp_storage_stream(&req->conf->storage, req->r->pool, key,
+                            send_out, &o);
+    if (err && o.sent) {
+        /* the status is sent: all that is left is to cut the body short */
+        tp_log_err(req->r, err);
+        req->r->connection->keepalive = AP_CONN_CLOSE;
+        return NULL;
+    }
+    return err;
+}
+
+tp_err_t *tp_send_stored(tp_req_t *req, const char *key, const char *type,
+                         tp_err_t *absent)
+{
+    apr_pool_t *p = req->r->pool;
+    const tp_storage_t *st = &req->conf->storage;
+    const char *url = tp_storage_redirect(st, p, key), *path = NULL;
+    apr_off_t size;
+    tp_err_t *err;
+    int found;
+
+    if (st->s3) {
+        err = tp_storage_stat(st, p, key, &found, &size);
+        return err ? err : !found ? absent
+               : url ? tp_send_redirect(req, HTTP_MOVED_TEMPORARILY, url)
+               : send_streamed(req, key, type, size);
+    }
+    err = tp_storage_fetch(st, p, key, &path, &size);
+    return err ? err : path ? tp_send_file(req, path, size, type) : absent;
+}
+
 tp_err_t *tp_send_empty(tp_req_t *req, int status)
 {
     req->r->status = status;

@@ -1,5 +1,6 @@
 /* terrapod-admin: operator commands. On files: the listener CA and the
- * HMAC signing key an installation needs. On the database: schema
+ * HMAC signing key an installation needs, and moving the objects between
+ * the storage directory and a bucket. On the database: schema
  * migration, the first admin, users and tokens, agent pools and their
  * join tokens (for automation and tests). Prints shell-sourceable
  * assignments on stdout, what it did or found on stderr. */
@@ -18,7 +19,9 @@
 #include "tp_auth.h"
 #include "tp_crypto.h"
 #include "tp_migrate.h"
+#include "tp_http_client.h"
 #include "tp_pool.h"
+#include "tp_storage_move.h"
 
 #define CA_DAYS_DEFAULT 3650
 #define CA_CN_DEFAULT "mod_terrapod listener CA"
@@ -34,6 +37,8 @@ typedef struct {
     tp_db_t *db;
     const char *db_params, *schema, *email, *password, *name, *description;
     const char *pool, *cert, *key, *out, *cn;
+    const char *storage, *to;
+    tp_s3_t s3;
     long long lifespan, max_uses, lifespan_hours, days;
     int admin, reset;
 } args_t;
@@ -49,6 +54,14 @@ static int usage(void)
         "                                 and pair, change nothing\n"
         "  gen-hmac-key --out FILE        64 random bytes, mode 0600; when\n"
         "                                 FILE exists, change nothing\n"
+        "  storage-migrate --to s3|dir --storage DIR --endpoint URL\n"
+        "                  --bucket B [--region R] [--prefix P]\n"
+        "                  [--credentials-file F] [--addressing path|virtual]\n"
+        "                                 copy every object from the\n"
+        "                                 directory to the bucket or back,\n"
+        "                                 each verified by its MD5; objects\n"
+        "                                 already there with the same MD5\n"
+        "                                 are kept, so a rerun resumes\n"
         "On the database (--db PARAMS, or TERRAPOD_DB):\n"
         "  migrate --schema DIR           apply pending schema files\n"
         "  bootstrap --email E [--reset]  create admin E with a generated\n"
@@ -411,6 +424,37 @@ static int join_token_create(args_t *a)
     return 0;
 }
 
+/* ---- storage ---- */
+
+static int storage_migrate(args_t *a)
+{
+    tp_move_stats_t stats;
+    tp_err_t *err;
+    int to_s3;
+
+    if (!a->to || (strcmp(a->to, "s3") && strcmp(a->to, "dir"))
+        || !a->storage || !a->s3.endpoint || !a->s3.bucket
+        || a->s3.virtual_host < 0) {
+        return usage();
+    }
+    to_s3 = !strcmp(a->to, "s3");
+    if (!a->s3.prefix) {
+        a->s3.prefix = "";
+    }
+    if ((err = tp_http_global_init() == APR_SUCCESS ? NULL
+               : tp_err(a->p, 1, "cannot initialise libcurl")) != NULL
+        || (err = tp_storage_move(a->p, a->storage, &a->s3, to_s3, &stats))
+           != NULL) {
+        return fail(err);
+    }
+    fprintf(stderr, "terrapod-admin: %d object(s) copied to the %s and "
+            "verified, %d already there\n", stats.copied,
+            to_s3 ? "bucket" : "directory", stats.kept);
+    printf("TERRAPOD_OBJECTS_COPIED='%d'\nTERRAPOD_OBJECTS_KEPT='%d'\n",
+           stats.copied, stats.kept);
+    return 0;
+}
+
 static const struct command {
     const char *name;
     int (*run)(args_t *a);
@@ -418,6 +462,7 @@ static const struct command {
 } COMMANDS[] = {
     {"init-ca", init_ca, 0},
     {"gen-hmac-key", gen_hmac_key, 0},
+    {"storage-migrate", storage_migrate, 0},
     {"migrate", migrate, 1},
     {"bootstrap", cmd_bootstrap, 1},
     {"user", user, 1},
@@ -428,7 +473,9 @@ static const struct command {
 };
 
 enum { OPT_CERT = 256, OPT_KEY, OPT_DAYS, OPT_CN, OPT_OUT, OPT_NAME,
-       OPT_DESCRIPTION, OPT_POOL, OPT_MAX_USES, OPT_LIFESPAN_HOURS };
+       OPT_DESCRIPTION, OPT_POOL, OPT_MAX_USES, OPT_LIFESPAN_HOURS,
+       OPT_STORAGE, OPT_TO, OPT_ENDPOINT, OPT_BUCKET, OPT_REGION, OPT_PREFIX,
+       OPT_CREDENTIALS, OPT_ADDRESSING };
 
 /* A whole decimal number of at least 1, or -1. */
 static long long positive(const char *s)
@@ -459,6 +506,14 @@ static int parse(args_t *a, apr_getopt_t *g)
         {"pool", OPT_POOL, 1, "agent pool name"},
         {"max-uses", OPT_MAX_USES, 1, "join token uses"},
         {"lifespan-hours", OPT_LIFESPAN_HOURS, 1, "join token lifespan"},
+        {"storage", OPT_STORAGE, 1, "storage directory"},
+        {"to", OPT_TO, 1, "s3 or dir"},
+        {"endpoint", OPT_ENDPOINT, 1, "S3 endpoint URL"},
+        {"bucket", OPT_BUCKET, 1, "S3 bucket"},
+        {"region", OPT_REGION, 1, "S3 region"},
+        {"prefix", OPT_PREFIX, 1, "S3 key prefix"},
+        {"credentials-file", OPT_CREDENTIALS, 1, "AWS credentials file"},
+        {"addressing", OPT_ADDRESSING, 1, "path or virtual"},
         {NULL, 0, 0, NULL}
     };
     const char *arg;
@@ -484,6 +539,17 @@ static int parse(args_t *a, apr_getopt_t *g)
         case OPT_POOL: a->pool = arg; break;
         case OPT_MAX_USES: a->max_uses = positive(arg); break;
         case OPT_LIFESPAN_HOURS: a->lifespan_hours = positive(arg); break;
+        case OPT_STORAGE: a->storage = arg; break;
+        case OPT_TO: a->to = arg; break;
+        case OPT_ENDPOINT: a->s3.endpoint = arg; break;
+        case OPT_BUCKET: a->s3.bucket = arg; break;
+        case OPT_REGION: a->s3.region = arg; break;
+        case OPT_PREFIX: a->s3.prefix = tp_s3_prefix(a->p, arg); break;
+        case OPT_CREDENTIALS: a->s3.credentials_file = arg; break;
+        case OPT_ADDRESSING:
+            a->s3.virtual_host = !strcmp(arg, "virtual") ? 1
+                                 : !strcmp(arg, "path") ? 0 : -1;
+            break;
         }
     }
     /* a number option that is no positive number is a usage error */
@@ -507,6 +573,8 @@ int main(int argc, const char *const *argv)
     a.db_params = getenv("TERRAPOD_DB");
     a.days = CA_DAYS_DEFAULT;
     a.cn = CA_CN_DEFAULT;
+    a.s3.region = "us-east-1";
+    a.s3.part_size = TP_S3_PART_SIZE_DEFAULT;
     if (argc < 2) {
         return usage();
     }

@@ -216,9 +216,8 @@ unsigned char *tp_base64_decode(apr_pool_t *p, const char *s,
 }
 
 /* HMAC-SHA256(key, data) into out (32 bytes) */
-static void hmac_sha256(const unsigned char *key, apr_size_t keylen,
-                        const char *data, apr_size_t len,
-                        unsigned char out[32])
+void tp_hmac_sha256(const unsigned char *key, apr_size_t keylen,
+                    const char *data, apr_size_t len, unsigned char out[32])
 {
     unsigned int outlen = 32;
 
@@ -231,7 +230,7 @@ char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
 {
     unsigned char out[32];
 
-    hmac_sha256(key, keylen, data, len, out);
+    tp_hmac_sha256(key, keylen, data, len, out);
     return tp_b64url(p, out, sizeof(out));
 }
 
@@ -240,7 +239,7 @@ char *tp_hmac_sha256_hex(apr_pool_t *p, const unsigned char *key,
 {
     unsigned char out[32];
 
-    hmac_sha256(key, keylen, data, len, out);
+    tp_hmac_sha256(key, keylen, data, len, out);
     return to_hex(p, out, sizeof(out));
 }
 

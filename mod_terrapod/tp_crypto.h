@@ -50,6 +50,10 @@ apr_status_t tp_sha256_file(apr_pool_t *p, const char *path, char **hex);
 char *tp_hmac_b64url(apr_pool_t *p, const unsigned char *key,
                      apr_size_t keylen, const char *data, apr_size_t len);
 
+/* HMAC-SHA256(key, data), raw, for key derivations (SigV4) */
+void tp_hmac_sha256(const unsigned char *key, apr_size_t keylen,
+                    const char *data, apr_size_t len, unsigned char out[32]);
+
 /* lower-case hex of HMAC-SHA256(key, data) */
 char *tp_hmac_sha256_hex(apr_pool_t *p, const unsigned char *key,
                          apr_size_t keylen, const char *data, apr_size_t len);

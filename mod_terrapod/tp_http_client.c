@@ -21,6 +21,8 @@ typedef struct sink {
     apr_off_t file_len, file_max;
     int too_long;
     apr_table_t *headers;
+    const tp_http_req_t *req;       /* its out_write, if any */
+    CURL *h;
 } sink_t;
 
 apr_status_t tp_http_global_init(void)
@@ -35,6 +37,12 @@ static size_t on_data(char *data, size_t size, size_t n, void *baton)
     apr_size_t len = size * n;
     char *grown;
 
+    if (s->req->out_write) {
+        long status = 0;
+
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+        return s->req->out_write(s->req->out_baton, (int)status, data, len);
+    }
     if (s->file) {
         s->file_len += len;
         if (s->file_max && s->file_len > s->file_max) {
@@ -102,6 +110,29 @@ static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow,
     return abort && *abort;
 }
 
+/* A streamed request body, from the caller's reader. */
+typedef struct reader {
+    const tp_http_req_t *req;
+    apr_off_t left;
+} reader_t;
+
+static size_t on_body_read(char *buf, size_t size, size_t n, void *baton)
+{
+    reader_t *rd = baton;
+    apr_size_t want = size * n, got;
+
+    if (rd->left <= 0) {
+        return 0;
+    }
+    if ((apr_off_t)want > rd->left) {
+        want = (apr_size_t)rd->left;
+    }
+    got = rd->req->body_read(rd->req->body_baton, buf, want);
+    rd->left -= (apr_off_t)got;
+    /* short of the announced length: abort rather than send a truncation */
+    return got ? got : CURL_READFUNC_ABORT;
+}
+
 static apr_status_t close_file(void *f)
 {
     fclose(f);
@@ -146,7 +177,7 @@ static tp_err_t *open_file(apr_pool_t *p, apr_pool_t *sp, const char *path,
 }
 
 static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
-                       const tp_http_req_t *req, sink_t *sink)
+                       const tp_http_req_t *req, sink_t *sink, reader_t *rd)
 {
     struct curl_slist *hl = NULL;
     const char *method = req->method ? req->method : "GET";
@@ -160,6 +191,10 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
     curl_easy_setopt(h, CURLOPT_TIMEOUT, req->timeout > 0 ? req->timeout
                                                           : DEFAULT_TIMEOUT);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 15L);
+    if (req->stall > 0) {
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, req->stall);
+    }
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
@@ -193,11 +228,28 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
         hl = curl_slist_append(hl, APR_ARRAY_IDX(req->headers, i,
                                                  const char *));
     }
-    /* curl would announce 100-continue and wait a second for it */
-    hl = curl_slist_append(hl, "Expect:");
+    /* curl would announce 100-continue and wait a second for it; but
+     * libcurl's SigV4 signs the empty header it is dropped with, which
+     * the receiver never sees, and S3 answers 100 at once anyway */
+    if (!req->aws_sigv4) {
+        hl = curl_slist_append(hl, "Expect:");
+    }
     apr_pool_cleanup_register(sp, hl, free_slist, apr_pool_cleanup_null);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hl);
-    if (req->body_file) {
+    if (req->aws_sigv4) {
+        curl_easy_setopt(h, CURLOPT_AWS_SIGV4, req->aws_sigv4);
+        curl_easy_setopt(h, CURLOPT_USERNAME, req->aws_key);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, req->aws_secret);
+    }
+    if (req->body_read) {
+        rd->req = req;
+        rd->left = req->body_read_len;
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_body_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, rd);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                         (curl_off_t)req->body_read_len);
+    } else if (req->body_file) {
         if ((err = open_file(p, sp, req->body_file, "rb", &in)) != NULL) {
             return err;
         }
@@ -213,7 +265,11 @@ static tp_err_t *setup(apr_pool_t *p, apr_pool_t *sp, CURL *h,
                          (curl_off_t)req->body_len);
     }
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (!strcmp(method, "GET") && !req->body && !req->body_file) {
+    if (!strcmp(method, "HEAD")) {
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+    }
+    if (!strcmp(method, "GET") && !req->body && !req->body_file
+        && !req->body_read) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     }
     if (req->out_file) {
@@ -228,6 +284,7 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     char errbuf[CURL_ERROR_SIZE] = "";
     apr_pool_t *sp;
     sink_t sink;
+    reader_t rd;
     tp_err_t *err;
     CURL *h;
     CURLcode rc;
@@ -240,14 +297,16 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     sink.max = req->max_body ? req->max_body : DEFAULT_MAX_BODY;
     sink.file_max = req->max_file;
     sink.headers = apr_table_make(p, 16);
+    sink.req = req;
     if (!(h = curl_easy_init())) {
         return tp_err(p, 500, "curl_easy_init failed");
     }
+    sink.h = h;
     /* the handle's cleanup registered first runs last, after the files */
     apr_pool_create(&sp, p);
     apr_pool_cleanup_register(sp, h, free_handle, apr_pool_cleanup_null);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
-    if ((err = setup(p, sp, h, req, &sink)) == NULL) {
+    if ((err = setup(p, sp, h, req, &sink, &rd)) == NULL) {
         rc = curl_easy_perform(h);
         if (rc == CURLE_OK) {
             curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -285,20 +344,14 @@ tp_err_t *tp_http_perform(apr_pool_t *p, const tp_http_req_t *req,
     return NULL;
 }
 
-/* The message as libcurl reads it for DATA. */
-typedef struct source {
-    const char *data;
-    apr_size_t left;
-} source_t;
-
-static size_t on_read(char *buf, size_t size, size_t n, void *baton)
+/* The message as libcurl reads it for DATA (on_body_read never asks
+ * past its end). */
+static apr_size_t read_message(void *baton, char *buf, apr_size_t len)
 {
-    source_t *src = baton;
-    size_t len = size * n < src->left ? size * n : src->left;
+    const char **at = baton;
 
-    memcpy(buf, src->data, len);
-    src->data += len;
-    src->left -= len;
+    memcpy(buf, *at, len);
+    *at += len;
     return len;
 }
 
@@ -306,7 +359,10 @@ tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req)
 {
     char errbuf[CURL_ERROR_SIZE] = "";
     struct curl_slist *rcpts = NULL;
-    source_t src = {req->message, strlen(req->message)};
+    const char *at = req->message;
+    tp_http_req_t body = {.body_read = read_message, .body_baton = &at,
+                          .body_read_len = (apr_off_t)strlen(req->message)};
+    reader_t rd = {&body, body.body_read_len};
     apr_pool_t *sp;
     tp_err_t *err = NULL;
     CURLcode rc;
@@ -346,9 +402,10 @@ tp_err_t *tp_smtp_send(apr_pool_t *p, const tp_smtp_req_t *req)
     curl_easy_setopt(h, CURLOPT_MAIL_FROM, req->from);
     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpts);
     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-    curl_easy_setopt(h, CURLOPT_READDATA, &src);
-    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)src.left);
+    curl_easy_setopt(h, CURLOPT_READFUNCTION, on_body_read);
+    curl_easy_setopt(h, CURLOPT_READDATA, &rd);
+    curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t)body.body_read_len);
     rc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     if (rc != CURLE_OK) {

@@ -15,9 +15,19 @@ typedef struct tp_http_req {
     apr_array_header_t *headers;    /* of "Name: value" strings, or NULL */
     const char *body;               /* request body from memory ... */
     apr_size_t body_len;
-    const char *body_file;          /* ... or from this file */
+    const char *body_file;          /* ... or from this file ... */
+    /* ... or from this reader, body_read_len bytes in all: it fills at
+     * most len bytes of buf and returns how many (0 fails the request) */
+    apr_size_t (*body_read)(void *baton, char *buf, apr_size_t len);
+    void *body_baton;
+    apr_off_t body_read_len;
     const char *out_file;           /* response body to this file (any
                                        status) instead of memory */
+    /* ... or to this writer, told the status first; a return short of
+     * len fails the request */
+    apr_size_t (*out_write)(void *baton, int status, const char *buf,
+                            apr_size_t len);
+    void *out_baton;
     apr_size_t max_body;            /* memory responses longer fail; 0: 1 MiB */
     apr_off_t max_file;             /* file responses longer fail (413);
                                        0: no limit */
@@ -29,7 +39,13 @@ typedef struct tp_http_req {
     const char *resolve;            /* "host:port:address": connect there
                                        and nowhere else (the address the
                                        outbound guard checked) */
+    const char *aws_sigv4;          /* "aws:amz:REGION:SERVICE": signed
+                                       with AWS Signature V4 by ... */
+    const char *aws_key;            /* ... this access key id ... */
+    const char *aws_secret;         /* ... and secret */
     long timeout;                   /* whole request, seconds; 0: 60 */
+    long stall;                     /* fail after this many seconds below
+                                       1 KiB/s; 0: only the timeout */
     volatile sig_atomic_t *abort;   /* the request stops when it turns non-zero */
 } tp_http_req_t;
 

@@ -1,4 +1,4 @@
-/* The filesystem storage backend. */
+/* The filesystem storage backend, and the spool in front of the S3 one. */
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -37,6 +37,7 @@ struct tp_upload {
     const tp_storage_t *st;
     apr_pool_t *p;
     apr_file_t *f;
+    const char *key;
     const char *tmp;
     const char *final;
     apr_off_t size;           /* bytes received */
@@ -80,6 +81,15 @@ static tp_err_t *io_error(const tp_storage_t *st, apr_pool_t *p,
     return err;
 }
 
+/* The bucket's failures are counted as the directory's are. */
+static tp_err_t *counted(const tp_storage_t *st, tp_err_t *err)
+{
+    if (err && (err->status == 503 || err->status == 507)) {
+        tp_metrics_storage_error(st->metrics, err->status);
+    }
+    return err;
+}
+
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
 {
     apr_file_t *f;
@@ -104,7 +114,7 @@ tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p)
         return tp_err_internal(p, 503, "storage is not writable",
                                io_cause(p, rv, "probe in", st->root));
     }
-    return NULL;
+    return st->s3 ? counted(st, tp_s3_check(st->s3, p)) : NULL;
 }
 
 static void *APR_THREAD_FUNC hash_loop(apr_thread_t *thread, void *data)
@@ -212,28 +222,16 @@ const char *tp_run_log_key(apr_pool_t *p, const char *run_id, int apply)
                        apply ? "/apply.log" : "/plan.log", NULL);
 }
 
-tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
-                           const char *key, apr_off_t max, tp_upload_t **out)
+/* Opens the temp file the upload is staged in. */
+static tp_err_t *begin_file(tp_upload_t *up, char *tmpl, tp_upload_t **out)
 {
-    tp_upload_t *up = apr_pcalloc(p, sizeof(*up));
-    char *dir, *tmpl;
+    apr_pool_t *p = up->p;
     apr_status_t rv;
 
-    up->st = st;
-    up->p = p;
-    up->max = max;
-    up->final = apr_pstrcat(p, st->root, "/", key, NULL);
-    dir = apr_pstrdup(p, up->final);
-    *strrchr(dir, '/') = '\0';
-    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
-        return io_error(st, p, rv, "mkdir", dir);
-    }
-    tmpl = apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL);
     rv = apr_file_mktemp(&up->f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
                                        | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) {
-        return io_error(st, p, rv, "create", tmpl);
+        return io_error(up->st, p, rv, "create", tmpl);
     }
     up->tmp = tmpl;
     up->stage[0] = apr_palloc(p, STAGE);
@@ -244,6 +242,36 @@ tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
     *out = up;
     return NULL;
 }
+
+tp_err_t *tp_storage_begin(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, apr_off_t max, tp_upload_t **out)
+{
+    tp_upload_t *up = apr_pcalloc(p, sizeof(*up));
+    char *dir;
+    apr_status_t rv;
+
+    up->st = st;
+    up->p = p;
+    up->key = key;
+    up->max = max;
+    if (st->s3) {
+        /* staged flat in the spool: a tree of keys would only leave
+         * empty directories behind */
+        return begin_file(up, apr_pstrcat(p, st->root, "/.s3.tmp-XXXXXX",
+                                          NULL), out);
+    }
+    up->final = apr_pstrcat(p, st->root, "/", key, NULL);
+    dir = apr_pstrdup(p, up->final);
+    *strrchr(dir, '/') = '\0';
+    rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
+        return io_error(st, p, rv, "mkdir", dir);
+    }
+    return begin_file(up, apr_pstrcat(p, up->final, ".tmp-XXXXXX", NULL),
+                      out);
+}
+
+
 
 /* Large uploads start their writeback as they arrive, so the fsync of the
  * commit waits for the last few MiB instead of the whole file (which on
@@ -381,6 +409,24 @@ static void sync_dir(const char *path, apr_pool_t *p)
     }
 }
 
+/* The spooled file goes to the bucket; it is removed either way. */
+static tp_err_t *commit_s3(tp_upload_t *up)
+{
+    tp_err_t *err;
+
+    apr_file_close(up->f);
+    err = tp_s3_put_file(up->st->s3, up->p, up->key, up->tmp, up->size,
+                         up->md5_hex);
+    if (err) {
+        tp_upload_abort(up);
+        return counted(up->st, err);
+    }
+    up->done = 1;
+    apr_pool_cleanup_kill(up->p, up, upload_cleanup);
+    apr_file_remove(up->tmp, up->p);
+    return NULL;
+}
+
 tp_err_t *tp_upload_commit(tp_upload_t *up)
 {
     tp_err_t *err = tp_upload_end(up);
@@ -388,6 +434,9 @@ tp_err_t *tp_upload_commit(tp_upload_t *up)
 
     if (err) {
         return err;
+    }
+    if (up->st->s3) {
+        return commit_s3(up);
     }
     rv = apr_file_sync(up->f);
     if (rv != APR_SUCCESS) {
@@ -415,18 +464,84 @@ void tp_upload_abort(tp_upload_t *up)
     }
 }
 
+/* A copy of key in the spool, removed when p is cleaned up. */
+static tp_err_t *fetch_s3(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, const char **path,
+                          apr_off_t *size)
+{
+    char *tmpl = apr_pstrcat(p, st->root, "/.fetch-XXXXXX", NULL);
+    apr_file_t *f;
+    apr_status_t rv;
+    tp_err_t *err;
+    int found;
+
+    *path = NULL;
+    rv = apr_file_mktemp(&f, tmpl, APR_FOPEN_CREATE | APR_FOPEN_WRITE
+                         | APR_FOPEN_EXCL | APR_FOPEN_DELONCLOSE, p);
+    if (rv != APR_SUCCESS) {
+        return io_error(st, p, rv, "create", tmpl);
+    }
+    if ((err = tp_s3_get_file(st->s3, p, key, tmpl, &found, size)) != NULL) {
+        return counted(st, err);
+    }
+    *path = found ? tmpl : NULL;
+    return NULL;
+}
+
+tp_err_t *tp_storage_stat(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, int *found, apr_off_t *size)
+{
+    apr_finfo_t fi;
+
+    if (st->s3) {
+        return counted(st, tp_s3_size(st->s3, p, key, found, size));
+    }
+    *found = apr_stat(&fi, apr_pstrcat(p, st->root, "/", key, NULL),
+                      APR_FINFO_SIZE | APR_FINFO_TYPE, p) == APR_SUCCESS
+             && fi.filetype == APR_REG;
+    *size = *found ? fi.size : 0;
+    return NULL;
+}
+
+const char *tp_storage_redirect(const tp_storage_t *st, apr_pool_t *p,
+                                const char *key)
+{
+    tp_s3_creds_t c;
+
+    if (!st->s3 || !st->s3->redirect || tp_s3_creds(st->s3, p, &c)) {
+        return NULL;
+    }
+    return tp_s3_presign(st->s3, p, &c, key, apr_time_now(),
+                         TP_S3_PRESIGN_TTL);
+}
+
+tp_err_t *tp_storage_fetch(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, const char **path,
+                           apr_off_t *size)
+{
+    int found;
+
+    if (st->s3) {
+        return fetch_s3(st, p, key, path, size);
+    }
+    tp_storage_stat(st, p, key, &found, size);
+    *path = found ? apr_pstrcat(p, st->root, "/", key, NULL) : NULL;
+    return NULL;
+}
+
+tp_err_t *tp_storage_stream(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, tp_s3_writer_t write,
+                            void *baton)
+{
+    return counted(st, tp_s3_stream(st->s3, p, key, write, baton));
+}
+
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size)
 {
-    const char *path = apr_pstrcat(p, st->root, "/", key, NULL);
-    apr_finfo_t fi;
+    const char *path;
 
-    if (apr_stat(&fi, path, APR_FINFO_SIZE | APR_FINFO_TYPE, p) != APR_SUCCESS
-        || fi.filetype != APR_REG) {
-        return NULL;
-    }
-    *size = fi.size;
-    return path;
+    return tp_storage_fetch(st, p, key, &path, size) ? NULL : path;
 }
 
 tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
@@ -434,10 +549,14 @@ tp_err_t *tp_storage_read(const tp_storage_t *st, apr_pool_t *p,
                           apr_size_t *len)
 {
     apr_off_t size;
-    const char *path = tp_storage_file(st, p, key, &size);
+    const char *path;
     apr_file_t *f;
     apr_status_t rv;
 
+    if (st->s3) {
+        return counted(st, tp_s3_read(st->s3, p, key, max, buf, len));
+    }
+    path = tp_storage_file(st, p, key, &size);
     if (!path) {
         return tp_err(p, 404, "stored object %s not found", key);
     }
@@ -467,6 +586,10 @@ tp_err_t *tp_storage_read_range(const tp_storage_t *st, apr_pool_t *p,
     apr_file_t *f = NULL;
     apr_status_t rv;
 
+    if (st->s3) {
+        return counted(st, tp_s3_read_range(st->s3, p, key, from, len, buf,
+                                            got));
+    }
     *buf = apr_palloc(p, len + 1);
     *got = 0;
     rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
@@ -548,6 +671,9 @@ tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
     ssize_t n;
     int fd;
 
+    if (st->s3) {
+        return counted(st, tp_s3_append(st->s3, p, key, buf, len));
+    }
     *strrchr(dir, '/') = '\0';
     rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, p);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_EEXIST(rv)) {
@@ -570,6 +696,10 @@ tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
 
 void tp_storage_remove(const tp_storage_t *st, apr_pool_t *p, const char *key)
 {
+    if (st->s3) {
+        counted(st, tp_s3_remove(st->s3, p, key));
+        return;
+    }
     apr_file_remove(apr_pstrcat(p, st->root, "/", key, NULL), p);
 }
 
@@ -603,6 +733,10 @@ static void remove_dir(const char *dir, apr_pool_t *p)
 void tp_storage_remove_tree(const tp_storage_t *st, apr_pool_t *p,
                             const char *prefix)
 {
+    if (st->s3) {
+        counted(st, tp_s3_remove_tree(st->s3, p, prefix));
+        return;
+    }
     remove_dir(apr_pstrcat(p, st->root, "/", prefix, NULL), p);
 }
 

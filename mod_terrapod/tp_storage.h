@@ -1,17 +1,22 @@
 /* Object storage for state files, configuration tarballs and logs, by
  * key ("state/ws-.../sv-....tfstate"). The filesystem backend streams an
  * upload into a temp file beside its target, fsyncs it and renames it into
- * place only on commit; an upload that is not committed leaves nothing. */
+ * place only on commit; an upload that is not committed leaves nothing.
+ * The S3 backend (tp_s3.h) spools an upload the same way under root and
+ * sends it to the bucket on commit, so checks of the temp file still pass
+ * before anything is visible; root is then only that spool. */
 #ifndef TP_STORAGE_H
 #define TP_STORAGE_H
 
 #include <apr_pools.h>
 #include "tp_error.h"
 #include "tp_metrics.h"
+#include "tp_s3.h"
 
 typedef struct tp_storage {
     const char *root;
     tp_metrics_t *metrics;     /* counts failures; NULL: not counted */
+    const tp_s3_t *s3;         /* objects in a bucket; NULL: under root */
 } tp_storage_t;
 
 typedef struct tp_upload tp_upload_t;
@@ -29,7 +34,8 @@ const char *tp_run_log_key(apr_pool_t *p, const char *run_id, int apply);
 const char *tp_run_prefix(apr_pool_t *p, const char *run_id);
 const char *tp_run_log_prefix(apr_pool_t *p, const char *run_id);
 
-/* Readiness: a file can be created, synced and removed under the root. */
+/* Readiness: a file can be created, synced and removed under the root,
+ * and the bucket (if any) answers. */
 tp_err_t *tp_storage_check(const tp_storage_t *st, apr_pool_t *p);
 
 /* Starts an upload to key, refusing more than max bytes (413). The temp
@@ -62,9 +68,29 @@ tp_err_t *tp_storage_put_file(const tp_storage_t *st, apr_pool_t *p,
  * removed when p is cleaned up. */
 tp_err_t *tp_temp_file(apr_pool_t *p, const char *prefix, const char **path);
 
-/* The file behind key, for sending (NULL if absent), and its size. */
+/* The file behind key, for sending (NULL if absent), and its size. On
+ * S3, a copy fetched into the spool that the cleanup of p removes. */
+tp_err_t *tp_storage_fetch(const tp_storage_t *st, apr_pool_t *p,
+                           const char *key, const char **path,
+                           apr_off_t *size);
+/* On S3 (only), key's bytes streamed to write as they arrive, for
+ * sending without a copy in the spool; stat it first for its size. */
+tp_err_t *tp_storage_stream(const tp_storage_t *st, apr_pool_t *p,
+                            const char *key, tp_s3_writer_t write,
+                            void *baton);
+/* The same as tp_storage_fetch, a failure of the bucket reading as
+ * absent. */
 const char *tp_storage_file(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, apr_off_t *size);
+
+/* Whether key is stored (*found), and its size, without fetching it. */
+tp_err_t *tp_storage_stat(const tp_storage_t *st, apr_pool_t *p,
+                          const char *key, int *found, apr_off_t *size);
+
+/* A presigned URL to download key straight from the bucket when the
+ * backend is S3 configured for redirects; NULL otherwise. */
+const char *tp_storage_redirect(const tp_storage_t *st, apr_pool_t *p,
+                                const char *key);
 
 /* Reads a whole object of at most max bytes (413 when larger, 404 when
  * absent). */
@@ -83,7 +109,8 @@ tp_err_t *tp_storage_put(const tp_storage_t *st, apr_pool_t *p,
                          const char *key, const char *buf, apr_size_t len);
 
 /* Appends buf to key (created when absent) in one O_APPEND write, so
- * concurrent appends never interleave within a chunk. */
+ * concurrent appends never interleave within a chunk. On S3, a chunk
+ * object of its own that reads merge (tp_s3_append): one writer a key. */
 tp_err_t *tp_storage_append(const tp_storage_t *st, apr_pool_t *p,
                             const char *key, const char *buf, apr_size_t len);
 

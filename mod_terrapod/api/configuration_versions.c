@@ -323,10 +323,10 @@ tp_err_t *tp_api_cv_upload(tp_req_t *req)
     return tp_send_empty(req, HTTP_OK);
 }
 
-/* The stored tarball of a version that has one: 409 before an upload,
- * 410 once retention removed it. */
-static tp_err_t *cv_file(tp_req_t *req, const tp_rows_t *rows,
-                         const char **path, apr_off_t *size)
+/* Whether a version has a stored tarball: 409 before an upload, 410 once
+ * retention removed it (absent is that 410 too). */
+static tp_err_t *cv_stored(tp_req_t *req, const tp_rows_t *rows,
+                           tp_err_t **absent)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_row(rows, 0, "id");
@@ -336,23 +336,35 @@ static tp_err_t *cv_file(tp_req_t *req, const tp_rows_t *rows,
         return tp_err(p, 409, "configuration version %s has no uploaded "
                       "configuration", id);
     }
-    *path = tp_storage_file(&req->conf->storage, p,
-                            tp_cv_key(p, tp_row(rows, 0, "workspace_id"), id),
-                            size);
-    if (strcmp(status, "archived") == 0 || !*path) {
-        return tp_err(p, 410, "configuration version %s was removed by "
-                      "retention", id);
-    }
-    return NULL;
+    *absent = tp_err(p, 410, "configuration version %s was removed by "
+                     "retention", id);
+    return strcmp(status, "archived") == 0 ? *absent : NULL;
 }
 
-/* The tarball itself, for a version that has one. */
+static const char *cv_key(apr_pool_t *p, const tp_rows_t *rows)
+{
+    return tp_cv_key(p, tp_row(rows, 0, "workspace_id"), tp_row(rows, 0, "id"));
+}
+
+/* The stored tarball of a version that has one, as a file. */
+static tp_err_t *cv_file(tp_req_t *req, const tp_rows_t *rows,
+                         const char **path, apr_off_t *size)
+{
+    tp_err_t *absent, *err = cv_stored(req, rows, &absent);
+
+    if (!err) {
+        err = tp_storage_fetch(&req->conf->storage, req->r->pool,
+                               cv_key(req->r->pool, rows), path, size);
+    }
+    return err ? err : *path ? NULL : absent;
+}
+
+/* The tarball itself, for a version that has one (from the bucket
+ * straight, when S3 downloads are redirected). */
 static tp_err_t *send_tarball(tp_req_t *req, const tp_rows_t *rows)
 {
     apr_pool_t *p = req->r->pool;
-    const char *path;
-    apr_off_t size;
-    tp_err_t *err = cv_file(req, rows, &path, &size);
+    tp_err_t *absent, *err = cv_stored(req, rows, &absent);
 
     if (err) {
         return err;
@@ -360,7 +372,7 @@ static tp_err_t *send_tarball(tp_req_t *req, const tp_rows_t *rows)
     apr_table_setn(req->r->headers_out, "Content-Disposition",
                    apr_psprintf(p, "attachment; filename=\"%s.tar.gz\"",
                                 tp_row(rows, 0, "id")));
-    return tp_send_file(req, path, size, "application/x-tar");
+    return tp_send_stored(req, cv_key(p, rows), "application/x-tar", absent);
 }
 
 tp_err_t *tp_api_cv_download(tp_req_t *req)

@@ -633,8 +633,9 @@ static void log_updated(tp_req_t *req, const tp_rows_t *run, const char *key)
     const char *ws = tp_row(run, 0, "workspace_id");
     apr_off_t size = 0;
     tp_err_t *err;
+    int found;
 
-    tp_storage_file(&req->conf->storage, p, key, &size);
+    tp_storage_stat(&req->conf->storage, p, key, &found, &size);
     err = tp_req_exec(req, &SQL_LOG_EVENT, NULL,
                       TP_DB_ARGS(ws, ws, tp_row(run, 0, "id"),
                                  apply_log(req) ? "apply" : "plan",
@@ -655,10 +656,11 @@ static tp_err_t *send_stored(tp_req_t *req, const char *key,
     tp_rows_t *run;
     tp_err_t *err = load_in(req, RUNNING, &run);
 
-    if (err) {
+    /* a failing bucket is the runner's 503 (it tries again), not a 404 */
+    if (err || (err = tp_storage_fetch(&req->conf->storage, req->r->pool,
+                                       key, &path, &size)) != NULL) {
         return err;
     }
-    path = tp_storage_file(&req->conf->storage, req->r->pool, key, &size);
     if (!path) {
         return tp_err(req->r->pool, 404, "run %s has no %s",
                       tp_param(&req->params, "run_id"), what);

@@ -958,21 +958,15 @@ static tp_err_t *artifacts_kept(apr_pool_t *p, const tp_rows_t *rows,
 static tp_err_t *send_plan_json(tp_req_t *req, const tp_rows_t *rows)
 {
     apr_pool_t *p = req->r->pool;
-    apr_off_t size = 0;
-    const char *path;
     tp_err_t *err = artifacts_kept(p, rows, "plan JSON");
 
     if (err) {
         return err;
     }
-    path = tp_storage_file(&req->conf->storage, p,
-                           tp_run_key(p, tp_row(rows, 0, "id"), TP_PLAN_JSON),
-                           &size);
-    if (!path) {
-        return tp_err(p, 404, "plan %s has no JSON output",
-                      tp_row(rows, 0, "plan_id"));
-    }
-    return tp_send_file(req, path, size, "application/json");
+    return tp_send_stored(req, tp_run_key(p, tp_row(rows, 0, "id"),
+                                          TP_PLAN_JSON), "application/json",
+                          tp_err(p, 404, "plan %s has no JSON output",
+                                 tp_row(rows, 0, "plan_id")));
 }
 
 tp_err_t *tp_api_plan_json_output(tp_req_t *req)
@@ -1005,7 +999,7 @@ static tp_err_t *send_log(tp_req_t *req, int apply)
     tp_err_t *err;
     char *buf, *out;
     apr_size_t got;
-    int final;
+    int final, found;
 
     if ((err = tp_req_exec(req, &SQL_RUN_BY_PHASE, &rows,
                            TP_DB_ARGS(id, id))) != NULL) {
@@ -1028,7 +1022,10 @@ static tp_err_t *send_log(tp_req_t *req, int apply)
     final = strcmp(phase, "pending") != 0 && strcmp(phase, "queued") != 0
             && strcmp(phase, "running") != 0;
     key = tp_run_log_key(p, tp_row(rows, 0, "id"), apply);
-    tp_storage_file(&req->conf->storage, p, key, &size);
+    if ((err = tp_storage_stat(&req->conf->storage, p, key, &found, &size))
+        != NULL) {
+        return err;
+    }
     tp_log_slice(size, final, offset, limit, &s);
     if ((err = tp_storage_read_range(&req->conf->storage, p, key,
                                      s.from, (apr_size_t)s.len, &buf, &got))

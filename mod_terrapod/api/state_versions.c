@@ -380,8 +380,6 @@ static tp_err_t *download(tp_req_t *req, int json)
 {
     apr_pool_t *p = req->r->pool;
     const char *id = tp_param(&req->params, "id");
-    const char *path;
-    apr_off_t size;
     tp_rows_t *rows;
     tp_ws_t *ws;
     tp_err_t *err = load_sv(req, id, req->route->level, &rows, &ws);
@@ -392,13 +390,10 @@ static tp_err_t *download(tp_req_t *req, int json)
     if (strcmp(tp_row(rows, 0, "status"), "finalized") != 0) {
         return tp_err(p, 409, "state version %s has no content yet", id);
     }
-    path = tp_storage_file(&req->conf->storage, p,
-                           state_key(p, ws->id, id, json), &size);
-    if (!path) {
-        return tp_err(p, 404, "state version %s has no %s content", id,
-                      json ? "JSON" : "raw");
-    }
-    return tp_send_file(req, path, size, "application/json");
+    return tp_send_stored(req, state_key(p, ws->id, id, json),
+                          "application/json",
+                          tp_err(p, 404, "state version %s has no %s content",
+                                 id, json ? "JSON" : "raw"));
 }
 
 tp_err_t *tp_api_state_version_download(tp_req_t *req)
@@ -1103,9 +1098,8 @@ tp_err_t *tp_sv_current_file(tp_req_t *req, const char *ws_id,
         return err;
     }
     *sv_id = tp_row(rows, 0, "id");
-    *path = tp_storage_file(&req->conf->storage, p,
-                            state_key(p, ws_id, *sv_id, 0), size);
-    return NULL;
+    return tp_storage_fetch(&req->conf->storage, p,
+                            state_key(p, ws_id, *sv_id, 0), path, size);
 }
 
 tp_err_t *tp_sv_store_for_run(tp_req_t *req, const char *ws_id,

@@ -34,6 +34,7 @@ Suite *web_suite(void);
 Suite *audit_suite(void);
 Suite *cache_suite(void);
 Suite *resource_suite(void);
+Suite *s3_suite(void);
 Suite *plan_suite(void);
 Suite *drift_suite(void);
 Suite *metrics_suite(void);
@@ -1491,6 +1492,7 @@ int main(void)
     apr_initialize();
     sr = srunner_create(core_suite());
     srunner_add_suite(sr, archive_suite());
+    srunner_add_suite(sr, s3_suite());
     srunner_add_suite(sr, vars_suite());
     srunner_add_suite(sr, listener_suite());
     srunner_add_suite(sr, runtok_suite());
