@@ -98,3 +98,24 @@ tp_err_t *tp_vcs_link_record(tp_db_t *db, apr_pool_t *p,
                                      apr_time_sec(c->rate_reset)) : NULL,
         token, token ? expires : NULL, link->id));
 }
+
+static const tp_stmt_t SQL_CONNECTION_KIND = {"vcs_connection_kind",
+    "SELECT provider, server_url FROM vcs_connections WHERE id = %s"};
+
+tp_err_t *tp_vcs_connection_kind(tp_db_t *db, apr_pool_t *p, const char *id,
+                                 int *provider, const char **server)
+{
+    tp_rows_t *rows;
+    tp_err_t *err = tp_db_exec(db, p, &SQL_CONNECTION_KIND, &rows,
+                               TP_DB_ARGS(id));
+
+    if (err) {
+        return err;
+    }
+    if (rows->nrows == 0) {
+        return tp_err(p, 422, "VCS connection %s not found", id);
+    }
+    *provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
+    *server = tp_row(rows, 0, "server_url");
+    return NULL;
+}

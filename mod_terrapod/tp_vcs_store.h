@@ -32,6 +32,12 @@ tp_err_t *tp_vcs_link_load(tp_db_t *db, apr_pool_t *p,
                            const tp_vcs_env_t *env, const char *id,
                            tp_vcs_link_t *link);
 
+/* The provider (TP_VCS_*) and server URL (NULL: the public service) of
+ * connection id, for checking a repository URL against it; 422 when there
+ * is no such connection. */
+tp_err_t *tp_vcs_connection_kind(tp_db_t *db, apr_pool_t *p, const char *id,
+                                 int *provider, const char **server);
+
 /* Records what a call to the provider found: failed (its error) or not,
  * with the rate limit it reported and any installation token minted. */
 tp_err_t *tp_vcs_link_record(tp_db_t *db, apr_pool_t *p,

@@ -13,6 +13,7 @@
 #include "../tp_crypto.h"
 #include "../tp_module.h"
 #include "../tp_vcs.h"
+#include "../tp_vcs_store.h"
 
 #define ARCHIVE_TTL apr_time_from_sec(300)
 #define ARCHIVE_KIND "module-archive"
@@ -69,8 +70,6 @@ static const tp_stmt_t SQL_MOD_UPDATE = {"regmod_update",
     " vcs_repo_url = COALESCE(%s, vcs_repo_url),"
     " vcs_tag_pattern = COALESCE(%s, vcs_tag_pattern), updated_at = now()"
     " WHERE id = %s"};
-static const tp_stmt_t SQL_VCS_CONN = {"regmod_vcs_conn",
-    "SELECT provider, server_url FROM vcs_connections WHERE id = %s"};
 static const tp_stmt_t SQL_MOD_DELETE = {"regmod_delete",
     "DELETE FROM registry_modules WHERE id = %s"};
 
@@ -341,7 +340,7 @@ static tp_err_t *check_vcs(tp_req_t *req, const tp_rows_t *row,
     const char *url = in->vcs_repo_url ? in->vcs_repo_url
                       : row ? tp_row(row, 0, "vcs_repo_url") : NULL;
     const char *owner, *name, *server;
-    tp_rows_t *rows;
+    tp_db_t *db;
     tp_err_t *err;
     int provider;
 
@@ -351,15 +350,11 @@ static tp_err_t *check_vcs(tp_req_t *req, const tp_rows_t *row,
                         "vcs-connection-id")
                : NULL;
     }
-    if ((err = tp_req_exec(req, &SQL_VCS_CONN, &rows, TP_DB_ARGS(conn)))
-        != NULL) {
+    if ((err = tp_req_db(req, &db)) != NULL
+        || (err = tp_vcs_connection_kind(db, p, conn, &provider, &server))
+           != NULL) {
         return err;
     }
-    if (rows->nrows == 0) {
-        return tp_err(p, 422, "VCS connection %s not found", conn);
-    }
-    provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
-    server = tp_row(rows, 0, "server_url");
     if (!url || tp_vcs_repo_parse(p, provider, server, url, &owner, &name)
                 != APR_SUCCESS) {
         return tp_err(p, 422, "vcs-repo-url must be a repository of VCS "

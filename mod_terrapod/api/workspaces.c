@@ -118,10 +118,6 @@ static const tp_stmt_t SQL_WS_UPDATE = {"ws_update",
     " updated_at = now()"
     " WHERE id = %s RETURNING id"};
 
-/* what a workspace's repository URL is checked against */
-static const tp_stmt_t SQL_WS_VCS_CONN = {"ws_vcs_conn",
-    "SELECT provider, server_url FROM vcs_connections WHERE id = %s"};
-
 static const tp_stmt_t SQL_WS_NAME_TAKEN = {"ws_name_taken",
     "SELECT 1 FROM workspaces WHERE name = %s AND id <> %s"};
 
@@ -971,7 +967,6 @@ static tp_err_t *check_vcs(tp_db_t *db, apr_pool_t *p, const tp_ws_t *ws,
     const char *conn = setting ? in->vcs_connection_id
                        : ws ? tp_row(ws->row, 0, "vcs_connection_id") : NULL;
     const char *url, *server, *owner, *name;
-    tp_rows_t *rows;
     tp_err_t *err;
     int provider;
 
@@ -982,15 +977,10 @@ static tp_err_t *check_vcs(tp_db_t *db, apr_pool_t *p, const tp_ws_t *ws,
                         "relationships.vcs-connection")
                : NULL;
     }
-    if ((err = tp_db_exec(db, p, &SQL_WS_VCS_CONN, &rows, TP_DB_ARGS(conn)))
+    if ((err = tp_vcs_connection_kind(db, p, conn, &provider, &server))
         != NULL) {
         return err;
     }
-    if (rows->nrows == 0) {
-        return tp_err(p, 422, "VCS connection %s not found", conn);
-    }
-    provider = tp_vcs_provider_named(tp_row(rows, 0, "provider"));
-    server = tp_row(rows, 0, "server_url");
     if (in->vcs_identifier) {
         in->vcs_repo_url = apr_pstrcat(p, tp_vcs_web_root(p, provider,
                                                           server),
