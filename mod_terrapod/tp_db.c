@@ -257,24 +257,32 @@ static int name_char(char c)
     return apr_isalnum(c) || c == '_';
 }
 
+/* Whether at, in sql, follows "FOR " or "KEY ": the UPDATE of a row lock
+ * (FOR UPDATE, FOR NO KEY UPDATE), which changes nothing. */
+static int row_lock(const char *sql, const char *at)
+{
+    return (at - sql >= 4 && strncmp(at - 4, "FOR ", 4) == 0)
+           || (at - sql >= 4 && strncmp(at - 4, "KEY ", 4) == 0);
+}
+
 /* Whether word (upper case, as this code writes SQL keywords) stands in
- * sql on its own, not as part of a longer name. */
+ * sql on its own, not as part of a longer name nor as a row lock. */
 static int has_keyword(const char *sql, const char *word)
 {
     apr_size_t n = strlen(word);
     const char *at;
 
     for (at = strstr(sql, word); at; at = strstr(at + n, word)) {
-        if ((at == sql || !name_char(at[-1])) && !name_char(at[n])) {
+        if ((at == sql || !name_char(at[-1])) && !name_char(at[n])
+            && !row_lock(sql, at)) {
             return 1;
         }
     }
     return 0;
 }
 
-/* Whether sql may change data: anything but a plain query. Row locks
- * (FOR UPDATE) count too, which errs on the side of a stale read never
- * being kept. */
+/* Whether sql may change data: anything but a plain query (a row lock
+ * changes nothing: what the transaction then writes counts). */
 static int may_write(const char *sql)
 {
     while (apr_isspace(*sql)) {
